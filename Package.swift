@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+
+import PackageDescription
+
+let package = Package(
+    name: "newsletter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "newsletter", targets: ["newsletter"]),
+        .library(name: "NewsletterCore", targets: ["NewsletterCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Tiny C shims over system libraries, imported only by the files that need them.
+        .systemLibrary(
+            name: "CNewsletterCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CNewsletterXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(
+            name: "NewsletterCore",
+            dependencies: [
+                "CNewsletterCurl",
+                "CNewsletterXML2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "newsletter",
+            dependencies: [
+                "NewsletterCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "NewsletterCoreTests",
+            dependencies: ["NewsletterCore"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

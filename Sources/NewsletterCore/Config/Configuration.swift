@@ -1,0 +1,277 @@
+import Foundation
+import Logging
+import TOMLKit
+
+/// Everything the tool can be told, with a default for each setting so that no file at all
+/// means the embedded defaults: SQLite under `subscribers/`, the file transport, UTC.
+///
+/// Read from one TOML file (`newsletter.toml` in the working directory unless `--config` names
+/// another) and, for secrets, from the environment, which wins over the file. Relative paths
+/// are relative to the file's directory (the working directory when there is no file).
+public struct Configuration: Sendable, Equatable {
+    public var timeZone: TimeZone = TimeZone(identifier: "UTC")!
+    public var dataDirectory: String = "subscribers"
+    public var outboxDirectory: String = "outbox"
+    public var templatesDirectory: String = "templates"
+    /// Defaults to `<data_dir>/newsletter.sqlite`.
+    public var databasePath: String = "subscribers/newsletter.sqlite"
+    public var ingest = Ingest()
+    public var smtp = SMTP()
+    public var editor = Editor()
+    public var logLevel: Logger.Level = .info
+    /// The file the settings came from, or nil for the built-in defaults.
+    public var file: String?
+
+    public struct Ingest: Sendable, Equatable {
+        /// What `ingest` reads when given no SOURCE (and what the weekly run reads).
+        public var sources: [String] = []
+        public var maxPageBytes: Int = 5 << 20
+        public var timeoutSeconds: Int = 30
+        public var connectTimeoutSeconds: Int = 10
+        public var userAgent: String = "newsletter/0.1 (self-hosted weekly digest)"
+    }
+
+    public struct SMTP: Sendable, Equatable {
+        /// `smtp://host:port` or `smtps://host:port`; nil means the file transport.
+        public var url: String?
+        public var username: String?
+        public var password: String?
+    }
+
+    public struct Editor: Sendable, Equatable {
+        /// Bearer token for the editor routes; nil turns them off.
+        public var token: String?
+    }
+
+    public init() {}
+
+    /// The environment variables that override the file, for secrets.
+    public enum Environment {
+        public static let smtpPassword = "NEWSLETTER_SMTP_PASSWORD"
+        public static let editorToken = "NEWSLETTER_EDITOR_TOKEN"
+    }
+
+    public static let defaultFileName = "newsletter.toml"
+
+    /// Loads `path`, or `newsletter.toml` in `workingDirectory` when it exists, or the defaults.
+    /// A `path` that was named explicitly must exist.
+    public static func load(
+        path: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws(ConfigurationError) -> Configuration {
+        let explicit = path != nil
+        let file = path ?? (workingDirectory as NSString).appendingPathComponent(defaultFileName)
+        var configuration: Configuration
+        if FileManager.default.fileExists(atPath: file) {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw .unreadable(file: file, reason: "\(error.localizedDescription)")
+            }
+            configuration = try parse(text, file: file)
+            configuration.file = file
+        } else if explicit {
+            throw .unreadable(file: file, reason: "no such file")
+        } else {
+            configuration = Configuration()
+        }
+        configuration.applySecrets(from: environment)
+        let base = configuration.file.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
+        configuration.resolvePaths(against: base.isEmpty ? workingDirectory : base)
+        return configuration
+    }
+
+    /// Parses a TOML document; every key is checked against the known ones, so a typo is an
+    /// error rather than a silently ignored setting.
+    public static func parse(_ text: String, file: String = defaultFileName) throws(ConfigurationError) -> Configuration {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw .syntax(file: file, line: error.source.begin.line, message: error.description)
+        } catch {
+            throw .syntax(file: file, line: nil, message: "\(error)")
+        }
+        var reader = SettingsReader(file: file, values: SettingsReader.flatten(table))
+        var configuration = Configuration()
+        try configuration.read(from: &reader)
+        try reader.rejectUnknownKeys()
+        return configuration
+    }
+
+    private mutating func read(from reader: inout SettingsReader) throws(ConfigurationError) {
+        if let zone = try reader.string("time_zone") {
+            guard let timeZone = TimeZone(identifier: zone) else {
+                throw reader.invalid("time_zone", "\"\(zone)\" is not a known IANA time zone (e.g. \"Europe/Berlin\")")
+            }
+            self.timeZone = timeZone
+        }
+        dataDirectory = try reader.path("data_dir") ?? dataDirectory
+        outboxDirectory = try reader.path("outbox_dir") ?? outboxDirectory
+        templatesDirectory = try reader.path("templates_dir") ?? templatesDirectory
+        databasePath = try reader.path("store.path") ?? (dataDirectory as NSString).appendingPathComponent("newsletter.sqlite")
+
+        ingest.sources = try reader.strings("ingest.sources") ?? ingest.sources
+        ingest.maxPageBytes = try reader.integer("ingest.max_page_bytes", in: 1024...(1 << 30)) ?? ingest.maxPageBytes
+        ingest.timeoutSeconds = try reader.integer("ingest.timeout_seconds", in: 1...3600) ?? ingest.timeoutSeconds
+        ingest.connectTimeoutSeconds =
+            try reader.integer("ingest.connect_timeout_seconds", in: 1...600) ?? ingest.connectTimeoutSeconds
+        ingest.userAgent = try reader.string("ingest.user_agent", nonEmpty: true) ?? ingest.userAgent
+
+        if let url = try reader.string("smtp.url"), !url.isEmpty {
+            guard let scheme = URL(string: url)?.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
+                URL(string: url)?.host?.isEmpty == false
+            else {
+                throw reader.invalid("smtp.url", "\"\(url)\" is not an smtp:// or smtps:// URL with a host")
+            }
+            smtp.url = url
+        }
+        smtp.username = try reader.string("smtp.username")
+        smtp.password = try reader.string("smtp.password")
+        editor.token = try reader.string("editor.token")
+
+        if let level = try reader.string("log.level") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw reader.invalid(
+                    "log.level", "\"\(level)\" is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            logLevel = parsed
+        }
+    }
+
+    private mutating func applySecrets(from environment: [String: String]) {
+        if let password = environment[Environment.smtpPassword], !password.isEmpty { smtp.password = password }
+        if let token = environment[Environment.editorToken], !token.isEmpty { editor.token = token }
+    }
+
+    private mutating func resolvePaths(against base: String) {
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
+        }
+        dataDirectory = resolve(dataDirectory)
+        outboxDirectory = resolve(outboxDirectory)
+        templatesDirectory = resolve(templatesDirectory)
+        databasePath = resolve(databasePath)
+    }
+}
+
+/// What is wrong with the configuration, naming the file, and the key or line.
+public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+    case unreadable(file: String, reason: String)
+    case syntax(file: String, line: Int?, message: String)
+    case invalidValue(file: String, key: String, message: String)
+    case unknownKey(file: String, key: String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .unreadable(let file, let reason):
+            "cannot read the configuration file \(file): \(reason)"
+        case .syntax(let file, let line, let message):
+            "\(file)\(line.map { ":\($0)" } ?? ""): not valid TOML: \(message)"
+        case .invalidValue(let file, let key, let message):
+            "\(file): key `\(key)`: \(message)"
+        case .unknownKey(let file, let key, let known):
+            "\(file): unknown key `\(key)`; known keys here: \(known.joined(separator: ", "))"
+        }
+    }
+}
+
+/// Reads typed settings out of a flattened TOML table, remembering which keys were used.
+struct SettingsReader {
+    let file: String
+    let values: [String: TOMLValueConvertible]
+    private(set) var consumed: Set<String> = []
+
+    init(file: String, values: [String: TOMLValueConvertible]) {
+        self.file = file
+        self.values = values
+    }
+
+    static let knownKeys: [String] = [
+        "time_zone", "data_dir", "outbox_dir", "templates_dir", "store.path", "ingest.sources",
+        "ingest.max_page_bytes", "ingest.timeout_seconds", "ingest.connect_timeout_seconds", "ingest.user_agent",
+        "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level",
+    ]
+
+    /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
+    static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {
+        var result: [String: TOMLValueConvertible] = [:]
+        for key in table.keys {
+            guard let value = table[key] else { continue }
+            let dotted = prefix.isEmpty ? key : "\(prefix).\(key)"
+            if value.type == .table, let inner = value.table {
+                result.merge(flatten(inner, prefix: dotted)) { $1 }
+            } else {
+                result[dotted] = value
+            }
+        }
+        return result
+    }
+
+    func invalid(_ key: String, _ message: String) -> ConfigurationError {
+        .invalidValue(file: file, key: key, message: message)
+    }
+
+    mutating func string(_ key: String, nonEmpty: Bool = false) throws(ConfigurationError) -> String? {
+        consumed.insert(key)
+        guard let value = values[key] else { return nil }
+        guard value.type == .string, let string = value.string else {
+            throw invalid(key, "must be a string, not \(Self.describe(value))")
+        }
+        if nonEmpty && string.trimmingCharacters(in: .whitespaces).isEmpty { throw invalid(key, "must not be empty") }
+        return string
+    }
+
+    mutating func path(_ key: String) throws(ConfigurationError) -> String? {
+        try string(key, nonEmpty: true)
+    }
+
+    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        consumed.insert(key)
+        guard let value = values[key] else { return nil }
+        guard value.type == .int, let integer = value.int else {
+            throw invalid(key, "must be an integer, not \(Self.describe(value))")
+        }
+        guard range.contains(integer) else {
+            throw invalid(key, "\(integer) is out of range (\(range.lowerBound)…\(range.upperBound))")
+        }
+        return integer
+    }
+
+    mutating func strings(_ key: String) throws(ConfigurationError) -> [String]? {
+        consumed.insert(key)
+        guard let value = values[key] else { return nil }
+        guard value.type == .array, let array = value.array else {
+            throw invalid(key, "must be an array of strings, not \(Self.describe(value))")
+        }
+        var strings: [String] = []
+        for (index, element) in array.enumerated() {
+            guard element.type == .string, let string = element.string else {
+                throw invalid(key, "element \(index + 1) must be a string, not \(Self.describe(element))")
+            }
+            strings.append(string)
+        }
+        return strings
+    }
+
+    func rejectUnknownKeys() throws(ConfigurationError) {
+        for key in values.keys.sorted() where !consumed.contains(key) {
+            let section = key.contains(".") ? String(key.prefix { $0 != "." }) + "." : ""
+            let siblings = Self.knownKeys.filter { section.isEmpty ? !$0.contains(".") : $0.hasPrefix(section) }
+            throw .unknownKey(file: file, key: key, known: siblings.isEmpty ? Self.knownKeys : siblings)
+        }
+    }
+
+    private static func describe(_ value: TOMLValueConvertible) -> String {
+        switch value.type {
+        case .string: "the string \"\(value.string ?? "")\""
+        case .int: "the integer \(value.int ?? 0)"
+        case .double: "the number \(value.double ?? 0)"
+        case .bool: "the boolean \(value.bool ?? false)"
+        case .array: "an array"
+        case .table: "a table"
+        default: "a \(value.type)"
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+
+/// The SQLite store: owns the schema and its migrations, and exposes what the rest of the
+/// tool means to do with it.
+public final class AppDatabase: Sendable {
+    private let writer: any DatabaseWriter
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` in WAL mode, and migrates it.
+    public static func open(path: String) throws(StoreError) -> AppDatabase {
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var configuration = GRDB.Configuration()
+            // `serve` and a cron `send` share the file: wait for each other's writes.
+            configuration.busyMode = .timeout(10)
+            return try AppDatabase(DatabasePool(path: path, configuration: configuration), path: path)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(path: path, reason: "\(error)")
+        }
+    }
+
+    /// A private in-memory database, for tests and dry runs.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue(), path: ":memory:")
+    }
+
+    init(_ writer: any DatabaseWriter, path: String) throws(StoreError) {
+        self.writer = writer
+        self.path = path
+        do {
+            try Self.migrator.migrate(writer)
+        } catch {
+            throw StoreError(path: path, reason: "migrating the schema failed: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: comparisons") { db in
+            try db.create(table: "comparison") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("source", .text).notNull().unique()
+                t.column("url", .text)
+                t.column("title", .text).notNull()
+                t.column("contentHash", .text).notNull()
+                t.column("recordHash", .text).notNull().indexed()
+                t.column("published", .datetime).notNull().indexed()
+                t.column("publishedFrom", .text).notNull()
+                t.column("layout", .text).notNull()
+                t.column("markup", .text).notNull()
+                t.column("firstSeenAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "comparisonTool") { t in
+                t.belongsTo("comparison", onDelete: .cascade).notNull()
+                t.column("position", .integer).notNull()
+                t.primaryKey(["comparisonId", "position"])
+                t.column("name", .text).notNull()
+                t.column("tagline", .text).notNull()
+                t.column("category", .text)
+                t.column("description", .text).notNull()
+                t.column("panelShipPercent", .integer)
+                t.column("panelVerdict", .text)
+                t.column("shipVotes", .integer)
+                t.column("skipVotes", .integer)
+                t.column("pricing", .text)
+                t.column("entry", .text)
+            }
+            try db.create(table: "take") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("comparison", onDelete: .cascade).notNull()
+                t.column("position", .integer).notNull()
+                t.column("tool", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("score", .integer)
+                t.column("verdict", .text)
+                t.column("text", .text).notNull()
+                t.column("roleInferred", .boolean).notNull()
+                t.column("toolInferred", .boolean).notNull()
+                t.column("line", .integer)
+            }
+            try db.create(table: "missingTake") { t in
+                t.belongsTo("comparison", onDelete: .cascade).notNull()
+                t.column("tool", .text).notNull()
+                t.column("role", .text).notNull()
+            }
+        }
+        return migrator
+    }
+}
+
+// MARK: - Comparisons
+
+extension AppDatabase: ComparisonStore {
+    public func saveComparison(_ comparison: Comparison) throws -> SaveOutcome {
+        try writer.write { db in
+            let now = Date()
+            if var existing = try ComparisonRow.filter(Column("source") == comparison.source).fetchOne(db) {
+                let id = existing.id!
+                if existing.contentHash == comparison.contentHash { return .unchanged(id: id) }
+                let previousHash = existing.contentHash
+                var replacement = ComparisonRow(comparison, firstSeenAt: existing.firstSeenAt, updatedAt: now)
+                replacement.id = id
+                if comparison.publishedFrom == .firstSeen {
+                    // The page still gives no date: it was first seen when it was first seen.
+                    replacement.published = existing.published
+                    replacement.publishedFrom = existing.publishedFrom
+                }
+                existing = replacement
+                try existing.update(db)
+                try Self.replaceChildren(of: id, with: comparison, in: db)
+                return .updated(id: id, previousHash: previousHash)
+            }
+            if let twin = try ComparisonRow.filter(Column("recordHash") == comparison.recordHash).fetchOne(db) {
+                return .duplicate(of: twin.id!, source: twin.source)
+            }
+            var row = ComparisonRow(comparison, firstSeenAt: now, updatedAt: now)
+            try row.insert(db)
+            try Self.replaceChildren(of: row.id!, with: comparison, in: db)
+            return .inserted(id: row.id!)
+        }
+    }
+
+    public func listComparisons() throws -> [ComparisonSummary] {
+        try writer.read { db in
+            try ComparisonSummary.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, c.title, c.published, c.source,
+                           (SELECT COUNT(*) FROM take t WHERE t.comparisonId = c.id) AS takeCount
+                    FROM comparison c ORDER BY c.published DESC, c.id DESC
+                    """)
+        }
+    }
+
+    public func comparison(id: Int64) throws -> StoredComparison? {
+        try writer.read { db in
+            guard let row = try ComparisonRow.fetchOne(db, key: id) else { return nil }
+            let tools = try ToolRow.filter(Column("comparisonId") == id).order(Column("position")).fetchAll(db)
+            let takes = try TakeRow.filter(Column("comparisonId") == id).order(Column("position")).fetchAll(db)
+            let missing = try MissingTakeRow.filter(Column("comparisonId") == id).fetchAll(db)
+            return StoredComparison(
+                id: id, firstSeenAt: row.firstSeenAt, updatedAt: row.updatedAt,
+                comparison: Comparison(
+                    title: row.title, tools: tools.map(\.tool), takes: takes.map(\.take),
+                    missingTakes: missing.map { TakeSlot(tool: $0.tool, role: $0.role) }, source: row.source,
+                    url: row.url, contentHash: row.contentHash, published: row.published,
+                    publishedFrom: row.publishedFrom, layout: row.layout, markup: row.markup))
+        }
+    }
+
+    private static func replaceChildren(of id: Int64, with comparison: Comparison, in db: Database) throws {
+        try ToolRow.filter(Column("comparisonId") == id).deleteAll(db)
+        try TakeRow.filter(Column("comparisonId") == id).deleteAll(db)
+        try MissingTakeRow.filter(Column("comparisonId") == id).deleteAll(db)
+        for (position, tool) in comparison.tools.enumerated() {
+            try ToolRow(comparisonId: id, position: position, tool: tool).insert(db)
+        }
+        for (position, take) in comparison.takes.enumerated() {
+            var row = TakeRow(comparisonId: id, position: position, take: take)
+            try row.insert(db)
+        }
+        for slot in comparison.missingTakes {
+            try MissingTakeRow(comparisonId: id, tool: slot.tool, role: slot.role).insert(db)
+        }
+    }
+}
+
+extension ComparisonSummary: FetchableRecord {}

@@ -1,0 +1,14 @@
+/// The exit codes of `newsletter`, documented in the README for cron jobs and scripts.
+public enum ExitStatus: Int32, Sendable, CaseIterable {
+    /// Everything asked for was done.
+    case success = 0
+    /// Part of the work failed (some sources did not ingest) or a named record does not exist;
+    /// the rest was done and stored.
+    case partialFailure = 1
+    /// The command line was wrong (argument-parser's usage error).
+    case usage = 64
+    /// The store could not be opened or written.
+    case storeError = 74
+    /// The configuration file or environment is wrong.
+    case configurationError = 78
+}

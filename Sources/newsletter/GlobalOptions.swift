@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NewsletterCore
+
+/// Options every subcommand shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: ArgumentHelp("The configuration file.", valueName: "path"))
+    var configPath: String?
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default: log.level, or info)."))
+    var logLevel: Logger.Level?
+
+    /// Loads the configuration and sets up logging; a bad configuration ends the command with
+    /// exit status 78 and a message naming the key.
+    func context() throws -> CommandContext {
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.load(path: configPath)
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+        let level = logLevel ?? configuration.logLevel
+        LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
+        return CommandContext(configuration: configuration, logger: Logger(label: "newsletter"))
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// What a subcommand runs with.
+struct CommandContext {
+    var configuration: Configuration
+    var logger: Logger
+
+    func openStore() throws -> AppDatabase {
+        do {
+            return try AppDatabase.open(path: configuration.databasePath)
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.storeError.rawValue)
+        }
+    }
+}

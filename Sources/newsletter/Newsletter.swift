@@ -1,0 +1,19 @@
+import ArgumentParser
+import NewsletterCore
+
+@main
+struct Newsletter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "newsletter",
+        abstract: "A self-hosted weekly digest of AI tool comparisons.",
+        discussion: """
+            Settings come from newsletter.toml in the working directory (or --config PATH); \
+            secrets from NEWSLETTER_SMTP_PASSWORD and NEWSLETTER_EDITOR_TOKEN.
+
+            Exit codes: 0 done; 1 part of the work failed (the rest is stored) or a record was \
+            not found; 64 bad command line; 74 the store failed; 78 bad configuration.
+            """,
+        version: "0.1.0",
+        subcommands: [Ingest.self, Comparisons.self, Config.self]
+    )
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Logging
+import NewsletterCore
+import Testing
+
+/// Ingesting into a real SQLite store: files, directories, feeds over HTTP, bad sources.
+struct IngestTests {
+    let directory: URL
+    let store: AppDatabase
+
+    init() throws {
+        directory = try TestPaths.temporaryDirectory()
+        store = try AppDatabase.open(path: directory.appendingPathComponent("data/newsletter.sqlite").path)
+    }
+
+    func ingester(_ options: IngestOptions = IngestOptions()) -> Ingester<AppDatabase, CurlFetcher> {
+        Ingester(
+            store: store,
+            fetcher: CurlFetcher(maxBytes: options.maxPageBytes, timeoutSeconds: 10, connectTimeoutSeconds: 5, userAgent: "tests"),
+            options: options, logger: Logger(label: "tests"))
+    }
+
+    func copyFixture(_ name: String, as target: String? = nil) throws -> URL {
+        let destination = directory.appendingPathComponent(target ?? name)
+        try FileManager.default.copyItem(at: TestPaths.fixture(name), to: destination)
+        return destination
+    }
+
+    func outcomes(_ results: [IngestResult]) -> [String] {
+        results.map {
+            switch $0.outcome {
+            case .saved(.inserted, _): "new"
+            case .saved(.updated, _): "updated"
+            case .saved(.unchanged, _): "unchanged"
+            case .saved(.duplicate, _): "duplicate"
+            case .parsed: "parsed"
+            case .failed(let error): "failed:\(error.kind.rawValue)"
+            }
+        }
+    }
+
+    @Test func samePageTwiceChangesNothing() throws {
+        let page = try copyFixture("labelled-basic.txt")
+        #expect(outcomes(ingester().ingest([page.path])) == ["new"])
+        let before = try store.comparison(id: 1)
+        #expect(outcomes(ingester().ingest([page.path])) == ["unchanged"])
+        #expect(try store.comparison(id: 1) == before)
+        #expect(try store.listComparisons().count == 1)
+    }
+
+    @Test func changedPageIsUpdatedInPlace() throws {
+        let page = try copyFixture("labelled-basic.txt")
+        _ = ingester().ingest([page.path])
+        let original = try #require(try store.comparison(id: 1))
+        let text = try String(contentsOf: page, encoding: .utf8)
+        try text.replacingOccurrences(of: "Driftnote", with: "Driftnote Pro").write(to: page, atomically: true, encoding: .utf8)
+        let results = ingester().ingest([page.path])
+        guard case .saved(.updated(let id, let previousHash), let comparison) = results.first?.outcome else {
+            Issue.record("expected an update, got \(outcomes(results))")
+            return
+        }
+        #expect(id == 1 && previousHash == original.comparison.contentHash)
+        let stored = try #require(try store.comparison(id: 1))
+        #expect(stored.comparison == comparison)
+        #expect(stored.comparison.tools[0].name == "Driftnote Pro")
+        #expect(stored.comparison.takes.count == original.comparison.takes.count)
+        // First seen stays first seen; the page gives no date, so neither does the published time move.
+        #expect(stored.firstSeenAt == original.firstSeenAt)
+        #expect(stored.comparison.published == original.comparison.published)
+        #expect(try store.listComparisons().count == 1)
+    }
+
+    @Test func theSameComparisonFromTwoSourcesIsStoredOnce() throws {
+        let text = try copyFixture("labelled-basic.txt")
+        let html = try copyFixture("labelled-basic.html")
+        #expect(outcomes(ingester().ingest([text.path, html.path])) == ["new", "duplicate"])
+        #expect(try store.listComparisons().count == 1)
+    }
+
+    @Test func aDirectoryIsSearchedForPagesOnly() throws {
+        let pages = directory.appendingPathComponent("pages/nested", isDirectory: true)
+        try FileManager.default.createDirectory(at: pages, withIntermediateDirectories: true)
+        _ = try copyFixture("labelled-basic.txt", as: "pages/a.txt")
+        _ = try copyFixture("quoted-hard.txt", as: "pages/nested/b.txt")
+        _ = try copyFixture("feed-rss.xml", as: "pages/feed.xml")
+        try "# notes".write(to: directory.appendingPathComponent("pages/README.md"), atomically: true, encoding: .utf8)
+        try "x".write(to: directory.appendingPathComponent("pages/.hidden.txt"), atomically: true, encoding: .utf8)
+        let results = ingester().ingest([directory.appendingPathComponent("pages").path])
+        #expect(outcomes(results) == ["new", "new"])
+        #expect(results.map { URL(fileURLWithPath: $0.source).lastPathComponent } == ["a.txt", "b.txt"])
+    }
+
+    @Test func badSourcesFailAloneAndTheRestIsStored() throws {
+        let good = try copyFixture("labelled-basic.txt")
+        let truncated = try copyFixture("truncated.txt")
+        let empty = directory.appendingPathComponent("empty.txt")
+        try Data().write(to: empty)
+        let huge = directory.appendingPathComponent("huge.txt")
+        FileManager.default.createFile(atPath: huge.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: 50 << 20)  // a sparse 50 MB file
+        try handle.close()
+        let sources = [
+            truncated.path, empty.path, huge.path, directory.appendingPathComponent("absent.txt").path,
+            "http://127.0.0.1:1/page.txt", "ftp://example.com/page.txt", good.path,
+        ]
+        let results = ingester().ingest(sources)
+        #expect(
+            outcomes(results) == [
+                "failed:truncated", "failed:empty", "failed:tooLarge", "failed:notFound", "failed:unreachable",
+                "failed:unsupported", "new",
+            ])
+        for result in results.dropLast() {
+            let error = try #require(result.error)
+            #expect(error.description.contains(URL(fileURLWithPath: error.source).lastPathComponent))
+        }
+        #expect(results[2].error?.message.contains("50.0 MiB") == true)
+        #expect(try store.listComparisons().map(\.title) == ["Driftnote vs Cobaltline"])
+    }
+
+    @Test func dryRunStoresNothing() throws {
+        let page = try copyFixture("quoted-basic.txt")
+        let results = Ingester(
+            store: AppDatabase?.none,
+            fetcher: CurlFetcher(maxBytes: 1 << 20, timeoutSeconds: 5, connectTimeoutSeconds: 5, userAgent: "t"),
+            options: IngestOptions(dryRun: true), logger: Logger(label: "t")
+        ).ingest([page.path])
+        #expect(outcomes(results) == ["parsed"])
+        #expect(try store.listComparisons().isEmpty)
+    }
+
+    @Test func rssFeedFromAFileGivesPublishedTimesAndReportsTheEntryWithoutALink() throws {
+        _ = try copyFixture("labelled-basic.txt")
+        _ = try copyFixture("quoted-basic.txt")
+        let feed = try copyFixture("feed-rss.xml")
+        let results = ingester().ingest([feed.path])
+        #expect(outcomes(results) == ["new", "new", "failed:brokenFeed"])
+        #expect(results[0].comparison?.publishedFrom == .feed)
+        #expect(results[0].comparison?.published == PublishedDate.parse("2026-11-17T08:00:00Z"))
+        let broken = try #require(results[2].error)
+        #expect(broken.source == feed.path && broken.line != nil)
+        #expect(broken.message.contains("Saltmarsh"))
+    }
+
+    @Test func atomFeedServedOverHTTP() throws {
+        for name in ["feed-atom.xml", "labelled-basic.html"] { _ = try copyFixture(name) }
+        let server = try LocalHTTPServer(serving: directory)
+        let feedURL = "\(server.baseURL)/feed-atom.xml"
+        let results = ingester().ingest([feedURL])
+        #expect(outcomes(results) == ["new", "failed:httpStatus"])
+        let page = try #require(results[0].comparison)
+        #expect(page.source == "\(server.baseURL)/labelled-basic.html")
+        #expect(page.markup == .html && page.publishedFrom == .feed)
+        #expect(results[1].error?.message.contains("HTTP 404") == true)
+        #expect(results[1].error?.message.contains("feed-atom.xml") == true)
+        // Again: nothing changes.
+        #expect(outcomes(ingester().ingest([feedURL])) == ["unchanged", "failed:httpStatus"])
+    }
+
+    @Test func brokenFeedXMLNamesTheLine() throws {
+        let feed = directory.appendingPathComponent("broken.xml")
+        try "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>\n<item><title>x</title>\n</channel></rss>\n"
+            .write(to: feed, atomically: true, encoding: .utf8)
+        let results = ingester().ingest([feed.path])
+        let error = try #require(results.first?.error)
+        #expect(error.kind == .brokenFeed)
+        #expect(error.line == 4)
+    }
+
+    @Test func pageOverHTTPIsLimitedInSize() throws {
+        _ = try copyFixture("labelled-basic.txt")
+        let server = try LocalHTTPServer(serving: directory)
+        let small = ingester(IngestOptions(maxPageBytes: 2048)).ingest(["\(server.baseURL)/labelled-basic.txt"])
+        #expect(outcomes(small) == ["failed:tooLarge"])
+        let fits = ingester().ingest(["\(server.baseURL)/labelled-basic.txt"])
+        #expect(outcomes(fits) == ["new"])
+        #expect(fits.first?.comparison?.url == "\(server.baseURL)/labelled-basic.txt")
+    }
+
+    @Test(.enabled(if: TestPaths.samplePages != nil, "../shared/sample-pages is not present"))
+    func theSamplePagesDirectoryStoresFiveComparisons() throws {
+        let results = ingester().ingest([TestPaths.samplePages!.path])
+        #expect(outcomes(results) == Array(repeating: "new", count: 5))
+        let stored = try store.listComparisons()
+        #expect(stored.count == 5)
+        for summary in stored {
+            let record = try #require(try store.comparison(id: summary.id))
+            #expect(record.comparison.tools.count == 2)
+            #expect(record.comparison.takes.count == summary.takeCount)
+        }
+        #expect(outcomes(ingester().ingest([TestPaths.samplePages!.path])) == Array(repeating: "unchanged", count: 5))
+    }
+}

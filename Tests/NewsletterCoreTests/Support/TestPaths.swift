@@ -1,0 +1,38 @@
+import Foundation
+
+/// Where the tests find their inputs.
+enum TestPaths {
+    /// The repository root, found from this file's path.
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    static let fixtures = repository.appendingPathComponent("Tests/NewsletterCoreTests/Fixtures")
+    static let examples = repository.appendingPathComponent("examples")
+
+    /// The real comparison pages beside the project (`../shared/sample-pages`), when present;
+    /// `NEWSLETTER_SAMPLE_PAGES` points elsewhere.
+    static var samplePages: URL? {
+        let candidate = ProcessInfo.processInfo.environment["NEWSLETTER_SAMPLE_PAGES"].map(URL.init(fileURLWithPath:))
+            ?? repository.deletingLastPathComponent().appendingPathComponent("shared/sample-pages")
+        return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
+    }
+
+    static func fixture(_ name: String) -> URL { fixtures.appendingPathComponent(name) }
+
+    static func bytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
+
+    static func samplePageFiles() throws -> [URL] {
+        guard let directory = samplePages else { return [] }
+        return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "txt" }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    /// A fresh directory under the system temporary directory.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("newsletter-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
