@@ -63,7 +63,7 @@ public final class AppDatabase: Sendable {
                 t.column("tagline", .text).notNull()
                 t.column("category", .text)
                 t.column("description", .text).notNull()
-                t.column("panelShipPercent", .integer)
+                t.column("panelShipPercent", .integer).check { $0 >= 0 && $0 <= 100 }
                 t.column("panelVerdict", .text)
                 t.column("shipVotes", .integer)
                 t.column("skipVotes", .integer)
@@ -75,8 +75,8 @@ public final class AppDatabase: Sendable {
                 t.belongsTo("comparison", onDelete: .cascade).notNull()
                 t.column("position", .integer).notNull()
                 t.column("tool", .text).notNull()
-                t.column("role", .text).notNull()
-                t.column("score", .integer)
+                t.column("role", .text).notNull().check { ReviewerRole.allCases.map(\.rawValue).contains($0) }
+                t.column("score", .integer).check { $0 >= 0 && $0 <= 100 }
                 t.column("verdict", .text)
                 t.column("text", .text).notNull()
                 t.column("roleInferred", .boolean).notNull()

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// The `newsletter` executable as cron and editors run it: output, JSON and exit codes.
+struct CommandLineTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    let directory: URL
+
+    init() throws {
+        directory = try TestPaths.temporaryDirectory()
+    }
+
+    /// Built beside the test bundle by `swift build` (the README's test command builds first).
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("newsletter")
+    }
+
+    func run(_ arguments: [String], in workingDirectory: URL? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = workingDirectory ?? directory
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func theExecutableIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.executable.path), "run `swift build` before `swift test`")
+    }
+
+    @Test(.enabled(if: TestPaths.samplePages != nil, "../shared/sample-pages is not present"))
+    func dryRunJSONPrintsTheFiveSamplePagesAndStoresNothing() throws {
+        let run = try run(["ingest", "--dry-run", "--json", TestPaths.samplePages!.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(records.count == 5)
+        for record in records {
+            #expect(record["title"] is String && record["source"] is String && record["contentHash"] is String)
+            let tools = try #require(record["tools"] as? [[String: Any]])
+            #expect(tools.count == 2)
+            #expect(tools.allSatisfy { $0["name"] is String && $0["panelShipPercent"] is Int })
+            let takes = try #require(record["takes"] as? [[String: Any]])
+            #expect(takes.allSatisfy {
+                $0["tool"] is String && $0["role"] is String && $0["text"] is String && $0["roleInferred"] is Bool
+                    && $0["toolInferred"] is Bool
+            })
+        }
+        let labelled = records.filter { ($0["layout"] as? String) == "labelled" }
+        #expect(labelled.count == 2)
+        #expect(labelled.allSatisfy { (($0["tools"] as? [[String: Any]])?.first?["shipVotes"] as? Int) != nil })
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("subscribers").path))
+    }
+
+    @Test func ingestStoresThenReportsUnchangedAndListsAndShows() throws {
+        let examples = TestPaths.examples.path
+        let first = try run(["ingest", examples])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("new        #1"))
+        #expect(first.stdout.contains("duplicate"))  // each example exists as .html and .txt
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("subscribers/newsletter.sqlite").path))
+        let second = try run(["ingest", examples])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("unchanged  #1"))
+        #expect(!second.stdout.contains("new "))
+
+        let list = try run(["comparisons", "list"])
+        #expect(list.stdout.contains("Inkwell vs Tallyhoist") && list.stdout.contains("Lanternfish vs Quillmark"))
+        let show = try run(["comparisons", "show", "#1", "--json"])
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(record["id"] as? Int == 1)
+        #expect((record["takes"] as? [Any])?.isEmpty == false)
+    }
+
+    @Test func aFailedSourceGivesExitStatusOneAndTheOthersAreStored() throws {
+        let bad = directory.appendingPathComponent("bad.txt")
+        try Data([0x00, 0x01, 0x02]).write(to: bad)
+        let run = try run(["ingest", bad.path, TestPaths.fixture("labelled-basic.txt").path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("bad.txt") && run.stderr.contains("binary"))
+        #expect(run.stdout.contains("1 new, 1 failed"))
+    }
+
+    @Test func aBadConfigurationGivesExitStatus78NamingTheKey() throws {
+        try "[ingest]\nmax_page_bytes = -1\n".write(
+            to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        let run = try run(["comparisons", "list"])
+        #expect(run.status == 78)
+        #expect(run.stderr.contains("ingest.max_page_bytes"))
+    }
+
+    @Test func badArgumentsGiveExitStatus64() throws {
+        let run = try run(["ingest", "--published", "someday", "x.txt"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("someday"))
+        #expect(try self.run(["comparisons", "show", "abc"]).status == 64)
+    }
+
+    @Test func showingAMissingComparisonSaysHowToFindOne() throws {
+        let run = try run(["comparisons", "show", "42"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("no comparison #42"))
+    }
+}
