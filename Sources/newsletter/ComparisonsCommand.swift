@@ -27,7 +27,9 @@ struct Comparisons: ParsableCommand {
             }
             for summary in summaries {
                 let date = summary.published.formatted(.iso8601.year().month().day())
-                print("#\(summary.id)".padding(toLength: 6, withPad: " ", startingAt: 0) + "\(date)  \(summary.title)  (\(summary.takeCount) takes)")
+                print(
+                    "#\(summary.id)".padding(toLength: 6, withPad: " ", startingAt: 0)
+                        + "\(date)  \(summary.title)  (\(summary.takeCount) takes)")
             }
         }
     }
@@ -65,7 +67,8 @@ struct Comparisons: ParsableCommand {
             var lines = ["#\(stored.id) \(comparison.title)"]
             lines.append("source:    \(comparison.source)")
             if let url = comparison.url { lines.append("url:       \(url)") }
-            lines.append("published: \(comparison.published.formatted(.iso8601)) (from \(comparison.publishedFrom.rawValue))")
+            lines.append(
+                "published: \(comparison.published.formatted(.iso8601)) (from \(comparison.publishedFrom.rawValue))")
             lines.append("layout:    \(comparison.layout.rawValue) \(comparison.markup.rawValue)")
             for tool in comparison.tools {
                 lines.append("")

@@ -12,7 +12,8 @@ struct Config: ParsableCommand {
     func run() throws {
         let settings = try global.context().configuration
         func secret(_ value: String?) -> String { value == nil ? "(not set)" : "(set)" }
-        print("""
+        print(
+            """
             file:                    \(settings.file ?? "(none: built-in defaults)")
             time_zone:               \(settings.timeZone.identifier)
             data_dir:                \(settings.dataDirectory)

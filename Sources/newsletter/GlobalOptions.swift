@@ -8,7 +8,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: ArgumentHelp("The configuration file.", valueName: "path"))
     var configPath: String?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default: log.level, or info)."))
+    @Option(
+        help: ArgumentHelp(
+            "Log level: trace, debug, info, notice, warning, error, critical (default: log.level, or info)."))
     var logLevel: Logger.Level?
 
     /// Loads the configuration and sets up logging; a bad configuration ends the command with

@@ -25,10 +25,15 @@ struct Ingest: ParsableCommand {
     @Flag(help: "Print the parsed records as one JSON array (with --dry-run), or the results as JSON.")
     var json = false
 
-    @Option(help: ArgumentHelp("Force the format instead of detecting it: \(SourceFormat.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "Force the format instead of detecting it: \(SourceFormat.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "format"))
     var format: SourceFormat = .auto
 
-    @Option(help: ArgumentHelp("Published time for pages that give none (e.g. 2026-11-17 or 2026-11-17T09:00:00Z).", valueName: "date"))
+    @Option(
+        help: ArgumentHelp(
+            "Published time for pages that give none (e.g. 2026-11-17 or 2026-11-17T09:00:00Z).", valueName: "date"))
     var published: String?
 
     @Argument(help: ArgumentHelp("Files, directories, URLs or feeds.", valueName: "source"))
@@ -36,7 +41,8 @@ struct Ingest: ParsableCommand {
 
     func validate() throws {
         if let published, PublishedDate.parse(published) == nil {
-            throw ValidationError("--published: \"\(published)\" is not a date; use e.g. 2026-11-17 or 2026-11-17T09:00:00Z")
+            throw ValidationError(
+                "--published: \"\(published)\" is not a date; use e.g. 2026-11-17 or 2026-11-17T09:00:00Z")
         }
     }
 
@@ -91,17 +97,33 @@ final class IngestReporter: IngestObserver {
         progress?.advance(URL(fileURLWithPath: result.source).lastPathComponent)
         switch result.outcome {
         case .failed(let error):
-            logger.error("page failed", metadata: ["source": "\(error.source)", "line": "\(error.line.map(String.init) ?? "")", "kind": "\(error.kind.rawValue)", "error": "\(error.message)"])
+            logger.error(
+                "page failed",
+                metadata: [
+                    "source": "\(error.source)", "line": "\(error.line.map(String.init) ?? "")",
+                    "kind": "\(error.kind.rawValue)", "error": "\(error.message)",
+                ])
             if progress != nil {
                 progress?.clear()
                 Terminal.printError("\(error)")
             }
         case .saved(let outcome, let comparison):
-            logger.info("page stored", metadata: ["source": "\(result.source)", "outcome": "\(Self.word(outcome))", "id": "\(outcome.id)", "title": "\(comparison.title)"])
+            logger.info(
+                "page stored",
+                metadata: [
+                    "source": "\(result.source)", "outcome": "\(Self.word(outcome))", "id": "\(outcome.id)",
+                    "title": "\(comparison.title)",
+                ])
             emit(Self.line(outcome, comparison))
         case .parsed(let comparison):
-            logger.info("page parsed", metadata: ["source": "\(result.source)", "title": "\(comparison.title)", "takes": "\(comparison.takes.count)"])
-            emit("parsed     \(comparison.title) (\(comparison.layout.rawValue), \(comparison.takes.count) takes)  \(result.source)")
+            logger.info(
+                "page parsed",
+                metadata: [
+                    "source": "\(result.source)", "title": "\(comparison.title)", "takes": "\(comparison.takes.count)",
+                ])
+            emit(
+                "parsed     \(comparison.title) (\(comparison.layout.rawValue), \(comparison.takes.count) takes)  \(result.source)"
+            )
         }
     }
 
@@ -117,7 +139,8 @@ final class IngestReporter: IngestObserver {
         }
         let order = ["new", "updated", "unchanged", "duplicate", "parsed", "failed"]
         let summary = order.compactMap { key in counts[key].map { "\($0) \(key)" } }.joined(separator: ", ")
-        let line = "\(results.count) page\(results.count == 1 ? "" : "s"): \(summary.isEmpty ? "nothing to do" : summary)"
+        let line =
+            "\(results.count) page\(results.count == 1 ? "" : "s"): \(summary.isEmpty ? "nothing to do" : summary)"
         logger.info("ingest finished", metadata: ["summary": "\(line)"])
         if !json { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
     }
@@ -140,9 +163,11 @@ final class IngestReporter: IngestObserver {
         let word = word(outcome).padding(toLength: 10, withPad: " ", startingAt: 0)
         switch outcome {
         case .updated(let id, let previousHash):
-            return "\(word) #\(id) \(comparison.title)  (content changed: \(previousHash.prefix(12)) → \(comparison.contentHash.prefix(12)))"
+            return
+                "\(word) #\(id) \(comparison.title)  (content changed: \(previousHash.prefix(12)) → \(comparison.contentHash.prefix(12)))"
         case .duplicate(let id, let source):
-            return "\(word) of #\(id) \(comparison.title)  (\(comparison.source) says what \(source) says; not stored twice)"
+            return
+                "\(word) of #\(id) \(comparison.title)  (\(comparison.source) says what \(source) says; not stored twice)"
         case .inserted(let id), .unchanged(let id):
             return "\(word) #\(id) \(comparison.title)  \(comparison.source)"
         }

@@ -61,7 +61,9 @@ extension Comparison {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(Canonical(title: title, tools: tools, takes: takes, missingTakes: missingTakes))) ?? Data()
+        let data =
+            (try? encoder.encode(Canonical(title: title, tools: tools, takes: takes, missingTakes: missingTakes)))
+            ?? Data()
         return ComparisonPageReader.contentHash([UInt8](data))
     }
 }

@@ -38,7 +38,8 @@ struct ComparisonPageParser {
             throw LayoutError(
                 line: nil, kind: .notAComparison,
                 message:
-                    "not a comparison page: found neither tool blocks (\"Panel ship\") nor a \"\(Self.scorecardHeading)\"")
+                    "not a comparison page: found neither tool blocks (\"Panel ship\") nor a \"\(Self.scorecardHeading)\""
+            )
         }
         let head = Array(lines[..<scorecard])
         let titleIndex = Self.titleIndex(in: head)
@@ -127,7 +128,9 @@ struct ComparisonPageParser {
             guard let percent = percentValue(percentLine.text) else {
                 throw LayoutError(
                     line: percentLine.line, kind: .malformed,
-                    message: "tool \(number + 1): expected the panel ship percentage (like \"75%\") above \"Panel ship\", found \"\(percentLine.text)\"")
+                    message:
+                        "tool \(number + 1): expected the panel ship percentage (like \"75%\") above \"Panel ship\", found \"\(percentLine.text)\""
+                )
             }
             var cursor = anchor - 2
             var label: Verdict?
@@ -138,7 +141,8 @@ struct ComparisonPageParser {
             guard cursor - 2 >= lowerBound else {
                 throw LayoutError(
                     line: percentLine.line, kind: .missingSection,
-                    message: "tool \(number + 1): expected a category, a name and a tagline above its panel ship percentage")
+                    message:
+                        "tool \(number + 1): expected a category, a name and a tagline above its panel ship percentage")
             }
             var start = cursor - 2
             if start - 1 >= lowerBound, head[start - 1].text.count == 1 { start -= 1 }  // avatar letter
@@ -193,7 +197,9 @@ struct ComparisonPageParser {
         for (position, tool) in tools.enumerated() where head[index + position].text != tool.name {
             throw LayoutError(
                 line: head[index + position].line, kind: .malformed,
-                message: "the Decision block names \"\(head[index + position].text)\" where tool \(position + 1) is \"\(tool.name)\"")
+                message:
+                    "the Decision block names \"\(head[index + position].text)\" where tool \(position + 1) is \"\(tool.name)\""
+            )
         }
         index += 2
         while index < head.count {
@@ -210,7 +216,8 @@ struct ComparisonPageParser {
                     guard let (label, ship, skip) = panelVotes(value.text) else {
                         throw LayoutError(
                             line: value.line, kind: .malformed,
-                            message: "expected a panel verdict like \"Ship · 3 ship / 1 skip\", found \"\(value.text)\"")
+                            message: "expected a panel verdict like \"Ship · 3 ship / 1 skip\", found \"\(value.text)\""
+                        )
                     }
                     tools[position].panelVerdict = label
                     tools[position].shipVotes = ship
@@ -253,7 +260,9 @@ struct ComparisonPageParser {
         }
         throw LayoutError(
             line: first.line, kind: .malformed,
-            message: "the scorecard starts with \"\(first.text.prefix(60))\": expected a reviewer heading (Builder, …) or a “quoted” take")
+            message:
+                "the scorecard starts with \"\(first.text.prefix(60))\": expected a reviewer heading (Builder, …) or a “quoted” take"
+        )
     }
 
     /// "85/100 · ship" → (85, .ship)
@@ -303,7 +312,9 @@ struct ComparisonPageParser {
                 if let role, slot < tools.count {
                     throw LayoutError(
                         line: line.line, kind: .malformed,
-                        message: "\(role.rawValue) has \(slot) of \(tools.count) slots before the \(heading.rawValue) heading; each tool needs a take or \"\(noTakeMarker)\"")
+                        message:
+                            "\(role.rawValue) has \(slot) of \(tools.count) slots before the \(heading.rawValue) heading; each tool needs a take or \"\(noTakeMarker)\""
+                    )
                 }
                 if seenRoles.contains(heading) {
                     throw LayoutError(
@@ -331,7 +342,9 @@ struct ComparisonPageParser {
                 else {
                     throw LayoutError(
                         line: line.line, kind: .malformed,
-                        message: "text \"\(line.text.prefix(40))…\" outside a take: expected a score line like \"85/100 · ship\" above it")
+                        message:
+                            "text \"\(line.text.prefix(40))…\" outside a take: expected a score line like \"85/100 · ship\" above it"
+                    )
                 }
                 takes[last].text += (takes[last].text.isEmpty ? "" : "\n\n") + line.text
             }
@@ -341,11 +354,14 @@ struct ComparisonPageParser {
         if filled < expected || (role != nil && slot < tools.count) {
             throw LayoutError(
                 line: lastLine, kind: .truncated,
-                message: "the scorecard ends after \(filled) of \(expected) panel slots (\(seenRoles.map(\.rawValue).joined(separator: ", "))): the page looks truncated")
+                message:
+                    "the scorecard ends after \(filled) of \(expected) panel slots (\(seenRoles.map(\.rawValue).joined(separator: ", "))): the page looks truncated"
+            )
         }
         if let empty = takes.first(where: { $0.text.isEmpty }) {
             throw LayoutError(
-                line: empty.line, kind: .truncated, message: "the \(empty.role.rawValue) take on \(empty.tool) has no text")
+                line: empty.line, kind: .truncated,
+                message: "the \(empty.role.rawValue) take on \(empty.tool) has no text")
         }
         if !reachedFooter, let last = takes.last, !endsLikeSentence(last.text) {
             throw LayoutError(
@@ -389,7 +405,8 @@ struct ComparisonPageParser {
                 message: "the take quoted at this line never closes: the page looks truncated")
         }
         guard !quotes.isEmpty else {
-            throw LayoutError(line: scorecardLine, kind: .missingSection, message: "the reviewer scorecard holds no takes")
+            throw LayoutError(
+                line: scorecardLine, kind: .missingSection, message: "the reviewer scorecard holds no takes")
         }
         return quotes
     }

@@ -32,7 +32,8 @@ struct HTMLPage {
         let metas = head?.descendants { $0.name == "meta" } ?? []
         let publishedMeta = metas.first {
             ["article:published_time", "datepublished", "date", "dc.date"]
-                .contains(($0.attribute("property") ?? $0.attribute("name") ?? $0.attribute("itemprop") ?? "").lowercased())
+                .contains(
+                    ($0.attribute("property") ?? $0.attribute("name") ?? $0.attribute("itemprop") ?? "").lowercased())
         }
         var published: Date?
         if let publishedMeta, let content = publishedMeta.attribute("content") {

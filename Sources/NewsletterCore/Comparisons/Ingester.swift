@@ -10,7 +10,9 @@ public struct IngestOptions: Sendable {
     public var dryRun = false
     public var maxPageBytes: Int = 5 << 20
 
-    public init(format: SourceFormat = .auto, publishedFallback: Date? = nil, dryRun: Bool = false, maxPageBytes: Int = 5 << 20) {
+    public init(
+        format: SourceFormat = .auto, publishedFallback: Date? = nil, dryRun: Bool = false, maxPageBytes: Int = 5 << 20
+    ) {
         self.format = format
         self.publishedFallback = publishedFallback
         self.dryRun = dryRun
@@ -89,7 +91,9 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
             case .location(let location):
                 do {
                     let loaded = try load(location)
-                    if options.format == .feed || (options.format == .auto && ComparisonPageReader.looksLikeFeed(loaded.bytes)) {
+                    if options.format == .feed
+                        || (options.format == .auto && ComparisonPageReader.looksLikeFeed(loaded.bytes))
+                    {
                         ingestFeed(loaded, observer: observer, record: record)
                     } else {
                         record(ingestPage(loaded, feedPublished: nil))
@@ -135,7 +139,10 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") { return [.location(.url(source))] }
         if lowered.contains("://") {
             return [
-                .failed(PageError(source: source, kind: .unsupported, message: "only files, directories and http(s) URLs can be ingested"))
+                .failed(
+                    PageError(
+                        source: source, kind: .unsupported,
+                        message: "only files, directories and http(s) URLs can be ingested"))
             ]
         }
         let path = URL(fileURLWithPath: source).standardized.path
@@ -183,7 +190,9 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
             guard size <= options.maxPageBytes else {
                 throw PageError(
                     source: path, kind: .tooLarge,
-                    message: "the file is \(ByteCount(size)), over the \(ByteCount(options.maxPageBytes)) limit for a page (ingest.max_page_bytes)")
+                    message:
+                        "the file is \(ByteCount(size)), over the \(ByteCount(options.maxPageBytes)) limit for a page (ingest.max_page_bytes)"
+                )
             }
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw PageError(source: path, kind: .notFound, message: "cannot read the file (permissions?)")
@@ -195,10 +204,12 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
     // MARK: Pages and feeds
 
     private func ingestPage(_ loaded: Loaded, feedPublished: Date?, feedLink: String? = nil) -> IngestResult {
-        let reader = ComparisonPageReader(format: options.format == .feed ? .auto : options.format, publishedFallback: options.publishedFallback)
+        let reader = ComparisonPageReader(
+            format: options.format == .feed ? .auto : options.format, publishedFallback: options.publishedFallback)
         let comparison: Comparison
         do {
-            comparison = try reader.read(loaded.bytes, source: loaded.source, url: loaded.url ?? feedLink, feedPublished: feedPublished)
+            comparison = try reader.read(
+                loaded.bytes, source: loaded.source, url: loaded.url ?? feedLink, feedPublished: feedPublished)
         } catch {
             return IngestResult(source: loaded.source, outcome: .failed(error))
         }
@@ -211,7 +222,10 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         } catch {
             return IngestResult(
                 source: loaded.source,
-                outcome: .failed(PageError(source: loaded.source, kind: .storeFailed, message: "could not store the comparison: \(error)")))
+                outcome: .failed(
+                    PageError(
+                        source: loaded.source, kind: .storeFailed, message: "could not store the comparison: \(error)"))
+            )
         }
     }
 
@@ -224,9 +238,11 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
             return
         }
         if entries.isEmpty {
-            record(IngestResult(
-                source: feed.source,
-                outcome: .failed(PageError(source: feed.source, kind: .brokenFeed, message: "the feed has no entries"))))
+            record(
+                IngestResult(
+                    source: feed.source,
+                    outcome: .failed(
+                        PageError(source: feed.source, kind: .brokenFeed, message: "the feed has no entries"))))
             return
         }
         // The feed itself counted as one planned item; its entries replace it.
@@ -234,9 +250,13 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         for entry in entries {
             guard let link = entry.link else {
                 let name = entry.title.map { "\"\($0)\"" } ?? "without a title"
-                record(IngestResult(
-                    source: feed.source,
-                    outcome: .failed(PageError(source: feed.source, line: entry.line, kind: .brokenFeed, message: "the entry \(name) has no link to a page"))))
+                record(
+                    IngestResult(
+                        source: feed.source,
+                        outcome: .failed(
+                            PageError(
+                                source: feed.source, line: entry.line, kind: .brokenFeed,
+                                message: "the entry \(name) has no link to a page"))))
                 continue
             }
             let location: Location = link.hasPrefix("/") ? .file(link) : .url(link)

@@ -100,7 +100,8 @@ struct TakeAttribution {
             "benchmark claims", "category is", "the scenario where", "what saves it", "overclaim",
         ],
         .futurist: [
-            "thesis", "falsifiable", "by 20", "second-order", "trend", "on-time", "early", "dependency that has to hold",
+            "thesis", "falsifiable", "by 20", "second-order", "trend", "on-time", "early",
+            "dependency that has to hold",
             "compounds", "future", "transition", "bets on",
         ],
         .founder: [

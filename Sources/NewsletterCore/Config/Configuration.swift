@@ -84,7 +84,8 @@ public struct Configuration: Sendable, Equatable {
 
     /// Parses a TOML document; every key is checked against the known ones, so a typo is an
     /// error rather than a silently ignored setting.
-    public static func parse(_ text: String, file: String = defaultFileName) throws(ConfigurationError) -> Configuration {
+    public static func parse(_ text: String, file: String = defaultFileName) throws(ConfigurationError) -> Configuration
+    {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -110,7 +111,8 @@ public struct Configuration: Sendable, Equatable {
         dataDirectory = try reader.path("data_dir") ?? dataDirectory
         outboxDirectory = try reader.path("outbox_dir") ?? outboxDirectory
         templatesDirectory = try reader.path("templates_dir") ?? templatesDirectory
-        databasePath = try reader.path("store.path") ?? (dataDirectory as NSString).appendingPathComponent("newsletter.sqlite")
+        databasePath =
+            try reader.path("store.path") ?? (dataDirectory as NSString).appendingPathComponent("newsletter.sqlite")
 
         ingest.sources = try reader.strings("ingest.sources") ?? ingest.sources
         ingest.maxPageBytes = try reader.integer("ingest.max_page_bytes", in: 1024...(1 << 30)) ?? ingest.maxPageBytes
@@ -134,7 +136,8 @@ public struct Configuration: Sendable, Equatable {
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
-                    "log.level", "\"\(level)\" is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "log.level",
+                    "\"\(level)\" is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             logLevel = parsed
         }

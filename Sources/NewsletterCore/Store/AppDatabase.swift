@@ -161,8 +161,7 @@ extension AppDatabase: ComparisonStore {
             try ToolRow(comparisonId: id, position: position, tool: tool).insert(db)
         }
         for (position, take) in comparison.takes.enumerated() {
-            var row = TakeRow(comparisonId: id, position: position, take: take)
-            try row.insert(db)
+            try TakeRow(comparisonId: id, position: position, take: take).insert(db)
         }
         for slot in comparison.missingTakes {
             try MissingTakeRow(comparisonId: id, tool: slot.tool, role: slot.role).insert(db)

@@ -36,81 +36,60 @@ struct ComparisonRow: Codable, FetchableRecord, MutablePersistableRecord {
     }
 }
 
-struct ToolRow: Codable, FetchableRecord, PersistableRecord {
+/// A tool of a comparison: the `Tool` columns plus its place. `Tool` and `Take` are Codable,
+/// so GRDB maps their fields to columns of the same names.
+struct ToolRow: FetchableRecord, PersistableRecord {
     static let databaseTableName = "comparisonTool"
     var comparisonId: Int64
     var position: Int
-    var name: String
-    var tagline: String
-    var category: String?
-    var description: String
-    var panelShipPercent: Int?
-    var panelVerdict: Verdict?
-    var shipVotes: Int?
-    var skipVotes: Int?
-    var pricing: String?
-    var entry: String?
+    var tool: Tool
 
     init(comparisonId: Int64, position: Int, tool: Tool) {
         self.comparisonId = comparisonId
         self.position = position
-        name = tool.name
-        tagline = tool.tagline
-        category = tool.category
-        description = tool.description
-        panelShipPercent = tool.panelShipPercent
-        panelVerdict = tool.panelVerdict
-        shipVotes = tool.shipVotes
-        skipVotes = tool.skipVotes
-        pricing = tool.pricing
-        entry = tool.entry
+        self.tool = tool
     }
 
-    var tool: Tool {
-        Tool(
-            name: name, tagline: tagline, category: category, description: description,
-            panelShipPercent: panelShipPercent, panelVerdict: panelVerdict, shipVotes: shipVotes,
-            skipVotes: skipVotes, pricing: pricing, entry: entry)
+    init(row: Row) throws {
+        comparisonId = row["comparisonId"]
+        position = row["position"]
+        tool = try Tool(row: row)
+    }
+
+    func encode(to container: inout PersistenceContainer) throws {
+        try tool.encode(to: &container)
+        container["comparisonId"] = comparisonId
+        container["position"] = position
     }
 }
 
-struct TakeRow: Codable, FetchableRecord, MutablePersistableRecord {
+struct TakeRow: FetchableRecord, PersistableRecord {
     static let databaseTableName = "take"
-    var id: Int64?
     var comparisonId: Int64
     var position: Int
-    var tool: String
-    var role: ReviewerRole
-    var score: Int?
-    var verdict: Verdict?
-    var text: String
-    var roleInferred: Bool
-    var toolInferred: Bool
-    var line: Int?
+    var take: Take
 
     init(comparisonId: Int64, position: Int, take: Take) {
         self.comparisonId = comparisonId
         self.position = position
-        tool = take.tool
-        role = take.role
-        score = take.score
-        verdict = take.verdict
-        text = take.text
-        roleInferred = take.roleInferred
-        toolInferred = take.toolInferred
-        line = take.line
+        self.take = take
     }
 
-    var take: Take {
-        Take(
-            tool: tool, role: role, score: score, verdict: verdict, text: text, roleInferred: roleInferred,
-            toolInferred: toolInferred, line: line)
+    init(row: Row) throws {
+        comparisonId = row["comparisonId"]
+        position = row["position"]
+        take = try Take(row: row)
     }
 
-    mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
+    func encode(to container: inout PersistenceContainer) throws {
+        try take.encode(to: &container)
+        container["comparisonId"] = comparisonId
+        container["position"] = position
     }
 }
+
+extension Tool: FetchableRecord, EncodableRecord {}
+extension Take: FetchableRecord, EncodableRecord {}
 
 struct MissingTakeRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "missingTake"

@@ -23,7 +23,8 @@ public struct LogfmtLogHandler: LogHandler {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { $1 } }
         if let extra = event.metadata { fields.merge(extra) { $1 } }
-        var line = "ts=\(Self.timestamp()) level=\(event.level.rawValue) label=\(Self.quoted(label)) msg=\(Self.quoted("\(event.message)"))"
+        var line =
+            "ts=\(Self.timestamp()) level=\(event.level.rawValue) label=\(Self.quoted(label)) msg=\(Self.quoted("\(event.message)"))"
         for key in fields.keys.sorted() {
             line += " \(key)=\(Self.quoted("\(fields[key]!)"))"
         }
@@ -38,9 +39,11 @@ public struct LogfmtLogHandler: LogHandler {
     /// Bare when safe, else double-quoted with \, " and control characters escaped, so that
     /// text from pages cannot forge extra fields or lines.
     static func quoted(_ value: String) -> String {
-        let safe = !value.isEmpty && value.unicodeScalars.allSatisfy {
-            $0.value > 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "=" && $0 != "\\"
-        }
+        let safe =
+            !value.isEmpty
+            && value.unicodeScalars.allSatisfy {
+                $0.value > 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "=" && $0 != "\\"
+            }
         if safe { return value }
         var out = "\""
         for scalar in value.unicodeScalars {

@@ -39,7 +39,8 @@ struct CommandLineTests {
     }
 
     @Test func theExecutableIsBuilt() {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.executable.path), "run `swift build` before `swift test`")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Self.executable.path), "run `swift build` before `swift test`")
     }
 
     @Test(.enabled(if: TestPaths.samplePages != nil, "../shared/sample-pages is not present"))
@@ -54,10 +55,11 @@ struct CommandLineTests {
             #expect(tools.count == 2)
             #expect(tools.allSatisfy { $0["name"] is String && $0["panelShipPercent"] is Int })
             let takes = try #require(record["takes"] as? [[String: Any]])
-            #expect(takes.allSatisfy {
-                $0["tool"] is String && $0["role"] is String && $0["text"] is String && $0["roleInferred"] is Bool
-                    && $0["toolInferred"] is Bool
-            })
+            #expect(
+                takes.allSatisfy {
+                    $0["tool"] is String && $0["role"] is String && $0["text"] is String && $0["roleInferred"] is Bool
+                        && $0["toolInferred"] is Bool
+                })
         }
         let labelled = records.filter { ($0["layout"] as? String) == "labelled" }
         #expect(labelled.count == 2)
@@ -71,7 +73,9 @@ struct CommandLineTests {
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("new        #1"))
         #expect(first.stdout.contains("duplicate"))  // each example exists as .html and .txt
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("subscribers/newsletter.sqlite").path))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: directory.appendingPathComponent("subscribers/newsletter.sqlite").path))
         let second = try run(["ingest", examples])
         #expect(second.status == 0)
         #expect(second.stdout.contains("unchanged  #1"))

@@ -16,7 +16,8 @@ struct IngestTests {
     func ingester(_ options: IngestOptions = IngestOptions()) -> Ingester<AppDatabase, CurlFetcher> {
         Ingester(
             store: store,
-            fetcher: CurlFetcher(maxBytes: options.maxPageBytes, timeoutSeconds: 10, connectTimeoutSeconds: 5, userAgent: "tests"),
+            fetcher: CurlFetcher(
+                maxBytes: options.maxPageBytes, timeoutSeconds: 10, connectTimeoutSeconds: 5, userAgent: "tests"),
             options: options, logger: Logger(label: "tests"))
     }
 
@@ -53,7 +54,8 @@ struct IngestTests {
         _ = ingester().ingest([page.path])
         let original = try #require(try store.comparison(id: 1))
         let text = try String(contentsOf: page, encoding: .utf8)
-        try text.replacingOccurrences(of: "Driftnote", with: "Driftnote Pro").write(to: page, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "Driftnote", with: "Driftnote Pro").write(
+            to: page, atomically: true, encoding: .utf8)
         let results = ingester().ingest([page.path])
         guard case .saved(.updated(let id, let previousHash), let comparison) = results.first?.outcome else {
             Issue.record("expected an update, got \(outcomes(results))")

@@ -22,7 +22,9 @@ struct LayoutTests {
         #expect(comparison.tools.allSatisfy { $0.pricing != nil && $0.entry != nil && $0.category != nil })
         #expect(comparison.tools.allSatisfy { !$0.description.isEmpty && !$0.tagline.isEmpty })
         #expect(comparison.takes.count == 8)
-        #expect(comparison.takes.allSatisfy { $0.score != nil && $0.verdict != nil && !$0.roleInferred && !$0.toolInferred })
+        #expect(
+            comparison.takes.allSatisfy { $0.score != nil && $0.verdict != nil && !$0.roleInferred && !$0.toolInferred }
+        )
         // "No panel take" after Futurist's first take belongs to the second tool; right after
         // the PM heading, to the first.
         #expect(
@@ -67,7 +69,8 @@ struct LayoutTests {
         for (index, quote) in zip(quoteIndices, reversedQuotes) { lines[index] = quote }
         let shuffled = try reader.read(Array(lines.joined(separator: "\n").utf8), source: "reversed")
         let original = try read("quoted-hard.txt")
-        let byText = Dictionary(uniqueKeysWithValues: original.takes.map { ($0.text, TakeSlot(tool: $0.tool, role: $0.role)) })
+        let byText = Dictionary(
+            uniqueKeysWithValues: original.takes.map { ($0.text, TakeSlot(tool: $0.tool, role: $0.role)) })
         for take in shuffled.takes {
             #expect(byText[take.text] == TakeSlot(tool: take.tool, role: take.role), "\(take.text.prefix(40))")
         }
@@ -80,7 +83,8 @@ struct LayoutTests {
         lines.insert("“An eleventh reviewer says the primitive is fine and the DX bet is sound.”", at: firstQuote)
         let comparison = try reader.read(Array(lines.joined(separator: "\n").utf8), source: "eleven")
         #expect(comparison.takes.count == 11)
-        #expect(comparison.takes.first?.text == "An eleventh reviewer says the primitive is fine and the DX bet is sound.")
+        #expect(
+            comparison.takes.first?.text == "An eleventh reviewer says the primitive is fine and the DX bet is sound.")
     }
 
     @Test func publishedLineInTheHeaderIsRead() throws {

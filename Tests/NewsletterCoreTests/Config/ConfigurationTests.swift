@@ -20,18 +20,18 @@ struct ConfigurationTests {
         let file = directory.appendingPathComponent("conf/newsletter.toml")
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try """
-            time_zone = "Europe/Berlin"
-            data_dir = "data"
+        time_zone = "Europe/Berlin"
+        data_dir = "data"
 
-            [ingest]
-            sources = ["pages/", "https://example.com/feed.xml"]
-            max_page_bytes = 2_097_152
+        [ingest]
+        sources = ["pages/", "https://example.com/feed.xml"]
+        max_page_bytes = 2_097_152
 
-            [smtp]
-            url = "smtps://mail.example.com:465"
-            username = "digest"
-            password = "from-file"
-            """.write(to: file, atomically: true, encoding: .utf8)
+        [smtp]
+        url = "smtps://mail.example.com:465"
+        username = "digest"
+        password = "from-file"
+        """.write(to: file, atomically: true, encoding: .utf8)
         let configuration = try Configuration.load(
             path: file.path, environment: ["NEWSLETTER_SMTP_PASSWORD": "from-env", "NEWSLETTER_EDITOR_TOKEN": "t0k"],
             workingDirectory: "/")
@@ -59,15 +59,18 @@ struct ConfigurationTests {
         #expect {
             _ = try Configuration.parse(toml, file: "newsletter.toml")
         } throws: { error in
-            guard case .invalidValue(let file, let named, let message) = error as? ConfigurationError else { return false }
+            guard case .invalidValue(let file, let named, let message) = error as? ConfigurationError else {
+                return false
+            }
             return file == "newsletter.toml" && named == key && message.contains(reason)
                 && "\(error)".contains("`\(key)`")
         }
     }
 
     @Test func anUnknownKeyIsAnErrorThatListsTheKnownOnes() {
-        #expect(throws: ConfigurationError.unknownKey(
-            file: "newsletter.toml", key: "smtp.hostname", known: ["smtp.url", "smtp.username", "smtp.password"])
+        #expect(
+            throws: ConfigurationError.unknownKey(
+                file: "newsletter.toml", key: "smtp.hostname", known: ["smtp.url", "smtp.username", "smtp.password"])
         ) {
             _ = try Configuration.parse("[smtp]\nhostname = \"mail\"", file: "newsletter.toml")
         }

@@ -4,7 +4,8 @@ import Testing
 
 struct AppDatabaseTests {
     func sample() throws -> Comparison {
-        try ComparisonPageReader().read(try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/a.txt")
+        try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/a.txt")
     }
 
     @Test func aComparisonReadsBackAsItWasStored() throws {

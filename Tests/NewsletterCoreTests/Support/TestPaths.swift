@@ -13,7 +13,8 @@ enum TestPaths {
     /// The real comparison pages beside the project (`../shared/sample-pages`), when present;
     /// `NEWSLETTER_SAMPLE_PAGES` points elsewhere.
     static var samplePages: URL? {
-        let candidate = ProcessInfo.processInfo.environment["NEWSLETTER_SAMPLE_PAGES"].map(URL.init(fileURLWithPath:))
+        let candidate =
+            ProcessInfo.processInfo.environment["NEWSLETTER_SAMPLE_PAGES"].map(URL.init(fileURLWithPath:))
             ?? repository.deletingLastPathComponent().appendingPathComponent("shared/sample-pages")
         return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
     }
