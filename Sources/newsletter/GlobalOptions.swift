@@ -23,7 +23,9 @@ struct GlobalOptions: ParsableArguments {
             Terminal.printError("\(error)")
             throw ExitCode(ExitStatus.configurationError.rawValue)
         }
-        let level = logLevel ?? configuration.logLevel
+        // On a terminal the progress bar and plain lines tell the story; log lines would only
+        // interleave with them, so they appear there only when asked for with --log-level.
+        let level = logLevel ?? (Terminal.isInteractive ? .critical : configuration.logLevel)
         LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
         return CommandContext(configuration: configuration, logger: Logger(label: "newsletter"))
     }

@@ -166,8 +166,7 @@ final class IngestReporter: IngestObserver {
             return
                 "\(word) #\(id) \(comparison.title)  (content changed: \(previousHash.prefix(12)) → \(comparison.contentHash.prefix(12)))"
         case .duplicate(let id, let source):
-            return
-                "\(word) of #\(id) \(comparison.title)  (\(comparison.source) says what \(source) says; not stored twice)"
+            return "\(word) of #\(id) \(comparison.title)  \(comparison.source) (same comparison as \(source))"
         case .inserted(let id), .unchanged(let id):
             return "\(word) #\(id) \(comparison.title)  \(comparison.source)"
         }
