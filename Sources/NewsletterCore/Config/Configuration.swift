@@ -9,7 +9,11 @@ import TOMLKit
 /// another) and, for secrets, from the environment, which wins over the file. Relative paths
 /// are relative to the file's directory (the working directory when there is no file).
 public struct Configuration: Sendable, Equatable {
-    public var timeZone: TimeZone = TimeZone(identifier: "UTC")!
+    /// Weeks are counted in this zone.
+    public var timeZone: TimeZone {
+        get { issue.timeZone }
+        set { issue.timeZone = newValue }
+    }
     public var dataDirectory: String = "subscribers"
     public var outboxDirectory: String = "outbox"
     public var templatesDirectory: String = "templates"
@@ -18,6 +22,10 @@ public struct Configuration: Sendable, Equatable {
     public var ingest = Ingest()
     public var smtp = SMTP()
     public var editor = Editor()
+    /// List-wide settings and selection policy for issues.
+    public var issue = IssueSettings()
+    /// Which week `preview` (and the weekly run) covers when none is named.
+    public var defaultWeek: DefaultWeek = .previous
     public var logLevel: Logger.Level = .info
     /// The file the settings came from, or nil for the built-in defaults.
     public var file: String?
@@ -41,6 +49,17 @@ public struct Configuration: Sendable, Equatable {
     public struct Editor: Sendable, Equatable {
         /// Bearer token for the editor routes; nil turns them off.
         public var token: String?
+    }
+
+    public enum DefaultWeek: String, Sendable, Equatable, CaseIterable {
+        /// The week that just ended: what a Monday-morning cron job sends.
+        case previous
+        case current
+
+        public func week(at date: Date, in timeZone: TimeZone) -> IssueWeek {
+            let now = IssueWeek.containing(date, in: timeZone)
+            return self == .previous ? now.previous : now
+        }
     }
 
     public init() {}
@@ -133,6 +152,24 @@ public struct Configuration: Sendable, Equatable {
         smtp.password = try reader.string("smtp.password")
         editor.token = try reader.string("editor.token")
 
+        issue.policy.maxComparisons = try reader.integer("issue.max_comparisons", in: 1...50) ?? issue.policy.maxComparisons
+        issue.policy.minComparisons = try reader.integer("issue.min_comparisons", in: 0...50) ?? issue.policy.minComparisons
+        if issue.policy.minComparisons > issue.policy.maxComparisons {
+            throw reader.invalid(
+                "issue.min_comparisons",
+                "\(issue.policy.minComparisons) is more than issue.max_comparisons (\(issue.policy.maxComparisons))")
+        }
+        if let week = try reader.string("issue.week") {
+            guard let parsed = DefaultWeek(rawValue: week) else {
+                throw reader.invalid("issue.week", "\"\(week)\" is not \"previous\" or \"current\"")
+            }
+            defaultWeek = parsed
+        }
+        issue.listName = try reader.string("list.name", nonEmpty: true) ?? issue.listName
+        issue.language = try reader.string("list.language", nonEmpty: true) ?? issue.language
+        issue.siteURL = try reader.httpURL("list.site_url") ?? issue.siteURL
+        issue.publicURL = try reader.httpURL("server.public_url") ?? issue.publicURL
+
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -194,7 +231,8 @@ struct SettingsReader {
     static let knownKeys: [String] = [
         "time_zone", "data_dir", "outbox_dir", "templates_dir", "store.path", "ingest.sources",
         "ingest.max_page_bytes", "ingest.timeout_seconds", "ingest.connect_timeout_seconds", "ingest.user_agent",
-        "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level",
+        "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level", "issue.max_comparisons",
+        "issue.min_comparisons", "issue.week", "list.name", "list.language", "list.site_url", "server.public_url",
     ]
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
@@ -224,6 +262,17 @@ struct SettingsReader {
         }
         if nonEmpty && string.trimmingCharacters(in: .whitespaces).isEmpty { throw invalid(key, "must not be empty") }
         return string
+    }
+
+    /// An absolute http(s) URL, without a trailing slash.
+    mutating func httpURL(_ key: String) throws(ConfigurationError) -> String? {
+        guard let text = try string(key, nonEmpty: true) else { return nil }
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            url.host?.isEmpty == false
+        else {
+            throw invalid(key, "\"\(text)\" is not an absolute http(s) URL")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
     }
 
     mutating func path(_ key: String) throws(ConfigurationError) -> String? {

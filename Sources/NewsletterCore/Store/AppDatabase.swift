@@ -4,7 +4,8 @@ import GRDB
 /// The SQLite store: owns the schema and its migrations, and exposes what the rest of the
 /// tool means to do with it.
 public final class AppDatabase: Sendable {
-    private let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
+    var reader: any DatabaseReader { writer }
     public let path: String
 
     /// Opens (creating if needed) the database at `path` in WAL mode, and migrates it.
@@ -87,6 +88,28 @@ public final class AppDatabase: Sendable {
                 t.belongsTo("comparison", onDelete: .cascade).notNull()
                 t.column("tool", .text).notNull()
                 t.column("role", .text).notNull()
+            }
+        }
+        migrator.registerMigration("v2: issues") { db in
+            try db.create(table: "issue") { t in
+                t.primaryKey("week", .text)
+                t.column("status", .text).notNull()
+                t.column("subject", .text)
+                t.column("html", .text)
+                t.column("text", .text)
+                t.column("manifest", .text)
+                t.column("draftHash", .text)
+                t.column("approvedHash", .text)
+                t.column("approvedAt", .datetime)
+                t.column("sentAt", .datetime)
+                t.column("skipReason", .text)
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "issueComparison") { t in
+                t.column("week", .text).notNull().references("issue", onDelete: .cascade)
+                t.column("comparisonId", .integer).notNull().references("comparison", onDelete: .restrict)
+                t.column("position", .integer).notNull()
+                t.primaryKey(["week", "comparisonId"])
             }
         }
         return migrator

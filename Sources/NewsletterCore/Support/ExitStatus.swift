@@ -5,6 +5,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     /// Part of the work failed (some sources did not ingest) or a named record does not exist;
     /// the rest was done and stored.
     case partialFailure = 1
+    /// `preview`: the week has too few comparisons (skipped, with the reason recorded), the
+    /// store is empty, or there is nothing new to build.
+    case nothingToBuild = 3
     /// The command line was wrong (argument-parser's usage error).
     case usage = 64
     /// The store could not be opened or written.

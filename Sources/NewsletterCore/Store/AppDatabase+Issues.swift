@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+
+extension AppDatabase: IssueStore {
+    public func comparisons(publishedIn window: DateInterval) throws -> [StoredComparison] {
+        let ids = try reader.read { db in
+            try Int64.fetchAll(
+                db,
+                ComparisonRow.select(Column("id"))
+                    .filter(Column("published") >= window.start && Column("published") < window.end)
+                    .order(Column("published"), Column("id")))
+        }
+        return try ids.compactMap { try comparison(id: $0) }
+    }
+
+    public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) throws -> Set<Int64> {
+        try reader.read { db in
+            Set(
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT ic.comparisonId FROM issueComparison ic JOIN issue i ON i.week = ic.week
+                        WHERE i.status = 'sent' AND i.week <> ?
+                        """, arguments: [week.description]))
+        }
+    }
+
+    public func issue(_ week: IssueWeek) throws -> IssueRecord? {
+        try reader.read { db in try Self.fetchIssue(week.description, db) }
+    }
+
+    public func listIssues() throws -> [IssueRecord] {
+        try reader.read { db in
+            try String.fetchAll(db, sql: "SELECT week FROM issue ORDER BY week DESC").compactMap {
+                try Self.fetchIssue($0, db)
+            }
+        }
+    }
+
+    public func saveDraft(_ draft: IssueDraft) throws {
+        try writer.write { db in
+            let existing = try Self.fetchIssue(draft.week.description, db)
+            if existing?.status == .sent { throw IssueStoreError.alreadySent(draft.week) }
+            let keepsApproval = existing?.approvedHash == draft.hash
+            try db.execute(
+                sql: """
+                    INSERT INTO issue (week, status, subject, html, text, manifest, draftHash, approvedHash, approvedAt,
+                                       skipReason, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                    ON CONFLICT(week) DO UPDATE SET status = excluded.status, subject = excluded.subject,
+                        html = excluded.html, text = excluded.text, manifest = excluded.manifest,
+                        draftHash = excluded.draftHash, approvedHash = excluded.approvedHash,
+                        approvedAt = excluded.approvedAt, skipReason = NULL, updatedAt = excluded.updatedAt
+                    """,
+                arguments: [
+                    draft.week.description, (keepsApproval ? IssueStatus.approved : .draft).rawValue, draft.subject,
+                    draft.html, draft.text, draft.manifest, draft.hash, keepsApproval ? draft.hash : nil,
+                    keepsApproval ? existing?.approvedAt : nil, Date(),
+                ])
+            try db.execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [draft.week.description])
+            for (position, id) in draft.comparisonIDs.enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO issueComparison (week, comparisonId, position) VALUES (?, ?, ?)",
+                    arguments: [draft.week.description, id, position])
+            }
+        }
+    }
+
+    public func recordSkipped(_ week: IssueWeek, reason: String) throws {
+        try writer.write { db in
+            if try Self.fetchIssue(week.description, db)?.status == .sent { throw IssueStoreError.alreadySent(week) }
+            try db.execute(
+                sql: """
+                    INSERT INTO issue (week, status, skipReason, updatedAt) VALUES (?, 'skipped', ?, ?)
+                    ON CONFLICT(week) DO UPDATE SET status = 'skipped', skipReason = excluded.skipReason,
+                        subject = NULL, html = NULL, text = NULL, manifest = NULL, draftHash = NULL,
+                        approvedHash = NULL, approvedAt = NULL, updatedAt = excluded.updatedAt
+                    """, arguments: [week.description, reason, Date()])
+            try db.execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [week.description])
+        }
+    }
+
+    public func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
+        try writer.write { db in
+            guard let existing = try Self.fetchIssue(week.description, db), let stored = existing.draftHash else {
+                throw IssueStoreError.noDraft(week)
+            }
+            if existing.status == .sent { throw IssueStoreError.alreadySent(week) }
+            guard stored == hash else { throw IssueStoreError.draftChanged(week, stored: stored, expected: hash) }
+            try db.execute(
+                sql: "UPDATE issue SET status = 'approved', approvedHash = ?, approvedAt = ?, updatedAt = ? WHERE week = ?",
+                arguments: [hash, time, time, week.description])
+        }
+    }
+
+    public func markSent(_ week: IssueWeek, at time: Date) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE issue SET status = 'sent', sentAt = ?, updatedAt = ? WHERE week = ?",
+                arguments: [time, time, week.description])
+        }
+    }
+
+    private static func fetchIssue(_ week: String, _ db: Database) throws -> IssueRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM issue WHERE week = ?", arguments: [week]) else {
+            return nil
+        }
+        let ids = try Int64.fetchAll(
+            db, sql: "SELECT comparisonId FROM issueComparison WHERE week = ? ORDER BY position", arguments: [week])
+        return IssueRecord(
+            week: try IssueWeek(parsing: row["week"]), status: IssueStatus(rawValue: row["status"]) ?? .draft,
+            subject: row["subject"], html: row["html"], text: row["text"], manifest: row["manifest"],
+            draftHash: row["draftHash"], approvedHash: row["approvedHash"], approvedAt: row["approvedAt"],
+            sentAt: row["sentAt"], skipReason: row["skipReason"], comparisonIDs: ids, updatedAt: row["updatedAt"])
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A comparison's summary and where it came from.
+public struct PanelSummary: Sendable, Equatable, Codable {
+    public var text: String
+    /// `extractive` (sentences of the takes themselves, no model), or a model provider.
+    public var provider: String
+
+    public init(text: String, provider: String) {
+        self.text = text
+        self.provider = provider
+    }
+}
+
+/// The summary that needs no model: the panel's own opening sentences, attributed.
+///
+/// It quotes, for each tool, the opening sentence of its best-scored take, then the opening
+/// sentence of the most critical take (a skip, else the lowest score, else the Skeptic's), so
+/// that the reader sees both sides. Deterministic: the same comparison gives the same words.
+public enum ExtractiveSummarizer {
+    public static let provider = "extractive"
+    static let maxSentenceLength = 240
+
+    public static func summarize(_ comparison: Comparison) -> PanelSummary {
+        var chosen: [Take] = []
+        for tool in comparison.tools {
+            let takes = comparison.takes.filter { $0.tool == tool.name }
+            let best = takes.max { ($0.score ?? 0, roleRank($1)) < ($1.score ?? 0, roleRank($0)) }
+            if let best { chosen.append(best) }
+        }
+        let critical =
+            comparison.takes.first { $0.verdict == .skip && !chosen.contains($0) }
+            ?? comparison.takes.filter { $0.score != nil && !chosen.contains($0) }.min { $0.score! < $1.score! }
+            ?? comparison.takes.first { $0.role == .skeptic && !chosen.contains($0) }
+        if let critical { chosen.append(critical) }
+        let sentences = chosen.map { take in
+            "\(take.role.rawValue) on \(take.tool): \(firstSentence(of: take.text))"
+        }
+        return PanelSummary(
+            text: sentences.isEmpty ? "The panel left no takes on this comparison." : sentences.joined(separator: " "),
+            provider: provider)
+    }
+
+    private static func roleRank(_ take: Take) -> Int {
+        ReviewerRole.allCases.firstIndex(of: take.role) ?? 0
+    }
+
+    /// Up to the first sentence end (., ! or ? before a space and a capital or a quote),
+    /// shortened at a word boundary when very long.
+    static func firstSentence(of text: String) -> String {
+        let characters = Array(text)
+        var end = characters.count
+        var index = 0
+        while index < characters.count - 2 {
+            if ".!?".contains(characters[index]), characters[index + 1] == " ",
+                characters[index + 2].isUppercase || "“\"‘'".contains(characters[index + 2])
+            {
+                end = index + 1
+                break
+            }
+            index += 1
+        }
+        var sentence = String(characters[..<end])
+        if sentence.count > maxSentenceLength {
+            let cut = sentence.prefix(maxSentenceLength)
+            sentence = String(cut[..<(cut.lastIndex(of: " ") ?? cut.endIndex)]) + "…"
+        }
+        return sentence
+    }
+}

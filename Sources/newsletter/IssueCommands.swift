@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import NewsletterCore
+
+/// `--week W`, shared by the issue commands.
+struct WeekOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The ISO week, e.g. 2026-W48 (default: issue.week in the configuration, the week that just ended).", valueName: "week"))
+    var week: String?
+
+    func validate() throws {
+        if let week {
+            do { _ = try IssueWeek(parsing: week) } catch { throw ValidationError("--week: \(error)") }
+        }
+    }
+
+    func resolve(_ configuration: Configuration) -> IssueWeek {
+        if let week { return try! IssueWeek(parsing: week) }
+        return configuration.defaultWeek.week(at: Date(), in: configuration.timeZone)
+    }
+}
+
+struct Preview: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build the week's draft and write outbox/<week>/preview.html, preview.txt and issue.json.",
+        discussion: """
+            Selects the comparisons published in the week (in time_zone) that no earlier sent issue \
+            featured, most divided panel first, summarizes and renders them with templates/. The \
+            same week from the same store and templates gives the same bytes. Exit status 3: the \
+            week has too few comparisons (the skip and its reason are recorded) or nothing to build.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var week: WeekOption
+    @Flag(help: "Build the issue even when the week has fewer comparisons than issue.min_comparisons.")
+    var force = false
+    @Flag(help: "Rebuild an approved week whose draft would change; drops the approval.")
+    var rebuild = false
+
+    func run() throws {
+        let context = try global.context()
+        let settings = context.configuration
+        let week = self.week.resolve(settings)
+        let templates: TemplateSet
+        do {
+            templates = try TemplateSet.load(directory: settings.templatesDirectory)
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+        let store = try context.openStore()
+        let preview = IssuePreview(
+            store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory)
+        let result: IssuePreview<AppDatabase>.Result
+        do {
+            result = try preview.preview(week, force: force, rebuild: rebuild)
+        } catch let error as PreviewError {
+            Terminal.printError("\(error)")
+            switch error {
+            case .tooFewComparisons, .nothingToBuild, .emptyStore: throw ExitCode(ExitStatus.nothingToBuild.rawValue)
+            case .outboxUnwritable: throw ExitCode(ExitStatus.storeError.rawValue)
+            case .approvedDraftWouldChange, .alreadySent: throw ExitCode(ExitStatus.partialFailure.rawValue)
+            }
+        }
+        let draft = result.draft
+        print("\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")")
+        for (index, item) in result.items.enumerated() {
+            print("  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(item.summary.provider)]")
+        }
+        if !result.selection.leftOut.isEmpty {
+            print("  left out (over issue.max_comparisons): \(result.selection.leftOut.map { "#\($0)" }.joined(separator: ", "))")
+        }
+        if !result.selection.alreadyFeatured.isEmpty {
+            print("  already featured by a sent issue: \(result.selection.alreadyFeatured.map { "#\($0)" }.joined(separator: ", "))")
+        }
+        let size = draft.html.utf8.count
+        print("  HTML \(size / 1024) KB\(size > 100 * 1024 ? " — over the 100 KB budget: Gmail clips messages near 102 KB" : "")")
+        for file in result.files { print("  wrote \(file)") }
+        if !result.stillApproved {
+            print("Approve it with: newsletter approve --week \(week)")
+        }
+    }
+}
+
+struct Approve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Approve the week's stored draft: exactly those bytes are what will be sent."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var week: WeekOption
+
+    func run() throws {
+        let context = try global.context()
+        let week = self.week.resolve(context.configuration)
+        let store = try context.openStore()
+        guard let issue = try store.issue(week), let hash = issue.draftHash else {
+            Terminal.printError(IssueStoreError.noDraft(week).description)
+            throw ExitCode(ExitStatus.partialFailure.rawValue)
+        }
+        if issue.status == .approved && issue.approvedHash == hash {
+            print("\(week) is already approved (\(hash.prefix(12)))")
+            return
+        }
+        do {
+            try store.approve(week, hash: hash, at: Date())
+        } catch let error as IssueStoreError {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.partialFailure.rawValue)
+        }
+        print("\(week) approved: draft \(hash.prefix(12)), \"\(issue.subject ?? "")\"")
+    }
+}
+
+struct Issues: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the issues: drafts, approvals, skips and sends.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let store = try global.context().openStore()
+        let issues = try store.listIssues()
+        if json {
+            struct Row: Encodable {
+                var week: String
+                var status: String
+                var subject: String?
+                var draftHash: String?
+                var approvedHash: String?
+                var skipReason: String?
+                var comparisonIDs: [Int64]
+            }
+            print(try JSONOutput.string(issues.map {
+                Row(week: $0.week.description, status: $0.status.rawValue, subject: $0.subject, draftHash: $0.draftHash,
+                    approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs)
+            }))
+            return
+        }
+        if issues.isEmpty { print("No issues yet; `newsletter preview` builds one.") }
+        for issue in issues {
+            let detail = issue.status == .skipped ? (issue.skipReason ?? "") : (issue.subject ?? "")
+            print("\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import NewsletterCore
+
+/// Comparisons with chosen titles, published times and panel splits, stored for selection tests.
+enum StoreFixtures {
+    static func comparison(
+        _ title: String, published: String, shipPercents: [Int] = [100, 100], takes: Int = 8,
+        source: String? = nil
+    ) throws -> Comparison {
+        var comparison = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: source ?? "/pages/\(title).txt")
+        comparison.title = title
+        comparison.published = PublishedDate.parse(published)!
+        comparison.publishedFrom = .page
+        comparison.contentHash = title
+        for index in comparison.tools.indices {
+            comparison.tools[index].panelShipPercent = shipPercents[index]
+            comparison.tools[index].shipVotes = nil
+            comparison.tools[index].skipVotes = nil
+        }
+        comparison.takes = Array(comparison.takes.prefix(takes))
+        // A distinct record per title, so the store does not see duplicates.
+        comparison.tools[0].description += " (\(title))"
+        return comparison
+    }
+
+    @discardableResult
+    static func store(_ comparisons: [Comparison], in store: AppDatabase) throws -> [Int64] {
+        try comparisons.map { try store.saveComparison($0).id }
+    }
+}
