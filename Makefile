@@ -4,10 +4,17 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup build build-release test demo clean
+.PHONY: setup setup-browser build build-release test demo preview-shots clean
+
+# The week the example pages are published in.
+DEMO_WEEK = 2026-W47
 
 setup:
 	./scripts/setup-debian.sh
+
+# Headless Chromium for looking at rendered issues (the screenshot test, make preview-shots).
+setup-browser:
+	./scripts/setup-browser.sh
 
 build: setup
 	$(SWIFT) build
@@ -16,15 +23,20 @@ build-release: setup
 	$(SWIFT) build -c release --product newsletter
 
 # The tests run the built `newsletter` executable too, so build everything first.
-test: build
+test: build setup-browser
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The main job so far: read the example pages (and the real sample pages, when they are beside
-# the project) into the SQLite store under subscribers/, then list what is stored.
+# The main job so far, on the embedded defaults: read the example pages into the SQLite store
+# under subscribers/, build the week's issue into outbox/$(DEMO_WEEK)/ and list what is stored.
 demo: build-release
-	$(RELEASE_BIN) ingest examples/ $(wildcard ../shared/sample-pages)
-	$(RELEASE_BIN) comparisons list
+	$(RELEASE_BIN) ingest examples/
+	$(RELEASE_BIN) preview --week $(DEMO_WEEK)
+	$(RELEASE_BIN) issues
+
+# Screenshots of the demo issue at 600 and 375 px (and dark mode) into artefacts/preview-shots/.
+preview-shots: demo setup-browser
+	SE_AVOID_STATS=true python3 scripts/preview_shots.py outbox/$(DEMO_WEEK)/preview.html artefacts/preview-shots
 
 clean:
 	rm -rf .build

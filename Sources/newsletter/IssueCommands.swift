@@ -4,7 +4,10 @@ import NewsletterCore
 
 /// `--week W`, shared by the issue commands.
 struct WeekOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The ISO week, e.g. 2026-W48 (default: issue.week in the configuration, the week that just ended).", valueName: "week"))
+    @Option(
+        help: ArgumentHelp(
+            "The ISO week, e.g. 2026-W48 (default: issue.week in the configuration, the week that just ended).",
+            valueName: "week"))
     var week: String?
 
     func validate() throws {
@@ -63,18 +66,28 @@ struct Preview: ParsableCommand {
             }
         }
         let draft = result.draft
-        print("\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")")
+        print(
+            "\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")"
+        )
         for (index, item) in result.items.enumerated() {
-            print("  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(item.summary.provider)]")
+            print(
+                "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(item.summary.provider)]"
+            )
         }
         if !result.selection.leftOut.isEmpty {
-            print("  left out (over issue.max_comparisons): \(result.selection.leftOut.map { "#\($0)" }.joined(separator: ", "))")
+            print(
+                "  left out (over issue.max_comparisons): \(result.selection.leftOut.map { "#\($0)" }.joined(separator: ", "))"
+            )
         }
         if !result.selection.alreadyFeatured.isEmpty {
-            print("  already featured by a sent issue: \(result.selection.alreadyFeatured.map { "#\($0)" }.joined(separator: ", "))")
+            print(
+                "  already featured by a sent issue: \(result.selection.alreadyFeatured.map { "#\($0)" }.joined(separator: ", "))"
+            )
         }
         let size = draft.html.utf8.count
-        print("  HTML \(size / 1024) KB\(size > 100 * 1024 ? " — over the 100 KB budget: Gmail clips messages near 102 KB" : "")")
+        print(
+            "  HTML \(size / 1024) KB\(size > 100 * 1024 ? " — over the 100 KB budget: Gmail clips messages near 102 KB" : "")"
+        )
         for file in result.files { print("  wrote \(file)") }
         if !result.stillApproved {
             print("Approve it with: newsletter approve --week \(week)")
@@ -131,16 +144,21 @@ struct Issues: ParsableCommand {
                 var skipReason: String?
                 var comparisonIDs: [Int64]
             }
-            print(try JSONOutput.string(issues.map {
-                Row(week: $0.week.description, status: $0.status.rawValue, subject: $0.subject, draftHash: $0.draftHash,
-                    approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs)
-            }))
+            print(
+                try JSONOutput.string(
+                    issues.map {
+                        Row(
+                            week: $0.week.description, status: $0.status.rawValue, subject: $0.subject,
+                            draftHash: $0.draftHash,
+                            approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs)
+                    }))
             return
         }
         if issues.isEmpty { print("No issues yet; `newsletter preview` builds one.") }
         for issue in issues {
             let detail = issue.status == .skipped ? (issue.skipReason ?? "") : (issue.subject ?? "")
-            print("\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)")
+            print(
+                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)")
         }
     }
 }

@@ -152,8 +152,10 @@ public struct Configuration: Sendable, Equatable {
         smtp.password = try reader.string("smtp.password")
         editor.token = try reader.string("editor.token")
 
-        issue.policy.maxComparisons = try reader.integer("issue.max_comparisons", in: 1...50) ?? issue.policy.maxComparisons
-        issue.policy.minComparisons = try reader.integer("issue.min_comparisons", in: 0...50) ?? issue.policy.minComparisons
+        issue.policy.maxComparisons =
+            try reader.integer("issue.max_comparisons", in: 1...50) ?? issue.policy.maxComparisons
+        issue.policy.minComparisons =
+            try reader.integer("issue.min_comparisons", in: 0...50) ?? issue.policy.minComparisons
         if issue.policy.minComparisons > issue.policy.maxComparisons {
             throw reader.invalid(
                 "issue.min_comparisons",

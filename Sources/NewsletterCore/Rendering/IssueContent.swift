@@ -28,14 +28,14 @@ struct IssueContent {
     var settings: IssueSettings
 
     var subject: String {
-        let titles = items.map(\.stored.comparison.title)
+        let titles = items.map { Personalization.defuse($0.stored.comparison.title) }
         let lead = titles.first ?? "no comparisons"
         let more = titles.count > 1 ? " and \(titles.count - 1) more" : ""
         return "\(settings.listName) · \(week): \(lead)\(more)"
     }
 
     var preheader: String {
-        let titles = items.map(\.stored.comparison.title)
+        let titles = items.map { Personalization.defuse($0.stored.comparison.title) }
         let named = titles.prefix(2).joined(separator: ", ")
         let more = titles.count > 2 ? " and \(titles.count - 2) more" : ""
         return "\(named)\(more): the panel's verdicts this week."
@@ -67,7 +67,7 @@ struct IssueContent {
             "lang": settings.language,
             "listName": settings.listName,
             "subject": subject,
-            "preheader": Personalization.defuse(preheader),
+            "preheader": preheader,
             "weekLabel": weekLabel,
             "greeting": Placeholder.greeting.rawValue,
             "unsubscribeURL": Placeholder.unsubscribeURL.rawValue,
@@ -82,7 +82,7 @@ struct IssueContent {
     private var footerText: String {
         TextWrap.wrap(
             "You get \(settings.listName) because you subscribed at \(settings.siteURL) and confirmed your address.")
-            + "\n\nUnsubscribe: \(Placeholder.unsubscribeURL.rawValue)\nPreferences: \(Placeholder.preferencesURL.rawValue)\n"
+            + "\n"
     }
 
     private func comparisonContext(_ item: IssueItem, number: Int) -> [String: Any] {
@@ -113,7 +113,7 @@ struct IssueContent {
                         if let verdict = take.verdict {
                             label = take.score.map { "\($0) \(verdict.rawValue)" } ?? verdict.rawValue
                         } else {
-                            label = "take"
+                            label = "reviewed"
                         }
                     } else {
                         label = "no take"
@@ -159,13 +159,19 @@ struct IssueContent {
         var out = TextWrap.wrap(comparison.title, indent: indent, firstIndent: "\(number). ") + "\n"
         if let url { out += indent + url + "\n" }
         for tool in comparison.tools {
-            out += "\n" + TextWrap.wrap("\(tool.name): \(tool.tagline)", indent: indent + "  ", firstIndent: indent) + "\n"
-            out += TextWrap.wrap("Pricing: \(tool.pricing ?? tool.entry ?? "not listed")", indent: indent + "  ", firstIndent: indent) + "\n"
+            out +=
+                "\n" + TextWrap.wrap("\(tool.name): \(tool.tagline)", indent: indent + "  ", firstIndent: indent) + "\n"
+            out +=
+                TextWrap.wrap(
+                    "Pricing: \(tool.pricing ?? tool.entry ?? "not listed")", indent: indent + "  ", firstIndent: indent
+                ) + "\n"
             if let panel = panelFigures(tool) {
                 let filled = Int((Double(panel.ship) / 10).rounded())
                 let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 10 - filled)
                 let votes = votesLabel(tool)
-                out += "\(indent)Panel: [\(bar)] \(panel.label) \(panel.ship)%" + (votes.isEmpty ? "" : ", \(votes)") + "\n"
+                out +=
+                    "\(indent)Panel: [\(bar)] \(panel.label), \(panel.ship)% ship" + (votes.isEmpty ? "" : ", \(votes)")
+                    + "\n"
             } else {
                 out += "\(indent)Panel: no verdict\n"
             }
@@ -176,11 +182,14 @@ struct IssueContent {
                 guard let take = comparison.takes.first(where: { $0.role == role && $0.tool == tool.name }) else {
                     return "\(tool.name) no take"
                 }
-                guard let verdict = take.verdict else { return "\(tool.name) took a view" }
+                guard let verdict = take.verdict else { return "\(tool.name) reviewed" }
                 return "\(tool.name) \(take.score.map { "\($0) " } ?? "")\(verdict.rawValue)"
             }
             let label = role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-            out += TextWrap.wrap(cells.joined(separator: " · "), indent: indent + String(repeating: " ", count: 10), firstIndent: indent + label + " ") + "\n"
+            out +=
+                TextWrap.wrap(
+                    cells.joined(separator: " · "), indent: indent + String(repeating: " ", count: 10),
+                    firstIndent: indent + label + " ") + "\n"
         }
         out += "\n" + TextWrap.wrap(item.summary.text, indent: indent) + "\n"
         return out

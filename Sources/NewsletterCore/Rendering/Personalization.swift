@@ -20,7 +20,9 @@ public struct Personalization: Sendable, Equatable {
     }
 
     public var greeting: String {
-        guard let name = name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else { return "Hi there," }
+        guard let name = name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
+            return "Hi there,"
+        }
         return "Hi \(name),"
     }
 

@@ -3,7 +3,9 @@
 public enum TextWrap {
     public static let width = 72
 
-    public static func wrap(_ text: String, width: Int = width, indent: String = "", firstIndent: String? = nil) -> String {
+    public static func wrap(_ text: String, width: Int = width, indent: String = "", firstIndent: String? = nil)
+        -> String
+    {
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = lines.isEmpty ? (firstIndent ?? indent) : indent

@@ -58,7 +58,8 @@ public struct IssueWeek: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public var next: IssueWeek {
-        week < Self.weeksInYear(year) ? try! IssueWeek(year: year, week: week + 1) : try! IssueWeek(year: year + 1, week: 1)
+        week < Self.weeksInYear(year)
+            ? try! IssueWeek(year: year, week: week + 1) : try! IssueWeek(year: year + 1, week: 1)
     }
 
     public var description: String { String(format: "%04d-W%02d", year, week) }

@@ -88,7 +88,8 @@ extension AppDatabase: IssueStore {
             if existing.status == .sent { throw IssueStoreError.alreadySent(week) }
             guard stored == hash else { throw IssueStoreError.draftChanged(week, stored: stored, expected: hash) }
             try db.execute(
-                sql: "UPDATE issue SET status = 'approved', approvedHash = ?, approvedAt = ?, updatedAt = ? WHERE week = ?",
+                sql:
+                    "UPDATE issue SET status = 'approved', approvedHash = ?, approvedAt = ?, updatedAt = ? WHERE week = ?",
                 arguments: [hash, time, time, week.description])
         }
     }

@@ -118,4 +118,42 @@ struct CommandLineTests {
         #expect(run.status == 1)
         #expect(run.stderr.contains("no comparison #42"))
     }
+
+    @Test func previewAndApproveTheExamplesWeek() throws {
+        try "templates_dir = \"\(TestPaths.repository.appendingPathComponent("templates").path)\"\n".write(
+            to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        #expect(try run(["preview", "--week", "2026-W47"]).status == 3)  // empty store
+        #expect(try run(["ingest", TestPaths.examples.path]).status == 0)
+        let preview = try run(["preview", "--week", "2026-W47"])
+        #expect(preview.status == 0, "\(preview.stderr)")
+        #expect(preview.stdout.contains("2026-W47: 2 comparisons"))
+        for name in ["preview.html", "preview.txt", "issue.json"] {
+            #expect(
+                FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/2026-W47/\(name)").path)
+            )
+        }
+        let approve = try run(["approve", "--week", "2026-W47"])
+        #expect(approve.status == 0 && approve.stdout.contains("approved"))
+        #expect(try run(["approve", "--week", "2026-W47"]).stdout.contains("already approved"))
+        #expect(try run(["preview", "--week", "2026-W47"]).stdout.contains("still approved"))
+        #expect(try run(["issues"]).stdout.contains("2026-W47  approved"))
+        #expect(try run(["approve", "--week", "2026-W40"]).status == 1)
+        let thin = try run(["preview", "--week", "2026-W40"])
+        #expect(thin.status == 3 && thin.stderr.contains("2026-W40 skipped"))
+    }
+
+    @Test func previewRejectsABadWeekAndBrokenTemplatesBeforeWritingAnything() throws {
+        let bad = try run(["preview", "--week", "2026-W60"])
+        #expect(bad.status == 64 && bad.stderr.contains("2026 has 53 ISO weeks"))
+        let templates = directory.appendingPathComponent("templates")
+        try FileManager.default.createDirectory(at: templates, withIntermediateDirectories: true)
+        try "{{#comparisons}}".write(
+            to: templates.appendingPathComponent("issue.html.mustache"), atomically: true, encoding: .utf8)
+        try "{{subject}}".write(
+            to: templates.appendingPathComponent("issue.txt.mustache"), atomically: true, encoding: .utf8)
+        #expect(try run(["ingest", TestPaths.examples.path]).status == 0)
+        let broken = try run(["preview", "--week", "2026-W47"])
+        #expect(broken.status == 78 && broken.stderr.contains("issue.html.mustache"))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/2026-W47").path))
+    }
 }

@@ -18,7 +18,8 @@ struct WeekSelectionTests {
             try IssueWeek(parsing: "2026-W47"), from: store, timeZone: berlin, policy: SelectionPolicy())
         #expect(Set(selection.selected.map(\.comparison.title)) == ["First", "Last"])
         let utc = try WeekSelector.select(
-            try IssueWeek(parsing: "2026-W47"), from: store, timeZone: TimeZone(identifier: "UTC")!, policy: SelectionPolicy())
+            try IssueWeek(parsing: "2026-W47"), from: store, timeZone: TimeZone(identifier: "UTC")!,
+            policy: SelectionPolicy())
         #expect(Set(utc.selected.map(\.comparison.title)) == ["Last", "After"])
     }
 
@@ -28,11 +29,14 @@ struct WeekSelectionTests {
             [
                 try StoreFixtures.comparison("Unanimous", published: "2026-11-17T10:00:00Z", shipPercents: [100, 100]),
                 try StoreFixtures.comparison("Split", published: "2026-11-18T10:00:00Z", shipPercents: [50, 50]),
-                try StoreFixtures.comparison("Leaning", published: "2026-11-19T10:00:00Z", shipPercents: [75, 100], takes: 5),
-                try StoreFixtures.comparison("Leaning more takes", published: "2026-11-20T10:00:00Z", shipPercents: [100, 75]),
+                try StoreFixtures.comparison(
+                    "Leaning", published: "2026-11-19T10:00:00Z", shipPercents: [75, 100], takes: 5),
+                try StoreFixtures.comparison(
+                    "Leaning more takes", published: "2026-11-20T10:00:00Z", shipPercents: [100, 75]),
             ], in: store)
         let selection = try WeekSelector.select(
-            try IssueWeek(parsing: "2026-W47"), from: store, timeZone: berlin, policy: SelectionPolicy(maxComparisons: 3))
+            try IssueWeek(parsing: "2026-W47"), from: store, timeZone: berlin,
+            policy: SelectionPolicy(maxComparisons: 3))
         #expect(selection.selected.map(\.comparison.title) == ["Split", "Leaning more takes", "Leaning"])
         #expect(selection.leftOut.count == 1)
     }
@@ -46,7 +50,8 @@ struct WeekSelectionTests {
             ], in: store)
         let w46 = try IssueWeek(parsing: "2026-W46")
         try store.saveDraft(
-            IssueDraft(week: w46, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [ids[0]], hash: "x"))
+            IssueDraft(
+                week: w46, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [ids[0]], hash: "x"))
         let w47 = try IssueWeek(parsing: "2026-W47")
         let beforeSending = try WeekSelector.select(w47, from: store, timeZone: berlin, policy: SelectionPolicy())
         #expect(beforeSending.selected.count == 2)  // a draft that was never sent features nothing
@@ -62,7 +67,9 @@ struct WeekSelectionTests {
         comparison.tools[0].shipVotes = 2
         comparison.tools[0].skipVotes = 2
         #expect(WeekSelector.division(comparison) == 0.5)  // (1 + 0) / 2
-        comparison.tools = comparison.tools.map { var tool = $0; tool.panelShipPercent = nil; tool.shipVotes = nil; return tool }
+        comparison.tools = comparison.tools.map {
+            var tool = $0; tool.panelShipPercent = nil; tool.shipVotes = nil; return tool
+        }
         #expect(WeekSelector.division(comparison) == 0)
     }
 }
