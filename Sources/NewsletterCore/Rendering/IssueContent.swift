@@ -177,19 +177,27 @@ struct IssueContent {
             }
         }
         out += "\n"
+        // Without verdicts (the quoted layout) a row only says who reviewed what, briefly.
+        let hasVerdicts = comparison.takes.contains { $0.verdict != nil }
         for role in ReviewerRole.allCases {
-            let cells = comparison.tools.map { tool -> String in
-                guard let take = comparison.takes.first(where: { $0.role == role && $0.tool == tool.name }) else {
-                    return "\(tool.name) no take"
-                }
-                guard let verdict = take.verdict else { return "\(tool.name) reviewed" }
-                return "\(tool.name) \(take.score.map { "\($0) " } ?? "")\(verdict.rawValue)"
+            let takes = comparison.tools.map { tool in
+                comparison.takes.first { $0.role == role && $0.tool == tool.name }
+            }
+            let row: String
+            if hasVerdicts {
+                row = zip(comparison.tools, takes).map { tool, take -> String in
+                    guard let take else { return "\(tool.name) no take" }
+                    guard let verdict = take.verdict else { return "\(tool.name) reviewed" }
+                    return "\(tool.name) \(take.score.map { "\($0) " } ?? "")\(verdict.rawValue)"
+                }.joined(separator: " · ")
+            } else {
+                let reviewed = zip(comparison.tools, takes).filter { $0.1 != nil }.map(\.0.name)
+                row =
+                    reviewed.count == comparison.tools.count
+                    ? "reviewed both" : reviewed.isEmpty ? "no take" : "reviewed \(reviewed.joined(separator: ", ")) only"
             }
             let label = role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-            out +=
-                TextWrap.wrap(
-                    cells.joined(separator: " · "), indent: indent + String(repeating: " ", count: 10),
-                    firstIndent: indent + label + " ") + "\n"
+            out += TextWrap.wrap(row, indent: indent + String(repeating: " ", count: 10), firstIndent: indent + label + " ") + "\n"
         }
         out += "\n" + TextWrap.wrap(item.summary.text, indent: indent) + "\n"
         return out

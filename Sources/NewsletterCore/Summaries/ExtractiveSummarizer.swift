@@ -37,7 +37,7 @@ public enum ExtractiveSummarizer {
             "\(take.role.rawValue) on \(take.tool): \(firstSentence(of: take.text))"
         }
         return PanelSummary(
-            text: sentences.isEmpty ? "The panel left no takes on this comparison." : sentences.joined(separator: " "),
+            text: sentences.isEmpty ? "The panel left no takes on this comparison." : sentences.joined(separator: "\n"),
             provider: provider)
     }
 
