@@ -194,10 +194,13 @@ struct IssueContent {
                 let reviewed = zip(comparison.tools, takes).filter { $0.1 != nil }.map(\.0.name)
                 row =
                     reviewed.count == comparison.tools.count
-                    ? "reviewed both" : reviewed.isEmpty ? "no take" : "reviewed \(reviewed.joined(separator: ", ")) only"
+                    ? "reviewed both"
+                    : reviewed.isEmpty ? "no take" : "reviewed \(reviewed.joined(separator: ", ")) only"
             }
             let label = role.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-            out += TextWrap.wrap(row, indent: indent + String(repeating: " ", count: 10), firstIndent: indent + label + " ") + "\n"
+            out +=
+                TextWrap.wrap(
+                    row, indent: indent + String(repeating: " ", count: 10), firstIndent: indent + label + " ") + "\n"
         }
         out += "\n" + TextWrap.wrap(item.summary.text, indent: indent) + "\n"
         return out

@@ -1,0 +1,114 @@
+import Foundation
+
+/// One recipient's copy of an issue, ready for SMTP: `multipart/alternative` (text first, HTML
+/// last), UTF-8, each body quoted-printable or base64 (whichever is smaller), CRLF line ends,
+/// headers folded, non-ASCII in RFC 2047 encoded-words, and the list headers of RFC 2369 and
+/// RFC 8058 (one-click unsubscribe).
+public struct OutgoingMessage: Sendable {
+    public var from: MailAddress
+    public var to: MailAddress
+    public var subject: String
+    public var text: String
+    public var html: String
+    /// `List-Id`, e.g. `weekly.shiporskip.example`.
+    public var listID: String
+    /// The one-click unsubscribe URL (https) for this recipient.
+    public var unsubscribeURL: String
+    /// An optional `mailto:` unsubscribe address for clients that prefer mail.
+    public var unsubscribeMailto: String?
+    public var feedbackID: String?
+    public var date: Date
+
+    public init(
+        from: MailAddress, to: MailAddress, subject: String, text: String, html: String, listID: String,
+        unsubscribeURL: String, unsubscribeMailto: String? = nil, feedbackID: String? = nil, date: Date = Date()
+    ) {
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.listID = listID
+        self.unsubscribeURL = unsubscribeURL
+        self.unsubscribeMailto = unsubscribeMailto
+        self.feedbackID = feedbackID
+        self.date = date
+    }
+
+    /// The message's bytes, and its Message-ID (without angle brackets).
+    public func encoded() throws(MailError) -> (bytes: [UInt8], messageID: String) {
+        for (field, value) in [
+            ("subject", subject), ("List-Id", listID), ("unsubscribe URL", unsubscribeURL),
+            ("unsubscribe mailto", unsubscribeMailto ?? ""), ("Feedback-ID", feedbackID ?? ""),
+        ] {
+            try MailAddress.rejectControlCharacters(value, field: field)
+        }
+        let domain = String(from.address.split(separator: "@").last ?? "localhost")
+        let messageID = "\(Self.randomToken(16))@\(domain)"
+        let boundary = "=_nl_\(Self.randomToken(12))"  // "=_" never occurs in QP or base64 output
+
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + html.utf8.count + 2048)
+        out += MIME.header("Date", Self.rfc5322Date(date))
+        out += MIME.header("Message-ID", "<\(messageID)>")
+        out += MIME.header("From", words: Self.addressWords(from))
+        out += MIME.header("To", words: Self.addressWords(to))
+        out += MIME.header(
+            "Subject",
+            words: MIME.encodedWords(subject).flatMap { word in
+                word.hasPrefix("=?")
+                    ? [word] : word.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            })
+        out += MIME.header("MIME-Version", "1.0")
+        out += MIME.header("List-Id", "<\(listID)>")
+        let unsubscribe = ["<\(unsubscribeURL)>"] + (unsubscribeMailto.map { ["<\($0)>"] } ?? [])
+        out += MIME.header(
+            "List-Unsubscribe", words: unsubscribe.enumerated().map { $0 < unsubscribe.count - 1 ? $1 + "," : $1 })
+        out += MIME.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        if let feedbackID { out += MIME.header("Feedback-ID", feedbackID) }
+        out += MIME.header("Content-Type", words: ["multipart/alternative;", "boundary=\"\(boundary)\""])
+        out += MIME.crlf
+        for (subtype, body) in [("plain", text), ("html", html)] {
+            let (encoding, encoded) = MIME.encodeBody(body)
+            out += Array("--\(boundary)".utf8) + MIME.crlf
+            out += MIME.header("Content-Type", "text/\(subtype); charset=utf-8")
+            out += MIME.header("Content-Transfer-Encoding", encoding.rawValue)
+            out += MIME.crlf
+            out += encoded
+            // The CRLF before a boundary belongs to the boundary (RFC 2046), so the body's own
+            // last line break needs one more.
+            out += MIME.crlf
+        }
+        out += Array("--\(boundary)--".utf8) + MIME.crlf
+        return (out, messageID)
+    }
+
+    /// `Display Name <local@domain>`, the name quoted or encoded as needed.
+    static func addressWords(_ address: MailAddress) -> [String] {
+        guard let name = address.displayName else { return [address.address] }
+        let plain = name.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 32 && $0.value < 127 }
+        let nameWords: [String]
+        if plain && !name.contains("=?") {
+            let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            nameWords = ["\"\(escaped)\""]
+        } else {
+            nameWords = MIME.encodedWords(name)
+        }
+        return nameWords + ["<\(address.address)>"]
+    }
+
+    static func rfc5322Date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss +0000"
+        return formatter.string(from: date)
+    }
+
+    /// Hex from the system's CSPRNG (getrandom on Linux).
+    static func randomToken(_ bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }
+            .joined()
+    }
+}
