@@ -7,6 +7,7 @@
    wrapper per argument kind. */
 
 typedef size_t (*nl_curl_data_callback)(char *data, size_t size, size_t count, void *context);
+typedef int (*nl_curl_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *context);
 
 static inline CURLcode nl_curl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -30,6 +31,10 @@ static inline CURLcode nl_curl_easy_setopt_slist(CURL *handle, CURLoption option
 
 static inline CURLcode nl_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, nl_curl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode nl_curl_easy_setopt_debug_callback(CURL *handle, nl_curl_debug_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_DEBUGFUNCTION, value);
 }
 
 static inline CURLcode nl_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {

@@ -112,6 +112,37 @@ public final class AppDatabase: Sendable {
                 t.primaryKey(["week", "comparisonId"])
             }
         }
+        migrator.registerMigration("v3: subscribers and the delivery ledger") { db in
+            try db.create(table: "subscriber") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("email", .text).notNull().unique().collate(.nocase)
+                t.column("name", .text)
+                t.column("status", .text).notNull().indexed()
+                t.column("createdAt", .datetime).notNull()
+                t.column("permanentFailures", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "delivery") { t in
+                t.column("week", .text).notNull()
+                t.column("subscriberId", .integer).notNull().references("subscriber", onDelete: .cascade)
+                t.primaryKey(["week", "subscriberId"])
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("lastReply", .text)
+                t.column("messageId", .text)
+                t.column("nextAttemptAt", .datetime)
+                t.column("sentAt", .datetime)
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(index: "delivery_state", on: "delivery", columns: ["week", "state"])
+            // One-click unsubscribe tokens: random, stored only as their SHA-256.
+            try db.create(table: "subscriberToken") { t in
+                t.primaryKey("tokenHash", .text)
+                t.column("subscriberId", .integer).notNull().references("subscriber", onDelete: .cascade).indexed()
+                t.column("purpose", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("usedAt", .datetime)
+            }
+        }
         return migrator
     }
 }

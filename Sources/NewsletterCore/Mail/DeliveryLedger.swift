@@ -1,0 +1,45 @@
+import Foundation
+
+/// Where each recipient of an issue stands.
+public enum DeliveryState: String, Codable, Sendable, CaseIterable {
+    case pending
+    /// Claimed by a running send; after a crash, a new run sends these again (they may have
+    /// gone out: these are the only possible duplicates).
+    case sending
+    case sent
+    /// A temporary failure (4xx, dropped connection, timeout) outlived its retries; the next run
+    /// tries again.
+    case deferred
+    /// A permanent failure (5xx), with the server's reply.
+    case failed
+    /// The subscriber left (unsubscribed, bounced) before their copy went out.
+    case skipped
+}
+
+/// A recipient claimed for sending, with a fresh one-click unsubscribe token.
+public struct DeliveryClaim: Sendable, Equatable {
+    public var subscriber: Subscriber
+    public var attempt: Int
+    /// The plain token for this message's links; only its hash is stored.
+    public var unsubscribeToken: String
+}
+
+/// The per-(issue, subscriber) ledger that makes sending resumable and never twice.
+public protocol DeliveryLedger: Sendable {
+    /// Adds a pending row for every confirmed subscriber not yet in the week's ledger, and turns
+    /// rows left `sending` by a crashed run back into `pending`. Returns how many were reset.
+    func prepareDelivery(_ week: IssueWeek) throws -> (added: Int, resumed: Int)
+    /// Claims up to `limit` pending rows, and deferred rows last touched before `runStarted` (a
+    /// run does not retry what it deferred itself), marking them `sending`; rows of subscribers
+    /// who are no longer confirmed become `skipped`.
+    func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim]
+    func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws
+    func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws
+    /// Records a permanent failure; `bounceAfter` permanent failures across issues mark the
+    /// subscriber bounced.
+    func recordFailed(_ week: IssueWeek, subscriberID: Int64, reply: String, bounceAfter: Int) throws
+    /// Puts claimed rows back to `pending` (a run that stops early).
+    func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws
+    func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int]
+    func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)]
+}

@@ -1,0 +1,364 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// How an issue is sent.
+public struct DeliverySettings: Sendable {
+    public var from: MailAddress
+    /// `List-Id`, e.g. `weekly.shiporskip.example`.
+    public var listID: String
+    /// Where `serve` answers unsubscribe and preference links.
+    public var publicURL: String
+    public var unsubscribeMailto: String?
+    public var feedbackID: String?
+    /// Concurrent SMTP connections.
+    public var concurrency = 4
+    public var messagesPerSecond: Double?
+    public var messagesPerHour: Double?
+    /// Retries of a temporary failure within one run, before the row is deferred to the next.
+    public var retries = 3
+    public var retryBaseDelay: Duration = .milliseconds(500)
+    public var retryMaxDelay: Duration = .seconds(8)
+    /// Permanent failures (across issues) after which a subscriber is marked bounced.
+    public var bounceAfter = 3
+    /// Rows claimed from the ledger at a time, per worker.
+    public var batchSize = 25
+
+    public init(from: MailAddress, listID: String, publicURL: String) {
+        self.from = from
+        self.listID = listID
+        self.publicURL = publicURL
+    }
+}
+
+/// What one run did.
+public struct DeliverySummary: Sendable, Equatable {
+    public var sent = 0
+    public var deferred = 0
+    public var failed = 0
+    /// Rows of subscribers who left before their copy went out.
+    public var skipped = 0
+    /// Rows a crashed run had left in flight, sent again by this one.
+    public var resumed = 0
+    /// The week's ledger after the run.
+    public var ledger: [DeliveryState: Int] = [:]
+    /// True when nothing is left pending or deferred: the issue is sent.
+    public var complete = false
+}
+
+public enum DeliveryError: Error, CustomStringConvertible {
+    case notApproved(IssueWeek, IssueStatus?)
+    case serverUnavailable(String, DeliverySummary)
+
+    public var description: String {
+        switch self {
+        case .notApproved(let week, let status):
+            "\(week) is \(status.map { "a \($0.rawValue) issue" } ?? "not built"): only an approved issue is sent. Preview and approve it first (`newsletter approve --week \(week)`)."
+        case .serverUnavailable(let reason, let summary):
+            "the mail server failed, so the run stopped: \(reason). \(summary.sent) sent before that; everyone else is still pending for the next run."
+        }
+    }
+}
+
+/// Hears about each delivered (or not) message.
+public protocol DeliveryObserver: Sendable {
+    func started(total: Int)
+    func delivered(_ email: String, outcome: SendOutcome)
+}
+
+/// Sends an approved issue to every confirmed subscriber exactly once, resumably.
+///
+/// Every recipient has a ledger row; workers claim rows in small batches (marking them
+/// `sending`), send each through their own transport session, and record the outcome at once.
+/// A crash leaves at most the claimed rows unrecorded, and only those can go out twice.
+public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
+    public var store: Store
+    public var settings: DeliverySettings
+    public var logger: Logger
+
+    public init(store: Store, settings: DeliverySettings, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func send(
+        _ week: IssueWeek, through transport: some MailTransport, limit: Int? = nil,
+        observer: (any DeliveryObserver)? = nil
+    ) throws -> DeliverySummary {
+        let issue = try approvedIssue(week)
+        let prepared = try store.prepareDelivery(week)
+        var summary = DeliverySummary(resumed: prepared.resumed)
+        let before = try store.deliveryCounts(week)
+        let open = (before[.pending] ?? 0) + (before[.deferred] ?? 0)
+        observer?.started(total: limit.map { min($0, open) } ?? open)
+        logger.info(
+            "delivery started",
+            metadata: [
+                "week": "\(week)", "transport": "\(transport.name)", "open": "\(open)",
+                "resumed": "\(prepared.resumed)",
+            ])
+
+        let shared = SharedRun(limit: limit, started: Date())
+        let buckets = [
+            settings.messagesPerSecond.map { TokenBucket(perSecond: $0, burst: max(1, $0)) },
+            settings.messagesPerHour.map { TokenBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60))) },
+        ].compactMap { $0 }
+        let workers = max(1, settings.concurrency)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            work(week: week, issue: issue, transport: transport, shared: shared, buckets: buckets, observer: observer)
+        }
+
+        let tallies = shared.tallies
+        summary.sent = tallies.sent
+        summary.deferred = tallies.deferred
+        summary.failed = tallies.failed
+        summary.ledger = try store.deliveryCounts(week)
+        summary.skipped = summary.ledger[.skipped] ?? 0
+        if let failure = shared.failure { throw DeliveryError.serverUnavailable(failure, summary) }
+        summary.complete =
+            (summary.ledger[.pending] ?? 0) + (summary.ledger[.deferred] ?? 0) + (summary.ledger[.sending] ?? 0) == 0
+        if summary.complete { try store.markSent(week, at: Date()) }
+        logger.info(
+            "delivery finished",
+            metadata: [
+                "week": "\(week)", "sent": "\(summary.sent)", "deferred": "\(summary.deferred)",
+                "failed": "\(summary.failed)",
+            ])
+        return summary
+    }
+
+    /// A test send to one address: the approved issue as a subscriber would get it, with
+    /// links that lead nowhere; the ledger is left alone.
+    public func sendTest(_ week: IssueWeek, to address: MailAddress, through transport: some MailTransport) throws
+        -> SendOutcome
+    {
+        let issue = try approvedIssue(week, allowDraft: true)
+        let personalization = Personalization(
+            name: address.displayName, unsubscribeURL: "\(settings.publicURL)/unsubscribe/TEST-SEND",
+            preferencesURL: "\(settings.publicURL)/preferences/TEST-SEND")
+        let session = try transport.makeSession()
+        defer { session.close() }
+        let (bytes, _) = try message(issue, to: address, personalization: personalization, subjectPrefix: "[test] ")
+            .encoded()
+        return try session.send(bytes, from: settings.from.address, to: address.address, reference: "test-send")
+    }
+
+    private func approvedIssue(_ week: IssueWeek, allowDraft: Bool = false) throws -> IssueRecord {
+        guard let issue = try store.issue(week), issue.html != nil, issue.text != nil else {
+            throw DeliveryError.notApproved(week, nil)
+        }
+        let approved = issue.approvedHash != nil && issue.approvedHash == issue.draftHash
+        guard approved || allowDraft else { throw DeliveryError.notApproved(week, issue.status) }
+        return issue
+    }
+
+    private func message(
+        _ issue: IssueRecord, to address: MailAddress, personalization: Personalization, subjectPrefix: String = ""
+    ) -> OutgoingMessage {
+        var message = OutgoingMessage(
+            from: settings.from, to: address, subject: subjectPrefix + (issue.subject ?? ""),
+            text: personalization.fill(issue.text ?? "", html: false),
+            html: personalization.fill(issue.html ?? "", html: true),
+            listID: settings.listID, unsubscribeURL: personalization.unsubscribeURL)
+        message.unsubscribeMailto = settings.unsubscribeMailto
+        message.feedbackID = settings.feedbackID
+        return message
+    }
+
+    private func work(
+        week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [TokenBucket],
+        observer: (any DeliveryObserver)?
+    ) {
+        let session: any MailSession
+        do {
+            session = try transport.makeSession()
+        } catch {
+            shared.fail(error.description)
+            return
+        }
+        defer { session.close() }
+        while !shared.stopped {
+            let allowance = shared.take(settings.batchSize)
+            guard allowance > 0 else { return }
+            let claims: [DeliveryClaim]
+            do {
+                claims = try store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
+            } catch {
+                shared.fail("the ledger could not be read: \(error)")
+                return
+            }
+            shared.giveBack(allowance - claims.count)
+            if claims.isEmpty { return }
+            for (index, claim) in claims.enumerated() {
+                if shared.stopped {
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    return
+                }
+                do {
+                    try deliver(
+                        claim, week: week, issue: issue, session: session, shared: shared, buckets: buckets,
+                        observer: observer)
+                } catch let unavailable as TransportUnavailable {
+                    shared.fail(unavailable.reason)
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    return
+                } catch {
+                    shared.fail("recording the outcome failed: \(error)")
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    return
+                }
+            }
+        }
+    }
+
+    private func deliver(
+        _ claim: DeliveryClaim, week: IssueWeek, issue: IssueRecord, session: any MailSession, shared: SharedRun,
+        buckets: [TokenBucket], observer: (any DeliveryObserver)?
+    ) throws {
+        let subscriber = claim.subscriber
+        let outcome: SendOutcome
+        let messageID: String
+        do {
+            let address = try MailAddress(subscriber.email, displayName: subscriber.name)
+            let personalization = Personalization(
+                name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
+                preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
+            let encoded = try message(issue, to: address, personalization: personalization).encoded()
+            messageID = encoded.messageID
+            outcome = try sendWithRetries(
+                encoded.bytes, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)
+        } catch let error as MailError {
+            // A stored address or name that cannot go into a message: permanent for this recipient.
+            try store.recordFailed(
+                week, subscriberID: subscriber.id, reply: "refused locally: \(error)", bounceAfter: settings.bounceAfter
+            )
+            shared.count(.permanent(reply: ""))
+            observer?.delivered(subscriber.email, outcome: .permanent(reply: "\(error)"))
+            return
+        }
+        switch outcome {
+        case .sent(let reply):
+            try store.recordSent(week, subscriberID: subscriber.id, messageID: messageID, reply: reply)
+        case .transient(let reply): try store.recordDeferred(week, subscriberID: subscriber.id, reply: reply)
+        case .permanent(let reply):
+            try store.recordFailed(week, subscriberID: subscriber.id, reply: reply, bounceAfter: settings.bounceAfter)
+            logger.warning("permanent failure", metadata: ["email": "\(subscriber.email)", "reply": "\(reply)"])
+        }
+        shared.count(outcome)
+        observer?.delivered(subscriber.email, outcome: outcome)
+    }
+
+    private func sendWithRetries(
+        _ bytes: [UInt8], to recipient: String, reference: String, session: any MailSession, buckets: [TokenBucket]
+    ) throws(TransportUnavailable) -> SendOutcome {
+        var attempt = 0
+        while true {
+            for bucket in buckets { bucket.acquire() }
+            let outcome = try session.send(bytes, from: settings.from.address, to: recipient, reference: reference)
+            guard case .transient = outcome, attempt < settings.retries else { return outcome }
+            attempt += 1
+            let base =
+                Double(settings.retryBaseDelay.components.seconds) + Double(
+                    settings.retryBaseDelay.components.attoseconds) / 1e18
+            let cap = Double(settings.retryMaxDelay.components.seconds)
+            let delay = min(cap, base * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0)  // jitter
+            Thread.sleep(forTimeInterval: delay)
+        }
+    }
+}
+
+/// State the workers of one run share.
+final class SharedRun: Sendable {
+    struct Tallies {
+        var sent = 0
+        var deferred = 0
+        var failed = 0
+    }
+
+    private struct State {
+        var remaining: Int?
+        var failure: String?
+        var tallies = Tallies()
+    }
+
+    private let state: Mutex<State>
+    let started: Date
+
+    init(limit: Int?, started: Date) {
+        state = Mutex(State(remaining: limit))
+        self.started = started
+    }
+
+    var stopped: Bool { state.withLock { $0.failure != nil } }
+    var failure: String? { state.withLock { $0.failure } }
+    var tallies: Tallies { state.withLock { $0.tallies } }
+
+    func fail(_ reason: String) {
+        state.withLock { if $0.failure == nil { $0.failure = reason } }
+    }
+
+    /// Up to `wanted` more messages under `--limit`.
+    func take(_ wanted: Int) -> Int {
+        state.withLock {
+            guard let remaining = $0.remaining else { return wanted }
+            let granted = min(wanted, remaining)
+            $0.remaining = remaining - granted
+            return granted
+        }
+    }
+
+    func giveBack(_ unused: Int) {
+        guard unused > 0 else { return }
+        state.withLock { if let remaining = $0.remaining { $0.remaining = remaining + unused } }
+    }
+
+    func count(_ outcome: SendOutcome) {
+        state.withLock {
+            switch outcome {
+            case .sent: $0.tallies.sent += 1
+            case .transient: $0.tallies.deferred += 1
+            case .permanent: $0.tallies.failed += 1
+            }
+        }
+    }
+}
+
+/// A token bucket: `perSecond` tokens a second, at most `burst` saved up.
+final class TokenBucket: Sendable {
+    private struct State {
+        var tokens: Double
+        var last: ContinuousClock.Instant
+    }
+
+    private let state: Mutex<State>
+    private let perSecond: Double
+    private let burst: Double
+
+    init(perSecond: Double, burst: Double) {
+        self.perSecond = perSecond
+        self.burst = burst
+        state = Mutex(State(tokens: burst, last: .now))
+    }
+
+    func acquire() {
+        while true {
+            let wait: Double = state.withLock {
+                let now = ContinuousClock.now
+                let elapsed = now - $0.last
+                $0.last = now
+                $0.tokens = min(
+                    burst,
+                    $0.tokens + perSecond
+                        * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                if $0.tokens >= 1 {
+                    $0.tokens -= 1
+                    return 0
+                }
+                return (1 - $0.tokens) / perSecond
+            }
+            if wait == 0 { return }
+            Thread.sleep(forTimeInterval: wait)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import GRDB
+
+extension DeliveryState: DatabaseValueConvertible {}
+
+extension AppDatabase: DeliveryLedger {
+    public func prepareDelivery(_ week: IssueWeek) throws -> (added: Int, resumed: Int) {
+        try writer.write { db in
+            let now = Date()
+            try db.execute(
+                sql: """
+                    INSERT INTO delivery (week, subscriberId, state, updatedAt)
+                    SELECT ?, id, 'pending', ? FROM subscriber WHERE status = 'confirmed'
+                    ON CONFLICT(week, subscriberId) DO NOTHING
+                    """, arguments: [week.description, now])
+            let added = db.changesCount
+            try db.execute(
+                sql: "UPDATE delivery SET state = 'pending', updatedAt = ? WHERE week = ? AND state = 'sending'",
+                arguments: [now, week.description])
+            return (added, db.changesCount)
+        }
+    }
+
+    public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
+        try writer.write { db in
+            let now = Date()
+            // Whoever left since the run began is not sent to.
+            try db.execute(
+                sql: """
+                    UPDATE delivery SET state = 'skipped', updatedAt = ?
+                    WHERE week = ? AND state IN ('pending', 'deferred')
+                      AND subscriberId IN (SELECT id FROM subscriber WHERE status <> 'confirmed')
+                    """, arguments: [now, week.description])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.*, d.attempts AS deliveryAttempts FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                    WHERE d.week = ? AND (d.state = 'pending' OR (d.state = 'deferred' AND d.updatedAt < ?))
+                    ORDER BY d.subscriberId LIMIT ?
+                    """, arguments: [week.description, runStarted, limit])
+            var claims: [DeliveryClaim] = []
+            for row in rows {
+                let subscriber = try Subscriber(row: row)
+                let token = Self.newToken()
+                try db.execute(
+                    sql:
+                        "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES (?, ?, 'unsubscribe', ?)",
+                    arguments: [Self.tokenHash(token), subscriber.id, now])
+                try db.execute(
+                    sql:
+                        "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updatedAt = ? WHERE week = ? AND subscriberId = ?",
+                    arguments: [now, week.description, subscriber.id])
+                claims.append(
+                    DeliveryClaim(
+                        subscriber: subscriber, attempt: (row["deliveryAttempts"] as Int? ?? 0) + 1,
+                        unsubscribeToken: token))
+            }
+            return claims
+        }
+    }
+
+    public func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
+        try writer.write { db in
+            let now = Date()
+            try db.execute(
+                sql: """
+                    UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
+                    WHERE week = ? AND subscriberId = ?
+                    """, arguments: [messageID, reply, now, now, week.description, subscriberID])
+        }
+    }
+
+    public func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {
+        try writer.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ?",
+                arguments: [reply, Date(), week.description, subscriberID])
+        }
+    }
+
+    public func recordFailed(_ week: IssueWeek, subscriberID: Int64, reply: String, bounceAfter: Int) throws {
+        try writer.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ?",
+                arguments: [reply, Date(), week.description, subscriberID])
+            try db.execute(
+                sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?",
+                arguments: [subscriberID])
+            try db.execute(
+                sql:
+                    "UPDATE subscriber SET status = 'bounced' WHERE id = ? AND permanentFailures >= ? AND status = 'confirmed'",
+                arguments: [subscriberID, bounceAfter])
+        }
+    }
+
+    public func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {
+        guard !subscriberIDs.isEmpty else { return }
+        try writer.write { db in
+            for id in subscriberIDs {
+                try db.execute(
+                    sql: """
+                        UPDATE delivery SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ?
+                        WHERE week = ? AND subscriberId = ? AND state = 'sending'
+                        """, arguments: [Date(), week.description, id])
+            }
+        }
+    }
+
+    public func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] {
+        try reader.read { db in
+            var counts: [DeliveryState: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT state, COUNT(*) AS n FROM delivery WHERE week = ? GROUP BY state",
+                arguments: [week.description])
+            {
+                if let state = DeliveryState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] {
+        try reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.email, d.lastReply FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                    WHERE d.week = ? AND d.state = ? ORDER BY s.id
+                    """, arguments: [week.description, state]
+            ).map { ($0["email"], $0["lastReply"] ?? "") }
+        }
+    }
+
+    /// 32 random bytes from the system CSPRNG, URL-safe base64.
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func tokenHash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import NewsletterCore
+import Testing
+
+/// Sending an approved issue through real SMTP servers (Postfix's smtp-sink) and the file
+/// transport, with the ledger deciding who gets what.
+@Suite(.serialized)
+struct MailerTests {
+    let directory: URL
+    let store: AppDatabase
+    let week = try! IssueWeek(parsing: "2026-W47")
+
+    init() throws {
+        directory = try TestPaths.temporaryDirectory()
+        store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
+    }
+
+    /// An approved issue and `count` confirmed subscribers (plus one pending, who gets nothing).
+    func prepare(subscribers count: Int) throws {
+        try store.saveDraft(
+            IssueDraft(
+                week: week, subject: "Ship or Skip · 2026-W47: Inkwell vs Tallyhoist",
+                html: "<p>%%GREETING%%</p><p><a href=\"%%UNSUBSCRIBE_URL%%\">Unsubscribe</a></p>",
+                text: "%%GREETING%%\n\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [],
+                hash: "h1"))
+        try store.approve(week, hash: "h1", at: Date())
+        for index in 0..<count {
+            _ = try store.addSubscriber(
+                email: "reader\(index)@example.org", name: index % 2 == 0 ? "Reader \(index)" : nil, status: .confirmed)
+        }
+        _ = try store.addSubscriber(email: "pending@example.org", name: nil, status: .pending)
+    }
+
+    func mailer(concurrency: Int = 4, retries: Int = 1) throws -> Mailer<AppDatabase> {
+        var settings = DeliverySettings(
+            from: try MailAddress("digest@shiporskip.example", displayName: "Ship or Skip Weekly"),
+            listID: "weekly.shiporskip.example", publicURL: "https://news.example.org")
+        settings.concurrency = concurrency
+        settings.retries = retries
+        settings.retryBaseDelay = .milliseconds(10)
+        settings.retryMaxDelay = .milliseconds(20)
+        settings.batchSize = 7
+        return Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
+    }
+
+    func smtp(_ sink: SMTPSink) -> SMTPTransport {
+        SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true))
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func everyConfirmedSubscriberGetsExactlyOneCopy() throws {
+        try prepare(subscribers: 40)
+        let sink = try SMTPSink()
+        let summary = try mailer().send(week, through: smtp(sink))
+        #expect(summary.sent == 40 && summary.failed == 0 && summary.deferred == 0)
+        #expect(summary.complete)
+        #expect(try store.issue(week)?.status == .sent)
+        let recipients = try sink.recipients()
+        #expect(recipients.count == 40)
+        #expect(Set(recipients) == Set((0..<40).map { "reader\($0)@example.org" }))
+        // Each copy is personalised, with its own one-click unsubscribe link.
+        let dumps = try sink.messages()
+        #expect(dumps.allSatisfy { $0.contains("List-Unsubscribe: <https://news.example.org/unsubscribe/") })
+        #expect(dumps.allSatisfy { !$0.contains("%%") })
+        #expect(dumps.contains { $0.contains("Hi Reader 0,") })
+        // A second run sends nothing.
+        let again = try mailer().send(week, through: smtp(sink))
+        #expect(again.sent == 0 && again.complete)
+        #expect(try sink.recipients().count == 40)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func aPermanentRejectionIsRecordedWithTheServersReply() throws {
+        try prepare(subscribers: 5)
+        let sink = try SMTPSink(faults: ["-f", "RCPT"])
+        let summary = try mailer().send(week, through: smtp(sink))
+        #expect(summary.failed == 5 && summary.sent == 0)
+        let replies = try store.deliveryReplies(week, state: .failed)
+        #expect(replies.count == 5)
+        #expect(replies.allSatisfy { $0.reply.hasPrefix("5") }, "\(replies)")
+        #expect(try sink.recipients().isEmpty)
+        #expect(summary.complete)  // nothing left to try
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func temporaryRejectionsAreRetriedThenDeferredToTheNextRun() throws {
+        try prepare(subscribers: 6)
+        do {
+            let busy = try SMTPSink(faults: ["-r", "RCPT"])
+            let summary = try mailer(retries: 2).send(week, through: smtp(busy))
+            #expect(summary.deferred == 6 && summary.sent == 0 && !summary.complete)
+            #expect(try store.deliveryReplies(week, state: .deferred).allSatisfy { $0.reply.hasPrefix("4") })
+            #expect(try store.issue(week)?.status == .approved)
+        }
+        let healthy = try SMTPSink()
+        let next = try mailer().send(week, through: smtp(healthy))
+        #expect(next.sent == 6 && next.complete)
+        #expect(try healthy.recipients().count == 6)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func aServerThatIsDownStopsTheRunAndMarksNothingSent() throws {
+        try prepare(subscribers: 8)
+        let port = try SMTPSink.freePort()
+        let down = SMTPTransport(
+            settings: SMTPTransport.Settings(url: "smtp://127.0.0.1:\(port)", allowPlaintext: true))
+        #expect {
+            try mailer().send(week, through: down)
+        } throws: { error in
+            guard case .serverUnavailable(_, let summary) = error as? DeliveryError else { return false }
+            return summary.sent == 0
+        }
+        let counts = try store.deliveryCounts(week)
+        #expect(counts[.sent] == nil && counts[.sending] == nil && counts[.pending] == 8)
+        let sink = try SMTPSink()
+        #expect(try mailer().send(week, through: smtp(sink)).sent == 8)
+        #expect(try sink.recipients().count == 8)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func starttlsIsRequiredUnlessPlaintextIsAllowed() throws {
+        try prepare(subscribers: 2)
+        let sink = try SMTPSink()  // offers no STARTTLS
+        let strict = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url))
+        #expect(throws: DeliveryError.self) { try mailer().send(week, through: strict) }
+        #expect(try sink.recipients().isEmpty)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func limitAndUnsubscribesMidRunAreHonoured() throws {
+        try prepare(subscribers: 10)
+        let sink = try SMTPSink()
+        let first = try mailer(concurrency: 2).send(week, through: smtp(sink), limit: 4)
+        #expect(first.sent == 4 && !first.complete)
+        let leaving = try #require(try store.subscriber(email: "reader9@example.org"))
+        try store.setStatus(.unsubscribed, forSubscriber: leaving.id)
+        let rest = try mailer(concurrency: 2).send(week, through: smtp(sink))
+        #expect(rest.sent == 5 && rest.skipped == 1 && rest.complete)
+        #expect(!(try sink.recipients()).contains("reader9@example.org"))
+        #expect(try sink.recipients().count == 9)
+    }
+
+    @Test func theFileTransportWritesOneMessagePerRecipient() throws {
+        try prepare(subscribers: 3)
+        let messages = directory.appendingPathComponent("outbox/\(week)/messages")
+        let summary = try mailer().send(week, through: FileTransport(directory: messages.path))
+        #expect(summary.sent == 3)
+        let files = try FileManager.default.contentsOfDirectory(atPath: messages.path).filter { $0.hasSuffix(".eml") }
+        #expect(files.count == 3)
+    }
+
+    @Test func onlyAnApprovedIssueIsSent() throws {
+        try store.saveDraft(
+            IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
+        #expect(throws: DeliveryError.self) {
+            try mailer().send(week, through: FileTransport(directory: directory.path))
+        }
+    }
+
+    @Test func aTestSendLeavesTheLedgerAlone() throws {
+        try prepare(subscribers: 2)
+        let messages = directory.appendingPathComponent("test-send")
+        let outcome = try mailer().sendTest(
+            week, to: try MailAddress("editor@example.org", displayName: "Editor"),
+            through: FileTransport(directory: messages.path))
+        guard case .sent = outcome else {
+            Issue.record("expected sent, got \(outcome)")
+            return
+        }
+        #expect(try store.deliveryCounts(week).isEmpty)
+        let eml = try String(contentsOfFile: messages.appendingPathComponent("test-send.eml").path, encoding: .utf8)
+        #expect(
+            eml.contains("Subject: " + MIME.encodedWords("[test] Ship or Skip · 2026-W47: Inkwell vs Tallyhoist")[0]))
+    }
+}
