@@ -12,6 +12,12 @@ struct Config: ParsableCommand {
     func run() throws {
         let settings = try global.context().configuration
         func secret(_ value: String?) -> String { value == nil ? "(not set)" : "(set)" }
+        /// A URL with its password (if any) masked.
+        func masked(_ url: String) -> String {
+            guard var components = URLComponents(string: url), components.password != nil else { return url }
+            components.password = "****"
+            return components.string ?? "(set)"
+        }
         print(
             """
             file:                    \(settings.file ?? "(none: built-in defaults)")
@@ -24,7 +30,15 @@ struct Config: ParsableCommand {
             ingest.max_page_bytes:   \(settings.ingest.maxPageBytes)
             ingest.timeout_seconds:  \(settings.ingest.timeoutSeconds)
             ingest.connect_timeout_seconds: \(settings.ingest.connectTimeoutSeconds)
-            smtp.url:                \(settings.smtp.url ?? "(none: file transport)")
+            ingest.user_agent:       \(settings.ingest.userAgent)
+            issue.max_comparisons:   \(settings.issue.policy.maxComparisons)
+            issue.min_comparisons:   \(settings.issue.policy.minComparisons)
+            issue.week:              \(settings.defaultWeek.rawValue)
+            list.name:               \(settings.issue.listName)
+            list.language:           \(settings.issue.language)
+            list.site_url:           \(settings.issue.siteURL)
+            server.public_url:       \(settings.issue.publicURL)
+            smtp.url:                \(settings.smtp.url.map(masked) ?? "(none: file transport)")
             smtp.username:           \(settings.smtp.username ?? "(not set)")
             smtp.password:           \(secret(settings.smtp.password))
             editor.token:            \(secret(settings.editor.token))

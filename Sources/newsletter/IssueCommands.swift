@@ -64,6 +64,9 @@ struct Preview: ParsableCommand {
             case .outboxUnwritable: throw ExitCode(ExitStatus.storeError.rawValue)
             case .approvedDraftWouldChange, .alreadySent: throw ExitCode(ExitStatus.partialFailure.rawValue)
             }
+        } catch {
+            Terminal.printError("the store could not save the draft, so nothing changed: \(error)")
+            throw ExitCode(ExitStatus.storeError.rawValue)
         }
         let draft = result.draft
         print(
@@ -90,7 +93,7 @@ struct Preview: ParsableCommand {
         )
         for file in result.files { print("  wrote \(file)") }
         if !result.stillApproved {
-            print("Approve it with: newsletter approve --week \(week)")
+            print("Approve it with: newsletter approve --week \(week) --hash \(draft.hash.prefix(12))")
         }
     }
 }
@@ -102,6 +105,17 @@ struct Approve: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var week: WeekOption
+    @Option(
+        help: ArgumentHelp(
+            "The draft hash `preview` printed (a prefix will do): approve only if the stored draft is still that one.",
+            valueName: "hash"))
+    var hash: String?
+
+    func validate() throws {
+        if let hash, hash.count < 6 || !hash.allSatisfy(\.isHexDigit) {
+            throw ValidationError("--hash: \"\(hash)\" is not a draft hash; give at least its first 6 hex digits")
+        }
+    }
 
     func run() throws {
         let context = try global.context()
@@ -109,6 +123,10 @@ struct Approve: ParsableCommand {
         let store = try context.openStore()
         guard let issue = try store.issue(week), let hash = issue.draftHash else {
             Terminal.printError(IssueStoreError.noDraft(week).description)
+            throw ExitCode(ExitStatus.partialFailure.rawValue)
+        }
+        if let expected = self.hash, !hash.hasPrefix(expected.lowercased()) {
+            Terminal.printError(IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
             throw ExitCode(ExitStatus.partialFailure.rawValue)
         }
         if issue.status == .approved && issue.approvedHash == hash {

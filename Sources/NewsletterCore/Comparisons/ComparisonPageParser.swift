@@ -48,7 +48,8 @@ struct ComparisonPageParser {
                 line: head.first?.line, kind: .missingSection,
                 message: "no title: expected a line like \"Tool A vs Tool B\" near the top")
         }
-        let published = try Self.publishedLine(in: head)
+        let firstAnchor = head.firstIndex { $0.text == "Panel ship" } ?? head.count
+        let published = try Self.publishedLine(in: Array(head[..<firstAnchor]))
         var tools = try Self.toolBlocks(in: head, after: titleIndex ?? -1, scorecardLine: lines[scorecard].line)
         try Self.applyDecisionBlock(in: head, to: &tools)
 
@@ -89,7 +90,13 @@ struct ComparisonPageParser {
     }
 
     private static func publishedLine(in head: [PageLine]) throws(LayoutError) -> Date? {
-        guard let line = head.first(where: { $0.text.hasPrefix("Published") }) else { return nil }
+        // "Published 2026-11-17" or "Published: …" in the page's header; a tagline that merely
+        // starts with the word is not it.
+        guard
+            let line = head.first(where: {
+                $0.text.hasPrefix("Published ") || $0.text.hasPrefix("Published:")
+            }), line.text.split(separator: " ").count <= 5
+        else { return nil }
         var value = line.text.dropFirst("Published".count)
         if value.first == ":" { value = value.dropFirst() }
         let trimmed = value.trimmingCharacters(in: .whitespaces)
@@ -124,6 +131,11 @@ struct ComparisonPageParser {
         var blocks: [Block] = []
         for (number, anchor) in anchors.enumerated() {
             let lowerBound = number == 0 ? titleIndex + 1 : anchors[number - 1] + 1
+            guard anchor - 1 >= lowerBound else {
+                throw LayoutError(
+                    line: head[anchor].line, kind: .missingSection,
+                    message: "tool \(number + 1): \"Panel ship\" has no percentage, name or tagline above it")
+            }
             let percentLine = head[anchor - 1]
             guard let percent = percentValue(percentLine.text) else {
                 throw LayoutError(

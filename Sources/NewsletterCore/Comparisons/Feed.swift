@@ -3,7 +3,8 @@ import Foundation
 /// One entry of an Atom or RSS feed: a link to a comparison page and, when given, its time.
 struct FeedEntry: Equatable, Sendable {
     var title: String?
-    /// The absolute link (resolved against the feed's own address), or nil when the entry has none.
+    /// The link as the feed gives it (possibly relative), or nil when the entry has none;
+    /// `Feed.resolve` makes it absolute and checks it is allowed.
     var link: String?
     var published: Date?
     var line: Int
@@ -39,7 +40,7 @@ enum Feed {
         let time = entry.firstElement(named: "published") ?? entry.firstElement(named: "updated")
         return FeedEntry(
             title: entry.firstElement(named: "title").map { PageText.normalizeSpaces($0.text) },
-            link: alternate?.attribute("href").flatMap { resolve($0, against: base) },
+            link: alternate?.attribute("href"),
             published: time.flatMap { PublishedDate.parse($0.text) },
             line: entry.line)
     }
@@ -54,14 +55,24 @@ enum Feed {
         let time = item.firstElement(named: "pubdate") ?? item.firstElement(named: "date")
         return FeedEntry(
             title: item.firstElement(named: "title").map { PageText.normalizeSpaces($0.text) },
-            link: link.flatMap { $0.isEmpty ? nil : resolve($0, against: base) },
+            link: link.flatMap { $0.isEmpty ? nil : $0 },
             published: time.flatMap { PublishedDate.parse($0.text) },
             line: item.line)
     }
 
-    private static func resolve(_ href: String, against base: URL) -> String? {
+    /// An entry's link, made absolute. A feed on the web may link only to the web; a feed file
+    /// may also link to files, but only below its own directory, so that no feed can make
+    /// `ingest` read (and store, and quote in errors) any other local file.
+    static func resolve(_ href: String, against base: URL) -> String? {
         let trimmed = href.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let url = URL(string: trimmed, relativeTo: base)?.absoluteURL else { return nil }
-        return url.isFileURL ? url.path : url.absoluteString
+        guard let url = URL(string: trimmed, relativeTo: base)?.absoluteURL, let scheme = url.scheme?.lowercased()
+        else {
+            return nil
+        }
+        if scheme == "http" || scheme == "https" { return url.absoluteString }
+        guard scheme == "file", base.isFileURL else { return nil }
+        let directory = base.deletingLastPathComponent().standardizedFileURL.path
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") ? path : nil
     }
 }

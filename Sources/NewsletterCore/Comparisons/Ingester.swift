@@ -183,8 +183,14 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
                 source: url, bytes: resource.body, url: resource.effectiveURL,
                 base: URL(string: resource.effectiveURL) ?? URL(string: url)!)
         case .file(let path):
-            guard FileManager.default.fileExists(atPath: path) else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw PageError(source: path, kind: .notFound, message: "no such file")
+            }
+            let type = (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType)
+            guard !isDirectory.boolValue, type == .typeRegular else {
+                throw PageError(
+                    source: path, kind: .unsupported, message: "not a regular file (a directory, device or pipe)")
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             guard size <= options.maxPageBytes else {
@@ -248,7 +254,7 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         // The feed itself counted as one planned item; its entries replace it.
         observer?.discovered(entries.count - 1)
         for entry in entries {
-            guard let link = entry.link else {
+            guard let href = entry.link else {
                 let name = entry.title.map { "\"\($0)\"" } ?? "without a title"
                 record(
                     IngestResult(
@@ -259,10 +265,28 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
                                 message: "the entry \(name) has no link to a page"))))
                 continue
             }
+            guard let link = Feed.resolve(href, against: feed.base) else {
+                record(
+                    IngestResult(
+                        source: feed.source,
+                        outcome: .failed(
+                            PageError(
+                                source: feed.source, line: entry.line, kind: .brokenFeed,
+                                message:
+                                    "the entry links to \"\(href)\", which a feed may not: a feed on the web may link only to http(s) pages, a feed file also to files below its own directory"
+                            ))))
+                continue
+            }
             let location: Location = link.hasPrefix("/") ? .file(link) : .url(link)
             do {
                 let page = try load(location)
-                record(ingestPage(page, feedPublished: entry.published, feedLink: link.hasPrefix("/") ? nil : link))
+                var result = ingestPage(
+                    page, feedPublished: entry.published, feedLink: link.hasPrefix("/") ? nil : link)
+                if case .failed(var error) = result.outcome {
+                    error.message += " (linked from \(feed.source), line \(entry.line))"
+                    result.outcome = .failed(error)
+                }
+                record(result)
             } catch {
                 var error = error
                 error.message += " (linked from \(feed.source), line \(entry.line))"

@@ -40,12 +40,17 @@ enum PageText {
         return result
     }
 
-    /// Collapses runs of white space (including no-break spaces and CR) to one space and trims.
+    /// Collapses runs of white space (including no-break spaces and CR) to one space and trims;
+    /// other control characters (C0, DEL, C1) are dropped, so that page text cannot drive a
+    /// terminal (escape sequences) wherever it is printed.
     static func normalizeSpaces<S: StringProtocol>(_ text: S) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         var pendingSpace = false
         for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control && !scalar.properties.isWhitespace {
+                continue
+            }
             if scalar.properties.isWhitespace || scalar == "\u{00A0}" {
                 pendingSpace = !out.isEmpty
             } else {

@@ -6,17 +6,27 @@ public enum PublishedDate {
     public static func parse(_ text: String) -> Date? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return nil }
-        for formatter in iso8601 {
-            if let date = formatter.date(from: trimmed) { return date }
+        // A bare date must be exactly a date: ISO8601DateFormatter's date-only mode would
+        // otherwise accept "2026-11-22T23:30" and silently drop the time.
+        let dateOnly = trimmed.count == 10
+        for formatter in iso8601 where dateOnly == (formatter.formatOptions == [.withFullDate]) {
+            if let date = formatter.date(from: trimmed), roundTrips(trimmed, date, formatter) { return date }
         }
         for format in patterns {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.timeZone = TimeZone(identifier: "UTC")
             formatter.dateFormat = format
+            formatter.isLenient = false
             if let date = formatter.date(from: trimmed) { return date }
         }
         return nil
+    }
+
+    /// Rejects impossible calendar dates that the formatter rolls over (30 February → 2 March).
+    private static func roundTrips(_ text: String, _ date: Date, _ formatter: ISO8601DateFormatter) -> Bool {
+        guard formatter.formatOptions == [.withFullDate] else { return true }
+        return formatter.string(from: date) == text
     }
 
     private static var iso8601: [ISO8601DateFormatter] {

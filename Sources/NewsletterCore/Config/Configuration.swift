@@ -144,7 +144,7 @@ public struct Configuration: Sendable, Equatable {
             guard let scheme = URL(string: url)?.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
                 URL(string: url)?.host?.isEmpty == false
             else {
-                throw reader.invalid("smtp.url", "\"\(url)\" is not an smtp:// or smtps:// URL with a host")
+                throw reader.invalid("smtp.url", "it is not an smtp:// or smtps:// URL with a host")
             }
             smtp.url = url
         }
@@ -191,6 +191,8 @@ public struct Configuration: Sendable, Equatable {
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
         }
+        // Sources that are paths (not URLs) are relative to the file too.
+        ingest.sources = ingest.sources.map { $0.contains("://") ? $0 : resolve($0) }
         dataDirectory = resolve(dataDirectory)
         outboxDirectory = resolve(outboxDirectory)
         templatesDirectory = resolve(templatesDirectory)

@@ -88,7 +88,7 @@ struct IssueContent {
     private func comparisonContext(_ item: IssueItem, number: Int) -> [String: Any] {
         let comparison = item.stored.comparison
         let defuse = Personalization.defuse
-        let url = comparison.url.flatMap { URL(string: $0)?.scheme?.hasPrefix("http") == true ? $0 : nil }
+        let url = comparison.url.flatMap(Self.linkableURL)
         let tools: [[String: Any]] = comparison.tools.map { tool in
             let panel = panelFigures(tool)
             return [
@@ -127,6 +127,7 @@ struct IssueContent {
         }
         return [
             "number": number,
+            "tocText": defuse(TextWrap.wrap(comparison.title, indent: "     ", firstIndent: "  \(number). ")),
             "title": defuse(comparison.title),
             "url": url ?? "",
             "hasURL": url != nil,
@@ -138,6 +139,16 @@ struct IssueContent {
             "reviewers": reviewers,
             "textBlock": defuse(textBlock(item, number: number, url: url)),
         ]
+    }
+
+    /// A page's address, if it is safe to link to: absolute http(s), no white space, and no
+    /// `%%`, which page authors could otherwise use to plant a per-subscriber placeholder (and
+    /// collect every subscriber's unsubscribe token) in a link.
+    static func linkableURL(_ text: String) -> String? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            url.host?.isEmpty == false, !text.contains("%%"), !text.contains(where: \.isWhitespace)
+        else { return nil }
+        return text
     }
 
     private func panelFigures(_ tool: Tool) -> (ship: Int, label: String)? {

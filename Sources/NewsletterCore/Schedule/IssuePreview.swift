@@ -66,9 +66,16 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
             manifest: try manifest(selection: selection, items: items, subject: content.subject, hash: hash),
             comparisonIDs: items.map(\.stored.id), hash: hash)
 
-        // Files first (all or none), then the store: a failure leaves the previous state whole.
-        let files = try writeOutbox(draft)
-        try store.saveDraft(draft)
+        // Stage the files, commit the store, then rename the files into place: if the store
+        // fails, the outbox still shows the draft the store holds.
+        let staged = try stageOutbox(draft)
+        do {
+            try store.saveDraft(draft)
+        } catch {
+            staged.discard()
+            throw error
+        }
+        let files = try staged.commit()
         return Result(
             draft: draft, selection: selection, items: items, stillApproved: existing?.approvedHash == hash,
             files: files)
@@ -102,33 +109,46 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
         return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
     }
 
-    /// Writes every file to a temporary name first, then renames them into place.
-    private func writeOutbox(_ draft: IssueDraft) throws -> [String] {
+    /// Writes every file under a temporary name beside its final one.
+    private func stageOutbox(_ draft: IssueDraft) throws -> StagedFiles {
         let directory = URL(fileURLWithPath: outboxDirectory).appendingPathComponent(draft.week.description)
         let outputs: [(String, String)] = [
             ("preview.html", sample.fill(draft.html, html: true)),
             ("preview.txt", sample.fill(draft.text, html: false)),
             ("issue.json", draft.manifest),
         ]
+        var staged = StagedFiles(directory: directory.path)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            var staged: [(URL, URL)] = []
-            defer { for (temporary, _) in staged { try? FileManager.default.removeItem(at: temporary) } }
             for (name, contents) in outputs {
                 let temporary = directory.appendingPathComponent(".\(name).\(UUID().uuidString).tmp")
                 try Data(contents.utf8).write(to: temporary)
-                staged.append((temporary, directory.appendingPathComponent(name)))
+                staged.files.append((temporary.path, directory.appendingPathComponent(name).path))
             }
-            for (temporary, final) in staged {
-                if rename(temporary.path, final.path) != 0 {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: final.path])
-                }
-            }
-            staged.removeAll()
         } catch {
-            throw PreviewError.outboxUnwritable(directory.path, "\(error)")
+            staged.discard()
+            throw PreviewError.outboxUnwritable(directory.path, "\(error.localizedDescription)")
         }
-        return outputs.map { directory.appendingPathComponent($0.0).path }
+        return staged
+    }
+}
+
+/// Files written under temporary names, to be renamed into place or thrown away together.
+struct StagedFiles {
+    var directory: String
+    var files: [(temporary: String, final: String)] = []
+
+    func discard() {
+        for file in files { try? FileManager.default.removeItem(atPath: file.temporary) }
+    }
+
+    func commit() throws -> [String] {
+        for file in files where rename(file.temporary, file.final) != 0 {
+            discard()
+            throw PreviewError.outboxUnwritable(
+                directory, "renaming \(file.temporary) into place failed (errno \(errno))")
+        }
+        return files.map(\.final)
     }
 }
 

@@ -11,7 +11,8 @@ public struct IssueWeek: Hashable, Comparable, Sendable, CustomStringConvertible
     public let week: Int
 
     public init(year: Int, week: Int) throws(WeekError) {
-        guard (1...9999).contains(year) else { throw .invalid("year \(year) is out of range") }
+        // 9998 at most: every week must have a next one to end its window.
+        guard (1...9998).contains(year) else { throw .invalid("year \(year) is out of range (1–9998)") }
         let weeks = Self.weeksInYear(year)
         guard (1...weeks).contains(week) else {
             throw .invalid("\(year) has \(weeks) ISO weeks; there is no week \(week)")
@@ -22,12 +23,15 @@ public struct IssueWeek: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses `2026-W48` (also `2026W48` and lowercase `w`).
     public init(parsing text: String) throws(WeekError) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
-        let parts = trimmed.split(separator: "W", omittingEmptySubsequences: false)
-        guard parts.count == 2 else { throw .notAWeek(text) }
-        var yearPart = parts[0]
-        if yearPart.hasSuffix("-") { yearPart = yearPart.dropLast() }
-        guard yearPart.count == 4, parts[1].count == 2, let year = Int(yearPart), let week = Int(parts[1]) else {
+        // Exactly four digits, an optional hyphen, W, two digits.
+        let characters = Array(text.trimmingCharacters(in: .whitespaces).uppercased())
+        let hyphen = characters.count == 8 && characters[4] == "-"
+        let digits =
+            hyphen ? Array(characters[0..<4] + characters[6...]) : Array(characters.prefix(4) + characters.dropFirst(5))
+        guard characters.count == (hyphen ? 8 : 7), characters[hyphen ? 5 : 4] == "W", digits.count == 6,
+            digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let year = Int(String(digits[0..<4])), let week = Int(String(digits[4...]))
+        else {
             throw .notAWeek(text)
         }
         try self.init(year: year, week: week)

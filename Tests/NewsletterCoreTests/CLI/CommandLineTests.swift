@@ -156,4 +156,12 @@ struct CommandLineTests {
         #expect(broken.status == 78 && broken.stderr.contains("issue.html.mustache"))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/2026-W47").path))
     }
+
+    @Test func configMasksTheSMTPPassword() throws {
+        try "[smtp]\nurl = \"smtp://digest:hunter2@mail.example.org:587\"\n".write(
+            to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        let run = try run(["config"])
+        #expect(run.status == 0)
+        #expect(!run.stdout.contains("hunter2") && run.stdout.contains("smtp://digest:****@mail.example.org:587"))
+    }
 }

@@ -37,7 +37,10 @@ struct ConfigurationTests {
             workingDirectory: "/")
         #expect(configuration.timeZone.identifier == "Europe/Berlin")
         #expect(configuration.databasePath == directory.appendingPathComponent("conf/data/newsletter.sqlite").path)
-        #expect(configuration.ingest.sources == ["pages/", "https://example.com/feed.xml"])
+        #expect(
+            configuration.ingest.sources == [
+                directory.appendingPathComponent("conf/pages").path, "https://example.com/feed.xml",
+            ])
         #expect(configuration.ingest.maxPageBytes == 2 << 20)
         #expect(configuration.smtp.url == "smtps://mail.example.com:465")
         #expect(configuration.smtp.password == "from-env")  // the environment wins for secrets
