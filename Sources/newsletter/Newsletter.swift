@@ -11,9 +11,9 @@ struct Newsletter: ParsableCommand {
             secrets from NEWSLETTER_SMTP_PASSWORD and NEWSLETTER_EDITOR_TOKEN.
 
             Exit codes: 0 done; 1 part of the work failed (the rest is stored) or a record was \
-            not found; 3 (preview) too few comparisons or nothing to build; 64 bad command line; 74 the store failed; 78 bad configuration.
+            not found; 3 (preview) too few comparisons or nothing to build; 4 (send) not approved; 69 (send) mail server unavailable; 64 bad command line; 74 the store failed; 78 bad configuration.
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Comparisons.self, Preview.self, Approve.self, Issues.self, Config.self]
+        subcommands: [Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, Issues.self, Subscribers.self, Config.self]
     )
 }

@@ -21,12 +21,41 @@ public struct Configuration: Sendable, Equatable {
     public var databasePath: String = "subscribers/newsletter.sqlite"
     public var ingest = Ingest()
     public var smtp = SMTP()
+    public var mail = Mail()
     public var editor = Editor()
     /// List-wide settings and selection policy for issues.
     public var issue = IssueSettings()
     /// Which week `preview` (and the weekly run) covers when none is named.
     public var defaultWeek: DefaultWeek = .previous
     public var logLevel: Logger.Level = .info
+
+    /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
+    public func deliverySettings() throws(MailError) -> DeliverySettings {
+        let from = try MailAddress(mail.from, displayName: mail.fromName ?? issue.listName)
+        let domain = from.address.split(separator: "@").last.map(String.init) ?? "localhost"
+        var settings = DeliverySettings(from: from, listID: mail.listID ?? "newsletter.\(domain)", publicURL: issue.publicURL)
+        settings.unsubscribeMailto = mail.unsubscribeMailto
+        settings.feedbackID = mail.feedbackID
+        settings.concurrency = mail.concurrency
+        settings.messagesPerSecond = mail.messagesPerSecond > 0 ? mail.messagesPerSecond : nil
+        settings.messagesPerHour = mail.messagesPerHour > 0 ? mail.messagesPerHour : nil
+        settings.retries = mail.retries
+        settings.bounceAfter = mail.bounceAfter
+        return settings
+    }
+
+    /// The transport `send` uses: SMTP when `smtp.url` is set, else `.eml` files in the outbox.
+    public func transport(for week: IssueWeek) -> any MailTransport {
+        guard let url = smtp.url else {
+            return FileTransport(directory: (outboxDirectory as NSString).appendingPathComponent("\(week)/messages"))
+        }
+        var settings = SMTPTransport.Settings(
+            url: url, username: smtp.username, password: smtp.password, allowPlaintext: smtp.allowPlaintext)
+        settings.connectTimeoutSeconds = smtp.connectTimeoutSeconds
+        settings.commandTimeoutSeconds = smtp.commandTimeoutSeconds
+        settings.messageTimeoutSeconds = smtp.messageTimeoutSeconds
+        return SMTPTransport(settings: settings)
+    }
     /// The file the settings came from, or nil for the built-in defaults.
     public var file: String?
 
@@ -44,6 +73,28 @@ public struct Configuration: Sendable, Equatable {
         public var url: String?
         public var username: String?
         public var password: String?
+        /// `smtp://` without STARTTLS, for a relay on loopback only.
+        public var allowPlaintext = false
+        public var connectTimeoutSeconds = 10
+        public var commandTimeoutSeconds = 30
+        public var messageTimeoutSeconds = 120
+    }
+
+    /// How issues are sent.
+    public struct Mail: Sendable, Equatable {
+        public var from = "newsletter@example.com"
+        /// Defaults to `list.name`.
+        public var fromName: String?
+        /// Defaults to `newsletter.<from domain>`.
+        public var listID: String?
+        public var unsubscribeMailto: String?
+        public var feedbackID: String?
+        public var concurrency = 4
+        /// 0: no limit.
+        public var messagesPerSecond = 0.0
+        public var messagesPerHour = 0.0
+        public var retries = 3
+        public var bounceAfter = 3
     }
 
     public struct Editor: Sendable, Equatable {
@@ -148,6 +199,31 @@ public struct Configuration: Sendable, Equatable {
             }
             smtp.url = url
         }
+        smtp.allowPlaintext = try reader.bool("smtp.allow_plaintext") ?? smtp.allowPlaintext
+        smtp.connectTimeoutSeconds = try reader.integer("smtp.connect_timeout_seconds", in: 1...600) ?? smtp.connectTimeoutSeconds
+        smtp.commandTimeoutSeconds = try reader.integer("smtp.command_timeout_seconds", in: 1...600) ?? smtp.commandTimeoutSeconds
+        smtp.messageTimeoutSeconds = try reader.integer("smtp.message_timeout_seconds", in: 1...3600) ?? smtp.messageTimeoutSeconds
+        if let from = try reader.string("mail.from", nonEmpty: true) {
+            do { _ = try MailAddress(from) } catch { throw reader.invalid("mail.from", "\(error)") }
+            mail.from = from
+        }
+        mail.fromName = try reader.string("mail.from_name", nonEmpty: true)
+        mail.listID = try reader.string("mail.list_id", nonEmpty: true)
+        mail.unsubscribeMailto = try reader.string("mail.unsubscribe_mailto", nonEmpty: true)
+        if let mailto = mail.unsubscribeMailto, !mailto.hasPrefix("mailto:") {
+            throw reader.invalid("mail.unsubscribe_mailto", "must start with mailto:")
+        }
+        mail.feedbackID = try reader.string("mail.feedback_id", nonEmpty: true)
+        for (key, value) in [("mail.from_name", mail.fromName), ("mail.list_id", mail.listID), ("mail.feedback_id", mail.feedbackID)] {
+            if let value, value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+                throw reader.invalid(key, "must not contain CR, LF or NUL")
+            }
+        }
+        mail.concurrency = try reader.integer("mail.concurrency", in: 1...64) ?? mail.concurrency
+        mail.messagesPerSecond = Double(try reader.integer("mail.messages_per_second", in: 0...100_000) ?? 0)
+        mail.messagesPerHour = Double(try reader.integer("mail.messages_per_hour", in: 0...100_000_000) ?? 0)
+        mail.retries = try reader.integer("mail.retries", in: 0...10) ?? mail.retries
+        mail.bounceAfter = try reader.integer("mail.bounce_after", in: 1...100) ?? mail.bounceAfter
         smtp.username = try reader.string("smtp.username")
         smtp.password = try reader.string("smtp.password")
         editor.token = try reader.string("editor.token")
@@ -237,6 +313,10 @@ struct SettingsReader {
         "ingest.max_page_bytes", "ingest.timeout_seconds", "ingest.connect_timeout_seconds", "ingest.user_agent",
         "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level", "issue.max_comparisons",
         "issue.min_comparisons", "issue.week", "list.name", "list.language", "list.site_url", "server.public_url",
+        "smtp.allow_plaintext", "smtp.connect_timeout_seconds", "smtp.command_timeout_seconds",
+        "smtp.message_timeout_seconds", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",
+        "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.retries",
+        "mail.bounce_after",
     ]
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
@@ -281,6 +361,15 @@ struct SettingsReader {
 
     mutating func path(_ key: String) throws(ConfigurationError) -> String? {
         try string(key, nonEmpty: true)
+    }
+
+    mutating func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        consumed.insert(key)
+        guard let value = values[key] else { return nil }
+        guard value.type == .bool, let bool = value.bool else {
+            throw invalid(key, "must be true or false, not \(Self.describe(value))")
+        }
+        return bool
     }
 
     mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {

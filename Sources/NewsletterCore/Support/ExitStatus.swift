@@ -8,6 +8,10 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     /// `preview`: the week has too few comparisons (skipped, with the reason recorded), the
     /// store is empty, or there is nothing new to build.
     case nothingToBuild = 3
+    /// `send`: the issue is not approved yet: waiting for the editor.
+    case notApproved = 4
+    /// `send`: the mail server could not be reached or refused us; nothing more was sent.
+    case mailServerUnavailable = 69
     /// The command line was wrong (argument-parser's usage error).
     case usage = 64
     /// The store could not be opened or written.

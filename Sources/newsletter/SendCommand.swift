@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import NewsletterCore
+import Synchronization
+
+struct Send: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send the week's approved issue to every confirmed subscriber, each exactly once.",
+        discussion: """
+            Uses SMTP when smtp.url is set, else writes one .eml per recipient under \
+            outbox/<week>/messages/. Resumable: a run takes up whatever an earlier run left \
+            pending or deferred. Exit status: 0 every recipient handled; 1 some deferred or \
+            failed (run again later); 4 the issue is not approved; 69 the mail server failed \
+            (nothing more was sent; run again).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var week: WeekOption
+    @Flag(help: "Say what would be sent; send nothing and leave the ledger alone.")
+    var dryRun = false
+    @Option(help: ArgumentHelp("Send at most this many messages in this run.", valueName: "n"))
+    var limit: Int?
+    @Option(help: ArgumentHelp("Send one test copy to this address instead; the ledger is left alone.", valueName: "address"))
+    var to: String?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let to {
+            do { _ = try MailAddress(to) } catch { throw ValidationError("--to: \(error)") }
+        }
+    }
+
+    func run() throws {
+        let context = try global.context()
+        let settings = context.configuration
+        let week = self.week.resolve(settings)
+        let delivery: DeliverySettings
+        do {
+            delivery = try settings.deliverySettings()
+        } catch {
+            Terminal.printError("mail.from: \(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+        let store = try context.openStore()
+        let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
+        let transport = settings.transport(for: week)
+
+        if let to {
+            let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
+            print("test send of \(week) to \(to): \(outcome)")
+            if case .sent = outcome { return }
+            throw ExitCode(ExitStatus.partialFailure.rawValue)
+        }
+        if dryRun {
+            let issue = try store.issue(week)
+            let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
+            let confirmed = try store.subscriberCount(status: .confirmed)
+            let ledger = try store.deliveryCounts(week)
+            print("\(week): \(approved ? "approved" : "NOT approved (\(issue?.status.rawValue ?? "no draft"))"), transport \(transport.name), \(confirmed) confirmed subscriber(s); ledger: \(Self.describe(ledger))")
+            return
+        }
+        let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
+        let observer = SendProgress(progress: progress)
+        do {
+            let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
+            progress?.clear()
+            print("\(week): \(summary.sent) sent, \(summary.deferred) deferred, \(summary.failed) failed, \(summary.skipped) skipped\(summary.resumed > 0 ? ", \(summary.resumed) resumed after an interrupted run" : ""); ledger: \(Self.describe(summary.ledger))\(summary.complete ? " — complete" : "")")
+            for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
+                print("  failed: \(failure.email): \(failure.reply)")
+            }
+            if !summary.complete && limit == nil { throw ExitCode(ExitStatus.partialFailure.rawValue) }
+        } catch let error as DeliveryError {
+            progress?.clear()
+            Terminal.printError("\(error)")
+            switch error {
+            case .notApproved: throw ExitCode(ExitStatus.notApproved.rawValue)
+            case .serverUnavailable: throw ExitCode(ExitStatus.mailServerUnavailable.rawValue)
+            }
+        }
+    }
+
+    static func describe(_ ledger: [DeliveryState: Int]) -> String {
+        let parts = DeliveryState.allCases.compactMap { state in ledger[state].map { "\($0) \(state.rawValue)" } }
+        return parts.isEmpty ? "empty" : parts.joined(separator: ", ")
+    }
+}
+
+final class SendProgress: DeliveryObserver {
+    let progress: ProgressBar?
+
+    init(progress: ProgressBar?) {
+        self.progress = progress
+    }
+
+    func started(total: Int) { progress?.add(total: total) }
+
+    func delivered(_ email: String, outcome: SendOutcome) { progress?.advance(email) }
+}
+
+struct Subscribers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage subscribers from the command line.",
+        subcommands: [Add.self, List.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a subscriber (confirmed: the editor vouches for the address).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The email address.") var email: String
+        @Option(help: "The subscriber's name, for the greeting.") var name: String?
+        @Option(help: "pending or confirmed.") var status: String = "confirmed"
+
+        func validate() throws {
+            do { _ = try MailAddress(email, displayName: name) } catch { throw ValidationError("\(error)") }
+            guard ["pending", "confirmed"].contains(status) else { throw ValidationError("--status: pending or confirmed") }
+        }
+
+        func run() throws {
+            let store = try global.context().openStore()
+            let subscriber = try store.addSubscriber(email: email, name: name, status: Subscriber.Status(rawValue: status)!)
+            print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List subscribers.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let store = try global.context().openStore()
+            var after: Int64 = 0
+            while true {
+                let page = try store.subscribers(status: nil, afterID: after, limit: 500)
+                for subscriber in page {
+                    print("#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")")
+                }
+                guard let last = page.last else { break }
+                after = last.id
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// `newsletter send` end to end: the examples previewed, approved and sent through smtp-sink,
+/// and a real `kill -9` in the middle of a run.
+@Suite(.serialized, .enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+struct SendCommandTests {
+    let directory: URL
+
+    init() throws {
+        directory = try TestPaths.temporaryDirectory()
+    }
+
+    func configure(_ sink: SMTPSink, concurrency: Int = 2) throws {
+        try """
+            templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
+            [mail]
+            from = "digest@shiporskip.example"
+            concurrency = \(concurrency)
+            retries = 0
+            [smtp]
+            url = "\(sink.url)"
+            allow_plaintext = true
+            """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+    }
+
+    func newsletter(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+
+    func prepareIssue(subscribers: Int) throws {
+        #expect(try newsletter(["ingest", TestPaths.examples.path]).status == 0)
+        #expect(try newsletter(["send", "--week", "2026-W47"]).status == 4)  // no draft yet
+        #expect(try newsletter(["preview", "--week", "2026-W47"]).status == 0)
+        #expect(try newsletter(["send", "--week", "2026-W47"]).status == 4)  // not approved
+        #expect(try newsletter(["approve", "--week", "2026-W47"]).status == 0)
+        for index in 0..<subscribers {
+            #expect(try newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0)
+        }
+    }
+
+    @Test func sendDeliversTheApprovedIssueOnceAndASecondRunSendsNothing() throws {
+        let sink = try SMTPSink()
+        try configure(sink)
+        try prepareIssue(subscribers: 5)
+        let first = try newsletter(["send", "--week", "2026-W47"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("5 sent") && first.stdout.contains("complete"))
+        let second = try newsletter(["send", "--week", "2026-W47"])
+        #expect(second.status == 0 && second.stdout.contains("0 sent"))
+        #expect(try sink.recipients().count == 5)
+        let dump = try #require(try sink.messages().first)
+        #expect(dump.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+        #expect(dump.contains("Inkwell"))
+    }
+
+    @Test func aServerThatIsDownGivesExitStatus69() throws {
+        let sink = try SMTPSink()
+        try configure(sink)
+        try prepareIssue(subscribers: 2)
+        kill(sink.process.processIdentifier, SIGKILL)
+        sink.process.waitUntilExit()
+        let run = try newsletter(["send", "--week", "2026-W47"])
+        #expect(run.status == 69)
+        #expect(run.stderr.contains("mail server failed"))
+    }
+
+    /// `kill -9` mid-run, then a new run: nobody is missing, and only messages that were in
+    /// flight (at most one per connection) can arrive twice.
+    @Test func aKilledRunResumesWithoutLosingAnyone() throws {
+        let slow = try SMTPSink(faults: ["-w", "1"])  // one second before each DATA reply
+        try configure(slow, concurrency: 2)
+        let count = 12
+        try prepareIssue(subscribers: count)
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = ["send", "--week", "2026-W47"]
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 2.5)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let beforeKill = try slow.recipients()
+        #expect(beforeKill.count < count, "the run should have been interrupted")
+
+        let fast = try SMTPSink()
+        try configure(fast, concurrency: 2)
+        let resumed = try newsletter(["send", "--week", "2026-W47"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("resumed after an interrupted run") || beforeKill.isEmpty)
+        let all = beforeKill + (try fast.recipients())
+        let expected = Set((0..<count).map { "reader\($0)@example.org" })
+        #expect(Set(all) == expected, "nobody missing")
+        let duplicates = all.count - Set(all).count
+        #expect(duplicates <= 2, "at most one in-flight message per connection: \(duplicates)")
+    }
+}
