@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser build build-release test demo preview-shots clean
+.PHONY: setup setup-browser build build-release test demo preview-shots bench clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -37,6 +37,10 @@ demo: build-release
 # Screenshots of the demo issue at 600 and 375 px (and dark mode) into artefacts/preview-shots/.
 preview-shots: demo setup-browser
 	SE_AVOID_STATS=true python3 scripts/preview_shots.py outbox/$(DEMO_WEEK)/preview.html artefacts/preview-shots
+
+# Delivery speed on loopback next to smtp-source and mailmerge (see docs/benchmarks.md).
+bench: setup
+	./scripts/bench.sh
 
 clean:
 	rm -rf .build

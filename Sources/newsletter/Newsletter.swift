@@ -14,6 +14,9 @@ struct Newsletter: ParsableCommand {
             not found; 3 (preview) too few comparisons or nothing to build; 4 (send) not approved; 69 (send) mail server unavailable; 64 bad command line; 74 the store failed; 78 bad configuration.
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, Issues.self, Subscribers.self, Config.self]
+        subcommands: [
+            Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, Issues.self, Subscribers.self,
+            Config.self, BenchmarkEncode.self,
+        ]
     )
 }

@@ -21,7 +21,9 @@ struct Send: ParsableCommand {
     var dryRun = false
     @Option(help: ArgumentHelp("Send at most this many messages in this run.", valueName: "n"))
     var limit: Int?
-    @Option(help: ArgumentHelp("Send one test copy to this address instead; the ledger is left alone.", valueName: "address"))
+    @Option(
+        help: ArgumentHelp(
+            "Send one test copy to this address instead; the ledger is left alone.", valueName: "address"))
     var to: String?
 
     func validate() throws {
@@ -57,7 +59,9 @@ struct Send: ParsableCommand {
             let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
             let confirmed = try store.subscriberCount(status: .confirmed)
             let ledger = try store.deliveryCounts(week)
-            print("\(week): \(approved ? "approved" : "NOT approved (\(issue?.status.rawValue ?? "no draft"))"), transport \(transport.name), \(confirmed) confirmed subscriber(s); ledger: \(Self.describe(ledger))")
+            print(
+                "\(week): \(approved ? "approved" : "NOT approved (\(issue?.status.rawValue ?? "no draft"))"), transport \(transport.name), \(confirmed) confirmed subscriber(s); ledger: \(Self.describe(ledger))"
+            )
             return
         }
         let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
@@ -65,7 +69,9 @@ struct Send: ParsableCommand {
         do {
             let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
             progress?.clear()
-            print("\(week): \(summary.sent) sent, \(summary.deferred) deferred, \(summary.failed) failed, \(summary.skipped) skipped\(summary.resumed > 0 ? ", \(summary.resumed) resumed after an interrupted run" : ""); ledger: \(Self.describe(summary.ledger))\(summary.complete ? " — complete" : "")")
+            print(
+                "\(week): \(summary.sent) sent, \(summary.deferred) deferred, \(summary.failed) failed, \(summary.skipped) skipped\(summary.resumed > 0 ? ", \(summary.resumed) resumed after an interrupted run" : ""); ledger: \(Self.describe(summary.ledger))\(summary.complete ? " — complete" : "")"
+            )
             for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
                 print("  failed: \(failure.email): \(failure.reply)")
             }
@@ -115,12 +121,15 @@ struct Subscribers: ParsableCommand {
 
         func validate() throws {
             do { _ = try MailAddress(email, displayName: name) } catch { throw ValidationError("\(error)") }
-            guard ["pending", "confirmed"].contains(status) else { throw ValidationError("--status: pending or confirmed") }
+            guard ["pending", "confirmed"].contains(status) else {
+                throw ValidationError("--status: pending or confirmed")
+            }
         }
 
         func run() throws {
             let store = try global.context().openStore()
-            let subscriber = try store.addSubscriber(email: email, name: name, status: Subscriber.Status(rawValue: status)!)
+            let subscriber = try store.addSubscriber(
+                email: email, name: name, status: Subscriber.Status(rawValue: status)!)
             print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
         }
     }
@@ -136,11 +145,53 @@ struct Subscribers: ParsableCommand {
             while true {
                 let page = try store.subscribers(status: nil, afterID: after, limit: 500)
                 for subscriber in page {
-                    print("#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")")
+                    print(
+                        "#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")"
+                    )
                 }
                 guard let last = page.last else { break }
                 after = last.id
             }
         }
+    }
+}
+
+/// `make bench`'s first row: personalised messages rendered and encoded per second, in memory.
+struct BenchmarkEncode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark-encode", abstract: "Time personalising and encoding the week's issue (for make bench).",
+        shouldDisplay: false)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var week: WeekOption
+    @Option var count = 20000
+
+    func run() throws {
+        let context = try global.context()
+        let week = self.week.resolve(context.configuration)
+        let delivery = try context.configuration.deliverySettings()
+        guard let issue = try context.openStore().issue(week), let html = issue.html, let text = issue.text else {
+            throw ValidationError("\(week) has no draft; preview it first")
+        }
+        var bytes = 0
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure {
+            for index in 0..<count {
+                let personalization = Personalization(
+                    name: "Reader \(index)", unsubscribeURL: "\(delivery.publicURL)/unsubscribe/token\(index)",
+                    preferencesURL: "\(delivery.publicURL)/preferences/token\(index)")
+                let message = OutgoingMessage(
+                    from: delivery.from,
+                    to: try MailAddress("reader\(index)@example.org", displayName: "Reader \(index)"),
+                    subject: issue.subject ?? "", text: personalization.fill(text, html: false),
+                    html: personalization.fill(html, html: true), listID: delivery.listID,
+                    unsubscribeURL: personalization.unsubscribeURL)
+                bytes += try message.encoded().bytes.count
+            }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print(
+            "messages=\(count) seconds=\(String(format: "%.3f", seconds)) per_second=\(String(format: "%.0f", Double(count) / seconds)) average_bytes=\(bytes / count)"
+        )
     }
 }

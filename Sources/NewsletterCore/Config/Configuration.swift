@@ -33,7 +33,8 @@ public struct Configuration: Sendable, Equatable {
     public func deliverySettings() throws(MailError) -> DeliverySettings {
         let from = try MailAddress(mail.from, displayName: mail.fromName ?? issue.listName)
         let domain = from.address.split(separator: "@").last.map(String.init) ?? "localhost"
-        var settings = DeliverySettings(from: from, listID: mail.listID ?? "newsletter.\(domain)", publicURL: issue.publicURL)
+        var settings = DeliverySettings(
+            from: from, listID: mail.listID ?? "newsletter.\(domain)", publicURL: issue.publicURL)
         settings.unsubscribeMailto = mail.unsubscribeMailto
         settings.feedbackID = mail.feedbackID
         settings.concurrency = mail.concurrency
@@ -200,9 +201,12 @@ public struct Configuration: Sendable, Equatable {
             smtp.url = url
         }
         smtp.allowPlaintext = try reader.bool("smtp.allow_plaintext") ?? smtp.allowPlaintext
-        smtp.connectTimeoutSeconds = try reader.integer("smtp.connect_timeout_seconds", in: 1...600) ?? smtp.connectTimeoutSeconds
-        smtp.commandTimeoutSeconds = try reader.integer("smtp.command_timeout_seconds", in: 1...600) ?? smtp.commandTimeoutSeconds
-        smtp.messageTimeoutSeconds = try reader.integer("smtp.message_timeout_seconds", in: 1...3600) ?? smtp.messageTimeoutSeconds
+        smtp.connectTimeoutSeconds =
+            try reader.integer("smtp.connect_timeout_seconds", in: 1...600) ?? smtp.connectTimeoutSeconds
+        smtp.commandTimeoutSeconds =
+            try reader.integer("smtp.command_timeout_seconds", in: 1...600) ?? smtp.commandTimeoutSeconds
+        smtp.messageTimeoutSeconds =
+            try reader.integer("smtp.message_timeout_seconds", in: 1...3600) ?? smtp.messageTimeoutSeconds
         if let from = try reader.string("mail.from", nonEmpty: true) {
             do { _ = try MailAddress(from) } catch { throw reader.invalid("mail.from", "\(error)") }
             mail.from = from
@@ -214,7 +218,9 @@ public struct Configuration: Sendable, Equatable {
             throw reader.invalid("mail.unsubscribe_mailto", "must start with mailto:")
         }
         mail.feedbackID = try reader.string("mail.feedback_id", nonEmpty: true)
-        for (key, value) in [("mail.from_name", mail.fromName), ("mail.list_id", mail.listID), ("mail.feedback_id", mail.feedbackID)] {
+        for (key, value) in [
+            ("mail.from_name", mail.fromName), ("mail.list_id", mail.listID), ("mail.feedback_id", mail.feedbackID),
+        ] {
             if let value, value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
                 throw reader.invalid(key, "must not contain CR, LF or NUL")
             }

@@ -9,34 +9,46 @@ public enum MIME {
     /// Text with LF or CRLF line ends, as quoted-printable with CRLF line ends: encoded lines of
     /// at most 76 characters (soft breaks where needed), trailing white space encoded.
     public static func quotedPrintable(_ text: String) -> [UInt8] {
+        var input = Array(text.utf8)
+        if input.last == 10 { input.removeLast() }  // a final newline ends the last line; it is not a line
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + text.utf8.count / 8)
-        var lines = text.utf8.split(separator: 10, omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true && lines.count > 1 { lines.removeLast() }  // a final newline is not a line
-        for (number, rawLine) in lines.enumerated() {
-            var line = rawLine[...]
-            if line.last == 13 { line = line.dropLast() }
-            var column = 0
-            var index = line.startIndex
-            while index < line.endIndex {
-                let byte = line[index]
-                let isLast = line.index(after: index) == line.endIndex
-                let literal = (byte >= 33 && byte <= 126 && byte != 61) || ((byte == 32 || byte == 9) && !isLast)
-                let width = literal ? 1 : 3
-                // Keep room for the soft break "=" unless this is the line's last character.
-                if column + width > (isLast ? 76 : 75) {
-                    out += [61] + crlf
-                    column = 0
-                }
-                if literal {
-                    out.append(byte)
-                } else {
-                    out += [61, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-                }
-                column += width
-                index = line.index(after: index)
+        out.reserveCapacity(input.count + input.count / 8 + 16)
+        var column = 0
+        var index = 0
+        while index < input.count {
+            let byte = input[index]
+            if byte == 10 {  // a hard line break: CRLF, dropping a CR before it
+                if out.last == 13 && index > 0 && input[index - 1] == 13 { out.removeLast() }
+                out.append(13)
+                out.append(10)
+                column = 0
+                index += 1
+                continue
             }
-            if number < lines.count - 1 || text.utf8.last == 10 { out += crlf }
+            let next = index + 1 < input.count ? input[index + 1] : 10
+            let endOfLine = next == 10 || (next == 13 && (index + 2 >= input.count || input[index + 2] == 10))
+            let literal = (byte >= 33 && byte <= 126 && byte != 61) || ((byte == 32 || byte == 9) && !endOfLine)
+            let width = literal ? 1 : 3
+            // Keep room for the soft break "=" unless this is the line's last character.
+            if column + width > (endOfLine ? 76 : 75) {
+                out.append(61)
+                out.append(13)
+                out.append(10)
+                column = 0
+            }
+            if literal {
+                out.append(byte)
+            } else {
+                out.append(61)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 15)])
+            }
+            column += width
+            index += 1
+        }
+        if text.utf8.last == 10 {
+            out.append(13)
+            out.append(10)
         }
         return out
     }
@@ -63,12 +75,20 @@ public enum MIME {
 
     /// Quoted-printable, or base64 where that is smaller (text in scripts far from ASCII).
     public static func encodeBody(_ text: String) -> (TransferEncoding, [UInt8]) {
-        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n")
-        let qp = quotedPrintable(normalized)
-        // Base64 of the CRLF text is about 4/3 of its size; only compute it when it can win.
-        let crlfBytes = Array(normalized.replacingOccurrences(of: "\n", with: "\r\n").utf8)
-        if qp.count > crlfBytes.count * 4 / 3 + crlfBytes.count / 57 * 2 {
-            let b64 = base64Lines(crlfBytes)
+        let qp = quotedPrintable(text)
+        // Base64 of the CRLF text is about 4/3 of its size (plus line breaks): only build it
+        // when it can win.
+        let utf8Count = text.utf8.count
+        if qp.count > utf8Count * 4 / 3 {
+            var crlf: [UInt8] = []
+            crlf.reserveCapacity(utf8Count + utf8Count / 20)
+            var previous: UInt8 = 0
+            for byte in text.utf8 {
+                if byte == 10 && previous != 13 { crlf.append(13) }
+                crlf.append(byte)
+                previous = byte
+            }
+            let b64 = base64Lines(crlf)
             if b64.count < qp.count { return (.base64, b64) }
         }
         return (.quotedPrintable, qp)

@@ -16,6 +16,9 @@ public final class AppDatabase: Sendable {
             var configuration = GRDB.Configuration()
             // `serve` and a cron `send` share the file: wait for each other's writes.
             configuration.busyMode = .timeout(10)
+            // In WAL mode NORMAL keeps every commit through a crash or kill -9 of the process
+            // (only a power loss can drop the last ones), without an fsync per ledger row.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             return try AppDatabase(DatabasePool(path: path, configuration: configuration), path: path)
         } catch let error as StoreError {
             throw error

@@ -13,15 +13,15 @@ struct SendCommandTests {
 
     func configure(_ sink: SMTPSink, concurrency: Int = 2) throws {
         try """
-            templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
-            [mail]
-            from = "digest@shiporskip.example"
-            concurrency = \(concurrency)
-            retries = 0
-            [smtp]
-            url = "\(sink.url)"
-            allow_plaintext = true
-            """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
+        [mail]
+        from = "digest@shiporskip.example"
+        concurrency = \(concurrency)
+        retries = 0
+        [smtp]
+        url = "\(sink.url)"
+        allow_plaintext = true
+        """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 
     func newsletter(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# make bench: newsletter's delivery speed on loopback, next to named peers, in one run.
+#   1. personalised messages rendered and encoded per second, in memory;
+#   2. messages delivered per second to Postfix's smtp-sink by `newsletter send`,
+#      next to Postfix's smtp-source (-d: one connection per session, same sessions, same size)
+#      and to the Python tool mailmerge sending the same template to the same list.
+# Prints medians of BENCH_RUNS runs and the ratios. Everything stays on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+messages=${BENCH_MESSAGES:-2000}
+sessions=${BENCH_SESSIONS:-4}
+runs=${BENCH_RUNS:-3}
+encode_count=${BENCH_ENCODE:-5000}
+mailmerge_version=2.3.0
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/newsletter
+venv=$cache/mailmerge-$mailmerge_version
+
+./scripts/setup-debian.sh >/dev/null
+swift build -c release --product newsletter >/dev/null
+bin=$PWD/.build/release/newsletter
+if [ ! -x "$venv/bin/mailmerge" ]; then
+    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check "mailmerge==$mailmerge_version"
+fi
+
+work=$(mktemp -d)
+sink_pid=
+cleanup() { [ -n "$sink_pid" ] && kill -9 "$sink_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+user_flag=(); [ "$(id -u)" -eq 0 ] && user_flag=(-u nobody)
+/usr/sbin/smtp-sink "${user_flag[@]}" "127.0.0.1:$port" 256 & sink_pid=$!
+for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break; sleep 0.1; done
+
+cat > "$work/newsletter.toml" <<TOML
+data_dir = "data"
+outbox_dir = "outbox"
+templates_dir = "$PWD/templates"
+[mail]
+from = "digest@shiporskip.example"
+concurrency = $sessions
+retries = 0
+[smtp]
+url = "smtp://127.0.0.1:$port"
+allow_plaintext = true
+TOML
+nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
+nl ingest examples/ >/dev/null
+nl preview --week 2026-W47 >/dev/null
+nl approve --week 2026-W47 >/dev/null
+python3 - "$work/data/newsletter.sqlite" "$messages" <<'PY'
+import sqlite3, sys, datetime
+db = sqlite3.connect(sys.argv[1])
+now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.000")
+db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
+               [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(int(sys.argv[2]))])
+db.commit()
+PY
+
+encode_line=$(nl benchmark-encode --week 2026-W47 --count "$encode_count")
+size=$(sed 's/.*average_bytes=\([0-9]*\).*/\1/' <<<"$encode_line")
+encode_rate=$(sed 's/.*per_second=\([0-9]*\).*/\1/' <<<"$encode_line")
+
+# mailmerge: the same text, the same recipients, the same server.
+{
+    echo "TO: {{email}}"
+    echo "FROM: digest@shiporskip.example"
+    echo "SUBJECT: Ship or Skip weekly"
+    echo
+    head -c "$size" /dev/zero | tr '\0' 'x' | fold -w 76
+} > "$work/mailmerge_template.txt"
+printf '[smtp_server]\nhost = 127.0.0.1\nport = %s\nsecurity = Never\n' "$port" > "$work/mailmerge_server.conf"
+{ echo "email"; for i in $(seq 0 $((messages - 1))); do echo "reader$i@example.org"; done; } > "$work/mailmerge_database.csv"
+
+elapsed() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; end=$(date +%s.%N); echo "$end - $start" | bc -l; }
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+reset_ledger() {
+    python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('DELETE FROM delivery'); db.execute(\"UPDATE issue SET status = 'approved'\"); db.commit()" "$work/data/newsletter.sqlite"
+}
+
+newsletter_rates=(); source_rates=(); mailmerge_rates=()
+for run in $(seq "$runs"); do
+    reset_ledger
+    t=$(elapsed nl send --week 2026-W47); newsletter_rates+=("$(echo "$messages / $t" | bc -l)")
+    t=$(elapsed /usr/sbin/smtp-source -d -s "$sessions" -m "$messages" -l "$size" "127.0.0.1:$port"); source_rates+=("$(echo "$messages / $t" | bc -l)")
+    t=$(cd "$work" && elapsed "$venv/bin/mailmerge" --no-dry-run --no-limit --template mailmerge_template.txt --database mailmerge_database.csv --config mailmerge_server.conf)
+    mailmerge_rates+=("$(echo "$messages / $t" | bc -l)")
+done
+newsletter=$(printf '%s\n' "${newsletter_rates[@]}" | median)
+source=$(printf '%s\n' "${source_rates[@]}" | median)
+mailmerge=$(printf '%s\n' "${mailmerge_rates[@]}" | median)
+
+printf '\nnewsletter delivery benchmark: %d messages of ~%d bytes, %d sessions, median of %d runs, loopback smtp-sink\n\n' \
+    "$messages" "$size" "$sessions" "$runs"
+printf '| %-58s | %12s | %14s |\n' "what" "messages/s" "vs newsletter"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 60))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 16))"
+printf '| %-58s | %12.0f | %14s |\n' "newsletter: personalise + encode, in memory" "$encode_rate" ""
+printf '| %-58s | %12.0f | %14s |\n' "newsletter send → smtp-sink" "$newsletter" "1.00"
+printf '| %-58s | %12.0f | %14.2f |\n' "smtp-source -d → smtp-sink (same sessions, same size)" "$source" "$(echo "$source / $newsletter" | bc -l)"
+printf '| %-58s | %12.0f | %14.2f |\n' "mailmerge $mailmerge_version → smtp-sink (same template, same list)" "$mailmerge" "$(echo "$mailmerge / $newsletter" | bc -l)"
+printf '\nnewsletter reaches %.0f%% of smtp-source and %.1f× mailmerge.\n' \
+    "$(echo "100 * $newsletter / $source" | bc -l)" "$(echo "$newsletter / $mailmerge" | bc -l)"
