@@ -100,3 +100,24 @@ printf '| %-58s | %12.0f | %14.2f |\n' "smtp-source -d → smtp-sink (same sessi
 printf '| %-58s | %12.0f | %14.2f |\n' "mailmerge $mailmerge_version → smtp-sink (same template, same list)" "$mailmerge" "$(echo "$mailmerge / $newsletter" | bc -l)"
 printf '\nnewsletter reaches %.0f%% of smtp-source and %.1f× mailmerge.\n' \
     "$(echo "100 * $newsletter / $source" | bc -l)" "$(echo "$newsletter / $mailmerge" | bc -l)"
+
+# Memory as the list grows: subscribers stream from the store in pages, so the peak should
+# barely move between 10 k and 100 k.
+if [ "${BENCH_MEMORY:-1}" = 1 ]; then
+    printf '\n| %-24s | %12s | %10s | %12s |\n' "subscribers" "peak RSS" "seconds" "messages/s"
+    printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 26))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 14))"
+    for total in 10000 100000; do
+        python3 - "$work/data/newsletter.sqlite" "$total" <<'PY'
+import sqlite3, sys, datetime
+db = sqlite3.connect(sys.argv[1])
+have = db.execute("SELECT COUNT(*) FROM subscriber").fetchone()[0]
+now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.000")
+db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
+               [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(have, int(sys.argv[2]))])
+db.execute("DELETE FROM delivery"); db.execute("UPDATE issue SET status = 'approved'"); db.commit()
+PY
+        /usr/bin/time -f "%M %e" -o "$work/time.txt" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47 >/dev/null
+        read -r rss seconds < "$work/time.txt"
+        printf '| %-24s | %9.1f MB | %10.1f | %12.0f |\n' "$total" "$(echo "$rss / 1024" | bc -l)" "$seconds" "$(echo "$total / $seconds" | bc -l)"
+    done
+fi

@@ -104,10 +104,18 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             settings.messagesPerSecond.map { TokenBucket(perSecond: $0, burst: max(1, $0)) },
             settings.messagesPerHour.map { TokenBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60))) },
         ].compactMap { $0 }
-        let workers = max(1, settings.concurrency)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            work(week: week, issue: issue, transport: transport, shared: shared, buckets: buckets, observer: observer)
+        // One thread per connection: DispatchQueue.concurrentPerform would cap the workers at the
+        // number of cores, and these mostly wait on the network.
+        let finished = DispatchGroup()
+        for _ in 0..<max(1, settings.concurrency) {
+            finished.enter()
+            let thread = Thread {
+                work(week: week, issue: issue, transport: transport, shared: shared, buckets: buckets, observer: observer)
+                finished.leave()
+            }
+            thread.start()
         }
+        finished.wait()
 
         let tallies = shared.tallies
         summary.sent = tallies.sent

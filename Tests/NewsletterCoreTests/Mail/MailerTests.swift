@@ -174,3 +174,22 @@ struct MailerTests {
             eml.contains("Subject: " + MIME.encodedWords("[test] Ship or Skip · 2026-W47: Inkwell vs Tallyhoist")[0]))
     }
 }
+
+/// Tokens in unsubscribe links: 256 random bits, URL-safe, stored only as a hash.
+@Suite struct UnsubscribeTokenTests {
+    @Test func tokensAreURLSafeUniqueAndStoredOnlyHashed() throws {
+        let store = try AppDatabase.inMemory()
+        let week = try IssueWeek(parsing: "2026-W47")
+        try store.saveDraft(IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "h"))
+        for index in 0..<50 { _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed) }
+        _ = try store.prepareDelivery(week)
+        let claims = try store.claimDeliveries(week, limit: 100, runStarted: Date())
+        let tokens = claims.map(\.unsubscribeToken)
+        #expect(tokens.count == 50 && Set(tokens).count == 50)
+        let urlSafe = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        #expect(tokens.allSatisfy { $0.count == 43 && $0.allSatisfy(urlSafe.contains) })
+        // Decodes back to 32 bytes.
+        let first = tokens[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + "="
+        #expect(Data(base64Encoded: first)?.count == 32)
+    }
+}
