@@ -95,9 +95,9 @@ printf '\nnewsletter delivery benchmark: %d messages of ~%d bytes, %d sessions, 
 printf '| %-58s | %12s | %14s |\n' "what" "messages/s" "vs newsletter"
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 60))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 16))"
 printf '| %-58s | %12.0f | %14s |\n' "newsletter: personalise + encode, in memory" "$encode_rate" ""
-printf '| %-58s | %12.0f | %14s |\n' "newsletter send → smtp-sink" "$newsletter" "1.00"
-printf '| %-58s | %12.0f | %14.2f |\n' "smtp-source -d → smtp-sink (same sessions, same size)" "$source" "$(echo "$source / $newsletter" | bc -l)"
-printf '| %-58s | %12.0f | %14.2f |\n' "mailmerge $mailmerge_version → smtp-sink (same template, same list)" "$mailmerge" "$(echo "$mailmerge / $newsletter" | bc -l)"
+printf '| %-58s | %12.0f | %14s |\n' "newsletter send -> smtp-sink" "$newsletter" "1.00"
+printf '| %-58s | %12.0f | %14.2f |\n' "smtp-source -d -> smtp-sink (same sessions, same size)" "$source" "$(echo "$source / $newsletter" | bc -l)"
+printf '| %-58s | %12.0f | %14.2f |\n' "mailmerge $mailmerge_version -> smtp-sink (same template, same list)" "$mailmerge" "$(echo "$mailmerge / $newsletter" | bc -l)"
 printf '\nnewsletter reaches %.0f%% of smtp-source and %.1f× mailmerge.\n' \
     "$(echo "100 * $newsletter / $source" | bc -l)" "$(echo "$newsletter / $mailmerge" | bc -l)"
 

@@ -110,7 +110,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         for _ in 0..<max(1, settings.concurrency) {
             finished.enter()
             let thread = Thread {
-                work(week: week, issue: issue, transport: transport, shared: shared, buckets: buckets, observer: observer)
+                work(
+                    week: week, issue: issue, transport: transport, shared: shared, buckets: buckets, observer: observer
+                )
                 finished.leave()
             }
             thread.start()

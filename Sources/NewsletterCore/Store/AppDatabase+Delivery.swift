@@ -25,36 +25,49 @@ extension AppDatabase: DeliveryLedger {
     public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
         try writer.write { db in
             let now = Date()
-            // Whoever left since the run began is not sent to.
-            try db.execute(
-                sql: """
-                    UPDATE delivery SET state = 'skipped', updatedAt = ?
-                    WHERE week = ? AND state IN ('pending', 'deferred')
-                      AND subscriberId IN (SELECT id FROM subscriber WHERE status <> 'confirmed')
-                    """, arguments: [now, week.description])
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT s.*, d.attempts AS deliveryAttempts FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
-                    WHERE d.week = ? AND (d.state = 'pending' OR (d.state = 'deferred' AND d.updatedAt < ?))
-                    ORDER BY d.subscriberId LIMIT ?
-                    """, arguments: [week.description, runStarted, limit])
             var claims: [DeliveryClaim] = []
-            for row in rows {
-                let subscriber = try Subscriber(row: row)
-                let token = Self.newToken()
-                try db.execute(
-                    sql:
-                        "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES (?, ?, 'unsubscribe', ?)",
-                    arguments: [Self.tokenHash(token), subscriber.id, now])
-                try db.execute(
-                    sql:
-                        "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updatedAt = ? WHERE week = ? AND subscriberId = ?",
-                    arguments: [now, week.description, subscriber.id])
-                claims.append(
-                    DeliveryClaim(
-                        subscriber: subscriber, attempt: (row["deliveryAttempts"] as Int? ?? 0) + 1,
-                        unsubscribeToken: token))
+            // Pending rows first, then rows an earlier run deferred; each query walks the
+            // (week, state, subscriberId) index, never the rows already sent.
+            let queries: [(String, StatementArguments)] = [
+                ("d.state = 'pending'", []),
+                ("d.state = 'deferred' AND d.updatedAt < ?", [runStarted]),
+            ]
+            for (condition, extra) in queries where claims.count < limit {
+                var after: Int64 = 0
+                while claims.count < limit {
+                    let rows = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT s.*, d.attempts AS deliveryAttempts FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                            WHERE d.week = ? AND \(condition) AND d.subscriberId > ? ORDER BY d.subscriberId LIMIT ?
+                            """, arguments: [week.description] + extra + [after, limit - claims.count])
+                    guard let last = rows.last else { break }
+                    after = last["id"]
+                    for row in rows {
+                        let subscriber = try Subscriber(row: row)
+                        guard subscriber.status == .confirmed else {
+                            // Whoever left since the ledger row was written is not sent to.
+                            try db.execute(
+                                sql:
+                                    "UPDATE delivery SET state = 'skipped', updatedAt = ? WHERE week = ? AND subscriberId = ?",
+                                arguments: [now, week.description, subscriber.id])
+                            continue
+                        }
+                        let token = Self.newToken()
+                        try db.execute(
+                            sql:
+                                "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES (?, ?, 'unsubscribe', ?)",
+                            arguments: [Self.tokenHash(token), subscriber.id, now])
+                        try db.execute(
+                            sql:
+                                "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updatedAt = ? WHERE week = ? AND subscriberId = ?",
+                            arguments: [now, week.description, subscriber.id])
+                        claims.append(
+                            DeliveryClaim(
+                                subscriber: subscriber, attempt: (row["deliveryAttempts"] as Int? ?? 0) + 1,
+                                unsubscribeToken: token))
+                    }
+                }
             }
             return claims
         }

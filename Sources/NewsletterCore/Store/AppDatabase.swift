@@ -146,6 +146,12 @@ public final class AppDatabase: Sendable {
                 t.column("usedAt", .datetime)
             }
         }
+        migrator.registerMigration("v4: delivery queue index") { db in
+            // Claims walk the pending rows in subscriber order; without this they would scan
+            // past every row already sent, which grows quadratically with the list.
+            try db.drop(index: "delivery_state")
+            try db.create(index: "delivery_queue", on: "delivery", columns: ["week", "state", "subscriberId"])
+        }
         return migrator
     }
 }

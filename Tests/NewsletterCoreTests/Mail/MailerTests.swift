@@ -180,8 +180,11 @@ struct MailerTests {
     @Test func tokensAreURLSafeUniqueAndStoredOnlyHashed() throws {
         let store = try AppDatabase.inMemory()
         let week = try IssueWeek(parsing: "2026-W47")
-        try store.saveDraft(IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "h"))
-        for index in 0..<50 { _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed) }
+        try store.saveDraft(
+            IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "h"))
+        for index in 0..<50 {
+            _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed)
+        }
         _ = try store.prepareDelivery(week)
         let claims = try store.claimDeliveries(week, limit: 100, runStarted: Date())
         let tokens = claims.map(\.unsubscribeToken)
