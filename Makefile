@@ -24,6 +24,7 @@ build-release: setup
 
 # The tests run the built `newsletter` executable too, so build everything first.
 test: build setup-browser
+	./scripts/setup-test-peers.sh >/dev/null
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -55,6 +55,7 @@ public struct Configuration: Sendable, Equatable {
         settings.connectTimeoutSeconds = smtp.connectTimeoutSeconds
         settings.commandTimeoutSeconds = smtp.commandTimeoutSeconds
         settings.messageTimeoutSeconds = smtp.messageTimeoutSeconds
+        settings.caFile = smtp.caFile
         return SMTPTransport(settings: settings)
     }
     /// The file the settings came from, or nil for the built-in defaults.
@@ -79,6 +80,7 @@ public struct Configuration: Sendable, Equatable {
         public var connectTimeoutSeconds = 10
         public var commandTimeoutSeconds = 30
         public var messageTimeoutSeconds = 120
+        public var caFile: String?
     }
 
     /// How issues are sent.
@@ -201,6 +203,7 @@ public struct Configuration: Sendable, Equatable {
             smtp.url = url
         }
         smtp.allowPlaintext = try reader.bool("smtp.allow_plaintext") ?? smtp.allowPlaintext
+        smtp.caFile = try reader.path("smtp.ca_file")
         smtp.connectTimeoutSeconds =
             try reader.integer("smtp.connect_timeout_seconds", in: 1...600) ?? smtp.connectTimeoutSeconds
         smtp.commandTimeoutSeconds =
@@ -279,6 +282,7 @@ public struct Configuration: Sendable, Equatable {
         outboxDirectory = resolve(outboxDirectory)
         templatesDirectory = resolve(templatesDirectory)
         databasePath = resolve(databasePath)
+        smtp.caFile = smtp.caFile.map(resolve)
     }
 }
 
@@ -319,7 +323,7 @@ struct SettingsReader {
         "ingest.max_page_bytes", "ingest.timeout_seconds", "ingest.connect_timeout_seconds", "ingest.user_agent",
         "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level", "issue.max_comparisons",
         "issue.min_comparisons", "issue.week", "list.name", "list.language", "list.site_url", "server.public_url",
-        "smtp.allow_plaintext", "smtp.connect_timeout_seconds", "smtp.command_timeout_seconds",
+        "smtp.allow_plaintext", "smtp.ca_file", "smtp.connect_timeout_seconds", "smtp.command_timeout_seconds",
         "smtp.message_timeout_seconds", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",
         "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.retries",
         "mail.bounce_after",

@@ -16,6 +16,9 @@ public struct SMTPTransport: MailTransport {
         public var commandTimeoutSeconds = 30
         /// Longest time for a whole message.
         public var messageTimeoutSeconds = 120
+        /// CA bundle to verify the server's certificate with (a private relay's own CA);
+        /// nil uses the system's.
+        public var caFile: String?
 
         public init(url: String, username: String? = nil, password: String? = nil, allowPlaintext: Bool = false) {
             self.url = url
@@ -81,6 +84,7 @@ public struct SMTPTransport: MailTransport {
                 nl_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, settings.connectTimeoutSeconds)
                 nl_curl_easy_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, settings.commandTimeoutSeconds)
                 nl_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, settings.messageTimeoutSeconds)
+                if let caFile = settings.caFile { nl_curl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile) }
                 if let username = settings.username { nl_curl_easy_setopt_string(handle, CURLOPT_USERNAME, username) }
                 if let password = settings.password { nl_curl_easy_setopt_string(handle, CURLOPT_PASSWORD, password) }
                 nl_curl_easy_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
@@ -126,6 +130,11 @@ public struct SMTPTransport: MailTransport {
                 CURLE_URL_MALFORMAT:
                 throw TransportUnavailable(reason: "\(settings.url): \(detail.isEmpty ? reply : detail)")
             default:
+                // Stuck in the middle of AUTH (the server never answered our credentials): that
+                // is the server refusing us, not a problem with this recipient.
+                if replies.last?.hasPrefix("334") == true {
+                    throw TransportUnavailable(reason: "\(settings.url): authentication did not complete (\(detail))")
+                }
                 // The server's last reply decides: 5xx is permanent, anything else is worth a retry.
                 if let code = decisive.flatMap({ Int($0.prefix(3)) }), (500..<600).contains(code) {
                     if code == 530 || code == 535 || code == 534 {  // authentication required / refused

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Python SMTP peers for the tests, in a virtual environment cached outside the clone and keyed
+# by version: aiosmtpd (STARTTLS and AUTH, which Postfix's smtp-sink does not offer).
+# Prints the environment's python on standard output. Idempotent: quiet when already there.
+set -euo pipefail
+
+AIOSMTPD_VERSION=1.4.6
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/newsletter
+venv=$cache/test-peers-aiosmtpd-$AIOSMTPD_VERSION
+
+if ! "$venv/bin/python" -c "import aiosmtpd" >/dev/null 2>&1; then
+    echo "setup-test-peers: installing aiosmtpd==$AIOSMTPD_VERSION into $venv" >&2
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+        sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+        DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    fi
+    rm -rf "$venv"
+    mkdir -p "$cache"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" >&2
+fi
+echo "$venv/bin/python"
