@@ -32,7 +32,9 @@ struct MailerTests {
         _ = try store.addSubscriber(email: "pending@example.org", name: nil, status: .pending)
     }
 
-    func mailer(concurrency: Int = 4, retries: Int = 1) throws -> Mailer<AppDatabase> {
+    func mailer(
+        concurrency: Int = 4, retries: Int = 1, bounceAfter: Int = 3, perSecond: Double? = nil
+    ) throws -> Mailer<AppDatabase> {
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example", displayName: "Ship or Skip Weekly"),
             listID: "weekly.shiporskip.example", publicURL: "https://news.example.org")
@@ -41,6 +43,8 @@ struct MailerTests {
         settings.retryBaseDelay = .milliseconds(10)
         settings.retryMaxDelay = .milliseconds(20)
         settings.batchSize = 7
+        settings.bounceAfter = bounceAfter
+        settings.messagesPerSecond = perSecond
         return Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
     }
 
@@ -139,6 +143,77 @@ struct MailerTests {
         #expect(rest.sent == 5 && rest.skipped == 1 && rest.complete)
         #expect(!(try sink.recipients()).contains("reader9@example.org"))
         #expect(try sink.recipients().count == 9)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func aDroppedConnectionIsTemporary() throws {
+        try prepare(subscribers: 3)
+        let sink = try SMTPSink(faults: ["-q", "DATA"])  // hangs up, without a word, at DATA
+        let summary = try mailer(retries: 1).send(week, through: smtp(sink))
+        #expect(summary.deferred == 3 && summary.sent == 0 && !summary.complete)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func aServerTooSlowToReplyTimesOutAndIsRetriedLater() throws {
+        try prepare(subscribers: 1)
+        let sink = try SMTPSink(faults: ["-w", "4"])  // four seconds before answering DATA
+        var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
+        settings.commandTimeoutSeconds = 1
+        let summary = try mailer(retries: 0).send(week, through: SMTPTransport(settings: settings))
+        #expect(summary.deferred == 1 && summary.sent == 0)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func permanentFailuresMarkASubscriberBounced() throws {
+        try prepare(subscribers: 2)
+        let sink = try SMTPSink(faults: ["-f", "RCPT"])
+        _ = try mailer(bounceAfter: 1).send(week, through: smtp(sink))
+        #expect(try store.subscriberCount(status: .bounced) == 2)
+        #expect(try store.subscriberCount(status: .confirmed) == 0)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func theRateLimitSpacesMessagesOut() throws {
+        try prepare(subscribers: 12)
+        let sink = try SMTPSink()
+        let start = ContinuousClock.now
+        let summary = try mailer(perSecond: 10).send(week, through: smtp(sink))
+        let elapsed = ContinuousClock.now - start
+        #expect(summary.sent == 12)
+        // A burst of 10, then one more every 100 ms: at least 0.2 s for the last two (a lower
+        // bound, so a slow machine cannot fail it).
+        #expect(elapsed >= .milliseconds(190), "\(elapsed)")
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func receivedMessagesParseBackWithAnIndependentParser() throws {
+        try prepare(subscribers: 1)
+        let sink = try SMTPSink()
+        _ = try mailer().send(week, through: smtp(sink))
+        let dump = try #require(try sink.messages().first)
+        let file = try TestPaths.temporaryDirectory().appendingPathComponent("received.eml")
+        try Data(dump.utf8).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            """
+            import email, email.policy, sys
+            m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+            parts = list(m.iter_parts())
+            assert m.get_content_type() == "multipart/alternative", m.get_content_type()
+            assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+            assert not m.defects and not any(p.defects for p in parts)
+            print(parts[0].get_content().replace("\\r\\n", "\\n"), end="")
+            """, file.path,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.hasPrefix("Hi Reader 0,\n\nUnsubscribe: https://news.example.org/unsubscribe/"))
     }
 
     @Test func theFileTransportWritesOneMessagePerRecipient() throws {

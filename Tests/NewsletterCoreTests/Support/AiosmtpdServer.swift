@@ -12,14 +12,17 @@ final class AiosmtpdServer {
 
     static var python: String? {
         let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")
-        let path = ProcessInfo.processInfo.environment["NEWSLETTER_PEERS_PYTHON"]
+        let path =
+            ProcessInfo.processInfo.environment["NEWSLETTER_PEERS_PYTHON"]
             ?? "\(cache)/newsletter/test-peers-aiosmtpd-1.4.6/bin/python"
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
-    var url: String { "smtp://127.0.0.1:\(port)" }
+    let implicitTLS: Bool
+    var url: String { "\(implicitTLS ? "smtps" : "smtp")://127.0.0.1:\(port)" }
 
-    init() throws {
+    init(implicitTLS: Bool = false) throws {
+        self.implicitTLS = implicitTLS
         let directory = try TestPaths.temporaryDirectory()
         received = directory.appendingPathComponent("received")
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
@@ -38,10 +41,12 @@ final class AiosmtpdServer {
         caFile = cert
 
         process.executableURL = URL(fileURLWithPath: Self.python!)
-        process.arguments = [
-            TestPaths.fixture("tools/aiosmtpd_server.py").path, "--dir", received.path, "--cert", cert, "--key", key,
-            "--user", Self.user, "--password", Self.password,
-        ]
+        process.arguments =
+            [
+                TestPaths.fixture("tools/aiosmtpd_server.py").path, "--dir", received.path, "--cert", cert, "--key",
+                key,
+                "--user", Self.user, "--password", Self.password,
+            ] + (implicitTLS ? ["--implicit-tls"] : [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -11,6 +11,7 @@ parser.add_argument("--cert", required=True)
 parser.add_argument("--key", required=True)
 parser.add_argument("--user", required=True)
 parser.add_argument("--password", required=True)
+parser.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte (smtps://)")
 args = parser.parse_args()
 out = pathlib.Path(args.dir)
 
@@ -36,9 +37,14 @@ with socket.socket() as probe:
     port = probe.getsockname()[1]
 context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 context.load_cert_chain(args.cert, args.key)
-controller = Controller(
-    Handler(), hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-    auth_required=True, auth_require_tls=True, authenticator=authenticate, server_hostname="localhost")
+if args.implicit_tls:
+    controller = Controller(
+        Handler(), hostname="127.0.0.1", port=port, ssl_context=context, auth_required=True,
+        auth_require_tls=False, authenticator=authenticate, server_hostname="localhost")
+else:
+    controller = Controller(
+        Handler(), hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+        auth_required=True, auth_require_tls=True, authenticator=authenticate, server_hostname="localhost")
 controller.start()
 print(port, flush=True)
 while True:
