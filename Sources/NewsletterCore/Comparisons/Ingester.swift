@@ -254,27 +254,18 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         // The feed itself counted as one planned item; its entries replace it.
         observer?.discovered(entries.count - 1)
         for entry in entries {
+            func brokenEntry(_ message: String) {
+                let error = PageError(source: feed.source, line: entry.line, kind: .brokenFeed, message: message)
+                record(IngestResult(source: feed.source, outcome: .failed(error)))
+            }
             guard let href = entry.link else {
-                let name = entry.title.map { "\"\($0)\"" } ?? "without a title"
-                record(
-                    IngestResult(
-                        source: feed.source,
-                        outcome: .failed(
-                            PageError(
-                                source: feed.source, line: entry.line, kind: .brokenFeed,
-                                message: "the entry \(name) has no link to a page"))))
+                brokenEntry("the entry \(entry.title.map { "\"\($0)\"" } ?? "without a title") has no link to a page")
                 continue
             }
             guard let link = Feed.resolve(href, against: feed.base) else {
-                record(
-                    IngestResult(
-                        source: feed.source,
-                        outcome: .failed(
-                            PageError(
-                                source: feed.source, line: entry.line, kind: .brokenFeed,
-                                message:
-                                    "the entry links to \"\(href)\", which a feed may not: a feed on the web may link only to http(s) pages, a feed file also to files below its own directory"
-                            ))))
+                brokenEntry(
+                    "the entry links to \"\(href)\", which a feed may not: a feed on the web may link only to http(s) pages, a feed file also to files below its own directory"
+                )
                 continue
             }
             let location: Location = link.hasPrefix("/") ? .file(link) : .url(link)

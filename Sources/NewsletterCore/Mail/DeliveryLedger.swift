@@ -26,9 +26,10 @@ public struct DeliveryClaim: Sendable, Equatable {
 
 /// The per-(issue, subscriber) ledger that makes sending resumable and never twice.
 public protocol DeliveryLedger: Sendable {
-    /// Adds a pending row for every confirmed subscriber not yet in the week's ledger, and turns
-    /// rows left `sending` by a crashed run back into `pending`. Returns how many were reset.
-    func prepareDelivery(_ week: IssueWeek) throws -> (added: Int, resumed: Int)
+    /// Adds a pending row for every confirmed subscriber not yet in the week's ledger (unless
+    /// `addSubscribers` is false: an issue already sent does not go to people who joined since),
+    /// and turns rows left `sending` by a crashed run back into `pending`.
+    func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int)
     /// Claims up to `limit` pending rows, and deferred rows last touched before `runStarted` (a
     /// run does not retry what it deferred itself), marking them `sending`; rows of subscribers
     /// who are no longer confirmed become `skipped`.

@@ -87,7 +87,8 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         observer: (any DeliveryObserver)? = nil
     ) throws -> DeliverySummary {
         let issue = try approvedIssue(week)
-        let prepared = try store.prepareDelivery(week)
+        // Once an issue is sent, people who subscribed since get the next one, not this one.
+        let prepared = try store.prepareDelivery(week, addSubscribers: issue.status != .sent)
         var summary = DeliverySummary(resumed: prepared.resumed)
         let before = try store.deliveryCounts(week)
         let open = (before[.pending] ?? 0) + (before[.deferred] ?? 0)

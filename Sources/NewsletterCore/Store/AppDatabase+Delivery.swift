@@ -5,16 +5,18 @@ import GRDB
 extension DeliveryState: DatabaseValueConvertible {}
 
 extension AppDatabase: DeliveryLedger {
-    public func prepareDelivery(_ week: IssueWeek) throws -> (added: Int, resumed: Int) {
+    public func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) {
         try writer.write { db in
             let now = Date()
-            try db.execute(
-                sql: """
-                    INSERT INTO delivery (week, subscriberId, state, updatedAt)
-                    SELECT ?, id, 'pending', ? FROM subscriber WHERE status = 'confirmed'
-                    ON CONFLICT(week, subscriberId) DO NOTHING
-                    """, arguments: [week.description, now])
-            let added = db.changesCount
+            if addSubscribers {
+                try db.execute(
+                    sql: """
+                        INSERT INTO delivery (week, subscriberId, state, updatedAt)
+                        SELECT ?, id, 'pending', ? FROM subscriber WHERE status = 'confirmed'
+                        ON CONFLICT(week, subscriberId) DO NOTHING
+                        """, arguments: [week.description, now])
+            }
+            let added = addSubscribers ? db.changesCount : 0
             try db.execute(
                 sql: "UPDATE delivery SET state = 'pending', updatedAt = ? WHERE week = ? AND state = 'sending'",
                 arguments: [now, week.description])

@@ -68,7 +68,8 @@ struct MailerTests {
         #expect(dumps.allSatisfy { $0.contains("List-Unsubscribe: <https://news.example.org/unsubscribe/") })
         #expect(dumps.allSatisfy { !$0.contains("%%") })
         #expect(dumps.contains { $0.contains("Hi Reader 0,") })
-        // A second run sends nothing.
+        // A second run sends nothing, not even to someone who subscribed since.
+        _ = try store.addSubscriber(email: "latecomer@example.org", name: nil, status: .confirmed)
         let again = try mailer().send(week, through: smtp(sink))
         #expect(again.sent == 0 && again.complete)
         #expect(try sink.recipients().count == 40)
@@ -260,7 +261,7 @@ struct MailerTests {
         for index in 0..<50 {
             _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed)
         }
-        _ = try store.prepareDelivery(week)
+        _ = try store.prepareDelivery(week, addSubscribers: true)
         let claims = try store.claimDeliveries(week, limit: 100, runStarted: Date())
         let tokens = claims.map(\.unsubscribeToken)
         #expect(tokens.count == 50 && Set(tokens).count == 50)
