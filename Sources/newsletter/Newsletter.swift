@@ -2,7 +2,7 @@ import ArgumentParser
 import NewsletterCore
 
 @main
-struct Newsletter: ParsableCommand {
+struct Newsletter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "newsletter",
         abstract: "A self-hosted weekly digest of AI tool comparisons.",
@@ -11,12 +11,14 @@ struct Newsletter: ParsableCommand {
             secrets from NEWSLETTER_SMTP_PASSWORD and NEWSLETTER_EDITOR_TOKEN.
 
             Exit codes: 0 done; 1 part of the work failed (the rest is stored) or a record was \
-            not found; 3 (preview) too few comparisons or nothing to build; 4 (send) not approved; 69 (send) mail server unavailable; 64 bad command line; 74 the store failed; 78 bad configuration.
+            not found; 3 (preview) too few comparisons or nothing to build; 4 (send) not \
+            approved; 64 bad command line; 69 (send) the mail server failed; 74 the store \
+            failed; 78 bad configuration or templates.
             """,
         version: "0.1.0",
         subcommands: [
             Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, Issues.self, Subscribers.self,
-            Config.self, BenchmarkEncode.self,
+            Serve.self, Config.self, BenchmarkEncode.self,
         ]
     )
 }

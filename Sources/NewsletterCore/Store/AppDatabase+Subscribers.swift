@@ -56,3 +56,37 @@ extension AppDatabase: SubscriberStore {
         }
     }
 }
+
+extension AppDatabase: UnsubscribeStore {
+    public func subscriber(unsubscribeToken token: String) throws -> Subscriber? {
+        try reader.read { db in
+            try Subscriber.fetchOne(
+                db,
+                sql: """
+                    SELECT s.* FROM subscriberToken t JOIN subscriber s ON s.id = t.subscriberId
+                    WHERE t.tokenHash = ? AND t.purpose = 'unsubscribe'
+                    """, arguments: [Self.tokenHash(token)])
+        }
+    }
+
+    public func unsubscribe(token: String, at time: Date) throws -> UnsubscribeOutcome {
+        try writer.write { db in
+            let hash = Self.tokenHash(token)
+            guard
+                let subscriber = try Subscriber.fetchOne(
+                    db,
+                    sql: """
+                        SELECT s.* FROM subscriberToken t JOIN subscriber s ON s.id = t.subscriberId
+                        WHERE t.tokenHash = ? AND t.purpose = 'unsubscribe'
+                        """, arguments: [hash])
+            else { return .unknownToken }
+            try db.execute(
+                sql: "UPDATE subscriberToken SET usedAt = COALESCE(usedAt, ?) WHERE tokenHash = ?",
+                arguments: [time, hash])
+            if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
+            try db.execute(
+                sql: "UPDATE subscriber SET status = 'unsubscribed' WHERE id = ?", arguments: [subscriber.id])
+            return .unsubscribed(email: subscriber.email)
+        }
+    }
+}
