@@ -64,6 +64,9 @@ struct Preview: ParsableCommand {
             case .outboxUnwritable: throw ExitCode(ExitStatus.storeError.rawValue)
             case .approvedDraftWouldChange, .alreadySent: throw ExitCode(ExitStatus.partialFailure.rawValue)
             }
+        } catch let error as IssueStoreError {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.partialFailure.rawValue)
         } catch {
             Terminal.printError("the store could not save the draft, so nothing changed: \(error)")
             throw ExitCode(ExitStatus.storeError.rawValue)

@@ -11,7 +11,7 @@ struct Send: ParsableCommand {
             outbox/<week>/messages/. Resumable: a run takes up whatever an earlier run left \
             pending or deferred. Exit status: 0 every recipient handled; 1 some deferred or \
             failed (run again later); 4 the issue is not approved; 69 the mail server failed \
-            (nothing more was sent; run again).
+            (nothing more was sent; run again); 75 another send is running.
             """
     )
 
@@ -64,6 +64,16 @@ struct Send: ParsableCommand {
             )
             return
         }
+        // One send at a time per data directory: two overlapping runs would each take the other's
+        // in-flight rows for a crashed run's and send them again.
+        let lock: RunLock
+        do {
+            lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("send.lock"))
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.busy.rawValue)
+        }
+        defer { withExtendedLifetime(lock) {} }
         let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
         let observer = SendProgress(progress: progress)
         do {

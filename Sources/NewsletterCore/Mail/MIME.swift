@@ -10,15 +10,21 @@ public enum MIME {
     /// at most 76 characters (soft breaks where needed), trailing white space encoded.
     public static func quotedPrintable(_ text: String) -> [UInt8] {
         var input = Array(text.utf8)
-        if input.last == 10 { input.removeLast() }  // a final newline ends the last line; it is not a line
+        if input.last == 10 {  // a final newline ends the last line; it is not a line
+            input.removeLast()
+            if input.last == 13 { input.removeLast() }
+        }
         var out: [UInt8] = []
         out.reserveCapacity(input.count + input.count / 8 + 16)
         var column = 0
         var index = 0
         while index < input.count {
             let byte = input[index]
-            if byte == 10 {  // a hard line break: CRLF, dropping a CR before it
-                if out.last == 13 && index > 0 && input[index - 1] == 13 { out.removeLast() }
+            if byte == 13 && index + 1 < input.count && input[index + 1] == 10 {  // CRLF: the LF below ends the line
+                index += 1
+                continue
+            }
+            if byte == 10 {  // a hard line break
                 out.append(13)
                 out.append(10)
                 column = 0
@@ -98,13 +104,18 @@ public enum MIME {
     /// split so that no character is split and each word (64 characters) fits a folded header
     /// line of at most 76 even after the header's name.
     public static func encodedWords(_ text: String) -> [String] {
-        if text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 && $0.value < 127 }) && !text.contains("=?") {
+        // Plain ASCII stays readable, unless a word is too long to fold (a header line may not
+        // pass 998 characters).
+        if text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 && $0.value < 127 }) && !text.contains("=?")
+            && !text.split(separator: " ").contains(where: { $0.count > 70 })
+        {
             return [text]
         }
         var words: [String] = []
         var chunk: [UInt8] = []
-        for character in text {
-            let bytes = Array(String(character).utf8)
+        // Split by scalar, not by grapheme: one grapheme can be longer than a word may be.
+        for scalar in text.unicodeScalars {
+            let bytes = Array(String(scalar).utf8)
             if chunk.count + bytes.count > 39 && !chunk.isEmpty {  // 39 bytes → 52 base64 characters
                 words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
                 chunk = []
@@ -124,7 +135,7 @@ public enum MIME {
     static func header(_ name: String, words: [String]) -> [UInt8] {
         var out = Array("\(name):".utf8)
         var column = out.count
-        for word in words {
+        for word in words where !word.isEmpty {  // an empty word would fold into a blank line
             if column + 1 + word.utf8.count > 78 && column > name.count + 1 {
                 out += crlf
                 column = 0

@@ -214,8 +214,14 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     shared.fail(unavailable.reason)
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
+                } catch let error as LedgerWriteFailed {
+                    // The server has the message but the ledger could not say so: this row stays
+                    // `sending` (the next run counts it as in flight); only the rest go back.
+                    shared.fail("the ledger could not record a delivery: \(error.underlying)")
+                    try? store.releaseClaims(week, subscriberIDs: claims[(index + 1)...].map(\.subscriber.id))
+                    return
                 } catch {
-                    shared.fail("recording the outcome failed: \(error)")
+                    shared.fail("the ledger failed: \(error)")
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
@@ -250,7 +256,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         }
         switch outcome {
         case .sent(let reply):
-            try store.recordSent(week, subscriberID: subscriber.id, messageID: messageID, reply: reply)
+            try recordSent(week, subscriberID: subscriber.id, messageID: messageID, reply: reply)
         case .transient(let reply): try store.recordDeferred(week, subscriberID: subscriber.id, reply: reply)
         case .permanent(let reply):
             try store.recordFailed(week, subscriberID: subscriber.id, reply: reply, bounceAfter: settings.bounceAfter)
@@ -258,6 +264,31 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         }
         shared.count(outcome)
         observer?.delivered(subscriber.email, outcome: outcome)
+        if case .permanent(let reply) = outcome, shared.repeatedPermanentFailures(reply) >= Self.circuitBreaker {
+            // The same refusal for many recipients in a row is the server refusing the message or
+            // us, not these addresses: stop before the whole list is marked failed.
+            throw TransportUnavailable(
+                reason: "\(Self.circuitBreaker) recipients in a row were refused with \(reply.prefix(3)): \(reply)")
+        }
+    }
+
+    /// Identical permanent failures in a row that stop a run.
+    static var circuitBreaker: Int { 10 }
+
+    /// The server accepted the message: recording that must not be lost to a passing database
+    /// error, or the message would go out again.
+    private func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
+        var lastError: (any Error)?
+        for attempt in 0..<5 {
+            do {
+                try store.recordSent(week, subscriberID: subscriberID, messageID: messageID, reply: reply)
+                return
+            } catch {
+                lastError = error
+                Thread.sleep(forTimeInterval: 0.05 * Double(1 << attempt))
+            }
+        }
+        throw LedgerWriteFailed(underlying: "\(lastError!)")
     }
 
     private func sendWithRetries(
@@ -279,6 +310,10 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 }
 
+struct LedgerWriteFailed: Error {
+    var underlying: String
+}
+
 /// State the workers of one run share.
 final class SharedRun: Sendable {
     struct Tallies {
@@ -291,6 +326,8 @@ final class SharedRun: Sendable {
         var remaining: Int?
         var failure: String?
         var tallies = Tallies()
+        var lastPermanentCode: Substring = ""
+        var permanentRun = 0
     }
 
     private let state: Mutex<State>
@@ -327,10 +364,22 @@ final class SharedRun: Sendable {
     func count(_ outcome: SendOutcome) {
         state.withLock {
             switch outcome {
-            case .sent: $0.tallies.sent += 1
+            case .sent:
+                $0.tallies.sent += 1
+                $0.permanentRun = 0
             case .transient: $0.tallies.deferred += 1
             case .permanent: $0.tallies.failed += 1
             }
+        }
+    }
+
+    /// How many permanent failures in a row (across workers) have had this reply's code.
+    func repeatedPermanentFailures(_ reply: String) -> Int {
+        state.withLock {
+            let code = reply.prefix(3)
+            $0.permanentRun = code == $0.lastPermanentCode ? $0.permanentRun + 1 : 1
+            $0.lastPermanentCode = code
+            return $0.permanentRun
         }
     }
 }

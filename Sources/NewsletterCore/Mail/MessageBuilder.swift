@@ -86,7 +86,8 @@ public struct OutgoingMessage: Sendable {
     /// `Display Name <local@domain>`, the name quoted or encoded as needed.
     static func addressWords(_ address: MailAddress) -> [String] {
         guard let name = address.displayName else { return [address.address] }
-        let plain = name.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 32 && $0.value < 127 }
+        let plain =
+            name.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 32 && $0.value < 127 } && name.count <= 70
         let nameWords: [String]
         if plain && !name.contains("=?") {
             let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")

@@ -46,17 +46,28 @@ public struct SMTPTransport: MailTransport {
     final class Session: MailSession {
         let handle: UnsafeMutableRawPointer
         let settings: Settings
-        /// The server's reply lines of the current transaction, from libcurl's debug stream.
-        var replies: [String] = []
+        /// The SMTP conversation of the current transaction, from libcurl's debug stream:
+        /// commands we sent and the server's reply lines, in order.
+        var conversation: [(sent: Bool, line: String)] = []
         var upload: [UInt8] = []
         var uploadOffset = 0
+        /// libcurl writes here until curl_easy_cleanup, so it lives as long as the handle.
+        let errorBuffer: UnsafeMutablePointer<CChar>
 
         init(handle: UnsafeMutableRawPointer, settings: Settings) {
             self.handle = handle
             self.settings = settings
+            errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+            errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+            nl_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         }
 
-        deinit { curl_easy_cleanup(handle) }
+        deinit {
+            // QUIT is sent on cleanup: no callbacks into this object while it goes away.
+            nl_curl_easy_setopt_long(handle, CURLOPT_VERBOSE, 0)
+            curl_easy_cleanup(handle)
+            errorBuffer.deallocate()
+        }
 
         func close() {}
 
@@ -67,83 +78,99 @@ public struct SMTPTransport: MailTransport {
             for address in [from, to] where address.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
                 return .permanent(reply: "refused locally: the address contains CR, LF or NUL")
             }
-            replies.removeAll(keepingCapacity: true)
+            conversation.removeAll(keepingCapacity: true)
             upload = message
             uploadOffset = 0
+            errorBuffer[0] = 0
             let context = Unmanaged.passUnretained(self).toOpaque()
             let recipients = curl_slist_append(nil, "<\(to)>")
             defer { curl_slist_free_all(recipients) }
-            var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-            let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
-                nl_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
-                nl_curl_easy_setopt_string(handle, CURLOPT_URL, settings.url)
-                nl_curl_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
-                nl_curl_easy_setopt_long(
-                    handle, CURLOPT_USE_SSL, settings.allowPlaintext ? 0 : Int(CURLUSESSL_ALL.rawValue))
-                nl_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-                nl_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, settings.connectTimeoutSeconds)
-                nl_curl_easy_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, settings.commandTimeoutSeconds)
-                nl_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, settings.messageTimeoutSeconds)
-                if let caFile = settings.caFile { nl_curl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile) }
-                if let username = settings.username { nl_curl_easy_setopt_string(handle, CURLOPT_USERNAME, username) }
-                if let password = settings.password { nl_curl_easy_setopt_string(handle, CURLOPT_PASSWORD, password) }
-                nl_curl_easy_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
-                nl_curl_easy_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
-                nl_curl_easy_setopt_long(handle, CURLOPT_UPLOAD, 1)
-                nl_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
-                nl_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context)
-                nl_curl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
-                    let session = Unmanaged<Session>.fromOpaque(context!).takeUnretainedValue()
-                    let length = min(size * count, session.upload.count - session.uploadOffset)
-                    session.upload.withUnsafeBufferPointer { source in
-                        buffer!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                            $0.update(from: source.baseAddress! + session.uploadOffset, count: length)
-                        }
+            nl_curl_easy_setopt_string(handle, CURLOPT_URL, settings.url)
+            nl_curl_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+            nl_curl_easy_setopt_long(
+                handle, CURLOPT_USE_SSL, settings.allowPlaintext ? 0 : Int(CURLUSESSL_ALL.rawValue))
+            nl_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            nl_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, settings.connectTimeoutSeconds)
+            nl_curl_easy_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, settings.commandTimeoutSeconds)
+            nl_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, settings.messageTimeoutSeconds)
+            if let caFile = settings.caFile { nl_curl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile) }
+            if let username = settings.username { nl_curl_easy_setopt_string(handle, CURLOPT_USERNAME, username) }
+            if let password = settings.password { nl_curl_easy_setopt_string(handle, CURLOPT_PASSWORD, password) }
+            nl_curl_easy_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
+            nl_curl_easy_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
+            nl_curl_easy_setopt_long(handle, CURLOPT_UPLOAD, 1)
+            nl_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
+            nl_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context)
+            nl_curl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
+                let session = Unmanaged<Session>.fromOpaque(context!).takeUnretainedValue()
+                let length = min(size * count, session.upload.count - session.uploadOffset)
+                session.upload.withUnsafeBufferPointer { source in
+                    buffer!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                        $0.update(from: source.baseAddress! + session.uploadOffset, count: length)
                     }
-                    session.uploadOffset += length
-                    return length
                 }
-                nl_curl_easy_setopt_long(handle, CURLOPT_VERBOSE, 1)
-                nl_curl_easy_setopt_pointer(handle, CURLOPT_DEBUGDATA, context)
-                nl_curl_easy_setopt_debug_callback(handle) { _, type, data, size, context in
-                    guard type == CURLINFO_HEADER_IN, let data, let context else { return 0 }
-                    let session = Unmanaged<Session>.fromOpaque(context).takeUnretainedValue()
-                    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
-                    session.replies.append(line.trimmingCharacters(in: .whitespacesAndNewlines))
-                    return 0
-                }
-                return curl_easy_perform(handle)
+                session.uploadOffset += length
+                return length
             }
+            nl_curl_easy_setopt_long(handle, CURLOPT_VERBOSE, 1)
+            nl_curl_easy_setopt_pointer(handle, CURLOPT_DEBUGDATA, context)
+            nl_curl_easy_setopt_debug_callback(handle) { _, type, data, size, context in
+                guard type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
+                let session = Unmanaged<Session>.fromOpaque(context).takeUnretainedValue()
+                let text = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
+                for line in text.split(whereSeparator: \.isNewline) where !line.isEmpty {
+                    session.conversation.append((type == CURLINFO_HEADER_OUT, String(line)))
+                }
+                return 0
+            }
+            let result = curl_easy_perform(handle)
             withExtendedLifetime(self) {}
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            // The reply that decided the transaction: the last error reply, else the last reply
-            // before QUIT's "221".
-            let decisive =
-                replies.last { Int($0.prefix(3)).map { $0 >= 400 } ?? false }
-                ?? replies.last { !$0.hasPrefix("221") }
-            let reply = decisive ?? (detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail)
-            switch result {
-            case CURLE_OK:
-                return .sent(reply: reply)
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_LOGIN_DENIED, CURLE_USE_SSL_FAILED,
-                CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_UNSUPPORTED_PROTOCOL,
-                CURLE_URL_MALFORMAT:
-                throw TransportUnavailable(reason: "\(settings.url): \(detail.isEmpty ? reply : detail)")
-            default:
-                // Stuck in the middle of AUTH (the server never answered our credentials): that
-                // is the server refusing us, not a problem with this recipient.
-                if replies.last?.hasPrefix("334") == true {
-                    throw TransportUnavailable(reason: "\(settings.url): authentication did not complete (\(detail))")
+            return try classify(result)
+        }
+
+        /// Decides what a transaction's outcome means, from which command the server answered.
+        /// Only what follows an accepted MAIL FROM is about this recipient; anything before it
+        /// (greeting, EHLO, STARTTLS, AUTH, MAIL) is about the server, and stops the run.
+        func classify(_ result: CURLcode) throws(TransportUnavailable) -> SendOutcome {
+            let detail = String(cString: errorBuffer)
+            let failure = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
+            /// The full (possibly multi-line) reply to the last command starting with `prefix`.
+            func reply(to prefix: String) -> String? {
+                guard let sent = conversation.lastIndex(where: { $0.sent && $0.line.uppercased().hasPrefix(prefix) })
+                else {
+                    return nil
                 }
-                // The server's last reply decides: 5xx is permanent, anything else is worth a retry.
-                if let code = decisive.flatMap({ Int($0.prefix(3)) }), (500..<600).contains(code) {
-                    if code == 530 || code == 535 || code == 534 {  // authentication required / refused
-                        throw TransportUnavailable(reason: "\(settings.url): \(reply)")
-                    }
-                    return .permanent(reply: reply)
-                }
-                return .transient(reply: decisive ?? (detail.isEmpty ? reply : detail))
+                let lines = conversation[(sent + 1)...].prefix { !$0.sent }.map(\.line)
+                return lines.isEmpty ? nil : lines.joined(separator: " / ")
             }
+            func code(_ reply: String?) -> Int? { reply.flatMap { Int($0.prefix(3)) } }
+
+            if result == CURLE_OK { return .sent(reply: lastReply()) }
+            let mail = reply(to: "MAIL FROM")
+            guard let mailCode = code(mail), (200..<300).contains(mailCode) else {
+                let last = conversation.last { !$0.sent }?.line
+                throw TransportUnavailable(
+                    reason: "\(settings.url): \(mail ?? last.map { "\($0) (\(failure))" } ?? failure)")
+            }
+            if let rcpt = reply(to: "RCPT TO"), let rcptCode = code(rcpt), rcptCode >= 400 {
+                return rcptCode >= 500 ? .permanent(reply: rcpt) : .transient(reply: rcpt)
+            }
+            // The message went out whole: the reply to its final "." decides.
+            if !upload.isEmpty && uploadOffset == upload.count {
+                let final = conversation.last.flatMap { $0.sent ? nil : $0.line }
+                if let final, let finalCode = Int(final.prefix(3)), finalCode >= 400, !final.hasPrefix("354") {
+                    return finalCode >= 500 ? .permanent(reply: final) : .transient(reply: final)
+                }
+                // No answer to "." (timeout, dropped): the server may well have taken it. Sending it
+                // again could deliver it twice, so it counts as sent, marked unconfirmed.
+                return .sent(
+                    reply: "unconfirmed: the message was transmitted but the server did not confirm it (\(failure))")
+            }
+            return .transient(reply: conversation.last { !$0.sent }.map { "\($0.line) (\(failure))" } ?? failure)
+        }
+
+        private func lastReply() -> String {
+            conversation.last { !$0.sent && !$0.line.hasPrefix("221") }?.line ?? "250"
         }
     }
 }

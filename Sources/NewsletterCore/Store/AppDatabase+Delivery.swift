@@ -81,7 +81,7 @@ extension AppDatabase: DeliveryLedger {
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
-                    WHERE week = ? AND subscriberId = ?
+                    WHERE week = ? AND subscriberId = ? AND state = 'sending'
                     """, arguments: [messageID, reply, now, now, week.description, subscriberID])
         }
     }
@@ -90,7 +90,7 @@ extension AppDatabase: DeliveryLedger {
         try writer.write { db in
             try db.execute(
                 sql:
-                    "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ?",
+                    "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
                 arguments: [reply, Date(), week.description, subscriberID])
         }
     }
@@ -99,8 +99,9 @@ extension AppDatabase: DeliveryLedger {
         try writer.write { db in
             try db.execute(
                 sql:
-                    "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ?",
+                    "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
                 arguments: [reply, Date(), week.description, subscriberID])
+            guard db.changesCount > 0 else { return }  // not this run's row
             try db.execute(
                 sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?",
                 arguments: [subscriberID])

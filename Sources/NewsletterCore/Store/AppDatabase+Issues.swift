@@ -41,6 +41,9 @@ extension AppDatabase: IssueStore {
         try writer.write { db in
             let existing = try Self.fetchIssue(draft.week.description, db)
             if existing?.status == .sent { throw IssueStoreError.alreadySent(draft.week) }
+            if existing?.draftHash != draft.hash, try Self.deliveryStarted(draft.week, db) {
+                throw IssueStoreError.sendingStarted(draft.week)
+            }
             let keepsApproval = existing?.approvedHash == draft.hash
             try db.execute(
                 sql: """
@@ -69,6 +72,7 @@ extension AppDatabase: IssueStore {
     public func recordSkipped(_ week: IssueWeek, reason: String) throws {
         try writer.write { db in
             if try Self.fetchIssue(week.description, db)?.status == .sent { throw IssueStoreError.alreadySent(week) }
+            if try Self.deliveryStarted(week, db) { throw IssueStoreError.sendingStarted(week) }
             try db.execute(
                 sql: """
                     INSERT INTO issue (week, status, skipReason, updatedAt) VALUES (?, 'skipped', ?, ?)
@@ -100,6 +104,13 @@ extension AppDatabase: IssueStore {
                 sql: "UPDATE issue SET status = 'sent', sentAt = ?, updatedAt = ? WHERE week = ?",
                 arguments: [time, time, week.description])
         }
+    }
+
+    /// Some recipient already got (or is getting) this week's issue: its content is fixed.
+    private static func deliveryStarted(_ week: IssueWeek, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN ('sent', 'sending'))",
+            arguments: [week.description]) ?? false
     }
 
     private static func fetchIssue(_ week: String, _ db: Database) throws -> IssueRecord? {

@@ -71,6 +71,7 @@ public enum IssueStoreError: Error, CustomStringConvertible, Equatable {
     case noDraft(IssueWeek)
     case draftChanged(IssueWeek, stored: String, expected: String)
     case alreadySent(IssueWeek)
+    case sendingStarted(IssueWeek)
 
     public var description: String {
         switch self {
@@ -80,6 +81,8 @@ public enum IssueStoreError: Error, CustomStringConvertible, Equatable {
             "the stored draft of \(week) is \(stored.prefix(12)), not \(expected.prefix(12)); preview it again before approving"
         case .alreadySent(let week):
             "\(week) was already sent; a sent issue cannot change"
+        case .sendingStarted(let week):
+            "\(week) is being sent (some subscribers already have it); its content cannot change until the send is finished"
         }
     }
 }

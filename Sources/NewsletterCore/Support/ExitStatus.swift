@@ -14,6 +14,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case mailServerUnavailable = 69
     /// The command line was wrong (argument-parser's usage error).
     case usage = 64
+    /// Another run holds the lock (EX_TEMPFAIL): try again when it is done.
+    case busy = 75
     /// The store could not be opened or written.
     case storeError = 74
     /// The configuration file or environment is wrong.

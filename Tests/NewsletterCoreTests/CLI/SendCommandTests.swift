@@ -109,3 +109,26 @@ struct SendCommandTests {
         #expect(duplicates <= 2, "at most one in-flight message per connection: \(duplicates)")
     }
 }
+
+extension SendCommandTests {
+    @Test func aSecondSendWhileOneIsRunningIsRefused() throws {
+        let sink = try SMTPSink()
+        try configure(sink)
+        try prepareIssue(subscribers: 2)
+        var holder: RunLockHolder? = try RunLockHolder(
+            path: directory.appendingPathComponent("subscribers/send.lock").path)
+        let run = try newsletter(["send", "--week", "2026-W47"])
+        #expect(run.status == 75 && run.stderr.contains("another run holds"))
+        #expect(holder != nil)
+        holder = nil  // the other run ends
+        #expect(try newsletter(["send", "--week", "2026-W47"]).status == 0)
+    }
+}
+
+import NewsletterCore
+
+/// Holds the send lock as a concurrent run would, released when dropped.
+final class RunLockHolder {
+    let lock: RunLock
+    init(path: String) throws { lock = try RunLock(path: path) }
+}

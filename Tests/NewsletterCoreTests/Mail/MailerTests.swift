@@ -217,6 +217,77 @@ struct MailerTests {
         #expect(text.hasPrefix("Hi Reader 0,\n\nUnsubscribe: https://news.example.org/unsubscribe/"))
     }
 
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func aRefusedSenderStopsTheRunInsteadOfFailingEveryone() throws {
+        try prepare(subscribers: 6)
+        let sink = try SMTPSink(faults: ["-f", "MAIL"])  // 5xx to MAIL FROM: the server refuses us
+        #expect(throws: DeliveryError.self) { try mailer().send(week, through: smtp(sink)) }
+        let counts = try store.deliveryCounts(week)
+        #expect(counts[.failed] == nil && counts[.pending] == 6)
+        #expect(try store.issue(week)?.status == .approved)
+        #expect(try store.subscriberCount(status: .confirmed) == 6)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func noAnswerAfterTheWholeMessageIsNotRetriedSoItCannotArriveTwice() throws {
+        try prepare(subscribers: 1)
+        let sink = try SMTPSink(faults: ["-W", ".:3"])  // stores the message, answers "." three seconds late
+        var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
+        settings.commandTimeoutSeconds = 1
+        let summary = try mailer(retries: 2).send(week, through: SMTPTransport(settings: settings))
+        #expect(summary.sent == 1 && summary.deferred == 0)
+        #expect(try store.deliveryReplies(week, state: .sent).first?.reply.hasPrefix("unconfirmed") == true)
+        Thread.sleep(forTimeInterval: 2.5)  // let the sink finish writing what it got
+        #expect(try sink.recipients().count <= 1)
+    }
+
+    @Test func aServerThatNeverGreetsStopsTheRun() throws {
+        try prepare(subscribers: 3)
+        // A listening socket that never accepts: connections complete, no greeting ever comes.
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        listen(descriptor, 16)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        var settings = SMTPTransport.Settings(
+            url: "smtp://127.0.0.1:\(UInt16(bigEndian: address.sin_port))", allowPlaintext: true)
+        settings.commandTimeoutSeconds = 1
+        #expect(throws: DeliveryError.self) { try mailer().send(week, through: SMTPTransport(settings: settings)) }
+        #expect(try store.deliveryCounts(week)[.pending] == 3)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func manyIdenticalRefusalsInARowTripTheCircuitBreaker() throws {
+        try prepare(subscribers: 14)
+        let sink = try SMTPSink(faults: ["-f", "RCPT"])
+        #expect(throws: DeliveryError.self) { try mailer(concurrency: 1).send(week, through: smtp(sink)) }
+        let counts = try store.deliveryCounts(week)
+        #expect(counts[.failed] == 10 && counts[.pending] == 4)
+        #expect(try store.issue(week)?.status == .approved)
+    }
+
+    @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+    func aHalfSentIssueCannotBeRebuiltOrSkipped() throws {
+        try prepare(subscribers: 4)
+        let sink = try SMTPSink()
+        _ = try mailer().send(week, through: smtp(sink), limit: 2)
+        #expect(throws: IssueStoreError.sendingStarted(week)) {
+            try store.saveDraft(
+                IssueDraft(
+                    week: week, subject: "new", html: "h2", text: "t2", manifest: "{}", comparisonIDs: [], hash: "h2"))
+        }
+        #expect(throws: IssueStoreError.sendingStarted(week)) { try store.recordSkipped(week, reason: "x") }
+        #expect(try store.issue(week)?.draftHash == "h1")
+    }
+
     @Test func theFileTransportWritesOneMessagePerRecipient() throws {
         try prepare(subscribers: 3)
         let messages = directory.appendingPathComponent("outbox/\(week)/messages")

@@ -142,6 +142,27 @@ struct MessageBuilderTests {
         #expect(parsed.longestBodyLine <= 76)
     }
 
+    @Test func crlfInputKeepsItsLineBreaksAndNothingElse() throws {
+        let (bytes, _) = try message(text: "a\r\nb\r\n\r\nc", html: "<p>x</p>\r\n").encoded()
+        let parsed = try parse(bytes)
+        #expect(parsed.parts[0].content.replacingOccurrences(of: "\r\n", with: "\n") == "a\nb\n\nc")
+        #expect(parsed.parts[1].content.replacingOccurrences(of: "\r\n", with: "\n") == "<p>x</p>\n")
+        #expect(!parsed.bareLF)
+    }
+
+    @Test func headerLinesStayShortEvenForLongWordsAndTrailingSpaces() throws {
+        let subject = String(repeating: "x", count: 1200) + " end " + String(repeating: "y", count: 60) + " "
+        let (bytes, _) = try message(subject: subject, text: "x", html: "x", name: String(repeating: "N", count: 1000))
+            .encoded()
+        let parsed = try parse(bytes)
+        #expect(parsed.headers["Subject"] == subject)
+        #expect(
+            parsed.rawHeaderLines.allSatisfy {
+                $0.count <= 78 && !$0.trimmingCharacters(in: .whitespaces).isEmpty || $0.isEmpty
+            })
+        #expect(parsed.longestLine <= 998)
+    }
+
     @Test(arguments: [
         ("ada@example.org\r\nRCPT TO:<victim@example.com>", "CR"),
         ("ada@example.org\nBcc: victim@example.com", "LF"),
