@@ -38,6 +38,16 @@ struct CommandContext {
     var configuration: Configuration
     var logger: Logger
 
+    /// The templates, checked; a broken one ends the command with exit status 78.
+    func loadTemplates() throws -> TemplateSet {
+        do {
+            return try TemplateSet.load(directory: configuration.templatesDirectory)
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+    }
+
     func openStore() throws -> AppDatabase {
         do {
             return try AppDatabase.open(path: configuration.databasePath)

@@ -44,13 +44,7 @@ struct Preview: ParsableCommand {
         let context = try global.context()
         let settings = context.configuration
         let week = self.week.resolve(settings)
-        let templates: TemplateSet
-        do {
-            templates = try TemplateSet.load(directory: settings.templatesDirectory)
-        } catch {
-            Terminal.printError("\(error)")
-            throw ExitCode(ExitStatus.configurationError.rawValue)
-        }
+        let templates = try context.loadTemplates()
         let store = try context.openStore()
         let preview = IssuePreview(
             store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory)

@@ -19,13 +19,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let context = try global.context()
         let settings = context.configuration
-        let templates: TemplateSet
-        do {
-            templates = try TemplateSet.load(directory: settings.templatesDirectory)
-        } catch {
-            Terminal.printError("\(error)")
-            throw ExitCode(ExitStatus.configurationError.rawValue)
-        }
+        let templates = try context.loadTemplates()
         let router = Router()
         SubscriberRoutes(store: try context.openStore(), templates: templates, settings: settings.issue).register(
             on: router)
