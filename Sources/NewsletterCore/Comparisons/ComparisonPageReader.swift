@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// What `--format` can force; by default each source's format is detected from its bytes.
@@ -73,7 +72,7 @@ public struct ComparisonPageReader: Sendable {
     }
 
     public static func contentHash(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        Hex.sha256(bytes)
     }
 
     static func looksLikeHTML(_ text: String) -> Bool {

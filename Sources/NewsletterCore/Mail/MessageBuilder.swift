@@ -44,8 +44,8 @@ public struct OutgoingMessage: Sendable {
             try MailAddress.rejectControlCharacters(value, field: field)
         }
         let domain = String(from.address.split(separator: "@").last ?? "localhost")
-        let messageID = "\(Self.randomToken(16))@\(domain)"
-        let boundary = "=_nl_\(Self.randomToken(12))"  // "=_" never occurs in QP or base64 output
+        let messageID = "\(Hex.random(16))@\(domain)"
+        let boundary = "=_nl_\(Hex.random(12))"  // "=_" never occurs in QP or base64 output
 
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + html.utf8.count + 2048)
@@ -98,18 +98,14 @@ public struct OutgoingMessage: Sendable {
         return nameWords + ["<\(address.address)>"]
     }
 
+    /// `Mon, 23 Nov 2026 07:00:00 +0000`, with the C library: building a DateFormatter for
+    /// every message cost more than encoding it.
     static func rfc5322Date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss +0000"
-        return formatter.string(from: date)
-    }
-
-    /// Hex from the system's CSPRNG (getrandom on Linux).
-    static func randomToken(_ bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }
-            .joined()
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 40)
+        let length = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S +0000", &parts)
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

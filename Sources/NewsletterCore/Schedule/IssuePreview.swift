@@ -87,7 +87,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
             hasher.update(data: Data(part.utf8))
             hasher.update(data: Data([0]))
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 
     private func manifest(selection: WeekSelection, items: [IssueItem], subject: String, hash: String) throws -> String

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 
@@ -170,13 +169,6 @@ extension AppDatabase: DeliveryLedger {
     }
 
     static func tokenHash(_ token: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in SHA256.hash(data: Data(token.utf8)) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.sha256(Array(token.utf8))
     }
 }
