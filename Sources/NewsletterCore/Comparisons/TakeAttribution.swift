@@ -13,7 +13,8 @@ struct TakeAttribution {
 
     func attribute(_ quotes: [QuotedTake]) -> [Take] {
         let roleScores = quotes.map { Self.roleLogLikelihoods($0.text) }
-        let toolScores = quotes.map { toolLogLikelihoods($0.text) }
+        let distinctive = distinctiveWords  // the same for every take: built once
+        let toolScores = quotes.map { toolLogLikelihoods($0.text, distinctive: distinctive) }
         let slots = ReviewerRole.allCases.flatMap { role in tools.indices.map { Slot(role: role, tool: $0) } }
         let assignment: [Slot]
         if quotes.count <= slots.count, slots.count <= 16 {
@@ -163,10 +164,9 @@ struct TakeAttribution {
         }
     }
 
-    func toolLogLikelihoods(_ text: String) -> [Double] {
+    func toolLogLikelihoods(_ text: String, distinctive: [[String: Double]]) -> [Double] {
         let words = Set(Self.words(text))
         let lowered = text.lowercased()
-        let distinctive = distinctiveWords
         var raw: [Int: Double] = [:]
         for (index, tool) in tools.enumerated() {
             var score = words.reduce(0.0) { $0 + (distinctive[index][$1] ?? 0) }
