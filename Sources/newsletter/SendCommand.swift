@@ -114,58 +114,6 @@ final class SendProgress: DeliveryObserver {
     func delivered(_ email: String, outcome: SendOutcome) { progress?.advance(email) }
 }
 
-struct Subscribers: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Manage subscribers from the command line.",
-        subcommands: [Add.self, List.self]
-    )
-
-    struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Add a subscriber (confirmed: the editor vouches for the address).")
-
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The email address.") var email: String
-        @Option(help: "The subscriber's name, for the greeting.") var name: String?
-        @Option(help: "pending or confirmed.") var status: String = "confirmed"
-
-        func validate() throws {
-            do { _ = try MailAddress(email, displayName: name) } catch { throw ValidationError("\(error)") }
-            guard ["pending", "confirmed"].contains(status) else {
-                throw ValidationError("--status: pending or confirmed")
-            }
-        }
-
-        func run() throws {
-            let store = try global.context().openStore()
-            let subscriber = try store.addSubscriber(
-                email: email, name: name, status: Subscriber.Status(rawValue: status)!)
-            print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
-        }
-    }
-
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List subscribers.")
-
-        @OptionGroup var global: GlobalOptions
-
-        func run() throws {
-            let store = try global.context().openStore()
-            var after: Int64 = 0
-            while true {
-                let page = try store.subscribers(status: nil, afterID: after, limit: 500)
-                for subscriber in page {
-                    print(
-                        "#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")"
-                    )
-                }
-                guard let last = page.last else { break }
-                after = last.id
-            }
-        }
-    }
-}
-
 /// `make bench`'s first row: personalised messages rendered and encoded per second, in memory.
 struct BenchmarkEncode: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,11 +1,18 @@
 import ArgumentParser
 import Hummingbird
+import Logging
 import NewsletterCore
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the HTTP server for subscribers: one-click unsubscribe (and, next, signup).",
-        discussion: "Stops gracefully on SIGTERM or SIGINT. The links in sent issues point at server.public_url."
+        abstract: "Run the HTTP server: signup with double opt-in, preferences, one-click unsubscribe, editor pages.",
+        discussion: """
+            Confirmation and welcome mails go out from a queue in the store, in the background, \
+            through the configured transport (SMTP, or .eml files under outbox/endpoint-mail/). \
+            The editor pages exist only when NEWSLETTER_EDITOR_TOKEN (or editor.token) is set. \
+            Stops gracefully on SIGTERM or SIGINT. Links in mail point at server.public_url.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -20,12 +27,52 @@ struct Serve: AsyncParsableCommand {
         let context = try global.context()
         let settings = context.configuration
         let templates = try context.loadTemplates()
-        let router = Router()
-        SubscriberRoutes(store: try context.openStore(), templates: templates, settings: settings.issue).register(
-            on: router)
+        do {
+            try templates.require(
+                SubscriberRoutes<AppDatabase>.templateNames + EditorRoutes<AppDatabase>.templateNames
+                    + EndpointMailQueue<AppDatabase>.templateNames)
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+        let delivery: DeliverySettings
+        do {
+            delivery = try settings.deliverySettings()
+        } catch {
+            Terminal.printError("the mail settings are wrong: \(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+        let store = try context.openStore()
+        let pages = PageRenderer(templates: templates, settings: settings.issue)
+        let metrics = EndpointMetrics()
+        let wakeup = Wakeup()
+        let transport = settings.endpointTransport()
+
+        let router = Router(context: EndpointRequestContext.self)
+        router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
+        SubscriberRoutes(
+            store: store, pages: pages, server: settings.server, policy: settings.signup, metrics: metrics,
+            wakeup: wakeup
+        ).register(on: router)
+        EditorRoutes(
+            store: store, pages: pages, token: settings.editor.token, metrics: metrics, delivery: delivery,
+            transport: transport, logger: context.logger
+        ).register(on: router)
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "newsletter"),
             logger: context.logger)
-        try await app.runService()
+        let queue = EndpointMailQueue(
+            store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
+            policy: settings.signup, logger: context.logger, wakeup: wakeup, metrics: metrics)
+        context.logger.info(
+            "serving", metadata: [
+                "address": "\(host):\(port)", "editor": "\(settings.editor.token == nil ? "off" : "on")",
+                "transport": "\(transport.name)",
+            ])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: queue)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: context.logger))
+        try await group.run()
     }
 }

@@ -23,6 +23,9 @@ public struct Configuration: Sendable, Equatable {
     public var smtp = SMTP()
     public var mail = Mail()
     public var editor = Editor()
+    public var server = Server()
+    /// Double opt-in: how long confirmation links work and how often one address gets one.
+    public var signup = SignupPolicy()
     /// List-wide settings and selection policy for issues.
     public var issue = IssueSettings()
     /// Which week `preview` (and the weekly run) covers when none is named.
@@ -47,9 +50,17 @@ public struct Configuration: Sendable, Equatable {
 
     /// The transport `send` uses: SMTP when `smtp.url` is set, else `.eml` files in the outbox.
     public func transport(for week: IssueWeek) -> any MailTransport {
-        guard let url = smtp.url else {
-            return FileTransport(directory: (outboxDirectory as NSString).appendingPathComponent("\(week)/messages"))
-        }
+        transport(fileDirectory: (outboxDirectory as NSString).appendingPathComponent("\(week)/messages"))
+    }
+
+    /// The transport for the mail `serve` sends (confirmations, welcomes); with the file
+    /// transport they go to `outbox/endpoint-mail/`.
+    public func endpointTransport() -> any MailTransport {
+        transport(fileDirectory: (outboxDirectory as NSString).appendingPathComponent("endpoint-mail"))
+    }
+
+    private func transport(fileDirectory: String) -> any MailTransport {
+        guard let url = smtp.url else { return FileTransport(directory: fileDirectory) }
         var settings = SMTPTransport.Settings(
             url: url, username: smtp.username, password: smtp.password, allowPlaintext: smtp.allowPlaintext)
         settings.connectTimeoutSeconds = smtp.connectTimeoutSeconds
@@ -98,6 +109,18 @@ public struct Configuration: Sendable, Equatable {
         public var messagesPerHour = 0.0
         public var retries = 3
         public var bounceAfter = 3
+    }
+
+    /// `newsletter serve`'s limits, from `[server]`.
+    public struct Server: Sendable, Equatable {
+        /// Behind a reverse proxy on the same host: take the client's address from the last
+        /// `X-Forwarded-For` entry (which the proxy wrote), for rate limits and consent records.
+        public var trustForwardedFor = false
+        /// Form posts (signup, confirm, unsubscribe, preferences) per client address per minute.
+        public var postsPerMinutePerClient = 20
+        public var maxBodyBytes = 16 * 1024
+
+        public init() {}
     }
 
     public struct Editor: Sendable, Equatable {
@@ -256,6 +279,18 @@ public struct Configuration: Sendable, Equatable {
         issue.language = try reader.string("list.language", nonEmpty: true) ?? issue.language
         issue.siteURL = try reader.httpURL("list.site_url") ?? issue.siteURL
         issue.publicURL = try reader.httpURL("server.public_url") ?? issue.publicURL
+        server.trustForwardedFor = try reader.bool("server.trust_forwarded_for") ?? server.trustForwardedFor
+        server.postsPerMinutePerClient =
+            try reader.integer("server.posts_per_minute_per_client", in: 1...100_000) ?? server.postsPerMinutePerClient
+        server.maxBodyBytes = try reader.integer("server.max_body_bytes", in: 1024...(1 << 20)) ?? server.maxBodyBytes
+        if let days = try reader.integer("signup.confirmation_days", in: 1...30) {
+            signup.confirmationLifetime = TimeInterval(days * 86400)
+        }
+        if let minutes = try reader.integer("signup.resend_minutes", in: 0...10080) {
+            signup.resendInterval = TimeInterval(minutes * 60)
+        }
+        signup.maxConfirmationsPerDay =
+            try reader.integer("signup.max_confirmations_per_day", in: 1...100) ?? signup.maxConfirmationsPerDay
 
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
@@ -326,7 +361,8 @@ struct SettingsReader {
         "smtp.allow_plaintext", "smtp.ca_file", "smtp.connect_timeout_seconds", "smtp.command_timeout_seconds",
         "smtp.message_timeout_seconds", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",
         "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.retries",
-        "mail.bounce_after",
+        "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
+        "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
     ]
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.

@@ -165,12 +165,13 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func message(
-        _ issue: IssueRecord, to address: MailAddress, personalization: Personalization, subjectPrefix: String = ""
+        _ issue: IssueRecord, to address: MailAddress, personalization: Personalization, subjectPrefix: String = "",
+        format: Subscriber.Format = .html
     ) -> OutgoingMessage {
         var message = OutgoingMessage(
             from: settings.from, to: address, subject: subjectPrefix + (issue.subject ?? ""),
             text: personalization.fill(issue.text ?? "", html: false),
-            html: personalization.fill(issue.html ?? "", html: true),
+            html: format == .html ? personalization.fill(issue.html ?? "", html: true) : nil,
             listID: settings.listID, unsubscribeURL: personalization.unsubscribeURL)
         message.unsubscribeMailto = settings.unsubscribeMailto
         message.feedbackID = settings.feedbackID
@@ -241,7 +242,8 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             let personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
-            let encoded = try message(issue, to: address, personalization: personalization).encoded()
+            let encoded = try message(issue, to: address, personalization: personalization, format: subscriber.format)
+                .encoded()
             messageID = encoded.messageID
             outcome = try sendWithRetries(
                 encoded.bytes, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)

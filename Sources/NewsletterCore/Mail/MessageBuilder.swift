@@ -9,19 +9,21 @@ public struct OutgoingMessage: Sendable {
     public var to: MailAddress
     public var subject: String
     public var text: String
-    public var html: String
+    /// nil: a plain-text-only message, for subscribers who asked for text.
+    public var html: String?
     /// `List-Id`, e.g. `weekly.shiporskip.example`.
     public var listID: String
-    /// The one-click unsubscribe URL (https) for this recipient.
-    public var unsubscribeURL: String
+    /// The one-click unsubscribe URL (https) for this recipient; nil for a message that is not
+    /// an issue of the list (a signup confirmation), which carries no list headers.
+    public var unsubscribeURL: String?
     /// An optional `mailto:` unsubscribe address for clients that prefer mail.
     public var unsubscribeMailto: String?
     public var feedbackID: String?
     public var date: Date
 
     public init(
-        from: MailAddress, to: MailAddress, subject: String, text: String, html: String, listID: String,
-        unsubscribeURL: String, unsubscribeMailto: String? = nil, feedbackID: String? = nil, date: Date = Date()
+        from: MailAddress, to: MailAddress, subject: String, text: String, html: String?, listID: String,
+        unsubscribeURL: String?, unsubscribeMailto: String? = nil, feedbackID: String? = nil, date: Date = Date()
     ) {
         self.from = from
         self.to = to
@@ -38,7 +40,7 @@ public struct OutgoingMessage: Sendable {
     /// The message's bytes, and its Message-ID (without angle brackets).
     public func encoded() throws(MailError) -> (bytes: [UInt8], messageID: String) {
         for (field, value) in [
-            ("subject", subject), ("List-Id", listID), ("unsubscribe URL", unsubscribeURL),
+            ("subject", subject), ("List-Id", listID), ("unsubscribe URL", unsubscribeURL ?? ""),
             ("unsubscribe mailto", unsubscribeMailto ?? ""), ("Feedback-ID", feedbackID ?? ""),
         ] {
             try MailAddress.rejectControlCharacters(value, field: field)
@@ -48,7 +50,7 @@ public struct OutgoingMessage: Sendable {
         let boundary = "=_nl_\(Hex.random(12))"  // "=_" never occurs in QP or base64 output
 
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + html.utf8.count + 2048)
+        out.reserveCapacity(text.utf8.count + (html?.utf8.count ?? 0) + 2048)
         out += MIME.header("Date", Self.rfc5322Date(date))
         out += MIME.header("Message-ID", "<\(messageID)>")
         out += MIME.header("From", words: Self.addressWords(from))
@@ -60,12 +62,22 @@ public struct OutgoingMessage: Sendable {
                     ? [word] : word.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
             })
         out += MIME.header("MIME-Version", "1.0")
-        out += MIME.header("List-Id", "<\(listID)>")
-        let unsubscribe = ["<\(unsubscribeURL)>"] + (unsubscribeMailto.map { ["<\($0)>"] } ?? [])
-        out += MIME.header(
-            "List-Unsubscribe", words: unsubscribe.enumerated().map { $0 < unsubscribe.count - 1 ? $1 + "," : $1 })
-        out += MIME.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        if let unsubscribeURL {
+            out += MIME.header("List-Id", "<\(listID)>")
+            let unsubscribe = ["<\(unsubscribeURL)>"] + (unsubscribeMailto.map { ["<\($0)>"] } ?? [])
+            out += MIME.header(
+                "List-Unsubscribe", words: unsubscribe.enumerated().map { $0 < unsubscribe.count - 1 ? $1 + "," : $1 })
+            out += MIME.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        }
         if let feedbackID { out += MIME.header("Feedback-ID", feedbackID) }
+        guard let html else {
+            let (encoding, encoded) = MIME.encodeBody(text)
+            out += MIME.header("Content-Type", "text/plain; charset=utf-8")
+            out += MIME.header("Content-Transfer-Encoding", encoding.rawValue)
+            out += MIME.crlf
+            out += encoded
+            return (out, messageID)
+        }
         out += MIME.header("Content-Type", words: ["multipart/alternative;", "boundary=\"\(boundary)\""])
         out += MIME.crlf
         for (subtype, body) in [("plain", text), ("html", html)] {

@@ -9,6 +9,15 @@ public struct TemplateSet: Sendable {
 
     private let library: MustacheLibrary
     public let directory: String
+    /// The templates present, by name (`pages/signup.html` for `pages/signup.html.mustache`).
+    public let names: Set<String>
+
+    /// Checks that the templates a command needs beyond the are present.
+    public func require(_ wanted: [String]) throws(TemplateError) {
+        for name in wanted where !names.contains(name) {
+            throw .missingTemplate(name: "\(name).mustache", directory: directory)
+        }
+    }
 
     public static func load(directory: String) throws(TemplateError) -> TemplateSet {
         var isDirectory: ObjCBool = false
@@ -50,7 +59,8 @@ public struct TemplateSet: Sendable {
                 }
             }
         }
-        return TemplateSet(library: MustacheLibrary(templates: templates), directory: directory)
+        return TemplateSet(
+            library: MustacheLibrary(templates: templates), directory: directory, names: Set(templates.keys))
     }
 
     public func render(_ context: [String: Any], template name: String) -> String {

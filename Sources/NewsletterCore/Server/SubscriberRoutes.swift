@@ -1,73 +1,243 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
-/// What the subscriber-facing routes need from the store.
-public protocol UnsubscribeStore: Sendable {
-    /// The subscriber a one-click token belongs to, if the token exists.
-    func subscriber(unsubscribeToken: String) throws -> Subscriber?
-    /// Unsubscribes the token's subscriber; doing it twice changes nothing.
-    func unsubscribe(token: String, at time: Date) throws -> UnsubscribeOutcome
-}
-
-public enum UnsubscribeOutcome: Equatable, Sendable {
-    case unsubscribed(email: String)
-    case alreadyUnsubscribed(email: String)
-    case unknownToken
-}
-
-/// The routes subscribers reach from their mail: the one-click unsubscribe of RFC 8058.
+/// The routes subscribers use: signup with double opt-in, preferences, and the one-click
+/// unsubscribe of RFC 8058.
 ///
-/// `GET /unsubscribe/TOKEN` only shows a page with a button (mail scanners follow GETs);
-/// `POST /unsubscribe/TOKEN` unsubscribes at once, with no login, for the page's button and for
-/// mail clients' one-click POST (`List-Unsubscribe=One-Click`, form-urlencoded or multipart).
-/// It never redirects and is idempotent.
-public struct SubscriberRoutes<Store: UnsubscribeStore>: Sendable {
+/// - `GET /` shows the signup form (plain HTML, no JavaScript). `POST /subscribe` (form or
+///   JSON) answers "check your inbox" whatever the address's state, so the answer tells nobody
+///   who is on the list; the confirmation goes out through ``EndpointMailQueue``.
+/// - `GET /confirm/TOKEN`, `GET /unsubscribe/TOKEN` only show a page with a button (mail
+///   scanners follow GETs); the `POST` does the deed, at once, with no login, never redirects,
+///   and is idempotent.
+/// - `GET`/`POST /preferences/TOKEN` (the unsubscribe token of any mail): name, format, pause.
+public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
     public var store: Store
-    public var templates: TemplateSet
-    public var settings: IssueSettings
-    /// Largest request body accepted, in bytes.
-    public var maxBodyBytes = 16 * 1024
+    public var pages: PageRenderer
+    public var server: Configuration.Server
+    public var policy: SignupPolicy
+    public var metrics: EndpointMetrics
+    public var wakeup: Wakeup?
+    let postLimiter: RateLimiter
 
-    public init(store: Store, templates: TemplateSet, settings: IssueSettings) {
+    public static var templateNames: [String] {
+        [
+            "pages/signup.html", "pages/check-inbox.html", "pages/confirm.html", "pages/confirmed.html",
+            "pages/unsubscribe.html", "pages/unsubscribed.html", "pages/preferences.html", "pages/message.html",
+        ]
+    }
+
+    public init(
+        store: Store, pages: PageRenderer, server: Configuration.Server = .init(), policy: SignupPolicy = .init(),
+        metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil
+    ) {
         self.store = store
-        self.templates = templates
-        self.settings = settings
+        self.pages = pages
+        self.server = server
+        self.policy = policy
+        self.metrics = metrics
+        self.wakeup = wakeup
+        postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient)
     }
 
     public func register(on router: Router<some RequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/") { _, _ in
+            pages.page("signup", ["title": "Subscribe", "action": "/subscribe"])
+        }
+        router.post("/subscribe") { request, context in
+            let wantsJSON = Self.wantsJSON(request)
+            do {
+                let client = try admit(request, context)
+                let fields = try await formFields(request)
+                // Bots fill every field; people never see this one.
+                if !(fields["website"] ?? "").isEmpty {
+                    metrics.count(.honeypot)
+                    return checkInbox(json: wantsJSON)
+                }
+                let address = try Self.emailAddress(fields["email"])
+                let name = try Self.displayName(fields["name"])
+                let outcome = try await offload {
+                    try store.requestSignup(address, name: name, client: client, policy: policy, at: Date())
+                }
+                switch outcome {
+                case .confirmationQueued:
+                    metrics.count(.signup)
+                    wakeup?.signal()
+                case .throttled, .alreadyConfirmed:
+                    metrics.count(.signupThrottled)
+                }
+                return checkInbox(json: wantsJSON)
+            } catch let error as BadRequest {
+                return pages.failure(error, json: wantsJSON)
+            }
+        }
+        router.get("/confirm/:token") { _, context in
+            let token = try context.parameters.require("token")
+            guard Self.looksLikeToken(token) else { return pages.unknownLink() }
+            switch try await offload({ try store.confirmationLink(token: token, at: Date()) }) {
+            case .valid(let email):
+                return pages.page("confirm", ["title": "Confirm", "email": email, "action": "/confirm/\(token)"])
+            case .used: return pages.usedConfirmation()
+            case .expired: return pages.expiredConfirmation()
+            case .unknown: return pages.unknownLink()
+            }
+        }
+        router.post("/confirm/:token") { request, context in
+            do {
+                let client = try admit(request, context)
+                _ = try await body(request)
+                let token = try context.parameters.require("token")
+                guard Self.looksLikeToken(token) else { return pages.unknownLink() }
+                switch try await offload({ try store.confirm(token: token, client: client, at: Date()) }) {
+                case .confirmed(let email):
+                    metrics.count(.confirmation)
+                    wakeup?.signal()
+                    return pages.page("confirmed", ["title": "Subscribed", "email": email])
+                case .used: return pages.usedConfirmation()
+                case .expired: return pages.expiredConfirmation()
+                case .unknown: return pages.unknownLink()
+                }
+            } catch let error as BadRequest {
+                return pages.failure(error, json: false)
+            }
+        }
         router.get("/unsubscribe/:token") { _, context in
             let token = try context.parameters.require("token")
-            guard Self.looksLikeToken(token), let subscriber = try store.subscriber(unsubscribeToken: token) else {
-                return page(
-                    "message", status: .notFound, ["title": "Link not recognised", "message": Self.unknownMessage])
-            }
-            return page(
-                "unsubscribe", status: .ok,
+            guard Self.looksLikeToken(token),
+                let subscriber = try await offload({ try store.subscriber(unsubscribeToken: token) })
+            else { return pages.unknownLink() }
+            return pages.page(
+                "unsubscribe",
                 ["title": "Unsubscribe", "email": subscriber.email, "action": "/unsubscribe/\(token)"])
         }
         router.post("/unsubscribe/:token") { request, context in
-            let token = try context.parameters.require("token")
-            // The body (RFC 8058's "List-Unsubscribe=One-Click", or the page's empty form) does not
-            // change what happens, but an oversized one is refused.
-            _ = try await request.body.collect(upTo: maxBodyBytes)
-            guard Self.looksLikeToken(token) else {
-                return page(
-                    "message", status: .notFound, ["title": "Link not recognised", "message": Self.unknownMessage])
+            do {
+                let client = try admit(request, context)
+                // The body (RFC 8058's "List-Unsubscribe=One-Click", form-urlencoded or multipart,
+                // or the page's empty form) does not change what happens, but an oversized one is
+                // refused.
+                _ = try await body(request)
+                let token = try context.parameters.require("token")
+                guard Self.looksLikeToken(token) else { return pages.unknownLink() }
+                switch try await offload({ try store.unsubscribe(token: token, client: client, at: Date()) }) {
+                case .unsubscribed(let email):
+                    metrics.count(.unsubscribe)
+                    return pages.page("unsubscribed", ["title": "Unsubscribed", "email": email])
+                case .alreadyUnsubscribed(let email):
+                    return pages.page("unsubscribed", ["title": "Unsubscribed", "email": email])
+                case .unknownToken:
+                    return pages.unknownLink()
+                }
+            } catch let error as BadRequest {
+                return pages.failure(error, json: false)
             }
-            switch try store.unsubscribe(token: token, at: Date()) {
-            case .unsubscribed(let email), .alreadyUnsubscribed(let email):
-                return page("unsubscribed", status: .ok, ["title": "Unsubscribed", "email": email])
-            case .unknownToken:
-                return page(
-                    "message", status: .notFound, ["title": "Link not recognised", "message": Self.unknownMessage])
+        }
+        router.get("/preferences/:token") { _, context in
+            let token = try context.parameters.require("token")
+            guard Self.looksLikeToken(token),
+                let subscriber = try await offload({ try store.subscriber(unsubscribeToken: token) })
+            else { return pages.unknownLink() }
+            return pages.page("preferences", preferencesValues(subscriber, token: token, saved: false))
+        }
+        router.post("/preferences/:token") { request, context in
+            do {
+                let client = try admit(request, context)
+                let fields = try await formFields(request)
+                let token = try context.parameters.require("token")
+                guard Self.looksLikeToken(token) else { return pages.unknownLink() }
+                let preferences = try Self.preferences(fields)
+                guard
+                    let subscriber = try await offload({
+                        try store.updatePreferences(token: token, preferences, client: client, at: Date())
+                    })
+                else { return pages.unknownLink() }
+                metrics.count(.preferencesSaved)
+                return pages.page("preferences", preferencesValues(subscriber, token: token, saved: true))
+            } catch let error as BadRequest {
+                return pages.failure(error, json: false)
             }
         }
     }
 
-    static var unknownMessage: String {
-        "This unsubscribe link is not one we sent, or it was copied incompletely. Use the link at the bottom of the latest issue."
+    // MARK: - Steps shared by the posts
+
+    /// The client, if its rate allows another post.
+    private func admit(_ request: Request, _ context: some RequestContext) throws(BadRequest) -> ClientInfo {
+        let client = Self.client(request, context, trustForwardedFor: server.trustForwardedFor)
+        if let wait = postLimiter.check(client.address ?? "unknown") {
+            metrics.count(.rateLimited)
+            throw BadRequest(status: 429, "too many requests from your address; try again in \(wait) seconds")
+        }
+        return client
+    }
+
+    private func body(_ request: Request) async throws -> [UInt8] {
+        do {
+            return Array(buffer: try await request.body.collect(upTo: server.maxBodyBytes))
+        } catch is NIOTooManyBytesError {
+            throw BadRequest(status: 413, "the request body is larger than \(server.maxBodyBytes) bytes")
+        }
+    }
+
+    private func formFields(_ request: Request) async throws -> FormFields {
+        try FormFields.parse(try await body(request), contentType: request.headers[.contentType])
+    }
+
+    private func checkInbox(json: Bool) -> Response {
+        if json {
+            return pages.json(
+                status: .accepted,
+                ["status": "check-your-inbox", "message": "If the address can subscribe, a confirmation link is on its way."])
+        }
+        return pages.page("check-inbox", ["title": "Check your inbox"])
+    }
+
+    private func preferencesValues(_ subscriber: Subscriber, token: String, saved: Bool) -> [String: Any] {
+        var values: [String: Any] = [
+            "title": "Preferences", "email": subscriber.email, "action": "/preferences/\(token)",
+            "html": subscriber.format == .html, "text": subscriber.format == .text, "paused": subscriber.paused,
+            "saved": saved, "unsubscribed": subscriber.status == .unsubscribed || subscriber.status == .bounced,
+            "unsubscribeURL": "/unsubscribe/\(token)",
+        ]
+        if let name = subscriber.name { values["name"] = name }
+        return values
+    }
+
+    // MARK: - Input checks
+
+    static func emailAddress(_ value: String?) throws(BadRequest) -> MailAddress {
+        let text = (value ?? "").trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { throw BadRequest(status: 422, "the field \"email\" is required") }
+        do {
+            return try MailAddress(text)
+        } catch {
+            throw BadRequest(status: 422, "the field \"email\": \(error)")
+        }
+    }
+
+    static var maxNameLength: Int { 100 }
+
+    static func displayName(_ value: String?) throws(BadRequest) -> String? {
+        guard let text = value?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard text.count <= maxNameLength else {
+            throw BadRequest(status: 422, "the field \"name\" is longer than \(maxNameLength) characters")
+        }
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw BadRequest(status: 422, "the field \"name\" contains control characters")
+        }
+        return text
+    }
+
+    static func preferences(_ fields: FormFields) throws(BadRequest) -> Preferences {
+        let formatText = fields["format"] ?? "html"
+        guard let format = Subscriber.Format(rawValue: formatText) else {
+            throw BadRequest(status: 422, "the field \"format\" must be \"html\" or \"text\", not \"\(formatText)\"")
+        }
+        let paused = fields["paused"].map { !$0.isEmpty && $0 != "0" && $0 != "false" } ?? false
+        return Preferences(name: try displayName(fields["name"]), format: format, paused: paused)
     }
 
     /// Tokens are 43 URL-safe base64 characters; anything else is not looked up at all.
@@ -78,16 +248,37 @@ public struct SubscriberRoutes<Store: UnsubscribeStore>: Sendable {
             }
     }
 
-    private func page(_ name: String, status: HTTPResponse.Status, _ values: [String: String]) -> Response {
-        var context: [String: Any] = ["lang": settings.language, "listName": settings.listName]
-        for (key, value) in values { context[key] = value }
-        let html = templates.render(context, template: "pages/\(name).html")
-        var headers = HTTPFields()
-        headers[.contentType] = "text/html; charset=utf-8"
-        headers[.cacheControl] = "no-store"
-        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    static func wantsJSON(_ request: Request) -> Bool {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        let accept = request.headers[.accept]?.lowercased() ?? ""
+        return type.hasPrefix("application/json") || (accept.contains("application/json") && !accept.contains("text/html"))
+    }
+
+    static func client(_ request: Request, _ context: some RequestContext, trustForwardedFor: Bool) -> ClientInfo {
+        var address = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+        if trustForwardedFor, let forwarded = request.headers[values: HTTPField.Name("X-Forwarded-For")!].last,
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
+            address = String(last.prefix(64))
+        }
+        return ClientInfo(address: address, userAgent: request.headers[.userAgent])
+    }
+}
+
+/// Runs blocking store work (SQLite) off the event loop.
+func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// The request context `serve` uses: Hummingbird's basics plus the client's address.
+public struct EndpointRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }

@@ -11,7 +11,7 @@ extension AppDatabase: DeliveryLedger {
                 try db.execute(
                     sql: """
                         INSERT INTO delivery (week, subscriberId, state, updatedAt)
-                        SELECT ?, id, 'pending', ? FROM subscriber WHERE status = 'confirmed'
+                        SELECT ?, id, 'pending', ? FROM subscriber WHERE status = 'confirmed' AND NOT paused
                         ON CONFLICT(week, subscriberId) DO NOTHING
                         """, arguments: [week.description, now])
             }
@@ -46,8 +46,8 @@ extension AppDatabase: DeliveryLedger {
                     after = last["id"]
                     for row in rows {
                         let subscriber = try Subscriber(row: row)
-                        guard subscriber.status == .confirmed else {
-                            // Whoever left since the ledger row was written is not sent to.
+                        guard subscriber.status == .confirmed, !subscriber.paused else {
+                            // Whoever left or paused since the ledger row was written is not sent to.
                             try db.execute(
                                 sql:
                                     "UPDATE delivery SET state = 'skipped', updatedAt = ? WHERE week = ? AND subscriberId = ?",

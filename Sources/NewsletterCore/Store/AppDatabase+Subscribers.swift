@@ -3,6 +3,7 @@ import GRDB
 
 extension Subscriber: FetchableRecord {}
 extension Subscriber.Status: DatabaseValueConvertible {}
+extension Subscriber.Format: DatabaseValueConvertible {}
 
 extension AppDatabase: SubscriberStore {
     public func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber {
@@ -57,36 +58,33 @@ extension AppDatabase: SubscriberStore {
     }
 }
 
-extension AppDatabase: UnsubscribeStore {
-    public func subscriber(unsubscribeToken token: String) throws -> Subscriber? {
-        try reader.read { db in
-            try Subscriber.fetchOne(
-                db,
+
+extension AppDatabase {
+    /// Adds a subscriber from an import, with a consent record naming where it came from; an
+    /// address already known is left exactly as it is (an unsubscribe is never undone by an
+    /// import). Returns whether the address was new.
+    public func importSubscriber(email: String, name: String?, source: String, at time: Date) throws -> Bool {
+        try writer.write { db in
+            if try Int.fetchOne(db, sql: "SELECT 1 FROM subscriber WHERE email = ?", arguments: [email]) != nil {
+                return false
+            }
+            try db.execute(
                 sql: """
-                    SELECT s.* FROM subscriberToken t JOIN subscriber s ON s.id = t.subscriberId
-                    WHERE t.tokenHash = ? AND t.purpose = 'unsubscribe'
-                    """, arguments: [Self.tokenHash(token)])
+                    INSERT INTO subscriber (email, name, status, createdAt, confirmedAt)
+                    VALUES (?, ?, 'confirmed', ?, ?)
+                    """, arguments: [email, name, time, time])
+            try Self.recordConsent(
+                db, subscriberID: db.lastInsertedRowID, event: "import", client: .commandLine, at: time, detail: source)
+            return true
         }
     }
 
-    public func unsubscribe(token: String, at time: Date) throws -> UnsubscribeOutcome {
+    /// Deletes a subscriber with its tokens, consent trail and ledger rows (a request to be
+    /// forgotten). Returns whether the address existed.
+    public func removeSubscriber(email: String) throws -> Bool {
         try writer.write { db in
-            let hash = Self.tokenHash(token)
-            guard
-                let subscriber = try Subscriber.fetchOne(
-                    db,
-                    sql: """
-                        SELECT s.* FROM subscriberToken t JOIN subscriber s ON s.id = t.subscriberId
-                        WHERE t.tokenHash = ? AND t.purpose = 'unsubscribe'
-                        """, arguments: [hash])
-            else { return .unknownToken }
-            try db.execute(
-                sql: "UPDATE subscriberToken SET usedAt = COALESCE(usedAt, ?) WHERE tokenHash = ?",
-                arguments: [time, hash])
-            if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
-            try db.execute(
-                sql: "UPDATE subscriber SET status = 'unsubscribed' WHERE id = ?", arguments: [subscriber.id])
-            return .unsubscribed(email: subscriber.email)
+            try db.execute(sql: "DELETE FROM subscriber WHERE email = ?", arguments: [email])
+            return db.changesCount > 0
         }
     }
 }

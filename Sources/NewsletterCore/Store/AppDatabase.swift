@@ -152,6 +152,41 @@ public final class AppDatabase: Sendable {
             try db.drop(index: "delivery_state")
             try db.create(index: "delivery_queue", on: "delivery", columns: ["week", "state", "subscriberId"])
         }
+        migrator.registerMigration("v5: signup, consent and the endpoint's mail queue") { db in
+            try db.alter(table: "subscriber") { t in
+                // `html` (multipart) or `text` (plain text only), chosen on the preferences page.
+                t.add(column: "format", .text).notNull().defaults(to: "html")
+                // A paused subscriber stays on the list but gets no issues until unpaused.
+                t.add(column: "paused", .boolean).notNull().defaults(to: false)
+                t.add(column: "confirmedAt", .datetime)
+            }
+            // Confirmation tokens expire; unsubscribe tokens (in sent mail) do not.
+            try db.alter(table: "subscriberToken") { t in t.add(column: "expiresAt", .datetime) }
+            // Who agreed to what, when and from where: kept for audit as long as the subscriber is.
+            try db.create(table: "consent") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("subscriber", onDelete: .cascade).notNull()
+                t.column("event", .text).notNull()
+                t.column("at", .datetime).notNull()
+                t.column("clientAddress", .text)
+                t.column("userAgent", .text)
+                t.column("detail", .text)
+            }
+            // Mail the endpoint sends (confirmation, welcome). A row is only ever marked sent
+            // after the server accepted it, so a failing SMTP server delays it but cannot lose it.
+            try db.create(table: "endpointMail") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("subscriber", onDelete: .cascade).notNull()
+                t.column("kind", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("createdAt", .datetime).notNull()
+                t.column("nextAttemptAt", .datetime).notNull()
+                t.column("sentAt", .datetime)
+                t.column("lastReply", .text)
+            }
+            try db.create(index: "endpointMail_due", on: "endpointMail", columns: ["state", "nextAttemptAt"])
+        }
         return migrator
     }
 }

@@ -11,12 +11,22 @@ public struct Subscriber: Sendable, Equatable, Codable {
         case bounced
     }
 
+    /// How issues reach this subscriber: multipart with HTML, or plain text only.
+    public enum Format: String, Codable, Sendable, CaseIterable {
+        case html
+        case text
+    }
+
     public var id: Int64
     public var email: String
     public var name: String?
     public var status: Status
     public var createdAt: Date
     public var permanentFailures: Int
+    public var format: Format
+    /// Still on the list, but sent nothing until unpaused.
+    public var paused: Bool
+    public var confirmedAt: Date?
 }
 
 /// The subscriber side of the store, as delivery needs it. Subscribers are read in pages by

@@ -1,0 +1,234 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The editor's routes, behind the token from `NEWSLETTER_EDITOR_TOKEN` (or `editor.token`):
+/// `Authorization: Bearer TOKEN`, or HTTP Basic with the token as the password so that a
+/// browser can ask for it. Without a token configured the editor routes do not exist.
+///
+/// - `GET /editor/issues`: every issue and its state.
+/// - `GET /editor/issues/WEEK`: the frozen draft at desktop and phone widths side by side, the
+///   text version, and where each summary came from.
+/// - `POST /editor/issues/WEEK/test-send` (`to`): the draft to one address, marked [test].
+/// - `POST /editor/issues/WEEK/approve` (`hash`): approves the draft the editor looked at; the
+///   hash (shown on the page) must match the stored draft, which also defeats cross-site posts.
+/// - `GET /metrics`: Prometheus text; needs the token too when one is configured.
+public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore & SubscriberEndpointStore>: Sendable {
+    public var store: Store
+    public var pages: PageRenderer
+    public var token: String?
+    public var metrics: EndpointMetrics
+    public var delivery: DeliverySettings?
+    public var transport: (any MailTransport)?
+    public var logger: Logger
+
+    public static var templateNames: [String] { ["pages/editor-issues.html", "pages/editor-issue.html"] }
+
+    public init(
+        store: Store, pages: PageRenderer, token: String?, metrics: EndpointMetrics, delivery: DeliverySettings?,
+        transport: (any MailTransport)?, logger: Logger
+    ) {
+        self.store = store
+        self.pages = pages
+        self.token = token
+        self.metrics = metrics
+        self.delivery = delivery
+        self.transport = transport
+        self.logger = logger
+    }
+
+    public func register(on router: Router<some RequestContext>) {
+        router.get("/metrics") { request, _ in
+            if token != nil, let refusal = refuse(request) { return refusal }
+            let (depth, counts) = try await offload {
+                var counts: [Subscriber.Status: Int] = [:]
+                for status in Subscriber.Status.allCases { counts[status] = try store.subscriberCount(status: status) }
+                return (try store.endpointMailQueueDepth(), counts)
+            }
+            var headers = PageRenderer.headers(contentType: "text/plain; version=0.0.4; charset=utf-8")
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(string: metrics.render(queueDepth: depth, subscribers: counts))))
+        }
+        guard token != nil else { return }
+        router.get("/editor/issues") { request, _ in
+            if let refusal = refuse(request) { return refusal }
+            let issues = try await offload { try store.listIssues() }
+            let rows: [[String: Any]] = issues.map { issue in
+                [
+                    "week": issue.week.description, "status": issue.status.rawValue, "subject": issue.subject ?? "",
+                    "hash": String((issue.draftHash ?? "").prefix(12)),
+                    "approved": issue.approvedHash != nil && issue.approvedHash == issue.draftHash,
+                    "skipReason": issue.skipReason ?? "",
+                ]
+            }
+            return editorPage("editor-issues", ["title": "Issues", "issues": rows, "empty": rows.isEmpty])
+        }
+        router.get("/editor/issues/:week") { request, context in
+            if let refusal = refuse(request) { return refusal }
+            let week = try weekParameter(context)
+            guard let issue = try await offload({ try store.issue(week) }), let html = issue.html,
+                let text = issue.text
+            else {
+                return pages.failure(
+                    BadRequest(status: 404, "\(week) has no draft; run `newsletter preview --week \(week)` first"),
+                    json: false)
+            }
+            let counts = try await offload { try store.deliveryCounts(week) }
+            let sample = Personalization(
+                name: "Sample Reader", unsubscribeURL: "about:blank", preferencesURL: "about:blank")
+            return editorPage(
+                "editor-issue",
+                [
+                    "title": "\(week)", "week": week.description, "status": issue.status.rawValue,
+                    "subject": issue.subject ?? "", "hash": issue.draftHash ?? "",
+                    "shortHash": String((issue.draftHash ?? "").prefix(12)),
+                    "approved": issue.approvedHash != nil && issue.approvedHash == issue.draftHash,
+                    "sent": issue.status == .sent, "html": sample.fill(html, html: true),
+                    "text": sample.fill(text, html: false),
+                    "summaries": Self.summaryProvenance(issue.manifest),
+                    "ledger": counts.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                        ["state": $0.key.rawValue, "count": $0.value]
+                    },
+                    "canTestSend": transport != nil && delivery != nil,
+                ])
+        }
+        router.post("/editor/issues/:week/approve") { request, context in
+            if let refusal = refuse(request, post: true) { return refusal }
+            do {
+                let week = try weekParameter(context)
+                let fields = try FormFields.parse(
+                    Array(buffer: try await request.body.collect(upTo: 16 * 1024)),
+                    contentType: request.headers[.contentType])
+                guard let expected = fields["hash"]?.lowercased(), expected.count >= 6,
+                    expected.allSatisfy(\.isHexDigit)
+                else {
+                    throw BadRequest(
+                        status: 422, "the field \"hash\" (at least 6 hex digits of the draft you reviewed) is required")
+                }
+                guard let issue = try await offload({ try store.issue(week) }), let hash = issue.draftHash else {
+                    throw BadRequest(status: 404, "\(week) has no draft to approve")
+                }
+                guard hash.hasPrefix(expected) else {
+                    throw BadRequest(
+                        status: 409,
+                        "the draft of \(week) is now \(hash.prefix(12)), not \(expected.prefix(12)): reload and review it again")
+                }
+                do {
+                    try await offload { try store.approve(week, hash: hash, at: Date()) }
+                } catch let error as IssueStoreError {
+                    throw BadRequest(status: 409, error.description)
+                }
+                logger.notice("issue approved from the editor page", metadata: ["week": "\(week)", "hash": "\(hash.prefix(12))"])
+                return pages.page(
+                    "message",
+                    ["title": "Approved", "message": "\(week) is approved (draft \(hash.prefix(12))); the next send delivers it."])
+            } catch let error as BadRequest {
+                return pages.failure(error, json: false)
+            }
+        }
+        router.post("/editor/issues/:week/test-send") { request, context in
+            if let refusal = refuse(request, post: true) { return refusal }
+            do {
+                let week = try weekParameter(context)
+                let fields = try FormFields.parse(
+                    Array(buffer: try await request.body.collect(upTo: 16 * 1024)),
+                    contentType: request.headers[.contentType])
+                let address = try SubscriberRoutes<Store>.emailAddress(fields["to"])
+                guard let delivery, let transport else {
+                    throw BadRequest(status: 503, "no mail transport is configured for test sends")
+                }
+                let mailer = Mailer(store: store, settings: delivery, logger: logger)
+                let outcome: SendOutcome
+                do {
+                    outcome = try await offload { try mailer.sendTest(week, to: address, through: transport) }
+                } catch let error as DeliveryError {
+                    throw BadRequest(status: 404, error.description)
+                } catch let error as TransportUnavailable {
+                    throw BadRequest(status: 502, "the mail server is unavailable: \(error.reason)")
+                }
+                switch outcome {
+                case .sent(let reply):
+                    return pages.page(
+                        "message", ["title": "Test sent", "message": "Sent \(week) to \(address.address): \(reply)"])
+                case .transient(let reply), .permanent(let reply):
+                    throw BadRequest(status: 502, "the mail server refused the test send to \(address.address): \(reply)")
+                }
+            } catch let error as BadRequest {
+                return pages.failure(error, json: false)
+            }
+        }
+    }
+
+    private func weekParameter(_ context: some RequestContext) throws -> IssueWeek {
+        let text = try context.parameters.require("week")
+        do {
+            return try IssueWeek(parsing: text)
+        } catch {
+            throw HTTPError(.badRequest, message: "\"\(text)\" is not an ISO week such as 2026-W47")
+        }
+    }
+
+    /// nil if the request carries the editor token; otherwise the response refusing it.
+    func refuse(_ request: Request, post: Bool = false) -> Response? {
+        guard let token, Self.presentsToken(request.headers[.authorization], token: token) else {
+            var response = pages.failure(BadRequest(status: 401, "the editor pages need the editor token"), json: false)
+            response.headers[.wwwAuthenticate] = "Basic realm=\"newsletter editor\", charset=\"UTF-8\""
+            return response
+        }
+        // A browser sends Basic credentials along with a cross-site form post; refuse those.
+        if post && request.headers[HTTPField.Name("Sec-Fetch-Site")!].map({ $0 == "cross-site" || $0 == "same-site" })
+            == true
+        {
+            return pages.failure(BadRequest(status: 403, "editor actions must come from the editor pages"), json: false)
+        }
+        return nil
+    }
+
+    /// `Bearer TOKEN`, or `Basic base64(anyone:TOKEN)`; compared as SHA-256 digests so the time
+    /// taken says nothing about how much of the token was right.
+    static func presentsToken(_ header: String?, token: String) -> Bool {
+        guard let header else { return false }
+        var presented: String?
+        if header.lowercased().hasPrefix("bearer ") {
+            presented = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        } else if header.lowercased().hasPrefix("basic "),
+            let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":")
+        {
+            presented = String(pair[pair.index(after: colon)...])
+        }
+        guard let presented else { return false }
+        return Array(SHA256.hash(data: Data(presented.utf8))) == Array(SHA256.hash(data: Data(token.utf8)))
+    }
+
+    private func editorPage(_ name: String, _ values: [String: Any]) -> Response {
+        var response = pages.page(name, values)
+        // The draft is shown in sandboxed srcdoc frames: no scripts, no requests.
+        response.headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'"
+        return response
+    }
+
+    /// Each comparison's title and the provider of its summary, from `issue.json`.
+    static func summaryProvenance(_ manifest: String?) -> [[String: Any]] {
+        guard let data = manifest?.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let comparisons = object["comparisons"] as? [[String: Any]]
+        else { return [] }
+        return comparisons.map { item in
+            let summary = item["summary"] as? [String: Any] ?? [:]
+            let provider = summary["provider"] as? String ?? "unknown"
+            var row: [String: Any] = [
+                "title": item["title"] as? String ?? "", "provider": provider,
+                "fallback": provider == ExtractiveSummarizer.provider,
+            ]
+            if let model = summary["model"] as? String { row["model"] = model }
+            return row
+        }
+    }
+}

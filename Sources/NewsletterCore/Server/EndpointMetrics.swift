@@ -1,0 +1,127 @@
+import Foundation
+import Synchronization
+
+/// Counters for `GET /metrics`, in the Prometheus text format. Process-local: they start at zero
+/// with each `serve`, as Prometheus counters may; the gauges are read from the store.
+public final class EndpointMetrics: Sendable {
+    public enum Event: String, Sendable, CaseIterable {
+        case signup = "newsletter_signups_total"
+        case signupThrottled = "newsletter_signups_throttled_total"
+        case confirmation = "newsletter_confirmations_total"
+        case unsubscribe = "newsletter_unsubscribes_total"
+        case preferencesSaved = "newsletter_preferences_saved_total"
+        case rateLimited = "newsletter_rate_limited_total"
+        case honeypot = "newsletter_honeypot_total"
+        case endpointMailSent = "newsletter_endpoint_mail_sent_total"
+        case endpointMailFailed = "newsletter_endpoint_mail_failed_total"
+
+        var help: String {
+            switch self {
+            case .signup: "Signups that queued a confirmation mail."
+            case .signupThrottled: "Signups answered without a new mail (already pending or confirmed)."
+            case .confirmation: "Subscriptions confirmed."
+            case .unsubscribe: "Subscribers who unsubscribed."
+            case .preferencesSaved: "Preference changes saved."
+            case .rateLimited: "Requests refused with 429."
+            case .honeypot: "Signups dropped because the hidden field was filled."
+            case .endpointMailSent: "Confirmation and welcome mails accepted by the mail server."
+            case .endpointMailFailed: "Confirmation and welcome mails given up on."
+            }
+        }
+    }
+
+    private struct State {
+        var events: [Event: Int] = [:]
+        var requests: [RequestKey: Int] = [:]
+    }
+
+    struct RequestKey: Hashable {
+        var route: String
+        var status: Int
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func count(_ event: Event) {
+        state.withLock { $0.events[event, default: 0] += 1 }
+    }
+
+    /// `route` is the matched pattern (`/unsubscribe/:token`), never the path: tokens stay out.
+    public func countRequest(route: String, status: Int) {
+        state.withLock { $0.requests[RequestKey(route: route, status: status), default: 0] += 1 }
+    }
+
+    public func value(_ event: Event) -> Int {
+        state.withLock { $0.events[event] ?? 0 }
+    }
+
+    /// The exposition text, with gauges the caller read from the store.
+    public func render(queueDepth: Int, subscribers: [Subscriber.Status: Int]) -> String {
+        let snapshot = state.withLock { $0 }
+        var out = "# HELP newsletter_http_requests_total HTTP requests by route and status.\n"
+        out += "# TYPE newsletter_http_requests_total counter\n"
+        for (key, value) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+            out += "newsletter_http_requests_total{route=\"\(Self.escapeLabel(key.route))\",status=\"\(key.status)\"} \(value)\n"
+        }
+        for event in Event.allCases {
+            out += "# HELP \(event.rawValue) \(event.help)\n# TYPE \(event.rawValue) counter\n"
+            out += "\(event.rawValue) \(snapshot.events[event] ?? 0)\n"
+        }
+        out += "# HELP newsletter_endpoint_mail_queue_depth Confirmation and welcome mails waiting to be sent.\n"
+        out += "# TYPE newsletter_endpoint_mail_queue_depth gauge\nnewsletter_endpoint_mail_queue_depth \(queueDepth)\n"
+        out += "# HELP newsletter_subscribers Subscribers by status.\n# TYPE newsletter_subscribers gauge\n"
+        for status in Subscriber.Status.allCases {
+            out += "newsletter_subscribers{status=\"\(status.rawValue)\"} \(subscribers[status] ?? 0)\n"
+        }
+        return out
+    }
+
+    static func escapeLabel(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
+
+/// Token buckets by key (a client address, say), so that one client cannot flood a route.
+/// Memory is bounded: when the table grows past `maxKeys`, full buckets are forgotten.
+public final class RateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    public let capacity: Double
+    public let refillPerSecond: Double
+    private let maxKeys: Int
+    private let buckets = Mutex([String: Bucket]())
+
+    /// `perMinute` requests a minute, in bursts of up to `burst`.
+    public init(perMinute: Int, burst: Int? = nil, maxKeys: Int = 50_000) {
+        capacity = Double(burst ?? perMinute)
+        refillPerSecond = Double(perMinute) / 60
+        self.maxKeys = maxKeys
+    }
+
+    /// nil when allowed; otherwise the seconds until one request would be.
+    public func check(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
+        buckets.withLock { table in
+            var bucket = table[key] ?? Bucket(tokens: capacity, updated: now)
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(capacity, bucket.tokens + seconds * refillPerSecond)
+            bucket.updated = now
+            if table.count >= maxKeys && table[key] == nil {
+                table = table.filter { $0.value.tokens < capacity - 1 }
+            }
+            guard bucket.tokens >= 1 else {
+                table[key] = bucket
+                return max(1, Int(((1 - bucket.tokens) / refillPerSecond).rounded(.up)))
+            }
+            bucket.tokens -= 1
+            table[key] = bucket
+            return nil
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import GRDB
+
+extension EndpointMail.Kind: DatabaseValueConvertible {}
+
+extension AppDatabase: SubscriberEndpointStore {
+    public func subscriber(unsubscribeToken token: String) throws -> Subscriber? {
+        try reader.read { db in try Self.subscriber(token: token, purpose: "unsubscribe", in: db)?.subscriber }
+    }
+
+    public func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome {
+        try writer.write { db in
+            guard let (subscriber, _) = try Self.subscriber(token: token, purpose: "unsubscribe", in: db) else {
+                return .unknownToken
+            }
+            try db.execute(
+                sql: "UPDATE subscriberToken SET usedAt = COALESCE(usedAt, ?) WHERE tokenHash = ?",
+                arguments: [time, Self.tokenHash(token)])
+            if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
+            try db.execute(
+                sql: "UPDATE subscriber SET status = 'unsubscribed' WHERE id = ?", arguments: [subscriber.id])
+            try Self.recordConsent(db, subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time)
+            return .unsubscribed(email: subscriber.email)
+        }
+    }
+
+    public func requestSignup(
+        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
+    ) throws -> SignupOutcome {
+        try writer.write { db in
+            let existing = try Subscriber.fetchOne(
+                db, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [address.address])
+            let subscriberID: Int64
+            switch existing {
+            case .some(let subscriber) where subscriber.status == .confirmed:
+                return .alreadyConfirmed
+            case .some(let subscriber):
+                // Pending, or unsubscribed or bounced and back: throttled per address, so that
+                // nobody can flood a stranger's inbox by entering it again and again.
+                let recent = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) AS today, MAX(createdAt) AS latest,
+                               SUM(state = 'pending') AS unsent
+                        FROM endpointMail WHERE subscriberId = ? AND kind = 'confirmation' AND createdAt > ?
+                        """, arguments: [subscriber.id, time.addingTimeInterval(-24 * 3600)])
+                let today: Int = recent?["today"] ?? 0
+                let latest: Date? = recent?["latest"]
+                let unsent: Int = recent?["unsent"] ?? 0
+                if unsent > 0 || today >= policy.maxConfirmationsPerDay
+                    || latest.map({ time.timeIntervalSince($0) < policy.resendInterval }) == true
+                {
+                    return .throttled
+                }
+                if subscriber.status != .pending {
+                    try db.execute(
+                        sql: "UPDATE subscriber SET status = 'pending', name = COALESCE(?, name) WHERE id = ?",
+                        arguments: [name, subscriber.id])
+                }
+                subscriberID = subscriber.id
+            case .none:
+                try db.execute(
+                    sql: "INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'pending', ?)",
+                    arguments: [address.address, name, time])
+                subscriberID = db.lastInsertedRowID
+            }
+            try Self.recordConsent(db, subscriberID: subscriberID, event: "signup", client: client, at: time)
+            try db.execute(
+                sql: """
+                    INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
+                    VALUES (?, 'confirmation', 'pending', ?, ?)
+                    """, arguments: [subscriberID, time, time])
+            return .confirmationQueued(subscriberID: subscriberID)
+        }
+    }
+
+    public func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink {
+        try reader.read { db in
+            guard let (subscriber, row) = try Self.subscriber(token: token, purpose: "confirm", in: db) else {
+                return .unknown
+            }
+            if row["usedAt"] as Date? != nil { return .used }
+            if let expires = row["expiresAt"] as Date?, expires <= time { return .expired }
+            return .valid(email: subscriber.email)
+        }
+    }
+
+    public func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome {
+        try writer.write { db in
+            guard let (subscriber, row) = try Self.subscriber(token: token, purpose: "confirm", in: db) else {
+                return .unknown
+            }
+            if row["usedAt"] as Date? != nil { return .used }
+            if let expires = row["expiresAt"] as Date?, expires <= time { return .expired }
+            // Every outstanding confirmation link of this address is spent by the first one used.
+            try db.execute(
+                sql: "UPDATE subscriberToken SET usedAt = ? WHERE subscriberId = ? AND purpose = 'confirm' AND usedAt IS NULL",
+                arguments: [time, subscriber.id])
+            try db.execute(
+                sql: "UPDATE subscriber SET status = 'confirmed', confirmedAt = ?, permanentFailures = 0 WHERE id = ?",
+                arguments: [time, subscriber.id])
+            try Self.recordConsent(db, subscriberID: subscriber.id, event: "confirm", client: client, at: time)
+            try db.execute(
+                sql: """
+                    INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
+                    VALUES (?, 'welcome', 'pending', ?, ?)
+                    """, arguments: [subscriber.id, time, time])
+            return .confirmed(email: subscriber.email)
+        }
+    }
+
+    public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
+        throws -> Subscriber?
+    {
+        try writer.write { db in
+            guard let (subscriber, _) = try Self.subscriber(token: token, purpose: "unsubscribe", in: db) else {
+                return nil
+            }
+            try db.execute(
+                sql: "UPDATE subscriber SET name = ?, format = ?, paused = ? WHERE id = ?",
+                arguments: [preferences.name, preferences.format, preferences.paused, subscriber.id])
+            try Self.recordConsent(
+                db, subscriberID: subscriber.id, event: "preferences", client: client, at: time,
+                detail: "format=\(preferences.format.rawValue) paused=\(preferences.paused)")
+            return try Subscriber.fetchOne(db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [subscriber.id])
+        }
+    }
+
+    public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) throws -> [EndpointMail] {
+        try writer.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.id AS mailId, m.kind AS mailKind, m.attempts AS mailAttempts, s.*
+                    FROM endpointMail m JOIN subscriber s ON s.id = m.subscriberId
+                    WHERE m.state = 'pending' AND m.nextAttemptAt <= ? ORDER BY m.nextAttemptAt, m.id LIMIT ?
+                    """, arguments: [time, limit])
+            var mails: [EndpointMail] = []
+            for row in rows {
+                let id: Int64 = row["mailId"]
+                try db.execute(
+                    sql: "UPDATE endpointMail SET attempts = attempts + 1, nextAttemptAt = ? WHERE id = ?",
+                    arguments: [time.addingTimeInterval(lease), id])
+                mails.append(
+                    EndpointMail(
+                        id: id, kind: row["mailKind"], subscriber: try Subscriber(row: row),
+                        attempt: (row["mailAttempts"] as Int? ?? 0) + 1))
+            }
+            return mails
+        }
+    }
+
+    public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) throws {
+        try writer.write { db in
+            switch result {
+            case .sent(let reply):
+                try db.execute(
+                    sql: "UPDATE endpointMail SET state = 'sent', sentAt = ?, lastReply = ? WHERE id = ?",
+                    arguments: [time, reply, id])
+            case .retry(let reply, let next):
+                try db.execute(
+                    sql: "UPDATE endpointMail SET nextAttemptAt = ?, lastReply = ? WHERE id = ?",
+                    arguments: [next, reply, id])
+            case .failed(let reply):
+                try db.execute(
+                    sql: "UPDATE endpointMail SET state = 'failed', lastReply = ? WHERE id = ?", arguments: [reply, id])
+            }
+        }
+    }
+
+    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) throws -> String {
+        try insertToken(subscriberID: subscriberID, purpose: "confirm", expiresAt: time.addingTimeInterval(lifetime), at: time)
+    }
+
+    public func newUnsubscribeToken(subscriberID: Int64, at time: Date) throws -> String {
+        try insertToken(subscriberID: subscriberID, purpose: "unsubscribe", expiresAt: nil, at: time)
+    }
+
+    public func endpointMailQueueDepth() throws -> Int {
+        try reader.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM endpointMail WHERE state = 'pending'") ?? 0
+        }
+    }
+
+    /// The endpoint mails of one subscriber, oldest first: for `subscribers show` and tests.
+    public func endpointMails(subscriberID: Int64) throws -> [(kind: EndpointMail.Kind, state: String, attempts: Int)] {
+        try reader.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT kind, state, attempts FROM endpointMail WHERE subscriberId = ? ORDER BY id",
+                arguments: [subscriberID]
+            ).map { ($0["kind"], $0["state"], $0["attempts"]) }
+        }
+    }
+
+    /// The consent trail of one subscriber, oldest first.
+    public func consentRecords(subscriberID: Int64) throws -> [ConsentRecord] {
+        try reader.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM consent WHERE subscriberId = ? ORDER BY id", arguments: [subscriberID]
+            ).map {
+                ConsentRecord(
+                    event: $0["event"], at: $0["at"], clientAddress: $0["clientAddress"], userAgent: $0["userAgent"],
+                    detail: $0["detail"])
+            }
+        }
+    }
+
+    private func insertToken(subscriberID: Int64, purpose: String, expiresAt: Date?, at time: Date) throws -> String {
+        let token = Self.newToken()
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt, expiresAt)
+                    VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [Self.tokenHash(token), subscriberID, purpose, time, expiresAt])
+        }
+        return token
+    }
+
+    static func subscriber(token: String, purpose: String, in db: Database) throws -> (subscriber: Subscriber, token: Row)? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM subscriberToken WHERE tokenHash = ? AND purpose = ?",
+                arguments: [tokenHash(token), purpose]),
+            let subscriber = try Subscriber.fetchOne(
+                db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [row["subscriberId"] as Int64])
+        else { return nil }
+        return (subscriber, row)
+    }
+
+    static func recordConsent(
+        _ db: Database, subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String? = nil
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO consent (subscriberId, event, at, clientAddress, userAgent, detail)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [subscriberID, event, time, client.address, client.userAgent, detail])
+    }
+}
+
+/// One line of a subscriber's consent trail.
+public struct ConsentRecord: Sendable, Equatable {
+    public var event: String
+    public var at: Date
+    public var clientAddress: String?
+    public var userAgent: String?
+    public var detail: String?
+}

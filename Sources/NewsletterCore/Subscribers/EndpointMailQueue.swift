@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Sends the mail the endpoint owes (signup confirmations, welcomes) in the background, from
+/// the queue in the store, through the same templates, message builder and transport as the
+/// digest.
+///
+/// The HTTP routes only add a row and call ``Wakeup/signal()``: they never wait on SMTP. A row
+/// is marked sent only after the server accepted it; a refused connection or a 4xx leaves it
+/// queued with a growing delay, so a failing SMTP server delays these mails but cannot lose
+/// them. A crash mid-send means one retry after the claim's lease, never a lost mail.
+public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
+    public static var templateNames: [String] {
+        ["confirmation", "welcome"].flatMap { ["mail/\($0).txt", "mail/\($0).html", "mail/\($0)-subject.txt"] }
+    }
+
+    public var store: Store
+    public var transport: any MailTransport
+    public var templates: TemplateSet
+    public var delivery: DeliverySettings
+    public var issue: IssueSettings
+    public var policy: SignupPolicy
+    public var logger: Logger
+    public var wakeup: Wakeup
+    /// How often the queue is looked at when nobody signals (retries fall due on their own).
+    public var pollInterval: Duration = .seconds(5)
+    /// Transient failures are retried with a doubling delay up to this, for `giveUpAfter`.
+    public var maxRetryDelay: TimeInterval = 3600
+    public var giveUpAfter: TimeInterval = 3 * 24 * 3600
+    var metrics: EndpointMetrics?
+
+    public init(
+        store: Store, transport: any MailTransport, templates: TemplateSet, delivery: DeliverySettings,
+        issue: IssueSettings, policy: SignupPolicy, logger: Logger, wakeup: Wakeup, metrics: EndpointMetrics? = nil
+    ) {
+        self.store = store
+        self.transport = transport
+        self.templates = templates
+        self.delivery = delivery
+        self.issue = issue
+        self.policy = policy
+        self.logger = logger
+        self.wakeup = wakeup
+        self.metrics = metrics
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                _ = await drain()
+                await wakeup.wait(upTo: pollInterval)
+            }
+        }
+    }
+
+    /// Sends every mail due now; returns how many were accepted by the server.
+    @discardableResult
+    public func drain(now: @escaping @Sendable () -> Date = Date.init) async -> Int {
+        let this = self
+        return await withCheckedContinuation { continuation in
+            // libcurl blocks: keep it off the concurrency pool's few threads.
+            DispatchQueue.global().async { continuation.resume(returning: this.drainBlocking(now: now)) }
+        }
+    }
+
+    func drainBlocking(now: () -> Date) -> Int {
+        var accepted = 0
+        var session: (any MailSession)?
+        defer { session?.close() }
+        while true {
+            let mails: [EndpointMail]
+            do {
+                mails = try store.claimEndpointMail(limit: 20, at: now(), lease: 600)
+            } catch {
+                logger.error("the endpoint mail queue could not be read", metadata: ["error": "\(error)"])
+                return accepted
+            }
+            if mails.isEmpty { return accepted }
+            for mail in mails {
+                let result: EndpointMailResult
+                do {
+                    if session == nil { session = try transport.makeSession() }
+                    let (bytes, _) = try message(for: mail, at: now()).encoded()
+                    let outcome = try session!.send(
+                        bytes, from: delivery.from.address, to: mail.subscriber.email,
+                        reference: "\(mail.kind.rawValue)-\(mail.id)-\(mail.attempt)")
+                    switch outcome {
+                    case .sent(let reply): result = .sent(reply: reply)
+                    case .transient(let reply): result = retry(mail, reply: reply, at: now())
+                    case .permanent(let reply): result = .failed(reply: reply)
+                    }
+                } catch let unavailable as TransportUnavailable {
+                    session?.close()
+                    session = nil
+                    result = retry(mail, reply: "mail server unavailable: \(unavailable.reason)", at: now())
+                } catch {
+                    // The stored address or name cannot go into a message: retrying will not help.
+                    result = .failed(reply: "refused locally: \(error)")
+                }
+                do {
+                    try store.recordEndpointMail(id: mail.id, result, at: now())
+                } catch {
+                    logger.error(
+                        "the endpoint mail queue could not record an outcome; the mail will be retried after its lease",
+                        metadata: ["mail": "\(mail.id)", "error": "\(error)"])
+                }
+                log(mail, result)
+                if case .sent = result { accepted += 1 }
+            }
+        }
+    }
+
+    private func retry(_ mail: EndpointMail, reply: String, at time: Date) -> EndpointMailResult {
+        let delay = min(maxRetryDelay, 30 * pow(2, Double(min(mail.attempt - 1, 20))))
+        if delay * 2 > giveUpAfter && mail.attempt > 1 {
+            // Retried for days: the link inside would be stale; record why it never went.
+            return .failed(reply: "gave up after \(mail.attempt) attempts: \(reply)")
+        }
+        return .retry(reply: reply, next: time.addingTimeInterval(delay * Double.random(in: 0.8...1.2)))
+    }
+
+    private func log(_ mail: EndpointMail, _ result: EndpointMailResult) {
+        let metadata: Logger.Metadata = ["kind": "\(mail.kind.rawValue)", "mail": "\(mail.id)", "attempt": "\(mail.attempt)"]
+        switch result {
+        case .sent:
+            logger.info("endpoint mail sent", metadata: metadata)
+            metrics?.count(.endpointMailSent)
+        case .retry(let reply, let next):
+            logger.warning(
+                "endpoint mail deferred", metadata: metadata.merging(["reply": "\(reply)", "next": "\(next)"]) { $1 })
+        case .failed(let reply):
+            logger.error("endpoint mail failed", metadata: metadata.merging(["reply": "\(reply)"]) { $1 })
+            metrics?.count(.endpointMailFailed)
+        }
+    }
+
+    /// The message for one queued mail, with a fresh token minted now (tokens are stored only
+    /// hashed, so the queue never holds a usable link).
+    func message(for mail: EndpointMail, at time: Date) throws -> OutgoingMessage {
+        let subscriber = mail.subscriber
+        var context: [String: Any] = [
+            "listName": issue.listName, "lang": issue.language, "email": subscriber.email,
+            "siteURL": issue.siteURL,
+        ]
+        if let name = subscriber.name { context["name"] = name }
+        var unsubscribeURL: String?
+        switch mail.kind {
+        case .confirmation:
+            let token = try store.newConfirmationToken(
+                subscriberID: subscriber.id, lifetime: policy.confirmationLifetime, at: time)
+            context["confirmURL"] = "\(delivery.publicURL)/confirm/\(token)"
+            context["expiresInDays"] = max(1, Int((policy.confirmationLifetime / 86400).rounded()))
+        case .welcome:
+            let token = try store.newUnsubscribeToken(subscriberID: subscriber.id, at: time)
+            unsubscribeURL = "\(delivery.publicURL)/unsubscribe/\(token)"
+            context["unsubscribeURL"] = unsubscribeURL
+            context["preferencesURL"] = "\(delivery.publicURL)/preferences/\(token)"
+        }
+        let kind = mail.kind.rawValue
+        let subject = templates.render(context, template: "mail/\(kind)-subject.txt")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var message = OutgoingMessage(
+            from: delivery.from, to: try MailAddress(subscriber.email, displayName: subscriber.name),
+            subject: subject, text: templates.render(context, template: "mail/\(kind).txt"),
+            html: subscriber.format == .html ? templates.render(context, template: "mail/\(kind).html") : nil,
+            listID: delivery.listID, unsubscribeURL: unsubscribeURL, date: time)
+        message.unsubscribeMailto = unsubscribeURL == nil ? nil : delivery.unsubscribeMailto
+        message.feedbackID = delivery.feedbackID
+        return message
+    }
+}
+
+/// Wakes the queue when a route has added to it, so a confirmation goes out within a tenth of
+/// a second rather than at the next poll.
+public final class Wakeup: Sendable {
+    private let pending = Mutex(false)
+
+    public init() {}
+
+    public func signal() { pending.withLock { $0 = true } }
+
+    /// Returns soon after the next signal, after `timeout`, or when the task is cancelled.
+    public func wait(upTo timeout: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            let signalled = pending.withLock { value in
+                defer { value = false }
+                return value
+            }
+            if signalled { return }
+            do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
+        }
+    }
+}

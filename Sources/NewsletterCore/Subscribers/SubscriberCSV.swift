@@ -1,0 +1,136 @@
+import Foundation
+
+/// Subscriber lists in and out as CSV (RFC 4180: quoted fields, doubled quotes, CRLF or LF).
+///
+/// Import reads `email[,name]`, with or without a header row naming the columns (`email`,
+/// `name` in any order, other columns ignored). A bad row is reported with its line number
+/// and the rest are imported.
+public enum SubscriberCSV {
+    public struct Row: Sendable, Equatable {
+        public var line: Int
+        public var email: String
+        public var name: String?
+    }
+
+    public struct RowError: Sendable, Equatable, CustomStringConvertible {
+        public var line: Int
+        public var message: String
+        public var description: String { "line \(line): \(message)" }
+    }
+
+    /// The rows to import and the rows refused, each with its line number.
+    public static func parse(_ text: String) -> (rows: [Row], errors: [RowError]) {
+        var rows: [Row] = []
+        var errors: [RowError] = []
+        var emailColumn = 0
+        var nameColumn: Int? = 1
+        for (index, record) in records(text).enumerated() {
+            let fields = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+            if let problem = record.problem {
+                errors.append(RowError(line: record.line, message: problem))
+                continue
+            }
+            if fields.allSatisfy(\.isEmpty) { continue }
+            if index == 0, let headerEmail = fields.firstIndex(where: { $0.lowercased() == "email" }) {
+                emailColumn = headerEmail
+                nameColumn = fields.firstIndex { $0.lowercased() == "name" }
+                continue
+            }
+            guard emailColumn < fields.count, !fields[emailColumn].isEmpty else {
+                errors.append(RowError(line: record.line, message: "no email address in column \(emailColumn + 1)"))
+                continue
+            }
+            let name = nameColumn.flatMap { $0 < fields.count ? fields[$0] : nil }.flatMap { $0.isEmpty ? nil : $0 }
+            do {
+                let address = try MailAddress(fields[emailColumn], displayName: name)
+                rows.append(Row(line: record.line, email: address.address, name: address.displayName))
+            } catch {
+                errors.append(RowError(line: record.line, message: "\(error)"))
+            }
+        }
+        return (rows, errors)
+    }
+
+    struct Record {
+        var line: Int
+        var fields: [String]
+        var problem: String?
+    }
+
+    /// Splits CSV text into records, each with the line it starts on.
+    static func records(_ text: String) -> [Record] {
+        var records: [Record] = []
+        var fields: [String] = []
+        var field = ""
+        var inQuotes = false
+        var quotedFieldClosed = false
+        var line = 1
+        var recordLine = 1
+        var problem: String?
+        var characters = Array(text.unicodeScalars)[...]
+        func endRecord() {
+            fields.append(field)
+            records.append(Record(line: recordLine, fields: fields, problem: problem))
+            fields = []
+            field = ""
+            problem = nil
+            quotedFieldClosed = false
+            recordLine = line
+        }
+        while let scalar = characters.popFirst() {
+            if inQuotes {
+                if scalar == "\"" {
+                    if characters.first == "\"" {
+                        field.unicodeScalars.append("\"")
+                        characters.removeFirst()
+                    } else {
+                        inQuotes = false
+                        quotedFieldClosed = true
+                    }
+                } else {
+                    if scalar == "\n" { line += 1 }
+                    field.unicodeScalars.append(scalar)
+                }
+                continue
+            }
+            switch scalar {
+            case "\"" where field.isEmpty && !quotedFieldClosed:
+                inQuotes = true
+            case ",":
+                fields.append(field)
+                field = ""
+                quotedFieldClosed = false
+            case "\r" where characters.first == "\n":
+                break
+            case "\n":
+                line += 1
+                endRecord()
+            default:
+                if quotedFieldClosed && problem == nil { problem = "text after a closing quote" }
+                field.unicodeScalars.append(scalar)
+            }
+        }
+        if inQuotes { problem = "a quoted field is not closed before the end of the file" }
+        if !field.isEmpty || !fields.isEmpty || problem != nil { endRecord() }
+        return records
+    }
+
+    public static let header = "email,name,status,format,paused,created_at,confirmed_at"
+
+    /// One CSV line (without its line end) for `export`.
+    public static func line(_ subscriber: Subscriber) -> String {
+        let formatter = ISO8601DateFormatter()
+        return [
+            subscriber.email, subscriber.name ?? "", subscriber.status.rawValue, subscriber.format.rawValue,
+            subscriber.paused ? "true" : "false", formatter.string(from: subscriber.createdAt),
+            subscriber.confirmedAt.map { formatter.string(from: $0) } ?? "",
+        ].map(quote).joined(separator: ",")
+    }
+
+    static func quote(_ field: String) -> String {
+        // A leading = + - @ would run as a formula in a spreadsheet: prefix a quote mark.
+        let defused = field.first.map { "=+-@\t".contains($0) } == true ? "'" + field : field
+        guard defused.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return defused }
+        return "\"" + defused.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

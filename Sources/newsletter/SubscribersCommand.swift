@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import NewsletterCore
+
+struct Subscribers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage subscribers from the command line.",
+        subcommands: [Add.self, List.self, Remove.self, Import.self, Export.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a subscriber (confirmed: the editor vouches for the address).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The email address.") var email: String
+        @Option(help: "The subscriber's name, for the greeting.") var name: String?
+        @Option(help: "pending or confirmed.") var status: String = "confirmed"
+
+        func validate() throws {
+            do { _ = try MailAddress(email, displayName: name) } catch { throw ValidationError("\(error)") }
+            guard ["pending", "confirmed"].contains(status) else {
+                throw ValidationError("--status: pending or confirmed")
+            }
+        }
+
+        func run() throws {
+            let store = try global.context().openStore()
+            let subscriber = try store.addSubscriber(
+                email: email, name: name, status: Subscriber.Status(rawValue: status)!)
+            print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List subscribers.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let store = try global.context().openStore()
+            var after: Int64 = 0
+            while true {
+                let page = try store.subscribers(status: nil, afterID: after, limit: 500)
+                for subscriber in page {
+                    print(
+                        "#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")"
+                    )
+                }
+                guard let last = page.last else { break }
+                after = last.id
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a subscriber with their tokens, consent trail and delivery rows (to be forgotten).",
+            discussion: "To stop mail but keep the record, have them unsubscribe instead.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The email address.") var email: String
+
+        func run() throws {
+            let store = try global.context().openStore()
+            guard try store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
+                Terminal.printError("\(email) is not a subscriber; `newsletter subscribers list` shows who is")
+                throw ExitCode(ExitStatus.partialFailure.rawValue)
+            }
+            print("removed \(email)")
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import subscribers from a CSV file (email[,name], header row optional) as confirmed.",
+            discussion: """
+                Idempotent: an address already in the store is left as it is, so an unsubscribe is \
+                never undone by importing an old list. Bad rows are reported by line number and the \
+                rest are imported (exit status 1 if any row was refused). Only import people who \
+                agreed to receive the list; each import is recorded in their consent trail.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The CSV file.") var file: String
+
+        func run() throws {
+            let context = try global.context()
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                Terminal.printError("cannot read \(file) as UTF-8 text: \(error.localizedDescription)")
+                throw ExitCode(ExitStatus.partialFailure.rawValue)
+            }
+            let store = try context.openStore()
+            let (rows, errors) = SubscriberCSV.parse(text)
+            var added = 0
+            let now = Date()
+            for row in rows where try store.importSubscriber(
+                email: row.email, name: row.name, source: "\(file):\(row.line)", at: now)
+            {
+                added += 1
+            }
+            for error in errors { Terminal.printError("\(file):\(error.line): \(error.message)") }
+            print("\(added) added, \(rows.count - added) already known, \(errors.count) refused")
+            context.logger.info(
+                "import finished",
+                metadata: ["file": "\(file)", "added": "\(added)", "known": "\(rows.count - added)", "refused": "\(errors.count)"])
+            if !errors.isEmpty { throw ExitCode(ExitStatus.partialFailure.rawValue) }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every subscriber as CSV: email, name, status, format, paused, created_at, confirmed_at.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let store = try global.context().openStore()
+            print(SubscriberCSV.header)
+            var after: Int64 = 0
+            while true {
+                let page = try store.subscribers(status: nil, afterID: after, limit: 500)
+                for subscriber in page { print(SubscriberCSV.line(subscriber)) }
+                guard let last = page.last else { break }
+                after = last.id
+            }
+        }
+    }
+}
