@@ -1,0 +1,197 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import NewsletterCore
+
+/// The editor's routes and `/metrics`: the token, the side-by-side preview, approval of the
+/// draft that was reviewed, and test sends.
+struct EditorRoutesTests {
+    let store: AppDatabase
+    let week = try! IssueWeek(parsing: "2026-W47")
+    let hash = "ab12cd34ef56" + String(repeating: "0", count: 52)
+    let outbox: URL
+    static let token = "editor-token-Ω-123"
+
+    init() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        outbox = directory.appendingPathComponent("outbox")
+        store = try AppDatabase.open(path: directory.appendingPathComponent("n.sqlite").path)
+        let manifest = """
+            {"comparisons": [{"title": "Inkwell vs <Tallyhoist>", "summary": {"text": "t", "provider": "extractive"}},
+                             {"title": "B vs C", "summary": {"text": "t", "provider": "llama-server", "model": "smollm2"}}]}
+            """
+        try store.saveDraft(
+            IssueDraft(
+                week: week, subject: "Week 47: \"ship\" & skip",
+                html: "<html><body><p>%%GREETING%%</p><p class=\"x\">Tom &amp; Jerry</p></body></html>",
+                text: "%%GREETING%%\nPlain & simple", manifest: manifest, comparisonIDs: [], hash: hash))
+    }
+
+    func app(token: String? = Self.token) throws -> some ApplicationProtocol {
+        let router = Router()
+        let pages = PageRenderer(
+            templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
+            settings: IssueSettings())
+        var delivery = DeliverySettings(
+            from: try MailAddress("digest@example.org"), listID: "digest.example.org", publicURL: "https://x.example")
+        delivery.retries = 0
+        EditorRoutes(
+            store: store, pages: pages, token: token, metrics: EndpointMetrics(), delivery: delivery,
+            transport: FileTransport(directory: outbox.path), logger: .init(label: "test")
+        ).register(on: router)
+        return Application(router: router)
+    }
+
+    static let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
+
+    static func form(_ body: String, headers: HTTPFields = bearer) -> (HTTPFields, ByteBuffer) {
+        var headers = headers
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        return (headers, ByteBuffer(string: body))
+    }
+
+    @Test func withoutATokenConfiguredTheEditorRoutesDoNotExist() async throws {
+        try await app(token: nil).test(.router) { client in
+            try await client.execute(uri: "/editor/issues", method: .get, headers: Self.bearer) {
+                #expect($0.status == .notFound)
+            }
+            // /metrics stays, open.
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func theTokenIsRequiredAsBearerOrBasicPassword() async throws {
+        let basic = "Basic " + Data("editor:\(Self.token)".utf8).base64EncodedString()
+        let wrongBasic = "Basic " + Data("editor:nope".utf8).base64EncodedString()
+        try await app().test(.router) { client in
+            for (header, expected) in [
+                (nil, HTTPResponse.Status.unauthorized), ("Bearer wrong", .unauthorized),
+                ("Bearer \(Self.token)x", .unauthorized), (wrongBasic, .unauthorized), ("Basic !!!", .unauthorized),
+                ("Bearer \(Self.token)", .ok), (basic, .ok),
+            ] {
+                var headers = HTTPFields()
+                if let header { headers[.authorization] = header }
+                for uri in ["/editor/issues", "/editor/issues/\(week)", "/metrics"] {
+                    try await client.execute(uri: uri, method: .get, headers: headers) { response in
+                        #expect(response.status == expected, "\(uri) with \(header ?? "no header")")
+                        if expected == .unauthorized {
+                            #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Basic realm=") == true)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func theIssueListAndThePreviewShowTheDraftEscapedInSandboxedFrames() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/editor/issues", method: .get, headers: Self.bearer) {
+                let body = String(buffer: $0.body)
+                #expect(body.contains("<a href=\"/editor/issues/2026-W47\">2026-W47</a>"))
+                #expect(body.contains("ab12cd34ef56"))
+            }
+            try await client.execute(uri: "/editor/issues/2026-W47", method: .get, headers: Self.bearer) { response in
+                let body = String(buffer: response.body)
+                // The HTML sits escaped inside srcdoc, twice (600 and 375 px), in sandboxed frames.
+                #expect(body.components(separatedBy: "sandbox=\"\"").count == 3)
+                #expect(body.contains("srcdoc=\"&lt;html&gt;&lt;body&gt;&lt;p&gt;Hi Sample Reader,"))
+                #expect(body.contains("Tom &amp;amp; Jerry"))
+                #expect(body.contains("width=\"375\"") && body.contains("width=\"640\""))
+                #expect(body.contains("<pre>Hi Sample Reader,\nPlain &amp; simple</pre>"))
+                // Where each summary came from; page text escaped.
+                #expect(body.contains("Inkwell vs &lt;Tallyhoist&gt;: <strong>extractive</strong>"))
+                #expect(body.contains("fallback, no model"))
+                #expect(body.contains("<strong>llama-server</strong> (smollm2)"))
+                #expect(body.contains("name=\"hash\" value=\"\(hash)\""))
+                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'none'") == true)
+            }
+            try await client.execute(uri: "/editor/issues/2026-W99", method: .get, headers: Self.bearer) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/editor/issues/2026-W46", method: .get, headers: Self.bearer) {
+                #expect($0.status == .notFound)
+                #expect(String(buffer: $0.body).contains("newsletter preview --week 2026-W46"))
+            }
+        }
+    }
+
+    @Test func approvalNeedsTheHashOfTheReviewedDraftAndASameSiteRequest() async throws {
+        try await app().test(.router) { client in
+            let uri = "/editor/issues/2026-W47/approve"
+            var (headers, body) = Self.form("")
+            try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
+                #expect($0.status == .unprocessableContent)
+            }
+            (headers, body) = Self.form("hash=ffff0000")
+            try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
+                #expect($0.status == .conflict)
+                #expect(String(buffer: $0.body).contains("reload and review it again"))
+            }
+            var crossSite = Self.bearer
+            crossSite[HTTPField.Name("Sec-Fetch-Site")!] = "cross-site"
+            (headers, body) = Self.form("hash=ab12cd34", headers: crossSite)
+            try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
+                #expect($0.status == .forbidden)
+            }
+            (headers, body) = Self.form("hash=ab12cd34", headers: [:])
+            try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
+                #expect($0.status == .unauthorized)
+            }
+            #expect(try store.issue(week)?.status == .draft)
+            (headers, body) = Self.form("hash=ab12cd34")
+            try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body).contains("approved"))
+            }
+        }
+        let issue = try #require(try store.issue(week))
+        #expect(issue.status == .approved && issue.approvedHash == hash)
+    }
+
+    @Test func aTestSendGoesToTheNamedAddressOnlyAndLeavesTheLedgerAlone() async throws {
+        try await app().test(.router) { client in
+            var (headers, body) = Self.form("to=editor%40example.org")
+            try await client.execute(
+                uri: "/editor/issues/2026-W47/test-send", method: .post, headers: headers, body: body
+            ) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body).contains("Sent 2026-W47 to editor@example.org"))
+            }
+            (headers, body) = Self.form("to=editor%40example.org%0D%0ABcc%3A%20x%40example.org")
+            try await client.execute(
+                uri: "/editor/issues/2026-W47/test-send", method: .post, headers: headers, body: body
+            ) {
+                #expect($0.status == .badRequest)
+            }
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path)
+        #expect(files == ["test-send.eml"])
+        let message = try String(contentsOfFile: outbox.appendingPathComponent("test-send.eml").path, encoding: .utf8)
+        #expect(message.contains("To: editor@example.org"))
+        #expect(message.contains("Subject: [test] Week 47"))
+        #expect(try store.deliveryCounts(week).isEmpty)
+    }
+
+    @Test func metricsAreInPrometheusTextFormat() async throws {
+        _ = try store.addSubscriber(email: "a@example.org", name: nil, status: .confirmed)
+        _ = try store.requestSignup(
+            try MailAddress("b@example.org"), name: nil, client: .commandLine, policy: .init(), at: Date())
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                let lines = String(buffer: response.body).split(separator: "\n")
+                #expect(lines.contains("newsletter_endpoint_mail_queue_depth 1"))
+                #expect(lines.contains("newsletter_subscribers{status=\"confirmed\"} 1"))
+                #expect(lines.contains("newsletter_subscribers{status=\"pending\"} 1"))
+                #expect(lines.contains("# TYPE newsletter_signups_total counter"))
+                // Every sample line is `name{labels} value` or `name value`.
+                for line in lines where !line.hasPrefix("#") {
+                    #expect(line.wholeMatch(of: /[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? \d+/) != nil, "\(line)")
+                }
+            }
+        }
+    }
+}
