@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser build build-release test demo preview-shots bench clean
+.PHONY: setup setup-browser build build-release test demo preview-shots bench bench-serve clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -42,6 +42,10 @@ preview-shots: demo setup-browser
 # Delivery speed on loopback next to smtp-source and mailmerge (see docs/benchmarks.md).
 bench: setup
 	./scripts/bench.sh
+
+# The HTTP endpoint under wrk: signup and unsubscribe next to a no-op route (docs/benchmarks.md).
+bench-serve: setup
+	./scripts/bench-serve.sh
 
 clean:
 	rm -rf .build

@@ -281,7 +281,7 @@ public struct Configuration: Sendable, Equatable {
         issue.publicURL = try reader.httpURL("server.public_url") ?? issue.publicURL
         server.trustForwardedFor = try reader.bool("server.trust_forwarded_for") ?? server.trustForwardedFor
         server.postsPerMinutePerClient =
-            try reader.integer("server.posts_per_minute_per_client", in: 1...100_000) ?? server.postsPerMinutePerClient
+            try reader.integer("server.posts_per_minute_per_client", in: 1...100_000_000) ?? server.postsPerMinutePerClient
         server.maxBodyBytes = try reader.integer("server.max_body_bytes", in: 1024...(1 << 20)) ?? server.maxBodyBytes
         if let days = try reader.integer("signup.confirmation_days", in: 1...30) {
             signup.confirmationLifetime = TimeInterval(days * 86400)

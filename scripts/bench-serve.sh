@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# make bench-serve: `newsletter serve` under wrk on loopback, in one run:
+#   POST /subscribe (a new address each request: a subscriber row, a consent row and a queued
+#   confirmation, committed to SQLite in WAL mode, with the queue sending .eml files meanwhile),
+#   POST /unsubscribe/TOKEN (a write transaction each time), and GET /healthz, a route that does
+#   no work on the same server: the ceiling.
+# Prints requests/s and p99 latency (medians of BENCH_RUNS runs) and each route's share of the
+# ceiling. wrk and the server share the machine's cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${BENCH_RUNS:-3}
+duration=${BENCH_DURATION:-10s}
+connections=${BENCH_CONNECTIONS:-32}
+
+./scripts/setup-debian.sh >/dev/null
+command -v wrk >/dev/null || { echo "bench-serve: installing wrk" >&2; apt-get install -y -q wrk >/dev/null; }
+swift build -c release --product newsletter >/dev/null
+bin=$PWD/.build/release/newsletter
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/newsletter.toml" <<TOML
+data_dir = "data"
+outbox_dir = "outbox"
+templates_dir = "$PWD/templates"
+[server]
+public_url = "http://127.0.0.1:$port"
+# One client (wrk) sends everything: the per-client limit would measure the limiter.
+posts_per_minute_per_client = 100000000
+[log]
+level = "error"
+TOML
+nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
+nls() { local command=$1; shift; "$bin" subscribers "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
+# A subscriber with a real unsubscribe token, taken from a sent issue.
+nl ingest examples/ >/dev/null
+nl preview --week 2026-W47 >/dev/null
+nl approve --week 2026-W47 >/dev/null
+nls add bench-leaver@example.org >/dev/null
+nl send --week 2026-W47 >/dev/null
+token=$(grep -ho "unsubscribe/[A-Za-z0-9_-]\{43\}" "$work"/outbox/2026-W47/messages/*.eml | head -1 | cut -d/ -f2)
+[ -n "$token" ] || { echo "bench-serve: no unsubscribe token found in the sent issue" >&2; exit 1; }
+
+nl serve --port "$port" & server_pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+cat > "$work/subscribe.lua" <<'LUA'
+local counter = 0
+local prefix = nil
+function setup(thread) thread:set("id", tostring(math.random(1, 1e9))) end
+request = function()
+  counter = counter + 1
+  local body = "email=bench-" .. id .. "-" .. counter .. "%40example.org&name=Bench"
+  return wrk.format("POST", "/subscribe", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+LUA
+cat > "$work/unsubscribe.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "List-Unsubscribe=One-Click"
+LUA
+
+# One wrk run: prints "requests_per_second p99_ms".
+measure() {
+  local path=$1 script=${2:-}
+  local args=(-t2 "-c$connections" "-d$duration" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  wrk "${args[@]}" "http://127.0.0.1:$port$path" | awk '
+    /Requests\/sec:/ { rps = $2 }
+    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; p99 = v }
+    / Non-2xx or 3xx responses:/ { bad = $5 }
+    END { if (bad > 0) { print "bench-serve: " bad " error responses" > "/dev/stderr"; exit 1 }; printf "%.0f %.2f\n", rps, p99 }'
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+declare -A rps p99
+for route in healthz subscribe unsubscribe; do
+  results=()
+  for _ in $(seq "$runs"); do
+    case $route in
+      healthz) results+=("$(measure /healthz)") ;;
+      subscribe) results+=("$(measure /subscribe "$work/subscribe.lua")") ;;
+      unsubscribe) results+=("$(measure "/unsubscribe/$token" "$work/unsubscribe.lua")") ;;
+    esac
+  done
+  rps[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f1 | median)
+  p99[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f2 | median)
+done
+subscribers=$(nls list | wc -l)
+
+printf '\n`newsletter serve` on loopback, wrk -t2 -c%s -d%s, median of %s runs (%s cores shared with wrk)\n\n' \
+  "$connections" "$duration" "$runs" "$(nproc)"
+printf '| route | requests/s | p99 latency | share of the ceiling |\n| --- | --- | --- | --- |\n'
+for route in healthz subscribe unsubscribe; do
+  case $route in
+    healthz) label='`GET /healthz` (no work: the ceiling)' ;;
+    subscribe) label='`POST /subscribe` (new address, durable)' ;;
+    unsubscribe) label='`POST /unsubscribe/TOKEN` (durable)' ;;
+  esac
+  share=$(awk -v a="${rps[$route]}" -v b="${rps[healthz]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+  printf '| %s | %s | %s ms | %s |\n' "$label" "${rps[$route]}" "${p99[$route]}" "$share"
+done
+printf '\n%s subscribers stored by the run.\n' "$subscribers"
