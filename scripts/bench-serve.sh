@@ -48,7 +48,8 @@ nl send --week 2026-W47 >/dev/null
 token=$(grep -ho "unsubscribe/[A-Za-z0-9_-]\{43\}" "$work"/outbox/2026-W47/messages/*.eml | head -1 | cut -d/ -f2)
 [ -n "$token" ] || { echo "bench-serve: no unsubscribe token found in the sent issue" >&2; exit 1; }
 
-nl serve --port "$port" & server_pid=$!
+# Started directly, not through nl(): $! must be the server itself for the cleanup to stop it.
+"$bin" serve --config "$work/newsletter.toml" --log-level error --port "$port" & server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
 cat > "$work/subscribe.lua" <<'LUA'
