@@ -26,15 +26,24 @@ from preview_shots import start_driver  # noqa: E402  (sets SE_AVOID_STATS and S
 
 
 def heading(driver) -> str:
+    """The page's h1, or "" while a navigation is replacing the page."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    return driver.find_element(By.TAG_NAME, "h1").text
+    try:
+        return driver.find_element(By.TAG_NAME, "h1").text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
 
 
 def expect_heading(driver, wanted: str, step: str) -> None:
-    got = heading(driver)
-    if wanted not in got:
+    """Waits (after a click the next page may still be loading) for an h1 containing `wanted`."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+    try:
+        WebDriverWait(driver, 10).until(lambda d: wanted in heading(d))
+    except TimeoutException:
         from selenium.webdriver.common.by import By
-        print(f"step={step} expected heading containing {wanted!r}, got {got!r}\n"
+        print(f"step={step} expected heading containing {wanted!r}, got {heading(driver)!r}\n"
               f"{driver.find_element(By.TAG_NAME, 'body').text}", file=sys.stderr)
         sys.exit(1)
 

@@ -101,9 +101,7 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
             if let refusal = refuse(request, post: true) { return refusal }
             do {
                 let week = try weekParameter(context)
-                let fields = try FormFields.parse(
-                    Array(buffer: try await request.body.collect(upTo: 16 * 1024)),
-                    contentType: request.headers[.contentType])
+                let fields = try await formFields(request)
                 guard let expected = fields["hash"]?.lowercased(), expected.count >= 6,
                     expected.allSatisfy(\.isHexDigit)
                 else {
@@ -135,9 +133,7 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
             if let refusal = refuse(request, post: true) { return refusal }
             do {
                 let week = try weekParameter(context)
-                let fields = try FormFields.parse(
-                    Array(buffer: try await request.body.collect(upTo: 16 * 1024)),
-                    contentType: request.headers[.contentType])
+                let fields = try await formFields(request)
                 let address = try SubscriberRoutes<Store>.emailAddress(fields["to"])
                 guard let delivery, let transport else {
                     throw BadRequest(status: 503, "no mail transport is configured for test sends")
@@ -162,6 +158,11 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
                 return pages.failure(error, json: false)
             }
         }
+    }
+
+    private func formFields(_ request: Request) async throws -> FormFields {
+        try FormFields.parse(
+            Array(buffer: try await request.body.collect(upTo: 16 * 1024)), contentType: request.headers[.contentType])
     }
 
     private func weekParameter(_ context: some RequestContext) throws -> IssueWeek {

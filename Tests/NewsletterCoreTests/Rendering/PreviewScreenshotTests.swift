@@ -42,22 +42,9 @@ struct PreviewScreenshotTests {
         #expect(result.items.count == 6)
 
         let shots = TestPaths.repository.appendingPathComponent("artefacts/preview-shots")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", TestPaths.repository.appendingPathComponent("scripts/preview_shots.py").path, result.files[0],
-            shots.path,
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["SE_AVOID_STATS"] = "true"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(printed)")
+        let (status, printed) = try TestPaths.runPythonScript(
+            "scripts/preview_shots.py", [result.files[0], shots.path])
+        #expect(status == 0, "\(printed)")
         #expect(printed.contains("width=600") && printed.contains("width=375"))
         #expect(!printed.contains("overflow=yes"))
         for width in [600, 375] {

@@ -28,17 +28,8 @@ struct SignupBrowserTests {
     }
 
     func browser(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestPaths.repository.appendingPathComponent("scripts/signup_flow.py").path]
-            + arguments + [shots.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(arguments[0]): \(printed)")
+        let (status, printed) = try TestPaths.runPythonScript("scripts/signup_flow.py", arguments + [shots.path])
+        #expect(status == 0, "\(arguments[0]): \(printed)")
         return printed
     }
 
