@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser build build-release test demo preview-shots bench clean
+.PHONY: setup setup-browser build build-release test reliability demo preview-shots bench bench-run clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -27,6 +27,13 @@ test: build setup-browser
 	./scripts/setup-test-peers.sh >/dev/null
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./scripts/reliability.sh
+
+# The built `newsletter run` under SMTP faults, kill -9, a dead server and a full disk, with
+# 2,000 subscribers; prints who got how many copies and fails if anyone is lost. About a minute.
+reliability: build
+	./scripts/setup-test-peers.sh >/dev/null
+	./scripts/reliability.sh
 
 # The main job so far, on the embedded defaults: read the example pages into the SQLite store
 # under subscribers/, build the week's issue into outbox/$(DEMO_WEEK)/ and list what is stored.
@@ -42,6 +49,11 @@ preview-shots: demo setup-browser
 # Delivery speed on loopback next to smtp-source and mailmerge (see docs/benchmarks.md).
 bench: setup
 	./scripts/bench.sh
+
+# The whole weekly run (ingest, build, send) to smtp-sink at 100 k subscribers: wall time, peak
+# memory, messages per second (docs/benchmarks.md).
+bench-run: setup
+	./scripts/bench-run.sh
 
 clean:
 	rm -rf .build

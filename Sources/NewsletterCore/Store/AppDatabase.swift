@@ -152,6 +152,8 @@ public final class AppDatabase: Sendable {
             try db.drop(index: "delivery_state")
             try db.create(index: "delivery_queue", on: "delivery", columns: ["week", "state", "subscriberId"])
         }
+        // Registered by name after the others; see AppDatabase+Runs.swift.
+        migrator.registerMigration("v7-runs", migrate: Self.migrateRuns)
         return migrator
     }
 }
