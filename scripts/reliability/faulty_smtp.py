@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 parser = argparse.ArgumentParser()
 parser.add_argument("--log", required=True, help="one line per delivered copy: recipient<TAB>message-id")
 parser.add_argument("--refused", required=True, help="one line per 550: recipient")
+parser.add_argument("--faults", required=True, help="one line per fault injected: 451, drop-rcpt or drop-data")
 parser.add_argument("--temporary", type=float, default=0.10, help="share of RCPTs answered 451")
 parser.add_argument("--permanent", type=float, default=0.01, help="share of addresses always answered 550")
 parser.add_argument("--drop", type=float, default=0.02, help="share of RCPTs and of DATAs whose connection drops")
@@ -23,6 +24,7 @@ args = parser.parse_args()
 random.seed(args.seed)
 delivered = open(args.log, "a", buffering=1)
 refused = open(args.refused, "a", buffering=1)
+faults = open(args.faults, "a", buffering=1)
 message_id = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -38,8 +40,10 @@ class Handler:
             return "550 5.1.1 <%s>: recipient unknown (reliability suite)" % address
         draw = random.random()
         if draw < args.temporary:
+            faults.write("451\n")
             return "451 4.3.0 try again later (reliability suite)"
         if draw < args.temporary + args.drop:
+            faults.write("drop-rcpt\n")
             server.transport.close()
             return "421 4.4.2 connection dropped (reliability suite)"  # never reaches the client
         envelope.rcpt_tos.append(address)
@@ -52,6 +56,7 @@ class Handler:
         for rcpt in envelope.rcpt_tos:
             delivered.write(f"{rcpt}\t{ident}\n")
         if random.random() < args.drop:
+            faults.write("drop-data\n")
             server.transport.close()  # queued, but the 250 is lost
         return "250 2.0.0 queued"
 

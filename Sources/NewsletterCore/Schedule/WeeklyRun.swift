@@ -97,8 +97,8 @@ public enum RunError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .outboxUnwritable(let week, let reason):
-            "\(week): \(reason). Nothing was sent and the store still holds the previous draft; free space in the outbox and run again."
+        case .outboxUnwritable(_, let reason):
+            "\(reason); nothing was sent and the store still holds the previous draft: free space in the outbox and run again"
         case .sendRunning(let reason):
             "a `newsletter send` is running (\(reason)); this run built the draft but left sending to it. Run again when it is done."
         case .store(let reason):
@@ -278,7 +278,9 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
                 // The editor approved exactly the stored bytes: those are what goes out.
                 logger.warning("draft changed since approval; sending the approved one", metadata: ["week": "\(week)"])
                 return nil
-            case .outboxUnwritable(_, let reason): throw RunError.outboxUnwritable(week, "the outbox is not writable: \(reason)")
+            case .outboxUnwritable:
+                let reason = "\(error)"
+                throw RunError.outboxUnwritable(week, reason.hasSuffix(".") ? String(reason.dropLast()) : reason)
             }
         } catch IssueStoreError.sendingStarted {
             return nil
