@@ -76,7 +76,7 @@ public enum RunSchedule {
         }
     }
 
-    public enum Decision: Sendable, Equatable {
+    public enum Decision: Sendable, Equatable, CustomStringConvertible {
         /// Build and send (if approved). `lateBy` is how long after the week's end this run is (0 before it).
         case send(lateBy: TimeInterval)
         /// Delivery already began: finish it.
@@ -93,6 +93,16 @@ public enum RunSchedule {
             switch self {
             case .send, .finishSending: true
             default: false
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .send(let lateBy): lateBy > 0 ? "send, \(RunSchedule.describe(lateBy)) after the week ended" : "send"
+            case .finishSending: "finish sending"
+            case .alreadySent: "already sent"
+            case .alreadySkipped(let reason): "already skipped: \(reason)"
+            case .pastCutoff(let reason), .skipMissed(let reason): "skip: \(reason)"
             }
         }
 

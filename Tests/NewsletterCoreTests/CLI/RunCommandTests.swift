@@ -181,6 +181,24 @@ struct RunCommandTests {
         #expect(try sink.recipients().count == 2)
     }
 
+    /// A `send` going on (here: its lock held) stops the run before it sends, and never the
+    /// other way round: the run only tries send.lock, it never waits for it.
+    @Test func aRunDoesNotSendWhileASendHoldsItsLock() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: #"approval = "auto""#)
+        try addSubscribers(2)
+        var holder: RunLockHolder? = try RunLockHolder(
+            path: directory.appendingPathComponent("subscribers/send.lock").path)
+        let refused = try newsletter(["run", "--week", Self.week])
+        #expect(refused.status == 75, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stdout.contains("a `newsletter send` is running"))
+        #expect(try sink.recipients().isEmpty)
+        #expect(holder != nil)
+        holder = nil
+        #expect(try newsletter(["run", "--week", Self.week]).status == 0)
+        #expect(try sink.recipients().count == 2)
+    }
+
     /// A real `newsletter run` killed mid-send: its lock dies with it, and the next run
     /// finishes the week without losing anyone.
     @Test func aRunKilledMidSendIsFinishedByTheNextRun() throws {
