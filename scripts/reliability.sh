@@ -59,6 +59,7 @@ start_sink() {
     mkdir -p "$directory" && chmod 777 "$directory"
     /usr/sbin/smtp-sink "${user_flag[@]}" -d "$directory/%Y%m%d%H%M%S." "127.0.0.1:$port" 256 &
     sink_pid=$!
+    disown "$sink_pid"  # no "Killed" notice when cleanup ends it
     pids+=("$sink_pid")
     wait_port "$port"
 }
@@ -142,6 +143,7 @@ scenario_faults() {
         --faults "$dir/faults.log" \
         --temporary 0.10 --permanent 0.01 --drop 0.02 --seed "$seed" >"$dir/port" 2>"$dir/peer.log" &
     pids+=("$!")
+    disown "$!"
     for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
     local port
     port=$(head -1 "$dir/port")

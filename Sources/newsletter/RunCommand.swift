@@ -88,7 +88,8 @@ struct RunCommand: ParsableCommand {
         let line =
             "newsletter run: \(Self.word(status)) — \(summary)\(seconds.map { String(format: " (%.1f s)", $0) } ?? "")"
         context.logger.notice(
-            "run finished", metadata: ["status": "\(Self.word(status))", "exit": "\(status.rawValue)", "summary": "\(summary)"])
+            "run finished",
+            metadata: ["status": "\(Self.word(status))", "exit": "\(status.rawValue)", "summary": "\(summary)"])
         print(line)
         Foundation.exit(status.rawValue)
     }

@@ -87,8 +87,10 @@ struct Status: ParsableCommand {
             week: week.description, window: [window.start, window.end], issue: issue?.status.rawValue ?? "none",
             subject: issue?.subject, skipReason: issue?.skipReason, draftHash: issue?.draftHash, approved: approved,
             approvedAt: approved ? issue?.approvedAt : nil, sentAt: issue?.sentAt,
-            approval: settings.run.approval.rawValue, nextRun: describe(decision, approved: approved, settings: settings),
-            pages: pages, summaryProviders: Dictionary(pages.compactMap(\.summaryProvider).map { ($0, 1) }, uniquingKeysWith: +),
+            approval: settings.run.approval.rawValue,
+            nextRun: describe(decision, approved: approved, settings: settings),
+            pages: pages,
+            summaryProviders: Dictionary(pages.compactMap(\.summaryProvider).map { ($0, 1) }, uniquingKeysWith: +),
             editorsMailed: try issue?.draftHash.map { try store.editorsMailed(week, draftHash: $0).sorted() } ?? [],
             ledger: counts,
             lastRun: record.map {
@@ -133,7 +135,8 @@ struct Status: ParsableCommand {
         if let hash = report.draftHash {
             lines.append(
                 "  draft \(hash.prefix(12)): \(report.approved ? "approved" : "NOT approved") (run.approval = \(report.approval))"
-                    + (report.editorsMailed.isEmpty ? "" : "; preview mailed to \(report.editorsMailed.joined(separator: ", "))"))
+                    + (report.editorsMailed.isEmpty
+                        ? "" : "; preview mailed to \(report.editorsMailed.joined(separator: ", "))"))
         }
         if let sent = report.sentAt { lines.append("  sent at \(sent.formatted(.iso8601))") }
         lines.append("  a run now would: \(report.nextRun)")
@@ -143,7 +146,8 @@ struct Status: ParsableCommand {
         let ledger = DeliveryState.allCases.map { "\(report.ledger[$0.rawValue] ?? 0) \($0.rawValue)" }
         lines.append("  ledger: \(ledger.joined(separator: ", "))")
         if let run = report.lastRun {
-            lines.append("  last run: \(run.lastRunAt.formatted(.iso8601)) \(run.outcome)\(run.summary.map { ": \($0)" } ?? "")")
+            lines.append(
+                "  last run: \(run.lastRunAt.formatted(.iso8601)) \(run.outcome)\(run.summary.map { ": \($0)" } ?? "")")
         } else {
             lines.append("  last run: none")
         }

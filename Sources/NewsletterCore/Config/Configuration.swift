@@ -267,7 +267,9 @@ public struct Configuration: Sendable, Equatable {
         }
         if let editors = try reader.strings("run.editors") {
             for editor in editors {
-                do { _ = try MailAddress(editor) } catch { throw reader.invalid("run.editors", "\"\(editor)\": \(error)") }
+                do { _ = try MailAddress(editor) } catch {
+                    throw reader.invalid("run.editors", "\"\(editor)\": \(error)")
+                }
             }
             run.editors = editors
         }

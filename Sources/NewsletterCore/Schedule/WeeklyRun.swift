@@ -224,7 +224,9 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
         return 0
     }
 
-    private func act(on decision: RunSchedule.Decision, week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?)
+    private func act(
+        on decision: RunSchedule.Decision, week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?
+    )
         throws -> WeekOutcome
     {
         switch decision {
@@ -352,7 +354,8 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
         case .skipped(let reason): return "\(week) skipped: \(reason)"
         case .nothingToDo(let reason): return "\(week) nothing to do: \(reason)"
         case .serverUnavailable(let reason, let summary):
-            return "\(week) stopped, the mail server failed (\(reason)): \(counts(summary)); the rest waits for the next run"
+            return
+                "\(week) stopped, the mail server failed (\(reason)): \(counts(summary)); the rest waits for the next run"
         }
     }
 

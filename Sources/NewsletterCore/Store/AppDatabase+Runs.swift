@@ -51,7 +51,10 @@ extension AppDatabase: RunStore {
 
     public func runRecord(_ week: IssueWeek) throws -> RunRecord? {
         try reader.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runWeek WHERE week = ?", arguments: [week.description]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM runWeek WHERE week = ?", arguments: [week.description])
+            else {
                 return nil
             }
             return RunRecord(

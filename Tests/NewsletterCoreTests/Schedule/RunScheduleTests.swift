@@ -72,7 +72,8 @@ struct RunScheduleTests {
         let skipped = decide("2026-W47", at: "2026-11-30T00:00:00Z")
         #expect(skipped.skipReason?.hasPrefix("missed:") == true)
         #expect(decide("2026-W47", at: "2026-11-29T23:59:59Z").proceeds)
-        #expect(decide("2026-W47", at: "2026-12-14T08:00:00Z", missed: .sendLate) == .send(lateBy: 21 * 86400 + 8 * 3600))
+        #expect(
+            decide("2026-W47", at: "2026-12-14T08:00:00Z", missed: .sendLate) == .send(lateBy: 21 * 86400 + 8 * 3600))
         // A run saw the week in time (it waited for approval): late, but not missed.
         let seen = RunSchedule.WeekState(status: .draft, firstRunAt: date("2026-11-23T06:00:00Z"))
         #expect(decide("2026-W47", at: "2026-12-14T08:00:00Z", state: seen).proceeds)
