@@ -161,7 +161,7 @@ scenario_kills() {
     log "2: kill -9 at three random moments (smtp-sink)"
     local port moments=() sent_at=()
     port=$(free_port)
-    start_sink "$root/kills-sink" "$port" || { fail_row "2 kill -9 ×3" "smtp-sink did not start"; return; }
+    start_sink "$root/kills-sink" "$port" || { fail_row "2 kill -9 x3" "smtp-sink did not start"; return; }
     # A rate limit stretches the send over a few seconds, so the moments land in every phase.
     prepare kills "$port" $'concurrency = 4\nmessages_per_second = 600'
     for kill in 1 2 3; do
@@ -179,7 +179,7 @@ scenario_kills() {
     done
     local statuses
     statuses=$(run_until_done 5)
-    record "2 kill -9 ×3, each re-run" \
+    record "2 kill -9 x3, each re-run" \
         "killed at ${moments[*]} (ledger sent then: ${sent_at[*]}); re-runs exited: $statuses; duplicates allowed: in-flight only, ≤ 3 × 4 connections" \
         --sink-dir "$root/kills-sink"
     local last=${rows[-1]}
