@@ -229,6 +229,23 @@ struct RunCommandTests {
         #expect(all.count - Set(all).count <= 2, "duplicates only among the two in-flight messages")
     }
 
+    @Test func aServerThatIsDownMarksNothingSentAndStatusShowsTheError() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: #"approval = "auto""#)
+        try addSubscribers(3)
+        kill(sink.process.processIdentifier, SIGKILL)
+        sink.process.waitUntilExit()
+        let run = try newsletter(["run", "--week", Self.week])
+        #expect(run.status == 69, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("newsletter run: MAIL SERVER FAILED — 2026-W47 stopped, the mail server failed"))
+        let report = try status()
+        #expect(report["issue"] as? String == "approved")
+        #expect((report["ledger"] as? [String: Int]) == ["pending": 3])
+        let errors = try #require(report["lastErrors"] as? [String])
+        #expect(errors.count == 1 && errors[0].hasPrefix("last run: \(sink.url)"), "\(errors)")
+        #expect((report["lastRun"] as? [String: Any])?["outcome"] as? String == "server-unavailable")
+    }
+
     @Test func statusOfAWeekNobodyRan() throws {
         let sink = try SMTPSink()
         try configure(sink, run: "")
