@@ -43,6 +43,10 @@ struct Config: ParsableCommand {
             smtp.password:           \(secret(settings.smtp.password))
             editor.token:            \(secret(settings.editor.token))
             log.level:               \(settings.logLevel.rawValue)
+            run.approval:            \(settings.run.approval.rawValue)
+            run.editors:             \(settings.run.editors)
+            run.cutoff:              \(settings.run.cutoff.map(\.description) ?? "none")
+            run.missed:              \(settings.run.missed.rawValue)
             """)
     }
 }

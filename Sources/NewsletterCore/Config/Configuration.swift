@@ -30,6 +30,8 @@ public struct Configuration: Sendable, Equatable {
     public var issue = IssueSettings()
     /// Which week `preview` (and the weekly run) covers when none is named.
     public var defaultWeek: DefaultWeek = .previous
+    /// `[run]`: what the weekly `newsletter run` may do on its own.
+    public var run = RunSettings()
     public var logLevel: Logger.Level = .info
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
@@ -292,6 +294,34 @@ public struct Configuration: Sendable, Equatable {
         signup.maxConfirmationsPerDay =
             try reader.integer("signup.max_confirmations_per_day", in: 1...100) ?? signup.maxConfirmationsPerDay
 
+        if let approval = try reader.string("run.approval") {
+            guard let parsed = ApprovalPolicy(rawValue: approval) else {
+                throw reader.invalid("run.approval", "\"\(approval)\" is not \"manual\" or \"auto\"")
+            }
+            run.approval = parsed
+        }
+        if let editors = try reader.strings("run.editors") {
+            for editor in editors {
+                do { _ = try MailAddress(editor) } catch {
+                    throw reader.invalid("run.editors", "\"\(editor)\": \(error)")
+                }
+            }
+            run.editors = editors
+        }
+        if let cutoff = try reader.string("run.cutoff"), cutoff != "none" {
+            guard let parsed = RunCutoff(parsing: cutoff) else {
+                throw reader.invalid(
+                    "run.cutoff", "\"\(cutoff)\" is not a duration like \"36h\" or \"3d\" (or \"none\")")
+            }
+            run.cutoff = parsed
+        }
+        if let missed = try reader.string("run.missed") {
+            guard let parsed = MissedWeekPolicy(rawValue: missed) else {
+                throw reader.invalid("run.missed", "\"\(missed)\" is not \"send-late\" or \"skip\"")
+            }
+            run.missed = parsed
+        }
+
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -363,6 +393,7 @@ struct SettingsReader {
         "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.retries",
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
+        "run.approval", "run.editors", "run.cutoff", "run.missed",
     ]
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.

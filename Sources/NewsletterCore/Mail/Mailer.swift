@@ -141,16 +141,17 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
 
     /// A test send to one address: the approved issue as a subscriber would get it, with
     /// links that lead nowhere; the ledger is left alone.
-    public func sendTest(_ week: IssueWeek, to address: MailAddress, through transport: some MailTransport) throws
-        -> SendOutcome
-    {
+    public func sendTest(
+        _ week: IssueWeek, to address: MailAddress, through transport: some MailTransport,
+        subjectPrefix: String = "[test] "
+    ) throws -> SendOutcome {
         let issue = try approvedIssue(week, allowDraft: true)
         let personalization = Personalization(
             name: address.displayName, unsubscribeURL: "\(settings.publicURL)/unsubscribe/TEST-SEND",
             preferencesURL: "\(settings.publicURL)/preferences/TEST-SEND")
         let session = try transport.makeSession()
         defer { session.close() }
-        let (bytes, _) = try message(issue, to: address, personalization: personalization, subjectPrefix: "[test] ")
+        let (bytes, _) = try message(issue, to: address, personalization: personalization, subjectPrefix: subjectPrefix)
             .encoded()
         return try session.send(bytes, from: settings.from.address, to: address.address, reference: "test-send")
     }

@@ -122,8 +122,9 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             for (name, contents) in outputs {
                 let temporary = directory.appendingPathComponent(".\(name).\(UUID().uuidString).tmp")
-                try Data(contents.utf8).write(to: temporary)
+                // Registered before writing, so a write cut short by a full disk is removed too.
                 staged.files.append((temporary.path, directory.appendingPathComponent(name).path))
+                try Data(contents.utf8).write(to: temporary)
             }
         } catch {
             staged.discard()

@@ -187,6 +187,8 @@ public final class AppDatabase: Sendable {
             }
             try db.create(index: "endpointMail_due", on: "endpointMail", columns: ["state", "nextAttemptAt"])
         }
+        // Registered by name after the others; see AppDatabase+Runs.swift.
+        migrator.registerMigration("v7-runs", migrate: Self.migrateRuns)
         return migrator
     }
 }

@@ -8,15 +8,16 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     /// `preview`: the week has too few comparisons (skipped, with the reason recorded), the
     /// store is empty, or there is nothing new to build.
     case nothingToBuild = 3
-    /// `send`: the issue is not approved yet: waiting for the editor.
+    /// `send`: the issue is not approved yet; `run`: the draft is built and the editors have their
+    /// preview, waiting for `approve`.
     case notApproved = 4
-    /// `send`: the mail server could not be reached or refused us; nothing more was sent.
+    /// `send`, `run`: the mail server could not be reached or refused us; nothing more was sent.
     case mailServerUnavailable = 69
     /// The command line was wrong (argument-parser's usage error).
     case usage = 64
     /// Another run holds the lock (EX_TEMPFAIL): try again when it is done.
     case busy = 75
-    /// The store could not be opened or written.
+    /// The store could not be opened or written (`preview`, `run`: nor the outbox, e.g. a full disk).
     case storeError = 74
     /// The configuration file or environment is wrong.
     case configurationError = 78

@@ -1,0 +1,381 @@
+import Foundation
+import Logging
+
+/// Whether a built draft needs an editor's approval before the run sends it.
+public enum ApprovalPolicy: String, Sendable, Equatable, CaseIterable {
+    /// The run builds the draft, mails the editors a preview and waits for `approve`.
+    case manual
+    /// The run approves its own draft and sends it.
+    case auto
+}
+
+/// `[run]` in the configuration.
+public struct RunSettings: Sendable, Equatable {
+    public var approval: ApprovalPolicy = .manual
+    /// Who gets a preview copy of each new draft (manual approval).
+    public var editors: [String] = []
+    /// How long after a week's end its issue may still go out; nil: no limit.
+    public var cutoff: RunCutoff?
+    public var missed: MissedWeekPolicy = .skip
+
+    public init() {}
+}
+
+/// Hears about the run as it goes: stages, then the ingest's pages and the send's messages.
+public protocol RunObserver: IngestObserver, DeliveryObserver {
+    func stage(_ stage: String, week: IssueWeek?)
+}
+
+/// What became of one week in a run.
+public enum WeekOutcome: Sendable, Equatable {
+    /// Every recipient handled (some may have failed permanently).
+    case sent(DeliverySummary, lateBy: TimeInterval)
+    /// Sent to some; others were deferred and wait for the next run.
+    case incomplete(DeliverySummary)
+    case waitingForApproval(draftHash: String, editorsMailed: [String], editorsFailed: [String: String])
+    /// Set aside with a reason (cutoff, missed, too few comparisons), now or by an earlier run.
+    case skipped(reason: String)
+    case nothingToDo(reason: String)
+    /// The mail server failed; nothing more was sent.
+    case serverUnavailable(reason: String, DeliverySummary)
+
+    public var word: String {
+        switch self {
+        case .sent: "sent"
+        case .incomplete: "incomplete"
+        case .waitingForApproval: "waiting-for-approval"
+        case .skipped: "skipped"
+        case .nothingToDo: "nothing-to-do"
+        case .serverUnavailable: "server-unavailable"
+        }
+    }
+
+    /// The exit status this outcome alone would give.
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .sent: .success
+        case .incomplete: .partialFailure
+        case .waitingForApproval(_, _, let failed): failed.isEmpty ? .notApproved : .partialFailure
+        case .skipped, .nothingToDo: .success
+        case .serverUnavailable: .mailServerUnavailable
+        }
+    }
+}
+
+/// What a whole run did.
+public struct RunReport: Sendable {
+    public struct Ingested: Sendable, Equatable {
+        public var pages = 0
+        public var new = 0
+        public var updated = 0
+        public var failed: [String] = []
+        /// No sources configured: nothing was read.
+        public var skipped = false
+    }
+
+    public var ingest = Ingested()
+    public var weeks: [(week: IssueWeek, outcome: WeekOutcome)] = []
+
+    /// The most serious outcome decides; a failed source turns success into a partial failure.
+    public var exitStatus: ExitStatus {
+        let severity: [ExitStatus] = [.mailServerUnavailable, .partialFailure, .notApproved, .success]
+        var worst = ExitStatus.success
+        for (_, outcome) in weeks {
+            let status = outcome.exitStatus
+            if severity.firstIndex(of: status)! < severity.firstIndex(of: worst)! { worst = status }
+        }
+        if worst == .success && !ingest.failed.isEmpty { return .partialFailure }
+        return worst
+    }
+}
+
+/// A run that cannot go on at all: the store or the outbox failed, or a send is running.
+public enum RunError: Error, CustomStringConvertible {
+    case outboxUnwritable(IssueWeek, String)
+    case sendRunning(String)
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .outboxUnwritable(_, let reason):
+            "\(reason); nothing was sent and the store still holds the previous draft: free space in the outbox and run again"
+        case .sendRunning(let reason):
+            "a `newsletter send` is running (\(reason)); this run built the draft but left sending to it. Run again when it is done."
+        case .store(let reason):
+            "the store failed: \(reason). Whatever was recorded before stands; run again once it is fixed."
+        }
+    }
+}
+
+/// The weekly job: ingest the configured sources, then for each due week decide (cutoff, missed
+/// weeks), build and freeze the draft, and send it if approved (or approve it under
+/// `run.approval = "auto"`); otherwise mail the editors a preview, once per draft.
+///
+/// Every step is idempotent, so a run interrupted anywhere is finished by the next one: ingest
+/// stores each page once, the draft is frozen by its hash, and the ledger resumes.
+public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
+    public var store: AppDatabase
+    public var templates: TemplateSet
+    public var configuration: Configuration
+    public var delivery: DeliverySettings
+    public var fetcher: Fetcher
+    public var logger: Logger
+    /// Where the sending phase takes `send`'s own lock.
+    public var sendLockPath: String
+
+    public init(
+        store: AppDatabase, templates: TemplateSet, configuration: Configuration, delivery: DeliverySettings,
+        fetcher: Fetcher, logger: Logger
+    ) {
+        self.store = store
+        self.templates = templates
+        self.configuration = configuration
+        self.delivery = delivery
+        self.fetcher = fetcher
+        self.logger = logger
+        self.sendLockPath = (configuration.dataDirectory as NSString).appendingPathComponent("send.lock")
+    }
+
+    var settings: RunSettings { configuration.run }
+
+    /// Runs `target`, and before it (when `includeMissed`) the weeks since the last run that no
+    /// run ever saw.
+    public func run(target: IssueWeek, includeMissed: Bool, now: Date = Date(), observer: (any RunObserver)? = nil)
+        throws(RunError) -> RunReport
+    {
+        var report = RunReport()
+        report.ingest = ingest(observer: observer)
+        let weeks: [IssueWeek]
+        do {
+            let missed = includeMissed ? RunSchedule.missedWeeks(after: try store.lastRunWeek(), before: target) : []
+            weeks = missed + [target]
+        } catch {
+            throw .store("\(error)")
+        }
+        for week in weeks {
+            let outcome = try runWeek(week, now: now, observer: observer)
+            report.weeks.append((week, outcome))
+            // A mail server that is down for one week is down for the next.
+            if case .serverUnavailable = outcome { break }
+        }
+        return report
+    }
+
+    func ingest(observer: (any RunObserver)?) -> RunReport.Ingested {
+        var ingested = RunReport.Ingested()
+        let sources = configuration.ingest.sources
+        guard !sources.isEmpty else {
+            ingested.skipped = true
+            return ingested
+        }
+        observer?.stage("ingest", week: nil)
+        let ingester = Ingester(
+            store: store, fetcher: fetcher, options: IngestOptions(maxPageBytes: configuration.ingest.maxPageBytes),
+            logger: logger)
+        for result in ingester.ingest(sources, observer: observer) {
+            ingested.pages += 1
+            switch result.outcome {
+            case .saved(.inserted, _): ingested.new += 1
+            case .saved(.updated, _): ingested.updated += 1
+            case .failed(let error): ingested.failed.append("\(error)")
+            default: break
+            }
+        }
+        logger.info(
+            "ingest finished",
+            metadata: [
+                "pages": "\(ingested.pages)", "new": "\(ingested.new)", "updated": "\(ingested.updated)",
+                "failed": "\(ingested.failed.count)",
+            ])
+        return ingested
+    }
+
+    func runWeek(_ week: IssueWeek, now: Date, observer: (any RunObserver)?) throws(RunError) -> WeekOutcome {
+        do {
+            let issue = try store.issue(week)
+            let state = RunSchedule.WeekState(
+                status: issue?.status, skipReason: issue?.skipReason, deliveryStarted: try store.deliveryBegun(week),
+                firstRunAt: try store.runRecord(week)?.firstRunAt)
+            let decision = RunSchedule.decide(
+                week, state: state, now: now, timeZone: configuration.timeZone, cutoff: settings.cutoff,
+                missed: settings.missed)
+            logger.info("week decided", metadata: ["week": "\(week)", "decision": "\(decision)"])
+            try store.beginRun(week, at: now)
+            let outcome: WeekOutcome
+            do {
+                outcome = try act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
+            } catch let error as RunError {
+                try? store.finishRun(week, outcome: "error", summary: "\(error)", error: "\(error)", at: Date())
+                throw error
+            }
+            try store.finishRun(
+                week, outcome: outcome.word, summary: Self.describe(week, outcome), error: Self.error(in: outcome),
+                at: Date())
+            return outcome
+        } catch let error as RunError {
+            throw error
+        } catch {
+            throw .store("\(error)")
+        }
+    }
+
+    static func lateness(_ decision: RunSchedule.Decision) -> TimeInterval {
+        if case .send(let lateBy) = decision { return lateBy }
+        return 0
+    }
+
+    private func act(
+        on decision: RunSchedule.Decision, week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?
+    )
+        throws -> WeekOutcome
+    {
+        switch decision {
+        case .alreadySent:
+            return .nothingToDo(reason: "already sent")
+        case .alreadySkipped(let reason):
+            return .skipped(reason: reason)
+        case .pastCutoff(let reason), .skipMissed(let reason):
+            try store.recordSkipped(week, reason: reason)
+            logger.notice("week skipped", metadata: ["week": "\(week)", "reason": "\(reason)"])
+            return .skipped(reason: reason)
+        case .send, .finishSending:
+            break
+        }
+        if decision != .finishSending {
+            observer?.stage("preview", week: week)
+            if let early = try buildDraft(week) { return early }
+        }
+        guard let issue = try store.issue(week), let hash = issue.draftHash else {
+            return .nothingToDo(reason: "no draft")
+        }
+        if issue.approvedHash != hash {
+            guard settings.approval == .auto else { return try mailEditors(week, issue: issue, hash: hash) }
+            try store.approve(week, hash: hash, at: Date())
+            logger.notice("draft approved by run.approval = auto", metadata: ["week": "\(week)", "hash": "\(hash)"])
+        }
+        return try send(week, lateBy: lateBy, observer: observer)
+    }
+
+    /// Builds and freezes the draft; returns an outcome when there is nothing to send.
+    private func buildDraft(_ week: IssueWeek) throws -> WeekOutcome? {
+        let preview = IssuePreview(
+            store: store, templates: templates, settings: configuration.issue,
+            outboxDirectory: configuration.outboxDirectory)
+        do {
+            // Under auto approval the run's own approval may be rebuilt until sending begins.
+            let result = try preview.preview(week, rebuild: settings.approval == .auto)
+            logger.info(
+                "draft built",
+                metadata: [
+                    "week": "\(week)", "hash": "\(result.draft.hash)", "comparisons": "\(result.items.count)",
+                    "summaries": "\(Set(result.items.map(\.summary.provider)).sorted().joined(separator: ","))",
+                ])
+            return nil
+        } catch let error as PreviewError {
+            switch error {
+            case .tooFewComparisons(_, _, let reason): return .skipped(reason: reason)
+            case .nothingToBuild, .emptyStore: return .nothingToDo(reason: "\(error)")
+            case .alreadySent: return .nothingToDo(reason: "already sent")
+            case .approvedDraftWouldChange:
+                // The editor approved exactly the stored bytes: those are what goes out.
+                logger.warning("draft changed since approval; sending the approved one", metadata: ["week": "\(week)"])
+                return nil
+            case .outboxUnwritable:
+                let reason = "\(error)"
+                throw RunError.outboxUnwritable(week, reason.hasSuffix(".") ? String(reason.dropLast()) : reason)
+            }
+        } catch IssueStoreError.sendingStarted {
+            return nil
+        }
+    }
+
+    /// One preview copy per editor per draft hash; the run then waits for `approve`.
+    private func mailEditors(_ week: IssueWeek, issue: IssueRecord, hash: String) throws -> WeekOutcome {
+        let already = try store.editorsMailed(week, draftHash: hash)
+        let mailer = Mailer(store: store, settings: delivery, logger: logger)
+        let transport = configuration.transport(for: week)
+        var mailed: [String] = []
+        var failed: [String: String] = [:]
+        for editor in settings.editors where !already.contains(editor.lowercased()) {
+            do {
+                let outcome = try mailer.sendTest(
+                    week, to: try MailAddress(editor), through: transport, subjectPrefix: "[preview, not approved] ")
+                guard case .sent = outcome else {
+                    failed[editor] = "\(outcome)"
+                    continue
+                }
+                try store.recordEditorMailed(week, draftHash: hash, editor: editor, at: Date())
+                mailed.append(editor)
+                logger.info("preview mailed to editor", metadata: ["week": "\(week)", "editor": "\(editor)"])
+            } catch let error as TransportUnavailable {
+                failed[editor] = error.reason
+            }
+        }
+        for (editor, reason) in failed {
+            logger.error("preview could not be mailed", metadata: ["editor": "\(editor)", "reason": "\(reason)"])
+        }
+        return .waitingForApproval(draftHash: hash, editorsMailed: mailed, editorsFailed: failed)
+    }
+
+    private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) throws -> WeekOutcome {
+        // `send` and `run` share send.lock, so a hand-started send and the cron run never work
+        // the same ledger at once. The run holds run.lock first and only ever tries send.lock
+        // without waiting, and `send` never takes run.lock: no cycle, so no deadlock.
+        let lock: RunLock
+        do {
+            lock = try RunLock(path: sendLockPath)
+        } catch {
+            throw RunError.sendRunning("\(error)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        observer?.stage("send", week: week)
+        let mailer = Mailer(store: store, settings: delivery, logger: logger)
+        do {
+            let summary = try mailer.send(week, through: configuration.transport(for: week), observer: observer)
+            return summary.complete ? .sent(summary, lateBy: lateBy) : .incomplete(summary)
+        } catch DeliveryError.serverUnavailable(let reason, let summary) {
+            return .serverUnavailable(reason: reason, summary)
+        }
+    }
+
+    /// The outcome in a few words, for the run's summary line and `status`.
+    public static func describe(_ week: IssueWeek, _ outcome: WeekOutcome) -> String {
+        switch outcome {
+        case .sent(let summary, let lateBy):
+            let late = lateBy >= 3600 ? " (\(RunSchedule.describe(lateBy)) after the week ended)" : ""
+            return "\(week) sent\(late): \(counts(summary))"
+        case .incomplete(let summary):
+            return "\(week) partly sent, the rest is deferred to the next run: \(counts(summary))"
+        case .waitingForApproval(let hash, let mailed, let failed):
+            var text = "\(week) waiting for approval of draft \(hash.prefix(12))"
+            if !mailed.isEmpty { text += ", preview mailed to \(mailed.joined(separator: ", "))" }
+            if !failed.isEmpty { text += ", preview NOT mailed to \(failed.keys.sorted().joined(separator: ", "))" }
+            return text + "; approve with `newsletter approve --week \(week) --hash \(hash.prefix(12))`"
+        case .skipped(let reason): return "\(week) skipped: \(reason)"
+        case .nothingToDo(let reason): return "\(week) nothing to do: \(reason)"
+        case .serverUnavailable(let reason, let summary):
+            return
+                "\(week) stopped, the mail server failed (\(reason)): \(counts(summary)); the rest waits for the next run"
+        }
+    }
+
+    static func counts(_ summary: DeliverySummary) -> String {
+        var parts = ["\(summary.sent) sent"]
+        if summary.deferred > 0 { parts.append("\(summary.deferred) deferred") }
+        if summary.failed > 0 { parts.append("\(summary.failed) failed") }
+        if summary.skipped > 0 { parts.append("\(summary.skipped) skipped") }
+        if summary.resumed > 0 { parts.append("\(summary.resumed) resumed") }
+        let ledger = summary.ledger
+        parts.append("ledger \(ledger[.sent] ?? 0)/\(ledger.values.reduce(0, +)) sent")
+        return parts.joined(separator: ", ")
+    }
+
+    static func error(in outcome: WeekOutcome) -> String? {
+        switch outcome {
+        case .serverUnavailable(let reason, _): reason
+        case .waitingForApproval(_, _, let failed) where !failed.isEmpty:
+            failed.sorted { $0.key < $1.key }.map { "preview to \($0.key): \($0.value)" }.joined(separator: "; ")
+        default: nil
+        }
+    }
+}

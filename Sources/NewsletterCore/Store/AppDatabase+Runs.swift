@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+/// What the weekly run remembers per week: when a run first and last worked on it, how the last
+/// one ended, and which editors were mailed which draft.
+public struct RunRecord: Sendable, Equatable, Codable {
+    public var week: IssueWeek
+    public var firstRunAt: Date
+    public var lastRunAt: Date
+    /// `running` until the run ends; a run killed mid-way leaves it so.
+    public var lastOutcome: String
+    /// The run's one-line summary for this week.
+    public var lastSummary: String?
+    public var lastError: String?
+}
+
+/// The run's memory, beside the issues and the ledger.
+public protocol RunStore: Sendable {
+    func runRecord(_ week: IssueWeek) throws -> RunRecord?
+    /// The latest week any run has worked on: where a machine that was off picks up.
+    func lastRunWeek() throws -> IssueWeek?
+    func beginRun(_ week: IssueWeek, at time: Date) throws
+    func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) throws
+    /// Whether any recipient's delivery has begun (sent, in flight, deferred or failed).
+    func deliveryBegun(_ week: IssueWeek) throws -> Bool
+    /// The editors already mailed this draft.
+    func editorsMailed(_ week: IssueWeek, draftHash: String) throws -> Set<String>
+    func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) throws
+}
+
+extension AppDatabase: RunStore {
+    static func migrateRuns(_ db: Database) throws {
+        try db.create(table: "runWeek") { t in
+            t.primaryKey("week", .text)
+            t.column("firstRunAt", .datetime).notNull()
+            t.column("lastRunAt", .datetime).notNull()
+            t.column("lastOutcome", .text).notNull()
+            t.column("lastSummary", .text)
+            t.column("lastError", .text)
+        }
+        // One preview copy per editor per draft: a run that waits for approval every hour mails
+        // nobody twice, and a changed draft is mailed again.
+        try db.create(table: "editorPreview") { t in
+            t.column("week", .text).notNull()
+            t.column("draftHash", .text).notNull()
+            t.column("editor", .text).notNull().collate(.nocase)
+            t.primaryKey(["week", "draftHash", "editor"])
+            t.column("sentAt", .datetime).notNull()
+        }
+    }
+
+    public func runRecord(_ week: IssueWeek) throws -> RunRecord? {
+        try reader.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM runWeek WHERE week = ?", arguments: [week.description])
+            else {
+                return nil
+            }
+            return RunRecord(
+                week: week, firstRunAt: row["firstRunAt"], lastRunAt: row["lastRunAt"], lastOutcome: row["lastOutcome"],
+                lastSummary: row["lastSummary"], lastError: row["lastError"])
+        }
+    }
+
+    public func lastRunWeek() throws -> IssueWeek? {
+        try reader.read { db in
+            try String.fetchOne(db, sql: "SELECT MAX(week) FROM runWeek").map { try IssueWeek(parsing: $0) }
+        }
+    }
+
+    public func beginRun(_ week: IssueWeek, at time: Date) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO runWeek (week, firstRunAt, lastRunAt, lastOutcome) VALUES (?, ?, ?, 'running')
+                    ON CONFLICT(week) DO UPDATE SET lastRunAt = excluded.lastRunAt, lastOutcome = 'running'
+                    """, arguments: [week.description, time, time])
+        }
+    }
+
+    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) throws {
+        try writer.write { db in
+            // The last error stays until a run ends without one, so `status` can still show it.
+            try db.execute(
+                sql: """
+                    UPDATE runWeek SET lastOutcome = ?, lastSummary = ?, lastError = ?, lastRunAt = ? WHERE week = ?
+                    """, arguments: [outcome, summary, error, time, week.description])
+        }
+    }
+
+    public func deliveryBegun(_ week: IssueWeek) throws -> Bool {
+        try reader.read { db in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN ('sent', 'sending', 'deferred', 'failed'))
+                    """, arguments: [week.description]) ?? false
+        }
+    }
+
+    public func editorsMailed(_ week: IssueWeek, draftHash: String) throws -> Set<String> {
+        try reader.read { db in
+            Set(
+                try String.fetchAll(
+                    db, sql: "SELECT editor FROM editorPreview WHERE week = ? AND draftHash = ?",
+                    arguments: [week.description, draftHash]
+                ).map { $0.lowercased() })
+        }
+    }
+
+    public func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO editorPreview (week, draftHash, editor, sentAt) VALUES (?, ?, ?, ?)
+                    ON CONFLICT DO NOTHING
+                    """, arguments: [week.description, draftHash, editor, time])
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import NewsletterCore
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "What a week holds: its pages, summaries, approval, ledger, the last run and its errors.",
+        discussion: "Reads only; never waits on or blocks a run."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var week: WeekOption
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Report: Encodable {
+        struct Page: Encodable {
+            var id: Int64
+            var title: String
+            var summaryProvider: String?
+        }
+        struct LastRun: Encodable {
+            var firstRunAt: Date
+            var lastRunAt: Date
+            var outcome: String
+            var summary: String?
+        }
+        var week: String
+        var window: [Date]
+        var issue: String
+        var subject: String?
+        var skipReason: String?
+        var draftHash: String?
+        var approved: Bool
+        var approvedAt: Date?
+        var sentAt: Date?
+        var approval: String
+        /// What a run started now would do with this week.
+        var nextRun: String
+        var pages: [Page]
+        var summaryProviders: [String: Int]
+        var editorsMailed: [String]
+        var ledger: [String: Int]
+        var lastRun: LastRun?
+        var lastErrors: [String]
+    }
+
+    func run() throws {
+        let context = try global.context()
+        let settings = context.configuration
+        let week = self.week.resolve(settings)
+        let store = try context.openStore()
+        let report = try Self.report(week, store: store, settings: settings, now: Date())
+        if json {
+            print(try JSONOutput.string(report))
+        } else {
+            print(Self.text(report))
+        }
+    }
+
+    static func report(_ week: IssueWeek, store: AppDatabase, settings: Configuration, now: Date) throws -> Report {
+        let issue = try store.issue(week)
+        let record = try store.runRecord(week)
+        let state = RunSchedule.WeekState(
+            status: issue?.status, skipReason: issue?.skipReason, deliveryStarted: try store.deliveryBegun(week),
+            firstRunAt: record?.firstRunAt)
+        let decision = RunSchedule.decide(
+            week, state: state, now: now, timeZone: settings.timeZone, cutoff: settings.run.cutoff,
+            missed: settings.run.missed)
+        let providers = manifestProviders(issue?.manifest)
+        var pages: [Report.Page] = []
+        for id in issue?.comparisonIDs ?? [] {
+            let title = try store.comparison(id: id)?.comparison.title ?? "(deleted)"
+            pages.append(Report.Page(id: id, title: title, summaryProvider: providers[id]))
+        }
+        var counts: [String: Int] = [:]
+        for (state, count) in try store.deliveryCounts(week) { counts[state.rawValue] = count }
+        var errors: [String] = []
+        if let error = record?.lastError { errors.append("last run: \(error)") }
+        for state in [DeliveryState.failed, .deferred] {
+            for reply in try store.deliveryReplies(week, state: state).prefix(5) {
+                errors.append("\(state.rawValue): \(reply.email): \(reply.reply)")
+            }
+        }
+        let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
+        let window = week.window(in: settings.timeZone)
+        return Report(
+            week: week.description, window: [window.start, window.end], issue: issue?.status.rawValue ?? "none",
+            subject: issue?.subject, skipReason: issue?.skipReason, draftHash: issue?.draftHash, approved: approved,
+            approvedAt: approved ? issue?.approvedAt : nil, sentAt: issue?.sentAt,
+            approval: settings.run.approval.rawValue,
+            nextRun: describe(decision, approved: approved, settings: settings),
+            pages: pages,
+            summaryProviders: Dictionary(pages.compactMap(\.summaryProvider).map { ($0, 1) }, uniquingKeysWith: +),
+            editorsMailed: try issue?.draftHash.map { try store.editorsMailed(week, draftHash: $0).sorted() } ?? [],
+            ledger: counts,
+            lastRun: record.map {
+                Report.LastRun(
+                    firstRunAt: $0.firstRunAt, lastRunAt: $0.lastRunAt,
+                    outcome: $0.lastOutcome == "running" ? "running, or interrupted" : $0.lastOutcome,
+                    summary: $0.lastSummary)
+            }, lastErrors: errors)
+    }
+
+    /// Each featured comparison's summary provider, from the frozen draft's issue.json.
+    static func manifestProviders(_ manifest: String?) -> [Int64: String] {
+        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
+            let comparisons = object["comparisons"] as? [[String: Any]]
+        else { return [:] }
+        var providers: [Int64: String] = [:]
+        for item in comparisons {
+            if let id = (item["id"] as? NSNumber)?.int64Value, let summary = item["summary"] as? [String: Any],
+                let provider = summary["provider"] as? String
+            {
+                providers[id] = provider
+            }
+        }
+        return providers
+    }
+
+    static func describe(_ decision: RunSchedule.Decision, approved: Bool, settings: Configuration) -> String {
+        switch decision {
+        case .alreadySent: "nothing: sent"
+        case .alreadySkipped(let reason): "nothing: skipped (\(reason))"
+        case .finishSending: "finish sending (delivery has begun)"
+        case .pastCutoff(let reason), .skipMissed(let reason): "skip it: \(reason)"
+        case .send:
+            approved || settings.run.approval == .auto
+                ? "build and send" : "build the draft and wait for approval (run.approval = manual)"
+        }
+    }
+
+    static func text(_ report: Report) -> String {
+        var lines = ["\(report.week)  \(report.issue)\(report.subject.map { "  \"\($0)\"" } ?? "")"]
+        if let reason = report.skipReason { lines.append("  skipped: \(reason)") }
+        if let hash = report.draftHash {
+            lines.append(
+                "  draft \(hash.prefix(12)): \(report.approved ? "approved" : "NOT approved") (run.approval = \(report.approval))"
+                    + (report.editorsMailed.isEmpty
+                        ? "" : "; preview mailed to \(report.editorsMailed.joined(separator: ", "))"))
+        }
+        if let sent = report.sentAt { lines.append("  sent at \(sent.formatted(.iso8601))") }
+        lines.append("  a run now would: \(report.nextRun)")
+        for (index, page) in report.pages.enumerated() {
+            lines.append("  \(index + 1). #\(page.id) \(page.title)  [summary: \(page.summaryProvider ?? "?")]")
+        }
+        let ledger = DeliveryState.allCases.map { "\(report.ledger[$0.rawValue] ?? 0) \($0.rawValue)" }
+        lines.append("  ledger: \(ledger.joined(separator: ", "))")
+        if let run = report.lastRun {
+            lines.append(
+                "  last run: \(run.lastRunAt.formatted(.iso8601)) \(run.outcome)\(run.summary.map { ": \($0)" } ?? "")")
+        } else {
+            lines.append("  last run: none")
+        }
+        for error in report.lastErrors { lines.append("  error: \(error)") }
+        return lines.joined(separator: "\n")
+    }
+}

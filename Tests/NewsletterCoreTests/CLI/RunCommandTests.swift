@@ -1,0 +1,259 @@
+import Foundation
+import Testing
+
+/// `newsletter run` and `newsletter status` end to end, through smtp-sink: idempotence, the wait
+/// for approval with one preview per draft, the cutoff, and the run lock with a dead holder.
+@Suite(.serialized, .enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+struct RunCommandTests {
+    let directory: URL
+    static let week = "2026-W47"
+
+    init() throws {
+        directory = try TestPaths.temporaryDirectory()
+    }
+
+    /// Examples as the ingest source; weeks are named explicitly and `send-late` keeps the tests
+    /// independent of today's date (2026-W47 is long over when CI runs).
+    func configure(_ sink: SMTPSink, run: String, concurrency: Int = 2) throws {
+        try """
+        templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
+        [ingest]
+        sources = ["\(TestPaths.examples.path)"]
+        [run]
+        missed = "send-late"
+        \(run)
+        [mail]
+        from = "digest@shiporskip.example"
+        concurrency = \(concurrency)
+        retries = 0
+        [smtp]
+        url = "\(sink.url)"
+        allow_plaintext = true
+        """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+    }
+
+    func newsletter(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+
+    func addSubscribers(_ count: Int) throws {
+        for index in 0..<count {
+            #expect(try newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0)
+        }
+    }
+
+    func status() throws -> [String: Any] {
+        let run = try newsletter(["status", "--week", Self.week, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    }
+
+    @Test func tenRunsSendEachSubscriberOneCopy() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: #"approval = "auto""#)
+        try addSubscribers(4)
+        let first = try newsletter(["run", "--week", Self.week])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let summary = first.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(summary.hasPrefix("newsletter run: ok — 2026-W47 sent"), "\(summary)")
+        // examples/ holds two comparisons, each as text and as HTML: the second copies are duplicates.
+        #expect(summary.contains("4 sent") && summary.contains("ingest: 4 pages, 2 new"), "\(summary)")
+        for _ in 0..<9 {
+            let again = try newsletter(["run", "--week", Self.week])
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("2026-W47 nothing to do: already sent"), "\(again.stdout)")
+            #expect(again.stdout.contains("4 pages, 0 new"))
+        }
+        let recipients = try sink.recipients()
+        #expect(recipients.sorted() == (0..<4).map { "reader\($0)@example.org" }.sorted())
+    }
+
+    @Test func manualApprovalMailsEachEditorOnePreviewPerDraftAndWaits() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: #"editors = ["ed@example.org", "chief@example.org"]"#)
+        try addSubscribers(3)
+        for _ in 0..<3 {
+            let waiting = try newsletter(["run", "--week", Self.week])
+            #expect(waiting.status == 4, "\(waiting.stdout)\(waiting.stderr)")
+            #expect(waiting.stdout.contains("newsletter run: waiting for approval — 2026-W47 waiting for approval"))
+        }
+        // One preview per editor, however often the run waits.
+        #expect(try sink.recipients().sorted() == ["chief@example.org", "ed@example.org"])
+        #expect(try sink.messages().allSatisfy { Self.subject(of: $0).hasPrefix("[preview, not approved] ") })
+
+        var report = try status()
+        #expect(report["issue"] as? String == "draft" && report["approved"] as? Bool == false)
+        #expect((report["editorsMailed"] as? [String])?.sorted() == ["chief@example.org", "ed@example.org"])
+        #expect((report["nextRun"] as? String)?.contains("wait for approval") == true)
+
+        #expect(try newsletter(["approve", "--week", Self.week]).status == 0)
+        let sent = try newsletter(["run", "--week", Self.week])
+        #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
+        let recipients = try sink.recipients()
+        #expect(recipients.count == 5 && Set(recipients).count == 5, "\(recipients)")
+
+        report = try status()
+        #expect(report["issue"] as? String == "sent" && report["approved"] as? Bool == true)
+        #expect((report["ledger"] as? [String: Int]) == ["sent": 3])
+        let pages = try #require(report["pages"] as? [[String: Any]])
+        #expect(pages.count == 2 && pages.allSatisfy { $0["title"] is String })
+        #expect((report["summaryProviders"] as? [String: Int]) == ["extractive": 2])
+        #expect((report["lastRun"] as? [String: Any])?["outcome"] as? String == "sent")
+    }
+
+    /// The Subject header with its RFC 2047 base64 encoded-words decoded.
+    static func subject(of dump: String) -> String {
+        let lines = dump.components(separatedBy: "\n")
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("Subject:") }) else { return "" }
+        var header = String(lines[start].dropFirst("Subject:".count))
+        for line in lines[(start + 1)...] {
+            guard line.hasPrefix(" ") || line.hasPrefix("\t") else { break }
+            header += line
+        }
+        return header.split(separator: " ").map { word -> String in
+            guard word.hasPrefix("=?UTF-8?B?"), word.hasSuffix("?="),
+                let data = Data(base64Encoded: String(word.dropFirst(10).dropLast(2)))
+            else { return String(word) }
+            return String(decoding: data, as: UTF8.self)
+        }.joined()
+    }
+
+    @Test func aWeekPastTheCutoffIsNotSentAndStatusSaysWhy() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: "approval = \"auto\"\ncutoff = \"1h\"")
+        try addSubscribers(2)
+        let run = try newsletter(["run", "--week", Self.week])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("2026-W47 skipped: not sent by the cutoff (run.cutoff = 1h"), "\(run.stdout)")
+        #expect(try sink.recipients().isEmpty)
+        let report = try status()
+        #expect(report["issue"] as? String == "skipped")
+        #expect((report["skipReason"] as? String)?.contains("cutoff") == true)
+        #expect((report["nextRun"] as? String)?.hasPrefix("nothing: skipped") == true)
+    }
+
+    @Test func aLockHeldByALiveProcessRefusesTheRunAndOneLeftByAKilledProcessDoesNot() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: #"approval = "auto""#)
+        try addSubscribers(2)
+        let lockPath = directory.appendingPathComponent("subscribers/run.lock").path
+        try FileManager.default.createDirectory(
+            atPath: (lockPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // Another process holds the lock, as an overlapping run would.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(600)",
+            lockPath,
+        ]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        defer {
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+        }
+        // It prints nothing until it holds the lock.
+        #expect(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))
+        let refused = try newsletter(["run", "--week", Self.week])
+        #expect(refused.status == 75, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stdout.contains("newsletter run: busy"))
+        #expect(try sink.recipients().isEmpty)
+
+        // kill -9 of the holder: the kernel drops its lock, and the next run proceeds.
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let run = try newsletter(["run", "--week", Self.week])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try sink.recipients().count == 2)
+    }
+
+    /// A `send` going on (here: its lock held) stops the run before it sends, and never the
+    /// other way round: the run only tries send.lock, it never waits for it.
+    @Test func aRunDoesNotSendWhileASendHoldsItsLock() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: #"approval = "auto""#)
+        try addSubscribers(2)
+        var holder: RunLockHolder? = try RunLockHolder(
+            path: directory.appendingPathComponent("subscribers/send.lock").path)
+        let refused = try newsletter(["run", "--week", Self.week])
+        #expect(refused.status == 75, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stdout.contains("a `newsletter send` is running"))
+        #expect(try sink.recipients().isEmpty)
+        #expect(holder != nil)
+        holder = nil
+        #expect(try newsletter(["run", "--week", Self.week]).status == 0)
+        #expect(try sink.recipients().count == 2)
+    }
+
+    /// A real `newsletter run` killed mid-send: its lock dies with it, and the next run
+    /// finishes the week without losing anyone.
+    @Test func aRunKilledMidSendIsFinishedByTheNextRun() throws {
+        let slow = try SMTPSink(faults: ["-w", "1"])
+        try configure(slow, run: #"approval = "auto""#)
+        let count = 10
+        try addSubscribers(count)
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = ["run", "--week", Self.week]
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 2.5)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let beforeKill = try slow.recipients()
+        #expect(beforeKill.count < count, "the run should have been interrupted")
+        #expect((try status()["lastRun"] as? [String: Any])?["outcome"] as? String == "running, or interrupted")
+
+        let fast = try SMTPSink()
+        try configure(fast, run: #"approval = "auto""#)
+        let resumed = try newsletter(["run", "--week", Self.week])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        let all = beforeKill + (try fast.recipients())
+        #expect(Set(all) == Set((0..<count).map { "reader\($0)@example.org" }), "nobody missing")
+        #expect(all.count - Set(all).count <= 2, "duplicates only among the two in-flight messages")
+    }
+
+    @Test func aServerThatIsDownMarksNothingSentAndStatusShowsTheError() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: #"approval = "auto""#)
+        try addSubscribers(3)
+        kill(sink.process.processIdentifier, SIGKILL)
+        sink.process.waitUntilExit()
+        let run = try newsletter(["run", "--week", Self.week])
+        #expect(run.status == 69, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("newsletter run: MAIL SERVER FAILED — 2026-W47 stopped, the mail server failed"))
+        let report = try status()
+        #expect(report["issue"] as? String == "approved")
+        #expect((report["ledger"] as? [String: Int]) == ["pending": 3])
+        let errors = try #require(report["lastErrors"] as? [String])
+        #expect(errors.count == 1 && errors[0].hasPrefix("last run: \(sink.url)"), "\(errors)")
+        #expect((report["lastRun"] as? [String: Any])?["outcome"] as? String == "server-unavailable")
+    }
+
+    @Test func statusOfAWeekNobodyRan() throws {
+        let sink = try SMTPSink()
+        try configure(sink, run: "")
+        let report = try status()
+        #expect(report["issue"] as? String == "none")
+        #expect(report["lastRun"] == nil && (report["pages"] as? [Any])?.isEmpty == true)
+        #expect((report["window"] as? [String])?.first == "2026-11-16T00:00:00Z")
+        let text = try newsletter(["status", "--week", Self.week])
+        #expect(text.status == 0 && text.stdout.contains("last run: none"))
+    }
+}

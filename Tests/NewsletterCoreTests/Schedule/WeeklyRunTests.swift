@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import NewsletterCore
+import Testing
+
+/// The weekly run's core with the clock in the test's hands: weeks a machine that was off never
+/// ran, under both `run.missed` policies, sent through the file transport.
+struct WeeklyRunTests {
+    func date(_ text: String) -> Date { PublishedDate.parse(text)! }
+    func week(_ text: String) -> IssueWeek { try! IssueWeek(parsing: text) }
+
+    func weeklyRun(missed: MissedWeekPolicy, cutoff: RunCutoff? = nil) throws -> WeeklyRun<CurlFetcher> {
+        let directory = try TestPaths.temporaryDirectory()
+        var configuration = try Configuration.load(path: nil, environment: [:], workingDirectory: directory.path)
+        configuration.templatesDirectory = TestPaths.repository.appendingPathComponent("templates").path
+        configuration.run.approval = .auto
+        configuration.run.missed = missed
+        configuration.run.cutoff = cutoff
+        let store = try AppDatabase.open(path: configuration.databasePath)
+        _ = try store.addSubscriber(email: "reader@example.org", name: nil, status: .confirmed)
+        // One comparison in each of 2026-W45, W46 and W47.
+        try StoreFixtures.store(
+            [
+                try StoreFixtures.comparison("Forty-five", published: "2026-11-03T10:00:00Z"),
+                try StoreFixtures.comparison("Forty-six", published: "2026-11-10T10:00:00Z"),
+                try StoreFixtures.comparison("Forty-seven", published: "2026-11-17T10:00:00Z"),
+            ], in: store)
+        // The last run before the machine went off handled 2026-W44.
+        try store.beginRun(week("2026-W44"), at: date("2026-11-02T06:00:00Z"))
+        return WeeklyRun(
+            store: store, templates: try TemplateSet.load(directory: configuration.templatesDirectory),
+            configuration: configuration, delivery: try configuration.deliverySettings(),
+            fetcher: CurlFetcher(maxBytes: 1 << 20, timeoutSeconds: 5, connectTimeoutSeconds: 5, userAgent: "test"),
+            logger: Logger(label: "test"))
+    }
+
+    @Test func missedWeeksAreSkippedWithTheirReasonAndTheDueWeekIsSent() throws {
+        let run = try weeklyRun(missed: .skip)
+        let report = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T06:00:00Z"))
+        #expect(report.weeks.map(\.week) == [week("2026-W45"), week("2026-W46"), week("2026-W47")])
+        for missed in ["2026-W45", "2026-W46"] {
+            let issue = try #require(try run.store.issue(week(missed)))
+            #expect(issue.status == .skipped && issue.skipReason?.hasPrefix("missed:") == true, "\(missed)")
+        }
+        #expect(try run.store.issue(week("2026-W47"))?.status == .sent)
+        #expect(report.exitStatus == .success)
+        #expect(try run.store.lastRunWeek() == week("2026-W47"))
+
+        // The next run has nothing left to catch up on, and sends nothing again.
+        let again = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T07:00:00Z"))
+        #expect(again.weeks.count == 1)
+        #expect(again.weeks.first?.outcome == .nothingToDo(reason: "already sent"))
+        #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
+    }
+
+    @Test func sendLateSendsEachMissedWeekOldestFirst() throws {
+        let run = try weeklyRun(missed: .sendLate)
+        let report = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T06:00:00Z"))
+        #expect(report.weeks.map(\.week) == [week("2026-W45"), week("2026-W46"), week("2026-W47")])
+        for sent in ["2026-W45", "2026-W46", "2026-W47"] {
+            #expect(try run.store.issue(week(sent))?.status == .sent, "\(sent)")
+            #expect(try run.store.deliveryCounts(week(sent)) == [.sent: 1], "\(sent)")
+        }
+        guard case .sent(_, let lateBy) = report.weeks[0].outcome else {
+            Issue.record("2026-W45 was not sent: \(report.weeks[0].outcome)")
+            return
+        }
+        #expect(lateBy == date("2026-11-23T06:00:00Z").timeIntervalSince(date("2026-11-09T00:00:00Z")))
+    }
+
+    @Test func theCutoffStillAppliesToMissedWeeksSentLate() throws {
+        let run = try weeklyRun(missed: .sendLate, cutoff: .days(10))
+        let report = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T06:00:00Z"))
+        // W45 ended 9 November: more than ten days ago. W46 ended 16 November: within them.
+        #expect(try run.store.issue(week("2026-W45"))?.skipReason?.hasPrefix("not sent by the cutoff") == true)
+        #expect(try run.store.issue(week("2026-W46"))?.status == .sent)
+        #expect(try run.store.issue(week("2026-W47"))?.status == .sent)
+        #expect(report.exitStatus == .success)
+    }
+
+    @Test func aNamedWeekDoesNotCatchUpOnOthers() throws {
+        let run = try weeklyRun(missed: .sendLate)
+        let report = try run.run(target: week("2026-W47"), includeMissed: false, now: date("2026-11-23T06:00:00Z"))
+        #expect(report.weeks.map(\.week) == [week("2026-W47")])
+        #expect(try run.store.issue(week("2026-W45")) == nil)
+    }
+}

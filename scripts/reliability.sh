@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# make reliability: the built `newsletter run`, against real SMTP peers, under faults.
+#   1. 10 % of RCPTs answered 451, 1 % of addresses answered 550, connections dropped at random
+#      (scripts/reliability/faulty_smtp.py, on aiosmtpd: smtp-sink cannot fail per recipient);
+#   2. kill -9 of the run at three random moments, each followed by a re-run (smtp-sink);
+#   3. the SMTP server down for a whole run, then up for the next (smtp-sink);
+#   4. the outbox's disk full (a small tmpfs), then space again (smtp-sink);
+#   5. the LLM runtime killed mid-summary (enabled by scripts/reliability/llm.toml, once
+#      newsletter has an LLM provider; skipped with the reason until then).
+# Copies are counted from what the peer received, never from newsletter's own ledger. Prints a
+# table; exits 1 if anyone was lost or a check failed.
+#
+# RELIABILITY_SUBSCRIBERS (2000), RELIABILITY_SEED (random; printed), NEWSLETTER_BIN (the debug
+# build that `swift build` makes).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+subscribers=${RELIABILITY_SUBSCRIBERS:-2000}
+seed=${RELIABILITY_SEED:-$((RANDOM * 32768 + RANDOM))}
+RANDOM=$((seed % 32768))
+bin=${NEWSLETTER_BIN:-$repo/.build/debug/newsletter}
+week=2026-W47  # the week examples/ is published in
+[ -x "$bin" ] || { echo "reliability: $bin is not built; run swift build" >&2; exit 1; }
+peers_python=$(./scripts/setup-test-peers.sh)
+
+root=$(mktemp -d /tmp/newsletter-reliability.XXXXXX)
+chmod 755 "$root"
+pids=()
+mounts=()
+cleanup() {
+    # SIGKILL: a peer or a run must not outlive the suite, whatever it blocks.
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+    for mount in "${mounts[@]}"; do umount "$mount" 2>/dev/null; done
+    rm -rf "$root"
+}
+trap cleanup EXIT
+
+rows=()
+failures=0
+user_flag=()
+[ "$(id -u)" -eq 0 ] && user_flag=(-u nobody)
+
+log() { printf 'reliability: %s\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $1)).close()" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    log "nothing listens on port $1"
+    return 1
+}
+query() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$db" "$1"; }
+
+# smtp-sink dumping each message to DIR (it drops root to nobody, who must write there).
+start_sink() {
+    local directory=$1 port=$2
+    mkdir -p "$directory" && chmod 777 "$directory"
+    /usr/sbin/smtp-sink "${user_flag[@]}" -d "$directory/%Y%m%d%H%M%S." "127.0.0.1:$port" 256 &
+    sink_pid=$!
+    disown "$sink_pid"  # no "Killed" notice when cleanup ends it
+    pids+=("$sink_pid")
+    wait_port "$port"
+}
+
+# A fresh data directory with the examples to ingest and $subscribers confirmed subscribers.
+prepare() {
+    local name=$1 port=$2 mail=${3:-}
+    work=$root/$name
+    mkdir -p "$work"
+    cat >"$work/newsletter.toml" <<TOML
+data_dir = "data"
+outbox_dir = "outbox"
+templates_dir = "$repo/templates"
+[ingest]
+sources = ["$repo/examples"]
+[run]
+approval = "auto"
+missed = "send-late"
+[mail]
+from = "digest@shiporskip.example"
+retries = 3
+${mail:-concurrency = 4}
+[smtp]
+url = "smtp://127.0.0.1:$port"
+allow_plaintext = true
+connect_timeout_seconds = 3
+command_timeout_seconds = 5
+TOML
+    db=$work/data/newsletter.sqlite
+    nl status >/dev/null  # creates and migrates the store
+    python3 - "$db" "$subscribers" <<'PY'
+import sqlite3, sys, datetime
+db = sqlite3.connect(sys.argv[1])
+now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.000")
+db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
+               [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(int(sys.argv[2]))])
+db.commit()
+PY
+}
+
+nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" "$@"; }
+run_once() { nl run --week "$week" >>"$work/runs.log" 2>&1; }
+
+# Runs until a run exits 0, as cron would week after week; prints the exit statuses.
+run_until_done() {
+    local statuses=() status
+    for _ in $(seq "${1:-8}"); do
+        run_once
+        status=$?
+        statuses+=("$status")
+        [ "$status" -eq 0 ] && break
+    done
+    echo "${statuses[*]}"
+}
+
+# Adds a table row from tally.py's line; counts failures.
+record() {
+    local scenario=$1 note=$2 tally
+    shift 2
+    tally=$(python3 scripts/reliability/tally.py --db "$db" --week "$week" "$@" 2>>"$work/tally.log")
+    local check=$?
+    read -r total once duplicates lost refused <<<"$tally"
+    if [ "$check" -ne 0 ] || [ "${lost:-1}" != 0 ]; then
+        failures=$((failures + 1))
+        note="$note; FAILED: $(tr '\n' ' ' <"$work/tally.log")"
+    fi
+    [ "${refused:-0}" != 0 ] && note="$note; $refused refused with 550, all recorded failed"
+    rows+=("$scenario|$total|$once|$duplicates|$lost|$note")
+}
+
+fail_row() {
+    failures=$((failures + 1))
+    rows+=("$1|$subscribers|-|-|-|FAILED: $2")
+}
+
+scenario_faults() {
+    log "1: 451/550/dropped connections (aiosmtpd peer)"
+    local dir=$root/faults
+    mkdir -p "$dir"
+    "$peers_python" scripts/reliability/faulty_smtp.py --log "$dir/delivered.log" --refused "$dir/refused.log" \
+        --faults "$dir/faults.log" \
+        --temporary 0.10 --permanent 0.01 --drop 0.02 --seed "$seed" >"$dir/port" 2>"$dir/peer.log" &
+    pids+=("$!")
+    disown "$!"
+    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+    local port
+    port=$(head -1 "$dir/port")
+    wait_port "$port" || { fail_row "1 RCPT 451 10 %, 550 1 %, drops" "the peer did not start"; return; }
+    prepare faults "$port" "concurrency = 8"
+    local statuses
+    statuses=$(run_until_done 10)
+    local injected
+    injected=$(sort "$dir/faults.log" | uniq -c | awk '{ printf "%s%s × %s", sep, $1, $2; sep = ", " }')
+    record "1 RCPT 451 10 %, 550 1 %, drops" "peer injected $injected; runs exited: $statuses" --log "$dir/delivered.log" \
+        --refused "$dir/refused.log"
+}
+
+scenario_kills() {
+    log "2: kill -9 at three random moments (smtp-sink)"
+    local port moments=() sent_at=()
+    port=$(free_port)
+    start_sink "$root/kills-sink" "$port" || { fail_row "2 kill -9 x3" "smtp-sink did not start"; return; }
+    # A rate limit stretches the send over a few seconds, so the moments land in every phase.
+    prepare kills "$port" $'concurrency = 4\nmessages_per_second = 600'
+    for kill in 1 2 3; do
+        # The first moment falls in start-up, ingest or building the draft, the others mid-send.
+        local moment=$((kill == 1 ? (RANDOM % 300) + 20 : (RANDOM % 2700) + 300))
+        # The binary itself, not a shell function around it: kill -9 must hit the run.
+        "$bin" run --config "$work/newsletter.toml" --week "$week" >>"$work/runs.log" 2>&1 &
+        local pid=$!
+        pids+=("$pid")
+        sleep "$(printf '%d.%03d' $((moment / 1000)) $((moment % 1000)))"
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        moments+=("${moment}ms")
+        sent_at+=("$(query "SELECT COUNT(*) FROM delivery WHERE state = 'sent'")")
+    done
+    local statuses
+    statuses=$(run_until_done 5)
+    record "2 kill -9 x3, each re-run" \
+        "killed at ${moments[*]} (ledger sent then: ${sent_at[*]}); re-runs exited: $statuses; duplicates allowed: in-flight only, ≤ 3 × 4 connections" \
+        --sink-dir "$root/kills-sink"
+    local last=${rows[-1]}
+    local duplicates
+    duplicates=$(cut -d'|' -f4 <<<"$last")
+    if [ "${duplicates:-0}" -gt 12 ]; then
+        failures=$((failures + 1))
+        rows[-1]="$last; FAILED: more duplicates than messages in flight"
+    fi
+}
+
+scenario_server_down() {
+    log "3: SMTP server down for a whole run (smtp-sink)"
+    local port first output sent sending
+    port=$(free_port)  # nothing listens here yet
+    prepare down "$port"
+    output=$(nl run --week "$week" 2>&1)
+    first=$?
+    sent=$(query "SELECT COUNT(*) FROM delivery WHERE state IN ('sent', 'sending')")
+    if [ "$first" -ne 69 ] || [ "$sent" -ne 0 ] || ! grep -q "mail server failed" <<<"$output"; then
+        fail_row "3 server down, then up" "first run exited $first with $sent marked sent: $(tail -1 <<<"$output")"
+        return
+    fi
+    start_sink "$root/down-sink" "$port" || { fail_row "3 server down, then up" "smtp-sink did not start"; return; }
+    local statuses
+    statuses=$(run_until_done 3)
+    record "3 server down, then up" \
+        "down: exit 69, 0 marked sent, \"$(grep -o 'mail server failed[^;]*' <<<"$output" | head -1 | cut -c1-70)…\"; next runs exited: $statuses" \
+        --sink-dir "$root/down-sink"
+}
+
+scenario_disk_full() {
+    log "4: outbox disk full (tmpfs)"
+    local port output first
+    port=$(free_port)
+    start_sink "$root/full-sink" "$port" || { fail_row "4 outbox disk full" "smtp-sink did not start"; return; }
+    prepare full "$port"
+    mkdir -p "$work/outbox"
+    if ! mount -t tmpfs -o size=256k tmpfs "$work/outbox" 2>"$work/mount.log"; then
+        rows+=("4 outbox disk full|$subscribers|-|-|-|skipped: cannot mount a tmpfs here ($(head -1 "$work/mount.log")); a loop device needs the same privilege")
+        return
+    fi
+    mounts+=("$work/outbox")
+    dd if=/dev/zero of="$work/outbox/filler" bs=4k 2>/dev/null  # until ENOSPC
+    output=$(nl run --week "$week" 2>&1)
+    first=$?
+    local rows_in_ledger draft temporaries
+    rows_in_ledger=$(query "SELECT COUNT(*) FROM delivery")
+    draft=$(query "SELECT COUNT(*) FROM issue WHERE draftHash IS NOT NULL")
+    temporaries=$(find "$work/outbox" -name '*.tmp' | wc -l)
+    if [ "$first" -ne 74 ] || [ "$rows_in_ledger" -ne 0 ] || [ "$draft" -ne 0 ] || [ "$temporaries" -ne 0 ] \
+        || ! grep -qi "space" <<<"$output"; then
+        fail_row "4 outbox disk full" "exit $first, ledger rows $rows_in_ledger, drafts $draft, temporaries $temporaries: $(tail -1 <<<"$output")"
+        return
+    fi
+    rm -f "$work/outbox/filler"
+    local statuses
+    statuses=$(run_until_done 3)
+    record "4 outbox disk full, then space" \
+        "full: exit 74, no draft, no ledger rows, no stray temporaries, \"$(grep -o "could not write[^:]*: [^;]*" <<<"$output" | head -1 | sed "s|$work/||")\"; next runs exited: $statuses" \
+        --sink-dir "$root/full-sink"
+}
+
+scenario_llm_killed() {
+    log "5: LLM runtime killed mid-summary"
+    local hook=${RELIABILITY_LLM_TOML:-$repo/scripts/reliability/llm.toml}
+    if [ ! -f "$hook" ]; then
+        rows+=("5 LLM runtime killed|$subscribers|-|-|-|skipped: newsletter has no LLM provider yet (issue 6); enabled by $(basename "$hook"), a [summaries] section naming the local runtime")
+        return
+    fi
+    local port
+    port=$(free_port)
+    start_sink "$root/llm-sink" "$port" || { fail_row "5 LLM runtime killed" "smtp-sink did not start"; return; }
+    prepare llm "$port"
+    cat "$hook" >>"$work/newsletter.toml"
+    "$bin" run --config "$work/newsletter.toml" --week "$week" >>"$work/runs.log" 2>&1 &
+    local run_pid=$! runtime=""
+    pids+=("$run_pid")
+    for _ in $(seq 600); do  # up to 60 s for the runtime to start
+        runtime=$(pgrep -P "$run_pid" -f llama-server | head -1)
+        [ -n "$runtime" ] && break
+        sleep 0.1
+    done
+    if [ -z "$runtime" ]; then
+        kill -9 "$run_pid" 2>/dev/null
+        fail_row "5 LLM runtime killed" "no llama-server child of the run appeared"
+        return
+    fi
+    sleep 0.5  # mid-summary
+    kill -9 "$runtime"
+    wait "$run_pid"
+    local first=$? statuses
+    statuses=$(run_until_done 3)
+    local providers
+    providers=$(nl status --week "$week" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["summaryProviders"])')
+    record "5 LLM runtime killed" "run with the runtime killed exited $first; then $statuses; summaries: $providers" \
+        --sink-dir "$root/llm-sink"
+}
+
+started=$(date +%s)
+log "seed $seed, $subscribers subscribers, $bin"
+scenario_faults
+scenario_kills
+scenario_server_down
+scenario_disk_full
+scenario_llm_killed
+
+printf '\nnewsletter reliability suite: %d subscribers per scenario, seed %s, %d s\n\n' \
+    "$subscribers" "$seed" "$(($(date +%s) - started))"
+printf '| %-34s | %10s | %22s | %10s | %4s | %s\n' scenario recipients "delivered exactly once" duplicates lost notes
+printf '|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' $(seq 36))" "$(printf -- '-%.0s' $(seq 12))" \
+    "$(printf -- '-%.0s' $(seq 24))" "$(printf -- '-%.0s' $(seq 12))" "------" "------"
+for row in "${rows[@]}"; do
+    IFS='|' read -r scenario total once duplicates lost note <<<"$row"
+    printf '| %-34s | %10s | %22s | %10s | %4s | %s\n' "$scenario" "$total" "$once" "$duplicates" "$lost" "$note"
+done
+if [ "$failures" -gt 0 ]; then
+    printf '\n%d scenario(s) FAILED; runs.log and tally.log under each work directory (kept in %s)\n' "$failures" "$root"
+    trap - EXIT
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+    for mount in "${mounts[@]}"; do umount "$mount" 2>/dev/null; done
+    exit 1
+fi
+printf '\nnobody lost.\n'
