@@ -46,10 +46,16 @@ struct Preview: ParsableCommand {
         let week = self.week.resolve(settings)
         let templates = try context.loadTemplates()
         let store = try context.openStore()
+        // The model runtime starts only if a summary is not stored yet, and stops when we return.
+        let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
+        defer { supervisor?.stop() }
+        let progress = SummaryProgress(interactive: Terminal.isInteractive, logger: context.logger)
         let preview = IssuePreview(
-            store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory)
+            store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
+            summarizer: chain, summaryObserver: { progress.handle($0) })
         let result: IssuePreview<AppDatabase>.Result
         do {
+            defer { progress.finish() }
             result = try preview.preview(week, force: force, rebuild: rebuild)
         } catch let error as PreviewError {
             Terminal.printError("\(error)")
@@ -70,8 +76,10 @@ struct Preview: ParsableCommand {
             "\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")"
         )
         for (index, item) in result.items.enumerated() {
+            let summary = item.summary
+            let made = summary.kind == .extractive || summary.kind == .edited ? summary.kind.rawValue : "\(summary.kind.rawValue) by \(summary.provider)"
             print(
-                "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(item.summary.provider)]"
+                "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(made)\(summary.kind.isFallback ? ", fallback" : "")]"
             )
         }
         if !result.selection.leftOut.isEmpty {
@@ -91,6 +99,20 @@ struct Preview: ParsableCommand {
         for file in result.files { print("  wrote \(file)") }
         if !result.stillApproved {
             print("Approve it with: newsletter approve --week \(week) --hash \(draft.hash.prefix(12))")
+        }
+        // A missing runtime is a notice, not a failure: the fallbacks ship. Unless strict.
+        var unavailable: [String: Set<String>] = [:]
+        for outcome in result.summaryOutcomes {
+            for (provider, reason) in outcome.unavailable { unavailable[reason, default: []].insert(provider) }
+        }
+        for (reason, providers) in unavailable.sorted(by: { $0.key < $1.key }) {
+            Terminal.writeError(
+                "newsletter: notice: summary provider \(providers.sorted().joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
+            )
+        }
+        if !unavailable.isEmpty && settings.summaries.strict {
+            Terminal.printError("summaries.strict is set and a summary provider could not run")
+            throw ExitCode(ExitStatus.summariesUnavailable.rawValue)
         }
     }
 }

@@ -28,6 +28,8 @@ public struct Configuration: Sendable, Equatable {
     /// Which week `preview` (and the weekly run) covers when none is named.
     public var defaultWeek: DefaultWeek = .previous
     public var logLevel: Logger.Level = .info
+    /// `[summaries]`: the model provider chain (SummarySettings.swift).
+    public var summaries = SummarySettings()
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
     public func deliverySettings() throws(MailError) -> DeliverySettings {
@@ -257,6 +259,7 @@ public struct Configuration: Sendable, Equatable {
         issue.siteURL = try reader.httpURL("list.site_url") ?? issue.siteURL
         issue.publicURL = try reader.httpURL("server.public_url") ?? issue.publicURL
 
+        summaries = try reader.summaries()
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -283,6 +286,8 @@ public struct Configuration: Sendable, Equatable {
         templatesDirectory = resolve(templatesDirectory)
         databasePath = resolve(databasePath)
         smtp.caFile = smtp.caFile.map(resolve)
+        summaries.llamaServer = summaries.llamaServer.map(resolve)
+        summaries.model = summaries.model.map(resolve)
     }
 }
 
@@ -311,7 +316,7 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
 struct SettingsReader {
     let file: String
     let values: [String: TOMLValueConvertible]
-    private(set) var consumed: Set<String> = []
+    var consumed: Set<String> = []
 
     init(file: String, values: [String: TOMLValueConvertible]) {
         self.file = file
@@ -327,7 +332,7 @@ struct SettingsReader {
         "smtp.message_timeout_seconds", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",
         "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.retries",
         "mail.bounce_after",
-    ]
+    ] + summaryKeys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
     static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {

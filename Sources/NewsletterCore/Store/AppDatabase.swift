@@ -152,6 +152,8 @@ public final class AppDatabase: Sendable {
             try db.drop(index: "delivery_state")
             try db.create(index: "delivery_queue", on: "delivery", columns: ["week", "state", "subscriberId"])
         }
+        // Registered last, by name: see AppDatabase+Summaries.swift.
+        registerSummaryMigrations(&migrator)
         return migrator
     }
 }

@@ -1,0 +1,431 @@
+import Foundation
+
+/// Why the guard refused a model's summary. Each case says what was wrong with the text.
+public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringConvertible {
+    case empty
+    case tooShort(words: Int, minimum: Int)
+    case tooLong(words: Int, maximum: Int)
+    /// A number that no take, title or panel figure contains.
+    case unsupportedNumber(String)
+    /// A capitalised name or product the source never mentions.
+    case unsupportedName(String)
+    /// The same run of words twice, or a word over and over: the model is looping.
+    case repetition(String)
+    /// A sentence cut off, or text that does not end a sentence.
+    case incompleteSentence(String)
+    /// Lists, headings, markdown or code instead of prose.
+    case notProse(String)
+    /// Role markers, chat tokens, "As an AI", or the prompt's own instructions.
+    case leakedInstructions(String)
+    /// A stated verdict the panel's counts contradict.
+    case verdictMismatch(stated: String, panel: String)
+
+    /// A stable name for counting failures by kind.
+    public var kind: String {
+        switch self {
+        case .empty: "empty"
+        case .tooShort: "too-short"
+        case .tooLong: "too-long"
+        case .unsupportedNumber: "unsupported-number"
+        case .unsupportedName: "unsupported-name"
+        case .repetition: "repetition"
+        case .incompleteSentence: "incomplete-sentence"
+        case .notProse: "not-prose"
+        case .leakedInstructions: "leaked-instructions"
+        case .verdictMismatch: "verdict-mismatch"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .empty: "the reply is empty"
+        case .tooShort(let words, let minimum): "\(words) words, fewer than \(minimum)"
+        case .tooLong(let words, let maximum): "\(words) words, more than \(maximum)"
+        case .unsupportedNumber(let number): "the number \(number) is not in the takes"
+        case .unsupportedName(let name): "the name \"\(name)\" is not in the takes"
+        case .repetition(let words): "repeats \"\(words)\""
+        case .incompleteSentence(let text): "incomplete sentence: \"\(text)\""
+        case .notProse(let text): "not prose: \"\(text)\""
+        case .leakedInstructions(let text): "leaks instructions or role text: \"\(text)\""
+        case .verdictMismatch(let stated, let panel): "states \"\(stated)\" but the panel says \(panel)"
+        }
+    }
+}
+
+/// What a summary may draw on: the comparison's takes, names and panel figures, and the
+/// instructions it must not echo.
+public struct GuardSource: Sendable {
+    public struct Panel: Sendable, Equatable {
+        public var tool: String
+        public var ship: Int?
+        public var skip: Int?
+        public var shipPercent: Int?
+
+        /// True when every counted reviewer said ship (or skip).
+        var unanimousShip: Bool? {
+            if let ship, let skip { return ship + skip > 0 ? skip == 0 : nil }
+            return shipPercent.map { $0 == 100 }
+        }
+        var unanimousSkip: Bool? {
+            if let ship, let skip { return ship + skip > 0 ? ship == 0 : nil }
+            return shipPercent.map { $0 == 0 }
+        }
+        var majority: Verdict? {
+            if let ship, let skip, ship != skip { return ship > skip ? .ship : .skip }
+            if let shipPercent, shipPercent != 50 { return shipPercent > 50 ? .ship : .skip }
+            return nil
+        }
+        var label: String {
+            if let ship, let skip { return "\(tool): \(ship) ship / \(skip) skip" }
+            if let shipPercent { return "\(tool): \(shipPercent)% ship" }
+            return "\(tool): no counts"
+        }
+    }
+
+    /// Everything the summary may quote from, as one text.
+    public var text: String
+    public var toolNames: [String]
+    public var panels: [Panel]
+    /// The system and user instructions sent with the takes (not the takes themselves).
+    public var instructions: String
+
+    public init(text: String, toolNames: [String], panels: [Panel], instructions: String) {
+        self.text = text
+        self.toolNames = toolNames
+        self.panels = panels
+        self.instructions = instructions
+    }
+
+    /// The takes, title, tool names, roles and panel figures of a comparison.
+    public init(_ comparison: Comparison, instructions: String) {
+        let panels = comparison.tools.map { tool -> Panel in
+            let takes = comparison.takes.filter { $0.tool == tool.name }
+            let counted = takes.contains { $0.verdict != nil }
+            return Panel(
+                tool: tool.name,
+                ship: tool.shipVotes ?? (counted ? takes.filter { $0.verdict == .ship }.count : nil),
+                skip: tool.skipVotes ?? (counted ? takes.filter { $0.verdict == .skip }.count : nil),
+                shipPercent: tool.panelShipPercent)
+        }
+        var parts = [comparison.title] + comparison.tools.map(\.name) + ReviewerRole.allCases.map(\.rawValue)
+        parts += comparison.takes.map(\.text)
+        for panel in panels {
+            parts += [panel.ship, panel.skip, panel.shipPercent, panel.shipPercent.map { 100 - $0 }]
+                .compactMap { $0.map(String.init) }
+            if let ship = panel.ship, let skip = panel.skip { parts.append(String(ship + skip)) }
+        }
+        parts += comparison.takes.compactMap { $0.score.map(String.init) }
+        self.init(
+            text: parts.joined(separator: "\n"), toolNames: comparison.tools.map(\.name), panels: panels,
+            instructions: instructions)
+    }
+}
+
+/// The checks an abstractive summary must pass before it can reach a subscriber. Pure
+/// functions of the text and its source, so each one is tested on crafted outputs.
+public struct SummaryGuard: Sendable {
+    public var minimumWords = 12
+    public var maximumWords = 110
+
+    public init(minimumWords: Int = 12, maximumWords: Int = 110) {
+        self.minimumWords = minimumWords
+        self.maximumWords = maximumWords
+    }
+
+    /// Every reason to refuse `output`, most basic first; empty means accepted.
+    public func check(_ output: String, against source: GuardSource) -> [GuardRejection] {
+        let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return [.empty] }
+        var reasons: [GuardRejection] = []
+        reasons += Self.leakedInstructions(text, source: source)
+        reasons += Self.prose(text)
+        reasons += length(text)
+        reasons += Self.completeSentences(text)
+        reasons += Self.repetition(text)
+        reasons += Self.unsupportedNumbers(text, source: source)
+        reasons += Self.unsupportedNames(text, source: source)
+        reasons += Self.verdictMismatches(text, source: source)
+        return reasons
+    }
+
+    func length(_ text: String) -> [GuardRejection] {
+        let count = Self.words(text).count
+        if count < minimumWords { return [.tooShort(words: count, minimum: minimumWords)] }
+        if count > maximumWords { return [.tooLong(words: count, maximum: maximumWords)] }
+        return []
+    }
+
+    // MARK: - The checks
+
+    /// Chat tokens, role labels, assistant boilerplate, and runs of the prompt's own words.
+    static func leakedInstructions(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let lower = text.lowercased()
+        let sourceLower = source.text.lowercased()
+        for marker in leakMarkers where lower.contains(marker) && !sourceLower.contains(marker) {
+            return [.leakedInstructions(marker)]
+        }
+        // Six words in a row from the instructions that the takes do not also contain: the
+        // model is reciting its prompt.
+        let instructionWords = words(source.instructions.lowercased())
+        let sourceWords = " " + words(sourceLower).joined(separator: " ") + " "
+        let outputWords = " " + words(lower).joined(separator: " ") + " "
+        if instructionWords.count >= 6 {
+            for start in 0...(instructionWords.count - 6) {
+                let run = instructionWords[start..<(start + 6)].joined(separator: " ")
+                if outputWords.contains(" \(run) ") && !sourceWords.contains(" \(run) ") {
+                    return [.leakedInstructions(run)]
+                }
+            }
+        }
+        return []
+    }
+
+    static let leakMarkers = [
+        "<|", "|>", "<takes>", "</takes>", "[inst]", "[/inst]", "<s>", "</s>", "system:", "user:", "assistant:",
+        "as an ai", "as a language model", "language model", "i cannot", "i can't", "i'm sorry", "i am sorry",
+        "ignore previous", "ignore all previous", "previous instructions", "my instructions", "the instructions",
+        "here is a summary", "here's a summary", "summary:", "sure,", "certainly!",
+    ]
+
+    /// Bullets, headings, markdown emphasis, code.
+    static func prose(_ text: String) -> [GuardRejection] {
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("- ") || trimmed.hasPrefix("* ") || trimmed.hasPrefix("#") || trimmed.hasPrefix("• ")
+                || trimmed.range(of: #"^\d+[.)] "#, options: .regularExpression) != nil
+            {
+                return [.notProse(String(trimmed.prefix(40)))]
+            }
+        }
+        for marker in ["**", "```", "__", "|---"] where text.contains(marker) {
+            return [.notProse(marker)]
+        }
+        return []
+    }
+
+    /// The text ends a sentence, and every sentence starts like one and has a few words.
+    static func completeSentences(_ text: String) -> [GuardRejection] {
+        let closing: Set<Character> = ["\"", "”", "’", "'", ")"]
+        var end = text
+        while let last = end.last, closing.contains(last) { end.removeLast() }
+        if end.hasSuffix("...") || end.hasSuffix("…") || !(end.last.map { ".!?".contains($0) } ?? false) {
+            return [.incompleteSentence(String(text.suffix(40)))]
+        }
+        for sentence in sentences(text) {
+            let first = sentence.first { !"\"“‘'(".contains($0) }
+            guard let first, first.isUppercase || first.isNumber else {
+                return [.incompleteSentence(String(sentence.prefix(40)))]
+            }
+            if words(sentence).count < 3 { return [.incompleteSentence(sentence)] }
+        }
+        return []
+    }
+
+    /// A five-word run said twice, a sentence said twice, or one word three times in a row.
+    static func repetition(_ text: String) -> [GuardRejection] {
+        let list = words(text.lowercased())
+        for index in list.indices.dropFirst(2) where list[index] == list[index - 1] && list[index] == list[index - 2] {
+            return [.repetition(list[index])]
+        }
+        var seen: Set<String> = []
+        if list.count >= 5 {
+            for start in 0...(list.count - 5) {
+                let run = list[start..<(start + 5)].joined(separator: " ")
+                if !seen.insert(run).inserted { return [.repetition(run)] }
+            }
+        }
+        var sentencesSeen: Set<String> = []
+        for sentence in sentences(text) where !sentencesSeen.insert(sentence.lowercased()).inserted {
+            return [.repetition(sentence)]
+        }
+        return []
+    }
+
+    /// Every token with a digit in it must occur in the source: pure numbers compared as
+    /// numbers (`1,000` = `1000`, `80%` = `80`), others (`3B`, `GPT-4o`) as written.
+    static func unsupportedNumbers(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let sourceTokens = tokens(source.text)
+        let sourceNumbers = Set(sourceTokens.compactMap(normalizedNumber))
+        let sourceLower = Set(sourceTokens.map { $0.lowercased() })
+        for token in tokens(text) where token.contains(where: \.isNumber) {
+            if let number = normalizedNumber(token) {
+                if !sourceNumbers.contains(number) { return [.unsupportedNumber(token)] }
+            } else if !sourceLower.contains(token.lowercased()) {
+                return [.unsupportedNumber(token)]
+            }
+        }
+        return []
+    }
+
+    /// Capitalised words must be in the source; a sentence's first word may also be an
+    /// ordinary word that is capitalised only because it starts the sentence.
+    static func unsupportedNames(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let sourceTokens = Set(tokens(source.text))
+        let sourceLowerWords = Set(words(source.text.lowercased()))
+        for sentence in sentences(text) {
+            for (position, token) in tokens(sentence).enumerated() {
+                guard token.contains(where: \.isUppercase), !token.contains(where: \.isNumber) else { continue }
+                if sourceTokens.contains(token) || source.text.contains(token) { continue }
+                let lower = token.lowercased()
+                if position == 0 && (commonSentenceStarts.contains(lower) || sourceLowerWords.contains(lower)) {
+                    continue
+                }
+                if token == "I" { continue }
+                return [.unsupportedName(token)]
+            }
+        }
+        return []
+    }
+
+    static let commonSentenceStarts: Set<String> = [
+        "the", "this", "that", "these", "those", "both", "each", "it", "its", "they", "their", "while", "whereas",
+        "however", "but", "and", "overall", "panel", "reviewers", "reviewer", "most", "all", "some", "one", "two",
+        "neither", "either", "for", "in", "on", "with", "without", "although", "though", "still", "yet", "so",
+        "meanwhile", "by", "as", "at", "if", "when", "where", "a", "an", "its", "only", "even", "many", "few",
+        "several", "critics", "supporters", "opinions", "views", "verdicts",
+    ]
+
+    /// A stated verdict must agree with the counts: "unanimous" only when nobody dissented,
+    /// "split" only when somebody did, "N reviewers ship" only with N ship votes, "X% ship"
+    /// only with that share, and a tool "gets a skip" only when skip is not the minority.
+    static func verdictMismatches(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let panels = source.panels
+        for sentence in sentences(text) {
+            let lower = sentence.lowercased()
+            let named = panels.filter { lower.contains($0.tool.lowercased()) }
+            let about = named.isEmpty ? panels : named
+            let unanimity = ["unanimous", "unanimously", "every reviewer", "all five", "all reviewers", "everyone"]
+            if let word = unanimity.first(where: lower.contains) {
+                let says: Verdict? = lower.contains("skip") ? .skip : lower.contains("ship") ? .ship : nil
+                let holds = about.contains { panel in
+                    switch says {
+                    case .skip: panel.unanimousSkip == true
+                    case .ship: panel.unanimousShip == true
+                    case nil: panel.unanimousShip == true || panel.unanimousSkip == true
+                    }
+                }
+                if !holds {
+                    return [.verdictMismatch(stated: word, panel: about.map(\.label).joined(separator: "; "))]
+                }
+            }
+            if let word = ["split", "divided"].first(where: { containsWord(lower, $0) }) {
+                let known = about.filter { $0.unanimousShip != nil }
+                if !known.isEmpty && known.allSatisfy({ $0.unanimousShip == true || $0.unanimousSkip == true }) {
+                    return [.verdictMismatch(stated: word, panel: known.map(\.label).joined(separator: "; "))]
+                }
+            }
+            // "4 ship", "four reviewers ship", "3 of 5 say skip", "80% ship"
+            let pattern =
+                #"\b(\d+|one|two|three|four|five)(%)?\s+(?:of\s+(?:the\s+)?\d+\s+|out of\s+\d+\s+)?(?:reviewers?\s+|votes?\s+|panelists\s+)?(?:say\s+|said\s+|voted?\s+(?:to\s+)?|chose\s+)?(ship|skip)"#
+            if let regex = try? NSRegularExpression(pattern: pattern) {
+                let range = NSRange(lower.startIndex..., in: lower)
+                for match in regex.matches(in: lower, range: range) {
+                    let countText = String(lower[Range(match.range(at: 1), in: lower)!])
+                    let isPercent = match.range(at: 2).location != NSNotFound
+                    let verdict = String(lower[Range(match.range(at: 3), in: lower)!])
+                    guard let count = Int(countText) ?? spelled[countText] else { continue }
+                    let fits = about.contains { panel in
+                        if isPercent {
+                            return panel.shipPercent.map { verdict == "ship" ? $0 == count : 100 - $0 == count } ?? false
+                        }
+                        return (verdict == "ship" ? panel.ship : panel.skip) == count
+                    }
+                    if !fits {
+                        let stated = String(lower[Range(match.range, in: lower)!])
+                        return [.verdictMismatch(stated: stated, panel: about.map(\.label).joined(separator: "; "))]
+                    }
+                }
+            }
+            // One tool named with a bare verdict ("X gets a skip", "the panel ships X") that is
+            // the minority view.
+            if named.count == 1, let panel = named.first, let majority = panel.majority {
+                let saysShip = ["panel ships", "gets a ship", "earns a ship", "verdict is ship", "is a ship"]
+                    .contains(where: lower.contains)
+                let saysSkip = ["panel skips", "gets a skip", "earns a skip", "verdict is skip", "is a skip"]
+                    .contains(where: lower.contains)
+                if saysShip && majority == .skip || saysSkip && majority == .ship {
+                    return [
+                        .verdictMismatch(stated: saysShip ? "ship" : "skip", panel: panel.label)
+                    ]
+                }
+            }
+        }
+        return []
+    }
+
+    static let spelled = ["one": 1, "two": 2, "three": 3, "four": 4, "five": 5]
+
+    // MARK: - Text helpers
+
+    /// Lowercase-insensitive words: letters, digits and inner apostrophes or hyphens.
+    static func words(_ text: String) -> [String] {
+        text.split { !($0.isLetter || $0.isNumber || $0 == "'" || $0 == "’" || $0 == "-") }
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'’-")) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Whitespace-separated tokens with surrounding punctuation and a possessive removed:
+    /// `“SmolLM3's` → `SmolLM3`, `(v0),` → `v0`, `$20/month` stays one token.
+    static func tokens(_ text: String) -> [String] {
+        let edges = CharacterSet.punctuationCharacters.union(.symbols).subtracting(CharacterSet(charactersIn: "$%€£"))
+        return text.split(whereSeparator: \.isWhitespace).compactMap { raw in
+            var token = raw.trimmingCharacters(in: edges)
+            for suffix in ["'s", "’s"] where token.hasSuffix(suffix) { token.removeLast(2) }
+            return token.isEmpty ? nil : token
+        }
+    }
+
+    /// `1,000` → `1000`, `80%` → `80`, `$20` → `20`, `2.5` → `2.5`; nil for `3B` or `GPT-4o`.
+    static func normalizedNumber(_ token: String) -> String? {
+        var body = token
+        while let first = body.first, "$€£".contains(first) { body.removeFirst() }
+        if body.hasSuffix("%") { body.removeLast() }
+        guard !body.isEmpty, body.allSatisfy({ $0.isNumber || $0 == "," || $0 == "." }), body.first!.isNumber
+        else { return nil }
+        body = body.replacingOccurrences(of: ",", with: "")
+        while body.hasSuffix(".") { body.removeLast() }
+        if body.contains(".") {
+            while body.hasSuffix("0") { body.removeLast() }
+            if body.hasSuffix(".") { body.removeLast() }
+        }
+        return body
+    }
+
+    /// Sentences: split after . ! ? followed by white space (and a closing quote, if any).
+    static func sentences(_ text: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        let characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            current.append(character)
+            if ".!?".contains(character) {
+                var next = index + 1
+                while next < characters.count, "\"”’')".contains(characters[next]) {
+                    current.append(characters[next])
+                    next += 1
+                }
+                if next >= characters.count || characters[next].isWhitespace {
+                    let trimmed = current.trimmingCharacters(in: .whitespacesAndNewlines)
+                    // "e.g." and "v2." inside a sentence: keep going when a lowercase word follows.
+                    let following = characters[next...].drop { $0.isWhitespace }.first
+                    if following == nil || !(following!.isLowercase) {
+                        if !trimmed.isEmpty { result.append(trimmed) }
+                        current = ""
+                    }
+                }
+                index = next
+                continue
+            }
+            index += 1
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { result.append(rest) }
+        return result
+    }
+
+    static func containsWord(_ text: String, _ word: String) -> Bool {
+        words(text).contains(word)
+    }
+}
