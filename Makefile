@@ -4,13 +4,19 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser build build-release test demo preview-shots bench clean
+.PHONY: setup setup-browser runtime build build-release test demo preview-shots bench clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
 
-setup:
+setup: runtime
 	./scripts/setup-debian.sh
+
+# The local LLM runtime: llama-server built from source and the SmolLM2 model, both pinned and
+# cached under ~/.cache/newsletter/ (the first run builds for ~10 minutes, later runs take seconds;
+# see docs/llm-runtime.md). `scripts/build-runtime.sh --print-paths` tells where they are.
+runtime:
+	./scripts/build-runtime.sh
 
 # Headless Chromium for looking at rendered issues (the screenshot test, make preview-shots).
 setup-browser:
@@ -23,7 +29,7 @@ build-release: setup
 	$(SWIFT) build -c release --product newsletter
 
 # The tests run the built `newsletter` executable too, so build everything first.
-test: build setup-browser
+test: build setup-browser runtime
 	./scripts/setup-test-peers.sh >/dev/null
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
