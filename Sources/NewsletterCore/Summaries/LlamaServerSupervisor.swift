@@ -106,10 +106,11 @@ public final class LlamaServerSupervisor: Sendable {
         }
     }
 
-    /// SIGTERM, up to three seconds to exit, then SIGKILL; waits for the process to be gone.
-    public func stop() {
+    /// SIGTERM, up to `graceSeconds` to exit, then SIGKILL; waits for the process to be gone.
+    /// Tests pass 0: their threads may block SIGTERM, and a child inherits the mask.
+    public func stop(graceSeconds: Double = 3) {
         state.withLock { state in
-            if let process = state.process { Self.terminate(process) }
+            if let process = state.process { Self.terminate(process, graceSeconds: graceSeconds) }
             state.process = nil
             state.port = nil
             if let log = state.logPath { try? FileManager.default.removeItem(atPath: log) }
@@ -213,13 +214,13 @@ public final class LlamaServerSupervisor: Sendable {
         return .failure(.startTimedOut(seconds: settings.startupTimeoutSeconds, lastLine: lastLine))
     }
 
-    static func terminate(_ process: Process) {
+    static func terminate(_ process: Process, graceSeconds: Double = 3) {
         guard process.isRunning else {
             process.waitUntilExit()
             return
         }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(3)
+        if graceSeconds > 0 { kill(process.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(graceSeconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()

@@ -161,8 +161,16 @@ public struct SummaryGuard: Sendable {
     static func leakedInstructions(_ text: String, source: GuardSource) -> [GuardRejection] {
         let lower = text.lowercased()
         let sourceLower = source.text.lowercased()
-        for marker in leakMarkers where lower.contains(marker) && !sourceLower.contains(marker) {
-            return [.leakedInstructions(marker)]
+        let outputPhrase = " " + words(lower).joined(separator: " ") + " "
+        let sourcePhrase = " " + words(sourceLower).joined(separator: " ") + " "
+        for marker in leakMarkers {
+            // Word markers match whole words ("api cannot" is not "i cannot"); the others as written.
+            let isWords = marker.allSatisfy { $0.isLetter || $0 == " " || $0 == "'" }
+            let found =
+                isWords
+                ? outputPhrase.contains(" \(marker) ") && !sourcePhrase.contains(" \(marker) ")
+                : lower.contains(marker) && !sourceLower.contains(marker)
+            if found { return [.leakedInstructions(marker)] }
         }
         // Six words in a row from the instructions that the takes do not also contain: the
         // model is reciting its prompt.
@@ -209,7 +217,7 @@ public struct SummaryGuard: Sendable {
         var end = text
         while let last = end.last, closing.contains(last) { end.removeLast() }
         if end.hasSuffix("...") || end.hasSuffix("…") || !(end.last.map { ".!?".contains($0) } ?? false) {
-            return [.incompleteSentence(String(text.suffix(40)))]
+            return [.incompleteSentence(String(text.suffix(60)))]
         }
         for sentence in sentences(text) {
             let first = sentence.first { !"\"“‘'(".contains($0) }
@@ -282,7 +290,9 @@ public struct SummaryGuard: Sendable {
         "however", "but", "and", "overall", "panel", "reviewers", "reviewer", "most", "all", "some", "one", "two",
         "neither", "either", "for", "in", "on", "with", "without", "although", "though", "still", "yet", "so",
         "meanwhile", "by", "as", "at", "if", "when", "where", "a", "an", "its", "only", "even", "many", "few",
-        "several", "critics", "supporters", "opinions", "views", "verdicts",
+        "several", "critics", "supporters", "opinions", "views", "verdicts", "unlike", "like", "compared",
+        "despite", "after", "before", "because", "since", "given", "whether", "then", "also", "instead", "not", "no",
+        "there", "here", "what", "which", "who", "how", "why", "nobody", "everyone",
     ]
 
     /// A stated verdict must agree with the counts: "unanimous" only when nobody dissented,
