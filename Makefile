@@ -13,7 +13,7 @@ setup: runtime
 	./scripts/setup-debian.sh
 
 # The local LLM runtime: llama-server built from source and the SmolLM2 model, both pinned and
-# cached under ~/.cache/newsletter/ (the first run builds for ~10 minutes, later runs take seconds;
+# cached under ~/.cache/newsletter/ (the first run compiles for 6-20 minutes on 2 cores, later runs take a second;
 # see docs/llm-runtime.md). `scripts/build-runtime.sh --print-paths` tells where they are.
 runtime:
 	./scripts/build-runtime.sh

@@ -279,6 +279,8 @@ EOF
 
 # --- main -----------------------------------------------------------------------------------------
 
+case "$LLAMA_NATIVE" in ON|OFF) ;; *) die "NEWSLETTER_LLAMA_NATIVE must be ON or OFF, not '$LLAMA_NATIVE'" ;; esac
+
 case "${1:-}" in
     "") ;;
     --print-paths)
@@ -299,8 +301,6 @@ case "${1:-}" in
         ;;
     *) die "unknown argument '$1' (expected --print-paths or --help)" ;;
 esac
-
-case "$LLAMA_NATIVE" in ON|OFF) ;; *) die "NEWSLETTER_LLAMA_NATIVE must be ON or OFF, not '$LLAMA_NATIVE'" ;; esac
 
 mkdir -p "$CACHE_ROOT"
 # One run at a time per cache: a second one (make -j, two terminals) waits, then finds a cache hit.
