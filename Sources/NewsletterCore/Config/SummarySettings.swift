@@ -45,6 +45,11 @@ public struct RuntimePaths: Sendable, Equatable {
     public var server: String
     public var model: String
 
+    public init(server: String, model: String) {
+        self.server = server
+        self.model = model
+    }
+
     public static let llamaCppPythonVersion = "0.3.36"
     public static let smolLM2PackageVersion = "0.1.2"
 

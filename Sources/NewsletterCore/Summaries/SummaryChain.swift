@@ -148,10 +148,16 @@ public struct SummaryChain: Sendable {
                     }
                     continue providers
                 }
-                let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 var checks = self.checks
-                // Whole sentences of the takes run longer than a written summary.
-                if provider.kind == .grammarExtractive { checks.maximumWords = max(checks.maximumWords, 180) }
+                let text: String
+                if provider.kind == .grammarExtractive {
+                    // Whole sentences of the takes run longer than a written summary.
+                    checks.maximumWords = max(checks.maximumWords, 180)
+                    checks.checksRepeatedRuns = false
+                    text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                } else {
+                    text = checks.trimmed(reply.text)
+                }
                 let source = GuardSource(comparison, instructions: provider.instructions(for: comparison, attempt: attempt))
                 let rejections = checks.check(text, against: source)
                 trials.append(

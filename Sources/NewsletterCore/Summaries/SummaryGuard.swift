@@ -126,10 +126,29 @@ public struct GuardSource: Sendable {
 public struct SummaryGuard: Sendable {
     public var minimumWords = 12
     public var maximumWords = 110
+    /// Off for verbatim sentences of the takes: two reviewers may open alike, and that is not a loop.
+    public var checksRepeatedRuns = true
 
     public init(minimumWords: Int = 12, maximumWords: Int = 110) {
         self.minimumWords = minimumWords
         self.maximumWords = maximumWords
+    }
+
+    /// A reply cut off by the token limit, or running past the sentences asked for, is kept up
+    /// to its last complete sentence (at most `maximumSentences`), when enough words remain.
+    /// Dropping words cannot make a summary less faithful; everything kept is still checked.
+    public func trimmed(_ reply: String, maximumSentences: Int = 3) -> String {
+        let text = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sentences = Self.sentences(text)
+        let complete = sentences.filter { sentence in
+            var end = sentence
+            while let last = end.last, "\"”’')".contains(last) { end.removeLast() }
+            return end.last.map { ".!?".contains($0) } ?? false
+        }
+        // Only whole leading sentences: a fragment in the middle means the text is not prose.
+        guard complete.count >= 1, sentences.starts(with: complete) else { return text }
+        let kept = complete.prefix(maximumSentences).joined(separator: " ")
+        return Self.words(kept).count >= minimumWords ? kept : text
     }
 
     /// Every reason to refuse `output`, most basic first; empty means accepted.
@@ -141,7 +160,7 @@ public struct SummaryGuard: Sendable {
         reasons += Self.prose(text)
         reasons += length(text)
         reasons += Self.completeSentences(text)
-        reasons += Self.repetition(text)
+        reasons += checksRepeatedRuns ? Self.repetition(text) : Self.repeatedSentences(text)
         reasons += Self.unsupportedNumbers(text, source: source)
         reasons += Self.unsupportedNames(text, source: source)
         reasons += Self.verdictMismatches(text, source: source)
@@ -242,6 +261,10 @@ public struct SummaryGuard: Sendable {
                 if !seen.insert(run).inserted { return [.repetition(run)] }
             }
         }
+        return repeatedSentences(text)
+    }
+
+    static func repeatedSentences(_ text: String) -> [GuardRejection] {
         var sentencesSeen: Set<String> = []
         for sentence in sentences(text) where !sentencesSeen.insert(sentence.lowercased()).inserted {
             return [.repetition(sentence)]

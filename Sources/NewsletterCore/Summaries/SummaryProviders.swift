@@ -31,11 +31,14 @@ public enum SummaryProviderError: Error, Equatable, Sendable, CustomStringConver
     }
 }
 
-/// One try at a summary: the retries change the seed and, after the first, tighten the prompt.
+/// One try at a summary: the retries tighten the prompt, then change the seed. At temperature 0
+/// a seed changes nothing, so the third and later tries sample a little (still repeatable: the
+/// seed is fixed).
 public struct SummaryAttempt: Sendable, Equatable {
     public var number: Int
     public var seed: Int
     public var tighter: Bool { number > 0 }
+    public var temperature: Double { number > 1 ? 0.6 : 0 }
 
     public init(number: Int, seed: Int) {
         self.number = number
@@ -210,7 +213,7 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: SummaryProvider 
     public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply {
         let messages = SummaryPrompt.messages(for: comparison, tighter: attempt.tighter)
         let options = SamplingOptions(
-            temperature: 0, seed: attempt.seed, maxTokens: connection.maxTokens,
+            temperature: attempt.temperature, seed: attempt.seed, maxTokens: connection.maxTokens,
             isLlamaServer: connection.isLlamaServer)
         let model = connection.model
         return try connection.call { client throws(ModelCallError) in

@@ -171,3 +171,25 @@ struct SummaryGuardTests {
                 == ["Driftnote ships.", "It costs $5, e.g. per seat.", "“Really?” asks the Skeptic."])
     }
 }
+
+extension SummaryGuardTests {
+    @Test func aCutOffOrRamblingReplyIsKeptUpToItsLastCompleteSentence() {
+        let cut = "The panel likes Driftnote and its structured action items a lot. The Skeptic names Otter as a rival. The panel"
+        #expect(checks.trimmed(cut) == "The panel likes Driftnote and its structured action items a lot. The Skeptic names Otter as a rival.")
+        let rambling = "Driftnote is liked by most of the panel here. Cobaltline is not. The Builder likes it. The Founder does not. More."
+        #expect(checks.trimmed(rambling) == "Driftnote is liked by most of the panel here. Cobaltline is not. The Builder likes it.")
+        // Too little left: the reply stays as it was, and the guard refuses it.
+        #expect(checks.trimmed("Driftnote ships. The panel") == "Driftnote ships. The panel")
+        // A fragment in the middle is not trimmed away.
+        #expect(checks.trimmed("- Driftnote: ship\n- Cobaltline: skip") == "- Driftnote: ship\n- Cobaltline: skip")
+    }
+
+    @Test func verbatimSentencesMayShareAnOpeningButNotRepeat() {
+        var verbatim = checks
+        verbatim.checksRepeatedRuns = false
+        let twoSkeptics = "The scenario where this breaks is a long call with Driftnote. The scenario where this breaks is a big repo with Cobaltline."
+        #expect(!verbatim.check(twoSkeptics, against: source).map(\.kind).contains("repetition"))
+        #expect(checks.check(twoSkeptics, against: source).map(\.kind).contains("repetition"))
+        #expect(verbatim.check("Driftnote ships to the panel today. Driftnote ships to the panel today.", against: source).map(\.kind).contains("repetition"))
+    }
+}
