@@ -226,11 +226,16 @@ public final class LlamaServerSupervisor: Sendable {
         process.waitUntilExit()
     }
 
-    /// The line that says what went wrong: the last one mentioning an error, else the last one.
+    /// The line that says what went wrong. llama-server's last line on a failed start is
+    /// only "exiting due to model loading error"; its first error-level line (`0.00.106.386 E …`)
+    /// names the cause, so that one wins, then the last line mentioning an error, then the last.
     static func lastLine(ofFile path: String) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { return "" }
         let lines = String(decoding: data.suffix(64 * 1024), as: UTF8.self)
             .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let errorLevel = lines.first(where: { $0.range(of: #"^[0-9.]+ E "#, options: .regularExpression) != nil }) {
+            return errorLevel
+        }
         let error = lines.last { line in
             let lower = line.lowercased()
             return lower.contains("error") || lower.contains("failed") || lower.contains("invalid")

@@ -8,7 +8,8 @@ extension SummaryChain {
         _ settings: SummarySettings, store: (any SummaryStore)?,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> (chain: SummaryChain, supervisor: LlamaServerSupervisor?) {
-        guard settings.enabled else { return (SummaryChain(providers: [], store: nil), nil) }
+        // Disabled: no model, but an editor's override still wins.
+        guard settings.enabled else { return (SummaryChain(providers: [], store: store), nil) }
         var providers: [any SummaryProvider] = []
         var supervisor: LlamaServerSupervisor?
         var local: LocalRuntimeConnection?

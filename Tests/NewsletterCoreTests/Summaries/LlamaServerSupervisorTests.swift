@@ -49,8 +49,8 @@ import Testing
         } catch {
             guard case .exitedWhileStarting(let status, let line) = error else { Issue.record("\(error)"); return }
             #expect(status == 1)
-            // The last line that mentions an error: what llama-server prints as it gives up.
-            #expect(line == "main: exiting due to model loading error")
+            // The first error-level line names the cause; the last only says it is exiting.
+            #expect(line == "0.00.004.252 E gguf_init_from_reader: invalid magic characters: 'not ', expected 'GGUF'")
         }
         // The failure is remembered: no second start in the same run.
         #expect(throws: RuntimeError.self) { try runtime.baseURL() }
@@ -108,5 +108,7 @@ import Testing
         #expect(LlamaServerSupervisor.lastLine(ofFile: log.path) == "llama_model_load: error loading model: bad magic")
         try "starting\nlistening\n".write(to: log, atomically: true, encoding: .utf8)
         #expect(LlamaServerSupervisor.lastLine(ofFile: log.path) == "listening")
+        try "0.00.1 I start\n0.00.2 E first cause\n0.00.3 E exiting\n".write(to: log, atomically: true, encoding: .utf8)
+        #expect(LlamaServerSupervisor.lastLine(ofFile: log.path) == "0.00.2 E first cause")
     }
 }

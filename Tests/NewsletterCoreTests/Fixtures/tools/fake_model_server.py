@@ -28,9 +28,12 @@ if args.model is not None:
     print("build: fake llama-server", file=sys.stderr, flush=True)
     magic = open(args.model, "rb").read(4) if os.path.exists(args.model) else b""
     if magic != b"GGUF":
-        print(f"gguf_init_from_file: failed to open GGUF file '{args.model}'", file=sys.stderr, flush=True)
-        print("llama_model_load: error loading model: cannot open the model file", file=sys.stderr, flush=True)
-        print("main: exiting due to model loading error", file=sys.stderr, flush=True)
+        # What llama-server 0.3.36 prints (docs/llm-runtime.md): the first E line names the cause.
+        print("0.00.004.100 I build: fake llama-server", file=sys.stderr, flush=True)
+        print("0.00.004.252 E gguf_init_from_reader: invalid magic characters: 'not ', expected 'GGUF'",
+              file=sys.stderr, flush=True)
+        print("0.00.004.300 E llama_model_load: error loading model", file=sys.stderr, flush=True)
+        print("0.00.004.310 E srv  llama_server: exiting due to model loading error", file=sys.stderr, flush=True)
         sys.exit(1)
 
 posts = 0
