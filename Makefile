@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser runtime build build-release test demo preview-shots bench clean
+.PHONY: setup setup-browser runtime build build-release test demo preview-shots bench bench-summaries clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -48,6 +48,11 @@ preview-shots: demo setup-browser
 # Delivery speed on loopback next to smtp-source and mailmerge (see docs/benchmarks.md).
 bench: setup
 	./scripts/bench.sh
+
+# Summarizing a week of six comparisons with the local model: acceptance, tokens/s and our
+# overhead next to llama-server's own timings (see docs/benchmarks.md).
+bench-summaries: build-release
+	./scripts/bench-summaries.sh
 
 clean:
 	rm -rf .build

@@ -180,6 +180,8 @@ struct Issues: ParsableCommand {
                 var approvedHash: String?
                 var skipReason: String?
                 var comparisonIDs: [Int64]
+                /// How many of the draft's summaries are of each kind (abstractive, fallbacks, edited).
+                var summaryKinds: [String: Int]?
             }
             print(
                 try JSONOutput.string(
@@ -187,15 +189,33 @@ struct Issues: ParsableCommand {
                         Row(
                             week: $0.week.description, status: $0.status.rawValue, subject: $0.subject,
                             draftHash: $0.draftHash,
-                            approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs)
+                            approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs,
+                            summaryKinds: Self.summaryKinds(manifest: $0.manifest))
                     }))
             return
         }
         if issues.isEmpty { print("No issues yet; `newsletter preview` builds one.") }
         for issue in issues {
             let detail = issue.status == .skipped ? (issue.skipReason ?? "") : (issue.subject ?? "")
+            let kinds = Self.summaryKinds(manifest: issue.manifest).map { kinds in
+                "  [summaries: " + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "]"
+            }
             print(
-                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)")
+                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)\(kinds ?? "")")
         }
+    }
+
+    /// Counts the kinds of summary in a draft's issue.json (abstractive, grammar-extractive,
+    /// extractive, edited); nil for drafts from before summaries had kinds.
+    static func summaryKinds(manifest: String?) -> [String: Int]? {
+        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
+            let comparisons = object["comparisons"] as? [[String: Any]]
+        else { return nil }
+        var counts: [String: Int] = [:]
+        for comparison in comparisons {
+            guard let kind = (comparison["summary"] as? [String: Any])?["kind"] as? String else { return nil }
+            counts[kind, default: 0] += 1
+        }
+        return counts.isEmpty ? nil : counts
     }
 }

@@ -211,7 +211,8 @@ public struct SummaryGuard: Sendable {
         "<|", "|>", "<takes>", "</takes>", "[inst]", "[/inst]", "<s>", "</s>", "system:", "user:", "assistant:",
         "as an ai", "as a language model", "language model", "i cannot", "i can't", "i'm sorry", "i am sorry",
         "ignore previous", "ignore all previous", "previous instructions", "my instructions", "the instructions",
-        "here is a summary", "here's a summary", "summary:", "sure,", "certainly!",
+        "here is a summary", "here's a summary", "summary:", "sure,", "certainly!", "the summary is",
+        "the summary", "this summary", "in summary", "the takes", "the comparison is",
     ]
 
     /// Bullets, headings, markdown emphasis, code.
@@ -297,6 +298,13 @@ public struct SummaryGuard: Sendable {
             for (position, token) in tokens(sentence).enumerated() {
                 guard token.contains(where: \.isUppercase), !token.contains(where: \.isNumber) else { continue }
                 if sourceTokens.contains(token) || source.text.contains(token) { continue }
+                // "AI-powered": a compound of a known name and ordinary words.
+                let parts = token.split(separator: "-").map(String.init)
+                if parts.count > 1,
+                    parts.allSatisfy({ !$0.contains(where: \.isUppercase) || source.text.contains($0) })
+                {
+                    continue
+                }
                 let lower = token.lowercased()
                 if position == 0 && (commonSentenceStarts.contains(lower) || sourceLowerWords.contains(lower)) {
                     continue
@@ -441,9 +449,11 @@ public struct SummaryGuard: Sendable {
                 }
                 if next >= characters.count || characters[next].isWhitespace {
                     let trimmed = current.trimmingCharacters(in: .whitespacesAndNewlines)
-                    // "e.g." and "v2." inside a sentence: keep going when a lowercase word follows.
+                    // "e.g." and "v2." inside a sentence: keep going when a lowercase word follows,
+                    // and after "vs." and the like whatever follows.
                     let following = characters[next...].drop { $0.isWhitespace }.first
-                    if following == nil || !(following!.isLowercase) {
+                    let lastWord = trimmed.split(separator: " ").last.map { $0.lowercased() } ?? ""
+                    if (following == nil || !(following!.isLowercase)) && !abbreviations.contains(lastWord) {
                         if !trimmed.isEmpty { result.append(trimmed) }
                         current = ""
                     }
@@ -457,6 +467,8 @@ public struct SummaryGuard: Sendable {
         if !rest.isEmpty { result.append(rest) }
         return result
     }
+
+    static let abbreviations: Set<String> = ["vs.", "v.", "e.g.", "i.e.", "etc.", "approx.", "mr.", "dr.", "ms.", "no."]
 
     static func containsWord(_ text: String, _ word: String) -> Bool {
         words(text).contains(word)

@@ -54,6 +54,8 @@ struct SummariesCommandTests {
         #expect(preview.stdout.contains("[summary: extractive, fallback]"))
         let manifest = try String(contentsOf: directory.appendingPathComponent("outbox/2026-W47/issue.json"), encoding: .utf8)
         #expect(manifest.contains("\"kind\" : \"extractive\""))
+        let issues = try run(["issues"])
+        #expect(issues.stdout.contains("[summaries: 2 extractive]"), "\(issues.stdout)")
     }
 
     @Test func strictMakesAMissingRuntimeAFailure() throws {
