@@ -19,6 +19,10 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
     case leakedInstructions(String)
     /// A stated verdict the panel's counts contradict.
     case verdictMismatch(stated: String, panel: String)
+    /// It does not name the tools it is meant to be about.
+    case offTopic(missing: [String])
+    /// Too many of its content words occur nowhere in the takes: it is about something else.
+    case ungrounded(share: Int, examples: [String])
 
     /// A stable name for counting failures by kind.
     public var kind: String {
@@ -33,6 +37,8 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
         case .notProse: "not-prose"
         case .leakedInstructions: "leaked-instructions"
         case .verdictMismatch: "verdict-mismatch"
+        case .offTopic: "off-topic"
+        case .ungrounded: "ungrounded"
         }
     }
 
@@ -48,6 +54,9 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
         case .notProse(let text): "not prose: \"\(text)\""
         case .leakedInstructions(let text): "leaks instructions or role text: \"\(text)\""
         case .verdictMismatch(let stated, let panel): "states \"\(stated)\" but the panel says \(panel)"
+        case .offTopic(let missing): "never names \(missing.joined(separator: " or "))"
+        case .ungrounded(let share, let examples):
+            "\(share) % of its content words are not in the takes (\(examples.joined(separator: ", ")))"
         }
     }
 }
@@ -128,6 +137,8 @@ public struct SummaryGuard: Sendable {
     public var maximumWords = 110
     /// Off for verbatim sentences of the takes: two reviewers may open alike, and that is not a loop.
     public var checksRepeatedRuns = true
+    /// The most content words (in %) that may be absent from the takes.
+    public var maximumUngroundedShare = 25
 
     public init(minimumWords: Int = 12, maximumWords: Int = 110) {
         self.minimumWords = minimumWords
@@ -164,6 +175,8 @@ public struct SummaryGuard: Sendable {
         reasons += Self.unsupportedNumbers(text, source: source)
         reasons += Self.unsupportedNames(text, source: source)
         reasons += Self.verdictMismatches(text, source: source)
+        reasons += Self.offTopic(text, source: source)
+        reasons += Self.ungrounded(text, source: source, maximumShare: maximumUngroundedShare)
         return reasons
     }
 
@@ -393,6 +406,52 @@ public struct SummaryGuard: Sendable {
         }
         return []
     }
+
+    /// Every tool must be named: in full, or by a distinctive first word ("Vercel", "Hugging").
+    static func offTopic(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let lower = text.lowercased()
+        let missing = source.toolNames.filter { name in
+            let name = name.lowercased()
+            if lower.contains(name) { return false }
+            let first = name.split(separator: " ").first.map(String.init) ?? name
+            return !(first.count >= 4 && first != name && lower.contains(first))
+        }
+        return missing.isEmpty ? [] : [.offTopic(missing: missing)]
+    }
+
+    /// Content words (four letters or more, not function words) must mostly come from the
+    /// takes, compared by their first five letters so "priced" matches "pricing". A small model
+    /// that drifts into "the world of the internet" fails here even when every name is right.
+    static func ungrounded(_ text: String, source: GuardSource, maximumShare: Int) -> [GuardRejection] {
+        func stem(_ word: String) -> String { String(word.prefix(5)) }
+        let sourceStems = Set(words(source.text.lowercased()).map(stem))
+        let content = words(text.lowercased()).filter { $0.count >= 4 && !functionWords.contains($0) }
+        guard content.count >= 5 else { return [] }
+        let missing = content.filter { !sourceStems.contains(stem($0)) }
+        let share = missing.count * 100 / content.count
+        guard share > maximumShare else { return [] }
+        var examples: [String] = []
+        for word in missing where !examples.contains(word) && examples.count < 4 { examples.append(word) }
+        return [.ungrounded(share: share, examples: examples)]
+    }
+
+    static let functionWords: Set<String> = [
+        "that", "this", "these", "those", "with", "from", "into", "onto", "over", "under", "about", "than", "then",
+        "they", "them", "their", "there", "here", "what", "which", "while", "when", "where", "whose", "will", "would",
+        "could", "should", "have", "has", "been", "being", "were", "also", "only", "both", "each", "more", "most",
+        "much", "many", "some", "such", "very", "even", "just", "like", "does", "doesn't", "isn't", "it's", "its",
+        "panel", "panel's", "reviewer", "reviewers", "tool", "tools", "says", "said", "think", "thinks", "see", "sees",
+        "however", "although", "though", "because", "whereas", "between", "other", "another", "overall", "make",
+        "makes", "made", "well", "still", "whether", "either", "neither",
+        // The words a summary of a panel is made of, whatever the takes say.
+        "lean", "leans", "toward", "towards", "name", "names", "named", "praise", "praised", "praises", "liked",
+        "likes", "dislike", "dislikes", "worry", "worries", "worried", "concern", "concerns", "concerned", "agree",
+        "agrees", "disagree", "disagrees", "favor", "favors", "favour", "favours", "split", "divided", "majority",
+        "verdict", "verdicts", "mostly", "ship", "ships", "shipping", "shipped", "skip", "skips", "skipped",
+        "criticized", "criticised", "criticizes", "doubt", "doubts", "view", "views", "argue", "argues", "notes",
+        "warns", "warned", "calls", "called", "rival", "rivals", "strength", "strengths", "weakness", "weaknesses",
+        "risk", "risks", "benefit", "benefits", "mixed", "positive", "negative", "skeptical", "sceptical",
+    ]
 
     static let spelled = ["one": 1, "two": 2, "three": 3, "four": 4, "five": 5]
 

@@ -12,14 +12,22 @@ struct SummariesCommandTests {
             at: TestPaths.repository.appendingPathComponent("templates"), to: directory.appendingPathComponent("templates"))
     }
 
-    /// Runs `newsletter` with a runtime that does not exist, whatever this machine has built.
-    func run(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs `newsletter` with a runtime that does not exist, whatever this machine has built
+    /// (unless `realRuntime`).
+    func run(_ arguments: [String], stdin: String? = nil, realRuntime: Bool = false) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let process = Process()
         process.executableURL = CommandLineTests.executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
-        environment["NEWSLETTER_LLAMA_SERVER"] = directory.appendingPathComponent("no-runtime/llama-server").path
+        if realRuntime, let paths = LlamaRuntime.paths {
+            environment["NEWSLETTER_LLAMA_SERVER"] = paths.server
+            environment["NEWSLETTER_MODEL"] = paths.model
+        } else {
+            environment["NEWSLETTER_LLAMA_SERVER"] = directory.appendingPathComponent("no-runtime/llama-server").path
+        }
         environment["EDITOR"] = nil
         environment["VISUAL"] = nil
         process.environment = environment
@@ -91,5 +99,33 @@ struct SummariesCommandTests {
         #expect(empty.status == 1 && empty.stderr.contains("empty"))
         let removed = try run(["summaries", "edit", "2026-W47", "1", "--remove"])
         #expect(removed.status == 0 && removed.stdout.contains("override removed"))
+    }
+
+    /// The "done when": the preview made with the runtime the project built and started
+    /// itself shows summaries that passed the guard or marked fallbacks; the second preview asks
+    /// no model (it starts no server) and gives the same draft.
+    @Test(.enabled(if: LlamaRuntime.shouldRun, LlamaRuntime.skipReason))
+    func previewWithTheRealRuntimeMarksEachSummaryAndReusesThemTheSecondTime() throws {
+        _ = try #require(LlamaRuntime.paths, "CI is set, but scripts/build-runtime.sh --print-paths failed")
+        try "[summaries]\nattempts = 1\n".write(
+            to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        try ingestExamples()
+        let first = try run(["preview", "--week", "2026-W47"], realRuntime: true)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(!first.stderr.contains("could not run"))
+        let lines = first.stdout.split(separator: "\n").filter { $0.contains("[summary: ") }
+        #expect(lines.count == 2)
+        for line in lines {
+            #expect(
+                line.contains("[summary: abstractive by local]") || line.contains("grammar-extractive by local-grammar, fallback")
+                    || line.contains("[summary: extractive, fallback]"), "\(line)")
+        }
+        #expect(first.stderr.contains("msg=\"summary ready\"") && first.stderr.contains("cached=false"))
+        let second = try run(["preview", "--week", "2026-W47"], realRuntime: true)
+        #expect(second.status == 0)
+        #expect(second.stderr.contains("cached=true") && !second.stderr.contains("cached=false"))
+        #expect(!second.stderr.contains("summary attempt") && !second.stderr.contains("rejected"))
+        let hash = { (out: String) in out.split(whereSeparator: \.isWhitespace).first { $0.count == 12 && $0.allSatisfy(\.isHexDigit) } }
+        #expect(hash(first.stdout) != nil && hash(first.stdout) == hash(second.stdout))
     }
 }

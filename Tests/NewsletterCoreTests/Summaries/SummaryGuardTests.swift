@@ -78,6 +78,25 @@ struct SummaryGuardTests {
         #expect(SummaryGuard.unsupportedNames("Driftnote's webhook is clean.", source: source) == [])
     }
 
+    @Test func aSummaryMustNameTheToolsItIsAbout() {
+        #expect(SummaryGuard.offTopic(faithful, source: source) == [])
+        #expect(
+            SummaryGuard.offTopic("The panel likes the meeting bot and its structured action items.", source: source)
+                == [.offTopic(missing: ["Driftnote", "Cobaltline"])])
+        #expect(
+            SummaryGuard.offTopic("Driftnote is liked for its action items.", source: source)
+                == [.offTopic(missing: ["Cobaltline"])])
+    }
+
+    @Test func aSummaryThatDriftsAwayFromTheTakesIsUngrounded() {
+        // SmolLM2-135M's actual reply for Lanternfish vs Quillmark, names swapped in.
+        let drifting =
+            "In a world where Driftnote is increasingly used to control the world, Cobaltline controls people. This is a reality people have watched from the shadows for centuries."
+        let reasons = SummaryGuard.ungrounded(drifting, source: source, maximumShare: 25)
+        #expect(reasons.map(\.kind) == ["ungrounded"])
+        #expect(SummaryGuard.ungrounded(faithful, source: source, maximumShare: 25) == [])
+    }
+
     @Test func aCompoundOfAKnownNameAndOrdinaryWordsIsNotANewName() {
         // "AI" is in the takes; "Quantum" is not.
         let withAI = GuardSource(
