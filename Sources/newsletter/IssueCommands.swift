@@ -77,7 +77,9 @@ struct Preview: ParsableCommand {
         )
         for (index, item) in result.items.enumerated() {
             let summary = item.summary
-            let made = summary.kind == .extractive || summary.kind == .edited ? summary.kind.rawValue : "\(summary.kind.rawValue) by \(summary.provider)"
+            let made =
+                summary.kind == .extractive || summary.kind == .edited
+                ? summary.kind.rawValue : "\(summary.kind.rawValue) by \(summary.provider)"
             print(
                 "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(made)\(summary.kind.isFallback ? ", fallback" : "")]"
             )
@@ -198,10 +200,12 @@ struct Issues: ParsableCommand {
         for issue in issues {
             let detail = issue.status == .skipped ? (issue.skipReason ?? "") : (issue.subject ?? "")
             let kinds = Self.summaryKinds(manifest: issue.manifest).map { kinds in
-                "  [summaries: " + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "]"
+                "  [summaries: "
+                    + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "]"
             }
             print(
-                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)\(kinds ?? "")")
+                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)\(kinds ?? "")"
+            )
         }
     }
 

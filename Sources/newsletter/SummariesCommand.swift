@@ -67,7 +67,8 @@ struct Summaries: ParsableCommand {
             guard let editor, !editor.isEmpty else {
                 throw ValidationError("give the summary with --text, on standard input, or set $EDITOR")
             }
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("newsletter-summary-\(UUID().uuidString).txt")
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "newsletter-summary-\(UUID().uuidString).txt")
             try Data((current?.text ?? "").utf8).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
             let process = Process()
@@ -113,7 +114,9 @@ struct Summaries: ParsableCommand {
             for result in ingester.ingest(sources) {
                 if let error = result.error { Terminal.printError("\(error)") }
                 // The HTML page and its text dump are one comparison: evaluate it once.
-                if let comparison = result.comparison, !comparisons.contains(where: { $0.recordHash == comparison.recordHash }) {
+                if let comparison = result.comparison,
+                    !comparisons.contains(where: { $0.recordHash == comparison.recordHash })
+                {
                     comparisons.append(comparison)
                 }
             }
@@ -124,7 +127,8 @@ struct Summaries: ParsableCommand {
             let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: nil)
             defer { supervisor?.stop() }
             guard !chain.providers.isEmpty else {
-                Terminal.printError("summaries.enabled is false or the chain has no model provider; nothing to evaluate")
+                Terminal.printError(
+                    "summaries.enabled is false or the chain has no model provider; nothing to evaluate")
                 throw ExitCode(ExitStatus.configurationError.rawValue)
             }
             let bar = Terminal.isInteractive && !json ? ProgressBar(verb: "Evaluating") : nil
@@ -149,7 +153,9 @@ struct Summaries: ParsableCommand {
             bar?.clear()
             let total = ChatClient.milliseconds(since: started)
             if json {
-                print(try JSONOutput.string(SummaryEvaluationReport(pages: comparisons.count, wallMilliseconds: total, providers: reports)))
+                print(
+                    try JSONOutput.string(
+                        SummaryEvaluationReport(pages: comparisons.count, wallMilliseconds: total, providers: reports)))
             } else {
                 print(SummaryEvaluation.table(reports, pages: comparisons.count, wallMilliseconds: total))
             }
@@ -159,8 +165,10 @@ struct Summaries: ParsableCommand {
             for trial in trials {
                 let verdict =
                     trial.error.map { "error: \($0)" }
-                    ?? (trial.accepted ? "accepted" : "rejected: " + trial.rejections.map(\.description).joined(separator: "; "))
-                let line = "[\(trial.provider) #\(trial.attempt)] \(title): \(verdict)\n    \(trial.reply?.text.replacingOccurrences(of: "\n", with: " ") ?? "")"
+                    ?? (trial.accepted
+                        ? "accepted" : "rejected: " + trial.rejections.map(\.description).joined(separator: "; "))
+                let line =
+                    "[\(trial.provider) #\(trial.attempt)] \(title): \(verdict)\n    \(trial.reply?.text.replacingOccurrences(of: "\n", with: " ") ?? "")"
                 if let bar { bar.print(line) } else { print(line) }
             }
         }
@@ -260,24 +268,39 @@ struct SummaryEvaluation: Encodable {
     }
 
     static func table(_ reports: [SummaryEvaluation], pages: Int, wallMilliseconds: Int) -> String {
-        var lines = ["\(pages) comparison\(pages == 1 ? "" : "s"), \(String(format: "%.1f", Double(wallMilliseconds) / 1000)) s in all"]
+        var lines = [
+            "\(pages) comparison\(pages == 1 ? "" : "s"), \(String(format: "%.1f", Double(wallMilliseconds) / 1000)) s in all"
+        ]
         for report in reports {
             lines.append("")
             lines.append("\(report.provider) (\(report.kind.rawValue), \(report.model))")
             lines.append(
                 "  accepted:        \(report.pagesAccepted)/\(report.pages) pages, \(report.repliesAccepted)/\(report.replies) replies"
-                    + (report.replies > 0 ? String(format: " (%.0f %%)", Double(report.repliesAccepted) / Double(report.replies) * 100) : ""))
+                    + (report.replies > 0
+                        ? String(format: " (%.0f %%)", Double(report.repliesAccepted) / Double(report.replies) * 100)
+                        : ""))
             let failures = report.guardFailures.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            lines.append("  guard failures:  " + (failures.isEmpty ? "none" : failures.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+            lines.append(
+                "  guard failures:  "
+                    + (failures.isEmpty ? "none" : failures.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
             if !report.errors.isEmpty {
-                lines.append("  errors:          " + report.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                lines.append(
+                    "  errors:          "
+                        + report.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                            separator: ", "))
             }
             lines.append("  tokens:          \(report.promptTokens) prompt, \(report.completionTokens) completion")
             lines.append(
-                "  tokens/s:        " + (report.tokensPerSecond.map { String(format: "%.1f (llama-server timings)", $0) } ?? "n/a (no timings)"))
+                "  tokens/s:        "
+                    + (report.tokensPerSecond.map { String(format: "%.1f (llama-server timings)", $0) }
+                        ?? "n/a (no timings)"))
             lines.append(
                 "  wall time:       \(String(format: "%.1f", Double(report.wallMilliseconds) / 1000)) s"
-                    + (report.overheadPercent.map { String(format: "; requests %.0f ms vs server %.0f ms, overhead %.1f %%", Double(report.requestMilliseconds), report.serverMilliseconds, $0) } ?? ""))
+                    + (report.overheadPercent.map {
+                        String(
+                            format: "; requests %.0f ms vs server %.0f ms, overhead %.1f %%",
+                            Double(report.requestMilliseconds), report.serverMilliseconds, $0)
+                    } ?? ""))
         }
         return lines.joined(separator: "\n")
     }
@@ -304,7 +327,9 @@ final class SummaryProgress: Sendable {
         switch event {
         case .attempt(let comparison, let provider, let number):
             countIfNew(comparison)
-            logger.debug("summary attempt", metadata: ["comparison": "\(comparison)", "provider": "\(provider)", "attempt": "\(number)"])
+            logger.debug(
+                "summary attempt",
+                metadata: ["comparison": "\(comparison)", "provider": "\(provider)", "attempt": "\(number)"])
         case .rejected(let comparison, let provider, let reasons):
             logger.info(
                 "summary rejected by the guard",
@@ -313,14 +338,17 @@ final class SummaryProgress: Sendable {
                     "reasons": "\(reasons.map(\.description).joined(separator: "; "))",
                 ])
         case .providerFailed(let comparison, let provider, let error):
-            logger.warning("summary provider failed", metadata: ["comparison": "\(comparison)", "provider": "\(provider)", "error": "\(error)"])
+            logger.warning(
+                "summary provider failed",
+                metadata: ["comparison": "\(comparison)", "provider": "\(provider)", "error": "\(error)"])
         case .finished(let comparison, let summary, let fromCache):
             countIfNew(comparison)
             bar?.advance(comparison)
             logger.info(
                 "summary ready",
                 metadata: [
-                    "comparison": "\(comparison)", "provider": "\(summary.provider)", "kind": "\(summary.kind.rawValue)",
+                    "comparison": "\(comparison)", "provider": "\(summary.provider)",
+                    "kind": "\(summary.kind.rawValue)",
                     "model": "\(summary.model ?? "-")", "ms": "\(summary.milliseconds ?? 0)", "cached": "\(fromCache)",
                 ])
         }

@@ -94,7 +94,9 @@ extension SettingsReader {
         settings.minimumWords = try integer("summaries.min_words", in: 1...500) ?? settings.minimumWords
         settings.maximumWords = try integer("summaries.max_words", in: 5...1000) ?? settings.maximumWords
         if settings.minimumWords >= settings.maximumWords {
-            throw invalid("summaries.min_words", "\(settings.minimumWords) is not below summaries.max_words (\(settings.maximumWords))")
+            throw invalid(
+                "summaries.min_words",
+                "\(settings.minimumWords) is not below summaries.max_words (\(settings.maximumWords))")
         }
         settings.maxTokens = try integer("summaries.max_tokens", in: 16...4096) ?? settings.maxTokens
         settings.endpoints = try endpoints()
@@ -120,7 +122,8 @@ extension SettingsReader {
                 throw invalid("\(prefix).name", "is required")
             }
             guard let baseURL = try inner.httpURL("\(prefix).base_url") else {
-                throw invalid("\(prefix).base_url", "is required (e.g. \"https://api.example.com/v1\" without /chat/completions)")
+                throw invalid(
+                    "\(prefix).base_url", "is required (e.g. \"https://api.example.com/v1\" without /chat/completions)")
             }
             guard let model = try inner.string("\(prefix).model", nonEmpty: true) else {
                 throw invalid("\(prefix).model", "is required")
@@ -128,7 +131,8 @@ extension SettingsReader {
             var endpoint = RemoteEndpointConnection.Settings(
                 name: name, baseURL: baseURL.hasSuffix("/v1") ? String(baseURL.dropLast(3)) : baseURL, model: model,
                 apiKeyEnvironment: try inner.string("\(prefix).api_key_env", nonEmpty: true))
-            endpoint.timeoutSeconds = try inner.integer("\(prefix).timeout_seconds", in: 1...3600) ?? endpoint.timeoutSeconds
+            endpoint.timeoutSeconds =
+                try inner.integer("\(prefix).timeout_seconds", in: 1...3600) ?? endpoint.timeoutSeconds
             endpoint.retries = try inner.integer("\(prefix).retries", in: 0...10) ?? endpoint.retries
             endpoint.requestsPerMinute =
                 try inner.integer("\(prefix).requests_per_minute", in: 0...100_000) ?? endpoint.requestsPerMinute

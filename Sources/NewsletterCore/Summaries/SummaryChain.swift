@@ -89,7 +89,8 @@ public struct SummaryChain: Sendable {
         -> SummaryOutcome
     {
         summarize(
-            StoredComparison(id: 0, firstSeenAt: comparison.published, updatedAt: comparison.published, comparison: comparison),
+            StoredComparison(
+                id: 0, firstSeenAt: comparison.published, updatedAt: comparison.published, comparison: comparison),
             observer: observer)
     }
 
@@ -158,7 +159,8 @@ public struct SummaryChain: Sendable {
                 } else {
                     text = checks.trimmed(reply.text)
                 }
-                let source = GuardSource(comparison, instructions: provider.instructions(for: comparison, attempt: attempt))
+                let source = GuardSource(
+                    comparison, instructions: provider.instructions(for: comparison, attempt: attempt))
                 let rejections = checks.check(text, against: source)
                 trials.append(
                     SummaryTrial(
@@ -177,7 +179,9 @@ public struct SummaryChain: Sendable {
                 rejectedKinds.append(rejections.map(\.kind).joined(separator: "+"))
                 observer?(.rejected(comparison: title, provider: provider.name, reasons: rejections))
             }
-            notes.append("\(provider.name): the guard refused \(rejectedKinds.count) replies (\(rejectedKinds.joined(separator: ", ")))")
+            notes.append(
+                "\(provider.name): the guard refused \(rejectedKinds.count) replies (\(rejectedKinds.joined(separator: ", ")))"
+            )
         }
         var summary = ExtractiveSummarizer.summarize(comparison)
         summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")

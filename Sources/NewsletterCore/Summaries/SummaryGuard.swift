@@ -380,7 +380,8 @@ public struct SummaryGuard: Sendable {
                     guard let count = Int(countText) ?? spelled[countText] else { continue }
                     let fits = about.contains { panel in
                         if isPercent {
-                            return panel.shipPercent.map { verdict == "ship" ? $0 == count : 100 - $0 == count } ?? false
+                            return panel.shipPercent.map { verdict == "ship" ? $0 == count : 100 - $0 == count }
+                                ?? false
                         }
                         return (verdict == "ship" ? panel.ship : panel.skip) == count
                     }
@@ -527,7 +528,9 @@ public struct SummaryGuard: Sendable {
         return result
     }
 
-    static let abbreviations: Set<String> = ["vs.", "v.", "e.g.", "i.e.", "etc.", "approx.", "mr.", "dr.", "ms.", "no."]
+    static let abbreviations: Set<String> = [
+        "vs.", "v.", "e.g.", "i.e.", "etc.", "approx.", "mr.", "dr.", "ms.", "no.",
+    ]
 
     static func containsWord(_ text: String, _ word: String) -> Bool {
         words(text).contains(word)

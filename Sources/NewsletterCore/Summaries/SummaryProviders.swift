@@ -76,7 +76,9 @@ public struct LocalRuntimeConnection: ModelConnection {
     public var maxTokens: Int
     public var label: String { "local" }
     public var isLlamaServer: Bool { true }
-    public var model: String { URL(fileURLWithPath: supervisor.settings.modelPath).deletingPathExtension().lastPathComponent }
+    public var model: String {
+        URL(fileURLWithPath: supervisor.settings.modelPath).deletingPathExtension().lastPathComponent
+    }
 
     public init(supervisor: LlamaServerSupervisor, timeoutSeconds: Int = 120, maxTokens: Int = 160) {
         self.supervisor = supervisor
@@ -165,7 +167,8 @@ public struct RemoteEndpointConnection: ModelConnection {
             } catch {
                 guard error.isTransient, attempt < settings.retries else { throw .callFailed(error) }
                 let delay = backoffBase * (1 << attempt)
-                Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                Thread.sleep(
+                    forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
                 attempt += 1
             }
         }
@@ -210,7 +213,8 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: SummaryProvider 
         SummaryPrompt.instructions(for: comparison, tighter: attempt.tighter)
     }
 
-    public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply {
+    public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply
+    {
         let messages = SummaryPrompt.messages(for: comparison, tighter: attempt.tighter)
         let options = SamplingOptions(
             temperature: attempt.temperature, seed: attempt.seed, maxTokens: connection.maxTokens,
@@ -238,7 +242,8 @@ public struct GrammarExtractiveProvider<Connection: ModelConnection>: SummaryPro
         SummaryPrompt.extractiveSystem
     }
 
-    public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply {
+    public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply
+    {
         let candidates = SummaryPrompt.candidateLines(for: comparison)
         guard candidates.count >= 2 else {
             throw .unavailable("the takes have fewer than two complete sentences to choose from")

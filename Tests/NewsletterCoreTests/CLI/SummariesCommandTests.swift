@@ -9,7 +9,8 @@ struct SummariesCommandTests {
     init() throws {
         directory = try TestPaths.temporaryDirectory()
         try FileManager.default.copyItem(
-            at: TestPaths.repository.appendingPathComponent("templates"), to: directory.appendingPathComponent("templates"))
+            at: TestPaths.repository.appendingPathComponent("templates"),
+            to: directory.appendingPathComponent("templates"))
     }
 
     /// Runs `newsletter` with a runtime that does not exist, whatever this machine has built
@@ -60,7 +61,8 @@ struct SummariesCommandTests {
         #expect(preview.stderr.contains("could not run: no llama-server at"))
         #expect(preview.stderr.contains("make runtime"))
         #expect(preview.stdout.contains("[summary: extractive, fallback]"))
-        let manifest = try String(contentsOf: directory.appendingPathComponent("outbox/2026-W47/issue.json"), encoding: .utf8)
+        let manifest = try String(
+            contentsOf: directory.appendingPathComponent("outbox/2026-W47/issue.json"), encoding: .utf8)
         #expect(manifest.contains("\"kind\" : \"extractive\""))
         let issues = try run(["issues"])
         #expect(issues.stdout.contains("[summaries: 2 extractive]"), "\(issues.stdout)")
@@ -74,21 +76,26 @@ struct SummariesCommandTests {
         #expect(preview.status == 70)
         #expect(preview.stderr.contains("summaries.strict"))
         // The digest is still written, with its fallbacks.
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/2026-W47/preview.html").path))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: directory.appendingPathComponent("outbox/2026-W47/preview.html").path))
     }
 
     @Test func anEditedSummaryWinsInThePreview() throws {
         try "[summaries]\nenabled = false\n".write(
             to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
         try ingestExamples()
-        let edit = try run(["summaries", "edit", "2026-W47", "1", "--text", "Inkwell wins the <b>panel</b> & the week."])
+        let edit = try run([
+            "summaries", "edit", "2026-W47", "1", "--text", "Inkwell wins the <b>panel</b> & the week.",
+        ])
         #expect(edit.status == 0, "\(edit.stderr)")
         let fromStdin = try run(["summaries", "edit", "2026-W47", "2"], stdin: "Lanternfish, from standard input.\n")
         #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
         let preview = try run(["preview", "--week", "2026-W47"])
         #expect(preview.status == 0, "\(preview.stderr)")
         #expect(preview.stderr.isEmpty || !preview.stderr.contains("could not run"))
-        let html = try String(contentsOf: directory.appendingPathComponent("outbox/2026-W47/preview.html"), encoding: .utf8)
+        let html = try String(
+            contentsOf: directory.appendingPathComponent("outbox/2026-W47/preview.html"), encoding: .utf8)
         #expect(html.contains("Inkwell wins the &lt;b&gt;panel&lt;/b&gt; &amp; the week."))
         #expect(html.contains("Lanternfish, from standard input."))
         #expect(preview.stdout.contains("[summary: edited]"))
@@ -117,7 +124,8 @@ struct SummariesCommandTests {
         #expect(lines.count == 2)
         for line in lines {
             #expect(
-                line.contains("[summary: abstractive by local]") || line.contains("grammar-extractive by local-grammar, fallback")
+                line.contains("[summary: abstractive by local]")
+                    || line.contains("grammar-extractive by local-grammar, fallback")
                     || line.contains("[summary: extractive, fallback]"), "\(line)")
         }
         #expect(first.stderr.contains("msg=\"summary ready\"") && first.stderr.contains("cached=false"))
@@ -125,7 +133,9 @@ struct SummariesCommandTests {
         #expect(second.status == 0)
         #expect(second.stderr.contains("cached=true") && !second.stderr.contains("cached=false"))
         #expect(!second.stderr.contains("summary attempt") && !second.stderr.contains("rejected"))
-        let hash = { (out: String) in out.split(whereSeparator: \.isWhitespace).first { $0.count == 12 && $0.allSatisfy(\.isHexDigit) } }
+        let hash = { (out: String) in
+            out.split(whereSeparator: \.isWhitespace).first { $0.count == 12 && $0.allSatisfy(\.isHexDigit) }
+        }
         #expect(hash(first.stdout) != nil && hash(first.stdout) == hash(second.stdout))
     }
 }

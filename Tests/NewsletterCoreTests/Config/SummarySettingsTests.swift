@@ -14,7 +14,9 @@ struct SummarySettingsTests {
         #expect(paths.model == "/home/ada/.cache/newsletter/models/smollm2-135m-instruct-q4_1-0.1.2.gguf")
         let moved = settings.runtimePaths(environment: ["HOME": "/h", "NEWSLETTER_CACHE": "/c"])
         #expect(moved.server == "/c/llama-server-0.3.36/bin/llama-server")
-        let named = settings.runtimePaths(environment: ["NEWSLETTER_LLAMA_SERVER": "/x/ls", "NEWSLETTER_MODEL": "/x/m.gguf"])
+        let named = settings.runtimePaths(environment: [
+            "NEWSLETTER_LLAMA_SERVER": "/x/ls", "NEWSLETTER_MODEL": "/x/m.gguf",
+        ])
         #expect(named == RuntimePaths(server: "/x/ls", model: "/x/m.gguf"))
     }
 
@@ -86,7 +88,10 @@ struct SummarySettingsTests {
             ("[summaries]\nattempts = 0", "summaries.attempts"),
             ("[summaries]\nmin_words = 50\nmax_words = 40", "summaries.min_words"),
             ("[[summaries.endpoints]]\nname = \"a\"\nmodel = \"m\"", "summaries.endpoints[1].base_url"),
-            ("[[summaries.endpoints]]\nname = \"a\"\nbase_url = \"ftp://h\"\nmodel = \"m\"", "summaries.endpoints[1].base_url"),
+            (
+                "[[summaries.endpoints]]\nname = \"a\"\nbase_url = \"ftp://h\"\nmodel = \"m\"",
+                "summaries.endpoints[1].base_url"
+            ),
             ("[summaries]\nendpoints = \"x\"", "summaries.endpoints"),
         ]
         for (text, key) in cases {

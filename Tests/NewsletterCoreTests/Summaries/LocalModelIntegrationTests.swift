@@ -42,7 +42,8 @@ struct LocalModelIntegrationTests {
     @Test func theGrammarOnlyLetsTheModelPickTheTakesOwnSentences() throws {
         let runtime = try supervisor()
         defer { runtime.stop(graceSeconds: 0) }
-        let provider = GrammarExtractiveProvider(connection: LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 300))
+        let provider = GrammarExtractiveProvider(
+            connection: LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 300))
         let reply = try provider.summarize(comparison, attempt: SummaryAttempt(number: 0, seed: 42))
         let candidates = Set(SummaryPrompt.candidateLines(for: comparison))
         let lines = reply.text.split(separator: "\n").map(String.init)

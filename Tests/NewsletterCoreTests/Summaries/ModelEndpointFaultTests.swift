@@ -17,7 +17,10 @@ import Testing
         let reply = try client(server).chat(model: "smol", messages: messages, options: SamplingOptions(seed: 7))
         #expect(reply.text == "The panel likes Driftnote.")
         #expect(reply.promptTokens == 321 && reply.completionTokens == 45)
-        #expect(reply.timings == ServerTimings(promptTokens: 321, promptMilliseconds: 80.5, predictedTokens: 45, predictedMilliseconds: 300))
+        #expect(
+            reply.timings
+                == ServerTimings(
+                    promptTokens: 321, promptMilliseconds: 80.5, predictedTokens: 45, predictedMilliseconds: 300))
         #expect(reply.timings?.tokensPerSecond == 150)
         let request = try #require(try server.requests().first)
         #expect(request["temperature"] as? Double == 0 && request["seed"] as? Int == 7)
@@ -81,7 +84,9 @@ import Testing
         }
     }
 
-    func endpoint(_ server: FakeModelServer, retries: Int, rpm: Int = 0, key: String? = "sk-test") -> RemoteEndpointConnection {
+    func endpoint(_ server: FakeModelServer, retries: Int, rpm: Int = 0, key: String? = "sk-test")
+        -> RemoteEndpointConnection
+    {
         var settings = RemoteEndpointConnection.Settings(
             name: "fake", baseURL: server.baseURL, model: "fake-model", apiKeyEnvironment: "FAKE_KEY")
         settings.retries = retries
@@ -119,7 +124,8 @@ import Testing
     @Test func aMissingAPIKeyMakesTheEndpointUnavailableWithoutARequest() throws {
         let server = try FakeModelServer(.ok)
         let connection = endpoint(server, retries: 0, key: nil)
-        #expect(throws: SummaryProviderError.unavailable("the API key variable FAKE_KEY is not set in the environment")) {
+        #expect(throws: SummaryProviderError.unavailable("the API key variable FAKE_KEY is not set in the environment"))
+        {
             try ChatSummaryProvider(connection: connection).summarize(
                 try ComparisonPageReader().read(
                     try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/p.txt"),

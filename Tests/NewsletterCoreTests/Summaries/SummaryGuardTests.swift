@@ -67,7 +67,8 @@ struct SummaryGuardTests {
     }
 
     @Test func capitalisedNamesMustAppearInTheSource() {
-        #expect(SummaryGuard.unsupportedNames("The Skeptic compares Driftnote with Otter and Zoom.", source: source) == [])
+        #expect(
+            SummaryGuard.unsupportedNames("The Skeptic compares Driftnote with Otter and Zoom.", source: source) == [])
         #expect(
             SummaryGuard.unsupportedNames("Driftnote beats Microsoft Teams at notes.", source: source)
                 == [.unsupportedName("Microsoft")])
@@ -117,7 +118,8 @@ struct SummaryGuardTests {
     }
 
     @Test func loopsAndRepeatedRunsAreRefused() {
-        #expect(kinds("Driftnote is good good good for the Builder and the Skeptic alike today.").contains("repetition"))
+        #expect(
+            kinds("Driftnote is good good good for the Builder and the Skeptic alike today.").contains("repetition"))
         let looping =
             "Driftnote turns meetings into structured action items. The panel says Driftnote turns meetings into structured action items."
         #expect(SummaryGuard.repetition(looping) == [.repetition("driftnote turns meetings into structured")])
@@ -125,12 +127,17 @@ struct SummaryGuardTests {
     }
 
     @Test func sentencesMustBeComplete() {
-        #expect(SummaryGuard.completeSentences("Driftnote is liked by the panel, while Cobaltline") == [
-            .incompleteSentence("Driftnote is liked by the panel, while Cobaltline")
-        ])
-        #expect(SummaryGuard.completeSentences("Driftnote is liked by the panel and…").map(\.kind) == ["incomplete-sentence"])
+        #expect(
+            SummaryGuard.completeSentences("Driftnote is liked by the panel, while Cobaltline") == [
+                .incompleteSentence("Driftnote is liked by the panel, while Cobaltline")
+            ])
+        #expect(
+            SummaryGuard.completeSentences("Driftnote is liked by the panel and…").map(\.kind) == [
+                "incomplete-sentence"
+            ])
         #expect(SummaryGuard.completeSentences("Driftnote is liked. and then the panel moved on.").map(\.kind) == [])
-        #expect(SummaryGuard.completeSentences("The panel likes Driftnote. Yes.").map(\.kind) == ["incomplete-sentence"])
+        #expect(
+            SummaryGuard.completeSentences("The panel likes Driftnote. Yes.").map(\.kind) == ["incomplete-sentence"])
         #expect(SummaryGuard.completeSentences("“The panel likes Driftnote.”") == [])
     }
 
@@ -200,18 +207,26 @@ struct SummaryGuardTests {
         #expect(
             SummaryGuard.sentences("Driftnote ships. It costs $5, e.g. per seat. “Really?” asks the Skeptic.")
                 == ["Driftnote ships.", "It costs $5, e.g. per seat.", "“Really?” asks the Skeptic."])
-        #expect(SummaryGuard.sentences("Driftnote vs. Cobaltline is close. The panel splits.") == [
-            "Driftnote vs. Cobaltline is close.", "The panel splits.",
-        ])
+        #expect(
+            SummaryGuard.sentences("Driftnote vs. Cobaltline is close. The panel splits.") == [
+                "Driftnote vs. Cobaltline is close.", "The panel splits.",
+            ])
     }
 }
 
 extension SummaryGuardTests {
     @Test func aCutOffOrRamblingReplyIsKeptUpToItsLastCompleteSentence() {
-        let cut = "The panel likes Driftnote and its structured action items a lot. The Skeptic names Otter as a rival. The panel"
-        #expect(checks.trimmed(cut) == "The panel likes Driftnote and its structured action items a lot. The Skeptic names Otter as a rival.")
-        let rambling = "Driftnote is liked by most of the panel here. Cobaltline is not. The Builder likes it. The Founder does not. More."
-        #expect(checks.trimmed(rambling) == "Driftnote is liked by most of the panel here. Cobaltline is not. The Builder likes it.")
+        let cut =
+            "The panel likes Driftnote and its structured action items a lot. The Skeptic names Otter as a rival. The panel"
+        #expect(
+            checks.trimmed(cut)
+                == "The panel likes Driftnote and its structured action items a lot. The Skeptic names Otter as a rival."
+        )
+        let rambling =
+            "Driftnote is liked by most of the panel here. Cobaltline is not. The Builder likes it. The Founder does not. More."
+        #expect(
+            checks.trimmed(rambling)
+                == "Driftnote is liked by most of the panel here. Cobaltline is not. The Builder likes it.")
         // Too little left: the reply stays as it was, and the guard refuses it.
         #expect(checks.trimmed("Driftnote ships. The panel") == "Driftnote ships. The panel")
         // A fragment in the middle is not trimmed away.
@@ -221,9 +236,12 @@ extension SummaryGuardTests {
     @Test func verbatimSentencesMayShareAnOpeningButNotRepeat() {
         var verbatim = checks
         verbatim.checksRepeatedRuns = false
-        let twoSkeptics = "The scenario where this breaks is a long call with Driftnote. The scenario where this breaks is a big repo with Cobaltline."
+        let twoSkeptics =
+            "The scenario where this breaks is a long call with Driftnote. The scenario where this breaks is a big repo with Cobaltline."
         #expect(!verbatim.check(twoSkeptics, against: source).map(\.kind).contains("repetition"))
         #expect(checks.check(twoSkeptics, against: source).map(\.kind).contains("repetition"))
-        #expect(verbatim.check("Driftnote ships to the panel today. Driftnote ships to the panel today.", against: source).map(\.kind).contains("repetition"))
+        #expect(
+            verbatim.check("Driftnote ships to the panel today. Driftnote ships to the panel today.", against: source)
+                .map(\.kind).contains("repetition"))
     }
 }

@@ -27,7 +27,8 @@ final class FakeModelServer {
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "fake server did not start: \(line)"])
+            throw CocoaError(
+                .fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "fake server did not start: \(line)"])
         }
         self.port = port
     }
@@ -48,9 +49,9 @@ final class FakeModelServer {
     static func llamaServerStandIn() throws -> String {
         let script = try TestPaths.temporaryDirectory().appendingPathComponent("llama-server")
         try """
-            #!/bin/sh
-            exec python3 -u '\(TestPaths.fixture("tools/fake_model_server.py").path)' "$@"
-            """.write(to: script, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        exec python3 -u '\(TestPaths.fixture("tools/fake_model_server.py").path)' "$@"
+        """.write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
         return script.path
     }
