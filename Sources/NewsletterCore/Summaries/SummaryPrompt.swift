@@ -127,6 +127,20 @@ public enum SummaryPrompt {
             """
     }
 
+    /// The grammar for a comparison: the first line about the first tool, the second about the
+    /// second, an optional third about either, so the pick always covers both tools.
+    public static func grammar(for comparison: Comparison, candidates: [String]) -> String {
+        let perTool = comparison.tools.map { tool in candidates.filter { $0.contains(" on \(tool.name): ") } }
+        guard perTool.count == 2, perTool.allSatisfy({ !$0.isEmpty }) else { return grammar(candidates: candidates) }
+        func rule(_ lines: [String]) -> String { lines.map { "\"" + gbnfEscape($0) + "\"" }.joined(separator: " | ") }
+        return """
+            root ::= first "\\n" second ("\\n" line)?
+            first ::= \(rule(perTool[0]))
+            second ::= \(rule(perTool[1]))
+            line ::= \(rule(candidates))
+            """
+    }
+
     static func gbnfEscape(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {

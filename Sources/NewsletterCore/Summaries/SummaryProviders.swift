@@ -249,7 +249,7 @@ public struct GrammarExtractiveProvider<Connection: ModelConnection>: SummaryPro
             throw .unavailable("the takes have fewer than two complete sentences to choose from")
         }
         let messages = SummaryPrompt.extractiveMessages(candidates: candidates)
-        let grammar = SummaryPrompt.grammar(candidates: candidates)
+        let grammar = SummaryPrompt.grammar(for: comparison, candidates: candidates)
         let longest = candidates.map(\.utf8.count).max() ?? 200
         // Three lines at roughly three bytes a token, with room to spare.
         let options = SamplingOptions(temperature: 0, seed: attempt.seed, maxTokens: longest + 64)

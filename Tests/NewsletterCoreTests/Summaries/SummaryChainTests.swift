@@ -203,6 +203,11 @@ struct SummaryChainTests {
                     "\($0.role.rawValue) on \($0.tool)" == line[..<split.lowerBound] && $0.text.contains(sentence)
                 }, "\(line)")
         }
+        // One line about each tool first, then optionally any line.
+        let perTool = SummaryPrompt.grammar(for: stored.comparison, candidates: candidates)
+        #expect(perTool.hasPrefix("root ::= first \"\\n\" second (\"\\n\" line)?"))
+        let firstRule = try! #require(perTool.split(separator: "\n").first { $0.hasPrefix("first ::= ") })
+        #expect(firstRule.contains("on Driftnote: ") && !firstRule.contains("on Cobaltline: "))
         let grammar = SummaryPrompt.grammar(candidates: ["Builder on A: He said \"hi\" \\ bye."])
         #expect(grammar.contains(#""Builder on A: He said \"hi\" \\ bye.""#))
         #expect(grammar.hasPrefix("root ::= line \"\\n\" line"))
