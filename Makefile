@@ -4,13 +4,19 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser build build-release test reliability demo preview-shots bench bench-serve bench-run clean
+.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-serve bench-run bench-summaries clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
 
-setup:
+setup: runtime
 	./scripts/setup-debian.sh
+
+# The local LLM runtime: llama-server built from source and the SmolLM2 model, both pinned and
+# cached under ~/.cache/newsletter/ (the first run compiles for 6-20 minutes on 2 cores, later runs take a second;
+# see docs/llm-runtime.md). `scripts/build-runtime.sh --print-paths` tells where they are.
+runtime:
+	./scripts/build-runtime.sh
 
 # Headless Chromium for looking at rendered issues (the screenshot test, make preview-shots).
 setup-browser:
@@ -23,7 +29,7 @@ build-release: setup
 	$(SWIFT) build -c release --product newsletter
 
 # The tests run the built `newsletter` executable too, so build everything first.
-test: build setup-browser
+test: build setup-browser runtime
 	./scripts/setup-test-peers.sh >/dev/null
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -58,6 +64,11 @@ bench-serve: setup
 # memory, messages per second (docs/benchmarks.md).
 bench-run: setup
 	./scripts/bench-run.sh
+
+# Summarizing a week of six comparisons with the local model: acceptance, tokens/s and our
+# overhead next to llama-server's own timings (see docs/benchmarks.md).
+bench-summaries: build-release
+	./scripts/bench-summaries.sh
 
 clean:
 	rm -rf .build

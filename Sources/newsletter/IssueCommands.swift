@@ -46,10 +46,16 @@ struct Preview: ParsableCommand {
         let week = self.week.resolve(settings)
         let templates = try context.loadTemplates()
         let store = try context.openStore()
+        // The model runtime starts only if a summary is not stored yet, and stops when we return.
+        let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
+        defer { supervisor?.stop() }
+        let progress = SummaryProgress(interactive: Terminal.isInteractive, logger: context.logger)
         let preview = IssuePreview(
-            store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory)
+            store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
+            summarizer: chain, summaryObserver: { progress.handle($0) })
         let result: IssuePreview<AppDatabase>.Result
         do {
+            defer { progress.finish() }
             result = try preview.preview(week, force: force, rebuild: rebuild)
         } catch let error as PreviewError {
             Terminal.printError("\(error)")
@@ -70,8 +76,12 @@ struct Preview: ParsableCommand {
             "\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")"
         )
         for (index, item) in result.items.enumerated() {
+            let summary = item.summary
+            let made =
+                summary.kind == .extractive || summary.kind == .edited
+                ? summary.kind.rawValue : "\(summary.kind.rawValue) by \(summary.provider)"
             print(
-                "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(item.summary.provider)]"
+                "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(made)\(summary.kind.isFallback ? ", fallback" : "")]"
             )
         }
         if !result.selection.leftOut.isEmpty {
@@ -91,6 +101,20 @@ struct Preview: ParsableCommand {
         for file in result.files { print("  wrote \(file)") }
         if !result.stillApproved {
             print("Approve it with: newsletter approve --week \(week) --hash \(draft.hash.prefix(12))")
+        }
+        // A missing runtime is a notice, not a failure: the fallbacks ship. Unless strict.
+        var unavailable: [String: Set<String>] = [:]
+        for outcome in result.summaryOutcomes {
+            for (provider, reason) in outcome.unavailable { unavailable[reason, default: []].insert(provider) }
+        }
+        for (reason, providers) in unavailable.sorted(by: { $0.key < $1.key }) {
+            Terminal.writeError(
+                "newsletter: notice: summary provider \(providers.sorted().joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
+            )
+        }
+        if !unavailable.isEmpty && settings.summaries.strict {
+            Terminal.printError("summaries.strict is set and a summary provider could not run")
+            throw ExitCode(ExitStatus.summariesUnavailable.rawValue)
         }
     }
 }
@@ -158,6 +182,8 @@ struct Issues: ParsableCommand {
                 var approvedHash: String?
                 var skipReason: String?
                 var comparisonIDs: [Int64]
+                /// How many of the draft's summaries are of each kind (abstractive, fallbacks, edited).
+                var summaryKinds: [String: Int]?
             }
             print(
                 try JSONOutput.string(
@@ -165,15 +191,35 @@ struct Issues: ParsableCommand {
                         Row(
                             week: $0.week.description, status: $0.status.rawValue, subject: $0.subject,
                             draftHash: $0.draftHash,
-                            approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs)
+                            approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs,
+                            summaryKinds: Self.summaryKinds(manifest: $0.manifest))
                     }))
             return
         }
         if issues.isEmpty { print("No issues yet; `newsletter preview` builds one.") }
         for issue in issues {
             let detail = issue.status == .skipped ? (issue.skipReason ?? "") : (issue.subject ?? "")
+            let kinds = Self.summaryKinds(manifest: issue.manifest).map { kinds in
+                "  [summaries: "
+                    + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "]"
+            }
             print(
-                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)")
+                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)\(kinds ?? "")"
+            )
         }
+    }
+
+    /// Counts the kinds of summary in a draft's issue.json (abstractive, grammar-extractive,
+    /// extractive, edited); nil for drafts from before summaries had kinds.
+    static func summaryKinds(manifest: String?) -> [String: Int]? {
+        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
+            let comparisons = object["comparisons"] as? [[String: Any]]
+        else { return nil }
+        var counts: [String: Int] = [:]
+        for comparison in comparisons {
+            guard let kind = (comparison["summary"] as? [String: Any])?["kind"] as? String else { return nil }
+            counts[kind, default: 0] += 1
+        }
+        return counts.isEmpty ? nil : counts
     }
 }

@@ -13,13 +13,13 @@ struct Newsletter: AsyncParsableCommand {
             Exit codes: 0 done; 1 part of the work failed (the rest is stored) or a record was \
             not found; 3 (preview) too few comparisons or nothing to build; 4 (send) not \
             approved, (run) waiting for approval; 64 bad command line; 69 (send, run) the mail \
-            server failed; 74 the store or outbox failed; 75 (send, run) another one is going \
+            server failed; 70 (preview, summaries.strict) a summary provider could not run; 74 the store or outbox failed; 75 (send, run) another one is going \
             on; 78 bad configuration or templates.
             """,
         version: "0.1.0",
         subcommands: [
             Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, RunCommand.self, Status.self,
-            Issues.self, Subscribers.self, Serve.self, Config.self, BenchmarkEncode.self,
+            Issues.self, Subscribers.self, Serve.self, Config.self, Summaries.self, BenchmarkEncode.self,
         ]
     )
 }

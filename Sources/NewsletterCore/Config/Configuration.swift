@@ -33,6 +33,8 @@ public struct Configuration: Sendable, Equatable {
     /// `[run]`: what the weekly `newsletter run` may do on its own.
     public var run = RunSettings()
     public var logLevel: Logger.Level = .info
+    /// `[summaries]`: the model provider chain (SummarySettings.swift).
+    public var summaries = SummarySettings()
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
     public func deliverySettings() throws(MailError) -> DeliverySettings {
@@ -322,6 +324,7 @@ public struct Configuration: Sendable, Equatable {
             run.missed = parsed
         }
 
+        summaries = try reader.summaries()
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -348,6 +351,8 @@ public struct Configuration: Sendable, Equatable {
         templatesDirectory = resolve(templatesDirectory)
         databasePath = resolve(databasePath)
         smtp.caFile = smtp.caFile.map(resolve)
+        summaries.llamaServer = summaries.llamaServer.map(resolve)
+        summaries.model = summaries.model.map(resolve)
     }
 }
 
@@ -376,7 +381,7 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
 struct SettingsReader {
     let file: String
     let values: [String: TOMLValueConvertible]
-    private(set) var consumed: Set<String> = []
+    var consumed: Set<String> = []
 
     init(file: String, values: [String: TOMLValueConvertible]) {
         self.file = file
@@ -394,7 +399,7 @@ struct SettingsReader {
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed",
-    ]
+    ] + summaryKeys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
     static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {

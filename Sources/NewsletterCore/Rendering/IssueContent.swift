@@ -132,13 +132,28 @@ struct IssueContent {
             "url": url ?? "",
             "hasURL": url != nil,
             "summary": defuse(item.summary.text),
-            "summaryLabel": item.summary.provider == ExtractiveSummarizer.provider
-                ? "What the panel said (in their words)" : "What the panel said",
-            "isFallbackSummary": item.summary.provider == ExtractiveSummarizer.provider,
+            "summaryLabel": Self.summaryLabel(item.summary),
+            "summaryKind": item.summary.kind.rawValue,
+            "summaryProvider": defuse(item.summary.provider),
+            "summaryModel": defuse(item.summary.model ?? ""),
+            "isAbstractiveSummary": item.summary.kind == .abstractive,
+            "isEditedSummary": item.summary.kind == .edited,
+            "isFallbackSummary": item.summary.kind.isFallback,
             "tools": tools,
             "reviewers": reviewers,
             "textBlock": defuse(textBlock(item, number: number, url: url)),
         ]
+    }
+
+    /// The summary's heading says how it was made: a model's words checked against the takes,
+    /// the panel's own sentences (a fallback), or the editor's.
+    static func summaryLabel(_ summary: PanelSummary) -> String {
+        switch summary.kind {
+        case .abstractive: "What the panel said (summarized by a model, checked against the takes)"
+        case .grammarExtractive: "What the panel said (in their words, picked by a model)"
+        case .extractive: "What the panel said (in their words)"
+        case .edited: "What the panel said"
+        }
     }
 
     /// A page's address, if it is safe to link to: absolute http(s), no white space, and no

@@ -12,12 +12,21 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
     public var templates: TemplateSet
     public var settings: IssueSettings
     public var outboxDirectory: String
+    /// Summarizes each selected comparison; without a model, the deterministic extractive summary.
+    public var summarizer: SummaryChain
+    /// Hears what the summarizer does (a progress bar, log lines).
+    public var summaryObserver: (@Sendable (SummaryEvent) -> Void)?
 
-    public init(store: Store, templates: TemplateSet, settings: IssueSettings, outboxDirectory: String) {
+    public init(
+        store: Store, templates: TemplateSet, settings: IssueSettings, outboxDirectory: String,
+        summarizer: SummaryChain = .deterministic, summaryObserver: (@Sendable (SummaryEvent) -> Void)? = nil
+    ) {
         self.store = store
         self.templates = templates
         self.settings = settings
         self.outboxDirectory = outboxDirectory
+        self.summarizer = summarizer
+        self.summaryObserver = summaryObserver
     }
 
     public struct Result: Sendable {
@@ -27,6 +36,8 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
         /// The draft is exactly what was approved before, so the approval stands.
         public var stillApproved: Bool
         public var files: [String]
+        /// How each summary was made: attempts, guard rejections, providers that could not serve.
+        public var summaryOutcomes: [SummaryOutcome]
     }
 
     /// The sample subscriber the preview is filled for.
@@ -50,9 +61,8 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
         }
         if selection.selected.isEmpty { throw PreviewError.nothingToBuild(week) }
 
-        let items = selection.selected.map {
-            IssueItem(stored: $0, summary: ExtractiveSummarizer.summarize($0.comparison))
-        }
+        let outcomes = selection.selected.map { summarizer.summarize($0, week: week, observer: summaryObserver) }
+        let items = zip(selection.selected, outcomes).map { IssueItem(stored: $0, summary: $1.summary) }
         let content = IssueContent(week: week, items: items, settings: settings)
         let context = content.context()
         let html = templates.render(context, template: "issue.html")
@@ -78,7 +88,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
         let files = try staged.commit()
         return Result(
             draft: draft, selection: selection, items: items, stillApproved: existing?.approvedHash == hash,
-            files: files)
+            files: files, summaryOutcomes: outcomes)
     }
 
     static func hash(subject: String, html: String, text: String) -> String {

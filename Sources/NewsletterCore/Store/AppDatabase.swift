@@ -187,7 +187,8 @@ public final class AppDatabase: Sendable {
             }
             try db.create(index: "endpointMail_due", on: "endpointMail", columns: ["state", "nextAttemptAt"])
         }
-        // Registered by name after the others; see AppDatabase+Runs.swift.
+        // Registered by name after the others: see AppDatabase+Summaries.swift and AppDatabase+Runs.swift.
+        registerSummaryMigrations(&migrator)
         migrator.registerMigration("v7-runs", migrate: Self.migrateRuns)
         return migrator
     }

@@ -1,14 +1,33 @@
 import Foundation
 
-/// A comparison's summary and where it came from.
+/// A comparison's summary and where it came from: which provider and model made it, what kind
+/// it is (abstractive, a fallback, an editor's), and what it cost.
 public struct PanelSummary: Sendable, Equatable, Codable {
     public var text: String
-    /// `extractive` (sentences of the takes themselves, no model), or a model provider.
+    /// `extractive` (sentences of the takes themselves, no model), `editor`, or a model
+    /// provider (`local`, an endpoint's name, `local-grammar`).
     public var provider: String
+    public var kind: SummaryKind
+    public var model: String?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    /// Wall time of the model request that produced it.
+    public var milliseconds: Int?
+    /// For a fallback: why the providers before it did not make the summary.
+    public var note: String?
 
-    public init(text: String, provider: String) {
+    public init(
+        text: String, provider: String, kind: SummaryKind = .extractive, model: String? = nil,
+        promptTokens: Int? = nil, completionTokens: Int? = nil, milliseconds: Int? = nil, note: String? = nil
+    ) {
         self.text = text
         self.provider = provider
+        self.kind = kind
+        self.model = model
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.milliseconds = milliseconds
+        self.note = note
     }
 }
 

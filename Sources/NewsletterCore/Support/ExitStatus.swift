@@ -17,6 +17,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case usage = 64
     /// Another run holds the lock (EX_TEMPFAIL): try again when it is done.
     case busy = 75
+    /// `preview` and `run` with `summaries.strict = true`: a summary provider (the local runtime,
+    /// say) could not run; the draft was written with the extractive fallbacks.
+    case summariesUnavailable = 70
     /// The store could not be opened or written (`preview`, `run`: nor the outbox, e.g. a full disk).
     case storeError = 74
     /// The configuration file or environment is wrong.

@@ -120,8 +120,9 @@ struct CommandLineTests {
     }
 
     @Test func previewAndApproveTheExamplesWeek() throws {
-        try "templates_dir = \"\(TestPaths.repository.appendingPathComponent("templates").path)\"\n".write(
-            to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        // The model is left out here (SummariesCommandTests runs it): this is about the draft.
+        try "templates_dir = \"\(TestPaths.repository.appendingPathComponent("templates").path)\"\n[summaries]\nenabled = false\n"
+            .write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
         #expect(try run(["preview", "--week", "2026-W47"]).status == 3)  // empty store
         #expect(try run(["ingest", TestPaths.examples.path]).status == 0)
         let preview = try run(["preview", "--week", "2026-W47"])

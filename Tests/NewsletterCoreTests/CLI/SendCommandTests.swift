@@ -21,6 +21,9 @@ struct SendCommandTests {
         [smtp]
         url = "\(sink.url)"
         allow_plaintext = true
+        # Delivery is under test here, not the model (SummariesCommandTests runs it).
+        [summaries]
+        enabled = false
         """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 

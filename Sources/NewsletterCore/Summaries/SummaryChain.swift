@@ -1,0 +1,195 @@
+import Crypto
+import Foundation
+
+/// What a stored summary is keyed by: the same model, prompt and source give the same summary.
+public struct SummaryCacheKey: Sendable, Hashable {
+    public var model: String
+    public var promptVersion: String
+    public var sourceHash: String
+
+    public init(model: String, promptVersion: String, sourceHash: String) {
+        self.model = model
+        self.promptVersion = promptVersion
+        self.sourceHash = sourceHash
+    }
+}
+
+/// Where summaries are kept between runs, and editors' overrides.
+public protocol SummaryStore: Sendable {
+    func cachedSummary(_ key: SummaryCacheKey) throws -> PanelSummary?
+    func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) throws
+    /// An editor's text for a comparison in a week's issue; it wins over any generated one.
+    func summaryOverride(week: IssueWeek, comparisonID: Int64) throws -> PanelSummary?
+    func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) throws
+}
+
+/// What the chain is doing, for a progress bar or log lines.
+public enum SummaryEvent: Sendable {
+    case attempt(comparison: String, provider: String, number: Int)
+    case rejected(comparison: String, provider: String, reasons: [GuardRejection])
+    case providerFailed(comparison: String, provider: String, error: SummaryProviderError)
+    case finished(comparison: String, summary: PanelSummary, fromCache: Bool)
+}
+
+/// One model reply the chain saw, accepted or not: what the eval and the logs report.
+public struct SummaryTrial: Sendable {
+    public var provider: String
+    public var model: String
+    public var kind: SummaryKind
+    public var attempt: Int
+    public var reply: ModelReply?
+    public var rejections: [GuardRejection]
+    public var error: SummaryProviderError?
+    public var accepted: Bool { reply != nil && rejections.isEmpty }
+}
+
+public struct SummaryOutcome: Sendable {
+    public var summary: PanelSummary
+    public var trials: [SummaryTrial]
+    public var fromCache: Bool
+    /// Providers that could not serve at all (the runtime missing, say), with the reason.
+    public var unavailable: [(provider: String, reason: String)]
+}
+
+/// The ordered provider chain: an editor's override, then a stored summary, then each provider
+/// in turn (a bounded number of guarded attempts each), then the deterministic extractive
+/// summary, which needs no model. A digest always ships.
+public struct SummaryChain: Sendable {
+    public var providers: [any SummaryProvider]
+    public var store: (any SummaryStore)?
+    public var checks: SummaryGuard
+    /// Guarded attempts per provider: the first, then retries with another seed and a tighter prompt.
+    public var attemptsPerProvider: Int
+    public var seed: Int
+
+    public init(
+        providers: [any SummaryProvider], store: (any SummaryStore)? = nil, checks: SummaryGuard = SummaryGuard(),
+        attemptsPerProvider: Int = 3, seed: Int = 42
+    ) {
+        self.providers = providers
+        self.store = store
+        self.checks = checks
+        self.attemptsPerProvider = attemptsPerProvider
+        self.seed = seed
+    }
+
+    /// The chain with no model at all: the deterministic extractive summary.
+    public static let deterministic = SummaryChain(providers: [])
+
+    /// The deterministic fallback is stored too, once models were asked and all refused, so a
+    /// second preview asks none; it is keyed by the whole chain.
+    var fallbackKeyModel: String {
+        var hasher = SHA256()
+        for provider in providers { hasher.update(data: Data("\(provider.name)/\(provider.model)\n".utf8)) }
+        return "chain:" + Hex.encode(hasher.finalize()).prefix(16)
+    }
+
+    /// A comparison that is not in the store (the eval): no override applies.
+    public func summarize(_ comparison: Comparison, observer: (@Sendable (SummaryEvent) -> Void)? = nil)
+        -> SummaryOutcome
+    {
+        summarize(
+            StoredComparison(
+                id: 0, firstSeenAt: comparison.published, updatedAt: comparison.published, comparison: comparison),
+            observer: observer)
+    }
+
+    public func summarize(
+        _ stored: StoredComparison, week: IssueWeek? = nil, observer: (@Sendable (SummaryEvent) -> Void)? = nil
+    ) -> SummaryOutcome {
+        let comparison = stored.comparison
+        let title = comparison.title
+        func finish(_ summary: PanelSummary, trials: [SummaryTrial], cached: Bool, unavailable: [(String, String)])
+            -> SummaryOutcome
+        {
+            observer?(.finished(comparison: title, summary: summary, fromCache: cached))
+            return SummaryOutcome(summary: summary, trials: trials, fromCache: cached, unavailable: unavailable)
+        }
+        if let week, let edited = try? store?.summaryOverride(week: week, comparisonID: stored.id) {
+            return finish(edited, trials: [], cached: true, unavailable: [])
+        }
+        let sourceHash = SummaryPrompt.sourceHash(comparison)
+        func key(_ model: String) -> SummaryCacheKey {
+            SummaryCacheKey(model: model, promptVersion: SummaryPrompt.version, sourceHash: sourceHash)
+        }
+        // Any stored summary from this chain, best provider first, before any model is asked.
+        if let store, !providers.isEmpty {
+            for provider in providers {
+                if let cached = try? store.cachedSummary(key(provider.model + "|" + provider.kind.rawValue)) {
+                    return finish(cached, trials: [], cached: true, unavailable: [])
+                }
+            }
+            if let cached = try? store.cachedSummary(key(fallbackKeyModel)) {
+                return finish(cached, trials: [], cached: true, unavailable: [])
+            }
+        }
+
+        var trials: [SummaryTrial] = []
+        var unavailable: [(String, String)] = []
+        var notes: [String] = []
+        providers: for provider in providers {
+            var rejectedKinds: [String] = []
+            for number in 0..<max(1, attemptsPerProvider) {
+                let attempt = SummaryAttempt(number: number, seed: seed + number)
+                observer?(.attempt(comparison: title, provider: provider.name, number: number))
+                let reply: ModelReply
+                do {
+                    reply = try provider.summarize(comparison, attempt: attempt)
+                } catch {
+                    trials.append(
+                        SummaryTrial(
+                            provider: provider.name, model: provider.model, kind: provider.kind, attempt: number,
+                            reply: nil, rejections: [], error: error))
+                    observer?(.providerFailed(comparison: title, provider: provider.name, error: error))
+                    if case .unavailable(let reason) = error {
+                        unavailable.append((provider.name, reason))
+                        notes.append("\(provider.name): \(reason)")
+                    } else {
+                        notes.append("\(provider.name): \(error)")
+                    }
+                    continue providers
+                }
+                var checks = self.checks
+                let text: String
+                if provider.kind == .grammarExtractive {
+                    // Whole sentences of the takes run longer than a written summary.
+                    checks.maximumWords = max(checks.maximumWords, 180)
+                    checks.checksRepeatedRuns = false
+                    text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                } else {
+                    text = checks.trimmed(reply.text)
+                }
+                let source = GuardSource(
+                    comparison, instructions: provider.instructions(for: comparison, attempt: attempt))
+                let rejections = checks.check(text, against: source)
+                trials.append(
+                    SummaryTrial(
+                        provider: provider.name, model: provider.model, kind: provider.kind, attempt: number,
+                        reply: reply, rejections: rejections, error: nil))
+                if rejections.isEmpty {
+                    let summary = PanelSummary(
+                        text: text, provider: provider.name, kind: provider.kind, model: provider.model,
+                        promptTokens: reply.promptTokens ?? reply.timings?.promptTokens,
+                        completionTokens: reply.completionTokens ?? reply.timings?.predictedTokens,
+                        milliseconds: reply.milliseconds,
+                        note: notes.isEmpty ? nil : notes.joined(separator: "; "))
+                    try? store?.saveSummary(summary, for: key(provider.model + "|" + provider.kind.rawValue))
+                    return finish(summary, trials: trials, cached: false, unavailable: unavailable)
+                }
+                rejectedKinds.append(rejections.map(\.kind).joined(separator: "+"))
+                observer?(.rejected(comparison: title, provider: provider.name, reasons: rejections))
+            }
+            notes.append(
+                "\(provider.name): the guard refused \(rejectedKinds.count) replies (\(rejectedKinds.joined(separator: ", ")))"
+            )
+        }
+        var summary = ExtractiveSummarizer.summarize(comparison)
+        summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
+        // Keep the fallback only when every model was asked and refused; a missing runtime
+        // may be built before the next preview.
+        if unavailable.isEmpty && !providers.isEmpty {
+            try? store?.saveSummary(summary, for: key(fallbackKeyModel))
+        }
+        return finish(summary, trials: trials, cached: false, unavailable: unavailable)
+    }
+}

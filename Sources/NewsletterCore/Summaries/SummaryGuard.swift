@@ -1,0 +1,538 @@
+import Foundation
+
+/// Why the guard refused a model's summary. Each case says what was wrong with the text.
+public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringConvertible {
+    case empty
+    case tooShort(words: Int, minimum: Int)
+    case tooLong(words: Int, maximum: Int)
+    /// A number that no take, title or panel figure contains.
+    case unsupportedNumber(String)
+    /// A capitalised name or product the source never mentions.
+    case unsupportedName(String)
+    /// The same run of words twice, or a word over and over: the model is looping.
+    case repetition(String)
+    /// A sentence cut off, or text that does not end a sentence.
+    case incompleteSentence(String)
+    /// Lists, headings, markdown or code instead of prose.
+    case notProse(String)
+    /// Role markers, chat tokens, "As an AI", or the prompt's own instructions.
+    case leakedInstructions(String)
+    /// A stated verdict the panel's counts contradict.
+    case verdictMismatch(stated: String, panel: String)
+    /// It does not name the tools it is meant to be about.
+    case offTopic(missing: [String])
+    /// Too many of its content words occur nowhere in the takes: it is about something else.
+    case ungrounded(share: Int, examples: [String])
+
+    /// A stable name for counting failures by kind.
+    public var kind: String {
+        switch self {
+        case .empty: "empty"
+        case .tooShort: "too-short"
+        case .tooLong: "too-long"
+        case .unsupportedNumber: "unsupported-number"
+        case .unsupportedName: "unsupported-name"
+        case .repetition: "repetition"
+        case .incompleteSentence: "incomplete-sentence"
+        case .notProse: "not-prose"
+        case .leakedInstructions: "leaked-instructions"
+        case .verdictMismatch: "verdict-mismatch"
+        case .offTopic: "off-topic"
+        case .ungrounded: "ungrounded"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .empty: "the reply is empty"
+        case .tooShort(let words, let minimum): "\(words) words, fewer than \(minimum)"
+        case .tooLong(let words, let maximum): "\(words) words, more than \(maximum)"
+        case .unsupportedNumber(let number): "the number \(number) is not in the takes"
+        case .unsupportedName(let name): "the name \"\(name)\" is not in the takes"
+        case .repetition(let words): "repeats \"\(words)\""
+        case .incompleteSentence(let text): "incomplete sentence: \"\(text)\""
+        case .notProse(let text): "not prose: \"\(text)\""
+        case .leakedInstructions(let text): "leaks instructions or role text: \"\(text)\""
+        case .verdictMismatch(let stated, let panel): "states \"\(stated)\" but the panel says \(panel)"
+        case .offTopic(let missing): "never names \(missing.joined(separator: " or "))"
+        case .ungrounded(let share, let examples):
+            "\(share) % of its content words are not in the takes (\(examples.joined(separator: ", ")))"
+        }
+    }
+}
+
+/// What a summary may draw on: the comparison's takes, names and panel figures, and the
+/// instructions it must not echo.
+public struct GuardSource: Sendable {
+    public struct Panel: Sendable, Equatable {
+        public var tool: String
+        public var ship: Int?
+        public var skip: Int?
+        public var shipPercent: Int?
+
+        /// True when every counted reviewer said ship (or skip).
+        var unanimousShip: Bool? {
+            if let ship, let skip { return ship + skip > 0 ? skip == 0 : nil }
+            return shipPercent.map { $0 == 100 }
+        }
+        var unanimousSkip: Bool? {
+            if let ship, let skip { return ship + skip > 0 ? ship == 0 : nil }
+            return shipPercent.map { $0 == 0 }
+        }
+        var majority: Verdict? {
+            if let ship, let skip, ship != skip { return ship > skip ? .ship : .skip }
+            if let shipPercent, shipPercent != 50 { return shipPercent > 50 ? .ship : .skip }
+            return nil
+        }
+        var label: String {
+            if let ship, let skip { return "\(tool): \(ship) ship / \(skip) skip" }
+            if let shipPercent { return "\(tool): \(shipPercent)% ship" }
+            return "\(tool): no counts"
+        }
+    }
+
+    /// Everything the summary may quote from, as one text.
+    public var text: String
+    public var toolNames: [String]
+    public var panels: [Panel]
+    /// The system and user instructions sent with the takes (not the takes themselves).
+    public var instructions: String
+
+    public init(text: String, toolNames: [String], panels: [Panel], instructions: String) {
+        self.text = text
+        self.toolNames = toolNames
+        self.panels = panels
+        self.instructions = instructions
+    }
+
+    /// The takes, title, tool names, roles and panel figures of a comparison.
+    public init(_ comparison: Comparison, instructions: String) {
+        let panels = comparison.tools.map { tool -> Panel in
+            let takes = comparison.takes.filter { $0.tool == tool.name }
+            let counted = takes.contains { $0.verdict != nil }
+            return Panel(
+                tool: tool.name,
+                ship: tool.shipVotes ?? (counted ? takes.filter { $0.verdict == .ship }.count : nil),
+                skip: tool.skipVotes ?? (counted ? takes.filter { $0.verdict == .skip }.count : nil),
+                shipPercent: tool.panelShipPercent)
+        }
+        var parts = [comparison.title] + comparison.tools.map(\.name) + ReviewerRole.allCases.map(\.rawValue)
+        parts += comparison.takes.map(\.text)
+        for panel in panels {
+            parts += [panel.ship, panel.skip, panel.shipPercent, panel.shipPercent.map { 100 - $0 }]
+                .compactMap { $0.map(String.init) }
+            if let ship = panel.ship, let skip = panel.skip { parts.append(String(ship + skip)) }
+        }
+        parts += comparison.takes.compactMap { $0.score.map(String.init) }
+        self.init(
+            text: parts.joined(separator: "\n"), toolNames: comparison.tools.map(\.name), panels: panels,
+            instructions: instructions)
+    }
+}
+
+/// The checks an abstractive summary must pass before it can reach a subscriber. Pure
+/// functions of the text and its source, so each one is tested on crafted outputs.
+public struct SummaryGuard: Sendable {
+    public var minimumWords = 12
+    public var maximumWords = 110
+    /// Off for verbatim sentences of the takes: two reviewers may open alike, and that is not a loop.
+    public var checksRepeatedRuns = true
+    /// The most content words (in %) that may be absent from the takes.
+    public var maximumUngroundedShare = 25
+
+    public init(minimumWords: Int = 12, maximumWords: Int = 110) {
+        self.minimumWords = minimumWords
+        self.maximumWords = maximumWords
+    }
+
+    /// A reply cut off by the token limit, or running past the sentences asked for, is kept up
+    /// to its last complete sentence (at most `maximumSentences`), when enough words remain.
+    /// Dropping words cannot make a summary less faithful; everything kept is still checked.
+    public func trimmed(_ reply: String, maximumSentences: Int = 3) -> String {
+        let text = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sentences = Self.sentences(text)
+        let complete = sentences.filter { sentence in
+            var end = sentence
+            while let last = end.last, "\"”’')".contains(last) { end.removeLast() }
+            return end.last.map { ".!?".contains($0) } ?? false
+        }
+        // Only whole leading sentences: a fragment in the middle means the text is not prose.
+        guard complete.count >= 1, sentences.starts(with: complete) else { return text }
+        let kept = complete.prefix(maximumSentences).joined(separator: " ")
+        return Self.words(kept).count >= minimumWords ? kept : text
+    }
+
+    /// Every reason to refuse `output`, most basic first; empty means accepted.
+    public func check(_ output: String, against source: GuardSource) -> [GuardRejection] {
+        let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return [.empty] }
+        var reasons: [GuardRejection] = []
+        reasons += Self.leakedInstructions(text, source: source)
+        reasons += Self.prose(text)
+        reasons += length(text)
+        reasons += Self.completeSentences(text)
+        reasons += checksRepeatedRuns ? Self.repetition(text) : Self.repeatedSentences(text)
+        reasons += Self.unsupportedNumbers(text, source: source)
+        reasons += Self.unsupportedNames(text, source: source)
+        reasons += Self.verdictMismatches(text, source: source)
+        reasons += Self.offTopic(text, source: source)
+        reasons += Self.ungrounded(text, source: source, maximumShare: maximumUngroundedShare)
+        return reasons
+    }
+
+    func length(_ text: String) -> [GuardRejection] {
+        let count = Self.words(text).count
+        if count < minimumWords { return [.tooShort(words: count, minimum: minimumWords)] }
+        if count > maximumWords { return [.tooLong(words: count, maximum: maximumWords)] }
+        return []
+    }
+
+    // MARK: - The checks
+
+    /// Chat tokens, role labels, assistant boilerplate, and runs of the prompt's own words.
+    static func leakedInstructions(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let lower = text.lowercased()
+        let sourceLower = source.text.lowercased()
+        let outputPhrase = " " + words(lower).joined(separator: " ") + " "
+        let sourcePhrase = " " + words(sourceLower).joined(separator: " ") + " "
+        for marker in leakMarkers {
+            // Word markers match whole words ("api cannot" is not "i cannot"); the others as written.
+            let isWords = marker.allSatisfy { $0.isLetter || $0 == " " || $0 == "'" }
+            let found =
+                isWords
+                ? outputPhrase.contains(" \(marker) ") && !sourcePhrase.contains(" \(marker) ")
+                : lower.contains(marker) && !sourceLower.contains(marker)
+            if found { return [.leakedInstructions(marker)] }
+        }
+        // Six words in a row from the instructions that the takes do not also contain: the
+        // model is reciting its prompt.
+        let instructionWords = words(source.instructions.lowercased())
+        let sourceWords = " " + words(sourceLower).joined(separator: " ") + " "
+        let outputWords = " " + words(lower).joined(separator: " ") + " "
+        if instructionWords.count >= 6 {
+            for start in 0...(instructionWords.count - 6) {
+                let run = instructionWords[start..<(start + 6)].joined(separator: " ")
+                if outputWords.contains(" \(run) ") && !sourceWords.contains(" \(run) ") {
+                    return [.leakedInstructions(run)]
+                }
+            }
+        }
+        return []
+    }
+
+    static let leakMarkers = [
+        "<|", "|>", "<takes>", "</takes>", "[inst]", "[/inst]", "<s>", "</s>", "system:", "user:", "assistant:",
+        "as an ai", "as a language model", "language model", "i cannot", "i can't", "i'm sorry", "i am sorry",
+        "ignore previous", "ignore all previous", "previous instructions", "my instructions", "the instructions",
+        "here is a summary", "here's a summary", "summary:", "sure,", "certainly!", "the summary is",
+        "the summary", "this summary", "in summary", "the takes", "the comparison is",
+    ]
+
+    /// Bullets, headings, markdown emphasis, code.
+    static func prose(_ text: String) -> [GuardRejection] {
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("- ") || trimmed.hasPrefix("* ") || trimmed.hasPrefix("#") || trimmed.hasPrefix("• ")
+                || trimmed.range(of: #"^\d+[.)] "#, options: .regularExpression) != nil
+            {
+                return [.notProse(String(trimmed.prefix(40)))]
+            }
+        }
+        for marker in ["**", "```", "__", "|---"] where text.contains(marker) {
+            return [.notProse(marker)]
+        }
+        return []
+    }
+
+    /// The text ends a sentence, and every sentence starts like one and has a few words.
+    static func completeSentences(_ text: String) -> [GuardRejection] {
+        let closing: Set<Character> = ["\"", "”", "’", "'", ")"]
+        var end = text
+        while let last = end.last, closing.contains(last) { end.removeLast() }
+        if end.hasSuffix("...") || end.hasSuffix("…") || !(end.last.map { ".!?".contains($0) } ?? false) {
+            return [.incompleteSentence(String(text.suffix(60)))]
+        }
+        for sentence in sentences(text) {
+            let first = sentence.first { !"\"“‘'(".contains($0) }
+            guard let first, first.isUppercase || first.isNumber else {
+                return [.incompleteSentence(String(sentence.prefix(40)))]
+            }
+            if words(sentence).count < 3 { return [.incompleteSentence(sentence)] }
+        }
+        return []
+    }
+
+    /// A five-word run said twice, a sentence said twice, or one word three times in a row.
+    static func repetition(_ text: String) -> [GuardRejection] {
+        let list = words(text.lowercased())
+        for index in list.indices.dropFirst(2) where list[index] == list[index - 1] && list[index] == list[index - 2] {
+            return [.repetition(list[index])]
+        }
+        var seen: Set<String> = []
+        if list.count >= 5 {
+            for start in 0...(list.count - 5) {
+                let run = list[start..<(start + 5)].joined(separator: " ")
+                if !seen.insert(run).inserted { return [.repetition(run)] }
+            }
+        }
+        return repeatedSentences(text)
+    }
+
+    static func repeatedSentences(_ text: String) -> [GuardRejection] {
+        var sentencesSeen: Set<String> = []
+        for sentence in sentences(text) where !sentencesSeen.insert(sentence.lowercased()).inserted {
+            return [.repetition(sentence)]
+        }
+        return []
+    }
+
+    /// Every token with a digit in it must occur in the source: pure numbers compared as
+    /// numbers (`1,000` = `1000`, `80%` = `80`), others (`3B`, `GPT-4o`) as written.
+    static func unsupportedNumbers(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let sourceTokens = tokens(source.text)
+        let sourceNumbers = Set(sourceTokens.compactMap(normalizedNumber))
+        let sourceLower = Set(sourceTokens.map { $0.lowercased() })
+        for token in tokens(text) where token.contains(where: \.isNumber) {
+            if let number = normalizedNumber(token) {
+                if !sourceNumbers.contains(number) { return [.unsupportedNumber(token)] }
+            } else if !sourceLower.contains(token.lowercased()) {
+                return [.unsupportedNumber(token)]
+            }
+        }
+        return []
+    }
+
+    /// Capitalised words must be in the source; a sentence's first word may also be an
+    /// ordinary word that is capitalised only because it starts the sentence.
+    static func unsupportedNames(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let sourceTokens = Set(tokens(source.text))
+        let sourceLowerWords = Set(words(source.text.lowercased()))
+        for sentence in sentences(text) {
+            for (position, token) in tokens(sentence).enumerated() {
+                guard token.contains(where: \.isUppercase), !token.contains(where: \.isNumber) else { continue }
+                if sourceTokens.contains(token) || source.text.contains(token) { continue }
+                // "AI-powered": a compound of a known name and ordinary words.
+                let parts = token.split(separator: "-").map(String.init)
+                if parts.count > 1,
+                    parts.allSatisfy({ !$0.contains(where: \.isUppercase) || source.text.contains($0) })
+                {
+                    continue
+                }
+                let lower = token.lowercased()
+                if position == 0 && (commonSentenceStarts.contains(lower) || sourceLowerWords.contains(lower)) {
+                    continue
+                }
+                if token == "I" { continue }
+                return [.unsupportedName(token)]
+            }
+        }
+        return []
+    }
+
+    static let commonSentenceStarts: Set<String> = [
+        "the", "this", "that", "these", "those", "both", "each", "it", "its", "they", "their", "while", "whereas",
+        "however", "but", "and", "overall", "panel", "reviewers", "reviewer", "most", "all", "some", "one", "two",
+        "neither", "either", "for", "in", "on", "with", "without", "although", "though", "still", "yet", "so",
+        "meanwhile", "by", "as", "at", "if", "when", "where", "a", "an", "its", "only", "even", "many", "few",
+        "several", "critics", "supporters", "opinions", "views", "verdicts", "unlike", "like", "compared",
+        "despite", "after", "before", "because", "since", "given", "whether", "then", "also", "instead", "not", "no",
+        "there", "here", "what", "which", "who", "how", "why", "nobody", "everyone",
+    ]
+
+    /// A stated verdict must agree with the counts: "unanimous" only when nobody dissented,
+    /// "split" only when somebody did, "N reviewers ship" only with N ship votes, "X% ship"
+    /// only with that share, and a tool "gets a skip" only when skip is not the minority.
+    static func verdictMismatches(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let panels = source.panels
+        for sentence in sentences(text) {
+            let lower = sentence.lowercased()
+            let named = panels.filter { lower.contains($0.tool.lowercased()) }
+            let about = named.isEmpty ? panels : named
+            let unanimity = ["unanimous", "unanimously", "every reviewer", "all five", "all reviewers", "everyone"]
+            if let word = unanimity.first(where: lower.contains) {
+                let says: Verdict? = lower.contains("skip") ? .skip : lower.contains("ship") ? .ship : nil
+                let holds = about.contains { panel in
+                    switch says {
+                    case .skip: panel.unanimousSkip == true
+                    case .ship: panel.unanimousShip == true
+                    case nil: panel.unanimousShip == true || panel.unanimousSkip == true
+                    }
+                }
+                if !holds {
+                    return [.verdictMismatch(stated: word, panel: about.map(\.label).joined(separator: "; "))]
+                }
+            }
+            if let word = ["split", "divided"].first(where: { containsWord(lower, $0) }) {
+                let known = about.filter { $0.unanimousShip != nil }
+                if !known.isEmpty && known.allSatisfy({ $0.unanimousShip == true || $0.unanimousSkip == true }) {
+                    return [.verdictMismatch(stated: word, panel: known.map(\.label).joined(separator: "; "))]
+                }
+            }
+            // "4 ship", "four reviewers ship", "3 of 5 say skip", "80% ship"
+            let pattern =
+                #"\b(\d+|one|two|three|four|five)(%)?\s+(?:of\s+(?:the\s+)?\d+\s+|out of\s+\d+\s+)?(?:reviewers?\s+|votes?\s+|panelists\s+)?(?:say\s+|said\s+|voted?\s+(?:to\s+)?|chose\s+)?(ship|skip)"#
+            if let regex = try? NSRegularExpression(pattern: pattern) {
+                let range = NSRange(lower.startIndex..., in: lower)
+                for match in regex.matches(in: lower, range: range) {
+                    let countText = String(lower[Range(match.range(at: 1), in: lower)!])
+                    let isPercent = match.range(at: 2).location != NSNotFound
+                    let verdict = String(lower[Range(match.range(at: 3), in: lower)!])
+                    guard let count = Int(countText) ?? spelled[countText] else { continue }
+                    let fits = about.contains { panel in
+                        if isPercent {
+                            return panel.shipPercent.map { verdict == "ship" ? $0 == count : 100 - $0 == count }
+                                ?? false
+                        }
+                        return (verdict == "ship" ? panel.ship : panel.skip) == count
+                    }
+                    if !fits {
+                        let stated = String(lower[Range(match.range, in: lower)!])
+                        return [.verdictMismatch(stated: stated, panel: about.map(\.label).joined(separator: "; "))]
+                    }
+                }
+            }
+            // One tool named with a bare verdict ("X gets a skip", "the panel ships X") that is
+            // the minority view.
+            if named.count == 1, let panel = named.first, let majority = panel.majority {
+                let saysShip = ["panel ships", "gets a ship", "earns a ship", "verdict is ship", "is a ship"]
+                    .contains(where: lower.contains)
+                let saysSkip = ["panel skips", "gets a skip", "earns a skip", "verdict is skip", "is a skip"]
+                    .contains(where: lower.contains)
+                if saysShip && majority == .skip || saysSkip && majority == .ship {
+                    return [
+                        .verdictMismatch(stated: saysShip ? "ship" : "skip", panel: panel.label)
+                    ]
+                }
+            }
+        }
+        return []
+    }
+
+    /// Every tool must be named: in full, or by a distinctive first word ("Vercel", "Hugging").
+    static func offTopic(_ text: String, source: GuardSource) -> [GuardRejection] {
+        let lower = text.lowercased()
+        let missing = source.toolNames.filter { name in
+            let name = name.lowercased()
+            if lower.contains(name) { return false }
+            let first = name.split(separator: " ").first.map(String.init) ?? name
+            return !(first.count >= 4 && first != name && lower.contains(first))
+        }
+        return missing.isEmpty ? [] : [.offTopic(missing: missing)]
+    }
+
+    /// Content words (four letters or more, not function words) must mostly come from the
+    /// takes, compared by their first five letters so "priced" matches "pricing". A small model
+    /// that drifts into "the world of the internet" fails here even when every name is right.
+    static func ungrounded(_ text: String, source: GuardSource, maximumShare: Int) -> [GuardRejection] {
+        func stem(_ word: String) -> String { String(word.prefix(5)) }
+        let sourceStems = Set(words(source.text.lowercased()).map(stem))
+        let content = words(text.lowercased()).filter { $0.count >= 4 && !functionWords.contains($0) }
+        guard content.count >= 5 else { return [] }
+        let missing = content.filter { !sourceStems.contains(stem($0)) }
+        let share = missing.count * 100 / content.count
+        guard share > maximumShare else { return [] }
+        var examples: [String] = []
+        for word in missing where !examples.contains(word) && examples.count < 4 { examples.append(word) }
+        return [.ungrounded(share: share, examples: examples)]
+    }
+
+    static let functionWords: Set<String> = [
+        "that", "this", "these", "those", "with", "from", "into", "onto", "over", "under", "about", "than", "then",
+        "they", "them", "their", "there", "here", "what", "which", "while", "when", "where", "whose", "will", "would",
+        "could", "should", "have", "has", "been", "being", "were", "also", "only", "both", "each", "more", "most",
+        "much", "many", "some", "such", "very", "even", "just", "like", "does", "doesn't", "isn't", "it's", "its",
+        "panel", "panel's", "reviewer", "reviewers", "tool", "tools", "says", "said", "think", "thinks", "see", "sees",
+        "however", "although", "though", "because", "whereas", "between", "other", "another", "overall", "make",
+        "makes", "made", "well", "still", "whether", "either", "neither",
+        // The words a summary of a panel is made of, whatever the takes say.
+        "lean", "leans", "toward", "towards", "name", "names", "named", "praise", "praised", "praises", "liked",
+        "likes", "dislike", "dislikes", "worry", "worries", "worried", "concern", "concerns", "concerned", "agree",
+        "agrees", "disagree", "disagrees", "favor", "favors", "favour", "favours", "split", "divided", "majority",
+        "verdict", "verdicts", "mostly", "ship", "ships", "shipping", "shipped", "skip", "skips", "skipped",
+        "criticized", "criticised", "criticizes", "doubt", "doubts", "view", "views", "argue", "argues", "notes",
+        "warns", "warned", "calls", "called", "rival", "rivals", "strength", "strengths", "weakness", "weaknesses",
+        "risk", "risks", "benefit", "benefits", "mixed", "positive", "negative", "skeptical", "sceptical",
+    ]
+
+    static let spelled = ["one": 1, "two": 2, "three": 3, "four": 4, "five": 5]
+
+    // MARK: - Text helpers
+
+    /// Lowercase-insensitive words: letters, digits and inner apostrophes or hyphens.
+    static func words(_ text: String) -> [String] {
+        text.split { !($0.isLetter || $0.isNumber || $0 == "'" || $0 == "’" || $0 == "-") }
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'’-")) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Whitespace-separated tokens with surrounding punctuation and a possessive removed:
+    /// `“SmolLM3's` → `SmolLM3`, `(v0),` → `v0`, `$20/month` stays one token.
+    static func tokens(_ text: String) -> [String] {
+        let edges = CharacterSet.punctuationCharacters.union(.symbols).subtracting(CharacterSet(charactersIn: "$%€£"))
+        return text.split(whereSeparator: \.isWhitespace).compactMap { raw in
+            var token = raw.trimmingCharacters(in: edges)
+            for suffix in ["'s", "’s"] where token.hasSuffix(suffix) { token.removeLast(2) }
+            return token.isEmpty ? nil : token
+        }
+    }
+
+    /// `1,000` → `1000`, `80%` → `80`, `$20` → `20`, `2.5` → `2.5`; nil for `3B` or `GPT-4o`.
+    static func normalizedNumber(_ token: String) -> String? {
+        var body = token
+        while let first = body.first, "$€£".contains(first) { body.removeFirst() }
+        if body.hasSuffix("%") { body.removeLast() }
+        guard !body.isEmpty, body.allSatisfy({ $0.isNumber || $0 == "," || $0 == "." }), body.first!.isNumber
+        else { return nil }
+        body = body.replacingOccurrences(of: ",", with: "")
+        while body.hasSuffix(".") { body.removeLast() }
+        if body.contains(".") {
+            while body.hasSuffix("0") { body.removeLast() }
+            if body.hasSuffix(".") { body.removeLast() }
+        }
+        return body
+    }
+
+    /// Sentences: split after . ! ? followed by white space (and a closing quote, if any).
+    static func sentences(_ text: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        let characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            current.append(character)
+            if ".!?".contains(character) {
+                var next = index + 1
+                while next < characters.count, "\"”’')".contains(characters[next]) {
+                    current.append(characters[next])
+                    next += 1
+                }
+                if next >= characters.count || characters[next].isWhitespace {
+                    let trimmed = current.trimmingCharacters(in: .whitespacesAndNewlines)
+                    // "e.g." and "v2." inside a sentence: keep going when a lowercase word follows,
+                    // and after "vs." and the like whatever follows.
+                    let following = characters[next...].drop { $0.isWhitespace }.first
+                    let lastWord = trimmed.split(separator: " ").last.map { $0.lowercased() } ?? ""
+                    if (following == nil || !(following!.isLowercase)) && !abbreviations.contains(lastWord) {
+                        if !trimmed.isEmpty { result.append(trimmed) }
+                        current = ""
+                    }
+                }
+                index = next
+                continue
+            }
+            index += 1
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { result.append(rest) }
+        return result
+    }
+
+    static let abbreviations: Set<String> = [
+        "vs.", "v.", "e.g.", "i.e.", "etc.", "approx.", "mr.", "dr.", "ms.", "no.",
+    ]
+
+    static func containsWord(_ text: String, _ word: String) -> Bool {
+        words(text).contains(word)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+@testable import NewsletterCore
+
+/// The supervisor with a stand-in for llama-server (the fake model server behind a script that
+/// takes llama-server's flags): start, health, a death mid-run, a failed start, stop.
+@Suite(.serialized) struct LlamaServerSupervisorTests {
+    let directory: URL
+    let model: String
+
+    init() throws {
+        directory = try TestPaths.temporaryDirectory()
+        model = directory.appendingPathComponent("model.gguf").path
+        try Data("GGUF fake weights".utf8).write(to: URL(fileURLWithPath: model))
+    }
+
+    func supervisor(server: String, model: String? = nil) -> LlamaServerSupervisor {
+        var settings = LlamaServerSupervisor.Settings(serverPath: server, modelPath: model ?? self.model)
+        settings.startupTimeoutSeconds = 20
+        return LlamaServerSupervisor(settings: settings)
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        // Signal 0 checks existence; a zombie is reaped by waitUntilExit in the supervisor.
+        kill(pid, 0) == 0
+    }
+
+    @Test func aMissingBinaryOrModelSaysWhatToDo() {
+        let missing = supervisor(server: directory.appendingPathComponent("nope/llama-server").path)
+        #expect(throws: RuntimeError.serverMissing(path: directory.appendingPathComponent("nope/llama-server").path)) {
+            try missing.baseURL()
+        }
+        #expect(RuntimeError.serverMissing(path: "/x").description.contains("make runtime"))
+        let noModel = supervisor(server: "/bin/true", model: directory.appendingPathComponent("none.gguf").path)
+        #expect(throws: RuntimeError.modelMissing(path: directory.appendingPathComponent("none.gguf").path)) {
+            try noModel.baseURL()
+        }
+    }
+
+    @Test func aServerThatCannotLoadItsModelIsReportedWithItsLastErrorLine() throws {
+        let bad = directory.appendingPathComponent("bad.gguf").path
+        try Data("not a model".utf8).write(to: URL(fileURLWithPath: bad))
+        let runtime = supervisor(server: try FakeModelServer.llamaServerStandIn(), model: bad)
+        defer { runtime.stop(graceSeconds: 0) }
+        do {
+            _ = try runtime.baseURL()
+            Issue.record("expected the start to fail")
+        } catch {
+            guard case .exitedWhileStarting(let status, let line) = error else { Issue.record("\(error)"); return }
+            #expect(status == 1)
+            // The first error-level line names the cause; the last only says it is exiting.
+            #expect(line == "0.00.004.252 E gguf_init_from_reader: invalid magic characters: 'not ', expected 'GGUF'")
+        }
+        // The failure is remembered: no second start in the same run.
+        #expect(throws: RuntimeError.self) { try runtime.baseURL() }
+        #expect(runtime.startCount == 1)
+    }
+
+    @Test func itStartsOnAFreeLoopbackPortAnswersHealthAndStopsWithoutAnOrphan() throws {
+        let runtime = supervisor(server: try FakeModelServer.llamaServerStandIn())
+        let url = try runtime.baseURL()
+        #expect(url.hasPrefix("http://127.0.0.1:"))
+        let health = try ModelHTTPClient(baseURL: url, timeoutSeconds: 2).get("/health")
+        #expect(health.status == 200)
+        let pid = try #require(runtime.processIdentifier)
+        #expect(try runtime.baseURL() == url && runtime.startCount == 1)
+        runtime.stop(graceSeconds: 0)
+        #expect(!Self.isAlive(pid))
+        #expect(runtime.processIdentifier == nil)
+    }
+
+    @Test func aServerKilledMidRunIsRestartedOnceThenTheProviderGivesUp() throws {
+        let runtime = supervisor(server: try FakeModelServer.llamaServerStandIn())
+        defer { runtime.stop(graceSeconds: 0) }
+        let connection = LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 5)
+        let provider = ChatSummaryProvider(connection: connection)
+        let comparison = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/p.txt")
+        let attempt = SummaryAttempt(number: 0, seed: 1)
+        _ = try provider.summarize(comparison, attempt: attempt)
+
+        kill(try #require(runtime.processIdentifier), SIGKILL)
+        Thread.sleep(forTimeInterval: 0.2)
+        // The next request finds it dead, restarts it, and gets its answer.
+        let reply = try provider.summarize(comparison, attempt: attempt)
+        #expect(reply.text == "The panel likes both tools.")
+        #expect(runtime.startCount == 2)
+
+        kill(try #require(runtime.processIdentifier), SIGKILL)
+        Thread.sleep(forTimeInterval: 0.2)
+        // A second death is the end of the local runtime for this run: the chain moves on.
+        do {
+            _ = try provider.summarize(comparison, attempt: attempt)
+            Issue.record("expected the provider to give up")
+        } catch {
+            guard case .unavailable(let reason) = error else { Issue.record("\(error)"); return }
+            #expect(reason.contains("died again"))
+        }
+        let outcome = SummaryChain(providers: [provider]).summarize(comparison)
+        #expect(outcome.summary.kind == .extractive)
+    }
+
+    @Test func theLastLineIsTheLastErrorLineElseTheLastLine() throws {
+        let log = directory.appendingPathComponent("log.txt")
+        try "starting\nllama_model_load: error loading model: bad magic\nmain: exiting\n\n".write(
+            to: log, atomically: true, encoding: .utf8)
+        #expect(LlamaServerSupervisor.lastLine(ofFile: log.path) == "llama_model_load: error loading model: bad magic")
+        try "starting\nlistening\n".write(to: log, atomically: true, encoding: .utf8)
+        #expect(LlamaServerSupervisor.lastLine(ofFile: log.path) == "listening")
+        try "0.00.1 I start\n0.00.2 E first cause\n0.00.3 E exiting\n".write(to: log, atomically: true, encoding: .utf8)
+        #expect(LlamaServerSupervisor.lastLine(ofFile: log.path) == "0.00.2 E first cause")
+    }
+}
