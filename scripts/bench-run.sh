@@ -56,6 +56,9 @@ retries = 0
 [smtp]
 url = "smtp://127.0.0.1:$port"
 allow_plaintext = true
+# Delivery is measured here; summaries have their own benchmark (make bench-summaries).
+[summaries]
+enabled = false
 TOML
     "$bin" status --config "$dir/newsletter.toml" >/dev/null
     python3 - "$dir/data/newsletter.sqlite" "$total" <<'PY'

@@ -36,6 +36,8 @@ public_url = "http://127.0.0.1:$port"
 posts_per_minute_per_client = 100000000
 [log]
 level = "error"
+[summaries]
+enabled = false
 TOML
 nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
 nls() { local command=$1; shift; "$bin" subscribers "$command" --config "$work/newsletter.toml" --log-level error "$@"; }

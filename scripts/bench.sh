@@ -43,6 +43,9 @@ retries = 0
 [smtp]
 url = "smtp://127.0.0.1:$port"
 allow_plaintext = true
+# Delivery is measured here; summaries have their own benchmark (make bench-summaries).
+[summaries]
+enabled = false
 TOML
 nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
 nl ingest examples/ >/dev/null

@@ -5,8 +5,8 @@
 #   2. kill -9 of the run at three random moments, each followed by a re-run (smtp-sink);
 #   3. the SMTP server down for a whole run, then up for the next (smtp-sink);
 #   4. the outbox's disk full (a small tmpfs), then space again (smtp-sink);
-#   5. the LLM runtime killed mid-summary (enabled by scripts/reliability/llm.toml, once
-#      newsletter has an LLM provider; skipped with the reason until then).
+#   5. the LLM runtime killed mid-summary (scripts/reliability/llm.toml names the local runtime;
+#      `make runtime` builds it).
 # Copies are counted from what the peer received, never from newsletter's own ledger. Prints a
 # table; exits 1 if anyone was lost or a check failed.
 #
@@ -88,6 +88,8 @@ allow_plaintext = true
 connect_timeout_seconds = 3
 command_timeout_seconds = 5
 TOML
+    # Scenarios 1–4 are about delivery: no model. Scenario 5 appends its own [summaries].
+    [ "$name" = llm ] || printf '[summaries]\nenabled = false\n' >>"$work/newsletter.toml"
     db=$work/data/newsletter.sqlite
     nl status >/dev/null  # creates and migrates the store
     python3 - "$db" "$subscribers" <<'PY'
@@ -247,7 +249,7 @@ scenario_llm_killed() {
     log "5: LLM runtime killed mid-summary"
     local hook=${RELIABILITY_LLM_TOML:-$repo/scripts/reliability/llm.toml}
     if [ ! -f "$hook" ]; then
-        rows+=("5 LLM runtime killed|$subscribers|-|-|-|skipped: newsletter has no LLM provider yet (issue 6); enabled by $(basename "$hook"), a [summaries] section naming the local runtime")
+        rows+=("5 LLM runtime killed|$subscribers|-|-|-|skipped: no $(basename "$hook") (a [summaries] section naming the local runtime)")
         return
     fi
     local port

@@ -53,14 +53,20 @@ struct RunCommand: ParsableCommand {
         let fetcher = CurlFetcher(
             maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
             connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
-        let weeklyRun = WeeklyRun(
+        var weeklyRun = WeeklyRun(
             store: store, templates: templates, configuration: settings, delivery: delivery, fetcher: fetcher,
             logger: context.logger)
+        // The model runtime starts only if a summary is not stored yet; it is stopped before
+        // finish(), which exits without unwinding.
+        let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
+        weeklyRun.summarizer = chain
+        weeklyRun.summaryObserver = { event in context.logger.debug("summary", metadata: ["event": "\(event)"]) }
         let observer = RunProgress(progress: Terminal.isInteractive ? ProgressBar(verb: "Running") : nil)
         let report: RunReport
         do {
             report = try weeklyRun.run(target: target, includeMissed: week.week == nil, observer: observer)
         } catch {
+            supervisor?.stop()
             observer.progress?.clear()
             Terminal.printError("\(error)")
             let status: ExitStatus =
@@ -70,6 +76,7 @@ struct RunCommand: ParsableCommand {
                 }
             finish("\(target) stopped: \(error)", status: status, context: context, since: started)
         }
+        supervisor?.stop()
         observer.progress?.clear()
         for failure in report.ingest.failed { Terminal.printError(failure) }
         var parts = report.weeks.map { WeeklyRun<CurlFetcher>.describe($0.week, $0.outcome) }
@@ -105,6 +112,7 @@ struct RunCommand: ParsableCommand {
         case .configurationError: "CONFIGURATION ERROR"
         case .nothingToBuild: "nothing to build"
         case .usage: "usage"
+        case .summariesUnavailable: "SUMMARIES UNAVAILABLE"
         }
     }
 

@@ -122,6 +122,9 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
     public var logger: Logger
     /// Where the sending phase takes `send`'s own lock.
     public var sendLockPath: String
+    /// The summary provider chain (`SummaryChain.configured`); the deterministic one by default.
+    public var summarizer: SummaryChain = .deterministic
+    public var summaryObserver: (@Sendable (SummaryEvent) -> Void)?
 
     public init(
         store: AppDatabase, templates: TemplateSet, configuration: Configuration, delivery: DeliverySettings,
@@ -260,10 +263,18 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
     private func buildDraft(_ week: IssueWeek) throws -> WeekOutcome? {
         let preview = IssuePreview(
             store: store, templates: templates, settings: configuration.issue,
-            outboxDirectory: configuration.outboxDirectory)
+            outboxDirectory: configuration.outboxDirectory, summarizer: summarizer, summaryObserver: summaryObserver)
         do {
             // Under auto approval the run's own approval may be rebuilt until sending begins.
             let result = try preview.preview(week, rebuild: settings.approval == .auto)
+            // A runtime that could not run is a warning, not a failure: the fallbacks ship.
+            for outcome in result.summaryOutcomes {
+                for (provider, reason) in outcome.unavailable {
+                    logger.warning(
+                        "summary provider could not run; a fallback was used",
+                        metadata: ["week": "\(week)", "provider": "\(provider)", "reason": "\(reason)"])
+                }
+            }
             logger.info(
                 "draft built",
                 metadata: [

@@ -37,7 +37,9 @@ public final class LlamaServerSupervisor: Sendable {
     public struct Settings: Sendable, Equatable {
         public var serverPath: String
         public var modelPath: String
-        public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        /// One core is left to everything else: on two shared cores `-t 2` measured 2–20× slower
+        /// than `-t 1`, because llama.cpp's threads wait on each other (docs/llm-runtime.md).
+        public var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
         public var contextSize: Int = 4096
         public var startupTimeoutSeconds: Int = 60
         /// Restarts allowed after a death mid-run.

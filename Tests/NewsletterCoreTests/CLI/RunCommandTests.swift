@@ -29,6 +29,8 @@ struct RunCommandTests {
         [smtp]
         url = "\(sink.url)"
         allow_plaintext = true
+        [summaries]
+        enabled = false
         """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 

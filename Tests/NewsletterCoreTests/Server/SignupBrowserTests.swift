@@ -24,6 +24,8 @@ struct SignupBrowserTests {
         templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
         [server]
         public_url = "http://127.0.0.1:\(port)"
+        [summaries]
+        enabled = false
         """.write(to: cli.directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 
