@@ -41,12 +41,14 @@ reliability: build
 	./scripts/setup-test-peers.sh >/dev/null
 	./scripts/reliability.sh
 
-# The main job so far, on the embedded defaults: read the example pages into the SQLite store
-# under subscribers/, build the week's issue into outbox/$(DEMO_WEEK)/ and list what is stored.
+# The main job on the embedded defaults: read the example pages into the SQLite store under
+# subscribers/, then the weekly run for their week: summaries from the bundled local model, the
+# draft frozen into outbox/$(DEMO_WEEK)/, and (no editor has approved it yet) exit 4, waiting for
+# approval, which the demo accepts; status shows where the week stands.
 demo: build-release
 	$(RELEASE_BIN) ingest examples/
-	$(RELEASE_BIN) preview --week $(DEMO_WEEK)
-	$(RELEASE_BIN) issues
+	$(RELEASE_BIN) run --week $(DEMO_WEEK) || [ $$? -eq 4 ]
+	$(RELEASE_BIN) status --week $(DEMO_WEEK)
 
 # Screenshots of the demo issue at 600 and 375 px (and dark mode) into artefacts/preview-shots/.
 preview-shots: demo setup-browser
