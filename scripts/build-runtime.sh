@@ -173,18 +173,22 @@ trap 'exit 143' TERM HUP
 # --- llama-server ---------------------------------------------------------------------------------
 
 build_server() {
-    ensure_packages cmake g++ make
+    ensure_packages cmake g++ make curl ca-certificates
     ensure_pip
 
     local work=$WORK_DIR/server
     mkdir -p "$work/download" "$LOG_DIR"
 
     say "downloading llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist from PyPI"
-    # --no-binary for this package only: pip must fetch the sdist, but the build backend it installs
-    # to read the sdist's metadata may come as wheels.
-    pip_download "$work/download" --no-binary llama-cpp-python "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
-    local sdist=$work/download/$LLAMA_CPP_PYTHON_SDIST
-    [ -f "$sdist" ] || die "pip download did not produce $LLAMA_CPP_PYTHON_SDIST in $work/download"
+    # Not `pip download`: for an sdist pip runs the package's build backend (and installs its
+    # unpinned build requirements) to read metadata before we could check the hash. The file is
+    # fetched as bytes from PyPI's simple index instead, and checked before anything reads it.
+    local index url sdist=$work/download/$LLAMA_CPP_PYTHON_SDIST
+    index=$(curl -fsSL --retry 3 "https://pypi.org/simple/llama-cpp-python/") \
+        || die "cannot read PyPI's index page for llama-cpp-python"
+    url=$(grep -o "https://[^\"#]*/$LLAMA_CPP_PYTHON_SDIST" <<<"$index" | head -1)
+    [ -n "$url" ] || die "PyPI's index lists no $LLAMA_CPP_PYTHON_SDIST"
+    curl -fsSL --retry 3 -o "$sdist" "$url" || die "downloading $url failed"
     check_sha256 "$sdist" "$LLAMA_CPP_PYTHON_SDIST_SHA256" "$LLAMA_CPP_PYTHON_SDIST"
 
     say "extracting vendor/llama.cpp"

@@ -262,7 +262,7 @@ public struct Configuration: Sendable, Equatable {
         mail.bounceAfter = try reader.integer("mail.bounce_after", in: 1...100) ?? mail.bounceAfter
         smtp.username = try reader.string("smtp.username")
         smtp.password = try reader.string("smtp.password")
-        editor.token = try reader.string("editor.token")
+        editor.token = try reader.string("editor.token", nonEmpty: true)
 
         issue.policy.maxComparisons =
             try reader.integer("issue.max_comparisons", in: 1...50) ?? issue.policy.maxComparisons

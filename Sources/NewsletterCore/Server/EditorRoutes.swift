@@ -14,7 +14,7 @@ import Logging
 /// - `POST /editor/issues/WEEK/test-send` (`to`): the draft to one address, marked [test].
 /// - `POST /editor/issues/WEEK/approve` (`hash`): approves the draft the editor looked at; the
 ///   hash (shown on the page) must match the stored draft, which also defeats cross-site posts.
-/// - `GET /metrics`: Prometheus text; needs the token too when one is configured.
+/// - `GET /metrics`: Prometheus text; needs the token too (no token: no metrics).
 public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore & SubscriberEndpointStore>: Sendable {
     public var store: Store
     public var pages: PageRenderer
@@ -40,8 +40,10 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
     }
 
     public func register(on router: Router<some RequestContext>) {
+        // Subscriber counts are the editor's business: no token, no metrics (and no editor pages).
+        guard let token, !token.isEmpty else { return }
         router.get("/metrics") { request, _ in
-            if token != nil, let refusal = refuse(request) { return refusal }
+            if let refusal = refuse(request) { return refusal }
             let (depth, counts) = try await offload {
                 var counts: [Subscriber.Status: Int] = [:]
                 for status in Subscriber.Status.allCases { counts[status] = try store.subscriberCount(status: status) }
@@ -54,7 +56,6 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(string: metrics.render(queueDepth: depth, subscribers: counts))))
         }
-        guard token != nil else { return }
         router.get("/editor/issues") { request, _ in
             if let refusal = refuse(request) { return refusal }
             let issues = try await offload { try store.listIssues() }
@@ -181,13 +182,24 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
             response.headers[.wwwAuthenticate] = "Basic realm=\"newsletter editor\", charset=\"UTF-8\""
             return response
         }
-        // A browser sends Basic credentials along with a cross-site form post; refuse those.
-        if post && request.headers[HTTPField.Name("Sec-Fetch-Site")!].map({ $0 == "cross-site" || $0 == "same-site" })
-            == true
-        {
+        // A browser sends Basic credentials along with a cross-site form post; refuse those, by
+        // Fetch Metadata where the browser sends it and by Origin where it does not.
+        if post && (Self.crossSite(request) || Self.foreignOrigin(request)) {
             return pages.failure(BadRequest(status: 403, "editor actions must come from the editor pages"), json: false)
         }
         return nil
+    }
+
+    static func crossSite(_ request: Request) -> Bool {
+        request.headers[HTTPField.Name("Sec-Fetch-Site")!].map { $0 == "cross-site" || $0 == "same-site" } == true
+    }
+
+    /// An `Origin` naming another host than the request's own (`null` counts as foreign).
+    static func foreignOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return false }
+        guard let host = URL(string: origin)?.host, let authority = request.head.authority else { return true }
+        let port = URL(string: origin)?.port.map { ":\($0)" } ?? ""
+        return authority.lowercased() != (host + port).lowercased() && authority.lowercased() != host.lowercased()
     }
 
     /// `Bearer TOKEN`, or `Basic base64(anyone:TOKEN)`; compared as SHA-256 digests so the time
@@ -203,15 +215,19 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
         {
             presented = String(pair[pair.index(after: colon)...])
         }
-        guard let presented else { return false }
+        // An empty token never matches, whatever is configured.
+        guard let presented, !presented.isEmpty, !token.isEmpty else { return false }
         return Array(SHA256.hash(data: Data(presented.utf8))) == Array(SHA256.hash(data: Data(token.utf8)))
     }
 
     private func editorPage(_ name: String, _ values: [String: Any]) -> Response {
         var response = pages.page(name, values)
-        // The draft is shown in sandboxed srcdoc frames: no scripts, no requests.
+        // The draft is shown in sandboxed srcdoc frames: no scripts, no requests. Only this page
+        // may frame anything of ours (its own previews); no other site may frame it (clickjacking
+        // on Approve).
         response.headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'"
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "SAMEORIGIN"
         return response
     }
 

@@ -104,16 +104,29 @@ public final class RateLimiter: Sendable {
         self.maxKeys = maxKeys
     }
 
+    private func refilled(_ bucket: Bucket, at now: ContinuousClock.Instant) -> Double {
+        let elapsed = now - bucket.updated
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return min(capacity, bucket.tokens + seconds * refillPerSecond)
+    }
+
+    /// Buckets currently remembered (for tests of the memory bound).
+    public var count: Int { buckets.withLock { $0.count } }
+
     /// nil when allowed; otherwise the seconds until one request would be.
     public func check(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
         buckets.withLock { table in
             var bucket = table[key] ?? Bucket(tokens: capacity, updated: now)
-            let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(capacity, bucket.tokens + seconds * refillPerSecond)
+            bucket.tokens = refilled(bucket, at: now)
             bucket.updated = now
             if table.count >= maxKeys && table[key] == nil {
-                table = table.filter { $0.value.tokens < capacity - 1 }
+                // Forget the buckets that have refilled (their clients are as good as new), then,
+                // if a flood of fresh addresses left none refilled, the least recently used half.
+                table = table.filter { refilled($0.value, at: now) < capacity }
+                if table.count >= maxKeys {
+                    let keep = table.sorted { $0.value.updated > $1.value.updated }.prefix(maxKeys / 2)
+                    table = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+                }
             }
             guard bucket.tokens >= 1 else {
                 table[key] = bucket

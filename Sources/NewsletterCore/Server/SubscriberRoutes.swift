@@ -115,7 +115,9 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
         }
         router.post("/unsubscribe/:token") { request, context in
             do {
-                let client = try admit(request, context)
+                // Not rate limited: RFC 8058 posts come from a few mail providers' servers, all at
+                // once after a send, and each must be honoured; the 256-bit token is the guard.
+                let client = Self.client(request, context, trustForwardedFor: server.trustForwardedFor)
                 // The body (RFC 8058's "List-Unsubscribe=One-Click", form-urlencoded or multipart,
                 // or the page's empty form) does not change what happens, but an oversized one is
                 // refused.

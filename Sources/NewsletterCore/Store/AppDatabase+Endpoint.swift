@@ -52,11 +52,8 @@ extension AppDatabase: SubscriberEndpointStore {
                 {
                     return .throttled
                 }
-                if subscriber.status != .pending {
-                    try db.execute(
-                        sql: "UPDATE subscriber SET status = 'pending', name = COALESCE(?, name) WHERE id = ?",
-                        arguments: [name, subscriber.id])
-                }
+                // An unsubscribed or bounced record stays as it is until the owner confirms: a
+                // stranger typing the address changes nothing but sending one confirmation.
                 subscriberID = subscriber.id
             case .none:
                 try db.execute(
@@ -131,7 +128,7 @@ extension AppDatabase: SubscriberEndpointStore {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT m.id AS mailId, m.kind AS mailKind, m.attempts AS mailAttempts, s.*
+                    SELECT m.id AS mailId, m.kind AS mailKind, m.attempts AS mailAttempts, m.createdAt AS mailCreatedAt, s.*
                     FROM endpointMail m JOIN subscriber s ON s.id = m.subscriberId
                     WHERE m.state = 'pending' AND m.nextAttemptAt <= ? ORDER BY m.nextAttemptAt, m.id LIMIT ?
                     """, arguments: [time, limit])
@@ -144,7 +141,7 @@ extension AppDatabase: SubscriberEndpointStore {
                 mails.append(
                     EndpointMail(
                         id: id, kind: row["mailKind"], subscriber: try Subscriber(row: row),
-                        attempt: (row["mailAttempts"] as Int? ?? 0) + 1))
+                        attempt: (row["mailAttempts"] as Int? ?? 0) + 1, createdAt: row["mailCreatedAt"]))
             }
             return mails
         }

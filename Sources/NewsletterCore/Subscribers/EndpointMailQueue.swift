@@ -114,9 +114,9 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
 
     private func retry(_ mail: EndpointMail, reply: String, at time: Date) -> EndpointMailResult {
         let delay = min(maxRetryDelay, 30 * pow(2, Double(min(mail.attempt - 1, 20))))
-        if delay * 2 > giveUpAfter && mail.attempt > 1 {
-            // Retried for days: the link inside would be stale; record why it never went.
-            return .failed(reply: "gave up after \(mail.attempt) attempts: \(reply)")
+        if time.timeIntervalSince(mail.createdAt) + delay > giveUpAfter {
+            // Retried for days: a confirmation this late would surprise; record why it never went.
+            return .failed(reply: "gave up after \(mail.attempt) attempts over \(Int(giveUpAfter / 3600)) hours: \(reply)")
         }
         return .retry(reply: reply, next: time.addingTimeInterval(delay * Double.random(in: 0.8...1.2)))
     }
@@ -144,7 +144,9 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
             "listName": issue.listName, "lang": issue.language, "email": subscriber.email,
             "siteURL": issue.siteURL,
         ]
-        if let name = subscriber.name { context["name"] = name }
+        // The name typed at signup is not the address owner's until they confirm: a confirmation
+        // must not carry a stranger's words, so only the welcome greets by name.
+        if mail.kind == .welcome, let name = subscriber.name { context["name"] = name }
         var unsubscribeURL: String?
         switch mail.kind {
         case .confirmation:
@@ -162,7 +164,8 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
         let subject = templates.render(context, template: "mail/\(kind)-subject.txt")
             .trimmingCharacters(in: .whitespacesAndNewlines)
         var message = OutgoingMessage(
-            from: delivery.from, to: try MailAddress(subscriber.email, displayName: subscriber.name),
+            from: delivery.from,
+            to: try MailAddress(subscriber.email, displayName: mail.kind == .welcome ? subscriber.name : nil),
             subject: subject, text: templates.render(context, template: "mail/\(kind).txt"),
             html: subscriber.format == .html ? templates.render(context, template: "mail/\(kind).html") : nil,
             listID: delivery.listID, unsubscribeURL: unsubscribeURL, date: time)

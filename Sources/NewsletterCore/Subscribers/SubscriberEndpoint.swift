@@ -81,6 +81,8 @@ public struct EndpointMail: Sendable, Equatable {
     public var subscriber: Subscriber
     /// Including this one.
     public var attempt: Int
+    /// When it was queued: past `EndpointMailQueue.giveUpAfter` it is no longer worth sending.
+    public var createdAt: Date = Date()
 }
 
 /// What became of one endpoint mail.

@@ -127,6 +127,8 @@ public struct SummaryChain: Sendable {
         var trials: [SummaryTrial] = []
         var unavailable: [(String, String)] = []
         var notes: [String] = []
+        // Any provider that could not answer (missing, timed out, a 5xx, a dropped connection).
+        var callFailed = false
         providers: for provider in providers {
             var rejectedKinds: [String] = []
             for number in 0..<max(1, attemptsPerProvider) {
@@ -141,6 +143,7 @@ public struct SummaryChain: Sendable {
                             provider: provider.name, model: provider.model, kind: provider.kind, attempt: number,
                             reply: nil, rejections: [], error: error))
                     observer?(.providerFailed(comparison: title, provider: provider.name, error: error))
+                    callFailed = true
                     if case .unavailable(let reason) = error {
                         unavailable.append((provider.name, reason))
                         notes.append("\(provider.name): \(reason)")
@@ -185,9 +188,9 @@ public struct SummaryChain: Sendable {
         }
         var summary = ExtractiveSummarizer.summarize(comparison)
         summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
-        // Keep the fallback only when every model was asked and refused; a missing runtime
-        // may be built before the next preview.
-        if unavailable.isEmpty && !providers.isEmpty {
+        // Keep the fallback only when every model answered and the guard refused them all; a
+        // missing runtime may be built, and a timeout or a 5xx may pass, before the next preview.
+        if !callFailed && !providers.isEmpty {
             try? store?.saveSummary(summary, for: key(fallbackKeyModel))
         }
         return finish(summary, trials: trials, cached: false, unavailable: unavailable)

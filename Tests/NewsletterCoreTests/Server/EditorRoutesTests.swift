@@ -53,13 +53,33 @@ struct EditorRoutesTests {
         return (headers, ByteBuffer(string: body))
     }
 
-    @Test func withoutATokenConfiguredTheEditorRoutesDoNotExist() async throws {
-        try await app(token: nil).test(.router) { client in
-            try await client.execute(uri: "/editor/issues", method: .get, headers: Self.bearer) {
-                #expect($0.status == .notFound)
+    @Test(arguments: [nil, ""])
+    func withoutATokenConfiguredTheEditorRoutesAndMetricsDoNotExist(token: String?) async throws {
+        try await app(token: token).test(.router) { client in
+            for authorization in ["Bearer \(Self.token)", "Basic Og==", "Bearer "] {
+                for uri in ["/editor/issues", "/metrics"] {
+                    try await client.execute(uri: uri, method: .get, headers: [.authorization: authorization]) {
+                        #expect($0.status == .notFound, "\(uri) with \(authorization)")
+                    }
+                }
             }
-            // /metrics stays, open.
-            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func anEmptyPresentedTokenNeverMatches() {
+        #expect(!EditorRoutes<AppDatabase>.presentsToken("Basic Og==", token: ""))
+        #expect(!EditorRoutes<AppDatabase>.presentsToken("Bearer ", token: ""))
+        #expect(!EditorRoutes<AppDatabase>.presentsToken("Basic Og==", token: Self.token))
+    }
+
+    @Test func theEditorPageCannotBeFramedByAnotherSite() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/editor/issues/2026-W47", method: .get, headers: Self.bearer) { response in
+                #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == "SAMEORIGIN")
+                #expect(
+                    response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'self'")
+                        == true)
+            }
         }
     }
 
@@ -133,6 +153,12 @@ struct EditorRoutesTests {
             var crossSite = Self.bearer
             crossSite[HTTPField.Name("Sec-Fetch-Site")!] = "cross-site"
             (headers, body) = Self.form("hash=ab12cd34", headers: crossSite)
+            try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
+                #expect($0.status == .forbidden)
+            }
+            var foreign = Self.bearer
+            foreign[HTTPField.Name("Origin")!] = "https://evil.example"
+            (headers, body) = Self.form("hash=ab12cd34", headers: foreign)
             try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
                 #expect($0.status == .forbidden)
             }

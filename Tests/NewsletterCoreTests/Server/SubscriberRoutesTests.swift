@@ -384,6 +384,51 @@ struct SubscriberRoutesTests {
         #expect(try store.consentRecords(subscriberID: id).map(\.event) == ["unsubscribe"])
     }
 
+    @Test func oneClickUnsubscribesAreNeverRateLimited() async throws {
+        var server = Configuration.Server()
+        server.postsPerMinutePerClient = 1
+        try await app(server: server).test(.router) { client in
+            for _ in 0..<5 {
+                try await client.execute(
+                    uri: "/unsubscribe/\(token)", method: .post, headers: Self.form,
+                    body: ByteBuffer(string: "List-Unsubscribe=One-Click")
+                ) { #expect($0.status == .ok) }
+            }
+        }
+        #expect(status == .unsubscribed)
+    }
+
+    @Test func theRateLimiterForgetsRefilledClientsAndStaysBounded() {
+        let limiter = RateLimiter(perMinute: 60, burst: 2, maxKeys: 100)
+        let start = ContinuousClock.now
+        for index in 0..<1000 {
+            _ = limiter.check("198.51.100.\(index)", now: start)
+            _ = limiter.check("198.51.100.\(index)", now: start)
+        }
+        #expect(limiter.count <= 100)
+        // A client that is out of tokens is still refused after the churn...
+        let late = start.advanced(by: .milliseconds(10))
+        _ = limiter.check("203.0.113.1", now: late)
+        _ = limiter.check("203.0.113.1", now: late)
+        #expect(limiter.check("203.0.113.1", now: late) != nil)
+        // ...and allowed again once its bucket has refilled.
+        #expect(limiter.check("203.0.113.1", now: late.advanced(by: .seconds(2))) == nil)
+    }
+
+    @Test func aSignupForAnUnsubscribedAddressChangesNothingUntilConfirmed() async throws {
+        _ = try store.unsubscribe(token: token, client: .commandLine, at: Date())
+        try await app().test(.router) { client in
+            let (status, _) = try await subscribe(client, [("email", "o'neil@example.org"), ("name", "Mallory")])
+            #expect(status == .ok)
+        }
+        let tess = try #require(try store.subscriber(email: "o'neil@example.org"))
+        #expect(tess.status == .unsubscribed && tess.name == "Tess <O'Neil>")
+        #expect(try store.endpointMails(subscriberID: tess.id).map(\.kind) == [.confirmation])
+        let confirm = try store.newConfirmationToken(subscriberID: tess.id, lifetime: 3600, at: Date())
+        #expect(try store.confirm(token: confirm, client: .commandLine, at: Date()) == .confirmed(email: "o'neil@example.org"))
+        #expect(try store.subscriber(email: "o'neil@example.org")?.status == .confirmed)
+    }
+
     @Test func oneClickAcceptsMultipartBodies() async throws {
         let boundary = "xYzZY"
         let body =

@@ -68,6 +68,11 @@ struct EndpointMailQueueTests {
         #expect(built.html?.contains("Hi Ada &lt;Lovelace&gt;,") == true)
         #expect(built.html?.contains("<Lovelace>") == false)
         #expect(built.text.contains("Hi Ada <Lovelace>,"))
+        // The confirmation, sent before the owner agreed to anything, carries no typed name.
+        let confirmation = try (try queue(sink.url)).message(
+            for: EndpointMail(id: 0, kind: .confirmation, subscriber: subscriber, attempt: 1), at: Date())
+        #expect(!confirmation.text.contains("Lovelace") && confirmation.html?.contains("Lovelace") == false)
+        #expect(confirmation.to.displayName == nil)
     }
 
     @Test func theWelcomeCarriesOneClickUnsubscribeAndPreferencesThatWork() async throws {
@@ -95,6 +100,15 @@ struct EndpointMailQueueTests {
         #expect(await (try queue(refusing.url)).drain() == 0)
         let mails = try store.endpointMails(subscriberID: id)
         #expect(mails.map(\.state) == ["failed"])
+        #expect(try store.endpointMailQueueDepth() == 0)
+    }
+
+    @Test func aMailRetriedForDaysIsGivenUpWithTheReason() async throws {
+        let id = try signUp("late@example.org")
+        let deadPort = try SMTPSink.freePort()
+        // Four days later the server is still down: no confirmation that late.
+        #expect(await (try queue("smtp://127.0.0.1:\(deadPort)")).drain(now: { Date().addingTimeInterval(4 * 86400) }) == 0)
+        #expect(try store.endpointMails(subscriberID: id).map(\.state) == ["failed"])
         #expect(try store.endpointMailQueueDepth() == 0)
     }
 

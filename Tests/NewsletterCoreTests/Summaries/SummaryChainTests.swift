@@ -133,6 +133,16 @@ struct SummaryChainTests {
         #expect(built.calls == 1 && fresh.summary.kind == .abstractive)
     }
 
+    @Test func aFallbackAfterATimeoutIsNotStoredSoTheNextPreviewAsksAgain() {
+        let timingOut = ScriptedProvider(
+            "local", replies: [.failure(.callFailed(.timedOut(url: "http://127.0.0.1:1", seconds: 120)))])
+        let first = SummaryChain(providers: [timingOut], store: store).summarize(stored)
+        #expect(first.summary.kind == .extractive)
+        let recovered = ScriptedProvider("local", replies: [.success(Self.faithful)])
+        let second = SummaryChain(providers: [recovered], store: store).summarize(stored)
+        #expect(recovered.calls == 1 && second.summary.kind == .abstractive)
+    }
+
     @Test func anEditorsOverrideWinsOverGeneratedAndStoredSummaries() throws {
         let local = ScriptedProvider("local", replies: [.success(Self.faithful)])
         _ = SummaryChain(providers: [local], store: store).summarize(stored, week: week)
