@@ -124,7 +124,9 @@ record() {
     tally=$(python3 scripts/reliability/tally.py --db "$db" --week "$week" "$@" 2>>"$work/tally.log")
     local check=$?
     read -r total once duplicates lost refused <<<"$tally"
-    if [ "$check" -ne 0 ] || [ "${lost:-1}" != 0 ]; then
+    # A scenario whose set-up silently failed would count nobody and so lose nobody: the number
+    # of recipients must be the list's size.
+    if [ "$check" -ne 0 ] || [ "${lost:-1}" != 0 ] || [ "${total:-0}" != "$subscribers" ]; then
         failures=$((failures + 1))
         note="$note; FAILED: $(tr '\n' ' ' <"$work/tally.log")"
     fi
@@ -270,7 +272,15 @@ scenario_llm_killed() {
         fail_row "5 LLM runtime killed" "no llama-server child of the run appeared"
         return
     fi
-    sleep 0.5  # mid-summary
+    # Mid-summary, not mid-load: wait until the runtime answers /health (the model is loaded and
+    # the run is sending it requests), then kill it a moment later.
+    local runtime_port
+    runtime_port=$(tr '\0' ' ' <"/proc/$runtime/cmdline" 2>/dev/null | grep -o -- '--port [0-9]*' | cut -d' ' -f2)
+    for _ in $(seq 600); do
+        [ -n "$runtime_port" ] && curl -sf "http://127.0.0.1:$runtime_port/health" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    sleep 0.3
     kill -9 "$runtime"
     wait "$run_pid"
     local first=$? statuses

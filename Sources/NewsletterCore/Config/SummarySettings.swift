@@ -128,9 +128,17 @@ extension SettingsReader {
             guard let model = try inner.string("\(prefix).model", nonEmpty: true) else {
                 throw invalid("\(prefix).model", "is required")
             }
+            let apiKeyEnvironment = try inner.string("\(prefix).api_key_env", nonEmpty: true)
+            // An API key goes in a header: never in clear text past this machine.
+            if apiKeyEnvironment != nil, let url = URL(string: baseURL), url.scheme?.lowercased() == "http",
+                !["127.0.0.1", "localhost", "::1", "[::1]"].contains(url.host?.lowercased() ?? "")
+            {
+                throw invalid(
+                    "\(prefix).base_url", "\"\(baseURL)\" would send the API key in clear text: use https:// (http:// only on loopback)")
+            }
             var endpoint = RemoteEndpointConnection.Settings(
                 name: name, baseURL: baseURL.hasSuffix("/v1") ? String(baseURL.dropLast(3)) : baseURL, model: model,
-                apiKeyEnvironment: try inner.string("\(prefix).api_key_env", nonEmpty: true))
+                apiKeyEnvironment: apiKeyEnvironment)
             endpoint.timeoutSeconds =
                 try inner.integer("\(prefix).timeout_seconds", in: 1...3600) ?? endpoint.timeoutSeconds
             endpoint.retries = try inner.integer("\(prefix).retries", in: 0...10) ?? endpoint.retries

@@ -207,7 +207,8 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
             let outcome: WeekOutcome
             do {
                 outcome = try act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
-            } catch let error as RunError {
+            } catch {
+                // Whatever stopped the week, status must say so rather than "running".
                 try? store.finishRun(week, outcome: "error", summary: "\(error)", error: "\(error)", at: Date())
                 throw error
             }

@@ -64,6 +64,21 @@ struct SummarySettingsTests {
         #expect(chain.providers.map(\.name) == ["local", "gateway", "lan", "local-grammar"])
     }
 
+    @Test func anAPIKeyIsNeverSentOverPlainHTTPPastLoopback() throws {
+        func endpoint(_ url: String) -> String {
+            "[[summaries.endpoints]]\nname = \"e\"\nbase_url = \"\(url)\"\nmodel = \"m\"\napi_key_env = \"KEY\"\n"
+        }
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(endpoint("http://llm.example.com/v1")) }
+        do {
+            _ = try Configuration.parse(endpoint("http://10.0.0.5:8080"))
+            Issue.record("an API key over http to another host was accepted")
+        } catch {
+            #expect("\(error)".contains("summaries.endpoints[1].base_url") && "\(error)".contains("clear text"))
+        }
+        #expect(try Configuration.parse(endpoint("http://127.0.0.1:8080")).summaries.endpoints.count == 1)
+        #expect(try Configuration.parse(endpoint("https://llm.example.com/v1")).summaries.endpoints.count == 1)
+    }
+
     @Test func unknownKeysAreErrorsNamingTheKey() {
         #expect(throws: ConfigurationError.self) { try Configuration.parse("[summaries]\nstrikt = true") }
         do {
