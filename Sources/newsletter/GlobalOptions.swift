@@ -48,6 +48,16 @@ struct CommandContext {
         }
     }
 
+    /// What messages are sent with; a bad `mail.from` ends the command with exit status 78.
+    func deliverySettings() throws -> DeliverySettings {
+        do {
+            return try configuration.deliverySettings()
+        } catch {
+            Terminal.printError("mail.from: \(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+    }
+
     func openStore() throws -> AppDatabase {
         do {
             return try AppDatabase.open(path: configuration.databasePath)

@@ -30,13 +30,7 @@ struct RunCommand: ParsableCommand {
         let context = try global.context()
         let settings = context.configuration
         let target = week.resolve(settings)
-        let delivery: DeliverySettings
-        do {
-            delivery = try settings.deliverySettings()
-        } catch {
-            Terminal.printError("mail.from: \(error)")
-            throw ExitCode(ExitStatus.configurationError.rawValue)
-        }
+        let delivery = try context.deliverySettings()
         let templates = try context.loadTemplates()
         let store = try context.openStore()
 

@@ -37,13 +37,7 @@ struct Send: ParsableCommand {
         let context = try global.context()
         let settings = context.configuration
         let week = self.week.resolve(settings)
-        let delivery: DeliverySettings
-        do {
-            delivery = try settings.deliverySettings()
-        } catch {
-            Terminal.printError("mail.from: \(error)")
-            throw ExitCode(ExitStatus.configurationError.rawValue)
-        }
+        let delivery = try context.deliverySettings()
         let store = try context.openStore()
         let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
         let transport = settings.transport(for: week)

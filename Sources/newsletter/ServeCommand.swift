@@ -35,13 +35,7 @@ struct Serve: AsyncParsableCommand {
             Terminal.printError("\(error)")
             throw ExitCode(ExitStatus.configurationError.rawValue)
         }
-        let delivery: DeliverySettings
-        do {
-            delivery = try settings.deliverySettings()
-        } catch {
-            Terminal.printError("the mail settings are wrong: \(error)")
-            throw ExitCode(ExitStatus.configurationError.rawValue)
-        }
+        let delivery = try context.deliverySettings()
         let store = try context.openStore()
         let pages = PageRenderer(templates: templates, settings: settings.issue)
         let metrics = EndpointMetrics()

@@ -21,10 +21,15 @@ struct CommandLineTests {
     }
 
     func run(_ arguments: [String], in workingDirectory: URL? = nil) throws -> Run {
+        try Self.run(arguments, in: workingDirectory ?? directory)
+    }
+
+    /// Runs the built executable in `workingDirectory` and waits for it.
+    static func run(_ arguments: [String], in workingDirectory: URL) throws -> Run {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
-        process.currentDirectoryURL = workingDirectory ?? directory
+        process.currentDirectoryURL = workingDirectory
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
