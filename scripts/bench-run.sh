@@ -61,14 +61,7 @@ allow_plaintext = true
 enabled = false
 TOML
     "$bin" status --config "$dir/newsletter.toml" >/dev/null
-    python3 - "$dir/data/newsletter.sqlite" "$total" <<'PY'
-import sqlite3, sys, datetime
-db = sqlite3.connect(sys.argv[1])
-now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.000")
-db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
-               [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(int(sys.argv[2]))])
-db.commit()
-PY
+    python3 scripts/seed_subscribers.py "$dir/data/newsletter.sqlite" "$total"
     for label in "run: first (sends)" "run: again (nothing)" "send alone (reference)"; do
         command=run
         if [ "$label" = "send alone (reference)" ]; then

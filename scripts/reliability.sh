@@ -92,14 +92,7 @@ TOML
     [ "$name" = llm ] || printf '[summaries]\nenabled = false\n' >>"$work/newsletter.toml"
     db=$work/data/newsletter.sqlite
     nl status >/dev/null  # creates and migrates the store
-    python3 - "$db" "$subscribers" <<'PY'
-import sqlite3, sys, datetime
-db = sqlite3.connect(sys.argv[1])
-now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.000")
-db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
-               [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(int(sys.argv[2]))])
-db.commit()
-PY
+    python3 "$repo/scripts/seed_subscribers.py" "$db" "$subscribers"
 }
 
 nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" "$@"; }
