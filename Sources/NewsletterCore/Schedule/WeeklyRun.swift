@@ -321,6 +321,9 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
                 logger.info("preview mailed to editor", metadata: ["week": "\(week)", "editor": "\(editor)"])
             } catch let error as TransportUnavailable {
                 failed[editor] = error.reason
+            } catch let error as MailError {
+                // One editor's bad address must not stop the others' previews or the run.
+                failed[editor] = "\(error)"
             }
         }
         for (editor, reason) in failed {
