@@ -103,8 +103,7 @@ public struct ModelHTTPClient: Sendable {
             throw .unreachable(url: url, reason: "libcurl could not create a handle")
         }
         defer { curl_easy_cleanup(handle) }
-        let sink = ReplySink(limit: maxResponseBytes)
-        let context = Unmanaged.passUnretained(sink).toOpaque()
+        let sink = Curl.BodySink(limit: maxResponseBytes)
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headers: UnsafeMutablePointer<curl_slist>? = nil
         headers = curl_slist_append(headers, "Content-Type: application/json")
@@ -122,16 +121,7 @@ public struct ModelHTTPClient: Sendable {
             nl_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, timeoutSeconds)
             nl_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
             nl_curl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
-            nl_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
-                let sink = Unmanaged<ReplySink>.fromOpaque(context!).takeUnretainedValue()
-                let length = size * count
-                guard sink.body.count + length <= sink.limit else { return 0 }
-                data!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                    sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
-                }
-                return length
-            }
+            sink.attach(to: handle)
             if let body {
                 nl_curl_easy_setopt_long(handle, CURLOPT_POST, 1)
                 nl_curl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
@@ -161,12 +151,6 @@ public struct ModelHTTPClient: Sendable {
         var status = 0
         nl_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return Response(status: status, body: sink.body)
-    }
-
-    private final class ReplySink {
-        let limit: Int
-        var body: [UInt8] = []
-        init(limit: Int) { self.limit = limit }
     }
 }
 

@@ -35,8 +35,7 @@ public struct CurlFetcher: ResourceFetching {
             throw PageError(source: url, kind: .unreachable, message: "libcurl could not create a handle")
         }
         defer { curl_easy_cleanup(handle) }
-        let sink = BodySink(limit: maxBytes)
-        let context = Unmanaged.passUnretained(sink).toOpaque()
+        let sink = Curl.BodySink(limit: maxBytes)
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
@@ -52,19 +51,7 @@ public struct CurlFetcher: ResourceFetching {
             nl_curl_easy_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBytes))
             nl_curl_easy_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
             nl_curl_easy_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
-            nl_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
-                let sink = Unmanaged<BodySink>.fromOpaque(context!).takeUnretainedValue()
-                let length = size * count
-                guard sink.body.count + length <= sink.limit else {
-                    sink.overflowed = true
-                    return 0  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
-                }
-                data!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                    sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
-                }
-                return length
-            }
+            sink.attach(to: handle)
             return curl_easy_perform(handle)
         }
         withExtendedLifetime(sink) {}
@@ -93,13 +80,6 @@ public struct CurlFetcher: ResourceFetching {
             effectiveURL: effective.map { String(cString: $0) } ?? url)
     }
 
-    private final class BodySink {
-        let limit: Int
-        var body: [UInt8] = []
-        var overflowed = false
-
-        init(limit: Int) { self.limit = limit }
-    }
 }
 
 enum Curl {
@@ -108,6 +88,33 @@ enum Curl {
 
     static func ensureGlobalInit() {
         _ = initialized
+    }
+
+    /// A response body gathered in memory, up to `limit` bytes: past it the write callback
+    /// refuses the data, which makes libcurl abort the transfer with CURLE_WRITE_ERROR.
+    final class BodySink {
+        let limit: Int
+        var body: [UInt8] = []
+        var overflowed = false
+
+        init(limit: Int) { self.limit = limit }
+
+        /// Points the handle's writes here; the sink must outlive the transfer.
+        func attach(to handle: UnsafeMutableRawPointer) {
+            nl_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
+            nl_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+                let sink = Unmanaged<BodySink>.fromOpaque(context!).takeUnretainedValue()
+                let length = size * count
+                guard sink.body.count + length <= sink.limit else {
+                    sink.overflowed = true
+                    return 0
+                }
+                data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+                }
+                return length
+            }
+        }
     }
 }
 
