@@ -24,6 +24,20 @@ struct CommandLineTests {
         try Self.run(arguments, in: workingDirectory ?? directory)
     }
 
+    /// Starts the built executable and `kill -9`s it after `seconds`, as a crash would.
+    static func runKilled(after seconds: TimeInterval, _ arguments: [String], in workingDirectory: URL) throws {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = workingDirectory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: seconds)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Runs the built executable in `workingDirectory` and waits for it.
     static func run(_ arguments: [String], in workingDirectory: URL) throws -> Run {
         let process = Process()

@@ -197,16 +197,7 @@ struct RunCommandTests {
         try configure(slow, run: #"approval = "auto""#)
         let count = 10
         try addSubscribers(count)
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = ["run", "--week", Self.week]
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 2.5)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try CommandLineTests.runKilled(after: 2.5, ["run", "--week", Self.week], in: directory)
         let beforeKill = try slow.recipients()
         #expect(beforeKill.count < count, "the run should have been interrupted")
         #expect((try status()["lastRun"] as? [String: Any])?["outcome"] as? String == "running, or interrupted")

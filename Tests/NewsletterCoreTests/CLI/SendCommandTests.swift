@@ -76,16 +76,7 @@ struct SendCommandTests {
         try configure(slow, concurrency: 2)
         let count = 12
         try prepareIssue(subscribers: count)
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = ["send", "--week", "2026-W47"]
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 2.5)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try CommandLineTests.runKilled(after: 2.5, ["send", "--week", "2026-W47"], in: directory)
         let beforeKill = try slow.recipients()
         #expect(beforeKill.count < count, "the run should have been interrupted")
 
