@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Python SMTP peers for the tests, in a virtual environment cached outside the clone and keyed
-# by version: aiosmtpd (STARTTLS and AUTH, which Postfix's smtp-sink does not offer).
+# by version: aiosmtpd (STARTTLS and AUTH, which Postfix's smtp-sink does not offer), and the
+# dkimpy verifier (with PyNaCl for ed25519-sha256) that checks our DKIM signatures.
 # Prints the environment's python on standard output. Idempotent: quiet when already there.
 set -euo pipefail
 
 AIOSMTPD_VERSION=1.4.6
+DKIMPY_VERSION=1.1.8
+PYNACL_VERSION=1.6.2
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/newsletter
 venv=$cache/test-peers-aiosmtpd-$AIOSMTPD_VERSION
 
@@ -18,5 +21,9 @@ if ! "$venv/bin/python" -c "import aiosmtpd" >/dev/null 2>&1; then
     mkdir -p "$cache"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" >&2
+fi
+if ! "$venv/bin/python" -c "import dkim, nacl, importlib.metadata as m; assert m.version('dkimpy') == '$DKIMPY_VERSION'" >/dev/null 2>&1; then
+    echo "setup-test-peers: installing dkimpy==$DKIMPY_VERSION pynacl==$PYNACL_VERSION into $venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "dkimpy==$DKIMPY_VERSION" "pynacl==$PYNACL_VERSION" >&2
 fi
 echo "$venv/bin/python"

@@ -47,6 +47,11 @@ struct Config: ParsableCommand {
             run.editors:             \(settings.run.editors)
             run.cutoff:              \(settings.run.cutoff.map(\.description) ?? "none")
             run.missed:              \(settings.run.missed.rawValue)
+            dkim.domain:             \(settings.dkim.domain ?? "(not set: mail is not signed)")
+            dkim.selector:           \(settings.dkim.selector ?? "(not set)")
+            dkim.private_key:        \(settings.dkim.privateKey ?? "(not set)")
+            dkim.ed25519_selector:   \(settings.dkim.ed25519Selector ?? "(not set)")
+            dkim.ed25519_private_key: \(settings.dkim.ed25519PrivateKey ?? "(not set)")
             """)
     }
 }

@@ -15,10 +15,10 @@ struct GlobalOptions: ParsableArguments {
 
     /// Loads the configuration and sets up logging; a bad configuration ends the command with
     /// exit status 78 and a message naming the key.
-    func context() throws -> CommandContext {
+    func context(loadingKeys: Bool = true) throws -> CommandContext {
         let configuration: Configuration
         do {
-            configuration = try Configuration.load(path: configPath)
+            configuration = try Configuration.load(path: configPath, loadingKeys: loadingKeys)
         } catch {
             Terminal.printError("\(error)")
             throw ExitCode(ExitStatus.configurationError.rawValue)
@@ -54,6 +54,17 @@ struct CommandContext {
             return try configuration.deliverySettings()
         } catch {
             Terminal.printError("mail.from: \(error)")
+            throw ExitCode(ExitStatus.configurationError.rawValue)
+        }
+    }
+
+    /// `send` and `run`: mail for receivers past loopback needs an https unsubscribe link;
+    /// otherwise the command ends with exit status 78 before it sends anything.
+    func requireOneClickUnsubscribeURL() throws {
+        do {
+            try configuration.requireOneClickUnsubscribeURL()
+        } catch {
+            Terminal.printError("\(error)")
             throw ExitCode(ExitStatus.configurationError.rawValue)
         }
     }

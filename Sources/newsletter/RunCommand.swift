@@ -31,6 +31,7 @@ struct RunCommand: ParsableCommand {
         let settings = context.configuration
         let target = week.resolve(settings)
         let delivery = try context.deliverySettings()
+        try context.requireOneClickUnsubscribeURL()
         let templates = try context.loadTemplates()
         let store = try context.openStore()
 

@@ -38,6 +38,7 @@ struct Send: ParsableCommand {
         let settings = context.configuration
         let week = self.week.resolve(settings)
         let delivery = try context.deliverySettings()
+        if !dryRun { try context.requireOneClickUnsubscribeURL() }
         let store = try context.openStore()
         let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
         let transport = settings.transport(for: week)

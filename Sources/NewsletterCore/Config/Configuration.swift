@@ -35,6 +35,8 @@ public struct Configuration: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// `[summaries]`: the model provider chain (SummarySettings.swift).
     public var summaries = SummarySettings()
+    /// `[dkim]`: the signing keys (paths only; the keys are loaded by `load`).
+    public var dkim = DKIM()
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
     public func deliverySettings() throws(MailError) -> DeliverySettings {
@@ -64,6 +66,12 @@ public struct Configuration: Sendable, Equatable {
     }
 
     private func transport(fileDirectory: String) -> any MailTransport {
+        let unsigned = unsignedTransport(fileDirectory: fileDirectory)
+        guard let signer = dkim.signer else { return unsigned }
+        return DKIMSigningTransport(inner: unsigned, signer: signer)
+    }
+
+    private func unsignedTransport(fileDirectory: String) -> any MailTransport {
         guard let url = smtp.url else { return FileTransport(directory: fileDirectory) }
         var settings = SMTPTransport.Settings(
             url: url, username: smtp.username, password: smtp.password, allowPlaintext: smtp.allowPlaintext)
@@ -149,15 +157,18 @@ public struct Configuration: Sendable, Equatable {
     public enum Environment {
         public static let smtpPassword = "NEWSLETTER_SMTP_PASSWORD"
         public static let editorToken = "NEWSLETTER_EDITOR_TOKEN"
+        /// The path of the RSA DKIM key file (never the key itself), instead of `dkim.private_key`.
+        public static let dkimKeyFile = "NEWSLETTER_DKIM_KEY_FILE"
     }
 
     public static let defaultFileName = "newsletter.toml"
 
     /// Loads `path`, or `newsletter.toml` in `workingDirectory` when it exists, or the defaults.
-    /// A `path` that was named explicitly must exist.
+    /// A `path` that was named explicitly must exist. The DKIM keys are read and checked unless
+    /// `loadingKeys` is false (`dkim keygen`, which writes them).
     public static func load(
         path: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-        workingDirectory: String = FileManager.default.currentDirectoryPath
+        workingDirectory: String = FileManager.default.currentDirectoryPath, loadingKeys: Bool = true
     ) throws(ConfigurationError) -> Configuration {
         let explicit = path != nil
         let file = path ?? (workingDirectory as NSString).appendingPathComponent(defaultFileName)
@@ -176,9 +187,10 @@ public struct Configuration: Sendable, Equatable {
         } else {
             configuration = Configuration()
         }
-        configuration.applySecrets(from: environment)
+        configuration.applySecrets(from: environment, workingDirectory: workingDirectory)
         let base = configuration.file.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
         configuration.resolvePaths(against: base.isEmpty ? workingDirectory : base)
+        try configuration.dkim.check(file: configuration.file ?? "environment", loadingKeys: loadingKeys)
         return configuration
     }
 
@@ -325,6 +337,7 @@ public struct Configuration: Sendable, Equatable {
         }
 
         summaries = try reader.summaries()
+        dkim = try DKIM.read(from: &reader)
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -335,9 +348,14 @@ public struct Configuration: Sendable, Equatable {
         }
     }
 
-    private mutating func applySecrets(from environment: [String: String]) {
+    private mutating func applySecrets(from environment: [String: String], workingDirectory: String) {
         if let password = environment[Environment.smtpPassword], !password.isEmpty { smtp.password = password }
         if let token = environment[Environment.editorToken], !token.isEmpty { editor.token = token }
+        if let keyFile = environment[Environment.dkimKeyFile], !keyFile.isEmpty {
+            // Relative to where the command runs, like any path given on the command line.
+            dkim.privateKey =
+                keyFile.hasPrefix("/") ? keyFile : (workingDirectory as NSString).appendingPathComponent(keyFile)
+        }
     }
 
     private mutating func resolvePaths(against base: String) {
@@ -353,6 +371,8 @@ public struct Configuration: Sendable, Equatable {
         smtp.caFile = smtp.caFile.map(resolve)
         summaries.llamaServer = summaries.llamaServer.map(resolve)
         summaries.model = summaries.model.map(resolve)
+        dkim.privateKey = dkim.privateKey.map(resolve)
+        dkim.ed25519PrivateKey = dkim.ed25519PrivateKey.map(resolve)
     }
 }
 
@@ -399,7 +419,7 @@ struct SettingsReader {
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed",
-    ] + summaryKeys
+    ] + summaryKeys + Configuration.DKIM.keys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
     static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {
