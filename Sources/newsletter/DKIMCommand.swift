@@ -117,11 +117,13 @@ struct DKIM: ParsableCommand {
                 let path =
                     check.key.algorithm == .rsaSHA256 ? settings.dkim.privateKey : settings.dkim.ed25519PrivateKey
                 let (name, _) = check.key.dnsRecord(domain: signer.domain)
-                print("\(check.key.algorithm.rawValue) \(check.key.bits.map { "(\($0) bits) " } ?? "")key \(path ?? "")")
+                print(
+                    "\(check.key.algorithm.rawValue) \(check.key.bits.map { "(\($0) bits) " } ?? "")key \(path ?? "")")
                 print("  a receiver looks up TXT \(name):")
                 print("  \(check.key.zoneLine(domain: signer.domain).replacingOccurrences(of: "\n", with: "\n  "))")
                 print(
-                    "  a signature made now: \(check.verifies ? "verifies" : "DOES NOT verify (\(check.problem ?? ""))")")
+                    "  a signature made now: \(check.verifies ? "verifies" : "DOES NOT verify (\(check.problem ?? ""))")"
+                )
                 failed = failed || !check.verifies
             }
             let fromDomain = String(settings.mail.from.split(separator: "@").last ?? "").lowercased()

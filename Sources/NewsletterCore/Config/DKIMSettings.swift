@@ -115,7 +115,8 @@ extension Configuration {
         throw .invalidValue(
             file: file ?? "built-in defaults", key: "server.public_url",
             message:
-                "\"\(issue.publicURL)\" is not https; List-Unsubscribe needs an https link for one-click unsubscribe (RFC 8058) when mail goes to \(host), which is not loopback")
+                "\"\(issue.publicURL)\" is not https; List-Unsubscribe needs an https link for one-click unsubscribe (RFC 8058) when mail goes to \(host), which is not loopback"
+        )
     }
 
     /// 127.0.0.0/8, ::1 and localhost.

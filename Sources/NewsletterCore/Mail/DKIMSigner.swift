@@ -40,8 +40,9 @@ public struct DKIMSigner: Sendable, Equatable {
         var signatures: [UInt8] = []
         for key in keys {
             let unsigned =
-                "DKIM-Signature: v=1; a=\(key.algorithm.rawValue); c=relaxed/relaxed; d=\(domain); s=\(key.selector);"
-                + "\r\n\tt=\(Int(date.timeIntervalSince1970)); h=\(Self.fold(names));\r\n\tbh=\(bodyHash);\r\n\tb="
+                "DKIM-Signature: v=1; a=\(key.algorithm.rawValue); c=relaxed/relaxed; d=\(domain);\r\n"
+                + "\ts=\(key.selector); t=\(Int(date.timeIntervalSince1970));\r\n\th=\(Self.fold(names));\r\n"
+                + "\tbh=\(bodyHash);\r\n\tb="
             let signed = headerData + DKIMCanonical.relaxedHeader(Array(unsigned.utf8), trailingCRLF: false)
             let b = try key.signature(for: signed).base64EncodedString()
             signatures += Array(unsigned.utf8) + Array(Self.foldValue(b).utf8) + MIME.crlf
@@ -52,7 +53,7 @@ public struct DKIMSigner: Sendable, Equatable {
     /// `h=` names joined by colons, folded after a colon before a line grows past ~70 characters.
     static func fold(_ names: [String]) -> String {
         var out = ""
-        var column = 12
+        var column = 3
         for (index, name) in names.enumerated() {
             let piece = name + (index < names.count - 1 ? ":" : "")
             if column + piece.count > 72 {
@@ -219,7 +220,8 @@ public struct DKIMKey: Sendable, Equatable {
     public var publicKeyBase64: String {
         switch material {
         case .rsa(let key): key.publicKey.derRepresentation.base64EncodedString()
-        case .ed25519(let seed): ((try? Self.ed25519Key(seed))?.publicKey.rawRepresentation ?? Data()).base64EncodedString()
+        case .ed25519(let seed):
+            ((try? Self.ed25519Key(seed))?.publicKey.rawRepresentation ?? Data()).base64EncodedString()
         }
     }
 
@@ -321,7 +323,8 @@ public struct DKIMKey: Sendable, Equatable {
             )
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DKIMKeyError(setting: setting, path: path, problem: "cannot be read (\(String(cString: strerror(errno))))")
+            throw DKIMKeyError(
+                setting: setting, path: path, problem: "cannot be read (\(String(cString: strerror(errno))))")
         }
         guard let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN ") else {
             throw DKIMKeyError(setting: setting, path: path, problem: "not a PEM file (-----BEGIN … PRIVATE KEY-----)")
@@ -332,7 +335,8 @@ public struct DKIMKey: Sendable, Equatable {
             if ed25519Seed != nil {
                 throw DKIMKeyError(
                     setting: setting, path: path,
-                    problem: "is an Ed25519 key; this setting takes an RSA key (Ed25519 goes in dkim.ed25519_private_key)")
+                    problem:
+                        "is an Ed25519 key; this setting takes an RSA key (Ed25519 goes in dkim.ed25519_private_key)")
             }
             let key: _RSA.Signing.PrivateKey
             do {
@@ -497,7 +501,8 @@ extension DKIMSigner {
     static func removingSignatureValue(_ raw: [UInt8]) -> [UInt8] {
         var index = 0
         while index + 1 < raw.count {
-            let atTagStart = index == 0 || raw[index - 1] == 59 || raw[index - 1] == 32 || raw[index - 1] == 9
+            let atTagStart =
+                index == 0 || raw[index - 1] == 59 || raw[index - 1] == 32 || raw[index - 1] == 9
                 || raw[index - 1] == 10
             if atTagStart && raw[index] == 98 && raw[index + 1] == 61 {  // "b="
                 let end = raw[(index + 2)...].firstIndex(of: 59) ?? raw.endIndex

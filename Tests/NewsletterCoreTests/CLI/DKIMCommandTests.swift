@@ -82,7 +82,9 @@ struct DKIMCommandTests {
         #expect(run.stdout.contains("TXT nl1._domainkey.shiporskip.example"))
         #expect(run.stdout.contains("TXT nl1e._domainkey.shiporskip.example"))
         #expect(run.stdout.components(separatedBy: "a signature made now: verifies").count == 3)
-        #expect(run.stdout.contains("DMARC alignment: mail.from's domain shiporskip.example is within d=shiporskip.example"))
+        #expect(
+            run.stdout.contains("DMARC alignment: mail.from's domain shiporskip.example is within d=shiporskip.example")
+        )
         // What check prints is what keygen said to publish.
         let printed = run.stdout.filter { !$0.isWhitespace && $0 != "\"" }
         for record in try publishedRecords() {
@@ -95,7 +97,9 @@ struct DKIMCommandTests {
         try configure(smtp: nil, dkim: try makeKeys())
         let run = try newsletter(["config"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("dkim.private_key:        \(directory.appendingPathComponent("keys/nl1.private.pem").path)"))
+        #expect(
+            run.stdout.contains(
+                "dkim.private_key:        \(directory.appendingPathComponent("keys/nl1.private.pem").path)"))
         #expect(!run.stdout.contains("PRIVATE KEY"))
         let pem = try String(contentsOf: directory.appendingPathComponent("keys/nl1.private.pem"), encoding: .utf8)
         for line in pem.split(separator: "\n") where !line.hasPrefix("-----") {
@@ -104,7 +108,8 @@ struct DKIMCommandTests {
     }
 
     @Test func aBadKeySettingStopsEveryCommandWithStatus78NamingIt() throws {
-        try configure(smtp: nil, dkim: "[dkim]\ndomain = \"shiporskip.example\"\nselector = \"s\"\nprivate_key = \"missing.pem\"")
+        try configure(
+            smtp: nil, dkim: "[dkim]\ndomain = \"shiporskip.example\"\nselector = \"s\"\nprivate_key = \"missing.pem\"")
         for command in [["send"], ["config"], ["dkim", "check"]] {
             let run = try newsletter(command)
             #expect(run.status == 78, "\(command)")
@@ -113,7 +118,8 @@ struct DKIMCommandTests {
         // keygen is how the missing key gets made.
         #expect(try newsletter(["dkim", "keygen", "--selector", "s", "--out", "."]).status == 0)
         let renamed = rename(
-            directory.appendingPathComponent("s.private.pem").path, directory.appendingPathComponent("missing.pem").path)
+            directory.appendingPathComponent("s.private.pem").path, directory.appendingPathComponent("missing.pem").path
+        )
         #expect(renamed == 0)
         #expect(try newsletter(["dkim", "check"]).status == 0)
     }
@@ -126,7 +132,9 @@ struct DKIMCommandTests {
         #expect(try newsletter(["ingest", TestPaths.examples.path]).status == 0)
         #expect(try newsletter(["preview", "--week", "2026-W47"]).status == 0)
         #expect(try newsletter(["approve", "--week", "2026-W47"]).status == 0)
-        for index in 0..<2 { #expect(try newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0) }
+        for index in 0..<2 {
+            #expect(try newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0)
+        }
         let send = try newsletter(["send", "--week", "2026-W47"])
         #expect(send.status == 0, "\(send.stderr)")
         let test = try newsletter(["send", "--week", "2026-W47", "--to", "editor@shiporskip.example"])

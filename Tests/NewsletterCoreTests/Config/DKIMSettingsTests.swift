@@ -67,7 +67,8 @@ struct DKIMSettingsTests {
 
         // The traditional PKCS#1 form (`-----BEGIN RSA PRIVATE KEY-----`) loads too.
         _ = try openssl("rsa1.pem", ["genrsa", "-traditional", "2048"])
-        let traditional = try load("[dkim]\ndomain = \"shiporskip.example\"\nselector = \"s1\"\nprivate_key = \"rsa1.pem\"")
+        let traditional = try load(
+            "[dkim]\ndomain = \"shiporskip.example\"\nselector = \"s1\"\nprivate_key = \"rsa1.pem\"")
         #expect(traditional.dkim.signer?.keys.count == 1)
     }
 
@@ -125,8 +126,10 @@ struct DKIMSettingsTests {
         #expect(error("[dkim]\ndomain = \"shiporskip.example\"\nprivate_key = \"rsa.pem\"")?.key == "dkim.selector")
         #expect(error("[dkim]\ndomain = \"shiporskip.example\"\nselector = \"s1\"")?.key == "dkim.private_key")
         #expect(
-            error("[dkim]\ndomain = \"shiporskip.example\"\nselector = \"s1\"\nprivate_key = \"rsa.pem\"\ned25519_selector = \"e\"")?
-                .key == "dkim.ed25519_private_key")
+            error(
+                "[dkim]\ndomain = \"shiporskip.example\"\nselector = \"s1\"\nprivate_key = \"rsa.pem\"\ned25519_selector = \"e\""
+            )?
+            .key == "dkim.ed25519_private_key")
         #expect(error("[dkim]\ndomain = \"shiporskip.example; x=1\"")?.key == "dkim.domain")
         #expect(error("[dkim]\nsigner = \"x\"").map { $0.key } == "?")  // an unknown key
     }

@@ -20,8 +20,10 @@ struct DKIMSignerTests {
         OutgoingMessage(
             from: try MailAddress("digest@shiporskip.example", displayName: "Ship or Skip Weekly"),
             to: try MailAddress("ada@example.org", displayName: "Ada Lovelace"),
-            subject: "Ship or Skip — week 47: Inkwell vs Quill", text: "Hello Ada,\n\nThis week: Inkwell  vs Quill.  \n\n\n",
-            html: "<p>Hello <b>Ada</b></p>\n<p>Ünïcödé and a long line " + String(repeating: "x", count: 300) + "</p>\n",
+            subject: "Ship or Skip — week 47: Inkwell vs Quill",
+            text: "Hello Ada,\n\nThis week: Inkwell  vs Quill.  \n\n\n",
+            html: "<p>Hello <b>Ada</b></p>\n<p>Ünïcödé and a long line " + String(repeating: "x", count: 300)
+                + "</p>\n",
             listID: "weekly.shiporskip.example", unsubscribeURL: "https://news.shiporskip.example/unsubscribe/tok",
             unsubscribeMailto: "mailto:unsubscribe@shiporskip.example", feedbackID: "2026-W47:weekly:shiporskip")
     }
@@ -104,7 +106,9 @@ struct DKIMSignerTests {
         let changed = text.replacingCharacters(in: tampered, with: "Subject: FREE MONEY ")
         let result = try dkimpy(Array(changed.utf8))
         #expect(!result.passed)
-        #expect(result.output.contains("0 rsa-sha256 nl2026 fail") && result.output.contains("1 ed25519-sha256 nl2026e fail"))
+        #expect(
+            result.output.contains("0 rsa-sha256 nl2026 fail")
+                && result.output.contains("1 ed25519-sha256 nl2026e fail"))
         if DKIMVerifiers.opendkimAvailable {
             #expect(!(try DKIMVerifiers.opendkim(Array(changed.utf8), records: DKIMVerifiers.records(signer))).passed)
         }
@@ -119,7 +123,9 @@ struct DKIMSignerTests {
         let index = try #require(bytes.indices.first { $0 > separator + 1 && (65...90).contains(bytes[$0]) })
         bytes[index] = bytes[index] == 90 ? 89 : bytes[index] + 1
         let result = try dkimpy(bytes)
-        #expect(result.output.contains("0 rsa-sha256 nl2026 fail") && result.output.contains("1 ed25519-sha256 nl2026e fail"))
+        #expect(
+            result.output.contains("0 rsa-sha256 nl2026 fail")
+                && result.output.contains("1 ed25519-sha256 nl2026e fail"))
         if DKIMVerifiers.opendkimAvailable {
             #expect(!(try DKIMVerifiers.opendkim(bytes, records: DKIMVerifiers.records(signer))).passed)
         }
@@ -131,7 +137,8 @@ struct DKIMSignerTests {
         #expect(!(try dkimpy(forged)).passed)
         // A header a relay adds (not in h=) leaves the signatures intact: the verifier is not
         // simply failing everything that changed.
-        let relayed = Array("Received: from relay.example by mx.example; Mon, 23 Nov 2026 07:00:00 +0000\r\n".utf8) + bytes
+        let relayed =
+            Array("Received: from relay.example by mx.example; Mon, 23 Nov 2026 07:00:00 +0000\r\n".utf8) + bytes
         #expect(try dkimpy(relayed).passed)
     }
 
@@ -144,7 +151,9 @@ struct DKIMSignerTests {
                 try DKIMKey.generate(selector: "nl2026e", algorithm: .ed25519SHA256).key,
             ])
         let result = try dkimpy(bytes, signer: other)
-        #expect(result.output.contains("0 rsa-sha256 nl2026 fail") && result.output.contains("1 ed25519-sha256 nl2026e fail"))
+        #expect(
+            result.output.contains("0 rsa-sha256 nl2026 fail")
+                && result.output.contains("1 ed25519-sha256 nl2026e fail"))
     }
 
     @Test func theFileTransportWritesSignedMessages() throws {

@@ -47,7 +47,8 @@ enum DKIMVerifiers {
         var allPassed = !signatures.isEmpty
         for (index, keep) in signatures.enumerated() {
             var single: [UInt8] = []
-            for (position, field) in parsed.fields.enumerated() where !signatures.contains(position) || position == keep {
+            for (position, field) in parsed.fields.enumerated() where !signatures.contains(position) || position == keep
+            {
                 single += field.raw + [13, 10]
             }
             single += [13, 10] + parsed.body
@@ -67,7 +68,9 @@ enum DKIMVerifiers {
         signer.keys.map { $0.dnsRecord(domain: signer.domain) }
     }
 
-    static func run(_ executable: String, _ arguments: [String], input: [UInt8]? = nil, environment: [String: String] = [:])
+    static func run(
+        _ executable: String, _ arguments: [String], input: [UInt8]? = nil, environment: [String: String] = [:]
+    )
         throws -> Result
     {
         let process = Process()
