@@ -60,6 +60,10 @@ struct DKIMSignerTests {
         if DKIMVerifiers.opendkimAvailable {
             let opendkim = try DKIMVerifiers.opendkim(bytes, records: DKIMVerifiers.records(signer))
             #expect(opendkim.passed, "\(opendkim.output)")
+            #expect(opendkim.output.contains("0 pass") && opendkim.output.contains("1 pass"))
+            // The keys come from the stub DNS and nowhere else: without the records, nothing verifies.
+            let unpublished = try DKIMVerifiers.opendkim(bytes, records: [])
+            #expect(!unpublished.passed && unpublished.output.contains("Key retrieval failed"), "\(unpublished.output)")
         }
     }
 
@@ -135,11 +139,17 @@ struct DKIMSignerTests {
         let bytes = try received(try issueMessage())
         let forged = Array("From: \"Your Bank\" <security@bank.example>\r\n".utf8) + bytes
         #expect(!(try dkimpy(forged)).passed)
+        if DKIMVerifiers.opendkimAvailable {
+            #expect(!(try DKIMVerifiers.opendkim(forged, records: DKIMVerifiers.records(signer))).passed)
+        }
         // A header a relay adds (not in h=) leaves the signatures intact: the verifier is not
         // simply failing everything that changed.
         let relayed =
             Array("Received: from relay.example by mx.example; Mon, 23 Nov 2026 07:00:00 +0000\r\n".utf8) + bytes
         #expect(try dkimpy(relayed).passed)
+        if DKIMVerifiers.opendkimAvailable {
+            #expect(try DKIMVerifiers.opendkim(relayed, records: DKIMVerifiers.records(signer)).passed)
+        }
     }
 
     @Test func aSignatureDoesNotVerifyAgainstAnotherKey() throws {
