@@ -92,6 +92,24 @@ struct DKIMCommandTests {
         }
     }
 
+    /// OpenDKIM's own check of a key setup: the record keygen printed matches its private key,
+    /// and not another one.
+    @Test(.enabled(if: DKIMVerifiers.opendkimAvailable, "opendkim-tools or network namespaces are missing"))
+    func opendkimTestkeyAcceptsThePrintedRecordForItsKeyOnly() throws {
+        try configure(smtp: nil)
+        _ = try makeKeys()
+        let records = try publishedRecords()
+        let matching = try DKIMVerifiers.opendkimTestkey(
+            domain: "shiporskip.example", selector: "nl1",
+            keyFile: directory.appendingPathComponent("keys/nl1.private.pem").path, records: records)
+        #expect(matching.passed, "\(matching.output)")
+        #expect(try newsletter(["dkim", "keygen", "--selector", "other", "--out", "keys"]).status == 0)
+        let other = try DKIMVerifiers.opendkimTestkey(
+            domain: "shiporskip.example", selector: "nl1",
+            keyFile: directory.appendingPathComponent("keys/other.private.pem").path, records: records)
+        #expect(!other.passed && other.output.contains("keys do not match"), "\(other.output)")
+    }
+
     @Test func configShowsThePathsAndNeverTheKey() throws {
         try configure(smtp: nil)
         try configure(smtp: nil, dkim: try makeKeys())

@@ -31,10 +31,9 @@ enum DKIMVerifiers {
     /// it runs in a network namespace of its own with a stub DNS server (opendkim_verify.sh),
     /// which needs root, as `make test` and CI run.
     static let opendkimAvailable: Bool = {
-        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
-            && ["/usr/sbin/opendkim-testmsg", "/usr/bin/opendkim-testmsg"].contains {
-                FileManager.default.isExecutableFile(atPath: $0)
-            }
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/opendkim-testmsg")
+            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/opendkim-testkey")
+            && (try? run("/usr/bin/unshare", ["--net", "--mount", "true"]).status) == 0
     }()
 
     /// Each signature checked on its own (opendkim-testmsg passes a message when any one
@@ -62,6 +61,19 @@ enum DKIMVerifiers {
             lines.append("\(index) \(result.passed ? "pass" : "fail") \(result.output)")
         }
         return Result(status: allPassed ? 0 : 1, output: lines.joined(separator: "\n"))
+    }
+
+    /// opendkim-testkey: does the published record match the private key in `keyFile`? (RSA
+    /// only: it cannot read Ed25519 keys.)
+    static func opendkimTestkey(
+        domain: String, selector: String, keyFile: String, records: [(name: String, value: String)]
+    )
+        throws -> Result
+    {
+        try run(
+            "/bin/sh",
+            [TestPaths.fixture("tools/opendkim_verify.sh").path, "--testkey", domain, selector, keyFile]
+                + records.map { "\($0.name)=\($0.value)" })
     }
 
     static func records(_ signer: DKIMSigner) -> [(name: String, value: String)] {
