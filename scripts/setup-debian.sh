@@ -9,8 +9,8 @@ packages=(
     libxml2-dev            # CNewsletterXML2: HTML pages and feeds
     libsqlite3-dev         # GRDB's system SQLite
     ca-certificates        # https sources
-    postfix                # smtp-sink and smtp-source: real SMTP peers for tests and benchmarks (the service is not used)
     opendkim-tools         # opendkim-testmsg and opendkim-testkey: a second real DKIM verifier for the tests
+    postfix                # smtp-sink and smtp-source: real SMTP peers for tests and benchmarks (the service is not used)
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)  # the tests' local HTTP server
 
