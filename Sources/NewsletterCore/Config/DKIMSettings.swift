@@ -125,6 +125,9 @@ extension Configuration {
         let lowered = bare.lowercased()
         if lowered == "localhost" || lowered.hasSuffix(".localhost") || lowered == "::1" { return true }
         var address = in_addr()
-        return inet_pton(AF_INET, bare, &address) == 1 && (UInt32(bigEndian: address.s_addr) >> 24) == 127
+        if inet_pton(AF_INET, bare, &address) == 1 { return (UInt32(bigEndian: address.s_addr) >> 24) == 127 }
+        var address6 = in6_addr()
+        guard inet_pton(AF_INET6, bare, &address6) == 1 else { return false }
+        return withUnsafeBytes(of: &address6) { $0.dropLast().allSatisfy { $0 == 0 } && $0.last == 1 }
     }
 }

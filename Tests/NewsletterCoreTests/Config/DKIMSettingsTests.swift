@@ -150,10 +150,14 @@ struct DKIMSettingsTests {
         #expect(check(smtp: "smtp://192.0.2.10:587", publicURL: "http://localhost:8080") == "server.public_url")
         #expect(check(smtp: "smtps://mail.example.org", publicURL: "http://news.example.org") == "server.public_url")
         #expect(check(smtp: "smtps://mail.example.org", publicURL: "https://news.example.org") == nil)
-        for loopback in ["smtp://127.0.0.1:2525", "smtp://127.8.9.10:25", "smtp://localhost:25", "smtp://[::1]:25"] {
+        for loopback in [
+            "smtp://127.0.0.1:2525", "smtp://127.8.9.10:25", "smtp://localhost:25", "smtp://[::1]:25",
+            "smtp://[0:0:0:0:0:0:0:1]:25",
+        ] {
             #expect(check(smtp: loopback, publicURL: "http://localhost:8080") == nil, "\(loopback)")
         }
         #expect(check(smtp: nil, publicURL: "http://localhost:8080") == nil)  // the file transport
         #expect(check(smtp: "smtp://128.0.0.1:25", publicURL: "http://localhost:8080") == "server.public_url")
+        #expect(check(smtp: "smtp://[2001:db8::1]:25", publicURL: "http://localhost:8080") == "server.public_url")
     }
 }
