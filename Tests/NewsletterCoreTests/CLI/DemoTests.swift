@@ -12,8 +12,8 @@ struct DemoTests {
     func clone() throws -> URL {
         let directory = try TestPaths.temporaryDirectory()
         for name in ["examples", "templates"] {
-            try FileManager.default.createSymbolicLink(
-                at: directory.appendingPathComponent(name), withDestinationURL: TestPaths.repository.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: TestPaths.repository.appendingPathComponent(name), to: directory.appendingPathComponent(name))
         }
         return directory
     }
@@ -39,7 +39,7 @@ struct DemoTests {
         let run = try demo(in: directory, clock: "2027-06-14 07:00:00")
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("waiting for approval"), "\(run.stdout)")
-        #expect(!run.stdout.contains("skipped"), "\(run.stdout)")
+        #expect(!run.stdout.contains("\(Self.week) skipped"), "\(run.stdout)")
         // status: the frozen draft, not approved, and the two example comparisons in it.
         #expect(run.stdout.contains("\(Self.week)  draft"), "\(run.stdout)")
         #expect(run.stdout.contains("NOT approved"))
