@@ -33,10 +33,10 @@ struct DemoTests {
         return try CommandLineTests.collect(process)
     }
 
-    @Test func theDemoEndsWithADraftAndItsSummariesMonthsAfterTheExamplesWeek() throws {
+    @Test func theDemoEndsWithADraftAndItsSummariesMonthsAfterTheExamplesWeek() async throws {
         let directory = try clone()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try demo(in: directory, clock: "2027-06-14 07:00:00")
+        let run = try await Blocking.run { try demo(in: directory, clock: "2027-06-14 07:00:00") }
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("waiting for approval"), "\(run.stdout)")
         #expect(!run.stdout.contains("\(Self.week) skipped"), "\(run.stdout)")
