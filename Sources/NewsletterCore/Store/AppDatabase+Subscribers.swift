@@ -63,7 +63,9 @@ extension AppDatabase {
     /// Adds a subscriber from an import, with a consent record naming where it came from; an
     /// address already known is left exactly as it is (an unsubscribe is never undone by an
     /// import). Returns whether the address was new.
-    public func importSubscriber(email: String, name: String?, source: String, at time: Date) throws -> Bool {
+    public func importSubscriber(
+        email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
+    ) throws -> Bool {
         try writer.write { db in
             if try Int.fetchOne(db, sql: "SELECT 1 FROM subscriber WHERE email = ?", arguments: [email]) != nil {
                 return false
@@ -75,6 +77,10 @@ extension AppDatabase {
                     """, arguments: [email, name, time, time])
             try Self.recordConsent(
                 db, subscriberID: db.lastInsertedRowID, event: "import", client: .commandLine, at: time, detail: source)
+            if let topics {
+                try Self.replaceTopicChoice(
+                    topics, subscriberID: db.lastInsertedRowID, client: .commandLine, at: time, event: "import-topics", db)
+            }
             return true
         }
     }
