@@ -49,9 +49,11 @@ extension AppDatabase {
         try db.execute(
             sql: "INSERT INTO topic (name, firstSeenAt) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
             arguments: [name, time])
+        // The spelling first seen names the topic: "developer tools" later is the same one.
+        let stored = try String.fetchOne(db, sql: "SELECT name FROM topic WHERE name = ?", arguments: [name]) ?? name
         try db.execute(
             sql: "INSERT INTO comparisonTopic (comparisonId, topic) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            arguments: [comparisonID, name])
+            arguments: [comparisonID, stored])
     }
 
     static func replaceTopicChoice(
