@@ -75,11 +75,12 @@ extension AppDatabase {
                     INSERT INTO subscriber (email, name, status, createdAt, confirmedAt)
                     VALUES (?, ?, 'confirmed', ?, ?)
                     """, arguments: [email, name, time, time])
+            let subscriberID = db.lastInsertedRowID
             try Self.recordConsent(
-                db, subscriberID: db.lastInsertedRowID, event: "import", client: .commandLine, at: time, detail: source)
+                db, subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source)
             if let topics {
                 try Self.replaceTopicChoice(
-                    topics, subscriberID: db.lastInsertedRowID, client: .commandLine, at: time, event: "import-topics", db)
+                    topics, subscriberID: subscriberID, client: .commandLine, at: time, event: "import-topics", db)
             }
             return true
         }
