@@ -1,4 +1,7 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Logging
 import Testing
 
@@ -253,5 +256,31 @@ struct IssueVariantsTests {
         #expect(wordsAndData.comparisonIDs.count == 2)
         #expect(frozen.variants.count == 5)
         #expect(frozen.variants.contains { $0.choice == TopicChoice(["Developer Tools", "Words & Data"]) })
+    }
+
+    @Test func theEditorPageShowsTheVariantsSideBySideWithTheirReaders() async throws {
+        try seedWeek()
+        try seedReaders()
+        let draft = try preview().preview(week).draft
+        let router = Router()
+        EditorRoutes(
+            store: store,
+            pages: PageRenderer(
+                templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
+                settings: settings),
+            token: "t0ken", metrics: EndpointMetrics(), delivery: nil, transport: nil, logger: Logger(label: "tests")
+        ).register(on: router)
+        let body = try await Application(router: router).test(.router) { client in
+            try await client.execute(
+                uri: "/editor/issues/\(week)", method: .get, headers: [.authorization: "Bearer t0ken"]
+            ) { String(buffer: $0.body) }
+        }
+        let frozen = try #require(draft.variants)
+        for variant in frozen.variants {
+            #expect(body.contains("<td><code>\(variant.id)</code></td>"), "\(variant.id)")
+            #expect(body.contains("title=\"Variant \(variant.id) at 375 pixels\"") == !variant.isEmpty, "\(variant.id)")
+        }
+        #expect(body.contains("<td>Data &amp; Analytics, Writing</td><td>2</td>"))
+        #expect(body.contains("not sent: no comparison in your topics"))
     }
 }
