@@ -67,6 +67,8 @@ public struct ArchivePages: Sendable {
             // The default templates' link labels, reworded for a reader who is not subscribed.
             .replacingOccurrences(of: ">Unsubscribe</a>", with: ">Subscribe</a>")
             .replacingOccurrences(of: ">Preferences</a>", with: ">Past issues</a>")
+            .replacingOccurrences(of: " because you subscribed at ", with: " by subscribing at ")
+            .replacingOccurrences(of: " and confirmed your address.", with: " and confirming your address.")
     }
 
     /// `/archive/feed.xml`: Atom 1.0 (RFC 4287), absolute links from `server.public_url`.
