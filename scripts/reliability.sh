@@ -3,6 +3,7 @@
 #   1. 10 % of RCPTs answered 451, 1 % of addresses answered 550, connections dropped at random
 #      (scripts/reliability/faulty_smtp.py, on aiosmtpd: smtp-sink cannot fail per recipient);
 #   2. kill -9 of the run at three random moments, each followed by a re-run (smtp-sink);
+#      2b. the same with the week in four topic variants (scripts/reliability/variants.py);
 #   3. the SMTP server down for a whole run, then up for the next (smtp-sink);
 #   4. the outbox's disk full (a small tmpfs), then space again (smtp-sink);
 #   5. the LLM runtime killed mid-summary (scripts/reliability/llm.toml names the local runtime;
@@ -188,6 +189,39 @@ scenario_kills() {
     fi
 }
 
+# 2b: as 2, with a quarter of the list each on one of four topic choices; every copy must also
+# be its recipient's frozen variant.
+scenario_variant_kills() {
+    log "2b: kill -9 at three random moments, four topic variants (smtp-sink)"
+    local port moments=()
+    port=$(free_port)
+    start_sink "$root/variants-sink" "$port" || { fail_row "2b kill -9 x3, 4 variants" "smtp-sink did not start"; return; }
+    prepare variants "$port" $'concurrency = 4\nmessages_per_second = 600'
+    nl ingest >/dev/null 2>&1  # the topics come from the pages: known before the choices are
+    python3 scripts/reliability/variants.py seed "$db"
+    for kill in 1 2 3; do
+        local moment=$((kill == 1 ? (RANDOM % 300) + 20 : (RANDOM % 2700) + 300))
+        "$bin" run --config "$work/newsletter.toml" --week "$week" >>"$work/runs.log" 2>&1 &
+        local pid=$!
+        pids+=("$pid")
+        sleep "$(printf '%d.%03d' $((moment / 1000)) $((moment % 1000)))"
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        moments+=("${moment}ms")
+    done
+    local statuses check
+    statuses=$(run_until_done 5)
+    check=$(python3 scripts/reliability/variants.py check "$db" "$root/variants-sink" 2>>"$work/tally.log")
+    local check_status=$?
+    record "2b kill -9 x3, 4 topic variants" \
+        "killed at ${moments[*]}; re-runs exited: $statuses; $check (each copy its recipient's variant)" \
+        --sink-dir "$root/variants-sink"
+    if [ "$check_status" -ne 0 ]; then
+        failures=$((failures + 1))
+        rows[-1]="${rows[-1]}; FAILED: copies of another variant than the recipient's"
+    fi
+}
+
 scenario_server_down() {
     log "3: SMTP server down for a whole run (smtp-sink)"
     local port first output sent sending
@@ -288,6 +322,7 @@ started=$(date +%s)
 log "seed $seed, $subscribers subscribers, $bin"
 scenario_faults
 scenario_kills
+scenario_variant_kills
 scenario_server_down
 scenario_disk_full
 scenario_llm_killed
