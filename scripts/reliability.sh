@@ -155,13 +155,9 @@ scenario_faults() {
         --refused "$dir/refused.log"
 }
 
-scenario_kills() {
-    log "2: kill -9 at three random moments (smtp-sink)"
-    local port moments=() sent_at=()
-    port=$(free_port)
-    start_sink "$root/kills-sink" "$port" || { fail_row "2 kill -9 x3" "smtp-sink did not start"; return; }
-    # A rate limit stretches the send over a few seconds, so the moments land in every phase.
-    prepare kills "$port" $'concurrency = 4\nmessages_per_second = 600'
+# Starts `run` three times and kill -9s it at a random moment each time, adding the moments and
+# how many the ledger had sent by then to the caller's `moments` and `sent_at`.
+kill_run_three_times() {
     for kill in 1 2 3; do
         # The first moment falls in start-up, ingest or building the draft, the others mid-send.
         local moment=$((kill == 1 ? (RANDOM % 300) + 20 : (RANDOM % 2700) + 300))
@@ -175,6 +171,16 @@ scenario_kills() {
         moments+=("${moment}ms")
         sent_at+=("$(query "SELECT COUNT(*) FROM delivery WHERE state = 'sent'")")
     done
+}
+
+scenario_kills() {
+    log "2: kill -9 at three random moments (smtp-sink)"
+    local port moments=() sent_at=()
+    port=$(free_port)
+    start_sink "$root/kills-sink" "$port" || { fail_row "2 kill -9 x3" "smtp-sink did not start"; return; }
+    # A rate limit stretches the send over a few seconds, so the moments land in every phase.
+    prepare kills "$port" $'concurrency = 4\nmessages_per_second = 600'
+    kill_run_three_times
     local statuses
     statuses=$(run_until_done 5)
     record "2 kill -9 x3, each re-run" \
@@ -193,28 +199,19 @@ scenario_kills() {
 # be its recipient's frozen variant.
 scenario_variant_kills() {
     log "2b: kill -9 at three random moments, four topic variants (smtp-sink)"
-    local port moments=()
+    local port moments=() sent_at=()
     port=$(free_port)
     start_sink "$root/variants-sink" "$port" || { fail_row "2b kill -9 x3, 4 variants" "smtp-sink did not start"; return; }
     prepare variants "$port" $'concurrency = 4\nmessages_per_second = 600'
     nl ingest >/dev/null 2>&1  # the topics come from the pages: known before the choices are
     python3 scripts/reliability/variants.py seed "$db"
-    for kill in 1 2 3; do
-        local moment=$((kill == 1 ? (RANDOM % 300) + 20 : (RANDOM % 2700) + 300))
-        "$bin" run --config "$work/newsletter.toml" --week "$week" >>"$work/runs.log" 2>&1 &
-        local pid=$!
-        pids+=("$pid")
-        sleep "$(printf '%d.%03d' $((moment / 1000)) $((moment % 1000)))"
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        moments+=("${moment}ms")
-    done
+    kill_run_three_times
     local statuses check
     statuses=$(run_until_done 5)
     check=$(python3 scripts/reliability/variants.py check "$db" "$root/variants-sink" 2>>"$work/tally.log")
     local check_status=$?
     record "2b kill -9 x3, 4 topic variants" \
-        "killed at ${moments[*]}; re-runs exited: $statuses; $check (each copy its recipient's variant)" \
+        "killed at ${moments[*]} (ledger sent then: ${sent_at[*]}); re-runs exited: $statuses; $check (each copy its recipient's variant)" \
         --sink-dir "$root/variants-sink"
     if [ "$check_status" -ne 0 ]; then
         failures=$((failures + 1))

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from preview_shots import OVERFLOW_JS, full_page_screenshot, set_viewport, start_driver  # noqa: E402
+from preview_shots import check_width, full_page_screenshot, set_viewport, start_driver  # noqa: E402
 from signup_flow import expect_heading  # noqa: E402
 
 
@@ -43,24 +43,11 @@ def ticked(driver) -> list[str]:
 
 
 def pages(driver, url: str, name: str, shots: Path) -> int:
-    worst = 0
-    for width in (1000, 375):
-        set_viewport(driver, width, 800)
-        driver.get(url)
-        scroll_width, inner_width = driver.execute_script(
-            "return [document.documentElement.scrollWidth, window.innerWidth]")
-        limit = min(int(inner_width), width)
-        offenders = driver.execute_script(OVERFLOW_JS, limit)
-        overflow = scroll_width > limit or bool(offenders)
-        shot = shots / f"{name}-{width}.png"
-        full_page_screenshot(driver, width, shot)
-        print(f"width={width} scrollWidth={scroll_width} overflow={'yes' if overflow else 'no'} screenshot={shot}")
-        for item in offenders[:10]:
-            print(f"  overflowing: <{item['tag']}> right={item['right']}px {item['text']!r}")
-        worst = max(worst, 1 if overflow else 0)
-    if worst == 0:
+    fitting = [check_width(driver, url, width, shots, name=name) for width in (1000, 375)]
+    if all(fitting):
         print(f"step=pages ok name={name}")
-    return worst
+        return 0
+    return 1
 
 
 def main(argv: list[str]) -> int:

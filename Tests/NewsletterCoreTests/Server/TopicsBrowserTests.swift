@@ -3,30 +3,19 @@ import Testing
 
 @testable import NewsletterCore
 
-private let browserAvailable =
-    FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
-    && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
-
 /// A reader signs up with two topics ticked, confirms, changes the topics on the preferences
 /// page and finds the choice kept; the week is sent in variants and the archive shows it. The
 /// real binary serving on loopback, headless Chromium, screenshots in artefacts/topics-shots/.
-@Suite(.serialized, .enabled(if: browserAvailable, "Chromium or chromedriver is not installed"))
+@Suite(.serialized, .enabled(if: EndpointMailFiles.browserAvailable, "Chromium or chromedriver is not installed"))
 struct TopicsBrowserTests {
-    let cli: CommandLineTests
-    let port: Int
-    var directory: URL { cli.directory }
+    let served: ServedDirectory
+    var cli: CommandLineTests { served.cli }
+    var port: Int { served.port }
+    var directory: URL { served.directory }
     var shots: URL { TestPaths.repository.appendingPathComponent("artefacts/topics-shots") }
 
     init() throws {
-        cli = try CommandLineTests()
-        port = try SMTPSink.freePort()
-        try """
-        templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
-        [server]
-        public_url = "http://127.0.0.1:\(port)"
-        [summaries]
-        enabled = false
-        """.write(to: cli.directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        served = try ServedDirectory()
     }
 
     func browser(_ arguments: [String]) throws -> String {
@@ -36,34 +25,17 @@ struct TopicsBrowserTests {
     }
 
     func mail(named prefix: String) throws -> String {
-        let path = directory.appendingPathComponent("outbox/endpoint-mail").path
-        for _ in 0..<100 {
-            if let name = try? FileManager.default.contentsOfDirectory(atPath: path).sorted().first(where: {
-                $0.hasPrefix(prefix) && $0.hasSuffix(".eml")
-            }) {
-                return try String(contentsOfFile: path + "/" + name, encoding: .utf8)
-                    .replacingOccurrences(of: "=\r\n", with: "")
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        throw SignupBrowserTests.MailNotFound(folder: path, prefix: prefix)
+        try EndpointMailFiles.first(in: directory.appendingPathComponent("outbox/endpoint-mail"), named: prefix)
     }
 
     @Test func chooseTopicsChangeThemAndReadTheArchive() throws {
         #expect(try cli.run(["ingest", TestPaths.examples.path]).status == 0)
-        let server = Process()
-        server.executableURL = CommandLineTests.executable
-        server.arguments = ["serve", "--port", "\(port)"]
-        server.currentDirectoryURL = directory
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try served.start()
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
-        try SMTPSink.waitForListener(port: port)
-        let base = "http://127.0.0.1:\(port)"
+        let base = served.base
 
         #expect(try browser(["signup", base, "reader@example.org", "Documentation", "Developer Tools"]).contains("step=signup ok"))
         let confirmation = try mail(named: "confirmation-")
