@@ -12,7 +12,8 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case deferred
     /// A permanent failure (5xx), with the server's reply.
     case failed
-    /// The subscriber left (unsubscribed, bounced) before their copy went out.
+    /// The subscriber left (unsubscribed, bounced) before their copy went out, or no approved
+    /// variant has a comparison in their topics (the reason is the row's last reply).
     case skipped
 }
 

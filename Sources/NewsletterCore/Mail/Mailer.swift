@@ -38,7 +38,7 @@ public struct DeliverySummary: Sendable, Equatable {
     public var sent = 0
     public var deferred = 0
     public var failed = 0
-    /// Rows of subscribers who left before their copy went out.
+    /// Rows of subscribers who left before their copy went out, or whose topics have no comparison.
     public var skipped = 0
     /// Rows a crashed run had left in flight, sent again by this one.
     public var resumed = 0

@@ -269,7 +269,9 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         _ fields: FormFields, catalog: TopicCatalog, aliases: TopicAliases
     ) throws(BadRequest) -> TopicChoice? {
         let ticked = fields.all("topics")
-        guard fields["topics-offered"] != nil || !ticked.isEmpty else { return nil }
+        // A form's unticked boxes send nothing, hence its hidden `topics-offered`; a JSON client
+        // sends `"topics": []` for everything.
+        guard fields["topics-offered"] != nil || fields.repeated["topics"] != nil || !ticked.isEmpty else { return nil }
         guard ticked.count <= 200 else { throw BadRequest(status: 422, "the field \"topics\" lists too many topics") }
         do {
             return try catalog.choice(ticked, aliases: aliases)

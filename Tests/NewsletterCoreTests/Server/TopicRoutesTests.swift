@@ -130,4 +130,21 @@ struct TopicRoutesTests {
             try store.topicCounts(aliases: aliases).first { $0.topic == "Engineering" }
                 == TopicCount(topic: "Engineering", comparisons: 2, categories: ["Developer Tools", "Writing"]))
     }
+
+    @Test func aJSONClientSendsTheTopicsAsAListAndAnEmptyListForEverything() async throws {
+        let tess = try #require(try store.subscriber(email: "tess@example.org"))
+        try await app().test(.router) { client in
+            for (body, expected) in [
+                (#"{"format": "html", "topics": ["Writing"]}"#, TopicChoice(["Writing"])),
+                (#"{"format": "html"}"#, TopicChoice(["Writing"])),
+                (#"{"format": "html", "topics": []}"#, TopicChoice.everything),
+            ] {
+                try await client.execute(
+                    uri: "/preferences/\(token)", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: body)
+                ) { #expect($0.status == .ok, "\(body)") }
+                #expect(try store.topicChoice(subscriberID: tess.id) == expected, "\(body)")
+            }
+        }
+    }
 }
