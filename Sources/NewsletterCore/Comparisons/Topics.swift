@@ -8,12 +8,17 @@ import Foundation
 public struct TopicAliases: Sendable, Equatable {
     /// Keyed by the folded category (see `fold`).
     private var aliases: [String: String]
+    /// As configured, for `newsletter config`: category and topic, by category.
+    public let entries: [(category: String, topic: String)]
 
     public init(_ aliases: [String: String] = [:]) {
         var folded: [String: String] = [:]
         for (category, topic) in aliases { folded[Self.fold(category)] = Self.clean(topic) }
         self.aliases = folded
+        entries = aliases.map { (Self.clean($0.key), Self.clean($0.value)) }.sorted { $0.category < $1.category }
     }
+
+    public static func == (lhs: TopicAliases, rhs: TopicAliases) -> Bool { lhs.aliases == rhs.aliases }
 
     public var isEmpty: Bool { aliases.isEmpty }
 
