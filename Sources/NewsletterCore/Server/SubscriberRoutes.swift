@@ -22,6 +22,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     public var policy: SignupPolicy
     public var metrics: EndpointMetrics
     public var wakeup: Wakeup?
+    /// The clock for expiry, consent records and the rate limit.
+    public let time: any TimeSource
     let postLimiter: RateLimiter
 
     public static var templateNames: [String] {
@@ -33,7 +35,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
 
     public init(
         store: Store, pages: PageRenderer, server: Configuration.Server = .init(), policy: SignupPolicy = .init(),
-        metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil
+        metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil, time: any TimeSource = SystemTime()
     ) {
         self.store = store
         self.pages = pages
@@ -41,7 +43,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         self.policy = policy
         self.metrics = metrics
         self.wakeup = wakeup
-        postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient)
+        self.time = time
+        postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient, time: time)
     }
 
     public func register(on router: Router<some RequestContext>) {
@@ -67,7 +70,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 let catalog = try await offload { try store.topicCatalog(aliases: pages.settings.topics) }
                 let choice = try Self.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
                 let outcome = try await offload {
-                    try store.requestSignup(address, name: name, client: client, policy: policy, at: Date())
+                    try store.requestSignup(address, name: name, client: client, policy: policy, at: time.now())
                 }
                 switch outcome {
                 case .confirmationQueued(let subscriberID):
@@ -89,7 +92,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         router.get("/confirm/:token") { _, context in
             let token = try context.parameters.require("token")
             guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-            switch try await offload({ try store.confirmationLink(token: token, at: Date()) }) {
+            switch try await offload({ try store.confirmationLink(token: token, at: time.now()) }) {
             case .valid(let email):
                 return pages.page("confirm", ["title": "Confirm", "email": email, "action": "/confirm/\(token)"])
             case .used: return pages.usedConfirmation()
@@ -103,7 +106,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try store.confirm(token: token, client: client, at: Date()) }) {
+                switch try await offload({ try store.confirm(token: token, client: client, at: time.now()) }) {
                 case .confirmed(let email):
                     metrics.count(.confirmation)
                     wakeup?.signal()
@@ -136,7 +139,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try store.unsubscribe(token: token, client: client, at: Date()) }) {
+                switch try await offload({ try store.unsubscribe(token: token, client: client, at: time.now()) }) {
                 case .unsubscribed(let email):
                     metrics.count(.unsubscribe)
                     return pages.page("unsubscribed", ["title": "Unsubscribed", "email": email])
@@ -177,7 +180,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 let preferences = choice
                 guard
                     let subscriber = try await offload({
-                        try store.updatePreferences(token: token, preferences, client: client, at: Date())
+                        try store.updatePreferences(token: token, preferences, client: client, at: time.now())
                     })
                 else { return pages.unknownLink() }
                 metrics.count(.preferencesSaved)
@@ -327,11 +330,9 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     }
 }
 
-/// Runs blocking store work (SQLite) off the event loop.
+/// Runs blocking store work (SQLite) off the event loop and off the concurrency pool.
 func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
+    try await BlockingThreads.store.run(work)
 }
 
 /// The request context `serve` uses: Hummingbird's basics plus the client's address.

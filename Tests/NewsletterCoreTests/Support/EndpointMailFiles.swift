@@ -11,10 +11,11 @@ enum EndpointMailFiles {
         var prefix: String
     }
 
-    /// The first `.eml` under `folder` whose name starts with `prefix`, waiting for the queue;
+    /// The first `.eml` under `folder` whose name starts with `prefix`, waiting for the queue
+    /// (for as long as a busy machine may need: the wait ends as soon as the mail is there);
     /// quoted-printable soft line breaks removed, so that a long link reads whole.
     static func first(in folder: URL, named prefix: String) throws -> String {
-        for _ in 0..<100 {
+        for _ in 0..<1200 {
             if let name = try? FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().first(where: {
                 $0.hasPrefix(prefix) && $0.hasSuffix(".eml")
             }) {
