@@ -66,6 +66,12 @@ public enum DeliveryError: Error, CustomStringConvertible {
 public protocol DeliveryObserver: Sendable {
     func started(total: Int)
     func delivered(_ email: String, outcome: SendOutcome)
+    /// A claimed recipient who gets no copy of this issue (no comparison in their topics).
+    func skipped(_ email: String, reason: String)
+}
+
+extension DeliveryObserver {
+    public func skipped(_ email: String, reason: String) {}
 }
 
 /// Sends an approved issue to every confirmed subscriber exactly once, resumably.
@@ -246,6 +252,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         case .success(let frozen): content = frozen
         case .failure(let skip):
             try store.recordSkipped(week, subscriberID: subscriber.id, reason: skip.reason)
+            observer?.skipped(subscriber.email, reason: skip.reason)
             return
         }
         let outcome: SendOutcome

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 @testable import NewsletterCore
@@ -10,6 +11,15 @@ import Testing
 /// A week whose comparisons are in three topics and whose readers chose five different ways:
 /// one frozen variant per choice, approved as a set, each reader sent exactly theirs (or
 /// recorded skipped), once.
+/// Hears who was skipped, as a progress bar would.
+final class SkipObserver: DeliveryObserver {
+    private let recorded = Mutex<[String]>([])
+    var skips: [String] { recorded.withLock { $0 } }
+    func started(total: Int) {}
+    func delivered(_ email: String, outcome: SendOutcome) {}
+    func skipped(_ email: String, reason: String) { recorded.withLock { $0.append(email) } }
+}
+
 @Suite(.serialized)
 struct IssueVariantsTests {
     let directory: URL
@@ -153,9 +163,11 @@ struct IssueVariantsTests {
         try store.approve(week, hash: draft.hash, at: Date())
         let sink = try SMTPSink()
         let transport = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true))
-        let summary = try mailer().send(week, through: transport)
+        let observer = SkipObserver()
+        let summary = try mailer().send(week, through: transport, observer: observer)
         #expect(summary.complete)
         #expect(summary.sent == 8 && summary.skipped == 2 && summary.failed == 0)
+        #expect(observer.skips.sorted() == ["reader3-0@example.org", "reader3-1@example.org"])
 
         let dumps = try sink.messages()
         var received: [String: [[String]]] = [:]
