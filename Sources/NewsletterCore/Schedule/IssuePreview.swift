@@ -224,7 +224,7 @@ public enum PreviewError: Error, Equatable, CustomStringConvertible {
         case .nothingToBuild(let week):
             "\(week) has no comparisons published in it that an earlier issue has not featured; nothing to build"
         case .approvedDraftWouldChange(let week, let approved, let new):
-            "\(week) is approved (\(approved.prefix(12))), and its draft would now change (\(new.prefix(12))): new pages or edited templates. `--rebuild` builds it again and drops the approval."
+            "\(week) is approved (\(approved.prefix(12))), and its draft would now change (\(new.prefix(12))): new pages, edited templates or a topic choice no approved variant has. Left as it is, the approved variants go out (a new choice gets the approved variant with the same comparisons, or its readers are skipped); `--rebuild` builds it again and drops the approval."
         case .alreadySent(let week):
             "\(week) was already sent; its issue can no longer change"
         case .outboxUnwritable(let path, let reason):
