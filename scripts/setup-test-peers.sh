@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Python SMTP peers for the tests, in a virtual environment cached outside the clone and keyed
-# by version: aiosmtpd (STARTTLS and AUTH, which Postfix's smtp-sink does not offer).
+# by version: aiosmtpd (STARTTLS and AUTH, which Postfix's smtp-sink does not offer) and
+# feedparser (the archive's Atom feed is checked with it).
 # Prints the environment's python on standard output. Idempotent: quiet when already there.
 set -euo pipefail
 
 AIOSMTPD_VERSION=1.4.6
+FEEDPARSER_VERSION=6.0.11
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/newsletter
 venv=$cache/test-peers-aiosmtpd-$AIOSMTPD_VERSION
 
@@ -18,5 +20,9 @@ if ! "$venv/bin/python" -c "import aiosmtpd" >/dev/null 2>&1; then
     mkdir -p "$cache"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" >&2
+fi
+if ! "$venv/bin/python" -c "import feedparser; assert feedparser.__version__ == '$FEEDPARSER_VERSION'" >/dev/null 2>&1; then
+    echo "setup-test-peers: installing feedparser==$FEEDPARSER_VERSION into $venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "feedparser==$FEEDPARSER_VERSION" >&2
 fi
 echo "$venv/bin/python"

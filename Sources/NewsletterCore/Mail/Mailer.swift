@@ -23,6 +23,8 @@ public struct DeliverySettings: Sendable {
     public var bounceAfter = 3
     /// Rows claimed from the ledger at a time, per worker.
     public var batchSize = 25
+    /// Resolves subscribers' topic choices to the frozen variant they get.
+    public var topics = TopicAliases()
 
     public init(from: MailAddress, listID: String, publicURL: String) {
         self.from = from
@@ -36,7 +38,7 @@ public struct DeliverySummary: Sendable, Equatable {
     public var sent = 0
     public var deferred = 0
     public var failed = 0
-    /// Rows of subscribers who left before their copy went out.
+    /// Rows of subscribers who left before their copy went out, or whose topics have no comparison.
     public var skipped = 0
     /// Rows a crashed run had left in flight, sent again by this one.
     public var resumed = 0
@@ -64,6 +66,12 @@ public enum DeliveryError: Error, CustomStringConvertible {
 public protocol DeliveryObserver: Sendable {
     func started(total: Int)
     func delivered(_ email: String, outcome: SendOutcome)
+    /// A claimed recipient who gets no copy of this issue (no comparison in their topics).
+    func skipped(_ email: String, reason: String)
+}
+
+extension DeliveryObserver {
+    public func skipped(_ email: String, reason: String) {}
 }
 
 /// Sends an approved issue to every confirmed subscriber exactly once, resumably.
@@ -153,8 +161,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             preferencesURL: "\(settings.publicURL)/preferences/TEST-SEND")
         let session = try transport.makeSession()
         defer { session.close() }
-        let (bytes, _) = try message(issue, to: address, personalization: personalization, subjectPrefix: subjectPrefix)
-            .encoded()
+        let (bytes, _) = try message(
+            FrozenContent(issue), to: address, personalization: personalization, subjectPrefix: subjectPrefix
+        ).encoded()
         return try session.send(bytes, from: settings.from.address, to: address.address, reference: "test-send")
     }
 
@@ -168,13 +177,13 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func message(
-        _ issue: IssueRecord, to address: MailAddress, personalization: Personalization, subjectPrefix: String = "",
+        _ issue: FrozenContent, to address: MailAddress, personalization: Personalization, subjectPrefix: String = "",
         format: Subscriber.Format = .html
     ) -> OutgoingMessage {
         var message = OutgoingMessage(
-            from: settings.from, to: address, subject: subjectPrefix + (issue.subject ?? ""),
-            text: personalization.fill(issue.text ?? "", html: false),
-            html: format == .html ? personalization.fill(issue.html ?? "", html: true) : nil,
+            from: settings.from, to: address, subject: subjectPrefix + issue.subject,
+            text: personalization.fill(issue.text, html: false),
+            html: format == .html ? personalization.fill(issue.html, html: true) : nil,
             listID: settings.listID, unsubscribeURL: personalization.unsubscribeURL)
         message.unsubscribeMailto = settings.unsubscribeMailto
         message.feedbackID = settings.feedbackID
@@ -238,6 +247,14 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         buckets: [PacedBucket], observer: (any DeliveryObserver)?
     ) throws {
         let subscriber = claim.subscriber
+        let content: FrozenContent
+        switch FrozenContent.of(issue, for: claim.topics.resolved(settings.topics)) {
+        case .success(let frozen): content = frozen
+        case .failure(let skip):
+            try store.recordSkipped(week, subscriberID: subscriber.id, reason: skip.reason)
+            observer?.skipped(subscriber.email, reason: skip.reason)
+            return
+        }
         let outcome: SendOutcome
         let messageID: String
         do {
@@ -245,8 +262,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             let personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
-            let encoded = try message(issue, to: address, personalization: personalization, format: subscriber.format)
-                .encoded()
+            let encoded = try message(
+                content, to: address, personalization: personalization, format: subscriber.format
+            ).encoded()
             messageID = encoded.messageID
             outcome = try sendWithRetries(
                 encoded.bytes, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)

@@ -298,6 +298,11 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
                 // The editor approved exactly the stored bytes: those are what goes out.
                 logger.warning("draft changed since approval; sending the approved one", metadata: ["week": "\(week)"])
                 return nil
+            case .tooManyVariants:
+                // An approved set of variants goes out as approved (new choices map onto it or
+                // are skipped); an unapproved week waits for the editor to merge topics.
+                if try store.issue(week)?.approvedHash != nil { return nil }
+                throw error
             case .outboxUnwritable:
                 let reason = "\(error)"
                 throw RunError.outboxUnwritable(week, reason.hasSuffix(".") ? String(reason.dropLast()) : reason)
