@@ -124,3 +124,8 @@ PY
         printf '| %-24s | %9.1f MB | %10.1f | %12.0f |\n' "$total" "$(echo "$rss / 1024" | bc -l)" "$seconds" "$(echo "$total / $seconds" | bc -l)"
     done
 fi
+
+# Topic variants: the same send with four variants next to one (scripts/bench-variants.sh).
+if [ "${BENCH_VARIANTS:-1}" = 1 ]; then
+    ./scripts/bench-variants.sh "$bin"
+fi

@@ -114,7 +114,7 @@ def full_page_screenshot(driver, width: int, path: Path) -> None:
     set_viewport(driver, width, VIEWPORT_HEIGHT)
 
 
-def check_width(driver, url: str, width: int, out_dir: Path, suffix: str = "") -> bool:
+def check_width(driver, url: str, width: int, out_dir: Path, suffix: str = "", name: str = "preview") -> bool:
     set_viewport(driver, width, VIEWPORT_HEIGHT)
     driver.get(url)
     scroll_width, inner_width = driver.execute_script(
@@ -123,7 +123,7 @@ def check_width(driver, url: str, width: int, out_dir: Path, suffix: str = "") -
     limit = min(int(inner_width), width)
     offenders = driver.execute_script(OVERFLOW_JS, limit)
     overflow = scroll_width > limit or bool(offenders)
-    shot = out_dir / f"preview-{width}{suffix}.png"
+    shot = out_dir / f"{name}-{width}{suffix}.png"
     full_page_screenshot(driver, width, shot)
     scheme = " scheme=dark" if suffix else ""
     widened = f" innerWidth={inner_width}" if inner_width != width else ""

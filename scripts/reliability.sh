@@ -3,6 +3,7 @@
 #   1. 10 % of RCPTs answered 451, 1 % of addresses answered 550, connections dropped at random
 #      (scripts/reliability/faulty_smtp.py, on aiosmtpd: smtp-sink cannot fail per recipient);
 #   2. kill -9 of the run at three random moments, each followed by a re-run (smtp-sink);
+#      2b. the same with the week in four topic variants (scripts/reliability/variants.py);
 #   3. the SMTP server down for a whole run, then up for the next (smtp-sink);
 #   4. the outbox's disk full (a small tmpfs), then space again (smtp-sink);
 #   5. the LLM runtime killed mid-summary (scripts/reliability/llm.toml names the local runtime;
@@ -43,8 +44,8 @@ user_flag=()
 
 log() { printf 'reliability: %s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 100); do
+wait_port() {  # up to a minute: a busy machine starts peers slowly
+    for _ in $(seq 600); do
         python3 -c "import socket; socket.create_connection(('127.0.0.1', $1)).close()" 2>/dev/null && return 0
         sleep 0.1
     done
@@ -141,7 +142,7 @@ scenario_faults() {
         --temporary 0.10 --permanent 0.01 --drop 0.02 --seed "$seed" >"$dir/port" 2>"$dir/peer.log" &
     pids+=("$!")
     disown "$!"
-    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+    for _ in $(seq 600); do [ -s "$dir/port" ] && break; sleep 0.1; done
     local port
     port=$(head -1 "$dir/port")
     wait_port "$port" || { fail_row "1 RCPT 451 10 %, 550 1 %, drops" "the peer did not start"; return; }
@@ -154,13 +155,9 @@ scenario_faults() {
         --refused "$dir/refused.log"
 }
 
-scenario_kills() {
-    log "2: kill -9 at three random moments (smtp-sink)"
-    local port moments=() sent_at=()
-    port=$(free_port)
-    start_sink "$root/kills-sink" "$port" || { fail_row "2 kill -9 x3" "smtp-sink did not start"; return; }
-    # A rate limit stretches the send over a few seconds, so the moments land in every phase.
-    prepare kills "$port" $'concurrency = 4\nmessages_per_second = 600'
+# Starts `run` three times and kill -9s it at a random moment each time, adding the moments and
+# how many the ledger had sent by then to the caller's `moments` and `sent_at`.
+kill_run_three_times() {
     for kill in 1 2 3; do
         # The first moment falls in start-up, ingest or building the draft, the others mid-send.
         local moment=$((kill == 1 ? (RANDOM % 300) + 20 : (RANDOM % 2700) + 300))
@@ -174,6 +171,16 @@ scenario_kills() {
         moments+=("${moment}ms")
         sent_at+=("$(query "SELECT COUNT(*) FROM delivery WHERE state = 'sent'")")
     done
+}
+
+scenario_kills() {
+    log "2: kill -9 at three random moments (smtp-sink)"
+    local port moments=() sent_at=()
+    port=$(free_port)
+    start_sink "$root/kills-sink" "$port" || { fail_row "2 kill -9 x3" "smtp-sink did not start"; return; }
+    # A rate limit stretches the send over a few seconds, so the moments land in every phase.
+    prepare kills "$port" $'concurrency = 4\nmessages_per_second = 600'
+    kill_run_three_times
     local statuses
     statuses=$(run_until_done 5)
     record "2 kill -9 x3, each re-run" \
@@ -185,6 +192,30 @@ scenario_kills() {
     if [ "${duplicates:-0}" -gt 12 ]; then
         failures=$((failures + 1))
         rows[-1]="$last; FAILED: more duplicates than messages in flight"
+    fi
+}
+
+# 2b: as 2, with a quarter of the list each on one of four topic choices; every copy must also
+# be its recipient's frozen variant.
+scenario_variant_kills() {
+    log "2b: kill -9 at three random moments, four topic variants (smtp-sink)"
+    local port moments=() sent_at=()
+    port=$(free_port)
+    start_sink "$root/variants-sink" "$port" || { fail_row "2b kill -9 x3, 4 variants" "smtp-sink did not start"; return; }
+    prepare variants "$port" $'concurrency = 4\nmessages_per_second = 600'
+    nl ingest >/dev/null 2>&1  # the topics come from the pages: known before the choices are
+    python3 scripts/reliability/variants.py seed "$db"
+    kill_run_three_times
+    local statuses check
+    statuses=$(run_until_done 5)
+    check=$(python3 scripts/reliability/variants.py check "$db" "$root/variants-sink" 2>>"$work/tally.log")
+    local check_status=$?
+    record "2b kill -9 x3, 4 topic variants" \
+        "killed at ${moments[*]} (ledger sent then: ${sent_at[*]}); re-runs exited: $statuses; $check (each copy its recipient's variant)" \
+        --sink-dir "$root/variants-sink"
+    if [ "$check_status" -ne 0 ]; then
+        failures=$((failures + 1))
+        rows[-1]="${rows[-1]}; FAILED: copies of another variant than the recipient's"
     fi
 }
 
@@ -288,6 +319,7 @@ started=$(date +%s)
 log "seed $seed, $subscribers subscribers, $bin"
 scenario_faults
 scenario_kills
+scenario_variant_kills
 scenario_server_down
 scenario_disk_full
 scenario_llm_killed

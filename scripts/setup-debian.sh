@@ -11,6 +11,7 @@ packages=(
     ca-certificates        # https sources
     opendkim-tools         # opendkim-testmsg and opendkim-testkey: a second real DKIM verifier for the tests
     postfix                # smtp-sink and smtp-source: real SMTP peers for tests and benchmarks (the service is not used)
+    faketime               # the tests run the built binary with the system clock moved (the demo on any date)
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)  # the tests' local HTTP server
 

@@ -34,6 +34,8 @@ struct Config: ParsableCommand {
             issue.max_comparisons:   \(settings.issue.policy.maxComparisons)
             issue.min_comparisons:   \(settings.issue.policy.minComparisons)
             issue.week:              \(settings.defaultWeek.rawValue)
+            issue.max_variants:      \(settings.issue.maxVariants)
+            topics.aliases:          \(settings.issue.topics.entries.isEmpty ? "none" : settings.issue.topics.entries.map { "\"\($0.category)\" = \"\($0.topic)\"" }.joined(separator: ", "))
             list.name:               \(settings.issue.listName)
             list.language:           \(settings.issue.language)
             list.site_url:           \(settings.issue.siteURL)

@@ -63,6 +63,7 @@ struct Preview: ParsableCommand {
             case .tooFewComparisons, .nothingToBuild, .emptyStore: throw ExitCode(ExitStatus.nothingToBuild.rawValue)
             case .outboxUnwritable: throw ExitCode(ExitStatus.storeError.rawValue)
             case .approvedDraftWouldChange, .alreadySent: throw ExitCode(ExitStatus.partialFailure.rawValue)
+            case .tooManyVariants: throw ExitCode(ExitStatus.configurationError.rawValue)
             }
         } catch let error as IssueStoreError {
             Terminal.printError("\(error)")
@@ -98,6 +99,15 @@ struct Preview: ParsableCommand {
         print(
             "  HTML \(size / 1024) KB\(size > 100 * 1024 ? " — over the 100 KB budget: Gmail clips messages near 102 KB" : "")"
         )
+        if let variants = draft.variants?.variants, variants.count > 1 {
+            print("  \(variants.count) variants, one per topic choice with readers:")
+            for variant in variants {
+                let holds =
+                    variant.isEmpty
+                    ? "no comparison: its readers are skipped" : "\(variant.comparisonIDs.count) comparison(s)"
+                print("    \(variant.id)  \(variant.choice)  \(variant.readers) reader(s), \(holds)")
+            }
+        }
         for file in result.files { print("  wrote \(file)") }
         if !result.stillApproved {
             print("Approve it with: newsletter approve --week \(week) --hash \(draft.hash.prefix(12))")

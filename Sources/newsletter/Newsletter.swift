@@ -19,7 +19,8 @@ struct Newsletter: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, RunCommand.self, Status.self,
-            Issues.self, Subscribers.self, Serve.self, Config.self, Summaries.self, DKIM.self, BenchmarkEncode.self,
+            Issues.self, Subscribers.self, Serve.self, Config.self, Summaries.self, BenchmarkEncode.self, Topics.self,
+            Archive.self, DKIM.self,
         ]
     )
 }

@@ -107,6 +107,7 @@ final class SendProgress: DeliveryObserver {
     func started(total: Int) { progress?.add(total: total) }
 
     func delivered(_ email: String, outcome: SendOutcome) { progress?.advance(email) }
+    func skipped(_ email: String, reason: String) { progress?.advance(email) }
 }
 
 /// `make bench`'s first row: personalised messages rendered and encoded per second, in memory.

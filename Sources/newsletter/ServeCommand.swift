@@ -6,7 +6,7 @@ import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the HTTP server: signup with double opt-in, preferences, one-click unsubscribe, editor pages.",
+        abstract: "Run the HTTP server: signup with double opt-in, preferences, one-click unsubscribe, the archive, editor pages.",
         discussion: """
             Confirmation and welcome mails go out from a queue in the store, in the background, \
             through the configured transport (SMTP, or .eml files under outbox/endpoint-mail/). \
@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
         do {
             try templates.require(
                 SubscriberRoutes<AppDatabase>.templateNames + EditorRoutes<AppDatabase>.templateNames
-                    + EndpointMailQueue<AppDatabase>.templateNames)
+                    + EndpointMailQueue<AppDatabase>.templateNames + ArchivePages.templateNames)
         } catch {
             Terminal.printError("\(error)")
             throw ExitCode(ExitStatus.configurationError.rawValue)
@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
         SubscriberRoutes(
             store: store, pages: pages, server: settings.server, policy: settings.signup, metrics: metrics,
             wakeup: wakeup
+        ).register(on: router)
+        ArchiveRoutes(
+            store: store, archive: ArchivePages(templates: templates, settings: settings.issue), pages: pages
         ).register(on: router)
         EditorRoutes(
             store: store, pages: pages, token: settings.editor.token, metrics: metrics, delivery: delivery,

@@ -73,7 +73,7 @@ struct Subscribers: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import subscribers from a CSV file (email[,name], header row optional) as confirmed.",
+            abstract: "Import subscribers from a CSV file (email[,name][,topics], header row optional) as confirmed.",
             discussion: """
                 Idempotent: an address already in the store is left as it is, so an unsubscribe is \
                 never undone by importing an old list. Bad rows are reported by line number and the \
@@ -94,11 +94,15 @@ struct Subscribers: ParsableCommand {
                 throw ExitCode(ExitStatus.partialFailure.rawValue)
             }
             let store = try context.openStore()
-            let (rows, errors) = SubscriberCSV.parse(text)
+            let (parsed, parseErrors) = SubscriberCSV.parse(text)
+            let aliases = context.configuration.issue.topics
+            let (rows, topicErrors) = SubscriberCSV.checkTopics(
+                parsed, catalog: try store.topicCatalog(aliases: aliases), aliases: aliases)
+            let errors = (parseErrors + topicErrors).sorted { $0.line < $1.line }
             var added = 0
             let now = Date()
             for row in rows where try store.importSubscriber(
-                email: row.email, name: row.name, source: "\(file):\(row.line)", at: now)
+                email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
             {
                 added += 1
             }
@@ -113,7 +117,8 @@ struct Subscribers: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print every subscriber as CSV: email, name, status, format, paused, created_at, confirmed_at.")
+            abstract:
+                "Print every subscriber as CSV: email, name, status, format, paused, created_at, confirmed_at, topics.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -123,7 +128,8 @@ struct Subscribers: ParsableCommand {
             var after: Int64 = 0
             while true {
                 let page = try store.subscribers(status: nil, afterID: after, limit: 500)
-                for subscriber in page { print(SubscriberCSV.line(subscriber)) }
+                let topics = try store.topicChoices(subscriberIDs: page.map(\.id))
+                for subscriber in page { print(SubscriberCSV.line(subscriber, topics: topics[subscriber.id] ?? .everything)) }
                 guard let last = page.last else { break }
                 after = last.id
             }

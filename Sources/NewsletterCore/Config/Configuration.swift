@@ -51,6 +51,7 @@ public struct Configuration: Sendable, Equatable {
         settings.messagesPerHour = mail.messagesPerHour > 0 ? mail.messagesPerHour : nil
         settings.retries = mail.retries
         settings.bounceAfter = mail.bounceAfter
+        settings.topics = issue.topics
         return settings
     }
 
@@ -338,6 +339,8 @@ public struct Configuration: Sendable, Equatable {
 
         summaries = try reader.summaries()
         dkim = try DKIM.read(from: &reader)
+        issue.topics = try reader.topicAliases()
+        issue.maxVariants = try reader.integer("issue.max_variants", in: 1...1000) ?? issue.maxVariants
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -419,7 +422,7 @@ struct SettingsReader {
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed",
-    ] + summaryKeys + Configuration.DKIM.keys
+    ] + summaryKeys + topicKeys + Configuration.DKIM.keys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
     static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {

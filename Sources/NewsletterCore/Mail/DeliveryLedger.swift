@@ -12,7 +12,8 @@ public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     case deferred
     /// A permanent failure (5xx), with the server's reply.
     case failed
-    /// The subscriber left (unsubscribed, bounced) before their copy went out.
+    /// The subscriber left (unsubscribed, bounced) before their copy went out, or no approved
+    /// variant has a comparison in their topics (the reason is the row's last reply).
     case skipped
 }
 
@@ -22,6 +23,8 @@ public struct DeliveryClaim: Sendable, Equatable {
     public var attempt: Int
     /// The plain token for this message's links; only its hash is stored.
     public var unsubscribeToken: String
+    /// The subscriber's topic choice as stored (resolve it with today's aliases).
+    public var topics: TopicChoice = .everything
 }
 
 /// The per-(issue, subscriber) ledger that makes sending resumable and never twice.
@@ -41,6 +44,9 @@ public protocol DeliveryLedger: Sendable {
     func recordFailed(_ week: IssueWeek, subscriberID: Int64, reply: String, bounceAfter: Int) throws
     /// Puts claimed rows back to `pending` (a run that stops early).
     func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws
+    /// A claimed row whose subscriber gets no copy of this issue, and why (e.g. no comparison
+    /// in their topics).
+    func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws
     func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int]
     func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)]
 }

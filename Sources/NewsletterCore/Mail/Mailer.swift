@@ -23,6 +23,8 @@ public struct DeliverySettings: Sendable {
     public var bounceAfter = 3
     /// Rows claimed from the ledger at a time, per worker.
     public var batchSize = 25
+    /// Resolves subscribers' topic choices to the frozen variant they get.
+    public var topics = TopicAliases()
 
     public init(from: MailAddress, listID: String, publicURL: String) {
         self.from = from
@@ -36,7 +38,7 @@ public struct DeliverySummary: Sendable, Equatable {
     public var sent = 0
     public var deferred = 0
     public var failed = 0
-    /// Rows of subscribers who left before their copy went out.
+    /// Rows of subscribers who left before their copy went out, or whose topics have no comparison.
     public var skipped = 0
     /// Rows a crashed run had left in flight, sent again by this one.
     public var resumed = 0
@@ -64,6 +66,12 @@ public enum DeliveryError: Error, CustomStringConvertible {
 public protocol DeliveryObserver: Sendable {
     func started(total: Int)
     func delivered(_ email: String, outcome: SendOutcome)
+    /// A claimed recipient who gets no copy of this issue (no comparison in their topics).
+    func skipped(_ email: String, reason: String)
+}
+
+extension DeliveryObserver {
+    public func skipped(_ email: String, reason: String) {}
 }
 
 /// Sends an approved issue to every confirmed subscriber exactly once, resumably.
@@ -75,6 +83,8 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
     public var logger: Logger
+    /// The clock the rate limits, backoffs and recorded times read.
+    public var time: any TimeSource = SystemTime()
 
     public init(store: Store, settings: DeliverySettings, logger: Logger) {
         self.store = store
@@ -100,10 +110,10 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                 "resumed": "\(prepared.resumed)",
             ])
 
-        let shared = SharedRun(limit: limit, started: Date())
+        let shared = SharedRun(limit: limit, started: time.now())
         let buckets = [
-            settings.messagesPerSecond.map { TokenBucket(perSecond: $0, burst: max(1, $0)) },
-            settings.messagesPerHour.map { TokenBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60))) },
+            settings.messagesPerSecond.map { PacedBucket(perSecond: $0, burst: max(1, $0), time: time) },
+            settings.messagesPerHour.map { PacedBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60)), time: time) },
         ].compactMap { $0 }
         // One thread per connection: DispatchQueue.concurrentPerform would cap the workers at the
         // number of cores, and these mostly wait on the network.
@@ -129,7 +139,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         if let failure = shared.failure { throw DeliveryError.serverUnavailable(failure, summary) }
         summary.complete =
             (summary.ledger[.pending] ?? 0) + (summary.ledger[.deferred] ?? 0) + (summary.ledger[.sending] ?? 0) == 0
-        if summary.complete { try store.markSent(week, at: Date()) }
+        if summary.complete { try store.markSent(week, at: time.now()) }
         logger.info(
             "delivery finished",
             metadata: [
@@ -151,8 +161,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             preferencesURL: "\(settings.publicURL)/preferences/TEST-SEND")
         let session = try transport.makeSession()
         defer { session.close() }
-        let (bytes, _) = try message(issue, to: address, personalization: personalization, subjectPrefix: subjectPrefix)
-            .encoded()
+        let (bytes, _) = try message(
+            FrozenContent(issue), to: address, personalization: personalization, subjectPrefix: subjectPrefix
+        ).encoded()
         return try session.send(bytes, from: settings.from.address, to: address.address, reference: "test-send")
     }
 
@@ -166,13 +177,13 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func message(
-        _ issue: IssueRecord, to address: MailAddress, personalization: Personalization, subjectPrefix: String = "",
+        _ issue: FrozenContent, to address: MailAddress, personalization: Personalization, subjectPrefix: String = "",
         format: Subscriber.Format = .html
     ) -> OutgoingMessage {
         var message = OutgoingMessage(
-            from: settings.from, to: address, subject: subjectPrefix + (issue.subject ?? ""),
-            text: personalization.fill(issue.text ?? "", html: false),
-            html: format == .html ? personalization.fill(issue.html ?? "", html: true) : nil,
+            from: settings.from, to: address, subject: subjectPrefix + issue.subject,
+            text: personalization.fill(issue.text, html: false),
+            html: format == .html ? personalization.fill(issue.html, html: true) : nil,
             listID: settings.listID, unsubscribeURL: personalization.unsubscribeURL)
         message.unsubscribeMailto = settings.unsubscribeMailto
         message.feedbackID = settings.feedbackID
@@ -180,7 +191,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func work(
-        week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [TokenBucket],
+        week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [PacedBucket],
         observer: (any DeliveryObserver)?
     ) {
         let session: any MailSession
@@ -233,9 +244,17 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
 
     private func deliver(
         _ claim: DeliveryClaim, week: IssueWeek, issue: IssueRecord, session: any MailSession, shared: SharedRun,
-        buckets: [TokenBucket], observer: (any DeliveryObserver)?
+        buckets: [PacedBucket], observer: (any DeliveryObserver)?
     ) throws {
         let subscriber = claim.subscriber
+        let content: FrozenContent
+        switch FrozenContent.of(issue, for: claim.topics.resolved(settings.topics)) {
+        case .success(let frozen): content = frozen
+        case .failure(let skip):
+            try store.recordSkipped(week, subscriberID: subscriber.id, reason: skip.reason)
+            observer?.skipped(subscriber.email, reason: skip.reason)
+            return
+        }
         let outcome: SendOutcome
         let messageID: String
         do {
@@ -243,8 +262,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             let personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
-            let encoded = try message(issue, to: address, personalization: personalization, format: subscriber.format)
-                .encoded()
+            let encoded = try message(
+                content, to: address, personalization: personalization, format: subscriber.format
+            ).encoded()
             messageID = encoded.messageID
             outcome = try sendWithRetries(
                 encoded.bytes, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)
@@ -282,33 +302,30 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     /// error, or the message would go out again.
     private func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
         var lastError: (any Error)?
-        for attempt in 0..<5 {
+        let backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(800))
+        for attempt in 1...5 {
             do {
                 try store.recordSent(week, subscriberID: subscriberID, messageID: messageID, reply: reply)
                 return
             } catch {
                 lastError = error
-                Thread.sleep(forTimeInterval: 0.05 * Double(1 << attempt))
+                time.sleep(for: backoff.delay(beforeRetry: attempt))
             }
         }
         throw LedgerWriteFailed(underlying: "\(lastError!)")
     }
 
     private func sendWithRetries(
-        _ bytes: [UInt8], to recipient: String, reference: String, session: any MailSession, buckets: [TokenBucket]
+        _ bytes: [UInt8], to recipient: String, reference: String, session: any MailSession, buckets: [PacedBucket]
     ) throws(TransportUnavailable) -> SendOutcome {
+        let backoff = Backoff(base: settings.retryBaseDelay, cap: settings.retryMaxDelay, jitter: 0.5)
         var attempt = 0
         while true {
             for bucket in buckets { bucket.acquire() }
             let outcome = try session.send(bytes, from: settings.from.address, to: recipient, reference: reference)
             guard case .transient = outcome, attempt < settings.retries else { return outcome }
             attempt += 1
-            let base =
-                Double(settings.retryBaseDelay.components.seconds) + Double(
-                    settings.retryBaseDelay.components.attoseconds) / 1e18
-            let cap = Double(settings.retryMaxDelay.components.seconds)
-            let delay = min(cap, base * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0)  // jitter
-            Thread.sleep(forTimeInterval: delay)
+            time.sleep(for: backoff.delay(beforeRetry: attempt))
         }
     }
 }
@@ -383,45 +400,6 @@ final class SharedRun: Sendable {
             $0.permanentRun = code == $0.lastPermanentCode ? $0.permanentRun + 1 : 1
             $0.lastPermanentCode = code
             return $0.permanentRun
-        }
-    }
-}
-
-/// A token bucket: `perSecond` tokens a second, at most `burst` saved up.
-final class TokenBucket: Sendable {
-    private struct State {
-        var tokens: Double
-        var last: ContinuousClock.Instant
-    }
-
-    private let state: Mutex<State>
-    private let perSecond: Double
-    private let burst: Double
-
-    init(perSecond: Double, burst: Double) {
-        self.perSecond = perSecond
-        self.burst = burst
-        state = Mutex(State(tokens: burst, last: .now))
-    }
-
-    func acquire() {
-        while true {
-            let wait: Double = state.withLock {
-                let now = ContinuousClock.now
-                let elapsed = now - $0.last
-                $0.last = now
-                $0.tokens = min(
-                    burst,
-                    $0.tokens + perSecond
-                        * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
-                if $0.tokens >= 1 {
-                    $0.tokens -= 1
-                    return 0
-                }
-                return (1 - $0.tokens) / perSecond
-            }
-            if wait == 0 { return }
-            Thread.sleep(forTimeInterval: wait)
         }
     }
 }

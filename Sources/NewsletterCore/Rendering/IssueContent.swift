@@ -9,6 +9,10 @@ public struct IssueSettings: Sendable, Equatable {
     public var publicURL = "http://localhost:8080"
     public var timeZone = TimeZone(identifier: "UTC")!
     public var policy = SelectionPolicy()
+    /// `[topics.aliases]`: how page categories become the topics readers choose.
+    public var topics = TopicAliases()
+    /// More distinct topic choices than this among the readers and `preview` refuses the week.
+    public var maxVariants = 16
 
     public init() {}
 }

@@ -12,14 +12,18 @@ public struct Personalization: Sendable, Equatable {
     public var name: String?
     public var unsubscribeURL: String
     public var preferencesURL: String
+    /// Text in place of the greeting (the public archive greets nobody).
+    public var greetingOverride: String?
 
-    public init(name: String?, unsubscribeURL: String, preferencesURL: String) {
+    public init(name: String?, unsubscribeURL: String, preferencesURL: String, greetingOverride: String? = nil) {
         self.name = name
         self.unsubscribeURL = unsubscribeURL
         self.preferencesURL = preferencesURL
+        self.greetingOverride = greetingOverride
     }
 
     public var greeting: String {
+        if let greetingOverride { return greetingOverride }
         guard let name = name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
             return "Hi there,"
         }

@@ -7,7 +7,7 @@ import Foundation
 /// Building the same week from the same store and templates gives the same bytes, so an
 /// approval stays valid across previews; a draft that would differ from an approved one is
 /// refused unless `rebuild` drops the approval.
-public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
+public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Sendable {
     public var store: Store
     public var templates: TemplateSet
     public var settings: IssueSettings
@@ -61,20 +61,40 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
         }
         if selection.selected.isEmpty { throw PreviewError.nothingToBuild(week) }
 
+        // One distinct topic choice among the readers, one variant: refused before any summary
+        // is made when there would be more than the editor allows.
+        let readers = try store.resolvedReaderChoices(aliases: settings.topics)
+        let choices = VariantPlanner.choices(readers: readers)
+        if choices.count > settings.maxVariants {
+            throw PreviewError.tooManyVariants(
+                week, variants: choices.count, maximum: settings.maxVariants,
+                readers: readers.values.reduce(0, +))
+        }
+
+        // Each comparison is summarized once, whatever the number of variants it appears in.
         let outcomes = selection.selected.map { summarizer.summarize($0, week: week, observer: summaryObserver) }
         let items = zip(selection.selected, outcomes).map { IssueItem(stored: $0, summary: $1.summary) }
-        let content = IssueContent(week: week, items: items, settings: settings)
-        let context = content.context()
-        let html = templates.render(context, template: "issue.html")
-        let text = templates.render(context, template: "issue.txt")
-        let hash = Self.hash(subject: content.subject, html: html, text: text)
+        let variants = VariantPlanner.build(items: items, aliases: settings.topics, readers: readers) { chosen in
+            let content = IssueContent(week: week, items: chosen, settings: settings)
+            let context = content.context()
+            return (
+                content.subject, templates.render(context, template: "issue.html"),
+                templates.render(context, template: "issue.txt")
+            )
+        }
+        // The everything-variant is the issue as a whole: the draft's own subject, HTML and text.
+        let whole = variants.everything!
+        let (subject, html, text) = (whole.subject!, whole.html!, whole.text!)
+        let hash = variants.draftHash
         if let approved = existing?.approvedHash, approved != hash, !rebuild {
             throw PreviewError.approvedDraftWouldChange(week, approved: approved, new: hash)
         }
-        let draft = IssueDraft(
-            week: week, subject: content.subject, html: html, text: text,
-            manifest: try manifest(selection: selection, items: items, subject: content.subject, hash: hash),
+        var draft = IssueDraft(
+            week: week, subject: subject, html: html, text: text,
+            manifest: try manifest(
+                selection: selection, items: items, subject: subject, hash: hash, variants: variants),
             comparisonIDs: items.map(\.stored.id), hash: hash)
+        draft.variants = variants
 
         // Stage the files, commit the store, then rename the files into place: if the store
         // fails, the outbox still shows the draft the store holds.
@@ -86,22 +106,19 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
             throw error
         }
         let files = try staged.commit()
+        removeStaleVariants(week, keeping: Set(draft.variants?.variants.filter { !$0.isEmpty }.map(\.id) ?? []))
         return Result(
             draft: draft, selection: selection, items: items, stillApproved: existing?.approvedHash == hash,
             files: files, summaryOutcomes: outcomes)
     }
 
     static func hash(subject: String, html: String, text: String) -> String {
-        var hasher = SHA256()
-        for part in [subject, html, text] {
-            hasher.update(data: Data(part.utf8))
-            hasher.update(data: Data([0]))
-        }
-        return Hex.encode(hasher.finalize())
+        DraftHash.of(subject: subject, html: html, text: text)
     }
 
-    private func manifest(selection: WeekSelection, items: [IssueItem], subject: String, hash: String) throws -> String
-    {
+    private func manifest(
+        selection: WeekSelection, items: [IssueItem], subject: String, hash: String, variants: FrozenVariants
+    ) throws -> String {
         let value = IssueManifest(
             week: selection.week, timeZone: settings.timeZone.identifier, windowStart: selection.window.start,
             windowEnd: selection.window.end, subject: subject, hash: hash,
@@ -112,28 +129,54 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore>: Sendable {
                     url: $0.stored.comparison.url, published: $0.stored.comparison.published,
                     division: (WeekSelector.division($0.stored.comparison) * 1000).rounded() / 1000,
                     takes: $0.stored.comparison.takes.count, summary: $0.summary)
-            }, alreadyFeatured: selection.alreadyFeatured, leftOut: selection.leftOut)
+            }, alreadyFeatured: selection.alreadyFeatured, leftOut: selection.leftOut,
+            variants: variants.variants.map {
+                IssueManifest.Variant(
+                    id: $0.id, topics: $0.choice.topics, readers: $0.readers, comparisons: $0.comparisonIDs,
+                    hash: $0.hash, skipped: $0.isEmpty ? VariantAssignment.noComparisonReason : nil)
+            })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
     }
 
+    /// A variant directory of an earlier draft that this one no longer has would show an email
+    /// nobody can be sent.
+    private func removeStaleVariants(_ week: IssueWeek, keeping: Set<String>) {
+        let folder = URL(fileURLWithPath: outboxDirectory).appendingPathComponent("\(week)/variants")
+        let present = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in present where !keeping.contains(name) && !name.hasPrefix(".") {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+    }
+
     /// Writes every file under a temporary name beside its final one.
     private func stageOutbox(_ draft: IssueDraft) throws -> StagedFiles {
         let directory = URL(fileURLWithPath: outboxDirectory).appendingPathComponent(draft.week.description)
-        let outputs: [(String, String)] = [
+        var outputs: [(String, String)] = [
             ("preview.html", sample.fill(draft.html, html: true)),
             ("preview.txt", sample.fill(draft.text, html: false)),
             ("issue.json", draft.manifest),
         ]
+        // With readers' topics in play, every variant that has comparisons, under variants/<id>/
+        // (the top-level files stay the everything-variant's, as before topics).
+        let variants = draft.variants?.variants ?? []
+        for variant in variants where variants.count > 1 {
+            guard let html = variant.html, let text = variant.text else { continue }
+            outputs.append(("variants/\(variant.id)/preview.html", sample.fill(html, html: true)))
+            outputs.append(("variants/\(variant.id)/preview.txt", sample.fill(text, html: false)))
+        }
         var staged = StagedFiles(directory: directory.path)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             for (name, contents) in outputs {
-                let temporary = directory.appendingPathComponent(".\(name).\(UUID().uuidString).tmp")
+                let final = directory.appendingPathComponent(name)
+                let folder = final.deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let temporary = folder.appendingPathComponent(".\(final.lastPathComponent).\(UUID().uuidString).tmp")
                 // Registered before writing, so a write cut short by a full disk is removed too.
-                staged.files.append((temporary.path, directory.appendingPathComponent(name).path))
+                staged.files.append((temporary.path, final.path))
                 try Data(contents.utf8).write(to: temporary)
             }
         } catch {
@@ -170,6 +213,7 @@ public enum PreviewError: Error, Equatable, CustomStringConvertible {
     case approvedDraftWouldChange(IssueWeek, approved: String, new: String)
     case alreadySent(IssueWeek)
     case outboxUnwritable(String, String)
+    case tooManyVariants(IssueWeek, variants: Int, maximum: Int, readers: Int)
 
     public var description: String {
         switch self {
@@ -180,11 +224,13 @@ public enum PreviewError: Error, Equatable, CustomStringConvertible {
         case .nothingToBuild(let week):
             "\(week) has no comparisons published in it that an earlier issue has not featured; nothing to build"
         case .approvedDraftWouldChange(let week, let approved, let new):
-            "\(week) is approved (\(approved.prefix(12))), and its draft would now change (\(new.prefix(12))): new pages or edited templates. `--rebuild` builds it again and drops the approval."
+            "\(week) is approved (\(approved.prefix(12))), and its draft would now change (\(new.prefix(12))): new pages, edited templates or a topic choice no approved variant has. Left as it is, the approved variants go out (a new choice gets the approved variant with the same comparisons, or its readers are skipped); `--rebuild` builds it again and drops the approval."
         case .alreadySent(let week):
             "\(week) was already sent; its issue can no longer change"
         case .outboxUnwritable(let path, let reason):
             "could not write the preview to \(path): \(reason)"
+        case .tooManyVariants(let week, let variants, let maximum, let readers):
+            "\(week) would need \(variants) variants (the whole issue and one per distinct topic choice of its \(readers) readers), more than issue.max_variants = \(maximum); nothing was built. Raise issue.max_variants or merge topics with [topics.aliases]."
         }
     }
 }
@@ -211,4 +257,13 @@ struct IssueManifest: Encodable {
     var comparisons: [Item]
     var alreadyFeatured: [Int64]
     var leftOut: [Int64]
+    struct Variant: Encodable {
+        var id: String
+        var topics: [String]
+        var readers: Int
+        var comparisons: [Int64]
+        var hash: String?
+        var skipped: String?
+    }
+    var variants: [Variant]
 }

@@ -15,7 +15,9 @@ import Logging
 /// - `POST /editor/issues/WEEK/approve` (`hash`): approves the draft the editor looked at; the
 ///   hash (shown on the page) must match the stored draft, which also defeats cross-site posts.
 /// - `GET /metrics`: Prometheus text; needs the token too (no token: no metrics).
-public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore & SubscriberEndpointStore>: Sendable {
+public struct EditorRoutes<
+    Store: IssueStore & DeliveryLedger & SubscriberStore & SubscriberEndpointStore & TopicStore
+>: Sendable {
     public var store: Store
     public var pages: PageRenderer
     public var token: String?
@@ -23,6 +25,8 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
     public var delivery: DeliverySettings?
     public var transport: (any MailTransport)?
     public var logger: Logger
+    /// The clock approvals are recorded by.
+    public var time: any TimeSource = SystemTime()
 
     public static var templateNames: [String] { ["pages/editor-issues.html", "pages/editor-issue.html"] }
 
@@ -96,6 +100,8 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
                         ["state": $0.key.rawValue, "count": $0.value]
                     },
                     "canTestSend": transport != nil && delivery != nil,
+                    "hasVariants": (issue.variants?.variants.count ?? 1) > 1,
+                    "variants": Self.variantColumns(issue.variants, sample: sample),
                 ])
         }
         router.post("/editor/issues/:week/approve") { request, context in
@@ -118,7 +124,7 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
                         "the draft of \(week) is now \(hash.prefix(12)), not \(expected.prefix(12)): reload and review it again")
                 }
                 do {
-                    try await offload { try store.approve(week, hash: hash, at: Date()) }
+                    try await offload { try store.approve(week, hash: hash, at: time.now()) }
                 } catch let error as IssueStoreError {
                     throw BadRequest(status: 409, error.description)
                 }
@@ -229,6 +235,20 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "SAMEORIGIN"
         return response
+    }
+
+    /// The frozen variants side by side: who reads each, what it holds, and its bytes.
+    static func variantColumns(_ frozen: FrozenVariants?, sample: Personalization) -> [[String: Any]] {
+        (frozen?.variants ?? []).map { variant in
+            var column: [String: Any] = [
+                "id": variant.id, "topics": variant.choice.description, "readers": variant.readers,
+                "comparisons": variant.comparisonIDs.count, "empty": variant.isEmpty,
+                "skipReason": VariantAssignment.noComparisonReason,
+            ]
+            if let html = variant.html { column["html"] = sample.fill(html, html: true) }
+            if let subject = variant.subject { column["subject"] = subject }
+            return column
+        }
     }
 
     /// Each comparison's title and the provider of its summary, from `issue.json`.

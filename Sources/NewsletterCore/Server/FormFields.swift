@@ -5,11 +5,18 @@ import Foundation
 /// ``BadRequest`` naming the problem.
 public struct FormFields: Sendable, Equatable {
     public var values: [String: String]
+    /// Every value of each field, in order: a group of checkboxes sends one name many times
+    /// (`values` keeps the last); in JSON, an array of strings.
+    public var repeated: [String: [String]]
 
     public subscript(_ name: String) -> String? { values[name] }
 
-    public init(values: [String: String]) {
+    /// All the values of a field sent more than once (or once, or never).
+    public func all(_ name: String) -> [String] { repeated[name] ?? values[name].map { [$0] } ?? [] }
+
+    public init(values: [String: String], repeated: [String: [String]] = [:]) {
         self.values = values
+        self.repeated = repeated
     }
 
     /// Parses `body` according to its content type; an empty body is an empty form.
@@ -32,13 +39,15 @@ public struct FormFields: Sendable, Equatable {
 
     static func urlEncoded(_ body: [UInt8]) throws(BadRequest) -> FormFields {
         var values: [String: String] = [:]
+        var repeated: [String: [String]] = [:]
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             let name = try decode(parts[0], field: nil)
             let value = parts.count > 1 ? try decode(parts[1], field: name) : ""
             values[name] = value
+            repeated[name, default: []].append(value)
         }
-        return FormFields(values: values)
+        return FormFields(values: values, repeated: repeated)
     }
 
     /// Percent-decoding with `+` as a space; the result must be UTF-8 without control characters.
@@ -84,7 +93,20 @@ public struct FormFields: Sendable, Equatable {
             throw BadRequest(status: 400, "the JSON body must be an object such as {\"email\": \"you@example.com\"}")
         }
         var values: [String: String] = [:]
+        var repeated: [String: [String]] = [:]
         for (name, value) in dictionary {
+            if let array = value as? [Any] {
+                var strings: [String] = []
+                for element in array {
+                    guard let string = element as? String else {
+                        throw BadRequest(status: 400, "the field \"\(name)\" must be a list of strings")
+                    }
+                    try rejectControlCharacters(string, field: name)
+                    strings.append(string)
+                }
+                repeated[name] = strings
+                continue
+            }
             guard let string = value as? String else {
                 if value is NSNull { continue }
                 throw BadRequest(status: 400, "the field \"\(name)\" must be a string")
@@ -92,7 +114,7 @@ public struct FormFields: Sendable, Equatable {
             try rejectControlCharacters(string, field: name)
             values[name] = string
         }
-        return FormFields(values: values)
+        return FormFields(values: values, repeated: repeated)
     }
 
     static func rejectControlCharacters(_ value: String, field: String?) throws(BadRequest) {

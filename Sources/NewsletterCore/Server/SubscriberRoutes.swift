@@ -12,14 +12,18 @@ import NIOCore
 /// - `GET /confirm/TOKEN`, `GET /unsubscribe/TOKEN` only show a page with a button (mail
 ///   scanners follow GETs); the `POST` does the deed, at once, with no login, never redirects,
 ///   and is idempotent.
-/// - `GET`/`POST /preferences/TOKEN` (the unsubscribe token of any mail): name, format, pause.
-public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
+/// - `GET`/`POST /preferences/TOKEN` (the unsubscribe token of any mail): name, format, pause,
+///   topics.
+/// - Signup and preferences offer the store's topics as checkboxes; none ticked is everything.
+public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sendable {
     public var store: Store
     public var pages: PageRenderer
     public var server: Configuration.Server
     public var policy: SignupPolicy
     public var metrics: EndpointMetrics
     public var wakeup: Wakeup?
+    /// The clock for expiry, consent records and the rate limit.
+    public let time: any TimeSource
     let postLimiter: RateLimiter
 
     public static var templateNames: [String] {
@@ -31,7 +35,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
 
     public init(
         store: Store, pages: PageRenderer, server: Configuration.Server = .init(), policy: SignupPolicy = .init(),
-        metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil
+        metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil, time: any TimeSource = SystemTime()
     ) {
         self.store = store
         self.pages = pages
@@ -39,13 +43,17 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
         self.policy = policy
         self.metrics = metrics
         self.wakeup = wakeup
-        postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient)
+        self.time = time
+        postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient, time: time)
     }
 
     public func register(on router: Router<some RequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/") { _, _ in
-            pages.page("signup", ["title": "Subscribe", "action": "/subscribe"])
+            let catalog = try await offload { try store.topicCatalog(aliases: pages.settings.topics) }
+            var values: [String: Any] = ["title": "Subscribe", "action": "/subscribe"]
+            for (key, value) in Self.topicValues(catalog, chosen: .everything) { values[key] = value }
+            return pages.page("signup", values)
         }
         router.post("/subscribe") { request, context in
             let wantsJSON = Self.wantsJSON(request)
@@ -59,11 +67,18 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 }
                 let address = try Self.emailAddress(fields["email"])
                 let name = try Self.displayName(fields["name"])
+                let catalog = try await offload { try store.topicCatalog(aliases: pages.settings.topics) }
+                let choice = try Self.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
                 let outcome = try await offload {
-                    try store.requestSignup(address, name: name, client: client, policy: policy, at: Date())
+                    try store.requestSignup(address, name: name, client: client, policy: policy, at: time.now())
                 }
                 switch outcome {
-                case .confirmationQueued:
+                case .confirmationQueued(let subscriberID):
+                    // Only an address about to be confirmed takes the form's topics: a signup for
+                    // a confirmed address must not change what its owner chose.
+                    try await offload {
+                        try store.setTopicChoice(choice ?? .everything, subscriberID: subscriberID, client: client, at: Date())
+                    }
                     metrics.count(.signup)
                     wakeup?.signal()
                 case .throttled, .alreadyConfirmed:
@@ -77,7 +92,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
         router.get("/confirm/:token") { _, context in
             let token = try context.parameters.require("token")
             guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-            switch try await offload({ try store.confirmationLink(token: token, at: Date()) }) {
+            switch try await offload({ try store.confirmationLink(token: token, at: time.now()) }) {
             case .valid(let email):
                 return pages.page("confirm", ["title": "Confirm", "email": email, "action": "/confirm/\(token)"])
             case .used: return pages.usedConfirmation()
@@ -91,7 +106,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try store.confirm(token: token, client: client, at: Date()) }) {
+                switch try await offload({ try store.confirm(token: token, client: client, at: time.now()) }) {
                 case .confirmed(let email):
                     metrics.count(.confirmation)
                     wakeup?.signal()
@@ -124,7 +139,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try store.unsubscribe(token: token, client: client, at: Date()) }) {
+                switch try await offload({ try store.unsubscribe(token: token, client: client, at: time.now()) }) {
                 case .unsubscribed(let email):
                     metrics.count(.unsubscribe)
                     return pages.page("unsubscribed", ["title": "Unsubscribed", "email": email])
@@ -142,7 +157,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
             guard Self.looksLikeToken(token),
                 let subscriber = try await offload({ try store.subscriber(unsubscribeToken: token) })
             else { return pages.unknownLink() }
-            return pages.page("preferences", preferencesValues(subscriber, token: token, saved: false))
+            return pages.page("preferences", try await preferencesValues(subscriber, token: token, saved: false))
         }
         router.post("/preferences/:token") { request, context in
             do {
@@ -150,14 +165,26 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 let fields = try await formFields(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                let preferences = try Self.preferences(fields)
+                var choice = try Self.preferences(fields)
+                // The topics offered, and whatever the subscriber has chosen before (an alias since
+                // removed), so that saving the form as shown never fails.
+                let catalog = try await offload {
+                    var catalog = try store.topicCatalog(aliases: pages.settings.topics)
+                    if let subscriber = try store.subscriber(unsubscribeToken: token) {
+                        let chosen = try store.topicChoice(subscriberID: subscriber.id).resolved(pages.settings.topics)
+                        catalog.topics = Array(Set(catalog.topics + chosen.topics)).sorted()
+                    }
+                    return catalog
+                }
+                choice.topics = try Self.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
+                let preferences = choice
                 guard
                     let subscriber = try await offload({
-                        try store.updatePreferences(token: token, preferences, client: client, at: Date())
+                        try store.updatePreferences(token: token, preferences, client: client, at: time.now())
                     })
                 else { return pages.unknownLink() }
                 metrics.count(.preferencesSaved)
-                return pages.page("preferences", preferencesValues(subscriber, token: token, saved: true))
+                return pages.page("preferences", try await preferencesValues(subscriber, token: token, saved: true))
             } catch let error as BadRequest {
                 return pages.failure(error, json: false)
             }
@@ -197,7 +224,13 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
         return pages.page("check-inbox", ["title": "Check your inbox"])
     }
 
-    private func preferencesValues(_ subscriber: Subscriber, token: String, saved: Bool) -> [String: Any] {
+    private func preferencesValues(_ subscriber: Subscriber, token: String, saved: Bool) async throws -> [String: Any] {
+        let (catalog, chosen) = try await offload {
+            (
+                try store.topicCatalog(aliases: pages.settings.topics),
+                try store.topicChoice(subscriberID: subscriber.id).resolved(pages.settings.topics)
+            )
+        }
         var values: [String: Any] = [
             "title": "Preferences", "email": subscriber.email, "action": "/preferences/\(token)",
             "html": subscriber.format == .html, "text": subscriber.format == .text, "paused": subscriber.paused,
@@ -205,7 +238,20 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
             "unsubscribeURL": "/unsubscribe/\(token)",
         ]
         if let name = subscriber.name { values["name"] = name }
+        for (key, value) in Self.topicValues(catalog, chosen: chosen) { values[key] = value }
         return values
+    }
+
+    /// The topic checkboxes: every topic of the store, ticked where chosen. A stored topic that
+    /// pages no longer give is still shown, ticked, so saving the form does not drop it unseen.
+    static func topicValues(_ catalog: TopicCatalog, chosen: TopicChoice) -> [String: Any] {
+        let names = Array(Set(catalog.topics + chosen.topics)).sorted()
+        return [
+            "hasTopics": !names.isEmpty,
+            "topics": names.enumerated().map { index, name -> [String: Any] in
+                ["name": name, "id": "topic-\(index + 1)", "checked": chosen.topics.contains(name)]
+            },
+        ]
     }
 
     // MARK: - Input checks
@@ -217,6 +263,23 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
             return try MailAddress(text)
         } catch {
             throw BadRequest(status: 422, "the field \"email\": \(error)")
+        }
+    }
+
+    /// The ticked topics, checked against the store's; nil when the form offered no topics (an
+    /// older form, or a client that posts only some fields: the stored choice stays).
+    static func topicChoice(
+        _ fields: FormFields, catalog: TopicCatalog, aliases: TopicAliases
+    ) throws(BadRequest) -> TopicChoice? {
+        let ticked = fields.all("topics")
+        // A form's unticked boxes send nothing, hence its hidden `topics-offered`; a JSON client
+        // sends `"topics": []` for everything.
+        guard fields["topics-offered"] != nil || fields.repeated["topics"] != nil || !ticked.isEmpty else { return nil }
+        guard ticked.count <= 200 else { throw BadRequest(status: 422, "the field \"topics\" lists too many topics") }
+        do {
+            return try catalog.choice(ticked, aliases: aliases)
+        } catch {
+            throw BadRequest(status: 422, "the field \"topics\": \(error)")
         }
     }
 
@@ -267,11 +330,9 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
     }
 }
 
-/// Runs blocking store work (SQLite) off the event loop.
+/// Runs blocking store work (SQLite) off the event loop and off the concurrency pool.
 func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
+    try await BlockingThreads.store.run(work)
 }
 
 /// The request context `serve` uses: Hummingbird's basics plus the client's address.

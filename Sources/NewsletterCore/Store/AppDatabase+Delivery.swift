@@ -66,7 +66,7 @@ extension AppDatabase: DeliveryLedger {
                         claims.append(
                             DeliveryClaim(
                                 subscriber: subscriber, attempt: (row["deliveryAttempts"] as Int? ?? 0) + 1,
-                                unsubscribeToken: token))
+                                unsubscribeToken: token, topics: try Self.topicChoice(subscriberID: subscriber.id, db)))
                     }
                 }
             }

@@ -119,6 +119,9 @@ extension AppDatabase: SubscriberEndpointStore {
             try Self.recordConsent(
                 db, subscriberID: subscriber.id, event: "preferences", client: client, at: time,
                 detail: "format=\(preferences.format.rawValue) paused=\(preferences.paused)")
+            if let topics = preferences.topics {
+                try Self.replaceTopicChoice(topics, subscriberID: subscriber.id, client: client, at: time, db)
+            }
             return try Subscriber.fetchOne(db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [subscriber.id])
         }
     }

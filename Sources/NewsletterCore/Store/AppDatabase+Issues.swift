@@ -60,6 +60,9 @@ extension AppDatabase: IssueStore {
                     draft.html, draft.text, draft.manifest, draft.hash, keepsApproval ? draft.hash : nil,
                     keepsApproval ? existing?.approvedAt : nil, Date(),
                 ])
+            try db.execute(
+                sql: "UPDATE issue SET variants = ? WHERE week = ?",
+                arguments: [try draft.variants?.encoded(), draft.week.description])
             try db.execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [draft.week.description])
             for (position, id) in draft.comparisonIDs.enumerated() {
                 try db.execute(
@@ -78,7 +81,7 @@ extension AppDatabase: IssueStore {
                     INSERT INTO issue (week, status, skipReason, updatedAt) VALUES (?, 'skipped', ?, ?)
                     ON CONFLICT(week) DO UPDATE SET status = 'skipped', skipReason = excluded.skipReason,
                         subject = NULL, html = NULL, text = NULL, manifest = NULL, draftHash = NULL,
-                        approvedHash = NULL, approvedAt = NULL, updatedAt = excluded.updatedAt
+                        approvedHash = NULL, approvedAt = NULL, variants = NULL, updatedAt = excluded.updatedAt
                     """, arguments: [week.description, reason, Date()])
             try db.execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [week.description])
         }
@@ -119,10 +122,13 @@ extension AppDatabase: IssueStore {
         }
         let ids = try Int64.fetchAll(
             db, sql: "SELECT comparisonId FROM issueComparison WHERE week = ? ORDER BY position", arguments: [week])
-        return IssueRecord(
+        var record = IssueRecord(
             week: try IssueWeek(parsing: row["week"]), status: IssueStatus(rawValue: row["status"]) ?? .draft,
             subject: row["subject"], html: row["html"], text: row["text"], manifest: row["manifest"],
             draftHash: row["draftHash"], approvedHash: row["approvedHash"], approvedAt: row["approvedAt"],
             sentAt: row["sentAt"], skipReason: row["skipReason"], comparisonIDs: ids, updatedAt: row["updatedAt"])
+        if let variants: String = row["variants"] { record.variants = try FrozenVariants.decode(variants) }
+        record.hiddenFromArchive = row["hiddenFromArchive"] ?? false
+        return record
     }
 }

@@ -63,7 +63,9 @@ extension AppDatabase {
     /// Adds a subscriber from an import, with a consent record naming where it came from; an
     /// address already known is left exactly as it is (an unsubscribe is never undone by an
     /// import). Returns whether the address was new.
-    public func importSubscriber(email: String, name: String?, source: String, at time: Date) throws -> Bool {
+    public func importSubscriber(
+        email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
+    ) throws -> Bool {
         try writer.write { db in
             if try Int.fetchOne(db, sql: "SELECT 1 FROM subscriber WHERE email = ?", arguments: [email]) != nil {
                 return false
@@ -73,8 +75,13 @@ extension AppDatabase {
                     INSERT INTO subscriber (email, name, status, createdAt, confirmedAt)
                     VALUES (?, ?, 'confirmed', ?, ?)
                     """, arguments: [email, name, time, time])
+            let subscriberID = db.lastInsertedRowID
             try Self.recordConsent(
-                db, subscriberID: db.lastInsertedRowID, event: "import", client: .commandLine, at: time, detail: source)
+                db, subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source)
+            if let topics {
+                try Self.replaceTopicChoice(
+                    topics, subscriberID: subscriberID, client: .commandLine, at: time, event: "import-topics", db)
+            }
             return true
         }
     }

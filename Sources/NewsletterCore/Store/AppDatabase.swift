@@ -190,6 +190,9 @@ public final class AppDatabase: Sendable {
         // Registered by name after the others: see AppDatabase+Summaries.swift and AppDatabase+Runs.swift.
         registerSummaryMigrations(&migrator)
         migrator.registerMigration("v7-runs", migrate: Self.migrateRuns)
+        // AppDatabase+Topics.swift and AppDatabase+Archive.swift.
+        migrator.registerMigration("v9-topics", migrate: Self.migrateTopics)
+        migrator.registerMigration("v10-archive", migrate: Self.migrateArchive)
         return migrator
     }
 }
@@ -267,6 +270,7 @@ extension AppDatabase: ComparisonStore {
         for slot in comparison.missingTakes {
             try MissingTakeRow(comparisonId: id, tool: slot.tool, role: slot.role).insert(db)
         }
+        try replaceTopics(of: id, with: comparison, in: db)
     }
 }
 

@@ -40,6 +40,10 @@ public struct IssueRecord: Codable, Sendable, Equatable {
     public var skipReason: String?
     public var comparisonIDs: [Int64]
     public var updatedAt: Date
+    /// The frozen variants (nil for drafts built before topics: everyone gets the whole issue).
+    public var variants: FrozenVariants? = nil
+    /// Hidden from the public archive by an editor.
+    public var hiddenFromArchive = false
 }
 
 /// What `preview` builds and `approve` freezes.
@@ -50,13 +54,18 @@ public struct IssueDraft: Sendable, Equatable {
     public var text: String
     public var manifest: String
     public var comparisonIDs: [Int64]
-    /// SHA-256 over subject, HTML and text: what approval refers to.
+    /// SHA-256 over subject, HTML and text (over every variant when there are several): what
+    /// approval refers to.
     public var hash: String
+    /// One variant per distinct topic choice among the readers; `subject`, `html` and `text`
+    /// are the everything-variant's.
+    public var variants: FrozenVariants?
 
     public init(
         week: IssueWeek, subject: String, html: String, text: String, manifest: String, comparisonIDs: [Int64],
-        hash: String
+        hash: String, variants: FrozenVariants? = nil
     ) {
+        self.variants = variants
         self.week = week
         self.subject = subject
         self.html = html

@@ -3,14 +3,22 @@ import Foundation
 /// Subscriber lists in and out as CSV (RFC 4180: quoted fields, doubled quotes, CRLF or LF).
 ///
 /// Import reads `email[,name]`, with or without a header row naming the columns (`email`,
-/// `name` in any order, other columns ignored). A bad row is reported with its line number
-/// and the rest are imported.
+/// `name`, `topics` in any order, other columns ignored). `topics` lists topics separated by
+/// `;` (empty: everything). A bad row is reported with its line number and the rest are imported.
 public enum SubscriberCSV {
     public struct Row: Sendable, Equatable {
         public var line: Int
         public var email: String
         public var name: String?
+        /// The `topics` column as written (nil without one).
+        public var topics: [String]? = nil
+        /// The topics checked against the store's (see `checkTopics`).
+        public var choice: TopicChoice? = nil
     }
+
+    /// A `topics` field longer than this is refused (more than any real choice, less than a
+    /// paste of something else).
+    public static let maxTopicsLength = 1_000
 
     public struct RowError: Sendable, Equatable, CustomStringConvertible {
         public var line: Int
@@ -24,6 +32,7 @@ public enum SubscriberCSV {
         var errors: [RowError] = []
         var emailColumn = 0
         var nameColumn: Int? = 1
+        var topicsColumn: Int?
         for (index, record) in records(text).enumerated() {
             let fields = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
             if let problem = record.problem {
@@ -34,6 +43,7 @@ public enum SubscriberCSV {
             if index == 0, let headerEmail = fields.firstIndex(where: { $0.lowercased() == "email" }) {
                 emailColumn = headerEmail
                 nameColumn = fields.firstIndex { $0.lowercased() == "name" }
+                topicsColumn = fields.firstIndex { $0.lowercased() == "topics" }
                 continue
             }
             guard emailColumn < fields.count, !fields[emailColumn].isEmpty else {
@@ -41,9 +51,22 @@ public enum SubscriberCSV {
                 continue
             }
             let name = nameColumn.flatMap { $0 < fields.count ? fields[$0] : nil }.flatMap { $0.isEmpty ? nil : $0 }
+            let topicsField = topicsColumn.flatMap { $0 < fields.count ? fields[$0] : "" }
+            if let topicsField, topicsField.count > maxTopicsLength {
+                errors.append(
+                    RowError(
+                        line: record.line,
+                        message: "the topics column is \(topicsField.count) characters long, more than \(maxTopicsLength)"))
+                continue
+            }
             do {
                 let address = try MailAddress(fields[emailColumn], displayName: name)
-                rows.append(Row(line: record.line, email: address.address, name: address.displayName))
+                rows.append(
+                    Row(
+                        line: record.line, email: address.address, name: address.displayName,
+                        topics: topicsField.map {
+                            $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                        }))
             } catch {
                 errors.append(RowError(line: record.line, message: "\(error)"))
             }
@@ -115,15 +138,37 @@ public enum SubscriberCSV {
         return records
     }
 
-    public static let header = "email,name,status,format,paused,created_at,confirmed_at"
+    /// Checks each row's topics against the store's: a row naming an unknown topic is refused
+    /// with the topic's name, the others get their choice.
+    public static func checkTopics(_ rows: [Row], catalog: TopicCatalog, aliases: TopicAliases) -> (
+        rows: [Row], errors: [RowError]
+    ) {
+        var checked: [Row] = []
+        var errors: [RowError] = []
+        for var row in rows {
+            guard let topics = row.topics else {
+                checked.append(row)
+                continue
+            }
+            do {
+                row.choice = try catalog.choice(topics, aliases: aliases)
+                checked.append(row)
+            } catch {
+                errors.append(RowError(line: row.line, message: "the topics column: \(error)"))
+            }
+        }
+        return (checked, errors)
+    }
 
-    /// One CSV line (without its line end) for `export`.
-    public static func line(_ subscriber: Subscriber) -> String {
+    public static let header = "email,name,status,format,paused,created_at,confirmed_at,topics"
+
+    /// One CSV line (without its line end) for `export`; `topics` empty means everything.
+    public static func line(_ subscriber: Subscriber, topics: TopicChoice = .everything) -> String {
         let formatter = ISO8601DateFormatter()
         return [
             subscriber.email, subscriber.name ?? "", subscriber.status.rawValue, subscriber.format.rawValue,
             subscriber.paused ? "true" : "false", formatter.string(from: subscriber.createdAt),
-            subscriber.confirmedAt.map { formatter.string(from: $0) } ?? "",
+            subscriber.confirmedAt.map { formatter.string(from: $0) } ?? "", topics.topics.joined(separator: ";"),
         ].map(quote).joined(separator: ",")
     }
 

@@ -59,6 +59,8 @@ public struct Preferences: Sendable, Equatable {
     public var name: String?
     public var format: Subscriber.Format
     public var paused: Bool
+    /// Nil leaves the stored choice as it is (the form offered no topics).
+    public var topics: TopicChoice? = nil
 
     public init(name: String?, format: Subscriber.Format, paused: Bool) {
         self.name = name

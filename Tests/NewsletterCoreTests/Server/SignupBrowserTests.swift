@@ -3,30 +3,19 @@ import Testing
 
 @testable import NewsletterCore
 
-private let browserAvailable =
-    FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
-    && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
-
 /// A person subscribes, confirms, receives the digest and leaves with one click: the real
 /// `newsletter` binary serving on loopback, headless Chromium pressing the buttons, and the
 /// mail (file transport) read back for the links. Screenshots go to artefacts/signup-shots/.
-@Suite(.serialized, .enabled(if: browserAvailable, "Chromium or chromedriver is not installed"))
+@Suite(.serialized, .enabled(if: EndpointMailFiles.browserAvailable, "Chromium or chromedriver is not installed"))
 struct SignupBrowserTests {
-    let cli: CommandLineTests
-    let port: Int
-    var directory: URL { cli.directory }
+    let served: ServedDirectory
+    var cli: CommandLineTests { served.cli }
+    var port: Int { served.port }
+    var directory: URL { served.directory }
     var shots: URL { TestPaths.repository.appendingPathComponent("artefacts/signup-shots") }
 
     init() throws {
-        cli = try CommandLineTests()
-        port = try SMTPSink.freePort()
-        try """
-        templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
-        [server]
-        public_url = "http://127.0.0.1:\(port)"
-        [summaries]
-        enabled = false
-        """.write(to: cli.directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        served = try ServedDirectory()
     }
 
     func browser(_ arguments: [String]) throws -> String {
@@ -35,25 +24,8 @@ struct SignupBrowserTests {
         return printed
     }
 
-    /// The first `.eml` under `folder` whose name starts with `prefix`, waiting for the queue.
     func mail(in folder: String, named prefix: String) throws -> String {
-        let path = directory.appendingPathComponent(folder).path
-        for _ in 0..<100 {
-            if let name = try? FileManager.default.contentsOfDirectory(atPath: path).sorted().first(where: {
-                $0.hasPrefix(prefix) && $0.hasSuffix(".eml")
-            }) {
-                // Quoted-printable soft line breaks would split a long link.
-                return try String(contentsOfFile: path + "/" + name, encoding: .utf8)
-                    .replacingOccurrences(of: "=\r\n", with: "")
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        throw MailNotFound(folder: folder, prefix: prefix)
-    }
-
-    struct MailNotFound: Error {
-        var folder: String
-        var prefix: String
+        try EndpointMailFiles.first(in: directory.appendingPathComponent(folder), named: prefix)
     }
 
     @Test func subscribeConfirmReceiveTheDigestAndLeaveWithOneClick() throws {
@@ -61,22 +33,12 @@ struct SignupBrowserTests {
         #expect(try cli.run(["preview", "--week", "2026-W47"]).status == 0)
         #expect(try cli.run(["approve", "--week", "2026-W47"]).status == 0)
 
-        let server = Process()
-        server.executableURL = CommandLineTests.executable
-        server.arguments = ["serve", "--port", "\(port)"]
-        server.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["NEWSLETTER_EDITOR_TOKEN"] = "editor-secret"
-        server.environment = environment
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try served.start(environment: ["NEWSLETTER_EDITOR_TOKEN": "editor-secret"])
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
-        try SMTPSink.waitForListener(port: port)
-        let base = "http://127.0.0.1:\(port)"
+        let base = served.base
 
         #expect(try browser(["signup", base, "reader@example.org", "Rea <Der>"]).contains("step=signup ok"))
         let confirmation = try mail(in: "outbox/endpoint-mail", named: "confirmation-")

@@ -67,7 +67,7 @@ struct SubscriberCSVTests {
         let export = try cli.run(["subscribers", "export"])
         #expect(export.status == 0)
         let lines = export.stdout.split(separator: "\n")
-        #expect(lines.first == "email,name,status,format,paused,created_at,confirmed_at")
+        #expect(lines.first == "email,name,status,format,paused,created_at,confirmed_at,topics")
         #expect(lines.contains { $0.hasPrefix("ada@example.org,Ada,confirmed,html,false,") })
         #expect(lines.contains { $0.hasPrefix("left@example.org,Left,unsubscribed,") })
 
@@ -75,5 +75,44 @@ struct SubscriberCSVTests {
         #expect(try store.subscriber(email: "ada@example.org") == nil)
         let missing = try cli.run(["subscribers", "remove", "ada@example.org"])
         #expect(missing.status == 1 && missing.stderr.contains("is not a subscriber"))
+    }
+
+    @Test func aTopicsColumnIsReadSplitAndATooLongOneIsRefusedByLine() {
+        let long = String(repeating: "Writing;", count: 200)
+        let (rows, errors) = SubscriberCSV.parse(
+            "email,topics,name\nada@example.org,Writing; Data & Analytics,Ada\nbo@example.org,,Bo\ncy@example.org,\(long)\n")
+        #expect(rows.map(\.email) == ["ada@example.org", "bo@example.org"])
+        #expect(rows.map(\.topics) == [["Writing", "Data & Analytics"], []])
+        #expect(errors.count == 1 && errors[0].line == 4)
+        #expect(errors[0].message.contains("topics column is 1600 characters long, more than 1000"))
+        let catalog = TopicCatalog(categories: ["Writing", "Data & Analytics"], aliases: TopicAliases())
+        let unknown = SubscriberCSV.parse("email,topics\nada@example.org,Writing;Gardening\n").rows
+        let (checked, refused) = SubscriberCSV.checkTopics(unknown + rows, catalog: catalog, aliases: TopicAliases())
+        #expect(refused.map(\.line) == [2])
+        #expect(refused.first?.message.contains("\"Gardening\" is not a topic") == true)
+        #expect(checked.map(\.choice) == [TopicChoice(["Data & Analytics", "Writing"]), .everything])
+    }
+
+    @Test func theCLIImportsAndExportsTopicsAndNamesTheFileAndLineOfABadOne() throws {
+        let cli = try CommandLineTests()
+        #expect(try cli.run(["ingest", TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt").path]).status == 0)
+        // An earlier subscriber without a consent record: the imported rows' ids and their
+        // consent rows' ids then differ, so topics stored under the wrong id would show.
+        #expect(try cli.run(["subscribers", "add", "zed@example.org"]).status == 0)
+        let csv = cli.directory.appendingPathComponent("topics.csv")
+        try "email,name,topics\nada@example.org,Ada,documentation\nbo@example.org,Bo,Knitting\ncy@example.org,Cy,\(String(repeating: "x", count: 1001))\ndee@example.org,Dee,\n"
+            .write(to: csv, atomically: true, encoding: .utf8)
+        let result = try cli.run(["subscribers", "import", csv.path])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("2 added, 0 already known, 2 refused"))
+        #expect(result.stderr.contains("topics.csv:3: the topics column: \"Knitting\" is not a topic"))
+        #expect(result.stderr.contains("topics.csv:4: the topics column is 1001 characters long"))
+        let export = try cli.run(["subscribers", "export"])
+        let lines = export.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("ada@example.org,Ada,confirmed,") && $0.hasSuffix(",Documentation") })
+        #expect(lines.contains { $0.hasPrefix("dee@example.org,Dee,confirmed,") && $0.hasSuffix("Z,") })
+        #expect(lines.contains { $0.hasPrefix("zed@example.org,") && $0.hasSuffix(",") })
+        let listed = try cli.run(["topics", "list"])
+        #expect(listed.stdout.contains("Data & Analytics") && listed.stdout.contains("1 comparison"))
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The public archive: `GET /archive` (sent issues, newest first), `GET /archive/WEEK` (one
+/// issue as sent, with neutral text for the per-subscriber parts) and `GET /archive/feed.xml`
+/// (Atom). Only sent issues an editor has not hidden; the same headers as every other page.
+public struct ArchiveRoutes<Store: ArchiveStore>: Sendable {
+    public var store: Store
+    public var archive: ArchivePages
+    public var pages: PageRenderer
+
+    public init(store: Store, archive: ArchivePages, pages: PageRenderer) {
+        self.store = store
+        self.archive = archive
+        self.pages = pages
+    }
+
+    public func register(on router: Router<some RequestContext>) {
+        router.get("/archive") { _, _ in
+            let issues = try await offload { try store.sentIssues() }
+            return Self.respond(archive.index(issues), contentType: "text/html; charset=utf-8")
+        }
+        router.get("/archive/feed.xml") { _, _ in
+            let issues = try await offload { try store.sentIssues() }
+            return Self.respond(archive.feed(issues), contentType: "application/atom+xml; charset=utf-8")
+        }
+        router.get("/archive/:week") { _, context in
+            let text = try context.parameters.require("week")
+            guard let week = try? IssueWeek(parsing: text) else { return notFound() }
+            let issues = try await offload { try store.sentIssues() }
+            guard let page = archive.issuePage(week, in: issues) else { return notFound() }
+            return Self.respond(page, contentType: "text/html; charset=utf-8")
+        }
+    }
+
+    private func notFound() -> Response {
+        pages.page(
+            "message", ["title": "Not found", "message": "There is no published issue at this address."],
+            status: .notFound)
+    }
+
+    static func respond(_ body: String, contentType: String) -> Response {
+        Response(
+            status: .ok, headers: PageRenderer.headers(contentType: contentType),
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}

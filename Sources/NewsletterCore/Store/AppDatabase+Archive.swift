@@ -1,0 +1,24 @@
+import Foundation
+import GRDB
+
+extension AppDatabase {
+    /// `v10-archive`: an editor may hide a sent issue from the public archive.
+    static func migrateArchive(_ db: Database) throws {
+        try db.alter(table: "issue") { t in t.add(column: "hiddenFromArchive", .boolean).notNull().defaults(to: false) }
+    }
+}
+
+extension AppDatabase: ArchiveStore {
+    public func sentIssues() throws -> [IssueRecord] {
+        try listIssues().filter { $0.status == .sent }
+    }
+
+    public func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) throws -> Bool {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE issue SET hiddenFromArchive = ? WHERE week = ? AND status = 'sent'",
+                arguments: [hidden, week.description])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,14 @@
+import Foundation
+import GRDB
+
+extension AppDatabase {
+    public func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE delivery SET state = 'skipped', lastReply = ?, updatedAt = ?
+                    WHERE week = ? AND subscriberId = ? AND state = 'sending'
+                    """, arguments: [reason, Date(), week.description, subscriberID])
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import NewsletterCore
+
+struct Archive: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The public archive of sent issues (served by `serve` at /archive).",
+        subcommands: [Build.self, Hide.self, Show.self]
+    )
+
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the archive as static files: index.html, WEEK/index.html, feed.xml.",
+            discussion: """
+                The same pages `serve` answers at /archive, for a web server that serves DIR at \
+                <server.public_url>/archive, so the archive needs no running process.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The directory to write.") var directory: String
+
+        func run() throws {
+            let context = try global.context()
+            let templates = try context.loadTemplates()
+            do {
+                try templates.require(ArchivePages.templateNames + ["pages/layout-head.html"])
+            } catch {
+                Terminal.printError("\(error)")
+                throw ExitCode(ExitStatus.configurationError.rawValue)
+            }
+            let store = try context.openStore()
+            let archive = ArchivePages(templates: templates, settings: context.configuration.issue)
+            let issues = try store.sentIssues()
+            do {
+                let files = try archive.build(into: directory, issues: issues)
+                print("\(ArchivePages.published(issues).count) issue(s), \(files.count) file(s) written to \(directory)")
+            } catch {
+                Terminal.printError("could not write the archive to \(directory): \(error.localizedDescription)")
+                throw ExitCode(ExitStatus.storeError.rawValue)
+            }
+        }
+    }
+
+    struct Hide: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Hide a sent issue from the archive (or --show it again).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The ISO week, e.g. 2026-W47.", transform: { try IssueWeek(parsing: $0) }) var week: IssueWeek
+        @Flag(help: "Show the issue again.") var show = false
+
+        func run() throws {
+            let store = try global.context().openStore()
+            guard try store.setHiddenFromArchive(week, hidden: !show) else {
+                Terminal.printError("\(week) has no sent issue; only sent issues are in the archive")
+                throw ExitCode(ExitStatus.partialFailure.rawValue)
+            }
+            print(show ? "\(week) is in the archive again" : "\(week) is hidden from the archive")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the sent issues and whether the archive shows them.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let store = try global.context().openStore()
+            let issues = try store.sentIssues()
+            if issues.isEmpty { print("No issue has been sent yet.") }
+            for issue in issues {
+                print("\(issue.week)  \(issue.hiddenFromArchive ? "hidden   " : "published")  \(issue.subject ?? "")")
+            }
+        }
+    }
+}
