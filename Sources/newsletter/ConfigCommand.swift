@@ -47,6 +47,12 @@ struct Config: ParsableCommand {
             run.editors:             \(settings.run.editors)
             run.cutoff:              \(settings.run.cutoff.map(\.description) ?? "none")
             run.missed:              \(settings.run.missed.rawValue)
+            mail.bounce_address:     \(settings.bounces.bounceAddress ?? "(not set: no VERP, mail.from is the envelope sender)")
+            mail.bounce_after:       \(settings.mail.bounceAfter)
+            mail.bounce_window:      \(Int(settings.bounces.window / 86400)) days
+            bounces.mailbox_url:     \(settings.bounces.mailboxURL.map(masked) ?? "(not set)")
+            bounces.username:        \(settings.bounces.username ?? "(not set)")
+            bounces.password:        \(secret(settings.bounces.password))
             """)
     }
 }

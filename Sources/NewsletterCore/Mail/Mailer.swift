@@ -19,8 +19,14 @@ public struct DeliverySettings: Sendable {
     public var retries = 3
     public var retryBaseDelay: Duration = .milliseconds(500)
     public var retryMaxDelay: Duration = .seconds(8)
-    /// Permanent failures (across issues) after which a subscriber is marked bounced.
+    /// Soft bounces within `bounceWindow` after which a subscriber is marked bounced.
     public var bounceAfter = 3
+    public var bounceWindow: TimeInterval = 30 * 86400
+    /// `mail.bounce_address`: each copy's envelope sender becomes `bounces+<token>@…` (VERP);
+    /// nil keeps `from` as the envelope sender.
+    public var verp: VERPAddress?
+    /// How refusals at send time count, the same rule as the bounce mailbox's.
+    public var bounceRule: BounceRule { BounceRule(softBounceLimit: bounceAfter, softBounceWindow: bounceWindow) }
     /// Rows claimed from the ledger at a time, per worker.
     public var batchSize = 25
 
@@ -246,13 +252,16 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             let encoded = try message(issue, to: address, personalization: personalization, format: subscriber.format)
                 .encoded()
             messageID = encoded.messageID
+            let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
-                encoded.bytes, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)
+                encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)
         } catch let error as MailError {
             // A stored address or name that cannot go into a message: permanent for this recipient.
+            // (5.1.3: a bad destination address, as a receiver would have said.)
             try store.recordFailed(
-                week, subscriberID: subscriber.id, reply: "refused locally: \(error)", bounceAfter: settings.bounceAfter
-            )
+                week, subscriberID: subscriber.id, reply: "refused locally: \(error)",
+                refusal: BounceEvidence(status: "5.1.3", diagnostic: "refused locally: \(error)"),
+                rule: settings.bounceRule, at: Date())
             shared.count(.permanent(reply: ""))
             observer?.delivered(subscriber.email, outcome: .permanent(reply: "\(error)"))
             return
@@ -262,7 +271,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             try recordSent(week, subscriberID: subscriber.id, messageID: messageID, reply: reply)
         case .transient(let reply): try store.recordDeferred(week, subscriberID: subscriber.id, reply: reply)
         case .permanent(let reply):
-            try store.recordFailed(week, subscriberID: subscriber.id, reply: reply, bounceAfter: settings.bounceAfter)
+            try store.recordFailed(
+                week, subscriberID: subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
+                rule: settings.bounceRule, at: Date())
             logger.warning("permanent failure", metadata: ["email": "\(subscriber.email)", "reply": "\(reply)"])
         }
         shared.count(outcome)
@@ -295,12 +306,13 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func sendWithRetries(
-        _ bytes: [UInt8], to recipient: String, reference: String, session: any MailSession, buckets: [TokenBucket]
+        _ bytes: [UInt8], from envelopeFrom: String, to recipient: String, reference: String,
+        session: any MailSession, buckets: [TokenBucket]
     ) throws(TransportUnavailable) -> SendOutcome {
         var attempt = 0
         while true {
             for bucket in buckets { bucket.acquire() }
-            let outcome = try session.send(bytes, from: settings.from.address, to: recipient, reference: reference)
+            let outcome = try session.send(bytes, from: envelopeFrom, to: recipient, reference: reference)
             guard case .transient = outcome, attempt < settings.retries else { return outcome }
             attempt += 1
             let base =

@@ -190,6 +190,7 @@ public final class AppDatabase: Sendable {
         // Registered by name after the others: see AppDatabase+Summaries.swift and AppDatabase+Runs.swift.
         registerSummaryMigrations(&migrator)
         migrator.registerMigration("v7-runs", migrate: Self.migrateRuns)
+        migrator.registerMigration("v8-bounces", migrate: Self.migrateBounces)  // AppDatabase+Bounces.swift
         return migrator
     }
 }

@@ -1,0 +1,133 @@
+import Foundation
+
+/// `[bounces]` (the mailbox `bounces fetch` reads) and the `mail.bounce_*` settings (VERP and
+/// the soft-bounce window).
+public struct BounceSettings: Sendable, Equatable {
+    /// `mail.bounce_address`: the VERP base, `bounces@example.org`; nil keeps `mail.from` as
+    /// the envelope sender.
+    public var bounceAddress: String?
+    /// `mail.bounce_window`: soft bounces older than this do not count.
+    public var window: TimeInterval = 30 * 86400
+    /// `imap://host/INBOX`, `imaps://host/INBOX`, `pop3://host`, `pop3s://host`.
+    public var mailboxURL: String?
+    public var username: String?
+    /// Better set as `NEWSLETTER_BOUNCES_PASSWORD`.
+    public var password: String?
+    /// imap:// or pop3:// without STARTTLS: only for a mailbox on loopback.
+    public var allowPlaintext = false
+    /// CA bundle for a private mail server's certificate.
+    public var caFile: String?
+    public var connectTimeoutSeconds = 10
+    /// The longest one command (one message's download) may take.
+    public var timeoutSeconds = 300
+    /// Larger messages are refused (left in the mailbox).
+    public var maxMessageBytes = 25 << 20
+
+    public init() {}
+
+    public static let passwordEnvironment = "NEWSLETTER_BOUNCES_PASSWORD"
+
+    /// The VERP address, or nil.
+    public var verp: VERPAddress? {
+        bounceAddress.flatMap { try? MailAddress($0) }.map(VERPAddress.init(base:))
+    }
+
+    /// The mailbox connection, or nil when none is configured.
+    public var mailbox: MailboxClient.Settings? {
+        guard let mailboxURL else { return nil }
+        var settings = MailboxClient.Settings(url: mailboxURL, username: username, password: password)
+        settings.allowPlaintext = allowPlaintext
+        settings.caFile = caFile
+        settings.connectTimeoutSeconds = connectTimeoutSeconds
+        settings.timeoutSeconds = timeoutSeconds
+        settings.maxMessageBytes = maxMessageBytes
+        return settings
+    }
+
+    mutating func applySecrets(from environment: [String: String]) {
+        if let password = environment[Self.passwordEnvironment], !password.isEmpty { self.password = password }
+    }
+
+    static func isLoopback(_ host: String?) -> Bool {
+        guard let host = host?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")) else {
+            return false
+        }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+extension SettingsReader {
+    static let bounceKeys = [
+        "mail.bounce_address", "mail.bounce_window", "bounces.mailbox_url", "bounces.username", "bounces.password",
+        "bounces.allow_plaintext", "bounces.ca_file", "bounces.connect_timeout_seconds", "bounces.timeout_seconds",
+        "bounces.max_message_bytes",
+    ]
+
+    mutating func bounces() throws(ConfigurationError) -> BounceSettings {
+        var settings = BounceSettings()
+        if let address = try string("mail.bounce_address", nonEmpty: true) {
+            let parsed: MailAddress
+            do { parsed = try MailAddress(address) } catch { throw invalid("mail.bounce_address", "\(error)") }
+            let local = parsed.address.prefix { $0 != "@" }
+            // bounces+<32 characters> must fit the 64 characters a local part may have.
+            guard local.count <= 64 - 1 - VERPAddress.tokenLength, !local.contains("+") else {
+                throw invalid(
+                    "mail.bounce_address",
+                    "the part before @ must be at most \(64 - 1 - VERPAddress.tokenLength) characters without \"+\" (the tool adds +<token>)"
+                )
+            }
+            settings.bounceAddress = parsed.address
+        }
+        if let days = try integerOrNil("mail.bounce_window") {
+            guard (1...365).contains(days) else { throw invalid("mail.bounce_window", "\(days) is out of range (1…365 days)") }
+            settings.window = TimeInterval(days) * 86400
+        } else if let text = try string("mail.bounce_window", nonEmpty: true) {
+            guard let seconds = Self.duration(text), seconds >= 3600, seconds <= 365 * 86400 else {
+                throw invalid("mail.bounce_window", "\"\(text)\" is not a duration like \"30d\" or \"72h\" (1 hour to 365 days)")
+            }
+            settings.window = seconds
+        }
+        if let url = try string("bounces.mailbox_url", nonEmpty: true) {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+                ["imap", "imaps", "pop3", "pop3s"].contains(scheme), parsed.host?.isEmpty == false
+            else {
+                throw invalid("bounces.mailbox_url", "\"\(url)\" is not an imap://, imaps://, pop3:// or pop3s:// URL with a host")
+            }
+            settings.mailboxURL = url
+        }
+        settings.username = try string("bounces.username", nonEmpty: true)
+        settings.password = try string("bounces.password")
+        settings.allowPlaintext = try bool("bounces.allow_plaintext") ?? false
+        if settings.allowPlaintext, let url = settings.mailboxURL,
+            !BounceSettings.isLoopback(URL(string: url)?.host)
+        {
+            throw invalid(
+                "bounces.allow_plaintext", "only for a mailbox on loopback: the password would cross the network in clear text")
+        }
+        settings.caFile = try path("bounces.ca_file")
+        settings.connectTimeoutSeconds =
+            try integer("bounces.connect_timeout_seconds", in: 1...600) ?? settings.connectTimeoutSeconds
+        settings.timeoutSeconds = try integer("bounces.timeout_seconds", in: 1...3600) ?? settings.timeoutSeconds
+        settings.maxMessageBytes =
+            try integer("bounces.max_message_bytes", in: 1024...(1 << 30)) ?? settings.maxMessageBytes
+        return settings
+    }
+
+    /// An integer value if the key holds one; a string is left for `string(_:)`.
+    private mutating func integerOrNil(_ key: String) throws(ConfigurationError) -> Int? {
+        guard let value = values[key], value.type == .int else { return nil }
+        consumed.insert(key)
+        return value.int
+    }
+
+    /// "30d", "72h".
+    static func duration(_ text: String) -> TimeInterval? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let unit = trimmed.last, let number = Int(trimmed.dropLast()), number > 0 else { return nil }
+        switch unit {
+        case "d": return TimeInterval(number) * 86400
+        case "h": return TimeInterval(number) * 3600
+        default: return nil
+        }
+    }
+}
