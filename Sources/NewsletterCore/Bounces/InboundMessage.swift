@@ -204,15 +204,22 @@ struct ContentType {
 }
 
 enum Bytes {
-    /// The index of `needle` in `haystack[from..<to]`, by memmem.
+    /// The index of `needle` in `haystack[from..<to]`: memchr to each candidate first byte,
+    /// memcmp for the rest (Glibc's memmem is not visible to Swift).
     static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int, to: Int) -> Int? {
         guard !needle.isEmpty, to - from >= needle.count else { return nil }
         return haystack.withUnsafeBytes { hay in
             needle.withUnsafeBytes { pin in
-                guard let found = memmem(hay.baseAddress! + from, to - from, pin.baseAddress!, pin.count) else {
-                    return nil
+                let base = hay.baseAddress!
+                var position = from
+                let last = to - pin.count
+                while position <= last {
+                    guard let hit = memchr(base + position, Int32(pin[0]), last - position + 1) else { return nil }
+                    let index = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + index, pin.baseAddress!, pin.count) == 0 { return index }
+                    position = index + 1
                 }
-                return hay.baseAddress!.distance(to: UnsafeRawPointer(found))
+                return nil
             }
         }
     }
