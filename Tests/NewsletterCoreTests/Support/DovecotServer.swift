@@ -53,66 +53,18 @@ final class DovecotServer {
             try FileManager.default.createDirectory(
                 at: maildir.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
-        let passwd = directory.appendingPathComponent("passwd").path
+        let passwd = directory.appendingPathComponent("passwd").path  // named by the template
         try "\(Self.user):{PLAIN}\(Self.password)::::::\n".write(toFile: passwd, atomically: true, encoding: .utf8)
         let dh = FileManager.default.fileExists(atPath: "/usr/share/dovecot/dh.pem")
-            ? "ssl_dh = </usr/share/dovecot/dh.pem\n" : ""
-        let config = """
-            base_dir = \(directory.path)/run
-            state_dir = \(directory.path)/state
-            log_path = \(directory.path)/dovecot.log
-            protocols = imap pop3
-            listen = 127.0.0.1
-            ssl = required
-            ssl_cert = <\(cert)
-            ssl_key = <\(key)
-            \(dh)disable_plaintext_auth = yes
-            auth_mechanisms = plain login
-            default_login_user = \(loginUser)
-            default_internal_user = \(internalUser)
-            first_valid_uid = 1
-            first_valid_gid = 1
-            mail_location = maildir:\(maildir.path)
-            pop3_uidl_format = %08Xu%08Xv
-            passdb {
-              driver = passwd-file
-              args = scheme=PLAIN username_format=%u \(passwd)
-            }
-            userdb {
-              driver = static
-              args = uid=\(owner.uid) gid=\(owner.gid) home=\(home.path)
-            }
-            service imap-login {
-              inet_listener imap {
-                address = 127.0.0.1
-                port = \(imapPort)
-              }
-              inet_listener imaps {
-                port = 0
-              }
-            }
-            service pop3-login {
-              inet_listener pop3 {
-                address = 127.0.0.1
-                port = \(pop3Port)
-              }
-              inet_listener pop3s {
-                port = 0
-              }
-            }
-            service anvil {
-              chroot =
-            }
-            service stats {
-              unix_listener stats-reader {
-                mode = 0666
-              }
-              unix_listener stats-writer {
-                mode = 0666
-              }
-            }
-
-            """
+            ? "ssl_dh = </usr/share/dovecot/dh.pem" : ""
+        var config = try String(contentsOf: TestPaths.fixture("tools/dovecot.conf.template"), encoding: .utf8)
+        for (name, value) in [
+            ("DIR", directory.path), ("CERT", cert), ("KEY", key), ("SSL_DH", dh), ("LOGIN_USER", loginUser),
+            ("INTERNAL_USER", internalUser), ("MAILDIR", maildir.path), ("UID", "\(owner.uid)"),
+            ("GID", "\(owner.gid)"), ("HOME", home.path), ("IMAP_PORT", "\(imapPort)"), ("POP3_PORT", "\(pop3Port)"),
+        ] {
+            config = config.replacingOccurrences(of: "@\(name)@", with: value)
+        }
         configFile = directory.appendingPathComponent("dovecot.conf").path
         try config.write(toFile: configFile, atomically: true, encoding: .utf8)
         try chownTree(home)
