@@ -50,9 +50,9 @@ struct Config: ParsableCommand {
             mail.bounce_address:     \(settings.bounces.bounceAddress ?? "(not set: no VERP, mail.from is the envelope sender)")
             mail.bounce_after:       \(settings.mail.bounceAfter)
             mail.bounce_window:      \(Int(settings.bounces.window / 86400)) days
-            bounces.mailbox_url:     \(settings.bounces.mailboxURL.map(masked) ?? "(not set)")
-            bounces.username:        \(settings.bounces.username ?? "(not set)")
-            bounces.password:        \(secret(settings.bounces.password))
+            bounces.mailbox_url:     \(settings.bounces.mailbox.map { masked($0.url) } ?? "(not set)")
+            bounces.username:        \(settings.bounces.mailbox?.username ?? "(not set)")
+            bounces.password:        \(secret(settings.bounces.mailbox?.password))
             """)
     }
 }

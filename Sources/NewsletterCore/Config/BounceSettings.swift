@@ -8,20 +8,10 @@ public struct BounceSettings: Sendable, Equatable {
     public var bounceAddress: String?
     /// `mail.bounce_window`: soft bounces older than this do not count.
     public var window: TimeInterval = 30 * 86400
-    /// `imap://host/INBOX`, `imaps://host/INBOX`, `pop3://host`, `pop3s://host`.
-    public var mailboxURL: String?
-    public var username: String?
-    /// Better set as `NEWSLETTER_BOUNCES_PASSWORD`.
-    public var password: String?
-    /// imap:// or pop3:// without STARTTLS: only for a mailbox on loopback.
-    public var allowPlaintext = false
-    /// CA bundle for a private mail server's certificate.
-    public var caFile: String?
-    public var connectTimeoutSeconds = 10
-    /// The longest one command (one message's download) may take.
-    public var timeoutSeconds = 300
-    /// Larger messages are refused (left in the mailbox).
+    /// `bounces.max_message_bytes`: larger messages are refused, from the mailbox or a file.
     public var maxMessageBytes = 25 << 20
+    /// `[bounces]`: the mailbox `bounces fetch` reads; nil when `bounces.mailbox_url` is not set.
+    public var mailbox: MailboxClient.Settings?
 
     public init() {}
 
@@ -32,20 +22,8 @@ public struct BounceSettings: Sendable, Equatable {
         bounceAddress.flatMap { try? MailAddress($0) }.map(VERPAddress.init(base:))
     }
 
-    /// The mailbox connection, or nil when none is configured.
-    public var mailbox: MailboxClient.Settings? {
-        guard let mailboxURL else { return nil }
-        var settings = MailboxClient.Settings(url: mailboxURL, username: username, password: password)
-        settings.allowPlaintext = allowPlaintext
-        settings.caFile = caFile
-        settings.connectTimeoutSeconds = connectTimeoutSeconds
-        settings.timeoutSeconds = timeoutSeconds
-        settings.maxMessageBytes = maxMessageBytes
-        return settings
-    }
-
     mutating func applySecrets(from environment: [String: String]) {
-        if let password = environment[Self.passwordEnvironment], !password.isEmpty { self.password = password }
+        if let password = environment[Self.passwordEnvironment], !password.isEmpty { mailbox?.password = password }
     }
 
     static func isLoopback(_ host: String?) -> Bool {
@@ -87,29 +65,30 @@ extension SettingsReader {
             }
             settings.window = seconds
         }
-        if let url = try string("bounces.mailbox_url", nonEmpty: true) {
+        let url = try string("bounces.mailbox_url", nonEmpty: true)
+        if let url {
             guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
                 ["imap", "imaps", "pop3", "pop3s"].contains(scheme), parsed.host?.isEmpty == false
             else {
                 throw invalid("bounces.mailbox_url", "\"\(url)\" is not an imap://, imaps://, pop3:// or pop3s:// URL with a host")
             }
-            settings.mailboxURL = url
         }
-        settings.username = try string("bounces.username", nonEmpty: true)
-        settings.password = try string("bounces.password")
-        settings.allowPlaintext = try bool("bounces.allow_plaintext") ?? false
-        if settings.allowPlaintext, let url = settings.mailboxURL,
-            !BounceSettings.isLoopback(URL(string: url)?.host)
-        {
+        var mailbox = MailboxClient.Settings(
+            url: url ?? "", username: try string("bounces.username", nonEmpty: true),
+            password: try string("bounces.password"))
+        mailbox.allowPlaintext = try bool("bounces.allow_plaintext") ?? false
+        if mailbox.allowPlaintext, let url, !BounceSettings.isLoopback(URL(string: url)?.host) {
             throw invalid(
                 "bounces.allow_plaintext", "only for a mailbox on loopback: the password would cross the network in clear text")
         }
-        settings.caFile = try path("bounces.ca_file")
-        settings.connectTimeoutSeconds =
-            try integer("bounces.connect_timeout_seconds", in: 1...600) ?? settings.connectTimeoutSeconds
-        settings.timeoutSeconds = try integer("bounces.timeout_seconds", in: 1...3600) ?? settings.timeoutSeconds
-        settings.maxMessageBytes =
-            try integer("bounces.max_message_bytes", in: 1024...(1 << 30)) ?? settings.maxMessageBytes
+        mailbox.caFile = try path("bounces.ca_file")
+        mailbox.connectTimeoutSeconds =
+            try integer("bounces.connect_timeout_seconds", in: 1...600) ?? mailbox.connectTimeoutSeconds
+        mailbox.timeoutSeconds = try integer("bounces.timeout_seconds", in: 1...3600) ?? mailbox.timeoutSeconds
+        mailbox.maxMessageBytes =
+            try integer("bounces.max_message_bytes", in: 1024...(1 << 30)) ?? mailbox.maxMessageBytes
+        settings.maxMessageBytes = mailbox.maxMessageBytes
+        if url != nil { settings.mailbox = mailbox }
         return settings
     }
 

@@ -357,7 +357,7 @@ public struct Configuration: Sendable, Equatable {
         templatesDirectory = resolve(templatesDirectory)
         databasePath = resolve(databasePath)
         smtp.caFile = smtp.caFile.map(resolve)
-        bounces.caFile = bounces.caFile.map(resolve)
+        if let caFile = bounces.mailbox?.caFile { bounces.mailbox?.caFile = resolve(caFile) }
         summaries.llamaServer = summaries.llamaServer.map(resolve)
         summaries.model = summaries.model.map(resolve)
     }
