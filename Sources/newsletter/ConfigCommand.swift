@@ -53,6 +53,7 @@ struct Config: ParsableCommand {
             bounces.mailbox_url:     \(settings.bounces.mailbox.map { masked($0.url) } ?? "(not set)")
             bounces.username:        \(settings.bounces.mailbox?.username ?? "(not set)")
             bounces.password:        \(secret(settings.bounces.mailbox?.password))
+            bounces.webhook_token:   \(secret(settings.bounces.webhookToken))
             """)
     }
 }

@@ -19,6 +19,11 @@ public struct ParsedBounce: Sendable, Equatable {
         /// address the fallback found; nil when the report does not say.
         public var address: String?
         public var evidence: BounceEvidence
+
+        public init(address: String?, evidence: BounceEvidence) {
+            self.address = address
+            self.evidence = evidence
+        }
     }
 
     /// `mid:<Message-ID>`, or `sha256:<hash of the bytes>` for a message without one: a
@@ -32,6 +37,18 @@ public struct ParsedBounce: Sendable, Equatable {
     public var originalMessageID: String?
     /// The original's To addresses.
     public var originalRecipients: [String]
+
+    public init(
+        key: String, shape: Shape, recipients: [Recipient], verpTokens: [String] = [], originalMessageID: String? = nil,
+        originalRecipients: [String] = []
+    ) {
+        self.key = key
+        self.shape = shape
+        self.recipients = recipients
+        self.verpTokens = verpTokens
+        self.originalMessageID = originalMessageID
+        self.originalRecipients = originalRecipients
+    }
 }
 
 /// Reads DSNs, ARF reports, auto-replies and the common non-standard bounces.

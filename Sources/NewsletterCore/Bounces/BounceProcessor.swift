@@ -38,6 +38,11 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
         } catch {
             return .refused(error.reason)
         }
+        return try record(parsed, source: source)
+    }
+
+    /// Stores a report that arrived already parsed (a relay's webhook) or was parsed above.
+    public func record(_ parsed: ParsedBounce, source: BounceSource) throws -> Outcome {
         let time = now()
         var learnt: [Learnt] = []
         var unresolved: [String] = []

@@ -8,6 +8,8 @@ public enum BounceSource: String, Sendable, Codable {
     case file
     /// A 5xx to RCPT or DATA during `send`.
     case smtp
+    /// `POST /webhooks/bounces` from a relay.
+    case webhook
 }
 
 /// A bounce, complaint or auto-reply about one subscriber, ready to be stored.

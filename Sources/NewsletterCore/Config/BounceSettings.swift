@@ -12,10 +12,14 @@ public struct BounceSettings: Sendable, Equatable {
     public var maxMessageBytes = 25 << 20
     /// `[bounces]`: the mailbox `bounces fetch` reads; nil when `bounces.mailbox_url` is not set.
     public var mailbox: MailboxClient.Settings?
+    /// `bounces.webhook_token` (better `NEWSLETTER_BOUNCES_WEBHOOK_TOKEN`): turns on
+    /// `POST /webhooks/bounces` in `serve`.
+    public var webhookToken: String?
 
     public init() {}
 
     public static let passwordEnvironment = "NEWSLETTER_BOUNCES_PASSWORD"
+    public static let webhookTokenEnvironment = "NEWSLETTER_BOUNCES_WEBHOOK_TOKEN"
 
     /// The VERP address, or nil.
     public var verp: VERPAddress? {
@@ -24,6 +28,7 @@ public struct BounceSettings: Sendable, Equatable {
 
     mutating func applySecrets(from environment: [String: String]) {
         if let password = environment[Self.passwordEnvironment], !password.isEmpty { mailbox?.password = password }
+        if let token = environment[Self.webhookTokenEnvironment], !token.isEmpty { webhookToken = token }
     }
 
     static func isLoopback(_ host: String?) -> Bool {
@@ -38,7 +43,7 @@ extension SettingsReader {
     static let bounceKeys = [
         "mail.bounce_address", "mail.bounce_window", "bounces.mailbox_url", "bounces.username", "bounces.password",
         "bounces.allow_plaintext", "bounces.ca_file", "bounces.connect_timeout_seconds", "bounces.timeout_seconds",
-        "bounces.max_message_bytes",
+        "bounces.max_message_bytes", "bounces.webhook_token",
     ]
 
     mutating func bounces() throws(ConfigurationError) -> BounceSettings {
@@ -89,6 +94,7 @@ extension SettingsReader {
             try integer("bounces.max_message_bytes", in: 1024...(1 << 30)) ?? mailbox.maxMessageBytes
         settings.maxMessageBytes = mailbox.maxMessageBytes
         if url != nil { settings.mailbox = mailbox }
+        settings.webhookToken = try string("bounces.webhook_token", nonEmpty: true)
         return settings
     }
 

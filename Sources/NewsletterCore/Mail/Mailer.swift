@@ -254,13 +254,16 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             messageID = encoded.messageID
             let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
-                encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)
+                encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session,
+                buckets: buckets)
         } catch let error as MailError {
             // A stored address or name that cannot go into a message: permanent for this recipient.
-            // (5.1.3: a bad destination address, as a receiver would have said.)
+            // A bad address is a hard bounce (5.1.3, as a receiver would say); a name that cannot
+            // go into a header is the message's fault (5.6.0), not the address's.
+            let status = if case .invalidAddress = error { "5.1.3" } else { "5.6.0" }
             try store.recordFailed(
                 week, subscriberID: subscriber.id, reply: "refused locally: \(error)",
-                refusal: BounceEvidence(status: "5.1.3", diagnostic: "refused locally: \(error)"),
+                refusal: BounceEvidence(status: status, diagnostic: "refused locally: \(error)"),
                 rule: settings.bounceRule, at: Date())
             shared.count(.permanent(reply: ""))
             observer?.delivered(subscriber.email, outcome: .permanent(reply: "\(error)"))
