@@ -69,7 +69,6 @@ public final class MailboxSession {
     let kind: MailboxClient.Kind
     private let curl: CurlEasy
     private let base: String
-    private var deleted = 0
 
     init(settings: MailboxClient.Settings, kind: MailboxClient.Kind) throws(CurlError) {
         self.settings = settings
@@ -132,13 +131,13 @@ public final class MailboxSession {
         case .imap: _ = try command(base, custom: "UID STORE \(message.number) +FLAGS.SILENT (\\Deleted)")
         case .pop3: _ = try transfer("\(base)/\(message.number)", custom: "DELE", noBody: true)
         }
-        deleted += 1
     }
 
-    /// IMAP: EXPUNGE what was deleted. POP3 commits at QUIT, which libcurl sends when the
-    /// handle goes.
+    /// IMAP: EXPUNGE what is flagged deleted, by this session or one that died before its
+    /// EXPUNGE (those messages were stored too: only stored messages are ever flagged). POP3
+    /// commits at QUIT, which libcurl sends when the handle goes.
     public func finish() throws(MailboxError) {
-        if kind == .imap && deleted > 0 { _ = try command(base, custom: "EXPUNGE") }
+        if kind == .imap { _ = try command(base, custom: "EXPUNGE") }
     }
 
     private func command(_ url: String, custom: String?) throws(MailboxError) -> String {

@@ -65,9 +65,18 @@ struct MailboxFetchTests {
         // As if a fetch had stored these and died before deleting them.
         _ = try scenario.processor().importFiles(files.map(\.path))
         let tally = try scenario.store.bounceTally(scenario.week)
+        // ... and one of them deleted by a session that ended without finish(): IMAP leaves it
+        // flagged \Deleted, not expunged (the fetch skips and expunges it); POP3's QUIT at the
+        // handle's end removes it.
+        do {
+            let session = try client(dovecot, kind).connect()
+            try session.delete(try #require(try session.list().first))
+        }
+        let flagged = 1
 
         let summary = try scenario.processor().fetch(from: client(dovecot, kind), logger: logger)
-        #expect(summary.duplicates == files.count && summary.learnt.isEmpty && summary.deleted == files.count)
+        #expect(summary.duplicates == files.count - flagged && summary.learnt.isEmpty)
+        #expect(summary.deleted == files.count - flagged)
         #expect(try dovecot.messageCount() == 0)
         #expect(try scenario.store.bounceTally(scenario.week) == tally)
     }
