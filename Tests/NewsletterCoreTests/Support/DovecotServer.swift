@@ -84,7 +84,9 @@ final class DovecotServer {
     }
 
     deinit {
-        kill(process.processIdentifier, SIGTERM)
+        // SIGKILL: on SIGTERM the master waits for its idle auth process for minutes; its
+        // children notice the master's death and exit on their own.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
