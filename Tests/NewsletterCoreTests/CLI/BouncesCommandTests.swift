@@ -50,4 +50,56 @@ struct BouncesCommandTests {
         let missing = try CommandLineTests.run(["bounces", "import", "/nonexistent.eml"], in: scenario.directory)
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.eml: cannot be read"))
     }
+
+    @Test func runFetchesBouncesBeforeItSendsAndAnUnreachableMailboxDoesNotStopIt() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        let sink = try SMTPSink()
+        let dovecot = try DovecotServer()
+        try dovecot.deliver(
+            Array(
+                "To: bounces@shiporskip.example\r\nFrom: reader0@example.org\r\nSubject: Out of office\r\nMessage-ID: <ooo-run@example.org>\r\nAuto-Submitted: auto-replied\r\n\r\nAway.\r\n"
+                    .utf8))
+        func configure(mailbox: String) throws {
+            try """
+                templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
+                [ingest]
+                sources = ["\(TestPaths.examples.path)"]
+                [run]
+                missed = "send-late"
+                approval = "auto"
+                [mail]
+                from = "digest@shiporskip.example"
+                bounce_address = "\(BounceScenario.bounceAddress)"
+                [smtp]
+                url = "\(sink.url)"
+                allow_plaintext = true
+                [summaries]
+                enabled = false
+                [bounces]
+                mailbox_url = "\(mailbox)"
+                username = "\(DovecotServer.user)"
+                password = "\(DovecotServer.password)"
+                ca_file = "\(dovecot.caFile)"
+                connect_timeout_seconds = 2
+                """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+        }
+        try configure(mailbox: dovecot.imapURL)
+        for index in 0..<2 {
+            #expect(try CommandLineTests.run(["subscribers", "add", "reader\(index)@example.org"], in: directory).status == 0)
+        }
+        let run = try CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        let fetched = try #require(lines.firstIndex { $0.hasPrefix("bounces: 1 message: 1 autoReply") }, "\(run.stdout)")
+        let summary = try #require(lines.firstIndex { $0.hasPrefix("newsletter run: ok") })
+        #expect(fetched < summary)
+        #expect(try dovecot.messageCount() == 0)
+        #expect(try sink.recipients().count == 2)
+
+        // A mailbox that cannot be reached is reported; the run goes on (nothing left to send).
+        try configure(mailbox: "imap://127.0.0.1:\(try SMTPSink.freePort())/INBOX")
+        let again = try CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(again.stderr.contains("bounces not fetched"), "\(again.stderr)")
+    }
 }
