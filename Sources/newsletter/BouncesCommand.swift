@@ -24,7 +24,9 @@ struct Bounces: ParsableCommand {
         func run() throws {
             let context = try global.context()
             guard let mailbox = context.configuration.bounces.mailbox else {
-                Terminal.printError("no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)")
+                Terminal.printError(
+                    "no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)"
+                )
                 throw ExitCode(ExitStatus.configurationError.rawValue)
             }
             let store = try context.openStore()
@@ -46,7 +48,9 @@ struct Bounces: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Process bounce and complaint messages from .eml or mbox files.",
-            discussion: "Exit status: 0 every message used (or already stored); 1 some refused, each named with its file and reason.")
+            discussion:
+                "Exit status: 0 every message used (or already stored); 1 some refused, each named with its file and reason."
+        )
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("Files: one message each (.eml) or mbox.", valueName: "file"))
@@ -67,7 +71,9 @@ struct Bounces: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "What bounces and complaints said: hard, soft, policy, auto-replies, complaints and the complaint rate.")
+            abstract:
+                "What bounces and complaints said: hard, soft, policy, auto-replies, complaints and the complaint rate."
+        )
 
         @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("Only this ISO week's issue, e.g. 2026-W48 (default: all).", valueName: "week"))
@@ -149,10 +155,15 @@ enum BounceCLI {
         var warnings: [String] = []
         if tally.policy > 0 {
             warnings.append(
-                "\(tally.policy) polic\(tally.policy == 1 ? "y refusal" : "y refusals") (5.7.x: spam, authentication): receivers refused the message or the sender, not the address; check SPF, DKIM and DMARC")
+                "\(tally.policy) polic\(tally.policy == 1 ? "y refusal" : "y refusals") (5.7.x: spam, authentication): receivers refused the message or the sender, not the address; check SPF, DKIM and DMARC"
+            )
         }
         if tally.complaintRateTooHigh, let rate = tally.complaintRate {
-            warnings.append(String(format: "complaint rate %.2f %% is at or above 0.3 %%: Gmail and Yahoo bin or refuse bulk mail past it", rate * 100))
+            warnings.append(
+                String(
+                    format:
+                        "complaint rate %.2f %% is at or above 0.3 %%: Gmail and Yahoo bin or refuse bulk mail past it",
+                    rate * 100))
         }
         return warnings
     }

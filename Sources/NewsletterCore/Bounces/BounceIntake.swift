@@ -51,7 +51,8 @@ extension BounceProcessor {
         let messages = try session.list()
         observer?.started(total: messages.count)
         logger.info(
-            "bounce fetch started", metadata: ["mailbox": "\(client.settings.displayURL)", "messages": "\(messages.count)"])
+            "bounce fetch started",
+            metadata: ["mailbox": "\(client.settings.displayURL)", "messages": "\(messages.count)"])
         var summary = BounceIntakeSummary()
         for message in messages {
             let place = "message \(message)"

@@ -188,12 +188,15 @@ public struct BounceParser: Sendable {
         // The diagnostic: the first line with an SMTP reply code or an enhanced status.
         let diagnosticLine = lines.first { line in
             EnhancedStatus.find(in: line) != nil
-                || line.split(separator: " ").contains { $0.count == 3 && ($0.hasPrefix("5") || $0.hasPrefix("4")) && Int($0) != nil }
+                || line.split(separator: " ").contains {
+                    $0.count == 3 && ($0.hasPrefix("5") || $0.hasPrefix("4")) && Int($0) != nil
+                }
         }
         let daemon = Addresses.find(in: message.headers["from"] ?? "")
         let ours = verp.map { $0.base.address.lowercased() }
         let address = Addresses.find(in: text).first { candidate in
-            !daemon.contains(candidate) && candidate != ours && !(verp.map { !$0.tokens(in: candidate).isEmpty } ?? false)
+            !daemon.contains(candidate) && candidate != ours
+                && !(verp.map { !$0.tokens(in: candidate).isEmpty } ?? false)
                 && !candidate.hasPrefix("mailer-daemon@") && !candidate.hasPrefix("postmaster@")
         }
         let code = diagnosticLine.flatMap { line in

@@ -30,7 +30,8 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
     /// Processes one message; throws only when the store fails (then nothing was recorded).
     public func process(_ bytes: [UInt8], source: BounceSource) throws -> Outcome {
         guard bytes.count <= maxMessageBytes else {
-            return .refused("it is \(ByteCount(bytes.count)), over bounces.max_message_bytes (\(ByteCount(maxMessageBytes)))")
+            return .refused(
+                "it is \(ByteCount(bytes.count)), over bounces.max_message_bytes (\(ByteCount(maxMessageBytes)))")
         }
         let parsed: ParsedBounce
         do {
@@ -85,7 +86,9 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
         -> Resolution
     {
         for token in parsed.verpTokens {
-            if let hit = try store.verpRecipient(token: token), let subscriber = try store.subscriber(id: hit.subscriberID) {
+            if let hit = try store.verpRecipient(token: token),
+                let subscriber = try store.subscriber(id: hit.subscriberID)
+            {
                 return .found(hit.week, subscriber)
             }
         }
@@ -97,7 +100,8 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
         let candidates = [recipient.address].compactMap { $0 } + parsed.originalRecipients
         guard !candidates.isEmpty else {
             return .notFound(
-                "it names no recipient: no VERP address of ours, no original Message-ID we sent, no Final-Recipient or original To")
+                "it names no recipient: no VERP address of ours, no original Message-ID we sent, no Final-Recipient or original To"
+            )
         }
         for address in candidates {
             guard let subscriber = try store.subscriber(email: address) else { continue }

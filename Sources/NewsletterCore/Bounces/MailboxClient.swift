@@ -156,7 +156,8 @@ public final class MailboxSession {
             if sink.overflowed {
                 throw MailboxError(
                     mailbox: settings.displayURL,
-                    reason: "a message is larger than bounces.max_message_bytes (\(ByteCount(settings.maxMessageBytes)))")
+                    reason:
+                        "a message is larger than bounces.max_message_bytes (\(ByteCount(settings.maxMessageBytes)))")
             }
             throw MailboxError(mailbox: settings.displayURL, reason: error.description)
         }

@@ -62,11 +62,14 @@ extension SettingsReader {
             settings.bounceAddress = parsed.address
         }
         if let days = try integerOrNil("mail.bounce_window") {
-            guard (1...365).contains(days) else { throw invalid("mail.bounce_window", "\(days) is out of range (1…365 days)") }
+            guard (1...365).contains(days) else {
+                throw invalid("mail.bounce_window", "\(days) is out of range (1…365 days)")
+            }
             settings.window = TimeInterval(days) * 86400
         } else if let text = try string("mail.bounce_window", nonEmpty: true) {
             guard let seconds = Self.duration(text), seconds >= 3600, seconds <= 365 * 86400 else {
-                throw invalid("mail.bounce_window", "\"\(text)\" is not a duration like \"30d\" or \"72h\" (1 hour to 365 days)")
+                throw invalid(
+                    "mail.bounce_window", "\"\(text)\" is not a duration like \"30d\" or \"72h\" (1 hour to 365 days)")
             }
             settings.window = seconds
         }
@@ -75,7 +78,9 @@ extension SettingsReader {
             guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
                 ["imap", "imaps", "pop3", "pop3s"].contains(scheme), parsed.host?.isEmpty == false
             else {
-                throw invalid("bounces.mailbox_url", "\"\(url)\" is not an imap://, imaps://, pop3:// or pop3s:// URL with a host")
+                throw invalid(
+                    "bounces.mailbox_url", "\"\(url)\" is not an imap://, imaps://, pop3:// or pop3s:// URL with a host"
+                )
             }
         }
         var mailbox = MailboxClient.Settings(
@@ -84,7 +89,8 @@ extension SettingsReader {
         mailbox.allowPlaintext = try bool("bounces.allow_plaintext") ?? false
         if mailbox.allowPlaintext, let url, !BounceSettings.isLoopback(URL(string: url)?.host) {
             throw invalid(
-                "bounces.allow_plaintext", "only for a mailbox on loopback: the password would cross the network in clear text")
+                "bounces.allow_plaintext",
+                "only for a mailbox on loopback: the password would cross the network in clear text")
         }
         mailbox.caFile = try path("bounces.ca_file")
         mailbox.connectTimeoutSeconds =

@@ -63,7 +63,8 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
         guard let token, !token.isEmpty else { return }
         router.post("/webhooks/bounces") { request, _ -> Response in
             guard Self.bearer(request.headers[.authorization], matches: token) else {
-                return Self.json(status: .unauthorized, ["error": "the bounce webhook needs its token (Authorization: Bearer …)"])
+                return Self.json(
+                    status: .unauthorized, ["error": "the bounce webhook needs its token (Authorization: Bearer …)"])
             }
             let body: [UInt8]
             do {
@@ -76,7 +77,8 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
             do {
                 events = try JSONDecoder().decode(Payload.self, from: Data(body)).events
             } catch let error as DecodingError {
-                return Self.json(status: .badRequest, ["error": "not the documented JSON shape: \(Self.describe(error))"])
+                return Self.json(
+                    status: .badRequest, ["error": "not the documented JSON shape: \(Self.describe(error))"])
             }
             let processor = self.processor
             let answer = try await offload { () -> Answer in
@@ -84,7 +86,9 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
                 for event in events {
                     guard let parsed = Self.parsed(event, verp: processor.parser.verp) else {
                         answer.refused.append(
-                            .init(id: event.id, reason: "type \"\(event.type)\" is not bounce, complaint, auto_reply or delivered"))
+                            .init(
+                                id: event.id,
+                                reason: "type \"\(event.type)\" is not bounce, complaint, auto_reply or delivered"))
                         continue
                     }
                     switch try processor.record(parsed, source: .webhook) {
@@ -147,7 +151,8 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
         case .keyNotFound(let key, let context): return "\(path(context)).\(key.stringValue) is missing"
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "\(path(context)): \(context.debugDescription)"
-        case .dataCorrupted(let context): return "\(path(context).isEmpty ? "the body" : path(context)): \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            return "\(path(context).isEmpty ? "the body" : path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
     }

@@ -93,7 +93,8 @@ struct BounceCorpusTests {
         let scenario = try BounceScenario(subscribers: 10)
         let files = try scenario.corpusFiles()
         var mbox = ""
-        for (expectation, path) in files where ["gmail-hard.eml", "malformed-multipart.eml", "delayed.eml"].contains(expectation.file) {
+        for (expectation, path) in files
+        where ["gmail-hard.eml", "malformed-multipart.eml", "delayed.eml"].contains(expectation.file) {
             let text = try String(contentsOfFile: path, encoding: .utf8)
             mbox += "From MAILER-DAEMON Mon Nov 23 07:00:00 2026\r\n" + text + "\r\n"
         }

@@ -29,8 +29,11 @@ import Testing
     @Test func smtpRepliesAtSendTimeUseTheSameRule() {
         #expect(BounceRule.classify(BounceEvidence(smtpReply: "550 5.1.1 <a@b.example>: user unknown")) == .hard)
         #expect(BounceRule.classify(BounceEvidence(smtpReply: "554 5.7.1 Service unavailable; spam")) == .policy)
-        #expect(BounceRule.classify(BounceEvidence(smtpReply: "552-5.2.2 The mailbox is full / 552 5.2.2 more")) == .soft)
-        #expect(BounceRule.classify(BounceEvidence(smtpReply: "550 Requested action not taken: mailbox unavailable")) == .hard)
+        #expect(
+            BounceRule.classify(BounceEvidence(smtpReply: "552-5.2.2 The mailbox is full / 552 5.2.2 more")) == .soft)
+        #expect(
+            BounceRule.classify(BounceEvidence(smtpReply: "550 Requested action not taken: mailbox unavailable"))
+                == .hard)
         #expect(EnhancedStatus.init("5.1.1")?.description == "5.1.1")
         #expect(EnhancedStatus.init("6.1.1") == nil)
     }
@@ -45,7 +48,9 @@ import Testing
 
     @Test func effects() {
         let rule = BounceRule(softBounceLimit: 3, softBounceWindow: 30 * 86400)
-        #expect(rule.effect(of: .hard, softBounces: [], lastGoodDelivery: nil, now: now) == .markBounced(reason: "hard bounce"))
+        #expect(
+            rule.effect(of: .hard, softBounces: [], lastGoodDelivery: nil, now: now)
+                == .markBounced(reason: "hard bounce"))
         #expect(rule.effect(of: .complaint, softBounces: [], lastGoodDelivery: nil, now: now) == .unsubscribe)
         #expect(rule.effect(of: .policy, softBounces: [], lastGoodDelivery: nil, now: now) == .none)
         #expect(rule.effect(of: .autoReply, softBounces: [], lastGoodDelivery: nil, now: now) == .none)
@@ -56,13 +61,16 @@ import Testing
         // Two within the window: not yet.
         #expect(rule.effect(of: .soft, softBounces: [days(14), days(0)], lastGoodDelivery: nil, now: now) == .none)
         // Three within: bounced.
-        guard case .markBounced = rule.effect(of: .soft, softBounces: [days(14), days(7), days(0)], lastGoodDelivery: nil, now: now)
+        guard
+            case .markBounced = rule.effect(
+                of: .soft, softBounces: [days(14), days(7), days(0)], lastGoodDelivery: nil, now: now)
         else {
             Issue.record("three soft bounces in 30 days should mark bounced")
             return
         }
         // Three, but one older than the window: not yet.
-        #expect(rule.effect(of: .soft, softBounces: [days(31), days(7), days(0)], lastGoodDelivery: nil, now: now) == .none)
+        #expect(
+            rule.effect(of: .soft, softBounces: [days(31), days(7), days(0)], lastGoodDelivery: nil, now: now) == .none)
     }
 
     @Test func aLaterGoodDeliveryResetsTheCount() {

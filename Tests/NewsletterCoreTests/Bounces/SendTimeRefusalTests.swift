@@ -32,7 +32,8 @@ import Testing
         ]
         for (claim, reply) in zip(claims, replies) {
             try store.recordFailed(
-                week, subscriberID: claim.subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply), rule: rule,
+                week, subscriberID: claim.subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
+                rule: rule,
                 at: Date())
         }
         #expect(try store.subscriber(email: "reader0@example.org")?.status == .bounced)

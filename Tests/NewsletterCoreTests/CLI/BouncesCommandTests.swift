@@ -11,15 +11,15 @@ struct BouncesCommandTests {
         let dovecot = try DovecotServer()
         let files = try scenario.corpusFiles()
         try """
-            store.path = "newsletter.sqlite"
-            [mail]
-            bounce_address = "\(BounceScenario.bounceAddress)"
-            [bounces]
-            mailbox_url = "\(dovecot.imapURL)"
-            username = "\(DovecotServer.user)"
-            password = "\(DovecotServer.password)"
-            ca_file = "\(dovecot.caFile)"
-            """.write(
+        store.path = "newsletter.sqlite"
+        [mail]
+        bounce_address = "\(BounceScenario.bounceAddress)"
+        [bounces]
+        mailbox_url = "\(dovecot.imapURL)"
+        username = "\(DovecotServer.user)"
+        password = "\(DovecotServer.password)"
+        ca_file = "\(dovecot.caFile)"
+        """.write(
             to: scenario.directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
 
         // Half the corpus from files, the other half through the mailbox.
@@ -61,36 +61,39 @@ struct BouncesCommandTests {
                     .utf8))
         func configure(mailbox: String) throws {
             try """
-                templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
-                [ingest]
-                sources = ["\(TestPaths.examples.path)"]
-                [run]
-                missed = "send-late"
-                approval = "auto"
-                [mail]
-                from = "digest@shiporskip.example"
-                bounce_address = "\(BounceScenario.bounceAddress)"
-                [smtp]
-                url = "\(sink.url)"
-                allow_plaintext = true
-                [summaries]
-                enabled = false
-                [bounces]
-                mailbox_url = "\(mailbox)"
-                username = "\(DovecotServer.user)"
-                password = "\(DovecotServer.password)"
-                ca_file = "\(dovecot.caFile)"
-                connect_timeout_seconds = 2
-                """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+            templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
+            [ingest]
+            sources = ["\(TestPaths.examples.path)"]
+            [run]
+            missed = "send-late"
+            approval = "auto"
+            [mail]
+            from = "digest@shiporskip.example"
+            bounce_address = "\(BounceScenario.bounceAddress)"
+            [smtp]
+            url = "\(sink.url)"
+            allow_plaintext = true
+            [summaries]
+            enabled = false
+            [bounces]
+            mailbox_url = "\(mailbox)"
+            username = "\(DovecotServer.user)"
+            password = "\(DovecotServer.password)"
+            ca_file = "\(dovecot.caFile)"
+            connect_timeout_seconds = 2
+            """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
         }
         try configure(mailbox: dovecot.imapURL)
         for index in 0..<2 {
-            #expect(try CommandLineTests.run(["subscribers", "add", "reader\(index)@example.org"], in: directory).status == 0)
+            #expect(
+                try CommandLineTests.run(["subscribers", "add", "reader\(index)@example.org"], in: directory).status
+                    == 0)
         }
         let run = try CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
-        let fetched = try #require(lines.firstIndex { $0.hasPrefix("bounces: 1 message: 1 autoReply") }, "\(run.stdout)")
+        let fetched = try #require(
+            lines.firstIndex { $0.hasPrefix("bounces: 1 message: 1 autoReply") }, "\(run.stdout)")
         let summary = try #require(lines.firstIndex { $0.hasPrefix("newsletter run: ok") })
         #expect(fetched < summary)
         #expect(try dovecot.messageCount() == 0)

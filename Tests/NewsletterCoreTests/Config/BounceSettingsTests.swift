@@ -7,15 +7,15 @@ import Testing
         let directory = try TestPaths.temporaryDirectory()
         let file = directory.appendingPathComponent("newsletter.toml").path
         try """
-            [mail]
-            bounce_address = "bounces@example.org"
-            bounce_after = 4
-            bounce_window = "14d"
+        [mail]
+        bounce_address = "bounces@example.org"
+        bounce_after = 4
+        bounce_window = "14d"
 
-            [bounces]
-            mailbox_url = "imap://mail.example.org/INBOX"
-            username = "bounces"
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        [bounces]
+        mailbox_url = "imap://mail.example.org/INBOX"
+        username = "bounces"
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let settings = try Configuration.load(path: file, environment: ["NEWSLETTER_BOUNCES_PASSWORD": "pw"])
         #expect(settings.bounces.bounceAddress == "bounces@example.org")
         #expect(settings.bounces.window == 14 * 86400)

@@ -55,7 +55,8 @@ final class DovecotServer {
         }
         let passwd = directory.appendingPathComponent("passwd").path  // named by the template
         try "\(Self.user):{PLAIN}\(Self.password)::::::\n".write(toFile: passwd, atomically: true, encoding: .utf8)
-        let dh = FileManager.default.fileExists(atPath: "/usr/share/dovecot/dh.pem")
+        let dh =
+            FileManager.default.fileExists(atPath: "/usr/share/dovecot/dh.pem")
             ? "ssl_dh = </usr/share/dovecot/dh.pem" : ""
         var config = try String(contentsOf: TestPaths.fixture("tools/dovecot.conf.template"), encoding: .utf8)
         for (name, value) in [
