@@ -63,8 +63,7 @@ struct Serve: AsyncParsableCommand {
             store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
             policy: settings.signup, logger: context.logger, wakeup: wakeup, metrics: metrics)
         context.logger.info(
-            "serving",
-            metadata: [
+            "serving", metadata: [
                 "address": "\(host):\(port)", "editor": "\(settings.editor.token == nil ? "off" : "on")",
                 "transport": "\(transport.name)",
             ])
