@@ -46,8 +46,8 @@ user_flag=()
 
 log() { printf 'reliability: %s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 100); do
+wait_port() {  # up to a minute: a busy machine starts peers slowly
+    for _ in $(seq 600); do
         python3 -c "import socket; socket.create_connection(('127.0.0.1', $1)).close()" 2>/dev/null && return 0
         sleep 0.1
     done
@@ -144,7 +144,7 @@ scenario_faults() {
         --temporary 0.10 --permanent 0.01 --drop 0.02 --seed "$seed" >"$dir/port" 2>"$dir/peer.log" &
     pids+=("$!")
     disown "$!"
-    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+    for _ in $(seq 600); do [ -s "$dir/port" ] && break; sleep 0.1; done
     local port
     port=$(head -1 "$dir/port")
     wait_port "$port" || { fail_row "1 RCPT 451 10 %, 550 1 %, drops" "the peer did not start"; return; }

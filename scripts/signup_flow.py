@@ -40,7 +40,8 @@ def expect_heading(driver, wanted: str, step: str) -> None:
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
     try:
-        WebDriverWait(driver, 10).until(lambda d: wanted in heading(d))
+        # Generous: a page on a busy machine can take long; the wait ends as soon as it is there.
+        WebDriverWait(driver, 60).until(lambda d: wanted in heading(d))
     except TimeoutException:
         from selenium.webdriver.common.by import By
         print(f"step={step} expected heading containing {wanted!r}, got {heading(driver)!r}\n"

@@ -126,7 +126,7 @@ enum BounceCLI {
         BounceProcessor(
             store: store, verp: settings.bounces.verp,
             rule: BounceRule(softBounceLimit: settings.mail.bounceAfter, softBounceWindow: settings.bounces.window),
-            maxMessageBytes: settings.bounces.maxMessageBytes, now: { Date() })
+            maxMessageBytes: settings.bounces.maxMessageBytes)
     }
 
     /// Fetches under the data directory's bounces.lock; nil when another fetch holds it.

@@ -11,8 +11,10 @@ struct RunCommand: ParsableCommand {
             Ingests ingest.sources, builds and freezes the week's draft (default: issue.week, the \
             week that just ended), and sends it if it is approved or run.approval = "auto"; \
             otherwise mails each of run.editors a preview copy (once per draft) and exits 4. \
-            Without --week, weeks since the last run that no run saw are sent late or skipped \
-            (run.missed); a week past run.cutoff is not sent. Safe to run as often as you like: \
+            Without --week (as cron runs it), weeks since the last run that no run saw are sent \
+            late or skipped (run.missed), and a week past run.cutoff is not sent. A week named \
+            with --week is the editor's decision: it is built (and sent once approved) however \
+            late, even if an earlier run skipped it. Safe to run as often as you like: \
             nothing is sent twice and an interrupted run is finished by the next one. Ends with a \
             one-line summary. Exit status: 0 sent or nothing to do; 1 partly done (deferred \
             recipients, a failed source or preview mail: run again); 4 waiting for approval; 69 \
@@ -61,7 +63,8 @@ struct RunCommand: ParsableCommand {
         let observer = RunProgress(progress: Terminal.isInteractive ? ProgressBar(verb: "Running") : nil)
         let report: RunReport
         do {
-            report = try weeklyRun.run(target: target, includeMissed: week.week == nil, observer: observer)
+            report = try weeklyRun.run(
+                target: target, request: week.week == nil ? .scheduled : .named, observer: observer)
         } catch {
             supervisor?.stop()
             observer.progress?.clear()

@@ -92,7 +92,7 @@ struct Status: ParsableCommand {
             subject: issue?.subject, skipReason: issue?.skipReason, draftHash: issue?.draftHash, approved: approved,
             approvedAt: approved ? issue?.approvedAt : nil, sentAt: issue?.sentAt,
             approval: settings.run.approval.rawValue,
-            nextRun: describe(decision, approved: approved, settings: settings),
+            nextRun: describe(decision, week: week, approved: approved, settings: settings),
             pages: pages,
             summaryProviders: Dictionary(pages.compactMap(\.summaryProvider).map { ($0, 1) }, uniquingKeysWith: +),
             editorsMailed: try issue?.draftHash.map { try store.editorsMailed(week, draftHash: $0).sorted() } ?? [],
@@ -124,12 +124,18 @@ struct Status: ParsableCommand {
         return providers
     }
 
-    static func describe(_ decision: RunSchedule.Decision, approved: Bool, settings: Configuration) -> String {
+    /// What cron's run would do with the week now, and, where the schedule would set it aside,
+    /// that an editor who names the week still can have it built.
+    static func describe(_ decision: RunSchedule.Decision, week: IssueWeek, approved: Bool, settings: Configuration)
+        -> String
+    {
         switch decision {
         case .alreadySent: "nothing: sent"
-        case .alreadySkipped(let reason): "nothing: skipped (\(reason))"
+        case .alreadySkipped(let reason):
+            "nothing: skipped (\(reason)); `newsletter run --week \(week)` builds it anyway"
         case .finishSending: "finish sending (delivery has begun)"
-        case .pastCutoff(let reason), .skipMissed(let reason): "skip it: \(reason)"
+        case .pastCutoff(let reason), .skipMissed(let reason):
+            "skip it: \(reason); `newsletter run --week \(week)` builds it anyway"
         case .send:
             approved || settings.run.approval == .auto
                 ? "build and send" : "build the draft and wait for approval (run.approval = manual)"

@@ -8,19 +8,19 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
     public var store: Store
     public var parser: BounceParser
     public var rule: BounceRule
-    /// The time bounces are recorded at (and the rule's window ends at): injected.
-    public var now: @Sendable () -> Date
+    /// The time bounces are recorded at (and the rule's window ends at).
+    public var time: any TimeSource
     public var maxMessageBytes: Int
 
     public init(
         store: Store, verp: VERPAddress?, rule: BounceRule, maxMessageBytes: Int = 25 << 20,
-        now: @escaping @Sendable () -> Date
+        time: any TimeSource = SystemTime()
     ) {
         self.store = store
         parser = BounceParser(verp: verp)
         self.rule = rule
         self.maxMessageBytes = maxMessageBytes
-        self.now = now
+        self.time = time
     }
 
     public typealias Learnt = LearntBounce
@@ -44,7 +44,7 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
 
     /// Stores a report that arrived already parsed (a relay's webhook) or was parsed above.
     public func record(_ parsed: ParsedBounce, source: BounceSource) throws -> Outcome {
-        let time = now()
+        let time = self.time.now()
         var learnt: [Learnt] = []
         var unresolved: [String] = []
         var duplicates = 0

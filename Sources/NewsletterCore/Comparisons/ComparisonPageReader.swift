@@ -45,7 +45,8 @@ public struct ComparisonPageReader: Sendable {
             var canonicalURL = url
             switch markup {
             case .html:
-                let html = try HTMLPage.read(bytes, url: url)
+                // The decoded text, not the raw bytes: the same line endings, no BOM.
+                let html = try HTMLPage.read(Array(text.utf8), url: url)
                 page = try parser.parse(html.lines, fallbackTitle: html.title)
                 page.published = html.published ?? page.published
                 canonicalURL = html.canonicalURL ?? url

@@ -160,7 +160,8 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
 
     /// Page files below a directory, in name order; hidden files are skipped.
     static func pageFiles(under directory: String) -> [String] {
-        let root = URL(fileURLWithPath: directory)
+        // The enumerator does not descend into a root that is a symbolic link: resolve it first.
+        let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath()
         guard
             let enumerator = FileManager.default.enumerator(
                 at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])

@@ -9,6 +9,9 @@ struct PageLine: Equatable, Sendable {
 /// Turns a page's raw bytes into text, refusing what is not a text page before any parsing.
 enum PageText {
     /// Decodes UTF-8 (a BOM is dropped), naming the line of the first byte that is not UTF-8.
+    /// Every line ending (CRLF, a lone CR, LF) comes out as one LF: this is the one place where a
+    /// page's bytes become text, so nothing after it has to know how the page was saved (Swift
+    /// reads "\r\n" as one Character, which a split on "\n" would not split).
     static func decode(_ bytes: [UInt8]) throws(LayoutError) -> String {
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
@@ -25,7 +28,26 @@ enum PageText {
                 line: lineNumber(of: bad, in: body), kind: .invalidUTF8,
                 message: "byte offset \(bad) is not valid UTF-8; save the page as UTF-8")
         }
-        return String(decoding: body, as: UTF8.self)
+        return String(decoding: unifyingLineEndings(body), as: UTF8.self)
+    }
+
+    /// The bytes with each CRLF and each lone CR replaced by LF.
+    static func unifyingLineEndings(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        guard bytes.contains(0x0D) else { return Array(bytes) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            index += 1
+            guard byte == 0x0D else {
+                out.append(byte)
+                continue
+            }
+            out.append(0x0A)
+            if index < bytes.endIndex && bytes[index] == 0x0A { index += 1 }
+        }
+        return out
     }
 
     /// The non-blank lines of a plain-text dump, trimmed, with their 1-based line numbers.
@@ -62,8 +84,19 @@ enum PageText {
         return out
     }
 
+    /// The 1-based line of `offset`, counting CRLF, a lone CR and LF each as one line ending.
     private static func lineNumber(of offset: Int, in body: ArraySlice<UInt8>) -> Int {
-        body[body.startIndex..<offset].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+        var line = 1
+        var index = body.startIndex
+        while index < offset {
+            switch body[index] {
+            case 0x0A: line += 1
+            case 0x0D where index + 1 >= body.endIndex || body[index + 1] != 0x0A: line += 1
+            default: break
+            }
+            index += 1
+        }
+        return line
     }
 
     /// A strict UTF-8 check (no overlong forms, no surrogates) that says where it failed.

@@ -81,6 +81,8 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
     public var logger: Logger
+    /// The clock the rate limits, backoffs and recorded times read.
+    public var time: any TimeSource = SystemTime()
 
     public init(store: Store, settings: DeliverySettings, logger: Logger) {
         self.store = store
@@ -106,10 +108,10 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                 "resumed": "\(prepared.resumed)",
             ])
 
-        let shared = SharedRun(limit: limit, started: Date())
+        let shared = SharedRun(limit: limit, started: time.now())
         let buckets = [
-            settings.messagesPerSecond.map { TokenBucket(perSecond: $0, burst: max(1, $0)) },
-            settings.messagesPerHour.map { TokenBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60))) },
+            settings.messagesPerSecond.map { PacedBucket(perSecond: $0, burst: max(1, $0), time: time) },
+            settings.messagesPerHour.map { PacedBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60)), time: time) },
         ].compactMap { $0 }
         // One thread per connection: DispatchQueue.concurrentPerform would cap the workers at the
         // number of cores, and these mostly wait on the network.
@@ -135,7 +137,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         if let failure = shared.failure { throw DeliveryError.serverUnavailable(failure, summary) }
         summary.complete =
             (summary.ledger[.pending] ?? 0) + (summary.ledger[.deferred] ?? 0) + (summary.ledger[.sending] ?? 0) == 0
-        if summary.complete { try store.markSent(week, at: Date()) }
+        if summary.complete { try store.markSent(week, at: time.now()) }
         logger.info(
             "delivery finished",
             metadata: [
@@ -186,7 +188,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func work(
-        week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [TokenBucket],
+        week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [PacedBucket],
         observer: (any DeliveryObserver)?
     ) {
         let session: any MailSession
@@ -239,7 +241,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
 
     private func deliver(
         _ claim: DeliveryClaim, week: IssueWeek, issue: IssueRecord, session: any MailSession, shared: SharedRun,
-        buckets: [TokenBucket], observer: (any DeliveryObserver)?
+        buckets: [PacedBucket], observer: (any DeliveryObserver)?
     ) throws {
         let subscriber = claim.subscriber
         let outcome: SendOutcome
@@ -264,7 +266,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             try store.recordFailed(
                 week, subscriberID: subscriber.id, reply: "refused locally: \(error)",
                 refusal: BounceEvidence(status: status, diagnostic: "refused locally: \(error)"),
-                rule: settings.bounceRule, at: Date())
+                rule: settings.bounceRule, at: time.now())
             shared.count(.permanent(reply: ""))
             observer?.delivered(subscriber.email, outcome: .permanent(reply: "\(error)"))
             return
@@ -276,7 +278,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         case .permanent(let reply):
             try store.recordFailed(
                 week, subscriberID: subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
-                rule: settings.bounceRule, at: Date())
+                rule: settings.bounceRule, at: time.now())
             logger.warning("permanent failure", metadata: ["email": "\(subscriber.email)", "reply": "\(reply)"])
         }
         shared.count(outcome)
@@ -296,13 +298,14 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     /// error, or the message would go out again.
     private func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
         var lastError: (any Error)?
-        for attempt in 0..<5 {
+        let backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(800))
+        for attempt in 1...5 {
             do {
                 try store.recordSent(week, subscriberID: subscriberID, messageID: messageID, reply: reply)
                 return
             } catch {
                 lastError = error
-                Thread.sleep(forTimeInterval: 0.05 * Double(1 << attempt))
+                time.sleep(for: backoff.delay(beforeRetry: attempt))
             }
         }
         throw LedgerWriteFailed(underlying: "\(lastError!)")
@@ -310,20 +313,16 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
 
     private func sendWithRetries(
         _ bytes: [UInt8], from envelopeFrom: String, to recipient: String, reference: String,
-        session: any MailSession, buckets: [TokenBucket]
+        session: any MailSession, buckets: [PacedBucket]
     ) throws(TransportUnavailable) -> SendOutcome {
+        let backoff = Backoff(base: settings.retryBaseDelay, cap: settings.retryMaxDelay, jitter: 0.5)
         var attempt = 0
         while true {
             for bucket in buckets { bucket.acquire() }
             let outcome = try session.send(bytes, from: envelopeFrom, to: recipient, reference: reference)
             guard case .transient = outcome, attempt < settings.retries else { return outcome }
             attempt += 1
-            let base =
-                Double(settings.retryBaseDelay.components.seconds) + Double(
-                    settings.retryBaseDelay.components.attoseconds) / 1e18
-            let cap = Double(settings.retryMaxDelay.components.seconds)
-            let delay = min(cap, base * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1.0)  // jitter
-            Thread.sleep(forTimeInterval: delay)
+            time.sleep(for: backoff.delay(beforeRetry: attempt))
         }
     }
 }
@@ -398,45 +397,6 @@ final class SharedRun: Sendable {
             $0.permanentRun = code == $0.lastPermanentCode ? $0.permanentRun + 1 : 1
             $0.lastPermanentCode = code
             return $0.permanentRun
-        }
-    }
-}
-
-/// A token bucket: `perSecond` tokens a second, at most `burst` saved up.
-final class TokenBucket: Sendable {
-    private struct State {
-        var tokens: Double
-        var last: ContinuousClock.Instant
-    }
-
-    private let state: Mutex<State>
-    private let perSecond: Double
-    private let burst: Double
-
-    init(perSecond: Double, burst: Double) {
-        self.perSecond = perSecond
-        self.burst = burst
-        state = Mutex(State(tokens: burst, last: .now))
-    }
-
-    func acquire() {
-        while true {
-            let wait: Double = state.withLock {
-                let now = ContinuousClock.now
-                let elapsed = now - $0.last
-                $0.last = now
-                $0.tokens = min(
-                    burst,
-                    $0.tokens + perSecond
-                        * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
-                if $0.tokens >= 1 {
-                    $0.tokens -= 1
-                    return 0
-                }
-                return (1 - $0.tokens) / perSecond
-            }
-            if wait == 0 { return }
-            Thread.sleep(forTimeInterval: wait)
         }
     }
 }

@@ -25,7 +25,8 @@ public struct TemplateSet: Sendable {
             throw .missingDirectory(directory)
         }
         var sources: [String: (path: String, text: String)] = [:]
-        let root = URL(fileURLWithPath: directory).standardized
+        // The enumerator does not descend into a root that is a symbolic link: resolve it first.
+        let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().standardized
         let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
         while let url = enumerator?.nextObject() as? URL {
             guard url.pathExtension == "mustache" else { continue }
@@ -53,7 +54,10 @@ public struct TemplateSet: Sendable {
         }
         // Mustache renders an unknown partial as nothing; here it is an error.
         for (_, source) in sources {
-            for (number, line) in source.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            // isNewline, not "\n": a template saved with CRLF has "\r\n" Characters.
+            for (number, line) in source.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                .enumerated()
+            {
                 for partial in partialNames(in: String(line)) where templates[partial] == nil {
                     throw .unknownPartial(file: source.path, line: number + 1, name: partial)
                 }

@@ -47,16 +47,29 @@ public enum MissedWeekPolicy: String, Sendable, Equatable, CaseIterable {
     case skip
 }
 
+/// Who chose the week a run works on.
+public enum WeekRequest: String, Sendable, Equatable {
+    /// The schedule did (`newsletter run` from cron, the week `issue.week` names): the cutoff and
+    /// the missed-week policy guard against sending stale news unattended.
+    case scheduled
+    /// An editor named it (`newsletter run --week W`): that is a decision the schedule's rules
+    /// would only second-guess, so they do not apply.
+    case named
+}
+
 /// Decides, from the clock and what the store knows, whether a run may still send a week.
 ///
 /// The rules, in order:
-/// 1. A sent or skipped week is done.
+/// 1. A sent week is done.
 /// 2. A week whose sending has begun is finished, whatever the time: the rest of the list gets
 ///    what the others already got.
-/// 3. Past the cutoff (`run.cutoff` after the week's end) an unsent week is no longer sent.
-/// 4. A week is *missed* when no run saw it before the week after it ended too (the machine
+/// 3. A week an editor named is built now (and sent if approved), however late, even if an
+///    earlier run set it aside: building it decides again whether it has enough comparisons.
+/// 4. A skipped week is done.
+/// 5. Past the cutoff (`run.cutoff` after the week's end) an unsent week is no longer sent.
+/// 6. A week is *missed* when no run saw it before the week after it ended too (the machine
 ///    was off for more than a week): `run.missed` sends it late or skips it.
-/// 5. Otherwise it is sent (late by however long the run comes after the week's end).
+/// 7. Otherwise it is sent (late by however long the run comes after the week's end).
 public enum RunSchedule {
     public struct WeekState: Sendable, Equatable {
         public var status: IssueStatus?
@@ -117,14 +130,15 @@ public enum RunSchedule {
 
     public static func decide(
         _ week: IssueWeek, state: WeekState, now: Date, timeZone: TimeZone, cutoff: RunCutoff?,
-        missed: MissedWeekPolicy
+        missed: MissedWeekPolicy, request: WeekRequest = .scheduled
     ) -> Decision {
         if state.status == .sent { return .alreadySent }
-        if state.status == .skipped { return .alreadySkipped(reason: state.skipReason ?? "skipped") }
         if state.deliveryStarted { return .finishSending }
         let end = week.window(in: timeZone).end
+        let lateBy = max(0, now.timeIntervalSince(end))
+        if request == .named { return .send(lateBy: lateBy) }
+        if state.status == .skipped { return .alreadySkipped(reason: state.skipReason ?? "skipped") }
         if now < end { return .send(lateBy: 0) }
-        let lateBy = now.timeIntervalSince(end)
         if let cutoff {
             let deadline = cutoff.deadline(after: end, in: timeZone)
             if now >= deadline {

@@ -141,22 +141,25 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
 
     var settings: RunSettings { configuration.run }
 
-    /// Runs `target`, and before it (when `includeMissed`) the weeks since the last run that no
-    /// run ever saw.
-    public func run(target: IssueWeek, includeMissed: Bool, now: Date = Date(), observer: (any RunObserver)? = nil)
-        throws(RunError) -> RunReport
-    {
+    /// Runs `target`. A scheduled run (cron's) first handles the weeks since the last run that
+    /// no run ever saw, under the cutoff and `run.missed`; a week an editor named is run alone,
+    /// and those rules do not apply to it (`WeekRequest`).
+    public func run(
+        target: IssueWeek, request: WeekRequest, now: Date = Date(), observer: (any RunObserver)? = nil
+    ) throws(RunError) -> RunReport {
         var report = RunReport()
         report.ingest = ingest(observer: observer)
-        let weeks: [IssueWeek]
+        var weeks: [(IssueWeek, WeekRequest)] = []
         do {
-            let missed = includeMissed ? RunSchedule.missedWeeks(after: try store.lastRunWeek(), before: target) : []
-            weeks = missed + [target]
+            if request == .scheduled {
+                weeks = RunSchedule.missedWeeks(after: try store.lastRunWeek(), before: target).map { ($0, .scheduled) }
+            }
+            weeks.append((target, request))
         } catch {
             throw .store("\(error)")
         }
-        for week in weeks {
-            let outcome = try runWeek(week, now: now, observer: observer)
+        for (week, request) in weeks {
+            let outcome = try runWeek(week, request: request, now: now, observer: observer)
             report.weeks.append((week, outcome))
             // A mail server that is down for one week is down for the next.
             if case .serverUnavailable = outcome { break }
@@ -193,7 +196,9 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
         return ingested
     }
 
-    func runWeek(_ week: IssueWeek, now: Date, observer: (any RunObserver)?) throws(RunError) -> WeekOutcome {
+    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?) throws(RunError)
+        -> WeekOutcome
+    {
         do {
             let issue = try store.issue(week)
             let state = RunSchedule.WeekState(
@@ -201,8 +206,9 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
                 firstRunAt: try store.runRecord(week)?.firstRunAt)
             let decision = RunSchedule.decide(
                 week, state: state, now: now, timeZone: configuration.timeZone, cutoff: settings.cutoff,
-                missed: settings.missed)
-            logger.info("week decided", metadata: ["week": "\(week)", "decision": "\(decision)"])
+                missed: settings.missed, request: request)
+            logger.info(
+                "week decided", metadata: ["week": "\(week)", "request": "\(request)", "decision": "\(decision)"])
             try store.beginRun(week, at: now)
             let outcome: WeekOutcome
             do {

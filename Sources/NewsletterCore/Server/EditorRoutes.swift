@@ -23,6 +23,8 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
     public var delivery: DeliverySettings?
     public var transport: (any MailTransport)?
     public var logger: Logger
+    /// The clock approvals are recorded by.
+    public var time: any TimeSource = SystemTime()
 
     public static var templateNames: [String] { ["pages/editor-issues.html", "pages/editor-issue.html"] }
 
@@ -118,7 +120,7 @@ public struct EditorRoutes<Store: IssueStore & DeliveryLedger & SubscriberStore 
                         "the draft of \(week) is now \(hash.prefix(12)), not \(expected.prefix(12)): reload and review it again")
                 }
                 do {
-                    try await offload { try store.approve(week, hash: hash, at: Date()) }
+                    try await offload { try store.approve(week, hash: hash, at: time.now()) }
                 } catch let error as IssueStoreError {
                     throw BadRequest(status: 409, error.description)
                 }

@@ -87,54 +87,41 @@ public final class EndpointMetrics: Sendable {
 /// Token buckets by key (a client address, say), so that one client cannot flood a route.
 /// Memory is bounded: when the table grows past `maxKeys`, full buckets are forgotten.
 public final class RateLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var updated: ContinuousClock.Instant
-    }
-
     public let capacity: Double
     public let refillPerSecond: Double
     private let maxKeys: Int
-    private let buckets = Mutex([String: Bucket]())
+    private let time: any TimeSource
+    private let buckets = Mutex([String: TokenBucket]())
 
     /// `perMinute` requests a minute, in bursts of up to `burst`.
-    public init(perMinute: Int, burst: Int? = nil, maxKeys: Int = 50_000) {
+    public init(perMinute: Int, burst: Int? = nil, maxKeys: Int = 50_000, time: any TimeSource = SystemTime()) {
         capacity = Double(burst ?? perMinute)
         refillPerSecond = Double(perMinute) / 60
         self.maxKeys = maxKeys
-    }
-
-    private func refilled(_ bucket: Bucket, at now: ContinuousClock.Instant) -> Double {
-        let elapsed = now - bucket.updated
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return min(capacity, bucket.tokens + seconds * refillPerSecond)
+        self.time = time
     }
 
     /// Buckets currently remembered (for tests of the memory bound).
     public var count: Int { buckets.withLock { $0.count } }
 
-    /// nil when allowed; otherwise the seconds until one request would be.
-    public func check(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
-        buckets.withLock { table in
-            var bucket = table[key] ?? Bucket(tokens: capacity, updated: now)
-            bucket.tokens = refilled(bucket, at: now)
-            bucket.updated = now
+    /// nil when allowed; otherwise the whole seconds until one request would be.
+    public func check(_ key: String) -> Int? {
+        let now = time.uptime()
+        return buckets.withLock { table in
+            var bucket =
+                table[key] ?? TokenBucket(ratePerSecond: refillPerSecond, capacity: capacity, at: now)
             if table.count >= maxKeys && table[key] == nil {
                 // Forget the buckets that have refilled (their clients are as good as new), then,
                 // if a flood of fresh addresses left none refilled, the least recently used half.
-                table = table.filter { refilled($0.value, at: now) < capacity }
+                table = table.filter { $0.value.available(at: now) < capacity }
                 if table.count >= maxKeys {
                     let keep = table.sorted { $0.value.updated > $1.value.updated }.prefix(maxKeys / 2)
                     table = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
                 }
             }
-            guard bucket.tokens >= 1 else {
-                table[key] = bucket
-                return max(1, Int(((1 - bucket.tokens) / refillPerSecond).rounded(.up)))
-            }
-            bucket.tokens -= 1
+            let wait = bucket.take(at: now)
             table[key] = bucket
-            return nil
+            return wait.map { max(1, Int($0.seconds.rounded(.up))) }
         }
     }
 }

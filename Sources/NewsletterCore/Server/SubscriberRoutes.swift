@@ -20,6 +20,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
     public var policy: SignupPolicy
     public var metrics: EndpointMetrics
     public var wakeup: Wakeup?
+    /// The clock for expiry, consent records and the rate limit.
+    public let time: any TimeSource
     let postLimiter: RateLimiter
 
     public static var templateNames: [String] {
@@ -31,7 +33,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
 
     public init(
         store: Store, pages: PageRenderer, server: Configuration.Server = .init(), policy: SignupPolicy = .init(),
-        metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil
+        metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil, time: any TimeSource = SystemTime()
     ) {
         self.store = store
         self.pages = pages
@@ -39,7 +41,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
         self.policy = policy
         self.metrics = metrics
         self.wakeup = wakeup
-        postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient)
+        self.time = time
+        postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient, time: time)
     }
 
     public func register(on router: Router<some RequestContext>) {
@@ -60,7 +63,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 let address = try Self.emailAddress(fields["email"])
                 let name = try Self.displayName(fields["name"])
                 let outcome = try await offload {
-                    try store.requestSignup(address, name: name, client: client, policy: policy, at: Date())
+                    try store.requestSignup(address, name: name, client: client, policy: policy, at: time.now())
                 }
                 switch outcome {
                 case .confirmationQueued:
@@ -77,7 +80,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
         router.get("/confirm/:token") { _, context in
             let token = try context.parameters.require("token")
             guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-            switch try await offload({ try store.confirmationLink(token: token, at: Date()) }) {
+            switch try await offload({ try store.confirmationLink(token: token, at: time.now()) }) {
             case .valid(let email):
                 return pages.page("confirm", ["title": "Confirm", "email": email, "action": "/confirm/\(token)"])
             case .used: return pages.usedConfirmation()
@@ -91,7 +94,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try store.confirm(token: token, client: client, at: Date()) }) {
+                switch try await offload({ try store.confirm(token: token, client: client, at: time.now()) }) {
                 case .confirmed(let email):
                     metrics.count(.confirmation)
                     wakeup?.signal()
@@ -124,7 +127,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try store.unsubscribe(token: token, client: client, at: Date()) }) {
+                switch try await offload({ try store.unsubscribe(token: token, client: client, at: time.now()) }) {
                 case .unsubscribed(let email):
                     metrics.count(.unsubscribe)
                     return pages.page("unsubscribed", ["title": "Unsubscribed", "email": email])
@@ -153,7 +156,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
                 let preferences = try Self.preferences(fields)
                 guard
                     let subscriber = try await offload({
-                        try store.updatePreferences(token: token, preferences, client: client, at: Date())
+                        try store.updatePreferences(token: token, preferences, client: client, at: time.now())
                     })
                 else { return pages.unknownLink() }
                 metrics.count(.preferencesSaved)
@@ -267,11 +270,9 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore>: Sendable {
     }
 }
 
-/// Runs blocking store work (SQLite) off the event loop.
+/// Runs blocking store work (SQLite) off the event loop and off the concurrency pool.
 func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
+    try await BlockingThreads.store.run(work)
 }
 
 /// The request context `serve` uses: Hummingbird's basics plus the client's address.

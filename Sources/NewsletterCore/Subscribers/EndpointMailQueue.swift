@@ -59,10 +59,8 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
     @discardableResult
     public func drain(now: @escaping @Sendable () -> Date = Date.init) async -> Int {
         let this = self
-        return await withCheckedContinuation { continuation in
-            // libcurl blocks: keep it off the concurrency pool's few threads.
-            DispatchQueue.global().async { continuation.resume(returning: this.drainBlocking(now: now)) }
-        }
+        // libcurl blocks, for as long as a server's timeouts: on a thread of the queue's own.
+        return (try? await BlockingThreads.mail.run { this.drainBlocking(now: now) }) ?? 0
     }
 
     func drainBlocking(now: () -> Date) -> Int {

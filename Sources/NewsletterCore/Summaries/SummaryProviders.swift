@@ -134,20 +134,29 @@ public struct RemoteEndpointConnection: ModelConnection {
         }
     }
 
-    public var settings: Settings
+    public let settings: Settings
     public var apiKey: String?
-    /// When the next request may go, for the rate limit; shared by copies of this connection.
-    private let limiter = RequestSpacing()
-    /// Waits between retries; tests make it zero.
+    /// `requests_per_minute`, shared by copies of this connection; nil when unlimited.
+    private let pacing: PacedBucket?
+    /// The first wait between retries; it doubles with each.
     public var backoffBase: Duration = .milliseconds(500)
+    public let time: any TimeSource
 
     public var label: String { settings.name }
     public var model: String { settings.model }
     public var isLlamaServer: Bool { false }
     public var maxTokens: Int { settings.maxTokens }
 
-    public init(settings: Settings, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        settings: Settings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        time: any TimeSource = SystemTime()
+    ) {
         self.settings = settings
+        self.time = time
+        // A burst of one: requests spaced 60/rpm seconds apart, the first at once.
+        pacing =
+            settings.requestsPerMinute > 0
+            ? PacedBucket(perSecond: Double(settings.requestsPerMinute) / 60, burst: 1, time: time) : nil
         self.apiKey = settings.apiKeyEnvironment.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
@@ -159,41 +168,17 @@ public struct RemoteEndpointConnection: ModelConnection {
         }
         let client = ChatClient(
             http: ModelHTTPClient(baseURL: settings.baseURL, apiKey: apiKey, timeoutSeconds: settings.timeoutSeconds))
+        let backoff = Backoff(base: backoffBase, cap: backoffBase * 64)
         var attempt = 0
         while true {
-            waitForSlot()
+            pacing?.acquire()
             do {
                 return try request(client)
             } catch {
                 guard error.isTransient, attempt < settings.retries else { throw .callFailed(error) }
-                let delay = backoffBase * (1 << attempt)
-                Thread.sleep(
-                    forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
                 attempt += 1
+                time.sleep(for: backoff.delay(beforeRetry: attempt))
             }
-        }
-    }
-
-    private func waitForSlot() {
-        limiter.wait(requestsPerMinute: settings.requestsPerMinute)
-    }
-}
-
-/// Spaces requests at least 60/rpm seconds apart, across threads.
-final class RequestSpacing: Sendable {
-    private let nextSlot = Mutex<ContinuousClock.Instant?>(nil)
-
-    func wait(requestsPerMinute: Int) {
-        guard requestsPerMinute > 0 else { return }
-        let interval = Duration.milliseconds(60_000 / requestsPerMinute)
-        let wait: Duration = nextSlot.withLock { next in
-            let now = ContinuousClock.now
-            let slot = max(now, next ?? now)
-            next = slot + interval
-            return slot - now
-        }
-        if wait > .zero {
-            Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
         }
     }
 }

@@ -59,9 +59,8 @@ struct BounceScenario {
     }
 
     func processor(bounceAfter: Int = 3) -> BounceProcessor<AppDatabase> {
-        let time = now
-        return BounceProcessor(
-            store: store, verp: Self.verp, rule: BounceRule(softBounceLimit: bounceAfter), now: { time })
+        BounceProcessor(
+            store: store, verp: Self.verp, rule: BounceRule(softBounceLimit: bounceAfter), time: ManualTime(now))
     }
 
     /// A template with `{{VERP:n}}`, `{{MESSAGE_ID:n}}`, `{{EMAIL:n}}` filled in.

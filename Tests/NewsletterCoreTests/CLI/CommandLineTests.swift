@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The `newsletter` executable as cron and editors run it: output, JSON and exit codes.
@@ -24,8 +25,13 @@ struct CommandLineTests {
         try Self.run(arguments, in: workingDirectory ?? directory)
     }
 
-    /// Starts the built executable and `kill -9`s it after `seconds`, as a crash would.
-    static func runKilled(after seconds: TimeInterval, _ arguments: [String], in workingDirectory: URL) throws {
+    /// Starts the built executable and `kill -9`s it, as a crash would, as soon as `midway`
+    /// holds (a sink has seen the first messages, say): a point in the work, not a time, so a
+    /// slow or busy machine kills it at the same place. Returns false if it ended first.
+    @discardableResult
+    static func runKilled(
+        _ arguments: [String], in workingDirectory: URL, when midway: () throws -> Bool
+    ) throws -> Bool {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -33,28 +39,58 @@ struct CommandLineTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        Thread.sleep(forTimeInterval: seconds)
+        while process.isRunning, try !midway() { Thread.sleep(forTimeInterval: 0.02) }
+        let killedMidway = process.isRunning
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        return killedMidway
     }
 
-    /// Runs the built executable in `workingDirectory` and waits for it.
-    static func run(_ arguments: [String], in workingDirectory: URL) throws -> Run {
+    /// Runs the built executable in `workingDirectory` and waits for it. With `clock`, under
+    /// libfaketime (Debian's `faketime`) with the system clock starting at that moment
+    /// ("2027-06-01 08:00:00", UTC): the binary as cron would run it on another day.
+    static func run(_ arguments: [String], in workingDirectory: URL, clock: String? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
+        if let clock {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/faketime")
+            process.arguments = [clock, Self.executable.path] + arguments
+            var environment = ProcessInfo.processInfo.environment
+            // Only the calendar moves: timeouts and rate limits keep measuring real intervals.
+            environment["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+            environment["TZ"] = "UTC"
+            process.environment = environment
+        } else {
+            process.executableURL = Self.executable
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = workingDirectory
+        return try collect(process)
+    }
+
+    /// Whether `run(_:in:clock:)` can move the clock here.
+    static var faketimeAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/faketime") }
+
+    /// Runs `process` to its end and returns what it printed. Both pipes are read at once, so
+    /// a process that fills one while we wait on the other cannot hang the test.
+    static func collect(_ process: Process) throws -> Run {
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        let stderr = Mutex(Data())
+        let stderrRead = DispatchSemaphore(value: 0)
+        Thread {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            stderr.withLock { $0 = data }
+            stderrRead.signal()
+        }.start()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        stderrRead.wait()
         process.waitUntilExit()
         return Run(
             status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+            stderr: String(decoding: stderr.withLock { $0 }, as: UTF8.self))
     }
 
     @Test func theExecutableIsBuilt() {

@@ -92,6 +92,16 @@ struct IngestTests {
         #expect(results.map { URL(fileURLWithPath: $0.source).lastPathComponent } == ["a.txt", "b.txt"])
     }
 
+    @Test func aDirectoryThatIsASymbolicLinkIsSearchedToo() throws {
+        let pages = directory.appendingPathComponent("real-pages", isDirectory: true)
+        try FileManager.default.createDirectory(at: pages, withIntermediateDirectories: true)
+        _ = try copyFixture("labelled-basic.txt", as: "real-pages/a.txt")
+        let link = directory.appendingPathComponent("pages")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: pages)
+        let results = ingester().ingest([link.path + "/"])
+        #expect(outcomes(results) == ["new"])
+    }
+
     @Test func badSourcesFailAloneAndTheRestIsStored() throws {
         let good = try copyFixture("labelled-basic.txt")
         let truncated = try copyFixture("truncated.txt")

@@ -33,7 +33,8 @@ struct MailerTests {
     }
 
     func mailer(
-        concurrency: Int = 4, retries: Int = 1, bounceAfter: Int = 3, perSecond: Double? = nil
+        concurrency: Int = 4, retries: Int = 1, bounceAfter: Int = 3, perSecond: Double? = nil,
+        time: any TimeSource = SystemTime()
     ) throws -> Mailer<AppDatabase> {
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example", displayName: "Ship or Skip Weekly"),
@@ -45,7 +46,9 @@ struct MailerTests {
         settings.batchSize = 7
         settings.bounceAfter = bounceAfter
         settings.messagesPerSecond = perSecond
-        return Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
+        var mailer = Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
+        mailer.time = time
+        return mailer
     }
 
     func smtp(_ sink: SMTPSink) -> SMTPTransport {
@@ -177,13 +180,13 @@ struct MailerTests {
     func theRateLimitSpacesMessagesOut() throws {
         try prepare(subscribers: 12)
         let sink = try SMTPSink()
-        let start = ContinuousClock.now
-        let summary = try mailer(perSecond: 10).send(week, through: smtp(sink))
-        let elapsed = ContinuousClock.now - start
+        let time = ManualTime()
+        let summary = try mailer(concurrency: 1, perSecond: 10, time: time).send(week, through: smtp(sink))
         #expect(summary.sent == 12)
-        // A burst of 10, then one more every 100 ms: at least 0.2 s for the last two (a lower
-        // bound, so a slow machine cannot fail it).
-        #expect(elapsed >= .milliseconds(190), "\(elapsed)")
+        // A burst of 10, then one more every 100 ms: two waits of 100 ms, on the clock the test
+        // holds, so a slow machine (whose sends take longer) asks for the same waits.
+        #expect(time.sleeps.count == 2, "\(time.sleeps)")
+        #expect(abs(time.sleeps.reduce(.zero, +).seconds - 0.2) < 1e-6, "\(time.sleeps)")
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))

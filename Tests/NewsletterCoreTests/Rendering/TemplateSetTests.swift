@@ -19,6 +19,14 @@ struct TemplateSetTests {
         #expect(!templates.render(["comparisons": []], template: "issue.html").isEmpty)
     }
 
+    @Test func aTemplatesDirectoryThatIsASymbolicLinkLoads() throws {
+        let link = try TestPaths.temporaryDirectory().appendingPathComponent("templates")
+        try FileManager.default.createSymbolicLink(
+            at: link, withDestinationURL: TestPaths.repository.appendingPathComponent("templates"))
+        let templates = try TemplateSet.load(directory: link.path)
+        #expect(!templates.render(["comparisons": []], template: "issue.html").isEmpty)
+    }
+
     @Test func aMissingDirectoryIsNamed() {
         #expect(throws: TemplateError.missingDirectory("/nonexistent/templates")) {
             try TemplateSet.load(directory: "/nonexistent/templates")
@@ -45,9 +53,11 @@ struct TemplateSetTests {
         }
     }
 
-    @Test func anUnknownPartialNamesTheFileAndLine() throws {
+    @Test(arguments: ["\n", "\r\n"])
+    func anUnknownPartialNamesTheFileAndLine(_ newline: String) throws {
         let directory = try directory([
-            "issue.html.mustache": "<p>\n{{> partials/header.html}}\n{{> partials/missing.html}}</p>",
+            "issue.html.mustache": ["<p>", "{{> partials/header.html}}", "{{> partials/missing.html}}</p>"].joined(
+                separator: newline),
             "issue.txt.mustache": "{{subject}}",
             "partials/header.html.mustache": "<h1>{{listName}}</h1>",
         ])

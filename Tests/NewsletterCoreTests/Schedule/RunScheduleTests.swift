@@ -13,11 +13,11 @@ struct RunScheduleTests {
 
     func decide(
         _ week: String, at now: String, zone: TimeZone? = nil, state: RunSchedule.WeekState = .init(),
-        cutoff: String? = nil, missed: MissedWeekPolicy = .skip
+        cutoff: String? = nil, missed: MissedWeekPolicy = .skip, request: WeekRequest = .scheduled
     ) -> RunSchedule.Decision {
         RunSchedule.decide(
             self.week(week), state: state, now: date(now), timeZone: zone ?? utc,
-            cutoff: cutoff.map { RunCutoff(parsing: $0)! }, missed: missed)
+            cutoff: cutoff.map { RunCutoff(parsing: $0)! }, missed: missed, request: request)
     }
 
     @Test func cutoffsParse() {
@@ -105,6 +105,25 @@ struct RunScheduleTests {
             decide("2026-W47", at: late, state: .init(status: .approved, deliveryStarted: true), cutoff: "1h")
                 == .finishSending)
         #expect(decide("2026-W47", at: late, state: .init(status: .approved, deliveryStarted: true)).proceeds)
+    }
+
+    @Test func aWeekAnEditorNamesIsBuiltHoweverLateButNeverSentTwice() {
+        let months = "2027-06-01T00:00:00Z"
+        let lateBy = date(months).timeIntervalSince(date("2026-11-23T00:00:00Z"))
+        // What cron would skip (missed, past the cutoff, skipped earlier), the editor's week builds.
+        #expect(decide("2026-W47", at: months, missed: .skip) == .skipMissed(reason: decide("2026-W47", at: months).skipReason!))
+        #expect(decide("2026-W47", at: months, missed: .skip, request: .named) == .send(lateBy: lateBy))
+        #expect(!decide("2026-W47", at: months, cutoff: "1h", missed: .sendLate).proceeds)
+        #expect(decide("2026-W47", at: months, cutoff: "1h", request: .named) == .send(lateBy: lateBy))
+        #expect(
+            decide("2026-W47", at: months, state: .init(status: .skipped, skipReason: "missed: …"), request: .named)
+                == .send(lateBy: lateBy))
+        #expect(decide("2026-W47", at: "2026-11-20T00:00:00Z", request: .named) == .send(lateBy: 0))
+        // What is sent or half sent stays so, whoever asks.
+        #expect(decide("2026-W47", at: months, state: .init(status: .sent), request: .named) == .alreadySent)
+        #expect(
+            decide("2026-W47", at: months, state: .init(status: .approved, deliveryStarted: true), request: .named)
+                == .finishSending)
     }
 
     @Test func theWeeksAMachineThatWasOffNeverRan() {

@@ -36,7 +36,7 @@ struct WeeklyRunTests {
 
     @Test func missedWeeksAreSkippedWithTheirReasonAndTheDueWeekIsSent() throws {
         let run = try weeklyRun(missed: .skip)
-        let report = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T06:00:00Z"))
+        let report = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
         #expect(report.weeks.map(\.week) == [week("2026-W45"), week("2026-W46"), week("2026-W47")])
         for missed in ["2026-W45", "2026-W46"] {
             let issue = try #require(try run.store.issue(week(missed)))
@@ -47,7 +47,7 @@ struct WeeklyRunTests {
         #expect(try run.store.lastRunWeek() == week("2026-W47"))
 
         // The next run has nothing left to catch up on, and sends nothing again.
-        let again = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T07:00:00Z"))
+        let again = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T07:00:00Z"))
         #expect(again.weeks.count == 1)
         #expect(again.weeks.first?.outcome == .nothingToDo(reason: "already sent"))
         #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
@@ -55,7 +55,7 @@ struct WeeklyRunTests {
 
     @Test func sendLateSendsEachMissedWeekOldestFirst() throws {
         let run = try weeklyRun(missed: .sendLate)
-        let report = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T06:00:00Z"))
+        let report = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
         #expect(report.weeks.map(\.week) == [week("2026-W45"), week("2026-W46"), week("2026-W47")])
         for sent in ["2026-W45", "2026-W46", "2026-W47"] {
             #expect(try run.store.issue(week(sent))?.status == .sent, "\(sent)")
@@ -70,7 +70,7 @@ struct WeeklyRunTests {
 
     @Test func theCutoffStillAppliesToMissedWeeksSentLate() throws {
         let run = try weeklyRun(missed: .sendLate, cutoff: .days(10))
-        let report = try run.run(target: week("2026-W47"), includeMissed: true, now: date("2026-11-23T06:00:00Z"))
+        let report = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
         // W45 ended 9 November: more than ten days ago. W46 ended 16 November: within them.
         #expect(try run.store.issue(week("2026-W45"))?.skipReason?.hasPrefix("not sent by the cutoff") == true)
         #expect(try run.store.issue(week("2026-W46"))?.status == .sent)
@@ -80,8 +80,30 @@ struct WeeklyRunTests {
 
     @Test func aNamedWeekDoesNotCatchUpOnOthers() throws {
         let run = try weeklyRun(missed: .sendLate)
-        let report = try run.run(target: week("2026-W47"), includeMissed: false, now: date("2026-11-23T06:00:00Z"))
+        let report = try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
         #expect(report.weeks.map(\.week) == [week("2026-W47")])
         #expect(try run.store.issue(week("2026-W45")) == nil)
+    }
+
+    @Test func aWeekCronSkippedAsMissedIsBuiltAndSentWhenAnEditorNamesIt() throws {
+        let run = try weeklyRun(missed: .skip)
+        let months = date("2027-03-01T06:00:00Z")
+        let cron = try run.run(target: week("2027-W09"), request: .scheduled, now: months)
+        #expect(try run.store.issue(week("2026-W47"))?.skipReason?.hasPrefix("missed:") == true)
+        #expect(cron.weeks.contains { $0.week == week("2026-W47") })
+
+        let named = try run.run(target: week("2026-W47"), request: .named, now: months)
+        #expect(named.weeks.map(\.week) == [week("2026-W47")])
+        guard case .sent(_, let lateBy) = named.weeks[0].outcome else {
+            Issue.record("2026-W47 was not sent: \(named.weeks[0].outcome)")
+            return
+        }
+        #expect(lateBy == months.timeIntervalSince(date("2026-11-23T00:00:00Z")))
+        #expect(try run.store.issue(week("2026-W47"))?.status == .sent)
+        #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
+        // Named again: nothing goes out twice.
+        let again = try run.run(target: week("2026-W47"), request: .named, now: months)
+        #expect(again.weeks.first?.outcome == .nothingToDo(reason: "already sent"))
+        #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
     }
 }

@@ -35,10 +35,11 @@ struct SignupBrowserTests {
         return printed
     }
 
-    /// The first `.eml` under `folder` whose name starts with `prefix`, waiting for the queue.
+    /// The first `.eml` under `folder` whose name starts with `prefix`, waiting for the queue
+    /// (for as long as a busy machine may need: the wait ends as soon as the mail is there).
     func mail(in folder: String, named prefix: String) throws -> String {
         let path = directory.appendingPathComponent(folder).path
-        for _ in 0..<100 {
+        for _ in 0..<1200 {
             if let name = try? FileManager.default.contentsOfDirectory(atPath: path).sorted().first(where: {
                 $0.hasPrefix(prefix) && $0.hasSuffix(".eml")
             }) {

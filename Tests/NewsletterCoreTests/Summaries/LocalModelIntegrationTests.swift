@@ -95,8 +95,7 @@ struct LocalModelIntegrationTests {
         let runtime = try supervisor()
         _ = try runtime.baseURL()
         let pid = try #require(runtime.processIdentifier)
-        kill(pid, SIGKILL)
-        Thread.sleep(forTimeInterval: 0.3)
+        try LlamaServerSupervisorTests.killServer(runtime)
         let connection = LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 300, maxTokens: 16)
         let reply = try ChatSummaryProvider(connection: connection).summarize(
             comparison, attempt: SummaryAttempt(number: 0, seed: 42))

@@ -68,8 +68,9 @@ final class SMTPSink {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Waits for the sink to listen, up to a minute (a busy machine starts it slowly).
     static func waitForListener(port: Int) throws {
-        for _ in 0..<100 {
+        for _ in 0..<1200 {
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)

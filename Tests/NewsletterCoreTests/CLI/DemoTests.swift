@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// `make demo`'s own steps (`scripts/demo.sh`) with the built binary, the system clock moved
+/// months past the week the examples are published in: the main job on the embedded defaults
+/// must show its draft, with the week's summaries, whatever the date.
+@Suite(.serialized, .enabled(if: CommandLineTests.faketimeAvailable, "faketime (Debian) is not installed"))
+struct DemoTests {
+    static let week = "2026-W47"
+
+    /// A directory laid out like a clone (examples/, templates/), with nothing configured.
+    func clone() throws -> URL {
+        let directory = try TestPaths.temporaryDirectory()
+        for name in ["examples", "templates"] {
+            try FileManager.default.copyItem(
+                at: TestPaths.repository.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+        }
+        return directory
+    }
+
+    func demo(in directory: URL, clock: String) throws -> CommandLineTests.Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/faketime")
+        process.arguments = [
+            clock, "bash", TestPaths.repository.appendingPathComponent("scripts/demo.sh").path,
+            CommandLineTests.executable.path, Self.week,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        environment["TZ"] = "UTC"
+        process.environment = environment
+        process.currentDirectoryURL = directory
+        return try CommandLineTests.collect(process)
+    }
+
+    @Test func theDemoEndsWithADraftAndItsSummariesMonthsAfterTheExamplesWeek() throws {
+        let directory = try clone()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try demo(in: directory, clock: "2027-06-14 07:00:00")
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("waiting for approval"), "\(run.stdout)")
+        #expect(!run.stdout.contains("\(Self.week) skipped"), "\(run.stdout)")
+        // status: the frozen draft, not approved, and the two example comparisons in it.
+        #expect(run.stdout.contains("\(Self.week)  draft"), "\(run.stdout)")
+        #expect(run.stdout.contains("NOT approved"))
+
+        let outbox = directory.appendingPathComponent("outbox/\(Self.week)")
+        for file in ["preview.html", "preview.txt", "issue.json"] {
+            #expect(FileManager.default.fileExists(atPath: outbox.appendingPathComponent(file).path), "\(file)")
+        }
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: outbox.appendingPathComponent("issue.json")))
+                as? [String: Any])
+        let comparisons = try #require(manifest["comparisons"] as? [[String: Any]])
+        #expect(comparisons.count == 2)
+        // Words, whatever the wrapping of the text part.
+        func words(_ text: String) -> [Substring] { text.split(whereSeparator: \.isWhitespace) }
+        let preview = words(try String(contentsOf: outbox.appendingPathComponent("preview.txt"), encoding: .utf8))
+            .joined(separator: " ")
+        for item in comparisons {
+            let summary = try #require(item["summary"] as? [String: Any])
+            let text = try #require(summary["text"] as? String)
+            #expect(text.count > 40 && preview.contains(words(text).prefix(6).joined(separator: " ")), "\(text)")
+            if LlamaRuntime.shouldRun {
+                // The bundled model made it (written or picked by it), not the no-model fallback.
+                #expect((summary["provider"] as? String)?.hasPrefix("local") == true, "\(summary)")
+            }
+        }
+    }
+}
