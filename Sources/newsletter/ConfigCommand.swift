@@ -49,6 +49,13 @@ struct Config: ParsableCommand {
             run.editors:             \(settings.run.editors)
             run.cutoff:              \(settings.run.cutoff.map(\.description) ?? "none")
             run.missed:              \(settings.run.missed.rawValue)
+            mail.bounce_address:     \(settings.bounces.bounceAddress ?? "(not set: no VERP, mail.from is the envelope sender)")
+            mail.bounce_after:       \(settings.mail.bounceAfter)
+            mail.bounce_window:      \(Int(settings.bounces.window / 86400)) days
+            bounces.mailbox_url:     \(settings.bounces.mailbox.map { masked($0.url) } ?? "(not set)")
+            bounces.username:        \(settings.bounces.mailbox?.username ?? "(not set)")
+            bounces.password:        \(secret(settings.bounces.mailbox?.password))
+            bounces.webhook_token:   \(secret(settings.bounces.webhookToken))
             """)
     }
 }

@@ -35,6 +35,8 @@ public struct Configuration: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// `[summaries]`: the model provider chain (SummarySettings.swift).
     public var summaries = SummarySettings()
+    /// `[bounces]` and `mail.bounce_*` (BounceSettings.swift).
+    public var bounces = BounceSettings()
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
     public func deliverySettings() throws(MailError) -> DeliverySettings {
@@ -50,6 +52,8 @@ public struct Configuration: Sendable, Equatable {
         settings.retries = mail.retries
         settings.bounceAfter = mail.bounceAfter
         settings.topics = issue.topics
+        settings.bounceWindow = bounces.window
+        settings.verp = bounces.verp
         return settings
     }
 
@@ -328,6 +332,7 @@ public struct Configuration: Sendable, Equatable {
         summaries = try reader.summaries()
         issue.topics = try reader.topicAliases()
         issue.maxVariants = try reader.integer("issue.max_variants", in: 1...1000) ?? issue.maxVariants
+        bounces = try reader.bounces()
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -341,6 +346,7 @@ public struct Configuration: Sendable, Equatable {
     private mutating func applySecrets(from environment: [String: String]) {
         if let password = environment[Environment.smtpPassword], !password.isEmpty { smtp.password = password }
         if let token = environment[Environment.editorToken], !token.isEmpty { editor.token = token }
+        bounces.applySecrets(from: environment)
     }
 
     private mutating func resolvePaths(against base: String) {
@@ -354,6 +360,7 @@ public struct Configuration: Sendable, Equatable {
         templatesDirectory = resolve(templatesDirectory)
         databasePath = resolve(databasePath)
         smtp.caFile = smtp.caFile.map(resolve)
+        if let caFile = bounces.mailbox?.caFile { bounces.mailbox?.caFile = resolve(caFile) }
         summaries.llamaServer = summaries.llamaServer.map(resolve)
         summaries.model = summaries.model.map(resolve)
     }
@@ -402,7 +409,7 @@ struct SettingsReader {
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed",
-    ] + summaryKeys + topicKeys
+    ] + summaryKeys + topicKeys + bounceKeys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
     static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {
