@@ -7,12 +7,15 @@
 #   3. the SMTP server down for a whole run, then up for the next (smtp-sink);
 #   4. the outbox's disk full (a small tmpfs), then space again (smtp-sink);
 #   5. the LLM runtime killed mid-summary (scripts/reliability/llm.toml names the local runtime;
-#      `make runtime` builds it).
+#      `make runtime` builds it);
+#   6. the bounce mailbox (Dovecot, IMAP with STARTTLS) after a week sent with VERP: 5 % hard
+#      bounces, 5 % soft, 1 % complaints, 2 % auto-replies, `bounces fetch` killed with -9 mid-way,
+#      then fetched again (scripts/reliability/bounce_mailbox.py).
 # Copies are counted from what the peer received, never from newsletter's own ledger. Prints a
 # table; exits 1 if anyone was lost or a check failed.
 #
 # RELIABILITY_SUBSCRIBERS (2000), RELIABILITY_SEED (random; printed), NEWSLETTER_BIN (the debug
-# build that `swift build` makes).
+# build that `swift build` makes), RELIABILITY_ONLY (scenario numbers, e.g. "6"; default all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -315,14 +318,104 @@ scenario_llm_killed() {
         --sink-dir "$root/llm-sink"
 }
 
+# Debian's Dovecot on a free loopback port with the tests' configuration template, one user
+# and a Maildir; sets imap_port, mailbox_ca and maildir.
+start_mailbox() {
+    local dir=$1
+    mkdir -p "$dir/home/Maildir/new" "$dir/home/Maildir/cur" "$dir/home/Maildir/tmp"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
+        -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1 || return 1
+    printf 'bounces:{PLAIN}reliability-pass::::::\n' >"$dir/passwd"
+    local uid gid login internal dh=""
+    if [ "$(id -u)" -eq 0 ]; then uid=65534 gid=65534 login=dovenull internal=dovecot
+    else uid=$(id -u) gid=$(id -g) login=$(id -un) internal=$(id -un); fi
+    [ -f /usr/share/dovecot/dh.pem ] && dh="ssl_dh = </usr/share/dovecot/dh.pem"
+    imap_port=$(free_port)
+    local pop3_port
+    pop3_port=$(free_port)
+    sed -e "s|@DIR@|$dir|g" -e "s|@CERT@|$dir/cert.pem|g" -e "s|@KEY@|$dir/key.pem|g" -e "s|@SSL_DH@|$dh|g" \
+        -e "s|@LOGIN_USER@|$login|g" -e "s|@INTERNAL_USER@|$internal|g" -e "s|@MAILDIR@|$dir/home/Maildir|g" \
+        -e "s|@UID@|$uid|g" -e "s|@GID@|$gid|g" -e "s|@HOME@|$dir/home|g" -e "s|@IMAP_PORT@|$imap_port|g" \
+        -e "s|@POP3_PORT@|$pop3_port|g" "$repo/Tests/NewsletterCoreTests/Fixtures/tools/dovecot.conf.template" \
+        >"$dir/dovecot.conf"
+    chown -R "$uid:$gid" "$dir/home"
+    /usr/sbin/dovecot -F -c "$dir/dovecot.conf" 2>>"$dir/dovecot.err" &
+    local pid=$!
+    disown "$pid"
+    pids+=("$pid")
+    mailbox_ca=$dir/cert.pem
+    maildir=$dir/home/Maildir
+    wait_port "$imap_port"
+}
+
+scenario_bounces() {
+    log "6: bounce mailbox, bounces fetch killed with -9 mid-way (Dovecot)"
+    local name="6 bounces: fetch kill -9, re-fetch"
+    if [ ! -x /usr/sbin/dovecot ]; then
+        rows+=("$name|$subscribers|-|-|-|skipped: Dovecot is not installed (scripts/setup-debian.sh)")
+        return
+    fi
+    local port
+    port=$(free_port)
+    start_sink "$root/bounces-sink" "$port" || { fail_row "$name" "smtp-sink did not start"; return; }
+    prepare bounces "$port" $'concurrency = 4\nbounce_address = "bounces@shiporskip.example"'
+    local statuses
+    statuses=$(run_until_done 3)
+    # The delivery is checked now: complaints below unsubscribe people who did get this issue.
+    record "$name" "sends exited: $statuses" --sink-dir "$root/bounces-sink"
+    start_mailbox "$root/bounces-mailbox" || { fail_row "$name" "dovecot did not start: $(tail -3 "$root/bounces-mailbox/dovecot.log" 2>/dev/null)"; return; }
+    local reports
+    reports=$(python3 scripts/reliability/bounce_mailbox.py deliver --sink-dir "$root/bounces-sink" \
+        --maildir "$maildir" --expected "$work/bounces.expected" --seed "$seed")
+    [ "$(id -u)" -eq 0 ] && chown -R 65534:65534 "$maildir"
+    cat >>"$work/newsletter.toml" <<TOML
+[bounces]
+mailbox_url = "imap://127.0.0.1:$imap_port/INBOX"
+username = "bounces"
+password = "reliability-pass"
+ca_file = "$mailbox_ca"
+TOML
+    # Killed once a third of the reports are stored: some stored and deleted, some stored and
+    # not yet deleted (or deleted but not expunged), the rest untouched.
+    "$bin" bounces fetch --config "$work/newsletter.toml" >>"$work/fetch.log" 2>&1 &
+    local pid=$! stored_at_kill=0
+    pids+=("$pid")
+    for _ in $(seq 600); do
+        stored_at_kill=$(query "SELECT COUNT(*) FROM bounceEvent WHERE source = 'mailbox'" 2>/dev/null || echo 0)
+        [ "${stored_at_kill:-0}" -ge $((reports / 3)) ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    local left_at_kill
+    left_at_kill=$(find "$maildir/new" "$maildir/cur" -type f | wc -l)
+    "$bin" bounces fetch --config "$work/newsletter.toml" >>"$work/fetch.log" 2>&1
+    local second=$?
+    local left
+    left=$(find "$maildir/new" "$maildir/cur" -type f | wc -l)
+    local result
+    result=$(python3 scripts/reliability/bounce_mailbox.py check --db "$db" --expected "$work/bounces.expected" \
+        --week "$week" 2>"$work/bounces.check")
+    read -r total_reports stored hard soft complaints autoreplies wrong <<<"$result"
+    rows[-1]="${rows[-1]}; $reports reports ($hard hard, $soft soft, $complaints complaints, $autoreplies auto-replies stored, each once); killed with $stored_at_kill stored and $left_at_kill in the mailbox; re-fetch exited $second, $left left; subscriber states wrong: ${wrong:-?}"
+    if [ "${wrong:-1}" != 0 ] || [ "$second" -ne 0 ] || [ "$left" -ne 0 ] || [ "$stored" != "$total_reports" ]; then
+        failures=$((failures + 1))
+        rows[-1]="${rows[-1]}; FAILED: $(head -5 "$work/bounces.check" | tr '\n' ' ')"
+    fi
+}
+
 started=$(date +%s)
 log "seed $seed, $subscribers subscribers, $bin"
-scenario_faults
-scenario_kills
-scenario_variant_kills
-scenario_server_down
-scenario_disk_full
-scenario_llm_killed
+# RELIABILITY_ONLY="2 6" runs just those scenarios.
+want() { [ -z "${RELIABILITY_ONLY:-}" ] || [[ " $RELIABILITY_ONLY " == *" $1 "* ]]; }
+want 1 && scenario_faults
+want 2 && scenario_kills
+want 2b && scenario_variant_kills
+want 3 && scenario_server_down
+want 4 && scenario_disk_full
+want 5 && scenario_llm_killed
+want 6 && scenario_bounces
 
 printf '\nnewsletter reliability suite: %d subscribers per scenario, seed %s, %d s\n\n' \
     "$subscribers" "$seed" "$(($(date +%s) - started))"

@@ -11,6 +11,9 @@ packages=(
     ca-certificates        # https sources
     opendkim-tools         # opendkim-testmsg and opendkim-testkey: a second real DKIM verifier for the tests
     postfix                # smtp-sink and smtp-source: real SMTP peers for tests and benchmarks (the service is not used)
+    dovecot-imapd          # the bounce mailbox for tests (IMAP): started per test on loopback, the service is not used
+    dovecot-pop3d          # ... and over POP3
+    openssl                # test certificates for the mailbox's STARTTLS
     faketime               # the tests run the built binary with the system clock moved (the demo on any date)
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)  # the tests' local HTTP server

@@ -54,6 +54,13 @@ struct Config: ParsableCommand {
             dkim.private_key:        \(settings.dkim.privateKey ?? "(not set)")
             dkim.ed25519_selector:   \(settings.dkim.ed25519Selector ?? "(not set)")
             dkim.ed25519_private_key: \(settings.dkim.ed25519PrivateKey ?? "(not set)")
+            mail.bounce_address:     \(settings.bounces.bounceAddress ?? "(not set: no VERP, mail.from is the envelope sender)")
+            mail.bounce_after:       \(settings.mail.bounceAfter)
+            mail.bounce_window:      \(Int(settings.bounces.window / 86400)) days
+            bounces.mailbox_url:     \(settings.bounces.mailbox.map { masked($0.url) } ?? "(not set)")
+            bounces.username:        \(settings.bounces.mailbox?.username ?? "(not set)")
+            bounces.password:        \(secret(settings.bounces.mailbox?.password))
+            bounces.webhook_token:   \(secret(settings.bounces.webhookToken))
             """)
     }
 }

@@ -8,7 +8,7 @@ struct Newsletter: AsyncParsableCommand {
         abstract: "A self-hosted weekly digest of AI tool comparisons.",
         discussion: """
             Settings come from newsletter.toml in the working directory (or --config PATH); \
-            secrets from NEWSLETTER_SMTP_PASSWORD and NEWSLETTER_EDITOR_TOKEN.
+            secrets from NEWSLETTER_SMTP_PASSWORD, NEWSLETTER_EDITOR_TOKEN and NEWSLETTER_BOUNCES_PASSWORD.
 
             Exit codes: 0 done; 1 part of the work failed (the rest is stored) or a record was \
             not found; 3 (preview) too few comparisons or nothing to build; 4 (send) not \
@@ -19,8 +19,8 @@ struct Newsletter: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, RunCommand.self, Status.self,
-            Issues.self, Subscribers.self, Serve.self, Config.self, Summaries.self, BenchmarkEncode.self, Topics.self,
-            Archive.self, DKIM.self,
+            Issues.self, Subscribers.self, Bounces.self, Serve.self, Config.self, Summaries.self, BenchmarkEncode.self,
+            Topics.self, Archive.self, DKIM.self,
         ]
     )
 }

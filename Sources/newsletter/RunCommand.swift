@@ -47,6 +47,9 @@ struct RunCommand: ParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
 
+        // What the bounce mailbox learnt since the last run, before anyone is mailed again.
+        if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
+
         let fetcher = CurlFetcher(
             maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
             connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
@@ -80,6 +83,21 @@ struct RunCommand: ParsableCommand {
         var parts = report.weeks.map { WeeklyRun<CurlFetcher>.describe($0.week, $0.outcome) }
         parts.append(Self.describe(report.ingest))
         finish(parts.joined(separator: "; "), status: report.exitStatus, context: context, since: started)
+    }
+
+    /// A mailbox that cannot be read does not stop the run: the bounces wait in it for the next.
+    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: AppDatabase, context: CommandContext) {
+        do {
+            if let summary = try BounceCLI.fetch(mailbox, store: store, context: context) {
+                print("bounces: \(summary.description)")
+                for refusal in summary.refused { Terminal.printError("bounce refused: \(refusal)") }
+            } else {
+                context.logger.notice("bounce fetch skipped: another fetch holds the mailbox")
+            }
+        } catch {
+            Terminal.printError("bounces not fetched: \(error)")
+            context.logger.warning("bounce fetch failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Prints the one-line summary (the last line, what cron mail shows first when it is short),

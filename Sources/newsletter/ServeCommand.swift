@@ -10,7 +10,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Confirmation and welcome mails go out from a queue in the store, in the background, \
             through the configured transport (SMTP, or .eml files under outbox/endpoint-mail/). \
-            The editor pages exist only when NEWSLETTER_EDITOR_TOKEN (or editor.token) is set. \
+            The editor pages exist only when NEWSLETTER_EDITOR_TOKEN (or editor.token) is set; \
+            POST /webhooks/bounces only when NEWSLETTER_BOUNCES_WEBHOOK_TOKEN (or bounces.webhook_token) is. \
             Stops gracefully on SIGTERM or SIGINT. Links in mail point at server.public_url.
             """
     )
@@ -54,6 +55,9 @@ struct Serve: AsyncParsableCommand {
         EditorRoutes(
             store: store, pages: pages, token: settings.editor.token, metrics: metrics, delivery: delivery,
             transport: transport, logger: context.logger
+        ).register(on: router)
+        BounceWebhookRoutes(
+            processor: BounceCLI.processor(store: store, settings: settings), token: settings.bounces.webhookToken
         ).register(on: router)
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "newsletter"),

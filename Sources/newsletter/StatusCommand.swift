@@ -42,6 +42,9 @@ struct Status: ParsableCommand {
         var ledger: [String: Int]
         var lastRun: LastRun?
         var lastErrors: [String]
+        /// What bounces and complaints said about this week's issue.
+        var bounces: BounceTally?
+        var bounceWarnings: [String] = []
     }
 
     func run() throws {
@@ -83,7 +86,8 @@ struct Status: ParsableCommand {
         }
         let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
         let window = week.window(in: settings.timeZone)
-        return Report(
+        let bounces = try store.bounceTally(week)
+        var report = Report(
             week: week.description, window: [window.start, window.end], issue: issue?.status.rawValue ?? "none",
             subject: issue?.subject, skipReason: issue?.skipReason, draftHash: issue?.draftHash, approved: approved,
             approvedAt: approved ? issue?.approvedAt : nil, sentAt: issue?.sentAt,
@@ -99,6 +103,9 @@ struct Status: ParsableCommand {
                     outcome: $0.lastOutcome == "running" ? "running, or interrupted" : $0.lastOutcome,
                     summary: $0.lastSummary)
             }, lastErrors: errors)
+        report.bounces = bounces
+        report.bounceWarnings = BounceCLI.warnings(bounces)
+        return report
     }
 
     /// Each featured comparison's summary provider, from the frozen draft's issue.json.
@@ -157,6 +164,8 @@ struct Status: ParsableCommand {
         } else {
             lines.append("  last run: none")
         }
+        if let bounces = report.bounces { lines.append("  bounces: \(bounces.summary)") }
+        for warning in report.bounceWarnings { lines.append("  warning: \(warning)") }
         for error in report.lastErrors { lines.append("  error: \(error)") }
         return lines.joined(separator: "\n")
     }

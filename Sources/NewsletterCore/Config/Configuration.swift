@@ -37,6 +37,8 @@ public struct Configuration: Sendable, Equatable {
     public var summaries = SummarySettings()
     /// `[dkim]`: the signing keys (paths only; the keys are loaded by `load`).
     public var dkim = DKIM()
+    /// `[bounces]` and `mail.bounce_*` (BounceSettings.swift).
+    public var bounces = BounceSettings()
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
     public func deliverySettings() throws(MailError) -> DeliverySettings {
@@ -52,6 +54,8 @@ public struct Configuration: Sendable, Equatable {
         settings.retries = mail.retries
         settings.bounceAfter = mail.bounceAfter
         settings.topics = issue.topics
+        settings.bounceWindow = bounces.window
+        settings.verp = bounces.verp
         return settings
     }
 
@@ -341,6 +345,7 @@ public struct Configuration: Sendable, Equatable {
         dkim = try DKIM.read(from: &reader)
         issue.topics = try reader.topicAliases()
         issue.maxVariants = try reader.integer("issue.max_variants", in: 1...1000) ?? issue.maxVariants
+        bounces = try reader.bounces()
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -359,6 +364,7 @@ public struct Configuration: Sendable, Equatable {
             dkim.privateKey =
                 keyFile.hasPrefix("/") ? keyFile : (workingDirectory as NSString).appendingPathComponent(keyFile)
         }
+        bounces.applySecrets(from: environment)
     }
 
     private mutating func resolvePaths(against base: String) {
@@ -372,6 +378,7 @@ public struct Configuration: Sendable, Equatable {
         templatesDirectory = resolve(templatesDirectory)
         databasePath = resolve(databasePath)
         smtp.caFile = smtp.caFile.map(resolve)
+        if let caFile = bounces.mailbox?.caFile { bounces.mailbox?.caFile = resolve(caFile) }
         summaries.llamaServer = summaries.llamaServer.map(resolve)
         summaries.model = summaries.model.map(resolve)
         dkim.privateKey = dkim.privateKey.map(resolve)
@@ -422,7 +429,7 @@ struct SettingsReader {
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed",
-    ] + summaryKeys + topicKeys + Configuration.DKIM.keys
+    ] + summaryKeys + topicKeys + bounceKeys + Configuration.DKIM.keys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
     static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {

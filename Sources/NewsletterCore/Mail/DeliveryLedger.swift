@@ -25,6 +25,9 @@ public struct DeliveryClaim: Sendable, Equatable {
     public var unsubscribeToken: String
     /// The subscriber's topic choice as stored (resolve it with today's aliases).
     public var topics: TopicChoice = .everything
+    /// The random token of this copy's VERP envelope sender (`bounces+<token>@…`); only its
+    /// hash is stored.
+    public var envelopeToken: String = ""
 }
 
 /// The per-(issue, subscriber) ledger that makes sending resumable and never twice.
@@ -39,9 +42,11 @@ public protocol DeliveryLedger: Sendable {
     func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim]
     func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws
     func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws
-    /// Records a permanent failure; `bounceAfter` permanent failures across issues mark the
-    /// subscriber bounced.
-    func recordFailed(_ week: IssueWeek, subscriberID: Int64, reply: String, bounceAfter: Int) throws
+    /// Records a permanent failure, and the refusal as a bounce under `rule` (the same rule as
+    /// the bounce mailbox's), in one transaction.
+    func recordFailed(
+        _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
+    ) throws
     /// Puts claimed rows back to `pending` (a run that stops early).
     func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws
     /// A claimed row whose subscriber gets no copy of this issue, and why (e.g. no comparison

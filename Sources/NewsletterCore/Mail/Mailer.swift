@@ -19,8 +19,14 @@ public struct DeliverySettings: Sendable {
     public var retries = 3
     public var retryBaseDelay: Duration = .milliseconds(500)
     public var retryMaxDelay: Duration = .seconds(8)
-    /// Permanent failures (across issues) after which a subscriber is marked bounced.
+    /// Soft bounces within `bounceWindow` after which a subscriber is marked bounced.
     public var bounceAfter = 3
+    public var bounceWindow: TimeInterval = 30 * 86400
+    /// `mail.bounce_address`: each copy's envelope sender becomes `bounces+<token>@…` (VERP);
+    /// nil keeps `from` as the envelope sender.
+    public var verp: VERPAddress?
+    /// How refusals at send time count, the same rule as the bounce mailbox's.
+    public var bounceRule: BounceRule { BounceRule(softBounceLimit: bounceAfter, softBounceWindow: bounceWindow) }
     /// Rows claimed from the ledger at a time, per worker.
     public var batchSize = 25
     /// Resolves subscribers' topic choices to the frozen variant they get.
@@ -266,13 +272,19 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                 content, to: address, personalization: personalization, format: subscriber.format
             ).encoded()
             messageID = encoded.messageID
+            let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
-                encoded.bytes, to: address.address, reference: "\(subscriber.id)", session: session, buckets: buckets)
+                encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session,
+                buckets: buckets)
         } catch let error as MailError {
             // A stored address or name that cannot go into a message: permanent for this recipient.
+            // A bad address is a hard bounce (5.1.3, as a receiver would say); a name that cannot
+            // go into a header is the message's fault (5.6.0), not the address's.
+            let status = if case .invalidAddress = error { "5.1.3" } else { "5.6.0" }
             try store.recordFailed(
-                week, subscriberID: subscriber.id, reply: "refused locally: \(error)", bounceAfter: settings.bounceAfter
-            )
+                week, subscriberID: subscriber.id, reply: "refused locally: \(error)",
+                refusal: BounceEvidence(status: status, diagnostic: "refused locally: \(error)"),
+                rule: settings.bounceRule, at: time.now())
             shared.count(.permanent(reply: ""))
             observer?.delivered(subscriber.email, outcome: .permanent(reply: "\(error)"))
             return
@@ -282,7 +294,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             try recordSent(week, subscriberID: subscriber.id, messageID: messageID, reply: reply)
         case .transient(let reply): try store.recordDeferred(week, subscriberID: subscriber.id, reply: reply)
         case .permanent(let reply):
-            try store.recordFailed(week, subscriberID: subscriber.id, reply: reply, bounceAfter: settings.bounceAfter)
+            try store.recordFailed(
+                week, subscriberID: subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
+                rule: settings.bounceRule, at: time.now())
             logger.warning("permanent failure", metadata: ["email": "\(subscriber.email)", "reply": "\(reply)"])
         }
         shared.count(outcome)
@@ -316,13 +330,14 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func sendWithRetries(
-        _ bytes: [UInt8], to recipient: String, reference: String, session: any MailSession, buckets: [PacedBucket]
+        _ bytes: [UInt8], from envelopeFrom: String, to recipient: String, reference: String,
+        session: any MailSession, buckets: [PacedBucket]
     ) throws(TransportUnavailable) -> SendOutcome {
         let backoff = Backoff(base: settings.retryBaseDelay, cap: settings.retryMaxDelay, jitter: 0.5)
         var attempt = 0
         while true {
             for bucket in buckets { bucket.acquire() }
-            let outcome = try session.send(bytes, from: settings.from.address, to: recipient, reference: reference)
+            let outcome = try session.send(bytes, from: envelopeFrom, to: recipient, reference: reference)
             guard case .transient = outcome, attempt < settings.retries else { return outcome }
             attempt += 1
             time.sleep(for: backoff.delay(beforeRetry: attempt))

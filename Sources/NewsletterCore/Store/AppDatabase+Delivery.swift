@@ -59,6 +59,11 @@ extension AppDatabase: DeliveryLedger {
                             sql:
                                 "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES (?, ?, 'unsubscribe', ?)",
                             arguments: [Self.tokenHash(token), subscriber.id, now])
+                        let envelopeToken = VERPAddress.newToken()
+                        try db.execute(
+                            sql:
+                                "INSERT INTO verpToken (tokenHash, week, subscriberId, createdAt) VALUES (?, ?, ?, ?)",
+                            arguments: [Self.tokenHash(envelopeToken), week.description, subscriber.id, now])
                         try db.execute(
                             sql:
                                 "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updatedAt = ? WHERE week = ? AND subscriberId = ?",
@@ -66,7 +71,8 @@ extension AppDatabase: DeliveryLedger {
                         claims.append(
                             DeliveryClaim(
                                 subscriber: subscriber, attempt: (row["deliveryAttempts"] as Int? ?? 0) + 1,
-                                unsubscribeToken: token, topics: try Self.topicChoice(subscriberID: subscriber.id, db)))
+                                unsubscribeToken: token, topics: try Self.topicChoice(subscriberID: subscriber.id, db),
+                                envelopeToken: envelopeToken))
                     }
                 }
             }
@@ -94,20 +100,24 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func recordFailed(_ week: IssueWeek, subscriberID: Int64, reply: String, bounceAfter: Int) throws {
+    public func recordFailed(
+        _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
+    ) throws {
         try writer.write { db in
             try db.execute(
                 sql:
                     "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
-                arguments: [reply, Date(), week.description, subscriberID])
+                arguments: [reply, time, week.description, subscriberID])
             guard db.changesCount > 0 else { return }  // not this run's row
             try db.execute(
                 sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?",
                 arguments: [subscriberID])
-            try db.execute(
-                sql:
-                    "UPDATE subscriber SET status = 'bounced' WHERE id = ? AND permanentFailures >= ? AND status = 'confirmed'",
-                arguments: [subscriberID, bounceAfter])
+            // What the refusal means for the address is the bounce rule's to say, as for a DSN.
+            _ = try Self.recordBounce(
+                BounceRecord(
+                    key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
+                    kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
+                rule: rule, in: db)
         }
     }
 

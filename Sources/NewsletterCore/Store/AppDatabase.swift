@@ -190,7 +190,8 @@ public final class AppDatabase: Sendable {
         // Registered by name after the others: see AppDatabase+Summaries.swift and AppDatabase+Runs.swift.
         registerSummaryMigrations(&migrator)
         migrator.registerMigration("v7-runs", migrate: Self.migrateRuns)
-        // AppDatabase+Topics.swift and AppDatabase+Archive.swift.
+        // AppDatabase+Bounces.swift, AppDatabase+Topics.swift and AppDatabase+Archive.swift.
+        migrator.registerMigration("v8-bounces", migrate: Self.migrateBounces)
         migrator.registerMigration("v9-topics", migrate: Self.migrateTopics)
         migrator.registerMigration("v10-archive", migrate: Self.migrateArchive)
         return migrator

@@ -102,18 +102,21 @@ enum Curl {
         /// Points the handle's writes here; the sink must outlive the transfer.
         func attach(to handle: UnsafeMutableRawPointer) {
             nl_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
-            nl_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
-                let sink = Unmanaged<BodySink>.fromOpaque(context!).takeUnretainedValue()
-                let length = size * count
-                guard sink.body.count + length <= sink.limit else {
-                    sink.overflowed = true
-                    return 0
-                }
-                data!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                    sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
-                }
-                return length
+            nl_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, Self.write)
+        }
+
+        /// The write callback: its context is a `BodySink`.
+        static let write: nl_curl_data_callback = { data, size, count, context in
+            let sink = Unmanaged<BodySink>.fromOpaque(context!).takeUnretainedValue()
+            let length = size * count
+            guard sink.body.count + length <= sink.limit else {
+                sink.overflowed = true
+                return 0
             }
+            data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+            }
+            return length
         }
     }
 }

@@ -1,0 +1,198 @@
+import Foundation
+import GRDB
+
+extension BounceKind: DatabaseValueConvertible {}
+extension BounceSource: DatabaseValueConvertible {}
+
+extension AppDatabase: BounceStore {
+    static func migrateBounces(_ db: Database) throws {
+        // One VERP token per claimed copy (a copy claimed again after a crash gets a new one;
+        // both keep working), stored as its SHA-256.
+        try db.create(table: "verpToken") { t in
+            t.primaryKey("tokenHash", .text)
+            t.column("week", .text).notNull()
+            t.column("subscriberId", .integer).notNull().references("subscriber", onDelete: .cascade).indexed()
+            t.column("createdAt", .datetime).notNull()
+        }
+        // Every report learnt, from the mailbox, a file or a refusal at send time; `key` makes
+        // a report fetched twice count once.
+        try db.create(table: "bounceEvent") { t in
+            t.autoIncrementedPrimaryKey("id")
+            t.column("key", .text).notNull().unique()
+            t.column("subscriberId", .integer).references("subscriber", onDelete: .cascade)
+            t.column("week", .text)
+            t.column("kind", .text).notNull()
+            t.column("status", .text)
+            t.column("action", .text)
+            t.column("diagnostic", .text)
+            t.column("source", .text).notNull()
+            t.column("receivedAt", .datetime).notNull()
+            /// When the bounced copy was sent (the ledger's sentAt), else `receivedAt`: soft
+            /// bounces are counted by it against the window and the last good delivery.
+            t.column("messageSentAt", .datetime).notNull()
+            t.column("effect", .text).notNull()
+        }
+        try db.create(index: "bounceEvent_subscriber", on: "bounceEvent", columns: ["subscriberId", "kind"])
+        try db.create(index: "bounceEvent_week", on: "bounceEvent", columns: ["week", "kind"])
+        // Looking a copy up by the Message-ID a report returns.
+        try db.create(index: "delivery_messageId", on: "delivery", columns: ["messageId"])
+    }
+
+    public func verpRecipient(token: String) throws -> (week: IssueWeek, subscriberID: Int64)? {
+        try reader.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT week, subscriberId FROM verpToken WHERE tokenHash = ?",
+                    arguments: [Self.tokenHash(token.lowercased())]),
+                let week = try? IssueWeek(parsing: row["week"] as String)
+            else { return nil }
+            return (week, row["subscriberId"])
+        }
+    }
+
+    public func delivery(messageID: String) throws -> (week: IssueWeek, subscriberID: Int64)? {
+        try reader.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT week, subscriberId FROM delivery WHERE messageId = ? LIMIT 1",
+                    arguments: [messageID]),
+                let week = try? IssueWeek(parsing: row["week"] as String)
+            else { return nil }
+            return (week, row["subscriberId"])
+        }
+    }
+
+    public func lastDeliveredWeek(subscriberID: Int64, before time: Date) throws -> IssueWeek? {
+        try reader.read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT week FROM delivery WHERE subscriberId = ? AND state = 'sent' AND sentAt <= ?
+                    ORDER BY sentAt DESC LIMIT 1
+                    """, arguments: [subscriberID, time]
+            ).flatMap { try? IssueWeek(parsing: $0) }
+        }
+    }
+
+    public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome {
+        try writer.write { db in try Self.recordBounce(bounce, rule: rule, in: db) }
+    }
+
+    /// Stores the report and applies the rule, inside the caller's transaction (shared with
+    /// `recordFailed`, so refusals at send time and mailbox bounces take the same path).
+    static func recordBounce(_ bounce: BounceRecord, rule: BounceRule, in db: Database) throws -> BounceRecordOutcome {
+        if try Int.fetchOne(db, sql: "SELECT 1 FROM bounceEvent WHERE key = ?", arguments: [bounce.key]) != nil {
+            return .duplicate
+        }
+        var sentAt: Date?
+        if let week = bounce.week, let id = bounce.subscriberID {
+            sentAt = try Date.fetchOne(
+                db, sql: "SELECT sentAt FROM delivery WHERE week = ? AND subscriberId = ?",
+                arguments: [week.description, id])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO bounceEvent (key, subscriberId, week, kind, status, action, diagnostic, source, receivedAt, messageSentAt, effect)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'none')
+                """,
+            arguments: [
+                bounce.key, bounce.subscriberID, bounce.week?.description, bounce.kind, bounce.evidence.status,
+                bounce.evidence.action, bounce.evidence.diagnostic.map { String($0.prefix(1000)) }, bounce.source,
+                bounce.receivedAt, sentAt ?? bounce.receivedAt,
+            ])
+        let eventID = db.lastInsertedRowID
+        guard let subscriberID = bounce.subscriberID else { return .recorded(.none) }
+
+        var softBounces: [Date] = []
+        var lastGood: Date?
+        if bounce.kind == .soft {
+            softBounces = try Date.fetchAll(
+                db, sql: "SELECT messageSentAt FROM bounceEvent WHERE subscriberId = ? AND kind = 'soft'",
+                arguments: [subscriberID])
+            // The last copy accepted for which no bounce of any address-related kind came back.
+            lastGood = try Date.fetchOne(
+                db,
+                sql: """
+                    SELECT MAX(d.sentAt) FROM delivery d WHERE d.subscriberId = ? AND d.state = 'sent'
+                    AND NOT EXISTS (SELECT 1 FROM bounceEvent b WHERE b.subscriberId = d.subscriberId
+                                    AND b.week = d.week AND b.kind IN ('hard', 'soft'))
+                    """, arguments: [subscriberID])
+        }
+        let effect = rule.effect(
+            of: bounce.kind, softBounces: softBounces, lastGoodDelivery: lastGood, now: bounce.receivedAt)
+        var applied = "none"
+        switch effect {
+        case .none: break
+        case .markBounced(let reason):
+            try db.execute(
+                sql: "UPDATE subscriber SET status = 'bounced' WHERE id = ? AND status IN ('confirmed', 'pending')",
+                arguments: [subscriberID])
+            if db.changesCount > 0 { applied = "bounced: \(reason)" }
+        case .unsubscribe:
+            try db.execute(
+                sql: "UPDATE subscriber SET status = 'unsubscribed' WHERE id = ? AND status != 'unsubscribed'",
+                arguments: [subscriberID])
+            if db.changesCount > 0 {
+                applied = "unsubscribed"
+                try recordConsent(
+                    db, subscriberID: subscriberID, event: "unsubscribe",
+                    client: ClientInfo(address: nil, userAgent: "complaint (feedback report)"), at: bounce.receivedAt,
+                    detail: "complaint\(bounce.week.map { " about \($0)" } ?? ""): \(bounce.evidence.diagnostic ?? "")")
+            }
+        }
+        if applied != "none" {
+            try db.execute(sql: "UPDATE bounceEvent SET effect = ? WHERE id = ?", arguments: [applied, eventID])
+        }
+        return .recorded(effect)
+    }
+
+    public func bounceTally(_ week: IssueWeek?) throws -> BounceTally {
+        try reader.read { db in
+            var tally = BounceTally()
+            let weekFilter = week == nil ? "1" : "week = ?"
+            let arguments: StatementArguments = week.map { [$0.description] } ?? []
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, COUNT(*) AS n, SUM(effect LIKE 'bounced%') AS bounced, SUM(effect = 'unsubscribed') AS left
+                    FROM bounceEvent WHERE \(weekFilter) GROUP BY kind
+                    """, arguments: arguments)
+            {
+                let count: Int = row["n"]
+                switch BounceKind(rawValue: row["kind"]) {
+                case .hard: tally.hard = count
+                case .soft: tally.soft = count
+                case .policy: tally.policy = count
+                case .autoReply: tally.autoReplies = count
+                case .complaint: tally.complaints = count
+                case .delivered, nil: break
+                }
+                tally.markedBounced += row["bounced"] as Int? ?? 0
+                tally.unsubscribed += row["left"] as Int? ?? 0
+            }
+            tally.delivered =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM delivery WHERE state = 'sent' AND \(weekFilter)",
+                    arguments: arguments) ?? 0
+            return tally
+        }
+    }
+
+    public func recentBounces(_ week: IssueWeek?, limit: Int) throws -> [StoredBounce] {
+        try reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.email, b.* FROM bounceEvent b LEFT JOIN subscriber s ON s.id = b.subscriberId
+                    WHERE \(week == nil ? "1" : "b.week = ?") ORDER BY b.id DESC LIMIT ?
+                    """, arguments: (week.map { [$0.description] } ?? []) + [limit]
+            ).map { row in
+                StoredBounce(
+                    email: row["email"], week: row["week"], kind: BounceKind(rawValue: row["kind"]) ?? .soft,
+                    status: row["status"], diagnostic: row["diagnostic"],
+                    source: BounceSource(rawValue: row["source"]) ?? .mailbox, effect: row["effect"],
+                    receivedAt: row["receivedAt"])
+            }
+        }
+    }
+}
