@@ -6,7 +6,7 @@ import Testing
     .serialized,
     .enabled(if: SMTPSink.available && DovecotServer.available, "smtp-sink or Dovecot (Debian) is not installed"))
 struct BouncesCommandTests {
-    @Test func importFetchListStatusAndConfig() throws {
+    @Test func importFetchListStatusAndConfig() async throws {
         let scenario = try BounceScenario(subscribers: 10)
         let dovecot = try DovecotServer()
         let files = try scenario.corpusFiles()
@@ -24,34 +24,34 @@ struct BouncesCommandTests {
 
         // Half the corpus from files, the other half through the mailbox.
         let (fromFiles, fromMailbox) = (files.prefix(6), files.dropFirst(6))
-        let imported = try CommandLineTests.run(["bounces", "import"] + fromFiles.map(\.path), in: scenario.directory)
+        let imported = try await CommandLineTests.run(["bounces", "import"] + fromFiles.map(\.path), in: scenario.directory)
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout.contains("6 messages"))
         for (_, path) in fromMailbox { try dovecot.deliver(TestPaths.bytes(URL(fileURLWithPath: path))) }
-        let fetched = try CommandLineTests.run(["bounces", "fetch"], in: scenario.directory)
+        let fetched = try await CommandLineTests.run(["bounces", "fetch"], in: scenario.directory)
         #expect(fetched.status == 1, "\(fetched.stdout) \(fetched.stderr)")  // two refused
         #expect(fetched.stderr.contains("malformed multipart") && fetched.stderr.contains("not on the list"))
 
-        let list = try CommandLineTests.run(["bounces", "list", "--week", "2026-W47"], in: scenario.directory)
+        let list = try await CommandLineTests.run(["bounces", "list", "--week", "2026-W47"], in: scenario.directory)
         #expect(list.status == 0)
         #expect(list.stdout.contains("3 hard, 2 soft, 1 policy, 2 auto-replies ignored, 1 complaint"), "\(list.stdout)")
         #expect(list.stdout.contains("10.00 % of 10 delivered"))
         #expect(list.stdout.contains("warning: complaint rate"))
         #expect(list.stdout.contains("warning: 1 policy refusal"))
 
-        let status = try CommandLineTests.run(["status", "--week", "2026-W47"], in: scenario.directory)
+        let status = try await CommandLineTests.run(["status", "--week", "2026-W47"], in: scenario.directory)
         #expect(status.stdout.contains("bounces: 3 hard, 2 soft"), "\(status.stdout)")
 
-        let config = try CommandLineTests.run(["config"], in: scenario.directory)
+        let config = try await CommandLineTests.run(["config"], in: scenario.directory)
         #expect(config.stdout.contains("bounces.password:        (set)"))
         #expect(!config.stdout.contains(DovecotServer.password))
         #expect(!fetched.stdout.contains(DovecotServer.password) && !fetched.stderr.contains(DovecotServer.password))
 
-        let missing = try CommandLineTests.run(["bounces", "import", "/nonexistent.eml"], in: scenario.directory)
+        let missing = try await CommandLineTests.run(["bounces", "import", "/nonexistent.eml"], in: scenario.directory)
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.eml: cannot be read"))
     }
 
-    @Test func runFetchesBouncesBeforeItSendsAndAnUnreachableMailboxDoesNotStopIt() throws {
+    @Test func runFetchesBouncesBeforeItSendsAndAnUnreachableMailboxDoesNotStopIt() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let sink = try SMTPSink()
         let dovecot = try DovecotServer()
@@ -59,7 +59,7 @@ struct BouncesCommandTests {
             Array(
                 "To: bounces@shiporskip.example\r\nFrom: reader0@example.org\r\nSubject: Out of office\r\nMessage-ID: <ooo-run@example.org>\r\nAuto-Submitted: auto-replied\r\n\r\nAway.\r\n"
                     .utf8))
-        func configure(mailbox: String) throws {
+        func configure(mailbox: String) async throws {
             try """
             templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
             [ingest]
@@ -83,13 +83,13 @@ struct BouncesCommandTests {
             connect_timeout_seconds = 2
             """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
         }
-        try configure(mailbox: dovecot.imapURL)
+        try await configure(mailbox: dovecot.imapURL)
         for index in 0..<2 {
             #expect(
-                try CommandLineTests.run(["subscribers", "add", "reader\(index)@example.org"], in: directory).status
+                try await CommandLineTests.run(["subscribers", "add", "reader\(index)@example.org"], in: directory).status
                     == 0)
         }
-        let run = try CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
+        let run = try await CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
         let fetched = try #require(
@@ -100,8 +100,8 @@ struct BouncesCommandTests {
         #expect(try sink.recipients().count == 2)
 
         // A mailbox that cannot be reached is reported; the run goes on (nothing left to send).
-        try configure(mailbox: "imap://127.0.0.1:\(try SMTPSink.freePort())/INBOX")
-        let again = try CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
+        try await configure(mailbox: "imap://127.0.0.1:\(try SMTPSink.freePort())/INBOX")
+        let again = try await CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
         #expect(again.stderr.contains("bounces not fetched"), "\(again.stderr)")
     }

@@ -25,6 +25,13 @@ struct CommandLineTests {
         try Self.run(arguments, in: workingDirectory ?? directory)
     }
 
+    /// The same from an async test, which then waits on a thread of its own (`Blocking`), not
+    /// on one of the concurrency pool's.
+    func run(_ arguments: [String], in workingDirectory: URL? = nil) async throws -> Run {
+        let directory = workingDirectory ?? directory
+        return try await Blocking.run { try Self.run(arguments, in: directory) }
+    }
+
     /// Starts the built executable and `kill -9`s it, as a crash would, as soon as `midway`
     /// holds (a sink has seen the first messages, say): a point in the work, not a time, so a
     /// slow or busy machine kills it at the same place. Returns false if it ended first.
@@ -65,6 +72,11 @@ struct CommandLineTests {
         }
         process.currentDirectoryURL = workingDirectory
         return try collect(process)
+    }
+
+    /// The same from an async test, waiting on a thread of its own (`Blocking`).
+    static func run(_ arguments: [String], in workingDirectory: URL, clock: String? = nil) async throws -> Run {
+        try await Blocking.run { try run(arguments, in: workingDirectory, clock: clock) }
     }
 
     /// Whether `run(_:in:clock:)` can move the clock here.

@@ -14,7 +14,7 @@ struct RunCommandTests {
 
     /// Examples as the ingest source; weeks are named explicitly and `send-late` keeps the tests
     /// independent of today's date (2026-W47 is long over when CI runs).
-    func configure(_ sink: SMTPSink, run: String, concurrency: Int = 2) throws {
+    func configure(_ sink: SMTPSink, run: String, concurrency: Int = 2) async throws {
         try """
         templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
         [ingest]
@@ -35,37 +35,37 @@ struct RunCommandTests {
     }
 
     /// Runs the binary; with `clock`, as cron would on that day (libfaketime).
-    func newsletter(_ arguments: [String], clock: String? = nil) throws -> (
+    func newsletter(_ arguments: [String], clock: String? = nil) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        let run = try CommandLineTests.run(arguments, in: directory, clock: clock)
+        let run = try await CommandLineTests.run(arguments, in: directory, clock: clock)
         return (run.status, run.stdout, run.stderr)
     }
 
-    func addSubscribers(_ count: Int) throws {
+    func addSubscribers(_ count: Int) async throws {
         for index in 0..<count {
-            #expect(try newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0)
+            #expect(try await newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0)
         }
     }
 
-    func status() throws -> [String: Any] {
-        let run = try newsletter(["status", "--week", Self.week, "--json"])
+    func status() async throws -> [String: Any] {
+        let run = try await newsletter(["status", "--week", Self.week, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
     }
 
-    @Test func tenRunsSendEachSubscriberOneCopy() throws {
+    @Test func tenRunsSendEachSubscriberOneCopy() async throws {
         let sink = try SMTPSink()
-        try configure(sink, run: #"approval = "auto""#)
-        try addSubscribers(4)
-        let first = try newsletter(["run", "--week", Self.week])
+        try await configure(sink, run: #"approval = "auto""#)
+        try await addSubscribers(4)
+        let first = try await newsletter(["run", "--week", Self.week])
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         let summary = first.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(summary.hasPrefix("newsletter run: ok — 2026-W47 sent"), "\(summary)")
         // examples/ holds two comparisons, each as text and as HTML: the second copies are duplicates.
         #expect(summary.contains("4 sent") && summary.contains("ingest: 4 pages, 2 new"), "\(summary)")
         for _ in 0..<9 {
-            let again = try newsletter(["run", "--week", Self.week])
+            let again = try await newsletter(["run", "--week", Self.week])
             #expect(again.status == 0)
             #expect(again.stdout.contains("2026-W47 nothing to do: already sent"), "\(again.stdout)")
             #expect(again.stdout.contains("4 pages, 0 new"))
@@ -74,12 +74,12 @@ struct RunCommandTests {
         #expect(recipients.sorted() == (0..<4).map { "reader\($0)@example.org" }.sorted())
     }
 
-    @Test func manualApprovalMailsEachEditorOnePreviewPerDraftAndWaits() throws {
+    @Test func manualApprovalMailsEachEditorOnePreviewPerDraftAndWaits() async throws {
         let sink = try SMTPSink()
-        try configure(sink, run: #"editors = ["ed@example.org", "chief@example.org"]"#)
-        try addSubscribers(3)
+        try await configure(sink, run: #"editors = ["ed@example.org", "chief@example.org"]"#)
+        try await addSubscribers(3)
         for _ in 0..<3 {
-            let waiting = try newsletter(["run", "--week", Self.week])
+            let waiting = try await newsletter(["run", "--week", Self.week])
             #expect(waiting.status == 4, "\(waiting.stdout)\(waiting.stderr)")
             #expect(waiting.stdout.contains("newsletter run: waiting for approval — 2026-W47 waiting for approval"))
         }
@@ -87,18 +87,18 @@ struct RunCommandTests {
         #expect(try sink.recipients().sorted() == ["chief@example.org", "ed@example.org"])
         #expect(try sink.messages().allSatisfy { Self.subject(of: $0).hasPrefix("[preview, not approved] ") })
 
-        var report = try status()
+        var report = try await status()
         #expect(report["issue"] as? String == "draft" && report["approved"] as? Bool == false)
         #expect((report["editorsMailed"] as? [String])?.sorted() == ["chief@example.org", "ed@example.org"])
         #expect((report["nextRun"] as? String)?.contains("wait for approval") == true)
 
-        #expect(try newsletter(["approve", "--week", Self.week]).status == 0)
-        let sent = try newsletter(["run", "--week", Self.week])
+        #expect(try await newsletter(["approve", "--week", Self.week]).status == 0)
+        let sent = try await newsletter(["run", "--week", Self.week])
         #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
         let recipients = try sink.recipients()
         #expect(recipients.count == 5 && Set(recipients).count == 5, "\(recipients)")
 
-        report = try status()
+        report = try await status()
         #expect(report["issue"] as? String == "sent" && report["approved"] as? Bool == true)
         #expect((report["ledger"] as? [String: Int]) == ["sent": 3])
         let pages = try #require(report["pages"] as? [[String: Any]])
@@ -127,31 +127,31 @@ struct RunCommandTests {
     /// Cron's run two hours after the week ended, with a one-hour cutoff: the week is set
     /// aside. The editor who then names the week has decided, and it goes out.
     @Test(.enabled(if: CommandLineTests.faketimeAvailable, "faketime (Debian) is not installed"))
-    func aWeekPastTheCutoffIsNotSentByCronButIsWhenTheEditorNamesIt() throws {
+    func aWeekPastTheCutoffIsNotSentByCronButIsWhenTheEditorNamesIt() async throws {
         let sink = try SMTPSink()
-        try configure(sink, run: "approval = \"auto\"\ncutoff = \"1h\"")
-        try addSubscribers(2)
-        let run = try newsletter(["run"], clock: "2026-11-23 02:00:00")
+        try await configure(sink, run: "approval = \"auto\"\ncutoff = \"1h\"")
+        try await addSubscribers(2)
+        let run = try await newsletter(["run"], clock: "2026-11-23 02:00:00")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("2026-W47 skipped: not sent by the cutoff (run.cutoff = 1h"), "\(run.stdout)")
         #expect(try sink.recipients().isEmpty)
-        let report = try status()
+        let report = try await status()
         #expect(report["issue"] as? String == "skipped")
         #expect((report["skipReason"] as? String)?.contains("cutoff") == true)
         #expect((report["nextRun"] as? String)?.hasPrefix("nothing: skipped") == true)
         #expect((report["nextRun"] as? String)?.contains("newsletter run --week 2026-W47` builds it anyway") == true)
 
-        let named = try newsletter(["run", "--week", Self.week])
+        let named = try await newsletter(["run", "--week", Self.week])
         #expect(named.status == 0, "\(named.stdout)\(named.stderr)")
         #expect(named.stdout.contains("2026-W47 sent"), "\(named.stdout)")
         #expect(try sink.recipients().count == 2)
-        #expect(try status()["issue"] as? String == "sent")
+        #expect(try await status()["issue"] as? String == "sent")
     }
 
-    @Test func aLockHeldByALiveProcessRefusesTheRunAndOneLeftByAKilledProcessDoesNot() throws {
+    @Test func aLockHeldByALiveProcessRefusesTheRunAndOneLeftByAKilledProcessDoesNot() async throws {
         let sink = try SMTPSink()
-        try configure(sink, run: #"approval = "auto""#)
-        try addSubscribers(2)
+        try await configure(sink, run: #"approval = "auto""#)
+        try await addSubscribers(2)
         let lockPath = directory.appendingPathComponent("subscribers/run.lock").path
         try FileManager.default.createDirectory(
             atPath: (lockPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -172,7 +172,7 @@ struct RunCommandTests {
         }
         // It prints nothing until it holds the lock.
         #expect(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))
-        let refused = try newsletter(["run", "--week", Self.week])
+        let refused = try await newsletter(["run", "--week", Self.week])
         #expect(refused.status == 75, "\(refused.stdout)\(refused.stderr)")
         #expect(refused.stdout.contains("newsletter run: busy"))
         #expect(try sink.recipients().isEmpty)
@@ -180,63 +180,63 @@ struct RunCommandTests {
         // kill -9 of the holder: the kernel drops its lock, and the next run proceeds.
         kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
-        let run = try newsletter(["run", "--week", Self.week])
+        let run = try await newsletter(["run", "--week", Self.week])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(try sink.recipients().count == 2)
     }
 
     /// A `send` going on (here: its lock held) stops the run before it sends, and never the
     /// other way round: the run only tries send.lock, it never waits for it.
-    @Test func aRunDoesNotSendWhileASendHoldsItsLock() throws {
+    @Test func aRunDoesNotSendWhileASendHoldsItsLock() async throws {
         let sink = try SMTPSink()
-        try configure(sink, run: #"approval = "auto""#)
-        try addSubscribers(2)
+        try await configure(sink, run: #"approval = "auto""#)
+        try await addSubscribers(2)
         var holder: RunLockHolder? = try RunLockHolder(
             path: directory.appendingPathComponent("subscribers/send.lock").path)
-        let refused = try newsletter(["run", "--week", Self.week])
+        let refused = try await newsletter(["run", "--week", Self.week])
         #expect(refused.status == 75, "\(refused.stdout)\(refused.stderr)")
         #expect(refused.stdout.contains("a `newsletter send` is running"))
         #expect(try sink.recipients().isEmpty)
         #expect(holder != nil)
         holder = nil
-        #expect(try newsletter(["run", "--week", Self.week]).status == 0)
+        #expect(try await newsletter(["run", "--week", Self.week]).status == 0)
         #expect(try sink.recipients().count == 2)
     }
 
     /// A real `newsletter run` killed mid-send: its lock dies with it, and the next run
     /// finishes the week without losing anyone.
-    @Test func aRunKilledMidSendIsFinishedByTheNextRun() throws {
+    @Test func aRunKilledMidSendIsFinishedByTheNextRun() async throws {
         let slow = try SMTPSink(faults: ["-w", "1"])
-        try configure(slow, run: #"approval = "auto""#)
+        try await configure(slow, run: #"approval = "auto""#)
         let count = 10
-        try addSubscribers(count)
+        try await addSubscribers(count)
         let killed = try CommandLineTests.runKilled(["run", "--week", Self.week], in: directory) {
             try slow.recipients().count >= 2
         }
         #expect(killed, "the run ended before it could be killed")
         let beforeKill = try slow.recipients()
         #expect(beforeKill.count < count, "the run should have been interrupted")
-        #expect((try status()["lastRun"] as? [String: Any])?["outcome"] as? String == "running, or interrupted")
+        #expect((try await status()["lastRun"] as? [String: Any])?["outcome"] as? String == "running, or interrupted")
 
         let fast = try SMTPSink()
-        try configure(fast, run: #"approval = "auto""#)
-        let resumed = try newsletter(["run", "--week", Self.week])
+        try await configure(fast, run: #"approval = "auto""#)
+        let resumed = try await newsletter(["run", "--week", Self.week])
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         let all = beforeKill + (try fast.recipients())
         #expect(Set(all) == Set((0..<count).map { "reader\($0)@example.org" }), "nobody missing")
         #expect(all.count - Set(all).count <= 2, "duplicates only among the two in-flight messages")
     }
 
-    @Test func aServerThatIsDownMarksNothingSentAndStatusShowsTheError() throws {
+    @Test func aServerThatIsDownMarksNothingSentAndStatusShowsTheError() async throws {
         let sink = try SMTPSink()
-        try configure(sink, run: #"approval = "auto""#)
-        try addSubscribers(3)
+        try await configure(sink, run: #"approval = "auto""#)
+        try await addSubscribers(3)
         kill(sink.process.processIdentifier, SIGKILL)
         sink.process.waitUntilExit()
-        let run = try newsletter(["run", "--week", Self.week])
+        let run = try await newsletter(["run", "--week", Self.week])
         #expect(run.status == 69, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("newsletter run: MAIL SERVER FAILED — 2026-W47 stopped, the mail server failed"))
-        let report = try status()
+        let report = try await status()
         #expect(report["issue"] as? String == "approved")
         #expect((report["ledger"] as? [String: Int]) == ["pending": 3])
         let errors = try #require(report["lastErrors"] as? [String])
@@ -244,14 +244,14 @@ struct RunCommandTests {
         #expect((report["lastRun"] as? [String: Any])?["outcome"] as? String == "server-unavailable")
     }
 
-    @Test func statusOfAWeekNobodyRan() throws {
+    @Test func statusOfAWeekNobodyRan() async throws {
         let sink = try SMTPSink()
-        try configure(sink, run: "")
-        let report = try status()
+        try await configure(sink, run: "")
+        let report = try await status()
         #expect(report["issue"] as? String == "none")
         #expect(report["lastRun"] == nil && (report["pages"] as? [Any])?.isEmpty == true)
         #expect((report["window"] as? [String])?.first == "2026-11-16T00:00:00Z")
-        let text = try newsletter(["status", "--week", Self.week])
+        let text = try await newsletter(["status", "--week", Self.week])
         #expect(text.status == 0 && text.stdout.contains("last run: none"))
     }
 }

@@ -11,7 +11,7 @@ struct SendCommandTests {
         directory = try TestPaths.temporaryDirectory()
     }
 
-    func configure(_ sink: SMTPSink, concurrency: Int = 2) throws {
+    func configure(_ sink: SMTPSink, concurrency: Int = 2) async throws {
         try """
         templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
         [mail]
@@ -27,30 +27,30 @@ struct SendCommandTests {
         """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 
-    func newsletter(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let run = try CommandLineTests.run(arguments, in: directory)
+    func newsletter(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let run = try await CommandLineTests.run(arguments, in: directory)
         return (run.status, run.stdout, run.stderr)
     }
 
-    func prepareIssue(subscribers: Int) throws {
-        #expect(try newsletter(["ingest", TestPaths.examples.path]).status == 0)
-        #expect(try newsletter(["send", "--week", "2026-W47"]).status == 4)  // no draft yet
-        #expect(try newsletter(["preview", "--week", "2026-W47"]).status == 0)
-        #expect(try newsletter(["send", "--week", "2026-W47"]).status == 4)  // not approved
-        #expect(try newsletter(["approve", "--week", "2026-W47"]).status == 0)
+    func prepareIssue(subscribers: Int) async throws {
+        #expect(try await newsletter(["ingest", TestPaths.examples.path]).status == 0)
+        #expect(try await newsletter(["send", "--week", "2026-W47"]).status == 4)  // no draft yet
+        #expect(try await newsletter(["preview", "--week", "2026-W47"]).status == 0)
+        #expect(try await newsletter(["send", "--week", "2026-W47"]).status == 4)  // not approved
+        #expect(try await newsletter(["approve", "--week", "2026-W47"]).status == 0)
         for index in 0..<subscribers {
-            #expect(try newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0)
+            #expect(try await newsletter(["subscribers", "add", "reader\(index)@example.org"]).status == 0)
         }
     }
 
-    @Test func sendDeliversTheApprovedIssueOnceAndASecondRunSendsNothing() throws {
+    @Test func sendDeliversTheApprovedIssueOnceAndASecondRunSendsNothing() async throws {
         let sink = try SMTPSink()
-        try configure(sink)
-        try prepareIssue(subscribers: 5)
-        let first = try newsletter(["send", "--week", "2026-W47"])
+        try await configure(sink)
+        try await prepareIssue(subscribers: 5)
+        let first = try await newsletter(["send", "--week", "2026-W47"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("5 sent") && first.stdout.contains("complete"))
-        let second = try newsletter(["send", "--week", "2026-W47"])
+        let second = try await newsletter(["send", "--week", "2026-W47"])
         #expect(second.status == 0 && second.stdout.contains("0 sent"))
         #expect(try sink.recipients().count == 5)
         let dump = try #require(try sink.messages().first)
@@ -58,24 +58,24 @@ struct SendCommandTests {
         #expect(dump.contains("Inkwell"))
     }
 
-    @Test func aServerThatIsDownGivesExitStatus69() throws {
+    @Test func aServerThatIsDownGivesExitStatus69() async throws {
         let sink = try SMTPSink()
-        try configure(sink)
-        try prepareIssue(subscribers: 2)
+        try await configure(sink)
+        try await prepareIssue(subscribers: 2)
         kill(sink.process.processIdentifier, SIGKILL)
         sink.process.waitUntilExit()
-        let run = try newsletter(["send", "--week", "2026-W47"])
+        let run = try await newsletter(["send", "--week", "2026-W47"])
         #expect(run.status == 69)
         #expect(run.stderr.contains("mail server failed"))
     }
 
     /// `kill -9` mid-run, then a new run: nobody is missing, and only messages that were in
     /// flight (at most one per connection) can arrive twice.
-    @Test func aKilledRunResumesWithoutLosingAnyone() throws {
+    @Test func aKilledRunResumesWithoutLosingAnyone() async throws {
         let slow = try SMTPSink(faults: ["-w", "1"])  // one second before each DATA reply
-        try configure(slow, concurrency: 2)
+        try await configure(slow, concurrency: 2)
         let count = 12
-        try prepareIssue(subscribers: count)
+        try await prepareIssue(subscribers: count)
         let killed = try CommandLineTests.runKilled(["send", "--week", "2026-W47"], in: directory) {
             try slow.recipients().count >= 2
         }
@@ -84,8 +84,8 @@ struct SendCommandTests {
         #expect(beforeKill.count < count, "the run should have been interrupted")
 
         let fast = try SMTPSink()
-        try configure(fast, concurrency: 2)
-        let resumed = try newsletter(["send", "--week", "2026-W47"])
+        try await configure(fast, concurrency: 2)
+        let resumed = try await newsletter(["send", "--week", "2026-W47"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("resumed after an interrupted run") || beforeKill.isEmpty)
         let all = beforeKill + (try fast.recipients())
@@ -97,17 +97,17 @@ struct SendCommandTests {
 }
 
 extension SendCommandTests {
-    @Test func aSecondSendWhileOneIsRunningIsRefused() throws {
+    @Test func aSecondSendWhileOneIsRunningIsRefused() async throws {
         let sink = try SMTPSink()
-        try configure(sink)
-        try prepareIssue(subscribers: 2)
+        try await configure(sink)
+        try await prepareIssue(subscribers: 2)
         var holder: RunLockHolder? = try RunLockHolder(
             path: directory.appendingPathComponent("subscribers/send.lock").path)
-        let run = try newsletter(["send", "--week", "2026-W47"])
+        let run = try await newsletter(["send", "--week", "2026-W47"])
         #expect(run.status == 75 && run.stderr.contains("another run holds"))
         #expect(holder != nil)
         holder = nil  // the other run ends
-        #expect(try newsletter(["send", "--week", "2026-W47"]).status == 0)
+        #expect(try await newsletter(["send", "--week", "2026-W47"]).status == 0)
     }
 }
 

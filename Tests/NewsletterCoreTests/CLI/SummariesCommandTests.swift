@@ -14,8 +14,8 @@ struct SummariesCommandTests {
     }
 
     /// Runs `newsletter` with a runtime that does not exist, whatever this machine has built
-    /// (unless `realRuntime`).
-    func run(_ arguments: [String], stdin: String? = nil, realRuntime: Bool = false) throws -> (
+    /// (unless `realRuntime`), on a thread of its own (`Blocking`).
+    func run(_ arguments: [String], stdin: String? = nil, realRuntime: Bool = false) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
         let process = Process()
@@ -32,31 +32,23 @@ struct SummariesCommandTests {
         environment["EDITOR"] = nil
         environment["VISUAL"] = nil
         process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
+        // Standard input is written and closed before the start: the pipe holds these few bytes.
         let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
         process.standardInput = input
-        try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-        )
+        let run = try await Blocking.run { [process] in try CommandLineTests.collect(process) }
+        return (run.status, run.stdout, run.stderr)
     }
 
-    func ingestExamples() throws {
-        let ingest = try run(["ingest", TestPaths.examples.path])
+    func ingestExamples() async throws {
+        let ingest = try await run(["ingest", TestPaths.examples.path])
         #expect(ingest.status == 0, "\(ingest.stderr)")
     }
 
-    @Test func withoutTheRuntimeThePreviewSaysSoUsesTheFallbackAndExitsZero() throws {
-        try ingestExamples()
-        let preview = try run(["preview", "--week", "2026-W47"])
+    @Test func withoutTheRuntimeThePreviewSaysSoUsesTheFallbackAndExitsZero() async throws {
+        try await ingestExamples()
+        let preview = try await run(["preview", "--week", "2026-W47"])
         #expect(preview.status == 0, "\(preview.stderr)")
         #expect(preview.stderr.contains("could not run: no llama-server at"))
         #expect(preview.stderr.contains("make runtime"))
@@ -64,15 +56,15 @@ struct SummariesCommandTests {
         let manifest = try String(
             contentsOf: directory.appendingPathComponent("outbox/2026-W47/issue.json"), encoding: .utf8)
         #expect(manifest.contains("\"kind\" : \"extractive\""))
-        let issues = try run(["issues"])
+        let issues = try await run(["issues"])
         #expect(issues.stdout.contains("[summaries: 2 extractive]"), "\(issues.stdout)")
     }
 
-    @Test func strictMakesAMissingRuntimeAFailure() throws {
+    @Test func strictMakesAMissingRuntimeAFailure() async throws {
         try "[summaries]\nstrict = true\n".write(
             to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
-        try ingestExamples()
-        let preview = try run(["preview", "--week", "2026-W47"])
+        try await ingestExamples()
+        let preview = try await run(["preview", "--week", "2026-W47"])
         #expect(preview.status == 70)
         #expect(preview.stderr.contains("summaries.strict"))
         // The digest is still written, with its fallbacks.
@@ -81,17 +73,17 @@ struct SummariesCommandTests {
                 atPath: directory.appendingPathComponent("outbox/2026-W47/preview.html").path))
     }
 
-    @Test func anEditedSummaryWinsInThePreview() throws {
+    @Test func anEditedSummaryWinsInThePreview() async throws {
         try "[summaries]\nenabled = false\n".write(
             to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
-        try ingestExamples()
-        let edit = try run([
+        try await ingestExamples()
+        let edit = try await run([
             "summaries", "edit", "2026-W47", "1", "--text", "Inkwell wins the <b>panel</b> & the week.",
         ])
         #expect(edit.status == 0, "\(edit.stderr)")
-        let fromStdin = try run(["summaries", "edit", "2026-W47", "2"], stdin: "Lanternfish, from standard input.\n")
+        let fromStdin = try await run(["summaries", "edit", "2026-W47", "2"], stdin: "Lanternfish, from standard input.\n")
         #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
-        let preview = try run(["preview", "--week", "2026-W47"])
+        let preview = try await run(["preview", "--week", "2026-W47"])
         #expect(preview.status == 0, "\(preview.stderr)")
         #expect(preview.stderr.isEmpty || !preview.stderr.contains("could not run"))
         let html = try String(
@@ -100,11 +92,11 @@ struct SummariesCommandTests {
         #expect(html.contains("Lanternfish, from standard input."))
         #expect(preview.stdout.contains("[summary: edited]"))
 
-        let missing = try run(["summaries", "edit", "2026-W47", "99", "--text", "x"])
+        let missing = try await run(["summaries", "edit", "2026-W47", "99", "--text", "x"])
         #expect(missing.status == 1 && missing.stderr.contains("no comparison #99"))
-        let empty = try run(["summaries", "edit", "2026-W47", "1", "--text", "  "])
+        let empty = try await run(["summaries", "edit", "2026-W47", "1", "--text", "  "])
         #expect(empty.status == 1 && empty.stderr.contains("empty"))
-        let removed = try run(["summaries", "edit", "2026-W47", "1", "--remove"])
+        let removed = try await run(["summaries", "edit", "2026-W47", "1", "--remove"])
         #expect(removed.status == 0 && removed.stdout.contains("override removed"))
     }
 
@@ -112,12 +104,12 @@ struct SummariesCommandTests {
     /// itself shows summaries that passed the guard or marked fallbacks; the second preview asks
     /// no model (it starts no server) and gives the same draft.
     @Test(.enabled(if: LlamaRuntime.shouldRun, LlamaRuntime.skipReason))
-    func previewWithTheRealRuntimeMarksEachSummaryAndReusesThemTheSecondTime() throws {
+    func previewWithTheRealRuntimeMarksEachSummaryAndReusesThemTheSecondTime() async throws {
         _ = try #require(LlamaRuntime.paths, "CI is set, but scripts/build-runtime.sh --print-paths failed")
         try "[summaries]\nattempts = 1\n".write(
             to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
-        try ingestExamples()
-        let first = try run(["preview", "--week", "2026-W47"], realRuntime: true)
+        try await ingestExamples()
+        let first = try await run(["preview", "--week", "2026-W47"], realRuntime: true)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(!first.stderr.contains("could not run"))
         let lines = first.stdout.split(separator: "\n").filter { $0.contains("[summary: ") }
@@ -129,7 +121,7 @@ struct SummariesCommandTests {
                     || line.contains("[summary: extractive, fallback]"), "\(line)")
         }
         #expect(first.stderr.contains("msg=\"summary ready\"") && first.stderr.contains("cached=false"))
-        let second = try run(["preview", "--week", "2026-W47"], realRuntime: true)
+        let second = try await run(["preview", "--week", "2026-W47"], realRuntime: true)
         #expect(second.status == 0)
         #expect(second.stderr.contains("cached=true") && !second.stderr.contains("cached=false"))
         #expect(!second.stderr.contains("summary attempt") && !second.stderr.contains("rejected"))

@@ -18,8 +18,8 @@ struct SignupBrowserTests {
         served = try ServedDirectory()
     }
 
-    func browser(_ arguments: [String]) throws -> String {
-        let (status, printed) = try TestPaths.runPythonScript("scripts/signup_flow.py", arguments + [shots.path])
+    func browser(_ arguments: [String]) async throws -> String {
+        let (status, printed) = try await TestPaths.runPythonScript("scripts/signup_flow.py", arguments + [shots.path])
         #expect(status == 0, "\(arguments[0]): \(printed)")
         return printed
     }
@@ -28,10 +28,10 @@ struct SignupBrowserTests {
         try EndpointMailFiles.first(in: directory.appendingPathComponent(folder), named: prefix)
     }
 
-    @Test func subscribeConfirmReceiveTheDigestAndLeaveWithOneClick() throws {
-        #expect(try cli.run(["ingest", TestPaths.examples.path]).status == 0)
-        #expect(try cli.run(["preview", "--week", "2026-W47"]).status == 0)
-        #expect(try cli.run(["approve", "--week", "2026-W47"]).status == 0)
+    @Test func subscribeConfirmReceiveTheDigestAndLeaveWithOneClick() async throws {
+        #expect(try await cli.run(["ingest", TestPaths.examples.path]).status == 0)
+        #expect(try await cli.run(["preview", "--week", "2026-W47"]).status == 0)
+        #expect(try await cli.run(["approve", "--week", "2026-W47"]).status == 0)
 
         let server = try served.start(environment: ["NEWSLETTER_EDITOR_TOKEN": "editor-secret"])
         defer {
@@ -40,22 +40,22 @@ struct SignupBrowserTests {
         }
         let base = served.base
 
-        #expect(try browser(["signup", base, "reader@example.org", "Rea <Der>"]).contains("step=signup ok"))
+        #expect(try await browser(["signup", base, "reader@example.org", "Rea <Der>"]).contains("step=signup ok"))
         let confirmation = try mail(in: "outbox/endpoint-mail", named: "confirmation-")
         let confirmURL = try #require(confirmation.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/))
-        #expect(try browser(["confirm", String(confirmURL.0)]).contains("step=confirm ok"))
+        #expect(try await browser(["confirm", String(confirmURL.0)]).contains("step=confirm ok"))
         _ = try mail(in: "outbox/endpoint-mail", named: "welcome-")
 
-        let send = try cli.run(["send", "--week", "2026-W47"])
+        let send = try await cli.run(["send", "--week", "2026-W47"])
         #expect(send.status == 0, "\(send.stderr)")
         let digest = try mail(in: "outbox/2026-W47/messages", named: "")
         #expect(digest.contains("To: \"Rea <Der>\" <reader@example.org>") || digest.contains("<reader@example.org>"))
         let unfolded = digest.replacingOccurrences(of: "\r\n ", with: " ")
         let unsubscribeURL = try #require(
             unfolded.firstMatch(of: /List-Unsubscribe: <(http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/[A-Za-z0-9_-]{43})>/))
-        #expect(try browser(["unsubscribe", String(unsubscribeURL.1)]).contains("step=unsubscribe ok"))
+        #expect(try await browser(["unsubscribe", String(unsubscribeURL.1)]).contains("step=unsubscribe ok"))
 
-        let editor = try browser(["editor", "http://editor:editor-secret@127.0.0.1:\(port)/editor/issues/2026-W47"])
+        let editor = try await browser(["editor", "http://editor:editor-secret@127.0.0.1:\(port)/editor/issues/2026-W47"])
         #expect(editor.contains("step=editor ok widths=[375, 640]"))
 
         let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)

@@ -18,8 +18,8 @@ struct TopicsBrowserTests {
         served = try ServedDirectory()
     }
 
-    func browser(_ arguments: [String]) throws -> String {
-        let (status, printed) = try TestPaths.runPythonScript("scripts/topics_flow.py", arguments + [shots.path])
+    func browser(_ arguments: [String]) async throws -> String {
+        let (status, printed) = try await TestPaths.runPythonScript("scripts/topics_flow.py", arguments + [shots.path])
         #expect(status == 0, "\(arguments[0]): \(printed)")
         return printed
     }
@@ -28,8 +28,8 @@ struct TopicsBrowserTests {
         try EndpointMailFiles.first(in: directory.appendingPathComponent("outbox/endpoint-mail"), named: prefix)
     }
 
-    @Test func chooseTopicsChangeThemAndReadTheArchive() throws {
-        #expect(try cli.run(["ingest", TestPaths.examples.path]).status == 0)
+    @Test func chooseTopicsChangeThemAndReadTheArchive() async throws {
+        #expect(try await cli.run(["ingest", TestPaths.examples.path]).status == 0)
         let server = try served.start()
         defer {
             kill(server.processIdentifier, SIGKILL)
@@ -37,16 +37,16 @@ struct TopicsBrowserTests {
         }
         let base = served.base
 
-        #expect(try browser(["signup", base, "reader@example.org", "Documentation", "Developer Tools"]).contains("step=signup ok"))
+        #expect(try await browser(["signup", base, "reader@example.org", "Documentation", "Developer Tools"]).contains("step=signup ok"))
         let confirmation = try mail(named: "confirmation-")
         let confirmURL = try #require(confirmation.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/))
-        let (status, confirmed) = try TestPaths.runPythonScript(
+        let (status, confirmed) = try await TestPaths.runPythonScript(
             "scripts/signup_flow.py", ["confirm", String(confirmURL.0), shots.path])
         #expect(status == 0 && confirmed.contains("step=confirm ok"), "\(confirmed)")
         let welcome = try mail(named: "welcome-")
         let preferencesURL = try #require(welcome.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/preferences\/[A-Za-z0-9_-]{43}/))
 
-        let changed = try browser(["preferences", String(preferencesURL.0), "Developer Tools", "Data & Analytics"])
+        let changed = try await browser(["preferences", String(preferencesURL.0), "Developer Tools", "Data & Analytics"])
         #expect(changed.contains(#"before=["Developer Tools", "Documentation"]"#), "\(changed)")
         #expect(changed.contains(#"after=["Data & Analytics", "Documentation"]"#), "\(changed)")
 
@@ -56,13 +56,13 @@ struct TopicsBrowserTests {
         #expect(try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "topics", "confirm", "preferences", "topics"])
 
         // The week goes out in variants; the archive then has it.
-        #expect(try cli.run(["preview", "--week", "2026-W47"]).status == 0)
-        #expect(try cli.run(["approve", "--week", "2026-W47"]).status == 0)
-        let send = try cli.run(["send", "--week", "2026-W47"])
+        #expect(try await cli.run(["preview", "--week", "2026-W47"]).status == 0)
+        #expect(try await cli.run(["approve", "--week", "2026-W47"]).status == 0)
+        let send = try await cli.run(["send", "--week", "2026-W47"])
         #expect(send.status == 0, "\(send.stderr)")
         #expect(try store.deliveryCounts(try IssueWeek(parsing: "2026-W47")) == [.sent: 1])
 
-        #expect(try browser(["pages", "\(base)/archive", "archive"]).contains("step=pages ok"))
-        #expect(try browser(["pages", "\(base)/archive/2026-W47", "archive-issue"]).contains("step=pages ok"))
+        #expect(try await browser(["pages", "\(base)/archive", "archive"]).contains("step=pages ok"))
+        #expect(try await browser(["pages", "\(base)/archive/2026-W47", "archive-issue"]).contains("step=pages ok"))
     }
 }

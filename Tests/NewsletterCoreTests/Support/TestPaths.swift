@@ -39,6 +39,13 @@ enum TestPaths {
 
     /// Runs one of the project's Python scripts (browser checks) and returns its exit status and
     /// everything it printed; selenium is kept offline.
+    /// The same from an async test, waiting on a thread of its own (`Blocking`).
+    static func runPythonScript(_ script: String, _ arguments: [String]) async throws -> (
+        status: Int32, output: String
+    ) {
+        try await Blocking.run { try runPythonScript(script, arguments) }
+    }
+
     static func runPythonScript(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
