@@ -96,13 +96,7 @@ public final class MailboxSession {
     public func list() throws(MailboxError) -> [MailboxMessage] {
         switch kind {
         case .imap:
-            let reply = try command(base, custom: "UID SEARCH UNDELETED")
-            // "* SEARCH 3 7 12"
-            return reply.split(whereSeparator: \.isNewline).flatMap { line -> [MailboxMessage] in
-                let words = line.split(separator: " ")
-                guard words.count >= 2, words[0] == "*", words[1].uppercased() == "SEARCH" else { return [] }
-                return words.dropFirst(2).compactMap { Int($0) }.map { MailboxMessage(number: $0) }
-            }
+            return try searchUIDs("UNDELETED").map { MailboxMessage(number: $0) }
         case .pop3:
             // LIST: "1 1234" per message.
             let reply = try command(base + "/", custom: nil)
@@ -136,8 +130,28 @@ public final class MailboxSession {
     /// IMAP: EXPUNGE what is flagged deleted, by this session or one that died before its
     /// EXPUNGE (those messages were stored too: only stored messages are ever flagged). POP3
     /// commits at QUIT, which libcurl sends when the handle goes.
+    ///
+    /// By UID (RFC 4315 `UID EXPUNGE`) and in groups: libcurl holds a transfer's response
+    /// lines to 300 kB, which one EXPUNGE of a few hundred messages passes.
     public func finish() throws(MailboxError) {
-        if kind == .imap { _ = try command(base, custom: "EXPUNGE") }
+        guard kind == .imap else { return }
+        let flagged = try searchUIDs("DELETED")
+        for start in stride(from: 0, to: flagged.count, by: Self.uidsPerExpunge) {
+            let group = flagged[start..<min(start + Self.uidsPerExpunge, flagged.count)]
+            _ = try command(base, custom: "UID EXPUNGE \(group.map(String.init).joined(separator: ","))")
+        }
+    }
+
+    static let uidsPerExpunge = 50
+
+    /// The UIDs an IMAP `UID SEARCH` with `criteria` answers ("* SEARCH 3 7 12").
+    private func searchUIDs(_ criteria: String) throws(MailboxError) -> [Int] {
+        let reply = try command(base, custom: "UID SEARCH \(criteria)")
+        return reply.split(whereSeparator: \.isNewline).flatMap { line -> [Int] in
+            let words = line.split(separator: " ")
+            guard words.count >= 2, words[0] == "*", words[1].uppercased() == "SEARCH" else { return [] }
+            return words.dropFirst(2).compactMap { Int($0) }
+        }
     }
 
     private func command(_ url: String, custom: String?) throws(MailboxError) -> String {

@@ -77,7 +77,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                     // Only an address about to be confirmed takes the form's topics: a signup for
                     // a confirmed address must not change what its owner chose.
                     try await offload {
-                        try store.setTopicChoice(choice ?? .everything, subscriberID: subscriberID, client: client, at: Date())
+                        try store.setTopicChoice(
+                            choice ?? .everything, subscriberID: subscriberID, client: client, at: time.now())
                     }
                     metrics.count(.signup)
                     wakeup?.signal()
@@ -219,7 +220,10 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         if json {
             return pages.json(
                 status: .accepted,
-                ["status": "check-your-inbox", "message": "If the address can subscribe, a confirmation link is on its way."])
+                [
+                    "status": "check-your-inbox",
+                    "message": "If the address can subscribe, a confirmation link is on its way.",
+                ])
         }
         return pages.page("check-inbox", ["title": "Check your inbox"])
     }
@@ -316,7 +320,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     static func wantsJSON(_ request: Request) -> Bool {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         let accept = request.headers[.accept]?.lowercased() ?? ""
-        return type.hasPrefix("application/json") || (accept.contains("application/json") && !accept.contains("text/html"))
+        return type.hasPrefix("application/json")
+            || (accept.contains("application/json") && !accept.contains("text/html"))
     }
 
     static func client(_ request: Request, _ context: some RequestContext, trustForwardedFor: Bool) -> ClientInfo {

@@ -56,6 +56,31 @@ struct MailboxFetchTests {
         #expect(try scenario.store.bounceTally(scenario.week) == tally)
     }
 
+    /// A mailbox with hundreds of messages is read and emptied in one fetch: libcurl holds one
+    /// transfer's response lines to 300 kB, which a single EXPUNGE of 700 messages passed ("Too
+    /// large response headers"), so the session expunges by UID in groups.
+    @Test(arguments: [MailboxClient.Kind.imap, .pop3])
+    func aMailboxOfManyMessagesIsReadInOneSession(kind: MailboxClient.Kind) throws {
+        let dovecot = try DovecotServer()
+        let count = 700
+        for index in 0..<count {
+            try dovecot.deliver(
+                Array(
+                    "From: someone@example.net\r\nTo: bounces@example.org\r\nSubject: note \(index)\r\nMessage-ID: <note-\(index)@example.net>\r\n\r\nhello \(index)\r\n"
+                        .utf8))
+        }
+        let session = try client(dovecot, kind).connect()
+        let messages = try session.list()
+        #expect(messages.count == count)
+        for (index, message) in messages.enumerated() {
+            do {
+                #expect(String(decoding: try session.retrieve(message), as: UTF8.self).contains("hello "))
+            } catch { Issue.record("retrieve \(index): \(error)"); return }
+            do { try session.delete(message) } catch { Issue.record("delete \(index): \(error)"); return }
+        }
+        do { try session.finish() } catch { Issue.record("finish: \(error)") }
+    }
+
     @Test(arguments: [MailboxClient.Kind.imap, .pop3])
     func messagesStoredBeforeACrashAreDeletedNotCountedAgain(kind: MailboxClient.Kind) throws {
         let scenario = try BounceScenario(subscribers: 10)

@@ -38,8 +38,10 @@ struct LineEndingTests {
     static func pages() throws -> [URL] {
         let own = ["labelled-basic.txt", "quoted-basic.txt", "quoted-hard.txt", "labelled-basic.html"].map(
             TestPaths.fixture)
-        let examples = try FileManager.default.contentsOfDirectory(at: TestPaths.examples, includingPropertiesForKeys: nil)
-            .filter { ["txt", "html"].contains($0.pathExtension) }
+        let examples = try FileManager.default.contentsOfDirectory(
+            at: TestPaths.examples, includingPropertiesForKeys: nil
+        )
+        .filter { ["txt", "html"].contains($0.pathExtension) }
         return (own + examples + (try TestPaths.samplePageFiles())).sorted { $0.path < $1.path }
     }
 

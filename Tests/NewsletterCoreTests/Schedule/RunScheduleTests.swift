@@ -111,7 +111,9 @@ struct RunScheduleTests {
         let months = "2027-06-01T00:00:00Z"
         let lateBy = date(months).timeIntervalSince(date("2026-11-23T00:00:00Z"))
         // What cron would skip (missed, past the cutoff, skipped earlier), the editor's week builds.
-        #expect(decide("2026-W47", at: months, missed: .skip) == .skipMissed(reason: decide("2026-W47", at: months).skipReason!))
+        #expect(
+            decide("2026-W47", at: months, missed: .skip)
+                == .skipMissed(reason: decide("2026-W47", at: months).skipReason!))
         #expect(decide("2026-W47", at: months, missed: .skip, request: .named) == .send(lateBy: lateBy))
         #expect(!decide("2026-W47", at: months, cutoff: "1h", missed: .sendLate).proceeds)
         #expect(decide("2026-W47", at: months, cutoff: "1h", request: .named) == .send(lateBy: lateBy))

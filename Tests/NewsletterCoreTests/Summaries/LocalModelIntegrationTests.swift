@@ -47,7 +47,9 @@ struct LocalModelIntegrationTests {
         let provider = GrammarExtractiveProvider(
             connection: LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 300))
         let comparison = comparison
-        let reply = try await Blocking.run { try provider.summarize(comparison, attempt: SummaryAttempt(number: 0, seed: 42)) }
+        let reply = try await Blocking.run {
+            try provider.summarize(comparison, attempt: SummaryAttempt(number: 0, seed: 42))
+        }
         let candidates = Set(SummaryPrompt.candidateLines(for: comparison))
         let lines = reply.text.split(separator: "\n").map(String.init)
         #expect(!lines.isEmpty && lines.count <= 3)
@@ -102,7 +104,8 @@ struct LocalModelIntegrationTests {
         let connection = LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 300, maxTokens: 16)
         let comparison = comparison
         let reply = try await Blocking.run {
-            try ChatSummaryProvider(connection: connection).summarize(comparison, attempt: SummaryAttempt(number: 0, seed: 42))
+            try ChatSummaryProvider(connection: connection).summarize(
+                comparison, attempt: SummaryAttempt(number: 0, seed: 42))
         }
         #expect(!reply.text.isEmpty)
         #expect(runtime.startCount == 2)
