@@ -111,7 +111,8 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
     }
 
     private func retry(_ mail: EndpointMail, reply: String, at time: Date) -> EndpointMailResult {
-        let delay = min(maxRetryDelay, 30 * pow(2, Double(min(mail.attempt - 1, 20))))
+        // The project's one doubling rule; the spread around it (±20 %) is this queue's own.
+        let delay = Backoff(base: .seconds(30), cap: .seconds(maxRetryDelay)).delay(beforeRetry: mail.attempt).seconds
         if time.timeIntervalSince(mail.createdAt) + delay > giveUpAfter {
             // Retried for days: a confirmation this late would surprise; record why it never went.
             return .failed(reply: "gave up after \(mail.attempt) attempts over \(Int(giveUpAfter / 3600)) hours: \(reply)")
