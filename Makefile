@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-serve bench-run bench-summaries clean
+.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-profile bench-serve bench-run bench-summaries clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -56,6 +56,10 @@ preview-shots: demo setup-browser
 # Delivery speed on loopback next to smtp-source and mailmerge (see docs/benchmarks.md).
 bench: setup
 	./scripts/bench.sh
+
+# Instructions per message, and the top of the profile, under valgrind's callgrind (docs/benchmarks.md).
+bench-profile: setup
+	./scripts/bench-profile.sh
 
 # The HTTP endpoint under wrk: signup and unsubscribe next to a no-op route (docs/benchmarks.md).
 bench-serve: setup

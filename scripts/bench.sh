@@ -17,8 +17,13 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/newsletter
 venv=$cache/mailmerge-$mailmerge_version
 
 ./scripts/setup-debian.sh >/dev/null
-swift build -c release --product newsletter >/dev/null
-bin=$PWD/.build/release/newsletter
+# BENCH_BIN measures another build (e.g. the one before a change) with the same script.
+if [ -n "${BENCH_BIN:-}" ]; then
+    bin=$BENCH_BIN
+else
+    swift build -c release --product newsletter >/dev/null
+    bin=$PWD/.build/release/newsletter
+fi
 if [ ! -x "$venv/bin/mailmerge" ]; then
     python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check "mailmerge==$mailmerge_version"
 fi
@@ -63,6 +68,9 @@ PY
 encode_line=$(nl benchmark-encode --week 2026-W47 --count "$encode_count")
 size=$(sed 's/.*average_bytes=\([0-9]*\).*/\1/' <<<"$encode_line")
 encode_rate=$(sed 's/.*per_second=\([0-9]*\).*/\1/' <<<"$encode_line")
+# (A build from before issue 16 has no --reference: its only encoder is the reference.)
+reference_line=$(nl benchmark-encode --week 2026-W47 --count "$encode_count" --reference 2>/dev/null || echo "$encode_line")
+reference_rate=$(sed 's/.*per_second=\([0-9]*\).*/\1/' <<<"$reference_line")
 
 # mailmerge: the same text, the same recipients, the same server.
 {
@@ -80,37 +88,9 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 reset_ledger() {
     python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('DELETE FROM delivery'); db.execute(\"UPDATE issue SET status = 'approved'\"); db.commit()" "$work/data/newsletter.sqlite"
 }
-
-newsletter_rates=(); source_rates=(); mailmerge_rates=()
-for run in $(seq "$runs"); do
-    reset_ledger
-    t=$(elapsed nl send --week 2026-W47); newsletter_rates+=("$(echo "$messages / $t" | bc -l)")
-    t=$(elapsed /usr/sbin/smtp-source -d -s "$sessions" -m "$messages" -l "$size" "127.0.0.1:$port"); source_rates+=("$(echo "$messages / $t" | bc -l)")
-    t=$(cd "$work" && elapsed "$venv/bin/mailmerge" --no-dry-run --no-limit --template mailmerge_template.txt --database mailmerge_database.csv --config mailmerge_server.conf)
-    mailmerge_rates+=("$(echo "$messages / $t" | bc -l)")
-done
-newsletter=$(printf '%s\n' "${newsletter_rates[@]}" | median)
-source=$(printf '%s\n' "${source_rates[@]}" | median)
-mailmerge=$(printf '%s\n' "${mailmerge_rates[@]}" | median)
-
-printf '\nnewsletter delivery benchmark: %d messages of ~%d bytes, %d sessions, median of %d runs, loopback smtp-sink\n\n' \
-    "$messages" "$size" "$sessions" "$runs"
-printf '| %-58s | %12s | %14s |\n' "what" "messages/s" "vs newsletter"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 60))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 16))"
-printf '| %-58s | %12.0f | %14s |\n' "newsletter: personalise + encode, in memory" "$encode_rate" ""
-printf '| %-58s | %12.0f | %14s |\n' "newsletter send -> smtp-sink" "$newsletter" "1.00"
-printf '| %-58s | %12.0f | %14.2f |\n' "smtp-source -d -> smtp-sink (same sessions, same size)" "$source" "$(echo "$source / $newsletter" | bc -l)"
-printf '| %-58s | %12.0f | %14.2f |\n' "mailmerge $mailmerge_version -> smtp-sink (same template, same list)" "$mailmerge" "$(echo "$mailmerge / $newsletter" | bc -l)"
-printf '\nnewsletter reaches %.0f%% of smtp-source and %.1f× mailmerge.\n' \
-    "$(echo "100 * $newsletter / $source" | bc -l)" "$(echo "$newsletter / $mailmerge" | bc -l)"
-
-# Memory as the list grows: subscribers stream from the store in pages, so the peak should
-# barely move between 10 k and 100 k.
-if [ "${BENCH_MEMORY:-1}" = 1 ]; then
-    printf '\n| %-24s | %12s | %10s | %12s |\n' "subscribers" "peak RSS" "seconds" "messages/s"
-    printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 26))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 14))"
-    for total in 10000 100000; do
-        python3 - "$work/data/newsletter.sqlite" "$total" <<'PY'
+# Confirmed subscribers up to $1.
+grow_list() {
+    python3 - "$work/data/newsletter.sqlite" "$1" <<'PY'
 import sqlite3, sys, datetime
 db = sqlite3.connect(sys.argv[1])
 have = db.execute("SELECT COUNT(*) FROM subscriber").fetchone()[0]
@@ -119,6 +99,75 @@ db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (
                [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(have, int(sys.argv[2]))])
 db.execute("DELETE FROM delivery"); db.execute("UPDATE issue SET status = 'approved'"); db.commit()
 PY
+}
+set_sessions() { sed -i "s/^concurrency = .*/concurrency = $1/" "$work/newsletter.toml"; }
+
+# newsletter send next to smtp-source -d with the same sessions, list size and message size,
+# alternating in the same minutes; the peak RSS of the sends is kept for the memory table.
+declare -A send_rate source_rate peak_rss
+compare() {
+    local total=$1 n=$2 runs_here=$3 sends=() sources=() rss=0 t
+    set_sessions "$n"
+    for _ in $(seq "$runs_here"); do
+        reset_ledger
+        start=$(date +%s.%N)
+        /usr/bin/time -f "%M" -o "$work/rss.txt" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47 >/dev/null 2>&1 || true
+        end=$(date +%s.%N)
+        sends+=("$(echo "$total / ($end - $start)" | bc -l)")
+        rss=$(( $(cat "$work/rss.txt") > rss ? $(cat "$work/rss.txt") : rss ))
+        t=$(elapsed /usr/sbin/smtp-source -d -s "$n" -m "$total" -l "$size" "127.0.0.1:$port"); sources+=("$(echo "$total / $t" | bc -l)")
+    done
+    send_rate[$total,$n]=$(printf '%s\n' "${sends[@]}" | median)
+    source_rate[$total,$n]=$(printf '%s\n' "${sources[@]}" | median)
+    peak_rss[$total,$n]=$rss
+}
+
+session_counts=${BENCH_SESSION_COUNTS:-"$sessions 1"}
+list_sizes=${BENCH_LISTS:-"$messages 100000"}
+for total in $list_sizes; do
+    grow_list "$total"
+    runs_here=$runs
+    [ "$total" -gt 10000 ] && runs_here=${BENCH_SCALE_RUNS:-1}
+    for n in $session_counts; do compare "$total" "$n" "$runs_here"; done
+done
+
+# mailmerge, one connection as it does, on the first list size.
+mailmerge_rates=()
+grow_list "$messages"
+for _ in $(seq "$runs"); do
+    t=$(cd "$work" && elapsed "$venv/bin/mailmerge" --no-dry-run --no-limit --template mailmerge_template.txt --database mailmerge_database.csv --config mailmerge_server.conf)
+    mailmerge_rates+=("$(echo "$messages / $t" | bc -l)")
+done
+mailmerge=$(printf '%s\n' "${mailmerge_rates[@]}" | median)
+newsletter=${send_rate[$messages,$sessions]}
+source=${source_rate[$messages,$sessions]}
+
+printf '\nnewsletter delivery benchmark: messages of ~%d bytes, median of %d runs (%s runs above 10,000), loopback smtp-sink\n\n' \
+    "$size" "$runs" "${BENCH_SCALE_RUNS:-1}"
+printf '| %-58s | %12s |\n' "personalise + encode one message, in memory, one core" "messages/s"
+printf '|%s|%s|\n' "$(printf -- '-%.0s' $(seq 60))" "$(printf -- '-%.0s' $(seq 14))"
+printf '| %-58s | %12.0f |\n' "spliced (encoded once per issue, spans per reader)" "$encode_rate"
+printf '| %-58s | %12.0f |\n' "reference (whole message filled and encoded per reader)" "$reference_rate"
+printf '\n| %-12s | %-8s | %14s | %18s | %10s | %10s |\n' "subscribers" "sessions" "newsletter/s" "smtp-source -d /s" "ratio" "peak RSS"
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 10))" "$(printf -- '-%.0s' $(seq 16))" "$(printf -- '-%.0s' $(seq 20))" "$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 12))"
+for total in $list_sizes; do
+    for n in $session_counts; do
+        printf '| %-12s | %-8s | %14.0f | %18.0f | %9.0f%% | %7.1f MB |\n' "$total" "$n" "${send_rate[$total,$n]}" "${source_rate[$total,$n]}" \
+            "$(echo "100 * ${send_rate[$total,$n]} / ${source_rate[$total,$n]}" | bc -l)" "$(echo "${peak_rss[$total,$n]} / 1024" | bc -l)"
+    done
+done
+printf '| %-12s | %-8s | %14.0f | %18s | %10s | %10s |\n' "$messages" "1" "$mailmerge" "(mailmerge $mailmerge_version)" "" ""
+printf '\nnewsletter reaches %.0f%% of smtp-source at %d sessions and %.1f× mailmerge.\n' \
+    "$(echo "100 * $newsletter / $source" | bc -l)" "$sessions" "$(echo "$newsletter / $mailmerge" | bc -l)"
+
+# Memory as the list grows: subscribers stream from the store in pages, so the peak should
+# barely move between 100 k and 1 M (BENCH_MEMORY=0 skips this; 1 M takes minutes).
+if [ "${BENCH_MEMORY:-1}" = 1 ]; then
+    printf '\n| %-24s | %12s | %10s | %12s |\n' "subscribers" "peak RSS" "seconds" "messages/s"
+    printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 26))" "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 14))"
+    set_sessions "$sessions"
+    for total in ${BENCH_MEMORY_LISTS:-100000 1000000}; do
+        grow_list "$total"
         /usr/bin/time -f "%M %e" -o "$work/time.txt" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47 >/dev/null
         read -r rss seconds < "$work/time.txt"
         printf '| %-24s | %9.1f MB | %10.1f | %12.0f |\n' "$total" "$(echo "$rss / 1024" | bc -l)" "$seconds" "$(echo "$total / $seconds" | bc -l)"

@@ -119,6 +119,8 @@ struct BenchmarkEncode: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var week: WeekOption
     @Option var count = 20000
+    @Flag(help: "Fill and encode each whole message (the encoder before issue 16), not splice.")
+    var reference = false
 
     func run() throws {
         let context = try global.context()
@@ -129,18 +131,25 @@ struct BenchmarkEncode: ParsableCommand {
         }
         var bytes = 0
         let clock = ContinuousClock()
+        let encoder = IssueEncoder(
+            from: delivery.from, subject: issue.subject ?? "", text: text, html: html, listID: delivery.listID,
+            unsubscribeMailto: delivery.unsubscribeMailto, feedbackID: delivery.feedbackID)
         let elapsed = try clock.measure {
             for index in 0..<count {
                 let personalization = Personalization(
                     name: "Reader \(index)", unsubscribeURL: "\(delivery.publicURL)/unsubscribe/token\(index)",
                     preferencesURL: "\(delivery.publicURL)/preferences/token\(index)")
-                let message = OutgoingMessage(
-                    from: delivery.from,
-                    to: try MailAddress("reader\(index)@example.org", displayName: "Reader \(index)"),
-                    subject: issue.subject ?? "", text: personalization.fill(text, html: false),
-                    html: personalization.fill(html, html: true), listID: delivery.listID,
-                    unsubscribeURL: personalization.unsubscribeURL)
-                bytes += try message.encoded().bytes.count
+                let recipient = try MailAddress("reader\(index)@example.org", displayName: "Reader \(index)")
+                if reference {
+                    let message = OutgoingMessage(
+                        from: delivery.from, to: recipient, subject: issue.subject ?? "",
+                        text: personalization.fill(text, html: false), html: personalization.fill(html, html: true),
+                        listID: delivery.listID, unsubscribeURL: personalization.unsubscribeURL,
+                        unsubscribeMailto: delivery.unsubscribeMailto, feedbackID: delivery.feedbackID)
+                    bytes += try message.encoded().bytes.count
+                } else {
+                    bytes += try encoder.message(to: recipient, personalization: personalization).bytes.count
+                }
             }
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -52,13 +52,21 @@ public struct VERPAddress: Sendable, Equatable {
 
     /// 20 random bytes as 32 characters of lower-case base32.
     public static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
+        newToken(random: RandomBytes.make(randomBytes))
+    }
+
+    /// Random bytes a token is made of.
+    static let randomBytes = 20
+
+    /// A token from `randomBytes` bytes of the CSPRNG (a claimed batch draws them in one go).
+    static func newToken(random: some Collection<UInt8>) -> String {
+        precondition(random.count == randomBytes)
         let letters = Array("abcdefghijklmnopqrstuvwxyz234567")
         var bits = 0
         var value = 0
         var out = ""
-        for _ in 0..<20 {
-            value = value << 8 | Int(UInt8.random(in: .min ... .max, using: &generator))
+        for byte in random {
+            value = value << 8 | Int(byte)
             bits += 8
             while bits >= 5 {
                 bits -= 5

@@ -30,6 +30,20 @@ public struct DeliveryClaim: Sendable, Equatable {
     public var envelopeToken: String = ""
 }
 
+/// The server's answer for one claimed row, recorded in groups by `recordDeliveries`.
+public enum DeliveryRecord: Sendable, Equatable {
+    /// Accepted (2xx, or transmitted whole and unconfirmed).
+    case sent(subscriberID: Int64, messageID: String, reply: String)
+    /// A temporary failure that outlived its retries.
+    case deferred(subscriberID: Int64, reply: String)
+
+    public var subscriberID: Int64 {
+        switch self {
+        case .sent(let id, _, _), .deferred(let id, _): id
+        }
+    }
+}
+
 /// The per-(issue, subscriber) ledger that makes sending resumable and never twice.
 public protocol DeliveryLedger: Sendable {
     /// Adds a pending row for every confirmed subscriber not yet in the week's ledger (unless
@@ -42,6 +56,9 @@ public protocol DeliveryLedger: Sendable {
     func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim]
     func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws
     func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws
+    /// Records several rows' outcomes, as `recordSent` and `recordDeferred` would, in one
+    /// transaction: all or none. (The default records them one by one.)
+    func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws
     /// Records a permanent failure, and the refusal as a bounce under `rule` (the same rule as
     /// the bounce mailbox's), in one transaction.
     func recordFailed(
@@ -54,4 +71,16 @@ public protocol DeliveryLedger: Sendable {
     func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws
     func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int]
     func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)]
+}
+
+extension DeliveryLedger {
+    public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+        for record in records {
+            switch record {
+            case .sent(let id, let messageID, let reply):
+                try recordSent(week, subscriberID: id, messageID: messageID, reply: reply)
+            case .deferred(let id, let reply): try recordDeferred(week, subscriberID: id, reply: reply)
+            }
+        }
+    }
 }

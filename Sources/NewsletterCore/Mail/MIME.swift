@@ -9,13 +9,29 @@ public enum MIME {
     /// Text with LF or CRLF line ends, as quoted-printable with CRLF line ends: encoded lines of
     /// at most 76 characters (soft breaks where needed), trailing white space encoded.
     public static func quotedPrintable(_ text: String) -> [UInt8] {
-        var input = Array(text.utf8)
-        if input.last == 10 {  // a final newline ends the last line; it is not a line
-            input.removeLast()
-            if input.last == 13 { input.removeLast() }
-        }
         var out: [UInt8] = []
-        out.reserveCapacity(input.count + input.count / 8 + 16)
+        out.reserveCapacity(text.utf8.count + text.utf8.count / 8 + 16)
+        var text = text
+        text.withUTF8 { appendQuotedPrintable($0, to: &out, endsText: true) }
+        return out
+    }
+
+    /// Quoted-printable of UTF-8 bytes, appended to `out`. Each line is encoded on its own
+    /// (the column restarts at every line break, and only a line's own bytes decide where it
+    /// folds), so the encoding of a text is the concatenation of the encodings of its lines,
+    /// each taken with its line break: what lets `SplicedBody` encode most lines once per issue.
+    /// `endsText` says whether these bytes end the text (only there is a final newline taken
+    /// off first, which changes what the bytes before it look ahead to: " \r\r\n" ends a
+    /// text as "=20=0D", but a line within it as " =0D").
+    static func appendQuotedPrintable(_ whole: UnsafeBufferPointer<UInt8>, to out: inout [UInt8], endsText: Bool) {
+        // A final newline ends the last line; it is not a line.
+        let endsWithNewline = endsText && whole.last == 10
+        var count = whole.count
+        if endsWithNewline {
+            count -= 1
+            if count > 0 && whole[count - 1] == 13 { count -= 1 }
+        }
+        let input = UnsafeBufferPointer(rebasing: whole[0..<count])
         var column = 0
         var index = 0
         while index < input.count {
@@ -52,11 +68,10 @@ public enum MIME {
             column += width
             index += 1
         }
-        if text.utf8.last == 10 {
+        if endsWithNewline {
             out.append(13)
             out.append(10)
         }
-        return out
     }
 
     /// Base64 in lines of 76 characters, CRLF-separated.

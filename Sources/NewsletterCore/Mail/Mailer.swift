@@ -83,8 +83,10 @@ extension DeliveryObserver {
 /// Sends an approved issue to every confirmed subscriber exactly once, resumably.
 ///
 /// Every recipient has a ledger row; workers claim rows in small batches (marking them
-/// `sending`), send each through their own transport session, and record the outcome at once.
-/// A crash leaves at most the claimed rows unrecorded, and only those can go out twice.
+/// `sending`), send each through their own transport session, and hand each outcome to the
+/// `LedgerCommitter`, which records the connections' outcomes in groups; a worker transmits its
+/// next message only once its last outcome is recorded. A crash leaves at most the claimed rows
+/// unrecorded, and only one message per connection can go out twice: the one in flight.
 public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
@@ -123,18 +125,20 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         ].compactMap { $0 }
         // One thread per connection: DispatchQueue.concurrentPerform would cap the workers at the
         // number of cores, and these mostly wait on the network.
+        let committer = LedgerCommitter(ledger: store, week: week, time: time)
         let finished = DispatchGroup()
         for _ in 0..<max(1, settings.concurrency) {
             finished.enter()
             let thread = Thread {
                 work(
-                    week: week, issue: issue, transport: transport, shared: shared, buckets: buckets, observer: observer
-                )
+                    week: week, issue: issue, transport: transport, shared: shared, buckets: buckets,
+                    committer: committer, observer: observer)
                 finished.leave()
             }
             thread.start()
         }
         finished.wait()
+        committer.close()
 
         let tallies = shared.tallies
         summary.sent = tallies.sent
@@ -198,7 +202,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
 
     private func work(
         week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [PacedBucket],
-        observer: (any DeliveryObserver)?
+        committer: LedgerCommitter<Store>, observer: (any DeliveryObserver)?
     ) {
         let session: any MailSession
         do {
@@ -208,6 +212,15 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             return
         }
         defer { session.close() }
+        // Each worker encodes the issue's variants once for itself: nothing shared per message.
+        var encoders = IssueEncoders(settings: settings)
+        var outcomes = OutcomePipeline(committer: committer)
+        defer {
+            // The last outcome handed over; a row it could not record stays `sending`.
+            do { try outcomes.awaitCommitted() } catch {
+                shared.fail("the ledger could not record a delivery: \(error.underlying)")
+            }
+        }
         while !shared.stopped {
             let allowance = shared.take(settings.batchSize)
             guard allowance > 0 else { return }
@@ -227,17 +240,18 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                 }
                 do {
                     try deliver(
-                        claim, week: week, issue: issue, session: session, shared: shared, buckets: buckets,
-                        observer: observer)
+                        claim, week: week, issue: issue, encoders: &encoders, outcomes: &outcomes, session: session,
+                        shared: shared, buckets: buckets, observer: observer)
+                } catch let error as EarlierLedgerWriteFailed {
+                    // The server has the previous message but the ledger could not say so: that
+                    // row stays `sending` (the next run counts it as in flight); this one was not
+                    // sent and goes back with the rest.
+                    shared.fail("the ledger could not record a delivery: \(error.underlying)")
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    return
                 } catch let unavailable as TransportUnavailable {
                     shared.fail(unavailable.reason)
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
-                    return
-                } catch let error as LedgerWriteFailed {
-                    // The server has the message but the ledger could not say so: this row stays
-                    // `sending` (the next run counts it as in flight); only the rest go back.
-                    shared.fail("the ledger could not record a delivery: \(error.underlying)")
-                    try? store.releaseClaims(week, subscriberIDs: claims[(index + 1)...].map(\.subscriber.id))
                     return
                 } catch {
                     shared.fail("the ledger failed: \(error)")
@@ -249,8 +263,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func deliver(
-        _ claim: DeliveryClaim, week: IssueWeek, issue: IssueRecord, session: any MailSession, shared: SharedRun,
-        buckets: [PacedBucket], observer: (any DeliveryObserver)?
+        _ claim: DeliveryClaim, week: IssueWeek, issue: IssueRecord, encoders: inout IssueEncoders,
+        outcomes: inout OutcomePipeline<Store>, session: any MailSession, shared: SharedRun, buckets: [PacedBucket],
+        observer: (any DeliveryObserver)?
     ) throws {
         let subscriber = claim.subscriber
         let content: FrozenContent
@@ -268,10 +283,12 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             let personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
-            let encoded = try message(
-                content, to: address, personalization: personalization, format: subscriber.format
-            ).encoded()
+            let encoded = try encoders.encoder(for: content).message(
+                to: address, personalization: personalization, includeHTML: subscriber.format == .html,
+                date: time.now())
             messageID = encoded.messageID
+            // Nothing goes on the wire while the previous message's outcome is unrecorded.
+            do { try outcomes.awaitCommitted() } catch { throw EarlierLedgerWriteFailed(underlying: error.underlying) }
             let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
                 encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session,
@@ -291,8 +308,8 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         }
         switch outcome {
         case .sent(let reply):
-            try recordSent(week, subscriberID: subscriber.id, messageID: messageID, reply: reply)
-        case .transient(let reply): try store.recordDeferred(week, subscriberID: subscriber.id, reply: reply)
+            outcomes.submit(.sent(subscriberID: subscriber.id, messageID: messageID, reply: reply))
+        case .transient(let reply): outcomes.submit(.deferred(subscriberID: subscriber.id, reply: reply))
         case .permanent(let reply):
             try store.recordFailed(
                 week, subscriberID: subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
@@ -312,23 +329,6 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     /// Identical permanent failures in a row that stop a run.
     static var circuitBreaker: Int { 10 }
 
-    /// The server accepted the message: recording that must not be lost to a passing database
-    /// error, or the message would go out again.
-    private func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
-        var lastError: (any Error)?
-        let backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(800))
-        for attempt in 1...5 {
-            do {
-                try store.recordSent(week, subscriberID: subscriberID, messageID: messageID, reply: reply)
-                return
-            } catch {
-                lastError = error
-                time.sleep(for: backoff.delay(beforeRetry: attempt))
-            }
-        }
-        throw LedgerWriteFailed(underlying: "\(lastError!)")
-    }
-
     private func sendWithRetries(
         _ bytes: [UInt8], from envelopeFrom: String, to recipient: String, reference: String,
         session: any MailSession, buckets: [PacedBucket]
@@ -345,7 +345,36 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 }
 
+/// One worker's encoders, one per frozen variant it has met (usually one).
+struct IssueEncoders {
+    let settings: DeliverySettings
+    private var made: [(content: FrozenContent, encoder: IssueEncoder)] = []
+
+    init(settings: DeliverySettings) {
+        self.settings = settings
+    }
+
+    mutating func encoder(for content: FrozenContent) -> IssueEncoder {
+        // The variants' strings come from one stored record, so comparing them is cheap.
+        if let found = made.first(where: {
+            $0.content.subject == content.subject && $0.content.html == content.html && $0.content.text == content.text
+        }) {
+            return found.encoder
+        }
+        let encoder = IssueEncoder(
+            from: settings.from, subject: content.subject, text: content.text, html: content.html,
+            listID: settings.listID, unsubscribeMailto: settings.unsubscribeMailto, feedbackID: settings.feedbackID)
+        made.append((content, encoder))
+        return encoder
+    }
+}
+
 struct LedgerWriteFailed: Error {
+    var underlying: String
+}
+
+/// The previous message's outcome could not be recorded, found before sending the next one.
+struct EarlierLedgerWriteFailed: Error {
     var underlying: String
 }
 

@@ -39,34 +39,39 @@ public struct OutgoingMessage: Sendable {
 
     /// The message's bytes, and its Message-ID (without angle brackets).
     public func encoded() throws(MailError) -> (bytes: [UInt8], messageID: String) {
+        let messageID = Self.newMessageID(from: from)
+        return (try encoded(messageID: messageID, boundary: Self.newBoundary()), messageID)
+    }
+
+    /// A fresh Message-ID (without angle brackets) in the sender's domain.
+    static func newMessageID(from: MailAddress) -> String {
+        let domain = from.address.split(separator: "@").last ?? "localhost"
+        return "\(Hex.random(16))@\(domain)"
+    }
+
+    /// A fresh multipart boundary: "=_" never occurs in quoted-printable or base64 output.
+    static func newBoundary() -> String { "=_nl_\(Hex.random(12))" }
+
+    /// The message with the given Message-ID and boundary: the reference encoding, which
+    /// `IssueEncoder` reproduces byte for byte.
+    func encoded(messageID: String, boundary: String) throws(MailError) -> [UInt8] {
         for (field, value) in [
             ("subject", subject), ("List-Id", listID), ("unsubscribe URL", unsubscribeURL ?? ""),
             ("unsubscribe mailto", unsubscribeMailto ?? ""), ("Feedback-ID", feedbackID ?? ""),
         ] {
             try MailAddress.rejectControlCharacters(value, field: field)
         }
-        let domain = String(from.address.split(separator: "@").last ?? "localhost")
-        let messageID = "\(Hex.random(16))@\(domain)"
-        let boundary = "=_nl_\(Hex.random(12))"  // "=_" never occurs in QP or base64 output
-
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + (html?.utf8.count ?? 0) + 2048)
         out += MIME.header("Date", Self.rfc5322Date(date))
         out += MIME.header("Message-ID", "<\(messageID)>")
         out += MIME.header("From", words: Self.addressWords(from))
         out += MIME.header("To", words: Self.addressWords(to))
-        out += MIME.header(
-            "Subject",
-            words: MIME.encodedWords(subject).flatMap { word in
-                word.hasPrefix("=?")
-                    ? [word] : word.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            })
+        out += Self.subjectHeader(subject)
         out += MIME.header("MIME-Version", "1.0")
         if let unsubscribeURL {
             out += MIME.header("List-Id", "<\(listID)>")
-            let unsubscribe = ["<\(unsubscribeURL)>"] + (unsubscribeMailto.map { ["<\($0)>"] } ?? [])
-            out += MIME.header(
-                "List-Unsubscribe", words: unsubscribe.enumerated().map { $0 < unsubscribe.count - 1 ? $1 + "," : $1 })
+            out += Self.listUnsubscribeHeader(url: unsubscribeURL, mailto: unsubscribeMailto)
             out += MIME.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
         }
         if let feedbackID { out += MIME.header("Feedback-ID", feedbackID) }
@@ -76,7 +81,7 @@ public struct OutgoingMessage: Sendable {
             out += MIME.header("Content-Transfer-Encoding", encoding.rawValue)
             out += MIME.crlf
             out += encoded
-            return (out, messageID)
+            return out
         }
         out += MIME.header("Content-Type", words: ["multipart/alternative;", "boundary=\"\(boundary)\""])
         out += MIME.crlf
@@ -92,7 +97,22 @@ public struct OutgoingMessage: Sendable {
             out += MIME.crlf
         }
         out += Array("--\(boundary)--".utf8) + MIME.crlf
-        return (out, messageID)
+        return out
+    }
+
+    static func subjectHeader(_ subject: String) -> [UInt8] {
+        MIME.header(
+            "Subject",
+            words: MIME.encodedWords(subject).flatMap { word in
+                word.hasPrefix("=?")
+                    ? [word] : word.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            })
+    }
+
+    static func listUnsubscribeHeader(url: String, mailto: String?) -> [UInt8] {
+        let unsubscribe = ["<\(url)>"] + (mailto.map { ["<\($0)>"] } ?? [])
+        return MIME.header(
+            "List-Unsubscribe", words: unsubscribe.enumerated().map { $0 < unsubscribe.count - 1 ? $1 + "," : $1 })
     }
 
     /// `Display Name <local@domain>`, the name quoted or encoded as needed.

@@ -8,6 +8,36 @@ public enum Placeholder: String, CaseIterable, Sendable {
     case preferencesURL = "%%PREFERENCES_URL%%"
 }
 
+extension Placeholder {
+    /// The placeholder's UTF-8, as it stands in a draft.
+    var bytes: [UInt8] { Array(rawValue.utf8) }
+
+    /// The placeholder that starts at `index` of `bytes`, with the same precedence as `fill`
+    /// (the first in `allCases` that matches).
+    static func match(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Placeholder? {
+        guard bytes[index] == 37, index + 1 < bytes.count, bytes[index + 1] == 37 else { return nil }
+        return allCases.first { candidate in
+            let token = candidate.rawValue.utf8
+            return index + token.count <= bytes.count && zip(token, bytes[index...]).allSatisfy { $0 == $1 }
+        }
+    }
+}
+
+/// One subscriber's placeholder values as UTF-8 bytes.
+public struct PlaceholderValues: Sendable, Equatable {
+    public var greeting: [UInt8]
+    public var unsubscribeURL: [UInt8]
+    public var preferencesURL: [UInt8]
+
+    public subscript(placeholder: Placeholder) -> [UInt8] {
+        switch placeholder {
+        case .greeting: greeting
+        case .unsubscribeURL: unsubscribeURL
+        case .preferencesURL: preferencesURL
+        }
+    }
+}
+
 public struct Personalization: Sendable, Equatable {
     public var name: String?
     public var unsubscribeURL: String
@@ -33,15 +63,8 @@ public struct Personalization: Sendable, Equatable {
     /// Fills the placeholders of a rendered draft; in HTML every value is escaped. One pass
     /// over the UTF-8 bytes: this runs once per recipient on tens of kilobytes.
     public func fill(_ draft: String, html: Bool) -> String {
-        let values: [(token: [UInt8], value: [UInt8])] = Placeholder.allCases.map { placeholder in
-            let value: String
-            switch placeholder {
-            case .greeting: value = greeting
-            case .unsubscribeURL: value = unsubscribeURL
-            case .preferencesURL: value = preferencesURL
-            }
-            return (Array(placeholder.rawValue.utf8), Array((html ? HTML.escape(value) : value).utf8))
-        }
+        let filled = values(html: html)
+        let values = Placeholder.allCases.map { (token: $0.bytes, value: filled[$0]) }
         var input = Array(draft.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(input.count + 256)
@@ -63,6 +86,13 @@ public struct Personalization: Sendable, Equatable {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// What each placeholder becomes for this subscriber, as UTF-8 (HTML-escaped for HTML).
+    public func values(html: Bool) -> PlaceholderValues {
+        func bytes(_ value: String) -> [UInt8] { Array((html ? HTML.escape(value) : value).utf8) }
+        return PlaceholderValues(
+            greeting: bytes(greeting), unsubscribeURL: bytes(unsubscribeURL), preferencesURL: bytes(preferencesURL))
     }
 
     /// Page text must never be able to pose as a placeholder and be filled at send time.

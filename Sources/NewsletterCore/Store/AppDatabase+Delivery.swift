@@ -27,6 +27,9 @@ extension AppDatabase: DeliveryLedger {
         try writer.write { db in
             let now = Date()
             var claims: [DeliveryClaim] = []
+            // The random bytes of every token the batch may need, drawn in one pass.
+            let perClaim = Self.tokenRandomBytes + VERPAddress.randomBytes
+            let random = RandomBytes.make(limit * perClaim)
             // Pending rows first, then rows an earlier run deferred; each query walks the
             // (week, state, subscriberId) index, never the rows already sent.
             let queries: [(String, StatementArguments)] = [
@@ -54,12 +57,13 @@ extension AppDatabase: DeliveryLedger {
                                 arguments: [now, week.description, subscriber.id])
                             continue
                         }
-                        let token = Self.newToken()
+                        let drawn = random[(claims.count * perClaim)...].prefix(perClaim)
+                        let token = Self.newToken(random: drawn.prefix(Self.tokenRandomBytes))
                         try db.execute(
                             sql:
                                 "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES (?, ?, 'unsubscribe', ?)",
                             arguments: [Self.tokenHash(token), subscriber.id, now])
-                        let envelopeToken = VERPAddress.newToken()
+                        let envelopeToken = VERPAddress.newToken(random: drawn.suffix(VERPAddress.randomBytes))
                         try db.execute(
                             sql:
                                 "INSERT INTO verpToken (tokenHash, week, subscriberId, createdAt) VALUES (?, ?, ?, ?)",
@@ -88,6 +92,30 @@ extension AppDatabase: DeliveryLedger {
                     UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
                     WHERE week = ? AND subscriberId = ? AND state = 'sending'
                     """, arguments: [messageID, reply, now, now, week.description, subscriberID])
+        }
+    }
+
+    public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+        guard !records.isEmpty else { return }
+        try writer.write { db in
+            let now = Date()
+            let sent = try db.cachedStatement(
+                sql: """
+                    UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
+                    WHERE week = ? AND subscriberId = ? AND state = 'sending'
+                    """)
+            let deferred = try db.cachedStatement(
+                sql:
+                    "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'"
+            )
+            for record in records {
+                switch record {
+                case .sent(let id, let messageID, let reply):
+                    try sent.execute(arguments: [messageID, reply, now, now, week.description, id])
+                case .deferred(let id, let reply):
+                    try deferred.execute(arguments: [reply, now, week.description, id])
+                }
+            }
         }
     }
 
@@ -161,8 +189,15 @@ extension AppDatabase: DeliveryLedger {
 
     /// 32 random bytes from the system CSPRNG, URL-safe base64 without padding.
     static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        newToken(random: RandomBytes.make(tokenRandomBytes))
+    }
+
+    static let tokenRandomBytes = 32
+
+    /// A token from `tokenRandomBytes` bytes of the CSPRNG (a claimed batch draws them in one go).
+    static func newToken(random: some Collection<UInt8>) -> String {
+        precondition(random.count == tokenRandomBytes)
+        let bytes = Array(random)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(43)

@@ -22,7 +22,6 @@ enum Hex {
 
     /// `count` bytes from the system's CSPRNG (getrandom on Linux), in hex.
     static func random(_ count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return encode((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        encode(RandomBytes.make(count))
     }
 }
