@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# make bench-profile: where one message's instructions go, counted by valgrind's callgrind
-# (instruction counts do not depend on how busy the machine is, unlike times).
-#   1. benchmark-encode: personalising and encoding N messages in memory, spliced and reference;
-#   2. newsletter send of N messages over one session to smtp-sink (claims, tokens, encoding,
-#      libcurl, the ledger), under callgrind.
-# Prints instructions per message and the top functions (inclusive) of each.
-# BENCH_BIN measures another build with the same script.
+# make bench-profile: where the time of one message goes, sampled by perf (Debian linux-perf,
+# the cpu-clock software event, which also works in virtual machines without hardware counters).
+#   1. benchmark-encode: personalising and encoding messages in memory (the spliced encoder, and
+#      with --reference the whole-message one it replaced, when the build has it);
+#   2. newsletter send over one session to smtp-sink (claims, tokens, encoding, libcurl, ledger).
+# Prints the top symbols (self time) of each. BENCH_BIN profiles another build with the same
+# script. (valgrind's callgrind, whose instruction counts would not depend on the machine's load,
+# cannot read the debug info of Swift 6.3 binaries with Debian 12's valgrind 3.19, and crashes
+# on them once it is stripped.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-count=${PROFILE_MESSAGES:-500}
-top=${PROFILE_TOP:-25}
+count=${PROFILE_MESSAGES:-2000}
+top=${PROFILE_TOP:-20}
 
 ./scripts/setup-debian.sh >/dev/null
-command -v valgrind >/dev/null || { echo "bench-profile: installing valgrind" >&2; apt-get install -y -q valgrind >/dev/null; }
+command -v perf >/dev/null || { echo "bench-profile: installing linux-perf" >&2; apt-get install -y -q linux-perf >/dev/null; }
 if [ -n "${BENCH_BIN:-}" ]; then
     bin=$BENCH_BIN
 else
@@ -22,10 +24,6 @@ else
 fi
 
 work=$(mktemp -d)
-# Valgrind 3.19 (Debian 12) cannot read the DWARF 5 debug info Swift's clang writes: profile a
-# copy without it (the symbol table, which names the functions, stays).
-objcopy --strip-debug "$bin" "$work/newsletter"
-bin=$work/newsletter
 sink_pid=
 cleanup() { [ -n "$sink_pid" ] && kill -9 "$sink_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
@@ -61,40 +59,18 @@ db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (
 db.commit()
 PY
 
-# Instructions of a command, less those of the same command doing `base` messages (start-up,
-# opening the store, rendering nothing twice), divided per message.
-profile() {
+# The top symbols by self time: "share  library  symbol".
+report() {
     local name=$1; shift
-    valgrind --tool=callgrind --callgrind-out-file="$work/$name.out" "$@" >/dev/null 2>"$work/$name.log" || true
-    local total
-    total=$(grep -m1 '^summary:' "$work/$name.out" | awk '{ print $2 }')
-    printf '%s %s\n' "$name" "$total"
+    perf record -q -e cpu-clock -F 1999 -o "$work/profile.data" -- "$@" >/dev/null 2>&1 || true
+    printf '\n%s: top %d symbols, self time (perf, cpu-clock)\n\n' "$name" "$top"
+    perf report -i "$work/profile.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+        | grep -v '^#' | grep -v '^$' | sed -n "1,${top}p" | sed 's/  */ /g; s/ - - $//' | demangle | cut -c1-160 || true
 }
-reset_ledger() {
-    python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('DELETE FROM delivery'); db.execute(\"UPDATE issue SET status = 'approved'\"); db.commit()" "$work/data/newsletter.sqlite"
-}
-
-read -r _ encode_base < <(profile encode0 "$bin" benchmark-encode --config "$work/newsletter.toml" --log-level error --week 2026-W47 --count 1)
-read -r _ encode_all < <(profile encode "$bin" benchmark-encode --config "$work/newsletter.toml" --log-level error --week 2026-W47 --count "$((count + 1))")
-reference_all=
+demangle() { if command -v swift >/dev/null; then swift demangle --simplified; else cat; fi; }
+encode=(benchmark-encode --config "$work/newsletter.toml" --log-level error --week 2026-W47 --count 20000)
+report "encode (what send uses)" "$bin" "${encode[@]}"
 if "$bin" benchmark-encode --help 2>/dev/null | grep -q -- --reference; then
-    read -r _ reference_base < <(profile reference0 "$bin" benchmark-encode --config "$work/newsletter.toml" --log-level error --week 2026-W47 --count 1 --reference)
-    read -r _ reference_all < <(profile reference "$bin" benchmark-encode --config "$work/newsletter.toml" --log-level error --week 2026-W47 --count "$((count + 1))" --reference)
+    report "encode (--reference: the whole-message encoder)" "$bin" "${encode[@]}" --reference
 fi
-reset_ledger
-read -r _ send_base < <(profile send0 "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47 --limit 1)
-reset_ledger
-read -r _ send_all < <(profile send "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47 --limit "$((count + 1))")
-
-printf '\nnewsletter per-message instructions (callgrind, %d messages, start-up subtracted)\n\n' "$count"
-printf '| %-52s | %16s |\n' "what" "instructions/msg"
-printf '|%s|%s|\n' "$(printf -- '-%.0s' $(seq 54))" "$(printf -- '-%.0s' $(seq 18))"
-printf '| %-52s | %16.0f |\n' "personalise + encode (benchmark-encode)" "$(echo "($encode_all - $encode_base) / $count" | bc -l)"
-[ -n "$reference_all" ] && printf '| %-52s | %16.0f |\n' "personalise + encode, reference path (--reference)" "$(echo "($reference_all - $reference_base) / $count" | bc -l)"
-printf '| %-52s | %16.0f |\n' "send, 1 session to smtp-sink (whole process)" "$(echo "($send_all - $send_base) / $count" | bc -l)"
-
-for name in encode send; do
-    printf '\ntop %d functions of %s, inclusive, share of all instructions:\n\n' "$top" "$name"
-    callgrind_annotate --inclusive=yes "$work/$name.out" 2>/dev/null | sed -n '/^-\{10,\}$/,$p' | grep -v '^-' | grep -v '^$' \
-        | sed -n "3,$((top + 2))p" | sed 's/ \[[^]]*\]$//' | cut -c1-160
-done
+report "send ($count messages, 1 session, smtp-sink)" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47

@@ -15,8 +15,13 @@ connections=${BENCH_CONNECTIONS:-32}
 
 ./scripts/setup-debian.sh >/dev/null
 command -v wrk >/dev/null || { echo "bench-serve: installing wrk" >&2; apt-get install -y -q wrk >/dev/null; }
-swift build -c release --product newsletter >/dev/null
-bin=$PWD/.build/release/newsletter
+# BENCH_BIN measures another build (e.g. the one before a change) with the same script.
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+else
+  swift build -c release --product newsletter >/dev/null
+  bin=$PWD/.build/release/newsletter
+fi
 
 work=$(mktemp -d)
 server_pid=

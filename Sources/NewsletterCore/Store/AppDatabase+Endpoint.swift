@@ -9,7 +9,7 @@ extension AppDatabase: SubscriberEndpointStore {
     }
 
     public func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome {
-        try groupCommit.write { db in
+        try writer.write { db in
             guard let (subscriber, _) = try Self.subscriber(token: token, purpose: "unsubscribe", in: db) else {
                 return .unknownToken
             }
@@ -27,7 +27,7 @@ extension AppDatabase: SubscriberEndpointStore {
     public func requestSignup(
         _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
     ) throws -> SignupOutcome {
-        try groupCommit.write { db in
+        try writer.write { db in
             let existing = try Subscriber.fetchOne(
                 db, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [address.address])
             let subscriberID: Int64

@@ -100,7 +100,7 @@ extension AppDatabase: TopicStore {
     }
 
     public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) throws {
-        try groupCommit.write { db in
+        try writer.write { db in
             try Self.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time, db)
         }
     }

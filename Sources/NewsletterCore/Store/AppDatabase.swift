@@ -5,8 +5,6 @@ import GRDB
 /// tool means to do with it.
 public final class AppDatabase: Sendable {
     let writer: any DatabaseWriter
-    /// The endpoint's concurrent writes (signups, unsubscribes) committed together.
-    let groupCommit: GroupCommit
     var reader: any DatabaseReader { writer }
     public let path: String
 
@@ -36,7 +34,6 @@ public final class AppDatabase: Sendable {
 
     init(_ writer: any DatabaseWriter, path: String) throws(StoreError) {
         self.writer = writer
-        groupCommit = GroupCommit(writer: writer)
         self.path = path
         do {
             try Self.migrator.migrate(writer)
