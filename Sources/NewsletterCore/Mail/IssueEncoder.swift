@@ -111,11 +111,11 @@ public struct IssueEncoder: Sendable {
         out += MIME.crlf
         let delimiter = Array("--\(boundary)".utf8) + MIME.crlf
         out += delimiter
-        out += Self.partHeaders(subtype: "plain")
+        out += Self.plainTextHeaders
         text.splice(textLines, into: &out)
         out += MIME.crlf
         out += delimiter
-        out += Self.partHeaders(subtype: "html")
+        out += Self.htmlHeaders
         html.splice(htmlLines, into: &out)
         out += MIME.crlf
         out += Array("--\(boundary)--".utf8) + MIME.crlf
@@ -133,16 +133,13 @@ public struct IssueEncoder: Sendable {
             feedbackID: feedbackID, date: date)
     }
 
+    /// A text part's (or a text-only message's) headers and the empty line after them.
     static let plainTextHeaders =
         MIME.header("Content-Type", "text/plain; charset=utf-8")
         + MIME.header("Content-Transfer-Encoding", MIME.TransferEncoding.quotedPrintable.rawValue) + MIME.crlf
-
-    static let plainPartHeaders = plainTextHeaders
-    static let htmlPartHeaders =
+    static let htmlHeaders =
         MIME.header("Content-Type", "text/html; charset=utf-8")
         + MIME.header("Content-Transfer-Encoding", MIME.TransferEncoding.quotedPrintable.rawValue) + MIME.crlf
-
-    static func partHeaders(subtype: String) -> [UInt8] { subtype == "html" ? htmlPartHeaders : plainPartHeaders }
 }
 
 /// A body with placeholders, quoted-printable encoded once: runs of lines without a placeholder
