@@ -5,6 +5,10 @@
 #      next to Postfix's smtp-source (-d: one connection per session, same sessions, same size)
 #      and to the Python tool mailmerge sending the same template to the same list.
 # Prints medians of BENCH_RUNS runs and the ratios. Everything stays on 127.0.0.1.
+# The send is compared at BENCH_SESSION_COUNTS sessions ("4 1") for each of BENCH_LISTS list
+# sizes ("2000 100000"; BENCH_SCALE_RUNS runs, default 1, above 10,000), then the peak RSS at
+# BENCH_MEMORY_LISTS ("100000 1000000"; BENCH_MEMORY=0 skips it), then topic variants
+# (BENCH_VARIANTS=0 skips them). BENCH_BIN measures a build other than this checkout's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
