@@ -36,6 +36,8 @@ extension PostgresStore {
                 "CREATE UNIQUE INDEX subscriber_email ON subscriber (lower(email))",
                 "CREATE INDEX subscriber_status ON subscriber (status, id)",
             ]),
+        // PostgresStore+Leases.swift.
+        leaseMigration,
     ]
 
     /// The newest schema version this binary knows.
