@@ -83,6 +83,7 @@ run)
     shift
     dir=$(mktemp -d "${TMPDIR:-/tmp}/newsletter-pg.XXXXXX")
     trap 'stop "$dir"' EXIT
+    trap 'exit 143' TERM INT   # so a killed run still stops its cluster (the EXIT trap)
     NEWSLETTER_TEST_POSTGRES_URL=$(start "$dir")
     export NEWSLETTER_TEST_POSTGRES_URL
     "$@"

@@ -95,6 +95,9 @@ public final class PostgresStore: Sendable {
 
     // MARK: Connections
 
+    /// A connection outside the idle set, for a lock held across other work.
+    func connectForLock() throws(PostgresStoreError) -> PostgresConnection { try connect() }
+
     private func connect() throws(PostgresStoreError) -> PostgresConnection {
         let id = connectionCount.add(1, ordering: .relaxed).newValue
         do {
@@ -140,8 +143,9 @@ public final class PostgresStore: Sendable {
         }
     }
 
-    private static func discard(_ connection: PostgresConnection) {
-        let _: EventLoopFuture<Void> = connection.close()
+    /// Closes and waits: PostgresNIO requires a connection closed before it is released.
+    static func discard(_ connection: PostgresConnection) {
+        try? (connection.close() as EventLoopFuture<Void>).wait()
     }
 
     private func giveBack(_ connection: PostgresConnection) {
