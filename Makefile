@@ -32,7 +32,7 @@ build-release: setup
 test: build setup-browser runtime
 	./scripts/setup-test-peers.sh >/dev/null
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	./scripts/pg-cluster.sh run $(SWIFT) test --skip-build   # one throwaway PostgreSQL cluster for the run
 	./scripts/reliability.sh
 
 # The built `newsletter run` under SMTP faults, kill -9, a dead server and a full disk, with

@@ -62,10 +62,11 @@ struct Bounces: ParsableCommand {
 
         func run() throws {
             let context = try global.context()
-            let store = try context.openStore()
-            let processor = BounceCLI.processor(store: store, settings: context.configuration)
-            let summary = try processor.importFiles(files, observer: BounceCLI.Printer())
-            try BounceCLI.finish(summary, verb: "imported")
+            func importFiles(into store: some BounceStore) throws -> BounceIntakeSummary {
+                try BounceCLI.processor(store: store, settings: context.configuration).importFiles(
+                    files, observer: BounceCLI.Printer())
+            }
+            try BounceCLI.finish(try importFiles(into: try context.openStore()), verb: "imported")
         }
     }
 
@@ -122,7 +123,7 @@ struct Bounces: ParsableCommand {
 
 /// What `bounces fetch`, `bounces import` and `run` share.
 enum BounceCLI {
-    static func processor(store: AppDatabase, settings: Configuration) -> BounceProcessor<AppDatabase> {
+    static func processor<Store: BounceStore>(store: Store, settings: Configuration) -> BounceProcessor<Store> {
         BounceProcessor(
             store: store, verp: settings.bounces.verp,
             rule: BounceRule(softBounceLimit: settings.mail.bounceAfter, softBounceWindow: settings.bounces.window),
@@ -130,7 +131,7 @@ enum BounceCLI {
     }
 
     /// Fetches under the data directory's bounces.lock; nil when another fetch holds it.
-    static func fetch(_ mailbox: MailboxClient.Settings, store: AppDatabase, context: CommandContext) throws
+    static func fetch(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: CommandContext) throws
         -> BounceIntakeSummary?
     {
         let lock: RunLock

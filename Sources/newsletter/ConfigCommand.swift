@@ -26,6 +26,7 @@ struct Config: ParsableCommand {
             outbox_dir:              \(settings.outboxDirectory)
             templates_dir:           \(settings.templatesDirectory)
             store.path:              \(settings.databasePath)
+            store.url:               \(settings.storeURL.map(\.description) ?? "(not set: the SQLite file at store.path)")
             ingest.sources:          \(settings.ingest.sources)
             ingest.max_page_bytes:   \(settings.ingest.maxPageBytes)
             ingest.timeout_seconds:  \(settings.ingest.timeoutSeconds)

@@ -69,12 +69,14 @@ struct CommandContext {
         }
     }
 
-    func openStore() throws -> AppDatabase {
+    /// The configured store (SQLite, or PostgreSQL under `store.url`); one that cannot be
+    /// opened ends the command with exit status 74 (unreachable) or 78 (set up wrongly).
+    func openStore() throws -> any NewsletterStore {
         do {
-            return try AppDatabase.open(path: configuration.databasePath)
+            return try StoreFactory.open(configuration.store, logger: logger)
         } catch {
             Terminal.printError("\(error)")
-            throw ExitCode(ExitStatus.storeError.rawValue)
+            throw ExitCode(error.exitStatus.rawValue)
         }
     }
 }

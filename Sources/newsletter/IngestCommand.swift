@@ -53,7 +53,16 @@ struct Ingest: ParsableCommand {
         guard !sources.isEmpty else {
             throw ValidationError("no SOURCE given and ingest.sources is empty in the configuration")
         }
-        let store = dryRun ? nil : try context.openStore()
+        // A dry run opens no store at all.
+        if dryRun {
+            try ingest(into: AppDatabase?.none, sources: sources, context: context)
+        } else {
+            try ingest(into: try context.openStore(), sources: sources, context: context)
+        }
+    }
+
+    private func ingest<Store: ComparisonStore>(into store: Store?, sources: [String], context: CommandContext) throws {
+        let settings = context.configuration
         let fetcher = CurlFetcher(
             maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
             connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)

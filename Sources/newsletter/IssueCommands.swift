@@ -46,86 +46,90 @@ struct Preview: ParsableCommand {
         let week = self.week.resolve(settings)
         let templates = try context.loadTemplates()
         let store = try context.openStore()
-        // The model runtime starts only if a summary is not stored yet, and stops when we return.
-        let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
-        defer { supervisor?.stop() }
-        let progress = SummaryProgress(interactive: Terminal.isInteractive, logger: context.logger)
-        let preview = IssuePreview(
-            store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
-            summarizer: chain, summaryObserver: { progress.handle($0) })
-        let result: IssuePreview<AppDatabase>.Result
-        do {
-            defer { progress.finish() }
-            result = try preview.preview(week, force: force, rebuild: rebuild)
-        } catch let error as PreviewError {
-            Terminal.printError("\(error)")
-            switch error {
-            case .tooFewComparisons, .nothingToBuild, .emptyStore: throw ExitCode(ExitStatus.nothingToBuild.rawValue)
-            case .outboxUnwritable: throw ExitCode(ExitStatus.storeError.rawValue)
-            case .approvedDraftWouldChange, .alreadySent: throw ExitCode(ExitStatus.partialFailure.rawValue)
-            case .tooManyVariants: throw ExitCode(ExitStatus.configurationError.rawValue)
+        // Opened here, so everything below works on the store itself, whichever backend.
+        func proceed<Store: NewsletterStore>(_ store: Store) throws {
+            // The model runtime starts only if a summary is not stored yet, and stops when we return.
+            let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
+            defer { supervisor?.stop() }
+            let progress = SummaryProgress(interactive: Terminal.isInteractive, logger: context.logger)
+            let preview = IssuePreview(
+                store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
+                summarizer: chain, summaryObserver: { progress.handle($0) })
+            let result: IssuePreview<Store>.Result
+            do {
+                defer { progress.finish() }
+                result = try preview.preview(week, force: force, rebuild: rebuild)
+            } catch let error as PreviewError {
+                Terminal.printError("\(error)")
+                switch error {
+                case .tooFewComparisons, .nothingToBuild, .emptyStore: throw ExitCode(ExitStatus.nothingToBuild.rawValue)
+                case .outboxUnwritable: throw ExitCode(ExitStatus.storeError.rawValue)
+                case .approvedDraftWouldChange, .alreadySent: throw ExitCode(ExitStatus.partialFailure.rawValue)
+                case .tooManyVariants: throw ExitCode(ExitStatus.configurationError.rawValue)
+                }
+            } catch let error as IssueStoreError {
+                Terminal.printError("\(error)")
+                throw ExitCode(ExitStatus.partialFailure.rawValue)
+            } catch {
+                Terminal.printError("the store could not save the draft, so nothing changed: \(error)")
+                throw ExitCode(ExitStatus.storeError.rawValue)
             }
-        } catch let error as IssueStoreError {
-            Terminal.printError("\(error)")
-            throw ExitCode(ExitStatus.partialFailure.rawValue)
-        } catch {
-            Terminal.printError("the store could not save the draft, so nothing changed: \(error)")
-            throw ExitCode(ExitStatus.storeError.rawValue)
-        }
-        let draft = result.draft
-        print(
-            "\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")"
-        )
-        for (index, item) in result.items.enumerated() {
-            let summary = item.summary
-            let made =
-                summary.kind == .extractive || summary.kind == .edited
-                ? summary.kind.rawValue : "\(summary.kind.rawValue) by \(summary.provider)"
+            let draft = result.draft
             print(
-                "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(made)\(summary.kind.isFallback ? ", fallback" : "")]"
+                "\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")"
             )
-        }
-        if !result.selection.leftOut.isEmpty {
+            for (index, item) in result.items.enumerated() {
+                let summary = item.summary
+                let made =
+                    summary.kind == .extractive || summary.kind == .edited
+                    ? summary.kind.rawValue : "\(summary.kind.rawValue) by \(summary.provider)"
+                print(
+                    "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(made)\(summary.kind.isFallback ? ", fallback" : "")]"
+                )
+            }
+            if !result.selection.leftOut.isEmpty {
+                print(
+                    "  left out (over issue.max_comparisons): \(result.selection.leftOut.map { "#\($0)" }.joined(separator: ", "))"
+                )
+            }
+            if !result.selection.alreadyFeatured.isEmpty {
+                print(
+                    "  already featured by a sent issue: \(result.selection.alreadyFeatured.map { "#\($0)" }.joined(separator: ", "))"
+                )
+            }
+            let size = draft.html.utf8.count
             print(
-                "  left out (over issue.max_comparisons): \(result.selection.leftOut.map { "#\($0)" }.joined(separator: ", "))"
+                "  HTML \(size / 1024) KB\(size > 100 * 1024 ? " — over the 100 KB budget: Gmail clips messages near 102 KB" : "")"
             )
-        }
-        if !result.selection.alreadyFeatured.isEmpty {
-            print(
-                "  already featured by a sent issue: \(result.selection.alreadyFeatured.map { "#\($0)" }.joined(separator: ", "))"
-            )
-        }
-        let size = draft.html.utf8.count
-        print(
-            "  HTML \(size / 1024) KB\(size > 100 * 1024 ? " — over the 100 KB budget: Gmail clips messages near 102 KB" : "")"
-        )
-        if let variants = draft.variants?.variants, variants.count > 1 {
-            print("  \(variants.count) variants, one per topic choice with readers:")
-            for variant in variants {
-                let holds =
-                    variant.isEmpty
-                    ? "no comparison: its readers are skipped" : "\(variant.comparisonIDs.count) comparison(s)"
-                print("    \(variant.id)  \(variant.choice)  \(variant.readers) reader(s), \(holds)")
+            if let variants = draft.variants?.variants, variants.count > 1 {
+                print("  \(variants.count) variants, one per topic choice with readers:")
+                for variant in variants {
+                    let holds =
+                        variant.isEmpty
+                        ? "no comparison: its readers are skipped" : "\(variant.comparisonIDs.count) comparison(s)"
+                    print("    \(variant.id)  \(variant.choice)  \(variant.readers) reader(s), \(holds)")
+                }
+            }
+            for file in result.files { print("  wrote \(file)") }
+            if !result.stillApproved {
+                print("Approve it with: newsletter approve --week \(week) --hash \(draft.hash.prefix(12))")
+            }
+            // A missing runtime is a notice, not a failure: the fallbacks ship. Unless strict.
+            var unavailable: [String: Set<String>] = [:]
+            for outcome in result.summaryOutcomes {
+                for (provider, reason) in outcome.unavailable { unavailable[reason, default: []].insert(provider) }
+            }
+            for (reason, providers) in unavailable.sorted(by: { $0.key < $1.key }) {
+                Terminal.writeError(
+                    "newsletter: notice: summary provider \(providers.sorted().joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
+                )
+            }
+            if !unavailable.isEmpty && settings.summaries.strict {
+                Terminal.printError("summaries.strict is set and a summary provider could not run")
+                throw ExitCode(ExitStatus.summariesUnavailable.rawValue)
             }
         }
-        for file in result.files { print("  wrote \(file)") }
-        if !result.stillApproved {
-            print("Approve it with: newsletter approve --week \(week) --hash \(draft.hash.prefix(12))")
-        }
-        // A missing runtime is a notice, not a failure: the fallbacks ship. Unless strict.
-        var unavailable: [String: Set<String>] = [:]
-        for outcome in result.summaryOutcomes {
-            for (provider, reason) in outcome.unavailable { unavailable[reason, default: []].insert(provider) }
-        }
-        for (reason, providers) in unavailable.sorted(by: { $0.key < $1.key }) {
-            Terminal.writeError(
-                "newsletter: notice: summary provider \(providers.sorted().joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
-            )
-        }
-        if !unavailable.isEmpty && settings.summaries.strict {
-            Terminal.printError("summaries.strict is set and a summary provider could not run")
-            throw ExitCode(ExitStatus.summariesUnavailable.rawValue)
-        }
+        try proceed(store)
     }
 }
 

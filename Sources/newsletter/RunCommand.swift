@@ -36,57 +36,61 @@ struct RunCommand: ParsableCommand {
         try context.requireOneClickUnsubscribeURL()
         let templates = try context.loadTemplates()
         let store = try context.openStore()
+        // Opened here, so everything below works on the store itself, whichever backend.
+        func proceed(_ store: some NewsletterStore) throws {
 
-        // One run at a time: the kernel drops the flock when its holder dies, however it dies.
-        let lock: RunLock
-        do {
-            lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("run.lock"))
-        } catch {
-            Terminal.printError("\(error)")
-            finish("\(target) not run: another `newsletter run` is going on", status: .busy, context: context)
-        }
-        defer { withExtendedLifetime(lock) {} }
+            // One run at a time: the kernel drops the flock when its holder dies, however it dies.
+            let lock: RunLock
+            do {
+                lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("run.lock"))
+            } catch {
+                Terminal.printError("\(error)")
+                finish("\(target) not run: another `newsletter run` is going on", status: .busy, context: context)
+            }
+            defer { withExtendedLifetime(lock) {} }
 
-        // What the bounce mailbox learnt since the last run, before anyone is mailed again.
-        if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
+            // What the bounce mailbox learnt since the last run, before anyone is mailed again.
+            if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
 
-        let fetcher = CurlFetcher(
-            maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
-            connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
-        var weeklyRun = WeeklyRun(
-            store: store, templates: templates, configuration: settings, delivery: delivery, fetcher: fetcher,
-            logger: context.logger)
-        // The model runtime starts only if a summary is not stored yet; it is stopped before
-        // finish(), which exits without unwinding.
-        let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
-        weeklyRun.summarizer = chain
-        weeklyRun.summaryObserver = { event in context.logger.debug("summary", metadata: ["event": "\(event)"]) }
-        let observer = RunProgress(progress: Terminal.isInteractive ? ProgressBar(verb: "Running") : nil)
-        let report: RunReport
-        do {
-            report = try weeklyRun.run(
-                target: target, request: week.week == nil ? .scheduled : .named, observer: observer)
-        } catch {
+            let fetcher = CurlFetcher(
+                maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
+                connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
+            var weeklyRun = WeeklyRun(
+                store: store, templates: templates, configuration: settings, delivery: delivery, fetcher: fetcher,
+                logger: context.logger)
+            // The model runtime starts only if a summary is not stored yet; it is stopped before
+            // finish(), which exits without unwinding.
+            let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
+            weeklyRun.summarizer = chain
+            weeklyRun.summaryObserver = { event in context.logger.debug("summary", metadata: ["event": "\(event)"]) }
+            let observer = RunProgress(progress: Terminal.isInteractive ? ProgressBar(verb: "Running") : nil)
+            let report: RunReport
+            do {
+                report = try weeklyRun.run(
+                    target: target, request: week.week == nil ? .scheduled : .named, observer: observer)
+            } catch {
+                supervisor?.stop()
+                observer.progress?.clear()
+                Terminal.printError("\(error)")
+                let status: ExitStatus =
+                    switch error {
+                    case .sendRunning: .busy
+                    case .outboxUnwritable, .store: .storeError
+                    }
+                finish("\(target) stopped: \(error)", status: status, context: context, since: started)
+            }
             supervisor?.stop()
             observer.progress?.clear()
-            Terminal.printError("\(error)")
-            let status: ExitStatus =
-                switch error {
-                case .sendRunning: .busy
-                case .outboxUnwritable, .store: .storeError
-                }
-            finish("\(target) stopped: \(error)", status: status, context: context, since: started)
+            for failure in report.ingest.failed { Terminal.printError(failure) }
+            var parts = report.weeks.map { WeeklyRun<AppDatabase, CurlFetcher>.describe($0.week, $0.outcome) }
+            parts.append(Self.describe(report.ingest))
+            finish(parts.joined(separator: "; "), status: report.exitStatus, context: context, since: started)
         }
-        supervisor?.stop()
-        observer.progress?.clear()
-        for failure in report.ingest.failed { Terminal.printError(failure) }
-        var parts = report.weeks.map { WeeklyRun<CurlFetcher>.describe($0.week, $0.outcome) }
-        parts.append(Self.describe(report.ingest))
-        finish(parts.joined(separator: "; "), status: report.exitStatus, context: context, since: started)
+        try proceed(store)
     }
 
     /// A mailbox that cannot be read does not stop the run: the bounces wait in it for the next.
-    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: AppDatabase, context: CommandContext) {
+    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: CommandContext) {
         do {
             if let summary = try BounceCLI.fetch(mailbox, store: store, context: context) {
                 print("bounces: \(summary.description)")

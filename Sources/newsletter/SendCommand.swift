@@ -40,55 +40,59 @@ struct Send: ParsableCommand {
         let delivery = try context.deliverySettings()
         if !dryRun { try context.requireOneClickUnsubscribeURL() }
         let store = try context.openStore()
-        let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
-        let transport = settings.transport(for: week)
+        // Opened here, so everything below works on the store itself, whichever backend.
+        func proceed(_ store: some NewsletterStore) throws {
+            let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
+            let transport = settings.transport(for: week)
 
-        if let to {
-            let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
-            print("test send of \(week) to \(to): \(outcome)")
-            if case .sent = outcome { return }
-            throw ExitCode(ExitStatus.partialFailure.rawValue)
-        }
-        if dryRun {
-            let issue = try store.issue(week)
-            let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
-            let confirmed = try store.subscriberCount(status: .confirmed)
-            let ledger = try store.deliveryCounts(week)
-            print(
-                "\(week): \(approved ? "approved" : "NOT approved (\(issue?.status.rawValue ?? "no draft"))"), transport \(transport.name), \(confirmed) confirmed subscriber(s); ledger: \(Self.describe(ledger))"
-            )
-            return
-        }
-        // One send at a time per data directory: two overlapping runs would each take the other's
-        // in-flight rows for a crashed run's and send them again.
-        let lock: RunLock
-        do {
-            lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("send.lock"))
-        } catch {
-            Terminal.printError("\(error)")
-            throw ExitCode(ExitStatus.busy.rawValue)
-        }
-        defer { withExtendedLifetime(lock) {} }
-        let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
-        let observer = SendProgress(progress: progress)
-        do {
-            let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
-            progress?.clear()
-            print(
-                "\(week): \(summary.sent) sent, \(summary.deferred) deferred, \(summary.failed) failed, \(summary.skipped) skipped\(summary.resumed > 0 ? ", \(summary.resumed) resumed after an interrupted run" : ""); ledger: \(Self.describe(summary.ledger))\(summary.complete ? " — complete" : "")"
-            )
-            for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
-                print("  failed: \(failure.email): \(failure.reply)")
+            if let to {
+                let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
+                print("test send of \(week) to \(to): \(outcome)")
+                if case .sent = outcome { return }
+                throw ExitCode(ExitStatus.partialFailure.rawValue)
             }
-            if !summary.complete && limit == nil { throw ExitCode(ExitStatus.partialFailure.rawValue) }
-        } catch let error as DeliveryError {
-            progress?.clear()
-            Terminal.printError("\(error)")
-            switch error {
-            case .notApproved: throw ExitCode(ExitStatus.notApproved.rawValue)
-            case .serverUnavailable: throw ExitCode(ExitStatus.mailServerUnavailable.rawValue)
+            if dryRun {
+                let issue = try store.issue(week)
+                let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
+                let confirmed = try store.subscriberCount(status: .confirmed)
+                let ledger = try store.deliveryCounts(week)
+                print(
+                    "\(week): \(approved ? "approved" : "NOT approved (\(issue?.status.rawValue ?? "no draft"))"), transport \(transport.name), \(confirmed) confirmed subscriber(s); ledger: \(Self.describe(ledger))"
+                )
+                return
+            }
+            // One send at a time per data directory: two overlapping runs would each take the other's
+            // in-flight rows for a crashed run's and send them again.
+            let lock: RunLock
+            do {
+                lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("send.lock"))
+            } catch {
+                Terminal.printError("\(error)")
+                throw ExitCode(ExitStatus.busy.rawValue)
+            }
+            defer { withExtendedLifetime(lock) {} }
+            let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
+            let observer = SendProgress(progress: progress)
+            do {
+                let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
+                progress?.clear()
+                print(
+                    "\(week): \(summary.sent) sent, \(summary.deferred) deferred, \(summary.failed) failed, \(summary.skipped) skipped\(summary.resumed > 0 ? ", \(summary.resumed) resumed after an interrupted run" : ""); ledger: \(Self.describe(summary.ledger))\(summary.complete ? " — complete" : "")"
+                )
+                for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
+                    print("  failed: \(failure.email): \(failure.reply)")
+                }
+                if !summary.complete && limit == nil { throw ExitCode(ExitStatus.partialFailure.rawValue) }
+            } catch let error as DeliveryError {
+                progress?.clear()
+                Terminal.printError("\(error)")
+                switch error {
+                case .notApproved: throw ExitCode(ExitStatus.notApproved.rawValue)
+                case .serverUnavailable: throw ExitCode(ExitStatus.mailServerUnavailable.rawValue)
+                }
             }
         }
+        try proceed(store)
     }
 
     static func describe(_ ledger: [DeliveryState: Int]) -> String {

@@ -38,42 +38,46 @@ struct Serve: AsyncParsableCommand {
         }
         let delivery = try context.deliverySettings()
         let store = try context.openStore()
-        let pages = PageRenderer(templates: templates, settings: settings.issue)
-        let metrics = EndpointMetrics()
-        let wakeup = Wakeup()
-        let transport = settings.endpointTransport()
+        // Opened here, so everything below works on the store itself, whichever backend.
+        func proceed(_ store: some NewsletterStore) async throws {
+            let pages = PageRenderer(templates: templates, settings: settings.issue)
+            let metrics = EndpointMetrics()
+            let wakeup = Wakeup()
+            let transport = settings.endpointTransport()
 
-        let router = Router(context: EndpointRequestContext.self)
-        router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
-        SubscriberRoutes(
-            store: store, pages: pages, server: settings.server, policy: settings.signup, metrics: metrics,
-            wakeup: wakeup
-        ).register(on: router)
-        ArchiveRoutes(
-            store: store, archive: ArchivePages(templates: templates, settings: settings.issue), pages: pages
-        ).register(on: router)
-        EditorRoutes(
-            store: store, pages: pages, token: settings.editor.token, metrics: metrics, delivery: delivery,
-            transport: transport, logger: context.logger
-        ).register(on: router)
-        BounceWebhookRoutes(
-            processor: BounceCLI.processor(store: store, settings: settings), token: settings.bounces.webhookToken
-        ).register(on: router)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "newsletter"),
-            logger: context.logger)
-        let queue = EndpointMailQueue(
-            store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
-            policy: settings.signup, logger: context.logger, wakeup: wakeup, metrics: metrics)
-        context.logger.info(
-            "serving", metadata: [
-                "address": "\(host):\(port)", "editor": "\(settings.editor.token == nil ? "off" : "on")",
-                "transport": "\(transport.name)",
-            ])
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: app), .init(service: queue)], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: context.logger))
-        try await group.run()
+            let router = Router(context: EndpointRequestContext.self)
+            router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
+            SubscriberRoutes(
+                store: store, pages: pages, server: settings.server, policy: settings.signup, metrics: metrics,
+                wakeup: wakeup
+            ).register(on: router)
+            ArchiveRoutes(
+                store: store, archive: ArchivePages(templates: templates, settings: settings.issue), pages: pages
+            ).register(on: router)
+            EditorRoutes(
+                store: store, pages: pages, token: settings.editor.token, metrics: metrics, delivery: delivery,
+                transport: transport, logger: context.logger
+            ).register(on: router)
+            BounceWebhookRoutes(
+                processor: BounceCLI.processor(store: store, settings: settings), token: settings.bounces.webhookToken
+            ).register(on: router)
+            let app = Application(
+                router: router, configuration: .init(address: .hostname(host, port: port), serverName: "newsletter"),
+                logger: context.logger)
+            let queue = EndpointMailQueue(
+                store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
+                policy: settings.signup, logger: context.logger, wakeup: wakeup, metrics: metrics)
+            context.logger.info(
+                "serving", metadata: [
+                    "address": "\(host):\(port)", "editor": "\(settings.editor.token == nil ? "off" : "on")",
+                    "transport": "\(transport.name)",
+                ])
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: app), .init(service: queue)], gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: context.logger))
+            try await group.run()
+        }
+        try await proceed(store)
     }
 }

@@ -60,7 +60,7 @@ struct Status: ParsableCommand {
         }
     }
 
-    static func report(_ week: IssueWeek, store: AppDatabase, settings: Configuration, now: Date) throws -> Report {
+    static func report(_ week: IssueWeek, store: some NewsletterStore, settings: Configuration, now: Date) throws -> Report {
         let issue = try store.issue(week)
         let record = try store.runRecord(week)
         let state = RunSchedule.WeekState(

@@ -19,6 +19,8 @@ public struct Configuration: Sendable, Equatable {
     public var templatesDirectory: String = "templates"
     /// Defaults to `<data_dir>/newsletter.sqlite`.
     public var databasePath: String = "subscribers/newsletter.sqlite"
+    /// `store.url`: a PostgreSQL database instead of the SQLite file (StoreLocation.swift).
+    public var storeURL: PostgresLocation?
     public var ingest = Ingest()
     public var smtp = SMTP()
     public var mail = Mail()
@@ -193,6 +195,7 @@ public struct Configuration: Sendable, Equatable {
             configuration = Configuration()
         }
         configuration.applySecrets(from: environment, workingDirectory: workingDirectory)
+        try configuration.applyStoreEnvironment(environment)
         let base = configuration.file.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
         configuration.resolvePaths(against: base.isEmpty ? workingDirectory : base)
         try configuration.dkim.check(file: configuration.file ?? "environment", loadingKeys: loadingKeys)
@@ -230,6 +233,7 @@ public struct Configuration: Sendable, Equatable {
         templatesDirectory = try reader.path("templates_dir") ?? templatesDirectory
         databasePath =
             try reader.path("store.path") ?? (dataDirectory as NSString).appendingPathComponent("newsletter.sqlite")
+        storeURL = try reader.storeURL()
 
         ingest.sources = try reader.strings("ingest.sources") ?? ingest.sources
         ingest.maxPageBytes = try reader.integer("ingest.max_page_bytes", in: 1024...(1 << 30)) ?? ingest.maxPageBytes
@@ -419,7 +423,7 @@ struct SettingsReader {
     }
 
     static let knownKeys: [String] = [
-        "time_zone", "data_dir", "outbox_dir", "templates_dir", "store.path", "ingest.sources",
+        "time_zone", "data_dir", "outbox_dir", "templates_dir", "store.path", "store.url", "ingest.sources",
         "ingest.max_page_bytes", "ingest.timeout_seconds", "ingest.connect_timeout_seconds", "ingest.user_agent",
         "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level", "issue.max_comparisons",
         "issue.min_comparisons", "issue.week", "list.name", "list.language", "list.site_url", "server.public_url",

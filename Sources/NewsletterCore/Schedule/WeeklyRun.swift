@@ -113,8 +113,8 @@ public enum RunError: Error, CustomStringConvertible {
 ///
 /// Every step is idempotent, so a run interrupted anywhere is finished by the next one: ingest
 /// stores each page once, the draft is frozen by its hash, and the ledger resumes.
-public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
-    public var store: AppDatabase
+public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Sendable {
+    public var store: Store
     public var templates: TemplateSet
     public var configuration: Configuration
     public var delivery: DeliverySettings
@@ -127,7 +127,7 @@ public struct WeeklyRun<Fetcher: ResourceFetching>: Sendable {
     public var summaryObserver: (@Sendable (SummaryEvent) -> Void)?
 
     public init(
-        store: AppDatabase, templates: TemplateSet, configuration: Configuration, delivery: DeliverySettings,
+        store: Store, templates: TemplateSet, configuration: Configuration, delivery: DeliverySettings,
         fetcher: Fetcher, logger: Logger
     ) {
         self.store = store

@@ -9,7 +9,7 @@ struct WeeklyRunTests {
     func date(_ text: String) -> Date { PublishedDate.parse(text)! }
     func week(_ text: String) -> IssueWeek { try! IssueWeek(parsing: text) }
 
-    func weeklyRun(missed: MissedWeekPolicy, cutoff: RunCutoff? = nil) throws -> WeeklyRun<CurlFetcher> {
+    func weeklyRun(missed: MissedWeekPolicy, cutoff: RunCutoff? = nil) throws -> WeeklyRun<AppDatabase, CurlFetcher> {
         let directory = try TestPaths.temporaryDirectory()
         var configuration = try Configuration.load(path: nil, environment: [:], workingDirectory: directory.path)
         configuration.templatesDirectory = TestPaths.repository.appendingPathComponent("templates").path

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+
+/// Everything the commands need from a store, as the code that uses each part declared it:
+/// what the stages mean (the comparisons, the issues and drafts, the ledger, the subscribers
+/// and their tokens, the endpoint's mail queue, summaries, runs, topics, bounces, the archive),
+/// never how a backend keeps it. The commands get one from `StoreFactory.open` and pass it on
+/// as `some NewsletterStore`.
+public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, SubscriberStore,
+    SubscriberEndpointStore, SummaryStore, RunStore, TopicStore, BounceStore, ArchiveStore
+{
+    /// Where the store is, for messages (a password masked).
+    var locationDescription: String { get }
+    /// Adds a confirmed subscriber from an import with a consent record naming `source`; an
+    /// address already known is left as it is. Returns whether the address was new.
+    func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date) throws
+        -> Bool
+    /// Deletes a subscriber with everything recorded about them. Returns whether they existed.
+    func removeSubscriber(email: String) throws -> Bool
+    /// The stored topic choices of these subscribers (those without one get everything), for export.
+    func topicChoices(subscriberIDs: [Int64]) throws -> [Int64: TopicChoice]
+    /// Drops an editor's summary text; returns whether there was one.
+    func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) throws -> Bool
+}
+
+extension AppDatabase: NewsletterStore {
+    public var locationDescription: String { path }
+}
+
+/// Why a store could not be opened, with the exit status that says so.
+public struct StoreOpenError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public var exitStatus: ExitStatus
+}
+
+/// The one place a store is made from the configuration: the SQLite file by default, the
+/// PostgreSQL database when `store.url` (or `NEWSLETTER_STORE_URL`) names one.
+public enum StoreFactory {
+    public static func open(_ location: StoreLocation, logger: Logger) throws(StoreOpenError) -> any NewsletterStore {
+        switch location {
+        case .sqlite(let path):
+            do {
+                return try AppDatabase.open(path: path)
+            } catch {
+                throw StoreOpenError(description: "\(error)", exitStatus: .storeError)
+            }
+        case .postgres(let postgres):
+            // Connect and migrate first, so a wrong URL or password says so before anything else.
+            do {
+                _ = try PostgresStore.open(postgres, logger: logger)
+            } catch {
+                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
+            }
+            throw StoreOpenError(
+                description:
+                    "store.url names a PostgreSQL database (\(postgres)); this build's PostgreSQL store migrates it and serves the subscriber store and `newsletter store` only, not yet the other commands. Unset store.url (and NEWSLETTER_STORE_URL) to use the SQLite store at store.path.",
+                exitStatus: .configurationError)
+        }
+    }
+}

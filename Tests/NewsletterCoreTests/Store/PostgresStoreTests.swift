@@ -1,0 +1,180 @@
+import Foundation
+import NewsletterCore
+import Testing
+
+/// The PostgreSQL store against a real server (the test run's throwaway cluster): its schema,
+/// its refusals, and what a lost connection does.
+@Suite("PostgreSQL store")
+struct PostgresStoreTests {
+    @Test func migratingAFreshDatabaseAppliesEveryVersionOnceAndAgainNothing() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let store = try await Blocking.run { try PostgresStore.connect(location) }
+        #expect(try store.schemaVersion() == 0)
+        #expect(try store.migrate() == Array(1...PostgresStore.knownSchemaVersion))
+        #expect(try store.migrate() == [])
+        #expect(try store.schemaVersion() == PostgresStore.knownSchemaVersion)
+        let rows = try await PostgresCluster.psql(location, "SELECT count(*) FROM newsletter_schema")
+        #expect(rows == "\(PostgresStore.knownSchemaVersion)")
+    }
+
+    @Test func twoProcessesMigratingAtOnceApplyEachVersionOnce() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let first = try await Blocking.run { try PostgresStore.connect(location) }
+        let second = try await Blocking.run { try PostgresStore.connect(location) }
+        // Two threads, as two processes would: the advisory lock makes one wait for the other.
+        async let a = Blocking.run { try first.migrate() }
+        async let b = Blocking.run { try second.migrate() }
+        let applied = try await [a, b]
+        #expect(applied.sorted { $0.count < $1.count } == [[], Array(1...PostgresStore.knownSchemaVersion)])
+        let rows = try await PostgresCluster.psql(location, "SELECT count(*) FROM newsletter_schema")
+        #expect(rows == "\(PostgresStore.knownSchemaVersion)")
+    }
+
+    @Test func aDatabaseWithSomeoneElsesTablesIsRefusedAndLeftAsItWas() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        try await PostgresCluster.psql(location, "CREATE TABLE invoices (id integer PRIMARY KEY)")
+        let error = try await #require(throws: PostgresStoreError.self) {
+            try await Blocking.run { try PostgresStore.open(location) }
+        }
+        guard case .notOurs(_, let tables) = error else {
+            Issue.record("expected notOurs, got \(error)")
+            return
+        }
+        #expect(tables == ["public.invoices"])
+        #expect(error.exitStatus == .configurationError)
+        #expect("\(error)".contains("invoices") && "\(error)".contains("nothing was written"))
+        let ours = try await PostgresCluster.psql(location, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        #expect(ours == "1", "no table of ours was created")
+    }
+
+    @Test func aSchemaNewerThanThisBinaryIsRefusedAndNotTouched() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        _ = try await Blocking.run { try PostgresStore.open(location) }
+        try await PostgresCluster.psql(
+            location, "INSERT INTO newsletter_schema (version, name, applied_at) VALUES (999, 'from the future', now())")
+        let error = try await #require(throws: PostgresStoreError.self) {
+            try await Blocking.run { try PostgresStore.open(location) }
+        }
+        guard case .schemaTooNew(_, let found, let known) = error else {
+            Issue.record("expected schemaTooNew, got \(error)")
+            return
+        }
+        #expect(found == 999 && known == PostgresStore.knownSchemaVersion)
+        #expect(error.exitStatus == .configurationError)
+        let versions = try await PostgresCluster.psql(location, "SELECT string_agg(version::text, ',' ORDER BY version) FROM newsletter_schema")
+        #expect(versions == (Array(1...PostgresStore.knownSchemaVersion) + [999]).map(String.init).joined(separator: ","))
+    }
+
+    @Test func aRefusedPasswordSaysSoWithoutRepeatingIt() async throws {
+        var location = try await PostgresCluster.freshDatabase()
+        location.password = "not-the-password-7f3a"
+        let target = location
+        let error = try await #require(throws: PostgresStoreError.self) {
+            try await Blocking.run { try PostgresStore.open(target) }
+        }
+        guard case .passwordRefused = error else {
+            Issue.record("expected passwordRefused, got \(error)")
+            return
+        }
+        #expect(error.exitStatus == .configurationError)
+        #expect("\(error)".contains("refused the password of user \"\(location.username)\""))
+        #expect(!"\(error)".contains("not-the-password-7f3a"))
+    }
+
+    @Test func aMissingDatabaseIsNamed() async throws {
+        var location = try await PostgresCluster.freshDatabase()
+        location.database = "no_such_database_here"
+        let target = location
+        let error = try await #require(throws: PostgresStoreError.self) {
+            try await Blocking.run { try PostgresStore.open(target) }
+        }
+        guard case .noSuchDatabase = error else {
+            Issue.record("expected noSuchDatabase, got \(error)")
+            return
+        }
+        #expect("\(error)".contains("no_such_database_here"))
+        #expect(error.exitStatus == .configurationError)
+    }
+
+    @Test func aServerThatIsNotThereIsUnreachableExit74() async throws {
+        // Port 1 on loopback: nothing listens there, the connection is refused at once.
+        let location = PostgresLocation(
+            host: "127.0.0.1", port: 1, username: "newsletter", password: "x", database: "newsletter", tls: .disable)
+        let error = try await #require(throws: PostgresStoreError.self) {
+            try await Blocking.run { try PostgresStore.open(location) }
+        }
+        guard case .unreachable = error else {
+            Issue.record("expected unreachable, got \(error)")
+            return
+        }
+        #expect(error.exitStatus == .storeError)
+        #expect("\(error)".contains("127.0.0.1:1"))
+    }
+
+    @Test func aConnectionTheServerClosedIsReplacedOnTheNextCall() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let store = try await Blocking.run { try PostgresStore.open(location) }
+        let ada = try store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
+        // An administrator (or a server restart) ends every session of the store.
+        let ended = try await PostgresCluster.psql(
+            try await PostgresCluster.serverURL(),
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(location.database)'")
+        #expect(Int(ended) ?? 0 >= 1)
+        // A read, and a write, both go through on a new connection.
+        #expect(try store.subscriber(id: ada.id) == ada)
+        try store.setStatus(.unsubscribed, forSubscriber: ada.id)
+        #expect(try store.subscriber(id: ada.id)?.status == .unsubscribed)
+    }
+}
+
+@Suite("Store location")
+struct StoreLocationTests {
+    @Test func aPostgresURLIsReadWithItsPartsAndPrintedMasked() throws {
+        let location = try PostgresLocation.parse(
+            "postgresql://news%40letter:s3cr%2Ft@db.example.org:6543/list?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(location.username == "news@letter")
+        #expect(location.password == "s3cr/t")
+        #expect(location.host == "db.example.org" && location.port == 6543 && location.database == "list")
+        #expect(location.tls == .verifyFull && location.rootCertificate == "/etc/ca.pem")
+        #expect(!location.description.contains("s3cr"))
+        #expect(location.description.contains("****@db.example.org:6543/list"))
+    }
+
+    @Test func thePasswordMayComeFromTheEnvironmentAndTheDefaultsAreLibpqs() throws {
+        let location = try PostgresLocation.parse("postgres://newsletter@db/list", passwordFallback: "from-env")
+        #expect(location.password == "from-env" && location.port == 5432 && location.tls == .prefer)
+        let own = try PostgresLocation.parse("postgres://newsletter:in-url@db/list", passwordFallback: "from-env")
+        #expect(own.password == "in-url")
+    }
+
+    @Test(arguments: [
+        ("mysql://u@h/d", "scheme"), ("postgresql:///d", "no host"), ("postgresql://h/d", "no user name"),
+        ("postgresql://u@h", "no database"), ("postgresql://u@h/d?sslmode=sometimes", "sslmode \"sometimes\""),
+        ("postgresql://u@h/d?pool=3", "unknown parameter \"pool\""),
+    ])
+    func aBadURLSaysWhatIsWrong(_ url: String, _ reason: String) throws {
+        let error = try #require(throws: StoreLocationError.self) { try PostgresLocation.parse(url) }
+        #expect(error.description.contains(reason), "\(error)")
+    }
+
+    @Test func storeURLSelectsPostgresAndTheEnvironmentWins() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        let file = directory.appendingPathComponent("newsletter.toml").path
+        try "[store]\nurl = \"postgresql://newsletter@file-host/list\"\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let fromFile = try Configuration.load(path: file, environment: ["NEWSLETTER_STORE_PASSWORD": "pw"])
+        #expect(fromFile.store == .postgres(try PostgresLocation.parse("postgresql://newsletter:pw@file-host/list")))
+        let fromEnvironment = try Configuration.load(
+            path: file, environment: ["NEWSLETTER_STORE_URL": "postgresql://other@env-host/list2"])
+        #expect(fromEnvironment.storeURL?.host == "env-host")
+        #expect(try Configuration.load(path: nil, environment: [:], workingDirectory: directory.path + "/none").store
+            == .sqlite(path: directory.path + "/none/subscribers/newsletter.sqlite"))
+        let error = try #require(throws: ConfigurationError.self) {
+            try Configuration.load(path: file, environment: ["NEWSLETTER_STORE_URL": "postgresql://nohost"])
+        }
+        #expect("\(error)".contains("NEWSLETTER_STORE_URL"))
+        try "[store]\nurl = \"http://x/y\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let fileError = try #require(throws: ConfigurationError.self) { try Configuration.load(path: file, environment: [:]) }
+        #expect("\(fileError)".contains("store.url"))
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import NewsletterCore
+import Testing
+
+/// A store backend the contract suites run against: each test gets a new, empty store of it.
+/// Both backends are always in the list: a machine without PostgreSQL fails the PostgreSQL
+/// half with the reason, rather than passing it silently.
+struct StoreBackend: Sendable, CustomTestStringConvertible {
+    var name: String
+    var makeStore: @Sendable () async throws -> any SubscriberStore
+
+    var testDescription: String { name }
+
+    static let sqlite = StoreBackend(name: "SQLite") {
+        // A file, as in production (WAL, a pool of readers), not the in-memory queue.
+        let directory = try TestPaths.temporaryDirectory()
+        return try AppDatabase.open(path: directory.appendingPathComponent("store.sqlite").path)
+    }
+
+    static let postgres = StoreBackend(name: "PostgreSQL") {
+        let location = try await PostgresCluster.freshDatabase()
+        return try await Blocking.run { try PostgresStore.open(location) }
+    }
+
+    static let all: [StoreBackend] = [.sqlite, .postgres]
+}
