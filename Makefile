@@ -57,7 +57,7 @@ preview-shots: demo setup-browser
 bench: setup
 	./scripts/bench.sh
 
-# Instructions per message, and the top of the profile, under valgrind's callgrind (docs/benchmarks.md).
+# Where one message's time goes: the top of perf's profile of encoding and of a send (docs/benchmarks.md).
 bench-profile: setup
 	./scripts/bench-profile.sh
 
