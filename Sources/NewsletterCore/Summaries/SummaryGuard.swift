@@ -132,6 +132,9 @@ public struct GuardSource: Sendable {
                 shipPercent: tool.panelShipPercent)
         }
         var parts = [comparison.title] + comparison.tools.map(\.name) + ReviewerRole.allCases.map(\.rawValue)
+        // What the page says of each tool is a fact a summary may use as much as the takes (the
+        // model is shown the tagline): "Docs that rewrite themselves" supports "rewrites".
+        parts += comparison.tools.flatMap { [$0.tagline, $0.description, $0.category, $0.pricing].compactMap { $0 } }
         parts += comparison.takes.map(\.text)
         for panel in panels {
             parts += [panel.ship, panel.skip, panel.shipPercent, panel.shipPercent.map { 100 - $0 }]
@@ -531,6 +534,7 @@ public struct SummaryGuard: Sendable {
         "criticized", "criticised", "criticizes", "doubt", "doubts", "view", "views", "argue", "argues", "notes",
         "warns", "warned", "calls", "called", "rival", "rivals", "strength", "strengths", "weakness", "weaknesses",
         "risk", "risks", "benefit", "benefits", "mixed", "positive", "negative", "skeptical", "sceptical",
+        "making", "allowing", "allows", "easier", "helps", "offers", "provides", "useful",
     ]
 
     static let spelled = ["one": 1, "two": 2, "three": 3, "four": 4, "five": 5]

@@ -288,6 +288,19 @@ struct SummaryGuardTests {
         #expect(SummaryGuard.leakedInstructions(both, source: source) == [])
     }
 
+    /// A reply of Qwen2.5-Coder-1.5B on the Inkwell page (2026-12-01), refused as ungrounded
+    /// because the guard did not read the page's taglines: "rewrites" is the tagline's word.
+    @Test func theToolsTaglineAndDescriptionSupportASummary() throws {
+        let page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
+            source: "examples/inkwell-vs-tallyhoist.txt")
+        let source = GuardSource(page, instructions: "")
+        let reply =
+            "Inkwell rewrites your docs when your code changes and opens a follow-up PR with proposed edits, though the Skeptic names Mintlify as a direct competitor."
+        #expect(SummaryGuard.ungrounded(reply, source: source, maximumShare: 25) == [])
+        #expect(SummaryGuard().partChecks.checkPart(reply, about: "Inkwell", against: source) == [])
+    }
+
     @Test func rejectionsHaveStableKindsAndSayWhatWasWrong() {
         let all: [GuardRejection] = [
             .empty, .tooShort(words: 3, minimum: 12), .tooLong(words: 200, maximum: 110), .unsupportedNumber("42"),
