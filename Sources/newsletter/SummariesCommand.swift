@@ -142,7 +142,7 @@ struct Summaries: ParsableCommand {
                 let providerStart = ContinuousClock.now
                 for comparison in comparisons {
                     let outcome = single.summarize(comparison)
-                    reports[index].add(outcome.trials)
+                    reports[index].add(outcome.trials, title: comparison.title)
                     if verbose { printTrials(outcome.trials, title: comparison.title, bar: bar) }
                     bar?.advance("\(provider.name): \(comparison.title)")
                     context.logger.info(
@@ -195,7 +195,7 @@ struct SummaryEvaluation: Encodable {
     var serverPredictedMilliseconds = 0.0
     var serverPromptTokens = 0
     var serverPromptMilliseconds = 0.0
-    /// Per page, in order: the accepted summary's text, or nil.
+    /// Per page, in order: "title: the accepted summary's text", or nil.
     var acceptedSummaries: [String?] = []
     /// The requests' wall time as this process saw it.
     var requestMilliseconds = 0
@@ -221,12 +221,12 @@ struct SummaryEvaluation: Encodable {
         serverMilliseconds > 0 ? (Double(requestMilliseconds) - serverMilliseconds) / serverMilliseconds * 100 : nil
     }
 
-    mutating func add(_ trials: [SummaryTrial]) {
+    mutating func add(_ trials: [SummaryTrial], title: String = "") {
         pages += 1
         // A page counts when a whole summary was accepted (not only one tool's sentences).
         if let accepted = trials.last(where: { $0.part == nil && $0.accepted }) {
             pagesAccepted += 1
-            acceptedSummaries.append(accepted.text ?? "")
+            acceptedSummaries.append(title + ": " + (accepted.text ?? ""))
         } else {
             acceptedSummaries.append(nil)
         }
