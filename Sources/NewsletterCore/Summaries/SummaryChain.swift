@@ -255,7 +255,8 @@ public struct SummaryChain: Sendable {
                     return .failed(error)
                 }
                 let told = provider.instructions(for: comparison, tool: tool, attempt: attempt)
-                let text = checks.partChecks.trimmed(reply.text, maximumSentences: 2)
+                // The first sentence only: measured, the second was most often a take recited.
+                let text = checks.partChecks.trimmed(reply.text, maximumSentences: 1)
                 let rejections = checks.checkPart(
                     text, about: tool.name, against: GuardSource(comparison, instructions: told))
                 trials.append(
