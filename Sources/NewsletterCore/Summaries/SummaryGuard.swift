@@ -285,6 +285,9 @@ public struct SummaryGuard: Sendable {
         "ignore previous", "ignore all previous", "previous instructions", "my instructions", "the instructions",
         "here is a summary", "here's a summary", "summary:", "sure,", "certainly!", "the summary is",
         "the summary", "this summary", "in summary", "the takes", "the comparison is",
+        // The framing around the takes, which a per-tool reply may paraphrase around the tool's
+        // name (the name is masked in the six-word check).
+        "the block below", "in the block", "quotations to summarize",
     ]
 
     /// Bullets, headings, markdown emphasis, code.

@@ -301,6 +301,19 @@ struct SummaryGuardTests {
         #expect(SummaryGuard().partChecks.checkPart(reply, about: "Inkwell", against: source) == [])
     }
 
+    /// SmolLM2-135M's one accepted reply in the 2026-12-01 benchmark: it paraphrases the framing
+    /// of the takes around the tool's name, which the masked six-word check no longer saw.
+    @Test func aReplyThatRecitesTheFramingAroundAToolNameIsRefused() throws {
+        let page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
+            source: "examples/inkwell-vs-tallyhoist.txt")
+        let told = page.tools.map { SummaryPrompt.instructions(for: page, tool: $0, tighter: false) }
+        let source = GuardSource(page, instructions: told.joined(separator: "\n"))
+        let reply =
+            "The reviews on Inkwell are in the block below. The Tallyhoist is a tool that refuses to hide its output, and it's not just a tool."
+        #expect(SummaryGuard().check(reply, against: source).map(\.kind).contains("leaked-instructions"))
+    }
+
     @Test func rejectionsHaveStableKindsAndSayWhatWasWrong() {
         let all: [GuardRejection] = [
             .empty, .tooShort(words: 3, minimum: 12), .tooLong(words: 200, maximum: 110), .unsupportedNumber("42"),
