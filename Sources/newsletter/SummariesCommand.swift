@@ -142,7 +142,7 @@ struct Summaries: ParsableCommand {
                 let providerStart = ContinuousClock.now
                 for comparison in comparisons {
                     let outcome = single.summarize(comparison)
-                    reports[index].add(outcome.trials)
+                    reports[index].add(outcome.trials, title: comparison.title)
                     if verbose { printTrials(outcome.trials, title: comparison.title, bar: bar) }
                     bar?.advance("\(provider.name): \(comparison.title)")
                     context.logger.info(
@@ -167,8 +167,9 @@ struct Summaries: ParsableCommand {
                     trial.error.map { "error: \($0)" }
                     ?? (trial.accepted
                         ? "accepted" : "rejected: " + trial.rejections.map(\.description).joined(separator: "; "))
+                let part = trial.part.map { " (\($0))" } ?? (trial.joinedText != nil ? " (joined)" : "")
                 let line =
-                    "[\(trial.provider) #\(trial.attempt)] \(title): \(verdict)\n    \(trial.reply?.text.replacingOccurrences(of: "\n", with: " ") ?? "")"
+                    "[\(trial.provider) #\(trial.attempt)\(part)] \(title): \(verdict)\n    \(trial.text?.replacingOccurrences(of: "\n", with: " ") ?? "")"
                 if let bar { bar.print(line) } else { print(line) }
             }
         }
@@ -192,6 +193,10 @@ struct SummaryEvaluation: Encodable {
     var serverMilliseconds = 0.0
     var serverPredictedTokens = 0
     var serverPredictedMilliseconds = 0.0
+    var serverPromptTokens = 0
+    var serverPromptMilliseconds = 0.0
+    /// Per page, in order: "title: the accepted summary's text", or nil.
+    var acceptedSummaries: [String?] = []
     /// The requests' wall time as this process saw it.
     var requestMilliseconds = 0
     var wallMilliseconds = 0
@@ -206,14 +211,25 @@ struct SummaryEvaluation: Encodable {
         serverPredictedMilliseconds > 0 ? Double(serverPredictedTokens) / (serverPredictedMilliseconds / 1000) : nil
     }
 
+    /// Prompt processing speed, from the same timings.
+    var promptTokensPerSecond: Double? {
+        serverPromptMilliseconds > 0 ? Double(serverPromptTokens) / (serverPromptMilliseconds / 1000) : nil
+    }
+
     /// How much longer the requests took here than llama-server says it worked on them.
     var overheadPercent: Double? {
         serverMilliseconds > 0 ? (Double(requestMilliseconds) - serverMilliseconds) / serverMilliseconds * 100 : nil
     }
 
-    mutating func add(_ trials: [SummaryTrial]) {
+    mutating func add(_ trials: [SummaryTrial], title: String = "") {
         pages += 1
-        if trials.contains(where: \.accepted) { pagesAccepted += 1 }
+        // A page counts when a whole summary was accepted (not only one tool's sentences).
+        if let accepted = trials.last(where: { $0.part == nil && $0.accepted }) {
+            pagesAccepted += 1
+            acceptedSummaries.append(title + ": " + (accepted.text ?? ""))
+        } else {
+            acceptedSummaries.append(nil)
+        }
         for trial in trials {
             if let error = trial.error {
                 let kind: String
@@ -232,6 +248,8 @@ struct SummaryEvaluation: Encodable {
             completionTokens += reply.completionTokens ?? reply.timings?.predictedTokens ?? 0
             requestMilliseconds += reply.milliseconds
             if let timings = reply.timings {
+                serverPromptTokens += timings.promptTokens
+                serverPromptMilliseconds += timings.promptMilliseconds
                 serverMilliseconds += timings.totalMilliseconds
                 serverPredictedTokens += timings.predictedTokens
                 serverPredictedMilliseconds += timings.predictedMilliseconds
@@ -243,6 +261,7 @@ struct SummaryEvaluation: Encodable {
         case provider, model, kind, pages, pagesAccepted, replies, repliesAccepted, errors, guardFailures
         case promptTokens, completionTokens, serverMilliseconds, serverPredictedTokens, serverPredictedMilliseconds
         case requestMilliseconds, wallMilliseconds, tokensPerSecond, overheadPercent
+        case serverPromptTokens, serverPromptMilliseconds, promptTokensPerSecond, acceptedSummaries
     }
 
     func encode(to encoder: Encoder) throws {
@@ -265,6 +284,10 @@ struct SummaryEvaluation: Encodable {
         try container.encode(wallMilliseconds, forKey: .wallMilliseconds)
         try container.encodeIfPresent(tokensPerSecond, forKey: .tokensPerSecond)
         try container.encodeIfPresent(overheadPercent, forKey: .overheadPercent)
+        try container.encode(serverPromptTokens, forKey: .serverPromptTokens)
+        try container.encode(serverPromptMilliseconds, forKey: .serverPromptMilliseconds)
+        try container.encodeIfPresent(promptTokensPerSecond, forKey: .promptTokensPerSecond)
+        try container.encode(acceptedSummaries, forKey: .acceptedSummaries)
     }
 
     static func table(_ reports: [SummaryEvaluation], pages: Int, wallMilliseconds: Int) -> String {
@@ -292,8 +315,9 @@ struct SummaryEvaluation: Encodable {
             lines.append("  tokens:          \(report.promptTokens) prompt, \(report.completionTokens) completion")
             lines.append(
                 "  tokens/s:        "
-                    + (report.tokensPerSecond.map { String(format: "%.1f (llama-server timings)", $0) }
-                        ?? "n/a (no timings)"))
+                    + (report.tokensPerSecond.map { String(format: "%.1f generated", $0) } ?? "n/a (no timings)")
+                    + (report.promptTokensPerSecond.map { String(format: ", %.1f prompt (llama-server timings)", $0) }
+                        ?? ""))
             lines.append(
                 "  wall time:       \(String(format: "%.1f", Double(report.wallMilliseconds) / 1000)) s"
                     + (report.overheadPercent.map {

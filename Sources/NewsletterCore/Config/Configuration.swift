@@ -384,7 +384,8 @@ public struct Configuration: Sendable, Equatable {
         smtp.caFile = smtp.caFile.map(resolve)
         if let caFile = bounces.mailbox?.caFile { bounces.mailbox?.caFile = resolve(caFile) }
         summaries.llamaServer = summaries.llamaServer.map(resolve)
-        summaries.model = summaries.model.map(resolve)
+        // A preset's name is not a path.
+        summaries.model = summaries.model.map { ModelPreset(rawValue: $0) == nil ? resolve($0) : $0 }
         dkim.privateKey = dkim.privateKey.map(resolve)
         dkim.ed25519PrivateKey = dkim.ed25519PrivateKey.map(resolve)
     }

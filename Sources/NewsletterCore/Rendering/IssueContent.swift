@@ -149,14 +149,15 @@ struct IssueContent {
         ]
     }
 
-    /// The summary's heading says how it was made: a model's words checked against the takes,
-    /// the panel's own sentences (a fallback), or the editor's.
+    /// The summary's heading says what it is, so a reader never takes one kind for another: a
+    /// model's own words (checked against the takes), the reviewers' sentences picked by a model
+    /// or by fixed rules, or the editor's.
     static func summaryLabel(_ summary: PanelSummary) -> String {
         switch summary.kind {
-        case .abstractive: "What the panel said (summarized by a model, checked against the takes)"
-        case .grammarExtractive: "What the panel said (in their words, picked by a model)"
-        case .extractive: "What the panel said (in their words)"
-        case .edited: "What the panel said"
+        case .abstractive: "Summary written by a model, checked against the takes"
+        case .grammarExtractive: "Quoted from the panel, sentences picked by a model"
+        case .extractive: "Quoted from the panel"
+        case .edited: "Written by the editor"
         }
     }
 
@@ -232,7 +233,8 @@ struct IssueContent {
                 TextWrap.wrap(
                     row, indent: indent + String(repeating: " ", count: 10), firstIndent: indent + label + " ") + "\n"
         }
-        out += "\n" + TextWrap.wrap(item.summary.text, indent: indent) + "\n"
+        out += "\n" + TextWrap.wrap(Self.summaryLabel(item.summary) + ":", indent: indent) + "\n"
+        out += TextWrap.wrap(item.summary.text, indent: indent) + "\n"
         return out
     }
 }

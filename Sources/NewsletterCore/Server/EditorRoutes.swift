@@ -251,7 +251,10 @@ public struct EditorRoutes<
         }
     }
 
-    /// Each comparison's title and the provider of its summary, from `issue.json`.
+    /// Each comparison's title and its summary as the editor must judge it, from `issue.json`:
+    /// the text, what kind it is (the heading readers see), which provider and model made it, and
+    /// the guard's verdict (a model's text shipped only when the guard accepted it; a fallback
+    /// says why the providers before it did not make it).
     static func summaryProvenance(_ manifest: String?) -> [[String: Any]] {
         guard let data = manifest?.data(using: .utf8),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -260,11 +263,22 @@ public struct EditorRoutes<
         return comparisons.map { item in
             let summary = item["summary"] as? [String: Any] ?? [:]
             let provider = summary["provider"] as? String ?? "unknown"
+            let kind = (summary["kind"] as? String).flatMap(SummaryKind.init(rawValue:)) ?? .extractive
+            let verdict: String
+            switch kind {
+            case .abstractive: verdict = "accepted by the guard (every check passed)"
+            case .grammarExtractive: verdict = "the takes' own sentences, chosen through a grammar; the guard accepted the pick"
+            case .extractive: verdict = "no model text shipped"
+            case .edited: verdict = "the editor's text; the guard does not judge it"
+            }
             var row: [String: Any] = [
                 "title": item["title"] as? String ?? "", "provider": provider,
-                "fallback": provider == ExtractiveSummarizer.provider,
+                "fallback": provider == ExtractiveSummarizer.provider, "kind": kind.rawValue,
+                "label": IssueContent.summaryLabel(PanelSummary(text: "", provider: provider, kind: kind)),
+                "verdict": verdict, "text": summary["text"] as? String ?? "",
             ]
             if let model = summary["model"] as? String { row["model"] = model }
+            if let note = summary["note"] as? String { row["note"] = note }
             return row
         }
     }

@@ -172,6 +172,9 @@ public final class LlamaServerSupervisor: Sendable {
         let arguments = [
             "-m", settings.modelPath, "--host", "127.0.0.1", "--port", String(port), "-np", "1", "-t",
             String(max(1, settings.threads)), "-c", String(settings.contextSize),
+            // Every request sends cache_prompt false, so the prompt RAM cache (up to 8 GiB by
+            // default) only grows the server: measured 1.90 → 2.46 GB over 22 requests without this.
+            "--cache-ram", "0",
         ]
         let process = Process()
         let setpriv = "/usr/bin/setpriv"

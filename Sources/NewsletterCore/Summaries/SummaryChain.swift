@@ -40,7 +40,13 @@ public struct SummaryTrial: Sendable {
     public var reply: ModelReply?
     public var rejections: [GuardRejection]
     public var error: SummaryProviderError?
-    public var accepted: Bool { reply != nil && rejections.isEmpty }
+    /// The tool this reply is about, for a provider that writes one tool at a time; nil for a
+    /// whole summary (for such a provider: the tools' sentences joined and guarded as one).
+    public var part: String? = nil
+    /// For a whole made of parts: the parts' sentences joined (no request of its own).
+    public var joinedText: String? = nil
+    public var text: String? { joinedText ?? reply?.text }
+    public var accepted: Bool { text != nil && error == nil && rejections.isEmpty }
 }
 
 public struct SummaryOutcome: Sendable {
@@ -130,6 +136,25 @@ public struct SummaryChain: Sendable {
         // Any provider that could not answer (missing, timed out, a 5xx, a dropped connection).
         var callFailed = false
         providers: for provider in providers {
+            if let perTool = provider as? any PerToolSummaryProvider {
+                switch summarizeByTool(comparison, provider: perTool, observer: observer, trials: &trials) {
+                case .accepted(var summary):
+                    summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
+                    try? store?.saveSummary(summary, for: key(provider.model + "|" + provider.kind.rawValue))
+                    return finish(summary, trials: trials, cached: false, unavailable: unavailable)
+                case .refused(let note):
+                    notes.append("\(provider.name): \(note)")
+                case .failed(let error):
+                    callFailed = true
+                    if case .unavailable(let reason) = error {
+                        unavailable.append((provider.name, reason))
+                        notes.append("\(provider.name): \(reason)")
+                    } else {
+                        notes.append("\(provider.name): \(error)")
+                    }
+                }
+                continue providers
+            }
             var rejectedKinds: [String] = []
             for number in 0..<max(1, attemptsPerProvider) {
                 let attempt = SummaryAttempt(number: number, seed: seed + number)
@@ -194,5 +219,87 @@ public struct SummaryChain: Sendable {
             try? store?.saveSummary(summary, for: key(fallbackKeyModel))
         }
         return finish(summary, trials: trials, cached: false, unavailable: unavailable)
+    }
+
+    enum ByToolResult {
+        case accepted(PanelSummary)
+        case refused(String)
+        case failed(SummaryProviderError)
+    }
+
+    /// One tool at a time: each tool's sentences get up to `attemptsPerProvider` guarded tries
+    /// (a refused tool is retried alone), then the sentences joined are guarded as one summary.
+    func summarizeByTool(
+        _ comparison: Comparison, provider: any PerToolSummaryProvider,
+        observer: (@Sendable (SummaryEvent) -> Void)?, trials: inout [SummaryTrial]
+    ) -> ByToolResult {
+        let title = comparison.title
+        var parts: [String] = []
+        var replies: [ModelReply] = []
+        var instructions: [String] = []
+        var rejectedKinds: [String] = []
+        for tool in comparison.tools {
+            var accepted: String?
+            for number in 0..<max(1, attemptsPerProvider) {
+                let attempt = SummaryAttempt(number: number, seed: seed + number)
+                observer?(.attempt(comparison: title, provider: provider.name, number: number))
+                let reply: ModelReply
+                do {
+                    reply = try provider.summarize(comparison, tool: tool, attempt: attempt)
+                } catch {
+                    trials.append(
+                        SummaryTrial(
+                            provider: provider.name, model: provider.model, kind: provider.kind, attempt: number,
+                            reply: nil, rejections: [], error: error, part: tool.name))
+                    observer?(.providerFailed(comparison: title, provider: provider.name, error: error))
+                    return .failed(error)
+                }
+                let told = provider.instructions(for: comparison, tool: tool, attempt: attempt)
+                // The first sentence only: measured, the second was most often a take recited.
+                let text = checks.partChecks.trimmed(reply.text, maximumSentences: 1)
+                let rejections = checks.checkPart(
+                    text, about: tool.name, against: GuardSource(comparison, instructions: told))
+                trials.append(
+                    SummaryTrial(
+                        provider: provider.name, model: provider.model, kind: provider.kind, attempt: number,
+                        reply: reply, rejections: rejections, error: nil, part: tool.name))
+                replies.append(reply)
+                if rejections.isEmpty {
+                    accepted = text
+                    instructions.append(told)
+                    break
+                }
+                rejectedKinds.append(rejections.map(\.kind).joined(separator: "+"))
+                observer?(.rejected(comparison: title, provider: provider.name, reasons: rejections))
+            }
+            guard let accepted else {
+                return .refused(
+                    "the guard refused every reply about \(tool.name) (\(rejectedKinds.joined(separator: ", ")))")
+            }
+            parts.append(accepted)
+        }
+        let text = parts.joined(separator: " ")
+        let source = GuardSource(comparison, instructions: instructions.joined(separator: "\n"))
+        let rejections = checks.check(text, against: source)
+        let joined = ModelReply(
+            text: text, promptTokens: replies.compactMap { $0.promptTokens ?? $0.timings?.promptTokens }.reduce(0, +),
+            completionTokens: replies.compactMap { $0.completionTokens ?? $0.timings?.predictedTokens }.reduce(0, +),
+            timings: nil, milliseconds: replies.map(\.milliseconds).reduce(0, +))
+        // The whole is not another request: its reply carries no timings, so the eval does not
+        // count the parts' tokens twice.
+        trials.append(
+            SummaryTrial(
+                provider: provider.name, model: provider.model, kind: provider.kind, attempt: 0, reply: nil,
+                rejections: rejections, error: nil, part: nil, joinedText: text))
+        guard rejections.isEmpty else {
+            observer?(.rejected(comparison: title, provider: provider.name, reasons: rejections))
+            return .refused(
+                "the guard refused the tools' sentences joined (\(rejections.map(\.kind).joined(separator: "+")))")
+        }
+        return .accepted(
+            PanelSummary(
+                text: text, provider: provider.name, kind: provider.kind, model: provider.model,
+                promptTokens: joined.promptTokens, completionTokens: joined.completionTokens,
+                milliseconds: joined.milliseconds))
     }
 }

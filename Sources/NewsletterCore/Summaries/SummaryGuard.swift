@@ -23,6 +23,8 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
     case offTopic(missing: [String])
     /// Too many of its content words occur nowhere in the takes: it is about something else.
     case ungrounded(share: Int, examples: [String])
+    /// A sentence about one tool says what the page says about the other one.
+    case misattributed(tool: String, words: [String], belongsTo: String)
 
     /// A stable name for counting failures by kind.
     public var kind: String {
@@ -39,6 +41,7 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
         case .verdictMismatch: "verdict-mismatch"
         case .offTopic: "off-topic"
         case .ungrounded: "ungrounded"
+        case .misattributed: "misattributed"
         }
     }
 
@@ -57,6 +60,8 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
         case .offTopic(let missing): "never names \(missing.joined(separator: " or "))"
         case .ungrounded(let share, let examples):
             "\(share) % of its content words are not in the takes (\(examples.joined(separator: ", ")))"
+        case .misattributed(let tool, let words, let other):
+            "says of \(tool) what the page says of \(other) (\(words.joined(separator: ", ")))"
         }
     }
 }
@@ -97,12 +102,22 @@ public struct GuardSource: Sendable {
     public var panels: [Panel]
     /// The system and user instructions sent with the takes (not the takes themselves).
     public var instructions: String
+    /// Each tool's own material, by name: its tagline, description, pricing, category, the takes on
+    /// it and its panel figures. Empty: attribution is not checked.
+    public var toolMaterial: [String: String]
+    /// What belongs to neither tool alone: the title and the reviewers' roles.
+    public var sharedMaterial: String
 
-    public init(text: String, toolNames: [String], panels: [Panel], instructions: String) {
+    public init(
+        text: String, toolNames: [String], panels: [Panel], instructions: String, toolMaterial: [String: String] = [:],
+        sharedMaterial: String = ""
+    ) {
         self.text = text
         self.toolNames = toolNames
         self.panels = panels
         self.instructions = instructions
+        self.toolMaterial = toolMaterial
+        self.sharedMaterial = sharedMaterial
     }
 
     /// The takes, title, tool names, roles and panel figures of a comparison.
@@ -117,6 +132,9 @@ public struct GuardSource: Sendable {
                 shipPercent: tool.panelShipPercent)
         }
         var parts = [comparison.title] + comparison.tools.map(\.name) + ReviewerRole.allCases.map(\.rawValue)
+        // What the page says of each tool is a fact a summary may use as much as the takes (the
+        // model is shown the tagline): "Docs that rewrite themselves" supports "rewrites".
+        parts += comparison.tools.flatMap { [$0.tagline, $0.description, $0.category, $0.pricing].compactMap { $0 } }
         parts += comparison.takes.map(\.text)
         for panel in panels {
             parts += [panel.ship, panel.skip, panel.shipPercent, panel.shipPercent.map { 100 - $0 }]
@@ -124,9 +142,23 @@ public struct GuardSource: Sendable {
             if let ship = panel.ship, let skip = panel.skip { parts.append(String(ship + skip)) }
         }
         parts += comparison.takes.compactMap { $0.score.map(String.init) }
+        var material: [String: String] = [:]
+        for (tool, panel) in zip(comparison.tools, panels) {
+            var own = [tool.name, tool.tagline, tool.description, tool.category, tool.pricing, tool.entry]
+                .compactMap { $0 }
+            for take in comparison.takes where take.tool == tool.name {
+                own.append(take.text)
+                if let score = take.score { own.append(String(score)) }
+            }
+            own += [panel.ship, panel.skip, panel.shipPercent, panel.shipPercent.map { 100 - $0 }]
+                .compactMap { $0.map(String.init) }
+            if let ship = panel.ship, let skip = panel.skip { own.append(String(ship + skip)) }
+            material[tool.name] = own.joined(separator: "\n")
+        }
         self.init(
             text: parts.joined(separator: "\n"), toolNames: comparison.tools.map(\.name), panels: panels,
-            instructions: instructions)
+            instructions: instructions, toolMaterial: material,
+            sharedMaterial: ([comparison.title] + ReviewerRole.allCases.map(\.rawValue)).joined(separator: "\n"))
     }
 }
 
@@ -171,12 +203,38 @@ public struct SummaryGuard: Sendable {
         reasons += Self.prose(text)
         reasons += length(text)
         reasons += Self.completeSentences(text)
-        reasons += checksRepeatedRuns ? Self.repetition(text) : Self.repeatedSentences(text)
+        // A long tool name said twice is not a loop: each mention becomes a word of its own.
+        reasons +=
+            checksRepeatedRuns
+            ? Self.repetition(Self.masking(source.toolNames, in: text, with: { "toolmention\($0)" }))
+            : Self.repeatedSentences(text)
         reasons += Self.unsupportedNumbers(text, source: source)
         reasons += Self.unsupportedNames(text, source: source)
         reasons += Self.verdictMismatches(text, source: source)
         reasons += Self.offTopic(text, source: source)
         reasons += Self.ungrounded(text, source: source, maximumShare: maximumUngroundedShare)
+        reasons += Self.misattributed(text, source: source)
+        return reasons
+    }
+
+    /// The checks for one tool's sentences, from a provider that writes one tool at a time: half
+    /// the length bounds, and that tool named rather than both.
+    public var partChecks: SummaryGuard {
+        var part = self
+        part.minimumWords = max(6, minimumWords / 2)
+        part.maximumWords = max(part.minimumWords + 1, maximumWords / 2 + 5)
+        return part
+    }
+
+    /// Every reason to refuse `output` as the sentences about `tool`; the joined summary is
+    /// checked again as a whole.
+    public func checkPart(_ output: String, about tool: String, against source: GuardSource) -> [GuardRejection] {
+        var reasons = partChecks.check(output, against: source).filter { $0.kind != "off-topic" }
+        if !output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+            !Self.toolsNamed(in: output, source: source).contains(tool)
+        {
+            reasons.append(.offTopic(missing: [tool]))
+        }
         return reasons
     }
 
@@ -205,10 +263,11 @@ public struct SummaryGuard: Sendable {
             if found { return [.leakedInstructions(marker)] }
         }
         // Six words in a row from the instructions that the takes do not also contain: the
-        // model is reciting its prompt.
-        let instructionWords = words(source.instructions.lowercased())
+        // model is reciting its prompt. Tool names are masked on both sides: naming both tools
+        // is what a summary should do, even when the prompt names them too.
+        let instructionWords = words(masking(source.toolNames, in: source.instructions, with: { _ in "promptname" }).lowercased())
         let sourceWords = " " + words(sourceLower).joined(separator: " ") + " "
-        let outputWords = " " + words(lower).joined(separator: " ") + " "
+        let outputWords = " " + words(masking(source.toolNames, in: text, with: { _ in "replyname" }).lowercased()).joined(separator: " ") + " "
         if instructionWords.count >= 6 {
             for start in 0...(instructionWords.count - 6) {
                 let run = instructionWords[start..<(start + 6)].joined(separator: " ")
@@ -226,6 +285,9 @@ public struct SummaryGuard: Sendable {
         "ignore previous", "ignore all previous", "previous instructions", "my instructions", "the instructions",
         "here is a summary", "here's a summary", "summary:", "sure,", "certainly!", "the summary is",
         "the summary", "this summary", "in summary", "the takes", "the comparison is",
+        // The framing around the takes, which a per-tool reply may paraphrase around the tool's
+        // name (the name is masked in the six-word check).
+        "the block below", "in the block", "quotations to summarize",
     ]
 
     /// Bullets, headings, markdown emphasis, code.
@@ -346,18 +408,22 @@ public struct SummaryGuard: Sendable {
         let panels = source.panels
         for sentence in sentences(text) {
             let lower = sentence.lowercased()
-            let named = panels.filter { lower.contains($0.tool.lowercased()) }
+            let namedTools = source.toolMaterial.isEmpty
+                ? panels.map(\.tool).filter { lower.contains($0.lowercased()) } : toolsNamed(in: sentence, source: source)
+            let named = panels.filter { namedTools.contains($0.tool) }
             let about = named.isEmpty ? panels : named
             let unanimity = ["unanimous", "unanimously", "every reviewer", "all five", "all reviewers", "everyone"]
             if let word = unanimity.first(where: lower.contains) {
                 let says: Verdict? = lower.contains("skip") ? .skip : lower.contains("ship") ? .ship : nil
-                let holds = about.contains { panel in
+                func unanimous(_ panel: GuardSource.Panel) -> Bool {
                     switch says {
                     case .skip: panel.unanimousSkip == true
                     case .ship: panel.unanimousShip == true
                     case nil: panel.unanimousShip == true || panel.unanimousSkip == true
                     }
                 }
+                // A claim about the panel with no tool named is a claim about both tools.
+                let holds = named.isEmpty ? about.allSatisfy(unanimous) : about.contains(where: unanimous)
                 if !holds {
                     return [.verdictMismatch(stated: word, panel: about.map(\.label).joined(separator: "; "))]
                 }
@@ -402,6 +468,25 @@ public struct SummaryGuard: Sendable {
                     return [
                         .verdictMismatch(stated: saysShip ? "ship" : "skip", panel: panel.label)
                     ]
+                }
+            }
+            // "The panel doubts X" for a tool every reviewer ships, "the panel loves X" for one every
+            // reviewer skips: the reviewers as a body, against their own votes.
+            if named.count == 1, let panel = named.first,
+                ["the panel", "reviewers", "the reviewers", "panelists"].contains(where: lower.contains)
+            {
+                // "the Skeptic" is a reviewer, not a mood.
+                let sentenceWords = words(lower.replacingOccurrences(of: "the skeptic", with: "the reviewer"))
+                func says(_ prefixes: [String]) -> String? {
+                    sentenceWords.first { word in prefixes.contains(where: word.hasPrefix) }
+                }
+                let doubting = ["skeptic", "sceptic", "doubt", "unconvinced", "reject", "wary", "critic"]
+                let endorsing = ["endorse", "love", "enthusias", "embrace", "champion"]
+                if panel.unanimousShip == true, let word = says(doubting) {
+                    return [.verdictMismatch(stated: word, panel: panel.label)]
+                }
+                if panel.unanimousSkip == true, let word = says(endorsing) {
+                    return [.verdictMismatch(stated: word, panel: panel.label)]
                 }
             }
         }
@@ -452,9 +537,106 @@ public struct SummaryGuard: Sendable {
         "criticized", "criticised", "criticizes", "doubt", "doubts", "view", "views", "argue", "argues", "notes",
         "warns", "warned", "calls", "called", "rival", "rivals", "strength", "strengths", "weakness", "weaknesses",
         "risk", "risks", "benefit", "benefits", "mixed", "positive", "negative", "skeptical", "sceptical",
+        "making", "allowing", "allows", "easier", "helps", "offers", "provides", "useful",
     ]
 
     static let spelled = ["one": 1, "two": 2, "three": 3, "four": 4, "five": 5]
+
+    // MARK: - Attribution
+
+    /// The tools a sentence is about: named in full (a trailing "(v0)" may be left out), or by a
+    /// first word of four letters or more that the other tool's material does not use: "Vercel"
+    /// names Vercel AI Gateway (v0), but "Hugging" does not name Hugging Face Inference Providers
+    /// Hub on a page where SmolVLM-3B is "from Hugging Face".
+    static func toolsNamed(in sentence: String, source: GuardSource) -> [String] {
+        let lower = sentence.lowercased()
+        return source.toolNames.filter { tool in
+            let name = tool.lowercased()
+            let bare = name.replacingOccurrences(of: #"\s*\([^)]*\)$"#, with: "", options: .regularExpression)
+            if lower.contains(name) || (bare.count >= 4 && lower.contains(bare)) { return true }
+            guard let first = words(name).first, first.count >= 4, first != name, containsWord(lower, first) else {
+                return false
+            }
+            return !source.toolNames.contains { other in
+                other != tool && words((source.toolMaterial[other] ?? other).lowercased()).contains(first)
+            }
+        }
+    }
+
+    /// A sentence that names one tool must not carry what only the other tool's material says: a
+    /// number or a name from it, or two of its words that the named tool's material lacks ("SmolVLM-3B
+    /// has a 500k model catalog" when the catalog is the Hub's). A sentence that names both as
+    /// alike ("both", "each") must hold for each of them. Words that are in neither are the
+    /// grounding check's business; words in the title or the roles belong to both.
+    static func misattributed(_ text: String, source: GuardSource) -> [GuardRejection] {
+        guard source.toolNames.count == 2, source.toolNames.allSatisfy({ source.toolMaterial[$0] != nil }) else {
+            return []
+        }
+        func stem(_ word: String) -> String { String(word.prefix(5)) }
+        struct Material {
+            var words: Set<String>
+            var stems: Set<String>
+            var numbers: Set<String>
+        }
+        func material(_ text: String) -> Material {
+            let list = words(text.lowercased())
+            return Material(
+                words: Set(list), stems: Set(list.map(stem)), numbers: Set(tokens(text).compactMap(normalizedNumber)))
+        }
+        let byTool = Dictionary(uniqueKeysWithValues: source.toolNames.map { ($0, material(source.toolMaterial[$0]!)) })
+        let shared = material(source.sharedMaterial)
+        let nameWords = Set(source.toolNames.flatMap { words($0.lowercased()) })
+
+        /// What `sentence` draws from `from`'s material that `lacking`'s does not have.
+        func borrowed(_ sentence: String, by lacking: Material, from: Material) -> (strong: [String], weak: [String]) {
+            var strong: [String] = []
+            var weak: [String] = []
+            for (position, token) in tokens(sentence).enumerated() {
+                let lower = token.lowercased()
+                if nameWords.contains(lower) || shared.words.contains(lower) { continue }
+                if let number = normalizedNumber(token) {
+                    if from.numbers.contains(number) && !lacking.numbers.contains(number)
+                        && !shared.numbers.contains(number)
+                    {
+                        strong.append(token)
+                    }
+                } else if token.contains(where: \.isNumber) || (token.contains(where: \.isUppercase) && position > 0) {
+                    let parts = words(lower)
+                    if !parts.isEmpty, parts.allSatisfy(from.words.contains), !parts.allSatisfy(lacking.words.contains) {
+                        strong.append(token)
+                    }
+                }
+            }
+            for word in words(sentence.lowercased())
+            where word.count >= 4 && !functionWords.contains(word) && !nameWords.contains(word) {
+                let key = stem(word)
+                if from.stems.contains(key) && !lacking.stems.contains(key) && !shared.stems.contains(key)
+                    && !weak.contains(word)
+                {
+                    weak.append(word)
+                }
+            }
+            return (strong, weak)
+        }
+
+        for sentence in sentences(text) {
+            let named = toolsNamed(in: sentence, source: source)
+            let lower = sentence.lowercased()
+            var pairs: [(about: String, from: String)] = []
+            if named.count == 1, let tool = named.first {
+                pairs = source.toolNames.filter { $0 != tool }.map { (tool, $0) }
+            } else if named.count == 2, containsWord(lower, "both") || containsWord(lower, "each") {
+                pairs = [(named[0], named[1]), (named[1], named[0])]
+            }
+            for (tool, other) in pairs {
+                let found = borrowed(sentence, by: byTool[tool]!, from: byTool[other]!)
+                if !found.strong.isEmpty || found.weak.count >= 2 {
+                    return [.misattributed(tool: tool, words: found.strong + found.weak, belongsTo: other)]
+                }
+            }
+        }
+        return []
+    }
 
     // MARK: - Text helpers
 
@@ -531,6 +713,20 @@ public struct SummaryGuard: Sendable {
     static let abbreviations: Set<String> = [
         "vs.", "v.", "e.g.", "i.e.", "etc.", "approx.", "mr.", "dr.", "ms.", "no.",
     ]
+
+    /// `text` with each mention of a name (case-insensitive, longest names first) replaced by
+    /// `mask(n)`, n counting the mentions.
+    static func masking(_ names: [String], in text: String, with mask: (Int) -> String) -> String {
+        var result = text
+        var count = 0
+        for name in names.sorted(by: { $0.count > $1.count }) where !name.isEmpty {
+            while let range = result.range(of: name, options: .caseInsensitive) {
+                count += 1
+                result.replaceSubrange(range, with: mask(count))
+            }
+        }
+        return result
+    }
 
     static func containsWord(_ text: String, _ word: String) -> Bool {
         words(text).contains(word)

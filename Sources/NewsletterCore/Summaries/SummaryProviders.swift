@@ -58,6 +58,15 @@ public protocol SummaryProvider: Sendable {
     func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply
 }
 
+/// A provider that writes a comparison's summary one tool at a time: a request per tool with only
+/// that tool's takes, so the model cannot lend one tool's facts to the other (the chain guards
+/// each tool's sentences, retries only the one refused, then guards the whole).
+public protocol PerToolSummaryProvider: SummaryProvider {
+    func instructions(for comparison: Comparison, tool: Tool, attempt: SummaryAttempt) -> String
+    func summarize(_ comparison: Comparison, tool: Tool, attempt: SummaryAttempt) throws(SummaryProviderError)
+        -> ModelReply
+}
+
 /// Where a provider's requests go, and what happens when they fail.
 public protocol ModelConnection: Sendable {
     var label: String { get }
@@ -183,8 +192,9 @@ public struct RemoteEndpointConnection: ModelConnection {
     }
 }
 
-/// An abstractive summary from a chat model, over any connection.
-public struct ChatSummaryProvider<Connection: ModelConnection>: SummaryProvider {
+/// An abstractive summary from a chat model, over any connection: one request per tool
+/// (`PerToolSummaryProvider`), the whole panel in one request only through `summarize(_:attempt:)`.
+public struct ChatSummaryProvider<Connection: ModelConnection>: PerToolSummaryProvider {
     public var connection: Connection
     public var name: String { connection.label }
     public var model: String { connection.model }
@@ -196,6 +206,24 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: SummaryProvider 
 
     public func instructions(for comparison: Comparison, attempt: SummaryAttempt) -> String {
         SummaryPrompt.instructions(for: comparison, tighter: attempt.tighter)
+    }
+
+    public func instructions(for comparison: Comparison, tool: Tool, attempt: SummaryAttempt) -> String {
+        SummaryPrompt.instructions(for: comparison, tool: tool, tighter: attempt.tighter)
+    }
+
+    /// One or two sentences about `tool` (a short reply: the chain keeps its complete sentences).
+    public func summarize(_ comparison: Comparison, tool: Tool, attempt: SummaryAttempt) throws(SummaryProviderError)
+        -> ModelReply
+    {
+        let messages = SummaryPrompt.messages(for: comparison, tool: tool, tighter: attempt.tighter)
+        let options = SamplingOptions(
+            temperature: attempt.temperature, seed: attempt.seed, maxTokens: min(connection.maxTokens, 80),
+            isLlamaServer: connection.isLlamaServer)
+        let model = connection.model
+        return try connection.call { client throws(ModelCallError) in
+            try client.chat(model: model, messages: messages, options: options)
+        }
     }
 
     public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply

@@ -11,7 +11,7 @@ struct SummarySettingsTests {
         #expect(settings.endpoints.isEmpty && settings.attempts == 3 && settings.seed == 42)
         let paths = settings.runtimePaths(environment: ["HOME": "/home/ada"])
         #expect(paths.server == "/home/ada/.cache/newsletter/llama-server-0.3.36/bin/llama-server")
-        #expect(paths.model == "/home/ada/.cache/newsletter/models/smollm2-135m-instruct-q4_1-0.1.2.gguf")
+        #expect(paths.model == "/home/ada/.cache/newsletter/models/qwen2.5-coder-1.5b-instruct-q4_k_m-0.2.0.gguf")
         let moved = settings.runtimePaths(environment: ["HOME": "/h", "NEWSLETTER_CACHE": "/c"])
         #expect(moved.server == "/c/llama-server-0.3.36/bin/llama-server")
         let named = settings.runtimePaths(environment: [
@@ -25,6 +25,31 @@ struct SummarySettingsTests {
             contentsOf: TestPaths.repository.appendingPathComponent("scripts/build-runtime.sh"), encoding: .utf8)
         #expect(script.contains("LLAMA_CPP_PYTHON_VERSION=\(RuntimePaths.llamaCppPythonVersion)\n"))
         #expect(script.contains("SMOLLM2_PACKAGE_VERSION=\(RuntimePaths.smolLM2PackageVersion)\n"))
+        #expect(script.contains("QWEN_PACKAGE_VERSION=\(RuntimePaths.qwenPartsPackageVersion)\n"))
+        // The file names the presets resolve to are the ones the script writes.
+        #expect(ModelPreset.qwen25Coder15B.fileName == "qwen2.5-coder-1.5b-instruct-q4_k_m-0.2.0.gguf")
+        #expect(script.contains("QWEN_PATH=$MODEL_DIR/qwen2.5-coder-1.5b-instruct-q4_k_m-$QWEN_PACKAGE_VERSION.gguf"))
+        #expect(ModelPreset.smolLM2135M.fileName == "smollm2-135m-instruct-q4_1-0.1.2.gguf")
+        #expect(script.contains("SMOLLM2_PATH=$MODEL_DIR/smollm2-135m-instruct-q4_1-$SMOLLM2_PACKAGE_VERSION.gguf"))
+    }
+
+    @Test func aPresetNameSelectsTheCachedModelAndAnythingElseIsAPath() throws {
+        let home = ["HOME": "/home/ada"]
+        let small = try Configuration.parse("[summaries]\nmodel = \"smollm2-135m\"").summaries
+        #expect(small.model == "smollm2-135m")
+        #expect(
+            small.runtimePaths(environment: home).model
+                == "/home/ada/.cache/newsletter/models/smollm2-135m-instruct-q4_1-0.1.2.gguf")
+        let named = try Configuration.parse("[summaries]\nmodel = \"qwen2.5-coder-1.5b\"").summaries
+        #expect(named.runtimePaths(environment: home).model == RuntimePaths.defaults(environment: home).model)
+        let file = try Configuration.parse("[summaries]\nmodel = \"/m/phi.gguf\"").summaries
+        #expect(file.runtimePaths(environment: home).model == "/m/phi.gguf")
+        #expect(throws: ConfigurationError.self) { try Configuration.parse("[summaries]\nmodel = \"smollm2\"") }
+        do {
+            _ = try Configuration.parse("[summaries]\nmodel = \"smollm2\"")
+        } catch {
+            #expect(error.description.contains("smollm2-135m") && error.description.contains("summaries.model"))
+        }
     }
 
     @Test func aFullSectionWithEndpointsIsRead() throws {

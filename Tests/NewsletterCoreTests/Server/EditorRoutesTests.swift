@@ -21,7 +21,8 @@ struct EditorRoutesTests {
         store = try AppDatabase.open(path: directory.appendingPathComponent("n.sqlite").path)
         let manifest = """
             {"comparisons": [{"title": "Inkwell vs <Tallyhoist>", "summary": {"text": "t", "provider": "extractive"}},
-                             {"title": "B vs C", "summary": {"text": "t", "provider": "llama-server", "model": "smollm2"}}]}
+                             {"title": "B vs C", "summary": {"text": "B <ships>", "provider": "local", "kind": "abstractive", "model": "qwen2.5"}},
+                             {"title": "D vs E", "summary": {"text": "t", "provider": "local-grammar", "kind": "grammar-extractive", "model": "qwen2.5", "note": "local: the guard refused every reply about <D>"}}]}
             """
         try store.saveDraft(
             IssueDraft(
@@ -124,7 +125,12 @@ struct EditorRoutesTests {
                 // Where each summary came from; page text escaped.
                 #expect(body.contains("Inkwell vs &lt;Tallyhoist&gt;: <strong>extractive</strong>"))
                 #expect(body.contains("fallback, no model"))
-                #expect(body.contains("<strong>llama-server</strong> (smollm2)"))
+                #expect(body.contains("<strong>local</strong> (qwen2.5)"))
+                // Each summary's kind, its heading, the guard's verdict and why a fallback shipped.
+                #expect(body.contains("abstractive</span> · shown as “Summary written by a model, checked against the takes” · guard: accepted by the guard"))
+                #expect(body.contains("<blockquote>B &lt;ships&gt;</blockquote>"))
+                #expect(body.contains("grammar-extractive</span> · shown as “Quoted from the panel, sentences picked by a model”"))
+                #expect(body.contains("<small>local: the guard refused every reply about &lt;D&gt;</small>"))
                 #expect(body.contains("name=\"hash\" value=\"\(hash)\""))
                 #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'none'") == true)
             }

@@ -213,11 +213,39 @@ struct SummaryChainTests {
                     "\($0.role.rawValue) on \($0.tool)" == line[..<split.lowerBound] && $0.text.contains(sentence)
                 }, "\(line)")
         }
-        // One line about each tool first, then optionally any line.
+        // One line about each tool first, each voting with its tool's majority, then (someone
+        // dissents: Driftnote 3-1, Cobaltline 1-3) a required line from a dissenting take.
         let perTool = SummaryPrompt.grammar(for: stored.comparison, candidates: candidates)
-        #expect(perTool.hasPrefix("root ::= first \"\\n\" second (\"\\n\" line)?"))
-        let firstRule = try! #require(perTool.split(separator: "\n").first { $0.hasPrefix("first ::= ") })
+        #expect(perTool.hasPrefix("root ::= first \"\\n\" second \"\\n\" dissent\n"))
+        func rule(_ name: String) throws -> Substring {
+            try #require(perTool.split(separator: "\n").first { $0.hasPrefix("\(name) ::= ") })
+        }
+        let firstRule = try! rule("first")
         #expect(firstRule.contains("on Driftnote: ") && !firstRule.contains("on Cobaltline: "))
+        let plan = SummaryPrompt.grammarPlan(for: stored.comparison, candidates: candidates)
+        func verdictsIn(_ lines: [String]?, _ comparison: Comparison) -> Set<Verdict?> {
+            Set((lines ?? []).map { line in
+                comparison.takes.first { line.hasPrefix("\($0.role.rawValue) on \($0.tool): ") }?.verdict
+            })
+        }
+        func verdicts(_ lines: [String]?) -> Set<Verdict?> { verdictsIn(lines, stored.comparison) }
+        // Driftnote's reasons are ship takes, Cobaltline's skip takes, the dissent the other side.
+        #expect(verdicts(plan.first) == [.ship] && verdicts(plan.second) == [.skip])
+        #expect(plan.dissent?.allSatisfy { line in
+            line.contains(" on Driftnote: ") ? verdicts([line]) == [.skip] : verdicts([line]) == [.ship]
+        } == true)
+        // Two tools the panel ships, each with a dissenter: never two warnings, always a skip reason
+        // as the third line and a ship reason for each tool.
+        var bothShipped = stored.comparison
+        bothShipped.tools[1].shipVotes = 3
+        bothShipped.tools[1].skipVotes = 1
+        for index in bothShipped.takes.indices where bothShipped.takes[index].tool == "Cobaltline" {
+            bothShipped.takes[index].verdict = bothShipped.takes[index].role == .skeptic ? .skip : .ship
+        }
+        let shipped = SummaryPrompt.grammarPlan(
+            for: bothShipped, candidates: SummaryPrompt.candidateLines(for: bothShipped))
+        #expect(verdictsIn(shipped.first, bothShipped) == [.ship] && verdictsIn(shipped.second, bothShipped) == [.ship])
+        #expect(verdictsIn(shipped.dissent, bothShipped) == [.skip])
         let grammar = SummaryPrompt.grammar(candidates: ["Builder on A: He said \"hi\" \\ bye."])
         #expect(grammar.contains(#""Builder on A: He said \"hi\" \\ bye.""#))
         #expect(grammar.hasPrefix("root ::= line \"\\n\" line"))
@@ -248,8 +276,8 @@ struct SummaryChainTests {
         #expect(Set(kinds) == [.abstractive, .extractive])
         let html = try String(
             contentsOf: directory.appendingPathComponent("outbox/\(week)/preview.html"), encoding: .utf8)
-        #expect(html.contains("summarized by a model, checked against the takes"))
-        #expect(html.contains("What the panel said (in their words)"))
+        #expect(html.contains("Summary written by a model, checked against the takes"))
+        #expect(html.contains("Quoted from the panel<"))
         let manifest =
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: directory.appendingPathComponent("outbox/\(week)/issue.json"))) as! [String: Any]

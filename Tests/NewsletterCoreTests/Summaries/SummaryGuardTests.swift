@@ -193,11 +193,134 @@ struct SummaryGuardTests {
         #expect(SummaryGuard.verdictMismatches("Every reviewer ships Driftnote.", source: source) == [])
     }
 
+    // MARK: - Attribution
+
+    /// A fact moved from one tool to the other, in each direction and of each kind (a name, a
+    /// number, the words of a feature), is refused; the same facts on the right tool pass.
+    @Test(arguments: [
+        ("Cobaltline drafts action items straight into Jira with an owner and a due date.", "Cobaltline", "Driftnote"),
+        ("Driftnote posts at most three comments per review and hunts concurrency bugs.", "Driftnote", "Cobaltline"),
+        ("Cobaltline keeps audio for thirty days and works with Zoom and Teams.", "Cobaltline", "Driftnote"),
+        ("Driftnote is priced at $30 per repository, billed annually.", "Driftnote", "Cobaltline"),
+    ])
+    func aFactMovedToTheOtherToolIsRefused(_ swapped: String, _ tool: String, _ owner: String) {
+        let reasons = SummaryGuard.misattributed(swapped, source: source)
+        guard case .misattributed(let about, let words, let belongsTo)? = reasons.first else {
+            Issue.record("not refused: \(swapped)")
+            return
+        }
+        #expect(about == tool && belongsTo == owner && !words.isEmpty, "\(reasons)")
+        #expect(kinds(swapped).contains("misattributed"))
+    }
+
+    @Test(arguments: [
+        "Driftnote drafts action items straight into Jira with an owner and a due date.",
+        "Cobaltline posts at most three comments per review and hunts concurrency bugs.",
+        "Driftnote keeps audio for thirty days and works with Zoom and Teams.",
+        "Cobaltline is priced at $30 per repository, billed annually.",
+    ])
+    func theSameFactsOnTheirOwnToolPass(_ faithful: String) {
+        #expect(SummaryGuard.misattributed(faithful, source: source) == [], "\(faithful)")
+    }
+
+    @Test func aSentenceSayingBothToolsAreAlikeMustHoldForEach() {
+        #expect(
+            SummaryGuard.misattributed("Driftnote and Cobaltline both transcribe video calls into tickets.", source: source)
+                .map(\.kind) == ["misattributed"])
+        #expect(
+            SummaryGuard.misattributed("Driftnote and Cobaltline are both judged by the Skeptic.", source: source) == [])
+        // Naming both without claiming they are alike is checked against the whole page.
+        #expect(
+            SummaryGuard.misattributed("Driftnote files tickets while Cobaltline reviews pull requests.", source: source)
+                == [])
+    }
+
+    /// The issue's example: on the Hub vs SmolVLM-3B page, the 500k catalog is the Hub's. Every
+    /// word of the reply is in the takes, so only attribution sees it.
+    @Test func theHubsCatalogIsNotSmolVLMs() throws {
+        let page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.fixture("quoted-hf-hub-vs-smolvlm-3b.txt")),
+            source: "/pages/quoted-hf-hub-vs-smolvlm-3b.txt")
+        let source = GuardSource(page, instructions: "")
+        let wrong = "SmolVLM-3B is a quantization-friendly VLM with a 500k model catalog."
+        #expect(SummaryGuard.misattributed(wrong, source: source).map(\.kind) == ["misattributed"])
+        #expect(
+            SummaryGuard.misattributed(
+                "SmolVLM-3B is a quantization-friendly Apache 2.0 VLM that fits the memory envelope of edge hardware.",
+                source: source) == [])
+        #expect(
+            SummaryGuard.misattributed(
+                "Hugging Face Inference Providers Hub routes across 12 inference providers, and its 500k-model catalog is the moat.",
+                source: source) == [])
+        // "Hugging Face" is in SmolVLM-3B's own description: it does not name the Hub there.
+        #expect(SummaryGuard.toolsNamed(in: "SmolVLM-3B comes from Hugging Face.", source: source) == ["SmolVLM-3B"])
+    }
+
+    @Test func aClaimAboutThePanelMustHoldForThePanel() {
+        var oneUnanimous = comparison
+        oneUnanimous.tools[0].shipVotes = 4
+        oneUnanimous.tools[0].skipVotes = 0
+        let source = GuardSource(oneUnanimous, instructions: "")
+        func verdict(_ text: String) -> [String] { SummaryGuard.verdictMismatches(text, source: source).map(\.kind) }
+        // No tool named: about both, and Cobaltline is 1 ship / 3 skip.
+        #expect(verdict("The panel is unanimous in its verdict.") == ["verdict-mismatch"])
+        #expect(verdict("The panel unanimously ships Driftnote.") == [])
+        // Skepticism as the panel's view of a tool every reviewer ships.
+        #expect(verdict("The panel also expressed skepticism about Driftnote.") == ["verdict-mismatch"])
+        #expect(verdict("The panel doubts that Driftnote can last.") == ["verdict-mismatch"])
+        // The Skeptic is a reviewer, and a split panel may doubt.
+        #expect(verdict("The Skeptic on the panel names Otter as a rival to Driftnote.") == [])
+        #expect(verdict("The panel doubts Cobaltline's budget.") == [])
+    }
+
+    /// Faithful replies the guard used to refuse (summary-models.md): a long tool name said twice
+    /// is not a loop, and naming both tools is not reciting the tighter prompt's "Name only A and B".
+    @Test func toolNamesAreNeitherLoopsNorRecitedInstructions() throws {
+        let page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.fixture("quoted-hf-hub-vs-smolvlm-3b.txt")),
+            source: "/pages/quoted-hf-hub-vs-smolvlm-3b.txt")
+        let source = GuardSource(page, instructions: SummaryPrompt.instructions(for: page, tighter: true))
+        let twice =
+            "The Hugging Face Inference Providers Hub routes requests across 12 backends. The Builder says the Hugging Face Inference Providers Hub earns the ship because the abstraction does not leak."
+        #expect(SummaryGuard.repetition(SummaryGuard.masking(source.toolNames, in: twice, with: { "m\($0)" })) == [])
+        #expect(!checks.check(twice, against: source).map(\.kind).contains("repetition"))
+        let both = "Hugging Face Inference Providers Hub and SmolVLM-3B both ship with the panel."
+        #expect(SummaryGuard.leakedInstructions(both, source: source) == [])
+    }
+
+    /// A reply of Qwen2.5-Coder-1.5B on the Inkwell page (2026-12-01), refused as ungrounded
+    /// because the guard did not read the page's taglines: "rewrites" is the tagline's word.
+    @Test func theToolsTaglineAndDescriptionSupportASummary() throws {
+        let page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
+            source: "examples/inkwell-vs-tallyhoist.txt")
+        let source = GuardSource(page, instructions: "")
+        let reply =
+            "Inkwell rewrites your docs when your code changes and opens a follow-up PR with proposed edits, though the Skeptic names Mintlify as a direct competitor."
+        #expect(SummaryGuard.ungrounded(reply, source: source, maximumShare: 25) == [])
+        #expect(SummaryGuard().partChecks.checkPart(reply, about: "Inkwell", against: source) == [])
+    }
+
+    /// SmolLM2-135M's one accepted reply in the 2026-12-01 benchmark: it paraphrases the framing
+    /// of the takes around the tool's name, which the masked six-word check no longer saw.
+    @Test func aReplyThatRecitesTheFramingAroundAToolNameIsRefused() throws {
+        let page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
+            source: "examples/inkwell-vs-tallyhoist.txt")
+        let told = page.tools.map { SummaryPrompt.instructions(for: page, tool: $0, tighter: false) }
+        let source = GuardSource(page, instructions: told.joined(separator: "\n"))
+        let reply =
+            "The reviews on Inkwell are in the block below. The Tallyhoist is a tool that refuses to hide its output, and it's not just a tool."
+        #expect(SummaryGuard().check(reply, against: source).map(\.kind).contains("leaked-instructions"))
+    }
+
     @Test func rejectionsHaveStableKindsAndSayWhatWasWrong() {
         let all: [GuardRejection] = [
             .empty, .tooShort(words: 3, minimum: 12), .tooLong(words: 200, maximum: 110), .unsupportedNumber("42"),
             .unsupportedName("Notion"), .repetition("a b c"), .incompleteSentence("and"), .notProse("-"),
             .leakedInstructions("system:"), .verdictMismatch(stated: "unanimous", panel: "3 ship / 1 skip"),
+            .offTopic(missing: ["X"]), .ungrounded(share: 40, examples: ["world"]),
+            .misattributed(tool: "A", words: ["catalog"], belongsTo: "B"),
         ]
         #expect(Set(all.map(\.kind)).count == all.count)
         #expect(GuardRejection.unsupportedName("Notion").description.contains("Notion"))

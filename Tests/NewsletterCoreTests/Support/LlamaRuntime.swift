@@ -7,7 +7,16 @@ import Testing
 /// (and fail when the runtime is missing, since `make test` builds it first); elsewhere they are
 /// skipped, saying why, until it is built.
 enum LlamaRuntime {
-    static let paths: RuntimePaths? = {
+    /// llama-server and the default model (Qwen2.5-Coder-1.5B).
+    static var paths: RuntimePaths? { printed.map { RuntimePaths(server: $0.server, model: $0.model) } }
+
+    /// llama-server and SmolLM2-135M: for tests of the runtime's mechanics (determinism, restarts),
+    /// where the model's words do not matter and a small model keeps the suite quick.
+    static var smallModelPaths: RuntimePaths? {
+        printed.map { RuntimePaths(server: $0.server, model: $0.smallModel) }
+    }
+
+    private static let printed: (server: String, model: String, smallModel: String)? = {
         let process = Process()
         process.executableURL = TestPaths.repository.appendingPathComponent("scripts/build-runtime.sh")
         process.arguments = ["--print-paths"]
@@ -23,8 +32,10 @@ enum LlamaRuntime {
             let parts = line.split(separator: "=", maxSplits: 1)
             if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
         }
-        guard let server = values["LLAMA_SERVER"], let model = values["MODEL"] else { return nil }
-        return RuntimePaths(server: server, model: model)
+        guard let server = values["LLAMA_SERVER"], let model = values["MODEL"],
+            let small = values["MODEL_SMOLLM2_135M"]
+        else { return nil }
+        return (server, model, small)
     }()
 
     static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }

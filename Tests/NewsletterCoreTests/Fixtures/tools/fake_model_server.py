@@ -22,6 +22,7 @@ parser.add_argument("--port", type=int, default=0)
 parser.add_argument("-np", dest="slots")
 parser.add_argument("-t", dest="threads")
 parser.add_argument("-c", dest="context")
+parser.add_argument("--cache-ram", dest="cache_ram")
 args = parser.parse_args()
 
 if args.model is not None:
