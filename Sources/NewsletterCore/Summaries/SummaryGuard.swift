@@ -714,17 +714,28 @@ public struct SummaryGuard: Sendable {
         "vs.", "v.", "e.g.", "i.e.", "etc.", "approx.", "mr.", "dr.", "ms.", "no.",
     ]
 
-    /// `text` with each mention of a name (case-insensitive, longest names first) replaced by
-    /// `mask(n)`, n counting the mentions.
+    /// `text` with each mention of a name (case-insensitive; where names overlap, the longest at
+    /// the leftmost place) replaced by `mask(n)`, n counting the mentions. One pass from left to
+    /// right: a mask is never searched again, so a tool named like a mask ("Reply", "Mention")
+    /// cannot match inside one and loop for ever.
     static func masking(_ names: [String], in text: String, with mask: (Int) -> String) -> String {
-        var result = text
+        let names = names.filter { !$0.isEmpty }
+        var result = ""
         var count = 0
-        for name in names.sorted(by: { $0.count > $1.count }) where !name.isEmpty {
-            while let range = result.range(of: name, options: .caseInsensitive) {
-                count += 1
-                result.replaceSubrange(range, with: mask(count))
-            }
+        var position = text.startIndex
+        while position < text.endIndex {
+            let mentions = names.compactMap { text.range(of: $0, options: .caseInsensitive, range: position..<text.endIndex) }
+            guard
+                let next = mentions.min(by: {
+                    $0.lowerBound != $1.lowerBound ? $0.lowerBound < $1.lowerBound : $0.upperBound > $1.upperBound
+                })
+            else { break }
+            result += text[position..<next.lowerBound]
+            count += 1
+            result += mask(count)
+            position = next.upperBound
         }
+        result += text[position...]
         return result
     }
 

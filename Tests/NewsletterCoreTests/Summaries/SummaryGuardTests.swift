@@ -368,3 +368,24 @@ extension SummaryGuardTests {
                 .map(\.kind).contains("repetition"))
     }
 }
+
+/// Tool names come from pages: a name that is also (part of) a mask the guard puts in its place
+/// must be masked once, not searched for again inside its own mask for ever.
+struct SummaryGuardMaskingTests {
+    @Test(arguments: ["Reply", "Prompt", "Name", "Mention", "Tool", "R", "me"])
+    func aToolNamedLikeAMaskIsMaskedOnce(name: String) {
+        let text = "\(name) ships. The panel likes \(name.uppercased()), and \(name) again."
+        for mask in ["replyname", "promptname", "toolmention1"] {
+            let masked = SummaryGuard.masking([name, "Cobaltline"], in: text, with: { _ in mask })
+            #expect(masked.components(separatedBy: mask).count - 1 >= 3)
+        }
+        #expect(SummaryGuard.masking([name], in: text, with: { "toolmention\($0)" }).contains("toolmention3"))
+    }
+
+    @Test func theLongestNameAtAPlaceIsMaskedFirst() {
+        let masked = SummaryGuard.masking(
+            ["Vercel AI Gateway", "Vercel AI Gateway (v0)"], in: "Vercel AI Gateway (v0) beats Vercel AI Gateway.",
+            with: { "m\($0)" })
+        #expect(masked == "m1 beats m2.")
+    }
+}
