@@ -142,9 +142,10 @@ struct IssueEncoderTests {
 
     func expectIdentical(
         text: String, html: String, subject: String = "Ship or Skip · 2026-W47: Inkwell vs Tallyhoist",
-        readers: [Reader], includeHTML: Bool = true, splices: Bool = true,
+        readers: [Reader], includeHTML: Bool = true, splices: SplicedReaders = .all,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
+        var splicedReaders = 0
         let encoder = IssueEncoder(
             from: Self.from, subject: subject, text: text, html: html, listID: "weekly.shiporskip.example",
             unsubscribeMailto: "mailto:unsubscribe@shiporskip.example", feedbackID: "2026-W47:weekly:shiporskip")
@@ -157,7 +158,7 @@ struct IssueEncoderTests {
             let fallsBack =
                 encoder.text.readerLines(personalization.values(html: false)).mayPreferBase64
                 || (includeHTML && encoder.html.readerLines(personalization.values(html: true)).mayPreferBase64)
-            #expect(fallsBack == !splices, "reader \(index): spliced path taken: \(!fallsBack)", sourceLocation: sourceLocation)
+            if !fallsBack { splicedReaders += 1 }
             let recipient = try MailAddress(reader.address, displayName: reader.name)
             let messageID = "id\(index)@shiporskip.example"
             let boundary = "=_nl_boundary\(index)"
@@ -172,7 +173,16 @@ struct IssueEncoderTests {
                 "reader \(index) (\(reader.name ?? "nil")): first difference at byte \(Array(zip(spliced, reference)).firstIndex { $0 != $1 } ?? min(spliced.count, reference.count))",
                 sourceLocation: sourceLocation)
         }
+        switch splices {
+        case .all: #expect(splicedReaders == readers.count, "readers spliced", sourceLocation: sourceLocation)
+        case .none: #expect(splicedReaders == 0, "readers spliced", sourceLocation: sourceLocation)
+        case .most: #expect(splicedReaders * 2 > readers.count, "readers spliced", sourceLocation: sourceLocation)
+        }
     }
+
+    /// How many readers of a case the spliced path must serve (the others get the reference's
+    /// bytes, where base64 may win), so that no case silently compares the reference with itself.
+    enum SplicedReaders { case all, none, most }
 
     /// The project's own templates, rendered for a week of example pages.
     static func realDraft() throws -> (subject: String, html: String, text: String) {
@@ -220,7 +230,8 @@ struct IssueEncoderTests {
         // Near-placeholders, repeated percent signs and a placeholder ending the body without a newline.
         text += "%%%GREETING%% %%GREETING% %GREETING%% %%%%PREFERENCES_URL%%%%\n\n\n  \n"
         html += "<a href=\"%%UNSUBSCRIBE_URL%%\">%%GREETING%%</a>%%GREETING%%"
-        try expectIdentical(text: text, html: html, readers: Self.readers(count: 120))
+        // Its "=" and "é" neighbours bring some readers' copies near base64's size: most, not all, splice.
+        try expectIdentical(text: text, html: html, readers: Self.readers(count: 120), splices: .most)
     }
 
     static let prose = String(repeating: "The panel ships this tool for its clean API and fair price. ", count: 6)
@@ -247,7 +258,7 @@ struct IssueEncoderTests {
         // Text far from ASCII: the reference picks base64; the spliced path must not guess.
         let text = "%%GREETING%%\n" + String(repeating: "漢字かな交じり文。", count: 200) + "\n%%UNSUBSCRIBE_URL%%\n"
         let html = "<p>%%GREETING%%</p>\n" + String(repeating: "<p>Ελληνικά κείμενα</p>\n", count: 100)
-        try expectIdentical(text: text, html: html, readers: Self.readers(count: 30), splices: false)
+        try expectIdentical(text: text, html: html, readers: Self.readers(count: 30), splices: .none)
         let encoder = IssueEncoder(from: Self.from, subject: "s", text: text, html: html, listID: "l.example")
         let copy = try encoder.message(
             to: try MailAddress("a@example.org"),
