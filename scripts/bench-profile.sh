@@ -23,41 +23,15 @@ else
     bin=$PWD/.build/release/newsletter
 fi
 
-work=$(mktemp -d)
-sink_pid=
-cleanup() { [ -n "$sink_pid" ] && kill -9 "$sink_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-user_flag=(); [ "$(id -u)" -eq 0 ] && user_flag=(-u nobody)
-/usr/sbin/smtp-sink "${user_flag[@]}" "127.0.0.1:$port" 256 & sink_pid=$!
-for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break; sleep 0.1; done
+source scripts/bench-lib.sh
+bench_start_sink
 
-cat > "$work/newsletter.toml" <<TOML
-data_dir = "data"
-outbox_dir = "outbox"
-templates_dir = "$PWD/templates"
-[mail]
-from = "digest@shiporskip.example"
-concurrency = 1
-retries = 0
-[smtp]
-url = "smtp://127.0.0.1:$port"
-allow_plaintext = true
-[summaries]
-enabled = false
-TOML
+bench_config "$work/newsletter.toml" 1
 nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
 nl ingest examples/ >/dev/null
 nl preview --week 2026-W47 >/dev/null
 nl approve --week 2026-W47 >/dev/null
-python3 - "$work/data/newsletter.sqlite" "$count" <<'PY'
-import sqlite3, sys, datetime
-db = sqlite3.connect(sys.argv[1])
-now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.000")
-db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
-               [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(int(sys.argv[2]))])
-db.commit()
-PY
+python3 scripts/seed_subscribers.py "$work/data/newsletter.sqlite" "$count"
 
 # The top symbols by self time: "share  library  symbol".
 report() {

@@ -13,15 +13,8 @@ command -v /usr/bin/time >/dev/null || { echo "bench-run: /usr/bin/time is missi
 swift build -c release --product newsletter >/dev/null
 bin=$PWD/.build/release/newsletter
 
-work=$(mktemp -d)
-sink_pid=
-cleanup() { [ -n "$sink_pid" ] && kill -9 "$sink_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-user_flag=(); [ "$(id -u)" -eq 0 ] && user_flag=(-u nobody)
-/usr/sbin/smtp-sink "${user_flag[@]}" "127.0.0.1:$port" 256 & sink_pid=$!
-disown "$sink_pid"  # no "Killed" notice when cleanup ends it
-for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break; sleep 0.1; done
+source scripts/bench-lib.sh
+bench_start_sink
 
 # Prints: wall seconds, peak RSS in KB, exit status. $2: the command (run, or send for reference).
 timed_run() {
@@ -40,26 +33,11 @@ printf '|%s|%s|%s|%s|%s|%s\n' "--------------" "------------------------" "-----
 for total in $sizes; do
     dir=$work/$total
     mkdir -p "$dir"
-    cat >"$dir/newsletter.toml" <<TOML
-data_dir = "data"
-outbox_dir = "outbox"
-templates_dir = "$PWD/templates"
-[ingest]
-sources = ["$PWD/examples"]
+    bench_config "$dir/newsletter.toml" "$sessions" "[ingest]
+sources = [\"$PWD/examples\"]
 [run]
-approval = "auto"
-missed = "send-late"
-[mail]
-from = "digest@shiporskip.example"
-concurrency = $sessions
-retries = 0
-[smtp]
-url = "smtp://127.0.0.1:$port"
-allow_plaintext = true
-# Delivery is measured here; summaries have their own benchmark (make bench-summaries).
-[summaries]
-enabled = false
-TOML
+approval = \"auto\"
+missed = \"send-late\""
     "$bin" status --config "$dir/newsletter.toml" >/dev/null
     python3 scripts/seed_subscribers.py "$dir/data/newsletter.sqlite" "$total"
     for label in "run: first (sends)" "run: again (nothing)" "send alone (reference)"; do

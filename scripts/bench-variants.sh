@@ -14,32 +14,12 @@ sessions=${BENCH_SESSIONS:-4}
 runs=${BENCH_RUNS:-3}
 [ -x "$bin" ] || { echo "bench-variants: $bin is not built" >&2; exit 1; }
 
-work=$(mktemp -d)
-sink_pid=
-cleanup() { [ -n "$sink_pid" ] && kill -9 "$sink_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-user_flag=(); [ "$(id -u)" -eq 0 ] && user_flag=(-u nobody)
-/usr/sbin/smtp-sink "${user_flag[@]}" "127.0.0.1:$port" 256 & sink_pid=$!
-disown "$sink_pid"  # no "Killed" notice when cleanup ends it
-for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break; sleep 0.1; done
+source scripts/bench-lib.sh
+bench_start_sink
 
 for store in one four; do
     mkdir -p "$work/$store"
-    cat > "$work/$store/newsletter.toml" <<TOML
-data_dir = "data"
-outbox_dir = "outbox"
-templates_dir = "$PWD/templates"
-[mail]
-from = "digest@shiporskip.example"
-concurrency = $sessions
-retries = 0
-[smtp]
-url = "smtp://127.0.0.1:$port"
-allow_plaintext = true
-[summaries]
-enabled = false
-TOML
+    bench_config "$work/$store/newsletter.toml" "$sessions"
     nl() { "$bin" "$1" --config "$work/$store/newsletter.toml" --log-level error "${@:2}"; }
     nl ingest examples/ >/dev/null
     python3 scripts/seed_subscribers.py "$work/$store/data/newsletter.sqlite" "$messages"
