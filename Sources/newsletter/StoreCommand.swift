@@ -6,8 +6,8 @@ import NewsletterCore
 struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "The store: bring its schema up to date.",
-        subcommands: [Migrate.self]
+        abstract: "The store: bring its schema up to date, or copy the SQLite store into PostgreSQL.",
+        subcommands: [Migrate.self, Copy.self]
     )
 
     struct Migrate: ParsableCommand {
@@ -50,6 +50,83 @@ struct StoreCommand: ParsableCommand {
                     throw ExitCode(error.exitStatus.rawValue)
                 }
             }
+        }
+    }
+
+    struct Copy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the SQLite store (store.path) into an empty PostgreSQL database.",
+            discussion: """
+                Reads the whole SQLite store from one snapshot and writes it in one transaction, \
+                then compares the row count of every table and commits only if they all match: a \
+                copy that fails leaves the database empty. A database that already holds rows is \
+                refused (exit 78) and left as it was. The password comes from the URL or \
+                NEWSLETTER_STORE_PASSWORD. Stop `serve` and cron while copying: what they write \
+                after the snapshot is not copied. Afterwards, set store.url to the same URL.
+
+                Example: newsletter store copy --to 'postgresql://newsletter@db.example.org/newsletter?sslmode=verify-full'
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .customLong("to"), help: "The PostgreSQL database to copy into: postgresql://user@host[:port]/database.")
+        var target: String
+
+        func validate() throws {
+            do {
+                _ = try PostgresLocation.parse(target)
+            } catch {
+                throw ValidationError("--to: \(error)")
+            }
+        }
+
+        func run() throws {
+            let context = try global.context()
+            let location: PostgresLocation
+            do {
+                location = try PostgresLocation.parse(
+                    target, passwordFallback: ProcessInfo.processInfo.environment[Configuration.StoreEnvironment.password])
+            } catch {
+                Terminal.printError("--to: \(error)")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+            let path = context.configuration.databasePath
+            guard FileManager.default.fileExists(atPath: path) else {
+                Terminal.printError("there is no SQLite store at \(path) (store.path) to copy")
+                throw ExitCode(ExitStatus.storeError.rawValue)
+            }
+            let source: AppDatabase
+            let destination: PostgresStore
+            do {
+                source = try AppDatabase.open(path: path)
+            } catch {
+                Terminal.printError("\(error)")
+                throw ExitCode(ExitStatus.storeError.rawValue)
+            }
+            do {
+                destination = try PostgresStore.open(location, logger: context.logger)
+            } catch {
+                Terminal.printError("\(error)")
+                throw ExitCode(error.exitStatus.rawValue)
+            }
+            defer { destination.close() }
+            print("copying \(path) into \(location)")
+            let report: StoreCopyReport
+            do {
+                report = try StoreCopy.copy(from: source, to: destination) { table in
+                    print("  \(table.name): \(table.postgresRows) row\(table.postgresRows == 1 ? "" : "s")")
+                    context.logger.info(
+                        "table copied", metadata: ["table": "\(table.name)", "rows": "\(table.postgresRows)"])
+                }
+            } catch {
+                Terminal.printError("\(error)")
+                throw ExitCode(error.exitStatus.rawValue)
+            }
+            print(
+                "copied \(report.totalRows) rows in \(report.tables.count) tables; every count matches. Set store.url = \"\(location)\" (the password from NEWSLETTER_STORE_PASSWORD) to use it."
+            )
+            context.logger.info("store copied", metadata: ["store": "\(location)", "rows": "\(report.totalRows)"])
         }
     }
 }

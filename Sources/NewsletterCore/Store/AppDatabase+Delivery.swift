@@ -8,12 +8,18 @@ extension AppDatabase: DeliveryLedger {
         try writer.write { db in
             let now = Date()
             if addSubscribers {
+                // Who is eligible is the core's rule (DeliveryEligibility), spelled here as arguments.
+                let statuses = DeliveryEligibility.statuses.map(\.rawValue)
+                let placeholders = databaseQuestionMarks(count: statuses.count)
                 try db.execute(
                     sql: """
                         INSERT INTO delivery (week, subscriberId, state, updatedAt)
-                        SELECT ?, id, 'pending', ? FROM subscriber WHERE status = 'confirmed' AND NOT paused
+                        SELECT ?, id, 'pending', ? FROM subscriber
+                        WHERE status IN (\(placeholders)) AND (? OR NOT paused)
                         ON CONFLICT(week, subscriberId) DO NOTHING
-                        """, arguments: [week.description, now])
+                        """,
+                    arguments: StatementArguments([week.description, now] as [any DatabaseValueConvertible])
+                        + StatementArguments(statuses) + [DeliveryEligibility.includesPaused])
             }
             let added = addSubscribers ? db.changesCount : 0
             try db.execute(
@@ -49,7 +55,7 @@ extension AppDatabase: DeliveryLedger {
                     after = last["id"]
                     for row in rows {
                         let subscriber = try Subscriber(row: row)
-                        guard subscriber.status == .confirmed, !subscriber.paused else {
+                        guard DeliveryEligibility.isEligible(subscriber) else {
                             // Whoever left or paused since the ledger row was written is not sent to.
                             try db.execute(
                                 sql:

@@ -38,10 +38,20 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var tls: TLSMode
     /// `sslrootcert=PATH`: the CA file for `verify-full`.
     public var rootCertificate: String?
+    /// `connect_timeout=SECONDS` (libpq's word): how long to wait for a connection.
+    public var connectTimeout: Int
+    /// `query_timeout=SECONDS`: how long one statement may go unanswered before its connection
+    /// is closed and the command fails (a stopped server or a silent network would otherwise
+    /// hold it for ever). Long enough for the biggest statement newsletter sends.
+    public var queryTimeout: Int
+
+    public static let defaultConnectTimeout = 10
+    public static let defaultQueryTimeout = 120
 
     public init(
         host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
-        tls: TLSMode = .prefer, rootCertificate: String? = nil
+        tls: TLSMode = .prefer, rootCertificate: String? = nil, connectTimeout: Int = defaultConnectTimeout,
+        queryTimeout: Int = defaultQueryTimeout
     ) {
         self.host = host
         self.port = port
@@ -50,6 +60,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.database = database
         self.tls = tls
         self.rootCertificate = rootCertificate
+        self.connectTimeout = connectTimeout
+        self.queryTimeout = queryTimeout
     }
 
     /// Parses `url`; `passwordFallback` is used when the URL carries none. The error says what
@@ -88,11 +100,23 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 location.tls = mode
             case "sslrootcert":
                 location.rootCertificate = item.value
+            case "connect_timeout":
+                location.connectTimeout = try seconds(item)
+            case "query_timeout":
+                location.queryTimeout = try seconds(item)
             default:
-                throw .malformed("unknown parameter \"\(item.name)\" (known: sslmode, sslrootcert)")
+                throw .malformed(
+                    "unknown parameter \"\(item.name)\" (known: sslmode, sslrootcert, connect_timeout, query_timeout)")
             }
         }
         return location
+    }
+
+    private static func seconds(_ item: URLQueryItem) throws(StoreLocationError) -> Int {
+        guard let value = item.value, let seconds = Int(value), (1...86_400).contains(seconds) else {
+            throw .malformed("\(item.name) \"\(item.value ?? "")\" is not a number of seconds from 1 to 86400")
+        }
+        return seconds
     }
 
     /// The URL with the password masked: what `config` and the logs show.
@@ -104,7 +128,14 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         components.host = host
         components.port = port
         components.path = "/" + database
-        components.queryItems = [URLQueryItem(name: "sslmode", value: tls.rawValue)]
+        var items = [URLQueryItem(name: "sslmode", value: tls.rawValue)]
+        if connectTimeout != Self.defaultConnectTimeout {
+            items.append(URLQueryItem(name: "connect_timeout", value: String(connectTimeout)))
+        }
+        if queryTimeout != Self.defaultQueryTimeout {
+            items.append(URLQueryItem(name: "query_timeout", value: String(queryTimeout)))
+        }
+        components.queryItems = items
         return components.string ?? "postgresql://\(host)/\(database)"
     }
 }

@@ -67,4 +67,112 @@ struct StoreCommandTests {
         #expect(run.stdout.contains("SQLite store") && run.stdout.contains("up to date"))
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("subscribers/newsletter.sqlite").path))
     }
+
+    /// A SQLite store with something in most stages, written as the commands and the endpoint
+    /// write it: the examples ingested (comparisons, takes, topics), imported and signed-up
+    /// subscribers (consent, a token, the endpoint's queue), a week's ledger.
+    func fillSQLiteStore() async throws -> AppDatabase {
+        let ingest = try await run(["ingest", TestPaths.examples.path], environment: [:])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
+        let time = Date(timeIntervalSince1970: 1_795_000_000.25)
+        for n in 1...40 {
+            _ = try store.importSubscriber(
+                email: "reader\(n)@example.org", name: n == 3 ? "Zoë \"Z\" O'Brien" : nil, topics: nil, source: "import", at: time)
+        }
+        _ = try store.requestSignup(
+            try MailAddress("new@example.org"), name: "Ñew", client: ClientInfo(address: "192.0.2.1", userAgent: "test"),
+            policy: SignupPolicy(), at: time)
+        _ = try store.newUnsubscribeToken(subscriberID: 1, at: time)
+        _ = try store.prepareDelivery(try IssueWeek(parsing: "2026-W48"), addSubscribers: true)
+        return store
+    }
+
+    @Test func copyBringsEveryTableOverWithItsCountsAndRefusesAFullDatabase() async throws {
+        _ = try await fillSQLiteStore()
+        let location = try await PostgresCluster.freshDatabase()
+        let url = PostgresCluster.url(location)
+        let copy = try await run(["store", "copy", "--to", url], environment: [:])
+        #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
+        #expect(copy.stdout.contains("every count matches"), "\(copy.stdout)")
+        #expect(!copy.stdout.contains(location.password!) && !copy.stderr.contains(location.password!))
+        // Every table, counted on both sides by their own tools.
+        for (sqliteTable, postgresTable) in [
+            ("comparison", "comparison"), ("take", "take"), ("comparisonTool", "comparison_tool"), ("topic", "topic"),
+            ("comparisonTopic", "comparison_topic"), ("subscriber", "subscriber"), ("consent", "consent"),
+            ("subscriberToken", "subscriber_token"), ("endpointMail", "endpoint_mail"), ("delivery", "delivery"),
+        ] {
+            let expected = try await sqliteValue("SELECT COUNT(*) FROM \(sqliteTable)")
+            #expect((Int(expected) ?? 0) > 0, "the fixture has rows in \(sqliteTable)")
+            let copied = try await PostgresCluster.psql(location, "SELECT count(*) FROM \(postgresTable)")
+            #expect(copied == "\(expected)", "\(postgresTable)")
+            #expect(copy.stdout.contains("  \(postgresTable): \(expected) row"), "\(copy.stdout)")
+        }
+        // Values come over as they were: text, flags and times to the millisecond.
+        let name = try await PostgresCluster.psql(location, "SELECT name FROM subscriber WHERE email = 'reader3@example.org'")
+        #expect(name == "Zoë \"Z\" O'Brien")
+        let published = try await PostgresCluster.psql(
+            location, "SELECT to_char(min(published) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM comparison")
+        #expect(published == "2026-11-17 09:00:00")
+        let createdAt = try await PostgresCluster.psql(
+            location, "SELECT extract(epoch FROM created_at)::numeric(20,3) FROM subscriber WHERE email = 'reader1@example.org'")
+        #expect(createdAt == "1795000000.250")
+        // The PostgreSQL store reads what was copied, and new rows get ids past the copied ones.
+        let store = try await Blocking.run { try PostgresStore.open(location) }
+        let copied = try #require(try store.subscriber(email: "NEW@example.org"))
+        #expect(copied.status == .pending && copied.name == "Ñew")
+        let added = try store.addSubscriber(email: "later@example.org", name: nil, status: .confirmed)
+        #expect(added.id > 41)
+
+        // A second copy into the same database is refused and changes nothing.
+        let again = try await run(["store", "copy", "--to", url], environment: [:])
+        #expect(again.status == 78, "\(again.stdout)\(again.stderr)")
+        #expect(again.stderr.contains("is not empty"), "\(again.stderr)")
+        #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM subscriber") == "42")
+    }
+
+    @Test func aValueThatCannotBeCopiedNamesItsPlaceAndLeavesTheDatabaseEmpty() async throws {
+        _ = try await fillSQLiteStore()
+        // SQLite keeps what it is given: a line number that is not a number.
+        _ = try await sqliteValue("UPDATE take SET line = 'twelve' WHERE id = 2")
+        let location = try await PostgresCluster.freshDatabase()
+        let copy = try await run(["store", "copy", "--to", PostgresCluster.url(location)], environment: [:])
+        #expect(copy.status == 74, "\(copy.stdout)\(copy.stderr)")
+        #expect(copy.stderr.contains("take.line holds") && copy.stderr.contains("twelve"), "\(copy.stderr)")
+        #expect(copy.stderr.contains("nothing was copied"))
+        // Rolled back: the tables exist (migrated), with nothing in them.
+        let rows = try await PostgresCluster.psql(
+            location, "SELECT (SELECT count(*) FROM comparison) + (SELECT count(*) FROM take) + (SELECT count(*) FROM subscriber)")
+        #expect(rows == "0")
+    }
+
+    @Test func copyNeedsATargetURLThatParses() async throws {
+        let bad = try await run(["store", "copy", "--to", "mysql://u@h/d"], environment: [:])
+        #expect(bad.status == 64, "\(bad.stderr)")
+        #expect(bad.stderr.contains("--to") && bad.stderr.contains("scheme"), "\(bad.stderr)")
+        let missing = try await run(["store", "copy", "--to", "postgresql://u@127.0.0.1:1/d?sslmode=disable"], environment: [:])
+        #expect(missing.status == 74, "\(missing.stderr)")
+        #expect(missing.stderr.contains("no SQLite store"), "\(missing.stderr)")
+    }
+
+    /// The SQLite store read (or changed) by Python's sqlite3, not through the code under test.
+    func sqliteValue(_ sql: String) async throws -> String {
+        let path = directory.appendingPathComponent("subscribers/newsletter.sqlite").path
+        return try await Blocking.run {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", "-c",
+                "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); rows = db.execute(sys.argv[2]).fetchall(); db.commit(); print(rows[0][0] if rows else '')",
+                path, sql,
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown) }
+            return printed.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
 }

@@ -35,6 +35,28 @@ struct DeliveryLeaseQueueTests {
         #expect(ids == "1,5")
     }
 
+    @Test func whoeverLeftOrPausedAfterTheWeekWasQueuedIsSkippedNotClaimed() async throws {
+        let (store, location) = try await store(subscribers: 6)
+        #expect(try store.enqueueEligible(week, at: t0) == 6)
+        // Between queueing and sending: two unsubscribe, one pauses, one bounces.
+        try await PostgresCluster.psql(location, "UPDATE subscriber SET status = 'unsubscribed' WHERE id IN (1, 2)")
+        try await PostgresCluster.psql(location, "UPDATE subscriber SET paused = true WHERE id = 3")
+        try await PostgresCluster.psql(location, "UPDATE subscriber SET status = 'bounced' WHERE id = 5")
+        let sender = SenderIdentity(host: "host-a", pid: 1)
+        try store.registerSender(sender, week: week, at: t0, lease: 60)
+        // A first batch of two finds only people who left: the claim goes on rather than
+        // answering "nothing left".
+        let first = try store.claim(week, sender: sender, limit: 2, at: t0, lease: 60)
+        #expect(first.map(\.subscriberID) == [4])
+        let second = try store.claim(week, sender: sender, limit: 2, at: t0, lease: 60)
+        #expect(second.map(\.subscriberID) == [6])
+        #expect(try store.claim(week, sender: sender, limit: 2, at: t0, lease: 60).isEmpty)
+        let states = try await PostgresCluster.psql(
+            location, "SELECT string_agg(subscriber_id || ':' || state || ':' || attempts, ',' ORDER BY subscriber_id) FROM delivery")
+        #expect(states == "1:skipped:0,2:skipped:0,3:skipped:0,4:sending:1,5:skipped:0,6:sending:1")
+        #expect(try store.liveSenders(week, at: t0).first?.claimed == 2)
+    }
+
     @Test func threeSendersClaimingAtOnceNeverShareARow() async throws {
         let (store, location) = try await store(subscribers: 900)
         #expect(try store.enqueueEligible(week, at: t0) == 900)
@@ -149,14 +171,17 @@ struct WeekDecisionLockTests {
         let week = self.week
         let other = try IssueWeek(parsing: "2026-W49")
         let inside: Int?? = try await Blocking.run {
-            try first.withWeekLock(week) {
+            try first.withWeekLock(week) { hold in
+                try hold.ensureHeld()
                 // While the first holds it: the second is refused this week, not another one.
-                #expect(try second.withWeekLock(other) { 1 } == 1)
-                return try second.withWeekLock(week) { 2 }
+                #expect(try second.withWeekLock(other) { _ in 1 } == 1)
+                let refused = try second.withWeekLock(week) { _ in 2 }
+                try hold.ensureHeld()
+                return refused
             }
         }
         #expect(inside == .some(nil), "the second run was refused while the first decided")
-        let after = try await Blocking.run { try second.withWeekLock(week) { 3 } }
+        let after = try await Blocking.run { try second.withWeekLock(week) { _ in 3 } }
         #expect(after == 3)
     }
 
@@ -167,7 +192,7 @@ struct WeekDecisionLockTests {
         let week = self.week
         let server = try await PostgresCluster.serverURL()
         let result: Int?? = try await Blocking.run {
-            try first.withWeekLock(week) {
+            try first.withWeekLock(week) { hold in
                 // The holder's database sessions end (its host died, a restart): the lock goes with them.
                 let semaphore = DispatchSemaphore(value: 0)
                 Task {
@@ -180,7 +205,9 @@ struct WeekDecisionLockTests {
                     semaphore.signal()
                 }
                 semaphore.wait()
-                return try second.withWeekLock(week) { 4 }
+                // The holder is told before its next decision, not left deciding beside the new holder.
+                #expect(throws: WeekLockLost.self) { try hold.ensureHeld() }
+                return try second.withWeekLock(week) { _ in 4 }
             }
         }
         #expect(result == .some(4))

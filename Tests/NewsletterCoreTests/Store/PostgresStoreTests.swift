@@ -111,6 +111,38 @@ struct PostgresStoreTests {
         #expect("\(error)".contains("127.0.0.1:1"))
     }
 
+    @Test func aServerThatStopsAnsweringFailsTheCallAfterQueryTimeoutAndTheNextCallWorks() async throws {
+        var impatient = try await PostgresCluster.freshDatabase()
+        impatient.queryTimeout = 1
+        let location = impatient
+        let store = try await Blocking.run { try PostgresStore.open(location) }
+        let week = try IssueWeek(parsing: "2026-W48")
+        // One call first, so the store holds an idle connection: the one that will stall.
+        _ = try await Blocking.run { try store.liveSenders(week, at: Date()) }
+        let server = try await PostgresCluster.serverURL()
+        let backends = try await PostgresCluster.psql(
+            server, "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = '\(location.database)'")
+        let pids = backends.split(separator: " ").compactMap { pid_t($0) }
+        #expect(!pids.isEmpty)
+        // SIGSTOP: the backend neither answers nor closes the socket, as a hung host would.
+        for pid in pids { #expect(kill(pid, SIGSTOP) == 0) }
+        let outcome: Result<[SenderStatus], PostgresStoreError> = try await Blocking.run {
+            do { return .success(try store.liveSenders(week, at: Date())) } catch {
+                return .failure(error as? PostgresStoreError ?? .other("\(error)"))
+            }
+        }
+        for pid in pids { kill(pid, SIGCONT) }
+        guard case .failure(let error) = outcome, case .timedOut(_, let seconds) = error else {
+            Issue.record("expected a time-out, got \(outcome)")
+            return
+        }
+        #expect(seconds == 1)
+        #expect(error.exitStatus == .storeError)
+        #expect("\(error)".contains("query_timeout"))
+        // The stalled connection was closed, not kept: the next call opens a new one.
+        #expect(try await Blocking.run { try store.liveSenders(week, at: Date()) }.isEmpty)
+    }
+
     @Test func aConnectionTheServerClosedIsReplacedOnTheNextCall() async throws {
         let location = try await PostgresCluster.freshDatabase()
         let store = try await Blocking.run { try PostgresStore.open(location) }
@@ -145,12 +177,23 @@ struct StoreLocationTests {
         #expect(location.password == "from-env" && location.port == 5432 && location.tls == .prefer)
         let own = try PostgresLocation.parse("postgres://newsletter:in-url@db/list", passwordFallback: "from-env")
         #expect(own.password == "in-url")
+        #expect(own.connectTimeout == PostgresLocation.defaultConnectTimeout)
+        #expect(own.queryTimeout == PostgresLocation.defaultQueryTimeout)
+        #expect(!own.description.contains("timeout"), "defaults are not printed")
+    }
+
+    @Test func theTimeoutsAreReadFromTheURLAndPrinted() throws {
+        let location = try PostgresLocation.parse("postgresql://u@db/list?connect_timeout=3&query_timeout=45")
+        #expect(location.connectTimeout == 3 && location.queryTimeout == 45)
+        #expect(location.description.hasSuffix("?sslmode=prefer&connect_timeout=3&query_timeout=45"))
     }
 
     @Test(arguments: [
         ("mysql://u@h/d", "scheme"), ("postgresql:///d", "no host"), ("postgresql://h/d", "no user name"),
         ("postgresql://u@h", "no database"), ("postgresql://u@h/d?sslmode=sometimes", "sslmode \"sometimes\""),
         ("postgresql://u@h/d?pool=3", "unknown parameter \"pool\""),
+        ("postgresql://u@h/d?query_timeout=0", "query_timeout \"0\""),
+        ("postgresql://u@h/d?connect_timeout=soon", "connect_timeout \"soon\""),
     ])
     func aBadURLSaysWhatIsWrong(_ url: String, _ reason: String) throws {
         let error = try #require(throws: StoreLocationError.self) { try PostgresLocation.parse(url) }

@@ -38,6 +38,8 @@ extension PostgresStore {
             ]),
         // PostgresStore+Leases.swift.
         leaseMigration,
+        // PostgresStore+Schema.swift.
+        remainingTablesMigration,
     ]
 
     /// The newest schema version this binary knows.
@@ -81,7 +83,7 @@ extension PostgresStore {
     /// Reads the version; refuses a database with tables that are not ours, or a schema newer
     /// than this binary. With `creating`, an empty database gets the version table (inside the
     /// caller's transaction).
-    private static func schemaVersion(_ connection: PostgresConnection, location: PostgresLocation, creating: Bool)
+    private static func schemaVersion(_ connection: PostgresSession, location: PostgresLocation, creating: Bool)
         throws -> Int
     {
         let marker = try connection.rows("SELECT to_regclass('public.newsletter_schema') IS NOT NULL")

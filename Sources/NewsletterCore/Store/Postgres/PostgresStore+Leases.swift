@@ -69,25 +69,43 @@ extension PostgresStore: DeliveryLeaseQueue {
         -> [LeasedDelivery]
     {
         let deadline = time.addingTimeInterval(lease)
+        let statuses = DeliveryEligibility.statuses.map(\.rawValue)
+        let includesPaused = DeliveryEligibility.includesPaused
         return try transaction { connection in
-            // SKIP LOCKED: a row another sender is claiming this instant is left to it, so
-            // concurrent claims neither wait for each other nor take the same row.
-            let rows = try connection.rows(
-                """
-                WITH picked AS (
-                    SELECT week, subscriber_id FROM delivery
-                    WHERE week = \(week.description)
-                      AND (state = 'pending' OR (state = 'sending' AND lease_deadline < \(time)))
-                    ORDER BY subscriber_id LIMIT \(limit)
-                    FOR UPDATE SKIP LOCKED)
-                UPDATE delivery d SET state = 'sending', attempts = d.attempts + 1, lease_owner = \(sender.id),
-                    lease_deadline = \(deadline), updated_at = \(time)
-                FROM picked WHERE d.week = picked.week AND d.subscriber_id = picked.subscriber_id
-                RETURNING d.subscriber_id, d.attempts
-                """)
-            let claimed = try rows.map { row in
-                let (id, attempts) = try row.decode((Int64, Int).self)
-                return LeasedDelivery(subscriberID: id, attempt: attempts)
+            var claimed: [LeasedDelivery] = []
+            // A `sending` row without a lease is one a SQLite sender had in flight when the store
+            // was copied: nobody holds it, so it is claimed again, as the SQLite store resumes it.
+            // A batch may hold only rows of subscribers who left or paused since the week was
+            // queued: those are marked skipped, and the claim goes on, so an empty answer
+            // always means the queue is empty.
+            while claimed.isEmpty {
+                // SKIP LOCKED: a row another sender is claiming this instant is left to it, so
+                // concurrent claims neither wait for each other nor take the same row.
+                let rows = try connection.rows(
+                    """
+                    WITH picked AS (
+                        SELECT d.week, d.subscriber_id,
+                            (s.status = ANY(\(statuses)) AND (\(includesPaused) OR NOT s.paused)) AS eligible
+                        FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
+                        WHERE d.week = \(week.description)
+                          AND (d.state = 'pending' OR (d.state = 'sending'
+                              AND (d.lease_deadline IS NULL OR d.lease_deadline < \(time))))
+                        ORDER BY d.subscriber_id LIMIT \(limit)
+                        FOR UPDATE OF d SKIP LOCKED)
+                    UPDATE delivery d SET
+                        state = CASE WHEN picked.eligible THEN 'sending' ELSE 'skipped' END,
+                        attempts = d.attempts + CASE WHEN picked.eligible THEN 1 ELSE 0 END,
+                        lease_owner = CASE WHEN picked.eligible THEN \(sender.id) END,
+                        lease_deadline = CASE WHEN picked.eligible THEN \(deadline) END,
+                        updated_at = \(time)
+                    FROM picked WHERE d.week = picked.week AND d.subscriber_id = picked.subscriber_id
+                    RETURNING d.subscriber_id, d.attempts, picked.eligible
+                    """)
+                if rows.isEmpty { break }
+                for row in rows {
+                    let (id, attempts, eligible) = try row.decode((Int64, Int, Bool).self)
+                    if eligible { claimed.append(LeasedDelivery(subscriberID: id, attempt: attempts)) }
+                }
             }
             try connection.run(
                 "UPDATE sender SET claimed = claimed + \(claimed.count), lease_deadline = \(deadline) WHERE id = \(sender.id)"

@@ -9,16 +9,45 @@ extension PostgresStore: WeekDecisionLock {
         Int64(0x6E65_7773) << 32 | Int64(week.year * 100 + week.week)
     }
 
-    public func withWeekLock<T>(_ week: IssueWeek, _ body: () throws -> T) throws -> T? {
+    public func withWeekLock<T>(_ week: IssueWeek, _ body: (any WeekLockHold) throws -> T) throws -> T? {
         // A session-level advisory lock on a connection of its own, held for as long as `body`
         // runs; closing that session releases it however `body` ends.
         let connection = try connectForLock()
         defer { Self.discard(connection) }
+        let session = session(connection)
         let key = Self.weekLockKey(week)
-        let acquired = try connection.rows("SELECT pg_try_advisory_lock(\(key))").first?.decode(Bool.self) ?? false
+        let acquired = try session.rows("SELECT pg_try_advisory_lock(\(key))").first?.decode(Bool.self) ?? false
         guard acquired else { return nil }
         // No pg_advisory_unlock: closing the session (the defer above) releases the lock, and
         // an unlock sent on a session the server already ended was seen to wait forever.
-        return try body()
+        return try body(SessionLockHold(session: session, week: week, key: key))
+    }
+
+    /// Asks the lock's own session: a session that answers still holds its advisory locks
+    /// (they end only with it), one that does not answer (or answers that it holds none) has
+    /// lost the week.
+    private struct SessionLockHold: WeekLockHold {
+        let session: PostgresSession
+        let week: IssueWeek
+        let key: Int64
+
+        func ensureHeld() throws {
+            guard !session.isClosed else { throw WeekLockLost(week: week, reason: "its database session ended") }
+            let held: Bool
+            do {
+                let classID = Int64(UInt64(bitPattern: key) >> 32)
+                let objectID = Int64(UInt64(bitPattern: key) & 0xFFFF_FFFF)
+                held =
+                    try session.rows(
+                        """
+                        SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                        AND granted AND classid::bigint = \(classID) AND objid::bigint = \(objectID) AND objsubid = 1
+                        """
+                    ).first?.decode(Bool.self) ?? false
+            } catch {
+                throw WeekLockLost(week: week, reason: "its database session did not answer: \(PostgresStoreError(error, location: session.location))")
+            }
+            guard held else { throw WeekLockLost(week: week, reason: "its database session no longer holds it") }
+        }
     }
 }

@@ -78,7 +78,7 @@ public final class PostgresStore: Sendable {
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: tls)
-        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
         self.configuration = configuration
     }
 
@@ -114,14 +114,14 @@ public final class PostgresStore: Sendable {
     /// replaced, and `body` is run again on the new one only when `retryOnLostIdle` says it
     /// had no effect (a read, or a transaction whose BEGIN failed).
     private func withConnection<T>(
-        _ body: (PostgresConnection) throws -> T, retryable: (any Error) -> Bool
+        _ body: (PostgresSession) throws -> T, retryable: (any Error) -> Bool
     ) throws(PostgresStoreError) -> T {
         var reused = idle.withLock { $0.popLast() }
         while let connection = reused, connection.isClosed { reused = idle.withLock { $0.popLast() } }
         let connection: PostgresConnection
         if let reused { connection = reused } else { connection = try connect() }
         do {
-            let result = try body(connection)
+            let result = try body(session(connection))
             giveBack(connection)
             return result
         } catch {
@@ -130,10 +130,14 @@ public final class PostgresStore: Sendable {
                 throw PostgresStoreError(error, location: location)
             }
             Self.discard(connection)
-            guard reused != nil, retryable(error) else { throw PostgresStoreError(error, location: location) }
+            // A statement that ran out of time is not run again: the server that stalled it
+            // would most likely stall the next one, and the caller has waited long enough.
+            guard reused != nil, retryable(error), !PostgresStoreError.isTimeout(error) else {
+                throw PostgresStoreError(error, location: location)
+            }
             let fresh = try connect()
             do {
-                let result = try body(fresh)
+                let result = try body(session(fresh))
                 giveBack(fresh)
                 return result
             } catch {
@@ -159,13 +163,17 @@ public final class PostgresStore: Sendable {
     }
 
     /// A read: run again on a fresh connection if the idle one turned out dead.
-    func read<T>(_ body: (PostgresConnection) throws -> T) throws(PostgresStoreError) -> T {
+    func session(_ connection: PostgresConnection) -> PostgresSession {
+        PostgresSession(connection: connection, deadline: .seconds(Int64(location.queryTimeout)), location: location)
+    }
+
+    func read<T>(_ body: (PostgresSession) throws -> T) throws(PostgresStoreError) -> T {
         try withConnection(body, retryable: { _ in true })
     }
 
     /// A transaction: all of `body` or nothing. Run again on a fresh connection only if its
     /// BEGIN failed on a connection found dead (nothing of it reached the server).
-    func transaction<T>(_ body: (PostgresConnection) throws -> T) throws(PostgresStoreError) -> T {
+    func transaction<T>(_ body: (PostgresSession) throws -> T) throws(PostgresStoreError) -> T {
         try withConnection(
             { connection in
                 do {
@@ -189,17 +197,51 @@ public final class PostgresStore: Sendable {
     }
 }
 
-extension PostgresConnection {
-    /// Runs a statement and returns the rows, waiting on the event loop's future.
+/// A connection with the store's deadline on every statement. A server that stops answering
+/// (stopped, a network that drops packets without a reset) would otherwise hold the caller
+/// for ever: past the deadline the connection is closed, which fails the statement, and the
+/// caller gets `.timedOut`. What was not committed is not recorded.
+struct PostgresSession {
+    let connection: PostgresConnection
+    let deadline: TimeAmount
+    let location: PostgresLocation
+
+    var isClosed: Bool { connection.isClosed }
+
+    /// Runs a statement and returns the rows.
     @discardableResult
     func rows(_ query: PostgresQuery, logger: Logger = PostgresStore.queryLogger) throws -> [PostgresRow] {
-        try self.query(query, logger: logger).wait().rows
+        try waitWithDeadline(connection.query(query, logger: logger)).rows
     }
 
     /// Runs a statement; returns how many rows it changed.
     @discardableResult
     func run(_ query: PostgresQuery, logger: Logger = PostgresStore.queryLogger) throws -> Int {
-        try self.query(query, logger: logger).wait().metadata.rows ?? 0
+        try waitWithDeadline(connection.query(query, logger: logger)).metadata.rows ?? 0
+    }
+
+    private func waitWithDeadline<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let expired = ExpiryFlag()
+        let connection = self.connection
+        let timer = future.eventLoop.scheduleTask(in: deadline) {
+            expired.fire()
+            _ = connection.close() as EventLoopFuture<Void>
+        }
+        defer { timer.cancel() }
+        do {
+            return try future.wait()
+        } catch {
+            if expired.fired {
+                throw PostgresStoreError.timedOut(location, seconds: location.queryTimeout)
+            }
+            throw error
+        }
+    }
+
+    private final class ExpiryFlag: Sendable {
+        private let state = Atomic<Bool>(false)
+        func fire() { state.store(true, ordering: .releasing) }
+        var fired: Bool { state.load(ordering: .acquiring) }
     }
 }
 
@@ -221,6 +263,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
     /// Migrated by a newer newsletter than this one.
     case schemaTooNew(PostgresLocation, found: Int, known: Int)
     case connectionLost(PostgresLocation, String)
+    /// A statement had no answer within `query_timeout`; its connection was closed.
+    case timedOut(PostgresLocation, seconds: Int)
     /// A unique or foreign key constraint refused a write.
     case constraint(String)
     case server(sqlState: String, message: String)
@@ -270,12 +314,17 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
             if error.code == .server, let state = error.serverInfo?[.sqlState], state.hasPrefix("57P") { return true }
         }
         if let error = error as? PostgresStoreError, case .connectionLost = error { return true }
+        return isTimeout(error)
+    }
+
+    static func isTimeout(_ error: any Error) -> Bool {
+        if let error = error as? PostgresStoreError, case .timedOut = error { return true }
         return false
     }
 
     public var exitStatus: ExitStatus {
         switch self {
-        case .unreachable, .connectionLost, .constraint, .server, .other: .storeError
+        case .unreachable, .connectionLost, .timedOut, .constraint, .server, .other: .storeError
         case .passwordRefused, .noSuchDatabase, .tls, .notOurs, .schemaTooNew: .configurationError
         }
     }
@@ -296,6 +345,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
             "the database \"\(location.database)\" has schema version \(found), newer than this newsletter knows (\(known)); nothing was written. Run the newer newsletter, or upgrade this one."
         case .connectionLost(let location, let reason):
             "the connection to the PostgreSQL server at \(location.host):\(location.port) was lost (\(reason)); what was not committed was not recorded. Run again."
+        case .timedOut(let location, let seconds):
+            "the PostgreSQL server at \(location.host):\(location.port) did not answer within \(seconds) s (query_timeout in store.url); the connection was closed and what was not committed was not recorded. Check the server, then run again."
         case .constraint(let message):
             "the store refused the write: \(message)"
         case .server(let state, let message):

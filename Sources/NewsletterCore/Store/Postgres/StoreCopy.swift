@@ -1,0 +1,259 @@
+import Foundation
+import GRDB
+import PostgresNIO
+
+/// `newsletter store copy --to URL`: the whole SQLite store into an empty PostgreSQL database,
+/// in one pass and one transaction on each side. The SQLite side is read from one snapshot (a
+/// `send` or `serve` may go on writing beside it: what they write after the snapshot is not
+/// copied, and the counts say what was); the PostgreSQL side commits only if every table's
+/// count matches the snapshot's, so a copy that fails leaves the target as empty as it was.
+public enum StoreCopy {
+    /// SQLite table and its PostgreSQL twin, parents before children so each foreign key holds
+    /// as its row goes in.
+    static let tables: [(sqlite: String, postgres: String)] = [
+        ("comparison", "comparison"), ("comparisonTool", "comparison_tool"), ("take", "take"),
+        ("missingTake", "missing_take"), ("topic", "topic"), ("comparisonTopic", "comparison_topic"),
+        ("issue", "issue"), ("issueComparison", "issue_comparison"), ("subscriber", "subscriber"),
+        ("subscriberTopic", "subscriber_topic"), ("delivery", "delivery"), ("subscriberToken", "subscriber_token"),
+        ("consent", "consent"), ("endpointMail", "endpoint_mail"), ("summary", "summary"),
+        ("summaryOverride", "summary_override"), ("runWeek", "run_week"), ("editorPreview", "editor_preview"),
+        ("verpToken", "verp_token"), ("bounceEvent", "bounce_event"),
+    ]
+
+    /// The PostgreSQL tables that must be empty before a copy: the copied ones and the senders'.
+    static var targetTables: [String] { tables.map(\.postgres) + ["sender"] }
+
+    /// Copies `source` into `target` (migrated, and empty). `progress` hears each table once it
+    /// is copied. Nothing is written to `target` unless all of it is.
+    public static func copy(
+        from source: AppDatabase, to target: PostgresStore, progress: (StoreCopyReport.Table) -> Void = { _ in }
+    ) throws(StoreCopyError) -> StoreCopyReport {
+        var failure: StoreCopyError?
+        do {
+            return try target.transaction { connection in
+                do {
+                    // Two copies at once into one database: the second waits, then finds it full.
+                    try connection.run("SELECT pg_advisory_xact_lock(\(PostgresStore.schemaLockKey))")
+                    for table in targetTables {
+                        let rows = try connection.rows(
+                            PostgresQuery(unsafeSQL: "SELECT count(*) FROM (SELECT 1 FROM \(table) LIMIT 1) AS any_row")
+                        ).first?.decode(Int.self) ?? 0
+                        if rows > 0 {
+                            let total = try connection.rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"))
+                                .first?.decode(Int.self) ?? rows
+                            throw StoreCopyError.targetNotEmpty(target.location, table: table, rows: total)
+                        }
+                    }
+                    return try source.reader.read { db in
+                        try checkTablesKnown(db)
+                        var report = StoreCopyReport(tables: [])
+                        for (sqliteTable, postgresTable) in tables {
+                            let copied = try copyTable(sqliteTable, to: postgresTable, db, connection)
+                            let counted = try connection.rows(
+                                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(postgresTable)")
+                            ).first?.decode(Int.self) ?? 0
+                            let table = StoreCopyReport.Table(
+                                name: postgresTable, sqliteRows: try Int.fetchOne(
+                                    db, sql: "SELECT COUNT(*) FROM \(sqliteTable.quotedDatabaseIdentifier)") ?? 0,
+                                copiedRows: copied, postgresRows: counted)
+                            report.tables.append(table)
+                            progress(table)
+                        }
+                        let differing = report.tables.filter { !$0.matches }
+                        guard differing.isEmpty else { throw StoreCopyError.countsDiffer(differing) }
+                        try restartSequences(connection)
+                        return report
+                    }
+                } catch let error as StoreCopyError {
+                    failure = error
+                    throw error
+                }
+            }
+        } catch {
+            if let failure { throw failure }
+            throw .target(error)
+        }
+    }
+
+    /// A table in the SQLite store this copy does not know would be left behind: refuse instead.
+    private static func checkTablesKnown(_ db: Database) throws {
+        let known = Set(tables.map(\.sqlite))
+        let present = try String.fetchAll(
+            db,
+            sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                AND name NOT LIKE 'grdb_%' ORDER BY name
+                """)
+        let unknown = present.filter { !known.contains($0) }
+        guard unknown.isEmpty else { throw StoreCopyError.unknownTables(unknown) }
+    }
+
+    /// Copies one table in multi-row INSERTs; returns the rows copied.
+    private static func copyTable(_ sqliteTable: String, to postgresTable: String, _ db: Database, _ connection: PostgresSession)
+        throws -> Int
+    {
+        let columns = try db.columns(in: sqliteTable).map(\.name)
+        let targetTypes = try Dictionary(
+            uniqueKeysWithValues: connection.rows(
+                """
+                SELECT column_name, data_type FROM information_schema.columns
+                WHERE table_schema = 'public' AND table_name = \(postgresTable)
+                """
+            ).map { try $0.decode((String, String).self) })
+        let targets = try columns.map { column -> (name: String, type: String) in
+            let name = snakeCase(column)
+            guard let type = targetTypes[name] else {
+                throw StoreCopyError.schemaOutOfStep(table: postgresTable, column: name)
+            }
+            return (name, type)
+        }
+        // PostgreSQL takes at most 65,535 parameters a statement.
+        let batchSize = max(1, min(1_000, 30_000 / max(columns.count, 1)))
+        let insert = "INSERT INTO \(postgresTable) (\(targets.map(\.name).joined(separator: ", "))) VALUES "
+        var copied = 0
+        var pending: [[DatabaseValue]] = []
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            var bindings = PostgresBindings(capacity: pending.count * columns.count)
+            var tuples: [String] = []
+            tuples.reserveCapacity(pending.count)
+            for (offset, values) in pending.enumerated() {
+                let first = offset * columns.count
+                tuples.append("(" + (1...columns.count).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
+                for (index, value) in values.enumerated() {
+                    try bind(value, as: targets[index].type, into: &bindings, table: postgresTable, column: targets[index].name)
+                }
+            }
+            try connection.run(PostgresQuery(unsafeSQL: insert + tuples.joined(separator: ", "), binds: bindings))
+            copied += pending.count
+            pending.removeAll(keepingCapacity: true)
+        }
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(sqliteTable.quotedDatabaseIdentifier)")
+        while let row = try rows.next() {
+            pending.append((0..<columns.count).map { row[$0] as DatabaseValue })
+            if pending.count == batchSize { try flush() }
+        }
+        try flush()
+        return copied
+    }
+
+    /// One SQLite value as the PostgreSQL column's type; a value that is not one says where it is.
+    private static func bind(
+        _ value: DatabaseValue, as type: String, into bindings: inout PostgresBindings, table: String, column: String
+    ) throws {
+        func unreadable(_ reason: String) -> StoreCopyError {
+            .unreadableValue(table: table, column: column, value: "\(value)", reason: reason)
+        }
+        if value.isNull {
+            bindings.appendNull()
+            return
+        }
+        switch type {
+        case "text":
+            switch value.storage {
+            case .string(let text): bindings.append(text)
+            case .int64(let number): bindings.append(String(number))
+            case .double(let number): bindings.append(String(number))
+            case .blob, .null: throw unreadable("not text")
+            }
+        case "bigint":
+            guard let number = Int64.fromDatabaseValue(value) else { throw unreadable("not a whole number") }
+            bindings.append(number)
+        case "integer":
+            guard let number = Int64.fromDatabaseValue(value), let small = Int32(exactly: number) else {
+                throw unreadable("not a whole number that fits 32 bits")
+            }
+            bindings.append(small)
+        case "boolean":
+            guard let flag = Bool.fromDatabaseValue(value) else { throw unreadable("not a flag (0 or 1)") }
+            bindings.append(flag)
+        case "timestamp with time zone":
+            guard let time = Date.fromDatabaseValue(value) else { throw unreadable("not a date") }
+            bindings.append(time)
+        default:
+            throw unreadable("the PostgreSQL column's type \(type) has no conversion")
+        }
+    }
+
+    /// After rows with their own ids went in, the next id each table hands out is past them.
+    private static func restartSequences(_ connection: PostgresSession) throws {
+        let serials = try connection.rows(
+            """
+            SELECT table_name FROM information_schema.columns
+            WHERE table_schema = 'public' AND column_name = 'id' AND column_default LIKE 'nextval(%'
+            """
+        ).map { try $0.decode(String.self) }
+        for table in serials {
+            try connection.run(
+                PostgresQuery(
+                    unsafeSQL:
+                        "SELECT setval(pg_get_serial_sequence('\(table)', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \(table)"
+                ))
+        }
+    }
+
+    /// `subscriberId` -> `subscriber_id`.
+    static func snakeCase(_ name: String) -> String {
+        var result = ""
+        for character in name {
+            if character.isUppercase {
+                result += "_" + character.lowercased()
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+}
+
+/// What a copy did, table by table.
+public struct StoreCopyReport: Sendable, Equatable {
+    public struct Table: Sendable, Equatable {
+        public var name: String
+        /// In the SQLite snapshot.
+        public var sqliteRows: Int
+        public var copiedRows: Int
+        /// Counted in PostgreSQL after the copy, before the commit.
+        public var postgresRows: Int
+
+        var matches: Bool { sqliteRows == copiedRows && copiedRows == postgresRows }
+    }
+
+    public var tables: [Table]
+
+    public var totalRows: Int { tables.reduce(0) { $0 + $1.postgresRows } }
+}
+
+public enum StoreCopyError: Error, CustomStringConvertible, Sendable {
+    case targetNotEmpty(PostgresLocation, table: String, rows: Int)
+    case unknownTables([String])
+    case schemaOutOfStep(table: String, column: String)
+    case unreadableValue(table: String, column: String, value: String, reason: String)
+    case countsDiffer([StoreCopyReport.Table])
+    case target(PostgresStoreError)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .targetNotEmpty: .configurationError
+        case .target(let error): error.exitStatus
+        case .unknownTables, .schemaOutOfStep, .unreadableValue, .countsDiffer: .storeError
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .targetNotEmpty(let location, let table, let rows):
+            "the database \"\(location.database)\" on \(location.host):\(location.port) is not empty (\(table) has \(rows) row\(rows == 1 ? "" : "s")); store copy only fills an empty database, so nothing was copied. Create a new database (createdb) and copy into that."
+        case .unknownTables(let tables):
+            "the SQLite store has tables this newsletter does not know how to copy (\(tables.joined(separator: ", "))); nothing was copied. Use the newsletter that created them."
+        case .schemaOutOfStep(let table, let column):
+            "the PostgreSQL table \(table) has no column \(column) for the SQLite store's; nothing was copied. Run `newsletter store migrate` against the database with this newsletter."
+        case .unreadableValue(let table, let column, let value, let reason):
+            "the SQLite store's \(table).\(column) holds \(value.prefix(60)), \(reason); nothing was copied."
+        case .countsDiffer(let tables):
+            "the counts after the copy differ (\(tables.map { "\($0.name): \($0.sqliteRows) in SQLite, \($0.copiedRows) copied, \($0.postgresRows) in PostgreSQL" }.joined(separator: "; "))); the copy was rolled back, nothing was written."
+        case .target(let error):
+            "\(error)"
+        }
+    }
+}
