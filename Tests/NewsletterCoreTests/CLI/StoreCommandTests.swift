@@ -89,7 +89,7 @@ struct StoreCommandTests {
     }
 
     @Test func copyBringsEveryTableOverWithItsCountsAndRefusesAFullDatabase() async throws {
-        _ = try await fillSQLiteStore()
+        let sqlite = try await fillSQLiteStore()
         let location = try await PostgresCluster.freshDatabase()
         let url = PostgresCluster.url(location)
         let copy = try await run(["store", "copy", "--to", url], environment: [:])
@@ -121,6 +121,11 @@ struct StoreCommandTests {
         let store = try await Blocking.run { try PostgresStore.open(location) }
         let copied = try #require(try store.subscriber(email: "NEW@example.org"))
         #expect(copied.status == .pending && copied.name == "Ñew")
+        let comparisons = try sqlite.listComparisons()
+        #expect(try store.listComparisons() == comparisons)
+        for summary in comparisons {
+            #expect(try store.comparison(id: summary.id) == sqlite.comparison(id: summary.id), "comparison \(summary.id)")
+        }
         let added = try store.addSubscriber(email: "later@example.org", name: nil, status: .confirmed)
         #expect(added.id > 41)
 

@@ -61,6 +61,8 @@ extension PostgresStore {
             "CREATE INDEX take_comparison ON take (comparison_id)",
             """
             CREATE TABLE missing_take (
+                -- SQLite keeps these in insertion order (its rowid); so does this id.
+                id bigserial PRIMARY KEY,
                 comparison_id bigint NOT NULL REFERENCES comparison (id) ON DELETE CASCADE,
                 tool text NOT NULL,
                 role text NOT NULL

@@ -1,0 +1,182 @@
+import Foundation
+import PostgresNIO
+
+/// Comparisons in PostgreSQL: the same rules as the SQLite store (ComparisonStore's contract),
+/// one transaction per save.
+extension PostgresStore: ComparisonStore {
+    public func saveComparison(_ comparison: Comparison) throws -> SaveOutcome {
+        let now = Date()
+        return try transaction { connection in
+            // Two ingests of one page at once: the second waits here for the first's row.
+            try connection.run("SELECT pg_advisory_xact_lock(\(Self.comparisonLockKey), hashtext(\(comparison.source)))")
+            let existing = try connection.rows(
+                "SELECT id, content_hash, published, published_from FROM comparison WHERE source = \(comparison.source)"
+            ).first
+            if let existing {
+                let (id, contentHash, published, publishedFrom) = try existing.decode((Int64, String, Date, String).self)
+                if contentHash == comparison.contentHash { return .unchanged(id: id) }
+                // A page that still gives no date was first seen when it was first seen.
+                let keepDate = comparison.publishedFrom == .firstSeen
+                try connection.run(
+                    """
+                    UPDATE comparison SET url = \(comparison.url), title = \(comparison.title),
+                        content_hash = \(comparison.contentHash), record_hash = \(comparison.recordHash),
+                        published = \(keepDate ? published : comparison.published),
+                        published_from = \(keepDate ? publishedFrom : comparison.publishedFrom.rawValue),
+                        layout = \(comparison.layout.rawValue), markup = \(comparison.markup.rawValue), updated_at = \(now)
+                    WHERE id = \(id)
+                    """)
+                try Self.replaceChildren(of: id, with: comparison, at: now, connection)
+                return .updated(id: id, previousHash: contentHash)
+            }
+            if let twin = try connection.rows(
+                "SELECT id, source FROM comparison WHERE record_hash = \(comparison.recordHash) ORDER BY id LIMIT 1"
+            ).first {
+                let (id, source) = try twin.decode((Int64, String).self)
+                return .duplicate(of: id, source: source)
+            }
+            let inserted = try connection.rows(
+                """
+                INSERT INTO comparison (source, url, title, content_hash, record_hash, published, published_from,
+                    layout, markup, first_seen_at, updated_at)
+                VALUES (\(comparison.source), \(comparison.url), \(comparison.title), \(comparison.contentHash),
+                    \(comparison.recordHash), \(comparison.published), \(comparison.publishedFrom.rawValue),
+                    \(comparison.layout.rawValue), \(comparison.markup.rawValue), \(now), \(now))
+                RETURNING id
+                """)
+            guard let id = try inserted.first?.decode(Int64.self) else {
+                throw PostgresStoreError.other("the comparison \(comparison.source) was not inserted")
+            }
+            try Self.replaceChildren(of: id, with: comparison, at: now, connection)
+            return .inserted(id: id)
+        }
+    }
+
+    public func listComparisons() throws -> [ComparisonSummary] {
+        try read { connection in
+            try connection.rows(
+                """
+                SELECT c.id, c.title, c.published, c.source,
+                       (SELECT count(*) FROM take t WHERE t.comparison_id = c.id)::bigint
+                FROM comparison c ORDER BY c.published DESC, c.id DESC
+                """
+            ).map { row in
+                let (id, title, published, source, takes) = try row.decode((Int64, String, Date, String, Int).self)
+                return ComparisonSummary(id: id, title: title, published: published, source: source, takeCount: takes)
+            }
+        }
+    }
+
+    public func comparison(id: Int64) throws -> StoredComparison? {
+        try read { connection in
+            guard
+                let row = try connection.rows(
+                    """
+                    SELECT title, source, url, content_hash, published, published_from, layout, markup,
+                        first_seen_at, updated_at
+                    FROM comparison WHERE id = \(id)
+                    """
+                ).first
+            else { return nil }
+            let (title, source, url, contentHash, published, publishedFrom, layout, markup, firstSeen, updated) =
+                try row.decode((String, String, String?, String, Date, String, String, String, Date, Date).self)
+            let tools = try connection.rows(
+                """
+                SELECT name, tagline, category, description, panel_ship_percent, panel_verdict, ship_votes, skip_votes,
+                    pricing, entry
+                FROM comparison_tool WHERE comparison_id = \(id) ORDER BY position
+                """
+            ).map { row in
+                let (name, tagline, category, description, percent, verdict, ship, skip, pricing, entry) = try row.decode(
+                    (String, String, String?, String, Int?, String?, Int?, Int?, String?, String?).self)
+                return Tool(
+                    name: name, tagline: tagline, category: category, description: description, panelShipPercent: percent,
+                    panelVerdict: try verdict.map { try Self.enumValue(Verdict.self, $0, "comparison_tool.panel_verdict") },
+                    shipVotes: ship, skipVotes: skip, pricing: pricing, entry: entry)
+            }
+            let takes = try connection.rows(
+                """
+                SELECT tool, role, score, verdict, text, role_inferred, tool_inferred, line
+                FROM take WHERE comparison_id = \(id) ORDER BY position
+                """
+            ).map { row in
+                let (tool, role, score, verdict, text, roleInferred, toolInferred, line) = try row.decode(
+                    (String, String, Int?, String?, String, Bool, Bool, Int?).self)
+                return Take(
+                    tool: tool, role: try Self.enumValue(ReviewerRole.self, role, "take.role"), score: score,
+                    verdict: try verdict.map { try Self.enumValue(Verdict.self, $0, "take.verdict") }, text: text,
+                    roleInferred: roleInferred, toolInferred: toolInferred, line: line)
+            }
+            let missing = try connection.rows(
+                "SELECT tool, role FROM missing_take WHERE comparison_id = \(id) ORDER BY id"
+            ).map { row in
+                let (tool, role) = try row.decode((String, String).self)
+                return TakeSlot(tool: tool, role: try Self.enumValue(ReviewerRole.self, role, "missing_take.role"))
+            }
+            return StoredComparison(
+                id: id, firstSeenAt: firstSeen, updatedAt: updated,
+                comparison: Comparison(
+                    title: title, tools: tools, takes: takes, missingTakes: missing, source: source, url: url,
+                    contentHash: contentHash, published: published,
+                    publishedFrom: try Self.enumValue(PublishedTimeSource.self, publishedFrom, "comparison.published_from"),
+                    layout: try Self.enumValue(PageLayout.self, layout, "comparison.layout"),
+                    markup: try Self.enumValue(PageMarkup.self, markup, "comparison.markup")))
+        }
+    }
+
+    /// "cmpr": the lock one page's saves take, apart from the schema's and the weeks'.
+    static let comparisonLockKey: Int32 = 0x636D_7072
+
+    private static func replaceChildren(
+        of id: Int64, with comparison: Comparison, at time: Date, _ connection: PostgresSession
+    ) throws {
+        try connection.run("DELETE FROM comparison_tool WHERE comparison_id = \(id)")
+        try connection.run("DELETE FROM take WHERE comparison_id = \(id)")
+        try connection.run("DELETE FROM missing_take WHERE comparison_id = \(id)")
+        for (position, tool) in comparison.tools.enumerated() {
+            try connection.run(
+                """
+                INSERT INTO comparison_tool (comparison_id, position, name, tagline, category, description,
+                    panel_ship_percent, panel_verdict, ship_votes, skip_votes, pricing, entry)
+                VALUES (\(id), \(position), \(tool.name), \(tool.tagline), \(tool.category), \(tool.description),
+                    \(tool.panelShipPercent), \(tool.panelVerdict?.rawValue), \(tool.shipVotes), \(tool.skipVotes),
+                    \(tool.pricing), \(tool.entry))
+                """)
+        }
+        for (position, take) in comparison.takes.enumerated() {
+            try connection.run(
+                """
+                INSERT INTO take (comparison_id, position, tool, role, score, verdict, text, role_inferred, tool_inferred, line)
+                VALUES (\(id), \(position), \(take.tool), \(take.role.rawValue), \(take.score), \(take.verdict?.rawValue),
+                    \(take.text), \(take.roleInferred), \(take.toolInferred), \(take.line))
+                """)
+        }
+        for slot in comparison.missingTakes {
+            try connection.run(
+                "INSERT INTO missing_take (comparison_id, tool, role) VALUES (\(id), \(slot.tool), \(slot.role.rawValue))")
+        }
+        // The comparison's topics follow its tools' categories, as in the SQLite store.
+        try connection.run("DELETE FROM comparison_topic WHERE comparison_id = \(id)")
+        for category in comparison.tools.compactMap(\.category) {
+            let name = TopicAliases.clean(category)
+            guard !name.isEmpty else { continue }
+            try connection.run(
+                "INSERT INTO topic (name, first_seen_at) VALUES (\(name), \(time)) ON CONFLICT ((lower(name))) DO NOTHING")
+            // The spelling first seen names the topic.
+            try connection.run(
+                """
+                INSERT INTO comparison_topic (comparison_id, topic)
+                SELECT \(id), name FROM topic WHERE lower(name) = lower(\(name))
+                ON CONFLICT DO NOTHING
+                """)
+        }
+    }
+
+    static func enumValue<T: RawRepresentable>(_ type: T.Type, _ raw: String, _ column: String) throws -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: raw) else {
+            throw PostgresStoreError.other("\(column) holds \"\(raw)\", which this newsletter does not know")
+        }
+        return value
+    }
+}

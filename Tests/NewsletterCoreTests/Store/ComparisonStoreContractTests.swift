@@ -1,0 +1,92 @@
+import Foundation
+import NewsletterCore
+import Testing
+
+/// `ComparisonStore`'s contract, run against each backend: what ingest relies on, whichever
+/// store holds the comparisons.
+@Suite("ComparisonStore contract")
+struct ComparisonStoreContractTests {
+    func sample(source: String = "/pages/a.txt") throws -> Comparison {
+        try ComparisonPageReader().read(try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: source)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func aComparisonReadsBackAsItWasStored(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let comparison = try sample()
+        guard case .inserted(let id) = try store.saveComparison(comparison) else {
+            Issue.record("a new source is inserted")
+            return
+        }
+        let stored = try #require(try store.comparison(id: id))
+        #expect(stored.comparison == comparison)
+        #expect(stored.firstSeenAt == stored.updatedAt)
+        #expect(try store.comparison(id: id + 1000) == nil)
+        let summary = try #require(try store.listComparisons().first)
+        #expect(summary.id == id && summary.title == comparison.title && summary.takeCount == comparison.takes.count)
+        #expect(summary.source == comparison.source)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func theSameContentChangesNothingAndNewContentReplacesEveryChildRow(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        var comparison = try sample()
+        let id = try store.saveComparison(comparison).id
+        #expect(try store.saveComparison(comparison) == .unchanged(id: id))
+        let first = try #require(try store.comparison(id: id))
+        let previousHash = comparison.contentHash
+        comparison.contentHash = "changed"
+        comparison.takes.removeLast(3)
+        comparison.missingTakes = []
+        comparison.tools[0].tagline = "A new tagline, with “quotes” and ünïcode"
+        #expect(try store.saveComparison(comparison) == .updated(id: id, previousHash: previousHash))
+        let stored = try #require(try store.comparison(id: id))
+        #expect(stored.comparison == comparison)
+        #expect(stored.firstSeenAt == first.firstSeenAt, "first seen stays when it was first seen")
+        #expect(stored.updatedAt >= first.updatedAt)
+        #expect(try store.listComparisons().map(\.takeCount) == [comparison.takes.count])
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func theSameRecordUnderAnotherSourceIsADuplicateAndNotStored(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let original = try sample()
+        let id = try store.saveComparison(original).id
+        var twin = try sample(source: "https://example.org/a.html")
+        twin.contentHash = "another page, the same record"
+        #expect(try store.saveComparison(twin) == .duplicate(of: id, source: original.source))
+        #expect(try store.listComparisons().count == 1)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func comparisonsAreListedMostRecentlyPublishedFirst(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        var older = try sample(source: "/pages/older.txt")
+        older.published = Date(timeIntervalSince1970: 1_790_000_000)
+        older.title = "Older"
+        var newer = try sample(source: "/pages/newer.txt")
+        newer.published = Date(timeIntervalSince1970: 1_795_000_000)
+        newer.title = "Newer"
+        _ = try store.saveComparison(older)
+        _ = try store.saveComparison(newer)
+        #expect(try store.listComparisons().map(\.title) == ["Newer", "Older"])
+    }
+
+    /// A save that fails half-way (a score the schema refuses, on the last take) leaves the
+    /// store exactly as it was, for a new record and for an update alike.
+    @Test(arguments: StoreBackend.all)
+    func aFailedSaveLeavesNothingHalfWritten(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        var broken = try sample()
+        broken.takes[broken.takes.count - 1].score = 150
+        #expect(throws: (any Error).self) { try store.saveComparison(broken) }
+        #expect(try store.listComparisons().isEmpty)
+
+        let good = try sample()
+        let id = try store.saveComparison(good).id
+        broken.contentHash = "changed"
+        broken.title = "Changed title"
+        #expect(throws: (any Error).self) { try store.saveComparison(broken) }
+        #expect(try store.comparison(id: id)?.comparison == good)
+    }
+}
