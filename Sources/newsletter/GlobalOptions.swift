@@ -79,4 +79,14 @@ struct CommandContext {
             throw ExitCode(error.exitStatus.rawValue)
         }
     }
+
+    /// The comparisons of the configured store, on either backend (`ingest`, `comparisons`).
+    func openComparisonStore() throws -> any ComparisonStore {
+        do {
+            return try StoreFactory.openComparisons(configuration.store, logger: logger)
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(error.exitStatus.rawValue)
+        }
+    }
 }

@@ -57,7 +57,7 @@ struct Ingest: ParsableCommand {
         if dryRun {
             try ingest(into: AppDatabase?.none, sources: sources, context: context)
         } else {
-            try ingest(into: try context.openStore(), sources: sources, context: context)
+            try ingest(into: try context.openComparisonStore(), sources: sources, context: context)
         }
     }
 

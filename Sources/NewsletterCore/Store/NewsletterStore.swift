@@ -36,6 +36,22 @@ public struct StoreOpenError: Error, CustomStringConvertible, Sendable {
 /// The one place a store is made from the configuration: the SQLite file by default, the
 /// PostgreSQL database when `store.url` (or `NEWSLETTER_STORE_URL`) names one.
 public enum StoreFactory {
+    /// The comparisons alone (`ingest`, `comparisons`): served by either backend today.
+    public static func openComparisons(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
+        -> any ComparisonStore
+    {
+        switch location {
+        case .sqlite:
+            return try open(location, logger: logger)
+        case .postgres(let postgres):
+            do {
+                return try PostgresStore.open(postgres, logger: logger)
+            } catch {
+                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
+            }
+        }
+    }
+
     public static func open(_ location: StoreLocation, logger: Logger) throws(StoreOpenError) -> any NewsletterStore {
         switch location {
         case .sqlite(let path):
@@ -53,7 +69,7 @@ public enum StoreFactory {
             }
             throw StoreOpenError(
                 description:
-                    "store.url names a PostgreSQL database (\(postgres)); this build's PostgreSQL store migrates it and serves the subscriber store and `newsletter store` only, not yet the other commands. Unset store.url (and NEWSLETTER_STORE_URL) to use the SQLite store at store.path.",
+                    "store.url names a PostgreSQL database (\(postgres)); this build's PostgreSQL store serves `newsletter store`, `ingest` and `comparisons` only, not yet this command. Unset store.url (and NEWSLETTER_STORE_URL) to use the SQLite store at store.path.",
                 exitStatus: .configurationError)
         }
     }

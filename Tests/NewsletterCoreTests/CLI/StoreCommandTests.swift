@@ -160,6 +160,31 @@ struct StoreCommandTests {
         #expect(missing.stderr.contains("no SQLite store"), "\(missing.stderr)")
     }
 
+    /// `ingest` and `comparisons` on either backend print the same: the same pages, the same
+    /// outcomes, the same records (their times aside).
+    @Test func ingestAndComparisonsWorkTheSameOnBothBackends() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let postgres = ["NEWSLETTER_STORE_URL": PostgresCluster.url(location)]
+        var printed: [[String]] = []
+        for environment in [[:], postgres] {
+            let ingest = try await run(["ingest", TestPaths.examples.path], environment: environment)
+            #expect(ingest.status == 0, "\(ingest.stderr)")
+            let again = try await run(["ingest", TestPaths.examples.path], environment: environment)
+            #expect(again.status == 0 && again.stdout.contains("unchanged"), "\(again.stdout)")
+            let list = try await run(["comparisons", "list", "--json"], environment: environment)
+            let show = try await run(["comparisons", "show", "1", "--json"], environment: environment)
+            #expect(list.status == 0 && show.status == 0, "\(list.stderr)\(show.stderr)")
+            // Times differ between the two runs: when each store first saw the pages.
+            let timeless = try show.stdout.replacing(Regex(#""(firstSeenAt|updatedAt)" *: *"[^"]*""#), with: "")
+            printed.append([ingest.stdout, list.stdout, timeless])
+        }
+        #expect(printed[0] == printed[1])
+        #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM comparison") == "2")
+        // A command the PostgreSQL store does not serve yet says so, before it does anything.
+        let preview = try await run(["subscribers", "list"], environment: postgres)
+        #expect(preview.status == 78 && preview.stderr.contains("not yet this command"), "\(preview.stderr)")
+    }
+
     /// The SQLite store read (or changed) by Python's sqlite3, not through the code under test.
     func sqliteValue(_ sql: String) async throws -> String {
         let path = directory.appendingPathComponent("subscribers/newsletter.sqlite").path
