@@ -80,6 +80,16 @@ struct CommandContext {
         }
     }
 
+    /// The subscribers of the configured store, on either backend.
+    func openSubscriberStore() throws -> any SubscriberStore {
+        do {
+            return try StoreFactory.openSubscribers(configuration.store, logger: logger)
+        } catch {
+            Terminal.printError("\(error)")
+            throw ExitCode(error.exitStatus.rawValue)
+        }
+    }
+
     /// The comparisons of the configured store, on either backend (`ingest`, `comparisons`).
     func openComparisonStore() throws -> any ComparisonStore {
         do {

@@ -25,7 +25,7 @@ struct Subscribers: ParsableCommand {
         }
 
         func run() throws {
-            let store = try global.context().openStore()
+            let store = try global.context().openSubscriberStore()
             let subscriber = try store.addSubscriber(
                 email: email, name: name, status: Subscriber.Status(rawValue: status)!)
             print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
@@ -38,7 +38,7 @@ struct Subscribers: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let store = try global.context().openStore()
+            let store = try global.context().openSubscriberStore()
             var after: Int64 = 0
             while true {
                 let page = try store.subscribers(status: nil, afterID: after, limit: 500)
@@ -62,7 +62,7 @@ struct Subscribers: ParsableCommand {
         @Argument(help: "The email address.") var email: String
 
         func run() throws {
-            let store = try global.context().openStore()
+            let store = try global.context().openSubscriberStore()
             guard try store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
                 Terminal.printError("\(email) is not a subscriber; `newsletter subscribers list` shows who is")
                 throw ExitCode(ExitStatus.partialFailure.rawValue)

@@ -15,8 +15,6 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
     /// address already known is left as it is. Returns whether the address was new.
     func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date) throws
         -> Bool
-    /// Deletes a subscriber with everything recorded about them. Returns whether they existed.
-    func removeSubscriber(email: String) throws -> Bool
     /// The stored topic choices of these subscribers (those without one get everything), for export.
     func topicChoices(subscriberIDs: [Int64]) throws -> [Int64: TopicChoice]
     /// Drops an editor's summary text; returns whether there was one.
@@ -36,6 +34,22 @@ public struct StoreOpenError: Error, CustomStringConvertible, Sendable {
 /// The one place a store is made from the configuration: the SQLite file by default, the
 /// PostgreSQL database when `store.url` (or `NEWSLETTER_STORE_URL`) names one.
 public enum StoreFactory {
+    /// The subscribers alone (`subscribers add`, `list`, `remove`): served by either backend today.
+    public static func openSubscribers(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
+        -> any SubscriberStore
+    {
+        switch location {
+        case .sqlite:
+            return try open(location, logger: logger)
+        case .postgres(let postgres):
+            do {
+                return try PostgresStore.open(postgres, logger: logger)
+            } catch {
+                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
+            }
+        }
+    }
+
     /// The comparisons alone (`ingest`, `comparisons`): served by either backend today.
     public static func openComparisons(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
         -> any ComparisonStore
@@ -69,7 +83,7 @@ public enum StoreFactory {
             }
             throw StoreOpenError(
                 description:
-                    "store.url names a PostgreSQL database (\(postgres)); this build's PostgreSQL store serves `newsletter store`, `ingest` and `comparisons` only, not yet this command. Unset store.url (and NEWSLETTER_STORE_URL) to use the SQLite store at store.path.",
+                    "store.url names a PostgreSQL database (\(postgres)); this build's PostgreSQL store serves `newsletter store`, `ingest`, `comparisons` and `subscribers add`, `list` and `remove` only, not yet this command. Unset store.url (and NEWSLETTER_STORE_URL) to use the SQLite store at store.path.",
                 exitStatus: .configurationError)
         }
     }

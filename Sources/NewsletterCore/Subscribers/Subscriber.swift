@@ -41,4 +41,8 @@ public protocol SubscriberStore: Sendable {
     /// Up to `limit` subscribers with ids above `afterID`, in id order.
     func subscribers(status: Subscriber.Status?, afterID: Int64, limit: Int) throws -> [Subscriber]
     func subscriberCount(status: Subscriber.Status?) throws -> Int
+    /// Deletes a subscriber with everything recorded about them (tokens, consent trail, ledger
+    /// rows: a request to be forgotten); the address is compared case-insensitively. Returns
+    /// whether they existed.
+    func removeSubscriber(email: String) throws -> Bool
 }

@@ -181,8 +181,30 @@ struct StoreCommandTests {
         #expect(printed[0] == printed[1])
         #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM comparison") == "2")
         // A command the PostgreSQL store does not serve yet says so, before it does anything.
-        let preview = try await run(["subscribers", "list"], environment: postgres)
+        let preview = try await run(["subscribers", "export"], environment: postgres)
         #expect(preview.status == 78 && preview.stderr.contains("not yet this command"), "\(preview.stderr)")
+    }
+
+    @Test func subscribersAddListAndRemoveWorkTheSameOnBothBackends() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        var printed: [[String]] = []
+        for environment in [[:], ["NEWSLETTER_STORE_URL": PostgresCluster.url(location)]] {
+            var outputs: [String] = []
+            for arguments in [
+                ["subscribers", "add", "ada@example.org", "--name", "Ada Lovelace"],
+                ["subscribers", "add", "bob@example.org", "--status", "pending"],
+                ["subscribers", "list"], ["subscribers", "remove", "ADA@example.org"], ["subscribers", "list"],
+            ] {
+                let run = try await run(arguments, environment: environment)
+                #expect(run.status == 0, "\(arguments): \(run.stderr)")
+                outputs.append(run.stdout)
+            }
+            let missing = try await run(["subscribers", "remove", "ada@example.org"], environment: environment)
+            #expect(missing.status == 1 && missing.stderr.contains("is not a subscriber"), "\(missing.stderr)")
+            printed.append(outputs)
+        }
+        #expect(printed[0] == printed[1])
+        #expect(printed[1].last == "#2\tbob@example.org\tpending\t\n")
     }
 
     /// The SQLite store read (or changed) by Python's sqlite3, not through the code under test.

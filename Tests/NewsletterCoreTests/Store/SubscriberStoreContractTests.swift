@@ -22,6 +22,20 @@ struct SubscriberStoreContractTests {
     }
 
     @Test(arguments: StoreBackend.all)
+    func removingASubscriberForgetsThemInAnyCaseOnce(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let ada = try store.addSubscriber(email: "ada@example.org", name: "Ada", status: .confirmed)
+        let bob = try store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
+        #expect(try store.removeSubscriber(email: "ADA@example.org"))
+        #expect(try store.subscriber(email: "ada@example.org") == nil)
+        #expect(try store.subscriber(id: ada.id) == nil)
+        #expect(try !store.removeSubscriber(email: "ada@example.org"), "the second time there is no one to remove")
+        #expect(try store.subscribers(status: nil, afterID: 0, limit: 10) == [bob])
+        // Coming back is a new subscriber, not the old record.
+        #expect(try store.addSubscriber(email: "ada@example.org", name: nil, status: .pending).id != ada.id)
+    }
+
+    @Test(arguments: StoreBackend.all)
     func anInvalidAddressIsRefusedAndNothingIsStored(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         #expect(throws: (any Error).self) { try store.addSubscriber(email: "not an address", name: nil, status: .confirmed) }

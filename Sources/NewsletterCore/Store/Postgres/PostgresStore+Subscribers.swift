@@ -36,6 +36,13 @@ extension PostgresStore: SubscriberStore {
         }
     }
 
+    public func removeSubscriber(email: String) throws -> Bool {
+        // Tokens, consent, ledger rows and topic choices go with it (ON DELETE CASCADE).
+        try transaction { connection in
+            try connection.run("DELETE FROM subscriber WHERE lower(email) = lower(\(email))") > 0
+        }
+    }
+
     public func subscriber(email: String) throws -> Subscriber? {
         try read { connection in
             try connection.rows(
