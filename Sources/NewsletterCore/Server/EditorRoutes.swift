@@ -239,9 +239,12 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         request.headers[HTTPField.Name("Sec-Fetch-Site")!].map { $0 == "cross-site" || $0 == "same-site" } == true
     }
 
-    /// An `Origin` naming another host than the request's own (`null` counts as foreign).
+    /// An `Origin` naming another host than the request's own. `null` counts as foreign unless
+    /// the browser sent Fetch Metadata (which `crossSite` has judged): Chromium sends `null` for
+    /// every form post from a page under `Referrer-Policy: no-referrer`.
     static func foreignOrigin(_ request: Request) -> Bool {
         guard let origin = request.headers[HTTPField.Name("Origin")!] else { return false }
+        if origin == "null" { return request.headers[HTTPField.Name("Sec-Fetch-Site")!] == nil }
         guard let host = URL(string: origin)?.host, let authority = request.head.authority else { return true }
         let port = URL(string: origin)?.port.map { ":\($0)" } ?? ""
         return authority.lowercased() != (host + port).lowercased() && authority.lowercased() != host.lowercased()
@@ -273,6 +276,9 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         response.headers[HTTPField.Name("Content-Security-Policy")!] =
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "SAMEORIGIN"
+        // Editor addresses hold no secret, and a same-origin referrer policy lets browsers
+        // without Fetch Metadata send a real `Origin` with the page's posts.
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         return response
     }
 
