@@ -26,9 +26,8 @@ extension EditorRoutes {
     /// A summary form carries up to 2,000 characters, percent-encoded (up to 9 bytes each).
     static var summaryFormLimit: Int { 64 * 1024 }
 
-    func registerSummaryEditing(on router: Router<some RequestContext>) {
-        router.post("/editor/issues/:week/summaries/:comparison") { request, context in
-            if let refusal = refuse(request, post: true) { return refusal }
+    func registerSummaryEditing<Context: RequestContext>(on editor: RouterGroup<Context>) {
+        editor.post("issues/:week/summaries/:comparison") { request, context in
             do {
                 let week = try weekParameter(context)
                 let comparison = try comparisonParameter(context, week: week)
@@ -55,8 +54,7 @@ extension EditorRoutes {
                 return pages.failure(error, json: false)
             }
         }
-        router.post("/editor/issues/:week/summaries/:comparison/revert") { request, context in
-            if let refusal = refuse(request, post: true) { return refusal }
+        editor.post("issues/:week/summaries/:comparison/revert") { request, context in
             do {
                 let week = try weekParameter(context)
                 let comparison = try comparisonParameter(context, week: week)
@@ -72,8 +70,7 @@ extension EditorRoutes {
                 return pages.failure(error, json: false)
             }
         }
-        router.post("/editor/issues/:week/rebuild") { request, context in
-            if let refusal = refuse(request, post: true) { return refusal }
+        editor.post("issues/:week/rebuild") { request, context in
             do {
                 let week = try weekParameter(context)
                 try checkFormToken(try await formFields(request), week: week)

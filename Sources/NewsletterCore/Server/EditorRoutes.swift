@@ -55,7 +55,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         self.logger = logger
     }
 
-    public func register(on router: Router<some RequestContext>) {
+    public func register<Context: RequestContext>(on router: Router<Context>) {
         // Subscriber counts are the editor's business: no token, no metrics (and no editor pages).
         guard let token, !token.isEmpty else { return }
         router.get("/metrics") { request, _ in
@@ -72,8 +72,9 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(string: metrics.render(queueDepth: depth, subscribers: counts))))
         }
-        router.get("/editor/issues") { request, _ in
-            if let refusal = refuse(request) { return refusal }
+        // Every editor page and action behind one check: the token, and for posts the same site.
+        let editor = router.group("/editor").add(middleware: EditorAccess<Context>(routes: self))
+        editor.get("issues") { request, _ in
             let issues = try await offload { try store.listIssues() }
             let rows: [[String: Any]] = issues.map { issue in
                 [
@@ -85,8 +86,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             }
             return editorPage("editor-issues", ["title": "Issues", "issues": rows, "empty": rows.isEmpty])
         }
-        router.get("/editor/issues/:week") { request, context in
-            if let refusal = refuse(request) { return refusal }
+        editor.get("issues/:week") { request, context in
             let week = try weekParameter(context)
             guard let issue = try await offload({ try store.issue(week) }), let html = issue.html,
                 let text = issue.text
@@ -123,8 +123,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     "variants": Self.variantColumns(issue.variants, sample: sample),
                 ])
         }
-        router.post("/editor/issues/:week/approve") { request, context in
-            if let refusal = refuse(request, post: true) { return refusal }
+        editor.post("issues/:week/approve") { request, context in
             do {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
@@ -156,8 +155,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 return pages.failure(error, json: false)
             }
         }
-        router.post("/editor/issues/:week/test-send") { request, context in
-            if let refusal = refuse(request, post: true) { return refusal }
+        editor.post("issues/:week/test-send") { request, context in
             do {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
@@ -186,7 +184,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 return pages.failure(error, json: false)
             }
         }
-        registerSummaryEditing(on: router)
+        registerSummaryEditing(on: editor)
     }
 
     func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws
@@ -220,7 +218,8 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         }
     }
 
-    /// nil if the request carries the editor token; otherwise the response refusing it.
+    /// nil if the request carries the editor token (and a post comes from the same site);
+    /// otherwise the response refusing it.
     func refuse(_ request: Request, post: Bool = false) -> Response? {
         guard let token, Self.presentsToken(request.headers[.authorization], token: token) else {
             var response = pages.failure(BadRequest(status: 401, "the editor pages need the editor token"), json: false)
@@ -233,6 +232,20 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             return pages.failure(BadRequest(status: 403, "editor actions must come from the editor pages"), json: false)
         }
         return nil
+    }
+
+    /// Editor routes run only after ``refuse(_:post:)`` let the request through.
+    struct EditorAccess<Context: RequestContext>: RouterMiddleware {
+        var routes: EditorRoutes
+
+        func handle(
+            _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+        ) async throws -> Response {
+            if let refusal = routes.refuse(request, post: request.method != .get && request.method != .head) {
+                return refusal
+            }
+            return try await next(request, context)
+        }
     }
 
     static func crossSite(_ request: Request) -> Bool {
