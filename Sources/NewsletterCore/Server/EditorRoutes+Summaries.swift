@@ -92,6 +92,8 @@ extension EditorRoutes {
                             "\(error). Nothing was changed: `newsletter preview --week \(week) --rebuild` builds it with the model.")
                     }
                 } catch let error as PreviewError {
+                    // The outbox is the server's fault, not the editor's; the rest is the week's state.
+                    if case .outboxUnwritable = error { throw BadRequest(status: 500, "\(error)") }
                     throw BadRequest(status: 409, "\(error)")
                 } catch let error as IssueStoreError {
                     throw BadRequest(status: 409, "\(error)")
