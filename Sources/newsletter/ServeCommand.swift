@@ -54,9 +54,15 @@ struct Serve: AsyncParsableCommand {
             ArchiveRoutes(
                 store: store, archive: ArchivePages(templates: templates, settings: settings.issue), pages: pages
             ).register(on: router)
+            // The editor page rebuilds drafts from stored summaries only: the model runtime is
+            // never started by the server (its supervisor is dropped unused).
+            let (chain, _) = SummaryChain.configured(settings.summaries, store: store)
+            let drafts = IssuePreview(
+                store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
+                summarizer: chain.askingNoModel())
             EditorRoutes(
                 store: store, pages: pages, token: settings.editor.token, metrics: metrics, delivery: delivery,
-                transport: transport, logger: context.logger
+                transport: transport, logger: context.logger, drafts: drafts
             ).register(on: router)
             BounceWebhookRoutes(
                 processor: BounceCLI.processor(store: store, settings: settings), token: settings.bounces.webhookToken

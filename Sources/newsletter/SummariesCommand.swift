@@ -36,27 +36,30 @@ struct Summaries: ParsableCommand {
         func run() throws {
             let context = try global.context()
             let week = try! IssueWeek(parsing: self.week)
-            let store = try context.openStore()
-            guard let stored = try store.comparison(id: comparison) else {
-                Terminal.printError("no comparison #\(comparison); `newsletter comparisons list` shows the ids")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+            // Opened here, so the edit works on the store itself, whichever backend.
+            func proceed<Store: NewsletterStore>(_ store: Store) throws {
+                let edits = SummaryEdits(store: store)
+                do {
+                    if remove {
+                        let removed = try edits.revert(week: week, comparisonID: comparison, scope: .anyComparison)
+                        print(removed ? "\(week) #\(comparison): override removed" : "\(week) #\(comparison) had no override")
+                        return
+                    }
+                    let raw = try text ?? readText(current: try edits.current(week: week, comparisonID: comparison))
+                    let replaced = try edits.replace(week: week, comparisonID: comparison, with: raw, scope: .anyComparison)
+                    print("\(week) #\(comparison) \(replaced.title): summary stored (\(replaced.text.count) characters)")
+                    print("Rebuild the draft with: newsletter preview --week \(week)")
+                } catch let error as SummaryEditError {
+                    switch error {
+                    case .noComparison:
+                        Terminal.printError("\(error); `newsletter comparisons list` shows the ids")
+                    default:
+                        Terminal.printError("\(error)")
+                    }
+                    throw ExitCode(ExitStatus.partialFailure.rawValue)
+                }
             }
-            if remove {
-                let removed = try store.removeSummaryOverride(week: week, comparisonID: comparison)
-                print(removed ? "\(week) #\(comparison): override removed" : "\(week) #\(comparison) had no override")
-                return
-            }
-            let raw = try text ?? readText(current: try store.summaryOverride(week: week, comparisonID: comparison))
-            let cleaned: String
-            do {
-                cleaned = try EditorSummary.clean(raw)
-            } catch {
-                Terminal.printError("\(error)")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
-            }
-            try store.saveSummaryOverride(week: week, comparisonID: comparison, text: cleaned)
-            print("\(week) #\(comparison) \(stored.comparison.title): summary stored (\(cleaned.count) characters)")
-            print("Rebuild the draft with: newsletter preview --week \(week)")
+            try proceed(try context.openStore())
         }
 
         private func readText(current: PanelSummary?) throws -> String {

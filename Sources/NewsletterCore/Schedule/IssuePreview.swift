@@ -48,6 +48,54 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
     }
 
     public func preview(_ week: IssueWeek, force: Bool = false, rebuild: Bool = false) throws -> Result {
+        try build(week, force: force, rebuild: rebuild, check: nil)
+    }
+
+    /// Builds the week's draft again from what is stored, asking no model: the editors' texts,
+    /// the summaries an earlier preview made, and the no-model summary where that is what the
+    /// draft already carried (or the chain has no model). The editor page's Rebuild.
+    ///
+    /// It rebuilds the draft the editor is looking at, so the week's selection must not have
+    /// changed, and a comparison whose generated summary is not stored (a model would have to
+    /// write it) is refused before anything is written. An approval stays only if the bytes are
+    /// the same; otherwise it is dropped, and the week waits for a new one.
+    public func rebuildFromStoredSummaries(_ week: IssueWeek) throws -> Result {
+        guard let existing = try store.issue(week), existing.draftHash != nil else {
+            throw DraftRebuildError.noDraft(week)
+        }
+        if existing.status == .sent { throw PreviewError.alreadySent(week) }
+        let shippedWithoutModel = Self.comparisonsSummarizedWithoutModel(existing.manifest)
+        let chainHasModels = !summarizer.providers.isEmpty
+        var storedOnly = self
+        storedOnly.summarizer = summarizer.askingNoModel()
+        storedOnly.summaryObserver = nil
+        return try storedOnly.build(week, force: true, rebuild: true) { selection, outcomes in
+            let now = selection.selected.map(\.id)
+            guard now == existing.comparisonIDs else {
+                throw DraftRebuildError.selectionChanged(week, draft: existing.comparisonIDs, now: now)
+            }
+            for (stored, outcome) in zip(selection.selected, outcomes) where !outcome.fromCache {
+                // Not stored: only the no-model summary could be made here. It is the generated
+                // one when the chain has no model; otherwise only where the draft shipped it too.
+                if !chainHasModels || shippedWithoutModel.contains(stored.id) { continue }
+                throw DraftRebuildError.summaryNotStored(
+                    week, comparisonID: stored.id, title: stored.comparison.title)
+            }
+        }
+    }
+
+    /// The comparisons whose summary in a draft's `issue.json` is the deterministic one.
+    static func comparisonsSummarizedWithoutModel(_ manifest: String?) -> Set<Int64> {
+        guard let data = manifest?.data(using: .utf8),
+            let decoded = try? JSONDecoder().decode(ManifestSummaries.self, from: data)
+        else { return [] }
+        return Set(decoded.comparisons.filter { $0.summary.provider == ExtractiveSummarizer.provider }.map(\.id))
+    }
+
+    private func build(
+        _ week: IssueWeek, force: Bool, rebuild: Bool,
+        check: ((WeekSelection, [SummaryOutcome]) throws -> Void)?
+    ) throws -> Result {
         let existing = try store.issue(week)
         if existing?.status == .sent { throw PreviewError.alreadySent(week) }
         guard try !store.listComparisons().isEmpty else { throw PreviewError.emptyStore }
@@ -73,6 +121,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
 
         // Each comparison is summarized once, whatever the number of variants it appears in.
         let outcomes = selection.selected.map { summarizer.summarize($0, week: week, observer: summaryObserver) }
+        try check?(selection, outcomes)
         let items = zip(selection.selected, outcomes).map { IssueItem(stored: $0, summary: $1.summary) }
         let variants = VariantPlanner.build(items: items, aliases: settings.topics, readers: readers) { chosen in
             let content = IssueContent(week: week, items: chosen, settings: settings)
@@ -232,6 +281,62 @@ public enum PreviewError: Error, Equatable, CustomStringConvertible {
         case .tooManyVariants(let week, let variants, let maximum, let readers):
             "\(week) would need \(variants) variants (the whole issue and one per distinct topic choice of its \(readers) readers), more than issue.max_variants = \(maximum); nothing was built. Raise issue.max_variants or merge topics with [topics.aliases]."
         }
+    }
+}
+
+/// The part of `issue.json` a rebuild reads back: each comparison's summary.
+private struct ManifestSummaries: Decodable {
+    struct Item: Decodable {
+        var id: Int64
+        var summary: PanelSummary
+    }
+    var comparisons: [Item]
+}
+
+/// Why the draft could not be built again from what is stored.
+public enum DraftRebuildError: Error, Equatable, CustomStringConvertible {
+    case noDraft(IssueWeek)
+    case selectionChanged(IssueWeek, draft: [Int64], now: [Int64])
+    case summaryNotStored(IssueWeek, comparisonID: Int64, title: String)
+
+    public var description: String {
+        switch self {
+        case .noDraft(let week):
+            "\(week) has no draft to rebuild"
+        case .selectionChanged(let week, let draft, let now):
+            "the comparisons of \(week) changed since its draft was built (draft: \(Self.list(draft)); now: \(Self.list(now))); new ones need summaries from the model"
+        case .summaryNotStored(let week, let id, let title):
+            "no generated summary of #\(id) \(title) is stored for \(week); a model would have to write it"
+        }
+    }
+
+    private static func list(_ ids: [Int64]) -> String {
+        ids.isEmpty ? "none" : ids.map { "#\($0)" }.joined(separator: ", ")
+    }
+}
+
+extension SummaryChain {
+    /// The same chain reading only what is stored: each provider keeps its name, model and kind,
+    /// so the stored summaries are found under the same keys, but none is ever asked.
+    public func askingNoModel() -> SummaryChain {
+        var chain = self
+        chain.providers = providers.map {
+            StoredSummariesOnly(name: $0.name, model: $0.model, kind: $0.kind) as any SummaryProvider
+        }
+        return chain
+    }
+}
+
+/// Stands in for a provider when only stored summaries may be used.
+struct StoredSummariesOnly: SummaryProvider {
+    var name: String
+    var model: String
+    var kind: SummaryKind
+
+    func instructions(for comparison: Comparison, attempt: SummaryAttempt) -> String { "" }
+
+    func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply {
+        throw .unavailable("only stored summaries are used when the draft is rebuilt from the editor page")
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The editor's routes, behind the token from `NEWSLETTER_EDITOR_TOKEN` (or `editor.token`):
 /// `Authorization: Bearer TOKEN`, or HTTP Basic with the token as the password so that a
@@ -13,11 +14,16 @@ import Logging
 ///   text version, and where each summary came from.
 /// - `POST /editor/issues/WEEK/test-send` (`to`): the draft to one address, marked [test].
 /// - `POST /editor/issues/WEEK/approve` (`hash`): approves the draft the editor looked at; the
-///   hash (shown on the page) must match the stored draft, which also defeats cross-site posts.
+///   hash (shown on the page) must match the stored draft.
+/// - `POST /editor/issues/WEEK/summaries/ID` (`text`), `POST …/summaries/ID/revert`: the editor's
+///   own summary for a comparison of the draft, or back to the generated one
+///   (EditorRoutes+Summaries.swift).
+/// - `POST /editor/issues/WEEK/rebuild`: the draft built again from the stored summaries, no model.
 /// - `GET /metrics`: Prometheus text; needs the token too (no token: no metrics).
-public struct EditorRoutes<
-    Store: IssueStore & DeliveryLedger & SubscriberStore & SubscriberEndpointStore & TopicStore
->: Sendable {
+///
+/// Every post must carry the page's `form_token` (``EditorFormToken``) and must not be marked
+/// cross-site by the browser.
+public struct EditorRoutes<Store: NewsletterStore>: Sendable {
     public var store: Store
     public var pages: PageRenderer
     public var token: String?
@@ -25,15 +31,21 @@ public struct EditorRoutes<
     public var delivery: DeliverySettings?
     public var transport: (any MailTransport)?
     public var logger: Logger
-    /// The clock approvals are recorded by.
+    /// The clock approvals are recorded by, and the forms' tokens made and checked with.
     public var time: any TimeSource = SystemTime()
+    /// Builds the draft again from the page (templates, outbox and summary chain as `preview`
+    /// has them); nil: the page cannot rebuild.
+    public var drafts: IssuePreview<Store>?
+    /// The token each form carries; nil when the editor routes are off.
+    var formToken: EditorFormToken? { token.flatMap { $0.isEmpty ? nil : EditorFormToken(editorToken: $0) } }
 
     public static var templateNames: [String] { ["pages/editor-issues.html", "pages/editor-issue.html"] }
 
     public init(
         store: Store, pages: PageRenderer, token: String?, metrics: EndpointMetrics, delivery: DeliverySettings?,
-        transport: (any MailTransport)?, logger: Logger
+        transport: (any MailTransport)?, logger: Logger, drafts: IssuePreview<Store>? = nil
     ) {
+        self.drafts = drafts
         self.store = store
         self.pages = pages
         self.token = token
@@ -43,7 +55,7 @@ public struct EditorRoutes<
         self.logger = logger
     }
 
-    public func register(on router: Router<some RequestContext>) {
+    public func register<Context: RequestContext>(on router: Router<Context>) {
         // Subscriber counts are the editor's business: no token, no metrics (and no editor pages).
         guard let token, !token.isEmpty else { return }
         router.get("/metrics") { request, _ in
@@ -60,8 +72,9 @@ public struct EditorRoutes<
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(string: metrics.render(queueDepth: depth, subscribers: counts))))
         }
-        router.get("/editor/issues") { request, _ in
-            if let refusal = refuse(request) { return refusal }
+        // Every editor page and action behind one check: the token, and for posts the same site.
+        let editor = router.group("/editor").add(middleware: EditorAccess<Context>(routes: self))
+        editor.get("issues") { request, _ in
             let issues = try await offload { try store.listIssues() }
             let rows: [[String: Any]] = issues.map { issue in
                 [
@@ -73,8 +86,7 @@ public struct EditorRoutes<
             }
             return editorPage("editor-issues", ["title": "Issues", "issues": rows, "empty": rows.isEmpty])
         }
-        router.get("/editor/issues/:week") { request, context in
-            if let refusal = refuse(request) { return refusal }
+        editor.get("issues/:week") { request, context in
             let week = try weekParameter(context)
             guard let issue = try await offload({ try store.issue(week) }), let html = issue.html,
                 let text = issue.text
@@ -86,6 +98,10 @@ public struct EditorRoutes<
             let counts = try await offload { try store.deliveryCounts(week) }
             let sample = Personalization(
                 name: "Sample Reader", unsubscribeURL: "about:blank", preferencesURL: "about:blank")
+            let sent = issue.status == .sent
+            let summaries = try await editableSummaries(issue, week: week)
+            let pending = summaries.contains { $0["pendingNote"] != nil }
+            let notice = request.uri.queryParameters.get("done").flatMap { Self.notices[$0] }
             return editorPage(
                 "editor-issue",
                 [
@@ -93,9 +109,12 @@ public struct EditorRoutes<
                     "subject": issue.subject ?? "", "hash": issue.draftHash ?? "",
                     "shortHash": String((issue.draftHash ?? "").prefix(12)),
                     "approved": issue.approvedHash != nil && issue.approvedHash == issue.draftHash,
-                    "sent": issue.status == .sent, "html": sample.fill(html, html: true),
+                    "sent": sent, "html": sample.fill(html, html: true),
                     "text": sample.fill(text, html: false),
-                    "summaries": Self.summaryProvenance(issue.manifest),
+                    "summaries": summaries, "pending": pending, "notice": notice ?? "", "hasNotice": notice != nil,
+                    "canRebuild": !sent && drafts != nil,
+                    "formToken": formToken?.make(for: week, at: time.now()) ?? "",
+                    "maxSummaryCharacters": EditorSummary.maximumCharacters,
                     "ledger": counts.sorted { $0.key.rawValue < $1.key.rawValue }.map {
                         ["state": $0.key.rawValue, "count": $0.value]
                     },
@@ -104,11 +123,11 @@ public struct EditorRoutes<
                     "variants": Self.variantColumns(issue.variants, sample: sample),
                 ])
         }
-        router.post("/editor/issues/:week/approve") { request, context in
-            if let refusal = refuse(request, post: true) { return refusal }
+        editor.post("issues/:week/approve") { request, context in
             do {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
+                try checkFormToken(fields, week: week)
                 guard let expected = fields["hash"]?.lowercased(), expected.count >= 6,
                     expected.allSatisfy(\.isHexDigit)
                 else {
@@ -136,11 +155,11 @@ public struct EditorRoutes<
                 return pages.failure(error, json: false)
             }
         }
-        router.post("/editor/issues/:week/test-send") { request, context in
-            if let refusal = refuse(request, post: true) { return refusal }
+        editor.post("issues/:week/test-send") { request, context in
             do {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
+                try checkFormToken(fields, week: week)
                 let address = try SubscriberRoutes<Store>.emailAddress(fields["to"])
                 guard let delivery, let transport else {
                     throw BadRequest(status: 503, "no mail transport is configured for test sends")
@@ -165,14 +184,32 @@ public struct EditorRoutes<
                 return pages.failure(error, json: false)
             }
         }
+        registerSummaryEditing(on: editor)
     }
 
-    private func formFields(_ request: Request) async throws -> FormFields {
-        try FormFields.parse(
-            Array(buffer: try await request.body.collect(upTo: 16 * 1024)), contentType: request.headers[.contentType])
+    func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws
+        -> FormFields
+    {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw BadRequest(status: 413, "the form is larger than \(limit / 1024) KB")
+        }
+        return try FormFields.parse(Array(buffer: body), contentType: request.headers[.contentType], multiline: multiline)
     }
 
-    private func weekParameter(_ context: some RequestContext) throws -> IssueWeek {
+    /// Refuses a post whose form token this server did not make for this week's page (403).
+    func checkFormToken(_ fields: FormFields, week: IssueWeek) throws {
+        guard let formToken else { throw BadRequest(status: 403, "the editor pages are off") }
+        do {
+            try formToken.check(fields[EditorFormToken.field], for: week, at: time.now())
+        } catch {
+            throw BadRequest(status: 403, error.description)
+        }
+    }
+
+    func weekParameter(_ context: some RequestContext) throws -> IssueWeek {
         let text = try context.parameters.require("week")
         do {
             return try IssueWeek(parsing: text)
@@ -181,7 +218,8 @@ public struct EditorRoutes<
         }
     }
 
-    /// nil if the request carries the editor token; otherwise the response refusing it.
+    /// nil if the request carries the editor token (and a post comes from the same site);
+    /// otherwise the response refusing it.
     func refuse(_ request: Request, post: Bool = false) -> Response? {
         guard let token, Self.presentsToken(request.headers[.authorization], token: token) else {
             var response = pages.failure(BadRequest(status: 401, "the editor pages need the editor token"), json: false)
@@ -196,13 +234,30 @@ public struct EditorRoutes<
         return nil
     }
 
+    /// Editor routes run only after ``refuse(_:post:)`` let the request through.
+    struct EditorAccess<Context: RequestContext>: RouterMiddleware {
+        var routes: EditorRoutes
+
+        func handle(
+            _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+        ) async throws -> Response {
+            if let refusal = routes.refuse(request, post: request.method != .get && request.method != .head) {
+                return refusal
+            }
+            return try await next(request, context)
+        }
+    }
+
     static func crossSite(_ request: Request) -> Bool {
         request.headers[HTTPField.Name("Sec-Fetch-Site")!].map { $0 == "cross-site" || $0 == "same-site" } == true
     }
 
-    /// An `Origin` naming another host than the request's own (`null` counts as foreign).
+    /// An `Origin` naming another host than the request's own. `null` counts as foreign unless
+    /// the browser sent Fetch Metadata (which `crossSite` has judged): Chromium sends `null` for
+    /// every form post from a page under `Referrer-Policy: no-referrer`.
     static func foreignOrigin(_ request: Request) -> Bool {
         guard let origin = request.headers[HTTPField.Name("Origin")!] else { return false }
+        if origin == "null" { return request.headers[HTTPField.Name("Sec-Fetch-Site")!] == nil }
         guard let host = URL(string: origin)?.host, let authority = request.head.authority else { return true }
         let port = URL(string: origin)?.port.map { ":\($0)" } ?? ""
         return authority.lowercased() != (host + port).lowercased() && authority.lowercased() != host.lowercased()
@@ -226,7 +281,7 @@ public struct EditorRoutes<
         return Array(SHA256.hash(data: Data(presented.utf8))) == Array(SHA256.hash(data: Data(token.utf8)))
     }
 
-    private func editorPage(_ name: String, _ values: [String: Any]) -> Response {
+    func editorPage(_ name: String, _ values: [String: Any]) -> Response {
         var response = pages.page(name, values)
         // The draft is shown in sandboxed srcdoc frames: no scripts, no requests. Only this page
         // may frame anything of ours (its own previews); no other site may frame it (clickjacking
@@ -234,6 +289,9 @@ public struct EditorRoutes<
         response.headers[HTTPField.Name("Content-Security-Policy")!] =
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "SAMEORIGIN"
+        // Editor addresses hold no secret, and a same-origin referrer policy lets browsers
+        // without Fetch Metadata send a real `Origin` with the page's posts.
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         return response
     }
 
@@ -277,6 +335,7 @@ public struct EditorRoutes<
                 "label": IssueContent.summaryLabel(PanelSummary(text: "", provider: provider, kind: kind)),
                 "verdict": verdict, "text": summary["text"] as? String ?? "",
             ]
+            if let id = (item["id"] as? NSNumber)?.int64Value { row["id"] = id }
             if let model = summary["model"] as? String { row["model"] = model }
             if let note = summary["note"] as? String { row["note"] = note }
             return row

@@ -19,17 +19,20 @@ public struct FormFields: Sendable, Equatable {
         self.repeated = repeated
     }
 
-    /// Parses `body` according to its content type; an empty body is an empty form.
-    public static func parse(_ body: [UInt8], contentType: String?) throws(BadRequest) -> FormFields {
+    /// Parses `body` according to its content type; an empty body is an empty form. The fields
+    /// named in `multiline` (a textarea) may hold line breaks; NUL is refused everywhere.
+    public static func parse(_ body: [UInt8], contentType: String?, multiline: Set<String> = [])
+        throws(BadRequest) -> FormFields
+    {
         let type = (contentType ?? "").split(separator: ";").first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         } ?? ""
         if body.isEmpty { return FormFields(values: [:]) }
         switch type {
         case "application/x-www-form-urlencoded":
-            return try urlEncoded(body)
+            return try urlEncoded(body, multiline: multiline)
         case "application/json":
-            return try json(body)
+            return try json(body, multiline: multiline)
         default:
             throw BadRequest(
                 status: 415,
@@ -37,13 +40,13 @@ public struct FormFields: Sendable, Equatable {
         }
     }
 
-    static func urlEncoded(_ body: [UInt8]) throws(BadRequest) -> FormFields {
+    static func urlEncoded(_ body: [UInt8], multiline: Set<String> = []) throws(BadRequest) -> FormFields {
         var values: [String: String] = [:]
         var repeated: [String: [String]] = [:]
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             let name = try decode(parts[0], field: nil)
-            let value = parts.count > 1 ? try decode(parts[1], field: name) : ""
+            let value = parts.count > 1 ? try decode(parts[1], field: name, multiline: multiline.contains(name)) : ""
             values[name] = value
             repeated[name, default: []].append(value)
         }
@@ -51,7 +54,7 @@ public struct FormFields: Sendable, Equatable {
     }
 
     /// Percent-decoding with `+` as a space; the result must be UTF-8 without control characters.
-    static func decode(_ bytes: ArraySlice<UInt8>, field: String?) throws(BadRequest) -> String {
+    static func decode(_ bytes: ArraySlice<UInt8>, field: String?, multiline: Bool = false) throws(BadRequest) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var index = bytes.startIndex
@@ -75,11 +78,11 @@ public struct FormFields: Sendable, Equatable {
         guard let string = String(validating: out, as: UTF8.self) else {
             throw BadRequest(status: 400, "\(describe(field)) is not valid UTF-8")
         }
-        try rejectControlCharacters(string, field: field)
+        try rejectControlCharacters(string, field: field, multiline: multiline)
         return string
     }
 
-    static func json(_ body: [UInt8]) throws(BadRequest) -> FormFields {
+    static func json(_ body: [UInt8], multiline: Set<String> = []) throws(BadRequest) -> FormFields {
         guard String(validating: body, as: UTF8.self) != nil else {
             throw BadRequest(status: 400, "the JSON body is not valid UTF-8")
         }
@@ -111,13 +114,19 @@ public struct FormFields: Sendable, Equatable {
                 if value is NSNull { continue }
                 throw BadRequest(status: 400, "the field \"\(name)\" must be a string")
             }
-            try rejectControlCharacters(string, field: name)
+            try rejectControlCharacters(string, field: name, multiline: multiline.contains(name))
             values[name] = string
         }
         return FormFields(values: values, repeated: repeated)
     }
 
-    static func rejectControlCharacters(_ value: String, field: String?) throws(BadRequest) {
+    static func rejectControlCharacters(_ value: String, field: String?, multiline: Bool = false) throws(BadRequest) {
+        if multiline {
+            if value.unicodeScalars.contains("\0") {
+                throw BadRequest(status: 400, "\(describe(field)) contains NUL, which no field may hold")
+            }
+            return
+        }
         if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
             throw BadRequest(status: 400, "\(describe(field)) contains CR, LF or NUL, which no field may hold")
         }

@@ -48,10 +48,12 @@ struct EditorRoutesTests {
 
     static let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
 
+    /// A form post as the editor page sends it, with the page's form token.
     static func form(_ body: String, headers: HTTPFields = bearer) -> (HTTPFields, ByteBuffer) {
         var headers = headers
         headers[.contentType] = "application/x-www-form-urlencoded"
-        return (headers, ByteBuffer(string: body))
+        let token = EditorFormToken(editorToken: Self.token).make(for: try! IssueWeek(parsing: "2026-W47"), at: Date())
+        return (headers, ByteBuffer(string: "\(EditorFormToken.field)=\(token)&" + body))
     }
 
     @Test(arguments: [nil, ""])
