@@ -108,10 +108,10 @@ demangle() { if command -v swift >/dev/null; then swift demangle --simplified; e
 profile_report() {
   [ -f "$work/serve.perf" ] || return 0
   printf '\n`newsletter serve` during %s: top %s symbols, self time (perf, cpu-clock)\n\n' "$profile_route" "${PROFILE_TOP:-25}"
-  perf report -i "$work/serve.perf" --no-children --sort dso,symbol --stdio 2>/dev/null \
+  perf report -i "$work/serve.perf" --no-children --sort dso,symbol --stdio -g none 2>/dev/null \
     | grep -v '^#' | grep -v '^$' | grep '%' | sed -n "1,${PROFILE_TOP:-25}p" | sed 's/  */ /g' | demangle | cut -c1-160 || true
   printf '\nby library\n\n'
-  perf report -i "$work/serve.perf" --no-children --sort dso --stdio 2>/dev/null \
+  perf report -i "$work/serve.perf" --no-children --sort dso --stdio -g none 2>/dev/null \
     | grep -v '^#' | grep -v '^$' | grep '%' | sed -n '1,12p' | sed 's/  */ /g' || true
   if [ -n "${PROFILE_CALLERS:-}" ]; then
     # Inclusive time of our own frames: which route step the samples sit under.

@@ -25,6 +25,9 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     /// The clock for expiry, consent records and the rate limit.
     public let time: any TimeSource
     let postLimiter: RateLimiter
+    /// The answer to every signup is the same page: rendered once (the templates are read once,
+    /// when `serve` starts), not per request.
+    let checkInboxPage: Response
 
     public static var templateNames: [String] {
         [
@@ -45,6 +48,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         self.wakeup = wakeup
         self.time = time
         postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient, time: time)
+        checkInboxPage = pages.page("check-inbox", ["title": "Check your inbox"])
     }
 
     public func register(on router: Router<some RequestContext>) {
@@ -228,7 +232,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                     "message": "If the address can subscribe, a confirmation link is on its way.",
                 ])
         }
-        return pages.page("check-inbox", ["title": "Check your inbox"])
+        return checkInboxPage
     }
 
     private func preferencesValues(_ subscriber: Subscriber, token: String, saved: Bool) async throws -> [String: Any] {
