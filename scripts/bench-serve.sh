@@ -6,6 +6,9 @@
 #   no work on the same server: the ceiling.
 # Prints requests/s and p99 latency (medians of BENCH_RUNS runs) and each route's share of the
 # ceiling. wrk and the server share the machine's cores.
+# BENCH_PROFILE=ROUTE (healthz, subscribe or unsubscribe) also samples the server with perf
+# (cpu-clock, all its threads) during that route's runs and prints the top symbols (self time)
+# and the share of each library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,10 +90,41 @@ measure() {
     END { if (bad > 0) { print "bench-serve: " bad " error responses" > "/dev/stderr"; exit 1 }; printf "%.0f %.2f\n", rps, p99 }'
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+profile_route=${BENCH_PROFILE:-}
+if [ -n "$profile_route" ]; then
+  command -v perf >/dev/null || { echo "bench-serve: installing linux-perf" >&2; apt-get install -y -q linux-perf >/dev/null; }
+fi
+perf_pid=
+profile_start() {
+  [ "$1" = "$profile_route" ] || return 0
+  perf record -q -e cpu-clock -F 999 -g -p "$server_pid" -o "$work/serve.perf" >/dev/null 2>&1 & perf_pid=$!
+  sleep 0.5
+}
+profile_stop() {
+  [ -n "$perf_pid" ] || return 0
+  kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; perf_pid=
+}
+demangle() { if command -v swift >/dev/null; then swift demangle --simplified; else cat; fi; }
+profile_report() {
+  [ -f "$work/serve.perf" ] || return 0
+  printf '\n`newsletter serve` during %s: top %s symbols, self time (perf, cpu-clock)\n\n' "$profile_route" "${PROFILE_TOP:-25}"
+  perf report -i "$work/serve.perf" --no-children --sort dso,symbol --stdio -g none 2>/dev/null \
+    | grep -v '^#' | grep -v '^$' | grep '%' | sed -n "1,${PROFILE_TOP:-25}p" | sed 's/  */ /g' | demangle | cut -c1-160 || true
+  printf '\nby library\n\n'
+  perf report -i "$work/serve.perf" --no-children --sort dso --stdio -g none 2>/dev/null \
+    | grep -v '^#' | grep -v '^$' | grep '%' | sed -n '1,12p' | sed 's/  */ /g' || true
+  if [ -n "${PROFILE_CALLERS:-}" ]; then
+    # Inclusive time of our own frames: which route step the samples sit under.
+    printf '\ninclusive time, frames matching %s\n\n' "$PROFILE_CALLERS"
+    perf report -i "$work/serve.perf" --children --sort symbol --stdio -g none 2>/dev/null \
+      | grep -v '^#' | grep '%' | demangle | grep -E "$PROFILE_CALLERS" | sed -n '1,30p' | sed 's/  */ /g' | cut -c1-200 || true
+  fi
+}
 
 declare -A rps p99
 for route in healthz subscribe unsubscribe; do
   results=()
+  profile_start "$route"
   for _ in $(seq "$runs"); do
     case $route in
       healthz) results+=("$(measure /healthz)") ;;
@@ -98,6 +132,7 @@ for route in healthz subscribe unsubscribe; do
       unsubscribe) results+=("$(measure "/unsubscribe/$token" "$work/unsubscribe.lua")") ;;
     esac
   done
+  profile_stop
   rps[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f1 | median)
   p99[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f2 | median)
 done
@@ -116,3 +151,4 @@ for route in healthz subscribe unsubscribe; do
   printf '| %s | %s | %s ms | %s |\n' "$label" "${rps[$route]}" "${p99[$route]}" "$share"
 done
 printf '\n%s subscribers stored by the run.\n' "$subscribers"
+profile_report

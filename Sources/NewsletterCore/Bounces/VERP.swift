@@ -52,15 +52,7 @@ public struct VERPAddress: Sendable, Equatable {
 
     /// 20 random bytes as 32 characters of lower-case base32.
     public static func newToken() -> String {
-        newToken(random: RandomBytes.make(randomBytes))
-    }
-
-    /// Random bytes a token is made of.
-    static let randomBytes = 20
-
-    /// A token from `randomBytes` bytes of the CSPRNG (a claimed batch draws them in one go).
-    static func newToken(random: some Collection<UInt8>) -> String {
-        precondition(random.count == randomBytes)
+        let random = RandomBytes.make(20)
         let letters = Array("abcdefghijklmnopqrstuvwxyz234567")
         var bits = 0
         var value = 0

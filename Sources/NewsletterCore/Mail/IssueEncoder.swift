@@ -33,7 +33,6 @@ public struct IssueEncoder: Sendable {
     /// List-Id, unsubscribe URL, mailto, Feedback-ID. The shared ones are checked here once.
     let invalidBeforeURL: MailError?
     let invalidAfterURL: MailError?
-    let messageIDDomain: String
 
     public init(
         from: MailAddress, subject: String, text: String, html: String, listID: String,
@@ -63,14 +62,13 @@ public struct IssueEncoder: Sendable {
         afterUnsubscribe =
             MIME.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
             + (feedbackID.map { MIME.header("Feedback-ID", $0) } ?? [])
-        messageIDDomain = String(from.address.split(separator: "@").last ?? "localhost")
     }
 
     /// One reader's copy, and its Message-ID (without angle brackets).
     public func message(
         to recipient: MailAddress, personalization: Personalization, includeHTML: Bool = true, date: Date = Date()
     ) throws(MailError) -> (bytes: [UInt8], messageID: String) {
-        let messageID = "\(Hex.random(16))@\(messageIDDomain)"
+        let messageID = OutgoingMessage.newMessageID(from: from)
         let bytes = try message(
             to: recipient, personalization: personalization, includeHTML: includeHTML, date: date,
             messageID: messageID, boundary: OutgoingMessage.newBoundary())
@@ -95,12 +93,12 @@ public struct IssueEncoder: Sendable {
 
         var out: [UInt8] = []
         out.reserveCapacity(text.wireCount + (includeHTML ? html.wireCount : 0) + 2048)
-        out += MIME.header("Date", OutgoingMessage.rfc5322Date(date))
-        out += MIME.header("Message-ID", "<\(messageID)>")
+        OutgoingMessage.appendDateAndMessageID(date: date, messageID: messageID, to: &out)
         out += fromHeader
-        out += MIME.header("To", words: OutgoingMessage.addressWords(recipient))
+        MIME.appendHeader("To", words: OutgoingMessage.addressWords(recipient), to: &out)
         out += subjectAndListID
-        out += OutgoingMessage.listUnsubscribeHeader(url: personalization.unsubscribeURL, mailto: unsubscribeMailto)
+        OutgoingMessage.appendListUnsubscribeHeader(
+            url: personalization.unsubscribeURL, mailto: unsubscribeMailto, to: &out)
         out += afterUnsubscribe
         guard let htmlLines else {
             out += Self.plainTextHeaders

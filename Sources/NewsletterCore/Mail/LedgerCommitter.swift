@@ -1,31 +1,34 @@
 import Foundation
 import Synchronization
 
-/// Records the workers' delivery outcomes in the ledger in groups, on a thread of its own: one
-/// transaction for whatever the connections have to record at that moment, so they do not take
-/// turns at the database writer once per message.
+/// Records the workers' delivery outcomes in the ledger in groups: one transaction for whatever
+/// the connections have to record at that moment, so they do not take turns at the database
+/// writer once per message.
 ///
-/// What a crash can duplicate stays what it was with one commit per message: a worker hands
-/// over a message's outcome and encodes its next message meanwhile, but does not transmit that
-/// next message until the outcome is committed (`OutcomePipeline.awaitCommitted`). So each
-/// connection has at most one message that the server may have taken and the ledger does not
-/// show as sent, as before.
+/// There is no committer thread. A worker hands over its message's outcome (`submit`), encodes
+/// its next message, and then waits for the outcome to be recorded (`awaitRecorded`): if no
+/// commit is running, the worker itself commits everything handed over so far (its own outcome
+/// and the other connections'), and the others find theirs recorded; if one is running, it
+/// waits for that one and, if its outcome was not in it, commits next. With one connection
+/// that is one transaction per message on the worker's own thread, without waking another
+/// thread twice per message; with several, the outcomes that arrive during a commit go in the
+/// next one together.
+///
+/// What a crash can duplicate stays what it was with one commit per message: a worker does not
+/// transmit its next message until its last outcome is committed. So each connection has at most
+/// one message that the server may have taken and the ledger does not show as sent.
 final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
     private struct Waiting: Sendable {
         var record: DeliveryRecord
-        var done: DispatchSemaphore
+        var answer: CommitAnswer
     }
 
     private struct State: Sendable {
         var waiting: [Waiting] = []
-        var closed = false
-        var failure: String?
-        var groups = 0
+        var committing = false
     }
 
     private let state = Mutex(State())
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
     let ledger: Ledger
     let week: IssueWeek
     let time: any TimeSource
@@ -34,91 +37,97 @@ final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
         self.ledger = ledger
         self.week = week
         self.time = time
-        // A thread, not a dispatch queue: Dispatch's global threads are few on two cores.
-        Thread { [self] in run() }.start()
     }
 
-    /// Why a group could not be recorded (after retries); nil while all went in.
-    var failure: String? { state.withLock { $0.failure } }
-    /// Transactions committed so far (for the log).
-    var groups: Int { state.withLock { $0.groups } }
-
-    func submit(_ record: DeliveryRecord, done: DispatchSemaphore) {
-        state.withLock { $0.waiting.append(Waiting(record: record, done: done)) }
-        wake.signal()
+    func submit(_ record: DeliveryRecord, answer: CommitAnswer) {
+        answer.result.withLock { $0 = .waiting }
+        state.withLock { $0.waiting.append(Waiting(record: record, answer: answer)) }
     }
 
-    /// Records what is still waiting and stops the thread; call once, after the workers.
-    func close() {
-        state.withLock { $0.closed = true }
-        wake.signal()
-        finished.wait()
-    }
-
-    private func run() {
+    /// Returns once `answer`'s record is committed (nil) or could not be (why).
+    func awaitRecorded(_ answer: CommitAnswer) -> String? {
         while true {
-            wake.wait()
-            let (group, closed) = state.withLock { state in
+            if case .done(let failure) = answer.result.withLock({ $0 }) { return failure }
+            let group: [Waiting]? = state.withLock { state in
+                guard !state.committing, !state.waiting.isEmpty else { return nil }
+                state.committing = true
                 defer { state.waiting.removeAll(keepingCapacity: true) }
-                return (state.waiting, state.closed)
+                return state.waiting
             }
-            if !group.isEmpty { commit(group) }
-            if closed {
-                let rest = state.withLock { state in
-                    defer { state.waiting.removeAll() }
-                    return state.waiting
-                }
-                if !rest.isEmpty { commit(rest) }
-                finished.signal()
-                return
+            guard let group else {
+                // Another worker's commit is running (and may hold this record): it wakes us.
+                answer.wake.wait()
+                continue
             }
+            let failure = commit(group)
+            for waiting in group { waiting.answer.result.withLock { $0 = .done(failure) } }
+            let next = state.withLock { state in
+                state.committing = false
+                return state.waiting.map(\.answer)
+            }
+            // Those recorded now, and those whose outcomes came in meanwhile: one of them
+            // commits next. (A wakeup for a worker not waiting yet only makes it look again.)
+            for other in group.map(\.answer) + next where other !== answer { other.wake.signal() }
         }
     }
+
+    static var attempts: Int { 5 }
 
     /// The server accepted these messages: recording that must not be lost to a passing
-    /// database error, or they would go out again.
-    private func commit(_ group: [Waiting]) {
+    /// database error, or they would go out again. Returns why it could not be, after retries.
+    private func commit(_ group: [Waiting]) -> String? {
         let backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(800))
         var lastError: (any Error)?
-        for attempt in 1...5 {
+        for attempt in 1...Self.attempts {
             do {
                 try ledger.recordDeliveries(week, group.map(\.record))
-                lastError = nil
-                break
+                return nil
             } catch {
                 lastError = error
-                time.sleep(for: backoff.delay(beforeRetry: attempt))
+                if attempt < Self.attempts { time.sleep(for: backoff.delay(beforeRetry: attempt)) }
             }
         }
-        state.withLock { state in
-            if let lastError, state.failure == nil { state.failure = "\(lastError)" }
-            state.groups += 1
-        }
-        for waiting in group { waiting.done.signal() }
+        return lastError.map { "\($0)" }
     }
+}
+
+/// Where one worker hears that its record is in (or why it is not).
+final class CommitAnswer: Sendable {
+    enum Result: Sendable {
+        case waiting
+        /// nil: committed.
+        case done(String?)
+    }
+
+    let wake = DispatchSemaphore(value: 0)
+    let result = Mutex(Result.done(nil))
 }
 
 /// One worker's side of the committer: at most one outcome in the committer at a time.
 struct OutcomePipeline<Ledger: DeliveryLedger> {
     let committer: LedgerCommitter<Ledger>
-    private let done = DispatchSemaphore(value: 0)
-    private var outstanding = false
+    private let answer = CommitAnswer()
+    /// What to do once the outstanding outcome is recorded; nil when none is outstanding.
+    private var whenRecorded: (() -> Void)?
 
     init(committer: LedgerCommitter<Ledger>) {
         self.committer = committer
     }
 
-    mutating func submit(_ record: DeliveryRecord) {
-        precondition(!outstanding, "a worker hands over its next outcome only after the last one is recorded")
-        committer.submit(record, done: done)
-        outstanding = true
+    /// Hands `record` to the committer; `then` runs once it is in the ledger (never if it could
+    /// not be recorded).
+    mutating func submit(_ record: DeliveryRecord, then: @escaping () -> Void = {}) {
+        precondition(whenRecorded == nil, "a worker hands over its next outcome only after the last one is recorded")
+        committer.submit(record, answer: answer)
+        whenRecorded = then
     }
 
-    /// Waits until the last outcome handed over is in the ledger.
+    /// Waits until the last outcome handed over is in the ledger (committing it, and whatever
+    /// else is waiting, if no one else is).
     mutating func awaitCommitted() throws(LedgerWriteFailed) {
-        guard outstanding else { return }
-        done.wait()
-        outstanding = false
-        if let failure = committer.failure { throw LedgerWriteFailed(underlying: failure) }
+        guard let recorded = whenRecorded else { return }
+        whenRecorded = nil
+        if let failure = committer.awaitRecorded(answer) { throw LedgerWriteFailed(underlying: failure) }
+        recorded()
     }
 }

@@ -148,17 +148,26 @@ public enum MIME {
     }
 
     static func header(_ name: String, words: [String]) -> [UInt8] {
-        var out = Array("\(name):".utf8)
-        var column = out.count
+        var out: [UInt8] = []
+        appendHeader(name, words: words, to: &out)
+        return out
+    }
+
+    /// `header(name, words:)` appended to `out`, without a buffer of its own.
+    static func appendHeader(_ name: String, words: [String], to out: inout [UInt8]) {
+        out.append(contentsOf: name.utf8)
+        out.append(58)  // ":"
+        var column = name.utf8.count + 1
         for word in words where !word.isEmpty {  // an empty word would fold into a blank line
-            if column + 1 + word.utf8.count > 78 && column > name.count + 1 {
+            let count = word.utf8.count
+            if column + 1 + count > 78 && column > name.count + 1 {
                 out += crlf
                 column = 0
             }
             out.append(32)
-            out += Array(word.utf8)
-            column += 1 + word.utf8.count
+            out.append(contentsOf: word.utf8)
+            column += 1 + count
         }
-        return out + crlf
+        out += crlf
     }
 }

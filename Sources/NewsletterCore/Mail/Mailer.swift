@@ -84,9 +84,10 @@ extension DeliveryObserver {
 ///
 /// Every recipient has a ledger row; workers claim rows in small batches (marking them
 /// `sending`), send each through their own transport session, and hand each outcome to the
-/// `LedgerCommitter`, which records the connections' outcomes in groups; a worker transmits its
-/// next message only once its last outcome is recorded. A crash leaves at most the claimed rows
-/// unrecorded, and only one message per connection can go out twice: the one in flight.
+/// `LedgerCommitter`, which records the connections' outcomes in groups (committed by whichever
+/// worker waits first); a worker transmits its next message only once its last outcome is
+/// recorded. A crash leaves at most the claimed rows unrecorded, and only one message per
+/// connection can go out twice: the one in flight.
 public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
@@ -138,7 +139,6 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             thread.start()
         }
         finished.wait()
-        committer.close()
 
         let tallies = shared.tallies
         summary.sent = tallies.sent
@@ -218,7 +218,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         defer {
             // The last outcome handed over; a row it could not record stays `sending`.
             do { try outcomes.awaitCommitted() } catch {
-                shared.fail("the ledger could not record a delivery: \(error.underlying)")
+                shared.fail(LedgerWriteFailed.reason(error.underlying))
             }
         }
         while !shared.stopped {
@@ -246,7 +246,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     // The server has the previous message but the ledger could not say so: that
                     // row stays `sending` (the next run counts it as in flight); this one was not
                     // sent and goes back with the rest.
-                    shared.fail("the ledger could not record a delivery: \(error.underlying)")
+                    shared.fail(LedgerWriteFailed.reason(error.underlying))
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let unavailable as TransportUnavailable {
@@ -306,18 +306,24 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             observer?.delivered(subscriber.email, outcome: .permanent(reply: "\(error)"))
             return
         }
+        // A sent or deferred message counts once its outcome is in the ledger, not before: a
+        // message the ledger could not record is not reported as sent (its row stays `sending`).
+        let counted = { [email = subscriber.email] in
+            shared.count(outcome)
+            observer?.delivered(email, outcome: outcome)
+        }
         switch outcome {
         case .sent(let reply):
-            outcomes.submit(.sent(subscriberID: subscriber.id, messageID: messageID, reply: reply))
-        case .transient(let reply): outcomes.submit(.deferred(subscriberID: subscriber.id, reply: reply))
+            outcomes.submit(.sent(subscriberID: subscriber.id, messageID: messageID, reply: reply), then: counted)
+        case .transient(let reply):
+            outcomes.submit(.deferred(subscriberID: subscriber.id, reply: reply), then: counted)
         case .permanent(let reply):
             try store.recordFailed(
                 week, subscriberID: subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
                 rule: settings.bounceRule, at: time.now())
             logger.warning("permanent failure", metadata: ["email": "\(subscriber.email)", "reply": "\(reply)"])
+            counted()
         }
-        shared.count(outcome)
-        observer?.delivered(subscriber.email, outcome: outcome)
         if case .permanent(let reply) = outcome, shared.repeatedPermanentFailures(reply) >= Self.circuitBreaker {
             // The same refusal for many recipients in a row is the server refusing the message or
             // us, not these addresses: stop before the whole list is marked failed.
@@ -371,6 +377,11 @@ struct IssueEncoders {
 
 struct LedgerWriteFailed: Error {
     var underlying: String
+
+    /// Why the run stopped: the server has the message, the ledger does not say so.
+    static func reason(_ underlying: String) -> String {
+        "the ledger could not record a delivery (\(underlying)); the message the server took stays in flight and the next run sends it again"
+    }
 }
 
 /// The previous message's outcome could not be recorded, found before sending the next one.

@@ -110,9 +110,14 @@ public struct OutgoingMessage: Sendable {
     }
 
     static func listUnsubscribeHeader(url: String, mailto: String?) -> [UInt8] {
-        let unsubscribe = ["<\(url)>"] + (mailto.map { ["<\($0)>"] } ?? [])
-        return MIME.header(
-            "List-Unsubscribe", words: unsubscribe.enumerated().map { $0 < unsubscribe.count - 1 ? $1 + "," : $1 })
+        var out: [UInt8] = []
+        appendListUnsubscribeHeader(url: url, mailto: mailto, to: &out)
+        return out
+    }
+
+    static func appendListUnsubscribeHeader(url: String, mailto: String?, to out: inout [UInt8]) {
+        let words = mailto.map { ["<\(url)>,", "<\($0)>"] } ?? ["<\(url)>"]
+        MIME.appendHeader("List-Unsubscribe", words: words, to: &out)
     }
 
     /// `Display Name <local@domain>`, the name quoted or encoded as needed.
@@ -133,11 +138,30 @@ public struct OutgoingMessage: Sendable {
     /// `Mon, 23 Nov 2026 07:00:00 +0000`, with the C library: building a DateFormatter for
     /// every message cost more than encoding it.
     static func rfc5322Date(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        appendRFC5322Date(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The date's bytes appended to `out`, without a String.
+    static func appendRFC5322Date(_ date: Date, to out: inout [UInt8]) {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 40)
-        let length = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S +0000", &parts)
-        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buffer in
+            let length = strftime(buffer.baseAddress!, buffer.count, "%a, %d %b %Y %H:%M:%S +0000", &parts)
+            buffer.withMemoryRebound(to: UInt8.self) { out.append(contentsOf: $0[..<length]) }
+        }
+    }
+
+    /// `Date: …` and `Message-ID: <…>` as `MIME.header` makes them (neither is ever folded: a
+    /// date is 31 characters, and a header's first word always stays on its line), written
+    /// straight into `out`.
+    static func appendDateAndMessageID(date: Date, messageID: String, to out: inout [UInt8]) {
+        out.append(contentsOf: "Date: ".utf8)
+        appendRFC5322Date(date, to: &out)
+        out.append(contentsOf: "\r\nMessage-ID: <".utf8)
+        out.append(contentsOf: messageID.utf8)
+        out.append(contentsOf: ">\r\n".utf8)
     }
 }

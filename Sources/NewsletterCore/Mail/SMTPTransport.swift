@@ -36,37 +36,73 @@ public struct SMTPTransport: MailTransport {
     }
 
     public func makeSession() throws(TransportUnavailable) -> any MailSession {
-        Curl.ensureGlobalInit()
-        guard let handle = curl_easy_init() else {
-            throw TransportUnavailable(reason: "libcurl could not create a handle")
+        do {
+            return try Session(settings: settings)
+        } catch {
+            throw TransportUnavailable(reason: "\(settings.url): \(error)")
         }
-        return Session(handle: handle, settings: settings)
     }
 
+    /// One SMTP connection, reused across messages. The handle is configured once, when the
+    /// session starts; a message changes only its envelope (MAIL FROM, RCPT TO) and the upload.
     final class Session: MailSession {
-        let handle: UnsafeMutableRawPointer
+        let curl: CurlEasy
         let settings: Settings
         /// The SMTP conversation of the current transaction, from libcurl's debug stream:
         /// commands we sent and the server's reply lines, in order.
         var conversation: [(sent: Bool, line: String)] = []
         var upload: [UInt8] = []
         var uploadOffset = 0
-        /// libcurl writes here until curl_easy_cleanup, so it lives as long as the handle.
-        let errorBuffer: UnsafeMutablePointer<CChar>
 
-        init(handle: UnsafeMutableRawPointer, settings: Settings) {
-            self.handle = handle
+        init(settings: Settings) throws(CurlError) {
+            curl = try CurlEasy()
             self.settings = settings
-            errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-            errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+            try curl.set(CURLOPT_URL, settings.url, "CURLOPT_URL")
+            try curl.set(CURLOPT_PROTOCOLS_STR, "smtp,smtps", "CURLOPT_PROTOCOLS_STR")
+            try curl.set(
+                CURLOPT_USE_SSL, settings.allowPlaintext ? 0 : Int(CURLUSESSL_ALL.rawValue), "CURLOPT_USE_SSL")
+            try curl.set(CURLOPT_NOSIGNAL, 1, "CURLOPT_NOSIGNAL")
+            try curl.set(CURLOPT_CONNECTTIMEOUT, settings.connectTimeoutSeconds, "CURLOPT_CONNECTTIMEOUT")
+            try curl.set(
+                CURLOPT_SERVER_RESPONSE_TIMEOUT, settings.commandTimeoutSeconds, "CURLOPT_SERVER_RESPONSE_TIMEOUT")
+            try curl.set(CURLOPT_TIMEOUT, settings.messageTimeoutSeconds, "CURLOPT_TIMEOUT")
+            if let caFile = settings.caFile { try curl.set(CURLOPT_CAINFO, caFile, "CURLOPT_CAINFO") }
+            if let username = settings.username { try curl.set(CURLOPT_USERNAME, username, "CURLOPT_USERNAME") }
+            if let password = settings.password { try curl.set(CURLOPT_PASSWORD, password, "CURLOPT_PASSWORD") }
+            try curl.set(CURLOPT_UPLOAD, 1, "CURLOPT_UPLOAD")
+            let context = Unmanaged.passUnretained(self).toOpaque()
+            try curl.set(CURLOPT_READDATA, pointer: context, "CURLOPT_READDATA")
+            try curl.set(CURLOPT_READFUNCTION, callback: { buffer, size, count, context in
+                let session = Unmanaged<Session>.fromOpaque(context!).takeUnretainedValue()
+                let length = min(size * count, session.upload.count - session.uploadOffset)
+                session.upload.withUnsafeBufferPointer { source in
+                    buffer!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                        $0.update(from: source.baseAddress! + session.uploadOffset, count: length)
+                    }
+                }
+                session.uploadOffset += length
+                return length
+            }, "CURLOPT_READFUNCTION")
+            try curl.set(CURLOPT_VERBOSE, 1, "CURLOPT_VERBOSE")
+            try curl.set(CURLOPT_DEBUGDATA, pointer: context, "CURLOPT_DEBUGDATA")
+            try curl.setDebugCallback { _, type, data, size, context in
+                guard type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
+                let session = Unmanaged<Session>.fromOpaque(context).takeUnretainedValue()
+                let text = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
+                for line in text.split(whereSeparator: \.isNewline) where !line.isEmpty {
+                    session.conversation.append((type == CURLINFO_HEADER_OUT, String(line)))
+                }
+                return 0
+            }
         }
 
         deinit {
-            // QUIT is sent on cleanup: no callbacks into this object while it goes away.
-            nl_curl_easy_setopt_long(handle, CURLOPT_VERBOSE, 0)
-            curl_easy_cleanup(handle)
-            errorBuffer.deallocate()
+            // QUIT is sent when the handle is cleaned up, after this object is gone: the debug
+            // callback must not be handed it. (Setting a pointer option is an assignment in
+            // libcurl; it cannot be refused.)
+            do { try curl.set(CURLOPT_DEBUGDATA, pointer: nil, "CURLOPT_DEBUGDATA") } catch {
+                preconditionFailure("\(error)")
+            }
         }
 
         func close() {}
@@ -81,58 +117,26 @@ public struct SMTPTransport: MailTransport {
             conversation.removeAll(keepingCapacity: true)
             upload = message
             uploadOffset = 0
-            errorBuffer[0] = 0
-            let context = Unmanaged.passUnretained(self).toOpaque()
-            let recipients = curl_slist_append(nil, "<\(to)>")
+            guard let recipients = curl_slist_append(nil, "<\(to)>") else {
+                throw TransportUnavailable(reason: "libcurl could not allocate the recipient list")
+            }
             defer { curl_slist_free_all(recipients) }
-            nl_curl_easy_setopt_string(handle, CURLOPT_URL, settings.url)
-            nl_curl_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
-            nl_curl_easy_setopt_long(
-                handle, CURLOPT_USE_SSL, settings.allowPlaintext ? 0 : Int(CURLUSESSL_ALL.rawValue))
-            nl_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            nl_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, settings.connectTimeoutSeconds)
-            nl_curl_easy_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, settings.commandTimeoutSeconds)
-            nl_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, settings.messageTimeoutSeconds)
-            if let caFile = settings.caFile { nl_curl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile) }
-            if let username = settings.username { nl_curl_easy_setopt_string(handle, CURLOPT_USERNAME, username) }
-            if let password = settings.password { nl_curl_easy_setopt_string(handle, CURLOPT_PASSWORD, password) }
-            nl_curl_easy_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
-            nl_curl_easy_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
-            nl_curl_easy_setopt_long(handle, CURLOPT_UPLOAD, 1)
-            nl_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context)
-            nl_curl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
-                let session = Unmanaged<Session>.fromOpaque(context!).takeUnretainedValue()
-                let length = min(size * count, session.upload.count - session.uploadOffset)
-                session.upload.withUnsafeBufferPointer { source in
-                    buffer!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                        $0.update(from: source.baseAddress! + session.uploadOffset, count: length)
-                    }
-                }
-                session.uploadOffset += length
-                return length
+            do {
+                try curl.set(CURLOPT_MAIL_FROM, "<\(from)>", "CURLOPT_MAIL_FROM")
+                try curl.set(CURLOPT_MAIL_RCPT, list: recipients, "CURLOPT_MAIL_RCPT")
+                try curl.set(CURLOPT_INFILESIZE_LARGE, offset: curl_off_t(message.count), "CURLOPT_INFILESIZE_LARGE")
+            } catch {
+                throw TransportUnavailable(reason: "\(settings.url): \(error)")
             }
-            nl_curl_easy_setopt_long(handle, CURLOPT_VERBOSE, 1)
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_DEBUGDATA, context)
-            nl_curl_easy_setopt_debug_callback(handle) { _, type, data, size, context in
-                guard type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
-                let session = Unmanaged<Session>.fromOpaque(context).takeUnretainedValue()
-                let text = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
-                for line in text.split(whereSeparator: \.isNewline) where !line.isEmpty {
-                    session.conversation.append((type == CURLINFO_HEADER_OUT, String(line)))
-                }
-                return 0
-            }
-            let result = curl_easy_perform(handle)
+            let (result, detail) = curl.performReturningCode()
             withExtendedLifetime(self) {}
-            return try classify(result)
+            return try classify(result, detail: detail)
         }
 
         /// Decides what a transaction's outcome means, from which command the server answered.
         /// Only what follows an accepted MAIL FROM is about this recipient; anything before it
         /// (greeting, EHLO, STARTTLS, AUTH, MAIL) is about the server, and stops the run.
-        func classify(_ result: CURLcode) throws(TransportUnavailable) -> SendOutcome {
-            let detail = String(cString: errorBuffer)
+        func classify(_ result: CURLcode, detail: String) throws(TransportUnavailable) -> SendOutcome {
             let failure = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
             /// The full (possibly multi-line) reply to the last command starting with `prefix`.
             func reply(to prefix: String) -> String? {

@@ -25,6 +25,9 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     /// The clock for expiry, consent records and the rate limit.
     public let time: any TimeSource
     let postLimiter: RateLimiter
+    /// The answer to every signup is the same page: rendered once (the templates are read once,
+    /// when `serve` starts), not per request.
+    let checkInboxPage: Response
 
     public static var templateNames: [String] {
         [
@@ -45,6 +48,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         self.wakeup = wakeup
         self.time = time
         postLimiter = RateLimiter(perMinute: server.postsPerMinutePerClient, time: time)
+        checkInboxPage = pages.page("check-inbox", ["title": "Check your inbox"])
     }
 
     public func register(on router: Router<some RequestContext>) {
@@ -67,19 +71,22 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 }
                 let address = try Self.emailAddress(fields["email"])
                 let name = try Self.displayName(fields["name"])
-                let catalog = try await offload { try store.topicCatalog(aliases: pages.settings.topics) }
-                let choice = try Self.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
+                // One hop to a store thread and one transaction: the topic catalog is read only
+                // when the form offers topics, and only an address about to be confirmed takes
+                // the form's topics (a signup for a confirmed address must not change what its
+                // owner chose).
+                let aliases = pages.settings.topics
                 let outcome = try await offload {
-                    try store.requestSignup(address, name: name, client: client, policy: policy, at: time.now())
+                    let choice =
+                        Self.offersTopics(fields)
+                        ? try Self.topicChoice(fields, catalog: store.topicCatalog(aliases: aliases), aliases: aliases)
+                        : nil
+                    return try store.requestSignup(
+                        address, name: name, topics: choice ?? .everything, client: client, policy: policy,
+                        at: time.now())
                 }
                 switch outcome {
-                case .confirmationQueued(let subscriberID):
-                    // Only an address about to be confirmed takes the form's topics: a signup for
-                    // a confirmed address must not change what its owner chose.
-                    try await offload {
-                        try store.setTopicChoice(
-                            choice ?? .everything, subscriberID: subscriberID, client: client, at: time.now())
-                    }
+                case .confirmationQueued:
                     metrics.count(.signup)
                     wakeup?.signal()
                 case .throttled, .alreadyConfirmed:
@@ -225,7 +232,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                     "message": "If the address can subscribe, a confirmation link is on its way.",
                 ])
         }
-        return pages.page("check-inbox", ["title": "Check your inbox"])
+        return checkInboxPage
     }
 
     private func preferencesValues(_ subscriber: Subscriber, token: String, saved: Bool) async throws -> [String: Any] {
@@ -272,13 +279,17 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
 
     /// The ticked topics, checked against the store's; nil when the form offered no topics (an
     /// older form, or a client that posts only some fields: the stored choice stays).
+    /// Whether a form or JSON body says anything about topics. A form's unticked boxes send
+    /// nothing, hence its hidden `topics-offered`; a JSON client sends `"topics": []` for everything.
+    static func offersTopics(_ fields: FormFields) -> Bool {
+        fields["topics-offered"] != nil || fields.repeated["topics"] != nil || !fields.all("topics").isEmpty
+    }
+
     static func topicChoice(
         _ fields: FormFields, catalog: TopicCatalog, aliases: TopicAliases
     ) throws(BadRequest) -> TopicChoice? {
+        guard offersTopics(fields) else { return nil }
         let ticked = fields.all("topics")
-        // A form's unticked boxes send nothing, hence its hidden `topics-offered`; a JSON client
-        // sends `"topics": []` for everything.
-        guard fields["topics-offered"] != nil || fields.repeated["topics"] != nil || !ticked.isEmpty else { return nil }
         guard ticked.count <= 200 else { throw BadRequest(status: 422, "the field \"topics\" lists too many topics") }
         do {
             return try catalog.choice(ticked, aliases: aliases)

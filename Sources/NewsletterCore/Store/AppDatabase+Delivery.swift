@@ -33,60 +33,89 @@ extension AppDatabase: DeliveryLedger {
         try writer.write { db in
             let now = Date()
             var claims: [DeliveryClaim] = []
-            // The random bytes of every token the batch may need, drawn in one pass.
-            let perClaim = Self.tokenRandomBytes + VERPAddress.randomBytes
-            let random = RandomBytes.make(limit * perClaim)
+            var left: [Int64] = []
             // Pending rows first, then rows an earlier run deferred; each query walks the
-            // (week, state, subscriberId) index, never the rows already sent.
+            // (week, state, subscriberId) index, never the rows already sent. The rows' states
+            // change only at the end, all at once: the cursor (`after`) already moves past them.
             let queries: [(String, StatementArguments)] = [
                 ("d.state = 'pending'", []),
                 ("d.state = 'deferred' AND d.updatedAt < ?", [runStarted]),
             ]
             for (condition, extra) in queries where claims.count < limit {
                 var after: Int64 = 0
+                let select = try db.cachedStatement(
+                    sql: """
+                        SELECT s.*, d.attempts AS deliveryAttempts,
+                               (SELECT GROUP_CONCAT(t.topic, char(10)) FROM subscriberTopic t WHERE t.subscriberId = s.id)
+                               AS deliveryTopics
+                        FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                        WHERE d.week = ? AND \(condition) AND d.subscriberId > ? ORDER BY d.subscriberId LIMIT ?
+                        """)
                 while claims.count < limit {
                     let rows = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT s.*, d.attempts AS deliveryAttempts FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
-                            WHERE d.week = ? AND \(condition) AND d.subscriberId > ? ORDER BY d.subscriberId LIMIT ?
-                            """, arguments: [week.description] + extra + [after, limit - claims.count])
+                        select, arguments: [week.description] + extra + [after, limit - claims.count])
                     guard let last = rows.last else { break }
                     after = last["id"]
                     for row in rows {
                         let subscriber = try Subscriber(row: row)
                         guard DeliveryEligibility.isEligible(subscriber) else {
                             // Whoever left or paused since the ledger row was written is not sent to.
-                            try db.execute(
-                                sql:
-                                    "UPDATE delivery SET state = 'skipped', updatedAt = ? WHERE week = ? AND subscriberId = ?",
-                                arguments: [now, week.description, subscriber.id])
+                            left.append(subscriber.id)
                             continue
                         }
-                        let drawn = random[(claims.count * perClaim)...].prefix(perClaim)
-                        let token = Self.newToken(random: drawn.prefix(Self.tokenRandomBytes))
-                        try db.execute(
-                            sql:
-                                "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES (?, ?, 'unsubscribe', ?)",
-                            arguments: [Self.tokenHash(token), subscriber.id, now])
-                        let envelopeToken = VERPAddress.newToken(random: drawn.suffix(VERPAddress.randomBytes))
-                        try db.execute(
-                            sql:
-                                "INSERT INTO verpToken (tokenHash, week, subscriberId, createdAt) VALUES (?, ?, ?, ?)",
-                            arguments: [Self.tokenHash(envelopeToken), week.description, subscriber.id, now])
-                        try db.execute(
-                            sql:
-                                "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updatedAt = ? WHERE week = ? AND subscriberId = ?",
-                            arguments: [now, week.description, subscriber.id])
+                        let topics: String? = row["deliveryTopics"]
                         claims.append(
                             DeliveryClaim(
                                 subscriber: subscriber, attempt: (row["deliveryAttempts"] as Int? ?? 0) + 1,
-                                unsubscribeToken: token, topics: try Self.topicChoice(subscriberID: subscriber.id, db),
-                                envelopeToken: envelopeToken))
+                                unsubscribeToken: Self.newToken(),
+                                topics: TopicChoice(topics?.split(separator: "\n").map(String.init) ?? []),
+                                envelopeToken: VERPAddress.newToken()))
                     }
                 }
             }
+            let ids = claims.map(\.subscriber.id)
+            try Self.execute(
+                "UPDATE delivery SET state = 'skipped', updatedAt = ? WHERE week = ? AND subscriberId IN", left,
+                arguments: [now, week.description], db)
+            try Self.execute(
+                "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updatedAt = ? WHERE week = ? AND subscriberId IN",
+                ids, arguments: [now, week.description], db)
+            try Self.insert(
+                "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES", claims,
+                row: "(?, ?, 'unsubscribe', ?)", db
+            ) { [Self.tokenHash($0.unsubscribeToken), $0.subscriber.id, now] }
+            try Self.insert(
+                "INSERT INTO verpToken (tokenHash, week, subscriberId, createdAt) VALUES", claims, row: "(?, ?, ?, ?)", db
+            ) { [Self.tokenHash($0.envelopeToken), week.description, $0.subscriber.id, now] }
             return claims
+        }
+    }
+
+    /// Rows per multi-row statement: far below SQLite's limit on bound values.
+    private static let rowsPerStatement = 100
+
+    /// `sql` followed by ` (?, ?, …)` for `ids`, in chunks, each a statement prepared once.
+    private static func execute(_ sql: String, _ ids: [Int64], arguments: StatementArguments, _ db: Database) throws {
+        for start in stride(from: 0, to: ids.count, by: rowsPerStatement) {
+            let chunk = ids[start..<min(start + rowsPerStatement, ids.count)]
+            let statement = try db.cachedStatement(
+                sql: sql + " (" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")")
+            try statement.execute(arguments: arguments + StatementArguments(chunk))
+        }
+    }
+
+    /// A multi-row INSERT: `sql` then one `row` of placeholders per item, in chunks.
+    private static func insert<Item>(
+        _ sql: String, _ items: [Item], row: String, _ db: Database,
+        values: (Item) -> [(any DatabaseValueConvertible)?]
+    ) throws {
+        for start in stride(from: 0, to: items.count, by: rowsPerStatement) {
+            let chunk = items[start..<min(start + rowsPerStatement, items.count)]
+            let statement = try db.cachedStatement(
+                sql: sql + " " + Array(repeating: row, count: chunk.count).joined(separator: ", "))
+            var arguments = StatementArguments()
+            for item in chunk { arguments += StatementArguments(values(item)) }
+            try statement.execute(arguments: arguments)
         }
     }
 
@@ -195,15 +224,7 @@ extension AppDatabase: DeliveryLedger {
 
     /// 32 random bytes from the system CSPRNG, URL-safe base64 without padding.
     static func newToken() -> String {
-        newToken(random: RandomBytes.make(tokenRandomBytes))
-    }
-
-    static let tokenRandomBytes = 32
-
-    /// A token from `tokenRandomBytes` bytes of the CSPRNG (a claimed batch draws them in one go).
-    static func newToken(random: some Collection<UInt8>) -> String {
-        precondition(random.count == tokenRandomBytes)
-        let bytes = Array(random)
+        let bytes = RandomBytes.make(32)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(43)

@@ -27,48 +27,66 @@ extension AppDatabase: SubscriberEndpointStore {
     public func requestSignup(
         _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
     ) throws -> SignupOutcome {
+        try writer.write { db in try Self.requestSignup(address, name: name, client: client, policy: policy, at: time, db) }
+    }
+
+    public func requestSignup(
+        _ address: MailAddress, name: String?, topics: TopicChoice, client: ClientInfo, policy: SignupPolicy,
+        at time: Date
+    ) throws -> SignupOutcome {
         try writer.write { db in
-            let existing = try Subscriber.fetchOne(
-                db, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [address.address])
-            let subscriberID: Int64
-            switch existing {
-            case .some(let subscriber) where subscriber.status == .confirmed:
-                return .alreadyConfirmed
-            case .some(let subscriber):
-                // Pending, or unsubscribed or bounced and back: throttled per address, so that
-                // nobody can flood a stranger's inbox by entering it again and again.
-                let recent = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT COUNT(*) AS today, MAX(createdAt) AS latest,
-                               SUM(state = 'pending') AS unsent
-                        FROM endpointMail WHERE subscriberId = ? AND kind = 'confirmation' AND createdAt > ?
-                        """, arguments: [subscriber.id, time.addingTimeInterval(-24 * 3600)])
-                let today: Int = recent?["today"] ?? 0
-                let latest: Date? = recent?["latest"]
-                let unsent: Int = recent?["unsent"] ?? 0
-                if unsent > 0 || today >= policy.maxConfirmationsPerDay
-                    || latest.map({ time.timeIntervalSince($0) < policy.resendInterval }) == true
-                {
-                    return .throttled
-                }
-                // An unsubscribed or bounced record stays as it is until the owner confirms: a
-                // stranger typing the address changes nothing but sending one confirmation.
-                subscriberID = subscriber.id
-            case .none:
-                try db.execute(
-                    sql: "INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'pending', ?)",
-                    arguments: [address.address, name, time])
-                subscriberID = db.lastInsertedRowID
+            let outcome = try Self.requestSignup(address, name: name, client: client, policy: policy, at: time, db)
+            if case .confirmationQueued(let subscriberID) = outcome {
+                try Self.replaceTopicChoice(topics, subscriberID: subscriberID, client: client, at: time, db)
             }
-            try Self.recordConsent(db, subscriberID: subscriberID, event: "signup", client: client, at: time)
-            try db.execute(
-                sql: """
-                    INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
-                    VALUES (?, 'confirmation', 'pending', ?, ?)
-                    """, arguments: [subscriberID, time, time])
-            return .confirmationQueued(subscriberID: subscriberID)
+            return outcome
         }
+    }
+
+    private static func requestSignup(
+        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date,
+        _ db: Database
+    ) throws -> SignupOutcome {
+        let existing = try Subscriber.fetchOne(
+            db, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [address.address])
+        let subscriberID: Int64
+        switch existing {
+        case .some(let subscriber) where subscriber.status == .confirmed:
+            return .alreadyConfirmed
+        case .some(let subscriber):
+            // Pending, or unsubscribed or bounced and back: throttled per address, so that
+            // nobody can flood a stranger's inbox by entering it again and again.
+            let recent = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) AS today, MAX(createdAt) AS latest,
+                           SUM(state = 'pending') AS unsent
+                    FROM endpointMail WHERE subscriberId = ? AND kind = 'confirmation' AND createdAt > ?
+                    """, arguments: [subscriber.id, time.addingTimeInterval(-24 * 3600)])
+            let today: Int = recent?["today"] ?? 0
+            let latest: Date? = recent?["latest"]
+            let unsent: Int = recent?["unsent"] ?? 0
+            if unsent > 0 || today >= policy.maxConfirmationsPerDay
+                || latest.map({ time.timeIntervalSince($0) < policy.resendInterval }) == true
+            {
+                return .throttled
+            }
+            // An unsubscribed or bounced record stays as it is until the owner confirms: a
+            // stranger typing the address changes nothing but sending one confirmation.
+            subscriberID = subscriber.id
+        case .none:
+            try db.execute(
+                sql: "INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'pending', ?)",
+                arguments: [address.address, name, time])
+            subscriberID = db.lastInsertedRowID
+        }
+        try Self.recordConsent(db, subscriberID: subscriberID, event: "signup", client: client, at: time)
+        try db.execute(
+            sql: """
+                INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
+                VALUES (?, 'confirmation', 'pending', ?, ?)
+                """, arguments: [subscriberID, time, time])
+        return .confirmationQueued(subscriberID: subscriberID)
     }
 
     public func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink {

@@ -105,6 +105,12 @@ public protocol SubscriberEndpointStore: Sendable {
     func requestSignup(
         _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
     ) throws -> SignupOutcome
+    /// `requestSignup`, and when a confirmation is queued, the address's topic choice set to
+    /// `topics` (recorded in the consent trail), all in one transaction: what a signup form does.
+    func requestSignup(
+        _ address: MailAddress, name: String?, topics: TopicChoice, client: ClientInfo, policy: SignupPolicy,
+        at time: Date
+    ) throws -> SignupOutcome
     func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink
     /// Confirms the token's subscriber (once) and queues the welcome mail.
     func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome

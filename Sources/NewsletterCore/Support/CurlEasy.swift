@@ -40,13 +40,31 @@ final class CurlEasy {
         try check(nl_curl_easy_setopt_data_callback(handle, option, callback), name)
     }
 
+    func set(_ option: CURLoption, offset value: curl_off_t, _ name: String) throws(CurlError) {
+        try check(nl_curl_easy_setopt_off_t(handle, option, value), name)
+    }
+
+    /// libcurl keeps the pointer, not a copy: the list must outlive the transfers that use it.
+    func set(_ option: CURLoption, list: UnsafeMutablePointer<curl_slist>?, _ name: String) throws(CurlError) {
+        try check(nl_curl_easy_setopt_slist(handle, option, list), name)
+    }
+
+    func setDebugCallback(_ callback: nl_curl_debug_callback) throws(CurlError) {
+        try check(nl_curl_easy_setopt_debug_callback(handle, callback), "CURLOPT_DEBUGFUNCTION")
+    }
+
     /// Runs the transfer; a failure carries libcurl's own detail (the server's last words).
     func perform() throws(CurlError) {
+        let (result, detail) = performReturningCode()
+        guard result == CURLE_OK else { throw CurlError(what: "transfer", code: result, detail: detail) }
+    }
+
+    /// Runs the transfer and returns its code and libcurl's detail (empty when it has none), for
+    /// a caller that decides itself what a failure means.
+    func performReturningCode() -> (code: CURLcode, detail: String) {
         errorBuffer[0] = 0
         let result = curl_easy_perform(handle)
-        guard result == CURLE_OK else {
-            throw CurlError(what: "transfer", code: result, detail: String(cString: errorBuffer))
-        }
+        return (result, result == CURLE_OK ? "" : String(cString: errorBuffer))
     }
 
     private func check(_ code: CURLcode, _ name: String) throws(CurlError) {

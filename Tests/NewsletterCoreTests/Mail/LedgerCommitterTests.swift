@@ -109,4 +109,151 @@ struct LedgerCommitterTests {
         #expect(try store.deliveryCounts(week) == [.sent: 1, .deferred: 1, .sending: 1, .pending: 1])
         #expect(try store.deliveryReplies(week, state: .deferred).map(\.reply) == ["451 later"])
     }
+
+    /// A peer that takes every message and remembers, per connection, to whom.
+    final class RecordingTransport: MailTransport {
+        let connections = Mutex<[[String]]>([])
+        var name: String { "recording" }
+
+        func makeSession() throws(TransportUnavailable) -> any MailSession {
+            let index = connections.withLock { $0.append([]); return $0.count - 1 }
+            return Session(transport: self, index: index)
+        }
+
+        var copies: [String: Int] {
+            connections.withLock { $0.joined().reduce(into: [:]) { $0[$1, default: 0] += 1 } }
+        }
+
+        final class Session: MailSession {
+            let transport: RecordingTransport
+            let index: Int
+            init(transport: RecordingTransport, index: Int) {
+                self.transport = transport
+                self.index = index
+            }
+
+            func send(_ message: [UInt8], from: String, to: String, reference: String) throws(TransportUnavailable)
+                -> SendOutcome
+            {
+                transport.connections.withLock { $0[index].append(to) }
+                return .sent(reply: "250 ok")
+            }
+
+            func close() {}
+        }
+    }
+
+    /// The ledger's disk fills in the middle of a send (a real SQLite error, raised by a trigger
+    /// once seven deliveries are recorded): the run stops with the reason, counts as sent only
+    /// what the ledger holds, leaves each connection's unrecorded message in flight (and sends
+    /// nothing after it), and loses nobody: the next run, with room again, sends everyone else,
+    /// and only the messages that were in flight twice.
+    @Test func aLedgerThatCannotRecordStopsTheSendWithoutCountingOrLosingAMessage() throws {
+        let readers = (0..<60).map { "reader\($0)@example.org" }
+        for email in readers { _ = try store.addSubscriber(email: email, name: nil, status: .confirmed) }
+        try store.writer.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER ledgerFull BEFORE UPDATE OF state ON delivery
+                    WHEN NEW.state = 'sent' AND (SELECT COUNT(*) FROM delivery WHERE state = 'sent') >= 7
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+                    """)
+        }
+        var settings = DeliverySettings(
+            from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example")
+        settings.concurrency = 3
+        settings.batchSize = 4
+        settings.retries = 0
+        let time = ManualTime()
+        var mailer = Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
+        mailer.time = time
+        let first = RecordingTransport()
+
+        let error = try #require(throws: DeliveryError.self) { try mailer.send(week, through: first) }
+        guard case .serverUnavailable(let reason, let summary) = error else {
+            Issue.record("expected the run to stop, got \(error)")
+            return
+        }
+        #expect(reason.contains("the ledger could not record a delivery"))
+        #expect(reason.contains("database or disk is full"))
+        // The committer retried before giving up (on the injected clock).
+        #expect(time.sleeps.count >= LedgerCommitter<AppDatabase>.attempts - 1)
+
+        let sent = Set(try store.deliveryReplies(week, state: .sent).map(\.email))
+        let inFlight = Set(try store.deliveryReplies(week, state: .sending).map(\.email))
+        let pending = Set(try store.deliveryReplies(week, state: .pending).map(\.email))
+        #expect(sent.count <= 7)
+        #expect(summary.sent == sent.count)
+        #expect(!inFlight.isEmpty && inFlight.count <= settings.concurrency)
+        for connection in first.connections.withLock({ $0 }) {
+            // A connection sends its next message only once its last is recorded.
+            #expect(connection.dropLast().allSatisfy(sent.contains))
+        }
+        let transmitted = Set(first.copies.keys)
+        #expect(transmitted == sent.union(inFlight))
+        #expect(pending.isDisjoint(with: transmitted))
+        #expect(sent.count + inFlight.count + pending.count == readers.count)
+
+        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER ledgerFull") }
+        let second = RecordingTransport()
+        let again = try mailer.send(week, through: second)
+        #expect(again.complete && again.resumed == inFlight.count)
+        #expect(try store.deliveryCounts(week) == [.sent: readers.count])
+        var copies = first.copies
+        for (email, count) in second.copies { copies[email, default: 0] += count }
+        #expect(Set(copies.keys) == Set(readers))
+        #expect(Set(copies.filter { $0.value > 1 }.keys) == inFlight)
+        #expect(copies.values.allSatisfy { $0 <= 2 })
+    }
+
+    /// A ledger that only keeps what it is asked to record.
+    final class CountingLedger: DeliveryLedger {
+        let recorded = Mutex<[Int64]>([])
+
+        func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+            recorded.withLock { $0 += records.map(\.subscriberID) }
+        }
+
+        func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) { (0, 0) }
+        func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] { [] }
+        func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {}
+        func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {}
+        func recordFailed(
+            _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
+        ) throws {}
+        func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {}
+        func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {}
+        func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] { [:] }
+        func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] { [] }
+    }
+
+    /// Eight threads hand over and wait for 300 outcomes each: every outcome is recorded exactly
+    /// once, each is recorded before its worker hears so, and nobody waits for ever.
+    @Test func everyOutcomeIsRecordedOnceWhoeverCommitsIt() async throws {
+        let ledger = CountingLedger()
+        let committer = LedgerCommitter(ledger: ledger, week: week, time: ManualTime())
+        let workers = 8
+        let perWorker = 300
+        let early = Mutex<[Int64]>([])
+        let finished = DispatchGroup()
+        for worker in 0..<workers {
+            finished.enter()
+            Thread {
+                var pipeline = OutcomePipeline(committer: committer)
+                for index in 0..<perWorker {
+                    let id = Int64(worker * perWorker + index)
+                    pipeline.submit(.sent(subscriberID: id, messageID: "m\(id)", reply: "250")) {
+                        if !ledger.recorded.withLock({ $0.contains(id) }) { early.withLock { $0.append(id) } }
+                    }
+                    try? pipeline.awaitCommitted()
+                }
+                finished.leave()
+            }.start()
+        }
+        try await Blocking.run { finished.wait() }
+        let recorded = ledger.recorded.withLock { $0 }
+        #expect(recorded.count == workers * perWorker)
+        #expect(Set(recorded) == Set((0..<Int64(workers * perWorker))))
+        #expect(early.withLock { $0 }.isEmpty)
+    }
 }
