@@ -311,6 +311,9 @@ public struct SummaryGuard: Sendable {
         // The framing around the takes, which a per-tool reply may paraphrase around the tool's
         // name (the name is masked in the six-word check).
         "the block below", "in the block", "quotations to summarize",
+        // "the takes" is the prompt's word for them; a reply that cites "the panel's takes" is
+        // talking about its input (Qwen2.5-Coder-1.5B on the SmolLM3 page, panel-v3).
+        "panel's takes", "panel’s takes", "reviewers takes", "reviewer's takes", "reviewer’s takes",
     ]
 
     /// Bullets, headings, markdown emphasis, code.

@@ -333,6 +333,18 @@ struct SummaryGuardTests {
         #expect(SummaryGuard().partChecks.checkPart(reply, about: "Inkwell", against: source) == [])
     }
 
+    /// Qwen2.5-Coder-1.5B on the SmolLM3 page (panel-v3, 2026-12-01): every word grounded, but it
+    /// cites its input ("the panel's takes indicating …") and says what the takes do not.
+    @Test func aReplyCitingThePanelsTakesIsRefused() {
+        let reply =
+            "Driftnote is a meeting bot that emits structured action items, with the panel's takes indicating it is a direct competitor to Otter."
+        #expect(SummaryGuard.leakedInstructions(reply, source: source) == [.leakedInstructions("panel's takes")])
+        #expect(
+            SummaryGuard.leakedInstructions("The reviewers' takes on Driftnote praise its tickets.", source: source)
+                == [.leakedInstructions("reviewers takes")])
+        #expect(SummaryGuard.leakedInstructions("Driftnote's reviewers praise its tickets.", source: source) == [])
+    }
+
     /// Qwen2.5-Coder-1.5B on the Inkwell page with prompt panel-v3 (the tool's description in the
     /// prompt, 2026-12-01, `-t 1`): its first sentence is the description copied out, its second
     /// its own words, its third cut off by the token limit. The chain tries the second first.
