@@ -255,10 +255,16 @@ public struct SummaryChain: Sendable {
                     return .failed(error)
                 }
                 let told = provider.instructions(for: comparison, tool: tool, attempt: attempt)
-                // The first sentence only: measured, the second was most often a take recited.
-                let text = checks.partChecks.trimmed(reply.text, maximumSentences: 1)
-                let rejections = checks.checkPart(
-                    text, about: tool.name, against: GuardSource(comparison, instructions: told))
+                // One sentence of the first two, each guarded on its own: the first in the model's
+                // own words that the guard accepts, else one copied from the prompt (measured: with
+                // the tool's description in the prompt the first sentence is often that description
+                // copied out, and a second sentence on its own often a take recited).
+                let source = GuardSource(comparison, instructions: told)
+                let candidates = SummaryGuard.candidateSentences(
+                    checks.partChecks.trimmed(reply.text, maximumSentences: 2),
+                    copiedFrom: SummaryPrompt.toolMessage(comparison, tool: tool))
+                let verdicts = candidates.map { ($0, checks.checkPart($0, about: tool.name, against: source)) }
+                let (text, rejections) = verdicts.first { $0.1.isEmpty } ?? verdicts[0]
                 trials.append(
                     SummaryTrial(
                         provider: provider.name, model: provider.model, kind: provider.kind, attempt: number,

@@ -238,6 +238,29 @@ public struct SummaryGuard: Sendable {
         return reasons
     }
 
+    /// `text`'s sentences in the order a one-sentence part should try them: those in the model's
+    /// own words first, then those copied from `material` (ten words or more in a row of it; a
+    /// copy is still faithful, so it may ship when the model wrote nothing else), each in the
+    /// reply's order. `[text]` when it is not whole sentences (the checks then refuse it).
+    public static func candidateSentences(_ text: String, copiedFrom material: String) -> [String] {
+        let all = sentences(text)
+        let complete = all.filter { sentence in
+            var end = sentence
+            while let last = end.last, "\"”’')".contains(last) { end.removeLast() }
+            return end.last.map { ".!?".contains($0) } ?? false
+        }
+        guard !all.isEmpty, complete.count == all.count else { return [text] }
+        let source = " " + words(material.lowercased()).joined(separator: " ") + " "
+        func copied(_ sentence: String) -> Bool {
+            let list = words(sentence.lowercased())
+            guard list.count >= 10 else { return false }
+            return (0...(list.count - 10)).contains { start in
+                source.contains(" " + list[start..<(start + 10)].joined(separator: " ") + " ")
+            }
+        }
+        return all.filter { !copied($0) } + all.filter(copied)
+    }
+
     func length(_ text: String) -> [GuardRejection] {
         let count = Self.words(text).count
         if count < minimumWords { return [.tooShort(words: count, minimum: minimumWords)] }
@@ -288,6 +311,9 @@ public struct SummaryGuard: Sendable {
         // The framing around the takes, which a per-tool reply may paraphrase around the tool's
         // name (the name is masked in the six-word check).
         "the block below", "in the block", "quotations to summarize",
+        // "the takes" is the prompt's word for them; a reply that cites "the panel's takes" is
+        // talking about its input (Qwen2.5-Coder-1.5B on the SmolLM3 page, panel-v3).
+        "panel's takes", "panel’s takes", "reviewers takes", "reviewer's takes", "reviewer’s takes",
     ]
 
     /// Bullets, headings, markdown emphasis, code.
@@ -622,20 +648,72 @@ public struct SummaryGuard: Sendable {
         for sentence in sentences(text) {
             let named = toolsNamed(in: sentence, source: source)
             let lower = sentence.lowercased()
-            var pairs: [(about: String, from: String)] = []
+            // Each claim with the tool it is about: the sentence itself when it names one tool or
+            // says both are alike, else its clauses, one per tool ("X does A, while Y does B").
+            var claims: [(text: String, about: String, from: String)] = []
             if named.count == 1, let tool = named.first {
-                pairs = source.toolNames.filter { $0 != tool }.map { (tool, $0) }
+                claims = source.toolNames.filter { $0 != tool }.map { (sentence, tool, $0) }
             } else if named.count == 2, containsWord(lower, "both") || containsWord(lower, "each") {
-                pairs = [(named[0], named[1]), (named[1], named[0])]
+                claims = [(sentence, named[0], named[1]), (sentence, named[1], named[0])]
+            } else if named.count == 2 {
+                // The parts about one tool together, in the order the tools come.
+                let parts = clausesByTool(sentence, source: source)
+                var order: [String] = []
+                for part in parts where !order.contains(part.tool) { order.append(part.tool) }
+                for tool in order {
+                    let about = parts.filter { $0.tool == tool }.map(\.clause).joined(separator: ", ")
+                    claims += source.toolNames.filter { $0 != tool }.map { (about, tool, $0) }
+                }
             }
-            for (tool, other) in pairs {
-                let found = borrowed(sentence, by: byTool[tool]!, from: byTool[other]!)
+            for (claim, tool, other) in claims {
+                let found = borrowed(claim, by: byTool[tool]!, from: byTool[other]!)
                 if !found.strong.isEmpty || found.weak.count >= 2 {
                     return [.misattributed(tool: tool, words: found.strong + found.weak, belongsTo: other)]
                 }
             }
         }
         return []
+    }
+
+    /// A sentence naming both tools, cut where it may turn from one to the other (a comma, a
+    /// semicolon, "while", "whereas", "but", "and"), each part with the tool it is about: the one
+    /// it names, else the one named before it (or after it, at the start). A part that compares
+    /// ("unlike X", "compared with X") or names both says nothing that can be put on one tool, and
+    /// is left out, as is what follows it until a tool is named again.
+    static func clausesByTool(_ sentence: String, source: GuardSource) -> [(clause: String, tool: String)] {
+        let pattern = #"\s*[;,]\s*|\s+(?:while|whereas|whilst|but|and|yet|though|although)\s+"#
+        var parts: [String] = []
+        var rest = Substring(sentence)
+        while let range = rest.range(of: pattern, options: [.regularExpression, .caseInsensitive]),
+            !range.isEmpty
+        {
+            parts.append(String(rest[..<range.lowerBound]))
+            rest = rest[range.upperBound...]
+        }
+        parts.append(String(rest))
+        let comparing = ["unlike ", "compared with ", "compared to ", "as opposed to ", "than ", "like "]
+        // nil: a part of no one tool; "" : not decided yet.
+        var tools: [String?] = parts.map { part in
+            let lower = part.lowercased().trimmingCharacters(in: .whitespaces)
+            let named = toolsNamed(in: part, source: source)
+            if named.count > 1 || (!named.isEmpty && comparing.contains(where: lower.hasPrefix)) { return nil }
+            return named.first ?? ""
+        }
+        var last: String?? = .none
+        for index in tools.indices {
+            switch tools[index] {
+            case .some(""): if case .some(let tool) = last { tools[index] = tool }
+            default: last = .some(tools[index])
+            }
+        }
+        // The opening parts before any tool is named belong to the first one named.
+        if let first = tools.firstIndex(where: { $0 != "" }), case .some(let tool)? = Optional(tools[first]) {
+            for index in 0..<first { tools[index] = tool }
+        }
+        return zip(parts, tools).compactMap { part, tool in
+            guard let tool, !tool.isEmpty else { return nil }
+            return (part, tool)
+        }
     }
 
     // MARK: - Text helpers

@@ -7,7 +7,7 @@ import Foundation
 public enum SummaryPrompt {
     /// Bumped whenever the messages or the grammar change, so cached summaries from older
     /// prompts are not reused.
-    public static let version = "panel-v2"
+    public static let version = "panel-v3"
 
     static let system = """
         You write one short paragraph for a newsletter about what a review panel said about two AI tools. \
@@ -136,6 +136,12 @@ public enum SummaryPrompt {
 
     static func toolMessage(_ comparison: Comparison, tool: Tool) -> String {
         var lines = ["Tool: \(defuse(tool.name))", "What it is: \(defuse(tool.tagline))"]
+        // What the tool does, in the page's plain words: measured on Qwen2.5-Coder-1.5B, the
+        // tagline alone ("Docs that rewrite themselves") came back as "Inkwell rewrites itself",
+        // with "automatically … developers … up-to-date" around it (docs/benchmarks.md, issue 12).
+        if let does = SummaryGuard.sentences(tool.description).first {
+            lines.append("What it does: \(defuse(does))")
+        }
         lines.append("Panel: \(verdictLine(tool, comparison: comparison))")
         let framing = toolFraming(tool).split(separator: "\n").map(String.init)
         lines.append(framing[0])

@@ -301,3 +301,51 @@ struct SummaryChainTests {
         #expect(local.calls == calls)
     }
 }
+
+/// A provider that writes one tool at a time from a script of replies per tool.
+final class ScriptedPerToolProvider: PerToolSummaryProvider {
+    let name = "local"
+    let model = "scripted-1"
+    let kind = SummaryKind.abstractive
+    private let replies: Mutex<[String: [String]]>
+
+    init(replies: [String: [String]]) { self.replies = Mutex(replies) }
+
+    func instructions(for comparison: Comparison, attempt: SummaryAttempt) -> String { "" }
+    func instructions(for comparison: Comparison, tool: Tool, attempt: SummaryAttempt) -> String {
+        SummaryPrompt.instructions(for: comparison, tool: tool, tighter: attempt.tighter)
+    }
+    func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply {
+        throw .unavailable("per tool only")
+    }
+    func summarize(_ comparison: Comparison, tool: Tool, attempt: SummaryAttempt) throws(SummaryProviderError)
+        -> ModelReply
+    {
+        let next = replies.withLock { $0[tool.name]?.isEmpty == false ? $0[tool.name]!.removeFirst() : nil }
+        guard let next else { throw .unavailable("script exhausted") }
+        return ModelReply(text: next, promptTokens: 100, completionTokens: 30, milliseconds: 5)
+    }
+}
+
+struct SummaryChainPerToolTests {
+    /// Of a per-tool reply's first two sentences, the one in the model's own words ships when the
+    /// guard accepts it, even after a sentence copied from the prompt (the tool's description); the
+    /// copy ships when the model's own sentence is refused.
+    @Test func theModelsOwnSentenceWinsOverACopyAndACopyOverARefusal() throws {
+        let comparison = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/labelled-basic.txt")
+        let driftnoteCopy =
+            "Driftnote joins video calls as a silent participant, transcribes them, and drafts action items straight into Jira or Linear with an owner and a due date."
+        let driftnoteOwn =
+            "Driftnote drafts Jira tickets with an owner and a due date from each call, though the Skeptic names Otter and Fireflies as direct competitors."
+        let cobaltlineCopy =
+            "Cobaltline reviews pull requests with a model tuned to stay quiet unless it has high confidence, posting at most three comments per review."
+        let provider = ScriptedPerToolProvider(replies: [
+            "Driftnote": ["\(driftnoteCopy) \(driftnoteOwn)"],
+            "Cobaltline": ["\(cobaltlineCopy) Cobaltline is backed by Microsoft and loved by every engineer."],
+        ])
+        let outcome = SummaryChain(providers: [provider]).summarize(comparison)
+        #expect(outcome.summary.kind == .abstractive, "\(outcome.trials.map { ($0.text ?? "", $0.rejections) })")
+        #expect(outcome.summary.text == "\(driftnoteOwn) \(cobaltlineCopy)")
+    }
+}

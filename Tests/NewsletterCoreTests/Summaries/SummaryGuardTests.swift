@@ -229,10 +229,42 @@ struct SummaryGuardTests {
                 .map(\.kind) == ["misattributed"])
         #expect(
             SummaryGuard.misattributed("Driftnote and Cobaltline are both judged by the Skeptic.", source: source) == [])
-        // Naming both without claiming they are alike is checked against the whole page.
+        // Naming both without claiming they are alike is checked clause by clause (below).
         #expect(
             SummaryGuard.misattributed("Driftnote files tickets while Cobaltline reviews pull requests.", source: source)
                 == [])
+    }
+
+    /// A sentence that names both tools to contrast them ("X does A, while Y does B") is checked
+    /// clause by clause: each part about one tool may not carry what only the other one has.
+    @Test(arguments: [
+        ("Driftnote hunts concurrency bugs, while Cobaltline drafts action items into Jira.", "Driftnote", "Cobaltline"),
+        ("Driftnote files tickets while Cobaltline drafts action items straight into Jira.", "Cobaltline", "Driftnote"),
+        ("Cobaltline keeps audio for thirty days, whereas Driftnote stays quiet.", "Cobaltline", "Driftnote"),
+        ("Driftnote is billed annually per repository; Cobaltline is not.", "Driftnote", "Cobaltline"),
+        ("Unlike Driftnote, Cobaltline works with Zoom and Teams.", "Cobaltline", "Driftnote"),
+        ("Driftnote, which hunts concurrency bugs and unsafe migrations, is liked, but Cobaltline is not.", "Driftnote", "Cobaltline"),
+        ("The panel likes Cobaltline for its Jira tickets and Driftnote for its confidence gate.", "Cobaltline", "Driftnote"),
+    ])
+    func aContrastThatSwapsAFactBetweenTheToolsIsRefused(_ swapped: String, _ tool: String, _ owner: String) {
+        let reasons = SummaryGuard.misattributed(swapped, source: source)
+        guard case .misattributed(let about, let words, let belongsTo)? = reasons.first else {
+            Issue.record("not refused: \(swapped)")
+            return
+        }
+        #expect(about == tool && belongsTo == owner && !words.isEmpty, "\(reasons)")
+        #expect(kinds(swapped).contains("misattributed"))
+    }
+
+    @Test(arguments: [
+        "Driftnote files tickets while Cobaltline reviews pull requests.",
+        "Driftnote drafts action items into Jira, but Cobaltline focuses on concurrency bugs and unsafe migrations.",
+        "Unlike Cobaltline, Driftnote keeps audio for thirty days.",
+        "Cobaltline posts at most three comments per review, whereas Driftnote works with Zoom and Teams.",
+        "The panel likes Driftnote for its Jira tickets and Cobaltline for its confidence gate.",
+    ])
+    func aContrastWithEachFactOnItsOwnToolPasses(_ faithful: String) {
+        #expect(SummaryGuard.misattributed(faithful, source: source) == [], "\(faithful)")
     }
 
     /// The issue's example: on the Hub vs SmolVLM-3B page, the 500k catalog is the Hub's. Every
@@ -299,6 +331,49 @@ struct SummaryGuardTests {
             "Inkwell rewrites your docs when your code changes and opens a follow-up PR with proposed edits, though the Skeptic names Mintlify as a direct competitor."
         #expect(SummaryGuard.ungrounded(reply, source: source, maximumShare: 25) == [])
         #expect(SummaryGuard().partChecks.checkPart(reply, about: "Inkwell", against: source) == [])
+    }
+
+    /// Qwen2.5-Coder-1.5B on the SmolLM3 page (panel-v3, 2026-12-01): every word grounded, but it
+    /// cites its input ("the panel's takes indicating …") and says what the takes do not.
+    @Test func aReplyCitingThePanelsTakesIsRefused() {
+        let reply =
+            "Driftnote is a meeting bot that emits structured action items, with the panel's takes indicating it is a direct competitor to Otter."
+        #expect(SummaryGuard.leakedInstructions(reply, source: source) == [.leakedInstructions("panel's takes")])
+        #expect(
+            SummaryGuard.leakedInstructions("The reviewers' takes on Driftnote praise its tickets.", source: source)
+                == [.leakedInstructions("reviewers takes")])
+        #expect(SummaryGuard.leakedInstructions("Driftnote's reviewers praise its tickets.", source: source) == [])
+    }
+
+    /// Qwen2.5-Coder-1.5B on the Inkwell page with prompt panel-v3 (the tool's description in the
+    /// prompt, 2026-12-01, `-t 1`): its first sentence is the description copied out, its second
+    /// its own words, its third cut off by the token limit. The chain tries the second first.
+    @Test func theModelsOwnSentenceIsTriedBeforeACopiedOne() throws {
+        let page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
+            source: "examples/inkwell-vs-tallyhoist.txt")
+        let inkwell = try #require(page.tools.first)
+        let reply = """
+            Inkwell is a GitHub app that reads every merged pull request, works out which reference pages, READMEs \
+            and changelog entries it made stale, and opens a follow-up PR with proposed edits. The reviewers liked \
+            that Inkwell is a tool that helps maintain documentation for active codebases by automatically updating \
+            stale pages. However, they also noted that the tool's approach to stale reference detection and follow
+            """
+        let part = SummaryGuard().partChecks
+        let candidates = SummaryGuard.candidateSentences(
+            part.trimmed(reply, maximumSentences: 2), copiedFrom: SummaryPrompt.toolMessage(page, tool: inkwell))
+        let own =
+            "The reviewers liked that Inkwell is a tool that helps maintain documentation for active codebases by automatically updating stale pages."
+        #expect(candidates.first == own && candidates.count == 2)
+        #expect(candidates.last?.hasPrefix("Inkwell is a GitHub app that reads every merged pull request") == true)
+        let told = SummaryPrompt.instructions(for: page, tool: inkwell, tighter: false)
+        #expect(SummaryGuard().checkPart(own, about: "Inkwell", against: GuardSource(page, instructions: told)) == [])
+        // Not whole sentences: as it was, for the checks to refuse.
+        #expect(SummaryGuard.candidateSentences("Inkwell opens a follow", copiedFrom: "") == ["Inkwell opens a follow"])
+        // The prompt gives the model the description's first sentence beside the tagline.
+        let message = SummaryPrompt.toolMessage(page, tool: inkwell)
+        #expect(message.contains("What it is: Docs that rewrite themselves when your code changes"))
+        #expect(message.contains("What it does: Inkwell is a GitHub app that reads every merged pull request"))
     }
 
     /// SmolLM2-135M's one accepted reply in the 2026-12-01 benchmark: it paraphrases the framing
