@@ -72,28 +72,22 @@ struct CommandContext {
     /// The configured store (SQLite, or PostgreSQL under `store.url`); one that cannot be
     /// opened ends the command with exit status 74 (unreachable) or 78 (set up wrongly).
     func openStore() throws -> any NewsletterStore {
-        do {
-            return try StoreFactory.open(configuration.store, logger: logger)
-        } catch {
-            Terminal.printError("\(error)")
-            throw ExitCode(error.exitStatus.rawValue)
-        }
+        try opening(StoreFactory.open)
     }
 
     /// The subscribers of the configured store, on either backend.
     func openSubscriberStore() throws -> any SubscriberStore {
-        do {
-            return try StoreFactory.openSubscribers(configuration.store, logger: logger)
-        } catch {
-            Terminal.printError("\(error)")
-            throw ExitCode(error.exitStatus.rawValue)
-        }
+        try opening(StoreFactory.openSubscribers)
     }
 
     /// The comparisons of the configured store, on either backend (`ingest`, `comparisons`).
     func openComparisonStore() throws -> any ComparisonStore {
+        try opening(StoreFactory.openComparisons)
+    }
+
+    private func opening<Store>(_ open: (StoreLocation, Logger) throws(StoreOpenError) -> Store) throws -> Store {
         do {
-            return try StoreFactory.openComparisons(configuration.store, logger: logger)
+            return try open(configuration.store, logger)
         } catch {
             Terminal.printError("\(error)")
             throw ExitCode(error.exitStatus.rawValue)

@@ -38,21 +38,19 @@ public enum StoreFactory {
     public static func openSubscribers(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
         -> any SubscriberStore
     {
-        switch location {
-        case .sqlite:
-            return try open(location, logger: logger)
-        case .postgres(let postgres):
-            do {
-                return try PostgresStore.open(postgres, logger: logger)
-            } catch {
-                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
-            }
-        }
+        try openPartServedByBoth(location, logger: logger)
     }
 
     /// The comparisons alone (`ingest`, `comparisons`): served by either backend today.
     public static func openComparisons(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
         -> any ComparisonStore
+    {
+        try openPartServedByBoth(location, logger: logger)
+    }
+
+    /// The part of the store that the PostgreSQL store implements so far, on either backend.
+    private static func openPartServedByBoth(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
+        -> any ComparisonStore & SubscriberStore
     {
         switch location {
         case .sqlite:
