@@ -256,14 +256,18 @@ public struct SummaryChain: Sendable {
                 }
                 let told = provider.instructions(for: comparison, tool: tool, attempt: attempt)
                 // One sentence of the first two, each guarded on its own: the first in the model's
-                // own words that the guard accepts, else one copied from the prompt (measured: with
-                // the tool's description in the prompt the first sentence is often that description
-                // copied out, and a second sentence on its own often a take recited).
+                // own words that the guard accepts (measured: with the tool's description in the
+                // prompt the first sentence is often that description copied out, and a second
+                // sentence on its own often a take recited). A copy of the page never ships: it
+                // would be the page's words under the heading of a model's summary of the takes.
                 let source = GuardSource(comparison, instructions: told)
+                let material = SummaryPrompt.toolMessage(comparison, tool: tool)
                 let candidates = SummaryGuard.candidateSentences(
-                    checks.partChecks.trimmed(reply.text, maximumSentences: 2),
-                    copiedFrom: SummaryPrompt.toolMessage(comparison, tool: tool))
-                let verdicts = candidates.map { ($0, checks.checkPart($0, about: tool.name, against: source)) }
+                    checks.partChecks.trimmed(reply.text, maximumSentences: 2), copiedFrom: material)
+                let verdicts = candidates.map { candidate in
+                    let copied = SummaryGuard.copiedRun(candidate, from: material).map { [GuardRejection.copiedFromPage($0)] }
+                    return (candidate, (copied ?? []) + checks.checkPart(candidate, about: tool.name, against: source))
+                }
                 let (text, rejections) = verdicts.first { $0.1.isEmpty } ?? verdicts[0]
                 trials.append(
                     SummaryTrial(

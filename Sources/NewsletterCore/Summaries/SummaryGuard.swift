@@ -25,6 +25,10 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
     case ungrounded(share: Int, examples: [String])
     /// A sentence about one tool says what the page says about the other one.
     case misattributed(tool: String, words: [String], belongsTo: String)
+    /// Ten words or more in a row copied from the page (the tool's description or tagline): the
+    /// page's words, not the panel's, would ship under a heading that says a model summarized
+    /// the takes.
+    case copiedFromPage(String)
 
     /// A stable name for counting failures by kind.
     public var kind: String {
@@ -42,6 +46,7 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
         case .offTopic: "off-topic"
         case .ungrounded: "ungrounded"
         case .misattributed: "misattributed"
+        case .copiedFromPage: "copied"
         }
     }
 
@@ -62,6 +67,7 @@ public enum GuardRejection: Error, Equatable, Hashable, Sendable, CustomStringCo
             "\(share) % of its content words are not in the takes (\(examples.joined(separator: ", ")))"
         case .misattributed(let tool, let words, let other):
             "says of \(tool) what the page says of \(other) (\(words.joined(separator: ", ")))"
+        case .copiedFromPage(let words): "copies the page word for word (\"\(words)\")"
         }
     }
 }
@@ -239,9 +245,9 @@ public struct SummaryGuard: Sendable {
     }
 
     /// `text`'s sentences in the order a one-sentence part should try them: those in the model's
-    /// own words first, then those copied from `material` (ten words or more in a row of it; a
-    /// copy is still faithful, so it may ship when the model wrote nothing else), each in the
-    /// reply's order. `[text]` when it is not whole sentences (the checks then refuse it).
+    /// own words first, then those copied from `material` (ten words or more in a row of it,
+    /// which `copiedRun` then refuses), each in the reply's order. `[text]` when it is not whole
+    /// sentences (the checks then refuse it).
     public static func candidateSentences(_ text: String, copiedFrom material: String) -> [String] {
         let all = sentences(text)
         let complete = all.filter { sentence in
@@ -250,15 +256,20 @@ public struct SummaryGuard: Sendable {
             return end.last.map { ".!?".contains($0) } ?? false
         }
         guard !all.isEmpty, complete.count == all.count else { return [text] }
-        let source = " " + words(material.lowercased()).joined(separator: " ") + " "
-        func copied(_ sentence: String) -> Bool {
-            let list = words(sentence.lowercased())
-            guard list.count >= 10 else { return false }
-            return (0...(list.count - 10)).contains { start in
-                source.contains(" " + list[start..<(start + 10)].joined(separator: " ") + " ")
-            }
-        }
+        func copied(_ sentence: String) -> Bool { copiedRun(sentence, from: material) != nil }
         return all.filter { !copied($0) } + all.filter(copied)
+    }
+
+    /// The first run of ten words or more in a row that `sentence` copies from `material`, if any.
+    public static func copiedRun(_ sentence: String, from material: String) -> String? {
+        let source = " " + words(material.lowercased()).joined(separator: " ") + " "
+        let list = words(sentence.lowercased())
+        guard list.count >= 10 else { return nil }
+        for start in 0...(list.count - 10) {
+            let run = list[start..<(start + 10)].joined(separator: " ")
+            if source.contains(" " + run + " ") { return run }
+        }
+        return nil
     }
 
     func length(_ text: String) -> [GuardRejection] {

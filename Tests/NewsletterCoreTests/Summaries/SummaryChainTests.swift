@@ -329,9 +329,9 @@ final class ScriptedPerToolProvider: PerToolSummaryProvider {
 
 struct SummaryChainPerToolTests {
     /// Of a per-tool reply's first two sentences, the one in the model's own words ships when the
-    /// guard accepts it, even after a sentence copied from the prompt (the tool's description); the
-    /// copy ships when the model's own sentence is refused.
-    @Test func theModelsOwnSentenceWinsOverACopyAndACopyOverARefusal() throws {
+    /// guard accepts it, even after a sentence copied from the prompt (the tool's description); a
+    /// copy never ships, so a tool with nothing else sends the comparison to the fallback.
+    @Test func theModelsOwnSentenceWinsOverACopyAndACopyNeverShips() throws {
         let comparison = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/labelled-basic.txt")
         let driftnoteCopy =
@@ -340,12 +340,25 @@ struct SummaryChainPerToolTests {
             "Driftnote drafts Jira tickets with an owner and a due date from each call, though the Skeptic names Otter and Fireflies as direct competitors."
         let cobaltlineCopy =
             "Cobaltline reviews pull requests with a model tuned to stay quiet unless it has high confidence, posting at most three comments per review."
-        let provider = ScriptedPerToolProvider(replies: [
-            "Driftnote": ["\(driftnoteCopy) \(driftnoteOwn)"],
-            "Cobaltline": ["\(cobaltlineCopy) Cobaltline is backed by Microsoft and loved by every engineer."],
-        ])
-        let outcome = SummaryChain(providers: [provider]).summarize(comparison)
-        #expect(outcome.summary.kind == .abstractive, "\(outcome.trials.map { ($0.text ?? "", $0.rejections) })")
-        #expect(outcome.summary.text == "\(driftnoteOwn) \(cobaltlineCopy)")
+        let cobaltlineOwn =
+            "Cobaltline caps its review at three comments, and its first review flagged a real missing rollback in a migration."
+        let shipped = SummaryChain(providers: [
+            ScriptedPerToolProvider(replies: [
+                "Driftnote": ["\(driftnoteCopy) \(driftnoteOwn)"], "Cobaltline": ["\(cobaltlineCopy) \(cobaltlineOwn)"],
+            ])
+        ]).summarize(comparison)
+        #expect(shipped.summary.kind == .abstractive, "\(shipped.trials.map { ($0.text ?? "", $0.rejections) })")
+        #expect(shipped.summary.text == "\(driftnoteOwn) \(cobaltlineOwn)")
+
+        let copyOnly = SummaryChain(providers: [
+            ScriptedPerToolProvider(replies: [
+                "Driftnote": ["\(driftnoteCopy) \(driftnoteOwn)"],
+                // The copy, faithful as it is, and nothing else.
+                "Cobaltline": [cobaltlineCopy],
+            ])
+        ]).summarize(comparison)
+        #expect(copyOnly.summary.kind != .abstractive, "\(copyOnly.summary)")
+        #expect(!copyOnly.summary.text.contains(cobaltlineCopy))
+        #expect(copyOnly.trials.contains { $0.rejections.contains { $0.kind == "copied" } })
     }
 }
