@@ -53,14 +53,19 @@ public enum StoreFactory {
         -> any ComparisonStore & SubscriberStore
     {
         switch location {
-        case .sqlite:
-            return try open(location, logger: logger)
-        case .postgres(let postgres):
-            do {
-                return try PostgresStore.open(postgres, logger: logger)
-            } catch {
-                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
-            }
+        case .sqlite: try open(location, logger: logger)
+        case .postgres(let postgres): try openPostgres(postgres, logger: logger)
+        }
+    }
+
+    /// Connects and migrates, so a wrong URL or password says so before anything else.
+    private static func openPostgres(_ location: PostgresLocation, logger: Logger) throws(StoreOpenError)
+        -> PostgresStore
+    {
+        do {
+            return try PostgresStore.open(location, logger: logger)
+        } catch {
+            throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
         }
     }
 
@@ -73,12 +78,7 @@ public enum StoreFactory {
                 throw StoreOpenError(description: "\(error)", exitStatus: .storeError)
             }
         case .postgres(let postgres):
-            // Connect and migrate first, so a wrong URL or password says so before anything else.
-            do {
-                _ = try PostgresStore.open(postgres, logger: logger)
-            } catch {
-                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
-            }
+            _ = try openPostgres(postgres, logger: logger)
             throw StoreOpenError(
                 description:
                     "store.url names a PostgreSQL database (\(postgres)); this build's PostgreSQL store serves `newsletter store`, `ingest`, `comparisons` and `subscribers add`, `list` and `remove` only, not yet this command. Unset store.url (and NEWSLETTER_STORE_URL) to use the SQLite store at store.path.",

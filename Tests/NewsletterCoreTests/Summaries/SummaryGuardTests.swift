@@ -204,13 +204,20 @@ struct SummaryGuardTests {
         ("Driftnote is priced at $30 per repository, billed annually.", "Driftnote", "Cobaltline"),
     ])
     func aFactMovedToTheOtherToolIsRefused(_ swapped: String, _ tool: String, _ owner: String) {
+        expectMisattributed(swapped, about: tool, belongingTo: owner)
+    }
+
+    /// `swapped` is refused as saying of `tool` what the page says of `owner`.
+    func expectMisattributed(
+        _ swapped: String, about tool: String, belongingTo owner: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let reasons = SummaryGuard.misattributed(swapped, source: source)
         guard case .misattributed(let about, let words, let belongsTo)? = reasons.first else {
-            Issue.record("not refused: \(swapped)")
+            Issue.record("not refused: \(swapped)", sourceLocation: sourceLocation)
             return
         }
-        #expect(about == tool && belongsTo == owner && !words.isEmpty, "\(reasons)")
-        #expect(kinds(swapped).contains("misattributed"))
+        #expect(about == tool && belongsTo == owner && !words.isEmpty, "\(reasons)", sourceLocation: sourceLocation)
+        #expect(kinds(swapped).contains("misattributed"), sourceLocation: sourceLocation)
     }
 
     @Test(arguments: [
@@ -247,13 +254,7 @@ struct SummaryGuardTests {
         ("The panel likes Cobaltline for its Jira tickets and Driftnote for its confidence gate.", "Cobaltline", "Driftnote"),
     ])
     func aContrastThatSwapsAFactBetweenTheToolsIsRefused(_ swapped: String, _ tool: String, _ owner: String) {
-        let reasons = SummaryGuard.misattributed(swapped, source: source)
-        guard case .misattributed(let about, let words, let belongsTo)? = reasons.first else {
-            Issue.record("not refused: \(swapped)")
-            return
-        }
-        #expect(about == tool && belongsTo == owner && !words.isEmpty, "\(reasons)")
-        #expect(kinds(swapped).contains("misattributed"))
+        expectMisattributed(swapped, about: tool, belongingTo: owner)
     }
 
     @Test(arguments: [

@@ -8,12 +8,11 @@ extension PostgresStore: SubscriberStore {
     static func subscriber(_ row: PostgresRow) throws -> Subscriber {
         let (id, email, name, status, createdAt, failures, format, paused, confirmedAt) = try row.decode(
             (Int64, String, String?, String, Date, Int, String, Bool, Date?).self)
-        guard let status = Subscriber.Status(rawValue: status), let format = Subscriber.Format(rawValue: format) else {
-            throw PostgresStoreError.other("subscriber \(id) has status \"\(status)\" or format \"\(format)\"")
-        }
         return Subscriber(
-            id: id, email: email, name: name, status: status, createdAt: createdAt, permanentFailures: failures,
-            format: format, paused: paused, confirmedAt: confirmedAt)
+            id: id, email: email, name: name, status: try enumValue(Subscriber.Status.self, status, "subscriber.status"),
+            createdAt: createdAt, permanentFailures: failures,
+            format: try enumValue(Subscriber.Format.self, format, "subscriber.format"), paused: paused,
+            confirmedAt: confirmedAt)
     }
 
     public func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber {
