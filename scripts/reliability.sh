@@ -10,11 +10,16 @@
 #      `make runtime` builds it);
 #   6. the bounce mailbox (Dovecot, IMAP with STARTTLS) after a week sent with VERP: 5 % hard
 #      bounces, 5 % soft, 1 % complaints, 2 % auto-replies, `bounces fetch` killed with -9 mid-way,
-#      then fetched again (scripts/reliability/bounce_mailbox.py).
+#      then fetched again (scripts/reliability/bounce_mailbox.py);
+#   7. PostgreSQL (a throwaway cluster, scripts/pg-cluster.sh; the list copied over with `store copy`):
+#      three `send`s on one week, one of them kill -9-ed mid-send, then a send after its lease ran out;
+#   8. PostgreSQL restarted (`pg_ctl restart -m fast`) mid-send, then sends until done;
+#   9. a sender SIGSTOPped past its lease while another takes its rows, then SIGCONTed: it must
+#      record nothing over the new owner; what it had in flight is the only duplicate.
 # Copies are counted from what the peer received, never from newsletter's own ledger. Prints a
 # table; exits 1 if anyone was lost or a check failed.
 #
-# RELIABILITY_SUBSCRIBERS (2000), RELIABILITY_SEED (random; printed), NEWSLETTER_BIN (the debug
+# RELIABILITY_SUBSCRIBERS (2000; RELIABILITY_PG_SUBSCRIBERS, default 20000, for 7–9), RELIABILITY_SEED (random; printed), NEWSLETTER_BIN (the debug
 # build that `swift build` makes), RELIABILITY_ONLY (scenario numbers, e.g. "6"; default all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -405,6 +410,171 @@ TOML
     fi
 }
 
+# --- PostgreSQL: several senders sharing one database -------------------------------------
+
+pg_dir=
+# One throwaway cluster for scenarios 7–9 (each scenario its own database).
+start_postgres() {
+    [ -n "$pg_dir" ] && return 0
+    pg_dir=$root/postgres
+    pg_server=$("$repo/scripts/pg-cluster.sh" start "$pg_dir" 2>"$root/pg-start.log") || { pg_dir=; return 1; }
+    stop_postgres() { "$repo/scripts/pg-cluster.sh" stop "$pg_dir" >/dev/null 2>&1; }
+    trap 'stop_postgres; cleanup' EXIT
+}
+
+# prepare, then the SQLite store copied into a new database of the cluster, and store.url set.
+# LEASE: the senders' lease in seconds (short, so a dead or stalled sender's rows come back soon).
+prepare_postgres() {
+    local name=$1 port=$2 mail=$3 lease=$4
+    local saved=$subscribers
+    subscribers=${RELIABILITY_PG_SUBSCRIBERS:-20000}
+    prepare "$name" "$port" "$mail"
+    subscribers=$saved
+    local database=r_${name//[^a-z0-9]/_}
+    psql -q "$pg_server" -c "CREATE DATABASE $database" >/dev/null
+    pg_url="${pg_server%/*}/$database?sslmode=disable&lease_seconds=$lease"
+    nl store copy --to "$pg_url" >>"$work/runs.log" 2>&1 || return 1
+    printf '[store]\nurl = "%s"\n' "$pg_url" >>"$work/newsletter.toml"
+    nl preview --week "$week" >>"$work/runs.log" 2>&1 && nl approve --week "$week" >>"$work/runs.log" 2>&1
+}
+
+pg_query() { psql -At "${pg_url%%\?*}" -c "$1"; }
+
+# `send` until one exits 0 (or N tries); prints the exit statuses.
+send_until_done() {
+    local statuses=() status
+    for _ in $(seq "${1:-6}"); do
+        nl send --week "$week" >>"$work/runs.log" 2>&1
+        status=$?
+        statuses+=("$status")
+        [ "$status" -eq 0 ] && break
+        sleep 1
+    done
+    echo "${statuses[*]}"
+}
+
+pg_record() {
+    local scenario=$1 note=$2 allowed=$3
+    shift 3
+    local saved=$subscribers
+    subscribers=${RELIABILITY_PG_SUBSCRIBERS:-20000}
+    record "$scenario" "$note" --psql "${pg_url%%\?*}" "$@"
+    subscribers=$saved
+    local duplicates
+    duplicates=$(cut -d'|' -f4 <<<"${rows[-1]}")
+    if [ "${duplicates:-0}" -gt "$allowed" ]; then
+        failures=$((failures + 1))
+        rows[-1]="${rows[-1]}; FAILED: more duplicates than the $allowed messages that can be in flight"
+    fi
+}
+
+scenario_pg_three_senders() {
+    local name="7 PG: 3 senders, one kill -9"
+    log "$name"
+    start_postgres || { fail_row "$name" "PostgreSQL did not start: $(tail -3 "$root/pg-start.log")"; return; }
+    local port
+    port=$(free_port)
+    start_sink "$root/pg3-sink" "$port" || { fail_row "$name" "smtp-sink did not start"; return; }
+    # Each sender paced (a host's relay quota), so the send lasts long enough to be killed in.
+    prepare_postgres pg3 "$port" $'concurrency = 4\nmessages_per_second = 700' 5 \
+        || { fail_row "$name" "set-up failed: $(tail -3 "$work/runs.log")"; return; }
+    local senders=() index
+    for index in 1 2 3; do
+        "$bin" send --config "$work/newsletter.toml" --week "$week" >>"$work/send-$index.log" 2>&1 &
+        senders+=("$!")
+        pids+=("$!")
+    done
+    local moment=$(((RANDOM % 4000) + 1500))
+    sleep "$(printf '%d.%03d' $((moment / 1000)) $((moment % 1000)))"
+    local sent_then
+    sent_then=$(pg_query "SELECT COUNT(*) FROM delivery WHERE state = 'sent'")
+    kill -9 "${senders[1]}" 2>/dev/null
+    local exits=()
+    for index in 0 1 2; do
+        wait "${senders[$index]}" 2>/dev/null
+        exits+=("$?")
+    done
+    # The dead sender's rows come back once its lease (5 s) has run out.
+    sleep 6
+    local statuses
+    statuses=$(send_until_done 4)
+    pg_record "$name" \
+        "sender 2 killed at ${moment}ms (ledger sent then: $sent_then); the three exited ${exits[*]}; later sends exited: $statuses; duplicates allowed: the killed sender's 4 connections" \
+        4 --sink-dir "$root/pg3-sink"
+}
+
+scenario_pg_restart() {
+    local name="8 PG: pg_ctl restart mid-send"
+    log "$name"
+    start_postgres || { fail_row "$name" "PostgreSQL did not start: $(tail -3 "$root/pg-start.log")"; return; }
+    local port
+    port=$(free_port)
+    start_sink "$root/pgrestart-sink" "$port" || { fail_row "$name" "smtp-sink did not start"; return; }
+    prepare_postgres pgrestart "$port" $'concurrency = 4\nmessages_per_second = 1500' 5 \
+        || { fail_row "$name" "set-up failed: $(tail -3 "$work/runs.log")"; return; }
+    local senders=() index
+    for index in 1 2; do
+        "$bin" send --config "$work/newsletter.toml" --week "$week" >>"$work/send-$index.log" 2>&1 &
+        senders+=("$!")
+        pids+=("$!")
+    done
+    local moment=$(((RANDOM % 3000) + 1500))
+    sleep "$(printf '%d.%03d' $((moment / 1000)) $((moment % 1000)))"
+    local sent_then
+    sent_then=$(pg_query "SELECT COUNT(*) FROM delivery WHERE state = 'sent'")
+    "$repo/scripts/pg-cluster.sh" restart "$pg_dir"
+    local exits=()
+    for index in 0 1; do
+        wait "${senders[$index]}" 2>/dev/null
+        exits+=("$?")
+    done
+    sleep 6
+    local statuses
+    statuses=$(send_until_done 4)
+    pg_record "$name" \
+        "restarted at ${moment}ms (ledger sent then: $sent_then); the two senders exited ${exits[*]}; later sends exited: $statuses; duplicates allowed: what 2 × 4 connections had in flight" \
+        8 --sink-dir "$root/pgrestart-sink"
+}
+
+scenario_pg_stalled_sender() {
+    local name="9 PG: sender SIGSTOP past its lease"
+    log "$name"
+    start_postgres || { fail_row "$name" "PostgreSQL did not start: $(tail -3 "$root/pg-start.log")"; return; }
+    local port
+    port=$(free_port)
+    start_sink "$root/pgstop-sink" "$port" || { fail_row "$name" "smtp-sink did not start"; return; }
+    prepare_postgres pgstop "$port" $'concurrency = 4\nmessages_per_second = 1000' 3 \
+        || { fail_row "$name" "set-up failed: $(tail -3 "$work/runs.log")"; return; }
+    "$bin" send --config "$work/newsletter.toml" --week "$week" >>"$work/send-stalled.log" 2>&1 &
+    local stalled=$!
+    pids+=("$stalled")
+    local moment=$(((RANDOM % 3000) + 1500))
+    sleep "$(printf '%d.%03d' $((moment / 1000)) $((moment % 1000)))"
+    kill -STOP "$stalled"
+    local held
+    held=$(pg_query "SELECT COUNT(*) FROM delivery WHERE state = 'sending'")
+    # Past its 3 s lease: another sender takes its rows and finishes the week.
+    sleep 5
+    local statuses
+    statuses=$(send_until_done 4)
+    local taken_sent
+    taken_sent=$(pg_query "SELECT COUNT(*) FROM delivery WHERE state = 'sent'")
+    kill -CONT "$stalled"
+    wait "$stalled" 2>/dev/null
+    local stalled_exit=$?
+    local sent_after
+    sent_after=$(pg_query "SELECT COUNT(*) FROM delivery WHERE state = 'sent'")
+    local refused
+    refused=$(grep -c "taken over by another sender" "$work/send-stalled.log")
+    pg_record "$name" \
+        "stopped at ${moment}ms holding $held rows; the other sends exited: $statuses; woken, it exited $stalled_exit and wrote $((sent_after - taken_sent)) records over the new owners (must be 0; its refused records were logged $refused time(s)); duplicates allowed: its 4 connections' messages in flight" \
+        4 --sink-dir "$root/pgstop-sink"
+    if [ "$sent_after" != "$taken_sent" ]; then
+        failures=$((failures + 1))
+        rows[-1]="${rows[-1]}; FAILED: the stalled sender changed the ledger after it woke"
+    fi
+}
+
 started=$(date +%s)
 log "seed $seed, $subscribers subscribers, $bin"
 # RELIABILITY_ONLY="2 6" runs just those scenarios.
@@ -416,6 +586,9 @@ want 3 && scenario_server_down
 want 4 && scenario_disk_full
 want 5 && scenario_llm_killed
 want 6 && scenario_bounces
+want 7 && scenario_pg_three_senders
+want 8 && scenario_pg_restart
+want 9 && scenario_pg_stalled_sender
 
 printf '\nnewsletter reliability suite: %d subscribers per scenario, seed %s, %d s\n\n' \
     "$subscribers" "$seed" "$(($(date +%s) - started))"
@@ -430,6 +603,8 @@ if [ "$failures" -gt 0 ]; then
     printf '\n%d scenario(s) FAILED; runs.log and tally.log under each work directory (kept in %s)\n' "$failures" "$root"
     trap - EXIT
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+    # The cluster's files stay for reading; its server does not.
+    [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ] && kill -9 "$(head -1 "$pg_dir/data/postmaster.pid")" 2>/dev/null
     for mount in "${mounts[@]}"; do umount "$mount" 2>/dev/null; done
     exit 1
 fi

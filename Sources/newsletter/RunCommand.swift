@@ -38,17 +38,24 @@ struct RunCommand: ParsableCommand {
         let store = try context.openStore()
         // Opened here, so everything below works on the store itself, whichever backend.
         func proceed(_ store: some NewsletterStore) throws {
-
-            // One run at a time: the kernel drops the flock when its holder dies, however it dies.
-            let lock: RunLock
+            // One run at a time per data directory (SQLite) or per database (PostgreSQL, so two
+            // hosts' cron entries decide once); the lock goes with its holder however it dies.
+            let ran: Void?
             do {
-                lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("run.lock"))
+                ran = try store.withRunLock(target, dataDirectory: settings.dataDirectory) { _ in
+                    try decide(store)
+                }
             } catch {
                 Terminal.printError("\(error)")
+                finish("\(target) not run: the run lock could not be taken: \(error)", status: .storeError, context: context)
+            }
+            if ran == nil {
+                Terminal.printError("another `newsletter run` holds the run lock (\(store.locationDescription))")
                 finish("\(target) not run: another `newsletter run` is going on", status: .busy, context: context)
             }
-            defer { withExtendedLifetime(lock) {} }
+        }
 
+        func decide(_ store: some NewsletterStore) throws {
             // What the bounce mailbox learnt since the last run, before anyone is mailed again.
             if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
 

@@ -61,14 +61,17 @@ struct Send: ParsableCommand {
                 )
                 return
             }
-            // One send at a time per data directory: two overlapping runs would each take the other's
-            // in-flight rows for a crashed run's and send them again.
-            let lock: RunLock
-            do {
-                lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("send.lock"))
-            } catch {
-                Terminal.printError("\(error)")
-                throw ExitCode(ExitStatus.busy.rawValue)
+            // One send at a time per data directory on SQLite: two overlapping runs would each take
+            // the other's in-flight rows for a crashed run's and send them again. A shared database's
+            // senders claim rows under leases instead, any number at once.
+            var lock: RunLock?
+            if !store.admitsConcurrentSenders {
+                do {
+                    lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("send.lock"))
+                } catch {
+                    Terminal.printError("\(error)")
+                    throw ExitCode(ExitStatus.busy.rawValue)
+                }
             }
             defer { withExtendedLifetime(lock) {} }
             let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil

@@ -45,6 +45,18 @@ struct Status: ParsableCommand {
         /// What bounces and complaints said about this week's issue.
         var bounces: BounceTally?
         var bounceWarnings: [String] = []
+        /// The processes sending this week now (a shared database's senders).
+        var senders: [Sender] = []
+    }
+
+    struct Sender: Encodable {
+        var id: String
+        var host: String
+        var pid: Int32
+        var startedAt: Date
+        var claimed: Int
+        var sent: Int
+        var leaseDeadline: Date
     }
 
     func run() throws {
@@ -105,6 +117,11 @@ struct Status: ParsableCommand {
             }, lastErrors: errors)
         report.bounces = bounces
         report.bounceWarnings = BounceCLI.warnings(bounces)
+        report.senders = try store.liveSenders(week, at: now).map {
+            Sender(
+                id: $0.sender.id.uuidString.lowercased(), host: $0.sender.host, pid: $0.sender.pid, startedAt: $0.startedAt,
+                claimed: $0.claimed, sent: $0.sent, leaseDeadline: $0.leaseDeadline)
+        }
         return report
     }
 
@@ -158,6 +175,11 @@ struct Status: ParsableCommand {
         }
         let ledger = DeliveryState.allCases.map { "\(report.ledger[$0.rawValue] ?? 0) \($0.rawValue)" }
         lines.append("  ledger: \(ledger.joined(separator: ", "))")
+        for sender in report.senders {
+            lines.append(
+                "  sender \(sender.id.prefix(8)) on \(sender.host) (pid \(sender.pid)): \(sender.claimed) claimed, \(sender.sent) sent, lease until \(sender.leaseDeadline.formatted(.iso8601))"
+            )
+        }
         if let run = report.lastRun {
             lines.append(
                 "  last run: \(run.lastRunAt.formatted(.iso8601)) \(run.outcome)\(run.summary.map { ": \($0)" } ?? "")")

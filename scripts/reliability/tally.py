@@ -4,10 +4,11 @@ permanently refused; and the details on standard error.
 
 The copies come from the peer, never from newsletter: smtp-sink's dump files (one per message,
 with its X-Rcpt-Args line) or the faulty peer's delivery log (recipient<TAB>Message-ID)."""
-import argparse, collections, pathlib, sqlite3, sys
+import argparse, collections, pathlib, sqlite3, subprocess, sys
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--db", required=True)
+parser.add_argument("--db", required=True, help="the SQLite store (the list, when --psql is not given)")
+parser.add_argument("--psql", help="a PostgreSQL store's URL: the list and the ledger are read from it")
 parser.add_argument("--week", required=True)
 parser.add_argument("--sink-dir", action="append", default=[], help="smtp-sink -d directories")
 parser.add_argument("--log", action="append", default=[], help="faulty_smtp.py delivery logs")
@@ -32,12 +33,23 @@ for log in args.log:
             if line.strip():
                 copies[line.split("\t", 1)[0].strip().lower()] += 1
 
-db = sqlite3.connect(args.db)
-subscribers = [row[0].lower() for row in db.execute("SELECT email FROM subscriber WHERE status IN ('confirmed', 'bounced')")]
-ledger = dict(db.execute("SELECT state, COUNT(*) FROM delivery WHERE week = ? GROUP BY state", (args.week,)).fetchall())
-failed = {row[0].lower() for row in db.execute(
-    "SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriberId WHERE d.week = ? AND d.state = 'failed'",
-    (args.week,))}
+if args.psql:
+    def rows(sql):
+        out = subprocess.run(["psql", "-At", "-F", "\t", args.psql, "-c", sql], check=True, capture_output=True,
+                             text=True).stdout
+        return [line.split("\t") for line in out.splitlines() if line]
+    week = args.week.replace("'", "")
+    subscribers = [r[0].lower() for r in rows("SELECT email FROM subscriber WHERE status IN ('confirmed', 'bounced')")]
+    ledger = {r[0]: int(r[1]) for r in rows(f"SELECT state, COUNT(*) FROM delivery WHERE week = '{week}' GROUP BY state")}
+    failed = {r[0].lower() for r in rows(
+        f"SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id WHERE d.week = '{week}' AND d.state = 'failed'")}
+else:
+    db = sqlite3.connect(args.db)
+    subscribers = [row[0].lower() for row in db.execute("SELECT email FROM subscriber WHERE status IN ('confirmed', 'bounced')")]
+    ledger = dict(db.execute("SELECT state, COUNT(*) FROM delivery WHERE week = ? GROUP BY state", (args.week,)).fetchall())
+    failed = {row[0].lower() for row in db.execute(
+        "SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriberId WHERE d.week = ? AND d.state = 'failed'",
+        (args.week,))}
 refused = set()
 if args.refused:
     refused = {line.strip().lower() for line in open(args.refused) if line.strip()}

@@ -69,6 +69,9 @@ public protocol DeliveryLedger: Sendable {
     /// A claimed row whose subscriber gets no copy of this issue, and why (e.g. no comparison
     /// in their topics).
     func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws
+    /// The send of `week` by this process is over (done, or stopped): it holds no rows any more,
+    /// and other senders (and `status`) stop counting it.
+    func finishDelivery(_ week: IssueWeek) throws
     func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int]
     func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)]
 }

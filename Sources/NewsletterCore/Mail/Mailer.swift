@@ -139,6 +139,13 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             thread.start()
         }
         finished.wait()
+        // This process holds no rows any more: other senders and `status` stop counting it. A
+        // failure here only leaves it listed until its lease runs out.
+        do {
+            try store.finishDelivery(week)
+        } catch {
+            logger.warning("could not sign off as a sender", metadata: ["week": "\(week)", "error": "\(error)"])
+        }
 
         let tallies = shared.tallies
         summary.sent = tallies.sent

@@ -197,6 +197,9 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
+    /// One sender at a time (send.lock) holds a SQLite ledger: nothing to hand back.
+    public func finishDelivery(_ week: IssueWeek) throws {}
+
     public func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] {
         try reader.read { db in
             var counts: [DeliveryState: Int] = [:]
@@ -222,25 +225,8 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    /// 32 random bytes from the system CSPRNG, URL-safe base64 without padding.
-    static func newToken() -> String {
-        let bytes = RandomBytes.make(32)
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(43)
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            var value = 0
-            for byte in chunk { value = value << 8 | Int(byte) }
-            value <<= 8 * (3 - chunk.count)
-            for position in 0...chunk.count { out.append(alphabet[(value >> (18 - 6 * position)) & 63]) }
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// The core's token rule (LinkToken), as the SQLite store's code calls it.
+    static func newToken() -> String { LinkToken.make() }
 
-    static func tokenHash(_ token: String) -> String {
-        Hex.sha256(Array(token.utf8))
-    }
+    static func tokenHash(_ token: String) -> String { LinkToken.hash(token) }
 }

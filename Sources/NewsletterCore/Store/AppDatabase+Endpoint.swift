@@ -63,14 +63,9 @@ extension AppDatabase: SubscriberEndpointStore {
                            SUM(state = 'pending') AS unsent
                     FROM endpointMail WHERE subscriberId = ? AND kind = 'confirmation' AND createdAt > ?
                     """, arguments: [subscriber.id, time.addingTimeInterval(-24 * 3600)])
-            let today: Int = recent?["today"] ?? 0
-            let latest: Date? = recent?["latest"]
-            let unsent: Int = recent?["unsent"] ?? 0
-            if unsent > 0 || today >= policy.maxConfirmationsPerDay
-                || latest.map({ time.timeIntervalSince($0) < policy.resendInterval }) == true
-            {
-                return .throttled
-            }
+            let recentMails = SignupPolicy.RecentConfirmations(
+                today: recent?["today"] ?? 0, latest: recent?["latest"], unsent: recent?["unsent"] ?? 0)
+            if !policy.allowsConfirmation(after: recentMails, at: time) { return .throttled }
             // An unsubscribed or bounced record stays as it is until the owner confirms: a
             // stranger typing the address changes nothing but sending one confirmation.
             subscriberID = subscriber.id
@@ -94,9 +89,11 @@ extension AppDatabase: SubscriberEndpointStore {
             guard let (subscriber, row) = try Self.subscriber(token: token, purpose: "confirm", in: db) else {
                 return .unknown
             }
-            if row["usedAt"] as Date? != nil { return .used }
-            if let expires = row["expiresAt"] as Date?, expires <= time { return .expired }
-            return .valid(email: subscriber.email)
+            switch LinkToken.confirmationState(usedAt: row["usedAt"], expiresAt: row["expiresAt"], at: time) {
+            case .used: return .used
+            case .expired: return .expired
+            case .usable: return .valid(email: subscriber.email)
+            }
         }
     }
 
@@ -105,8 +102,11 @@ extension AppDatabase: SubscriberEndpointStore {
             guard let (subscriber, row) = try Self.subscriber(token: token, purpose: "confirm", in: db) else {
                 return .unknown
             }
-            if row["usedAt"] as Date? != nil { return .used }
-            if let expires = row["expiresAt"] as Date?, expires <= time { return .expired }
+            switch LinkToken.confirmationState(usedAt: row["usedAt"], expiresAt: row["expiresAt"], at: time) {
+            case .used: return .used
+            case .expired: return .expired
+            case .usable: break
+            }
             // Every outstanding confirmation link of this address is spent by the first one used.
             try db.execute(
                 sql: "UPDATE subscriberToken SET usedAt = ? WHERE subscriberId = ? AND purpose = 'confirm' AND usedAt IS NULL",

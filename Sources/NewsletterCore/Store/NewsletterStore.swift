@@ -19,10 +19,47 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
     func topicChoices(subscriberIDs: [Int64]) throws -> [Int64: TopicChoice]
     /// Drops an editor's summary text; returns whether there was one.
     func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) throws -> Bool
+    /// Whether several processes may send one week at once (a shared database whose senders
+    /// claim rows under leases). When false, `send` and `run` take the data directory's
+    /// send.lock, so one process at a time works the ledger.
+    var admitsConcurrentSenders: Bool { get }
+    /// The processes sending `week` now, with what each claimed and sent (for `status`); empty
+    /// where one process at a time sends.
+    func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus]
+    /// Runs `body` holding the lock the weekly run decides under (ingest, build, approve, mail
+    /// the editors, send), or returns nil at once when another run holds it. On SQLite that is
+    /// the data directory's run.lock; on a shared database a lock in the database, so two
+    /// hosts' cron entries decide once. `week` names the run in messages.
+    func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) throws -> T) throws -> T?
 }
 
 extension AppDatabase: NewsletterStore {
     public var locationDescription: String { path }
+
+    public var admitsConcurrentSenders: Bool { false }
+
+    public func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] { [] }
+
+    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) throws -> T)
+        throws -> T?
+    {
+        // The kernel drops the flock when its holder dies, however it dies.
+        let lock: RunLock
+        do {
+            lock = try RunLock(path: (dataDirectory as NSString).appendingPathComponent("run.lock"))
+        } catch {
+            switch error {
+            case .held: return nil
+            case .unavailable: throw error
+            }
+        }
+        return try withExtendedLifetime(lock) { try body(FileLockHold()) }
+    }
+
+    /// A flock is held until its descriptor is closed: it cannot be lost under its holder.
+    private struct FileLockHold: WeekLockHold {
+        func ensureHeld() throws {}
+    }
 }
 
 /// Why a store could not be opened, with the exit status that says so.

@@ -44,14 +44,19 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// is closed and the command fails (a stopped server or a silent network would otherwise
     /// hold it for ever). Long enough for the biggest statement newsletter sends.
     public var queryTimeout: Int
+    /// `lease_seconds=SECONDS`: how long a sender's claim on ledger rows lasts unless renewed
+    /// (it renews at half of it while it works). A sender that died or stalled longer than
+    /// this loses its rows to the others; what it had in flight may then go out twice.
+    public var leaseSeconds: Int
 
     public static let defaultConnectTimeout = 10
     public static let defaultQueryTimeout = 120
+    public static let defaultLeaseSeconds = 300
 
     public init(
         host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
         tls: TLSMode = .prefer, rootCertificate: String? = nil, connectTimeout: Int = defaultConnectTimeout,
-        queryTimeout: Int = defaultQueryTimeout
+        queryTimeout: Int = defaultQueryTimeout, leaseSeconds: Int = defaultLeaseSeconds
     ) {
         self.host = host
         self.port = port
@@ -62,6 +67,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.rootCertificate = rootCertificate
         self.connectTimeout = connectTimeout
         self.queryTimeout = queryTimeout
+        self.leaseSeconds = leaseSeconds
     }
 
     /// Parses `url`; `passwordFallback` is used when the URL carries none. The error says what
@@ -104,9 +110,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 location.connectTimeout = try seconds(item)
             case "query_timeout":
                 location.queryTimeout = try seconds(item)
+            case "lease_seconds":
+                location.leaseSeconds = try seconds(item)
             default:
                 throw .malformed(
-                    "unknown parameter \"\(item.name)\" (known: sslmode, sslrootcert, connect_timeout, query_timeout)")
+                    "unknown parameter \"\(item.name)\" (known: sslmode, sslrootcert, connect_timeout, query_timeout, lease_seconds)")
             }
         }
         return location
@@ -134,6 +142,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
         if queryTimeout != Self.defaultQueryTimeout {
             items.append(URLQueryItem(name: "query_timeout", value: String(queryTimeout)))
+        }
+        if leaseSeconds != Self.defaultLeaseSeconds {
+            items.append(URLQueryItem(name: "lease_seconds", value: String(leaseSeconds)))
         }
         components.queryItems = items
         return components.string ?? "postgresql://\(host)/\(database)"

@@ -22,6 +22,29 @@ public struct SignupPolicy: Sendable, Equatable {
     public var maxConfirmationsPerDay = 3
 
     public init() {}
+
+    /// The confirmation mails an address was queued in the last 24 hours, as a store counts them.
+    public struct RecentConfirmations: Sendable, Equatable {
+        public var today: Int
+        public var latest: Date?
+        /// Queued and not yet sent.
+        public var unsent: Int
+
+        public init(today: Int, latest: Date?, unsent: Int) {
+            self.today = today
+            self.latest = latest
+            self.unsent = unsent
+        }
+    }
+
+    /// Whether one more confirmation may be queued for an address (the rule both stores apply):
+    /// not while one is still unsent, not more than `maxConfirmationsPerDay` a day, and not
+    /// within `resendInterval` of the last.
+    public func allowsConfirmation(after recent: RecentConfirmations, at time: Date) -> Bool {
+        if recent.unsent > 0 || recent.today >= maxConfirmationsPerDay { return false }
+        if let latest = recent.latest, time.timeIntervalSince(latest) < resendInterval { return false }
+        return true
+    }
 }
 
 public enum SignupOutcome: Equatable, Sendable {

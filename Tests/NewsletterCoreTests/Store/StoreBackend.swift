@@ -6,7 +6,7 @@ import Testing
 /// Both backends are always in the list: a machine without PostgreSQL fails the PostgreSQL
 /// half with the reason, rather than passing it silently.
 /// What both backends implement so far; each contract suite uses its part.
-typealias ContractStore = SubscriberStore & ComparisonStore
+typealias ContractStore = SubscriberStore & ComparisonStore & DeliveryLedger & BounceStore & SubscriberEndpointStore
 
 struct StoreBackend: Sendable, CustomTestStringConvertible {
     var name: String

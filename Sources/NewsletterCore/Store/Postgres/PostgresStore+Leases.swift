@@ -40,29 +40,36 @@ extension PostgresStore {
 
 extension PostgresStore: DeliveryLeaseQueue {
     public func enqueueEligible(_ week: IssueWeek, at time: Date) throws -> Int {
+        try transaction { connection in try Self.enqueueEligible(week, at: time, connection) }
+    }
+
+    /// A pending row for every subscriber the core's rule (DeliveryEligibility) says gets the issue.
+    static func enqueueEligible(_ week: IssueWeek, at time: Date, _ connection: PostgresSession) throws -> Int {
         let statuses = DeliveryEligibility.statuses.map(\.rawValue)
         let includesPaused = DeliveryEligibility.includesPaused
-        return try transaction { connection in
-            try connection.run(
-                """
-                INSERT INTO delivery (week, subscriber_id, state, updated_at)
-                SELECT \(week.description), id, 'pending', \(time) FROM subscriber
-                WHERE status = ANY(\(statuses)) AND (\(includesPaused) OR NOT paused)
-                ON CONFLICT (week, subscriber_id) DO NOTHING
-                """)
-        }
+        return try connection.run(
+            """
+            INSERT INTO delivery (week, subscriber_id, state, updated_at)
+            SELECT \(week.description), id, 'pending', \(time) FROM subscriber
+            WHERE status = ANY(\(statuses)) AND (\(includesPaused) OR NOT paused)
+            ON CONFLICT (week, subscriber_id) DO NOTHING
+            """)
     }
 
     public func registerSender(_ sender: SenderIdentity, week: IssueWeek, at time: Date, lease: TimeInterval) throws {
+        try transaction { connection in try Self.registerSender(sender, week: week, at: time, lease: lease, connection) }
+    }
+
+    static func registerSender(
+        _ sender: SenderIdentity, week: IssueWeek, at time: Date, lease: TimeInterval, _ connection: PostgresSession
+    ) throws {
         let deadline = time.addingTimeInterval(lease)
-        try transaction { connection in
-            try connection.run(
-                """
-                INSERT INTO sender (id, week, host, pid, started_at, lease_deadline)
-                VALUES (\(sender.id), \(week.description), \(sender.host), \(Int(sender.pid)), \(time), \(deadline))
-                ON CONFLICT (id) DO UPDATE SET lease_deadline = EXCLUDED.lease_deadline
-                """)
-        }
+        try connection.run(
+            """
+            INSERT INTO sender (id, week, host, pid, started_at, lease_deadline)
+            VALUES (\(sender.id), \(week.description), \(sender.host), \(Int(sender.pid)), \(time), \(deadline))
+            ON CONFLICT (id) DO UPDATE SET week = EXCLUDED.week, lease_deadline = EXCLUDED.lease_deadline
+            """)
     }
 
     public func claim(_ week: IssueWeek, sender: SenderIdentity, limit: Int, at time: Date, lease: TimeInterval) throws

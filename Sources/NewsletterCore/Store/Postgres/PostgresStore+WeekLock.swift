@@ -9,13 +9,30 @@ extension PostgresStore: WeekDecisionLock {
         Int64(0x6E65_7773) << 32 | Int64(week.year * 100 + week.week)
     }
 
+    /// The one lock every `newsletter run` on this database takes, as run.lock is for a data
+    /// directory: "news" in the high half, 0 (no week) in the low half.
+    static let runLockKey = Int64(0x6E65_7773) << 32
+
     public func withWeekLock<T>(_ week: IssueWeek, _ body: (any WeekLockHold) throws -> T) throws -> T? {
+        try withAdvisoryLock(Self.weekLockKey(week), week: week, body)
+    }
+
+    public var admitsConcurrentSenders: Bool { true }
+
+    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) throws -> T)
+        throws -> T?
+    {
+        try withAdvisoryLock(Self.runLockKey, week: week, body)
+    }
+
+    private func withAdvisoryLock<T>(_ key: Int64, week: IssueWeek, _ body: (any WeekLockHold) throws -> T) throws
+        -> T?
+    {
         // A session-level advisory lock on a connection of its own, held for as long as `body`
-        // runs; closing that session releases it however `body` ends.
+        // runs; closing that session releases it however `body` ends (the process dying too).
         let connection = try connectForLock()
         defer { Self.discard(connection) }
         let session = session(connection)
-        let key = Self.weekLockKey(week)
         let acquired = try session.rows("SELECT pg_try_advisory_lock(\(key))").first?.decode(Bool.self) ?? false
         guard acquired else { return nil }
         // No pg_advisory_unlock: closing the session (the defer above) releases the lock, and

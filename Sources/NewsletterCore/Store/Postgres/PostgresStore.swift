@@ -16,6 +16,12 @@ import Synchronization
 public final class PostgresStore: Sendable {
     public let location: PostgresLocation
     let logger: Logger
+    /// This process as a sender of the ledger (its lease's owner), and as `status` shows it.
+    public let sender: SenderIdentity
+    /// Where the store reads the time it stamps and compares leases with.
+    let clock: any TimeSource
+    /// When this process last renewed its lease on the rows it holds (its uptime).
+    let leaseRenewedAt = Mutex<Duration?>(nil)
     private let configuration: PostgresConnection.Configuration
     private let eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let idle = Mutex<[PostgresConnection]>([])
@@ -27,9 +33,10 @@ public final class PostgresStore: Sendable {
     /// under an advisory lock, so two processes starting at once migrate it once. Any failure
     /// leaves the database as it was.
     public static func open(
-        _ location: PostgresLocation, logger: Logger = Logger(label: "newsletter.store"), migrate: Bool = true
+        _ location: PostgresLocation, logger: Logger = Logger(label: "newsletter.store"), migrate: Bool = true,
+        clock: any TimeSource = SystemTime(), sender: SenderIdentity = SenderIdentity()
     ) throws(PostgresStoreError) -> PostgresStore {
-        let store = try PostgresStore(location, logger: logger)
+        let store = try PostgresStore(location, logger: logger, clock: clock, sender: sender)
         do {
             if migrate {
                 try store.migrate()
@@ -52,9 +59,14 @@ public final class PostgresStore: Sendable {
         return store
     }
 
-    init(_ location: PostgresLocation, logger: Logger) throws(PostgresStoreError) {
+    init(
+        _ location: PostgresLocation, logger: Logger, clock: any TimeSource = SystemTime(),
+        sender: SenderIdentity = SenderIdentity()
+    ) throws(PostgresStoreError) {
         self.location = location
         self.logger = logger
+        self.clock = clock
+        self.sender = sender
         let tls: PostgresConnection.Configuration.TLS
         do {
             var settings = TLSConfiguration.makeClientConfiguration()

@@ -1,0 +1,311 @@
+import Foundation
+import PostgresNIO
+
+/// The ledger on PostgreSQL, shared by any number of senders. Each `PostgresStore` is one
+/// sender (`sender`): it claims rows under its lease (`FOR UPDATE SKIP LOCKED`, so concurrent
+/// claims never take the same row nor wait for each other), renews the lease while it works,
+/// and records an outcome only on a row that is still its own. A row whose lease ran out (its
+/// sender died or stalled) is claimed again by whoever asks next; the stalled sender's late
+/// record then changes nothing, and the new owner's stands.
+extension PostgresStore: DeliveryLedger {
+    var lease: TimeInterval { TimeInterval(location.leaseSeconds) }
+
+    public func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) {
+        let now = clock.now()
+        let result = try transaction { connection in
+            try Self.registerSender(sender, week: week, at: now, lease: lease, connection)
+            let added = addSubscribers ? try Self.enqueueEligible(week, at: now, connection) : 0
+            // Rows in flight at a sender that died (its lease ran out), at a SQLite sender when
+            // the store was copied (no lease), or at this sender's own earlier send of the week:
+            // back to the queue. Another live sender's rows stay its own.
+            let resumed = try connection.run(
+                """
+                UPDATE delivery SET state = 'pending', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
+                WHERE week = \(week.description) AND state = 'sending'
+                  AND (lease_deadline IS NULL OR lease_deadline < \(now) OR lease_owner = \(sender.id))
+                """)
+            return (added, resumed)
+        }
+        leaseRenewedAt.withLock { $0 = clock.uptime() }
+        return result
+    }
+
+    /// Where a claim looks, in order: new rows, rows whose sender's lease ran out, then rows an
+    /// earlier run deferred.
+    private enum ClaimSource: CaseIterable {
+        case pending, abandoned, deferred
+    }
+
+    public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
+        guard limit > 0 else { return [] }
+        let now = clock.now()
+        let deadline = now.addingTimeInterval(lease)
+        let claims = try transaction { connection in
+            var claims: [DeliveryClaim] = []
+            var left: [Int64] = []
+            for source in ClaimSource.allCases where claims.count < limit {
+                while claims.count < limit {
+                    let rows = try Self.claimableRows(
+                        week, source, limit: limit - claims.count, now: now, runStarted: runStarted, connection)
+                    if rows.isEmpty { break }
+                    var eligible: [Int64] = []
+                    var ineligible: [Int64] = []
+                    for row in rows {
+                        let subscriber = try Self.subscriber(row)
+                        let extra = row.makeRandomAccess()
+                        let attempts = try extra[9].decode(Int.self, context: .default)
+                        let topics = try extra[10].decode(String?.self, context: .default)
+                        // Who gets the issue is the core's rule: whoever left or paused since the
+                        // row was queued is skipped.
+                        guard DeliveryEligibility.isEligible(subscriber) else {
+                            ineligible.append(subscriber.id)
+                            continue
+                        }
+                        eligible.append(subscriber.id)
+                        claims.append(
+                            DeliveryClaim(
+                                subscriber: subscriber, attempt: attempts + 1, unsubscribeToken: LinkToken.make(),
+                                topics: TopicChoice(topics?.split(separator: "\n").map(String.init) ?? []),
+                                envelopeToken: VERPAddress.newToken()))
+                    }
+                    // Each batch changes state at once, so the next SELECT sees rows not yet looked at.
+                    try connection.run(
+                        """
+                        UPDATE delivery SET state = 'sending', attempts = attempts + 1, lease_owner = \(sender.id),
+                            lease_deadline = \(deadline), updated_at = \(now)
+                        WHERE week = \(week.description) AND subscriber_id = ANY(\(eligible))
+                        """)
+                    try connection.run(
+                        """
+                        UPDATE delivery SET state = 'skipped', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
+                        WHERE week = \(week.description) AND subscriber_id = ANY(\(ineligible))
+                        """)
+                    left += ineligible
+                }
+            }
+            let ids = claims.map(\.subscriber.id)
+            try connection.run(
+                """
+                INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at)
+                SELECT hash, id, 'unsubscribe', \(now) FROM UNNEST(\(claims.map { LinkToken.hash($0.unsubscribeToken) }), \(ids)) AS t(hash, id)
+                """)
+            try connection.run(
+                """
+                INSERT INTO verp_token (token_hash, week, subscriber_id, created_at)
+                SELECT hash, \(week.description), id, \(now) FROM UNNEST(\(claims.map { LinkToken.hash($0.envelopeToken) }), \(ids)) AS t(hash, id)
+                """)
+            try connection.run(
+                "UPDATE sender SET claimed = claimed + \(claims.count), lease_deadline = \(deadline) WHERE id = \(sender.id)")
+            // A claim is work: the rows this sender still holds get the new deadline too.
+            try Self.renewLease(week, sender: sender, deadline: deadline, connection)
+            return claims
+        }
+        leaseRenewedAt.withLock { $0 = clock.uptime() }
+        return claims
+    }
+
+    /// Up to `limit` rows of `source`, locked for this transaction; rows another sender is
+    /// claiming at this instant are skipped, not waited for.
+    private static func claimableRows(
+        _ week: IssueWeek, _ source: ClaimSource, limit: Int, now: Date, runStarted: Date, _ connection: PostgresSession
+    ) throws -> [PostgresRow] {
+        let select: PostgresQuery = """
+            SELECT \(unescaped: prefixedSubscriberColumns), d.attempts,
+                (SELECT string_agg(t.topic, E'\\n' ORDER BY t.topic) FROM subscriber_topic t WHERE t.subscriber_id = s.id)
+            FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
+            """
+        var query = select
+        switch source {
+        case .pending:
+            query.sql += " WHERE d.week = $\(query.binds.count + 1) AND d.state = 'pending'"
+            query.binds.append(week.description, context: .default)
+        case .abandoned:
+            query.sql +=
+                " WHERE d.week = $\(query.binds.count + 1) AND d.state = 'sending' AND (d.lease_deadline IS NULL OR d.lease_deadline < $\(query.binds.count + 2))"
+            query.binds.append(week.description, context: .default)
+            query.binds.append(now, context: .default)
+        case .deferred:
+            // A run does not retry what it deferred itself.
+            query.sql +=
+                " WHERE d.week = $\(query.binds.count + 1) AND d.state = 'deferred' AND d.updated_at < $\(query.binds.count + 2)"
+            query.binds.append(week.description, context: .default)
+            query.binds.append(runStarted, context: .default)
+        }
+        query.sql += " ORDER BY d.subscriber_id LIMIT $\(query.binds.count + 1) FOR UPDATE OF d SKIP LOCKED"
+        query.binds.append(limit, context: .default)
+        return try connection.rows(query)
+    }
+
+    static let prefixedSubscriberColumns = subscriberColumns.split(separator: ", ").map { "s.\($0)" }.joined(
+        separator: ", ")
+
+    public func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
+        try recordDeliveries(week, [.sent(subscriberID: subscriberID, messageID: messageID, reply: reply)])
+    }
+
+    public func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {
+        try recordDeliveries(week, [.deferred(subscriberID: subscriberID, reply: reply)])
+    }
+
+    public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+        guard !records.isEmpty else { return }
+        var sentIDs: [Int64] = []
+        var messageIDs: [String] = []
+        var sentReplies: [String] = []
+        var deferredIDs: [Int64] = []
+        var deferredReplies: [String] = []
+        for record in records {
+            switch record {
+            case .sent(let id, let messageID, let reply):
+                sentIDs.append(id)
+                messageIDs.append(messageID)
+                sentReplies.append(reply)
+            case .deferred(let id, let reply):
+                deferredIDs.append(id)
+                deferredReplies.append(reply)
+            }
+        }
+        let now = clock.now()
+        let renewal = leaseRenewalDue()
+        let recorded = try transaction { connection in
+            // Only rows still this sender's: after its lease ran out another sender may hold
+            // (and have sent) a row, and that owner's record stands.
+            var recorded = 0
+            if !sentIDs.isEmpty {
+                recorded += try connection.run(
+                    """
+                    UPDATE delivery d SET state = 'sent', message_id = r.message_id, last_reply = r.reply, sent_at = \(now),
+                        updated_at = \(now), lease_owner = NULL, lease_deadline = NULL
+                    FROM UNNEST(\(sentIDs), \(messageIDs), \(sentReplies)) AS r(id, message_id, reply)
+                    WHERE d.week = \(week.description) AND d.subscriber_id = r.id AND d.state = 'sending'
+                      AND d.lease_owner = \(sender.id)
+                    """)
+                try connection.run("UPDATE sender SET sent = sent + \(recorded) WHERE id = \(sender.id)")
+            }
+            if !deferredIDs.isEmpty {
+                recorded += try connection.run(
+                    """
+                    UPDATE delivery d SET state = 'deferred', last_reply = r.reply, updated_at = \(now),
+                        lease_owner = NULL, lease_deadline = NULL
+                    FROM UNNEST(\(deferredIDs), \(deferredReplies)) AS r(id, reply)
+                    WHERE d.week = \(week.description) AND d.subscriber_id = r.id AND d.state = 'sending'
+                      AND d.lease_owner = \(sender.id)
+                    """)
+            }
+            if let renewal { try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
+            return recorded
+        }
+        if let renewal { leaseRenewedAt.withLock { $0 = renewal.uptime } }
+        if recorded < records.count {
+            logger.warning(
+                "rows taken over by another sender after this one's lease ran out; their owner's record stands",
+                metadata: [
+                    "week": "\(week)", "rows": "\(records.count - recorded)", "sender": "\(sender.id)",
+                    "lease_seconds": "\(location.leaseSeconds)",
+                ])
+        }
+    }
+
+    public func recordFailed(
+        _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
+    ) throws {
+        try transaction { connection in
+            let changed = try connection.run(
+                """
+                UPDATE delivery SET state = 'failed', last_reply = \(reply), updated_at = \(time),
+                    lease_owner = NULL, lease_deadline = NULL
+                WHERE week = \(week.description) AND subscriber_id = \(subscriberID) AND state = 'sending'
+                  AND lease_owner = \(sender.id)
+                """)
+            guard changed > 0 else { return }  // not this sender's row
+            try connection.run(
+                "UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
+            // What the refusal means for the address is the bounce rule's to say, as for a DSN.
+            _ = try Self.recordBounce(
+                BounceRecord(
+                    key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
+                    kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
+                rule: rule, connection)
+        }
+    }
+
+    public func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {
+        guard !subscriberIDs.isEmpty else { return }
+        let now = clock.now()
+        try transaction { connection in
+            try connection.run(
+                """
+                UPDATE delivery SET state = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
+                    lease_deadline = NULL, updated_at = \(now)
+                WHERE week = \(week.description) AND subscriber_id = ANY(\(subscriberIDs)) AND state = 'sending'
+                  AND lease_owner = \(sender.id)
+                """)
+        }
+    }
+
+    public func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {
+        let now = clock.now()
+        try transaction { connection in
+            try connection.run(
+                """
+                UPDATE delivery SET state = 'skipped', last_reply = \(reason), updated_at = \(now),
+                    lease_owner = NULL, lease_deadline = NULL
+                WHERE week = \(week.description) AND subscriber_id = \(subscriberID) AND state = 'sending'
+                  AND lease_owner = \(sender.id)
+                """)
+        }
+    }
+
+    public func finishDelivery(_ week: IssueWeek) throws {
+        _ = try releaseSender(sender, week: week, at: clock.now())
+    }
+
+    public func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] {
+        try read { connection in
+            var counts: [DeliveryState: Int] = [:]
+            for row in try connection.rows(
+                "SELECT state, COUNT(*) FROM delivery WHERE week = \(week.description) GROUP BY state")
+            {
+                let (state, count) = try row.decode((String, Int).self)
+                counts[try Self.enumValue(DeliveryState.self, state, "delivery.state")] = count
+            }
+            return counts
+        }
+    }
+
+    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] {
+        try read { connection in
+            try connection.rows(
+                """
+                SELECT s.email, COALESCE(d.last_reply, '') FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
+                WHERE d.week = \(week.description) AND d.state = \(state.rawValue) ORDER BY s.id
+                """
+            ).map { row in
+                let (email, reply) = try row.decode((String, String).self)
+                return (email, reply)
+            }
+        }
+    }
+
+    // MARK: The lease
+
+    /// When half the lease has passed since the last renewal: the deadline to renew to.
+    private func leaseRenewalDue() -> (deadline: Date, uptime: Duration)? {
+        let uptime = clock.uptime()
+        let due = leaseRenewedAt.withLock { renewed in
+            renewed.map { (uptime - $0).seconds >= lease / 2 } ?? true
+        }
+        return due ? (clock.now().addingTimeInterval(lease), uptime) : nil
+    }
+
+    static func renewLease(_ week: IssueWeek, sender: SenderIdentity, deadline: Date, _ connection: PostgresSession)
+        throws
+    {
+        try connection.run("UPDATE sender SET lease_deadline = \(deadline) WHERE id = \(sender.id)")
+        try connection.run(
+            """
+            UPDATE delivery SET lease_deadline = \(deadline)
+            WHERE week = \(week.description) AND state = 'sending' AND lease_owner = \(sender.id)
+            """)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import NewsletterCore
+import Synchronization
+import Testing
+
+/// The ledger as `send` and `run` use it (`DeliveryLedger`), with several senders on one
+/// PostgreSQL database: each `PostgresStore` is one sender, its lease renewed while it works,
+/// and a sender whose lease ran out records nothing over the sender that took its rows. The
+/// senders share one manual clock, so leases run out when the test says.
+@Suite("PostgreSQL ledger, several senders")
+struct PostgresLedgerSendersTests {
+    let week = try! IssueWeek(parsing: "2026-W48")
+
+    func senders(_ count: Int, subscribers: Int, lease: Int = 60, clock: ManualTime) async throws -> [PostgresStore] {
+        var leased = try await PostgresCluster.freshDatabase()
+        leased.leaseSeconds = lease
+        let location = leased
+        let first = try await Blocking.run { try PostgresStore.open(location, clock: clock) }
+        try await PostgresCluster.psql(
+            location,
+            """
+            INSERT INTO subscriber (email, status, created_at)
+            SELECT 'reader' || n || '@example.org', 'confirmed', now() FROM generate_series(1, \(subscribers)) AS n
+            """)
+        var stores = [first]
+        for _ in 1..<count {
+            stores.append(try await Blocking.run { try PostgresStore.open(location, clock: clock) })
+        }
+        return stores
+    }
+
+    @Test func concurrentSendersNeverClaimTheSameRowAndTogetherClaimEveryone() async throws {
+        let clock = ManualTime()
+        let stores = try await senders(3, subscribers: 300, clock: clock)
+        for store in stores { _ = try store.prepareDelivery(week, addSubscribers: true) }
+        let claimed = ClaimCounts()
+        let runStarted = clock.now()
+        let week = self.week
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for store in stores {
+                group.addTask {
+                    try await Blocking.run {
+                        while true {
+                            let claims = try store.claimDeliveries(week, limit: 7, runStarted: runStarted)
+                            if claims.isEmpty { return }
+                            claimed.counts.withLock { for claim in claims { $0[claim.subscriber.id, default: 0] += 1 } }
+                            try store.recordDeliveries(
+                                week,
+                                claims.map {
+                                    .sent(subscriberID: $0.subscriber.id, messageID: "<\($0.subscriber.id)@x>", reply: "250")
+                                })
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let counts = claimed.counts.withLock { $0 }
+        #expect(counts.count == 300)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "no row claimed twice")
+        #expect(try stores[0].deliveryCounts(week) == [.sent: 300])
+        let live = try stores[0].liveSenders(week, at: clock.now())
+        #expect(live.count == 3)
+        #expect(live.map(\.sent).reduce(0, +) == 300)
+        #expect(live.map(\.claimed).reduce(0, +) == 300)
+    }
+
+    @Test func aSenderPastItsLeaseRecordsNothingOverTheSenderThatTookItsRows() async throws {
+        let clock = ManualTime()
+        let stores = try await senders(2, subscribers: 4, lease: 60, clock: clock)
+        let (stalled, other) = (stores[0], stores[1])
+        _ = try stalled.prepareDelivery(week, addSubscribers: true)
+        let runStarted = clock.now()
+        let held = try stalled.claimDeliveries(week, limit: 4, runStarted: runStarted)
+        #expect(held.count == 4)
+        // While the lease holds, the other sender finds nothing to do.
+        _ = try other.prepareDelivery(week, addSubscribers: true)
+        #expect(try other.claimDeliveries(week, limit: 10, runStarted: runStarted).isEmpty)
+
+        // The first one stops (SIGSTOP, a stalled connection) past its lease.
+        clock.advance(by: .seconds(61))
+        let taken = try other.claimDeliveries(week, limit: 10, runStarted: runStarted)
+        #expect(Set(taken.map(\.subscriber.id)) == Set(held.map(\.subscriber.id)))
+        #expect(taken.allSatisfy { $0.attempt == 2 })
+        try other.recordDeliveries(
+            week, taken.map { .sent(subscriberID: $0.subscriber.id, messageID: "<new-\($0.subscriber.id)@x>", reply: "250") })
+
+        // It wakes and records what it had sent: nothing changes, the new owner's record stands.
+        try stalled.recordDeliveries(
+            week, held.map { .sent(subscriberID: $0.subscriber.id, messageID: "<old-\($0.subscriber.id)@x>", reply: "250") })
+        try stalled.recordFailed(
+            week, subscriberID: held[0].subscriber.id, reply: "550 no", refusal: BounceEvidence(smtpReply: "550 no"),
+            rule: BounceRule(), at: clock.now())
+        try stalled.releaseClaims(week, subscriberIDs: held.map(\.subscriber.id))
+        #expect(try other.deliveryCounts(week) == [.sent: 4])
+        for claim in held {
+            #expect(try other.delivery(messageID: "<new-\(claim.subscriber.id)@x>")?.subscriberID == claim.subscriber.id)
+            #expect(try other.delivery(messageID: "<old-\(claim.subscriber.id)@x>") == nil)
+        }
+        #expect(try other.subscriber(id: held[0].subscriber.id)?.status == .confirmed, "no bounce from the stale refusal")
+    }
+
+    @Test func aSenderThatKeepsWorkingKeepsItsRows() async throws {
+        let clock = ManualTime()
+        let stores = try await senders(2, subscribers: 3, lease: 60, clock: clock)
+        let (working, other) = (stores[0], stores[1])
+        _ = try working.prepareDelivery(week, addSubscribers: true)
+        let runStarted = clock.now()
+        let held = try working.claimDeliveries(week, limit: 3, runStarted: runStarted)
+        // Slow sending (a relay's rate limit): each record past half the lease renews it.
+        for claim in held {
+            clock.advance(by: .seconds(40))
+            #expect(try other.claimDeliveries(week, limit: 10, runStarted: runStarted).isEmpty)
+            try working.recordSent(week, subscriberID: claim.subscriber.id, messageID: "<\(claim.subscriber.id)@x>", reply: "250")
+        }
+        #expect(try working.deliveryCounts(week) == [.sent: 3])
+    }
+
+    @Test func aSenderThatDiedLosesNoOneAndAFinishedOneIsNoLongerLive() async throws {
+        let clock = ManualTime()
+        let stores = try await senders(2, subscribers: 5, lease: 60, clock: clock)
+        let (dead, next) = (stores[0], stores[1])
+        _ = try dead.prepareDelivery(week, addSubscribers: true)
+        _ = try dead.claimDeliveries(week, limit: 2, runStarted: clock.now())
+        #expect(try next.liveSenders(week, at: clock.now()).map(\.sender) == [dead.sender])
+        clock.advance(by: .seconds(120))
+        #expect(try next.liveSenders(week, at: clock.now()).isEmpty)
+        // The next send of the week puts the dead sender's rows back in the queue, and sends everyone.
+        #expect(try next.prepareDelivery(week, addSubscribers: true) == (0, 2))
+        var sent = 0
+        while true {
+            let claims = try next.claimDeliveries(week, limit: 2, runStarted: clock.now())
+            if claims.isEmpty { break }
+            try next.recordDeliveries(
+                week, claims.map { .sent(subscriberID: $0.subscriber.id, messageID: "<\($0.subscriber.id)@x>", reply: "250") })
+            sent += claims.count
+        }
+        #expect(sent == 5)
+        #expect(try next.liveSenders(week, at: clock.now()).map(\.sent) == [5])
+        try next.finishDelivery(week)
+        #expect(try next.liveSenders(week, at: clock.now()).isEmpty)
+        #expect(try next.deliveryCounts(week) == [.sent: 5])
+    }
+
+    final class ClaimCounts: Sendable {
+        let counts = Mutex<[Int64: Int]>([:])
+    }
+}
