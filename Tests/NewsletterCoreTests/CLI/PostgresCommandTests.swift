@@ -1,0 +1,140 @@
+import Foundation
+import NewsletterCore
+import Testing
+
+/// The commands an editor and cron run, on a PostgreSQL store: the same outputs as on SQLite,
+/// and several senders (and runs) sharing one database.
+@Suite(.serialized, .enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+struct PostgresCommandTests {
+    let week = "2026-W47"
+
+    func configure(_ directory: URL, sink: SMTPSink, store url: String?, concurrency: Int = 2) throws {
+        try """
+        templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
+        [mail]
+        from = "digest@shiporskip.example"
+        concurrency = \(concurrency)
+        retries = 0
+        [smtp]
+        url = "\(sink.url)"
+        allow_plaintext = true
+        [summaries]
+        enabled = false
+        \(url.map { "[store]\nurl = \"\($0)\"" } ?? "")
+        """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
+    }
+
+    func newsletter(_ arguments: [String], in directory: URL) async throws -> CommandLineTests.Run {
+        try await CommandLineTests.run(arguments, in: directory)
+    }
+
+    /// Ingest, subscribers, preview, approve: the week ready to send.
+    func prepare(_ directory: URL, subscribers: Int) async throws -> [String] {
+        var printed: [String] = []
+        for arguments in [["ingest", TestPaths.examples.path], ["preview", "--week", week], ["approve", "--week", week]] {
+            let run = try await newsletter(arguments, in: directory)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+            printed.append(run.stdout)
+        }
+        for index in 0..<subscribers {
+            let run = try await newsletter(["subscribers", "add", "reader\(index)@example.org"], in: directory)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        return printed
+    }
+
+    @Test func theWeekIsBuiltApprovedSentAndReportedTheSameOnBothBackends() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        var printed: [[String]] = []
+        for url in [nil, PostgresCluster.url(location)] {
+            let directory = try TestPaths.temporaryDirectory()
+            let sink = try SMTPSink()
+            try configure(directory, sink: sink, store: url)
+            var outputs = try await prepare(directory, subscribers: 5)
+            let first = try await newsletter(["send", "--week", week], in: directory)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stdout.contains("5 sent") && first.stdout.contains("complete"), "\(first.stdout)")
+            let again = try await newsletter(["send", "--week", week], in: directory)
+            #expect(again.status == 0 && again.stdout.contains("0 sent"), "\(again.stdout)")
+            let delivered = try sink.recipients()
+            #expect(Set(delivered).count == 5 && delivered.count == 5)
+            let status = try await newsletter(["status", "--week", week, "--json"], in: directory)
+            #expect(status.status == 0, "\(status.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            #expect(report["issue"] as? String == "sent")
+            #expect((report["ledger"] as? [String: Int])?["sent"] == 5)
+            #expect((report["senders"] as? [Any])?.isEmpty == true, "a finished sender is no longer listed")
+            outputs += [first.stdout, again.stdout]
+            printed.append(outputs)
+        }
+        #expect(printed[0] == printed[1])
+        #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM delivery WHERE state = 'sent'") == "5")
+    }
+
+    /// Three `send`s started at once on one database (three hosts, say): everyone gets one copy,
+    /// and each sender says what it did and that the rest is another's.
+    @Test func threeSendsAtOnceShareTheWeekAndSendEveryoneOnce() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let directory = try TestPaths.temporaryDirectory()
+        let sink = try SMTPSink()
+        try configure(directory, sink: sink, store: PostgresCluster.url(location), concurrency: 2)
+        _ = try await prepare(directory, subscribers: 40)
+        let runs = try await withThrowingTaskGroup(of: CommandLineTests.Run.self) { group in
+            for _ in 0..<3 {
+                group.addTask { try await CommandLineTests.run(["send", "--week", "2026-W47"], in: directory) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for run in runs { #expect(run.status == 0, "\(run.stdout)\(run.stderr)") }
+        let recipients = try sink.recipients()
+        #expect(recipients.count == 40, "no copy twice: \(recipients.count)")
+        #expect(Set(recipients) == Set((0..<40).map { "reader\($0)@example.org" }))
+        let sent = runs.compactMap { run in
+            run.stdout.firstMatch(of: /: (\d+) sent/).flatMap { Int($0.1) }
+        }
+        #expect(sent.reduce(0, +) == 40, "each sender counted only its own: \(runs.map(\.stdout))")
+        #expect(try await PostgresCluster.psql(location, "SELECT status FROM issue WHERE week = '2026-W47'") == "sent")
+    }
+
+    /// `run` on two hosts at the same minute: while one holds the database's run lock, the
+    /// other decides nothing and says so.
+    @Test func aRunWhileAnotherHoldsTheDatabasesRunLockIsRefused() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let directory = try TestPaths.temporaryDirectory()
+        let sink = try SMTPSink()
+        try configure(directory, sink: sink, store: PostgresCluster.url(location))
+        let holder = try await Blocking.run { try PostgresStore.open(location) }
+        let week = try IssueWeek(parsing: self.week)
+        let refused: CommandLineTests.Run?? = try await Blocking.run {
+            try holder.withRunLock(week, dataDirectory: "/nonexistent") { _ in
+                try CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
+            }
+        }
+        let run = try #require(refused ?? nil)
+        #expect(run.status == 75, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("another `newsletter run` is going on"), "\(run.stdout)")
+        #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM issue") == "0", "nothing decided")
+        // Free again: the run goes ahead (nobody to send to, no approval: it waits for one).
+        let next = try await newsletter(["run", "--week", "2026-W47"], in: directory)
+        #expect(next.status == 4, "\(next.stdout)\(next.stderr)")
+    }
+
+    /// `status` lists the processes sending the week now.
+    @Test func statusListsTheLiveSenders() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let directory = try TestPaths.temporaryDirectory()
+        let sink = try SMTPSink()
+        try configure(directory, sink: sink, store: PostgresCluster.url(location))
+        _ = try await prepare(directory, subscribers: 3)
+        let week = try IssueWeek(parsing: self.week)
+        let sender = SenderIdentity(host: "host-b.example", pid: 4242)
+        let other = try await Blocking.run { try PostgresStore.open(location, sender: sender) }
+        _ = try other.prepareDelivery(week, addSubscribers: true)
+        _ = try other.claimDeliveries(week, limit: 2, runStarted: Date())
+        let status = try await newsletter(["status", "--week", self.week], in: directory)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(
+            status.stdout.contains("sender \(sender.id.uuidString.lowercased().prefix(8)) on host-b.example (pid 4242): 2 claimed, 0 sent"),
+            "\(status.stdout)")
+    }
+}
