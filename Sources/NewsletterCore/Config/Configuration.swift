@@ -53,6 +53,7 @@ public struct Configuration: Sendable, Equatable {
         settings.concurrency = mail.concurrency
         settings.messagesPerSecond = mail.messagesPerSecond > 0 ? mail.messagesPerSecond : nil
         settings.messagesPerHour = mail.messagesPerHour > 0 ? mail.messagesPerHour : nil
+        settings.listLimit = mail.listMessagesPerSecond > 0 ? ListSendLimit(perSecond: mail.listMessagesPerSecond) : nil
         settings.retries = mail.retries
         settings.bounceAfter = mail.bounceAfter
         settings.topics = issue.topics
@@ -126,6 +127,8 @@ public struct Configuration: Sendable, Equatable {
         /// 0: no limit.
         public var messagesPerSecond = 0.0
         public var messagesPerHour = 0.0
+        /// The whole list's pace across every sender (`mail.list_messages_per_second`); 0 is none.
+        public var listMessagesPerSecond = 0.0
         public var retries = 3
         public var bounceAfter = 3
     }
@@ -279,6 +282,8 @@ public struct Configuration: Sendable, Equatable {
         mail.concurrency = try reader.integer("mail.concurrency", in: 1...64) ?? mail.concurrency
         mail.messagesPerSecond = Double(try reader.integer("mail.messages_per_second", in: 0...100_000) ?? 0)
         mail.messagesPerHour = Double(try reader.integer("mail.messages_per_hour", in: 0...100_000_000) ?? 0)
+        mail.listMessagesPerSecond = Double(
+            try reader.integer("mail.list_messages_per_second", in: 0...100_000) ?? 0)
         mail.retries = try reader.integer("mail.retries", in: 0...10) ?? mail.retries
         mail.bounceAfter = try reader.integer("mail.bounce_after", in: 1...100) ?? mail.bounceAfter
         smtp.username = try reader.string("smtp.username")
@@ -430,7 +435,7 @@ struct SettingsReader {
         "issue.min_comparisons", "issue.week", "list.name", "list.language", "list.site_url", "server.public_url",
         "smtp.allow_plaintext", "smtp.ca_file", "smtp.connect_timeout_seconds", "smtp.command_timeout_seconds",
         "smtp.message_timeout_seconds", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",
-        "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.retries",
+        "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.list_messages_per_second", "mail.retries",
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed",

@@ -45,7 +45,7 @@ public enum DeliveryRecord: Sendable, Equatable {
 }
 
 /// The per-(issue, subscriber) ledger that makes sending resumable and never twice.
-public protocol DeliveryLedger: Sendable {
+public protocol DeliveryLedger: ListSendQuota {
     /// Adds a pending row for every confirmed subscriber not yet in the week's ledger (unless
     /// `addSubscribers` is false: an issue already sent does not go to people who joined since),
     /// and turns rows left `sending` by a crashed run back into `pending`.

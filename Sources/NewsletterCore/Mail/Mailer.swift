@@ -13,8 +13,13 @@ public struct DeliverySettings: Sendable {
     public var feedbackID: String?
     /// Concurrent SMTP connections.
     public var concurrency = 4
+    /// `mail.messages_per_second` and `_per_hour`: this process's own pace (the relay quota of
+    /// the host it sends through); every sender on a shared database has its own.
     public var messagesPerSecond: Double?
     public var messagesPerHour: Double?
+    /// `mail.list_messages_per_second`: the whole list's pace, shared by all its senders
+    /// through the store (`ListSendLimit`).
+    public var listLimit: ListSendLimit?
     /// Retries of a temporary failure within one run, before the row is deferred to the next.
     public var retries = 3
     public var retryBaseDelay: Duration = .milliseconds(500)
@@ -229,8 +234,22 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             }
         }
         while !shared.stopped {
-            let allowance = shared.take(settings.batchSize)
+            var allowance = shared.take(settings.batchSize)
             guard allowance > 0 else { return }
+            if let limit = settings.listLimit {
+                // As many recipients as the list's bucket lets through now, a chunk at a time.
+                let granted: Int
+                do {
+                    granted = try takeListTokens(min(allowance, Int(limit.burst)), limit: limit, shared: shared)
+                } catch {
+                    shared.giveBack(allowance)
+                    shared.fail("the store could not keep the list-wide send limit: \(error)")
+                    return
+                }
+                shared.giveBack(allowance - granted)
+                allowance = granted
+                guard allowance > 0 else { return }
+            }
             let claims: [DeliveryClaim]
             do {
                 claims = try store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
@@ -337,6 +356,16 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             throw TransportUnavailable(
                 reason: "\(Self.circuitBreaker) recipients in a row were refused with \(reply.prefix(3)): \(reply)")
         }
+    }
+
+    /// Waits until the list's bucket grants at least one of `wanted` tokens (or the run stops).
+    private func takeListTokens(_ wanted: Int, limit: ListSendLimit, shared: SharedRun) throws -> Int {
+        while !shared.stopped {
+            let granted = try store.takeListSendTokens(wanted, limit: limit, at: time.now())
+            if granted > 0 { return granted }
+            time.sleep(for: limit.retryDelay)
+        }
+        return 0
     }
 
     /// Identical permanent failures in a row that stop a run.

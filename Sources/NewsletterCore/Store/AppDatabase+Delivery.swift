@@ -200,6 +200,15 @@ extension AppDatabase: DeliveryLedger {
     /// One sender at a time (send.lock) holds a SQLite ledger: nothing to hand back.
     public func finishDelivery(_ week: IssueWeek) throws {}
 
+    /// One sender at a time works a SQLite ledger, so the list's bucket lives in its memory.
+    public func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int {
+        listSendBucket.withLock { stored in
+            let taken = limit.take(wanted, stored: stored, now: time)
+            stored = (taken.tokens, taken.updated)
+            return taken.granted
+        }
+    }
+
     public func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] {
         try reader.read { db in
             var counts: [DeliveryState: Int] = [:]

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The SQLite store: owns the schema and its migrations, and exposes what the rest of the
 /// tool means to do with it.
@@ -7,6 +8,9 @@ public final class AppDatabase: Sendable {
     let writer: any DatabaseWriter
     var reader: any DatabaseReader { writer }
     public let path: String
+    /// The list-wide send limit's bucket (`takeListSendTokens`): in memory, as one process at a
+    /// time sends from a SQLite store.
+    let listSendBucket = Mutex<(tokens: Double, updated: Date)?>(nil)
 
     /// Opens (creating if needed) the database at `path` in WAL mode, and migrates it.
     public static func open(path: String) throws(StoreError) -> AppDatabase {

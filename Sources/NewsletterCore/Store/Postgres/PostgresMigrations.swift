@@ -40,6 +40,8 @@ extension PostgresStore {
         leaseMigration,
         // PostgresStore+Schema.swift.
         remainingTablesMigration,
+        // PostgresStore+ListLimit.swift.
+        listSendLimitMigration,
     ]
 
     /// The newest schema version this binary knows.

@@ -1,0 +1,56 @@
+import Foundation
+
+/// `mail.list_messages_per_second`: the whole list's sending rate, however many senders share
+/// it (each host may add its own relay quota, `mail.messages_per_second`, which is per process).
+/// A token bucket kept in the store: every sender takes its tokens from the same row, a few at a
+/// time, before it claims as many recipients, so the senders together send at most
+/// `burst + perSecond × t` messages in any `t` seconds.
+///
+/// Times are the senders' own clocks: hosts sharing a list need them in step (NTP), as their
+/// leases do.
+public struct ListSendLimit: Sendable, Equatable {
+    public var perSecond: Double
+    /// Tokens saved up at most, and so the most all senders together may send at once; also
+    /// how many one sender takes per visit to the store.
+    public var burst: Double
+
+    public init(perSecond: Double) {
+        precondition(perSecond > 0, "a list-wide limit must let something through")
+        self.perSecond = perSecond
+        // A tenth of a second's worth: one store round trip per chunk, and a window of one
+        // second holds at most a tenth more than the limit.
+        self.burst = max(1, (perSecond / 10).rounded(.down))
+    }
+
+    /// What a bucket stored as `tokens` at `updated` holds, refilled, at `now`.
+    public func refilled(_ tokens: Double, since updated: Date, now: Date) -> Double {
+        let elapsed = max(0, now.timeIntervalSince(updated))
+        return min(burst, tokens + elapsed * perSecond)
+    }
+
+    /// Takes up to `wanted` whole tokens at `now` from a bucket stored as `tokens` at
+    /// `updated`; returns how many were granted and the bucket to store (`nil` stored: full).
+    public func take(_ wanted: Int, stored: (tokens: Double, updated: Date)?, now: Date) -> (
+        granted: Int, tokens: Double, updated: Date
+    ) {
+        // Asking for nothing changes nothing (not even the bucket's time).
+        if wanted <= 0, let stored { return (0, stored.tokens, stored.updated) }
+        let available = stored.map { refilled($0.tokens, since: $0.updated, now: now) } ?? burst
+        // A thousandth of a token's tolerance: a `Date` far from 1970 keeps time to about a
+        // microsecond, so waiting exactly one token's time must still yield one.
+        let granted = max(0, min(wanted, Int((available + 1e-3).rounded(.down))))
+        // A clock that stepped back never adds tokens; the later of the two times is kept.
+        let updated = max(now, stored?.updated ?? now)
+        return (granted, max(0, available - Double(granted)), updated)
+    }
+
+    /// How long a sender that got nothing waits before asking again: one token's time.
+    public var retryDelay: Duration { .seconds(1 / perSecond) }
+}
+
+/// The store side of the list-wide limit, on the ledger because every sender of it needs it.
+public protocol ListSendQuota: Sendable {
+    /// Takes up to `wanted` tokens of the list's bucket at `time` (see `ListSendLimit`); returns
+    /// how many it got, possibly none.
+    func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int
+}

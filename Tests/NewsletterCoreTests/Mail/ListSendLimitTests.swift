@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import NewsletterCore
+import Testing
+
+/// The list-wide send limit: the core's bucket arithmetic, each store's shared bucket (written
+/// once, run against both backends), several PostgreSQL senders drawing from one bucket, and a
+/// send paced by it. Times are given or come from a manual clock.
+@Suite("List-wide send limit")
+struct ListSendLimitTests {
+    let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+
+    @Test func aFreshBucketGrantsItsBurstThenRefillsAtTheRate() {
+        let limit = ListSendLimit(perSecond: 300)
+        #expect(limit.burst == 30)
+        let first = limit.take(100, stored: nil, now: t0)
+        #expect(first.granted == 30 && first.tokens == 0)
+        let same = limit.take(100, stored: (first.tokens, first.updated), now: t0)
+        #expect(same.granted == 0)
+        let later = limit.take(100, stored: (0, t0), now: t0.addingTimeInterval(0.05))
+        #expect(later.granted == 15, "a twentieth of a second at 300/s")
+        let wantsLess = limit.take(4, stored: (0, t0), now: t0.addingTimeInterval(10))
+        #expect(wantsLess.granted == 4 && wantsLess.tokens == 26, "never more than the burst saved up")
+        // A clock that stepped back adds nothing and does not move the bucket's time back.
+        let back = limit.take(10, stored: (0, t0), now: t0.addingTimeInterval(-5))
+        #expect(back.granted == 0 && back.updated == t0)
+        #expect(ListSendLimit(perSecond: 5).burst == 1)
+        #expect(limit.retryDelay == .seconds(1.0 / 300))
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func theStoresBucketGrantsWhatTheLimitAllows(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let limit = ListSendLimit(perSecond: 100)
+        #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 10)
+        #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 0)
+        #expect(try store.takeListSendTokens(0, limit: limit, at: t0.addingTimeInterval(1)) == 0)
+        #expect(try store.takeListSendTokens(3, limit: limit, at: t0.addingTimeInterval(0.05)) == 3)
+        #expect(try store.takeListSendTokens(50, limit: limit, at: t0.addingTimeInterval(0.05)) == 2)
+    }
+
+    /// Three senders on one database, taking in turns faster than the bucket refills: together
+    /// they get the burst and the rate, not three times either.
+    @Test func senderSharingOneDatabaseShareOneBucket() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        var senders: [PostgresStore] = []
+        for _ in 0..<3 { senders.append(try await Blocking.run { try PostgresStore.open(location) }) }
+        let limit = ListSendLimit(perSecond: 200)
+        var granted = 0
+        var now = t0
+        for step in 0..<300 {
+            granted += try senders[step % 3].takeListSendTokens(20, limit: limit, at: now)
+            now = now.addingTimeInterval(0.01)
+        }
+        // 3 s of refills at 200/s, plus the burst the bucket started with.
+        let allowed = Int(limit.burst) + Int(3 * limit.perSecond)
+        #expect(granted <= allowed)
+        #expect(granted >= allowed - 20, "\(granted) of \(allowed): the senders did get what the limit allows")
+    }
+
+    @Test func aSendPacedByTheListLimitTakesAsLongAsTheLimitSays() throws {
+        let directory = try TestPaths.temporaryDirectory()
+        let store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
+        let week = try IssueWeek(parsing: "2026-W47")
+        try store.saveDraft(
+            IssueDraft(
+                week: week, subject: "Ship or Skip", html: "<p>%%GREETING%%</p><a href=\"%%UNSUBSCRIBE_URL%%\">x</a>",
+                text: "%%GREETING%%\n%%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [], hash: "h1"))
+        try store.approve(week, hash: "h1", at: Date())
+        for index in 0..<45 {
+            _ = try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
+        }
+        var settings = DeliverySettings(
+            from: try MailAddress("digest@shiporskip.example"), listID: "weekly.shiporskip.example",
+            publicURL: "https://news.example.org")
+        settings.concurrency = 1
+        settings.listLimit = ListSendLimit(perSecond: 20)  // a burst of 2
+        let clock = ManualTime()
+        var mailer = Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
+        mailer.time = clock
+        let summary = try mailer.send(week, through: FileTransport(directory: directory.appendingPathComponent("out").path))
+        #expect(summary.sent == 45 && summary.complete)
+        // 45 messages at 20/s with 2 to start with: at least 43 / 20 s of waiting.
+        let waited = clock.sleeps.reduce(Duration.zero, +).seconds
+        #expect(waited >= 43.0 / 20 - 1e-6, "waited \(waited) s")
+        #expect(waited <= 45.0 / 20 + 0.5, "waited \(waited) s")
+    }
+}
