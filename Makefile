@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-profile bench-serve bench-run bench-summaries clean
+.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-profile bench-serve bench-run bench-summaries bench-scale clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -53,6 +53,12 @@ demo: build-release
 # Screenshots of the demo issue at 600 and 375 px (and dark mode) into artefacts/preview-shots/.
 preview-shots: demo setup-browser
 	SE_AVOID_STATS=true python3 scripts/preview_shots.py outbox/$(DEMO_WEEK)/preview.html artefacts/preview-shots
+
+# Several senders sharing one PostgreSQL store next to SQLite with one, to smtp-sink: messages
+# per second, each sender's peak RSS, the database's CPU time, per-process and list-wide limits,
+# and 1,000,000 subscribers (docs/benchmarks.md, "Past one machine").
+bench-scale: setup
+	./scripts/bench-scale.sh
 
 # Delivery speed on loopback next to smtp-source and mailmerge (see docs/benchmarks.md).
 bench: setup
