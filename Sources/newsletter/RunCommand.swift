@@ -42,8 +42,8 @@ struct RunCommand: ParsableCommand {
             // hosts' cron entries decide once); the lock goes with its holder however it dies.
             let ran: Void?
             do {
-                ran = try store.withRunLock(target, dataDirectory: settings.dataDirectory) { _ in
-                    try decide(store)
+                ran = try store.withRunLock(target, dataDirectory: settings.dataDirectory) { hold in
+                    try decide(store, hold: hold)
                 }
             } catch {
                 Terminal.printError("\(error)")
@@ -55,7 +55,7 @@ struct RunCommand: ParsableCommand {
             }
         }
 
-        func decide(_ store: some NewsletterStore) throws {
+        func decide(_ store: some NewsletterStore, hold: any WeekLockHold) throws {
             // What the bounce mailbox learnt since the last run, before anyone is mailed again.
             if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
 
@@ -65,6 +65,7 @@ struct RunCommand: ParsableCommand {
             var weeklyRun = WeeklyRun(
                 store: store, templates: templates, configuration: settings, delivery: delivery, fetcher: fetcher,
                 logger: context.logger)
+            weeklyRun.lockHold = hold
             // The model runtime starts only if a summary is not stored yet; it is stopped before
             // finish(), which exits without unwinding.
             let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
@@ -81,7 +82,7 @@ struct RunCommand: ParsableCommand {
                 Terminal.printError("\(error)")
                 let status: ExitStatus =
                     switch error {
-                    case .sendRunning: .busy
+                    case .sendRunning, .lockLost: .busy
                     case .outboxUnwritable, .store: .storeError
                     }
                 finish("\(target) stopped: \(error)", status: status, context: context, since: started)

@@ -14,7 +14,7 @@ public protocol WeekDecisionLock: Sendable {
 /// The holder's side of the week's lock. A lock in a database is held by a session, and a
 /// session can end under the holder (a server restart, a dropped connection, an administrator):
 /// from then on another process may take the week, so the holder must stop deciding.
-public protocol WeekLockHold {
+public protocol WeekLockHold: Sendable {
     /// Returns when the lock is still held; throws `WeekLockLost` when it is not.
     func ensureHeld() throws
 }

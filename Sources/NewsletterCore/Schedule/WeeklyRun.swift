@@ -94,6 +94,8 @@ public enum RunError: Error, CustomStringConvertible {
     case outboxUnwritable(IssueWeek, String)
     case sendRunning(String)
     case store(String)
+    /// The run lock went with its database session: another run may be deciding now.
+    case lockLost(String)
 
     public var description: String {
         switch self {
@@ -103,6 +105,8 @@ public enum RunError: Error, CustomStringConvertible {
             "a `newsletter send` is running (\(reason)); this run built the draft but left sending to it. Run again when it is done."
         case .store(let reason):
             "the store failed: \(reason). Whatever was recorded before stands; run again once it is fixed."
+        case .lockLost(let reason):
+            reason
         }
     }
 }
@@ -122,6 +126,9 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     public var logger: Logger
     /// Where the sending phase takes `send`'s own lock.
     public var sendLockPath: String
+    /// The run lock this run holds (`NewsletterStore.withRunLock`): asked before each decision,
+    /// so a run whose database session ended under it decides nothing more.
+    public var lockHold: (any WeekLockHold)?
     /// The summary provider chain (`SummaryChain.configured`); the deterministic one by default.
     public var summarizer: SummaryChain = .deterministic
     public var summaryObserver: (@Sendable (SummaryEvent) -> Void)?
@@ -224,9 +231,16 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             return outcome
         } catch let error as RunError {
             throw error
+        } catch let lost as WeekLockLost {
+            throw .lockLost(lost.description)
         } catch {
             throw .store("\(error)")
         }
+    }
+
+    /// Before each decision: is the run lock still this run's?
+    private func ensureLockHeld() throws {
+        try lockHold?.ensureHeld()
     }
 
     static func lateness(_ decision: RunSchedule.Decision) -> TimeInterval {
@@ -245,6 +259,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         case .alreadySkipped(let reason):
             return .skipped(reason: reason)
         case .pastCutoff(let reason), .skipMissed(let reason):
+            try ensureLockHeld()
             try store.recordSkipped(week, reason: reason)
             logger.notice("week skipped", metadata: ["week": "\(week)", "reason": "\(reason)"])
             return .skipped(reason: reason)
@@ -253,11 +268,13 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         }
         if decision != .finishSending {
             observer?.stage("preview", week: week)
+            try ensureLockHeld()
             if let early = try buildDraft(week) { return early }
         }
         guard let issue = try store.issue(week), let hash = issue.draftHash else {
             return .nothingToDo(reason: "no draft")
         }
+        try ensureLockHeld()
         if issue.approvedHash != hash {
             guard settings.approval == .auto else { return try mailEditors(week, issue: issue, hash: hash) }
             try store.approve(week, hash: hash, at: Date())

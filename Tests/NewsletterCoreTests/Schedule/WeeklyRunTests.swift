@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NewsletterCore
+import Synchronization
 import Testing
 
 /// The weekly run's core with the clock in the test's hands: weeks a machine that was off never
@@ -105,5 +106,43 @@ struct WeeklyRunTests {
         let again = try run.run(target: week("2026-W47"), request: .named, now: months)
         #expect(again.weeks.first?.outcome == .nothingToDo(reason: "already sent"))
         #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
+    }
+}
+
+extension WeeklyRunTests {
+    /// A run lock that its database session lost after `decisions` checks (what a restart of
+    /// the server does to a session-level lock; WeekDecisionLockTests shows the real one lost).
+    final class LosingHold: WeekLockHold {
+        let left: Mutex<Int>
+        init(decisions: Int) { left = Mutex(decisions) }
+        func ensureHeld() throws {
+            let stillHeld = left.withLock { left in
+                defer { left -= 1 }
+                return left > 0
+            }
+            if !stillHeld { throw WeekLockLost(week: try IssueWeek(parsing: "2026-W47"), reason: "the test ended it") }
+        }
+    }
+
+    @Test func aRunThatLostItsLockDecidesNothingMore() throws {
+        var run = try weeklyRun(missed: .skip)
+        run.lockHold = LosingHold(decisions: 0)
+        #expect {
+            try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
+        } throws: { error in
+            guard case .lockLost(let reason) = error as? RunError else { return false }
+            return reason.contains("the lock on 2026-W47's decisions was lost")
+        }
+        #expect(try run.store.issue(week("2026-W47")) == nil, "no draft built")
+        #expect(try run.store.deliveryCounts(week("2026-W47")).isEmpty, "nothing sent")
+
+        // Lost between building the draft and approving it: the draft stands, nothing is approved or sent.
+        run.lockHold = LosingHold(decisions: 1)
+        #expect(throws: RunError.self) {
+            try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
+        }
+        let issue = try #require(try run.store.issue(week("2026-W47")))
+        #expect(issue.status == .draft && issue.approvedHash == nil)
+        #expect(try run.store.deliveryCounts(week("2026-W47")).isEmpty)
     }
 }
