@@ -7,6 +7,7 @@ import Testing
 /// half with the reason, rather than passing it silently.
 /// What both backends implement so far; each contract suite uses its part.
 typealias ContractStore = SubscriberStore & ComparisonStore
+    & IssueStore & SummaryStore & RunStore & ArchiveStore & TopicStore & NewsletterStoreExtras
 
 struct StoreBackend: Sendable, CustomTestStringConvertible {
     var name: String
