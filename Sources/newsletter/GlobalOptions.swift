@@ -75,14 +75,14 @@ struct CommandContext {
         try opening(StoreFactory.open)
     }
 
-    /// The subscribers of the configured store, on either backend.
+    /// The subscribers of the configured store: all `subscribers add`, `list` and `remove` need.
     func openSubscriberStore() throws -> any SubscriberStore {
-        try opening(StoreFactory.openSubscribers)
+        try openStore()
     }
 
-    /// The comparisons of the configured store, on either backend (`ingest`, `comparisons`).
+    /// The comparisons of the configured store (`ingest`, `comparisons`).
     func openComparisonStore() throws -> any ComparisonStore {
-        try opening(StoreFactory.openComparisons)
+        try openStore()
     }
 
     private func opening<Store>(_ open: (StoreLocation, Logger) throws(StoreOpenError) -> Store) throws -> Store {

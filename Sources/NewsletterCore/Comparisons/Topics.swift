@@ -87,6 +87,17 @@ public struct TopicChoice: Sendable, Hashable, Codable, Comparable, CustomString
     }
 }
 
+extension TopicChoice {
+    /// How many readers have each choice, from the stored choices of those who made one:
+    /// every other reader (of `readers`, who get issues) gets everything. Both stores count so.
+    public static func readerCounts(readers: Int, choices: [[String]]) -> [TopicChoice: Int] {
+        var counts: [TopicChoice: Int] = [:]
+        for topics in choices { counts[TopicChoice(topics), default: 0] += 1 }
+        if readers > choices.count { counts[.everything, default: 0] += readers - choices.count }
+        return counts
+    }
+}
+
 /// A topic as `topics list` shows it.
 public struct TopicCount: Sendable, Equatable, Codable {
     public var topic: String

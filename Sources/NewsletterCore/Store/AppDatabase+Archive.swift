@@ -10,14 +10,14 @@ extension AppDatabase {
 
 extension AppDatabase: ArchiveStore {
     public func sentIssues() throws -> [IssueRecord] {
-        try listIssues().filter { $0.status == .sent }
+        try listIssues().filter { $0.status == IssueLifecycle.archivedStatus }
     }
 
     public func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) throws -> Bool {
         try writer.write { db in
             try db.execute(
-                sql: "UPDATE issue SET hiddenFromArchive = ? WHERE week = ? AND status = 'sent'",
-                arguments: [hidden, week.description])
+                sql: "UPDATE issue SET hiddenFromArchive = ? WHERE week = ? AND status = ?",
+                arguments: [hidden, week.description, IssueLifecycle.archivedStatus.rawValue])
             return db.changesCount > 0
         }
     }

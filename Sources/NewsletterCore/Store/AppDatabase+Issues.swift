@@ -40,11 +40,8 @@ extension AppDatabase: IssueStore {
     public func saveDraft(_ draft: IssueDraft) throws {
         try writer.write { db in
             let existing = try Self.fetchIssue(draft.week.description, db)
-            if existing?.status == .sent { throw IssueStoreError.alreadySent(draft.week) }
-            if existing?.draftHash != draft.hash, try Self.deliveryStarted(draft.week, db) {
-                throw IssueStoreError.sendingStarted(draft.week)
-            }
-            let keepsApproval = existing?.approvedHash == draft.hash
+            let approval = try IssueLifecycle.savingDraft(
+                draft, over: existing, contentFixed: try Self.deliveryStarted(draft.week, db))
             try db.execute(
                 sql: """
                     INSERT INTO issue (week, status, subject, html, text, manifest, draftHash, approvedHash, approvedAt,
@@ -56,9 +53,8 @@ extension AppDatabase: IssueStore {
                         approvedAt = excluded.approvedAt, skipReason = NULL, updatedAt = excluded.updatedAt
                     """,
                 arguments: [
-                    draft.week.description, (keepsApproval ? IssueStatus.approved : .draft).rawValue, draft.subject,
-                    draft.html, draft.text, draft.manifest, draft.hash, keepsApproval ? draft.hash : nil,
-                    keepsApproval ? existing?.approvedAt : nil, Date(),
+                    draft.week.description, approval.status.rawValue, draft.subject, draft.html, draft.text,
+                    draft.manifest, draft.hash, approval.approvedHash, approval.approvedAt, Date(),
                 ])
             try db.execute(
                 sql: "UPDATE issue SET variants = ? WHERE week = ?",
@@ -74,8 +70,8 @@ extension AppDatabase: IssueStore {
 
     public func recordSkipped(_ week: IssueWeek, reason: String) throws {
         try writer.write { db in
-            if try Self.fetchIssue(week.description, db)?.status == .sent { throw IssueStoreError.alreadySent(week) }
-            if try Self.deliveryStarted(week, db) { throw IssueStoreError.sendingStarted(week) }
+            try IssueLifecycle.skipping(
+                week, over: try Self.fetchIssue(week.description, db), contentFixed: try Self.deliveryStarted(week, db))
             try db.execute(
                 sql: """
                     INSERT INTO issue (week, status, skipReason, updatedAt) VALUES (?, 'skipped', ?, ?)
@@ -89,11 +85,7 @@ extension AppDatabase: IssueStore {
 
     public func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
         try writer.write { db in
-            guard let existing = try Self.fetchIssue(week.description, db), let stored = existing.draftHash else {
-                throw IssueStoreError.noDraft(week)
-            }
-            if existing.status == .sent { throw IssueStoreError.alreadySent(week) }
-            guard stored == hash else { throw IssueStoreError.draftChanged(week, stored: stored, expected: hash) }
+            try IssueLifecycle.approving(week, hash: hash, existing: try Self.fetchIssue(week.description, db))
             try db.execute(
                 sql:
                     "UPDATE issue SET status = 'approved', approvedHash = ?, approvedAt = ?, updatedAt = ? WHERE week = ?",
@@ -111,9 +103,15 @@ extension AppDatabase: IssueStore {
 
     /// Some recipient already got (or is getting) this week's issue: its content is fixed.
     private static func deliveryStarted(_ week: IssueWeek, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN ('sent', 'sending'))",
-            arguments: [week.description]) ?? false
+        try deliveryExists(week, in: IssueLifecycle.contentFixingStates, db)
+    }
+
+    /// Whether the week's ledger has a row in one of `states` (the core says which).
+    static func deliveryExists(_ week: IssueWeek, in states: [DeliveryState], _ db: Database) throws -> Bool {
+        let placeholders = Array(repeating: "?", count: states.count).joined(separator: ", ")
+        return try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN (\(placeholders)))",
+            arguments: [week.description] + StatementArguments(states.map(\.rawValue))) ?? false
     }
 
     private static func fetchIssue(_ week: String, _ db: Database) throws -> IssueRecord? {

@@ -12,6 +12,9 @@ public struct RunRecord: Sendable, Equatable, Codable {
     /// The run's one-line summary for this week.
     public var lastSummary: String?
     public var lastError: String?
+
+    /// The outcome of a run that has begun and not finished (or was killed mid-way).
+    public static let running = "running"
 }
 
 /// The run's memory, beside the issues and the ledger.
@@ -73,9 +76,9 @@ extension AppDatabase: RunStore {
         try writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO runWeek (week, firstRunAt, lastRunAt, lastOutcome) VALUES (?, ?, ?, 'running')
-                    ON CONFLICT(week) DO UPDATE SET lastRunAt = excluded.lastRunAt, lastOutcome = 'running'
-                    """, arguments: [week.description, time, time])
+                    INSERT INTO runWeek (week, firstRunAt, lastRunAt, lastOutcome) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(week) DO UPDATE SET lastRunAt = excluded.lastRunAt, lastOutcome = excluded.lastOutcome
+                    """, arguments: [week.description, time, time, RunRecord.running])
         }
     }
 
@@ -90,13 +93,7 @@ extension AppDatabase: RunStore {
     }
 
     public func deliveryBegun(_ week: IssueWeek) throws -> Bool {
-        try reader.read { db in
-            try Bool.fetchOne(
-                db,
-                sql: """
-                    SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN ('sent', 'sending', 'deferred', 'failed'))
-                    """, arguments: [week.description]) ?? false
-        }
+        try reader.read { db in try Self.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates, db) }
     }
 
     public func editorsMailed(_ week: IssueWeek, draftHash: String) throws -> Set<String> {

@@ -107,25 +107,27 @@ extension AppDatabase: TopicStore {
 
     public func readerChoices() throws -> [TopicChoice: Int] {
         try reader.read { db in
-            var choices: [TopicChoice: Int] = [:]
-            let everyone =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM subscriber WHERE status = 'confirmed' AND NOT paused")
+            // Who reads an issue is the core's rule (DeliveryEligibility), spelled here as arguments.
+            let statuses = DeliveryEligibility.statuses.map(\.rawValue)
+            let placeholders = Array(repeating: "?", count: statuses.count).joined(separator: ", ")
+            let eligible = "s.status IN (\(placeholders)) AND (? OR NOT s.paused)"
+            let arguments = StatementArguments(statuses) + [DeliveryEligibility.includesPaused]
+            let readers =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM subscriber s WHERE \(eligible)", arguments: arguments)
                 ?? 0
-            var chosen = 0
+            var chosen: [[String]] = []
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT GROUP_CONCAT(t.topic, char(10)) AS topics FROM subscriberTopic t
-                    JOIN subscriber s ON s.id = t.subscriberId WHERE s.status = 'confirmed' AND NOT s.paused
+                    JOIN subscriber s ON s.id = t.subscriberId WHERE \(eligible)
                     GROUP BY t.subscriberId
-                    """)
+                    """, arguments: arguments)
             while let row = try rows.next() {
                 let topics: String = row["topics"]
-                choices[TopicChoice(topics.split(separator: "\n").map(String.init)), default: 0] += 1
-                chosen += 1
+                chosen.append(topics.split(separator: "\n").map(String.init))
             }
-            if everyone > chosen { choices[.everything, default: 0] += everyone - chosen }
-            return choices
+            return TopicChoice.readerCounts(readers: readers, choices: chosen)
         }
     }
 

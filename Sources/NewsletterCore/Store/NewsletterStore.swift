@@ -62,6 +62,10 @@ extension AppDatabase: NewsletterStore {
     }
 }
 
+extension PostgresStore: NewsletterStore {
+    public var locationDescription: String { location.description }
+}
+
 /// Why a store could not be opened, with the exit status that says so.
 public struct StoreOpenError: Error, CustomStringConvertible, Sendable {
     public var description: String
@@ -71,30 +75,6 @@ public struct StoreOpenError: Error, CustomStringConvertible, Sendable {
 /// The one place a store is made from the configuration: the SQLite file by default, the
 /// PostgreSQL database when `store.url` (or `NEWSLETTER_STORE_URL`) names one.
 public enum StoreFactory {
-    /// The subscribers alone (`subscribers add`, `list`, `remove`): served by either backend today.
-    public static func openSubscribers(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
-        -> any SubscriberStore
-    {
-        try openPartServedByBoth(location, logger: logger)
-    }
-
-    /// The comparisons alone (`ingest`, `comparisons`): served by either backend today.
-    public static func openComparisons(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
-        -> any ComparisonStore
-    {
-        try openPartServedByBoth(location, logger: logger)
-    }
-
-    /// The part of the store that the PostgreSQL store implements so far, on either backend.
-    private static func openPartServedByBoth(_ location: StoreLocation, logger: Logger) throws(StoreOpenError)
-        -> any ComparisonStore & SubscriberStore
-    {
-        switch location {
-        case .sqlite: try open(location, logger: logger)
-        case .postgres(let postgres): try openPostgres(postgres, logger: logger)
-        }
-    }
-
     /// Connects and migrates, so a wrong URL or password says so before anything else.
     private static func openPostgres(_ location: PostgresLocation, logger: Logger) throws(StoreOpenError)
         -> PostgresStore
@@ -115,11 +95,7 @@ public enum StoreFactory {
                 throw StoreOpenError(description: "\(error)", exitStatus: .storeError)
             }
         case .postgres(let postgres):
-            _ = try openPostgres(postgres, logger: logger)
-            throw StoreOpenError(
-                description:
-                    "store.url names a PostgreSQL database (\(postgres)); this build's PostgreSQL store serves `newsletter store`, `ingest`, `comparisons` and `subscribers add`, `list` and `remove` only, not yet this command. Unset store.url (and NEWSLETTER_STORE_URL) to use the SQLite store at store.path.",
-                exitStatus: .configurationError)
+            return try openPostgres(postgres, logger: logger)
         }
     }
 }

@@ -263,26 +263,4 @@ extension PostgresStore: SubscriberEndpointStore {
                 expiresAt: try extra[10].decode(Date?.self, context: .default))
         )
     }
-
-    /// Replaces a subscriber's topic choice and records it in the consent trail, inside the
-    /// caller's transaction; the same choice again changes nothing.
-    static func replaceTopicChoice(
-        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String = "topics",
-        _ connection: PostgresSession
-    ) throws {
-        let previous = TopicChoice(
-            try connection.rows("SELECT topic FROM subscriber_topic WHERE subscriber_id = \(subscriberID)").map {
-                try $0.decode(String.self)
-            })
-        guard previous != choice else { return }
-        try connection.run("DELETE FROM subscriber_topic WHERE subscriber_id = \(subscriberID)")
-        let topics = Array(choice.topics)
-        try connection.run(
-            """
-            INSERT INTO subscriber_topic (subscriber_id, topic)
-            SELECT \(subscriberID), topic FROM UNNEST(\(topics)) AS t(topic)
-            """)
-        try recordConsent(
-            subscriberID: subscriberID, event: event, client: client, at: time, detail: "topics=\(choice)", connection)
-    }
 }

@@ -1,0 +1,190 @@
+import Foundation
+import PostgresNIO
+
+/// Issues in PostgreSQL: the same rules as the SQLite store (IssueLifecycle decides, the store
+/// reads and writes in one transaction). Every write of a week takes the week's advisory lock
+/// first, so two hosts rebuilding, approving or skipping one week take turns, as SQLite's
+/// single writer makes them.
+extension PostgresStore: IssueStore {
+    public func comparisons(publishedIn window: DateInterval) throws -> [StoredComparison] {
+        let ids = try read { connection in
+            try connection.rows(
+                """
+                SELECT id FROM comparison WHERE published >= \(window.start) AND published < \(window.end)
+                ORDER BY published, id
+                """
+            ).map { try $0.decode(Int64.self) }
+        }
+        return try ids.compactMap { try comparison(id: $0) }
+    }
+
+    public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) throws -> Set<Int64> {
+        try read { connection in
+            Set(
+                try connection.rows(
+                    """
+                    SELECT ic.comparison_id FROM issue_comparison ic JOIN issue i ON i.week = ic.week
+                    WHERE i.status = \(IssueStatus.sent.rawValue) AND i.week <> \(week.description)
+                    """
+                ).map { try $0.decode(Int64.self) })
+        }
+    }
+
+    public func issue(_ week: IssueWeek) throws -> IssueRecord? {
+        try read { connection in try Self.fetchIssue(week, connection) }
+    }
+
+    public func listIssues() throws -> [IssueRecord] {
+        try read { connection in
+            // Byte order ("C"): the database's collation may ignore the hyphen in "2026-W48".
+            try connection.rows(#"SELECT week FROM issue ORDER BY week COLLATE "C" DESC"#).compactMap { row in
+                try Self.fetchIssue(try IssueWeek(parsing: try row.decode(String.self)), connection)
+            }
+        }
+    }
+
+    public func saveDraft(_ draft: IssueDraft) throws {
+        let variants = try draft.variants?.encoded()
+        let now = Date()
+        try transaction(refusing: IssueStoreError.self) { connection in
+            try Self.lockWeek(draft.week, connection)
+            let approval = try IssueLifecycle.savingDraft(
+                draft, over: try Self.fetchIssue(draft.week, connection),
+                contentFixed: try Self.deliveryExists(draft.week, in: IssueLifecycle.contentFixingStates, connection))
+            try connection.run(
+                """
+                INSERT INTO issue (week, status, subject, html, text, manifest, draft_hash, approved_hash, approved_at,
+                                   skip_reason, variants, updated_at)
+                VALUES (\(draft.week.description), \(approval.status.rawValue), \(draft.subject), \(draft.html),
+                        \(draft.text), \(draft.manifest), \(draft.hash), \(approval.approvedHash), \(approval.approvedAt),
+                        NULL, \(variants), \(now))
+                ON CONFLICT (week) DO UPDATE SET status = EXCLUDED.status, subject = EXCLUDED.subject,
+                    html = EXCLUDED.html, text = EXCLUDED.text, manifest = EXCLUDED.manifest,
+                    draft_hash = EXCLUDED.draft_hash, approved_hash = EXCLUDED.approved_hash,
+                    approved_at = EXCLUDED.approved_at, skip_reason = NULL, variants = EXCLUDED.variants,
+                    updated_at = EXCLUDED.updated_at
+                """)
+            try connection.run("DELETE FROM issue_comparison WHERE week = \(draft.week.description)")
+            for (position, id) in draft.comparisonIDs.enumerated() {
+                try connection.run(
+                    """
+                    INSERT INTO issue_comparison (week, comparison_id, position)
+                    VALUES (\(draft.week.description), \(id), \(position))
+                    """)
+            }
+        }
+    }
+
+    public func recordSkipped(_ week: IssueWeek, reason: String) throws {
+        let now = Date()
+        try transaction(refusing: IssueStoreError.self) { connection in
+            try Self.lockWeek(week, connection)
+            try IssueLifecycle.skipping(
+                week, over: try Self.fetchIssue(week, connection),
+                contentFixed: try Self.deliveryExists(week, in: IssueLifecycle.contentFixingStates, connection))
+            try connection.run(
+                """
+                INSERT INTO issue (week, status, skip_reason, updated_at)
+                VALUES (\(week.description), \(IssueStatus.skipped.rawValue), \(reason), \(now))
+                ON CONFLICT (week) DO UPDATE SET status = EXCLUDED.status, skip_reason = EXCLUDED.skip_reason,
+                    subject = NULL, html = NULL, text = NULL, manifest = NULL, draft_hash = NULL,
+                    approved_hash = NULL, approved_at = NULL, variants = NULL, updated_at = EXCLUDED.updated_at
+                """)
+            try connection.run("DELETE FROM issue_comparison WHERE week = \(week.description)")
+        }
+    }
+
+    public func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
+        try transaction(refusing: IssueStoreError.self) { connection in
+            try Self.lockWeek(week, connection)
+            try IssueLifecycle.approving(week, hash: hash, existing: try Self.fetchIssue(week, connection))
+            try connection.run(
+                """
+                UPDATE issue SET status = \(IssueStatus.approved.rawValue), approved_hash = \(hash),
+                    approved_at = \(time), updated_at = \(time)
+                WHERE week = \(week.description)
+                """)
+        }
+    }
+
+    public func markSent(_ week: IssueWeek, at time: Date) throws {
+        try transaction { connection in
+            try Self.lockWeek(week, connection)
+            try connection.run(
+                """
+                UPDATE issue SET status = \(IssueStatus.sent.rawValue), sent_at = \(time), updated_at = \(time)
+                WHERE week = \(week.description)
+                """)
+        }
+    }
+
+    // MARK: Shared with the archive and the runs
+
+    /// A transaction whose body may refuse with `Refusal` (IssueLifecycle's IssueStoreError):
+    /// the refusal undoes what the body wrote (a savepoint), ends the transaction, and reaches
+    /// the caller as itself, as the SQLite store throws it, rather than as a store failure.
+    func transaction<T, Refusal: Error>(refusing _: Refusal.Type, _ body: (PostgresSession) throws -> T) throws
+        -> T
+    {
+        let outcome: Result<T, Refusal> = try transaction { connection in
+            try connection.run("SAVEPOINT refusable")
+            do {
+                return .success(try body(connection))
+            } catch let refusal as Refusal {
+                try connection.run("ROLLBACK TO SAVEPOINT refusable")
+                return .failure(refusal)
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// "issu": the lock a week's issue writes take, apart from the schema's, the pages' and the
+    /// week decisions'. Held to the end of the transaction.
+    static let issueLockKey: Int32 = 0x6973_7375
+
+    static func lockWeek(_ week: IssueWeek, _ connection: PostgresSession) throws {
+        try connection.run("SELECT pg_advisory_xact_lock(\(issueLockKey), hashtext(\(week.description)))")
+    }
+
+    /// Whether the week's ledger has a row in one of `states` (IssueLifecycle says which).
+    static func deliveryExists(_ week: IssueWeek, in states: [DeliveryState], _ connection: PostgresSession) throws
+        -> Bool
+    {
+        try connection.rows(
+            """
+            SELECT EXISTS (SELECT 1 FROM delivery WHERE week = \(week.description)
+                AND state = ANY(\(states.map(\.rawValue))))
+            """
+        ).first?.decode(Bool.self) ?? false
+    }
+
+    static func fetchIssue(_ week: IssueWeek, _ connection: PostgresSession) throws -> IssueRecord? {
+        guard
+            let row = try connection.rows(
+                """
+                SELECT status, subject, html, text, manifest, draft_hash, approved_hash, approved_at, sent_at,
+                    skip_reason, updated_at, variants, hidden_from_archive
+                FROM issue WHERE week = \(week.description)
+                """
+            ).first
+        else { return nil }
+        let (
+            status, subject, html, text, manifest, draftHash, approvedHash, approvedAt, sentAt, skipReason, updatedAt,
+            variants, hidden
+        ) = try row.decode(
+            (
+                String, String?, String?, String?, String?, String?, String?, Date?, Date?, String?, Date, String?,
+                Bool
+            ).self)
+        let ids = try connection.rows(
+            "SELECT comparison_id FROM issue_comparison WHERE week = \(week.description) ORDER BY position"
+        ).map { try $0.decode(Int64.self) }
+        var record = IssueRecord(
+            week: week, status: try enumValue(IssueStatus.self, status, "issue.status"), subject: subject, html: html,
+            text: text, manifest: manifest, draftHash: draftHash, approvedHash: approvedHash, approvedAt: approvedAt,
+            sentAt: sentAt, skipReason: skipReason, comparisonIDs: ids, updatedAt: updatedAt)
+        record.variants = try variants.map(FrozenVariants.decode)
+        record.hiddenFromArchive = hidden
+        return record
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import NewsletterCore
+import Testing
+
+/// What every `ArchiveStore` does, written once and run against each backend: the sent issues
+/// the public archive shows, and an editor hiding one.
+@Suite("ArchiveStore contract")
+struct ArchiveStoreContractTests {
+    let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+
+    func week(_ text: String) -> IssueWeek { try! IssueWeek(parsing: text) }
+
+    func sent(_ text: String, in store: any ContractStore) throws {
+        try store.saveDraft(
+            IssueDraft(
+                week: week(text), subject: "Issue \(text)", html: "<p>\(text)</p>", text: text, manifest: "{}",
+                comparisonIDs: [], hash: "h-\(text)"))
+        try store.approve(week(text), hash: "h-\(text)", at: t0)
+        try store.markSent(week(text), at: t0)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func theArchiveHoldsTheSentIssuesNewestFirst(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        #expect(try store.sentIssues().isEmpty)
+        for text in ["2026-W09", "2027-W01", "2026-W10"] { try sent(text, in: store) }
+        try store.saveDraft(
+            IssueDraft(
+                week: week("2027-W02"), subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
+        try store.recordSkipped(week("2026-W11"), reason: "thin")
+        let archive = try store.sentIssues()
+        #expect(archive.map(\.week.description) == ["2027-W01", "2026-W10", "2026-W09"])
+        #expect(archive.allSatisfy { $0.status == .sent && $0.sentAt == t0 && !$0.hiddenFromArchive })
+        #expect(archive.first?.html == "<p>2027-W01</p>")
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func aSentIssueCanBeHiddenAndShownAgainAndNothingElseCan(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try sent("2026-W09", in: store)
+        try sent("2026-W10", in: store)
+        #expect(try store.setHiddenFromArchive(week("2026-W09"), hidden: true))
+        #expect(try store.sentIssues().map(\.hiddenFromArchive) == [false, true], "hidden ones are still listed")
+        #expect(try store.issue(week("2026-W09"))?.hiddenFromArchive == true)
+        #expect(try store.setHiddenFromArchive(week("2026-W09"), hidden: false))
+        #expect(try store.sentIssues().allSatisfy { !$0.hiddenFromArchive })
+
+        // A draft, a skipped week and a week with no issue have nothing in the archive to hide.
+        try store.saveDraft(
+            IssueDraft(
+                week: week("2026-W11"), subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
+        try store.recordSkipped(week("2026-W12"), reason: "thin")
+        for text in ["2026-W11", "2026-W12", "2026-W13"] {
+            #expect(try !store.setHiddenFromArchive(week(text), hidden: true))
+        }
+        #expect(try store.issue(week("2026-W11"))?.hiddenFromArchive == false)
+    }
+}
