@@ -180,9 +180,6 @@ struct StoreCommandTests {
         }
         #expect(printed[0] == printed[1])
         #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM comparison") == "2")
-        // A command the PostgreSQL store does not serve yet says so, before it does anything.
-        let preview = try await run(["subscribers", "export"], environment: postgres)
-        #expect(preview.status == 78 && preview.stderr.contains("not yet this command"), "\(preview.stderr)")
     }
 
     @Test func subscribersAddListAndRemoveWorkTheSameOnBothBackends() async throws {

@@ -6,11 +6,14 @@ import Testing
 @Suite("SubscriberEndpointStore contract")
 struct SubscriberEndpointStoreContractTests {
     let client = ClientInfo(address: "192.0.2.7", userAgent: "test")
+    /// Whole seconds: the SQLite store keeps times to the millisecond, and a time read back
+    /// must compare as it was written.
+    var now: Date { Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)) }
 
     @Test(arguments: StoreBackend.all)
     func aSignupQueuesOneConfirmationAndIsThrottledAfter(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let now = Date()
+        let now = self.now
         let policy = SignupPolicy()
         let address = try MailAddress("Ada@Example.org")
         guard case .confirmationQueued(let id) = try store.requestSignup(
@@ -30,7 +33,7 @@ struct SubscriberEndpointStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func theQueueHandsOutDueMailsUnderALease(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let now = Date()
+        let now = self.now
         _ = try store.requestSignup(try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
         _ = try store.requestSignup(
             try MailAddress("bob@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now.addingTimeInterval(1))
@@ -64,7 +67,7 @@ struct SubscriberEndpointStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func aConfirmationLinkConfirmsOnceAndQueuesTheWelcome(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let now = Date()
+        let now = self.now
         guard case .confirmationQueued(let id) = try store.requestSignup(
             try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
         else { Issue.record("queued"); return }
@@ -96,7 +99,7 @@ struct SubscriberEndpointStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func anUnsubscribeTokenUnsubscribesOnceAndSavesPreferences(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let now = Date()
+        let now = self.now
         let ada = try store.addSubscriber(email: "ada@example.org", name: "Ada", status: .confirmed)
         let token = try store.newUnsubscribeToken(subscriberID: ada.id, at: now)
         #expect(try store.subscriber(unsubscribeToken: token) == ada)
@@ -122,7 +125,7 @@ struct SubscriberEndpointStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func theTopicsChosenAtSignupReachTheLedger(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let now = Date()
+        let now = self.now
         let week = try IssueWeek(parsing: "2026-W47")
         guard case .confirmationQueued(let id) = try store.requestSignup(
             try MailAddress("ada@example.org"), name: nil, topics: TopicChoice(["search", "agents"]), client: client,
