@@ -69,6 +69,10 @@ public protocol DeliveryLedger: ListSendQuota {
     /// A claimed row whose subscriber gets no copy of this issue, and why (e.g. no comparison
     /// in their topics).
     func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws
+    /// Throws `LeaseExpired` when this process can no longer be sure its claims are its own
+    /// (on a shared database: its lease ran out while it was stopped or stalled, so another
+    /// sender may have taken them). Asked before each message goes on the wire; no round trip.
+    func ensureClaimsHeld(_ week: IssueWeek) throws
     /// The send of `week` by this process is over (done, or stopped): it holds no rows any more,
     /// and other senders (and `status`) stop counting it.
     func finishDelivery(_ week: IssueWeek) throws
@@ -85,5 +89,25 @@ extension DeliveryLedger {
             case .deferred(let id, let reply): try recordDeferred(week, subscriberID: id, reply: reply)
             }
         }
+    }
+}
+
+/// This sender went longer than its lease without renewing it (the process was stopped, the
+/// host hung): the recipients it had claimed may be another sender's now, so it sends nothing
+/// more. Those still unsent go back to the queue (or already went, to the sender that took them).
+public struct LeaseExpired: Error, CustomStringConvertible, Sendable {
+    public var silentFor: Duration
+    public var lease: TimeInterval
+
+    public init(silentFor: Duration, lease: TimeInterval) {
+        self.silentFor = silentFor
+        self.lease = lease
+    }
+
+    public var description: String {
+        String(
+            format:
+                "this sender's lease on its recipients ran out (%.0f s without renewing it, lease_seconds is %.0f: the process was stopped or stalled); another sender may have them now, so this one sent nothing more. Run `newsletter status` to see the senders still at work.",
+            silentFor.seconds, lease)
     }
 }

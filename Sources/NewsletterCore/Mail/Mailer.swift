@@ -315,6 +315,8 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             messageID = encoded.messageID
             // Nothing goes on the wire while the previous message's outcome is unrecorded.
             do { try outcomes.awaitCommitted() } catch { throw EarlierLedgerWriteFailed(underlying: error.underlying) }
+            // A sender that was stopped past its lease may no longer own this recipient.
+            try store.ensureClaimsHeld(week)
             let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
                 encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session,

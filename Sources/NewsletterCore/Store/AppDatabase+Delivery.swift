@@ -197,6 +197,9 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
+    /// One sender at a time (send.lock) works a SQLite ledger: its claims cannot be taken.
+    public func ensureClaimsHeld(_ week: IssueWeek) throws {}
+
     /// One sender at a time (send.lock) holds a SQLite ledger: nothing to hand back.
     public func finishDelivery(_ week: IssueWeek) throws {}
 

@@ -224,6 +224,7 @@ struct LedgerCommitterTests {
         func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {}
         func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {}
         func finishDelivery(_ week: IssueWeek) throws {}
+        func ensureClaimsHeld(_ week: IssueWeek) throws {}
         func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int { wanted }
         func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] { [:] }
         func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] { [] }

@@ -142,6 +142,24 @@ struct PostgresLedgerSendersTests {
         #expect(try next.deliveryCounts(week) == [.sent: 5])
     }
 
+    /// Woken after a stop longer than (most of) its lease, a sender sends nothing more before it
+    /// has renewed: its recipients may be another's now. Working, it renews and goes on.
+    @Test func aSenderThatWasStoppedPastItsLeaseStopsBeforeTheNextMessage() async throws {
+        let clock = ManualTime()
+        let stores = try await senders(1, subscribers: 3, lease: 60, clock: clock)
+        let sender = stores[0]
+        _ = try sender.prepareDelivery(week, addSubscribers: true)
+        let claims = try sender.claimDeliveries(week, limit: 3, runStarted: clock.now())
+        try sender.ensureClaimsHeld(week)
+        clock.advance(by: .seconds(40))
+        try sender.ensureClaimsHeld(week)
+        try sender.recordSent(week, subscriberID: claims[0].subscriber.id, messageID: "<a@x>", reply: "250")
+        clock.advance(by: .seconds(40))  // 40 s since the renewal at the record: still its own
+        try sender.ensureClaimsHeld(week)
+        clock.advance(by: .seconds(10))  // 50 s of the 60: too close to the end to send another
+        #expect(throws: LeaseExpired.self) { try sender.ensureClaimsHeld(week) }
+    }
+
     final class ClaimCounts: Sendable {
         let counts = Mutex<[Int64: Int]>([:])
     }

@@ -18,11 +18,15 @@ extension PostgresStore: DeliveryLedger {
             // Rows in flight at a sender that died (its lease ran out), at a SQLite sender when
             // the store was copied (no lease), or at this sender's own earlier send of the week:
             // back to the queue. Another live sender's rows stay its own.
+            // SKIP LOCKED: a row another sender's open transaction holds is that sender's business.
             let resumed = try connection.run(
                 """
-                UPDATE delivery SET state = 'pending', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
-                WHERE week = \(week.description) AND state = 'sending'
-                  AND (lease_deadline IS NULL OR lease_deadline < \(now) OR lease_owner = \(sender.id))
+                UPDATE delivery d SET state = 'pending', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
+                FROM (SELECT week, subscriber_id FROM delivery
+                      WHERE week = \(week.description) AND state = 'sending'
+                        AND (lease_deadline IS NULL OR lease_deadline < \(now) OR lease_owner = \(sender.id))
+                      FOR UPDATE SKIP LOCKED) AS abandoned
+                WHERE d.week = abandoned.week AND d.subscriber_id = abandoned.subscriber_id
                 """)
             return (added, resumed)
         }
@@ -41,6 +45,9 @@ extension PostgresStore: DeliveryLedger {
         let now = clock.now()
         let deadline = now.addingTimeInterval(lease)
         let claims = try transaction { connection in
+            // The sender's own row first, in every transaction that touches it: this process's
+            // connections then take their locks in one order and never deadlock one another.
+            try Self.lockSender(sender, connection)
             var claims: [DeliveryClaim] = []
             var left: [Int64] = []
             for source in ClaimSource.allCases where claims.count < limit {
@@ -168,6 +175,7 @@ extension PostgresStore: DeliveryLedger {
         let now = clock.now()
         let renewal = leaseRenewalDue()
         let recorded = try transaction { connection in
+            try Self.lockSender(sender, connection)
             // Only rows still this sender's: after its lease ran out another sender may hold
             // (and have sent) a row, and that owner's record stands.
             var recorded = 0
@@ -289,6 +297,14 @@ extension PostgresStore: DeliveryLedger {
 
     // MARK: The lease
 
+    public func ensureClaimsHeld(_ week: IssueWeek) throws {
+        // By this process's monotonic clock, which runs on while the process is stopped. A
+        // quarter of the lease is kept back for the message about to go out.
+        guard let renewed = leaseRenewedAt.withLock({ $0 }) else { return }
+        let silent = clock.uptime() - renewed
+        if silent.seconds >= lease * 0.75 { throw LeaseExpired(silentFor: silent, lease: lease) }
+    }
+
     /// When half the lease has passed since the last renewal: the deadline to renew to.
     private func leaseRenewalDue() -> (deadline: Date, uptime: Duration)? {
         let uptime = clock.uptime()
@@ -296,6 +312,12 @@ extension PostgresStore: DeliveryLedger {
             renewed.map { (uptime - $0).seconds >= lease / 2 } ?? true
         }
         return due ? (clock.now().addingTimeInterval(lease), uptime) : nil
+    }
+
+    /// Locks the sender's row for the rest of the transaction (it may be gone: a sender that
+    /// finished, or one `store copy` never had; then there is nothing to lock).
+    static func lockSender(_ sender: SenderIdentity, _ connection: PostgresSession) throws {
+        try connection.run("SELECT 1 FROM sender WHERE id = \(sender.id) FOR UPDATE")
     }
 
     static func renewLease(_ week: IssueWeek, sender: SenderIdentity, deadline: Date, _ connection: PostgresSession)

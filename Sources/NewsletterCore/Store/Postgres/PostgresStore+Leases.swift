@@ -79,6 +79,7 @@ extension PostgresStore: DeliveryLeaseQueue {
         let statuses = DeliveryEligibility.statuses.map(\.rawValue)
         let includesPaused = DeliveryEligibility.includesPaused
         return try transaction { connection in
+            try Self.lockSender(sender, connection)
             var claimed: [LeasedDelivery] = []
             // A `sending` row without a lease is one a SQLite sender had in flight when the store
             // was copied: nobody holds it, so it is claimed again, as the SQLite store resumes it.
@@ -137,6 +138,7 @@ extension PostgresStore: DeliveryLeaseQueue {
         _ week: IssueWeek, subscriberID: Int64, sender: SenderIdentity, messageID: String, reply: String, at time: Date
     ) throws -> Bool {
         try transaction { connection in
+            try Self.lockSender(sender, connection)
             // Only while the row is still this sender's: after its lease ran out another may
             // have claimed (and sent) it, and that owner's record stands.
             let changed = try connection.run(
@@ -153,6 +155,7 @@ extension PostgresStore: DeliveryLeaseQueue {
 
     public func releaseSender(_ sender: SenderIdentity, week: IssueWeek, at time: Date) throws -> Int {
         try transaction { connection in
+            try Self.lockSender(sender, connection)
             let released = try connection.run(
                 """
                 UPDATE delivery SET state = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,

@@ -91,6 +91,13 @@ public final class PostgresStore: Sendable {
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
+        // Our transactions are a few statements long. One left open by a process that stopped
+        // mid-way (SIGSTOP, a hung host) would hold its row locks until the server noticed the
+        // connection dead, blocking every other sender's writes to those rows: past this the
+        // server ends it, rolls it back (the stalled process then records nothing) and frees them.
+        let idleTimeout = max(10, min(60, location.leaseSeconds))
+        configuration.options.additionalStartupParameters.append(
+            ("idle_in_transaction_session_timeout", "\(idleTimeout)s"))
         self.configuration = configuration
     }
 
