@@ -362,7 +362,7 @@ struct SummaryGuardTests {
             """
         let part = SummaryGuard().partChecks
         let candidates = SummaryGuard.candidateSentences(
-            part.trimmed(reply, maximumSentences: 2), copiedFrom: SummaryPrompt.toolMessage(page, tool: inkwell))
+            part.trimmed(reply, maximumSentences: 2), copiedFrom: SummaryPrompt.copyMaterial(page, tool: inkwell))
         let own =
             "The reviewers liked that Inkwell is a tool that helps maintain documentation for active codebases by automatically updating stale pages."
         #expect(candidates.first == own && candidates.count == 2)
@@ -371,10 +371,14 @@ struct SummaryGuardTests {
         #expect(SummaryGuard().checkPart(own, about: "Inkwell", against: GuardSource(page, instructions: told)) == [])
         // Not whole sentences: as it was, for the checks to refuse.
         #expect(SummaryGuard.candidateSentences("Inkwell opens a follow", copiedFrom: "") == ["Inkwell opens a follow"])
-        // The prompt gives the model the description's first sentence beside the tagline.
+        // panel-v4: the tagline and the whole takes, with the reasons at their ends, but not the
+        // description, which the model copied out; a copy of it is still refused.
         let message = SummaryPrompt.toolMessage(page, tool: inkwell)
         #expect(message.contains("What it is: Docs that rewrite themselves when your code changes"))
-        #expect(message.contains("What it does: Inkwell is a GitHub app that reads every merged pull request"))
+        #expect(!message.contains("What it does:") && !message.contains("reads every merged pull request"))
+        #expect(message.contains("[Skeptic, skip] "))
+        #expect(message.contains("Until Inkwell owns something the host cannot copy, this is a skip."))
+        #expect(SummaryGuard.copiedRun(candidates.last!, from: SummaryPrompt.copyMaterial(page, tool: inkwell)) != nil)
     }
 
     /// SmolLM2-135M's one accepted reply in the 2026-12-01 benchmark: it paraphrases the framing
