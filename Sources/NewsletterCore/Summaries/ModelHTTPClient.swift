@@ -224,33 +224,12 @@ public struct SamplingOptions: Sendable, Equatable {
     public var maxTokens: Int = 160
     /// Only llama-server knows `cache_prompt`; a strict OpenAI endpoint would refuse it.
     public var isLlamaServer = true
-    /// llama-server's DRY sampler over the whole context, the prompt included: a reply that goes
-    /// on repeating a run of the prompt is pushed off it, harder the longer the run. Nil: none.
-    public var copyPenalty: CopyPenalty?
 
-    /// DRY's settings: runs up to `allowedLength` tokens are free (a tool's name, a short
-    /// phrase), each token past it costs `multiplier × base^(length − allowedLength)` in logits.
-    public struct CopyPenalty: Sendable, Equatable {
-        public var multiplier: Double
-        public var base: Double
-        public var allowedLength: Int
-
-        public init(multiplier: Double, base: Double, allowedLength: Int) {
-            self.multiplier = multiplier
-            self.base = base
-            self.allowedLength = allowedLength
-        }
-    }
-
-    public init(
-        temperature: Double = 0, seed: Int = 42, maxTokens: Int = 160, isLlamaServer: Bool = true,
-        copyPenalty: CopyPenalty? = nil
-    ) {
+    public init(temperature: Double = 0, seed: Int = 42, maxTokens: Int = 160, isLlamaServer: Bool = true) {
         self.temperature = temperature
         self.seed = seed
         self.maxTokens = maxTokens
         self.isLlamaServer = isLlamaServer
-        self.copyPenalty = copyPenalty
     }
 }
 
@@ -270,17 +249,7 @@ public struct ChatClient: Sendable {
             "temperature": options.temperature, "seed": options.seed, "max_tokens": options.maxTokens,
             "stream": false,
         ]
-        if options.isLlamaServer {
-            body["cache_prompt"] = false
-            if let dry = options.copyPenalty {
-                // The whole prompt is scanned (llama-server feeds its tokens to the sampler; a
-                // request may not say -1 for the whole context, so the default context's size).
-                body["dry_multiplier"] = dry.multiplier
-                body["dry_base"] = dry.base
-                body["dry_allowed_length"] = dry.allowedLength
-                body["dry_penalty_last_n"] = 4096
-            }
-        }
+        if options.isLlamaServer { body["cache_prompt"] = false }
         let started = ContinuousClock.now
         let bytes = try http.postJSON("/v1/chat/completions", body: try Self.encode(body))
         let milliseconds = Self.milliseconds(since: started)

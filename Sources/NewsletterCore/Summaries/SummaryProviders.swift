@@ -209,18 +209,19 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: PerToolSummaryPr
     }
 
     public func instructions(for comparison: Comparison, tool: Tool, attempt: SummaryAttempt) -> String {
-        SummaryPrompt.instructions(for: comparison, tool: tool, tighter: attempt.tighter)
+        SummaryPrompt.instructions(for: comparison, tool: tool, prompt: SummaryPrompt.ToolPrompt(attempt))
     }
 
     /// One or two sentences about `tool` (a short reply: the chain keeps its complete sentences).
     public func summarize(_ comparison: Comparison, tool: Tool, attempt: SummaryAttempt) throws(SummaryProviderError)
         -> ModelReply
     {
-        let prefill = connection.isLlamaServer
-        let messages = SummaryPrompt.messages(for: comparison, tool: tool, tighter: attempt.tighter, prefill: prefill)
+        let prompt = SummaryPrompt.ToolPrompt(attempt)
+        let prefill = connection.isLlamaServer && prompt != .describing
+        let messages = SummaryPrompt.messages(for: comparison, tool: tool, prompt: prompt, prefill: prefill)
         let options = SamplingOptions(
             temperature: attempt.temperature, seed: attempt.seed, maxTokens: min(connection.maxTokens, 80),
-            isLlamaServer: connection.isLlamaServer, copyPenalty: SummaryPrompt.copyPenalty)
+            isLlamaServer: connection.isLlamaServer)
         let model = connection.model
         var reply = try connection.call { client throws(ModelCallError) in
             try client.chat(model: model, messages: messages, options: options)

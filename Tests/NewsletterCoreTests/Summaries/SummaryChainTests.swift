@@ -313,7 +313,7 @@ final class ScriptedPerToolProvider: PerToolSummaryProvider {
 
     func instructions(for comparison: Comparison, attempt: SummaryAttempt) -> String { "" }
     func instructions(for comparison: Comparison, tool: Tool, attempt: SummaryAttempt) -> String {
-        SummaryPrompt.instructions(for: comparison, tool: tool, tighter: attempt.tighter)
+        SummaryPrompt.instructions(for: comparison, tool: tool, prompt: SummaryPrompt.ToolPrompt(attempt))
     }
     func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply {
         throw .unavailable("per tool only")
@@ -443,6 +443,15 @@ struct FakeServerConnection: ModelConnection {
         let again = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: whole.baseURL, isLlamaServer: true))
             .summarize(page, tool: lanternfish, attempt: attempt)
         #expect(again.text == "Lanternfish ships for instant local search.")
+
+        // The second try is panel-v3's describing prompt, with no opening given.
+        let second = try FakeModelServer(.ok, reply: "Lanternfish keeps search on the device.")
+        _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: second.baseURL, isLlamaServer: true))
+            .summarize(page, tool: lanternfish, attempt: SummaryAttempt(number: 1, seed: 43))
+        let described = try #require(try second.requests().first?["messages"] as? [[String: String]])
+        #expect(described.map { $0["role"] } == ["system", "user"])
+        #expect(described[1]["content"]?.contains("What it does: Lanternfish is a desktop app") == true)
+        #expect(SummaryPrompt.ToolPrompt(SummaryAttempt(number: 2, seed: 44)) == .reasonsTighter)
 
         // Another endpoint is only told to begin with the name: no assistant turn to continue.
         let strict = try FakeModelServer(.ok, reply: "Lanternfish ships.")

@@ -367,7 +367,7 @@ struct SummaryGuardTests {
             "The reviewers liked that Inkwell is a tool that helps maintain documentation for active codebases by automatically updating stale pages."
         #expect(candidates.first == own && candidates.count == 2)
         #expect(candidates.last?.hasPrefix("Inkwell is a GitHub app that reads every merged pull request") == true)
-        let told = SummaryPrompt.instructions(for: page, tool: inkwell, tighter: false)
+        let told = SummaryPrompt.instructions(for: page, tool: inkwell, prompt: .describing)
         #expect(SummaryGuard().checkPart(own, about: "Inkwell", against: GuardSource(page, instructions: told)) == [])
         // Not whole sentences: as it was, for the checks to refuse.
         #expect(SummaryGuard.candidateSentences("Inkwell opens a follow", copiedFrom: "") == ["Inkwell opens a follow"])
@@ -387,7 +387,7 @@ struct SummaryGuardTests {
         let page = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
             source: "examples/inkwell-vs-tallyhoist.txt")
-        let told = page.tools.map { SummaryPrompt.instructions(for: page, tool: $0, tighter: false) }
+        let told = page.tools.map { SummaryPrompt.instructions(for: page, tool: $0, prompt: .reasons) }
         let source = GuardSource(page, instructions: told.joined(separator: "\n"))
         let reply =
             "The reviews on Inkwell are in the block below. The Tallyhoist is a tool that refuses to hide its output, and it's not just a tool."
