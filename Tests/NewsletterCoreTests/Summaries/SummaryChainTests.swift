@@ -395,18 +395,18 @@ struct FakeServerConnection: ModelConnection {
         let lanternfish = page.tools[0]
         let quillmark = page.tools[1]
         // 75 % ship: most ship, one worried; 100 %: every reviewer ships, with a risk still seen.
-        let mostShip = SummaryPrompt.toolSystem(lanternfish, comparison: page, tighter: false)
+        let mostShip = SummaryPrompt.toolSystem(lanternfish, comparison: page)
         #expect(mostShip.contains("give the reasons of the reviewers who ship it and what worries the others"))
         #expect(mostShip.contains("Do not describe what the tool is"))
         #expect(
-            SummaryPrompt.toolSystem(quillmark, comparison: page, tighter: true).contains(
+            SummaryPrompt.toolSystem(quillmark, comparison: page).contains(
                 "the reasons the reviewers ship it and the risk they still see"))
         var skipped = page
         skipped.tools[0].shipVotes = 1
         skipped.tools[0].skipVotes = 3
         #expect(SummaryPrompt.lean(skipped.tools[0], comparison: skipped) == .mostSkip)
         #expect(
-            SummaryPrompt.toolSystem(skipped.tools[0], comparison: skipped, tighter: false).contains(
+            SummaryPrompt.toolSystem(skipped.tools[0], comparison: skipped).contains(
                 "what worries the reviewers who skip it and what the others like"))
         skipped.tools[0].shipVotes = 2
         skipped.tools[0].skipVotes = 2
@@ -451,7 +451,17 @@ struct FakeServerConnection: ModelConnection {
         let described = try #require(try second.requests().first?["messages"] as? [[String: String]])
         #expect(described.map { $0["role"] } == ["system", "user"])
         #expect(described[1]["content"]?.contains("What it does: Lanternfish is a desktop app") == true)
-        #expect(SummaryPrompt.ToolPrompt(SummaryAttempt(number: 2, seed: 44)) == .reasonsTighter)
+        // The third: the reasons from the takes' opening sentences, without the verdict sentence
+        // the model quotes.
+        let third = try FakeModelServer(.ok, reply: "Lanternfish keeps search on the device.")
+        _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: third.baseURL, isLlamaServer: true))
+            .summarize(page, tool: lanternfish, attempt: SummaryAttempt(number: 2, seed: 44))
+        let openings = try #require(try third.requests().first)
+        let sentMessages = try #require(openings["messages"] as? [[String: String]])
+        #expect(sentMessages.map { $0["role"] } == ["system", "user", "assistant"])
+        #expect(sentMessages[1]["content"]?.contains("Skip until Lanternfish") == false)
+        #expect(sentMessages[1]["content"]?.contains("[Skeptic] Direct competitors are Spotlight") == true)
+        #expect(openings["temperature"] as? Double == 0.6 && openings["seed"] as? Int == 44)
 
         // Another endpoint is only told to begin with the name: no assistant turn to continue.
         let strict = try FakeModelServer(.ok, reply: "Lanternfish ships.")
