@@ -381,6 +381,36 @@ struct SummaryGuardTests {
         #expect(SummaryGuard.copiedRun(candidates.last!, from: SummaryPrompt.copyMaterial(page, tool: inkwell)) != nil)
     }
 
+    /// Qwen2.5-Coder-1.5B on the demo's Lanternfish vs Quillmark at panel-v4 (2026-12-01, `-t 1`):
+    /// the sentences that shipped pass, and the take's own verdict sentence written out (the first
+    /// try on Quillmark's retry, and the first on Inkwell) is refused as copied.
+    @Test func theDemosPanelV4SentencesPassAndAQuotedVerdictSentenceIsACopy() throws {
+        func page(_ name: String) throws -> Comparison {
+            try ComparisonPageReader().read(
+                try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/\(name).txt")),
+                source: "examples/\(name).txt")
+        }
+        let lanternfishPage = try page("lanternfish-vs-quillmark")
+        let (lanternfish, quillmark) = (lanternfishPage.tools[0], lanternfishPage.tools[1])
+        let reasons =
+            "Lanternfish, a private semantic search tool that ships to 75% of the panel, offers instant results with file paths, but concerns arise from the potential for slow performance on shared drives with scanned PDFs."
+        let told = SummaryPrompt.instructions(for: lanternfishPage, tool: lanternfish, prompt: .reasons)
+        #expect(
+            SummaryGuard().checkPart(reasons, about: "Lanternfish", against: GuardSource(lanternfishPage, instructions: told))
+                == [])
+        #expect(SummaryGuard.copiedRun(reasons, from: SummaryPrompt.copyMaterial(lanternfishPage, tool: lanternfish)) == nil)
+        let quoted = "Quillmark ships because it already speaks the open manifest format, so a standards win makes it more useful, not less."
+        #expect(SummaryGuard.copiedRun(quoted, from: SummaryPrompt.copyMaterial(lanternfishPage, tool: quillmark)) != nil)
+
+        let inkwellPage = try page("inkwell-vs-tallyhoist")
+        let inkwell = inkwellPage.tools[0]
+        let copied =
+            "Inkwell, a tool that automatically rewrites itself when your code changes, ships because the edits arrive as ordinary diffs you can reject line by line, but it is skipped by reviewers who worry about the code host shipping a good-enough version for free inside the pull request view."
+        #expect(
+            SummaryGuard.copiedRun(copied, from: SummaryPrompt.copyMaterial(inkwellPage, tool: inkwell))
+                == "ships because the edits arrive as ordinary diffs you can")
+    }
+
     /// SmolLM2-135M's one accepted reply in the 2026-12-01 benchmark: it paraphrases the framing
     /// of the takes around the tool's name, which the masked six-word check no longer saw.
     @Test func aReplyThatRecitesTheFramingAroundAToolNameIsRefused() throws {
