@@ -209,21 +209,31 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: PerToolSummaryPr
     }
 
     public func instructions(for comparison: Comparison, tool: Tool, attempt: SummaryAttempt) -> String {
-        SummaryPrompt.instructions(for: comparison, tool: tool, tighter: attempt.tighter)
+        SummaryPrompt.instructions(for: comparison, tool: tool, prompt: SummaryPrompt.ToolPrompt(attempt))
     }
 
     /// One or two sentences about `tool` (a short reply: the chain keeps its complete sentences).
     public func summarize(_ comparison: Comparison, tool: Tool, attempt: SummaryAttempt) throws(SummaryProviderError)
         -> ModelReply
     {
-        let messages = SummaryPrompt.messages(for: comparison, tool: tool, tighter: attempt.tighter)
+        let prompt = SummaryPrompt.ToolPrompt(attempt)
+        let prefill = connection.isLlamaServer && prompt != .describing
+        let messages = SummaryPrompt.messages(for: comparison, tool: tool, prompt: prompt, prefill: prefill)
         let options = SamplingOptions(
             temperature: attempt.temperature, seed: attempt.seed, maxTokens: min(connection.maxTokens, 80),
             isLlamaServer: connection.isLlamaServer)
         let model = connection.model
-        return try connection.call { client throws(ModelCallError) in
+        var reply = try connection.call { client throws(ModelCallError) in
             try client.chat(model: model, messages: messages, options: options)
         }
+        // llama-server answers a prefilled turn with the whole of it (measured: the content
+        // starts with the prefill); a server that sends only the continuation gets it put back.
+        let opening = SummaryPrompt.replyOpening(tool)
+        if prefill, !reply.text.hasPrefix(opening) {
+            let continuation = reply.text
+            reply.text = opening + (continuation.first.map { $0.isLetter || $0.isNumber } == true ? " " : "") + continuation
+        }
+        return reply
     }
 
     public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply

@@ -1,12 +1,32 @@
 import Foundation
 import Testing
 
+@testable import NewsletterCore
+
 /// `make demo`'s own steps (`scripts/demo.sh`) with the built binary, the system clock moved
 /// months past the week the examples are published in: the main job on the embedded defaults
 /// must show its draft, with the week's summaries, whatever the date.
 @Suite(.serialized, .enabled(if: CommandLineTests.faketimeAvailable, "faketime (Debian) is not installed"))
 struct DemoTests {
     static let week = "2026-W47"
+
+    /// The configuration the demo's summaries were measured on (docs/benchmarks.md, issue 12):
+    /// llama-server at its default of one thread (two cores) on a CPU with AVX-512, which
+    /// `GGML_NATIVE` builds for. llama.cpp's words at temperature 0 depend on the thread count and
+    /// the CPU's kernels, so there the test requires what was measured, both summaries the
+    /// model's own; on other hardware the words are others that nobody has read, and it requires
+    /// only that the bundled model made them or that a fallback says why it shipped.
+    static var isTheMeasuredConfiguration: Bool {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let flags = cpu.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+        return LlamaServerSupervisor.Settings(serverPath: "", modelPath: "").threads == 1 && flags.contains("avx512f")
+    }
+
+    /// A summary whose note says a provider ran out of time (and nothing else sent it on).
+    static func timedOut(_ summary: [String: Any]) -> Bool {
+        guard let note = summary["note"] as? String else { return false }
+        return note.contains("gave no complete answer within") && !note.contains("the guard refused")
+    }
 
     /// A directory laid out like a clone (examples/, templates/), with nothing configured.
     func clone() throws -> URL {
@@ -61,12 +81,20 @@ struct DemoTests {
             let summary = try #require(item["summary"] as? [String: Any])
             let text = try #require(summary["text"] as? String)
             #expect(text.count > 40 && preview.contains(words(text).prefix(6).joined(separator: " ")), "\(text)")
-            if LlamaRuntime.shouldRun {
-                // The bundled model made it (written or picked by it), not the no-model fallback.
-                // On this project's 2-core machine at `-t 1` the default model writes both demo
-                // summaries and the guard accepts them (docs/benchmarks.md, issue 12); the words
-                // are llama.cpp's on this CPU, so another CPU may get the grammar step's honest
-                // fallback instead, and the test allows it rather than fail on hardware.
+            if LlamaRuntime.shouldRun && Self.isTheMeasuredConfiguration {
+                // Issue 12's done-when: the default model wrote it and the guard accepted it. The
+                // words are fixed here; the machine's speed is not: on a loaded machine a request
+                // may outlast `summaries.request_timeout_seconds`, and then only a fallback that
+                // says so may ship, never one the guard's refusals sent it to.
+                #expect(summary["provider"] as? String == "local" || Self.timedOut(summary), "\(summary)")
+                #expect(summary["kind"] as? String == "abstractive" || Self.timedOut(summary), "\(summary)")
+                if summary["kind"] as? String == "abstractive" {
+                    #expect((summary["model"] as? String)?.hasPrefix("qwen2.5-coder-1.5b") == true, "\(summary)")
+                    #expect(summary["note"] == nil || summary["note"] is NSNull, "\(summary)")
+                }
+            } else if LlamaRuntime.shouldRun {
+                // Elsewhere the bundled model still made it (written or picked by it), or a
+                // fallback says why it shipped.
                 #expect((summary["provider"] as? String)?.hasPrefix("local") == true, "\(summary)")
                 if summary["kind"] as? String == "abstractive" {
                     #expect((summary["model"] as? String)?.hasPrefix("qwen2.5-coder-1.5b") == true, "\(summary)")

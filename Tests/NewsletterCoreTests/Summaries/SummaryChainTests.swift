@@ -313,7 +313,7 @@ final class ScriptedPerToolProvider: PerToolSummaryProvider {
 
     func instructions(for comparison: Comparison, attempt: SummaryAttempt) -> String { "" }
     func instructions(for comparison: Comparison, tool: Tool, attempt: SummaryAttempt) -> String {
-        SummaryPrompt.instructions(for: comparison, tool: tool, tighter: attempt.tighter)
+        SummaryPrompt.instructions(for: comparison, tool: tool, prompt: SummaryPrompt.ToolPrompt(attempt))
     }
     func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply {
         throw .unavailable("per tool only")
@@ -360,5 +360,114 @@ struct SummaryChainPerToolTests {
         #expect(copyOnly.summary.kind != .abstractive, "\(copyOnly.summary)")
         #expect(!copyOnly.summary.text.contains(cobaltlineCopy))
         #expect(copyOnly.trials.contains { $0.rejections.contains { $0.kind == "copied" } })
+    }
+}
+
+/// A connection to the fake OpenAI-compatible server, posing as llama-server or not.
+struct FakeServerConnection: ModelConnection {
+    let baseURL: String
+    var isLlamaServer: Bool
+    var label: String { "local" }
+    var model: String { "fake-model" }
+    var maxTokens: Int { 80 }
+
+    func call(_ request: (ChatClient) throws(ModelCallError) -> ModelReply) throws(SummaryProviderError) -> ModelReply {
+        do {
+            return try request(ChatClient(http: ModelHTTPClient(baseURL: baseURL, timeoutSeconds: 10)))
+        } catch {
+            throw .callFailed(error)
+        }
+    }
+}
+
+/// Prompt panel-v4: one tool at a time, the panel's reasons asked for by the way its verdict
+/// leans, the whole takes, not the description (which the model copied out at panel-v3).
+@Suite(.serialized) struct SummaryPromptPerToolTests {
+    let page: Comparison
+
+    init() throws {
+        page = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/lanternfish-vs-quillmark.txt")),
+            source: "examples/lanternfish-vs-quillmark.txt")
+    }
+
+    @Test func theModelIsAskedWhyThePanelVotesAsItDoesFromTheWholeTakes() throws {
+        let lanternfish = page.tools[0]
+        let quillmark = page.tools[1]
+        // 75 % ship: most ship, one worried; 100 %: every reviewer ships, with a risk still seen.
+        let mostShip = SummaryPrompt.toolSystem(lanternfish, comparison: page)
+        #expect(mostShip.contains("give the reasons of the reviewers who ship it and what worries the others"))
+        #expect(mostShip.contains("Do not describe what the tool is"))
+        #expect(
+            SummaryPrompt.toolSystem(quillmark, comparison: page).contains(
+                "the reasons the reviewers ship it and the risk they still see"))
+        var skipped = page
+        skipped.tools[0].shipVotes = 1
+        skipped.tools[0].skipVotes = 3
+        #expect(SummaryPrompt.lean(skipped.tools[0], comparison: skipped) == .mostSkip)
+        #expect(
+            SummaryPrompt.toolSystem(skipped.tools[0], comparison: skipped).contains(
+                "what worries the reviewers who skip it and what the others like"))
+        skipped.tools[0].shipVotes = 2
+        skipped.tools[0].skipVotes = 2
+        #expect(SummaryPrompt.lean(skipped.tools[0], comparison: skipped) == .split)
+
+        let message = SummaryPrompt.toolMessage(page, tool: lanternfish)
+        #expect(message.contains("Panel: 75% of the panel ship"))
+        // The verdicts' reasons are the takes' last sentences: the whole take is sent.
+        #expect(message.contains("Skip until Lanternfish has an answer to that."))
+        #expect(message.contains("It ships because it does one thing well on hardware you already own."))
+        #expect(!message.contains("Quillmark") && !message.contains("desktop app that indexes"))
+        // A copy of the description is still a copy of the page.
+        #expect(
+            SummaryGuard.copiedRun(
+                "Lanternfish is a desktop app that indexes local documents, email archives and note folders.",
+                from: SummaryPrompt.copyMaterial(page, tool: lanternfish)) != nil)
+    }
+
+    @Test func llamaServerIsGivenTheReplysFirstWordAndTheReplyKeepsIt() throws {
+        let lanternfish = page.tools[0]
+        let attempt = SummaryAttempt(number: 0, seed: 42)
+        // A server that sends only the continuation: the opening is put back.
+        let continuation = try FakeModelServer(.ok, reply: "ships for instant local search, though the Skeptic fears the OS vendors.")
+        let provider = ChatSummaryProvider(connection: FakeServerConnection(baseURL: continuation.baseURL, isLlamaServer: true))
+        let reply = try provider.summarize(page, tool: lanternfish, attempt: attempt)
+        #expect(reply.text == "Lanternfish ships for instant local search, though the Skeptic fears the OS vendors.")
+        let request = try #require(try continuation.requests().first)
+        let messages = try #require(request["messages"] as? [[String: String]])
+        #expect(messages.map { $0["role"] } == ["system", "user", "assistant"])
+        #expect(messages.last?["content"] == "Lanternfish")
+
+        // llama-server's way: the whole turn, the prefill included, kept as it is.
+        let whole = try FakeModelServer(.ok, reply: "Lanternfish ships for instant local search.")
+        let again = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: whole.baseURL, isLlamaServer: true))
+            .summarize(page, tool: lanternfish, attempt: attempt)
+        #expect(again.text == "Lanternfish ships for instant local search.")
+
+        // The second try is panel-v3's describing prompt, with no opening given.
+        let second = try FakeModelServer(.ok, reply: "Lanternfish keeps search on the device.")
+        _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: second.baseURL, isLlamaServer: true))
+            .summarize(page, tool: lanternfish, attempt: SummaryAttempt(number: 1, seed: 43))
+        let described = try #require(try second.requests().first?["messages"] as? [[String: String]])
+        #expect(described.map { $0["role"] } == ["system", "user"])
+        #expect(described[1]["content"]?.contains("What it does: Lanternfish is a desktop app") == true)
+        // The third: the reasons from the takes' opening sentences, without the verdict sentence
+        // the model quotes.
+        let third = try FakeModelServer(.ok, reply: "Lanternfish keeps search on the device.")
+        _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: third.baseURL, isLlamaServer: true))
+            .summarize(page, tool: lanternfish, attempt: SummaryAttempt(number: 2, seed: 44))
+        let openings = try #require(try third.requests().first)
+        let sentMessages = try #require(openings["messages"] as? [[String: String]])
+        #expect(sentMessages.map { $0["role"] } == ["system", "user", "assistant"])
+        #expect(sentMessages[1]["content"]?.contains("Skip until Lanternfish") == false)
+        #expect(sentMessages[1]["content"]?.contains("[Skeptic] Direct competitors are Spotlight") == true)
+        #expect(openings["temperature"] as? Double == 0.6 && openings["seed"] as? Int == 44)
+
+        // Another endpoint is only told to begin with the name: no assistant turn to continue.
+        let strict = try FakeModelServer(.ok, reply: "Lanternfish ships.")
+        _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: strict.baseURL, isLlamaServer: false))
+            .summarize(page, tool: lanternfish, attempt: attempt)
+        let sent = try #require(try strict.requests().first?["messages"] as? [[String: String]])
+        #expect(sent.map { $0["role"] } == ["system", "user"])
     }
 }

@@ -362,19 +362,53 @@ struct SummaryGuardTests {
             """
         let part = SummaryGuard().partChecks
         let candidates = SummaryGuard.candidateSentences(
-            part.trimmed(reply, maximumSentences: 2), copiedFrom: SummaryPrompt.toolMessage(page, tool: inkwell))
+            part.trimmed(reply, maximumSentences: 2), copiedFrom: SummaryPrompt.copyMaterial(page, tool: inkwell))
         let own =
             "The reviewers liked that Inkwell is a tool that helps maintain documentation for active codebases by automatically updating stale pages."
         #expect(candidates.first == own && candidates.count == 2)
         #expect(candidates.last?.hasPrefix("Inkwell is a GitHub app that reads every merged pull request") == true)
-        let told = SummaryPrompt.instructions(for: page, tool: inkwell, tighter: false)
+        let told = SummaryPrompt.instructions(for: page, tool: inkwell, prompt: .describing)
         #expect(SummaryGuard().checkPart(own, about: "Inkwell", against: GuardSource(page, instructions: told)) == [])
         // Not whole sentences: as it was, for the checks to refuse.
         #expect(SummaryGuard.candidateSentences("Inkwell opens a follow", copiedFrom: "") == ["Inkwell opens a follow"])
-        // The prompt gives the model the description's first sentence beside the tagline.
+        // panel-v4: the tagline and the whole takes, with the reasons at their ends, but not the
+        // description, which the model copied out; a copy of it is still refused.
         let message = SummaryPrompt.toolMessage(page, tool: inkwell)
         #expect(message.contains("What it is: Docs that rewrite themselves when your code changes"))
-        #expect(message.contains("What it does: Inkwell is a GitHub app that reads every merged pull request"))
+        #expect(!message.contains("What it does:") && !message.contains("reads every merged pull request"))
+        #expect(message.contains("[Skeptic, skip] "))
+        #expect(message.contains("Until Inkwell owns something the host cannot copy, this is a skip."))
+        #expect(SummaryGuard.copiedRun(candidates.last!, from: SummaryPrompt.copyMaterial(page, tool: inkwell)) != nil)
+    }
+
+    /// Qwen2.5-Coder-1.5B on the demo's Lanternfish vs Quillmark at panel-v4 (2026-12-01, `-t 1`):
+    /// the sentences that shipped pass, and the take's own verdict sentence written out (the first
+    /// try on Quillmark's retry, and the first on Inkwell) is refused as copied.
+    @Test func theDemosPanelV4SentencesPassAndAQuotedVerdictSentenceIsACopy() throws {
+        func page(_ name: String) throws -> Comparison {
+            try ComparisonPageReader().read(
+                try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/\(name).txt")),
+                source: "examples/\(name).txt")
+        }
+        let lanternfishPage = try page("lanternfish-vs-quillmark")
+        let (lanternfish, quillmark) = (lanternfishPage.tools[0], lanternfishPage.tools[1])
+        let reasons =
+            "Lanternfish, a private semantic search tool that ships to 75% of the panel, offers instant results with file paths, but concerns arise from the potential for slow performance on shared drives with scanned PDFs."
+        let told = SummaryPrompt.instructions(for: lanternfishPage, tool: lanternfish, prompt: .reasons)
+        #expect(
+            SummaryGuard().checkPart(reasons, about: "Lanternfish", against: GuardSource(lanternfishPage, instructions: told))
+                == [])
+        #expect(SummaryGuard.copiedRun(reasons, from: SummaryPrompt.copyMaterial(lanternfishPage, tool: lanternfish)) == nil)
+        let quoted = "Quillmark ships because it already speaks the open manifest format, so a standards win makes it more useful, not less."
+        #expect(SummaryGuard.copiedRun(quoted, from: SummaryPrompt.copyMaterial(lanternfishPage, tool: quillmark)) != nil)
+
+        let inkwellPage = try page("inkwell-vs-tallyhoist")
+        let inkwell = inkwellPage.tools[0]
+        let copied =
+            "Inkwell, a tool that automatically rewrites itself when your code changes, ships because the edits arrive as ordinary diffs you can reject line by line, but it is skipped by reviewers who worry about the code host shipping a good-enough version for free inside the pull request view."
+        #expect(
+            SummaryGuard.copiedRun(copied, from: SummaryPrompt.copyMaterial(inkwellPage, tool: inkwell))
+                == "ships because the edits arrive as ordinary diffs you can")
     }
 
     /// SmolLM2-135M's one accepted reply in the 2026-12-01 benchmark: it paraphrases the framing
@@ -383,7 +417,7 @@ struct SummaryGuardTests {
         let page = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
             source: "examples/inkwell-vs-tallyhoist.txt")
-        let told = page.tools.map { SummaryPrompt.instructions(for: page, tool: $0, tighter: false) }
+        let told = page.tools.map { SummaryPrompt.instructions(for: page, tool: $0, prompt: .reasons) }
         let source = GuardSource(page, instructions: told.joined(separator: "\n"))
         let reply =
             "The reviews on Inkwell are in the block below. The Tallyhoist is a tool that refuses to hide its output, and it's not just a tool."
