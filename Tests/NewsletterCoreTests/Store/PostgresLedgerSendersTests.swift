@@ -158,6 +158,14 @@ struct PostgresLedgerSendersTests {
         try sender.ensureClaimsHeld(week)
         clock.advance(by: .seconds(10))  // 50 s of the 60: too close to the end to send another
         #expect(throws: LeaseExpired.self) { try sender.ensureClaimsHeld(week) }
+        // Recording what was on the wire renews the lease, but does not make the claims its own again.
+        try sender.recordSent(week, subscriberID: claims[1].subscriber.id, messageID: "<b@x>", reply: "250")
+        #expect(throws: LeaseExpired.self) { try sender.ensureClaimsHeld(week) }
+        #expect(throws: LeaseExpired.self) { try sender.claimDeliveries(week, limit: 1, runStarted: clock.now()) }
+        // The next send of the week starts afresh.
+        _ = try sender.prepareDelivery(week, addSubscribers: true)
+        try sender.ensureClaimsHeld(week)
+        #expect(try sender.claimDeliveries(week, limit: 5, runStarted: clock.now()).map(\.subscriber.id) == [claims[2].subscriber.id])
     }
 
     final class ClaimCounts: Sendable {

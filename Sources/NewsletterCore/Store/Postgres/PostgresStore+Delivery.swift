@@ -30,7 +30,8 @@ extension PostgresStore: DeliveryLedger {
                 """)
             return (added, resumed)
         }
-        leaseRenewedAt.withLock { $0 = clock.uptime() }
+        let started = clock.uptime()
+        leaseState.withLock { $0 = LeaseState(renewedAt: started) }
         return result
     }
 
@@ -42,6 +43,8 @@ extension PostgresStore: DeliveryLedger {
 
     public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
         guard limit > 0 else { return [] }
+        // A sender whose lease lapsed claims nothing more: its run stops, and the next starts afresh.
+        try ensureClaimsHeld(week)
         let now = clock.now()
         let deadline = now.addingTimeInterval(lease)
         let claims = try transaction { connection in
@@ -107,7 +110,8 @@ extension PostgresStore: DeliveryLedger {
             try Self.renewLease(week, sender: sender, deadline: deadline, connection)
             return claims
         }
-        leaseRenewedAt.withLock { $0 = clock.uptime() }
+        let renewed = clock.uptime()
+        leaseState.withLock { $0.renew(at: renewed, lease: lease) }
         return claims
     }
 
@@ -203,7 +207,7 @@ extension PostgresStore: DeliveryLedger {
             if let renewal { try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
             return recorded
         }
-        if let renewal { leaseRenewedAt.withLock { $0 = renewal.uptime } }
+        if let renewal { leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) } }
         if recorded < records.count {
             logger.warning(
                 "rows taken over by another sender after this one's lease ran out; their owner's record stands",
@@ -298,18 +302,20 @@ extension PostgresStore: DeliveryLedger {
     // MARK: The lease
 
     public func ensureClaimsHeld(_ week: IssueWeek) throws {
-        // By this process's monotonic clock, which runs on while the process is stopped. A
-        // quarter of the lease is kept back for the message about to go out.
-        guard let renewed = leaseRenewedAt.withLock({ $0 }) else { return }
-        let silent = clock.uptime() - renewed
-        if silent.seconds >= lease * 0.75 { throw LeaseExpired(silentFor: silent, lease: lease) }
+        let now = clock.uptime()
+        let state = leaseState.withLock { $0 }
+        guard let renewed = state.renewedAt else { return }
+        let silent = now - renewed
+        if state.lapsed || LeaseState.tooLong(silent, lease: lease) {
+            throw LeaseExpired(silentFor: state.lapsed ? state.longestSilence : silent, lease: lease)
+        }
     }
 
     /// When half the lease has passed since the last renewal: the deadline to renew to.
     private func leaseRenewalDue() -> (deadline: Date, uptime: Duration)? {
         let uptime = clock.uptime()
-        let due = leaseRenewedAt.withLock { renewed in
-            renewed.map { (uptime - $0).seconds >= lease / 2 } ?? true
+        let due = leaseState.withLock { state in
+            state.renewedAt.map { (uptime - $0).seconds >= lease / 2 } ?? true
         }
         return due ? (clock.now().addingTimeInterval(lease), uptime) : nil
     }
@@ -331,3 +337,25 @@ extension PostgresStore: DeliveryLedger {
             """)
     }
 }
+
+/// A sender's lease as its own process sees it, by its monotonic clock (which runs on while the
+/// process is stopped). Once it went too long without renewing, its claims may be another
+/// sender's, and a renewal afterwards cannot make them its own again: it stays lapsed until the
+/// next send of the week starts.
+struct LeaseState: Sendable {
+    var renewedAt: Duration?
+    var lapsed = false
+    var longestSilence: Duration = .zero
+
+    /// Most of the lease: a quarter is kept back for the message about to go out.
+    static func tooLong(_ silence: Duration, lease: TimeInterval) -> Bool { silence.seconds >= lease * 0.75 }
+
+    mutating func renew(at now: Duration, lease: TimeInterval) {
+        if let renewedAt, Self.tooLong(now - renewedAt, lease: lease) {
+            lapsed = true
+            longestSilence = max(longestSilence, now - renewedAt)
+        }
+        renewedAt = now
+    }
+}
+

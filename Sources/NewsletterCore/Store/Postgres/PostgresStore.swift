@@ -20,8 +20,9 @@ public final class PostgresStore: Sendable {
     public let sender: SenderIdentity
     /// Where the store reads the time it stamps and compares leases with.
     let clock: any TimeSource
-    /// When this process last renewed its lease on the rows it holds (its uptime).
-    let leaseRenewedAt = Mutex<Duration?>(nil)
+    /// When this process last renewed its lease on the rows it holds, and whether it ever went
+    /// too long without (PostgresStore+Delivery.swift).
+    let leaseState = Mutex(LeaseState())
     private let configuration: PostgresConnection.Configuration
     private let eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let idle = Mutex<[PostgresConnection]>([])
