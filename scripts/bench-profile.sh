@@ -3,7 +3,10 @@
 # the cpu-clock software event, which also works in virtual machines without hardware counters).
 #   1. benchmark-encode: personalising and encoding messages in memory (the spliced encoder, and
 #      with --reference the whole-message one it replaced, when the build has it);
-#   2. newsletter send over one session to smtp-sink (claims, tokens, encoding, libcurl, ledger).
+#   2. newsletter send over one session to smtp-sink (claims, tokens, encoding, libcurl, ledger);
+#   3. curl-replay (scripts/bench/curl-replay.c, make bench's libcurl ceiling) sending as many
+#      messages of the same size over one connection: where a libcurl sender's time goes when it
+#      does nothing else.
 # Prints the top symbols (self time) of each. BENCH_BIN profiles another build with the same
 # script. (valgrind's callgrind, whose instruction counts would not depend on the machine's load,
 # cannot read the debug info of Swift 6.3 binaries with Debian 12's valgrind 3.19, and crashes
@@ -48,3 +51,7 @@ if "$bin" benchmark-encode --help 2>/dev/null | grep -q -- --reference; then
     report "encode (--reference: the whole-message encoder)" "$bin" "${encode[@]}" --reference
 fi
 report "send ($count messages, 1 session, smtp-sink)" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47
+compiler=$(command -v cc || command -v clang) || { echo "bench-profile: no C compiler (cc or clang) on PATH" >&2; exit 1; }
+"$compiler" -O2 -g -o "$work/curl-replay" scripts/bench/curl-replay.c -lcurl -lsqlite3 -lpthread
+size=$("$bin" benchmark-encode --config "$work/newsletter.toml" --log-level error --week 2026-W47 --count 100 | sed 's/.*average_bytes=\([0-9]*\).*/\1/')
+report "curl-replay ($count messages of $size bytes, 1 connection, smtp-sink)" "$work/curl-replay" "smtp://127.0.0.1:$port" "$size" "$count" 1

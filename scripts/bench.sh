@@ -3,7 +3,11 @@
 #   1. personalised messages rendered and encoded per second, in memory;
 #   2. messages delivered per second to Postfix's smtp-sink by `newsletter send`,
 #      next to Postfix's smtp-source (-d: one connection per session, same sessions, same size)
-#      and to the Python tool mailmerge sending the same template to the same list.
+#      and to the Python tool mailmerge sending the same template to the same list;
+#   3. the measured ceiling of any libcurl-based sender here: scripts/bench/curl-replay.c, the same
+#      pre-built message sent with libcurl's easy interface as SMTPTransport uses it (a handle per
+#      connection, MAIL FROM/RCPT/upload per message), no ledger, no personalisation; and the same
+#      with one SQLite ledger commit per message (BENCH_CURL_LEDGER=0 skips that variant).
 # Prints medians of BENCH_RUNS runs and the ratios. Everything stays on 127.0.0.1.
 # The send is compared at BENCH_SESSION_COUNTS sessions ("4 1") for each of BENCH_LISTS list
 # sizes ("2000 100000"; BENCH_SCALE_RUNS runs, default 1, above 10,000), then the peak RSS at
@@ -34,6 +38,12 @@ fi
 
 source scripts/bench-lib.sh
 bench_start_sink
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The libcurl ceiling, compiled here (the Swift toolchain brings clang where there is no cc).
+compiler=$(command -v cc || command -v clang) || { echo "bench: no C compiler (cc or clang) on PATH" >&2; exit 1; }
+"$compiler" -O2 -o "$work/curl-replay" scripts/bench/curl-replay.c -lcurl -lsqlite3 -lpthread
+curl_ledger=${BENCH_CURL_LEDGER:-1}
 
 bench_config "$work/newsletter.toml" "$sessions"
 nl() { local command=$1; shift; "$bin" "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
@@ -81,22 +91,52 @@ set_sessions() { sed -i "s/^concurrency = .*/concurrency = $1/" "$work/newslette
 
 # newsletter send next to smtp-source -d with the same sessions, list size and message size,
 # alternating in the same minutes; the peak RSS of the sends is kept for the memory table.
-declare -A send_rate source_rate peak_rss
+declare -A send_rate source_rate curl_rate curl_ledger_rate peak_rss send_cpu curl_cpu curl_ledger_cpu
+# timed TOTAL COMMAND...: runs it under GNU time and sets $rate (messages/s, wall clock, start-up
+# and the ledger's preparation included), $cpu (the command's own CPU time, user + system, in µs
+# per message: what the machine's load moves much less than the rate) and $rss (peak, KB).
+timed() {
+    local total=$1 start end wall user system; shift
+    start=$(date +%s.%N)
+    if ! /usr/bin/time -f "%U %S %M" -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt"; then
+        echo "bench: $(basename "$1") $2 failed: $(grep -v '^Command exited' "$work/stderr.txt" | tail -1)" >&2
+    fi
+    end=$(date +%s.%N)
+    read -r user system rss < <(tail -1 "$work/time.txt")
+    rate=$(echo "$total / ($end - $start)" | bc -l)
+    cpu=$(echo "1000000 * ($user + $system) / $total" | bc -l)
+}
+# newsletter send, smtp-source -d and curl-replay (with and without its ledger), alternating in
+# the same minutes with the same sessions, list size and message size; the peak RSS of the sends
+# is kept for the memory table.
 compare() {
-    local total=$1 n=$2 runs_here=$3 sends=() sources=() rss=0 t
+    local total=$1 n=$2 runs_here=$3 sends=() send_cpus=() sources=() curls=() curl_cpus=() ledgers=() ledger_cpus=() peak=0
     set_sessions "$n"
     for _ in $(seq "$runs_here"); do
         reset_ledger
-        start=$(date +%s.%N)
-        /usr/bin/time -f "%M" -o "$work/rss.txt" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47 >/dev/null 2>&1 || true
-        end=$(date +%s.%N)
-        sends+=("$(echo "$total / ($end - $start)" | bc -l)")
-        rss=$(( $(cat "$work/rss.txt") > rss ? $(cat "$work/rss.txt") : rss ))
-        t=$(elapsed /usr/sbin/smtp-source -d -s "$n" -m "$total" -l "$size" "127.0.0.1:$port"); sources+=("$(echo "$total / $t" | bc -l)")
+        timed "$total" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47
+        sends+=("$rate") send_cpus+=("$cpu")
+        peak=$(( rss > peak ? rss : peak ))
+        timed "$total" /usr/sbin/smtp-source -d -s "$n" -m "$total" -l "$size" "127.0.0.1:$port"
+        sources+=("$rate")
+        timed "$total" "$work/curl-replay" "smtp://127.0.0.1:$port" "$size" "$total" "$n"
+        curls+=("$rate") curl_cpus+=("$cpu")
+        if [ "$curl_ledger" = 1 ]; then
+            timed "$total" "$work/curl-replay" "smtp://127.0.0.1:$port" "$size" "$total" "$n" --ledger "$work/curl-ledger.sqlite"
+            ledgers+=("$rate") ledger_cpus+=("$cpu")
+        fi
     done
     send_rate[$total,$n]=$(printf '%s\n' "${sends[@]}" | median)
+    send_cpu[$total,$n]=$(printf '%s\n' "${send_cpus[@]}" | median)
     source_rate[$total,$n]=$(printf '%s\n' "${sources[@]}" | median)
-    peak_rss[$total,$n]=$rss
+    curl_rate[$total,$n]=$(printf '%s\n' "${curls[@]}" | median)
+    curl_cpu[$total,$n]=$(printf '%s\n' "${curl_cpus[@]}" | median)
+    curl_ledger_rate[$total,$n]=0 curl_ledger_cpu[$total,$n]=0
+    if [ "$curl_ledger" = 1 ]; then
+        curl_ledger_rate[$total,$n]=$(printf '%s\n' "${ledgers[@]}" | median)
+        curl_ledger_cpu[$total,$n]=$(printf '%s\n' "${ledger_cpus[@]}" | median)
+    fi
+    peak_rss[$total,$n]=$peak
 }
 
 session_counts=${BENCH_SESSION_COUNTS:-"$sessions 1"}
@@ -119,23 +159,47 @@ mailmerge=$(printf '%s\n' "${mailmerge_rates[@]}" | median)
 newsletter=${send_rate[$messages,$sessions]}
 source=${source_rate[$messages,$sessions]}
 
-printf '\nnewsletter delivery benchmark: messages of ~%d bytes, median of %d runs (%s runs above 10,000), loopback smtp-sink\n\n' \
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+printf '\nnewsletter delivery benchmark: messages of ~%d bytes, median of %d runs (%s runs above 10,000), loopback smtp-sink\n' \
     "$size" "$runs" "${BENCH_SCALE_RUNS:-1}"
+printf 'load average (1, 5, 15 min) %s at the start, %s after the send table, on %s cores\n\n' "$load_before" "$load_after" "$(nproc)"
 printf '| %-58s | %12s |\n' "personalise + encode one message, in memory, one core" "messages/s"
 printf '|%s|%s|\n' "$(printf -- '-%.0s' $(seq 60))" "$(printf -- '-%.0s' $(seq 14))"
 printf '| %-58s | %12.0f |\n' "spliced (encoded once per issue, spans per reader)" "$encode_rate"
 printf '| %-58s | %12.0f |\n' "reference (whole message filled and encoded per reader)" "$reference_rate"
-printf '\n| %-12s | %-8s | %14s | %18s | %10s | %10s |\n' "subscribers" "sessions" "newsletter/s" "smtp-source -d /s" "ratio" "peak RSS"
-printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 10))" "$(printf -- '-%.0s' $(seq 16))" "$(printf -- '-%.0s' $(seq 20))" "$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 12))"
+# Messages per second of each sender; then newsletter against the libcurl ceiling (curl-replay),
+# that ceiling against smtp-source, and newsletter against smtp-source (the issue's aim).
+percent() { if [ "${2%.*}" -gt 0 ] 2>/dev/null; then printf '%.0f%%' "$(echo "100 * $1 / $2" | bc -l)"; else echo "-"; fi; }
+times_more() { if [ "${2%.*}" -gt 0 ] 2>/dev/null; then printf '%.1f×' "$(echo "$1 / $2" | bc -l)"; else echo "-"; fi; }
+dashes() { printf -- '-%.0s' $(seq "$1"); }
+printf '\n| %-11s | %-8s | %12s | %13s | %13s | %16s | %8s | %9s | %8s | %9s |\n' "subscribers" "sessions" \
+    "newsletter/s" "curl-replay/s" "curl+ledger/s" "smtp-source -d/s" "nl/curl" "curl/smtp" "nl/smtp" "peak RSS"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "$(dashes 13)" "$(dashes 10)" "$(dashes 14)" "$(dashes 15)" "$(dashes 15)" \
+    "$(dashes 18)" "$(dashes 10)" "$(dashes 11)" "$(dashes 10)" "$(dashes 11)"
 for total in $list_sizes; do
     for n in $session_counts; do
-        printf '| %-12s | %-8s | %14.0f | %18.0f | %9.0f%% | %7.1f MB |\n' "$total" "$n" "${send_rate[$total,$n]}" "${source_rate[$total,$n]}" \
-            "$(echo "100 * ${send_rate[$total,$n]} / ${source_rate[$total,$n]}" | bc -l)" "$(echo "${peak_rss[$total,$n]} / 1024" | bc -l)"
+        nl_rate=${send_rate[$total,$n]} curl=${curl_rate[$total,$n]} src=${source_rate[$total,$n]}
+        printf '| %-11s | %-8s | %12.0f | %13.0f | %13s | %16.0f | %8s | %9s | %8s | %6.1f MB |\n' "$total" "$n" \
+            "$nl_rate" "$curl" "$([ "$curl_ledger" = 1 ] && printf '%.0f' "${curl_ledger_rate[$total,$n]}" || echo -)" "$src" \
+            "$(percent "$nl_rate" "$curl")" "$(percent "$curl" "$src")" "$(percent "$nl_rate" "$src")" \
+            "$(echo "${peak_rss[$total,$n]} / 1024" | bc -l)"
     done
 done
-printf '| %-12s | %-8s | %14.0f | %18s | %10s | %10s |\n' "$messages" "1" "$mailmerge" "(mailmerge $mailmerge_version)" "" ""
-printf '\nnewsletter reaches %.0f%% of smtp-source at %d sessions and %.1f× mailmerge.\n' \
-    "$(echo "100 * $newsletter / $source" | bc -l)" "$sessions" "$(echo "$newsletter / $mailmerge" | bc -l)"
+printf '\nCPU time of the sender itself (user + system), µs per message, median (the sink and the load not counted):\n\n'
+printf '| %-11s | %-8s | %12s | %13s | %13s | %8s |\n' "subscribers" "sessions" "newsletter" "curl-replay" "curl+ledger" "nl/curl"
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(dashes 13)" "$(dashes 10)" "$(dashes 14)" "$(dashes 15)" "$(dashes 15)" "$(dashes 10)"
+for total in $list_sizes; do
+    for n in $session_counts; do
+        printf '| %-11s | %-8s | %12.0f | %13.0f | %13s | %8s |\n' "$total" "$n" "${send_cpu[$total,$n]}" "${curl_cpu[$total,$n]}" \
+            "$([ "$curl_ledger" = 1 ] && printf '%.0f' "${curl_ledger_cpu[$total,$n]}" || echo -)" \
+            "$(times_more "${send_cpu[$total,$n]}" "${curl_cpu[$total,$n]}")"
+    done
+done
+printf '\nmailmerge %s, its one connection, %d subscribers: %.0f messages/s.\n' "$mailmerge_version" "$messages" "$mailmerge"
+printf 'At %d sessions and %d subscribers newsletter reaches %s of curl-replay (the libcurl ceiling), which reaches %s of\nsmtp-source; newsletter reaches %s of smtp-source and %.1f× mailmerge.\n' \
+    "$sessions" "$messages" "$(percent "$newsletter" "${curl_rate[$messages,$sessions]}")" \
+    "$(percent "${curl_rate[$messages,$sessions]}" "$source")" "$(percent "$newsletter" "$source")" \
+    "$(echo "$newsletter / $mailmerge" | bc -l)"
 
 # Memory as the list grows: subscribers stream from the store in pages, so the peak should
 # barely move between 100 k and 1 M (BENCH_MEMORY=0 skips this; 1 M takes minutes).

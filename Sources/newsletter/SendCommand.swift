@@ -11,7 +11,9 @@ struct Send: ParsableCommand {
             outbox/<week>/messages/. Resumable: a run takes up whatever an earlier run left \
             pending or deferred. Exit status: 0 every recipient handled; 1 some deferred or \
             failed (run again later); 4 the issue is not approved; 69 the mail server failed \
-            (nothing more was sent; run again); 75 another send is running.
+            (nothing more was sent; run again); 74 the store could not be read or could not \
+            record a delivery (nothing more was sent; run again once it is fixed); 75 another \
+            send is running.
             """
     )
 
@@ -100,10 +102,7 @@ struct Send: ParsableCommand {
             } catch let error as DeliveryError {
                 progress?.clear()
                 Terminal.printError("\(error)")
-                switch error {
-                case .notApproved: throw ExitCode(ExitStatus.notApproved.rawValue)
-                case .serverUnavailable: throw ExitCode(ExitStatus.mailServerUnavailable.rawValue)
-                }
+                throw ExitCode(error.exitStatus.rawValue)
             }
         }
         try proceed(store)

@@ -62,6 +62,9 @@ public struct DeliverySummary: Sendable, Equatable {
 public enum DeliveryError: Error, CustomStringConvertible {
     case notApproved(IssueWeek, IssueStatus?)
     case serverUnavailable(String, DeliverySummary)
+    /// The ledger could not be read or could not record an outcome (a full disk, a database that
+    /// went away): the run stopped, and what it had recorded stands.
+    case storeFailed(String, DeliverySummary)
 
     public var description: String {
         switch self {
@@ -69,6 +72,17 @@ public enum DeliveryError: Error, CustomStringConvertible {
             "\(week) is \(status.map { "a \($0.rawValue) issue" } ?? "not built"): only an approved issue is sent. Preview and approve it first (`newsletter approve --week \(week)`)."
         case .serverUnavailable(let reason, let summary):
             "the mail server failed, so the run stopped: \(reason). \(summary.sent) sent before that; everyone else is still pending for the next run."
+        case .storeFailed(let reason, let summary):
+            "the store failed, so the run stopped: \(reason). \(summary.sent) sent and recorded before that; everyone else is still pending. Free space on the store's disk (or bring its database back) and run again."
+        }
+    }
+
+    /// What a command that sends exits with.
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .notApproved: .notApproved
+        case .serverUnavailable: .mailServerUnavailable
+        case .storeFailed: .storeError
         }
     }
 }
@@ -112,9 +126,11 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     ) throws -> DeliverySummary {
         let issue = try approvedIssue(week)
         // Once an issue is sent, people who subscribed since get the next one, not this one.
-        let prepared = try store.prepareDelivery(week, addSubscribers: issue.status != .sent)
+        let prepared = try ledger("the ledger could not be prepared", DeliverySummary()) {
+            try store.prepareDelivery(week, addSubscribers: issue.status != .sent)
+        }
         var summary = DeliverySummary(resumed: prepared.resumed)
-        let before = try store.deliveryCounts(week)
+        let before = try ledger("the ledger could not be read", summary) { try store.deliveryCounts(week) }
         let open = (before[.pending] ?? 0) + (before[.deferred] ?? 0)
         observer?.started(total: limit.map { min($0, open) } ?? open)
         logger.info(
@@ -156,12 +172,26 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         summary.sent = tallies.sent
         summary.deferred = tallies.deferred
         summary.failed = tallies.failed
-        summary.ledger = try store.deliveryCounts(week)
+        let failure = shared.failure
+        do {
+            summary.ledger = try store.deliveryCounts(week)
+        } catch {
+            // The run's own reason, if it stopped, says more than this read that followed it.
+            if failure == nil { throw DeliveryError.storeFailed("the ledger could not be read: \(error)", summary) }
+        }
         summary.skipped = summary.ledger[.skipped] ?? 0
-        if let failure = shared.failure { throw DeliveryError.serverUnavailable(failure, summary) }
+        switch failure {
+        case .server(let reason): throw DeliveryError.serverUnavailable(reason, summary)
+        case .store(let reason): throw DeliveryError.storeFailed(reason, summary)
+        case nil: break
+        }
         summary.complete =
             (summary.ledger[.pending] ?? 0) + (summary.ledger[.deferred] ?? 0) + (summary.ledger[.sending] ?? 0) == 0
-        if summary.complete { try store.markSent(week, at: time.now()) }
+        if summary.complete {
+            try ledger("every recipient is recorded, but the issue could not be marked sent", summary) {
+                try store.markSent(week, at: time.now())
+            }
+        }
         logger.info(
             "delivery finished",
             metadata: [
@@ -187,6 +217,11 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             FrozenContent(issue), to: address, personalization: personalization, subjectPrefix: subjectPrefix
         ).encoded()
         return try session.send(bytes, from: settings.from.address, to: address.address, reference: "test-send")
+    }
+
+    /// Runs a store call of the send; its failure stops the send as the store's, not the server's.
+    private func ledger<T>(_ what: String, _ summary: DeliverySummary, _ body: () throws -> T) throws(DeliveryError) -> T {
+        do { return try body() } catch { throw .storeFailed("\(what): \(error)", summary) }
     }
 
     private func approvedIssue(_ week: IssueWeek, allowDraft: Bool = false) throws -> IssueRecord {
@@ -220,7 +255,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         do {
             session = try transport.makeSession()
         } catch {
-            shared.fail(error.description)
+            shared.fail(.server(error.description))
             return
         }
         defer { session.close() }
@@ -230,7 +265,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         defer {
             // The last outcome handed over; a row it could not record stays `sending`.
             do { try outcomes.awaitCommitted() } catch {
-                shared.fail(LedgerWriteFailed.reason(error.underlying))
+                shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
             }
         }
         while !shared.stopped {
@@ -254,7 +289,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             do {
                 claims = try store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
             } catch {
-                shared.fail("the ledger could not be read: \(error)")
+                shared.fail(.store("the ledger could not be read: \(error)"))
                 return
             }
             shared.giveBack(allowance - claims.count)
@@ -272,15 +307,16 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     // The server has the previous message but the ledger could not say so: that
                     // row stays `sending` (the next run counts it as in flight); this one was not
                     // sent and goes back with the rest.
-                    shared.fail(LedgerWriteFailed.reason(error.underlying))
+                    shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let unavailable as TransportUnavailable {
-                    shared.fail(unavailable.reason)
+                    shared.fail(.server(unavailable.reason))
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch {
-                    shared.fail("the ledger failed: \(error)")
+                    // recordFailed or recordSkipped threw: the store's failure, not the server's.
+                    shared.fail(.store("the ledger could not record an outcome: \(error)"))
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
@@ -427,6 +463,12 @@ struct EarlierLedgerWriteFailed: Error {
     var underlying: String
 }
 
+/// Why a run stopped early: whose failure it was decides what the run reports (and its exit status).
+enum RunStop: Sendable, Equatable {
+    case server(String)
+    case store(String)
+}
+
 /// State the workers of one run share.
 final class SharedRun: Sendable {
     struct Tallies {
@@ -437,7 +479,7 @@ final class SharedRun: Sendable {
 
     private struct State {
         var remaining: Int?
-        var failure: String?
+        var failure: RunStop?
         var tallies = Tallies()
         var lastPermanentCode: Substring = ""
         var permanentRun = 0
@@ -452,10 +494,10 @@ final class SharedRun: Sendable {
     }
 
     var stopped: Bool { state.withLock { $0.failure != nil } }
-    var failure: String? { state.withLock { $0.failure } }
+    var failure: RunStop? { state.withLock { $0.failure } }
     var tallies: Tallies { state.withLock { $0.tallies } }
 
-    func fail(_ reason: String) {
+    func fail(_ reason: RunStop) {
         state.withLock { if $0.failure == nil { $0.failure = reason } }
     }
 

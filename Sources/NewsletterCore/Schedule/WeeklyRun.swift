@@ -381,6 +381,9 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             return summary.complete ? .sent(summary, lateBy: lateBy) : .incomplete(summary)
         } catch DeliveryError.serverUnavailable(let reason, let summary) {
             return .serverUnavailable(reason: reason, summary)
+        } catch DeliveryError.storeFailed(let reason, let summary) {
+            // The ledger, not the mail server: the run stops as a store failure (exit 74).
+            throw RunError.store("\(reason); \(Self.counts(summary))")
         }
     }
 

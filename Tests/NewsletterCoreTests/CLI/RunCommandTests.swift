@@ -244,6 +244,21 @@ struct RunCommandTests {
         #expect((report["lastRun"] as? [String: Any])?["outcome"] as? String == "server-unavailable")
     }
 
+    /// The ledger stops recording mid-send: the run reports the store's failure (exit 74), not
+    /// the mail server's.
+    @Test func aLedgerThatCannotRecordStopsTheRunAsAStoreFailure() async throws {
+        let sink = try SMTPSink()
+        try await configure(sink, run: #"approval = "auto""#)
+        try await addSubscribers(5)
+        try LedgerFull.install(
+            atPath: directory.appendingPathComponent("subscribers/newsletter.sqlite").path, afterSent: 2)
+        let run = try await newsletter(["run", "--week", Self.week])
+        #expect(run.status == 74, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("newsletter run: STORE/OUTBOX FAILED — 2026-W47 stopped: the store failed"), "\(run.stdout)")
+        #expect(run.stdout.contains("the ledger could not record a delivery (SQLite error 19: database or disk is full"))
+        #expect(!run.stdout.contains("mail server failed"))
+    }
+
     @Test func statusOfAWeekNobodyRan() async throws {
         let sink = try SMTPSink()
         try await configure(sink, run: "")

@@ -69,6 +69,29 @@ struct SendCommandTests {
         #expect(run.stderr.contains("mail server failed"))
     }
 
+    /// The ledger stops recording mid-send (its disk full): the send says the store failed,
+    /// with the store's error, and exits 74, not the mail server's 69; the next send, with room
+    /// again, sends everyone else.
+    @Test func aLedgerThatCannotRecordGivesTheStoresExitStatus74() async throws {
+        let sink = try SMTPSink()
+        try await configure(sink)
+        try await prepareIssue(subscribers: 6)
+        let storePath = directory.appendingPathComponent("subscribers/newsletter.sqlite").path
+        try LedgerFull.install(atPath: storePath, afterSent: 2)
+        let run = try await newsletter(["send", "--week", "2026-W47"])
+        #expect(run.status == 74, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("the store failed, so the run stopped"), "\(run.stderr)")
+        #expect(run.stderr.contains("the ledger could not record a delivery (SQLite error 19: database or disk is full"))
+        #expect(!run.stderr.contains("mail server failed"))
+
+        try LedgerFull.remove(atPath: storePath)
+        let again = try await newsletter(["send", "--week", "2026-W47"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let all = try sink.recipients()
+        #expect(Set(all) == Set((0..<6).map { "reader\($0)@example.org" }), "nobody missing")
+        #expect(all.count - Set(all).count <= 2, "only the in-flight message of each connection twice")
+    }
+
     /// `kill -9` mid-run, then a new run: nobody is missing, and only messages that were in
     /// flight (at most one per connection) can arrive twice.
     @Test func aKilledRunResumesWithoutLosingAnyone() async throws {

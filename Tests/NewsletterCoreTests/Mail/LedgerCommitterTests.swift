@@ -151,14 +151,7 @@ struct LedgerCommitterTests {
     @Test func aLedgerThatCannotRecordStopsTheSendWithoutCountingOrLosingAMessage() throws {
         let readers = (0..<60).map { "reader\($0)@example.org" }
         for email in readers { _ = try store.addSubscriber(email: email, name: nil, status: .confirmed) }
-        try store.writer.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TRIGGER ledgerFull BEFORE UPDATE OF state ON delivery
-                    WHEN NEW.state = 'sent' AND (SELECT COUNT(*) FROM delivery WHERE state = 'sent') >= 7
-                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
-                    """)
-        }
+        try LedgerFull.install(in: store, afterSent: 7)
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example")
         settings.concurrency = 3
@@ -170,12 +163,18 @@ struct LedgerCommitterTests {
         let first = RecordingTransport()
 
         let error = try #require(throws: DeliveryError.self) { try mailer.send(week, through: first) }
-        guard case .serverUnavailable(let reason, let summary) = error else {
-            Issue.record("expected the run to stop, got \(error)")
+        // The store's failure, not the mail server's: said so, with the store's own error and
+        // what to do, and the store's exit status.
+        guard case .storeFailed(let reason, let summary) = error else {
+            Issue.record("expected the run to stop as a store failure, got \(error)")
             return
         }
         #expect(reason.contains("the ledger could not record a delivery"))
         #expect(reason.contains("database or disk is full"))
+        #expect(error.description.hasPrefix("the store failed, so the run stopped"))
+        #expect(error.description.contains("Free space on the store's disk"))
+        #expect(!error.description.contains("mail server"))
+        #expect(error.exitStatus == .storeError)
         // The committer retried before giving up (on the injected clock).
         #expect(time.sleeps.count >= LedgerCommitter<AppDatabase>.attempts - 1)
 
@@ -194,7 +193,7 @@ struct LedgerCommitterTests {
         #expect(pending.isDisjoint(with: transmitted))
         #expect(sent.count + inFlight.count + pending.count == readers.count)
 
-        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER ledgerFull") }
+        try LedgerFull.remove(from: store)
         let second = RecordingTransport()
         let again = try mailer.send(week, through: second)
         #expect(again.complete && again.resumed == inFlight.count)
@@ -258,5 +257,34 @@ struct LedgerCommitterTests {
         #expect(recorded.count == workers * perWorker)
         #expect(Set(recorded) == Set((0..<Int64(workers * perWorker))))
         #expect(early.withLock { $0 }.isEmpty)
+    }
+}
+
+/// A ledger whose disk "fills": a trigger raises SQLite's own full-disk error once `count`
+/// deliveries are recorded as sent (a real store error, which a real full disk cannot be made to
+/// give on demand).
+enum LedgerFull {
+    static func install(in store: AppDatabase, afterSent count: Int) throws {
+        try store.writer.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER ledgerFull BEFORE UPDATE OF state ON delivery
+                    WHEN NEW.state = 'sent' AND (SELECT COUNT(*) FROM delivery WHERE state = 'sent') >= \(count)
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+                    """)
+        }
+    }
+
+    /// The same, in the store a command's data directory holds.
+    static func install(atPath path: String, afterSent count: Int) throws {
+        try install(in: try AppDatabase.open(path: path), afterSent: count)
+    }
+
+    static func remove(from store: AppDatabase) throws {
+        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER ledgerFull") }
+    }
+
+    static func remove(atPath path: String) throws {
+        try remove(from: try AppDatabase.open(path: path))
     }
 }
