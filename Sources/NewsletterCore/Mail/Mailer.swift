@@ -278,7 +278,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     granted = try takeListTokens(min(allowance, Int(limit.burst)), limit: limit, shared: shared)
                 } catch {
                     shared.giveBack(allowance)
-                    shared.fail("the store could not keep the list-wide send limit: \(error)")
+                    shared.fail(.store("the list-wide send limit could not be kept in the store: \(error)"))
                     return
                 }
                 shared.giveBack(allowance - granted)
@@ -312,6 +312,11 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     return
                 } catch let unavailable as TransportUnavailable {
                     shared.fail(.server(unavailable.reason))
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    return
+                } catch let lapsed as LeaseExpired {
+                    // Only the rows still this sender's go back; the others are their new owner's.
+                    shared.fail(.store(lapsed.description))
                     try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch {
