@@ -77,8 +77,10 @@ struct PostgresLedgerSendersTests {
         _ = try other.prepareDelivery(week, addSubscribers: true)
         #expect(try other.claimDeliveries(week, limit: 10, runStarted: runStarted).isEmpty)
 
-        // The first one stops (SIGSTOP, a stalled connection) past its lease.
+        // The first one stops (SIGSTOP, a stalled connection) past its lease; the other's next
+        // send takes its rows.
         clock.advance(by: .seconds(61))
+        #expect(try other.prepareDelivery(week, addSubscribers: true) == (0, 4))
         let taken = try other.claimDeliveries(week, limit: 10, runStarted: runStarted)
         #expect(Set(taken.map(\.subscriber.id)) == Set(held.map(\.subscriber.id)))
         #expect(taken.allSatisfy { $0.attempt == 2 })

@@ -243,13 +243,19 @@ struct PostgresSession {
     private func waitWithDeadline<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
         let expired = ExpiryFlag()
         let connection = self.connection
+        // The caller waits on this promise, not on the query's own future: a query handed to a
+        // connection the server had already ended (its transaction killed while this process
+        // was stopped) was seen never to complete, closing or not.
+        let answer = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: answer)
         let timer = future.eventLoop.scheduleTask(in: deadline) {
             expired.fire()
             _ = connection.close() as EventLoopFuture<Void>
+            answer.fail(ChannelError.ioOnClosedChannel)  // ignored when the answer came first
         }
         defer { timer.cancel() }
         do {
-            return try future.wait()
+            return try answer.futureResult.wait()
         } catch {
             if expired.fired {
                 throw PostgresStoreError.timedOut(location, seconds: location.queryTimeout)
