@@ -432,7 +432,7 @@ prepare_postgres() {
     subscribers=$saved
     local database=r_${name//[^a-z0-9]/_}
     psql -q "$pg_server" -c "CREATE DATABASE $database" >/dev/null
-    pg_url="${pg_server%/*}/$database?sslmode=disable&lease_seconds=$lease"
+    pg_url="${pg_server%/*}/$database?sslmode=disable&lease_seconds=$lease&query_timeout=15"
     "$bin" store copy --config "$work/newsletter.toml" --to "$pg_url" >>"$work/runs.log" 2>&1 || return 1
     printf '[store]\nurl = "%s"\n' "$pg_url" >>"$work/newsletter.toml"
     nl ingest >>"$work/runs.log" 2>&1 && nl preview --week "$week" >>"$work/runs.log" 2>&1 \
