@@ -36,6 +36,7 @@ fi
 
 source scripts/bench-lib.sh
 bench_start_sink
+chmod 755 "$work"  # the cluster's owner (postgres, when run as root) must reach its directory
 pg_dir=$work/postgres
 pg_server=$(./scripts/pg-cluster.sh start "$pg_dir")
 trap './scripts/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1; bench_cleanup' EXIT
@@ -63,13 +64,12 @@ make_sqlite() {
 }
 
 database_count=0
-# The SQLite store of $1 copied into a new database; prints its URL.
+# The SQLite store of $1 copied into a new database; sets $url (not a subshell: the count must stay).
 copy_to_postgres() {
     database_count=$((database_count + 1))
-    local url="${pg_server%/*}/scale_$database_count?sslmode=disable"
+    url="${pg_server%/*}/scale_$database_count?sslmode=disable"
     psql -q "$pg_server" -c "CREATE DATABASE scale_$database_count" >/dev/null
     "$bin" store copy --config "$1/newsletter.toml" --log-level error --to "$url" >/dev/null
-    echo "$url"
 }
 
 # The cluster's CPU seconds so far: the postmaster and the backends it has reaped, plus the
@@ -151,7 +151,7 @@ read -r rate rss cpu wall sent <<<"$(run_senders "$work/sqlite1" 1 "" "$port")"
 sqlite_rate=$rate
 row "SQLite, 1 sender" "$rate msg/s ($sent in $wall s)|$rss MB|-|-"
 for count in 1 2 3; do
-    url=$(copy_to_postgres "$work/base")
+    copy_to_postgres "$work/base"
     mkdir -p "$work/pg$count" && cp "$work/base/newsletter.toml" "$work/pg$count/"
     read -r rate rss cpu wall sent <<<"$(run_senders "$work/pg$count" "$count" "$url" "$port")"
     if [ "$count" -eq 1 ]; then pg_one=$rate; fi
@@ -161,7 +161,7 @@ done
 # Paced: each sender its own relay quota.
 make_sqlite "$work/paced" "$paced"
 for count in 1 3; do
-    url=$(copy_to_postgres "$work/paced")
+    copy_to_postgres "$work/paced"
     mkdir -p "$work/paced$count" && cp "$work/paced/newsletter.toml" "$work/paced$count/"
     read -r rate rss cpu wall sent <<<"$(run_senders "$work/paced$count" "$count" "$url" "$port" \
         "messages_per_second = $per_sender")"
@@ -170,7 +170,7 @@ for count in 1 3; do
 done
 
 # List-wide: three senders, one limit; the busiest second at the counting sink.
-url=$(copy_to_postgres "$work/paced")
+copy_to_postgres "$work/paced"
 mkdir -p "$work/listwide" && cp "$work/paced/newsletter.toml" "$work/listwide/"
 read -r rate rss cpu wall sent <<<"$(run_senders "$work/listwide" 3 "$url" "$count_port" \
     "list_messages_per_second = $list_limit")"
@@ -181,7 +181,7 @@ row "PostgreSQL, 3 senders, list-wide $list_limit/s" "$rate msg/s ($sent in $wal
 
 if [ "$big" -gt 0 ]; then
     make_sqlite "$work/big" "$big"
-    url=$(copy_to_postgres "$work/big")
+    copy_to_postgres "$work/big"
     read -r rate rss cpu wall sent <<<"$(run_senders "$work/big" 3 "$url" "$port")"
     row "PostgreSQL, 3 senders, $big subscribers" "$rate msg/s ($sent in $wall s)|$rss MB|$cpu s|-"
 fi

@@ -106,6 +106,7 @@ extension PostgresStore: DeliveryLedger {
                 """)
             try connection.run(
                 "UPDATE sender SET claimed = claimed + \(claims.count), lease_deadline = \(deadline) WHERE id = \(sender.id)")
+            try reportSent(connection)
             // A claim is work: the rows this sender still holds get the new deadline too.
             try Self.renewLease(week, sender: sender, deadline: deadline, connection)
             return claims
@@ -160,54 +161,52 @@ extension PostgresStore: DeliveryLedger {
 
     public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
         guard !records.isEmpty else { return }
-        var sentIDs: [Int64] = []
+        var ids: [Int64] = []
+        var states: [String] = []
         var messageIDs: [String] = []
-        var sentReplies: [String] = []
-        var deferredIDs: [Int64] = []
-        var deferredReplies: [String] = []
+        var replies: [String] = []
         for record in records {
             switch record {
             case .sent(let id, let messageID, let reply):
-                sentIDs.append(id)
+                ids.append(id)
+                states.append(DeliveryState.sent.rawValue)
                 messageIDs.append(messageID)
-                sentReplies.append(reply)
+                replies.append(reply)
             case .deferred(let id, let reply):
-                deferredIDs.append(id)
-                deferredReplies.append(reply)
+                ids.append(id)
+                states.append(DeliveryState.deferred.rawValue)
+                messageIDs.append("")
+                replies.append(reply)
             }
         }
         let now = clock.now()
-        let renewal = leaseRenewalDue()
-        let recorded = try transaction { connection in
-            try Self.lockSender(sender, connection)
-            // Only rows still this sender's: after its lease ran out another sender may hold
-            // (and have sent) a row, and that owner's record stands.
-            var recorded = 0
-            if !sentIDs.isEmpty {
-                recorded += try connection.run(
-                    """
-                    UPDATE delivery d SET state = 'sent', message_id = r.message_id, last_reply = r.reply, sent_at = \(now),
-                        updated_at = \(now), lease_owner = NULL, lease_deadline = NULL
-                    FROM UNNEST(\(sentIDs), \(messageIDs), \(sentReplies)) AS r(id, message_id, reply)
-                    WHERE d.week = \(week.description) AND d.subscriber_id = r.id AND d.state = 'sending'
-                      AND d.lease_owner = \(sender.id)
-                    """)
-                try connection.run("UPDATE sender SET sent = sent + \(recorded) WHERE id = \(sender.id)")
-            }
-            if !deferredIDs.isEmpty {
-                recorded += try connection.run(
-                    """
-                    UPDATE delivery d SET state = 'deferred', last_reply = r.reply, updated_at = \(now),
-                        lease_owner = NULL, lease_deadline = NULL
-                    FROM UNNEST(\(deferredIDs), \(deferredReplies)) AS r(id, reply)
-                    WHERE d.week = \(week.description) AND d.subscriber_id = r.id AND d.state = 'sending'
-                      AND d.lease_owner = \(sender.id)
-                    """)
-            }
-            if let renewal { try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
-            return recorded
+        // One statement, one round trip: only rows still this sender's (after its lease ran out
+        // another sender may hold, and have sent, a row, and that owner's record stands). It
+        // locks only those rows, so it cannot deadlock with a claim or a renewal.
+        let changed = try single { connection in
+            try connection.rows(
+                """
+                UPDATE delivery d SET state = r.state, message_id = COALESCE(NULLIF(r.message_id, ''), d.message_id),
+                    last_reply = r.reply, sent_at = CASE WHEN r.state = 'sent' THEN \(now) ELSE d.sent_at END,
+                    updated_at = \(now), lease_owner = NULL, lease_deadline = NULL
+                FROM UNNEST(\(ids), \(states), \(messageIDs), \(replies)) AS r(id, state, message_id, reply)
+                WHERE d.week = \(week.description) AND d.subscriber_id = r.id AND d.state = 'sending'
+                  AND d.lease_owner = \(sender.id)
+                RETURNING d.state
+                """
+            ).map { try $0.decode(String.self) }
         }
-        if let renewal { leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) } }
+        let recorded = changed.count
+        let sent = changed.filter { $0 == DeliveryState.sent.rawValue }.count
+        unreportedSent.withLock { $0 += sent }
+        if let renewal = leaseRenewalDue() {
+            try transaction { connection in
+                try Self.lockSender(sender, connection)
+                try reportSent(connection)
+                try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection)
+            }
+            leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) }
+        }
         if recorded < records.count {
             logger.warning(
                 "rows taken over by another sender after this one's lease ran out; their owner's record stands",
@@ -318,6 +317,22 @@ extension PostgresStore: DeliveryLedger {
             state.renewedAt.map { (uptime - $0).seconds >= lease / 2 } ?? true
         }
         return due ? (clock.now().addingTimeInterval(lease), uptime) : nil
+    }
+
+    /// Adds the recipients recorded sent since the last report to the sender's row, inside the
+    /// caller's transaction (which holds that row); put back if the transaction fails.
+    func reportSent(_ connection: PostgresSession) throws {
+        let count = unreportedSent.withLock { count in
+            defer { count = 0 }
+            return count
+        }
+        guard count > 0 else { return }
+        do {
+            try connection.run("UPDATE sender SET sent = sent + \(count) WHERE id = \(sender.id)")
+        } catch {
+            unreportedSent.withLock { $0 += count }
+            throw error
+        }
     }
 
     /// Locks the sender's row for the rest of the transaction (it may be gone: a sender that

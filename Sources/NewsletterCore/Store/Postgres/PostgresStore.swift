@@ -23,6 +23,9 @@ public final class PostgresStore: Sendable {
     /// When this process last renewed its lease on the rows it holds, and whether it ever went
     /// too long without (PostgresStore+Delivery.swift).
     let leaseState = Mutex(LeaseState())
+    /// Recipients recorded sent but not yet added to this sender's row (`status` reads it): the
+    /// next claim or renewal adds them, so a record is one statement, not a transaction.
+    let unreportedSent = Mutex(0)
     private let configuration: PostgresConnection.Configuration
     private let eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let idle = Mutex<[PostgresConnection]>([])
@@ -189,6 +192,12 @@ public final class PostgresStore: Sendable {
 
     func read<T>(_ body: (PostgresSession) throws -> T) throws(PostgresStoreError) -> T {
         try withConnection(body, retryable: { _ in true })
+    }
+
+    /// One statement on its own (atomic by itself, one round trip): never run twice, since a
+    /// connection lost mid-way may or may not have applied it.
+    func single<T>(_ body: (PostgresSession) throws -> T) throws(PostgresStoreError) -> T {
+        try withConnection(body, retryable: { _ in false })
     }
 
     /// A transaction: all of `body` or nothing. Run again on a fresh connection only if its
