@@ -115,7 +115,18 @@ run_senders() {
             --week "$week" >"$dir/send-$index.log" 2>&1 &
         pids+=("$!")
     done
-    for pid in "${pids[@]}"; do wait "$pid" || true; done
+    local exits=()
+    for pid in "${pids[@]}"; do
+        local status=0
+        wait "$pid" || status=$?
+        exits+=("$status")
+    done
+    # A sender that failed makes the row wrong, not slow: say why, on standard error.
+    for index in $(seq "$count"); do
+        if [ "${exits[$((index - 1))]}" != 0 ]; then
+            echo "bench-scale: sender $index of $count exited ${exits[$((index - 1))]}: $(tail -2 "$dir/send-$index.log" | tr '\n' ' ')" >&2
+        fi
+    done
     local ended
     ended=$(date +%s.%N)
     local after_cpu=0
@@ -127,7 +138,8 @@ run_senders() {
         sent=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM delivery WHERE state = '"'"'sent'"'"'").fetchone()[0])' "$dir/data/newsletter.sqlite")
     fi
     local rss=()
-    for index in $(seq "$count"); do rss+=("$(awk '{ printf "%.1f", $1 / 1024 }' "$dir/rss-$index.txt")"); done
+    # (time writes "Command exited with non-zero status N" first when a sender failed.)
+    for index in $(seq "$count"); do rss+=("$(tail -1 "$dir/rss-$index.txt" | awk '{ printf "%.1f", $1 / 1024 }')"); done
     python3 -c "import sys; s, a, b = map(float, sys.argv[1:4]); print(f'{s / (b - a):.0f}', end=' ')" "$sent" "$started" "$ended"
     echo "$(IFS=/; echo "${rss[*]}") $(python3 -c "print(f'{$after_cpu - $before_cpu:.1f}')") $(python3 -c "print(f'{$ended - $started:.1f}')") $sent"
 }

@@ -345,10 +345,15 @@ extension PostgresStore: DeliveryLedger {
         throws
     {
         try connection.run("UPDATE sender SET lease_deadline = \(deadline) WHERE id = \(sender.id)")
+        // SKIP LOCKED: a row this sender is recording at this instant is about to leave its
+        // hands anyway, and waiting for it (in another order than the record's) could deadlock.
         try connection.run(
             """
-            UPDATE delivery SET lease_deadline = \(deadline)
-            WHERE week = \(week.description) AND state = 'sending' AND lease_owner = \(sender.id)
+            UPDATE delivery d SET lease_deadline = \(deadline)
+            FROM (SELECT week, subscriber_id FROM delivery
+                  WHERE week = \(week.description) AND state = 'sending' AND lease_owner = \(sender.id)
+                  FOR UPDATE SKIP LOCKED) AS held
+            WHERE d.week = held.week AND d.subscriber_id = held.subscriber_id
             """)
     }
 }
