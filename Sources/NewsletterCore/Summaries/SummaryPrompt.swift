@@ -203,16 +203,21 @@ public enum SummaryPrompt {
     static func toolMessage(_ comparison: Comparison, tool: Tool, wholeTakes: Bool = true) -> String {
         var lines = ["Tool: \(defuse(tool.name))", "What it is: \(defuse(tool.tagline))"]
         lines.append("Panel: \(verdictLine(tool, comparison: comparison))")
+        lines += takesBlock(comparison, tool: tool, wholeTakes: wholeTakes)
+        return lines.joined(separator: "\n")
+    }
+
+    /// The tool's framing around its takes, one line each with role and verdict: what both
+    /// per-tool requests give the model after the tool's own lines.
+    private static func takesBlock(_ comparison: Comparison, tool: Tool, wholeTakes: Bool) -> [String] {
         let framing = toolFraming(tool).split(separator: "\n").map(String.init)
-        lines.append(framing[0])
-        lines.append("<takes>")
+        var lines = [framing[0], "<takes>"]
         for take in comparison.takes where take.tool == tool.name {
             let verdict = take.verdict.map { ", \($0.rawValue)" } ?? ""
             lines.append("[\(take.role.rawValue)\(verdict)] \(defuse(wholeTakes ? take.text : excerpt(take.text)))")
         }
-        lines.append("</takes>")
-        lines.append(framing[1])
-        return lines.joined(separator: "\n")
+        lines += ["</takes>", framing[1]]
+        return lines
     }
 
     /// What a tool's sentence must not copy ten words in a row of: what the page says about the
@@ -243,15 +248,7 @@ public enum SummaryPrompt {
             lines.append("What it does: \(defuse(does))")
         }
         lines.append("Panel: \(verdictLine(tool, comparison: comparison))")
-        let framing = toolFraming(tool).split(separator: "\n").map(String.init)
-        lines.append(framing[0])
-        lines.append("<takes>")
-        for take in comparison.takes where take.tool == tool.name {
-            let verdict = take.verdict.map { ", \($0.rawValue)" } ?? ""
-            lines.append("[\(take.role.rawValue)\(verdict)] \(defuse(excerpt(take.text)))")
-        }
-        lines.append("</takes>")
-        lines.append(framing[1])
+        lines += takesBlock(comparison, tool: tool, wholeTakes: false)
         return lines.joined(separator: "\n")
     }
 
