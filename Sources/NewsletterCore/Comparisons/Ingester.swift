@@ -60,6 +60,8 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
     public var fetcher: Fetcher
     public var options: IngestOptions
     public var logger: Logger
+    /// When a page without a date of its own counts as first seen; tests inject it.
+    public var now: @Sendable () -> Date
 
     /// File endings a directory is searched for: pages only, so that a directory's README or a
     /// feed beside its pages is not read twice. A file named on the command line is read
@@ -67,12 +69,16 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
     public static var directoryExtensions: Set<String> { ["txt", "html", "htm"] }
 
     /// - Parameter store: nil only for a dry run.
-    public init(store: Store?, fetcher: Fetcher, options: IngestOptions, logger: Logger) {
+    public init(
+        store: Store?, fetcher: Fetcher, options: IngestOptions, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         precondition(store != nil || options.dryRun, "a store is needed unless this is a dry run")
         self.store = store
         self.fetcher = fetcher
         self.options = options
         self.logger = logger
+        self.now = now
     }
 
     public func ingest(_ sources: [String], observer: (any IngestObserver)? = nil) -> [IngestResult] {
@@ -216,7 +222,8 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         let comparison: Comparison
         do {
             comparison = try reader.read(
-                loaded.bytes, source: loaded.source, url: loaded.url ?? feedLink, feedPublished: feedPublished)
+                loaded.bytes, source: loaded.source, url: loaded.url ?? feedLink, feedPublished: feedPublished,
+                firstSeen: now())
         } catch {
             return IngestResult(source: loaded.source, outcome: .failed(error))
         }
@@ -225,7 +232,8 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         }
         do {
             let saved = try store.saveComparison(comparison)
-            return IngestResult(source: loaded.source, outcome: .saved(saved, comparison))
+            return IngestResult(
+                source: loaded.source, outcome: .saved(saved, try Self.asStored(comparison, saved, in: store)))
         } catch {
             return IngestResult(
                 source: loaded.source,
@@ -233,6 +241,22 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
                     PageError(
                         source: loaded.source, kind: .storeFailed, message: "could not store the comparison: \(error)"))
             )
+        }
+    }
+
+    /// A page that gives no date keeps the time it was first seen, which the store has, not the
+    /// time of this reading: what ingest reports is what was stored.
+    private static func asStored(_ comparison: Comparison, _ saved: SaveOutcome, in store: Store) throws -> Comparison {
+        guard comparison.publishedFrom == .firstSeen else { return comparison }
+        switch saved {
+        case .updated(let id, _), .unchanged(let id):
+            guard let stored = try store.comparison(id: id) else { return comparison }
+            var kept = comparison
+            kept.published = stored.comparison.published
+            kept.publishedFrom = stored.comparison.publishedFrom
+            return kept
+        case .inserted, .duplicate:
+            return comparison
         }
     }
 

@@ -13,12 +13,14 @@ struct IngestTests {
         store = try AppDatabase.open(path: directory.appendingPathComponent("data/newsletter.sqlite").path)
     }
 
-    func ingester(_ options: IngestOptions = IngestOptions()) -> Ingester<AppDatabase, CurlFetcher> {
+    func ingester(
+        _ options: IngestOptions = IngestOptions(), now: @escaping @Sendable () -> Date = { Date() }
+    ) -> Ingester<AppDatabase, CurlFetcher> {
         Ingester(
             store: store,
             fetcher: CurlFetcher(
                 maxBytes: options.maxPageBytes, timeoutSeconds: 10, connectTimeoutSeconds: 5, userAgent: "tests"),
-            options: options, logger: Logger(label: "tests"))
+            options: options, logger: Logger(label: "tests"), now: now)
     }
 
     func copyFixture(_ name: String, as target: String? = nil) throws -> URL {
@@ -42,21 +44,27 @@ struct IngestTests {
 
     @Test func samePageTwiceChangesNothing() throws {
         let page = try copyFixture("labelled-basic.txt")
-        #expect(outcomes(ingester().ingest([page.path])) == ["new"])
+        let firstReading = Date(timeIntervalSince1970: 1_796_000_000)
+        #expect(outcomes(ingester(now: { firstReading }).ingest([page.path])) == ["new"])
         let before = try store.comparison(id: 1)
-        #expect(outcomes(ingester().ingest([page.path])) == ["unchanged"])
+        let again = ingester(now: { firstReading.addingTimeInterval(3600) }).ingest([page.path])
+        #expect(outcomes(again) == ["unchanged"])
+        // What ingest reports is what the store kept: the page was first seen at the first reading.
+        #expect(again.first?.comparison?.published == firstReading)
         #expect(try store.comparison(id: 1) == before)
         #expect(try store.listComparisons().count == 1)
     }
 
     @Test func changedPageIsUpdatedInPlace() throws {
         let page = try copyFixture("labelled-basic.txt")
-        _ = ingester().ingest([page.path])
+        // An hour between the two readings, so a published time taken from the second one shows.
+        let firstReading = Date(timeIntervalSince1970: 1_796_000_000)
+        _ = ingester(now: { firstReading }).ingest([page.path])
         let original = try #require(try store.comparison(id: 1))
         let text = try String(contentsOf: page, encoding: .utf8)
         try text.replacingOccurrences(of: "Driftnote", with: "Driftnote Pro").write(
             to: page, atomically: true, encoding: .utf8)
-        let results = ingester().ingest([page.path])
+        let results = ingester(now: { firstReading.addingTimeInterval(3600) }).ingest([page.path])
         guard case .saved(.updated(let id, let previousHash), let comparison) = results.first?.outcome else {
             Issue.record("expected an update, got \(outcomes(results))")
             return
@@ -69,6 +77,7 @@ struct IngestTests {
         // First seen stays first seen; the page gives no date, so neither does the published time move.
         #expect(stored.firstSeenAt == original.firstSeenAt)
         #expect(stored.comparison.published == original.comparison.published)
+        #expect(stored.comparison.published == firstReading)
         #expect(try store.listComparisons().count == 1)
     }
 
