@@ -81,22 +81,18 @@ struct Send: ParsableCommand {
             do {
                 let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
                 progress?.clear()
-                // On a shared database the rows still `sending` may be other live senders' work,
-                // not this process's unfinished business.
-                let others = summary.complete ? [] : try store.liveSenders(week, at: Date())
-                let leftToOthers =
-                    !others.isEmpty && (summary.ledger[.pending] ?? 0) == 0 && (summary.ledger[.deferred] ?? 0) == 0
                 let ending =
                     summary.complete
                     ? " — complete"
-                    : leftToOthers ? " — the rest is being sent by \(others.count) other sender(s)" : ""
+                    : summary.leftToOtherSenders
+                        ? " — the rest is being sent by \(summary.otherSenders) other sender(s)" : ""
                 print(
                     "\(week): \(summary.sent) sent, \(summary.deferred) deferred, \(summary.failed) failed, \(summary.skipped) skipped\(summary.resumed > 0 ? ", \(summary.resumed) resumed after an interrupted run" : ""); ledger: \(Self.describe(summary.ledger))\(ending)"
                 )
                 for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
                     print("  failed: \(failure.email): \(failure.reply)")
                 }
-                if !summary.complete && !leftToOthers && limit == nil {
+                if !summary.complete && !summary.leftToOtherSenders && limit == nil {
                     throw ExitCode(ExitStatus.partialFailure.rawValue)
                 }
             } catch let error as DeliveryError {

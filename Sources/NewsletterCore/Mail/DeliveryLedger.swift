@@ -77,6 +77,13 @@ public protocol DeliveryLedger: ListSendQuota {
     /// and other senders (and `status`) stop counting it.
     func finishDelivery(_ week: IssueWeek) throws
     func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int]
+    /// Whether several processes may send one week at once (a shared database whose senders
+    /// claim rows under leases). When false, `send` and `run` take the data directory's
+    /// send.lock, so one process at a time works the ledger.
+    var admitsConcurrentSenders: Bool { get }
+    /// The processes sending `week` now, with what each claimed and sent (for `status`, and for
+    /// a sender that finished while others still work); empty where one process at a time sends.
+    func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus]
     func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)]
 }
 

@@ -3,8 +3,10 @@ import Foundation
 /// `mail.list_messages_per_second`: the whole list's sending rate, however many senders share
 /// it (each host may add its own relay quota, `mail.messages_per_second`, which is per process).
 /// A token bucket kept in the store: every sender takes its tokens from the same row, a few at a
-/// time, before it claims as many recipients, so the senders together send at most
-/// `burst + perSecond × t` messages in any `t` seconds.
+/// time, before it claims as many recipients. The bucket refills a little slower than the limit
+/// (`refillPerSecond`) so that the burst it starts a second with is paid for: the senders
+/// together take at most `perSecond` tokens in any one second (a whole-number limit), at
+/// the cost of sending at about 95 % of it over a long run.
 ///
 /// Times are the senders' own clocks: hosts sharing a list need them in step (NTP), as their
 /// leases do.
@@ -13,19 +15,25 @@ public struct ListSendLimit: Sendable, Equatable {
     /// Tokens saved up at most, and so the most all senders together may send at once; also
     /// how many one sender takes per visit to the store.
     public var burst: Double
+    /// Tokens added per second. A second that opens with a full bucket may take the burst and
+    /// then what the refill adds before the second ends, which is under `refillPerSecond`
+    /// whole tokens (the last one lands as the next second begins): burst + refill − 1 is the
+    /// most one second can hold, and that is the limit.
+    public var refillPerSecond: Double
 
     public init(perSecond: Double) {
         precondition(perSecond > 0, "a list-wide limit must let something through")
         self.perSecond = perSecond
-        // A tenth of a second's worth: one store round trip per chunk, and a window of one
-        // second holds at most a tenth more than the limit.
-        self.burst = max(1, (perSecond / 10).rounded(.down))
+        // A twentieth of a second's worth: one store round trip per chunk, and what the
+        // refill gives up to stay under the limit in every second.
+        self.burst = max(1, (perSecond / 20).rounded(.down))
+        self.refillPerSecond = perSecond - burst + 1
     }
 
     /// What a bucket stored as `tokens` at `updated` holds, refilled, at `now`.
     public func refilled(_ tokens: Double, since updated: Date, now: Date) -> Double {
         let elapsed = max(0, now.timeIntervalSince(updated))
-        return min(burst, tokens + elapsed * perSecond)
+        return min(burst, tokens + elapsed * refillPerSecond)
     }
 
     /// Takes up to `wanted` whole tokens at `now` from a bucket stored as `tokens` at
@@ -45,7 +53,7 @@ public struct ListSendLimit: Sendable, Equatable {
     }
 
     /// How long a sender that got nothing waits before asking again: one token's time.
-    public var retryDelay: Duration { .seconds(1 / perSecond) }
+    public var retryDelay: Duration { .seconds(1 / refillPerSecond) }
 }
 
 /// The store side of the list-wide limit, on the ledger because every sender of it needs it.

@@ -57,6 +57,19 @@ public struct DeliverySummary: Sendable, Equatable {
     public var ledger: [DeliveryState: Int] = [:]
     /// True when nothing is left pending or deferred: the issue is sent.
     public var complete = false
+    /// Other senders still live when this one finished (a shared database): the rows still
+    /// `sending` are theirs.
+    public var otherSenders = 0
+
+    /// This sender is done and the issue is not: nothing waits for a next run, the rest is in
+    /// other live senders' hands.
+    public var leftToOtherSenders: Bool {
+        !complete && otherSenders > 0 && (ledger[.pending] ?? 0) == 0 && (ledger[.deferred] ?? 0) == 0
+    }
+
+    static func isComplete(_ ledger: [DeliveryState: Int]) -> Bool {
+        (ledger[.pending] ?? 0) + (ledger[.deferred] ?? 0) + (ledger[.sending] ?? 0) == 0
+    }
 }
 
 public enum DeliveryError: Error, CustomStringConvertible {
@@ -185,8 +198,17 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         case .store(let reason): throw DeliveryError.storeFailed(reason, summary)
         case nil: break
         }
-        summary.complete =
-            (summary.ledger[.pending] ?? 0) + (summary.ledger[.deferred] ?? 0) + (summary.ledger[.sending] ?? 0) == 0
+        summary.complete = DeliverySummary.isComplete(summary.ledger)
+        if !summary.complete && store.admitsConcurrentSenders {
+            // Rows still `sending` may be live senders' work. Who is live is read first and the
+            // ledger after: a sender that finishes between the two reads has recorded its rows
+            // by then, so this one never reports as unfinished what is in fact all sent.
+            (summary.otherSenders, summary.ledger) = try ledger("the other senders could not be read", summary) {
+                (try store.liveSenders(week, at: time.now()).count, try store.deliveryCounts(week))
+            }
+            summary.skipped = summary.ledger[.skipped] ?? 0
+            summary.complete = DeliverySummary.isComplete(summary.ledger)
+        }
         if summary.complete {
             try ledger("every recipient is recorded, but the issue could not be marked sent", summary) {
                 try store.markSent(week, at: time.now())

@@ -32,6 +32,8 @@ public enum WeekOutcome: Sendable, Equatable {
     case sent(DeliverySummary, lateBy: TimeInterval)
     /// Sent to some; others were deferred and wait for the next run.
     case incomplete(DeliverySummary)
+    /// This run's share is sent; the rest is in other live senders' hands (a shared database).
+    case leftToOtherSenders(DeliverySummary)
     case waitingForApproval(draftHash: String, editorsMailed: [String], editorsFailed: [String: String])
     /// Set aside with a reason (cutoff, missed, too few comparisons), now or by an earlier run.
     case skipped(reason: String)
@@ -43,6 +45,7 @@ public enum WeekOutcome: Sendable, Equatable {
         switch self {
         case .sent: "sent"
         case .incomplete: "incomplete"
+        case .leftToOtherSenders: "left-to-other-senders"
         case .waitingForApproval: "waiting-for-approval"
         case .skipped: "skipped"
         case .nothingToDo: "nothing-to-do"
@@ -55,6 +58,7 @@ public enum WeekOutcome: Sendable, Equatable {
         switch self {
         case .sent: .success
         case .incomplete: .partialFailure
+        case .leftToOtherSenders: .success
         case .waitingForApproval(_, _, let failed): failed.isEmpty ? .notApproved : .partialFailure
         case .skipped, .nothingToDo: .success
         case .serverUnavailable: .mailServerUnavailable
@@ -378,7 +382,8 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         let mailer = Mailer(store: store, settings: delivery, logger: logger)
         do {
             let summary = try mailer.send(week, through: configuration.transport(for: week), observer: observer)
-            return summary.complete ? .sent(summary, lateBy: lateBy) : .incomplete(summary)
+            if summary.complete { return .sent(summary, lateBy: lateBy) }
+            return summary.leftToOtherSenders ? .leftToOtherSenders(summary) : .incomplete(summary)
         } catch DeliveryError.serverUnavailable(let reason, let summary) {
             return .serverUnavailable(reason: reason, summary)
         } catch DeliveryError.storeFailed(let reason, let summary) {
@@ -395,6 +400,9 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             return "\(week) sent\(late): \(counts(summary))"
         case .incomplete(let summary):
             return "\(week) partly sent, the rest is deferred to the next run: \(counts(summary))"
+        case .leftToOtherSenders(let summary):
+            return
+                "\(week) partly sent by this run, the rest is being sent by \(summary.otherSenders) other sender(s): \(counts(summary))"
         case .waitingForApproval(let hash, let mailed, let failed):
             var text = "\(week) waiting for approval of draft \(hash.prefix(12))"
             if !mailed.isEmpty { text += ", preview mailed to \(mailed.joined(separator: ", "))" }

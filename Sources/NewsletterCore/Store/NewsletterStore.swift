@@ -19,13 +19,6 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
     func topicChoices(subscriberIDs: [Int64]) throws -> [Int64: TopicChoice]
     /// Drops an editor's summary text; returns whether there was one.
     func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) throws -> Bool
-    /// Whether several processes may send one week at once (a shared database whose senders
-    /// claim rows under leases). When false, `send` and `run` take the data directory's
-    /// send.lock, so one process at a time works the ledger.
-    var admitsConcurrentSenders: Bool { get }
-    /// The processes sending `week` now, with what each claimed and sent (for `status`); empty
-    /// where one process at a time sends.
-    func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus]
     /// Runs `body` holding the lock the weekly run decides under (ingest, build, approve, mail
     /// the editors, send), or returns nil at once when another run holds it. On SQLite that is
     /// the data directory's run.lock; on a shared database a lock in the database, so two

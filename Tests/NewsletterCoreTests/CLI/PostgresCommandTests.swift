@@ -121,6 +121,40 @@ struct PostgresCommandTests {
         #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM run_week") == "1", "this time it ran")
     }
 
+    /// A `send` or a `run` that finishes its share while another live sender still holds rows
+    /// has nothing left for a next run: it exits 0 and says the rest is the other's. When that
+    /// sender is done too, the next send finds the week complete.
+    @Test func aSenderThatFinishesWhileAnotherStillWorksLeavesTheRestToIt() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let directory = try TestPaths.temporaryDirectory()
+        let sink = try SMTPSink()
+        try configure(directory, sink: sink, store: PostgresCluster.url(location))
+        _ = try await prepare(directory, subscribers: 6)
+        let week = try IssueWeek(parsing: self.week)
+        let other = try await Blocking.run {
+            try PostgresStore.open(location, sender: SenderIdentity(host: "host-b.example", pid: 4242))
+        }
+        _ = try other.prepareDelivery(week, addSubscribers: true)
+        let held = try other.claimDeliveries(week, limit: 2, runStarted: Date())
+        #expect(held.count == 2)
+
+        let send = try await newsletter(["send", "--week", self.week], in: directory)
+        #expect(send.status == 0, "\(send.stdout)\(send.stderr)")
+        #expect(send.stdout.contains("4 sent"), "\(send.stdout)")
+        #expect(send.stdout.contains("the rest is being sent by 1 other sender(s)"), "\(send.stdout)")
+        let run = try await newsletter(["run", "--week", self.week], in: directory)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("the rest is being sent by 1 other sender(s)"), "\(run.stdout)")
+
+        for claim in held {
+            try other.recordSent(week, subscriberID: claim.subscriber.id, messageID: "<m\(claim.subscriber.id)@b>", reply: "250 ok")
+        }
+        try other.finishDelivery(week)
+        let last = try await newsletter(["send", "--week", self.week], in: directory)
+        #expect(last.status == 0 && last.stdout.contains("complete"), "\(last.stdout)\(last.stderr)")
+        #expect(try sink.recipients().count == 4, "the other sender's two were never this process's to send")
+    }
+
     /// `status` lists the processes sending the week now.
     @Test func statusListsTheLiveSenders() async throws {
         let location = try await PostgresCluster.freshDatabase()

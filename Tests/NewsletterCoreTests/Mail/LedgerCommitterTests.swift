@@ -226,6 +226,8 @@ struct LedgerCommitterTests {
         func ensureClaimsHeld(_ week: IssueWeek) throws {}
         func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int { wanted }
         func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] { [:] }
+        var admitsConcurrentSenders: Bool { false }
+        func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] { [] }
         func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] { [] }
     }
 

@@ -12,31 +12,57 @@ struct ListSendLimitTests {
 
     @Test func aFreshBucketGrantsItsBurstThenRefillsAtTheRate() {
         let limit = ListSendLimit(perSecond: 300)
-        #expect(limit.burst == 30)
+        #expect(limit.burst == 15 && limit.refillPerSecond == 286)
         let first = limit.take(100, stored: nil, now: t0)
-        #expect(first.granted == 30 && first.tokens == 0)
+        #expect(first.granted == 15 && first.tokens == 0)
         let same = limit.take(100, stored: (first.tokens, first.updated), now: t0)
         #expect(same.granted == 0)
         let later = limit.take(100, stored: (0, t0), now: t0.addingTimeInterval(0.05))
-        #expect(later.granted == 15, "a twentieth of a second at 300/s")
+        #expect(later.granted == 14, "a twentieth of a second at 286/s")
         let wantsLess = limit.take(4, stored: (0, t0), now: t0.addingTimeInterval(10))
-        #expect(wantsLess.granted == 4 && wantsLess.tokens == 26, "never more than the burst saved up")
+        #expect(wantsLess.granted == 4 && wantsLess.tokens == 11, "never more than the burst saved up")
         // A clock that stepped back adds nothing and does not move the bucket's time back.
         let back = limit.take(10, stored: (0, t0), now: t0.addingTimeInterval(-5))
         #expect(back.granted == 0 && back.updated == t0)
         #expect(ListSendLimit(perSecond: 5).burst == 1)
-        #expect(limit.retryDelay == .seconds(1.0 / 300))
+        #expect(limit.retryDelay == .seconds(1.0 / 286))
+    }
+
+    /// Takers who ask for all they can every millisecond for ten seconds: no one-second window
+    /// (wherever it starts) holds more grants than the limit, and over the run they get at least
+    /// nine tenths of it.
+    @Test(arguments: [1.0, 5, 20, 300, 1000])
+    func noSecondHoldsMoreThanTheLimit(_ perSecond: Double) {
+        let limit = ListSendLimit(perSecond: perSecond)
+        var stored: (tokens: Double, updated: Date)?
+        var grants = [Int](repeating: 0, count: 10_000)
+        for millisecond in grants.indices {
+            let now = t0.addingTimeInterval(Double(millisecond) / 1000)
+            let taken = limit.take(Int(limit.burst), stored: stored, now: now)
+            stored = (taken.tokens, taken.updated)
+            grants[millisecond] = taken.granted
+        }
+        var inWindow = grants[0..<1000].reduce(0, +)
+        var busiest = inWindow
+        for start in 1...9_000 {
+            inWindow += grants[start + 999] - grants[start - 1]
+            busiest = max(busiest, inWindow)
+        }
+        #expect(busiest <= Int(perSecond), "busiest second: \(busiest) at \(perSecond)/s")
+        let total = grants.reduce(0, +)
+        #expect(Double(total) >= 0.9 * perSecond * 10, "\(total) in 10 s at \(perSecond)/s")
     }
 
     @Test(arguments: StoreBackend.all)
     func theStoresBucketGrantsWhatTheLimitAllows(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let limit = ListSendLimit(perSecond: 100)
-        #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 10)
+        // A burst of 5, refilled at 96/s.
+        #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 5)
         #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 0)
         #expect(try store.takeListSendTokens(0, limit: limit, at: t0.addingTimeInterval(1)) == 0)
         #expect(try store.takeListSendTokens(3, limit: limit, at: t0.addingTimeInterval(0.05)) == 3)
-        #expect(try store.takeListSendTokens(50, limit: limit, at: t0.addingTimeInterval(0.05)) == 2)
+        #expect(try store.takeListSendTokens(50, limit: limit, at: t0.addingTimeInterval(0.05)) == 1)
     }
 
     /// Three senders on one database, taking in turns faster than the bucket refills: together
@@ -52,8 +78,8 @@ struct ListSendLimitTests {
             granted += try senders[step % 3].takeListSendTokens(20, limit: limit, at: now)
             now = now.addingTimeInterval(0.01)
         }
-        // 3 s of refills at 200/s, plus the burst the bucket started with.
-        let allowed = Int(limit.burst) + Int(3 * limit.perSecond)
+        // 3 s of refills, plus the burst the bucket started with.
+        let allowed = Int(limit.burst) + Int(3 * limit.refillPerSecond)
         #expect(granted <= allowed)
         #expect(granted >= allowed - 20, "\(granted) of \(allowed): the senders did get what the limit allows")
     }
@@ -74,15 +100,15 @@ struct ListSendLimitTests {
             from: try MailAddress("digest@shiporskip.example"), listID: "weekly.shiporskip.example",
             publicURL: "https://news.example.org")
         settings.concurrency = 1
-        settings.listLimit = ListSendLimit(perSecond: 20)  // a burst of 2
+        settings.listLimit = ListSendLimit(perSecond: 20)  // a burst of 1, refilled at 20/s
         let clock = ManualTime()
         var mailer = Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
         mailer.time = clock
         let summary = try mailer.send(week, through: FileTransport(directory: directory.appendingPathComponent("out").path))
         #expect(summary.sent == 45 && summary.complete)
-        // 45 messages at 20/s with 2 to start with: at least 43 / 20 s of waiting.
+        // 45 messages at 20/s with 1 to start with: at least 44 / 20 s of waiting.
         let waited = clock.sleeps.reduce(Duration.zero, +).seconds
-        #expect(waited >= 43.0 / 20 - 1e-6, "waited \(waited) s")
+        #expect(waited >= 44.0 / 20 - 1e-6, "waited \(waited) s")
         #expect(waited <= 45.0 / 20 + 0.5, "waited \(waited) s")
     }
 }
