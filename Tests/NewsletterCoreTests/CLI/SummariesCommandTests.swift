@@ -73,8 +73,12 @@ struct SummariesCommandTests {
                 atPath: directory.appendingPathComponent("outbox/2026-W47/preview.html").path))
     }
 
-    @Test func anEditedSummaryWinsInThePreview() async throws {
-        try "[summaries]\nenabled = false\n".write(
+    /// On either backend: the editor's text is kept in the store the commands share.
+    @Test(arguments: ["SQLite", "PostgreSQL"])
+    func anEditedSummaryWinsInThePreview(_ backend: String) async throws {
+        let location = backend == "PostgreSQL" ? try await PostgresCluster.freshDatabase() : nil
+        let store = location.map { "[store]\nurl = \"\(PostgresCluster.url($0))\"\n" } ?? ""
+        try "[summaries]\nenabled = false\n\(store)".write(
             to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
         try await ingestExamples()
         let edit = try await run([
@@ -96,6 +100,9 @@ struct SummariesCommandTests {
         #expect(missing.status == 1 && missing.stderr.contains("no comparison #99"))
         let empty = try await run(["summaries", "edit", "2026-W47", "1", "--text", "  "])
         #expect(empty.status == 1 && empty.stderr.contains("empty"))
+        if let location {
+            #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM summary_override") == "2")
+        }
         let removed = try await run(["summaries", "edit", "2026-W47", "1", "--remove"])
         #expect(removed.status == 0 && removed.stdout.contains("override removed"))
     }

@@ -36,7 +36,8 @@ struct ServedDirectory {
     var directory: URL { cli.directory }
     var base: String { "http://127.0.0.1:\(port)" }
 
-    init() throws {
+    /// - Parameter store: a `store.url` (a shared database); nil keeps the SQLite default.
+    init(store url: String? = nil) throws {
         cli = try CommandLineTests()
         port = try SMTPSink.freePort()
         try """
@@ -45,6 +46,7 @@ struct ServedDirectory {
         public_url = "http://127.0.0.1:\(port)"
         [summaries]
         enabled = false
+        \(url.map { "[store]\nurl = \"\($0)\"" } ?? "")
         """.write(to: cli.directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 
