@@ -232,8 +232,9 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         }
         do {
             let saved = try store.saveComparison(comparison)
+            // The page is stored: a failed read-back only leaves this reading's time in the report.
             return IngestResult(
-                source: loaded.source, outcome: .saved(saved, try Self.asStored(comparison, saved, in: store)))
+                source: loaded.source, outcome: .saved(saved, (try? Self.asStored(comparison, saved, in: store)) ?? comparison))
         } catch {
             return IngestResult(
                 source: loaded.source,

@@ -49,7 +49,9 @@ public struct ListSendLimit: Sendable, Equatable {
         let granted = max(0, min(wanted, Int((available + 1e-3).rounded(.down))))
         // A clock that stepped back never adds tokens; the later of the two times is kept.
         let updated = max(now, stored?.updated ?? now)
-        return (granted, max(0, available - Double(granted)), updated)
+        // Not clamped at zero: a token granted a thousandth early is owed, so the tolerance
+        // cannot add up over many takes into a token more than the refill gave.
+        return (granted, available - Double(granted), updated)
     }
 
     /// How long a sender that got nothing waits before asking again: one token's time.

@@ -175,9 +175,11 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         finished.wait()
         // This process holds no rows any more: other senders and `status` stop counting it. A
         // failure here only leaves it listed until its lease runs out.
+        var signedOff = true
         do {
             try store.finishDelivery(week)
         } catch {
+            signedOff = false
             logger.warning("could not sign off as a sender", metadata: ["week": "\(week)", "error": "\(error)"])
         }
 
@@ -199,7 +201,8 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         case nil: break
         }
         summary.complete = DeliverySummary.isComplete(summary.ledger)
-        if !summary.complete && store.admitsConcurrentSenders {
+        // A sender that could not sign off is still listed as live, and would count itself.
+        if !summary.complete && store.admitsConcurrentSenders && signedOff {
             // Rows still `sending` may be live senders' work. Who is live is read first and the
             // ledger after: a sender that finishes between the two reads has recorded its rows
             // by then, so this one never reports as unfinished what is in fact all sent.

@@ -402,7 +402,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             return "\(week) partly sent, the rest is deferred to the next run: \(counts(summary))"
         case .leftToOtherSenders(let summary):
             return
-                "\(week) partly sent by this run, the rest is being sent by \(summary.otherSenders) other sender(s): \(counts(summary))"
+                "\(week) this run's share is done, the rest is being sent by \(summary.otherSenders) other sender(s): \(counts(summary))"
         case .waitingForApproval(let hash, let mailed, let failed):
             var text = "\(week) waiting for approval of draft \(hash.prefix(12))"
             if !mailed.isEmpty { text += ", preview mailed to \(mailed.joined(separator: ", "))" }

@@ -28,19 +28,21 @@ struct ListSendLimitTests {
         #expect(limit.retryDelay == .seconds(1.0 / 286))
     }
 
-    /// Takers who ask for all they can every millisecond for ten seconds: no one-second window
-    /// (wherever it starts) holds more grants than the limit, and over the run they get at least
-    /// nine tenths of it.
-    @Test(arguments: [1.0, 5, 20, 300, 1000])
-    func noSecondHoldsMoreThanTheLimit(_ perSecond: Double) {
+    /// Takers who ask for all they can every `step` microseconds for ten seconds: no one-second
+    /// window (wherever it starts) holds more grants than the limit, and over the run those who
+    /// ask every millisecond get at least nine tenths of it. A step just under a token's time (49,975 µs at 20/s) is where
+    /// the rounding tolerance would add up if it were forgiven rather than owed.
+    @Test(arguments: [(1.0, 1000), (5, 1000), (20, 1000), (20, 49_975), (300, 1000), (300, 3_490), (1000, 1000)])
+    func noSecondHoldsMoreThanTheLimit(_ perSecond: Double, _ step: Int) {
         let limit = ListSendLimit(perSecond: perSecond)
         var stored: (tokens: Double, updated: Date)?
+        // Grants per millisecond of the ten seconds.
         var grants = [Int](repeating: 0, count: 10_000)
-        for millisecond in grants.indices {
-            let now = t0.addingTimeInterval(Double(millisecond) / 1000)
+        for micro in stride(from: 0, to: 10_000_000, by: step) {
+            let now = t0.addingTimeInterval(Double(micro) / 1_000_000)
             let taken = limit.take(Int(limit.burst), stored: stored, now: now)
             stored = (taken.tokens, taken.updated)
-            grants[millisecond] = taken.granted
+            grants[micro / 1000] += taken.granted
         }
         var inWindow = grants[0..<1000].reduce(0, +)
         var busiest = inWindow
@@ -49,6 +51,10 @@ struct ListSendLimitTests {
             busiest = max(busiest, inWindow)
         }
         #expect(busiest <= Int(perSecond), "busiest second: \(busiest) at \(perSecond)/s")
+        // Throughput only for takers who ask often: one who asks just faster than a token's time
+        // finds the bucket a hair short every third time, by design (a sender that gets nothing
+        // waits a whole token's time, so it asks slower, not faster).
+        guard step == 1000 else { return }
         let total = grants.reduce(0, +)
         #expect(Double(total) >= 0.9 * perSecond * 10, "\(total) in 10 s at \(perSecond)/s")
     }

@@ -60,7 +60,14 @@ struct ServedDirectory {
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        try SMTPSink.waitForListener(port: port)
+        do {
+            try SMTPSink.waitForListener(port: port)
+        } catch {
+            // Never leave a server behind a test that could not use it.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+            throw error
+        }
         return server
     }
 }

@@ -38,11 +38,9 @@ extension PostgresStore {
         ])
 }
 
-extension PostgresStore: DeliveryLeaseQueue {
-    public func enqueueEligible(_ week: IssueWeek, at time: Date) throws -> Int {
-        try transaction { connection in try Self.enqueueEligible(week, at: time, connection) }
-    }
-
+/// The ledger's lease bookkeeping, used by the ledger (PostgresStore+Delivery.swift): who is
+/// queued, which senders are registered and live, and a clean stop.
+extension PostgresStore {
     /// A pending row for every subscriber the core's rule (DeliveryEligibility) says gets the issue.
     static func enqueueEligible(_ week: IssueWeek, at time: Date, _ connection: PostgresSession) throws -> Int {
         let statuses = DeliveryEligibility.statuses.map(\.rawValue)
@@ -54,10 +52,6 @@ extension PostgresStore: DeliveryLeaseQueue {
             WHERE status = ANY(\(statuses)) AND (\(includesPaused) OR NOT paused)
             ON CONFLICT (week, subscriber_id) DO NOTHING
             """)
-    }
-
-    public func registerSender(_ sender: SenderIdentity, week: IssueWeek, at time: Date, lease: TimeInterval) throws {
-        try transaction { connection in try Self.registerSender(sender, week: week, at: time, lease: lease, connection) }
     }
 
     static func registerSender(
@@ -72,88 +66,8 @@ extension PostgresStore: DeliveryLeaseQueue {
             """)
     }
 
-    public func claim(_ week: IssueWeek, sender: SenderIdentity, limit: Int, at time: Date, lease: TimeInterval) throws
-        -> [LeasedDelivery]
-    {
-        let deadline = time.addingTimeInterval(lease)
-        let statuses = DeliveryEligibility.statuses.map(\.rawValue)
-        let includesPaused = DeliveryEligibility.includesPaused
-        return try transaction { connection in
-            try Self.lockSender(sender, connection)
-            var claimed: [LeasedDelivery] = []
-            // A `sending` row without a lease is one a SQLite sender had in flight when the store
-            // was copied: nobody holds it, so it is claimed again, as the SQLite store resumes it.
-            // A batch may hold only rows of subscribers who left or paused since the week was
-            // queued: those are marked skipped, and the claim goes on, so an empty answer
-            // always means the queue is empty.
-            while claimed.isEmpty {
-                // SKIP LOCKED: a row another sender is claiming this instant is left to it, so
-                // concurrent claims neither wait for each other nor take the same row.
-                let rows = try connection.rows(
-                    """
-                    WITH picked AS (
-                        SELECT d.week, d.subscriber_id,
-                            (s.status = ANY(\(statuses)) AND (\(includesPaused) OR NOT s.paused)) AS eligible
-                        FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
-                        WHERE d.week = \(week.description)
-                          AND (d.state = 'pending' OR (d.state = 'sending'
-                              AND (d.lease_deadline IS NULL OR d.lease_deadline < \(time))))
-                        ORDER BY d.subscriber_id LIMIT \(limit)
-                        FOR UPDATE OF d SKIP LOCKED)
-                    UPDATE delivery d SET
-                        state = CASE WHEN picked.eligible THEN 'sending' ELSE 'skipped' END,
-                        attempts = d.attempts + CASE WHEN picked.eligible THEN 1 ELSE 0 END,
-                        lease_owner = CASE WHEN picked.eligible THEN \(sender.id) END,
-                        lease_deadline = CASE WHEN picked.eligible THEN \(deadline) END,
-                        updated_at = \(time)
-                    FROM picked WHERE d.week = picked.week AND d.subscriber_id = picked.subscriber_id
-                    RETURNING d.subscriber_id, d.attempts, picked.eligible
-                    """)
-                if rows.isEmpty { break }
-                for row in rows {
-                    let (id, attempts, eligible) = try row.decode((Int64, Int, Bool).self)
-                    if eligible { claimed.append(LeasedDelivery(subscriberID: id, attempt: attempts)) }
-                }
-            }
-            try connection.run(
-                "UPDATE sender SET claimed = claimed + \(claimed.count), lease_deadline = \(deadline) WHERE id = \(sender.id)"
-            )
-            return claimed.sorted { $0.subscriberID < $1.subscriberID }
-        }
-    }
-
-    public func renewLease(_ week: IssueWeek, sender: SenderIdentity, at time: Date, lease: TimeInterval) throws -> Int {
-        let deadline = time.addingTimeInterval(lease)
-        return try transaction { connection in
-            try connection.run("UPDATE sender SET lease_deadline = \(deadline) WHERE id = \(sender.id)")
-            return try connection.run(
-                """
-                UPDATE delivery SET lease_deadline = \(deadline)
-                WHERE week = \(week.description) AND state = 'sending' AND lease_owner = \(sender.id)
-                """)
-        }
-    }
-
-    public func recordSent(
-        _ week: IssueWeek, subscriberID: Int64, sender: SenderIdentity, messageID: String, reply: String, at time: Date
-    ) throws -> Bool {
-        try transaction { connection in
-            try Self.lockSender(sender, connection)
-            // Only while the row is still this sender's: after its lease ran out another may
-            // have claimed (and sent) it, and that owner's record stands.
-            let changed = try connection.run(
-                """
-                UPDATE delivery SET state = 'sent', message_id = \(messageID), last_reply = \(reply), sent_at = \(time),
-                    updated_at = \(time), lease_owner = NULL, lease_deadline = NULL
-                WHERE week = \(week.description) AND subscriber_id = \(subscriberID) AND state = 'sending'
-                  AND lease_owner = \(sender.id)
-                """)
-            if changed > 0 { try connection.run("UPDATE sender SET sent = sent + 1 WHERE id = \(sender.id)") }
-            return changed > 0
-        }
-    }
-
-    public func releaseSender(_ sender: SenderIdentity, week: IssueWeek, at time: Date) throws -> Int {
+    /// Puts the sender's unsent rows back to `pending` and forgets the sender (a clean stop).
+    func releaseSender(_ sender: SenderIdentity, week: IssueWeek, at time: Date) throws -> Int {
         try transaction { connection in
             try Self.lockSender(sender, connection)
             let released = try connection.run(

@@ -44,7 +44,7 @@ extension PostgresStore: RunStore {
     }
 
     public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) throws {
-        try transaction { connection in
+        _ = try transaction { connection in
             try connection.run(
                 """
                 UPDATE run_week SET last_outcome = \(outcome), last_summary = \(summary), last_error = \(error),
