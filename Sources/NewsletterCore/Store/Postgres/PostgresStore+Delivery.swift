@@ -118,15 +118,15 @@ extension PostgresStore: DeliveryLedger {
 
     /// Up to `limit` rows of `source`, locked for this transaction; rows another sender is
     /// claiming at this instant are skipped, not waited for.
+    ///
+    /// The ledger rows are picked (and locked) first, and only they are joined to their
+    /// subscribers, by key. Joined in one query, the planner walked the subscribers' index from
+    /// the first id to the first pending row (a merge join): each claim read every subscriber
+    /// already sent to, and a 1,000,000-subscriber send slowed to 200 messages a second.
     private static func claimableRows(
         _ week: IssueWeek, _ source: ClaimSource, limit: Int, now: Date, runStarted: Date, _ connection: PostgresSession
     ) throws -> [PostgresRow] {
-        let select: PostgresQuery = """
-            SELECT \(unescaped: prefixedSubscriberColumns), d.attempts,
-                (SELECT string_agg(t.topic, E'\\n' ORDER BY t.topic) FROM subscriber_topic t WHERE t.subscriber_id = s.id)
-            FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
-            """
-        var query = select
+        var query: PostgresQuery = "WITH picked AS MATERIALIZED (SELECT d.subscriber_id, d.attempts FROM delivery d"
         switch source {
         case .pending:
             query.sql += " WHERE d.week = $\(query.binds.count + 1) AND d.state = 'pending'"
@@ -143,8 +143,14 @@ extension PostgresStore: DeliveryLedger {
             query.binds.append(week.description, context: .default)
             query.binds.append(runStarted, context: .default)
         }
-        query.sql += " ORDER BY d.subscriber_id LIMIT $\(query.binds.count + 1) FOR UPDATE OF d SKIP LOCKED"
+        query.sql += " ORDER BY d.subscriber_id LIMIT $\(query.binds.count + 1) FOR UPDATE SKIP LOCKED)"
         query.binds.append(limit, context: .default)
+        query.sql += """
+
+            SELECT \(prefixedSubscriberColumns), d.attempts,
+                (SELECT string_agg(t.topic, E'\\n' ORDER BY t.topic) FROM subscriber_topic t WHERE t.subscriber_id = s.id)
+            FROM picked d JOIN subscriber s ON s.id = d.subscriber_id ORDER BY d.subscriber_id
+            """
         return try connection.rows(query)
     }
 
