@@ -145,7 +145,11 @@ run_senders() {
 }
 
 rows=()
-row() { rows+=("$1|$2"); }
+# Each row is also printed as it is measured, so that a run stopped early keeps what it had.
+row() {
+    rows+=("$1|$2")
+    echo "bench-scale: $1: $2" >&2
+}
 
 echo "bench-scale: $list subscribers, $sessions sessions per sender, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 make_sqlite "$work/base" "$list"

@@ -42,6 +42,8 @@ extension PostgresStore {
         remainingTablesMigration,
         // PostgresStore+ListLimit.swift.
         listSendLimitMigration,
+        // PostgresStore+Leases.swift.
+        pendingQueueMigration,
     ]
 
     /// The newest schema version this binary knows.

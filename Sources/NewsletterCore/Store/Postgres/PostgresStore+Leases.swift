@@ -38,6 +38,20 @@ extension PostgresStore {
         ])
 }
 
+extension PostgresStore {
+    /// The pending rows of a week in an index of their own. A claim asks for the first few
+    /// pending rows in subscriber order; with only `(week, state, subscriber_id)` and the primary
+    /// key to choose from, the planner walked the primary key past every row already sent and
+    /// filtered them (the statistics still said nearly all rows were pending): at 1,000,000
+    /// subscribers a claim read 100,000 buffers and took a quarter of a second, and three
+    /// senders together sent 440 messages a second; on this index, 1,080.
+    static let pendingQueueMigration = Migration(
+        version: 5, name: "the ledger's pending rows, indexed by themselves",
+        statements: [
+            "CREATE INDEX delivery_pending ON delivery (week, subscriber_id) WHERE state = 'pending'"
+        ])
+}
+
 /// The ledger's lease bookkeeping, used by the ledger (PostgresStore+Delivery.swift): who is
 /// queued, which senders are registered and live, and a clean stop.
 extension PostgresStore {
