@@ -11,16 +11,10 @@ struct PostgresCommandTests {
     func configure(_ directory: URL, sink: SMTPSink, store url: String?, concurrency: Int = 2) throws {
         try """
         templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
-        [mail]
-        from = "digest@shiporskip.example"
-        concurrency = \(concurrency)
-        retries = 0
-        [smtp]
-        url = "\(sink.url)"
-        allow_plaintext = true
+        \(TestConfig.delivery(to: sink, concurrency: concurrency))
         [summaries]
         enabled = false
-        \(url.map { "[store]\nurl = \"\($0)\"" } ?? "")
+        \(TestConfig.store(url))
         """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 

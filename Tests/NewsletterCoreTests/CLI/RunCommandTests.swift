@@ -22,13 +22,7 @@ struct RunCommandTests {
         [run]
         missed = "send-late"
         \(run)
-        [mail]
-        from = "digest@shiporskip.example"
-        concurrency = \(concurrency)
-        retries = 0
-        [smtp]
-        url = "\(sink.url)"
-        allow_plaintext = true
+        \(TestConfig.delivery(to: sink, concurrency: concurrency))
         [summaries]
         enabled = false
         """.write(to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)

@@ -14,13 +14,7 @@ struct SendCommandTests {
     func configure(_ sink: SMTPSink, concurrency: Int = 2) async throws {
         try """
         templates_dir = "\(TestPaths.repository.appendingPathComponent("templates").path)"
-        [mail]
-        from = "digest@shiporskip.example"
-        concurrency = \(concurrency)
-        retries = 0
-        [smtp]
-        url = "\(sink.url)"
-        allow_plaintext = true
+        \(TestConfig.delivery(to: sink, concurrency: concurrency))
         # Delivery is under test here, not the model (SummariesCommandTests runs it).
         [summaries]
         enabled = false

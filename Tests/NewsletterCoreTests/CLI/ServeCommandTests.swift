@@ -6,12 +6,6 @@ import Testing
 /// the editor's password. The same steps and answers on SQLite and on a PostgreSQL store.
 @Suite(.serialized)
 struct ServeCommandTests {
-    enum Backend: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite = "SQLite"
-        case postgres = "PostgreSQL"
-        var testDescription: String { rawValue }
-    }
-
     struct Answer {
         var status: Int
         var body: String
@@ -46,9 +40,9 @@ struct ServeCommandTests {
         return Answer(status: Int(lines.first ?? "") ?? 0, body: lines.count > 1 ? String(lines[1]) : "")
     }
 
-    @Test(arguments: Backend.allCases)
-    func aReaderSubscribesConfirmsAndLeavesAndTheEditorPagesWantThePassword(_ backend: Backend) async throws {
-        let location = backend == .postgres ? try await PostgresCluster.freshDatabase() : nil
+    @Test(arguments: CommandBackend.allCases)
+    func aReaderSubscribesConfirmsAndLeavesAndTheEditorPagesWantThePassword(_ backend: CommandBackend) async throws {
+        let location = try await backend.freshDatabase()
         let served = try ServedDirectory(store: location.map(PostgresCluster.url))
         let cli = served.cli
         for arguments in [["ingest", TestPaths.examples.path], ["preview", "--week", "2026-W47"], ["approve", "--week", "2026-W47"]] {

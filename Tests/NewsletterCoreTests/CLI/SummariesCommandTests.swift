@@ -74,11 +74,10 @@ struct SummariesCommandTests {
     }
 
     /// On either backend: the editor's text is kept in the store the commands share.
-    @Test(arguments: ["SQLite", "PostgreSQL"])
-    func anEditedSummaryWinsInThePreview(_ backend: String) async throws {
-        let location = backend == "PostgreSQL" ? try await PostgresCluster.freshDatabase() : nil
-        let store = location.map { "[store]\nurl = \"\(PostgresCluster.url($0))\"\n" } ?? ""
-        try "[summaries]\nenabled = false\n\(store)".write(
+    @Test(arguments: CommandBackend.allCases)
+    func anEditedSummaryWinsInThePreview(_ backend: CommandBackend) async throws {
+        let location = try await backend.freshDatabase()
+        try "[summaries]\nenabled = false\n\(TestConfig.store(location.map(PostgresCluster.url)))\n".write(
             to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
         try await ingestExamples()
         let edit = try await run([

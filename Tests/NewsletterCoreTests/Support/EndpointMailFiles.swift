@@ -46,7 +46,7 @@ struct ServedDirectory {
         public_url = "http://127.0.0.1:\(port)"
         [summaries]
         enabled = false
-        \(url.map { "[store]\nurl = \"\($0)\"" } ?? "")
+        \(TestConfig.store(url))
         """.write(to: cli.directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
     }
 
