@@ -123,11 +123,14 @@ public struct OutgoingMessage: Sendable {
     /// `Display Name <local@domain>`, the name quoted or encoded as needed.
     static func addressWords(_ address: MailAddress) -> [String] {
         guard let name = address.displayName else { return [address.address] }
-        let plain =
-            name.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 32 && $0.value < 127 } && name.count <= 70
+        // Printable ASCII bytes are one Character each, so their count is the name's length.
+        let plain = name.utf8.count <= 70 && name.utf8.allSatisfy { $0 >= 32 && $0 < 127 }
         let nameWords: [String]
         if plain && !name.contains("=?") {
-            let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            let needsEscapes = name.utf8.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }
+            let escaped =
+                needsEscapes
+                ? name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") : name
             nameWords = ["\"\(escaped)\""]
         } else {
             nameWords = MIME.encodedWords(name)

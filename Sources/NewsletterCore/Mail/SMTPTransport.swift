@@ -88,9 +88,11 @@ public struct SMTPTransport: MailTransport {
             try curl.setDebugCallback { _, type, data, size, context in
                 guard type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
                 let session = Unmanaged<Session>.fromOpaque(context).takeUnretainedValue()
-                let text = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
-                for line in text.split(whereSeparator: \.isNewline) where !line.isEmpty {
-                    session.conversation.append((type == CURLINFO_HEADER_OUT, String(line)))
+                // Split as bytes (CR or LF), each line made a String once: splitting a String by
+                // Characters was a measurable part of every message.
+                let bytes = UnsafeRawBufferPointer(start: data, count: size)
+                for line in bytes.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D }) {
+                    session.conversation.append((type == CURLINFO_HEADER_OUT, String(decoding: line, as: UTF8.self)))
                 }
                 return 0
             }

@@ -54,10 +54,19 @@ public struct Personalization: Sendable, Equatable {
 
     public var greeting: String {
         if let greetingOverride { return greetingOverride }
-        guard let name = name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
+        guard let name = name.map(Self.trimmed), !name.isEmpty else {
             return "Hi there,"
         }
         return "Hi \(name),"
+    }
+
+    /// The name without surrounding white space. Most names begin and end with a visible ASCII
+    /// byte and need no trimming; only the others go through Foundation's (Unicode) trim, which
+    /// was a measurable part of each message.
+    static func trimmed(_ name: String) -> String {
+        func visibleASCII(_ byte: UInt8?) -> Bool { byte.map { $0 > 0x20 && $0 < 0x7F } ?? false }
+        if visibleASCII(name.utf8.first) && visibleASCII(name.utf8.last) { return name }
+        return name.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Fills the placeholders of a rendered draft; in HTML every value is escaped. One pass
@@ -103,18 +112,22 @@ public struct Personalization: Sendable, Equatable {
 
 public enum HTML {
     public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
+        // By bytes, not Characters: every special character is one ASCII byte, and a Character
+        // is a whole grapheme, so `"` followed by a combining mark would be one Character that
+        // matches no case and would reach the page unescaped, ending an attribute. (It is also
+        // what the send does per reader, on names and links.)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "&"): out += "&amp;".utf8
+            case UInt8(ascii: "<"): out += "&lt;".utf8
+            case UInt8(ascii: ">"): out += "&gt;".utf8
+            case UInt8(ascii: "\""): out += "&quot;".utf8
+            case UInt8(ascii: "'"): out += "&#39;".utf8
+            default: out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -31,7 +31,8 @@ extension AppDatabase: DeliveryLedger {
 
     public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
         try writer.write { db in
-            let now = Date()
+            // Formatted once for the batch's every row, without ICU (StoredDate).
+            let now = StoredDate.databaseValue(Date())
             var claims: [DeliveryClaim] = []
             var left: [Int64] = []
             // Pending rows first, then rows an earlier run deferred; each query walks the
@@ -132,26 +133,49 @@ extension AppDatabase: DeliveryLedger {
 
     public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
         guard !records.isEmpty else { return }
-        try writer.write { db in
-            let now = Date()
-            let sent = try db.cachedStatement(
-                sql: """
-                    UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
-                    WHERE week = ? AND subscriberId = ? AND state = 'sending'
-                    """)
-            let deferred = try db.cachedStatement(
-                sql:
-                    "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'"
-            )
-            for record in records {
-                switch record {
-                case .sent(let id, let messageID, let reply):
-                    try sent.execute(arguments: [messageID, reply, now, now, week.description, id])
-                case .deferred(let id, let reply):
-                    try deferred.execute(arguments: [reply, now, week.description, id])
+        try writer.writeWithoutTransaction { db in
+            // The time as the column stores it, formatted once for every row of the group.
+            let now = StoredDate.databaseValue(Date())
+            // A group is one statement when it fits (it holds one outcome per connection), and
+            // SQLite commits a lone statement atomically: no BEGIN and COMMIT of its own to run.
+            if records.count <= Self.rowsPerStatement {
+                return try Self.recordGroup(records[...], week: week, at: now, db)
+            }
+            try db.inTransaction {
+                for start in stride(from: 0, to: records.count, by: Self.rowsPerStatement) {
+                    try Self.recordGroup(
+                        records[start..<min(start + Self.rowsPerStatement, records.count)], week: week, at: now, db)
                 }
+                return .commit
             }
         }
+    }
+
+    /// One UPDATE for a group of outcomes, joined to their rows by a VALUES list of
+    /// (subscriberId, state, messageId, reply); only rows still `sending` change, and a deferred
+    /// row keeps its messageId and sentAt.
+    private static func recordGroup(
+        _ records: ArraySlice<DeliveryRecord>, week: IssueWeek, at now: DatabaseValue, _ db: Database
+    ) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                UPDATE delivery SET state = v.column2,
+                    messageId = CASE v.column2 WHEN 'sent' THEN v.column3 ELSE messageId END,
+                    lastReply = v.column4,
+                    sentAt = CASE v.column2 WHEN 'sent' THEN ? ELSE sentAt END,
+                    updatedAt = ?
+                FROM (VALUES \(Array(repeating: "(?, ?, ?, ?)", count: records.count).joined(separator: ", "))) AS v
+                WHERE delivery.week = ? AND delivery.subscriberId = v.column1 AND delivery.state = 'sending'
+                """)
+        var arguments: StatementArguments = [now, now]
+        for record in records {
+            switch record {
+            case .sent(let id, let messageID, let reply): arguments += [id, DeliveryState.sent, messageID, reply]
+            case .deferred(let id, let reply): arguments += [id, DeliveryState.deferred, nil, reply]
+            }
+        }
+        arguments += [week.description]
+        try statement.execute(arguments: arguments)
     }
 
     public func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {

@@ -195,4 +195,30 @@ struct MessageBuilderTests {
             return named == address && !reason.isEmpty
         }
     }
+    @Test(arguments: [
+        "ada@example.org", "ADA.lovelace+digest@Example.ORG", "o'brien@mail.example.co.uk", "x!#$%&'*+-/=?^_`{|}~@ex-ample.org",
+        "a@\(String(repeating: "d", count: 63)).org", "1@2.3",
+    ])
+    func wellFormedAddressesAreTaken(address: String) throws {
+        #expect(try MailAddress(address).address == address)
+    }
+
+    /// Each part is checked byte by byte: a character outside the allowed ASCII sets is refused
+    /// however it is spelled (non-ASCII, a combining mark on an allowed letter), with the reason
+    /// of the part it is in.
+    @Test(arguments: [
+        ("adä@example.org", "the part before @"), ("e\u{301}@example.org", "the part before @"),
+        ("ada@exämple.org", "the domain"), ("ada@example.o\u{301}rg", "the domain"),
+        ("ada@\(String(repeating: "d", count: 64)).org", "the domain"), ("ada@-example.org", "the domain"),
+        ("ada@example-.org", "the domain"), ("ada@example..org", "the domain"), (".ada@example.org", "the part before @"),
+        ("ada.@example.org", "the part before @"), ("\(String(repeating: "a", count: 65))@example.org", "1–64"),
+    ])
+    func eachPartOfAnAddressIsRefusedWithItsOwnReason(address: String, reason: String) {
+        #expect {
+            try MailAddress(address)
+        } throws: { error in
+            guard case .invalidAddress(let named, let said) = error as? MailError else { return false }
+            return named == address && said.contains(reason)
+        }
+    }
 }

@@ -103,8 +103,43 @@ struct DeliveryLedgerContractTests {
             ])
         #expect(try store.deliveryCounts(week) == [.sent: 1, .deferred: 1])
         #expect(try store.deliveryReplies(week, state: .deferred).map(\.reply) == ["451 4.3.0 try later"])
+        #expect(try store.delivery(messageID: "<a@x>")?.subscriberID == ada.id)
         try store.recordDeliveries(week, [])
         #expect(try store.deliveryCounts(week) == [.sent: 1, .deferred: 1])
+        // Rows no longer `sending` are left as they are, in a group as alone: the sent row keeps
+        // its Message-ID and reply, the deferred one gets none.
+        try store.recordDeliveries(
+            week,
+            [
+                .deferred(subscriberID: ada.id, reply: "421 later"),
+                .sent(subscriberID: bob.id, messageID: "<b@x>", reply: "250 late"),
+            ])
+        #expect(try store.deliveryCounts(week) == [.sent: 1, .deferred: 1])
+        #expect(try store.deliveryReplies(week, state: .sent).map(\.reply) == ["250 ok"])
+        #expect(try store.delivery(messageID: "<b@x>") == nil)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func aGroupLargerThanOneStatementIsRecordedWhole(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        for index in 0..<250 { _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed) }
+        _ = try store.prepareDelivery(week, addSubscribers: true)
+        let claims = try store.claimDeliveries(week, limit: 250, runStarted: Date())
+        #expect(claims.count == 250)
+        let records: [DeliveryRecord] = claims.enumerated().map { index, claim in
+            index % 3 == 0
+                ? .deferred(subscriberID: claim.subscriber.id, reply: "451 \(index)")
+                : .sent(subscriberID: claim.subscriber.id, messageID: "<\(index)@x>", reply: "250 \(index)")
+        }
+        try store.recordDeliveries(week, records)
+        #expect(try store.deliveryCounts(week) == [.sent: 166, .deferred: 84])
+        // Each row got its own outcome, not a neighbour's.
+        #expect(try store.delivery(messageID: "<248@x>")?.subscriberID == claims[248].subscriber.id)
+        #expect(try store.delivery(messageID: "<1@x>")?.subscriberID == claims[1].subscriber.id)
+        #expect(try store.delivery(messageID: "<0@x>") == nil)
+        let replies = try store.deliveryReplies(week, state: .deferred)
+        #expect(replies.first { $0.email == "r0@example.org" }?.reply == "451 0")
+        #expect(replies.first { $0.email == "r249@example.org" }?.reply == "451 249")
     }
 
     @Test(arguments: StoreBackend.all)
