@@ -42,6 +42,14 @@ public enum DeliveryRecord: Sendable, Equatable {
         case .sent(let id, _, _), .deferred(let id, _): id
         }
     }
+
+    /// The first outcome for each subscriber, in order. Recorded one by one, a later outcome
+    /// for the same row would find it no longer `sending`; the stores record a group as one
+    /// statement joined by subscriber, which would apply either, so they drop the later ones.
+    static func firstPerSubscriber(_ records: [DeliveryRecord]) -> [DeliveryRecord] {
+        var seen = Set<Int64>()
+        return records.filter { seen.insert($0.subscriberID).inserted }
+    }
 }
 
 /// The per-(issue, subscriber) ledger that makes sending resumable and never twice.

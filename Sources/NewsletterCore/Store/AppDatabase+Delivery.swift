@@ -131,7 +131,8 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+    public func recordDeliveries(_ week: IssueWeek, _ group: [DeliveryRecord]) throws {
+        let records = DeliveryRecord.firstPerSubscriber(group)
         guard !records.isEmpty else { return }
         try writer.writeWithoutTransaction { db in
             // The time as the column stores it, formatted once for every row of the group.

@@ -8,8 +8,16 @@ import GRDB
 /// time in milliseconds plus one half, and ICU truncates, so the millisecond is rounded to the
 /// nearest (StoredDateTests compares the two over many dates).
 enum StoredDate {
-    static func databaseValue(_ date: Date) -> DatabaseValue { text(date).databaseValue }
+    static func databaseValue(_ date: Date) -> DatabaseValue {
+        formattedHere.contains(date.timeIntervalSince1970) ? text(date).databaseValue : date.databaseValue
+    }
 
+    /// 1601-01-01 to 9999-12-31 UTC: four-digit years, after ICU's switch from the Julian
+    /// calendar (1582), where the C library's proleptic Gregorian days agree with ICU's. Other
+    /// dates are GRDB's to format.
+    static let formattedHere = -11_644_473_600.0..<253_402_300_799.0
+
+    /// The text of a date within `formattedHere`.
     static func text(_ date: Date) -> String {
         // The same arithmetic as CFDateFormatterCreateStringWithAbsoluteTime.
         let milliseconds = ((date.timeIntervalSinceReferenceDate + 978_307_200) * 1000 + 0.5).rounded(.down)
@@ -17,7 +25,8 @@ enum StoredDate {
         var seconds = time_t(whole.quotientAndRemainderFlooring(by: 1000).quotient)
         let millisecond = Int(whole.quotientAndRemainderFlooring(by: 1000).remainder)
         var parts = tm()
-        gmtime_r(&seconds, &parts)
+        // Within formattedHere gmtime_r cannot overflow; a failure would be a broken C library.
+        guard gmtime_r(&seconds, &parts) != nil else { preconditionFailure("gmtime_r refused \(seconds)") }
         var out: [UInt8] = []
         out.reserveCapacity(23)
         func digits(_ value: Int, _ count: Int) {

@@ -120,6 +120,26 @@ struct DeliveryLedgerContractTests {
     }
 
     @Test(arguments: StoreBackend.all)
+    func twoOutcomesForOneRowInAGroupRecordTheFirst(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let (ada, bob) = try list(store)
+        _ = try store.prepareDelivery(week, addSubscribers: true)
+        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        try store.recordDeliveries(
+            week,
+            [
+                .sent(subscriberID: ada.id, messageID: "<a@x>", reply: "250 first"),
+                .deferred(subscriberID: bob.id, reply: "451 first"),
+                .deferred(subscriberID: ada.id, reply: "451 second"),
+                .sent(subscriberID: bob.id, messageID: "<b@x>", reply: "250 second"),
+            ])
+        #expect(try store.deliveryReplies(week, state: .sent).map(\.reply) == ["250 first"])
+        #expect(try store.deliveryReplies(week, state: .deferred).map(\.reply) == ["451 first"])
+        #expect(try store.delivery(messageID: "<a@x>")?.subscriberID == ada.id)
+        #expect(try store.delivery(messageID: "<b@x>") == nil)
+    }
+
+    @Test(arguments: StoreBackend.all)
     func aGroupLargerThanOneStatementIsRecordedWhole(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         for index in 0..<250 { _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed) }

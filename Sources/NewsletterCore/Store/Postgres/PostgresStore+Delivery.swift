@@ -165,7 +165,8 @@ extension PostgresStore: DeliveryLedger {
         try recordDeliveries(week, [.deferred(subscriberID: subscriberID, reply: reply)])
     }
 
-    public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+    public func recordDeliveries(_ week: IssueWeek, _ group: [DeliveryRecord]) throws {
+        let records = DeliveryRecord.firstPerSubscriber(group)
         guard !records.isEmpty else { return }
         var ids: [Int64] = []
         var states: [String] = []
