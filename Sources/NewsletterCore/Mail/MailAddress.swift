@@ -19,8 +19,9 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         // Checked as bytes: every allowed character is one ASCII byte, so any other Character
         // (non-ASCII, or a letter with a combining mark) holds a byte outside the sets. Sending
         // checks each recipient, and per-Character tests were a measurable part of a message.
-        guard local.utf8.allSatisfy(Self.isLocalByte), !local.hasPrefix("."), !local.hasSuffix("."),
-            !local.contains("..")
+        let dot = UInt8(ascii: ".")
+        guard local.utf8.allSatisfy(Self.isLocalByte), local.utf8.first != dot, local.utf8.last != dot,
+            !zip(local.utf8, local.utf8.dropFirst()).contains(where: { $0 == dot && $1 == dot })
         else {
             throw .invalidAddress(address, "the part before @ may hold letters, digits and !#$%&'*+-/=?^_`{|}~. only")
         }
