@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-profile bench-serve bench-run bench-summaries bench-scale clean
+.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-compare bench-profile bench-serve bench-run bench-summaries bench-scale clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -63,6 +63,12 @@ bench-scale: setup
 # Delivery speed on loopback next to smtp-source and mailmerge (see docs/benchmarks.md).
 bench: setup
 	./scripts/bench.sh
+
+# Two builds of the send in alternating rounds with curl-replay as the control, medians of CPU per
+# message and rate: what resolves a change of a few per cent on a shared machine (docs/benchmarks.md).
+#   make bench-compare BEFORE=/path/to/old/newsletter AFTER=/path/to/new/newsletter
+bench-compare: setup
+	./scripts/bench-compare.sh $(BEFORE) $(AFTER)
 
 # Where one message's time goes: the top of perf's profile of encoding and of a send (docs/benchmarks.md).
 bench-profile: setup
