@@ -21,9 +21,8 @@ enum StoredDate {
     static func text(_ date: Date) -> String {
         // The same arithmetic as CFDateFormatterCreateStringWithAbsoluteTime.
         let milliseconds = ((date.timeIntervalSinceReferenceDate + 978_307_200) * 1000 + 0.5).rounded(.down)
-        let whole = Int64(milliseconds)
-        var seconds = time_t(whole.quotientAndRemainderFlooring(by: 1000).quotient)
-        let millisecond = Int(whole.quotientAndRemainderFlooring(by: 1000).remainder)
+        let (wholeSeconds, millisecond) = Int64(milliseconds).quotientAndRemainderFlooring(by: 1000)
+        var seconds = time_t(wholeSeconds)
         var parts = tm()
         // Within formattedHere gmtime_r cannot overflow; a failure would be a broken C library.
         guard gmtime_r(&seconds, &parts) != nil else { preconditionFailure("gmtime_r refused \(seconds)") }
@@ -51,7 +50,7 @@ enum StoredDate {
         out.append(UInt8(ascii: ":"))
         digits(Int(parts.tm_sec), 2)
         out.append(UInt8(ascii: "."))
-        digits(millisecond, 3)
+        digits(Int(millisecond), 3)
         return String(decoding: out, as: UTF8.self)
     }
 }

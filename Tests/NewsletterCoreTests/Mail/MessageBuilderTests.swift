@@ -195,8 +195,10 @@ struct MessageBuilderTests {
             return named == address && !reason.isEmpty
         }
     }
+
     @Test(arguments: [
-        "ada@example.org", "ADA.lovelace+digest@Example.ORG", "o'brien@mail.example.co.uk", "x!#$%&'*+-/=?^_`{|}~@ex-ample.org",
+        "ada@example.org", "ADA.lovelace+digest@Example.ORG", "o'brien@mail.example.co.uk",
+        "x!#$%&'*+-/=?^_`{|}~@ex-ample.org",
         "a@\(String(repeating: "d", count: 63)).org", "1@2.3",
     ])
     func wellFormedAddressesAreTaken(address: String) throws {
@@ -210,7 +212,8 @@ struct MessageBuilderTests {
         ("adä@example.org", "the part before @"), ("e\u{301}@example.org", "the part before @"),
         ("ada@exämple.org", "the domain"), ("ada@example.o\u{301}rg", "the domain"),
         ("ada@\(String(repeating: "d", count: 64)).org", "the domain"), ("ada@-example.org", "the domain"),
-        ("ada@example-.org", "the domain"), ("ada@example..org", "the domain"), (".ada@example.org", "the part before @"),
+        ("ada@example-.org", "the domain"), ("ada@example..org", "the domain"),
+        (".ada@example.org", "the part before @"),
         ("ada.@example.org", "the part before @"), ("\(String(repeating: "a", count: 65))@example.org", "1–64"),
     ])
     func eachPartOfAnAddressIsRefusedWithItsOwnReason(address: String, reason: String) {

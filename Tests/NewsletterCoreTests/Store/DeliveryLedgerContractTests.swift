@@ -20,6 +20,17 @@ struct DeliveryLedgerContractTests {
         return (ada, bob)
     }
 
+    /// The list's week prepared and all of it that gets the issue (Ada and Bob) claimed.
+    func claimedList(_ backend: StoreBackend) async throws -> (
+        store: any ContractStore, ada: Subscriber, bob: Subscriber
+    ) {
+        let store = try await backend.makeStore()
+        let (ada, bob) = try list(store)
+        _ = try store.prepareDelivery(week, addSubscribers: true)
+        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        return (store, ada, bob)
+    }
+
     @Test(arguments: StoreBackend.all)
     func preparingAWeekQueuesWhoeverGetsTheIssueOnce(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
@@ -91,10 +102,7 @@ struct DeliveryLedgerContractTests {
 
     @Test(arguments: StoreBackend.all)
     func aGroupOfOutcomesIsRecordedTogether(_ backend: StoreBackend) async throws {
-        let store = try await backend.makeStore()
-        let (ada, bob) = try list(store)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        let (store, ada, bob) = try await claimedList(backend)
         try store.recordDeliveries(
             week,
             [
@@ -121,10 +129,7 @@ struct DeliveryLedgerContractTests {
 
     @Test(arguments: StoreBackend.all)
     func twoOutcomesForOneRowInAGroupRecordTheFirst(_ backend: StoreBackend) async throws {
-        let store = try await backend.makeStore()
-        let (ada, bob) = try list(store)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        let (store, ada, bob) = try await claimedList(backend)
         try store.recordDeliveries(
             week,
             [
@@ -142,7 +147,9 @@ struct DeliveryLedgerContractTests {
     @Test(arguments: StoreBackend.all)
     func aGroupLargerThanOneStatementIsRecordedWhole(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        for index in 0..<250 { _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed) }
+        for index in 0..<250 {
+            _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed)
+        }
         _ = try store.prepareDelivery(week, addSubscribers: true)
         let claims = try store.claimDeliveries(week, limit: 250, runStarted: Date())
         #expect(claims.count == 250)
@@ -182,25 +189,18 @@ struct DeliveryLedgerContractTests {
 
     @Test(arguments: StoreBackend.all)
     func releasedClaimsGoBackToTheQueueAsIfNeverTried(_ backend: StoreBackend) async throws {
-        let store = try await backend.makeStore()
-        let (ada, bob) = try list(store)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        let (store, _, bob) = try await claimedList(backend)
         try store.releaseClaims(week, subscriberIDs: [bob.id])
         try store.releaseClaims(week, subscriberIDs: [])
         #expect(try store.deliveryCounts(week) == [.sending: 1, .pending: 1])
         let again = try store.claimDeliveries(week, limit: 5, runStarted: Date())
         #expect(again.map(\.subscriber) == [bob])
         #expect(again.first?.attempt == 1)
-        _ = ada
     }
 
     @Test(arguments: StoreBackend.all)
     func aNewSendOfTheWeekResumesWhatTheLastOneLeftInFlight(_ backend: StoreBackend) async throws {
-        let store = try await backend.makeStore()
-        _ = try list(store)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        let (store, _, _) = try await claimedList(backend)
         // The process stopped without recording: the next send of the week starts over with them.
         #expect(try store.prepareDelivery(week, addSubscribers: true) == (0, 2))
         #expect(try store.deliveryCounts(week) == [.pending: 2])
@@ -221,10 +221,7 @@ struct DeliveryLedgerContractTests {
 
     @Test(arguments: StoreBackend.all)
     func aPermanentRefusalFailsTheRowAndCountsAsABounceOnce(_ backend: StoreBackend) async throws {
-        let store = try await backend.makeStore()
-        let (ada, bob) = try list(store)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        let (store, ada, bob) = try await claimedList(backend)
         let reply = "550 5.1.1 <ada@example.org>: user unknown"
         try store.recordFailed(
             week, subscriberID: ada.id, reply: reply, refusal: BounceEvidence(smtpReply: reply), rule: BounceRule(),
@@ -248,10 +245,7 @@ struct DeliveryLedgerContractTests {
 
     @Test(arguments: StoreBackend.all)
     func aSubscriberRemovedMidSendTakesTheirRowWithThem(_ backend: StoreBackend) async throws {
-        let store = try await backend.makeStore()
-        let (ada, _) = try list(store)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        _ = try store.claimDeliveries(week, limit: 5, runStarted: Date())
+        let (store, ada, _) = try await claimedList(backend)
         #expect(try store.removeSubscriber(email: "ada@example.org"))
         // The row is gone: its late record changes nothing and is not an error.
         try store.recordSent(week, subscriberID: ada.id, messageID: "<a@x>", reply: "250 ok")

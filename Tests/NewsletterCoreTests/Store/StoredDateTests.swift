@@ -20,12 +20,17 @@ struct StoredDateTests {
         dates += [Date(timeIntervalSince1970: 0), Date(timeIntervalSinceReferenceDate: 0), Date()]
         // Before 1970 (floor, not truncation, of negative times), and the ends of the range
         // formatted here; outside it GRDB's own formatting is used.
-        dates += (0..<2_000).map { _ in Date(timeIntervalSince1970: Double.random(in: -11_644_473_600..<0, using: &generator)) }
+        dates += (0..<2_000).map { _ in
+            Date(timeIntervalSince1970: Double.random(in: -11_644_473_600..<0, using: &generator))
+        }
         dates += [-11_644_473_600, -1.0004, -0.0005, 253_402_300_799.999, 253_402_300_800, -11_644_473_600.5]
             .map { Date(timeIntervalSince1970: $0) }
         dates += [.distantPast, .distantFuture]
         let differing = dates.filter { StoredDate.databaseValue($0) != $0.databaseValue }
-        #expect(differing.isEmpty, "\(differing.prefix(3).map { "\($0.timeIntervalSince1970): \(StoredDate.text($0)) vs \($0.databaseValue)" })")
+        #expect(
+            differing.isEmpty,
+            "\(differing.prefix(3).map { "\($0.timeIntervalSince1970): \(StoredDate.text($0)) vs \($0.databaseValue)" })"
+        )
     }
 
     @Test func aStoredTimeReadsBackAsTheSameMillisecond() throws {
