@@ -7,7 +7,7 @@ import Synchronization
 struct Summaries: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Edit a week's summaries, or evaluate the summarizer on a set of pages.",
-        subcommands: [Edit.self, Eval.self]
+        subcommands: [Edit.self, Eval.self, Check.self]
     )
 
     struct Edit: ParsableCommand {

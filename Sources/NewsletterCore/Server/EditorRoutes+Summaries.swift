@@ -158,6 +158,15 @@ extension EditorRoutes {
             for id in ids { found[id] = try store.summaryOverride(week: week, comparisonID: id)?.text }
             return found
         }
+        // The guard's verdict on each editor's text, as advice: the editor's text ships whatever it says.
+        let advice: [Int64: GuardVerdict] = try await offload {
+            var verdicts: [Int64: GuardVerdict] = [:]
+            for (id, text) in overrides {
+                guard let stored = try store.comparison(id: id) else { continue }
+                verdicts[id] = try? GuardVerdict.check(text, tool: nil, in: stored.comparison)
+            }
+            return verdicts
+        }
         let editable = issue.status != .sent
         return rows.map { row in
             guard let id = row["id"] as? Int64, inDraft.contains(id) else { return row }
@@ -167,6 +176,11 @@ extension EditorRoutes {
             row["editable"] = editable
             row["editText"] = overrides[id] ?? draftText
             row["hasOverride"] = overrides[id] != nil
+            if let verdict = advice[id] {
+                row["hasAdvice"] = true
+                row["adviceAccepted"] = verdict.accepted
+                row["adviceReasons"] = verdict.reasons.map { ["check": $0.check, "message": $0.message] }
+            }
             if overrides[id] != inDraftOverride {
                 row["pendingNote"] =
                     overrides[id] != nil

@@ -41,6 +41,8 @@ public enum ExtractiveSummarizer {
     static let maxSentenceLength = 240
 
     public static func summarize(_ comparison: Comparison) -> PanelSummary {
+        // A take that addresses a model or carries markup is never quoted as the panel's view.
+        let comparison = TakeScreening.screened(comparison)
         var chosen: [Take] = []
         for tool in comparison.tools {
             let takes = comparison.takes.filter { $0.tool == tool.name }

@@ -261,13 +261,11 @@ public struct SummaryChain: Sendable {
                 // out, and a second sentence on its own often a take recited). A copy of the page
                 // never ships: it would be the page's words under the heading of a model's summary
                 // of the takes.
-                let source = GuardSource(comparison, instructions: told)
-                let material = SummaryPrompt.copyMaterial(comparison, tool: tool)
                 let candidates = SummaryGuard.candidateSentences(
-                    checks.partChecks.trimmed(reply.text, maximumSentences: 2), copiedFrom: material)
+                    checks.partChecks.trimmed(reply.text, maximumSentences: 2),
+                    copiedFrom: SummaryPrompt.copyMaterial(comparison, tool: tool))
                 let verdicts = candidates.map { candidate in
-                    let copied = SummaryGuard.copiedRun(candidate, from: material).map { [GuardRejection.copiedFromPage($0)] }
-                    return (candidate, (copied ?? []) + checks.checkPart(candidate, about: tool.name, against: source))
+                    (candidate, checks.checkSentence(candidate, about: tool, in: comparison, instructions: told))
                 }
                 let (text, rejections) = verdicts.first { $0.1.isEmpty } ?? verdicts[0]
                 trials.append(

@@ -267,7 +267,7 @@ public struct GrammarExtractiveProvider<Connection: ModelConnection>: SummaryPro
 
     public func summarize(_ comparison: Comparison, attempt: SummaryAttempt) throws(SummaryProviderError) -> ModelReply
     {
-        let candidates = SummaryPrompt.candidateLines(for: comparison)
+        let candidates = SummaryPrompt.candidateLines(for: TakeScreening.screened(comparison))
         guard candidates.count >= 2 else {
             throw .unavailable("the takes have fewer than two complete sentences to choose from")
         }

@@ -138,6 +138,28 @@ struct EditorSummaryEditingTests {
         #expect(model.calls == 0)
     }
 
+    /// The guard's verdict on the editor's own text shows beside it, escaped, as advice: the text
+    /// is saved whatever the guard says.
+    @Test func theGuardsAdviceOnTheEditorsTextShowsBesideIt() async throws {
+        try buildDraft()
+        let mine = "The panel is unanimous on Driftnote and Cobaltline <script>x</script>"
+        try await app().test(.router) { client in
+            #expect(try await page(client).contains("class=\"advice\"") == false)
+            let answer = try await post(client, summaryPath, [("text", mine)])
+            #expect(answer.status == .seeOther)
+            #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == mine)
+            let body = try await page(client, "?done=saved")
+            #expect(body.contains("advice only: your text is what ships"))
+            #expect(body.contains("it would refuse a model's summary like it:"), "\(body)")
+            // Neither tool's panel is unanimous, and the text stops mid-sentence.
+            #expect(body.contains("<li><code>verdict-mismatch</code>: states &quot;unanimous&quot;"))
+            #expect(body.contains("<li><code>incomplete-sentence</code>"))
+            #expect(body.contains("&lt;script&gt;x&lt;/script&gt;"))
+            #expect(!body.contains("<script>x"))
+        }
+        #expect(model.calls == 0)
+    }
+
     @Test func replaceRebuildRevertRebuildShowsEachTextInTheDraftAndAsksNoModel() async throws {
         let original = try buildDraft()
         let mine = "Editor's <b>pick</b> & \"more\":\r\nthe panel splits."
