@@ -35,6 +35,27 @@ struct ArchiveStoreContractTests {
     }
 
     @Test(arguments: StoreBackend.all)
+    func oneSentIssueIsReadByItsWeekHiddenOrNotAndNoDraftOrSkippedWeekIs(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try sent("2026-W09", in: store)
+        try sent("2026-W10", in: store)
+        #expect(try store.setHiddenFromArchive(week("2026-W10"), hidden: true))
+        try store.saveDraft(
+            IssueDraft(
+                week: week("2026-W11"), subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"
+            ))
+        try store.recordSkipped(week("2026-W12"), reason: "thin")
+
+        let listed = try store.sentIssues()
+        #expect(try store.sentIssue(week("2026-W09")) == listed.first { $0.week == week("2026-W09") })
+        #expect(try store.sentIssue(week("2026-W09"))?.html == "<p>2026-W09</p>")
+        #expect(try store.sentIssue(week("2026-W10"))?.hiddenFromArchive == true)
+        for text in ["2026-W11", "2026-W12", "2026-W13"] {
+            #expect(try store.sentIssue(week(text)) == nil, "\(text)")
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
     func aSentIssueCanBeHiddenAndShownAgainAndNothingElseCan(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         try sent("2026-W09", in: store)
