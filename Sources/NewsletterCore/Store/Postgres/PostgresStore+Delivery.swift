@@ -60,11 +60,10 @@ extension PostgresStore: DeliveryLedger {
                     if rows.isEmpty { break }
                     var eligible: [Int64] = []
                     var ineligible: [Int64] = []
-                    for row in rows {
+                    for row in rows.map({ $0.makeRandomAccess() }) {
                         let subscriber = try Self.subscriber(row)
-                        let extra = row.makeRandomAccess()
-                        let attempts = try extra[9].decode(Int.self, context: .default)
-                        let topics = try extra[10].decode(String?.self, context: .default)
+                        let attempts = try row.decode(Int.self, column: "attempts")
+                        let topics = try row.decode(String?.self, column: "topics")
                         // Who gets the issue is the core's rule: whoever left or paused since the
                         // row was queued is skipped.
                         guard DeliveryEligibility.isEligible(subscriber) else {
@@ -149,6 +148,7 @@ extension PostgresStore: DeliveryLedger {
 
             SELECT \(prefixedSubscriberColumns), d.attempts,
                 (SELECT string_agg(t.topic, E'\\n' ORDER BY t.topic) FROM subscriber_topic t WHERE t.subscriber_id = s.id)
+                    AS topics
             FROM picked d JOIN subscriber s ON s.id = d.subscriber_id ORDER BY d.subscriber_id
             """
         return try connection.rows(query)
