@@ -17,10 +17,7 @@ week=2026-W47
 
 source scripts/bench-lib.sh
 bench_start_sink
-chmod 755 "$work"  # the cluster's owner (postgres, when run as root) must reach its directory
-pg_dir=$work/postgres
-pg_server=$(./scripts/pg-cluster.sh start "$pg_dir")
-trap './scripts/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1; bench_cleanup' EXIT
+bench_start_postgres
 
 base=$work/base
 mkdir -p "$base"
