@@ -201,11 +201,11 @@ extension AppDatabase: DeliveryLedger {
                 sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?",
                 arguments: [subscriberID])
             // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-            _ = try Self.recordBounce(
+            _ = try db.recordBounce(
                 BounceRecord(
                     key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
                     kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
-                rule: rule, in: db)
+                rule: rule)
         }
     }
 

@@ -241,11 +241,11 @@ extension PostgresStore: DeliveryLedger {
             try connection.run(
                 "UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
             // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-            _ = try Self.recordBounce(
+            _ = try connection.recordBounce(
                 BounceRecord(
                     key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
                     kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
-                rule: rule, connection)
+                rule: rule)
         }
     }
 
