@@ -21,6 +21,8 @@ protocol BounceRows {
         subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) throws
     /// What storing the event did to the address, for the tally (`none` until set).
     func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws
+    /// One more permanent failure on the subscriber's record.
+    func countPermanentFailure(subscriberID: Int64) throws
 }
 
 extension BounceRows {
@@ -63,5 +65,19 @@ extension BounceRows {
         }
         if let applied { try setBounceEffect(applied, ofEvent: eventID) }
         return .recorded(effect)
+    }
+
+    /// The rest of recording a copy refused at send time, once the store has marked its ledger
+    /// row failed (how it claims the row differs per store: leases on PostgreSQL).
+    func recordRefusal(
+        _ refusal: BounceEvidence, week: IssueWeek, subscriberID: Int64, rule: BounceRule, at time: Date
+    ) throws {
+        try countPermanentFailure(subscriberID: subscriberID)
+        // What the refusal means for the address is the bounce rule's to say, as for a DSN.
+        _ = try recordBounce(
+            BounceRecord(
+                key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
+                kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
+            rule: rule)
     }
 }

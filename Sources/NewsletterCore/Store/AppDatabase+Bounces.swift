@@ -188,4 +188,9 @@ extension Database: BounceRows {
     func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws {
         try execute(sql: "UPDATE bounceEvent SET effect = ? WHERE id = ?", arguments: [effect, eventID])
     }
+
+    func countPermanentFailure(subscriberID: Int64) throws {
+        try execute(
+            sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?", arguments: [subscriberID])
+    }
 }

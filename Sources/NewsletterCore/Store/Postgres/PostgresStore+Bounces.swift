@@ -162,4 +162,8 @@ extension PostgresSession: BounceRows {
     func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws {
         try run("UPDATE bounce_event SET effect = \(effect) WHERE id = \(eventID)")
     }
+
+    func countPermanentFailure(subscriberID: Int64) throws {
+        try run("UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
+    }
 }
