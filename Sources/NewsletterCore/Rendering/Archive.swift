@@ -4,8 +4,16 @@ import Foundation
 public protocol ArchiveStore: Sendable {
     /// Every sent issue, newest week first (hidden ones included: see `IssueRecord.hiddenFromArchive`).
     func sentIssues() throws -> [IssueRecord]
+    /// The week's sent issue (hidden or not), nil when the week has none: one issue page reads one row.
+    func sentIssue(_ week: IssueWeek) throws -> IssueRecord?
     /// Hides (or shows again) a sent issue; false when the week has no sent issue.
     func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) throws -> Bool
+}
+
+extension ArchiveStore where Self: IssueStore {
+    public func sentIssue(_ week: IssueWeek) throws -> IssueRecord? {
+        try issue(week).flatMap { $0.status == IssueLifecycle.archivedStatus ? $0 : nil }
+    }
 }
 
 /// The public archive of sent issues: a list, one page per issue as sent (with neutral text
@@ -56,9 +64,12 @@ public struct ArchivePages: Sendable {
     /// a signup link where the unsubscribe link was and a link to the archive where the
     /// preferences were. Nil for a week that is not published.
     public func issuePage(_ week: IssueWeek, in issues: [IssueRecord]) -> String? {
-        guard let issue = Self.published(issues).first(where: { $0.week == week }), let html = issue.html else {
-            return nil
-        }
+        issues.first { $0.week == week }.flatMap(issuePage)
+    }
+
+    /// The page of one issue, nil when it is not published (not sent, or hidden).
+    public func issuePage(_ issue: IssueRecord) -> String? {
+        guard !Self.published([issue]).isEmpty, let html = issue.html else { return nil }
         let sent = issue.sentAt.map { " on \(Self.day($0))" } ?? ""
         let neutral = Personalization(
             name: nil, unsubscribeURL: signupURL, preferencesURL: archiveURL,

@@ -120,7 +120,9 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
         }
 
         // Each comparison is summarized once, whatever the number of variants it appears in.
-        let outcomes = selection.selected.map { summarizer.summarize($0, week: week, observer: summaryObserver) }
+        let outcomes = try selection.selected.map {
+            try summarizer.summarize($0, week: week, observer: summaryObserver)
+        }
         try check?(selection, outcomes)
         let items = zip(selection.selected, outcomes).map { IssueItem(stored: $0, summary: $1.summary) }
         let variants = VariantPlanner.build(items: items, aliases: settings.topics, readers: readers) { chosen in

@@ -28,8 +28,8 @@ public struct ArchiveRoutes<Store: ArchiveStore>: Sendable {
         router.get("/archive/:week") { _, context in
             let text = try context.parameters.require("week")
             guard let week = try? IssueWeek(parsing: text) else { return notFound() }
-            let issues = try await offload { try store.sentIssues() }
-            guard let page = archive.issuePage(week, in: issues) else { return notFound() }
+            let issue = try await offload { try store.sentIssue(week) }
+            guard let issue, let page = archive.issuePage(issue) else { return notFound() }
             return Self.respond(page, contentType: "text/html; charset=utf-8")
         }
     }

@@ -6,7 +6,7 @@ extension DeliveryState: DatabaseValueConvertible {}
 extension AppDatabase: DeliveryLedger {
     public func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) {
         try writer.write { db in
-            let now = Date()
+            let now = clock.now()
             if addSubscribers {
                 // Who is eligible is the core's rule (DeliveryEligibility), spelled here as arguments.
                 let statuses = DeliveryEligibility.statuses.map(\.rawValue)
@@ -32,7 +32,7 @@ extension AppDatabase: DeliveryLedger {
     public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
         try writer.write { db in
             // Formatted once for the batch's every row, without ICU (StoredDate).
-            let now = StoredDate.databaseValue(Date())
+            let now = StoredDate.databaseValue(clock.now())
             var claims: [DeliveryClaim] = []
             var left: [Int64] = []
             // Pending rows first, then rows an earlier run deferred; each query walks the
@@ -122,7 +122,7 @@ extension AppDatabase: DeliveryLedger {
 
     public func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
         try writer.write { db in
-            let now = Date()
+            let now = clock.now()
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
@@ -136,7 +136,7 @@ extension AppDatabase: DeliveryLedger {
         guard !records.isEmpty else { return }
         try writer.writeWithoutTransaction { db in
             // The time as the column stores it, formatted once for every row of the group.
-            let now = StoredDate.databaseValue(Date())
+            let now = StoredDate.databaseValue(clock.now())
             // A group is one statement when it fits (it holds one outcome per connection), and
             // SQLite commits a lone statement atomically: no BEGIN and COMMIT of its own to run.
             if records.count <= Self.rowsPerStatement {
@@ -184,7 +184,7 @@ extension AppDatabase: DeliveryLedger {
             try db.execute(
                 sql:
                     "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
-                arguments: [reply, Date(), week.description, subscriberID])
+                arguments: [reply, clock.now(), week.description, subscriberID])
         }
     }
 
@@ -197,15 +197,7 @@ extension AppDatabase: DeliveryLedger {
                     "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
                 arguments: [reply, time, week.description, subscriberID])
             guard db.changesCount > 0 else { return }  // not this run's row
-            try db.execute(
-                sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?",
-                arguments: [subscriberID])
-            // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-            _ = try Self.recordBounce(
-                BounceRecord(
-                    key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
-                    kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
-                rule: rule, in: db)
+            try db.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
         }
     }
 
@@ -217,7 +209,7 @@ extension AppDatabase: DeliveryLedger {
                     sql: """
                         UPDATE delivery SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ?
                         WHERE week = ? AND subscriberId = ? AND state = 'sending'
-                        """, arguments: [Date(), week.description, id])
+                        """, arguments: [clock.now(), week.description, id])
             }
         }
     }

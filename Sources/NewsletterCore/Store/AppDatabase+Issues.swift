@@ -54,7 +54,7 @@ extension AppDatabase: IssueStore {
                     """,
                 arguments: [
                     draft.week.description, approval.status.rawValue, draft.subject, draft.html, draft.text,
-                    draft.manifest, draft.hash, approval.approvedHash, approval.approvedAt, Date(),
+                    draft.manifest, draft.hash, approval.approvedHash, approval.approvedAt, clock.now(),
                 ])
             try db.execute(
                 sql: "UPDATE issue SET variants = ? WHERE week = ?",
@@ -78,7 +78,7 @@ extension AppDatabase: IssueStore {
                     ON CONFLICT(week) DO UPDATE SET status = 'skipped', skipReason = excluded.skipReason,
                         subject = NULL, html = NULL, text = NULL, manifest = NULL, draftHash = NULL,
                         approvedHash = NULL, approvedAt = NULL, variants = NULL, updatedAt = excluded.updatedAt
-                    """, arguments: [week.description, reason, Date()])
+                    """, arguments: [week.description, reason, clock.now()])
             try db.execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [week.description])
         }
     }

@@ -16,7 +16,7 @@ extension AppDatabase: SubscriberStore {
             }
             try db.execute(
                 sql: "INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, ?, ?)",
-                arguments: [address.address, name, status, Date()])
+                arguments: [address.address, name, status, clock.now()])
             return try Subscriber.fetchOne(
                 db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [db.lastInsertedRowID])!
         }

@@ -66,7 +66,7 @@ extension AppDatabase: SummaryStore {
                 arguments: [
                     key.model, key.promptVersion, key.sourceHash, summary.text, summary.provider,
                     summary.kind.rawValue, summary.model, summary.promptTokens, summary.completionTokens,
-                    summary.milliseconds, summary.note, Date(),
+                    summary.milliseconds, summary.note, clock.now(),
                 ])
         }
     }
@@ -84,7 +84,7 @@ extension AppDatabase: SummaryStore {
         try writer.write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO summaryOverride (week, comparisonId, text, updatedAt) VALUES (?, ?, ?, ?)",
-                arguments: [week.description, comparisonID, text, Date()])
+                arguments: [week.description, comparisonID, text, clock.now()])
         }
     }
 

@@ -36,10 +36,10 @@ extension AppDatabase {
     }
 
     /// Keeps a saved comparison's topics in step with its tools' categories.
-    static func replaceTopics(of id: Int64, with comparison: Comparison, in db: Database) throws {
+    static func replaceTopics(of id: Int64, with comparison: Comparison, at time: Date, in db: Database) throws {
         try db.execute(sql: "DELETE FROM comparisonTopic WHERE comparisonId = ?", arguments: [id])
         for category in comparison.tools.compactMap(\.category) {
-            try insertTopic(category, comparisonID: id, at: Date(), db)
+            try insertTopic(category, comparisonID: id, at: time, db)
         }
     }
 

@@ -8,7 +8,7 @@ extension AppDatabase {
                 sql: """
                     UPDATE delivery SET state = 'skipped', lastReply = ?, updatedAt = ?
                     WHERE week = ? AND subscriberId = ? AND state = 'sending'
-                    """, arguments: [reason, Date(), week.description, subscriberID])
+                    """, arguments: [reason, clock.now(), week.description, subscriberID])
         }
     }
 }

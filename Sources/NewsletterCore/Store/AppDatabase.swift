@@ -8,12 +8,15 @@ public final class AppDatabase: Sendable {
     let writer: any DatabaseWriter
     var reader: any DatabaseReader { writer }
     public let path: String
+    /// Where the store reads the time it stamps, as the PostgreSQL store and the mailer do: the
+    /// ledger compares these stamps with the mailer's (`claimDeliveries(runStarted:)`).
+    let clock: any TimeSource
     /// The list-wide send limit's bucket (`takeListSendTokens`): in memory, as one process at a
     /// time sends from a SQLite store.
     let listSendBucket = Mutex<(tokens: Double, updated: Date)?>(nil)
 
     /// Opens (creating if needed) the database at `path` in WAL mode, and migrates it.
-    public static func open(path: String) throws(StoreError) -> AppDatabase {
+    public static func open(path: String, clock: any TimeSource = SystemTime()) throws(StoreError) -> AppDatabase {
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -23,7 +26,7 @@ public final class AppDatabase: Sendable {
             // In WAL mode NORMAL keeps every commit through a crash or kill -9 of the process
             // (only a power loss can drop the last ones), without an fsync per ledger row.
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            return try AppDatabase(DatabasePool(path: path, configuration: configuration), path: path)
+            return try AppDatabase(DatabasePool(path: path, configuration: configuration), path: path, clock: clock)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -32,13 +35,14 @@ public final class AppDatabase: Sendable {
     }
 
     /// A private in-memory database, for tests and dry runs.
-    public static func inMemory() throws -> AppDatabase {
-        try AppDatabase(DatabaseQueue(), path: ":memory:")
+    public static func inMemory(clock: any TimeSource = SystemTime()) throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue(), path: ":memory:", clock: clock)
     }
 
-    init(_ writer: any DatabaseWriter, path: String) throws(StoreError) {
+    init(_ writer: any DatabaseWriter, path: String, clock: any TimeSource) throws(StoreError) {
         self.writer = writer
         self.path = path
+        self.clock = clock
         do {
             try Self.migrator.migrate(writer)
         } catch {
@@ -207,7 +211,7 @@ public final class AppDatabase: Sendable {
 extension AppDatabase: ComparisonStore {
     public func saveComparison(_ comparison: Comparison) throws -> SaveOutcome {
         try writer.write { db in
-            let now = Date()
+            let now = clock.now()
             if var existing = try ComparisonRow.filter(Column("source") == comparison.source).fetchOne(db) {
                 let id = existing.id!
                 if existing.contentHash == comparison.contentHash { return .unchanged(id: id) }
@@ -221,7 +225,7 @@ extension AppDatabase: ComparisonStore {
                 }
                 existing = replacement
                 try existing.update(db)
-                try Self.replaceChildren(of: id, with: comparison, in: db)
+                try Self.replaceChildren(of: id, with: comparison, at: now, in: db)
                 return .updated(id: id, previousHash: previousHash)
             }
             if let twin = try ComparisonRow.filter(Column("recordHash") == comparison.recordHash).fetchOne(db) {
@@ -229,7 +233,7 @@ extension AppDatabase: ComparisonStore {
             }
             var row = ComparisonRow(comparison, firstSeenAt: now, updatedAt: now)
             try row.insert(db)
-            try Self.replaceChildren(of: row.id!, with: comparison, in: db)
+            try Self.replaceChildren(of: row.id!, with: comparison, at: now, in: db)
             return .inserted(id: row.id!)
         }
     }
@@ -262,7 +266,9 @@ extension AppDatabase: ComparisonStore {
         }
     }
 
-    private static func replaceChildren(of id: Int64, with comparison: Comparison, in db: Database) throws {
+    private static func replaceChildren(of id: Int64, with comparison: Comparison, at time: Date, in db: Database)
+        throws
+    {
         try ToolRow.filter(Column("comparisonId") == id).deleteAll(db)
         try TakeRow.filter(Column("comparisonId") == id).deleteAll(db)
         try MissingTakeRow.filter(Column("comparisonId") == id).deleteAll(db)
@@ -275,7 +281,7 @@ extension AppDatabase: ComparisonStore {
         for slot in comparison.missingTakes {
             try MissingTakeRow(comparisonId: id, tool: slot.tool, role: slot.role).insert(db)
         }
-        try replaceTopics(of: id, with: comparison, in: db)
+        try replaceTopics(of: id, with: comparison, at: time, in: db)
     }
 }
 

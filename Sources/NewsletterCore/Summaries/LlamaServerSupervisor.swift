@@ -11,6 +11,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case startTimedOut(seconds: Int, lastLine: String)
     /// It died mid-run and was already restarted once.
     case diedAgain(lastLine: String)
+    /// `stop()` was called while the server was starting (the run is ending).
+    case stoppedWhileStarting
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
             "llama-server was not ready within \(seconds) s (summaries.startup_timeout_seconds); its last line: \(lastLine)"
         case .diedAgain(let lastLine):
             "llama-server died again after a restart: \(lastLine.isEmpty ? "(no output)" : lastLine)"
+        case .stoppedWhileStarting: "llama-server was stopped while it was starting"
         }
     }
 }
@@ -53,16 +56,49 @@ public final class LlamaServerSupervisor: Sendable {
 
     public let settings: Settings
 
-    private struct State {
-        var process: Process?
-        var port: Int?
-        var logPath: String?
-        var restarts = 0
-        var starts = 0
-        /// A start that failed is not tried again in this run: every summary would wait for it.
-        var failure: RuntimeError?
+    /// A running server: the process, where it listens, where it logs.
+    private struct Server {
+        var process: Process
+        var port: Int
+        var logPath: String
+        var url: String { "http://127.0.0.1:\(port)" }
     }
 
+    /// One start under way. Whoever asked first runs it, outside the lock; everyone who asks
+    /// meanwhile waits on `finished` (not on the lock), then reads the same result.
+    private final class PendingStart: Sendable {
+        let finished = DispatchGroup()
+        let result = Mutex<Result<String, RuntimeError>?>(nil)
+
+        init() { finished.enter() }
+
+        func finish(_ outcome: Result<String, RuntimeError>) {
+            result.withLock { $0 = outcome }
+            finished.leave()
+        }
+
+        func wait() -> Result<String, RuntimeError> {
+            finished.wait()
+            return result.withLock { $0 } ?? .failure(.stoppedWhileStarting)
+        }
+    }
+
+    private enum Phase {
+        case idle
+        /// `launched` is the process being waited for, once spawned, so `stop()` can end it.
+        case starting(PendingStart, launched: Server?)
+        case running(Server)
+        /// A start that failed is not tried again in this run: every summary would wait for it.
+        case failed(RuntimeError)
+    }
+
+    private struct State {
+        var phase = Phase.idle
+        var restarts = 0
+        var starts = 0
+    }
+
+    /// Held only to read or swap `State`: never across a start's polling or a stop's grace time.
     private let state = Mutex(State())
 
     public init(settings: Settings) {
@@ -76,92 +112,162 @@ public final class LlamaServerSupervisor: Sendable {
     /// How many times the server was started (tests and the eval count restarts).
     public var startCount: Int { state.withLock { $0.starts } }
 
-    /// The running server's process id, if any.
+    /// The server's process id while it runs or starts, if any.
     public var processIdentifier: Int32? {
-        state.withLock { $0.process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+        state.withLock { state in
+            let server: Server? =
+                switch state.phase {
+                case .running(let server): server
+                case .starting(_, let launched): launched
+                case .idle, .failed: nil
+                }
+            return server.flatMap { $0.process.isRunning ? $0.process.processIdentifier : nil }
+        }
     }
 
-    /// The server's base URL, starting it first when it is not running yet.
+    /// What a caller does next, decided under the lock and done outside it.
+    private enum Step {
+        case answer(Result<String, RuntimeError>)
+        case wait(PendingStart)
+        /// Run this start; `dead` is a server that died and is to be reaped first.
+        case start(PendingStart, dead: Server?)
+    }
+
+    /// The server's base URL, starting it first when it is not running yet. A caller that comes
+    /// while another starts it waits for that start.
     public func baseURL() throws(RuntimeError) -> String {
-        let result: Result<String, RuntimeError> = state.withLock { state in
-            if let failure = state.failure { return .failure(failure) }
-            if let process = state.process, process.isRunning, let port = state.port {
-                return .success("http://127.0.0.1:\(port)")
-            }
-            if state.process != nil {
+        let step: Step = state.withLock { state in
+            switch state.phase {
+            case .failed(let failure): return .answer(.failure(failure))
+            case .starting(let pending, _): return .wait(pending)
+            case .running(let server) where server.process.isRunning: return .answer(.success(server.url))
+            case .running(let server):
                 // It died between requests: that counts as a death mid-run.
-                return restartLocked(&state)
+                return Self.beginRestart(&state, dead: server, maxRestarts: settings.maxRestarts)
+            case .idle:
+                let pending = PendingStart()
+                state.phase = .starting(pending, launched: nil)
+                return .start(pending, dead: nil)
             }
-            return startLocked(&state)
         }
-        return try result.get()
+        return try take(step).get()
     }
 
     /// A request failed in a way that suggests the server died: restart it once. True when a
     /// fresh server is up and the request is worth repeating.
     public func recoverAfterFailure() -> Bool {
-        state.withLock { state in
-            guard let process = state.process else { return false }
-            if process.isRunning { return false }
-            if case .success = restartLocked(&state) { return true }
-            return false
+        let step: Step? = state.withLock { state in
+            switch state.phase {
+            case .running(let server) where !server.process.isRunning:
+                return Self.beginRestart(&state, dead: server, maxRestarts: settings.maxRestarts)
+            case .starting(let pending, _): return .wait(pending)
+            default: return nil
+            }
         }
+        guard let step, case .success = take(step) else { return false }
+        return true
     }
 
     /// SIGTERM, up to `graceSeconds` to exit, then SIGKILL; waits for the process to be gone.
-    /// Tests pass 0: their threads may block SIGTERM, and a child inherits the mask.
+    /// A start under way ends with `RuntimeError.stoppedWhileStarting`. Tests pass 0: their
+    /// threads may block SIGTERM, and a child inherits the mask.
     public func stop(graceSeconds: Double = 3) {
-        state.withLock { state in
-            if let process = state.process { Self.terminate(process, graceSeconds: graceSeconds) }
-            state.process = nil
-            state.port = nil
-            if let log = state.logPath { try? FileManager.default.removeItem(atPath: log) }
-            state.logPath = nil
+        let server: Server? = state.withLock { state in
+            defer { state.phase = .idle }
+            switch state.phase {
+            case .running(let server): return server
+            case .starting(_, let launched): return launched
+            case .idle, .failed: return nil
+            }
+        }
+        guard let server else { return }
+        Self.terminate(server.process, graceSeconds: graceSeconds)
+        try? FileManager.default.removeItem(atPath: server.logPath)
+    }
+
+    private func take(_ step: Step) -> Result<String, RuntimeError> {
+        switch step {
+        case .answer(let result): return result
+        case .wait(let pending): return pending.wait()
+        case .start(let pending, let dead):
+            if let dead {
+                Self.terminate(dead.process)
+                try? FileManager.default.removeItem(atPath: dead.logPath)
+            }
+            let result = start(pending)
+            pending.finish(result)
+            return result
         }
     }
 
-    private func restartLocked(_ state: inout State) -> Result<String, RuntimeError> {
-        let lastLine = state.logPath.map(Self.lastLine(ofFile:)) ?? ""
-        if let process = state.process { Self.terminate(process) }
-        state.process = nil
-        guard state.restarts < settings.maxRestarts else {
-            let failure = RuntimeError.diedAgain(lastLine: lastLine)
-            state.failure = failure
-            return .failure(failure)
+    /// Under the lock: a restart begins, or the run's restarts are spent and the runtime fails.
+    private static func beginRestart(_ state: inout State, dead: Server, maxRestarts: Int) -> Step {
+        guard state.restarts < maxRestarts else {
+            let failure = RuntimeError.diedAgain(lastLine: lastLine(ofFile: dead.logPath))
+            state.phase = .failed(failure)
+            return .answer(.failure(failure))
         }
         state.restarts += 1
-        return startLocked(&state)
+        let pending = PendingStart()
+        state.phase = .starting(pending, launched: nil)
+        return .start(pending, dead: dead)
     }
 
-    private func startLocked(_ state: inout State) -> Result<String, RuntimeError> {
+    /// Runs one start outside the lock and records how it ended, unless `stop()` came first.
+    private func start(_ pending: PendingStart) -> Result<String, RuntimeError> {
+        let result = launchOnAFreePort(pending)
+        return state.withLock { state in
+            guard case .starting(let current, let launched) = state.phase, current === pending else {
+                // stop() took the phase back to idle (and ended what was launched).
+                return .failure(.stoppedWhileStarting)
+            }
+            switch result {
+            case .success:
+                guard let launched else { return .failure(.stoppedWhileStarting) }
+                state.phase = .running(launched)
+            case .failure(let failure):
+                state.phase = .failed(failure)
+                // Its last line is in the failure already.
+                if let launched { try? FileManager.default.removeItem(atPath: launched.logPath) }
+            }
+            return result
+        }
+    }
+
+    private func launchOnAFreePort(_ pending: PendingStart) -> Result<String, RuntimeError> {
         let fileManager = FileManager.default
         guard fileManager.isExecutableFile(atPath: settings.serverPath) else {
-            return fail(&state, .serverMissing(path: settings.serverPath))
+            return .failure(.serverMissing(path: settings.serverPath))
         }
         guard fileManager.fileExists(atPath: settings.modelPath) else {
-            return fail(&state, .modelMissing(path: settings.modelPath))
+            return .failure(.modelMissing(path: settings.modelPath))
         }
         // A port that was free a moment ago can be taken before the server binds it: try twice.
         var lastFailure: RuntimeError = .spawnFailed(path: settings.serverPath, reason: "no free port")
         for _ in 0..<2 {
             guard let port = Self.freePort() else { continue }
-            switch launch(port: port, state: &state) {
-            case .success(let url): return .success(url)
-            case .failure(let failure):
-                lastFailure = failure
-                if case .exitedWhileStarting(_, let line) = failure, line.lowercased().contains("bind") { continue }
-                return fail(&state, failure)
+            let result = launch(port: port, pending)
+            guard case .failure(let failure) = result else { return result }
+            lastFailure = failure
+            guard case .exitedWhileStarting(_, let line) = failure, line.lowercased().contains("bind") else {
+                return result
             }
         }
-        return fail(&state, lastFailure)
+        return .failure(lastFailure)
     }
 
-    private func fail(_ state: inout State, _ failure: RuntimeError) -> Result<String, RuntimeError> {
-        state.failure = failure
-        return .failure(failure)
+    /// The arguments llama-server is started with.
+    func arguments(port: Int) -> [String] {
+        [
+            "-m", settings.modelPath, "--host", "127.0.0.1", "--port", String(port), "-np", "1", "-t",
+            String(max(1, settings.threads)), "-c", String(settings.contextSize),
+            // Every request sends cache_prompt false, so the prompt RAM cache (up to 8 GiB by
+            // default) only grows the server: measured 1.90 → 2.46 GB over 22 requests without this.
+            "--cache-ram", "0",
+        ]
     }
 
-    private func launch(port: Int, state: inout State) -> Result<String, RuntimeError> {
+    private func launch(port: Int, _ pending: PendingStart) -> Result<String, RuntimeError> {
         let logPath = (NSTemporaryDirectory() as NSString).appendingPathComponent(
             "newsletter-llama-server-\(getpid())-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -169,22 +275,15 @@ public final class LlamaServerSupervisor: Sendable {
             return .failure(.spawnFailed(path: settings.serverPath, reason: "cannot write \(logPath)"))
         }
         defer { try? log.close() }
-        let arguments = [
-            "-m", settings.modelPath, "--host", "127.0.0.1", "--port", String(port), "-np", "1", "-t",
-            String(max(1, settings.threads)), "-c", String(settings.contextSize),
-            // Every request sends cache_prompt false, so the prompt RAM cache (up to 8 GiB by
-            // default) only grows the server: measured 1.90 → 2.46 GB over 22 requests without this.
-            "--cache-ram", "0",
-        ]
         let process = Process()
         let setpriv = "/usr/bin/setpriv"
         if FileManager.default.isExecutableFile(atPath: setpriv) {
             // The kernel kills the server when its parent goes, however it goes.
             process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", settings.serverPath] + arguments
+            process.arguments = ["--pdeathsig", "KILL", "--", settings.serverPath] + arguments(port: port)
         } else {
             process.executableURL = URL(fileURLWithPath: settings.serverPath)
-            process.arguments = arguments
+            process.arguments = arguments(port: port)
         }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
@@ -194,28 +293,33 @@ public final class LlamaServerSupervisor: Sendable {
         } catch {
             return .failure(.spawnFailed(path: settings.serverPath, reason: "\(error.localizedDescription)"))
         }
-        state.process = process
-        state.port = port
-        state.logPath = logPath
-        state.starts += 1
+        let server = Server(process: process, port: port, logPath: logPath)
+        let published: Bool = state.withLock { state in
+            guard case .starting(let current, _) = state.phase, current === pending else { return false }
+            state.phase = .starting(pending, launched: server)
+            state.starts += 1
+            return true
+        }
+        guard published else {
+            // stop() came while it was being spawned.
+            Self.terminate(process, graceSeconds: 0)
+            return .failure(.stoppedWhileStarting)
+        }
 
-        let url = "http://127.0.0.1:\(port)"
-        let health = ModelHTTPClient(baseURL: url, timeoutSeconds: 2, connectTimeoutSeconds: 1)
+        let health = ModelHTTPClient(baseURL: server.url, timeoutSeconds: 2, connectTimeoutSeconds: 1)
         let deadline = ContinuousClock.now + .seconds(settings.startupTimeoutSeconds)
         while ContinuousClock.now < deadline {
             if !process.isRunning {
                 process.waitUntilExit()
-                state.process = nil
                 return .failure(
                     .exitedWhileStarting(status: process.terminationStatus, lastLine: Self.lastLine(ofFile: logPath)))
             }
             // 503 while the model loads, 200 once it can answer.
-            if let response = try? health.get("/health"), response.status == 200 { return .success(url) }
+            if let response = try? health.get("/health"), response.status == 200 { return .success(server.url) }
             Thread.sleep(forTimeInterval: 0.1)
         }
         let lastLine = Self.lastLine(ofFile: logPath)
         Self.terminate(process)
-        state.process = nil
         return .failure(.startTimedOut(seconds: settings.startupTimeoutSeconds, lastLine: lastLine))
     }
 

@@ -15,13 +15,16 @@ public enum ModelCallError: Error, Equatable, Sendable, CustomStringConvertible 
     case malformedResponse(url: String, reason: String)
     /// The API key's environment variable is not set.
     case missingAPIKey(variable: String)
+    /// The request was never sent: libcurl refused a setting (a URL too long for it) or a header
+    /// held a line break (an API key with a newline would add headers of its own).
+    case requestNotSent(url: String, reason: String)
 
     /// Transport failures and 5xx/429 may pass; a 4xx or a malformed answer will not.
     public var isTransient: Bool {
         switch self {
         case .unreachable, .timedOut, .connectionClosed: true
         case .httpStatus(_, let status, _): status >= 500 || status == 429
-        case .malformedResponse, .missingAPIKey: false
+        case .malformedResponse, .missingAPIKey, .requestNotSent: false
         }
     }
 
@@ -41,6 +44,7 @@ public enum ModelCallError: Error, Equatable, Sendable, CustomStringConvertible 
         case .httpStatus(_, let status, _): "http-\(status)"
         case .malformedResponse: "malformed-response"
         case .missingAPIKey: "missing-api-key"
+        case .requestNotSent: "request-not-sent"
         }
     }
 
@@ -53,6 +57,7 @@ public enum ModelCallError: Error, Equatable, Sendable, CustomStringConvertible 
             "\(url) answered HTTP \(status)\(body.isEmpty ? "" : ": \(body)")"
         case .malformedResponse(let url, let reason): "\(url) answered something that is not a model reply: \(reason)"
         case .missingAPIKey(let variable): "the API key variable \(variable) is not set in the environment"
+        case .requestNotSent(let url, let reason): "the request to \(url) was not sent: \(reason)"
         }
     }
 }
@@ -98,59 +103,33 @@ public struct ModelHTTPClient: Sendable {
     }
 
     private func perform(url: String, body: Data?) throws(ModelCallError) -> Response {
-        Curl.ensureGlobalInit()
-        guard let handle = curl_easy_init() else {
-            throw .unreachable(url: url, reason: "libcurl could not create a handle")
-        }
-        defer { curl_easy_cleanup(handle) }
-        let sink = Curl.BodySink(limit: maxResponseBytes)
-        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        var headers: UnsafeMutablePointer<curl_slist>? = nil
-        headers = curl_slist_append(headers, "Content-Type: application/json")
-        headers = curl_slist_append(headers, "Accept: application/json")
+        var headers = ["Content-Type: application/json", "Accept: application/json"]
         // An empty Expect: stops libcurl waiting for "100 Continue" before larger bodies.
-        headers = curl_slist_append(headers, "Expect:")
-        if let apiKey, !apiKey.isEmpty { headers = curl_slist_append(headers, "Authorization: Bearer \(apiKey)") }
-        defer { curl_slist_free_all(headers) }
-
-        let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
-            nl_curl_easy_setopt_string(handle, CURLOPT_URL, url)
-            nl_curl_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-            nl_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            nl_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, timeoutSeconds)
-            nl_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
-            nl_curl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
-            sink.attach(to: handle)
-            if let body {
-                nl_curl_easy_setopt_long(handle, CURLOPT_POST, 1)
-                nl_curl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-                // COPYPOSTFIELDS copies the bytes, so they need not outlive this closure.
-                _ = body.withUnsafeBytes { bytes in
-                    nl_curl_easy_setopt_pointer(
-                        handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+        headers.append("Expect:")
+        if let apiKey, !apiKey.isEmpty { headers.append("Authorization: Bearer \(apiKey)") }
+        let request = CurlHTTPRequest(
+            url: url, body: body, headers: headers, timeoutSeconds: timeoutSeconds,
+            connectTimeoutSeconds: connectTimeoutSeconds, maxResponseBytes: maxResponseBytes)
+        do {
+            let response = try CurlHTTPClient.perform(request)
+            return Response(status: response.status, body: response.body)
+        } catch {
+            switch error {
+            case .tooLarge:
+                throw .malformedResponse(url: url, reason: "the answer is larger than \(ByteCount(maxResponseBytes))")
+            case .refusedSetting, .headerWithLineBreak:
+                // Never the header itself: it may carry the API key.
+                throw .requestNotSent(url: url.count > 200 ? String(url.prefix(200)) + "…" : url, reason: "\(error)")
+            case .transfer(let code, let reason):
+                switch code {
+                case CURLE_OPERATION_TIMEDOUT: throw .timedOut(url: url, seconds: timeoutSeconds)
+                case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: throw .unreachable(url: url, reason: reason)
+                case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_SEND_ERROR:
+                    throw .connectionClosed(url: url, reason: reason)
+                default: throw .unreachable(url: url, reason: reason)
                 }
             }
-            return curl_easy_perform(handle)
         }
-        withExtendedLifetime(sink) {}
-
-        guard result == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let reason = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
-            switch result {
-            case CURLE_OPERATION_TIMEDOUT: throw .timedOut(url: url, seconds: timeoutSeconds)
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: throw .unreachable(url: url, reason: reason)
-            case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_SEND_ERROR:
-                throw .connectionClosed(url: url, reason: reason)
-            case CURLE_WRITE_ERROR:
-                throw .malformedResponse(url: url, reason: "the answer is larger than \(ByteCount(maxResponseBytes))")
-            default: throw .unreachable(url: url, reason: reason)
-            }
-        }
-        var status = 0
-        nl_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return Response(status: status, body: sink.body)
     }
 }
 

@@ -49,6 +49,19 @@ public struct SummaryTrial: Sendable {
     public var accepted: Bool { text != nil && error == nil && rejections.isEmpty }
 }
 
+/// The store could not say whether an editor wrote the summary of a comparison in a week's
+/// issue; nothing is built, so the model's text cannot ship in place of the editor's.
+public struct SummaryOverrideReadError: Error, CustomStringConvertible, Sendable {
+    public var week: IssueWeek
+    public var comparisonID: Int64
+    public var reason: String
+
+    public var description: String {
+        "could not read the editor's summary of comparison \(comparisonID) for \(week) from the store (\(reason)); "
+            + "nothing was built: check that the store is reachable and run the preview again"
+    }
+}
+
 public struct SummaryOutcome: Sendable {
     public var summary: PanelSummary
     public var trials: [SummaryTrial]
@@ -100,9 +113,29 @@ public struct SummaryChain: Sendable {
             observer: observer)
     }
 
+    /// A comparison in a week's issue: the editor's text for that week wins. A store that cannot
+    /// say whether there is such a text fails the call, since the model's summary would ship in
+    /// place of the editor's.
     public func summarize(
-        _ stored: StoredComparison, week: IssueWeek? = nil, observer: (@Sendable (SummaryEvent) -> Void)? = nil
-    ) -> SummaryOutcome {
+        _ stored: StoredComparison, week: IssueWeek, observer: (@Sendable (SummaryEvent) -> Void)? = nil
+    ) throws(SummaryOverrideReadError) -> SummaryOutcome {
+        let edited: PanelSummary?
+        do {
+            edited = try store?.summaryOverride(week: week, comparisonID: stored.id)
+        } catch {
+            throw SummaryOverrideReadError(week: week, comparisonID: stored.id, reason: "\(error)")
+        }
+        if let edited {
+            observer?(.finished(comparison: stored.comparison.title, summary: edited, fromCache: true))
+            return SummaryOutcome(summary: edited, trials: [], fromCache: true, unavailable: [])
+        }
+        return summarize(stored, observer: observer)
+    }
+
+    /// A stored comparison outside any week's issue: no editor's text applies.
+    public func summarize(_ stored: StoredComparison, observer: (@Sendable (SummaryEvent) -> Void)? = nil)
+        -> SummaryOutcome
+    {
         let comparison = stored.comparison
         let title = comparison.title
         func finish(_ summary: PanelSummary, trials: [SummaryTrial], cached: Bool, unavailable: [(String, String)])
@@ -111,14 +144,12 @@ public struct SummaryChain: Sendable {
             observer?(.finished(comparison: title, summary: summary, fromCache: cached))
             return SummaryOutcome(summary: summary, trials: trials, fromCache: cached, unavailable: unavailable)
         }
-        if let week, let edited = try? store?.summaryOverride(week: week, comparisonID: stored.id) {
-            return finish(edited, trials: [], cached: true, unavailable: [])
-        }
         let sourceHash = SummaryPrompt.sourceHash(comparison)
         func key(_ model: String) -> SummaryCacheKey {
             SummaryCacheKey(model: model, promptVersion: SummaryPrompt.version, sourceHash: sourceHash)
         }
-        // Any stored summary from this chain, best provider first, before any model is asked.
+        // Any stored summary from this chain, best provider first, before any model is asked. A
+        // cache that cannot be read only costs a model call: the summary is made again and checked.
         if let store, !providers.isEmpty {
             for provider in providers {
                 if let cached = try? store.cachedSummary(key(provider.model + "|" + provider.kind.rawValue)) {

@@ -49,6 +49,19 @@ final class CurlEasy {
         try check(nl_curl_easy_setopt_slist(handle, option, list), name)
     }
 
+    /// A number libcurl knows about the last transfer (the response code); nil when it has none.
+    func info(long info: CURLINFO) -> Int? {
+        var value = 0
+        return nl_curl_easy_getinfo_long(handle, info, &value) == CURLE_OK ? value : nil
+    }
+
+    /// A string libcurl knows about the last transfer (content type, effective URL), copied.
+    func info(string info: CURLINFO) -> String? {
+        var value: UnsafeMutablePointer<CChar>?
+        guard nl_curl_easy_getinfo_string(handle, info, &value) == CURLE_OK, let value else { return nil }
+        return String(cString: value)
+    }
+
     func setDebugCallback(_ callback: nl_curl_debug_callback) throws(CurlError) {
         try check(nl_curl_easy_setopt_debug_callback(handle, callback), "CURLOPT_DEBUGFUNCTION")
     }

@@ -30,56 +30,32 @@ public struct CurlFetcher: ResourceFetching {
     }
 
     public func fetch(_ url: String) throws(PageError) -> FetchedResource {
-        Curl.ensureGlobalInit()
-        guard let handle = curl_easy_init() else {
-            throw PageError(source: url, kind: .unreachable, message: "libcurl could not create a handle")
+        let request = CurlHTTPRequest(
+            url: url, followsRedirects: true, timeoutSeconds: timeoutSeconds,
+            connectTimeoutSeconds: connectTimeoutSeconds, maxResponseBytes: maxBytes, userAgent: userAgent,
+            acceptsCompression: true)
+        let response: CurlHTTPResponse
+        do {
+            response = try CurlHTTPClient.perform(request)
+        } catch {
+            switch error {
+            case .tooLarge:
+                throw PageError(
+                    source: url, kind: .tooLarge,
+                    message: "the response is larger than the \(ByteCount(maxBytes)) limit (ingest.max_page_bytes)")
+            case .refusedSetting, .headerWithLineBreak:
+                // A URL libcurl refuses may be megabytes long: the message names its start.
+                let source = url.count > 200 ? String(url.prefix(200)) + "…" : url
+                throw PageError(source: source, kind: .unreachable, message: "could not make the request: \(error)")
+            case .transfer(_, let reason):
+                throw PageError(source: url, kind: .unreachable, message: "could not fetch: \(reason)")
+            }
         }
-        defer { curl_easy_cleanup(handle) }
-        let sink = Curl.BodySink(limit: maxBytes)
-        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-
-        let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
-            nl_curl_easy_setopt_string(handle, CURLOPT_URL, url)
-            nl_curl_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-            nl_curl_easy_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-            nl_curl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
-            nl_curl_easy_setopt_long(handle, CURLOPT_MAXREDIRS, 5)
-            nl_curl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            nl_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, timeoutSeconds)
-            nl_curl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
-            nl_curl_easy_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBytes))
-            nl_curl_easy_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
-            nl_curl_easy_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
-            sink.attach(to: handle)
-            return curl_easy_perform(handle)
+        guard (200..<300).contains(response.status) else {
+            throw PageError(source: url, kind: .httpStatus, message: "the server answered HTTP \(response.status)")
         }
-        withExtendedLifetime(sink) {}
-
-        if sink.overflowed || result == CURLE_FILESIZE_EXCEEDED {
-            throw PageError(
-                source: url, kind: .tooLarge,
-                message: "the response is larger than the \(ByteCount(maxBytes)) limit (ingest.max_page_bytes)")
-        }
-        guard result == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let reason = detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail
-            throw PageError(source: url, kind: .unreachable, message: "could not fetch: \(reason)")
-        }
-        var status = 0
-        nl_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        var contentType: UnsafeMutablePointer<CChar>?
-        nl_curl_easy_getinfo_string(handle, CURLINFO_CONTENT_TYPE, &contentType)
-        var effective: UnsafeMutablePointer<CChar>?
-        nl_curl_easy_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
-        guard (200..<300).contains(status) else {
-            throw PageError(source: url, kind: .httpStatus, message: "the server answered HTTP \(status)")
-        }
-        return FetchedResource(
-            body: sink.body, contentType: contentType.map { String(cString: $0) },
-            effectiveURL: effective.map { String(cString: $0) } ?? url)
+        return FetchedResource(body: response.body, contentType: response.contentType, effectiveURL: response.effectiveURL)
     }
-
 }
 
 enum Curl {
@@ -100,9 +76,9 @@ enum Curl {
         init(limit: Int) { self.limit = limit }
 
         /// Points the handle's writes here; the sink must outlive the transfer.
-        func attach(to handle: UnsafeMutableRawPointer) {
-            nl_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
-            nl_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, Self.write)
+        func attach(to curl: CurlEasy) throws(CurlError) {
+            try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(self).toOpaque(), "CURLOPT_WRITEDATA")
+            try curl.set(CURLOPT_WRITEFUNCTION, callback: Self.write, "CURLOPT_WRITEFUNCTION")
         }
 
         /// The write callback: its context is a `BodySink`.

@@ -22,11 +22,11 @@ struct DemoTests {
         return LlamaServerSupervisor.Settings(serverPath: "", modelPath: "").threads == 1 && flags.contains("avx512f")
     }
 
-    /// A summary whose note says a provider ran out of time (and nothing else sent it on).
-    static func timedOut(_ summary: [String: Any]) -> Bool {
-        guard let note = summary["note"] as? String else { return false }
-        return note.contains("gave no complete answer within") && !note.contains("the guard refused")
-    }
+    /// The one setting the test adds to the embedded defaults on the measured configuration: a
+    /// request time limit no busy machine reaches. The words do not depend on it (temperature 0,
+    /// a fixed seed); without it, a loaded machine's timeout would ship the fallback, and the
+    /// test could not tell that from the model failing.
+    static let patientModel = "[summaries]\nrequest_timeout_seconds = 3600\n"
 
     /// A directory laid out like a clone (examples/, templates/), with nothing configured.
     func clone() throws -> URL {
@@ -56,6 +56,10 @@ struct DemoTests {
     @Test func theDemoEndsWithADraftAndItsSummariesMonthsAfterTheExamplesWeek() async throws {
         let directory = try clone()
         defer { try? FileManager.default.removeItem(at: directory) }
+        if LlamaRuntime.shouldRun && Self.isTheMeasuredConfiguration {
+            try Self.patientModel.write(
+                to: directory.appendingPathComponent(Configuration.defaultFileName), atomically: true, encoding: .utf8)
+        }
         let run = try await Blocking.run { try demo(in: directory, clock: "2027-06-14 07:00:00") }
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("waiting for approval"), "\(run.stdout)")
@@ -82,16 +86,12 @@ struct DemoTests {
             let text = try #require(summary["text"] as? String)
             #expect(text.count > 40 && preview.contains(words(text).prefix(6).joined(separator: " ")), "\(text)")
             if LlamaRuntime.shouldRun && Self.isTheMeasuredConfiguration {
-                // Issue 12's done-when: the default model wrote it and the guard accepted it. The
-                // words are fixed here; the machine's speed is not: on a loaded machine a request
-                // may outlast `summaries.request_timeout_seconds`, and then only a fallback that
-                // says so may ship, never one the guard's refusals sent it to.
-                #expect(summary["provider"] as? String == "local" || Self.timedOut(summary), "\(summary)")
-                #expect(summary["kind"] as? String == "abstractive" || Self.timedOut(summary), "\(summary)")
-                if summary["kind"] as? String == "abstractive" {
-                    #expect((summary["model"] as? String)?.hasPrefix("qwen2.5-coder-1.5b") == true, "\(summary)")
-                    #expect(summary["note"] == nil || summary["note"] is NSNull, "\(summary)")
-                }
+                // Issue 12's done-when: the default model wrote it and the guard accepted it (the
+                // time limit is out of reach: `patientModel`).
+                #expect(summary["provider"] as? String == "local", "\(summary)")
+                #expect(summary["kind"] as? String == "abstractive", "\(summary)")
+                #expect((summary["model"] as? String)?.hasPrefix("qwen2.5-coder-1.5b") == true, "\(summary)")
+                #expect(summary["note"] == nil || summary["note"] is NSNull, "\(summary)")
             } else if LlamaRuntime.shouldRun {
                 // Elsewhere the bundled model still made it (written or picked by it), or a
                 // fallback says why it shipped.

@@ -116,6 +116,29 @@ struct ArchiveRoutesTests {
         #expect(archive.issuePage(weeks[1], in: try store.sentIssues()) != nil)
     }
 
+    /// The archive of a store whose full list cannot be read: an issue page must not need it.
+    struct ListUnreadableStore: ArchiveStore {
+        struct ListRead: Error {}
+        let store: AppDatabase
+        func sentIssues() throws -> [IssueRecord] { throw ListRead() }
+        func sentIssue(_ week: IssueWeek) throws -> IssueRecord? { try store.sentIssue(week) }
+        func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) throws -> Bool { false }
+    }
+
+    @Test func anIssuePageReadsThatIssueAloneNotTheWholeArchive() async throws {
+        let router = Router()
+        ArchiveRoutes(
+            store: ListUnreadableStore(store: store), archive: archive,
+            pages: PageRenderer(templates: Self.templates, settings: settings)
+        ).register(on: router)
+        try await Application(router: router).test(.router) { client in
+            let (status, _, body) = try await get(client, "/archive/2026-W47")
+            #expect(status == .ok)
+            #expect(body == archive.issuePage(weeks[1], in: try store.sentIssues()))
+            #expect(try await get(client, "/archive/2026-W48").0 == .notFound, "a draft has no page")
+        }
+    }
+
     /// The Atom elements RFC 4287 requires, read with an XML parser.
     @Test func theFeedIsAtomWithItsRequiredElementsAndAbsoluteLinks() async throws {
         let body = try await app().test(.router) { client in

@@ -49,8 +49,10 @@ struct SignupBrowserTests {
         let send = try await cli.run(["send", "--week", "2026-W47"])
         #expect(send.status == 0, "\(send.stderr)")
         let digest = try mail(in: "outbox/2026-W47/messages", named: "")
-        #expect(digest.contains("To: \"Rea <Der>\" <reader@example.org>") || digest.contains("<reader@example.org>"))
         let unfolded = digest.replacingOccurrences(of: "\r\n ", with: " ")
+        // The name typed in the form, quoted (its "<" and ">" are specials), before the address.
+        let to = unfolded.components(separatedBy: "\r\n").first { $0.hasPrefix("To: ") }
+        #expect(to == "To: \"Rea <Der>\" <reader@example.org>", "\(digest)")
         let unsubscribeURL = try #require(
             unfolded.firstMatch(of: /List-Unsubscribe: <(http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/[A-Za-z0-9_-]{43})>/))
         #expect(try await browser(["unsubscribe", String(unsubscribeURL.1)]).contains("step=unsubscribe ok"))

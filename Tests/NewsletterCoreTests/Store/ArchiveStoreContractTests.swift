@@ -19,19 +19,41 @@ struct ArchiveStoreContractTests {
         try store.markSent(week(text), at: t0)
     }
 
+    /// Weeks with nothing in the archive: a draft and a skipped week.
+    func unsent(draft: String, skipped: String, in store: any ContractStore) throws {
+        try store.saveDraft(
+            IssueDraft(
+                week: week(draft), subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
+        try store.recordSkipped(week(skipped), reason: "thin")
+    }
+
     @Test(arguments: StoreBackend.all)
     func theArchiveHoldsTheSentIssuesNewestFirst(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         #expect(try store.sentIssues().isEmpty)
         for text in ["2026-W09", "2027-W01", "2026-W10"] { try sent(text, in: store) }
-        try store.saveDraft(
-            IssueDraft(
-                week: week("2027-W02"), subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
-        try store.recordSkipped(week("2026-W11"), reason: "thin")
+        try unsent(draft: "2027-W02", skipped: "2026-W11", in: store)
         let archive = try store.sentIssues()
         #expect(archive.map(\.week.description) == ["2027-W01", "2026-W10", "2026-W09"])
         #expect(archive.allSatisfy { $0.status == .sent && $0.sentAt == t0 && !$0.hiddenFromArchive })
         #expect(archive.first?.html == "<p>2027-W01</p>")
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func oneSentIssueIsReadByItsWeekHiddenOrNotAndNoDraftOrSkippedWeekIs(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try sent("2026-W09", in: store)
+        try sent("2026-W10", in: store)
+        #expect(try store.setHiddenFromArchive(week("2026-W10"), hidden: true))
+        try unsent(draft: "2026-W11", skipped: "2026-W12", in: store)
+
+        let listed = try store.sentIssues()
+        #expect(try store.sentIssue(week("2026-W09")) == listed.first { $0.week == week("2026-W09") })
+        #expect(try store.sentIssue(week("2026-W09"))?.html == "<p>2026-W09</p>")
+        #expect(try store.sentIssue(week("2026-W10"))?.hiddenFromArchive == true)
+        for text in ["2026-W11", "2026-W12", "2026-W13"] {
+            #expect(try store.sentIssue(week(text)) == nil, "\(text)")
+        }
     }
 
     @Test(arguments: StoreBackend.all)
@@ -46,10 +68,7 @@ struct ArchiveStoreContractTests {
         #expect(try store.sentIssues().allSatisfy { !$0.hiddenFromArchive })
 
         // A draft, a skipped week and a week with no issue have nothing in the archive to hide.
-        try store.saveDraft(
-            IssueDraft(
-                week: week("2026-W11"), subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
-        try store.recordSkipped(week("2026-W12"), reason: "thin")
+        try unsent(draft: "2026-W11", skipped: "2026-W12", in: store)
         for text in ["2026-W11", "2026-W12", "2026-W13"] {
             #expect(try !store.setHiddenFromArchive(week(text), hidden: true))
         }

@@ -118,6 +118,45 @@ struct PostgresLedgerSendersTests {
         #expect(try working.deliveryCounts(week) == [.sent: 3])
     }
 
+    /// Each held row's lease deadline, seconds after `start`, by subscriber.
+    func leaseDeadlines(_ store: PostgresStore, since start: Date) async throws -> [Int64: Int] {
+        let rows = try await PostgresCluster.psql(
+            store.location,
+            """
+            SELECT subscriber_id || ' ' || round(extract(epoch FROM lease_deadline) - \(start.timeIntervalSince1970))
+            FROM delivery WHERE week = '\(week)' AND state = 'sending'
+            """)
+        var deadlines: [Int64: Int] = [:]
+        for line in rows.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            deadlines[Int64(fields[0])!] = Int(fields[1])!
+        }
+        return deadlines
+    }
+
+    /// A claim renews the rows the sender already holds only once half the lease has passed
+    /// (as a record does): claiming in a loop does not rewrite every held row each time.
+    @Test func aClaimRenewsTheHeldRowsOnlyOnceHalfTheLeaseHasPassed() async throws {
+        let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let clock = ManualTime(start)
+        let sender = try await senders(1, subscribers: 6, lease: 60, clock: clock)[0]
+        _ = try sender.prepareDelivery(week, addSubscribers: true)
+        let first = try sender.claimDeliveries(week, limit: 2, runStarted: start).map(\.subscriber.id)
+        clock.advance(by: .seconds(20))
+        let second = try sender.claimDeliveries(week, limit: 2, runStarted: start).map(\.subscriber.id)
+        var deadlines = try await leaseDeadlines(sender, since: start)
+        #expect(first.map { deadlines[$0] } == [60, 60], "the first claim's rows untouched 20 s in")
+        #expect(second.map { deadlines[$0] } == [80, 80])
+
+        clock.advance(by: .seconds(11))  // 31 s since the lease was taken: past half of it
+        let third = try sender.claimDeliveries(week, limit: 2, runStarted: start).map(\.subscriber.id)
+        deadlines = try await leaseDeadlines(sender, since: start)
+        #expect((first + second + third).map { deadlines[$0] } == Array(repeating: 91, count: 6))
+        // Renewed: the silence is counted from this claim, not from the start.
+        clock.advance(by: .seconds(40))
+        try sender.ensureClaimsHeld(week)
+    }
+
     @Test func aSenderThatDiedLosesNoOneAndAFinishedOneIsNoLongerLive() async throws {
         let clock = ManualTime()
         let stores = try await senders(2, subscribers: 5, lease: 60, clock: clock)

@@ -107,6 +107,54 @@ import Testing
         #expect(outcome.summary.kind == .extractive)
     }
 
+    /// A stand-in that never becomes healthy: it writes its pid to `marker`, then only sleeps.
+    func neverReadyServer(marker: URL) throws -> String {
+        let script = directory.appendingPathComponent("slow-llama-server")
+        try "#!/bin/sh\necho $$ > '\(marker.path)'\nexec sleep 600\n".write(to: script, atomically: true, encoding: .utf8)
+        chmod(script.path, 0o755)
+        return script.path
+    }
+
+    @Test func whileAStartPollsAnotherCallerReadsStateAndStopsIt() async throws {
+        let marker = directory.appendingPathComponent("pid")
+        var settings = LlamaServerSupervisor.Settings(serverPath: try neverReadyServer(marker: marker), modelPath: model)
+        // Long enough that only stop() can end this start; the lock must not make stop() wait for it.
+        settings.startupTimeoutSeconds = 120
+        let runtime = LlamaServerSupervisor(settings: settings)
+        let starting = Task.detached { try await Blocking.run { try runtime.baseURL() } }
+        // The stand-in is up (its pid written) and the start is polling /health.
+        var pid: Int32?
+        for _ in 0..<30_000 where pid == nil {
+            pid = (try? String(contentsOf: marker, encoding: .utf8)).flatMap {
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            if pid == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let launched = try #require(pid)
+        let seen = try await Blocking.run { runtime.processIdentifier }
+        #expect(seen == launched, "the process being started is visible while it starts")
+        try await Blocking.run { runtime.stop(graceSeconds: 0) }
+        do {
+            _ = try await starting.value
+            Issue.record("a start that was stopped reported a server")
+        } catch {
+            #expect("\(error)".contains("stopped while it was starting"), "\(error)")
+        }
+        #expect(!Self.isAlive(launched))
+        #expect(runtime.processIdentifier == nil)
+    }
+
+    @Test func callersWhoComeDuringAStartShareIt() async throws {
+        let runtime = supervisor(server: try FakeModelServer.llamaServerStandIn())
+        defer { runtime.stop(graceSeconds: 0) }
+        async let first = Blocking.run { try runtime.baseURL() }
+        async let second = Blocking.run { try runtime.baseURL() }
+        async let third = Blocking.run { try runtime.baseURL() }
+        let urls = try await [first, second, third]
+        #expect(Set(urls).count == 1)
+        #expect(runtime.startCount == 1)
+    }
+
     @Test func theLastLineIsTheLastErrorLineElseTheLastLine() throws {
         let log = directory.appendingPathComponent("log.txt")
         try "starting\nllama_model_load: error loading model: bad magic\nmain: exiting\n\n".write(

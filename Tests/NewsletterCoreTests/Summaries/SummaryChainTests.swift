@@ -104,15 +104,15 @@ struct SummaryChainTests {
 
     @Test func aSecondRunReusesStoredSummariesWithZeroModelCalls() throws {
         let first = ScriptedProvider("local", replies: [.success(Self.invented), .success(Self.faithful)])
-        let summary = SummaryChain(providers: [first], store: store).summarize(stored, week: week).summary
+        let summary = try SummaryChain(providers: [first], store: store).summarize(stored, week: week).summary
         #expect(first.calls == 2)
         let second = ScriptedProvider("local", replies: [.success("never asked")])
-        let again = SummaryChain(providers: [second], store: store).summarize(stored, week: week)
+        let again = try SummaryChain(providers: [second], store: store).summarize(stored, week: week)
         #expect(second.calls == 0)
         #expect(again.fromCache && again.summary == summary)
         // Another model, or another prompt version, is another key.
         let other = ScriptedProvider("local", model: "other-model", replies: [.success(Self.faithful)])
-        _ = SummaryChain(providers: [other], store: store).summarize(stored, week: week)
+        _ = try SummaryChain(providers: [other], store: store).summarize(stored, week: week)
         #expect(other.calls == 1)
     }
 
@@ -145,14 +145,15 @@ struct SummaryChainTests {
 
     @Test func anEditorsOverrideWinsOverGeneratedAndStoredSummaries() throws {
         let local = ScriptedProvider("local", replies: [.success(Self.faithful)])
-        _ = SummaryChain(providers: [local], store: store).summarize(stored, week: week)
+        _ = try SummaryChain(providers: [local], store: store).summarize(stored, week: week)
         try store.saveSummaryOverride(week: week, comparisonID: stored.id, text: "Our editor's own words.")
-        let outcome = SummaryChain(providers: [local], store: store).summarize(stored, week: week)
+        let outcome = try SummaryChain(providers: [local], store: store).summarize(stored, week: week)
         #expect(outcome.summary.text == "Our editor's own words." && outcome.summary.kind == .edited)
         #expect(local.calls == 1)
         #expect(try store.removeSummaryOverride(week: week, comparisonID: stored.id))
         #expect(
-            SummaryChain(providers: [local], store: store).summarize(stored, week: week).summary.kind == .abstractive)
+            try SummaryChain(providers: [local], store: store).summarize(stored, week: week).summary.kind
+                == .abstractive)
     }
 
     @Test func editorTextIsCleanedAndBounded() throws {

@@ -47,10 +47,15 @@ extension PostgresStore: DeliveryLedger {
         try ensureClaimsHeld(week)
         let now = clock.now()
         let deadline = now.addingTimeInterval(lease)
+        // The rows already held keep their deadline until half the lease has passed, as on the
+        // record path: renewing them on every claim rewrote each row about twice more per send.
+        let renewal = leaseRenewalDue()
         let claims = try transaction { connection in
             // The sender's own row first, in every transaction that touches it: this process's
             // connections then take their locks in one order and never deadlock one another.
             try Self.lockSender(sender, connection)
+            // Before this claim's rows are taken, so they are written once, with their deadline.
+            if let renewal { try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
             var claims: [DeliveryClaim] = []
             var left: [Int64] = []
             for source in ClaimSource.allCases where claims.count < limit {
@@ -60,11 +65,10 @@ extension PostgresStore: DeliveryLedger {
                     if rows.isEmpty { break }
                     var eligible: [Int64] = []
                     var ineligible: [Int64] = []
-                    for row in rows {
+                    for row in rows.map({ $0.makeRandomAccess() }) {
                         let subscriber = try Self.subscriber(row)
-                        let extra = row.makeRandomAccess()
-                        let attempts = try extra[9].decode(Int.self, context: .default)
-                        let topics = try extra[10].decode(String?.self, context: .default)
+                        let attempts = try row.decode(Int.self, column: "attempts")
+                        let topics = try row.decode(String?.self, column: "topics")
                         // Who gets the issue is the core's rule: whoever left or paused since the
                         // row was queued is skipped.
                         guard DeliveryEligibility.isEligible(subscriber) else {
@@ -107,12 +111,9 @@ extension PostgresStore: DeliveryLedger {
             try connection.run(
                 "UPDATE sender SET claimed = claimed + \(claims.count), lease_deadline = \(deadline) WHERE id = \(sender.id)")
             try reportSent(connection)
-            // A claim is work: the rows this sender still holds get the new deadline too.
-            try Self.renewLease(week, sender: sender, deadline: deadline, connection)
             return claims
         }
-        let renewed = clock.uptime()
-        leaseState.withLock { $0.renew(at: renewed, lease: lease) }
+        if let renewal { leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) } }
         return claims
     }
 
@@ -149,6 +150,7 @@ extension PostgresStore: DeliveryLedger {
 
             SELECT \(prefixedSubscriberColumns), d.attempts,
                 (SELECT string_agg(t.topic, E'\\n' ORDER BY t.topic) FROM subscriber_topic t WHERE t.subscriber_id = s.id)
+                    AS topics
             FROM picked d JOIN subscriber s ON s.id = d.subscriber_id ORDER BY d.subscriber_id
             """
         return try connection.rows(query)
@@ -236,14 +238,7 @@ extension PostgresStore: DeliveryLedger {
                   AND lease_owner = \(sender.id)
                 """)
             guard changed > 0 else { return }  // not this sender's row
-            try connection.run(
-                "UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
-            // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-            _ = try Self.recordBounce(
-                BounceRecord(
-                    key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
-                    kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
-                rule: rule, connection)
+            try connection.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
         }
     }
 

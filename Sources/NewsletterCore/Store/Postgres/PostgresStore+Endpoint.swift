@@ -254,13 +254,12 @@ extension PostgresStore: SubscriberEndpointStore {
             WHERE t.token_hash = \(LinkToken.hash(token)) AND t.purpose = \(purpose)
             """
         if lock { query.sql += " FOR UPDATE OF s" }
-        guard let row = try connection.rows(query).first else { return nil }
-        let extra = row.makeRandomAccess()
+        guard let row = try connection.rows(query).first?.makeRandomAccess() else { return nil }
         return (
             try subscriber(row),
             StoredToken(
-                usedAt: try extra[9].decode(Date?.self, context: .default),
-                expiresAt: try extra[10].decode(Date?.self, context: .default))
+                usedAt: try row.decode(Date?.self, column: "used_at"),
+                expiresAt: try row.decode(Date?.self, column: "expires_at"))
         )
     }
 }

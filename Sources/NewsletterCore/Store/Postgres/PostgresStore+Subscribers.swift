@@ -5,14 +5,21 @@ extension PostgresStore: SubscriberStore {
     static let subscriberColumns =
         "id, email, name, status, created_at, permanent_failures, format, paused, confirmed_at"
 
-    static func subscriber(_ row: PostgresRow) throws -> Subscriber {
-        let (id, email, name, status, createdAt, failures, format, paused, confirmedAt) = try row.decode(
-            (Int64, String, String?, String, Date, Int, String, Bool, Date?).self)
-        return Subscriber(
-            id: id, email: email, name: name, status: try enumValue(Subscriber.Status.self, status, "subscriber.status"),
-            createdAt: createdAt, permanentFailures: failures,
-            format: try enumValue(Subscriber.Format.self, format, "subscriber.format"), paused: paused,
-            confirmedAt: confirmedAt)
+    static func subscriber(_ row: PostgresRow) throws -> Subscriber { try subscriber(row.makeRandomAccess()) }
+
+    /// Read by column name, so a query may put other columns before, after or among these.
+    static func subscriber(_ row: PostgresRandomAccessRow) throws -> Subscriber {
+        Subscriber(
+            id: try row.decode(Int64.self, column: "id"), email: try row.decode(String.self, column: "email"),
+            name: try row.decode(String?.self, column: "name"),
+            status: try enumValue(
+                Subscriber.Status.self, try row.decode(String.self, column: "status"), "subscriber.status"),
+            createdAt: try row.decode(Date.self, column: "created_at"),
+            permanentFailures: try row.decode(Int.self, column: "permanent_failures"),
+            format: try enumValue(
+                Subscriber.Format.self, try row.decode(String.self, column: "format"), "subscriber.format"),
+            paused: try row.decode(Bool.self, column: "paused"),
+            confirmedAt: try row.decode(Date?.self, column: "confirmed_at"))
     }
 
     public func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber {
@@ -81,5 +88,16 @@ extension PostgresStore: SubscriberStore {
                 "SELECT COUNT(*) FROM subscriber WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)"
             ).first?.decode(Int.self) ?? 0
         }
+    }
+}
+
+extension PostgresRandomAccessRow {
+    /// One column read by its name: a column added to a query, or moved, shifts nothing. A
+    /// missing column is an error naming it, not a trap.
+    func decode<Value: PostgresDecodable>(_ type: Value.Type, column: String) throws -> Value {
+        guard contains(column) else {
+            throw PostgresStoreError.other("a query's row has no column \(column) (it has \(map(\.columnName)))")
+        }
+        return try self[column].decode(Value.self, context: .default)
     }
 }
