@@ -4,7 +4,7 @@ import Foundation
 /// Each store implements them (GRDB's `Database`, the PostgreSQL session); the workflow in
 /// `BounceRows.recordBounce` is written once over them. Every operation is one statement, so
 /// the protocol can turn `async` later with only an `await` added to the workflow.
-protocol BounceRows {
+protocol BounceRows: ConsentRows {
     /// When the copy of `week` went to the subscriber (the ledger's sent time), if it did.
     func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date?
     /// Stores the report with no effect yet and returns its id; nil when a report with the
@@ -16,9 +16,6 @@ protocol BounceRows {
     func lastGoodDelivery(subscriberID: Int64) throws -> Date?
     /// Sets the subscriber's status when the current one is in `from`; true if it changed.
     func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool
-    /// One line of the consent trail.
-    func recordConsent(
-        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) throws
     /// What storing the event did to the address, for the tally (`none` until set).
     func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws
     /// One more permanent failure on the subscriber's record.
