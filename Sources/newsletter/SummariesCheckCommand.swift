@@ -44,13 +44,9 @@ extension Summaries {
         }
 
         func run() throws {
-            let context = try global.context()
-            let settings = context.configuration
-            let fetcher = CurlFetcher(
-                maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
-                connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
+            let context = try global.components()
             let ingester = Ingester<AppDatabase, CurlFetcher>(
-                store: nil, fetcher: fetcher, options: IngestOptions(dryRun: true), logger: context.logger)
+                store: nil, fetcher: context.fetcher(), options: IngestOptions(dryRun: true), logger: context.logger)
             func read(_ page: String) throws -> Comparison {
                 let results = ingester.ingest([page])
                 if let comparison = results.first?.comparison, results.count == 1 { return comparison }
@@ -73,7 +69,7 @@ extension Summaries {
             } else {
                 for reason in verdict.reasons { print("\(reason.check): \(reason.message)") }
             }
-            if !verdict.accepted { throw ExitCode(ExitStatus.partialFailure.rawValue) }
+            if !verdict.accepted { throw ExitStatus.partialFailure }
         }
 
         private func standardInput() throws -> String {
