@@ -1,5 +1,6 @@
-# Sourced by the bench scripts (bench.sh, bench-profile.sh, bench-variants.sh, bench-run.sh):
-# the setup they share, one loopback smtp-sink and a newsletter.toml pointed at it.
+# Sourced by the bench scripts (bench.sh, bench-profile.sh, bench-variants.sh, bench-run.sh,
+# bench-scale.sh, bench/ledger-updates.sh): the setup they share, one loopback smtp-sink, a
+# newsletter.toml pointed at it and, for the PostgreSQL ones, a throwaway cluster.
 
 # Makes $work (removed at exit, with the sink) and starts Postfix's smtp-sink on a free
 # 127.0.0.1 port ($port, $sink_pid); returns once it accepts connections.
@@ -17,6 +18,15 @@ bench_start_sink() {
         python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break
         sleep 0.1
     done
+}
+
+# After bench_start_sink: a throwaway PostgreSQL cluster in $work/postgres ($pg_dir; $pg_server,
+# its URL), stopped at exit before the sink's cleanup.
+bench_start_postgres() {
+    chmod 755 "$work"  # the cluster's owner (postgres, when run as root) must reach its directory
+    pg_dir=$work/postgres
+    pg_server=$(./scripts/pg-cluster.sh start "$pg_dir")
+    trap './scripts/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1; bench_cleanup' EXIT
 }
 
 bench_cleanup() {

@@ -36,10 +36,7 @@ fi
 
 source scripts/bench-lib.sh
 bench_start_sink
-chmod 755 "$work"  # the cluster's owner (postgres, when run as root) must reach its directory
-pg_dir=$work/postgres
-pg_server=$(./scripts/pg-cluster.sh start "$pg_dir")
-trap './scripts/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1; bench_cleanup' EXIT
+bench_start_postgres
 
 # smtp-sink counting messages per second for the list-wide row: its -d dumps one file per
 # message, named by the second it arrived in.

@@ -75,75 +75,7 @@ extension AppDatabase: BounceStore {
     }
 
     public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome {
-        try writer.write { db in try Self.recordBounce(bounce, rule: rule, in: db) }
-    }
-
-    /// Stores the report and applies the rule, inside the caller's transaction (shared with
-    /// `recordFailed`, so refusals at send time and mailbox bounces take the same path).
-    static func recordBounce(_ bounce: BounceRecord, rule: BounceRule, in db: Database) throws -> BounceRecordOutcome {
-        if try Int.fetchOne(db, sql: "SELECT 1 FROM bounceEvent WHERE key = ?", arguments: [bounce.key]) != nil {
-            return .duplicate
-        }
-        var sentAt: Date?
-        if let week = bounce.week, let id = bounce.subscriberID {
-            sentAt = try Date.fetchOne(
-                db, sql: "SELECT sentAt FROM delivery WHERE week = ? AND subscriberId = ?",
-                arguments: [week.description, id])
-        }
-        try db.execute(
-            sql: """
-                INSERT INTO bounceEvent (key, subscriberId, week, kind, status, action, diagnostic, source, receivedAt, messageSentAt, effect)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'none')
-                """,
-            arguments: [
-                bounce.key, bounce.subscriberID, bounce.week?.description, bounce.kind, bounce.evidence.status,
-                bounce.evidence.action, bounce.evidence.diagnostic.map { String($0.prefix(1000)) }, bounce.source,
-                bounce.receivedAt, sentAt ?? bounce.receivedAt,
-            ])
-        let eventID = db.lastInsertedRowID
-        guard let subscriberID = bounce.subscriberID else { return .recorded(.none) }
-
-        var softBounces: [Date] = []
-        var lastGood: Date?
-        if bounce.kind == .soft {
-            softBounces = try Date.fetchAll(
-                db, sql: "SELECT messageSentAt FROM bounceEvent WHERE subscriberId = ? AND kind = 'soft'",
-                arguments: [subscriberID])
-            // The last copy accepted for which no bounce of any address-related kind came back.
-            lastGood = try Date.fetchOne(
-                db,
-                sql: """
-                    SELECT MAX(d.sentAt) FROM delivery d WHERE d.subscriberId = ? AND d.state = 'sent'
-                    AND NOT EXISTS (SELECT 1 FROM bounceEvent b WHERE b.subscriberId = d.subscriberId
-                                    AND b.week = d.week AND b.kind IN ('hard', 'soft'))
-                    """, arguments: [subscriberID])
-        }
-        let effect = rule.effect(
-            of: bounce.kind, softBounces: softBounces, lastGoodDelivery: lastGood, now: bounce.receivedAt)
-        var applied = "none"
-        switch effect {
-        case .none: break
-        case .markBounced(let reason):
-            try db.execute(
-                sql: "UPDATE subscriber SET status = 'bounced' WHERE id = ? AND status IN ('confirmed', 'pending')",
-                arguments: [subscriberID])
-            if db.changesCount > 0 { applied = "bounced: \(reason)" }
-        case .unsubscribe:
-            try db.execute(
-                sql: "UPDATE subscriber SET status = 'unsubscribed' WHERE id = ? AND status != 'unsubscribed'",
-                arguments: [subscriberID])
-            if db.changesCount > 0 {
-                applied = "unsubscribed"
-                try recordConsent(
-                    db, subscriberID: subscriberID, event: "unsubscribe",
-                    client: ClientInfo(address: nil, userAgent: "complaint (feedback report)"), at: bounce.receivedAt,
-                    detail: "complaint\(bounce.week.map { " about \($0)" } ?? ""): \(bounce.evidence.diagnostic ?? "")")
-            }
-        }
-        if applied != "none" {
-            try db.execute(sql: "UPDATE bounceEvent SET effect = ? WHERE id = ?", arguments: [applied, eventID])
-        }
-        return .recorded(effect)
+        try writer.write { db in try db.recordBounce(bounce, rule: rule) }
     }
 
     public func bounceTally(_ week: IssueWeek?) throws -> BounceTally {
@@ -194,5 +126,71 @@ extension AppDatabase: BounceStore {
                     receivedAt: row["receivedAt"])
             }
         }
+    }
+}
+
+/// The bounce workflow's rows in SQLite, inside the caller's write transaction.
+extension Database: BounceRows {
+    func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date? {
+        try Date.fetchOne(
+            self, sql: "SELECT sentAt FROM delivery WHERE week = ? AND subscriberId = ?",
+            arguments: [week.description, subscriberID])
+    }
+
+    func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) throws -> Int64? {
+        if try Int.fetchOne(self, sql: "SELECT 1 FROM bounceEvent WHERE key = ?", arguments: [bounce.key]) != nil {
+            return nil
+        }
+        try execute(
+            sql: """
+                INSERT INTO bounceEvent (key, subscriberId, week, kind, status, action, diagnostic, source, receivedAt, messageSentAt, effect)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'none')
+                """,
+            arguments: [
+                bounce.key, bounce.subscriberID, bounce.week?.description, bounce.kind, bounce.evidence.status,
+                bounce.evidence.action, bounce.evidence.diagnostic.map { String($0.prefix(1000)) }, bounce.source,
+                bounce.receivedAt, messageSentAt,
+            ])
+        return lastInsertedRowID
+    }
+
+    func softBounceTimes(subscriberID: Int64) throws -> [Date] {
+        try Date.fetchAll(
+            self, sql: "SELECT messageSentAt FROM bounceEvent WHERE subscriberId = ? AND kind = 'soft'",
+            arguments: [subscriberID])
+    }
+
+    func lastGoodDelivery(subscriberID: Int64) throws -> Date? {
+        try Date.fetchOne(
+            self,
+            sql: """
+                SELECT MAX(d.sentAt) FROM delivery d WHERE d.subscriberId = ? AND d.state = 'sent'
+                AND NOT EXISTS (SELECT 1 FROM bounceEvent b WHERE b.subscriberId = d.subscriberId
+                                AND b.week = d.week AND b.kind IN ('hard', 'soft'))
+                """, arguments: [subscriberID])
+    }
+
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool {
+        let placeholders = from.map { _ in "?" }.joined(separator: ", ")
+        var arguments: StatementArguments = [status.rawValue, subscriberID]
+        arguments += StatementArguments(from.map(\.rawValue))
+        try execute(
+            sql: "UPDATE subscriber SET status = ? WHERE id = ? AND status IN (\(placeholders))", arguments: arguments)
+        return changesCount > 0
+    }
+
+    func recordConsent(
+        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?
+    ) throws {
+        try AppDatabase.recordConsent(self, subscriberID: subscriberID, event: event, client: client, at: time, detail: detail)
+    }
+
+    func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws {
+        try execute(sql: "UPDATE bounceEvent SET effect = ? WHERE id = ?", arguments: [effect, eventID])
+    }
+
+    func countPermanentFailure(subscriberID: Int64) throws {
+        try execute(
+            sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?", arguments: [subscriberID])
     }
 }

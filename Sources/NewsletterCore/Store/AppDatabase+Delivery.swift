@@ -197,15 +197,7 @@ extension AppDatabase: DeliveryLedger {
                     "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
                 arguments: [reply, time, week.description, subscriberID])
             guard db.changesCount > 0 else { return }  // not this run's row
-            try db.execute(
-                sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?",
-                arguments: [subscriberID])
-            // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-            _ = try Self.recordBounce(
-                BounceRecord(
-                    key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
-                    kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
-                rule: rule, in: db)
+            try db.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
         }
     }
 

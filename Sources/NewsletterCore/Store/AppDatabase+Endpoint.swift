@@ -76,11 +76,7 @@ extension AppDatabase: SubscriberEndpointStore {
             subscriberID = db.lastInsertedRowID
         }
         try Self.recordConsent(db, subscriberID: subscriberID, event: "signup", client: client, at: time)
-        try db.execute(
-            sql: """
-                INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
-                VALUES (?, 'confirmation', 'pending', ?, ?)
-                """, arguments: [subscriberID, time, time])
+        try db.queueEndpointMail(.confirmation, subscriberID: subscriberID, at: time)
         return .confirmationQueued(subscriberID: subscriberID)
     }
 
@@ -98,30 +94,7 @@ extension AppDatabase: SubscriberEndpointStore {
     }
 
     public func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome {
-        try writer.write { db in
-            guard let (subscriber, row) = try Self.subscriber(token: token, purpose: "confirm", in: db) else {
-                return .unknown
-            }
-            switch LinkToken.confirmationState(usedAt: row["usedAt"], expiresAt: row["expiresAt"], at: time) {
-            case .used: return .used
-            case .expired: return .expired
-            case .usable: break
-            }
-            // Every outstanding confirmation link of this address is spent by the first one used.
-            try db.execute(
-                sql: "UPDATE subscriberToken SET usedAt = ? WHERE subscriberId = ? AND purpose = 'confirm' AND usedAt IS NULL",
-                arguments: [time, subscriber.id])
-            try db.execute(
-                sql: "UPDATE subscriber SET status = 'confirmed', confirmedAt = ?, permanentFailures = 0 WHERE id = ?",
-                arguments: [time, subscriber.id])
-            try Self.recordConsent(db, subscriberID: subscriber.id, event: "confirm", client: client, at: time)
-            try db.execute(
-                sql: """
-                    INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
-                    VALUES (?, 'welcome', 'pending', ?, ?)
-                    """, arguments: [subscriber.id, time, time])
-            return .confirmed(email: subscriber.email)
-        }
+        try writer.write { db in try db.confirm(token: token, client: client, at: time) }
     }
 
     public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
@@ -264,4 +237,34 @@ public struct ConsentRecord: Sendable, Equatable {
     public var clientAddress: String?
     public var userAgent: String?
     public var detail: String?
+}
+
+/// The confirm flow's rows in SQLite, inside the caller's write transaction (which holds the
+/// whole database, so the token's owner needs no lock of its own).
+extension Database: ConfirmRows {
+    func confirmationTokenOwner(_ token: String) throws -> (subscriber: Subscriber, usedAt: Date?, expiresAt: Date?)? {
+        try AppDatabase.subscriber(token: token, purpose: "confirm", in: self).map {
+            ($0.subscriber, $0.token["usedAt"], $0.token["expiresAt"])
+        }
+    }
+
+    func spendConfirmationTokens(subscriberID: Int64, at time: Date) throws {
+        try execute(
+            sql: "UPDATE subscriberToken SET usedAt = ? WHERE subscriberId = ? AND purpose = 'confirm' AND usedAt IS NULL",
+            arguments: [time, subscriberID])
+    }
+
+    func markConfirmed(subscriberID: Int64, at time: Date) throws {
+        try execute(
+            sql: "UPDATE subscriber SET status = 'confirmed', confirmedAt = ?, permanentFailures = 0 WHERE id = ?",
+            arguments: [time, subscriberID])
+    }
+
+    func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) throws {
+        try execute(
+            sql: """
+                INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
+                VALUES (?, ?, 'pending', ?, ?)
+                """, arguments: [subscriberID, kind.rawValue, time, time])
+    }
 }

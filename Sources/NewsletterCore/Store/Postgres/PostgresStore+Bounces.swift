@@ -38,76 +38,7 @@ extension PostgresStore: BounceStore {
     }
 
     public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome {
-        try transaction { connection in try Self.recordBounce(bounce, rule: rule, connection) }
-    }
-
-    /// Stores the report and applies the core's rule (`BounceRule.effect`), inside the caller's
-    /// transaction (shared with `recordFailed`, so a refusal at send time and a mailbox bounce
-    /// take the same path).
-    static func recordBounce(_ bounce: BounceRecord, rule: BounceRule, _ connection: PostgresSession) throws
-        -> BounceRecordOutcome
-    {
-        var sentAt: Date?
-        if let week = bounce.week, let id = bounce.subscriberID {
-            sentAt = try connection.rows(
-                "SELECT sent_at FROM delivery WHERE week = \(week.description) AND subscriber_id = \(id)"
-            ).first.flatMap { try $0.decode(Date?.self) }
-        }
-        // The key makes a report fetched twice count once; two processes storing the same
-        // report at once: one inserts, the other finds nothing to do.
-        let inserted = try connection.rows(
-            """
-            INSERT INTO bounce_event (key, subscriber_id, week, kind, status, action, diagnostic, source, received_at,
-                message_sent_at, effect)
-            VALUES (\(bounce.key), \(bounce.subscriberID), \(bounce.week?.description), \(bounce.kind.rawValue),
-                \(bounce.evidence.status), \(bounce.evidence.action), \(bounce.evidence.diagnostic.map { String($0.prefix(1000)) }),
-                \(bounce.source.rawValue), \(bounce.receivedAt), \(sentAt ?? bounce.receivedAt), 'none')
-            ON CONFLICT (key) DO NOTHING
-            RETURNING id
-            """)
-        guard let eventID = try inserted.first?.decode(Int64.self) else { return .duplicate }
-        guard let subscriberID = bounce.subscriberID else { return .recorded(.none) }
-
-        var softBounces: [Date] = []
-        var lastGood: Date?
-        if bounce.kind == .soft {
-            softBounces = try connection.rows(
-                "SELECT message_sent_at FROM bounce_event WHERE subscriber_id = \(subscriberID) AND kind = 'soft'"
-            ).map { try $0.decode(Date.self) }
-            // The last copy accepted for which no bounce of any address-related kind came back.
-            lastGood = try connection.rows(
-                """
-                SELECT MAX(d.sent_at) FROM delivery d WHERE d.subscriber_id = \(subscriberID) AND d.state = 'sent'
-                AND NOT EXISTS (SELECT 1 FROM bounce_event b WHERE b.subscriber_id = d.subscriber_id
-                                AND b.week = d.week AND b.kind IN ('hard', 'soft'))
-                """
-            ).first.flatMap { try $0.decode(Date?.self) }
-        }
-        let effect = rule.effect(
-            of: bounce.kind, softBounces: softBounces, lastGoodDelivery: lastGood, now: bounce.receivedAt)
-        var applied = "none"
-        switch effect {
-        case .none: break
-        case .markBounced(let reason):
-            let changed = try connection.run(
-                "UPDATE subscriber SET status = 'bounced' WHERE id = \(subscriberID) AND status IN ('confirmed', 'pending')")
-            if changed > 0 { applied = "bounced: \(reason)" }
-        case .unsubscribe:
-            let changed = try connection.run(
-                "UPDATE subscriber SET status = 'unsubscribed' WHERE id = \(subscriberID) AND status <> 'unsubscribed'")
-            if changed > 0 {
-                applied = "unsubscribed"
-                try recordConsent(
-                    subscriberID: subscriberID, event: "unsubscribe",
-                    client: ClientInfo(address: nil, userAgent: "complaint (feedback report)"), at: bounce.receivedAt,
-                    detail: "complaint\(bounce.week.map { " about \($0)" } ?? ""): \(bounce.evidence.diagnostic ?? "")",
-                    connection)
-            }
-        }
-        if applied != "none" {
-            try connection.run("UPDATE bounce_event SET effect = \(applied) WHERE id = \(eventID)")
-        }
-        return .recorded(effect)
+        try transaction { connection in try connection.recordBounce(bounce, rule: rule) }
     }
 
     public func bounceTally(_ week: IssueWeek?) throws -> BounceTally {
@@ -173,5 +104,66 @@ extension PostgresStore: BounceStore {
             INSERT INTO consent (subscriber_id, event, at, client_address, user_agent, detail)
             VALUES (\(subscriberID), \(event), \(time), \(client.address), \(client.userAgent), \(detail))
             """)
+    }
+}
+
+/// The bounce workflow's rows in PostgreSQL, inside the caller's transaction.
+extension PostgresSession: BounceRows {
+    func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date? {
+        try rows("SELECT sent_at FROM delivery WHERE week = \(week.description) AND subscriber_id = \(subscriberID)")
+            .first.flatMap { try $0.decode(Date?.self) }
+    }
+
+    /// Two processes storing the same report at once: one inserts, the other finds nothing to do.
+    func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) throws -> Int64? {
+        try rows(
+            """
+            INSERT INTO bounce_event (key, subscriber_id, week, kind, status, action, diagnostic, source, received_at,
+                message_sent_at, effect)
+            VALUES (\(bounce.key), \(bounce.subscriberID), \(bounce.week?.description), \(bounce.kind.rawValue),
+                \(bounce.evidence.status), \(bounce.evidence.action), \(bounce.evidence.diagnostic.map { String($0.prefix(1000)) }),
+                \(bounce.source.rawValue), \(bounce.receivedAt), \(messageSentAt), 'none')
+            ON CONFLICT (key) DO NOTHING
+            RETURNING id
+            """
+        ).first?.decode(Int64.self)
+    }
+
+    func softBounceTimes(subscriberID: Int64) throws -> [Date] {
+        try rows("SELECT message_sent_at FROM bounce_event WHERE subscriber_id = \(subscriberID) AND kind = 'soft'")
+            .map { try $0.decode(Date.self) }
+    }
+
+    func lastGoodDelivery(subscriberID: Int64) throws -> Date? {
+        try rows(
+            """
+            SELECT MAX(d.sent_at) FROM delivery d WHERE d.subscriber_id = \(subscriberID) AND d.state = 'sent'
+            AND NOT EXISTS (SELECT 1 FROM bounce_event b WHERE b.subscriber_id = d.subscriber_id
+                            AND b.week = d.week AND b.kind IN ('hard', 'soft'))
+            """
+        ).first.flatMap { try $0.decode(Date?.self) }
+    }
+
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool {
+        try run(
+            """
+            UPDATE subscriber SET status = \(status.rawValue)
+            WHERE id = \(subscriberID) AND status = ANY(\(from.map(\.rawValue)))
+            """) > 0
+    }
+
+    func recordConsent(
+        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?
+    ) throws {
+        try PostgresStore.recordConsent(
+            subscriberID: subscriberID, event: event, client: client, at: time, detail: detail, self)
+    }
+
+    func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws {
+        try run("UPDATE bounce_event SET effect = \(effect) WHERE id = \(eventID)")
+    }
+
+    func countPermanentFailure(subscriberID: Int64) throws {
+        try run("UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
     }
 }

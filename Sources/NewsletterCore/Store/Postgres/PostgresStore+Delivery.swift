@@ -238,14 +238,7 @@ extension PostgresStore: DeliveryLedger {
                   AND lease_owner = \(sender.id)
                 """)
             guard changed > 0 else { return }  // not this sender's row
-            try connection.run(
-                "UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
-            // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-            _ = try Self.recordBounce(
-                BounceRecord(
-                    key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
-                    kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
-                rule: rule, connection)
+            try connection.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
         }
     }
 

@@ -83,11 +83,7 @@ extension PostgresStore: SubscriberEndpointStore {
             subscriberID = subscriber.id
         }
         try recordConsent(subscriberID: subscriberID, event: "signup", client: client, at: time, connection)
-        try connection.run(
-            """
-            INSERT INTO endpoint_mail (subscriber_id, kind, state, created_at, next_attempt_at)
-            VALUES (\(subscriberID), 'confirmation', 'pending', \(time), \(time))
-            """)
+        try connection.queueEndpointMail(.confirmation, subscriberID: subscriberID, at: time)
         return .confirmationQueued(subscriberID: subscriberID)
     }
 
@@ -105,34 +101,7 @@ extension PostgresStore: SubscriberEndpointStore {
     }
 
     public func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome {
-        try transaction { connection in
-            // Locked: two presses of the button at once confirm once and queue one welcome.
-            guard let (subscriber, token) = try Self.tokenOwner(token, purpose: "confirm", lock: true, connection)
-            else { return .unknown }
-            switch LinkToken.confirmationState(usedAt: token.usedAt, expiresAt: token.expiresAt, at: time) {
-            case .used: return .used
-            case .expired: return .expired
-            case .usable: break
-            }
-            // Every outstanding confirmation link of this address is spent by the first one used.
-            try connection.run(
-                """
-                UPDATE subscriber_token SET used_at = \(time)
-                WHERE subscriber_id = \(subscriber.id) AND purpose = 'confirm' AND used_at IS NULL
-                """)
-            try connection.run(
-                """
-                UPDATE subscriber SET status = 'confirmed', confirmed_at = \(time), permanent_failures = 0
-                WHERE id = \(subscriber.id)
-                """)
-            try Self.recordConsent(subscriberID: subscriber.id, event: "confirm", client: client, at: time, connection)
-            try connection.run(
-                """
-                INSERT INTO endpoint_mail (subscriber_id, kind, state, created_at, next_attempt_at)
-                VALUES (\(subscriber.id), 'welcome', 'pending', \(time), \(time))
-                """)
-            return .confirmed(email: subscriber.email)
-        }
+        try transaction { connection in try connection.confirm(token: token, client: client, at: time) }
     }
 
     public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
@@ -261,5 +230,38 @@ extension PostgresStore: SubscriberEndpointStore {
                 usedAt: try row.decode(Date?.self, column: "used_at"),
                 expiresAt: try row.decode(Date?.self, column: "expires_at"))
         )
+    }
+}
+
+/// The confirm flow's rows in PostgreSQL, inside the caller's transaction.
+extension PostgresSession: ConfirmRows {
+    func confirmationTokenOwner(_ token: String) throws -> (subscriber: Subscriber, usedAt: Date?, expiresAt: Date?)? {
+        try PostgresStore.tokenOwner(token, purpose: "confirm", lock: true, self).map {
+            ($0.subscriber, $0.token.usedAt, $0.token.expiresAt)
+        }
+    }
+
+    func spendConfirmationTokens(subscriberID: Int64, at time: Date) throws {
+        try run(
+            """
+            UPDATE subscriber_token SET used_at = \(time)
+            WHERE subscriber_id = \(subscriberID) AND purpose = 'confirm' AND used_at IS NULL
+            """)
+    }
+
+    func markConfirmed(subscriberID: Int64, at time: Date) throws {
+        try run(
+            """
+            UPDATE subscriber SET status = 'confirmed', confirmed_at = \(time), permanent_failures = 0
+            WHERE id = \(subscriberID)
+            """)
+    }
+
+    func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) throws {
+        try run(
+            """
+            INSERT INTO endpoint_mail (subscriber_id, kind, state, created_at, next_attempt_at)
+            VALUES (\(subscriberID), \(kind.rawValue), 'pending', \(time), \(time))
+            """)
     }
 }

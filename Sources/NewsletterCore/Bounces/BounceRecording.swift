@@ -1,0 +1,80 @@
+import Foundation
+
+/// The row operations recording a bounce needs, all inside one transaction the caller holds.
+/// Each store implements them (GRDB's `Database`, the PostgreSQL session); the workflow in
+/// `BounceRows.recordBounce` is written once over them. Every operation is one statement, so
+/// the protocol can turn `async` later with only an `await` added to the workflow.
+protocol BounceRows: ConsentRows {
+    /// When the copy of `week` went to the subscriber (the ledger's sent time), if it did.
+    func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date?
+    /// Stores the report with no effect yet and returns its id; nil when a report with the
+    /// same key is already stored (two processes storing it at once: one of them inserts).
+    func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) throws -> Int64?
+    /// The sent times of the copies that bounced softly for the subscriber.
+    func softBounceTimes(subscriberID: Int64) throws -> [Date]
+    /// The last copy accepted for which no bounce of any address-related kind came back.
+    func lastGoodDelivery(subscriberID: Int64) throws -> Date?
+    /// Sets the subscriber's status when the current one is in `from`; true if it changed.
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool
+    /// What storing the event did to the address, for the tally (`none` until set).
+    func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws
+    /// One more permanent failure on the subscriber's record.
+    func countPermanentFailure(subscriberID: Int64) throws
+}
+
+extension BounceRows {
+    /// Stores the report and applies the rule (`BounceRule.effect`). Shared with `recordFailed`,
+    /// so a refusal at send time and a mailbox bounce take the same path.
+    func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome {
+        var sentAt: Date?
+        if let week = bounce.week, let id = bounce.subscriberID {
+            sentAt = try self.sentAt(of: week, subscriberID: id)
+        }
+        guard let eventID = try insertBounceEvent(bounce, messageSentAt: sentAt ?? bounce.receivedAt) else {
+            return .duplicate
+        }
+        guard let subscriberID = bounce.subscriberID else { return .recorded(.none) }
+
+        var softBounces: [Date] = []
+        var lastGood: Date?
+        if bounce.kind == .soft {
+            softBounces = try softBounceTimes(subscriberID: subscriberID)
+            lastGood = try lastGoodDelivery(subscriberID: subscriberID)
+        }
+        let effect = rule.effect(
+            of: bounce.kind, softBounces: softBounces, lastGoodDelivery: lastGood, now: bounce.receivedAt)
+        var applied: String?
+        switch effect {
+        case .none: break
+        case .markBounced(let reason):
+            if try setStatus(of: subscriberID, to: .bounced, from: [.confirmed, .pending]) {
+                applied = "bounced: \(reason)"
+            }
+        case .unsubscribe:
+            let stillSubscribed = Subscriber.Status.allCases.filter { $0 != .unsubscribed }
+            if try setStatus(of: subscriberID, to: .unsubscribed, from: stillSubscribed) {
+                applied = "unsubscribed"
+                try recordConsent(
+                    subscriberID: subscriberID, event: "unsubscribe",
+                    client: ClientInfo(address: nil, userAgent: "complaint (feedback report)"), at: bounce.receivedAt,
+                    detail: "complaint\(bounce.week.map { " about \($0)" } ?? ""): \(bounce.evidence.diagnostic ?? "")")
+            }
+        }
+        if let applied { try setBounceEffect(applied, ofEvent: eventID) }
+        return .recorded(effect)
+    }
+
+    /// The rest of recording a copy refused at send time, once the store has marked its ledger
+    /// row failed (how it claims the row differs per store: leases on PostgreSQL).
+    func recordRefusal(
+        _ refusal: BounceEvidence, week: IssueWeek, subscriberID: Int64, rule: BounceRule, at time: Date
+    ) throws {
+        try countPermanentFailure(subscriberID: subscriberID)
+        // What the refusal means for the address is the bounce rule's to say, as for a DSN.
+        _ = try recordBounce(
+            BounceRecord(
+                key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
+                kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),
+            rule: rule)
+    }
+}
