@@ -20,14 +20,9 @@ struct Archive: ParsableCommand {
         @Argument(help: "The directory to write.") var directory: String
 
         func run() throws {
-            let context = try global.context()
-            let templates = try context.loadTemplates()
-            do {
-                try templates.require(ArchivePages.templateNames + ["pages/layout-head.html"])
-            } catch {
-                Terminal.printError("\(error)")
-                throw ExitCode(ExitStatus.configurationError.rawValue)
-            }
+            let context = try global.components()
+            let templates = try context.templates()
+            try templates.require(ArchivePages.templateNames + ["pages/layout-head.html"])
             let store = try context.openStore()
             let archive = ArchivePages(templates: templates, settings: context.configuration.issue)
             let issues = try store.sentIssues()
@@ -35,8 +30,7 @@ struct Archive: ParsableCommand {
                 let files = try archive.build(into: directory, issues: issues)
                 print("\(ArchivePages.published(issues).count) issue(s), \(files.count) file(s) written to \(directory)")
             } catch {
-                Terminal.printError("could not write the archive to \(directory): \(error.localizedDescription)")
-                throw ExitCode(ExitStatus.storeError.rawValue)
+                throw CommandError(.storeError, "could not write the archive to \(directory): \(error.localizedDescription)")
             }
         }
     }
@@ -49,10 +43,9 @@ struct Archive: ParsableCommand {
         @Flag(help: "Show the issue again.") var show = false
 
         func run() throws {
-            let store = try global.context().openStore()
+            let store = try global.components().openStore()
             guard try store.setHiddenFromArchive(week, hidden: !show) else {
-                Terminal.printError("\(week) has no sent issue; only sent issues are in the archive")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+                throw CommandError(.partialFailure, "\(week) has no sent issue; only sent issues are in the archive")
             }
             print(show ? "\(week) is in the archive again" : "\(week) is hidden from the archive")
         }
@@ -64,7 +57,7 @@ struct Archive: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let store = try global.context().openStore()
+            let store = try global.components().openStore()
             let issues = try store.sentIssues()
             if issues.isEmpty { print("No issue has been sent yet.") }
             for issue in issues {

@@ -22,24 +22,15 @@ struct Bounces: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             guard let mailbox = context.configuration.bounces.mailbox else {
-                Terminal.printError(
-                    "no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)"
-                )
-                throw ExitCode(ExitStatus.configurationError.rawValue)
+                throw CommandError(
+                    .configurationError,
+                    "no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)")
             }
             let store = try context.openStore()
-            let summary: BounceIntakeSummary
-            do {
-                guard let fetched = try BounceCLI.fetch(mailbox, store: store, context: context) else {
-                    Terminal.printError("another `bounces fetch` (or run) is reading the mailbox")
-                    throw ExitCode(ExitStatus.busy.rawValue)
-                }
-                summary = fetched
-            } catch let error as MailboxError {
-                Terminal.printError("\(error)")
-                throw ExitCode(ExitStatus.mailServerUnavailable.rawValue)
+            guard let summary = try context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) else {
+                throw CommandError(.busy, "another `bounces fetch` (or run) is reading the mailbox")
             }
             try BounceCLI.finish(summary, verb: "fetched")
         }
@@ -61,9 +52,9 @@ struct Bounces: ParsableCommand {
         }
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             func importFiles(into store: some BounceStore) throws -> BounceIntakeSummary {
-                try BounceCLI.processor(store: store, settings: context.configuration).importFiles(
+                try context.bounceProcessor(store: store).importFiles(
                     files, observer: BounceCLI.Printer())
             }
             try BounceCLI.finish(try importFiles(into: try context.openStore()), verb: "imported")
@@ -89,7 +80,7 @@ struct Bounces: ParsableCommand {
         }
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             let store = try context.openStore()
             let week = try self.week.map { try IssueWeek(parsing: $0) }
             let tally = try store.bounceTally(week)
@@ -111,7 +102,7 @@ struct Bounces: ParsableCommand {
             }
             print("\(week?.description ?? "all issues"): \(tally.summary)")
             print("  \(tally.markedBounced) marked bounced, \(tally.unsubscribed) unsubscribed by complaints")
-            for warning in BounceCLI.warnings(tally) { print("  warning: \(warning)") }
+            for warning in tally.warnings { print("  warning: \(warning)") }
             for bounce in recent {
                 print(
                     "  \(bounce.receivedAt.formatted(.iso8601)) \(bounce.week ?? "-") \(bounce.kind.rawValue) \(bounce.email ?? "(unknown)") \(bounce.status ?? "") [\(bounce.source.rawValue)] \(bounce.effect == "none" ? "" : "→ \(bounce.effect)") \(bounce.diagnostic.map { String($0.prefix(100)) } ?? "")"
@@ -123,52 +114,11 @@ struct Bounces: ParsableCommand {
 
 /// What `bounces fetch`, `bounces import` and `run` share.
 enum BounceCLI {
-    static func processor<Store: BounceStore>(store: Store, settings: Configuration) -> BounceProcessor<Store> {
-        BounceProcessor(
-            store: store, verp: settings.bounces.verp,
-            rule: BounceRule(softBounceLimit: settings.mail.bounceAfter, softBounceWindow: settings.bounces.window),
-            maxMessageBytes: settings.bounces.maxMessageBytes)
-    }
-
-    /// Fetches under the data directory's bounces.lock; nil when another fetch holds it.
-    static func fetch(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: CommandContext) throws
-        -> BounceIntakeSummary?
-    {
-        let lock: RunLock
-        do {
-            lock = try RunLock(
-                path: (context.configuration.dataDirectory as NSString).appendingPathComponent("bounces.lock"))
-        } catch {
-            return nil
-        }
-        defer { withExtendedLifetime(lock) {} }
-        return try processor(store: store, settings: context.configuration).fetch(
-            from: MailboxClient(settings: mailbox), observer: Printer(), logger: context.logger)
-    }
-
     static func finish(_ summary: BounceIntakeSummary, verb: String) throws {
         print("bounces \(verb): \(summary.description)")
         for refusal in summary.refused { Terminal.printError("refused: \(refusal)") }
-        if !summary.refused.isEmpty { throw ExitCode(ExitStatus.partialFailure.rawValue) }
+        if !summary.refused.isEmpty { throw ExitStatus.partialFailure }
     }
-
-    static func warnings(_ tally: BounceTally) -> [String] {
-        var warnings: [String] = []
-        if tally.policy > 0 {
-            warnings.append(
-                "\(tally.policy) polic\(tally.policy == 1 ? "y refusal" : "y refusals") (5.7.x: spam, authentication): receivers refused the message or the sender, not the address; check SPF, DKIM and DMARC"
-            )
-        }
-        if tally.complaintRateTooHigh, let rate = tally.complaintRate {
-            warnings.append(
-                String(
-                    format:
-                        "complaint rate %.2f %% is at or above 0.3 %%: Gmail and Yahoo bin or refuse bulk mail past it",
-                    rate * 100))
-        }
-        return warnings
-    }
-
     /// One line per message on a terminal.
     struct Printer: BounceIntakeObserver {
         func started(total: Int) {}

@@ -15,7 +15,7 @@ struct Comparisons: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let store = try global.context().openComparisonStore()
+            let store = try global.components().openStore()
             let summaries = try store.listComparisons()
             if json {
                 print(try JSONOutput.string(summaries))
@@ -50,10 +50,9 @@ struct Comparisons: ParsableCommand {
 
         func run() throws {
             let number = Int64(id.hasPrefix("#") ? String(id.dropFirst()) : id)!
-            let store = try global.context().openComparisonStore()
+            let store = try global.components().openStore()
             guard let stored = try store.comparison(id: number) else {
-                Terminal.printError("no comparison #\(number); `newsletter comparisons list` shows the stored ones")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+                throw CommandError(.partialFailure, "no comparison #\(number); `newsletter comparisons list` shows the stored ones")
             }
             if json {
                 print(try JSONOutput.string(stored))

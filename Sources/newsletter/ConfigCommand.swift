@@ -10,7 +10,7 @@ struct Config: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let settings = try global.context().configuration
+        let settings = try global.components().configuration
         func secret(_ value: String?) -> String { value == nil ? "(not set)" : "(set)" }
         /// A URL with its password (if any) masked.
         func masked(_ url: String) -> String {

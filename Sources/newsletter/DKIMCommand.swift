@@ -41,7 +41,7 @@ struct DKIM: ParsableCommand {
 
         func run() throws {
             // The key the configuration names may be exactly the one about to be made.
-            let settings = try global.context(loadingKeys: false).configuration
+            let settings = try global.components(loadingKeys: false).configuration
             let domain =
                 self.domain ?? settings.dkim.domain
                 ?? String(settings.mail.from.split(separator: "@").last ?? "example.com")
@@ -54,8 +54,7 @@ struct DKIM: ParsableCommand {
                 try Self.create(keyPath, contents: pem, mode: 0o600)
                 try Self.create(recordPath, contents: key.zoneLine(domain: domain) + "\n", mode: 0o644)
             } catch {
-                Terminal.printError("\(error)")
-                throw ExitCode(ExitStatus.storeError.rawValue)
+                throw CommandError(.storeError, "\(error)")
             }
             let settingPrefix = ed25519 ? "ed25519_" : ""
             print(
@@ -107,10 +106,9 @@ struct DKIM: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let settings = try global.context().configuration
+            let settings = try global.components().configuration
             guard let signer = settings.dkim.signer else {
-                Terminal.printError("dkim.domain: not set; DKIM is not configured, so mail goes out unsigned")
-                throw ExitCode(ExitStatus.configurationError.rawValue)
+                throw CommandError(.configurationError, "dkim.domain: not set; DKIM is not configured, so mail goes out unsigned")
             }
             var failed = false
             for check in signer.check() {
@@ -132,7 +130,7 @@ struct DKIM: ParsableCommand {
                 aligned
                     ? "DMARC alignment: mail.from's domain \(fromDomain) is within d=\(signer.domain)"
                     : "DMARC alignment: NONE: mail.from's domain \(fromDomain) is not within d=\(signer.domain)")
-            if failed { throw ExitCode(ExitStatus.partialFailure.rawValue) }
+            if failed { throw ExitStatus.partialFailure }
         }
     }
 }

@@ -47,7 +47,7 @@ struct Ingest: ParsableCommand {
     }
 
     func run() throws {
-        let context = try global.context()
+        let context = try global.components()
         let settings = context.configuration
         let sources = self.sources.isEmpty ? settings.ingest.sources : self.sources
         guard !sources.isEmpty else {
@@ -57,19 +57,16 @@ struct Ingest: ParsableCommand {
         if dryRun {
             try ingest(into: AppDatabase?.none, sources: sources, context: context)
         } else {
-            try ingest(into: try context.openComparisonStore(), sources: sources, context: context)
+            try ingest(into: try context.openStore(), sources: sources, context: context)
         }
     }
 
-    private func ingest<Store: ComparisonStore>(into store: Store?, sources: [String], context: CommandContext) throws {
+    private func ingest<Store: ComparisonStore>(into store: Store?, sources: [String], context: Components) throws {
         let settings = context.configuration
-        let fetcher = CurlFetcher(
-            maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
-            connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
         let options = IngestOptions(
             format: format, publishedFallback: published.flatMap(PublishedDate.parse), dryRun: dryRun,
             maxPageBytes: settings.ingest.maxPageBytes)
-        let ingester = Ingester(store: store, fetcher: fetcher, options: options, logger: context.logger)
+        let ingester = Ingester(store: store, fetcher: context.fetcher(), options: options, logger: context.logger)
 
         let report = IngestReporter(json: json, logger: context.logger)
         let results = ingester.ingest(sources, observer: report)
@@ -77,10 +74,10 @@ struct Ingest: ParsableCommand {
         if dryRun && json {
             print(try JSONOutput.string(results.compactMap(\.comparison)))
         } else if json {
-            print(try JSONOutput.string(results.map(IngestResultJSON.init)))
+            print(try JSONOutput.string(results.map(IngestResult.Record.init)))
         }
         if results.contains(where: { $0.error != nil }) {
-            throw ExitCode(ExitStatus.partialFailure.rawValue)
+            throw ExitStatus.partialFailure
         }
     }
 }
@@ -120,7 +117,7 @@ final class IngestReporter: IngestObserver {
             logger.info(
                 "page stored",
                 metadata: [
-                    "source": "\(result.source)", "outcome": "\(Self.word(outcome))", "id": "\(outcome.id)",
+                    "source": "\(result.source)", "outcome": "\(outcome.word)", "id": "\(outcome.id)",
                     "title": "\(comparison.title)",
                 ])
             emit(Self.line(outcome, comparison))
@@ -138,18 +135,7 @@ final class IngestReporter: IngestObserver {
 
     func finish(_ results: [IngestResult]) {
         progress?.clear()
-        var counts: [String: Int] = [:]
-        for result in results {
-            switch result.outcome {
-            case .failed: counts["failed", default: 0] += 1
-            case .parsed: counts["parsed", default: 0] += 1
-            case .saved(let outcome, _): counts[Self.word(outcome), default: 0] += 1
-            }
-        }
-        let order = ["new", "updated", "unchanged", "duplicate", "parsed", "failed"]
-        let summary = order.compactMap { key in counts[key].map { "\($0) \(key)" } }.joined(separator: ", ")
-        let line =
-            "\(results.count) page\(results.count == 1 ? "" : "s"): \(summary.isEmpty ? "nothing to do" : summary)"
+        let line = IngestResult.summary(results)
         logger.info("ingest finished", metadata: ["summary": "\(line)"])
         if !json { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
     }
@@ -159,17 +145,8 @@ final class IngestReporter: IngestObserver {
         if let progress { progress.print(line) } else { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
     }
 
-    static func word(_ outcome: SaveOutcome) -> String {
-        switch outcome {
-        case .inserted: "new"
-        case .updated: "updated"
-        case .unchanged: "unchanged"
-        case .duplicate: "duplicate"
-        }
-    }
-
     static func line(_ outcome: SaveOutcome, _ comparison: Comparison) -> String {
-        let word = word(outcome).padding(toLength: 10, withPad: " ", startingAt: 0)
+        let word = outcome.word.padding(toLength: 10, withPad: " ", startingAt: 0)
         switch outcome {
         case .updated(let id, let previousHash):
             return
@@ -182,32 +159,6 @@ final class IngestReporter: IngestObserver {
     }
 }
 
-/// `ingest --json` (without --dry-run): what happened to each source.
-struct IngestResultJSON: Encodable {
-    var source: String
-    var outcome: String
-    var id: Int64?
-    var title: String?
-    var error: String?
-    var line: Int?
-
-    init(_ result: IngestResult) {
-        source = result.source
-        switch result.outcome {
-        case .saved(let saved, let comparison):
-            outcome = IngestReporter.word(saved)
-            id = saved.id
-            title = comparison.title
-        case .parsed(let comparison):
-            outcome = "parsed"
-            title = comparison.title
-        case .failed(let failure):
-            outcome = "failed"
-            error = failure.message
-            line = failure.line
-        }
-    }
-}
 
 extension SourceFormat: ExpressibleByArgument {}
 

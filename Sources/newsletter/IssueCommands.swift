@@ -41,10 +41,10 @@ struct Preview: ParsableCommand {
     var rebuild = false
 
     func run() throws {
-        let context = try global.context()
+        let context = try global.components()
         let settings = context.configuration
         let week = self.week.resolve(settings)
-        let templates = try context.loadTemplates()
+        let templates = try context.templates()
         let store = try context.openStore()
         // Opened here, so everything below works on the store itself, whichever backend.
         func proceed<Store: NewsletterStore>(_ store: Store) throws {
@@ -60,19 +60,11 @@ struct Preview: ParsableCommand {
                 defer { progress.finish() }
                 result = try preview.preview(week, force: force, rebuild: rebuild)
             } catch let error as PreviewError {
-                Terminal.printError("\(error)")
-                switch error {
-                case .tooFewComparisons, .nothingToBuild, .emptyStore: throw ExitCode(ExitStatus.nothingToBuild.rawValue)
-                case .outboxUnwritable: throw ExitCode(ExitStatus.storeError.rawValue)
-                case .approvedDraftWouldChange, .alreadySent: throw ExitCode(ExitStatus.partialFailure.rawValue)
-                case .tooManyVariants: throw ExitCode(ExitStatus.configurationError.rawValue)
-                }
+                throw error
             } catch let error as IssueStoreError {
-                Terminal.printError("\(error)")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+                throw error
             } catch {
-                Terminal.printError("the store could not save the draft, so nothing changed: \(error)")
-                throw ExitCode(ExitStatus.storeError.rawValue)
+                throw CommandError(.storeError, "the store could not save the draft, so nothing changed: \(error)")
             }
             let draft = result.draft
             print(
@@ -125,8 +117,7 @@ struct Preview: ParsableCommand {
                 )
             }
             if !unavailable.isEmpty && settings.summaries.strict {
-                Terminal.printError("summaries.strict is set and a summary provider could not run")
-                throw ExitCode(ExitStatus.summariesUnavailable.rawValue)
+                throw CommandError(.summariesUnavailable, "summaries.strict is set and a summary provider could not run")
             }
         }
         try proceed(store)
@@ -153,27 +144,20 @@ struct Approve: ParsableCommand {
     }
 
     func run() throws {
-        let context = try global.context()
+        let context = try global.components()
         let week = self.week.resolve(context.configuration)
         let store = try context.openStore()
         guard let issue = try store.issue(week), let hash = issue.draftHash else {
-            Terminal.printError(IssueStoreError.noDraft(week).description)
-            throw ExitCode(ExitStatus.partialFailure.rawValue)
+            throw CommandError(.partialFailure, IssueStoreError.noDraft(week).description)
         }
         if let expected = self.hash, !hash.hasPrefix(expected.lowercased()) {
-            Terminal.printError(IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
-            throw ExitCode(ExitStatus.partialFailure.rawValue)
+            throw CommandError(.partialFailure, IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
         }
         if issue.status == .approved && issue.approvedHash == hash {
             print("\(week) is already approved (\(hash.prefix(12)))")
             return
         }
-        do {
-            try store.approve(week, hash: hash, at: Date())
-        } catch let error as IssueStoreError {
-            Terminal.printError("\(error)")
-            throw ExitCode(ExitStatus.partialFailure.rawValue)
-        }
+        try store.approve(week, hash: hash, at: Date())
         print("\(week) approved: draft \(hash.prefix(12)), \"\(issue.subject ?? "")\"")
     }
 }
@@ -185,7 +169,7 @@ struct Issues: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let store = try global.context().openStore()
+        let store = try global.components().openStore()
         let issues = try store.listIssues()
         if json {
             struct Row: Encodable {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NewsletterCore
 
 @main
@@ -23,4 +24,22 @@ struct Newsletter: AsyncParsableCommand {
             Topics.self, Archive.self, DKIM.self, StoreCommand.self,
         ]
     )
+
+    /// Runs the command; an error that carries its exit status is printed (unless the command has
+    /// already said why) and ends the process with that status, here and nowhere else.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as any ExitStatusProviding {
+            if !(error is ExitStatus) { Terminal.printError("\(error)") }
+            Foundation.exit(error.exitStatus.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

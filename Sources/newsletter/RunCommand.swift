@@ -27,48 +27,45 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var week: WeekOption
 
     func run() throws {
-        let clock = ContinuousClock()
-        let started = clock.now
-        let context = try global.context()
+        let started = ContinuousClock.now
+        let context = try global.components()
         let settings = context.configuration
         let target = week.resolve(settings)
-        let delivery = try context.deliverySettings()
-        try context.requireOneClickUnsubscribeURL()
-        let templates = try context.loadTemplates()
-        let store = try context.openStore()
+        let delivery = try context.delivery()
+        try settings.requireOneClickUnsubscribeURL()
+        let templates = try context.templates()
         // Opened here, so everything below works on the store itself, whichever backend.
-        func proceed(_ store: some NewsletterStore) throws {
+        func proceed(_ store: some NewsletterStore) -> ExitStatus {
             // One run at a time per data directory (SQLite) or per database (PostgreSQL, so two
             // hosts' cron entries decide once); the lock goes with its holder however it dies.
-            let ran: Void?
+            // The status comes out of the lock, so the lock and the store are let go before exit.
             do {
-                ran = try store.withRunLock(target, dataDirectory: settings.dataDirectory) { hold in
-                    try decide(store, hold: hold)
+                let decided = try store.withRunLock(target, dataDirectory: settings.dataDirectory) { hold in
+                    decide(store, hold: hold)
                 }
+                if let decided { return decided }
+                Terminal.printError("another `newsletter run` holds the run lock (\(store.locationDescription))")
+                return finish(
+                    "\(target) not run: another `newsletter run` is going on", status: .busy, context: context)
             } catch {
                 Terminal.printError("\(error)")
-                finish("\(target) not run: the run lock could not be taken: \(error)", status: .storeError, context: context)
-            }
-            if ran == nil {
-                Terminal.printError("another `newsletter run` holds the run lock (\(store.locationDescription))")
-                finish("\(target) not run: another `newsletter run` is going on", status: .busy, context: context)
+                return finish(
+                    "\(target) not run: the run lock could not be taken: \(error)", status: .storeError,
+                    context: context)
             }
         }
 
-        func decide(_ store: some NewsletterStore, hold: any WeekLockHold) throws {
+        func decide(_ store: some NewsletterStore, hold: any WeekLockHold) -> ExitStatus {
             // What the bounce mailbox learnt since the last run, before anyone is mailed again.
             if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
 
-            let fetcher = CurlFetcher(
-                maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
-                connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
             var weeklyRun = WeeklyRun(
-                store: store, templates: templates, configuration: settings, delivery: delivery, fetcher: fetcher,
-                logger: context.logger)
+                store: store, templates: templates, configuration: settings, delivery: delivery,
+                fetcher: context.fetcher(), logger: context.logger)
             weeklyRun.lockHold = hold
-            // The model runtime starts only if a summary is not stored yet; it is stopped before
-            // finish(), which exits without unwinding.
-            let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
+            // The model runtime starts only if a summary is not stored yet.
+            let (chain, supervisor) = context.summaryChain(store: store)
+            defer { supervisor?.stop() }
             weeklyRun.summarizer = chain
             weeklyRun.summaryObserver = { event in context.logger.debug("summary", metadata: ["event": "\(event)"]) }
             let observer = RunProgress(progress: Terminal.isInteractive ? ProgressBar(verb: "Running") : nil)
@@ -77,30 +74,22 @@ struct RunCommand: ParsableCommand {
                 report = try weeklyRun.run(
                     target: target, request: week.week == nil ? .scheduled : .named, observer: observer)
             } catch {
-                supervisor?.stop()
                 observer.progress?.clear()
                 Terminal.printError("\(error)")
-                let status: ExitStatus =
-                    switch error {
-                    case .sendRunning, .lockLost: .busy
-                    case .outboxUnwritable, .store: .storeError
-                    }
-                finish("\(target) stopped: \(error)", status: status, context: context, since: started)
+                return finish("\(target) stopped: \(error)", status: error.exitStatus, context: context, since: started)
             }
-            supervisor?.stop()
             observer.progress?.clear()
             for failure in report.ingest.failed { Terminal.printError(failure) }
-            var parts = report.weeks.map { WeeklyRun<AppDatabase, CurlFetcher>.describe($0.week, $0.outcome) }
-            parts.append(Self.describe(report.ingest))
-            finish(parts.joined(separator: "; "), status: report.exitStatus, context: context, since: started)
+            return finish(report.summary, status: report.exitStatus, context: context, since: started)
         }
-        try proceed(store)
+        let status = proceed(try context.openStore())
+        if status != .success { throw status }
     }
 
     /// A mailbox that cannot be read does not stop the run: the bounces wait in it for the next.
-    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: CommandContext) {
+    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: Components) {
         do {
-            if let summary = try BounceCLI.fetch(mailbox, store: store, context: context) {
+            if let summary = try context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) {
                 print("bounces: \(summary.description)")
                 for refusal in summary.refused { Terminal.printError("bounce refused: \(refusal)") }
             } else {
@@ -113,43 +102,20 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Prints the one-line summary (the last line, what cron mail shows first when it is short),
-    /// logs it, and exits with `status`.
+    /// logs it, and returns `status` for the root command to exit with.
     private func finish(
-        _ summary: String, status: ExitStatus, context: CommandContext, since started: ContinuousClock.Instant? = nil
-    ) -> Never {
+        _ summary: String, status: ExitStatus, context: Components, since started: ContinuousClock.Instant? = nil
+    ) -> ExitStatus {
         let seconds = started.map { ContinuousClock.now - $0 }.map {
             Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
         }
         let line =
-            "newsletter run: \(Self.word(status)) — \(summary)\(seconds.map { String(format: " (%.1f s)", $0) } ?? "")"
+            "newsletter run: \(status.runWord) — \(summary)\(seconds.map { String(format: " (%.1f s)", $0) } ?? "")"
         context.logger.notice(
             "run finished",
-            metadata: ["status": "\(Self.word(status))", "exit": "\(status.rawValue)", "summary": "\(summary)"])
+            metadata: ["status": "\(status.runWord)", "exit": "\(status.rawValue)", "summary": "\(summary)"])
         print(line)
-        Foundation.exit(status.rawValue)
-    }
-
-    static func word(_ status: ExitStatus) -> String {
-        switch status {
-        case .success: "ok"
-        case .partialFailure: "PARTIAL"
-        case .notApproved: "waiting for approval"
-        case .mailServerUnavailable: "MAIL SERVER FAILED"
-        case .busy: "busy"
-        case .storeError: "STORE/OUTBOX FAILED"
-        case .configurationError: "CONFIGURATION ERROR"
-        case .nothingToBuild: "nothing to build"
-        case .usage: "usage"
-        case .summariesUnavailable: "SUMMARIES UNAVAILABLE"
-        }
-    }
-
-    static func describe(_ ingest: RunReport.Ingested) -> String {
-        if ingest.skipped { return "ingest: no ingest.sources configured" }
-        var text = "ingest: \(ingest.pages) page\(ingest.pages == 1 ? "" : "s"), \(ingest.new) new"
-        if ingest.updated > 0 { text += ", \(ingest.updated) updated" }
-        if !ingest.failed.isEmpty { text += ", \(ingest.failed.count) FAILED" }
-        return text
+        return status
     }
 }
 

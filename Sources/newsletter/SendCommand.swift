@@ -36,11 +36,11 @@ struct Send: ParsableCommand {
     }
 
     func run() throws {
-        let context = try global.context()
+        let context = try global.components()
         let settings = context.configuration
         let week = self.week.resolve(settings)
-        let delivery = try context.deliverySettings()
-        if !dryRun { try context.requireOneClickUnsubscribeURL() }
+        let delivery = try context.delivery()
+        if !dryRun { try context.configuration.requireOneClickUnsubscribeURL() }
         let store = try context.openStore()
         // Opened here, so everything below works on the store itself, whichever backend.
         func proceed(_ store: some NewsletterStore) throws {
@@ -51,7 +51,7 @@ struct Send: ParsableCommand {
                 let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
                 print("test send of \(week) to \(to): \(outcome)")
                 if case .sent = outcome { return }
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+                throw ExitStatus.partialFailure
             }
             if dryRun {
                 let issue = try store.issue(week)
@@ -63,18 +63,7 @@ struct Send: ParsableCommand {
                 )
                 return
             }
-            // One send at a time per data directory on SQLite: two overlapping runs would each take
-            // the other's in-flight rows for a crashed run's and send them again. A shared database's
-            // senders claim rows under leases instead, any number at once.
-            var lock: RunLock?
-            if !store.admitsConcurrentSenders {
-                do {
-                    lock = try RunLock(path: (settings.dataDirectory as NSString).appendingPathComponent("send.lock"))
-                } catch {
-                    Terminal.printError("\(error)")
-                    throw ExitCode(ExitStatus.busy.rawValue)
-                }
-            }
+            let lock = try SendLock.take(for: store, path: SendLock.path(dataDirectory: settings.dataDirectory))
             defer { withExtendedLifetime(lock) {} }
             let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
             let observer = SendProgress(progress: progress)
@@ -93,12 +82,11 @@ struct Send: ParsableCommand {
                     print("  failed: \(failure.email): \(failure.reply)")
                 }
                 if !summary.complete && !summary.leftToOtherSenders && limit == nil {
-                    throw ExitCode(ExitStatus.partialFailure.rawValue)
+                    throw ExitStatus.partialFailure
                 }
             } catch let error as DeliveryError {
                 progress?.clear()
-                Terminal.printError("\(error)")
-                throw ExitCode(error.exitStatus.rawValue)
+                throw error
             }
         }
         try proceed(store)
@@ -136,7 +124,7 @@ struct BenchmarkEncode: ParsableCommand {
     var reference = false
 
     func run() throws {
-        let context = try global.context()
+        let context = try global.components()
         let week = self.week.resolve(context.configuration)
         let delivery = try context.configuration.deliverySettings()
         guard let issue = try context.openStore().issue(week), let html = issue.html, let text = issue.text else {

@@ -24,31 +24,21 @@ struct StoreCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             switch context.configuration.store {
             case .sqlite(let path):
-                do {
-                    _ = try AppDatabase.open(path: path)
-                } catch {
-                    Terminal.printError("\(error)")
-                    throw ExitCode(ExitStatus.storeError.rawValue)
-                }
+                _ = try context.openStore()
                 print("SQLite store \(path): schema up to date")
             case .postgres(let location):
-                do {
-                    let store = try PostgresStore.connect(location, logger: context.logger)
-                    let applied = try store.migrate()
-                    let version = try store.schemaVersion()
-                    store.close()
-                    print(
-                        "PostgreSQL store \(location): schema version \(version)\(applied.isEmpty ? ", up to date" : " (applied \(applied.map(String.init).joined(separator: ", ")))")"
-                    )
-                    context.logger.info(
-                        "store migrated", metadata: ["store": "\(location)", "applied": "\(applied)", "version": "\(version)"])
-                } catch {
-                    Terminal.printError("\(error)")
-                    throw ExitCode(error.exitStatus.rawValue)
-                }
+                let store = try PostgresStore.connect(location, logger: context.logger)
+                let applied = try store.migrate()
+                let version = try store.schemaVersion()
+                store.close()
+                print(
+                    "PostgreSQL store \(location): schema version \(version)\(applied.isEmpty ? ", up to date" : " (applied \(applied.map(String.init).joined(separator: ", ")))")"
+                )
+                context.logger.info(
+                    "store migrated", metadata: ["store": "\(location)", "applied": "\(applied)", "version": "\(version)"])
             }
         }
     }
@@ -82,46 +72,31 @@ struct StoreCommand: ParsableCommand {
         }
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             let location: PostgresLocation
             do {
                 location = try PostgresLocation.parse(
                     target, passwordFallback: ProcessInfo.processInfo.environment[Configuration.StoreEnvironment.password])
             } catch {
-                Terminal.printError("--to: \(error)")
-                throw ExitCode(ExitStatus.usage.rawValue)
+                throw CommandError(.usage, "--to: \(error)")
             }
             let path = context.configuration.databasePath
             guard FileManager.default.fileExists(atPath: path) else {
-                Terminal.printError("there is no SQLite store at \(path) (store.path) to copy")
-                throw ExitCode(ExitStatus.storeError.rawValue)
+                throw CommandError(.storeError, "there is no SQLite store at \(path) (store.path) to copy")
             }
             let source: AppDatabase
             let destination: PostgresStore
             do {
                 source = try AppDatabase.open(path: path)
             } catch {
-                Terminal.printError("\(error)")
-                throw ExitCode(ExitStatus.storeError.rawValue)
+                throw CommandError(.storeError, "\(error)")
             }
-            do {
-                destination = try PostgresStore.open(location, logger: context.logger)
-            } catch {
-                Terminal.printError("\(error)")
-                throw ExitCode(error.exitStatus.rawValue)
-            }
+            destination = try PostgresStore.open(location, logger: context.logger)
             defer { destination.close() }
             print("copying \(path) into \(location)")
-            let report: StoreCopyReport
-            do {
-                report = try StoreCopy.copy(from: source, to: destination) { table in
-                    print("  \(table.name): \(table.postgresRows) row\(table.postgresRows == 1 ? "" : "s")")
-                    context.logger.info(
-                        "table copied", metadata: ["table": "\(table.name)", "rows": "\(table.postgresRows)"])
-                }
-            } catch {
-                Terminal.printError("\(error)")
-                throw ExitCode(error.exitStatus.rawValue)
+            let report = try StoreCopy.copy(from: source, to: destination) { table in
+                print("  \(table.name): \(table.postgresRows) row\(table.postgresRows == 1 ? "" : "s")")
+                context.logger.info("table copied", metadata: ["table": "\(table.name)", "rows": "\(table.postgresRows)"])
             }
             print(
                 "copied \(report.totalRows) rows in \(report.tables.count) tables; every count matches. Set store.url = \"\(location)\" (the password from NEWSLETTER_STORE_PASSWORD) to use it."

@@ -25,7 +25,7 @@ struct Subscribers: ParsableCommand {
         }
 
         func run() throws {
-            let store = try global.context().openSubscriberStore()
+            let store = try global.components().openStore()
             let subscriber = try store.addSubscriber(
                 email: email, name: name, status: Subscriber.Status(rawValue: status)!)
             print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
@@ -38,7 +38,7 @@ struct Subscribers: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let store = try global.context().openSubscriberStore()
+            let store = try global.components().openStore()
             var after: Int64 = 0
             while true {
                 let page = try store.subscribers(status: nil, afterID: after, limit: 500)
@@ -62,10 +62,9 @@ struct Subscribers: ParsableCommand {
         @Argument(help: "The email address.") var email: String
 
         func run() throws {
-            let store = try global.context().openSubscriberStore()
+            let store = try global.components().openStore()
             guard try store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
-                Terminal.printError("\(email) is not a subscriber; `newsletter subscribers list` shows who is")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+                throw CommandError(.partialFailure, "\(email) is not a subscriber; `newsletter subscribers list` shows who is")
             }
             print("removed \(email)")
         }
@@ -85,13 +84,12 @@ struct Subscribers: ParsableCommand {
         @Argument(help: "The CSV file.") var file: String
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             let text: String
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
             } catch {
-                Terminal.printError("cannot read \(file) as UTF-8 text: \(error.localizedDescription)")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+                throw CommandError(.partialFailure, "cannot read \(file) as UTF-8 text: \(error.localizedDescription)")
             }
             let store = try context.openStore()
             let (parsed, parseErrors) = SubscriberCSV.parse(text)
@@ -111,7 +109,7 @@ struct Subscribers: ParsableCommand {
             context.logger.info(
                 "import finished",
                 metadata: ["file": "\(file)", "added": "\(added)", "known": "\(rows.count - added)", "refused": "\(errors.count)"])
-            if !errors.isEmpty { throw ExitCode(ExitStatus.partialFailure.rawValue) }
+            if !errors.isEmpty { throw ExitStatus.partialFailure }
         }
     }
 
@@ -123,7 +121,7 @@ struct Subscribers: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let store = try global.context().openStore()
+            let store = try global.components().openStore()
             print(SubscriberCSV.header)
             var after: Int64 = 0
             while true {

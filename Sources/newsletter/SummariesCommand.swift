@@ -34,7 +34,7 @@ struct Summaries: ParsableCommand {
         }
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             let week = try! IssueWeek(parsing: self.week)
             // Opened here, so the edit works on the store itself, whichever backend.
             func proceed<Store: NewsletterStore>(_ store: Store) throws {
@@ -56,7 +56,7 @@ struct Summaries: ParsableCommand {
                     default:
                         Terminal.printError("\(error)")
                     }
-                    throw ExitCode(ExitStatus.partialFailure.rawValue)
+                    throw ExitStatus.partialFailure
                 }
             }
             try proceed(try context.openStore())
@@ -105,14 +105,11 @@ struct Summaries: ParsableCommand {
         @Argument(help: ArgumentHelp("Page files, directories or URLs.", valueName: "source")) var sources: [String]
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             var settings = context.configuration
             if let model { settings.summaries.model = URL(fileURLWithPath: model).standardizedFileURL.path }
-            let fetcher = CurlFetcher(
-                maxBytes: settings.ingest.maxPageBytes, timeoutSeconds: settings.ingest.timeoutSeconds,
-                connectTimeoutSeconds: settings.ingest.connectTimeoutSeconds, userAgent: settings.ingest.userAgent)
             let ingester = Ingester<AppDatabase, CurlFetcher>(
-                store: nil, fetcher: fetcher, options: IngestOptions(dryRun: true), logger: context.logger)
+                store: nil, fetcher: context.fetcher(), options: IngestOptions(dryRun: true), logger: context.logger)
             var comparisons: [Comparison] = []
             for result in ingester.ingest(sources) {
                 if let error = result.error { Terminal.printError("\(error)") }
@@ -124,44 +121,24 @@ struct Summaries: ParsableCommand {
                 }
             }
             guard !comparisons.isEmpty else {
-                Terminal.printError("no comparison could be read from the sources")
-                throw ExitCode(ExitStatus.partialFailure.rawValue)
+                throw CommandError(.partialFailure, "no comparison could be read from the sources")
             }
             let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: nil)
             defer { supervisor?.stop() }
             guard !chain.providers.isEmpty else {
-                Terminal.printError(
-                    "summaries.enabled is false or the chain has no model provider; nothing to evaluate")
-                throw ExitCode(ExitStatus.configurationError.rawValue)
+                throw CommandError(
+                    .configurationError, "summaries.enabled is false or the chain has no model provider; nothing to evaluate")
             }
             let bar = Terminal.isInteractive && !json ? ProgressBar(verb: "Evaluating") : nil
             bar?.add(total: comparisons.count * chain.providers.count)
-            let started = ContinuousClock.now
-            var reports = chain.providers.map { SummaryEvaluation(provider: $0.name, model: $0.model, kind: $0.kind) }
-            for (index, provider) in chain.providers.enumerated() {
-                let single = SummaryChain(
-                    providers: [provider], store: nil, checks: chain.checks,
-                    attemptsPerProvider: chain.attemptsPerProvider, seed: chain.seed)
-                let providerStart = ContinuousClock.now
-                for comparison in comparisons {
-                    let outcome = single.summarize(comparison)
-                    reports[index].add(outcome.trials, title: comparison.title)
-                    if verbose { printTrials(outcome.trials, title: comparison.title, bar: bar) }
-                    bar?.advance("\(provider.name): \(comparison.title)")
-                    context.logger.info(
-                        "evaluated", metadata: ["provider": "\(provider.name)", "comparison": "\(comparison.title)"])
-                }
-                reports[index].wallMilliseconds = ChatClient.milliseconds(since: providerStart)
+            let report = chain.evaluate(comparisons) { provider, comparison, trials in
+                if verbose { printTrials(trials, title: comparison.title, bar: bar) }
+                bar?.advance("\(provider.name): \(comparison.title)")
+                context.logger.info(
+                    "evaluated", metadata: ["provider": "\(provider.name)", "comparison": "\(comparison.title)"])
             }
             bar?.clear()
-            let total = ChatClient.milliseconds(since: started)
-            if json {
-                print(
-                    try JSONOutput.string(
-                        SummaryEvaluationReport(pages: comparisons.count, wallMilliseconds: total, providers: reports)))
-            } else {
-                print(SummaryEvaluation.table(reports, pages: comparisons.count, wallMilliseconds: total))
-            }
+            print(try json ? JSONOutput.string(report) : report.table)
         }
 
         private func printTrials(_ trials: [SummaryTrial], title: String, bar: ProgressBar?) {
@@ -177,166 +154,6 @@ struct Summaries: ParsableCommand {
             }
         }
     }
-}
-
-/// One provider's results over the evaluated pages.
-struct SummaryEvaluation: Encodable {
-    var provider: String
-    var model: String
-    var kind: SummaryKind
-    var pages = 0
-    var pagesAccepted = 0
-    var replies = 0
-    var repliesAccepted = 0
-    var errors: [String: Int] = [:]
-    var guardFailures: [String: Int] = [:]
-    var promptTokens = 0
-    var completionTokens = 0
-    /// llama-server's own time for the same requests (prompt + generation), when it reports it.
-    var serverMilliseconds = 0.0
-    var serverPredictedTokens = 0
-    var serverPredictedMilliseconds = 0.0
-    var serverPromptTokens = 0
-    var serverPromptMilliseconds = 0.0
-    /// Per page, in order: "title: the accepted summary's text", or nil.
-    var acceptedSummaries: [String?] = []
-    /// The requests' wall time as this process saw it.
-    var requestMilliseconds = 0
-    var wallMilliseconds = 0
-
-    init(provider: String, model: String, kind: SummaryKind) {
-        self.provider = provider
-        self.model = model
-        self.kind = kind
-    }
-
-    var tokensPerSecond: Double? {
-        serverPredictedMilliseconds > 0 ? Double(serverPredictedTokens) / (serverPredictedMilliseconds / 1000) : nil
-    }
-
-    /// Prompt processing speed, from the same timings.
-    var promptTokensPerSecond: Double? {
-        serverPromptMilliseconds > 0 ? Double(serverPromptTokens) / (serverPromptMilliseconds / 1000) : nil
-    }
-
-    /// How much longer the requests took here than llama-server says it worked on them.
-    var overheadPercent: Double? {
-        serverMilliseconds > 0 ? (Double(requestMilliseconds) - serverMilliseconds) / serverMilliseconds * 100 : nil
-    }
-
-    mutating func add(_ trials: [SummaryTrial], title: String = "") {
-        pages += 1
-        // A page counts when a whole summary was accepted (not only one tool's sentences).
-        if let accepted = trials.last(where: { $0.part == nil && $0.accepted }) {
-            pagesAccepted += 1
-            acceptedSummaries.append(title + ": " + (accepted.text ?? ""))
-        } else {
-            acceptedSummaries.append(nil)
-        }
-        for trial in trials {
-            if let error = trial.error {
-                let kind: String
-                switch error {
-                case .unavailable: kind = "unavailable"
-                case .callFailed(let call): kind = call.kind
-                }
-                errors[kind, default: 0] += 1
-                continue
-            }
-            guard let reply = trial.reply else { continue }
-            replies += 1
-            if trial.accepted { repliesAccepted += 1 }
-            for kind in Set(trial.rejections.map(\.kind)) { guardFailures[kind, default: 0] += 1 }
-            promptTokens += reply.promptTokens ?? reply.timings?.promptTokens ?? 0
-            completionTokens += reply.completionTokens ?? reply.timings?.predictedTokens ?? 0
-            requestMilliseconds += reply.milliseconds
-            if let timings = reply.timings {
-                serverPromptTokens += timings.promptTokens
-                serverPromptMilliseconds += timings.promptMilliseconds
-                serverMilliseconds += timings.totalMilliseconds
-                serverPredictedTokens += timings.predictedTokens
-                serverPredictedMilliseconds += timings.predictedMilliseconds
-            }
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case provider, model, kind, pages, pagesAccepted, replies, repliesAccepted, errors, guardFailures
-        case promptTokens, completionTokens, serverMilliseconds, serverPredictedTokens, serverPredictedMilliseconds
-        case requestMilliseconds, wallMilliseconds, tokensPerSecond, overheadPercent
-        case serverPromptTokens, serverPromptMilliseconds, promptTokensPerSecond, acceptedSummaries
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(provider, forKey: .provider)
-        try container.encode(model, forKey: .model)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(pages, forKey: .pages)
-        try container.encode(pagesAccepted, forKey: .pagesAccepted)
-        try container.encode(replies, forKey: .replies)
-        try container.encode(repliesAccepted, forKey: .repliesAccepted)
-        try container.encode(errors, forKey: .errors)
-        try container.encode(guardFailures, forKey: .guardFailures)
-        try container.encode(promptTokens, forKey: .promptTokens)
-        try container.encode(completionTokens, forKey: .completionTokens)
-        try container.encode(serverMilliseconds, forKey: .serverMilliseconds)
-        try container.encode(serverPredictedTokens, forKey: .serverPredictedTokens)
-        try container.encode(serverPredictedMilliseconds, forKey: .serverPredictedMilliseconds)
-        try container.encode(requestMilliseconds, forKey: .requestMilliseconds)
-        try container.encode(wallMilliseconds, forKey: .wallMilliseconds)
-        try container.encodeIfPresent(tokensPerSecond, forKey: .tokensPerSecond)
-        try container.encodeIfPresent(overheadPercent, forKey: .overheadPercent)
-        try container.encode(serverPromptTokens, forKey: .serverPromptTokens)
-        try container.encode(serverPromptMilliseconds, forKey: .serverPromptMilliseconds)
-        try container.encodeIfPresent(promptTokensPerSecond, forKey: .promptTokensPerSecond)
-        try container.encode(acceptedSummaries, forKey: .acceptedSummaries)
-    }
-
-    static func table(_ reports: [SummaryEvaluation], pages: Int, wallMilliseconds: Int) -> String {
-        var lines = [
-            "\(pages) comparison\(pages == 1 ? "" : "s"), \(String(format: "%.1f", Double(wallMilliseconds) / 1000)) s in all"
-        ]
-        for report in reports {
-            lines.append("")
-            lines.append("\(report.provider) (\(report.kind.rawValue), \(report.model))")
-            lines.append(
-                "  accepted:        \(report.pagesAccepted)/\(report.pages) pages, \(report.repliesAccepted)/\(report.replies) replies"
-                    + (report.replies > 0
-                        ? String(format: " (%.0f %%)", Double(report.repliesAccepted) / Double(report.replies) * 100)
-                        : ""))
-            let failures = report.guardFailures.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            lines.append(
-                "  guard failures:  "
-                    + (failures.isEmpty ? "none" : failures.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-            if !report.errors.isEmpty {
-                lines.append(
-                    "  errors:          "
-                        + report.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
-                            separator: ", "))
-            }
-            lines.append("  tokens:          \(report.promptTokens) prompt, \(report.completionTokens) completion")
-            lines.append(
-                "  tokens/s:        "
-                    + (report.tokensPerSecond.map { String(format: "%.1f generated", $0) } ?? "n/a (no timings)")
-                    + (report.promptTokensPerSecond.map { String(format: ", %.1f prompt (llama-server timings)", $0) }
-                        ?? ""))
-            lines.append(
-                "  wall time:       \(String(format: "%.1f", Double(report.wallMilliseconds) / 1000)) s"
-                    + (report.overheadPercent.map {
-                        String(
-                            format: "; requests %.0f ms vs server %.0f ms, overhead %.1f %%",
-                            Double(report.requestMilliseconds), report.serverMilliseconds, $0)
-                    } ?? ""))
-        }
-        return lines.joined(separator: "\n")
-    }
-}
-
-struct SummaryEvaluationReport: Encodable {
-    var pages: Int
-    var wallMilliseconds: Int
-    var providers: [SummaryEvaluation]
 }
 
 /// Shows what the summarizer does: a progress bar on a terminal, logfmt lines otherwise.

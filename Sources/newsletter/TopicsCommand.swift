@@ -20,7 +20,7 @@ struct Topics: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let context = try global.context()
+            let context = try global.components()
             let store = try context.openStore()
             let counts = try store.topicCounts(aliases: context.configuration.issue.topics)
             if json {

@@ -179,3 +179,24 @@ public struct BounceRule: Sendable, Equatable {
     /// large receivers (Gmail's and Yahoo's bulk-sender rules).
     public static let complaintRateThreshold = 0.003
 }
+
+extension BounceTally {
+    /// What the tally says needs a person: policy refusals, a complaint rate past the limit.
+    public var warnings: [String] {
+        let tally = self
+        var warnings: [String] = []
+        if tally.policy > 0 {
+            warnings.append(
+                "\(tally.policy) polic\(tally.policy == 1 ? "y refusal" : "y refusals") (5.7.x: spam, authentication): receivers refused the message or the sender, not the address; check SPF, DKIM and DMARC"
+            )
+        }
+        if tally.complaintRateTooHigh, let rate = tally.complaintRate {
+            warnings.append(
+                String(
+                    format:
+                        "complaint rate %.2f %% is at or above 0.3 %%: Gmail and Yahoo bin or refuse bulk mail past it",
+                    rate * 100))
+        }
+        return warnings
+    }
+}

@@ -94,12 +94,19 @@ public struct RunReport: Sendable {
 }
 
 /// A run that cannot go on at all: the store or the outbox failed, or a send is running.
-public enum RunError: Error, CustomStringConvertible {
+public enum RunError: ExitStatusProviding, CustomStringConvertible {
     case outboxUnwritable(IssueWeek, String)
     case sendRunning(String)
     case store(String)
     /// The run lock went with its database session: another run may be deciding now.
     case lockLost(String)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .sendRunning, .lockLost: .busy
+        case .outboxUnwritable, .store: .storeError
+        }
+    }
 
     public var description: String {
         switch self {
@@ -147,7 +154,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         self.delivery = delivery
         self.fetcher = fetcher
         self.logger = logger
-        self.sendLockPath = (configuration.dataDirectory as NSString).appendingPathComponent("send.lock")
+        self.sendLockPath = SendLock.path(dataDirectory: configuration.dataDirectory)
     }
 
     var settings: RunSettings { configuration.run }
@@ -230,7 +237,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
                 throw error
             }
             try store.finishRun(
-                week, outcome: outcome.word, summary: Self.describe(week, outcome), error: Self.error(in: outcome),
+                week, outcome: outcome.word, summary: outcome.summary(for: week), error: Self.error(in: outcome),
                 at: Date())
             return outcome
         } catch let error as RunError {
@@ -365,17 +372,11 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     }
 
     private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) throws -> WeekOutcome {
-        // `send` and `run` share send.lock, so a hand-started send and the cron run never work
-        // the same ledger at once. The run holds run.lock first and only ever tries send.lock
-        // without waiting, and `send` never takes run.lock: no cycle, so no deadlock.
-        // A shared database's senders claim rows under leases: any number may send at once.
-        var lock: RunLock?
-        if !store.admitsConcurrentSenders {
-            do {
-                lock = try RunLock(path: sendLockPath)
-            } catch {
-                throw RunError.sendRunning("\(error)")
-            }
+        let lock: RunLock?
+        do {
+            lock = try SendLock.take(for: store, path: sendLockPath)
+        } catch {
+            throw RunError.sendRunning("\(error)")
         }
         defer { withExtendedLifetime(lock) {} }
         observer?.stage("send", week: week)
@@ -388,43 +389,8 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             return .serverUnavailable(reason: reason, summary)
         } catch DeliveryError.storeFailed(let reason, let summary) {
             // The ledger, not the mail server: the run stops as a store failure (exit 74).
-            throw RunError.store("\(reason); \(Self.counts(summary))")
+            throw RunError.store("\(reason); \(summary.counts)")
         }
-    }
-
-    /// The outcome in a few words, for the run's summary line and `status`.
-    public static func describe(_ week: IssueWeek, _ outcome: WeekOutcome) -> String {
-        switch outcome {
-        case .sent(let summary, let lateBy):
-            let late = lateBy >= 3600 ? " (\(RunSchedule.describe(lateBy)) after the week ended)" : ""
-            return "\(week) sent\(late): \(counts(summary))"
-        case .incomplete(let summary):
-            return "\(week) partly sent, the rest is deferred to the next run: \(counts(summary))"
-        case .leftToOtherSenders(let summary):
-            return
-                "\(week) this run's share is done, the rest is being sent by \(summary.otherSenders) other sender(s): \(counts(summary))"
-        case .waitingForApproval(let hash, let mailed, let failed):
-            var text = "\(week) waiting for approval of draft \(hash.prefix(12))"
-            if !mailed.isEmpty { text += ", preview mailed to \(mailed.joined(separator: ", "))" }
-            if !failed.isEmpty { text += ", preview NOT mailed to \(failed.keys.sorted().joined(separator: ", "))" }
-            return text + "; approve with `newsletter approve --week \(week) --hash \(hash.prefix(12))`"
-        case .skipped(let reason): return "\(week) skipped: \(reason)"
-        case .nothingToDo(let reason): return "\(week) nothing to do: \(reason)"
-        case .serverUnavailable(let reason, let summary):
-            return
-                "\(week) stopped, the mail server failed (\(reason)): \(counts(summary)); the rest waits for the next run"
-        }
-    }
-
-    static func counts(_ summary: DeliverySummary) -> String {
-        var parts = ["\(summary.sent) sent"]
-        if summary.deferred > 0 { parts.append("\(summary.deferred) deferred") }
-        if summary.failed > 0 { parts.append("\(summary.failed) failed") }
-        if summary.skipped > 0 { parts.append("\(summary.skipped) skipped") }
-        if summary.resumed > 0 { parts.append("\(summary.resumed) resumed") }
-        let ledger = summary.ledger
-        parts.append("ledger \(ledger[.sent] ?? 0)/\(ledger.values.reduce(0, +)) sent")
-        return parts.joined(separator: ", ")
     }
 
     static func error(in outcome: WeekOutcome) -> String? {
@@ -434,5 +400,44 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             failed.sorted { $0.key < $1.key }.map { "preview to \($0.key): \($0.value)" }.joined(separator: "; ")
         default: nil
         }
+    }
+}
+
+extension WeekOutcome {
+    /// The outcome in a few words, for the run's summary line and `status`.
+    public func summary(for week: IssueWeek) -> String {
+        switch self {
+        case .sent(let summary, let lateBy):
+            let late = lateBy >= 3600 ? " (\(RunSchedule.describe(lateBy)) after the week ended)" : ""
+            return "\(week) sent\(late): \(summary.counts)"
+        case .incomplete(let summary):
+            return "\(week) partly sent, the rest is deferred to the next run: \(summary.counts)"
+        case .leftToOtherSenders(let summary):
+            return
+                "\(week) this run's share is done, the rest is being sent by \(summary.otherSenders) other sender(s): \(summary.counts)"
+        case .waitingForApproval(let hash, let mailed, let failed):
+            var text = "\(week) waiting for approval of draft \(hash.prefix(12))"
+            if !mailed.isEmpty { text += ", preview mailed to \(mailed.joined(separator: ", "))" }
+            if !failed.isEmpty { text += ", preview NOT mailed to \(failed.keys.sorted().joined(separator: ", "))" }
+            return text + "; approve with `newsletter approve --week \(week) --hash \(hash.prefix(12))`"
+        case .skipped(let reason): return "\(week) skipped: \(reason)"
+        case .nothingToDo(let reason): return "\(week) nothing to do: \(reason)"
+        case .serverUnavailable(let reason, let summary):
+            return
+                "\(week) stopped, the mail server failed (\(reason)): \(summary.counts); the rest waits for the next run"
+        }
+    }
+}
+
+extension DeliverySummary {
+    /// "3 sent, 1 deferred, ledger 3/4 sent".
+    var counts: String {
+        var parts = ["\(sent) sent"]
+        if deferred > 0 { parts.append("\(deferred) deferred") }
+        if failed > 0 { parts.append("\(failed) failed") }
+        if skipped > 0 { parts.append("\(skipped) skipped") }
+        if resumed > 0 { parts.append("\(resumed) resumed") }
+        parts.append("ledger \(ledger[.sent] ?? 0)/\(ledger.values.reduce(0, +)) sent")
+        return parts.joined(separator: ", ")
     }
 }

@@ -39,8 +39,6 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
     /// The token each form carries; nil when the editor routes are off.
     var formToken: EditorFormToken? { token.flatMap { $0.isEmpty ? nil : EditorFormToken(editorToken: $0) } }
 
-    public static var templateNames: [String] { ["pages/editor-issues.html", "pages/editor-issue.html"] }
-
     public init(
         store: Store, pages: PageRenderer, token: String?, metrics: EndpointMetrics, delivery: DeliverySettings?,
         transport: (any MailTransport)?, logger: Logger, drafts: IssuePreview<Store>? = nil

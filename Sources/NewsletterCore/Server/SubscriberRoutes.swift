@@ -29,13 +29,6 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     /// when `serve` starts), not per request.
     let checkInboxPage: Response
 
-    public static var templateNames: [String] {
-        [
-            "pages/signup.html", "pages/check-inbox.html", "pages/confirm.html", "pages/confirmed.html",
-            "pages/unsubscribe.html", "pages/unsubscribed.html", "pages/preferences.html", "pages/message.html",
-        ]
-    }
-
     public init(
         store: Store, pages: PageRenderer, server: Configuration.Server = .init(), policy: SignupPolicy = .init(),
         metrics: EndpointMetrics = .init(), wakeup: Wakeup? = nil, time: any TimeSource = SystemTime()

@@ -12,10 +12,6 @@ import Synchronization
 /// queued with a growing delay, so a failing SMTP server delays these mails but cannot lose
 /// them. A crash mid-send means one retry after the claim's lease, never a lost mail.
 public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
-    public static var templateNames: [String] {
-        ["confirmation", "welcome"].flatMap { ["mail/\($0).txt", "mail/\($0).html", "mail/\($0)-subject.txt"] }
-    }
-
     public var store: Store
     public var transport: any MailTransport
     public var templates: TemplateSet

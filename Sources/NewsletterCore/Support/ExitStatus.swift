@@ -25,3 +25,76 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     /// The configuration file or environment is wrong.
     case configurationError = 78
 }
+
+/// An error that knows which exit status it ends `newsletter` with; the root command prints it
+/// and exits with that status, so no command maps errors to codes itself.
+public protocol ExitStatusProviding: Error {
+    var exitStatus: ExitStatus { get }
+}
+
+/// Thrown by a command that has already said what went wrong (its results and failures are
+/// printed): the root exits with the status and prints nothing more.
+extension ExitStatus: ExitStatusProviding {
+    public var exitStatus: ExitStatus { self }
+}
+
+extension StoreOpenError: ExitStatusProviding {}
+extension DeliveryError: ExitStatusProviding {}
+extension PostgresStoreError: ExitStatusProviding {}
+extension StoreCopyError: ExitStatusProviding {}
+
+/// A draft that is not there, or not the one named: the rest stands (exit status 1).
+extension IssueStoreError: ExitStatusProviding {
+    public var exitStatus: ExitStatus { .partialFailure }
+}
+
+/// The bounce mailbox could not be read (exit status 69).
+extension MailboxError: ExitStatusProviding {
+    public var exitStatus: ExitStatus { .mailServerUnavailable }
+}
+
+extension PreviewError: ExitStatusProviding {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .tooFewComparisons, .nothingToBuild, .emptyStore: .nothingToBuild
+        case .outboxUnwritable: .storeError
+        case .approvedDraftWouldChange, .alreadySent: .partialFailure
+        case .tooManyVariants: .configurationError
+        }
+    }
+}
+
+extension ConfigurationError: ExitStatusProviding {
+    public var exitStatus: ExitStatus { .configurationError }
+}
+
+extension TemplateError: ExitStatusProviding {
+    public var exitStatus: ExitStatus { .configurationError }
+}
+
+/// A configuration value that is read as it is used (`mail.from`, say) and turned out wrong:
+/// the command ends with exit status 78, naming the key.
+public struct InvalidSetting: ExitStatusProviding, CustomStringConvertible {
+    public var key: String
+    public var reason: any Error
+
+    public init(key: String, reason: any Error) {
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String { "\(key): \(reason)" }
+    public var exitStatus: ExitStatus { .configurationError }
+}
+
+/// A command's own refusal (no bounce mailbox configured, another fetch reading the mailbox):
+/// the message to print and the status to end with.
+public struct CommandError: ExitStatusProviding, CustomStringConvertible {
+    public var exitStatus: ExitStatus
+    public var description: String
+
+    public init(_ exitStatus: ExitStatus, _ description: String) {
+        self.exitStatus = exitStatus
+        self.description = description
+    }
+}

@@ -179,6 +179,21 @@ struct RunCommandTests {
         #expect(try sink.recipients().count == 2)
     }
 
+    /// The run's status comes out of the run lock and the process exits from the root command,
+    /// so the run unwinds first: the store is closed, which folds SQLite's write-ahead log into
+    /// the database file and removes it (an exit inside the lock left it behind).
+    @Test(arguments: [#"approval = "auto""#, #"editors = ["ed@example.org"]"#])
+    func aRunClosesTheStoreBeforeItExits(run settings: String) async throws {
+        let sink = try SMTPSink()
+        try await configure(sink, run: settings)
+        try await addSubscribers(2)
+        let run = try await newsletter(["run", "--week", Self.week])
+        #expect([0, 4].contains(run.status), "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("newsletter run: "), "\(run.stdout)")
+        let log = directory.appendingPathComponent("subscribers/newsletter.sqlite-wal").path
+        #expect(!FileManager.default.fileExists(atPath: log))
+    }
+
     /// A `send` going on (here: its lock held) stops the run before it sends, and never the
     /// other way round: the run only tries send.lock, it never waits for it.
     @Test func aRunDoesNotSendWhileASendHoldsItsLock() async throws {

@@ -43,11 +43,8 @@ struct ArchiveRoutesTests {
 
     var archive: ArchivePages { ArchivePages(templates: Self.templates, settings: settings) }
 
-    func app() -> some ApplicationProtocol {
-        let router = Router()
-        ArchiveRoutes(store: store, archive: archive, pages: PageRenderer(templates: Self.templates, settings: settings))
-            .register(on: router)
-        return Application(router: router)
+    func app() throws -> some ApplicationProtocol {
+        try TestServer.app(store: store, outbox: directory.appendingPathComponent("outbox")) { $0.issue = settings }
     }
 
     func get(_ client: some TestClientProtocol, _ uri: String) async throws -> (HTTPResponse.Status, HTTPFields, String) {

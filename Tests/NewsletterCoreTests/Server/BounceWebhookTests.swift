@@ -10,10 +10,13 @@ import Testing
 struct BounceWebhookTests {
     static let token = "webhook-token-42"
 
-    func app(_ scenario: BounceScenario, token: String? = Self.token) -> some ApplicationProtocol {
-        let router = Router()
-        BounceWebhookRoutes(processor: scenario.processor(), token: token).register(on: router)
-        return Application(router: router)
+    func app(_ scenario: BounceScenario, token: String? = Self.token) throws -> some ApplicationProtocol {
+        var dependencies = ServerDependencies()
+        dependencies.time = ManualTime(scenario.now)
+        return try TestServer.app(store: scenario.store, dependencies: dependencies) {
+            $0.bounces.bounceAddress = BounceScenario.bounceAddress
+            $0.bounces.webhookToken = token
+        }
     }
 
     func post(_ client: some TestClientProtocol, _ body: String, token: String = Self.token) async throws -> (

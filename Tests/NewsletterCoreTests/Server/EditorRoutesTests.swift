@@ -32,18 +32,13 @@ struct EditorRoutesTests {
     }
 
     func app(token: String? = Self.token) throws -> some ApplicationProtocol {
-        let router = Router()
-        let pages = PageRenderer(
-            templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
-            settings: IssueSettings())
-        var delivery = DeliverySettings(
-            from: try MailAddress("digest@example.org"), listID: "digest.example.org", publicURL: "https://x.example")
-        delivery.retries = 0
-        EditorRoutes(
-            store: store, pages: pages, token: token, metrics: EndpointMetrics(), delivery: delivery,
-            transport: FileTransport(directory: outbox.path), logger: .init(label: "test")
-        ).register(on: router)
-        return Application(router: router)
+        try TestServer.app(store: store, outbox: outbox) {
+            $0.editor.token = token
+            $0.mail.from = "digest@example.org"
+            $0.mail.listID = "digest.example.org"
+            $0.issue.publicURL = "https://x.example"
+            $0.mail.retries = 0
+        }
     }
 
     static let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
@@ -201,9 +196,11 @@ struct EditorRoutesTests {
                 #expect($0.status == .badRequest)
             }
         }
-        let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path)
+        // The editor's test copies go where the server's other mail goes.
+        let endpointMail = outbox.appendingPathComponent("endpoint-mail")
+        let files = try FileManager.default.contentsOfDirectory(atPath: endpointMail.path)
         #expect(files == ["test-send.eml"])
-        let message = try String(contentsOfFile: outbox.appendingPathComponent("test-send.eml").path, encoding: .utf8)
+        let message = try String(contentsOfFile: endpointMail.appendingPathComponent("test-send.eml").path, encoding: .utf8)
         #expect(message.contains("To: editor@example.org"))
         #expect(message.contains("Subject: [test] Week 47"))
         #expect(try store.deliveryCounts(week).isEmpty)

@@ -71,16 +71,12 @@ struct EditorSummaryEditingTests {
     }
 
     func app() throws -> some ApplicationProtocol {
-        let router = Router()
-        let pages = PageRenderer(
-            templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
-            settings: IssueSettings())
-        var routes = EditorRoutes(
-            store: store, pages: pages, token: Self.token, metrics: EndpointMetrics(), delivery: nil, transport: nil,
-            logger: .init(label: "test"), drafts: try previewer())
-        routes.time = time
-        routes.register(on: router)
-        return Application(router: router)
+        var dependencies = ServerDependencies()
+        dependencies.time = time
+        dependencies.summaries = SummaryChain(providers: [model], store: store)
+        return try TestServer.app(
+            store: store, outbox: directory.appendingPathComponent("outbox"), dependencies: dependencies
+        ) { $0.editor.token = Self.token }
     }
 
     func formToken(for week: IssueWeek? = nil) -> String {
@@ -131,7 +127,7 @@ struct EditorSummaryEditingTests {
             #expect(!body.contains("/revert\""))
             #expect(body.contains("action=\"/editor/issues/2026-W47/rebuild\""))
             let tokens = body.matches(of: /name="form_token" value="(\d+\.[0-9a-f]{64})"/).map { String($0.1) }
-            #expect(tokens.count == 4)  // two summaries, rebuild, approve
+            #expect(tokens.count == 5)  // two summaries, rebuild, approve, test send
             #expect(Set(tokens) == [formToken()])
             #expect(!body.contains("Saved changes below are not in the draft"))
         }

@@ -24,13 +24,13 @@ struct SubscriberRoutesTests {
 
     static let templates = try! TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path)
 
-    func app(server: Configuration.Server = .init(), time: any TimeSource = SystemTime()) -> some ApplicationProtocol {
-        let router = Router()
-        SubscriberRoutes(
-            store: store, pages: PageRenderer(templates: Self.templates, settings: IssueSettings()), server: server,
-            metrics: metrics, time: time
-        ).register(on: router)
-        return Application(router: router)
+    func app(server: Configuration.Server = .init(), time: any TimeSource = SystemTime()) throws
+        -> some ApplicationProtocol
+    {
+        var dependencies = ServerDependencies()
+        dependencies.time = time
+        dependencies.metrics = metrics
+        return try TestServer.app(store: store, dependencies: dependencies) { $0.server = server }
     }
 
     var status: Subscriber.Status? { try? store.subscriber(email: "o'neil@example.org")?.status }

@@ -28,13 +28,8 @@ struct TopicRoutesTests {
         token = try #require(try store.claimDeliveries(week, limit: 1, runStarted: Date()).first).unsubscribeToken
     }
 
-    func app(aliases: TopicAliases = TopicAliases()) -> some ApplicationProtocol {
-        var settings = IssueSettings()
-        settings.topics = aliases
-        let router = Router()
-        SubscriberRoutes(store: store, pages: PageRenderer(templates: SubscriberRoutesTests.templates, settings: settings))
-            .register(on: router)
-        return Application(router: router)
+    func app(aliases: TopicAliases = TopicAliases()) throws -> some ApplicationProtocol {
+        try TestServer.app(store: store) { $0.issue.topics = aliases }
     }
 
     func post(_ client: some TestClientProtocol, _ uri: String, _ fields: [(String, String)]) async throws -> (
