@@ -288,11 +288,15 @@ public final class LlamaServerSupervisor: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log
-        do {
-            try process.run()
-        } catch {
-            return .failure(.spawnFailed(path: settings.serverPath, reason: "\(error.localizedDescription)"))
+        let spawnError: String? = Spawner.shared.run {
+            do {
+                try process.run()
+                return nil
+            } catch {
+                return error.localizedDescription
+            }
         }
+        if let spawnError { return .failure(.spawnFailed(path: settings.serverPath, reason: spawnError)) }
         let server = Server(process: process, port: port, logPath: logPath)
         let published: Bool = state.withLock { state in
             guard case .starting(let current, _) = state.phase, current === pending else { return false }
@@ -368,5 +372,43 @@ public final class LlamaServerSupervisor: Sendable {
             }
         }
         return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+    }
+}
+
+/// The kernel sends `--pdeathsig` when the *thread* that started the child exits, not the
+/// process: a server started from a short-lived thread (a `Thread` per summary run) was killed
+/// between runs. Children are started from this one thread, which lives as long as the process.
+private final class Spawner: @unchecked Sendable {
+    static let shared = Spawner()
+    private let condition = NSCondition()
+    private var queue: [() -> Void] = []
+
+    private init() {
+        let thread = Thread { [unowned self] in
+            while true {
+                condition.lock()
+                while queue.isEmpty { condition.wait() }
+                let work = queue.removeFirst()
+                condition.unlock()
+                work()
+            }
+        }
+        thread.name = "llama-server spawner"
+        thread.start()
+    }
+
+    /// Runs `body` on the spawner thread and returns its result.
+    func run<T>(_ body: @escaping () -> T) -> T {
+        var result: T?
+        let done = DispatchSemaphore(value: 0)
+        condition.lock()
+        queue.append {
+            result = body()
+            done.signal()
+        }
+        condition.signal()
+        condition.unlock()
+        done.wait()
+        return result!
     }
 }

@@ -144,6 +144,22 @@ import Testing
         #expect(runtime.processIdentifier == nil)
     }
 
+    /// `setpriv --pdeathsig` fires when the thread that started the server exits: a server started
+    /// from a thread that has since ended must still be running.
+    @Test func aServerOutlivesTheThreadThatStartedIt() async throws {
+        let runtime = supervisor(server: try FakeModelServer.llamaServerStandIn())
+        defer { runtime.stop(graceSeconds: 0) }
+        let url = try await Blocking.run { try runtime.baseURL() }  // a thread of its own, gone after
+        let pid = try #require(runtime.processIdentifier)
+        // The kernel's signal on that thread's exit is not instant: ask the server itself.
+        for _ in 0..<50 {
+            #expect(try ModelHTTPClient(baseURL: url, timeoutSeconds: 5).get("/health").status == 200)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(Self.isAlive(pid))
+        #expect(runtime.startCount == 1)
+    }
+
     @Test func callersWhoComeDuringAStartShareIt() async throws {
         let runtime = supervisor(server: try FakeModelServer.llamaServerStandIn())
         defer { runtime.stop(graceSeconds: 0) }

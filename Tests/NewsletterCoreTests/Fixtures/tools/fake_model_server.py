@@ -100,8 +100,14 @@ class Handler(BaseHTTPRequestHandler):
                 "content": args.reply, "tokens_predicted": 12, "tokens_evaluated": 200,
                 "timings": {"prompt_n": 200, "prompt_ms": 40.0, "predicted_n": 12, "predicted_ms": 60.0}})
         else:
+            # Like llama-server: the reply ends where a stop string begins, which is left out.
+            content = args.reply
+            for stop in json.loads(body or b"{}").get("stop") or []:
+                if stop in content:
+                    content = content[:content.index(stop)]
             self.send_json(200, {
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": args.reply}}],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": 321, "completion_tokens": 45, "total_tokens": 366},
                 "timings": {"prompt_n": 321, "prompt_ms": 80.5, "predicted_n": 45, "predicted_ms": 300.0,
                             "predicted_per_second": 150.0}})
