@@ -286,12 +286,13 @@ public struct SummaryChain: Sendable {
                     return .failed(error)
                 }
                 let told = provider.instructions(for: comparison, tool: tool, attempt: attempt)
-                // The reply ends at its first sentence (`FirstSentence.stops`); an endpoint that
-                // ignores stop strings may send two, each guarded on its own: the first in the
-                // model's own words that the guard accepts (measured at panel-v3: with the tool's
+                // One sentence of the first two, each guarded on its own: the first in the model's
+                // own words that the guard accepts (measured at panel-v3: with the tool's
                 // description in the prompt the first sentence was often that description copied
-                // out). A copy of the page never ships: it would be the page's words under the
-                // heading of a model's summary of the takes.
+                // out, and a second sentence on its own often a take recited). That is why the
+                // request is not stopped at its first sentence (issue 23: a stop there left the
+                // demo's Inkwell with only copied first sentences). A copy of the page never ships:
+                // it would be the page's words under the heading of a model's summary of the takes.
                 let candidates = SummaryGuard.candidateSentences(
                     checks.partChecks.trimmed(reply.text, maximumSentences: 2),
                     copiedFrom: SummaryPrompt.copyMaterial(comparison, tool: tool))

@@ -221,12 +221,11 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: PerToolSummaryPr
         let messages = SummaryPrompt.messages(for: comparison, tool: tool, prompt: prompt, prefill: prefill)
         let options = SamplingOptions(
             temperature: attempt.temperature, seed: attempt.seed, maxTokens: min(connection.maxTokens, 80),
-            isLlamaServer: connection.isLlamaServer, stop: FirstSentence.stops)
+            isLlamaServer: connection.isLlamaServer)
         let model = connection.model
         var reply = try connection.call { client throws(ModelCallError) in
             try client.chat(model: model, messages: messages, options: options)
         }
-        reply.text = FirstSentence.restored(reply)
         // llama-server answers a prefilled turn with the whole of it (measured: the content
         // starts with the prefill); a server that sends only the continuation gets it put back.
         let opening = SummaryPrompt.replyOpening(tool)
@@ -247,22 +246,6 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: PerToolSummaryPr
         return try connection.call { client throws(ModelCallError) in
             try client.chat(model: model, messages: messages, options: options)
         }
-    }
-}
-
-/// The chain keeps one sentence per tool, so a tool's reply ends with its first sentence: the
-/// second cost about half the generated tokens (docs/benchmarks.md, issue 23). Greedy decoding
-/// writes the same first sentence with or without the stop.
-enum FirstSentence {
-    /// A stop string is left out of the reply: `restored` puts the full stop back.
-    static let stops = [". ", ".\n"]
-
-    /// A reply cut at a stop string lost its full stop; one that ran to the token limit is
-    /// left as it is (unfinished, which the guard refuses).
-    static func restored(_ reply: ModelReply) -> String {
-        let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard reply.finishReason == "stop", let last = text.last, !".!?".contains(last) else { return reply.text }
-        return text + "."
     }
 }
 
