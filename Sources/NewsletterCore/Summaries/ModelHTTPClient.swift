@@ -170,8 +170,6 @@ public struct ModelReply: Sendable, Equatable {
     public var timings: ServerTimings?
     /// Wall time of the HTTP request as this process saw it.
     public var milliseconds: Int
-    /// `stop` (an end of text or a stop string), `length` (the token limit); nil when not told.
-    public var finishReason: String? = nil
 
     public init(
         text: String, promptTokens: Int? = nil, completionTokens: Int? = nil, timings: ServerTimings? = nil,
@@ -206,18 +204,12 @@ public struct SamplingOptions: Sendable, Equatable {
     public var maxTokens: Int = 160
     /// Only llama-server knows `cache_prompt`; a strict OpenAI endpoint would refuse it.
     public var isLlamaServer = true
-    /// The reply ends where one of these would begin (the words themselves are left out).
-    public var stop: [String] = []
 
-    public init(
-        temperature: Double = 0, seed: Int = 42, maxTokens: Int = 160, isLlamaServer: Bool = true,
-        stop: [String] = []
-    ) {
+    public init(temperature: Double = 0, seed: Int = 42, maxTokens: Int = 160, isLlamaServer: Bool = true) {
         self.temperature = temperature
         self.seed = seed
         self.maxTokens = maxTokens
         self.isLlamaServer = isLlamaServer
-        self.stop = stop
     }
 }
 
@@ -238,7 +230,6 @@ public struct ChatClient: Sendable {
             "stream": false,
         ]
         if options.isLlamaServer { body["cache_prompt"] = false }
-        if !options.stop.isEmpty { body["stop"] = options.stop }
         let started = ContinuousClock.now
         let bytes = try http.postJSON("/v1/chat/completions", body: try Self.encode(body))
         let milliseconds = Self.milliseconds(since: started)
@@ -252,12 +243,10 @@ public struct ChatClient: Sendable {
             throw .malformedResponse(url: url, reason: "no choices[0].message.content: \(Self.preview(bytes))")
         }
         let usage = object["usage"] as? [String: Any]
-        var reply = ModelReply(
+        return ModelReply(
             text: content, promptTokens: usage?["prompt_tokens"] as? Int,
             completionTokens: usage?["completion_tokens"] as? Int, timings: Self.timings(object["timings"]),
             milliseconds: milliseconds)
-        reply.finishReason = first["finish_reason"] as? String
-        return reply
     }
 
     /// llama-server's raw completion with a GBNF grammar: the reply can only be a sentence the
