@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Summarizing the sample and example comparisons with the bundled runtime, every model side by
-# side in one run (docs/benchmarks.md): `newsletter summaries eval --json` over the five pages in
-# ../shared/sample-pages and the two example pages, read in place, once per model preset and
-# thread count, each run from a cold llama-server start (eval starts its own). Prints per run a
-# Markdown table (pages with an accepted summary, guard failures by kind, prompt and generation
-# tokens per second from llama-server's timings, wall time, llama-server's peak RSS as sampled
-# every 0.2 s) and then every accepted abstractive summary, to be read and quoted.
+# Summaries on the bundled runtime, measured against issue 23's aims (docs/benchmarks.md).
 #
-#   scripts/bench-summaries.sh                       models: qwen2.5-coder-1.5b smollm2-135m; threads: 1 2
-#   BENCH_MODELS="qwen2.5-coder-1.5b" BENCH_THREADS=1 scripts/bench-summaries.sh [PAGE...]
-#   BENCH_REQUEST_TIMEOUT=600 BENCH_GRAMMAR=false ...   a longer request timeout; no grammar step
+#   scripts/bench-summaries.sh            the aims: a week of six, cold, quiet and beside one CPU hog;
+#                                         the seven sample and example pages; pages outside them; the
+#                                         labelled set; an injected take. Ends with one table.
+#   scripts/bench-summaries.sh --matrix   every model preset and thread count side by side
+#                                         (`summaries eval --json`, one cold server per run).
+#   BENCH_MODELS="qwen2.5-coder-1.5b" BENCH_THREADS=1 scripts/bench-summaries.sh --matrix [PAGE...]
+#   BENCH_PARTS="week hog" ...            only some parts of the aims (week hog rest labelled)
+#
+# The week is what `newsletter preview` does for an editor: six comparisons ingested into a fresh
+# store and summarized through the configured chain, llama-server started cold, the wall time of
+# the whole preview. Requests and tokens come from its `summary ready` log lines (llama-server's
+# own timings), the peak RSS from sampling llama-server every 0.2 s. The hog is `stress-ng --cpu 1`.
 #
 # Needs the runtime (make runtime) and a release build (make build-release).
 set -euo pipefail
@@ -19,10 +22,12 @@ BIN=${NEWSLETTER_BIN:-.build/release/newsletter}
 [ -x "$BIN" ] || { echo "bench-summaries: build first: swift build -c release --product newsletter" >&2; exit 1; }
 scripts/build-runtime.sh --print-paths >/dev/null || { echo "bench-summaries: run make runtime first" >&2; exit 1; }
 
+mode=aims
+if [ "${1:-}" = "--matrix" ]; then mode=matrix; shift; fi
+samples=${NEWSLETTER_SAMPLE_PAGES:-$(cd .. && pwd)/shared/sample-pages}
 if [ $# -gt 0 ]; then
     pages=("$@")
 else
-    samples=${NEWSLETTER_SAMPLE_PAGES:-$(cd .. && pwd)/shared/sample-pages}
     [ -d "$samples" ] || { echo "bench-summaries: no sample pages at $samples (set NEWSLETTER_SAMPLE_PAGES)" >&2; exit 1; }
     pages=("$samples"/*.txt "$PWD/examples/lanternfish-vs-quillmark.txt" "$PWD/examples/inkwell-vs-tallyhoist.txt")
 fi
@@ -46,6 +51,11 @@ peak_rss() {
     done
     echo "$peak" >"$out"
 }
+
+if [ "$mode" = aims ]; then
+    . scripts/bench-summaries-aims.sh
+    exit 0
+fi
 
 for model in "${models[@]}"; do
     for t in "${threads[@]}"; do

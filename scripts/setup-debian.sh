@@ -16,6 +16,7 @@ packages=(
     openssl                # test certificates for the mailbox's STARTTLS
     faketime               # the tests run the built binary with the system clock moved (the demo on any date)
     postgresql             # the PostgreSQL store's tests and benchmarks: a throwaway cluster per run (scripts/pg-cluster.sh)
+    stress-ng              # make bench-summaries: one CPU hog beside the week of summaries it times
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)  # the tests' local HTTP server
 

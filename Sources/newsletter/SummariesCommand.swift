@@ -185,7 +185,7 @@ final class SummaryProgress: Sendable {
             logger.warning(
                 "summary provider failed",
                 metadata: ["comparison": "\(comparison)", "provider": "\(provider)", "error": "\(error)"])
-        case .finished(let comparison, let summary, let fromCache):
+        case .finished(let comparison, let summary, let fromCache, let usage):
             countIfNew(comparison)
             bar?.advance(comparison)
             logger.info(
@@ -194,6 +194,9 @@ final class SummaryProgress: Sendable {
                     "comparison": "\(comparison)", "provider": "\(summary.provider)",
                     "kind": "\(summary.kind.rawValue)",
                     "model": "\(summary.model ?? "-")", "ms": "\(summary.milliseconds ?? 0)", "cached": "\(fromCache)",
+                    "requests": "\(usage.requests)", "prompt_tokens": "\(usage.promptTokens)",
+                    "prompt_ms": "\(Int(usage.promptMilliseconds))", "predicted_tokens": "\(usage.predictedTokens)",
+                    "predicted_ms": "\(Int(usage.predictedMilliseconds))",
                 ])
         }
     }

@@ -204,12 +204,22 @@ public struct SamplingOptions: Sendable, Equatable {
     public var maxTokens: Int = 160
     /// Only llama-server knows `cache_prompt`; a strict OpenAI endpoint would refuse it.
     public var isLlamaServer = true
+    /// llama-server's DRY sampler over the whole context, prompt included: a token that would
+    /// make a run copied from the takes longer than `allowedRun` tokens is penalized more the
+    /// longer the run. A small model asked for the panel's reasons otherwise recites the take's
+    /// verdict sentence, which the guard refuses as copied.
+    public var discouragesCopying = false
+    public static let allowedRun = 6
 
-    public init(temperature: Double = 0, seed: Int = 42, maxTokens: Int = 160, isLlamaServer: Bool = true) {
+    public init(
+        temperature: Double = 0, seed: Int = 42, maxTokens: Int = 160, isLlamaServer: Bool = true,
+        discouragesCopying: Bool = false
+    ) {
         self.temperature = temperature
         self.seed = seed
         self.maxTokens = maxTokens
         self.isLlamaServer = isLlamaServer
+        self.discouragesCopying = discouragesCopying
     }
 }
 
@@ -230,6 +240,13 @@ public struct ChatClient: Sendable {
             "stream": false,
         ]
         if options.isLlamaServer { body["cache_prompt"] = false }
+        if options.isLlamaServer && options.discouragesCopying {
+            body["dry_multiplier"] = 0.8
+            body["dry_base"] = 1.75
+            body["dry_allowed_length"] = SamplingOptions.allowedRun
+            // The whole context (the takes are in the prompt); -1 is refused over HTTP.
+            body["dry_penalty_last_n"] = 8192
+        }
         let started = ContinuousClock.now
         let bytes = try http.postJSON("/v1/chat/completions", body: try Self.encode(body))
         let milliseconds = Self.milliseconds(since: started)

@@ -29,12 +29,7 @@ extension SummaryChain {
                 ChatSummaryProvider(connection: RemoteEndpointConnection(settings: endpoint, environment: environment)))
         }
         if settings.grammarFallback, let local { providers.append(GrammarExtractiveProvider(connection: local)) }
-        var checks = SummaryGuard(minimumWords: settings.minimumWords, maximumWords: settings.maximumWords)
-        // Issue 23's meaning checks judge `summaries check`, the editor's advice and the labelled
-        // set, not yet the model's replies: with them on, today's prompt gets the demo's Quillmark
-        // sentence refused as tagline-only (rightly) and the grammar step ships instead, which the
-        // demo's test does not allow. On once the prompt asks for reasons the checks accept.
-        checks.checksMeaning = false
+        let checks = SummaryGuard(minimumWords: settings.minimumWords, maximumWords: settings.maximumWords)
         let chain = SummaryChain(
             providers: providers, store: store, checks: checks, attemptsPerProvider: settings.attempts,
             seed: settings.seed)

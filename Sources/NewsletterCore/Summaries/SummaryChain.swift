@@ -28,7 +28,29 @@ public enum SummaryEvent: Sendable {
     case attempt(comparison: String, provider: String, number: Int)
     case rejected(comparison: String, provider: String, reasons: [GuardRejection])
     case providerFailed(comparison: String, provider: String, error: SummaryProviderError)
-    case finished(comparison: String, summary: PanelSummary, fromCache: Bool)
+    case finished(comparison: String, summary: PanelSummary, fromCache: Bool, usage: SummaryUsage)
+}
+
+/// What making one comparison's summary cost the model runtime: requests sent (accepted or not)
+/// and the server's own token counts and times, for the log and `make bench-summaries`.
+public struct SummaryUsage: Sendable, Equatable {
+    public var requests = 0
+    public var promptTokens = 0
+    public var promptMilliseconds = 0.0
+    public var predictedTokens = 0
+    public var predictedMilliseconds = 0.0
+
+    public init(_ trials: [SummaryTrial]) {
+        // A joined whole is not a request of its own.
+        for trial in trials where trial.joinedText == nil {
+            requests += 1
+            guard let timings = trial.reply?.timings else { continue }
+            promptTokens += timings.promptTokens
+            promptMilliseconds += timings.promptMilliseconds
+            predictedTokens += timings.predictedTokens
+            predictedMilliseconds += timings.predictedMilliseconds
+        }
+    }
 }
 
 /// One model reply the chain saw, accepted or not: what the eval and the logs report.
@@ -126,7 +148,8 @@ public struct SummaryChain: Sendable {
             throw SummaryOverrideReadError(week: week, comparisonID: stored.id, reason: "\(error)")
         }
         if let edited {
-            observer?(.finished(comparison: stored.comparison.title, summary: edited, fromCache: true))
+            observer?(
+                .finished(comparison: stored.comparison.title, summary: edited, fromCache: true, usage: SummaryUsage([])))
             return SummaryOutcome(summary: edited, trials: [], fromCache: true, unavailable: [])
         }
         return summarize(stored, observer: observer)
@@ -141,7 +164,7 @@ public struct SummaryChain: Sendable {
         func finish(_ summary: PanelSummary, trials: [SummaryTrial], cached: Bool, unavailable: [(String, String)])
             -> SummaryOutcome
         {
-            observer?(.finished(comparison: title, summary: summary, fromCache: cached))
+            observer?(.finished(comparison: title, summary: summary, fromCache: cached, usage: SummaryUsage(trials)))
             return SummaryOutcome(summary: summary, trials: trials, fromCache: cached, unavailable: unavailable)
         }
         let sourceHash = SummaryPrompt.sourceHash(comparison)

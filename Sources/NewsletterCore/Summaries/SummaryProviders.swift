@@ -217,18 +217,18 @@ public struct ChatSummaryProvider<Connection: ModelConnection>: PerToolSummaryPr
         -> ModelReply
     {
         let prompt = SummaryPrompt.ToolPrompt(attempt)
-        let prefill = connection.isLlamaServer && prompt != .describing
+        let prefill = connection.isLlamaServer
         let messages = SummaryPrompt.messages(for: comparison, tool: tool, prompt: prompt, prefill: prefill)
         let options = SamplingOptions(
             temperature: attempt.temperature, seed: attempt.seed, maxTokens: min(connection.maxTokens, 80),
-            isLlamaServer: connection.isLlamaServer)
+            isLlamaServer: connection.isLlamaServer, discouragesCopying: true)
         let model = connection.model
         var reply = try connection.call { client throws(ModelCallError) in
             try client.chat(model: model, messages: messages, options: options)
         }
         // llama-server answers a prefilled turn with the whole of it (measured: the content
         // starts with the prefill); a server that sends only the continuation gets it put back.
-        let opening = SummaryPrompt.replyOpening(tool)
+        let opening = SummaryPrompt.replyOpening(tool, comparison: comparison)
         if prefill, !reply.text.hasPrefix(opening) {
             let continuation = reply.text
             reply.text = opening + (continuation.first.map { $0.isLetter || $0.isNumber } == true ? " " : "") + continuation

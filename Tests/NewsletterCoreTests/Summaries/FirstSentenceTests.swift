@@ -10,11 +10,11 @@ struct FirstSentenceTests {
     @Test func aToolsRequestIsNotStoppedAtItsFirstSentence() throws {
         let comparison = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/labelled-basic.txt")
-        let server = try FakeModelServer(.ok, reply: "is praised for its quiet reviews. It ships.")
+        let server = try FakeModelServer(.ok, reply: "it reviews quietly. It ships.")
         let provider = ChatSummaryProvider(connection: FakeServerConnection(baseURL: server.baseURL, isLlamaServer: true))
         let tool = comparison.tools[1]
         let reply = try provider.summarize(comparison, tool: tool, attempt: SummaryAttempt(number: 0, seed: 42))
-        #expect(reply.text == "\(tool.name) is praised for its quiet reviews. It ships.")
+        #expect(reply.text == SummaryPrompt.replyOpening(tool, comparison: comparison) + " it reviews quietly. It ships.")
         let body = try #require(try server.requests().first)
         #expect(body["stop"] == nil, "a stop at the first sentence leaves nothing when that sentence is copied")
         #expect(body["cache_prompt"] as? Bool == false, "a cached prompt changes the words")

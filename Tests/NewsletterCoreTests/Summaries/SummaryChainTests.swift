@@ -426,43 +426,61 @@ struct FakeServerConnection: ModelConnection {
                 from: SummaryPrompt.copyMaterial(page, tool: lanternfish)) != nil)
     }
 
-    @Test func llamaServerIsGivenTheReplysFirstWordAndTheReplyKeepsIt() throws {
+    @Test func llamaServerIsGivenTheVerdictAndBecauseAndTheReplyKeepsThem() throws {
         let lanternfish = page.tools[0]
         let attempt = SummaryAttempt(number: 0, seed: 42)
+        // 75 % ship: the reply begins with the majority's verdict and "because", so the model's
+        // first words are a reason, not what the tool is.
+        let opening = "Most reviewers ship Lanternfish because"
+        #expect(SummaryPrompt.replyOpening(lanternfish, comparison: page) == opening)
+        #expect(SummaryPrompt.replyOpening(page.tools[1], comparison: page) == "Every reviewer ships Quillmark because")
+        var leaning = page
+        leaning.tools[0].shipVotes = 0
+        leaning.tools[0].skipVotes = 4
+        #expect(SummaryPrompt.replyOpening(leaning.tools[0], comparison: leaning) == "Every reviewer skips Lanternfish because")
+        leaning.tools[0].shipVotes = 2
+        leaning.tools[0].skipVotes = 2
+        #expect(SummaryPrompt.replyOpening(leaning.tools[0], comparison: leaning).hasPrefix("The panel is split on Lanternfish"))
+
         // A server that sends only the continuation: the opening is put back.
-        let continuation = try FakeModelServer(.ok, reply: "ships for instant local search, though the Skeptic fears the OS vendors.")
+        let continuation = try FakeModelServer(.ok, reply: "it searches locally, though the Skeptic fears the OS vendors.")
         let provider = ChatSummaryProvider(connection: FakeServerConnection(baseURL: continuation.baseURL, isLlamaServer: true))
         let reply = try provider.summarize(page, tool: lanternfish, attempt: attempt)
-        #expect(reply.text == "Lanternfish ships for instant local search, though the Skeptic fears the OS vendors.")
+        #expect(reply.text == opening + " it searches locally, though the Skeptic fears the OS vendors.")
         let request = try #require(try continuation.requests().first)
         let messages = try #require(request["messages"] as? [[String: String]])
         #expect(messages.map { $0["role"] } == ["system", "user", "assistant"])
-        #expect(messages.last?["content"] == "Lanternfish")
+        #expect(messages.last?["content"] == opening)
+        // Copying the takes is discouraged in the sampler, over the whole prompt.
+        #expect(request["dry_multiplier"] as? Double == 0.8)
+        #expect(request["dry_allowed_length"] as? Int == SamplingOptions.allowedRun)
+        #expect((request["dry_penalty_last_n"] as? Int ?? 0) >= 4096)
 
         // llama-server's way: the whole turn, the prefill included, kept as it is.
-        let whole = try FakeModelServer(.ok, reply: "Lanternfish ships for instant local search.")
+        let whole = try FakeModelServer(.ok, reply: opening + " it searches locally.")
         let again = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: whole.baseURL, isLlamaServer: true))
             .summarize(page, tool: lanternfish, attempt: attempt)
-        #expect(again.text == "Lanternfish ships for instant local search.")
+        #expect(again.text == opening + " it searches locally.")
 
-        // The second try is panel-v3's describing prompt, with no opening given.
-        let second = try FakeModelServer(.ok, reply: "Lanternfish keeps search on the device.")
+        // The second try: the reasons from the takes' opening sentences, without the verdict
+        // sentence the model quotes, still begun with the verdict.
+        let second = try FakeModelServer(.ok, reply: "it keeps search on the device.")
         _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: second.baseURL, isLlamaServer: true))
             .summarize(page, tool: lanternfish, attempt: SummaryAttempt(number: 1, seed: 43))
-        let described = try #require(try second.requests().first?["messages"] as? [[String: String]])
-        #expect(described.map { $0["role"] } == ["system", "user"])
-        #expect(described[1]["content"]?.contains("What it does: Lanternfish is a desktop app") == true)
-        // The third: the reasons from the takes' opening sentences, without the verdict sentence
-        // the model quotes.
-        let third = try FakeModelServer(.ok, reply: "Lanternfish keeps search on the device.")
-        _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: third.baseURL, isLlamaServer: true))
-            .summarize(page, tool: lanternfish, attempt: SummaryAttempt(number: 2, seed: 44))
-        let openings = try #require(try third.requests().first)
+        let openings = try #require(try second.requests().first)
         let sentMessages = try #require(openings["messages"] as? [[String: String]])
         #expect(sentMessages.map { $0["role"] } == ["system", "user", "assistant"])
         #expect(sentMessages[1]["content"]?.contains("Skip until Lanternfish") == false)
         #expect(sentMessages[1]["content"]?.contains("[Skeptic] Direct competitors are Spotlight") == true)
-        #expect(openings["temperature"] as? Double == 0.6 && openings["seed"] as? Int == 44)
+        #expect(sentMessages[1]["content"]?.contains("desktop app that indexes") == false)
+        #expect(sentMessages[2]["content"] == opening)
+        // The third: the whole takes again, sampled with its own seed, not the first prompt repaid.
+        let third = try FakeModelServer(.ok, reply: "it keeps search on the device.")
+        _ = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: third.baseURL, isLlamaServer: true))
+            .summarize(page, tool: lanternfish, attempt: SummaryAttempt(number: 2, seed: 44))
+        let sampled = try #require(try third.requests().first)
+        #expect((sampled["messages"] as? [[String: String]])?[1]["content"]?.contains("Skip until Lanternfish") == true)
+        #expect(sampled["temperature"] as? Double == 0.6 && sampled["seed"] as? Int == 44)
 
         // Another endpoint is only told to begin with the name: no assistant turn to continue.
         let strict = try FakeModelServer(.ok, reply: "Lanternfish ships.")

@@ -367,7 +367,7 @@ struct SummaryGuardTests {
             "The reviewers liked that Inkwell is a tool that helps maintain documentation for active codebases by automatically updating stale pages."
         #expect(candidates.first == own && candidates.count == 2)
         #expect(candidates.last?.hasPrefix("Inkwell is a GitHub app that reads every merged pull request") == true)
-        let told = SummaryPrompt.instructions(for: page, tool: inkwell, prompt: .describing)
+        let told = SummaryPrompt.instructions(for: page, tool: inkwell, prompt: .reasons)
         #expect(SummaryGuard().checkPart(own, about: "Inkwell", against: GuardSource(page, instructions: told)) == [])
         // Not whole sentences: as it was, for the checks to refuse.
         #expect(SummaryGuard.candidateSentences("Inkwell opens a follow", copiedFrom: "") == ["Inkwell opens a follow"])
@@ -444,6 +444,31 @@ struct SummaryGuardTests {
             SummaryGuard.sentences("Driftnote vs. Cobaltline is close. The panel splits.") == [
                 "Driftnote vs. Cobaltline is close.", "The panel splits.",
             ])
+    }
+
+    /// panel-v5 begins each tool's reply with the panel's verdict and "because". The verdict is
+    /// the whole panel's, not a point of the one take that happens to say "ships", so "because"
+    /// joins no two reviewers there; the reasons after it are still checked. The accepted
+    /// sentence is Qwen2.5-Coder-1.5B's on the demo page (2026-12-04).
+    @Test func theVerdictOpeningIsThePanelsSoOnlyTheReasonAfterBecauseIsJudged() throws {
+        func page(_ name: String) throws -> Comparison {
+            try ComparisonPageReader().read(
+                try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/\(name).txt")),
+                source: "examples/\(name).txt")
+        }
+        let demo = try page("lanternfish-vs-quillmark")
+        let quillmark = demo.tools[1]
+        let checks = SummaryGuard()
+        let shipped =
+            "Every reviewer ships Quillmark because it already speaks the open manifest format and provides a verification network that makes signing with Quillmark more valuable for publishers."
+        #expect(checks.checkSentence(shipped, about: quillmark, in: demo) == [])
+        // What the tool is, after "because", is still no reason.
+        let tagline = "Every reviewer ships Quillmark because it is a provenance stamping service for AI-generated text and images."
+        #expect(checks.checkSentence(tagline, about: quillmark, in: demo).map(\.rejectionKind).contains(.noReason))
+        // Two reviewers' points joined as cause and effect are still refused (issue 23's example).
+        let other = try page("inkwell-vs-tallyhoist")
+        let fused = "Tallyhoist has a thin moat due to its pricing and lack of governance features."
+        #expect(checks.checkSentence(fused, about: other.tools[1], in: other).map(\.rejectionKind).contains(.fusedCause))
     }
 }
 

@@ -60,6 +60,15 @@ struct ClaimAlignment {
             .map(stem)
     }
 
+    /// The panel's verdict ("every reviewer ships X because …") is the whole panel's: neither a
+    /// point of the one take that happens to say "ships" (a cause fused onto it) nor a reason
+    /// for it (a sentence that only says the panel ships gives none).
+    static let verdictStems = Set(
+        [
+            "ship", "ships", "shipped", "shipping", "skip", "skips", "skipped", "skipping", "reviewer", "reviewers",
+            "panel", "every", "most", "split",
+        ].map(stem))
+
     static func stem(_ word: String) -> String {
         String(word.prefix(word.count == 5 ? 4 : 5))
     }

@@ -56,7 +56,7 @@ struct FusedCauseCheck: SummaryCheck {
         if !named.isEmpty { return named }
         let takeStems = takes.map { Set(ClaimAlignment.contentStems($0.text, source: source)) }
         var counts: [String: Int] = [:]
-        for stem in Set(ClaimAlignment.contentStems(part, source: source)) {
+        for stem in Set(ClaimAlignment.contentStems(part, source: source)).subtracting(ClaimAlignment.verdictStems) {
             let having = takes.indices.filter { takeStems[$0].contains(stem) }
             if having.count == 1 { counts[takes[having[0]].role, default: 0] += 1 }
         }

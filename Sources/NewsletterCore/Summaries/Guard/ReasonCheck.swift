@@ -20,7 +20,7 @@ struct ReasonCheck: SummaryCheck {
             guard let takes = source.takes[tool], !takes.isEmpty else { continue }
             let profile = Set(ClaimAlignment.contentStems(source.profiles[tool] ?? tool, source: source))
             let fromTakes = Set(takes.flatMap { ClaimAlignment.contentStems($0.text, source: source) })
-                .subtracting(profile).subtracting(shared)
+                .subtracting(profile).subtracting(shared).subtracting(ClaimAlignment.verdictStems)
             let said = saidOf[tool, default: []].joined(separator: " ")
             let names = Set(source.toolNames.flatMap { SummaryGuard.words($0.lowercased()) })
             let content = SummaryGuard.words(said.lowercased())
