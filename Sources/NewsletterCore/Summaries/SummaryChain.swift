@@ -316,9 +316,15 @@ public struct SummaryChain: Sendable {
                 // request is not stopped at its first sentence (issue 23: a stop there left the
                 // demo's Inkwell with only copied first sentences). A copy of the page never ships:
                 // it would be the page's words under the heading of a model's summary of the takes.
-                let candidates = SummaryGuard.candidateSentences(
-                    checks.partChecks.trimmed(reply.text, maximumSentences: 2),
-                    copiedFrom: SummaryPrompt.copyMaterial(comparison, tool: tool))
+                let material = SummaryPrompt.copyMaterial(comparison, tool: tool)
+                let sentences = SummaryGuard.candidateSentences(
+                    checks.partChecks.trimmed(reply.text, maximumSentences: 2), copiedFrom: material)
+                // Whole sentences first; then the main clause of each in the model's own words, so
+                // a wrong dissent clause costs the dissent, not the tool's sentence
+                // (SummaryGuard.mainClause). A copy cut short is still a copy: it gives none.
+                let clauses = sentences.filter { SummaryGuard.copiedRun($0, from: material) == nil }
+                    .compactMap(SummaryGuard.mainClause).filter { !sentences.contains($0) }
+                let candidates = sentences + clauses
                 let verdicts = candidates.map { candidate in
                     (candidate, checks.checkSentence(candidate, about: tool, in: comparison, instructions: told))
                 }

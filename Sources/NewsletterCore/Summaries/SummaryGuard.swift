@@ -102,6 +102,18 @@ public struct SummaryGuard: Sendable {
         return all.filter { !copied($0) } + all.filter(copied)
     }
 
+    /// `sentence` up to its first contrast (", while …", ", but …", "; …"), as a sentence of its
+    /// own; nil when it has none. A reply whose reason holds but whose dissent clause gets a
+    /// reviewer wrong ("… while the Skeptic skips it", where the Skeptic ships) still has a
+    /// faithful sentence in it: the verdict and its reason, without the dissent.
+    public static func mainClause(_ sentence: String) -> String? {
+        let contrasts = [", while ", ", but ", ", though ", ", although ", ", whereas ", ", yet ", "; ", ", however"]
+        guard let cut = contrasts.compactMap({ sentence.range(of: $0)?.lowerBound }).min() else { return nil }
+        var main = String(sentence[..<cut])
+        while let last = main.last, last == "," || last == " " { main.removeLast() }
+        return main + "."
+    }
+
     /// The first run of ten words or more in a row that `sentence` copies from `material`, if any.
     public static func copiedRun(_ sentence: String, from material: String) -> String? {
         let source = " " + words(material.lowercased()).joined(separator: " ") + " "

@@ -362,6 +362,26 @@ struct SummaryChainPerToolTests {
         #expect(!copyOnly.summary.text.contains(cobaltlineCopy))
         #expect(copyOnly.trials.contains { $0.rejections.contains { $0.kind == "copied" } })
     }
+
+    /// Qwen2.5-Coder-1.5B's first reply on the demo's Tallyhoist (panel-v5, 2026-12-04): its
+    /// reason holds, its dissent clause names the wrong reviewer (the Skeptic ships; the Founder
+    /// skips). The sentence is refused, and its main clause ships instead of a fallback.
+    @Test func aWrongDissentClauseCostsTheDissentNotTheSentence() throws {
+        let comparison = try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
+            source: "examples/inkwell-vs-tallyhoist.txt")
+        let inkwell =
+            "Most reviewers ship Inkwell because it allows them to live in the same space where the code changes are being made, making it easy to review and reject changes as they occur."
+        let reason = "Most reviewers ship Tallyhoist because it provides transparency and auditability"
+        let tallyhoist = reason + ", while the skeptical reviewer skips it because it lacks distribution and is not lock-in."
+        let outcome = SummaryChain(providers: [
+            ScriptedPerToolProvider(replies: ["Inkwell": [inkwell], "Tallyhoist": [tallyhoist]])
+        ]).summarize(comparison)
+        #expect(outcome.summary.kind == .abstractive, "\(outcome.trials.map { ($0.text ?? "", $0.rejections) })")
+        #expect(outcome.summary.text == "\(inkwell) \(reason).")
+        #expect(SummaryGuard().checkSentence(tallyhoist, about: comparison.tools[1], in: comparison) != [])
+        #expect(SummaryGuard.mainClause("Inkwell ships because it is quick.") == nil)
+    }
 }
 
 /// A connection to the fake OpenAI-compatible server, posing as llama-server or not.
