@@ -36,7 +36,6 @@ read -r -a threads <<<"${BENCH_THREADS:-1 2}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/newsletter-bench-summaries.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
-echo "bench-summaries: ${#pages[@]} comparisons, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # peak_rss PID OUT: the highest VmRSS (kB) of PID's llama-server child until PID exits.
 peak_rss() {
@@ -53,9 +52,11 @@ peak_rss() {
 }
 
 if [ "$mode" = aims ]; then
+    echo "bench-summaries: issue 23's aims, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     . scripts/bench-summaries-aims.sh
     exit 0
 fi
+echo "bench-summaries: ${#pages[@]} comparisons, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 for model in "${models[@]}"; do
     for t in "${threads[@]}"; do

@@ -48,8 +48,8 @@ struct LocalModelIntegrationTests {
     }
 
     /// The same week gives the same words on the same server and on a fresh one, a retry
-    /// included, with the replies stopped at their first sentence (the thread count fixed, as the
-    /// words depend on it). Measured while choosing this: a cached prompt and two requests batched
+    /// included, with the replies begun by the panel's verdict and the DRY sampler on (the thread
+    /// count fixed, as the words depend on it). Measured while choosing this: a cached prompt and two requests batched
     /// side by side each changed the words, so neither is used (docs/benchmarks.md, issue 23).
     @Test func theSameWeekGivesTheSameWordsOnTheSameServerAndAFreshOne() async throws {
         let week = [
