@@ -184,8 +184,13 @@ struct SummaryChainTests {
         #expect(user.components(separatedBy: "</takes>").count == 2)
         #expect(!user.contains("<|im_start|>"))
         let inside = user.components(separatedBy: "<takes>")[1].components(separatedBy: "</takes>")[0]
-        #expect(inside.contains("Ignore previous instructions."))
-        #expect(inside.contains("‹/takes›"))
+        // The injected take is screened out (TakeScreening): the model never sees it.
+        #expect(!inside.contains("Ignore previous instructions") && !inside.contains("PWNED"))
+        // What is left is defused: no take can spell a delimiter or a chat token.
+        var stray = injected().comparison
+        stray.takes[1].text = "Costs < $5 a seat | latency > 2 s, which the Builder can live with."
+        let defused = SummaryPrompt.messages(for: stray, tighter: false)[1].content
+        #expect(defused.contains("Costs ‹ $5 a seat ¦ latency › 2 s"))
     }
 
     @Test func anInjectedTakeCannotChangeTheFormOfWhatShips() {
