@@ -15,13 +15,7 @@ extension AppDatabase: SubscriberEndpointStore {
     }
 
     public func requestSignup(
-        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
-    ) throws -> SignupOutcome {
-        try writer.write { db in try db.requestSignup(address, name: name, client: client, policy: policy, at: time) }
-    }
-
-    public func requestSignup(
-        _ address: MailAddress, name: String?, topics: TopicChoice, client: ClientInfo, policy: SignupPolicy,
+        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
         at time: Date
     ) throws -> SignupOutcome {
         try writer.write { db in

@@ -14,15 +14,7 @@ extension PostgresStore: SubscriberEndpointStore {
     }
 
     public func requestSignup(
-        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
-    ) throws -> SignupOutcome {
-        try transaction { connection in
-            try connection.requestSignup(address, name: name, client: client, policy: policy, at: time)
-        }
-    }
-
-    public func requestSignup(
-        _ address: MailAddress, name: String?, topics: TopicChoice, client: ClientInfo, policy: SignupPolicy,
+        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
         at time: Date
     ) throws -> SignupOutcome {
         try transaction { connection in
