@@ -84,10 +84,4 @@ extension Database: SubscriberRows {
     func subscriber(email: String, holdingRow _: Bool) throws -> Subscriber? {
         try Subscriber.fetchOne(self, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [email])
     }
-
-    func replaceTopicChoice(
-        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String
-    ) throws {
-        try AppDatabase.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time, event: event, self)
-    }
 }

@@ -99,13 +99,6 @@ extension PostgresSession: SubscriberRows {
         if holdingRow { query.sql += " FOR UPDATE" }
         return try rows(query).first.map(PostgresStore.subscriber)
     }
-
-    func replaceTopicChoice(
-        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String
-    ) throws {
-        try PostgresStore.replaceTopicChoice(
-            choice, subscriberID: subscriberID, client: client, at: time, event: event, self)
-    }
 }
 
 extension PostgresRandomAccessRow {
