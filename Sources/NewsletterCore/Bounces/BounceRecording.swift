@@ -4,7 +4,7 @@ import Foundation
 /// Each store implements them (GRDB's `Database`, the PostgreSQL session); the workflow in
 /// `BounceRows.recordBounce` is written once over them. Every operation is one statement, so
 /// the protocol can turn `async` later with only an `await` added to the workflow.
-protocol BounceRows: ConsentRows {
+protocol BounceRows: SubscriberRows {
     /// When the copy of `week` went to the subscriber (the ledger's sent time), if it did.
     func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date?
     /// Stores the report with no effect yet and returns its id; nil when a report with the
@@ -14,8 +14,6 @@ protocol BounceRows: ConsentRows {
     func softBounceTimes(subscriberID: Int64) throws -> [Date]
     /// The last copy accepted for which no bounce of any address-related kind came back.
     func lastGoodDelivery(subscriberID: Int64) throws -> Date?
-    /// Sets the subscriber's status when the current one is in `from`; true if it changed.
-    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool
     /// What storing the event did to the address, for the tally (`none` until set).
     func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws
     /// One more permanent failure on the subscriber's record.

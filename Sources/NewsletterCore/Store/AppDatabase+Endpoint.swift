@@ -3,94 +3,28 @@ import GRDB
 
 extension EndpointMail.Kind: DatabaseValueConvertible {}
 
+/// The signup endpoint's store in SQLite: each flow is `EndpointRows`' (written once for both
+/// stores) in one write transaction, which holds the whole database.
 extension AppDatabase: SubscriberEndpointStore {
     public func subscriber(unsubscribeToken token: String) throws -> Subscriber? {
-        try reader.read { db in try Self.subscriber(token: token, purpose: "unsubscribe", in: db)?.subscriber }
+        try reader.read { db in try db.subscriber(unsubscribeToken: token) }
     }
 
     public func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome {
-        try writer.write { db in
-            guard let (subscriber, _) = try Self.subscriber(token: token, purpose: "unsubscribe", in: db) else {
-                return .unknownToken
-            }
-            try db.execute(
-                sql: "UPDATE subscriberToken SET usedAt = COALESCE(usedAt, ?) WHERE tokenHash = ?",
-                arguments: [time, Self.tokenHash(token)])
-            if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
-            try db.execute(
-                sql: "UPDATE subscriber SET status = 'unsubscribed' WHERE id = ?", arguments: [subscriber.id])
-            try Self.recordConsent(db, subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time)
-            return .unsubscribed(email: subscriber.email)
-        }
+        try writer.write { db in try db.unsubscribe(token: token, client: client, at: time) }
     }
 
     public func requestSignup(
-        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
-    ) throws -> SignupOutcome {
-        try writer.write { db in try Self.requestSignup(address, name: name, client: client, policy: policy, at: time, db) }
-    }
-
-    public func requestSignup(
-        _ address: MailAddress, name: String?, topics: TopicChoice, client: ClientInfo, policy: SignupPolicy,
+        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
         at time: Date
     ) throws -> SignupOutcome {
         try writer.write { db in
-            let outcome = try Self.requestSignup(address, name: name, client: client, policy: policy, at: time, db)
-            if case .confirmationQueued(let subscriberID) = outcome {
-                try Self.replaceTopicChoice(topics, subscriberID: subscriberID, client: client, at: time, db)
-            }
-            return outcome
+            try db.requestSignup(address, name: name, topics: topics, client: client, policy: policy, at: time)
         }
-    }
-
-    private static func requestSignup(
-        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date,
-        _ db: Database
-    ) throws -> SignupOutcome {
-        let existing = try Subscriber.fetchOne(
-            db, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [address.address])
-        let subscriberID: Int64
-        switch existing {
-        case .some(let subscriber) where subscriber.status == .confirmed:
-            return .alreadyConfirmed
-        case .some(let subscriber):
-            // Pending, or unsubscribed or bounced and back: throttled per address, so that
-            // nobody can flood a stranger's inbox by entering it again and again.
-            let recent = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) AS today, MAX(createdAt) AS latest,
-                           SUM(state = 'pending') AS unsent
-                    FROM endpointMail WHERE subscriberId = ? AND kind = 'confirmation' AND createdAt > ?
-                    """, arguments: [subscriber.id, time.addingTimeInterval(-24 * 3600)])
-            let recentMails = SignupPolicy.RecentConfirmations(
-                today: recent?["today"] ?? 0, latest: recent?["latest"], unsent: recent?["unsent"] ?? 0)
-            if !policy.allowsConfirmation(after: recentMails, at: time) { return .throttled }
-            // An unsubscribed or bounced record stays as it is until the owner confirms: a
-            // stranger typing the address changes nothing but sending one confirmation.
-            subscriberID = subscriber.id
-        case .none:
-            try db.execute(
-                sql: "INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'pending', ?)",
-                arguments: [address.address, name, time])
-            subscriberID = db.lastInsertedRowID
-        }
-        try Self.recordConsent(db, subscriberID: subscriberID, event: "signup", client: client, at: time)
-        try db.queueEndpointMail(.confirmation, subscriberID: subscriberID, at: time)
-        return .confirmationQueued(subscriberID: subscriberID)
     }
 
     public func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink {
-        try reader.read { db in
-            guard let (subscriber, row) = try Self.subscriber(token: token, purpose: "confirm", in: db) else {
-                return .unknown
-            }
-            switch LinkToken.confirmationState(usedAt: row["usedAt"], expiresAt: row["expiresAt"], at: time) {
-            case .used: return .used
-            case .expired: return .expired
-            case .usable: return .valid(email: subscriber.email)
-            }
-        }
+        try reader.read { db in try db.confirmationLink(token: token, at: time) }
     }
 
     public func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome {
@@ -100,71 +34,26 @@ extension AppDatabase: SubscriberEndpointStore {
     public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
         throws -> Subscriber?
     {
-        try writer.write { db in
-            guard let (subscriber, _) = try Self.subscriber(token: token, purpose: "unsubscribe", in: db) else {
-                return nil
-            }
-            try db.execute(
-                sql: "UPDATE subscriber SET name = ?, format = ?, paused = ? WHERE id = ?",
-                arguments: [preferences.name, preferences.format, preferences.paused, subscriber.id])
-            try Self.recordConsent(
-                db, subscriberID: subscriber.id, event: "preferences", client: client, at: time,
-                detail: "format=\(preferences.format.rawValue) paused=\(preferences.paused)")
-            if let topics = preferences.topics {
-                try Self.replaceTopicChoice(topics, subscriberID: subscriber.id, client: client, at: time, db)
-            }
-            return try Subscriber.fetchOne(db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [subscriber.id])
-        }
+        try writer.write { db in try db.updatePreferences(token: token, preferences, client: client, at: time) }
     }
 
     public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) throws -> [EndpointMail] {
-        try writer.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT m.id AS mailId, m.kind AS mailKind, m.attempts AS mailAttempts, m.createdAt AS mailCreatedAt, s.*
-                    FROM endpointMail m JOIN subscriber s ON s.id = m.subscriberId
-                    WHERE m.state = 'pending' AND m.nextAttemptAt <= ? ORDER BY m.nextAttemptAt, m.id LIMIT ?
-                    """, arguments: [time, limit])
-            var mails: [EndpointMail] = []
-            for row in rows {
-                let id: Int64 = row["mailId"]
-                try db.execute(
-                    sql: "UPDATE endpointMail SET attempts = attempts + 1, nextAttemptAt = ? WHERE id = ?",
-                    arguments: [time.addingTimeInterval(lease), id])
-                mails.append(
-                    EndpointMail(
-                        id: id, kind: row["mailKind"], subscriber: try Subscriber(row: row),
-                        attempt: (row["mailAttempts"] as Int? ?? 0) + 1, createdAt: row["mailCreatedAt"]))
-            }
-            return mails
-        }
+        try writer.write { db in try db.claimEndpointMail(limit: limit, at: time, lease: lease) }
     }
 
     public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) throws {
-        try writer.write { db in
-            switch result {
-            case .sent(let reply):
-                try db.execute(
-                    sql: "UPDATE endpointMail SET state = 'sent', sentAt = ?, lastReply = ? WHERE id = ?",
-                    arguments: [time, reply, id])
-            case .retry(let reply, let next):
-                try db.execute(
-                    sql: "UPDATE endpointMail SET nextAttemptAt = ?, lastReply = ? WHERE id = ?",
-                    arguments: [next, reply, id])
-            case .failed(let reply):
-                try db.execute(
-                    sql: "UPDATE endpointMail SET state = 'failed', lastReply = ? WHERE id = ?", arguments: [reply, id])
-            }
-        }
+        try writer.write { db in try db.recordEndpointMail(id: id, result, at: time) }
     }
 
     public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) throws -> String {
-        try insertToken(subscriberID: subscriberID, purpose: "confirm", expiresAt: time.addingTimeInterval(lifetime), at: time)
+        try writer.write { db in
+            try db.newToken(
+                subscriberID: subscriberID, purpose: .confirm, expiresAt: time.addingTimeInterval(lifetime), at: time)
+        }
     }
 
     public func newUnsubscribeToken(subscriberID: Int64, at time: Date) throws -> String {
-        try insertToken(subscriberID: subscriberID, purpose: "unsubscribe", expiresAt: nil, at: time)
+        try writer.write { db in try db.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time) }
     }
 
     public func endpointMailQueueDepth() throws -> Int {
@@ -196,29 +85,6 @@ extension AppDatabase: SubscriberEndpointStore {
         }
     }
 
-    private func insertToken(subscriberID: Int64, purpose: String, expiresAt: Date?, at time: Date) throws -> String {
-        let token = Self.newToken()
-        try writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt, expiresAt)
-                    VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [Self.tokenHash(token), subscriberID, purpose, time, expiresAt])
-        }
-        return token
-    }
-
-    static func subscriber(token: String, purpose: String, in db: Database) throws -> (subscriber: Subscriber, token: Row)? {
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM subscriberToken WHERE tokenHash = ? AND purpose = ?",
-                arguments: [tokenHash(token), purpose]),
-            let subscriber = try Subscriber.fetchOne(
-                db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [row["subscriberId"] as Int64])
-        else { return nil }
-        return (subscriber, row)
-    }
-
     static func recordConsent(
         _ db: Database, subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String? = nil
     ) throws {
@@ -239,13 +105,32 @@ public struct ConsentRecord: Sendable, Equatable {
     public var detail: String?
 }
 
-/// The confirm flow's rows in SQLite, inside the caller's write transaction (which holds the
-/// whole database, so the token's owner needs no lock of its own).
-extension Database: ConfirmRows {
-    func confirmationTokenOwner(_ token: String) throws -> (subscriber: Subscriber, usedAt: Date?, expiresAt: Date?)? {
-        try AppDatabase.subscriber(token: token, purpose: "confirm", in: self).map {
-            ($0.subscriber, $0.token["usedAt"], $0.token["expiresAt"])
-        }
+/// The endpoint's rows in SQLite, inside the caller's write transaction (which holds the whole
+/// database, so no row needs a lock of its own).
+extension Database: EndpointRows {
+    func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow _: Bool) throws -> TokenOwner? {
+        try Row.fetchOne(
+            self,
+            sql: """
+                SELECT s.*, t.usedAt AS tokenUsedAt, t.expiresAt AS tokenExpiresAt
+                FROM subscriberToken t JOIN subscriber s ON s.id = t.subscriberId
+                WHERE t.tokenHash = ? AND t.purpose = ?
+                """, arguments: [LinkToken.hash(token), purpose.rawValue]
+        ).map { TokenOwner(subscriber: try Subscriber(row: $0), usedAt: $0["tokenUsedAt"], expiresAt: $0["tokenExpiresAt"]) }
+    }
+
+    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) throws {
+        try execute(
+            sql: """
+                INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt, expiresAt)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [hash, subscriberID, purpose.rawValue, time, expiresAt])
+    }
+
+    func spendToken(_ token: String, at time: Date) throws {
+        try execute(
+            sql: "UPDATE subscriberToken SET usedAt = COALESCE(usedAt, ?) WHERE tokenHash = ?",
+            arguments: [time, LinkToken.hash(token)])
     }
 
     func spendConfirmationTokens(subscriberID: Int64, at time: Date) throws {
@@ -260,11 +145,61 @@ extension Database: ConfirmRows {
             arguments: [time, subscriberID])
     }
 
+    func setPreferences(_ preferences: Preferences, subscriberID: Int64) throws {
+        try execute(
+            sql: "UPDATE subscriber SET name = ?, format = ?, paused = ? WHERE id = ?",
+            arguments: [preferences.name, preferences.format, preferences.paused, subscriberID])
+    }
+
+    func confirmationsQueued(subscriberID: Int64, since time: Date) throws -> SignupPolicy.RecentConfirmations {
+        let row = try Row.fetchOne(
+            self,
+            sql: """
+                SELECT COUNT(*) AS today, MAX(createdAt) AS latest, SUM(state = 'pending') AS unsent
+                FROM endpointMail WHERE subscriberId = ? AND kind = 'confirmation' AND createdAt > ?
+                """, arguments: [subscriberID, time])
+        return SignupPolicy.RecentConfirmations(
+            today: row?["today"] ?? 0, latest: row?["latest"], unsent: row?["unsent"] ?? 0)
+    }
+
     func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) throws {
         try execute(
             sql: """
                 INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
                 VALUES (?, ?, 'pending', ?, ?)
                 """, arguments: [subscriberID, kind.rawValue, time, time])
+    }
+
+    func dueEndpointMails(limit: Int, at time: Date) throws -> [EndpointMail] {
+        try Row.fetchAll(
+            self,
+            sql: """
+                SELECT m.id AS mailId, m.kind AS mailKind, m.attempts AS mailAttempts, m.createdAt AS mailCreatedAt, s.*
+                FROM endpointMail m JOIN subscriber s ON s.id = m.subscriberId
+                WHERE m.state = 'pending' AND m.nextAttemptAt <= ? ORDER BY m.nextAttemptAt, m.id LIMIT ?
+                """, arguments: [time, limit]
+        ).map { row in
+            EndpointMail(
+                id: row["mailId"], kind: row["mailKind"], subscriber: try Subscriber(row: row),
+                attempt: row["mailAttempts"] as Int? ?? 0, createdAt: row["mailCreatedAt"])
+        }
+    }
+
+    func leaseEndpointMails(ids: [Int64], until time: Date) throws {
+        let placeholders = ids.map { _ in "?" }.joined(separator: ", ")
+        var arguments: StatementArguments = [time]
+        arguments += StatementArguments(ids)
+        try execute(
+            sql: "UPDATE endpointMail SET attempts = attempts + 1, nextAttemptAt = ? WHERE id IN (\(placeholders))",
+            arguments: arguments)
+    }
+
+    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) throws {
+        try execute(
+            sql: """
+                UPDATE endpointMail SET state = COALESCE(?, state), sentAt = COALESCE(?, sentAt),
+                    nextAttemptAt = COALESCE(?, nextAttemptAt), lastReply = ?
+                WHERE id = ?
+                """, arguments: [state, sentAt, nextAttemptAt, reply, id])
     }
 }

@@ -26,107 +26,111 @@ extension AppDatabase: IssueStore {
     }
 
     public func issue(_ week: IssueWeek) throws -> IssueRecord? {
-        try reader.read { db in try Self.fetchIssue(week.description, db) }
+        try reader.read { db in try db.storedIssue(week) }
     }
 
     public func listIssues() throws -> [IssueRecord] {
         try reader.read { db in
             try String.fetchAll(db, sql: "SELECT week FROM issue ORDER BY week DESC").compactMap {
-                try Self.fetchIssue($0, db)
+                try db.storedIssue(try IssueWeek(parsing: $0))
             }
         }
     }
 
     public func saveDraft(_ draft: IssueDraft) throws {
-        try writer.write { db in
-            let existing = try Self.fetchIssue(draft.week.description, db)
-            let approval = try IssueLifecycle.savingDraft(
-                draft, over: existing, contentFixed: try Self.deliveryStarted(draft.week, db))
-            try db.execute(
-                sql: """
-                    INSERT INTO issue (week, status, subject, html, text, manifest, draftHash, approvedHash, approvedAt,
-                                       skipReason, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
-                    ON CONFLICT(week) DO UPDATE SET status = excluded.status, subject = excluded.subject,
-                        html = excluded.html, text = excluded.text, manifest = excluded.manifest,
-                        draftHash = excluded.draftHash, approvedHash = excluded.approvedHash,
-                        approvedAt = excluded.approvedAt, skipReason = NULL, updatedAt = excluded.updatedAt
-                    """,
-                arguments: [
-                    draft.week.description, approval.status.rawValue, draft.subject, draft.html, draft.text,
-                    draft.manifest, draft.hash, approval.approvedHash, approval.approvedAt, clock.now(),
-                ])
-            try db.execute(
-                sql: "UPDATE issue SET variants = ? WHERE week = ?",
-                arguments: [try draft.variants?.encoded(), draft.week.description])
-            try db.execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [draft.week.description])
-            for (position, id) in draft.comparisonIDs.enumerated() {
-                try db.execute(
-                    sql: "INSERT INTO issueComparison (week, comparisonId, position) VALUES (?, ?, ?)",
-                    arguments: [draft.week.description, id, position])
-            }
-        }
+        try writer.write { db in try db.saveDraft(draft, at: clock.now()) }
     }
 
     public func recordSkipped(_ week: IssueWeek, reason: String) throws {
-        try writer.write { db in
-            try IssueLifecycle.skipping(
-                week, over: try Self.fetchIssue(week.description, db), contentFixed: try Self.deliveryStarted(week, db))
-            try db.execute(
-                sql: """
-                    INSERT INTO issue (week, status, skipReason, updatedAt) VALUES (?, 'skipped', ?, ?)
-                    ON CONFLICT(week) DO UPDATE SET status = 'skipped', skipReason = excluded.skipReason,
-                        subject = NULL, html = NULL, text = NULL, manifest = NULL, draftHash = NULL,
-                        approvedHash = NULL, approvedAt = NULL, variants = NULL, updatedAt = excluded.updatedAt
-                    """, arguments: [week.description, reason, clock.now()])
-            try db.execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [week.description])
-        }
+        try writer.write { db in try db.recordSkipped(week, reason: reason, at: clock.now()) }
     }
 
     public func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
-        try writer.write { db in
-            try IssueLifecycle.approving(week, hash: hash, existing: try Self.fetchIssue(week.description, db))
-            try db.execute(
-                sql:
-                    "UPDATE issue SET status = 'approved', approvedHash = ?, approvedAt = ?, updatedAt = ? WHERE week = ?",
-                arguments: [hash, time, time, week.description])
-        }
+        try writer.write { db in try db.approve(week, hash: hash, at: time) }
     }
 
     public func markSent(_ week: IssueWeek, at time: Date) throws {
-        try writer.write { db in
-            try db.execute(
-                sql: "UPDATE issue SET status = 'sent', sentAt = ?, updatedAt = ? WHERE week = ?",
-                arguments: [time, time, week.description])
-        }
+        try writer.write { db in try db.setSent(week, at: time) }
     }
+}
 
-    /// Some recipient already got (or is getting) this week's issue: its content is fixed.
-    private static func deliveryStarted(_ week: IssueWeek, _ db: Database) throws -> Bool {
-        try deliveryExists(week, in: IssueLifecycle.contentFixingStates, db)
-    }
-
-    /// Whether the week's ledger has a row in one of `states` (the core says which).
-    static func deliveryExists(_ week: IssueWeek, in states: [DeliveryState], _ db: Database) throws -> Bool {
-        let placeholders = Array(repeating: "?", count: states.count).joined(separator: ", ")
-        return try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN (\(placeholders)))",
-            arguments: [week.description] + StatementArguments(states.map(\.rawValue))) ?? false
-    }
-
-    private static func fetchIssue(_ week: String, _ db: Database) throws -> IssueRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM issue WHERE week = ?", arguments: [week]) else {
-            return nil
-        }
-        let ids = try Int64.fetchAll(
-            db, sql: "SELECT comparisonId FROM issueComparison WHERE week = ? ORDER BY position", arguments: [week])
+/// A week's issue rows in SQLite, inside the caller's write transaction (the writes: IssueRows).
+extension Database: IssueRows {
+    func issueRow(_ week: IssueWeek) throws -> IssueRecord? {
+        guard let row = try Row.fetchOne(self, sql: "SELECT * FROM issue WHERE week = ?", arguments: [week.description])
+        else { return nil }
         var record = IssueRecord(
-            week: try IssueWeek(parsing: row["week"]), status: IssueStatus(rawValue: row["status"]) ?? .draft,
+            week: week, status: IssueStatus(rawValue: row["status"]) ?? .draft,
             subject: row["subject"], html: row["html"], text: row["text"], manifest: row["manifest"],
             draftHash: row["draftHash"], approvedHash: row["approvedHash"], approvedAt: row["approvedAt"],
-            sentAt: row["sentAt"], skipReason: row["skipReason"], comparisonIDs: ids, updatedAt: row["updatedAt"])
+            sentAt: row["sentAt"], skipReason: row["skipReason"], comparisonIDs: [], updatedAt: row["updatedAt"])
         if let variants: String = row["variants"] { record.variants = try FrozenVariants.decode(variants) }
         record.hiddenFromArchive = row["hiddenFromArchive"] ?? false
         return record
+    }
+
+    func featuredComparisonIDs(_ week: IssueWeek) throws -> [Int64] {
+        try Int64.fetchAll(
+            self, sql: "SELECT comparisonId FROM issueComparison WHERE week = ? ORDER BY position",
+            arguments: [week.description])
+    }
+
+    func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) throws -> Bool {
+        let placeholders = Array(repeating: "?", count: states.count).joined(separator: ", ")
+        return try Bool.fetchOne(
+            self, sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN (\(placeholders)))",
+            arguments: [week.description] + StatementArguments(states.map(\.rawValue))) ?? false
+    }
+
+    func upsertDraft(
+        _ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date
+    ) throws {
+        try execute(
+            sql: """
+                INSERT INTO issue (week, status, subject, html, text, manifest, draftHash, approvedHash, approvedAt,
+                                   skipReason, variants, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                ON CONFLICT(week) DO UPDATE SET status = excluded.status, subject = excluded.subject,
+                    html = excluded.html, text = excluded.text, manifest = excluded.manifest,
+                    draftHash = excluded.draftHash, approvedHash = excluded.approvedHash,
+                    approvedAt = excluded.approvedAt, skipReason = NULL, variants = excluded.variants,
+                    updatedAt = excluded.updatedAt
+                """,
+            arguments: [
+                draft.week.description, approval.status.rawValue, draft.subject, draft.html, draft.text,
+                draft.manifest, draft.hash, approval.approvedHash, approval.approvedAt, variants, time,
+            ])
+    }
+
+    func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) throws {
+        try execute(
+            sql: """
+                INSERT INTO issue (week, status, skipReason, updatedAt) VALUES (?, 'skipped', ?, ?)
+                ON CONFLICT(week) DO UPDATE SET status = 'skipped', skipReason = excluded.skipReason,
+                    subject = NULL, html = NULL, text = NULL, manifest = NULL, draftHash = NULL,
+                    approvedHash = NULL, approvedAt = NULL, variants = NULL, updatedAt = excluded.updatedAt
+                """, arguments: [week.description, reason, time])
+    }
+
+    func deleteFeaturedComparisons(_ week: IssueWeek) throws {
+        try execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [week.description])
+    }
+
+    func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) throws {
+        try execute(
+            sql: "INSERT INTO issueComparison (week, comparisonId, position) VALUES (?, ?, ?)",
+            arguments: [week.description, comparisonID, position])
+    }
+
+    func setApproved(_ week: IssueWeek, hash: String, at time: Date) throws {
+        try execute(
+            sql: "UPDATE issue SET status = 'approved', approvedHash = ?, approvedAt = ?, updatedAt = ? WHERE week = ?",
+            arguments: [hash, time, time, week.description])
+    }
+
+    func setSent(_ week: IssueWeek, at time: Date) throws {
+        try execute(
+            sql: "UPDATE issue SET status = 'sent', sentAt = ?, updatedAt = ? WHERE week = ?",
+            arguments: [time, time, week.description])
     }
 }

@@ -93,7 +93,7 @@ extension AppDatabase: RunStore {
     }
 
     public func deliveryBegun(_ week: IssueWeek) throws -> Bool {
-        try reader.read { db in try Self.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates, db) }
+        try reader.read { db in try db.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates) }
     }
 
     public func editorsMailed(_ week: IssueWeek, draftHash: String) throws -> Set<String> {

@@ -8,30 +8,15 @@ extension Subscriber.Format: DatabaseValueConvertible {}
 extension AppDatabase: SubscriberStore {
     public func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber {
         let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
-        return try writer.write { db in
-            if let existing = try Subscriber.fetchOne(
-                db, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [address.address])
-            {
-                return existing
-            }
-            try db.execute(
-                sql: "INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, ?, ?)",
-                arguments: [address.address, name, status, clock.now()])
-            return try Subscriber.fetchOne(
-                db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [db.lastInsertedRowID])!
-        }
+        return try writer.write { db in try db.addSubscriber(address, name: name, status: status, at: clock.now()) }
     }
 
     public func subscriber(email: String) throws -> Subscriber? {
-        try reader.read { db in
-            try Subscriber.fetchOne(db, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [email])
-        }
+        try reader.read { db in try db.subscriber(email: email, holdingRow: false) }
     }
 
     public func subscriber(id: Int64) throws -> Subscriber? {
-        try reader.read { db in
-            try Subscriber.fetchOne(db, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [id])
-        }
+        try reader.read { db in try db.subscriber(id: id) }
     }
 
     public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) throws {
@@ -58,31 +43,13 @@ extension AppDatabase: SubscriberStore {
     }
 }
 
-
 extension AppDatabase {
-    /// Adds a subscriber from an import, with a consent record naming where it came from; an
-    /// address already known is left exactly as it is (an unsubscribe is never undone by an
-    /// import). Returns whether the address was new.
+    /// `SubscriberRows.importSubscriber` in one write transaction.
     public func importSubscriber(
         email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
     ) throws -> Bool {
         try writer.write { db in
-            if try Int.fetchOne(db, sql: "SELECT 1 FROM subscriber WHERE email = ?", arguments: [email]) != nil {
-                return false
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO subscriber (email, name, status, createdAt, confirmedAt)
-                    VALUES (?, ?, 'confirmed', ?, ?)
-                    """, arguments: [email, name, time, time])
-            let subscriberID = db.lastInsertedRowID
-            try Self.recordConsent(
-                db, subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source)
-            if let topics {
-                try Self.replaceTopicChoice(
-                    topics, subscriberID: subscriberID, client: .commandLine, at: time, event: "import-topics", db)
-            }
-            return true
+            try db.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
         }
     }
 
@@ -93,5 +60,28 @@ extension AppDatabase {
             try db.execute(sql: "DELETE FROM subscriber WHERE email = ?", arguments: [email])
             return db.changesCount > 0
         }
+    }
+}
+
+/// The subscriber rows in SQLite, inside the caller's write transaction (which holds the whole
+/// database: `holdingRow` needs nothing more). The email column compares in any case (NOCASE).
+extension Database: SubscriberRows {
+    func insertSubscriber(
+        email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date
+    ) throws -> Int64? {
+        try execute(
+            sql: """
+                INSERT INTO subscriber (email, name, status, createdAt, confirmedAt) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """, arguments: [email, name, status, time, confirmedAt])
+        return changesCount > 0 ? lastInsertedRowID : nil
+    }
+
+    func subscriber(id: Int64) throws -> Subscriber? {
+        try Subscriber.fetchOne(self, sql: "SELECT * FROM subscriber WHERE id = ?", arguments: [id])
+    }
+
+    func subscriber(email: String, holdingRow _: Bool) throws -> Subscriber? {
+        try Subscriber.fetchOne(self, sql: "SELECT * FROM subscriber WHERE email = ?", arguments: [email])
     }
 }

@@ -31,49 +31,8 @@ extension AppDatabase {
                 JOIN comparison c ON c.id = t.comparisonId WHERE t.category IS NOT NULL
                 """)
         for row in rows {
-            try insertTopic(row["category"], comparisonID: row["comparisonId"], at: row["firstSeenAt"], db)
+            try db.addTopic(row["category"], comparisonID: row["comparisonId"], at: row["firstSeenAt"])
         }
-    }
-
-    /// Keeps a saved comparison's topics in step with its tools' categories.
-    static func replaceTopics(of id: Int64, with comparison: Comparison, at time: Date, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM comparisonTopic WHERE comparisonId = ?", arguments: [id])
-        for category in comparison.tools.compactMap(\.category) {
-            try insertTopic(category, comparisonID: id, at: time, db)
-        }
-    }
-
-    private static func insertTopic(_ category: String, comparisonID: Int64, at time: Date, _ db: Database) throws {
-        let name = TopicAliases.clean(category)
-        guard !name.isEmpty else { return }
-        try db.execute(
-            sql: "INSERT INTO topic (name, firstSeenAt) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
-            arguments: [name, time])
-        // The spelling first seen names the topic: "developer tools" later is the same one.
-        let stored = try String.fetchOne(db, sql: "SELECT name FROM topic WHERE name = ?", arguments: [name]) ?? name
-        try db.execute(
-            sql: "INSERT INTO comparisonTopic (comparisonId, topic) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            arguments: [comparisonID, stored])
-    }
-
-    static func replaceTopicChoice(
-        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String = "topics",
-        _ db: Database
-    ) throws {
-        let previous = try topicChoice(subscriberID: subscriberID, db)
-        guard previous != choice else { return }
-        try db.execute(sql: "DELETE FROM subscriberTopic WHERE subscriberId = ?", arguments: [subscriberID])
-        for topic in choice.topics {
-            try db.execute(
-                sql: "INSERT INTO subscriberTopic (subscriberId, topic) VALUES (?, ?)", arguments: [subscriberID, topic])
-        }
-        try recordConsent(db, subscriberID: subscriberID, event: event, client: client, at: time, detail: "topics=\(choice)")
-    }
-
-    static func topicChoice(subscriberID: Int64, _ db: Database) throws -> TopicChoice {
-        TopicChoice(
-            try String.fetchAll(
-                db, sql: "SELECT topic FROM subscriberTopic WHERE subscriberId = ?", arguments: [subscriberID]))
     }
 }
 
@@ -96,12 +55,12 @@ extension AppDatabase: TopicStore {
     }
 
     public func topicChoice(subscriberID: Int64) throws -> TopicChoice {
-        try reader.read { db in try Self.topicChoice(subscriberID: subscriberID, db) }
+        try reader.read { db in try db.topicChoice(subscriberID: subscriberID) }
     }
 
     public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) throws {
         try writer.write { db in
-            try Self.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time, db)
+            try db.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
         }
     }
 
@@ -145,6 +104,41 @@ extension AppDatabase: TopicStore {
             }
             return topics.mapValues { TopicChoice($0) }
         }
+    }
+}
+
+/// Topic rows in SQLite, inside the caller's write transaction (the workflows: TopicRows).
+extension Database: TopicRows {
+    func deleteComparisonTopics(of comparisonID: Int64) throws {
+        try execute(sql: "DELETE FROM comparisonTopic WHERE comparisonId = ?", arguments: [comparisonID])
+    }
+
+    func insertTopic(_ name: String, at time: Date) throws {
+        try execute(
+            sql: "INSERT INTO topic (name, firstSeenAt) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+            arguments: [name, time])
+    }
+
+    func linkTopic(_ name: String, comparisonID: Int64) throws {
+        // `topic.name` compares without case, so this finds the spelling stored.
+        try execute(
+            sql: """
+                INSERT INTO comparisonTopic (comparisonId, topic) SELECT ?, name FROM topic WHERE name = ?
+                ON CONFLICT DO NOTHING
+                """, arguments: [comparisonID, name])
+    }
+
+    func subscriberTopics(subscriberID: Int64) throws -> [String] {
+        try String.fetchAll(self, sql: "SELECT topic FROM subscriberTopic WHERE subscriberId = ?", arguments: [subscriberID])
+    }
+
+    func deleteSubscriberTopics(subscriberID: Int64) throws {
+        try execute(sql: "DELETE FROM subscriberTopic WHERE subscriberId = ?", arguments: [subscriberID])
+    }
+
+    func insertSubscriberTopic(_ topic: String, subscriberID: Int64) throws {
+        try execute(
+            sql: "INSERT INTO subscriberTopic (subscriberId, topic) VALUES (?, ?)", arguments: [subscriberID, topic])
     }
 }
 

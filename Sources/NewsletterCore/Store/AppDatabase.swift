@@ -210,32 +210,7 @@ public final class AppDatabase: Sendable {
 
 extension AppDatabase: ComparisonStore {
     public func saveComparison(_ comparison: Comparison) throws -> SaveOutcome {
-        try writer.write { db in
-            let now = clock.now()
-            if var existing = try ComparisonRow.filter(Column("source") == comparison.source).fetchOne(db) {
-                let id = existing.id!
-                if existing.contentHash == comparison.contentHash { return .unchanged(id: id) }
-                let previousHash = existing.contentHash
-                var replacement = ComparisonRow(comparison, firstSeenAt: existing.firstSeenAt, updatedAt: now)
-                replacement.id = id
-                if comparison.publishedFrom == .firstSeen {
-                    // The page still gives no date: it was first seen when it was first seen.
-                    replacement.published = existing.published
-                    replacement.publishedFrom = existing.publishedFrom
-                }
-                existing = replacement
-                try existing.update(db)
-                try Self.replaceChildren(of: id, with: comparison, at: now, in: db)
-                return .updated(id: id, previousHash: previousHash)
-            }
-            if let twin = try ComparisonRow.filter(Column("recordHash") == comparison.recordHash).fetchOne(db) {
-                return .duplicate(of: twin.id!, source: twin.source)
-            }
-            var row = ComparisonRow(comparison, firstSeenAt: now, updatedAt: now)
-            try row.insert(db)
-            try Self.replaceChildren(of: row.id!, with: comparison, at: now, in: db)
-            return .inserted(id: row.id!)
-        }
+        try writer.write { db in try db.saveComparison(comparison, at: clock.now()) }
     }
 
     public func listComparisons() throws -> [ComparisonSummary] {
@@ -264,24 +239,6 @@ extension AppDatabase: ComparisonStore {
                     url: row.url, contentHash: row.contentHash, published: row.published,
                     publishedFrom: row.publishedFrom, layout: row.layout, markup: row.markup))
         }
-    }
-
-    private static func replaceChildren(of id: Int64, with comparison: Comparison, at time: Date, in db: Database)
-        throws
-    {
-        try ToolRow.filter(Column("comparisonId") == id).deleteAll(db)
-        try TakeRow.filter(Column("comparisonId") == id).deleteAll(db)
-        try MissingTakeRow.filter(Column("comparisonId") == id).deleteAll(db)
-        for (position, tool) in comparison.tools.enumerated() {
-            try ToolRow(comparisonId: id, position: position, tool: tool).insert(db)
-        }
-        for (position, take) in comparison.takes.enumerated() {
-            try TakeRow(comparisonId: id, position: position, take: take).insert(db)
-        }
-        for slot in comparison.missingTakes {
-            try MissingTakeRow(comparisonId: id, tool: slot.tool, role: slot.role).insert(db)
-        }
-        try replaceTopics(of: id, with: comparison, at: time, in: db)
     }
 }
 

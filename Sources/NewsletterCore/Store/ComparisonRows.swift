@@ -103,3 +103,58 @@ extension PageLayout: DatabaseValueConvertible {}
 extension PageMarkup: DatabaseValueConvertible {}
 extension ReviewerRole: DatabaseValueConvertible {}
 extension Verdict: DatabaseValueConvertible {}
+
+/// Saving a comparison in SQLite, inside the caller's write transaction (the decision:
+/// ComparisonSaveRows).
+extension Database: ComparisonSaveRows {
+    func storedPage(source: String) throws -> StoredPage? {
+        try ComparisonRow.filter(Column("source") == source).fetchOne(self).map {
+            StoredPage(
+                id: $0.id!, contentHash: $0.contentHash, published: $0.published, publishedFrom: $0.publishedFrom,
+                firstSeenAt: $0.firstSeenAt)
+        }
+    }
+
+    func comparisonRecorded(as recordHash: String) throws -> (id: Int64, source: String)? {
+        try ComparisonRow.filter(Column("recordHash") == recordHash).order(Column("id")).fetchOne(self).map {
+            ($0.id!, $0.source)
+        }
+    }
+
+    func insertComparison(_ comparison: Comparison, at time: Date) throws -> Int64 {
+        var row = ComparisonRow(comparison, firstSeenAt: time, updatedAt: time)
+        try row.insert(self)
+        return row.id!
+    }
+
+    func updateComparison(
+        _ page: StoredPage, to comparison: Comparison, published: Date, publishedFrom: PublishedTimeSource,
+        at time: Date
+    ) throws {
+        var row = ComparisonRow(comparison, firstSeenAt: page.firstSeenAt, updatedAt: time)
+        row.id = page.id
+        row.published = published
+        row.publishedFrom = publishedFrom
+        try row.update(self)
+    }
+
+    func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) throws {
+        switch child {
+        case .tools: try ToolRow.filter(Column("comparisonId") == comparisonID).deleteAll(self)
+        case .takes: try TakeRow.filter(Column("comparisonId") == comparisonID).deleteAll(self)
+        case .missingTakes: try MissingTakeRow.filter(Column("comparisonId") == comparisonID).deleteAll(self)
+        }
+    }
+
+    func insertTool(_ tool: Tool, comparisonID: Int64, position: Int) throws {
+        try ToolRow(comparisonId: comparisonID, position: position, tool: tool).insert(self)
+    }
+
+    func insertTake(_ take: Take, comparisonID: Int64, position: Int) throws {
+        try TakeRow(comparisonId: comparisonID, position: position, take: take).insert(self)
+    }
+
+    func insertMissingTake(_ slot: TakeSlot, comparisonID: Int64) throws {
+        try MissingTakeRow(comparisonId: comparisonID, tool: slot.tool, role: slot.role).insert(self)
+    }
+}

@@ -124,14 +124,11 @@ public protocol SubscriberEndpointStore: Sendable {
     func subscriber(unsubscribeToken: String) throws -> Subscriber?
     /// Unsubscribes the token's subscriber; doing it twice changes nothing.
     func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome
-    /// Records a signup and, unless throttled or already confirmed, queues a confirmation mail.
+    /// Records a signup and, unless throttled or already confirmed, queues a confirmation mail
+    /// and sets the address's topic choice to `topics` when given (recorded in the consent
+    /// trail), all in one transaction: what a signup form does.
     func requestSignup(
-        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
-    ) throws -> SignupOutcome
-    /// `requestSignup`, and when a confirmation is queued, the address's topic choice set to
-    /// `topics` (recorded in the consent trail), all in one transaction: what a signup form does.
-    func requestSignup(
-        _ address: MailAddress, name: String?, topics: TopicChoice, client: ClientInfo, policy: SignupPolicy,
+        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
         at time: Date
     ) throws -> SignupOutcome
     func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink
@@ -151,4 +148,13 @@ public protocol SubscriberEndpointStore: Sendable {
     func newUnsubscribeToken(subscriberID: Int64, at time: Date) throws -> String
     /// Endpoint mails not yet sent.
     func endpointMailQueueDepth() throws -> Int
+}
+
+extension SubscriberEndpointStore {
+    /// A signup that leaves the topic choice as it is.
+    public func requestSignup(
+        _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
+    ) throws -> SignupOutcome {
+        try requestSignup(address, name: name, topics: nil, client: client, policy: policy, at: time)
+    }
 }

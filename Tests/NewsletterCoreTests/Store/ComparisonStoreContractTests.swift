@@ -48,6 +48,30 @@ struct ComparisonStoreContractTests {
     }
 
     @Test(arguments: StoreBackend.all)
+    func anUpdatedPageThatStillGivesNoDateKeepsTheDateItWasFirstSeen(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let firstSeen = Date(timeIntervalSince1970: 1_796_000_000)
+        var comparison = try sample()
+        comparison.published = firstSeen
+        comparison.publishedFrom = .firstSeen
+        let id = try store.saveComparison(comparison).id
+        // Read again a day later, still without a date: the reading's own time does not count.
+        comparison.contentHash = "changed"
+        comparison.published = firstSeen.addingTimeInterval(86_400)
+        _ = try store.saveComparison(comparison)
+        var stored = try #require(try store.comparison(id: id)).comparison
+        #expect(stored.published == firstSeen && stored.publishedFrom == .firstSeen)
+        // Once the page gives a date, that date is the one stored.
+        let dated = firstSeen.addingTimeInterval(-86_400)
+        comparison.contentHash = "changed again"
+        comparison.published = dated
+        comparison.publishedFrom = .page
+        _ = try store.saveComparison(comparison)
+        stored = try #require(try store.comparison(id: id)).comparison
+        #expect(stored.published == dated && stored.publishedFrom == .page)
+    }
+
+    @Test(arguments: StoreBackend.all)
     func theSameRecordUnderAnotherSourceIsADuplicateAndNotStored(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let original = try sample()

@@ -140,4 +140,54 @@ struct SubscriberEndpointStoreContractTests {
         let claims = try store.claimDeliveries(week, limit: 5, runStarted: Date())
         #expect(claims.map(\.topics) == [TopicChoice(["agents", "search"])])
     }
+
+    @Test(arguments: StoreBackend.all)
+    func eachFlowLeavesOneLineInTheConsentTrail(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let now = self.now
+        let address = try MailAddress("ada@example.org")
+        guard case .confirmationQueued(let id) = try store.requestSignup(
+            address, name: nil, topics: TopicChoice(["agents"]), client: client, policy: SignupPolicy(), at: now)
+        else { Issue.record("queued"); return }
+        #expect(try store.requestSignup(address, name: nil, client: client, policy: SignupPolicy(), at: now) == .throttled)
+        let confirmation = try store.newConfirmationToken(subscriberID: id, lifetime: 3600, at: now)
+        _ = try store.confirm(token: confirmation, client: client, at: now)
+        let token = try store.newUnsubscribeToken(subscriberID: id, at: now)
+        #expect(try store.updatePreferences(
+            token: token, Preferences(name: nil, format: .text, paused: true), client: client, at: now) != nil)
+        _ = try store.unsubscribe(token: token, client: client, at: now)
+        _ = try store.unsubscribe(token: token, client: client, at: now)
+        #expect(
+            try StoreProbe.consentTrail(id, in: store) == [
+                "signup: -", "topics: topics=agents", "confirm: -", "preferences: format=text paused=true",
+                "unsubscribe: -",
+            ], "a throttled signup and a second unsubscribe record nothing")
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func theThrottleCountsTheConfirmationsOfTheLastDay(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+        let address = try MailAddress("ada@example.org")
+        let policy = SignupPolicy()
+        func signUp(after seconds: TimeInterval) throws -> SignupOutcome {
+            try store.requestSignup(address, name: nil, client: client, policy: policy, at: t0 + seconds)
+        }
+        func sendQueued(after seconds: TimeInterval) throws {
+            for mail in try store.claimEndpointMail(limit: 10, at: t0 + seconds, lease: 60) {
+                try store.recordEndpointMail(id: mail.id, .sent(reply: "250 ok"), at: t0 + seconds)
+            }
+        }
+        guard case .confirmationQueued = try signUp(after: 0) else { Issue.record("queued"); return }
+        try sendQueued(after: 1)
+        #expect(try signUp(after: 5 * 60) == .throttled, "within the resend interval of the last")
+        guard case .confirmationQueued = try signUp(after: 11 * 60) else { Issue.record("second"); return }
+        try sendQueued(after: 11 * 60 + 1)
+        guard case .confirmationQueued = try signUp(after: 22 * 60) else { Issue.record("third"); return }
+        try sendQueued(after: 22 * 60 + 1)
+        #expect(try signUp(after: 33 * 60) == .throttled, "three a day at most")
+        // A day after the first, two remain in the last 24 hours: one more may go.
+        guard case .confirmationQueued = try signUp(after: 24 * 3600 + 1) else { Issue.record("a day on"); return }
+        #expect(try store.endpointMailQueueDepth() == 1)
+    }
 }

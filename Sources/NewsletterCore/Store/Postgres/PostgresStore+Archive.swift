@@ -11,7 +11,7 @@ extension PostgresStore: ArchiveStore {
                 ORDER BY week COLLATE "C" DESC
                 """#
             ).compactMap { row in
-                try Self.fetchIssue(try IssueWeek(parsing: try row.decode(String.self)), connection)
+                try connection.storedIssue(try IssueWeek(parsing: try row.decode(String.self)))
             }
         }
     }

@@ -5,50 +5,11 @@ import PostgresNIO
 /// one transaction per save.
 extension PostgresStore: ComparisonStore {
     public func saveComparison(_ comparison: Comparison) throws -> SaveOutcome {
-        let now = Date()
+        let now = clock.now()
         return try transaction { connection in
             // Two ingests of one page at once: the second waits here for the first's row.
             try connection.run("SELECT pg_advisory_xact_lock(\(Self.comparisonLockKey), hashtext(\(comparison.source)))")
-            let existing = try connection.rows(
-                "SELECT id, content_hash, published, published_from FROM comparison WHERE source = \(comparison.source)"
-            ).first
-            if let existing {
-                let (id, contentHash, published, publishedFrom) = try existing.decode((Int64, String, Date, String).self)
-                if contentHash == comparison.contentHash { return .unchanged(id: id) }
-                // A page that still gives no date was first seen when it was first seen.
-                let keepDate = comparison.publishedFrom == .firstSeen
-                try connection.run(
-                    """
-                    UPDATE comparison SET url = \(comparison.url), title = \(comparison.title),
-                        content_hash = \(comparison.contentHash), record_hash = \(comparison.recordHash),
-                        published = \(keepDate ? published : comparison.published),
-                        published_from = \(keepDate ? publishedFrom : comparison.publishedFrom.rawValue),
-                        layout = \(comparison.layout.rawValue), markup = \(comparison.markup.rawValue), updated_at = \(now)
-                    WHERE id = \(id)
-                    """)
-                try Self.replaceChildren(of: id, with: comparison, at: now, connection)
-                return .updated(id: id, previousHash: contentHash)
-            }
-            if let twin = try connection.rows(
-                "SELECT id, source FROM comparison WHERE record_hash = \(comparison.recordHash) ORDER BY id LIMIT 1"
-            ).first {
-                let (id, source) = try twin.decode((Int64, String).self)
-                return .duplicate(of: id, source: source)
-            }
-            let inserted = try connection.rows(
-                """
-                INSERT INTO comparison (source, url, title, content_hash, record_hash, published, published_from,
-                    layout, markup, first_seen_at, updated_at)
-                VALUES (\(comparison.source), \(comparison.url), \(comparison.title), \(comparison.contentHash),
-                    \(comparison.recordHash), \(comparison.published), \(comparison.publishedFrom.rawValue),
-                    \(comparison.layout.rawValue), \(comparison.markup.rawValue), \(now), \(now))
-                RETURNING id
-                """)
-            guard let id = try inserted.first?.decode(Int64.self) else {
-                throw PostgresStoreError.other("the comparison \(comparison.source) was not inserted")
-            }
-            try Self.replaceChildren(of: id, with: comparison, at: now, connection)
-            return .inserted(id: id)
+            return try connection.saveComparison(comparison, at: now)
         }
     }
 
@@ -127,56 +88,98 @@ extension PostgresStore: ComparisonStore {
     /// "cmpr": the lock one page's saves take, apart from the schema's and the weeks'.
     static let comparisonLockKey: Int32 = 0x636D_7072
 
-    private static func replaceChildren(
-        of id: Int64, with comparison: Comparison, at time: Date, _ connection: PostgresSession
-    ) throws {
-        try connection.run("DELETE FROM comparison_tool WHERE comparison_id = \(id)")
-        try connection.run("DELETE FROM take WHERE comparison_id = \(id)")
-        try connection.run("DELETE FROM missing_take WHERE comparison_id = \(id)")
-        for (position, tool) in comparison.tools.enumerated() {
-            try connection.run(
-                """
-                INSERT INTO comparison_tool (comparison_id, position, name, tagline, category, description,
-                    panel_ship_percent, panel_verdict, ship_votes, skip_votes, pricing, entry)
-                VALUES (\(id), \(position), \(tool.name), \(tool.tagline), \(tool.category), \(tool.description),
-                    \(tool.panelShipPercent), \(tool.panelVerdict?.rawValue), \(tool.shipVotes), \(tool.skipVotes),
-                    \(tool.pricing), \(tool.entry))
-                """)
-        }
-        for (position, take) in comparison.takes.enumerated() {
-            try connection.run(
-                """
-                INSERT INTO take (comparison_id, position, tool, role, score, verdict, text, role_inferred, tool_inferred, line)
-                VALUES (\(id), \(position), \(take.tool), \(take.role.rawValue), \(take.score), \(take.verdict?.rawValue),
-                    \(take.text), \(take.roleInferred), \(take.toolInferred), \(take.line))
-                """)
-        }
-        for slot in comparison.missingTakes {
-            try connection.run(
-                "INSERT INTO missing_take (comparison_id, tool, role) VALUES (\(id), \(slot.tool), \(slot.role.rawValue))")
-        }
-        // The comparison's topics follow its tools' categories, as in the SQLite store.
-        try connection.run("DELETE FROM comparison_topic WHERE comparison_id = \(id)")
-        for category in comparison.tools.compactMap(\.category) {
-            let name = TopicAliases.clean(category)
-            guard !name.isEmpty else { continue }
-            try connection.run(
-                "INSERT INTO topic (name, first_seen_at) VALUES (\(name), \(time)) ON CONFLICT ((lower(name))) DO NOTHING")
-            // The spelling first seen names the topic.
-            try connection.run(
-                """
-                INSERT INTO comparison_topic (comparison_id, topic)
-                SELECT \(id), name FROM topic WHERE lower(name) = lower(\(name))
-                ON CONFLICT DO NOTHING
-                """)
-        }
-    }
-
     static func enumValue<T: RawRepresentable>(_ type: T.Type, _ raw: String, _ column: String) throws -> T
     where T.RawValue == String {
         guard let value = T(rawValue: raw) else {
             throw PostgresStoreError.other("\(column) holds \"\(raw)\", which this newsletter does not know")
         }
         return value
+    }
+}
+
+/// Saving a comparison in PostgreSQL, inside the caller's transaction (the decision:
+/// ComparisonSaveRows).
+extension PostgresSession: ComparisonSaveRows {
+    func storedPage(source: String) throws -> StoredPage? {
+        guard
+            let row = try rows(
+                "SELECT id, content_hash, published, published_from, first_seen_at FROM comparison WHERE source = \(source)"
+            ).first
+        else { return nil }
+        let (id, contentHash, published, publishedFrom, firstSeen) = try row.decode((Int64, String, Date, String, Date).self)
+        return StoredPage(
+            id: id, contentHash: contentHash, published: published,
+            publishedFrom: try PostgresStore.enumValue(PublishedTimeSource.self, publishedFrom, "comparison.published_from"),
+            firstSeenAt: firstSeen)
+    }
+
+    func comparisonRecorded(as recordHash: String) throws -> (id: Int64, source: String)? {
+        try rows("SELECT id, source FROM comparison WHERE record_hash = \(recordHash) ORDER BY id LIMIT 1").first
+            .map { try $0.decode((Int64, String).self) }
+    }
+
+    func insertComparison(_ comparison: Comparison, at time: Date) throws -> Int64 {
+        let inserted = try rows(
+            """
+            INSERT INTO comparison (source, url, title, content_hash, record_hash, published, published_from,
+                layout, markup, first_seen_at, updated_at)
+            VALUES (\(comparison.source), \(comparison.url), \(comparison.title), \(comparison.contentHash),
+                \(comparison.recordHash), \(comparison.published), \(comparison.publishedFrom.rawValue),
+                \(comparison.layout.rawValue), \(comparison.markup.rawValue), \(time), \(time))
+            RETURNING id
+            """)
+        guard let id = try inserted.first?.decode(Int64.self) else {
+            throw PostgresStoreError.other("the comparison \(comparison.source) was not inserted")
+        }
+        return id
+    }
+
+    func updateComparison(
+        _ page: StoredPage, to comparison: Comparison, published: Date, publishedFrom: PublishedTimeSource,
+        at time: Date
+    ) throws {
+        try run(
+            """
+            UPDATE comparison SET url = \(comparison.url), title = \(comparison.title),
+                content_hash = \(comparison.contentHash), record_hash = \(comparison.recordHash),
+                published = \(published), published_from = \(publishedFrom.rawValue),
+                layout = \(comparison.layout.rawValue), markup = \(comparison.markup.rawValue), updated_at = \(time)
+            WHERE id = \(page.id)
+            """)
+    }
+
+    func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) throws {
+        let table =
+            switch child {
+            case .tools: "comparison_tool"
+            case .takes: "take"
+            case .missingTakes: "missing_take"
+            }
+        try run("DELETE FROM \(unescaped: table) WHERE comparison_id = \(comparisonID)")
+    }
+
+    func insertTool(_ tool: Tool, comparisonID: Int64, position: Int) throws {
+        try run(
+            """
+            INSERT INTO comparison_tool (comparison_id, position, name, tagline, category, description,
+                panel_ship_percent, panel_verdict, ship_votes, skip_votes, pricing, entry)
+            VALUES (\(comparisonID), \(position), \(tool.name), \(tool.tagline), \(tool.category), \(tool.description),
+                \(tool.panelShipPercent), \(tool.panelVerdict?.rawValue), \(tool.shipVotes), \(tool.skipVotes),
+                \(tool.pricing), \(tool.entry))
+            """)
+    }
+
+    func insertTake(_ take: Take, comparisonID: Int64, position: Int) throws {
+        try run(
+            """
+            INSERT INTO take (comparison_id, position, tool, role, score, verdict, text, role_inferred, tool_inferred, line)
+            VALUES (\(comparisonID), \(position), \(take.tool), \(take.role.rawValue), \(take.score),
+                \(take.verdict?.rawValue), \(take.text), \(take.roleInferred), \(take.toolInferred), \(take.line))
+            """)
+    }
+
+    func insertMissingTake(_ slot: TakeSlot, comparisonID: Int64) throws {
+        try run(
+            "INSERT INTO missing_take (comparison_id, tool, role) VALUES (\(comparisonID), \(slot.tool), \(slot.role.rawValue))")
     }
 }

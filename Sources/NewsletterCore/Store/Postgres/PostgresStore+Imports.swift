@@ -4,30 +4,13 @@ import PostgresNIO
 /// NewsletterStore's own methods beyond its parts, in PostgreSQL: imports, the topic choices
 /// an export writes, and dropping an editor's summary.
 extension PostgresStore {
-    /// Adds a confirmed subscriber from an import, with a consent record naming where it came
-    /// from; an address already known (in any case) is left exactly as it is (an import never
-    /// undoes an unsubscribe). Returns whether the address was new.
+    /// `SubscriberRows.importSubscriber` in one transaction: two imports of one address at
+    /// once, the unique index lets one in and the other finds it.
     public func importSubscriber(
         email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
     ) throws -> Bool {
         try transaction { connection in
-            // Two imports of one address at once: the unique index lets one in, the other finds it.
-            let inserted = try connection.rows(
-                """
-                INSERT INTO subscriber (email, name, status, created_at, confirmed_at)
-                VALUES (\(email), \(name), \(Subscriber.Status.confirmed.rawValue), \(time), \(time))
-                ON CONFLICT ((lower(email))) DO NOTHING
-                RETURNING id
-                """)
-            guard let subscriberID = try inserted.first?.decode(Int64.self) else { return false }
-            try Self.recordConsent(
-                subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source, connection)
-            if let topics {
-                try Self.replaceTopicChoice(
-                    topics, subscriberID: subscriberID, client: .commandLine, at: time, event: "import-topics",
-                    connection)
-            }
-            return true
+            try connection.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
         }
     }
 

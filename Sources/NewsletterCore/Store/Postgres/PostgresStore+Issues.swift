@@ -31,90 +31,45 @@ extension PostgresStore: IssueStore {
     }
 
     public func issue(_ week: IssueWeek) throws -> IssueRecord? {
-        try read { connection in try Self.fetchIssue(week, connection) }
+        try read { connection in try connection.storedIssue(week) }
     }
 
     public func listIssues() throws -> [IssueRecord] {
         try read { connection in
             // Byte order ("C"): the database's collation may ignore the hyphen in "2026-W48".
             try connection.rows(#"SELECT week FROM issue ORDER BY week COLLATE "C" DESC"#).compactMap { row in
-                try Self.fetchIssue(try IssueWeek(parsing: try row.decode(String.self)), connection)
+                try connection.storedIssue(try IssueWeek(parsing: try row.decode(String.self)))
             }
         }
     }
 
     public func saveDraft(_ draft: IssueDraft) throws {
-        let variants = try draft.variants?.encoded()
-        let now = Date()
+        let now = clock.now()
         try transaction(refusing: IssueStoreError.self) { connection in
             try Self.lockWeek(draft.week, connection)
-            let approval = try IssueLifecycle.savingDraft(
-                draft, over: try Self.fetchIssue(draft.week, connection),
-                contentFixed: try Self.deliveryExists(draft.week, in: IssueLifecycle.contentFixingStates, connection))
-            try connection.run(
-                """
-                INSERT INTO issue (week, status, subject, html, text, manifest, draft_hash, approved_hash, approved_at,
-                                   skip_reason, variants, updated_at)
-                VALUES (\(draft.week.description), \(approval.status.rawValue), \(draft.subject), \(draft.html),
-                        \(draft.text), \(draft.manifest), \(draft.hash), \(approval.approvedHash), \(approval.approvedAt),
-                        NULL, \(variants), \(now))
-                ON CONFLICT (week) DO UPDATE SET status = EXCLUDED.status, subject = EXCLUDED.subject,
-                    html = EXCLUDED.html, text = EXCLUDED.text, manifest = EXCLUDED.manifest,
-                    draft_hash = EXCLUDED.draft_hash, approved_hash = EXCLUDED.approved_hash,
-                    approved_at = EXCLUDED.approved_at, skip_reason = NULL, variants = EXCLUDED.variants,
-                    updated_at = EXCLUDED.updated_at
-                """)
-            try connection.run("DELETE FROM issue_comparison WHERE week = \(draft.week.description)")
-            for (position, id) in draft.comparisonIDs.enumerated() {
-                try connection.run(
-                    """
-                    INSERT INTO issue_comparison (week, comparison_id, position)
-                    VALUES (\(draft.week.description), \(id), \(position))
-                    """)
-            }
+            try connection.saveDraft(draft, at: now)
         }
     }
 
     public func recordSkipped(_ week: IssueWeek, reason: String) throws {
-        let now = Date()
+        let now = clock.now()
         try transaction(refusing: IssueStoreError.self) { connection in
             try Self.lockWeek(week, connection)
-            try IssueLifecycle.skipping(
-                week, over: try Self.fetchIssue(week, connection),
-                contentFixed: try Self.deliveryExists(week, in: IssueLifecycle.contentFixingStates, connection))
-            try connection.run(
-                """
-                INSERT INTO issue (week, status, skip_reason, updated_at)
-                VALUES (\(week.description), \(IssueStatus.skipped.rawValue), \(reason), \(now))
-                ON CONFLICT (week) DO UPDATE SET status = EXCLUDED.status, skip_reason = EXCLUDED.skip_reason,
-                    subject = NULL, html = NULL, text = NULL, manifest = NULL, draft_hash = NULL,
-                    approved_hash = NULL, approved_at = NULL, variants = NULL, updated_at = EXCLUDED.updated_at
-                """)
-            try connection.run("DELETE FROM issue_comparison WHERE week = \(week.description)")
+            try connection.recordSkipped(week, reason: reason, at: now)
         }
     }
 
     public func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
         try transaction(refusing: IssueStoreError.self) { connection in
             try Self.lockWeek(week, connection)
-            try IssueLifecycle.approving(week, hash: hash, existing: try Self.fetchIssue(week, connection))
-            try connection.run(
-                """
-                UPDATE issue SET status = \(IssueStatus.approved.rawValue), approved_hash = \(hash),
-                    approved_at = \(time), updated_at = \(time)
-                WHERE week = \(week.description)
-                """)
+            try connection.approve(week, hash: hash, at: time)
         }
     }
 
     public func markSent(_ week: IssueWeek, at time: Date) throws {
         try transaction { connection in
             try Self.lockWeek(week, connection)
-            try connection.run(
-                """
-                UPDATE issue SET status = \(IssueStatus.sent.rawValue), sent_at = \(time), updated_at = \(time)
-                WHERE week = \(week.description)
-                """)
+            try connection.setSent(week, at: time)
         }
     }
 
@@ -145,22 +100,13 @@ extension PostgresStore: IssueStore {
     static func lockWeek(_ week: IssueWeek, _ connection: PostgresSession) throws {
         try connection.run("SELECT pg_advisory_xact_lock(\(issueLockKey), hashtext(\(week.description)))")
     }
+}
 
-    /// Whether the week's ledger has a row in one of `states` (IssueLifecycle says which).
-    static func deliveryExists(_ week: IssueWeek, in states: [DeliveryState], _ connection: PostgresSession) throws
-        -> Bool
-    {
-        try connection.rows(
-            """
-            SELECT EXISTS (SELECT 1 FROM delivery WHERE week = \(week.description)
-                AND state = ANY(\(states.map(\.rawValue))))
-            """
-        ).first?.decode(Bool.self) ?? false
-    }
-
-    static func fetchIssue(_ week: IssueWeek, _ connection: PostgresSession) throws -> IssueRecord? {
+/// A week's issue rows in PostgreSQL, inside the caller's transaction (the writes: IssueRows).
+extension PostgresSession: IssueRows {
+    func issueRow(_ week: IssueWeek) throws -> IssueRecord? {
         guard
-            let row = try connection.rows(
+            let row = try rows(
                 """
                 SELECT status, subject, html, text, manifest, draft_hash, approved_hash, approved_at, sent_at,
                     skip_reason, updated_at, variants, hidden_from_archive
@@ -176,15 +122,85 @@ extension PostgresStore: IssueStore {
                 String, String?, String?, String?, String?, String?, String?, Date?, Date?, String?, Date, String?,
                 Bool
             ).self)
-        let ids = try connection.rows(
-            "SELECT comparison_id FROM issue_comparison WHERE week = \(week.description) ORDER BY position"
-        ).map { try $0.decode(Int64.self) }
         var record = IssueRecord(
-            week: week, status: try enumValue(IssueStatus.self, status, "issue.status"), subject: subject, html: html,
-            text: text, manifest: manifest, draftHash: draftHash, approvedHash: approvedHash, approvedAt: approvedAt,
-            sentAt: sentAt, skipReason: skipReason, comparisonIDs: ids, updatedAt: updatedAt)
+            week: week, status: try PostgresStore.enumValue(IssueStatus.self, status, "issue.status"),
+            subject: subject, html: html, text: text, manifest: manifest, draftHash: draftHash,
+            approvedHash: approvedHash, approvedAt: approvedAt, sentAt: sentAt, skipReason: skipReason,
+            comparisonIDs: [], updatedAt: updatedAt)
         record.variants = try variants.map(FrozenVariants.decode)
         record.hiddenFromArchive = hidden
         return record
+    }
+
+    func featuredComparisonIDs(_ week: IssueWeek) throws -> [Int64] {
+        try rows("SELECT comparison_id FROM issue_comparison WHERE week = \(week.description) ORDER BY position")
+            .map { try $0.decode(Int64.self) }
+    }
+
+    func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) throws -> Bool {
+        try rows(
+            """
+            SELECT EXISTS (SELECT 1 FROM delivery WHERE week = \(week.description)
+                AND state = ANY(\(states.map(\.rawValue))))
+            """
+        ).first?.decode(Bool.self) ?? false
+    }
+
+    func upsertDraft(
+        _ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date
+    ) throws {
+        try run(
+            """
+            INSERT INTO issue (week, status, subject, html, text, manifest, draft_hash, approved_hash, approved_at,
+                               skip_reason, variants, updated_at)
+            VALUES (\(draft.week.description), \(approval.status.rawValue), \(draft.subject), \(draft.html),
+                    \(draft.text), \(draft.manifest), \(draft.hash), \(approval.approvedHash), \(approval.approvedAt),
+                    NULL, \(variants), \(time))
+            ON CONFLICT (week) DO UPDATE SET status = EXCLUDED.status, subject = EXCLUDED.subject,
+                html = EXCLUDED.html, text = EXCLUDED.text, manifest = EXCLUDED.manifest,
+                draft_hash = EXCLUDED.draft_hash, approved_hash = EXCLUDED.approved_hash,
+                approved_at = EXCLUDED.approved_at, skip_reason = NULL, variants = EXCLUDED.variants,
+                updated_at = EXCLUDED.updated_at
+            """)
+    }
+
+    func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) throws {
+        try run(
+            """
+            INSERT INTO issue (week, status, skip_reason, updated_at)
+            VALUES (\(week.description), \(IssueStatus.skipped.rawValue), \(reason), \(time))
+            ON CONFLICT (week) DO UPDATE SET status = EXCLUDED.status, skip_reason = EXCLUDED.skip_reason,
+                subject = NULL, html = NULL, text = NULL, manifest = NULL, draft_hash = NULL,
+                approved_hash = NULL, approved_at = NULL, variants = NULL, updated_at = EXCLUDED.updated_at
+            """)
+    }
+
+    func deleteFeaturedComparisons(_ week: IssueWeek) throws {
+        try run("DELETE FROM issue_comparison WHERE week = \(week.description)")
+    }
+
+    func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) throws {
+        try run(
+            """
+            INSERT INTO issue_comparison (week, comparison_id, position)
+            VALUES (\(week.description), \(comparisonID), \(position))
+            """)
+    }
+
+    func setApproved(_ week: IssueWeek, hash: String, at time: Date) throws {
+        try run(
+            """
+            UPDATE issue SET status = \(IssueStatus.approved.rawValue), approved_hash = \(hash),
+                approved_at = \(time), updated_at = \(time)
+            WHERE week = \(week.description)
+            """)
+    }
+
+    func setSent(_ week: IssueWeek, at time: Date) throws {
+        try run(
+            """
+            UPDATE issue SET status = \(IssueStatus.sent.rawValue), sent_at = \(time), updated_at = \(time)
+            WHERE week = \(week.description)
+            """)
     }
 }

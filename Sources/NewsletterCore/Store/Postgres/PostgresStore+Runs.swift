@@ -56,7 +56,7 @@ extension PostgresStore: RunStore {
 
     public func deliveryBegun(_ week: IssueWeek) throws -> Bool {
         try read { connection in
-            try Self.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates, connection)
+            try connection.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates)
         }
     }
 

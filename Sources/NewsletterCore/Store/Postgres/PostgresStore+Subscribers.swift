@@ -24,21 +24,9 @@ extension PostgresStore: SubscriberStore {
 
     public func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber {
         // What an address is, is the core's to say (MailAddress), for either store.
-        let address = try MailAddress(email.trimmingCharacters(in: .whitespaces)).address
+        let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
         return try transaction { connection in
-            let inserted = try connection.rows(
-                """
-                INSERT INTO subscriber (email, name, status, created_at) VALUES (\(address), \(name), \(status.rawValue), now())
-                ON CONFLICT ((lower(email))) DO NOTHING
-                RETURNING \(unescaped: Self.subscriberColumns)
-                """)
-            if let row = inserted.first { return try Self.subscriber(row) }
-            let existing = try connection.rows(
-                "SELECT \(unescaped: Self.subscriberColumns) FROM subscriber WHERE lower(email) = lower(\(address))")
-            guard let row = existing.first else {
-                throw PostgresStoreError.other("\(address) was neither inserted nor found")
-            }
-            return try Self.subscriber(row)
+            try connection.addSubscriber(address, name: name, status: status, at: clock.now())
         }
     }
 
@@ -50,18 +38,11 @@ extension PostgresStore: SubscriberStore {
     }
 
     public func subscriber(email: String) throws -> Subscriber? {
-        try read { connection in
-            try connection.rows(
-                "SELECT \(unescaped: Self.subscriberColumns) FROM subscriber WHERE lower(email) = lower(\(email))"
-            ).first.map(Self.subscriber)
-        }
+        try read { connection in try connection.subscriber(email: email, holdingRow: false) }
     }
 
     public func subscriber(id: Int64) throws -> Subscriber? {
-        try read { connection in
-            try connection.rows("SELECT \(unescaped: Self.subscriberColumns) FROM subscriber WHERE id = \(id)").first.map(
-                Self.subscriber)
-        }
+        try read { connection in try connection.subscriber(id: id) }
     }
 
     public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) throws {
@@ -88,6 +69,35 @@ extension PostgresStore: SubscriberStore {
                 "SELECT COUNT(*) FROM subscriber WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)"
             ).first?.decode(Int.self) ?? 0
         }
+    }
+}
+
+/// The subscriber rows in PostgreSQL, inside the caller's transaction. An address is known in
+/// any case (the unique index is on `lower(email)`).
+extension PostgresSession: SubscriberRows {
+    func insertSubscriber(
+        email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date
+    ) throws -> Int64? {
+        try rows(
+            """
+            INSERT INTO subscriber (email, name, status, created_at, confirmed_at)
+            VALUES (\(email), \(name), \(status.rawValue), \(time), \(confirmedAt))
+            ON CONFLICT ((lower(email))) DO NOTHING
+            RETURNING id
+            """
+        ).first?.decode(Int64.self)
+    }
+
+    func subscriber(id: Int64) throws -> Subscriber? {
+        try rows("SELECT \(unescaped: PostgresStore.subscriberColumns) FROM subscriber WHERE id = \(id)").first.map(
+            PostgresStore.subscriber)
+    }
+
+    func subscriber(email: String, holdingRow: Bool) throws -> Subscriber? {
+        var query: PostgresQuery =
+            "SELECT \(unescaped: PostgresStore.subscriberColumns) FROM subscriber WHERE lower(email) = lower(\(email))"
+        if holdingRow { query.sql += " FOR UPDATE" }
+        return try rows(query).first.map(PostgresStore.subscriber)
     }
 }
 

@@ -2,8 +2,8 @@ import Foundation
 import PostgresNIO
 
 /// Topics in PostgreSQL, as the SQLite store keeps them: the categories pages gave (written
-/// with each comparison, PostgresStore+Comparisons.swift) and each subscriber's choice, whose
-/// changes go into the consent trail.
+/// with each comparison, TopicRows) and each subscriber's choice, whose changes go into the
+/// consent trail.
 extension PostgresStore: TopicStore {
     public func categoryUses() throws -> [(category: String, comparisonID: Int64)] {
         try read { connection in
@@ -27,12 +27,12 @@ extension PostgresStore: TopicStore {
     }
 
     public func topicChoice(subscriberID: Int64) throws -> TopicChoice {
-        try read { connection in try Self.topicChoice(subscriberID: subscriberID, connection) }
+        try read { connection in try connection.topicChoice(subscriberID: subscriberID) }
     }
 
     public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) throws {
         try transaction { connection in
-            try Self.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time, connection)
+            try connection.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
         }
     }
 
@@ -58,28 +58,38 @@ extension PostgresStore: TopicStore {
             return TopicChoice.readerCounts(readers: readers, choices: choices)
         }
     }
+}
 
-    // MARK: Shared with imports
-
-    static func topicChoice(subscriberID: Int64, _ connection: PostgresSession) throws -> TopicChoice {
-        TopicChoice(
-            try connection.rows("SELECT topic FROM subscriber_topic WHERE subscriber_id = \(subscriberID)").map {
-                try $0.decode(String.self)
-            })
+/// Topic rows in PostgreSQL, inside the caller's transaction (the workflows: TopicRows).
+extension PostgresSession: TopicRows {
+    func deleteComparisonTopics(of comparisonID: Int64) throws {
+        try run("DELETE FROM comparison_topic WHERE comparison_id = \(comparisonID)")
     }
 
-    /// Replaces the stored choice and records the change (`event`) in the consent trail;
-    /// the same choice again changes and records nothing.
-    static func replaceTopicChoice(
-        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String = "topics",
-        _ connection: PostgresSession
-    ) throws {
-        guard try topicChoice(subscriberID: subscriberID, connection) != choice else { return }
-        try connection.run("DELETE FROM subscriber_topic WHERE subscriber_id = \(subscriberID)")
-        for topic in choice.topics {
-            try connection.run("INSERT INTO subscriber_topic (subscriber_id, topic) VALUES (\(subscriberID), \(topic))")
+    func insertTopic(_ name: String, at time: Date) throws {
+        try run("INSERT INTO topic (name, first_seen_at) VALUES (\(name), \(time)) ON CONFLICT ((lower(name))) DO NOTHING")
+    }
+
+    func linkTopic(_ name: String, comparisonID: Int64) throws {
+        try run(
+            """
+            INSERT INTO comparison_topic (comparison_id, topic)
+            SELECT \(comparisonID), name FROM topic WHERE lower(name) = lower(\(name))
+            ON CONFLICT DO NOTHING
+            """)
+    }
+
+    func subscriberTopics(subscriberID: Int64) throws -> [String] {
+        try rows("SELECT topic FROM subscriber_topic WHERE subscriber_id = \(subscriberID)").map {
+            try $0.decode(String.self)
         }
-        try recordConsent(
-            subscriberID: subscriberID, event: event, client: client, at: time, detail: "topics=\(choice)", connection)
+    }
+
+    func deleteSubscriberTopics(subscriberID: Int64) throws {
+        try run("DELETE FROM subscriber_topic WHERE subscriber_id = \(subscriberID)")
+    }
+
+    func insertSubscriberTopic(_ topic: String, subscriberID: Int64) throws {
+        try run("INSERT INTO subscriber_topic (subscriber_id, topic) VALUES (\(subscriberID), \(topic))")
     }
 }

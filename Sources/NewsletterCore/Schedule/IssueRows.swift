@@ -1,0 +1,57 @@
+import Foundation
+
+/// The row operations a week's issue writes need, inside one transaction the caller holds. Each
+/// store implements them and draft, skip and approve are written once over them, with
+/// `IssueLifecycle` deciding (see `BounceRows`). What truly differs stays with the store: the
+/// PostgreSQL one takes the week's advisory lock first, as SQLite's single writer needs none.
+protocol IssueRows {
+    /// The week's issue row, without the comparisons it features.
+    func issueRow(_ week: IssueWeek) throws -> IssueRecord?
+    /// The comparisons the week's issue features, in their order.
+    func featuredComparisonIDs(_ week: IssueWeek) throws -> [Int64]
+    /// Whether the week's ledger holds a row in one of `states` (IssueLifecycle says which).
+    func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) throws -> Bool
+    /// Stores the draft (its variants encoded) with the approval it keeps, over any row of the week.
+    func upsertDraft(
+        _ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date) throws
+    /// Stores the week as skipped for `reason`, dropping any draft and approval.
+    func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) throws
+    func deleteFeaturedComparisons(_ week: IssueWeek) throws
+    func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) throws
+    func setApproved(_ week: IssueWeek, hash: String, at time: Date) throws
+    func setSent(_ week: IssueWeek, at time: Date) throws
+}
+
+extension IssueRows {
+    func storedIssue(_ week: IssueWeek) throws -> IssueRecord? {
+        guard var record = try issueRow(week) else { return nil }
+        record.comparisonIDs = try featuredComparisonIDs(week)
+        return record
+    }
+
+    /// Some recipient already got (or is getting) the week's issue: its content is fixed.
+    func contentFixed(_ week: IssueWeek) throws -> Bool {
+        try deliveryExists(week, in: IssueLifecycle.contentFixingStates)
+    }
+
+    func saveDraft(_ draft: IssueDraft, at time: Date) throws {
+        let approval = try IssueLifecycle.savingDraft(
+            draft, over: try storedIssue(draft.week), contentFixed: try contentFixed(draft.week))
+        try upsertDraft(draft, variants: try draft.variants?.encoded(), approval: approval, at: time)
+        try deleteFeaturedComparisons(draft.week)
+        for (position, id) in draft.comparisonIDs.enumerated() {
+            try insertFeaturedComparison(id, week: draft.week, position: position)
+        }
+    }
+
+    func recordSkipped(_ week: IssueWeek, reason: String, at time: Date) throws {
+        try IssueLifecycle.skipping(week, over: try storedIssue(week), contentFixed: try contentFixed(week))
+        try upsertSkipped(week, reason: reason, at: time)
+        try deleteFeaturedComparisons(week)
+    }
+
+    func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
+        try IssueLifecycle.approving(week, hash: hash, existing: try storedIssue(week))
+        try setApproved(week, hash: hash, at: time)
+    }
+}

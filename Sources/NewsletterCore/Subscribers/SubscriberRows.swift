@@ -1,0 +1,65 @@
+import Foundation
+
+/// The row operations on subscribers that several workflows share (adding, importing, the
+/// endpoint's flows, bounces), all inside one transaction the caller holds. Each store
+/// implements them (GRDB's `Database`, the PostgreSQL session) and the workflows are written
+/// once over them, as hummingbird-examples' `TodoController` over its repository. Each
+/// operation is one statement, so the protocols can turn `async` later with only an `await`
+/// added to the workflows.
+protocol SubscriberRows {
+    /// Inserts a subscriber and returns its id; nil, and nothing changed, when the address is
+    /// already known in any case (two inserts of one address at once: one of them inserts).
+    func insertSubscriber(
+        email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date
+    ) throws -> Int64?
+    func subscriber(id: Int64) throws -> Subscriber?
+    /// The subscriber with this address in any case. `holdingRow` keeps the row locked to the
+    /// end of the transaction (the SQLite store's write transaction holds the whole database).
+    func subscriber(email: String, holdingRow: Bool) throws -> Subscriber?
+    /// Sets the subscriber's status when the current one is in `from`; true if it changed.
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool
+    /// One line of the consent trail.
+    func recordConsent(
+        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) throws
+    /// Replaces the subscriber's topic choice and records the change (`event`) in the consent
+    /// trail; the same choice again changes and records nothing. Several statements: the topic
+    /// tables' own workflow, which each store keeps with its topics.
+    func replaceTopicChoice(
+        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String) throws
+}
+
+/// The address was neither inserted nor found: it was removed between the two statements
+/// (`subscribers remove` at the same moment). Nothing was stored; trying again is safe.
+struct SubscriberVanished: Error, CustomStringConvertible {
+    var email: String
+    var description: String { "\(email) was neither inserted nor found (removed meanwhile?): try again" }
+}
+
+extension SubscriberRows {
+    /// The subscriber with this address, added with `status` if it is new; a known address is
+    /// returned as it is.
+    func addSubscriber(_ address: MailAddress, name: String?, status: Subscriber.Status, at time: Date) throws
+        -> Subscriber
+    {
+        let id = try insertSubscriber(email: address.address, name: name, status: status, confirmedAt: nil, at: time)
+        let found = if let id { try subscriber(id: id) } else { try subscriber(email: address.address, holdingRow: false) }
+        guard let found else { throw SubscriberVanished(email: address.address) }
+        return found
+    }
+
+    /// Adds a confirmed subscriber from an import, with a consent record naming where it came
+    /// from; an address already known (in any case) is left exactly as it is (an import never
+    /// undoes an unsubscribe). Returns whether the address was new.
+    func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date) throws
+        -> Bool
+    {
+        guard let subscriberID = try insertSubscriber(email: email, name: name, status: .confirmed, confirmedAt: time, at: time)
+        else { return false }
+        try recordConsent(subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source)
+        if let topics {
+            try replaceTopicChoice(
+                topics, subscriberID: subscriberID, client: .commandLine, at: time, event: "import-topics")
+        }
+        return true
+    }
+}
