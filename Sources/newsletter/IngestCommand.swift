@@ -120,7 +120,7 @@ final class IngestReporter: IngestObserver {
                     "source": "\(result.source)", "outcome": "\(outcome.word)", "id": "\(outcome.id)",
                     "title": "\(comparison.title)",
                 ])
-            emit(Self.line(outcome, comparison))
+            emit(outcome.line(comparison))
         case .parsed(let comparison):
             logger.info(
                 "page parsed",
@@ -143,19 +143,6 @@ final class IngestReporter: IngestObserver {
     private func emit(_ line: String) {
         guard !json else { return }
         if let progress { progress.print(line) } else { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-    }
-
-    static func line(_ outcome: SaveOutcome, _ comparison: Comparison) -> String {
-        let word = outcome.word.padding(toLength: 10, withPad: " ", startingAt: 0)
-        switch outcome {
-        case .updated(let id, let previousHash):
-            return
-                "\(word) #\(id) \(comparison.title)  (content changed: \(previousHash.prefix(12)) → \(comparison.contentHash.prefix(12)))"
-        case .duplicate(let id, let source):
-            return "\(word) of #\(id) \(comparison.title)  \(comparison.source) (same comparison as \(source))"
-        case .inserted(let id), .unchanged(let id):
-            return "\(word) #\(id) \(comparison.title)  \(comparison.source)"
-        }
     }
 }
 

@@ -66,54 +66,12 @@ struct Preview: ParsableCommand {
             } catch {
                 throw CommandError(.storeError, "the store could not save the draft, so nothing changed: \(error)")
             }
-            let draft = result.draft
-            print(
-                "\(week): \(result.items.count) comparison\(result.items.count == 1 ? "" : "s"), draft \(draft.hash.prefix(12))\(result.stillApproved ? " (unchanged, still approved)" : "")"
-            )
-            for (index, item) in result.items.enumerated() {
-                let summary = item.summary
-                let made =
-                    summary.kind == .extractive || summary.kind == .edited
-                    ? summary.kind.rawValue : "\(summary.kind.rawValue) by \(summary.provider)"
-                print(
-                    "  \(index + 1). #\(item.stored.id) \(item.stored.comparison.title)  [summary: \(made)\(summary.kind.isFallback ? ", fallback" : "")]"
-                )
-            }
-            if !result.selection.leftOut.isEmpty {
-                print(
-                    "  left out (over issue.max_comparisons): \(result.selection.leftOut.map { "#\($0)" }.joined(separator: ", "))"
-                )
-            }
-            if !result.selection.alreadyFeatured.isEmpty {
-                print(
-                    "  already featured by a sent issue: \(result.selection.alreadyFeatured.map { "#\($0)" }.joined(separator: ", "))"
-                )
-            }
-            let size = draft.html.utf8.count
-            print(
-                "  HTML \(size / 1024) KB\(size > 100 * 1024 ? " — over the 100 KB budget: Gmail clips messages near 102 KB" : "")"
-            )
-            if let variants = draft.variants?.variants, variants.count > 1 {
-                print("  \(variants.count) variants, one per topic choice with readers:")
-                for variant in variants {
-                    let holds =
-                        variant.isEmpty
-                        ? "no comparison: its readers are skipped" : "\(variant.comparisonIDs.count) comparison(s)"
-                    print("    \(variant.id)  \(variant.choice)  \(variant.readers) reader(s), \(holds)")
-                }
-            }
-            for file in result.files { print("  wrote \(file)") }
-            if !result.stillApproved {
-                print("Approve it with: newsletter approve --week \(week) --hash \(draft.hash.prefix(12))")
-            }
+            for line in result.text(week) { print(line) }
             // A missing runtime is a notice, not a failure: the fallbacks ship. Unless strict.
-            var unavailable: [String: Set<String>] = [:]
-            for outcome in result.summaryOutcomes {
-                for (provider, reason) in outcome.unavailable { unavailable[reason, default: []].insert(provider) }
-            }
-            for (reason, providers) in unavailable.sorted(by: { $0.key < $1.key }) {
+            let unavailable = result.unavailableProviders
+            for (reason, providers) in unavailable {
                 Terminal.writeError(
-                    "newsletter: notice: summary provider \(providers.sorted().joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
+                    "newsletter: notice: summary provider \(providers.joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
                 )
             }
             if !unavailable.isEmpty && settings.summaries.strict {
@@ -190,34 +148,11 @@ struct Issues: ParsableCommand {
                             week: $0.week.description, status: $0.status.rawValue, subject: $0.subject,
                             draftHash: $0.draftHash,
                             approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs,
-                            summaryKinds: Self.summaryKinds(manifest: $0.manifest))
+                            summaryKinds: $0.summaryKinds)
                     }))
             return
         }
         if issues.isEmpty { print("No issues yet; `newsletter preview` builds one.") }
-        for issue in issues {
-            let detail = issue.status == .skipped ? (issue.skipReason ?? "") : (issue.subject ?? "")
-            let kinds = Self.summaryKinds(manifest: issue.manifest).map { kinds in
-                "  [summaries: "
-                    + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "]"
-            }
-            print(
-                "\(issue.week)  \(issue.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(detail)\(kinds ?? "")"
-            )
-        }
-    }
-
-    /// Counts the kinds of summary in a draft's issue.json (abstractive, grammar-extractive,
-    /// extractive, edited); nil for drafts from before summaries had kinds.
-    static func summaryKinds(manifest: String?) -> [String: Int]? {
-        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
-            let comparisons = object["comparisons"] as? [[String: Any]]
-        else { return nil }
-        var counts: [String: Int] = [:]
-        for comparison in comparisons {
-            guard let kind = (comparison["summary"] as? [String: Any])?["kind"] as? String else { return nil }
-            counts[kind, default: 0] += 1
-        }
-        return counts.isEmpty ? nil : counts
+        for issue in issues { print(issue.listLine) }
     }
 }

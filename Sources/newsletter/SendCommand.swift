@@ -54,13 +54,7 @@ struct Send: ParsableCommand {
                 throw ExitStatus.partialFailure
             }
             if dryRun {
-                let issue = try store.issue(week)
-                let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
-                let confirmed = try store.subscriberCount(status: .confirmed)
-                let ledger = try store.deliveryCounts(week)
-                print(
-                    "\(week): \(approved ? "approved" : "NOT approved (\(issue?.status.rawValue ?? "no draft"))"), transport \(transport.name), \(confirmed) confirmed subscriber(s); ledger: \(Self.describe(ledger))"
-                )
+                print(try store.sendDryRun(week, transport: transport.name))
                 return
             }
             let lock = try SendLock.take(for: store, path: SendLock.path(dataDirectory: settings.dataDirectory))
@@ -70,14 +64,7 @@ struct Send: ParsableCommand {
             do {
                 let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
                 progress?.clear()
-                let ending =
-                    summary.complete
-                    ? " — complete"
-                    : summary.leftToOtherSenders
-                        ? " — the rest is being sent by \(summary.otherSenders) other sender(s)" : ""
-                print(
-                    "\(week): \(summary.sent) sent, \(summary.deferred) deferred, \(summary.failed) failed, \(summary.skipped) skipped\(summary.resumed > 0 ? ", \(summary.resumed) resumed after an interrupted run" : ""); ledger: \(Self.describe(summary.ledger))\(ending)"
-                )
+                print(summary.line(week))
                 for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
                     print("  failed: \(failure.email): \(failure.reply)")
                 }
@@ -90,11 +77,6 @@ struct Send: ParsableCommand {
             }
         }
         try proceed(store)
-    }
-
-    static func describe(_ ledger: [DeliveryState: Int]) -> String {
-        let parts = DeliveryState.allCases.compactMap { state in ledger[state].map { "\($0) \(state.rawValue)" } }
-        return parts.isEmpty ? "empty" : parts.joined(separator: ", ")
     }
 }
 
@@ -130,32 +112,7 @@ struct BenchmarkEncode: ParsableCommand {
         guard let issue = try context.openStore().issue(week), let html = issue.html, let text = issue.text else {
             throw ValidationError("\(week) has no draft; preview it first")
         }
-        var bytes = 0
-        let clock = ContinuousClock()
-        let encoder = IssueEncoder(
-            from: delivery.from, subject: issue.subject ?? "", text: text, html: html, listID: delivery.listID,
-            unsubscribeMailto: delivery.unsubscribeMailto, feedbackID: delivery.feedbackID)
-        let elapsed = try clock.measure {
-            for index in 0..<count {
-                let personalization = Personalization(
-                    name: "Reader \(index)", unsubscribeURL: "\(delivery.publicURL)/unsubscribe/token\(index)",
-                    preferencesURL: "\(delivery.publicURL)/preferences/token\(index)")
-                let recipient = try MailAddress("reader\(index)@example.org", displayName: "Reader \(index)")
-                if reference {
-                    let message = OutgoingMessage(
-                        from: delivery.from, to: recipient, subject: issue.subject ?? "",
-                        text: personalization.fill(text, html: false), html: personalization.fill(html, html: true),
-                        listID: delivery.listID, unsubscribeURL: personalization.unsubscribeURL,
-                        unsubscribeMailto: delivery.unsubscribeMailto, feedbackID: delivery.feedbackID)
-                    bytes += try message.encoded().bytes.count
-                } else {
-                    bytes += try encoder.message(to: recipient, personalization: personalization).bytes.count
-                }
-            }
-        }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        print(
-            "messages=\(count) seconds=\(String(format: "%.3f", seconds)) per_second=\(String(format: "%.0f", Double(count) / seconds)) average_bytes=\(bytes / count)"
-        )
+        let benchmark = EncodeBenchmark(subject: issue.subject ?? "", html: html, text: text, delivery: delivery)
+        print(try benchmark.run(count: count, reference: reference).line)
     }
 }

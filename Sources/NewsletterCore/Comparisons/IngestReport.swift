@@ -54,4 +54,19 @@ extension SaveOutcome {
         case .duplicate: "duplicate"
         }
     }
+
+    /// `ingest`'s line for a stored page: the outcome, the record, and what changed or where
+    /// the same comparison already is.
+    public func line(_ comparison: Comparison) -> String {
+        let word = self.word.padding(toLength: 10, withPad: " ", startingAt: 0)
+        switch self {
+        case .updated(let id, let previousHash):
+            return
+                "\(word) #\(id) \(comparison.title)  (content changed: \(previousHash.prefix(12)) → \(comparison.contentHash.prefix(12)))"
+        case .duplicate(let id, let source):
+            return "\(word) of #\(id) \(comparison.title)  \(comparison.source) (same comparison as \(source))"
+        case .inserted(let id), .unchanged(let id):
+            return "\(word) #\(id) \(comparison.title)  \(comparison.source)"
+        }
+    }
 }
