@@ -209,7 +209,47 @@ struct PostgresLedgerSendersTests {
         #expect(try sender.claimDeliveries(week, limit: 5, runStarted: clock.now()).map(\.subscriber.id) == [claims[2].subscriber.id])
     }
 
+    /// Another sender's claim caught between locking the week's last pending rows and
+    /// committing: a claim meanwhile waits for it rather than come back empty. (On that empty
+    /// claim a sender stopped, read the rows as still pending and exited 1, the week
+    /// unfinished as far as it could tell.) The rows are then the other's, if its claim commits,
+    /// or this sender's, if it fails.
+    @Test(arguments: [true, false])
+    func aClaimThatFindsOnlyRowsAnotherClaimHoldsWaitsForThatClaim(otherCommits: Bool) async throws {
+        let clock = ManualTime()
+        let store = try await senders(1, subscribers: 5, clock: clock)[0]
+        let week = self.week
+        _ = try store.prepareDelivery(week, addSubscribers: true)
+        let other = try await HeldTransaction.begin(
+            store.location, "SELECT subscriber_id FROM delivery WHERE week = '\(week)' AND state = 'pending' FOR UPDATE")
+        let returned = Flag()
+        let runStarted = clock.now()
+        let claim = Task {
+            try await Blocking.run {
+                defer { returned.raised.withLock { $0 = true } }
+                let claims = try store.claimDeliveries(week, limit: 10, runStarted: runStarted)
+                // What a sender reads next when its claims come back empty.
+                return (claims.count, try store.deliveryCounts(week))
+            }
+        }
+        try await PostgresCluster.until("the claim waits or has returned") {
+            try await PostgresCluster.lockWaits(store.location) > 0 || returned.raised.withLock { $0 }
+        }
+        let claimedByOther = """
+            UPDATE delivery SET state = 'sending', lease_owner = gen_random_uuid(), lease_deadline = 'infinity'
+            WHERE week = '\(week)'; COMMIT;
+            """
+        try await other.end(otherCommits ? claimedByOther : "ROLLBACK;")
+        let (claimed, ledger) = try await claim.value
+        #expect(claimed == (otherCommits ? 0 : 5))
+        #expect(ledger == [.sending: 5], "no row left pending when the claim returned")
+    }
+
     final class ClaimCounts: Sendable {
         let counts = Mutex<[Int64: Int]>([:])
+    }
+
+    final class Flag: Sendable {
+        let raised = Mutex(false)
     }
 }

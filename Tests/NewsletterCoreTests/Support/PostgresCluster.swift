@@ -104,3 +104,70 @@ enum PostgresCluster {
         _ = system("/bin/bash '\(script)' stop '\(directory)' </dev/null >/dev/null 2>&1")
     }
 }
+
+/// A transaction of another connection (psql reading a pipe), held open until the test ends it:
+/// another process caught mid-transaction, holding its row locks.
+final class HeldTransaction: Sendable {
+    private let process = Process()
+    private let input = Pipe()
+
+    /// Begins the transaction and runs `statements` in it; returns once they have run.
+    static func begin(_ location: PostgresLocation, _ statements: String) async throws -> HeldTransaction {
+        let held = try HeldTransaction(location, statements)
+        // Idle in its transaction, the statements done (the tag is in its last one).
+        try await PostgresCluster.until("psql holds its transaction open") {
+            try await PostgresCluster.psql(
+                location,
+                """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                  AND state = 'idle in transaction' AND query LIKE '%/* held */%'
+                """) == "1"
+        }
+        return held
+    }
+
+    private init(_ location: PostgresLocation, _ statements: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = [PostgresCluster.url(location), "-v", "ON_ERROR_STOP=1", "-X", "-q"]
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data("BEGIN;\n\(statements) /* held */;\n".utf8))
+    }
+
+    /// Runs `statements` (ending with COMMIT or ROLLBACK) and waits for psql to exit.
+    func end(_ statements: String) async throws {
+        input.fileHandleForWriting.write(Data("\(statements)\n".utf8))
+        try input.fileHandleForWriting.close()
+        let status = try await Blocking.run { [process] in
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        guard status == 0 else { throw PostgresCluster.ClusterError(message: "psql: \(statements): exit \(status)") }
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
+
+extension PostgresCluster {
+    /// Asks `condition` every 20 ms until it holds (or a minute has passed: an error naming `what`).
+    static func until(_ what: String, _ condition: () async throws -> Bool) async throws {
+        for _ in 0..<3000 {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ClusterError(message: "gave up waiting until \(what)")
+    }
+
+    /// How many connections to `location`'s database wait for a lock another transaction holds.
+    static func lockWaits(_ location: PostgresLocation) async throws -> Int {
+        Int(
+            try await psql(
+                location,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )) ?? 0
+    }
+}

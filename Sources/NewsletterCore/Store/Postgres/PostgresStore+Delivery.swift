@@ -3,10 +3,10 @@ import PostgresNIO
 
 /// The ledger on PostgreSQL, shared by any number of senders. Each `PostgresStore` is one
 /// sender (`sender`): it claims rows under its lease (`FOR UPDATE SKIP LOCKED`, so concurrent
-/// claims never take the same row nor wait for each other), renews the lease while it works,
-/// and records an outcome only on a row that is still its own. A row whose lease ran out (its
-/// sender died or stalled) is claimed again by whoever asks next; the stalled sender's late
-/// record then changes nothing, and the new owner's stands.
+/// claims never take the same row, and wait for each other only when nothing else is left),
+/// renews the lease while it works, and records an outcome only on a row that is still its own.
+/// A row whose lease ran out (its sender died or stalled) is claimed again by whoever asks next;
+/// the stalled sender's late record then changes nothing, and the new owner's stands.
 extension PostgresStore: DeliveryLedger {
     var lease: TimeInterval { TimeInterval(location.leaseSeconds) }
 
@@ -41,6 +41,12 @@ extension PostgresStore: DeliveryLedger {
         case pending, abandoned, deferred
     }
 
+    /// What a claim does with a row another transaction holds: passes it by, or waits for that
+    /// transaction to end and takes the row if it is still claimable then.
+    private enum RowLocks {
+        case skip, wait
+    }
+
     public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
         guard limit > 0 else { return [] }
         // A sender whose lease lapsed claims nothing more: its run stops, and the next starts afresh.
@@ -58,10 +64,12 @@ extension PostgresStore: DeliveryLedger {
             if let renewal { try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
             var claims: [DeliveryClaim] = []
             var left: [Int64] = []
-            for source in ClaimSource.allCases where claims.count < limit {
+            /// Takes `source`'s rows in batches until the claim is full or none is left.
+            func take(_ source: ClaimSource, _ locks: RowLocks) throws {
                 while claims.count < limit {
                     let rows = try Self.claimableRows(
-                        week, source, limit: limit - claims.count, now: now, runStarted: runStarted, connection)
+                        week, source, locks, limit: limit - claims.count, now: now, runStarted: runStarted,
+                        connection)
                     if rows.isEmpty { break }
                     var eligible: [Int64] = []
                     var ineligible: [Int64] = []
@@ -97,6 +105,14 @@ extension PostgresStore: DeliveryLedger {
                     left += ineligible
                 }
             }
+            for source in ClaimSource.allCases where claims.count < limit { try take(source, .skip) }
+            // Rows skipped are not proof that none is left: a row another sender is claiming at
+            // this instant becomes its `sending` row or, should that claim fail, `pending` again.
+            // Finding nothing else, a claim waits for those claims to end, so an empty claim means
+            // no pending row is left (a sender that stopped on one read those rows as pending and
+            // exited 1). No deadlock: it holds no pending row but those it locks in subscriber
+            // order, as every waiting claim does, and a claim that skips waits for no row.
+            if claims.isEmpty { try take(.pending, .wait) }
             let ids = claims.map(\.subscriber.id)
             try connection.run(
                 """
@@ -118,14 +134,15 @@ extension PostgresStore: DeliveryLedger {
     }
 
     /// Up to `limit` rows of `source`, locked for this transaction; rows another sender is
-    /// claiming at this instant are skipped, not waited for.
+    /// claiming at this instant are skipped (`.skip`) or waited for (`.wait`).
     ///
     /// The ledger rows are picked (and locked) first, and only they are joined to their
     /// subscribers, by key. Joined in one query, the planner walked the subscribers' index from
     /// the first id to the first pending row (a merge join): each claim read every subscriber
     /// already sent to, and a 1,000,000-subscriber send slowed to 200 messages a second.
     private static func claimableRows(
-        _ week: IssueWeek, _ source: ClaimSource, limit: Int, now: Date, runStarted: Date, _ connection: PostgresSession
+        _ week: IssueWeek, _ source: ClaimSource, _ locks: RowLocks, limit: Int, now: Date, runStarted: Date,
+        _ connection: PostgresSession
     ) throws -> [PostgresRow] {
         var query: PostgresQuery = "WITH picked AS MATERIALIZED (SELECT d.subscriber_id, d.attempts FROM delivery d"
         switch source {
@@ -144,7 +161,7 @@ extension PostgresStore: DeliveryLedger {
             query.binds.append(week.description, context: .default)
             query.binds.append(runStarted, context: .default)
         }
-        query.sql += " ORDER BY d.subscriber_id LIMIT $\(query.binds.count + 1) FOR UPDATE SKIP LOCKED)"
+        query.sql += " ORDER BY d.subscriber_id LIMIT $\(query.binds.count + 1) FOR UPDATE\(locks == .skip ? " SKIP LOCKED" : ""))"
         query.binds.append(limit, context: .default)
         query.sql += """
 
