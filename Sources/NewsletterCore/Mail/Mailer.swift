@@ -159,20 +159,14 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             settings.messagesPerHour.map { PacedBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60)), time: time) },
         ].compactMap { $0 }
         // One thread per connection: DispatchQueue.concurrentPerform would cap the workers at the
-        // number of cores, and these mostly wait on the network.
+        // number of cores, and these mostly wait on the network. Joined, so that once the send
+        // returns no worker holds the store (the caller may close it and exit).
         let committer = LedgerCommitter(ledger: store, week: week, time: time)
-        let finished = DispatchGroup()
-        for _ in 0..<max(1, settings.concurrency) {
-            finished.enter()
-            let thread = Thread {
-                work(
-                    week: week, issue: issue, transport: transport, shared: shared, buckets: buckets,
-                    committer: committer, observer: observer)
-                finished.leave()
-            }
-            thread.start()
+        JoinedThreads.run(count: max(1, settings.concurrency)) {
+            work(
+                week: week, issue: issue, transport: transport, shared: shared, buckets: buckets,
+                committer: committer, observer: observer)
         }
-        finished.wait()
         // This process holds no rows any more: other senders and `status` stop counting it. A
         // failure here only leaves it listed until its lease runs out.
         var signedOff = true
