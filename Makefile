@@ -83,8 +83,10 @@ bench-serve: setup
 bench-run: setup
 	./scripts/bench-run.sh
 
-# Summarizing the seven sample and example comparisons with every model preset and thread count
-# side by side: acceptance, the accepted summaries, tokens/s, peak RSS (see docs/benchmarks.md).
+# Issue 23's aims for the summaries: a week of six previewed cold, quiet and beside one CPU hog;
+# the seven sample and example pages and pages outside them; the labelled set; an injected take.
+# Ends with a table of the aims, met or how far (docs/benchmarks.md). `scripts/bench-summaries.sh
+# --matrix` compares model presets and thread counts instead.
 bench-summaries: build-release
 	./scripts/bench-summaries.sh
 

@@ -89,6 +89,7 @@ for name in ("week", "hog", "rest"):
         "prompt": (total("prompt_tokens"), total("prompt_ms")),
         "predicted": (total("predicted_tokens"), total("predicted_ms")),
         "summaries": summaries(json.load(open(f"{work}/{name}.issue.json"))),
+        "refusals": [logfmt(l) for l in open(f"{work}/{name}.log") if 'msg="summary rejected by the guard"' in l],
     }
 
 rate = lambda pair: f"{pair[0] / (pair[1] / 1000):.1f}" if pair[1] else "n/a"
@@ -103,6 +104,8 @@ if runs:
         print(f"\nWhat ships in `{name}` (read each abstractive sentence against its page):\n")
         for title, kind, text in run["summaries"]:
             print(f"- **{title}** ({kind}): {text}")
+            for refusal in (r for r in run["refusals"] if r.get("comparison") == title):
+                print(f"  - refused ({refusal.get('provider')}): {refusal.get('reasons')}")
 
 aims = []
 def aim(what, target, measured, met):

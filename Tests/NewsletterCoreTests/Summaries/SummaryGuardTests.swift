@@ -7,6 +7,13 @@ import Testing
 /// through. The source is labelled-basic.txt: Driftnote (3 ship / 1 skip) vs Cobaltline
 /// (1 ship / 3 skip).
 struct SummaryGuardTests {
+    /// An example page, `examples/NAME.txt`, read as ingest reads it.
+    func page(_ name: String) throws -> Comparison {
+        try ComparisonPageReader().read(
+            try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/\(name).txt")),
+            source: "examples/\(name).txt")
+    }
+
     let comparison: Comparison
     let source: GuardSource
     let checks = SummaryGuard(minimumWords: 12, maximumWords: 80)
@@ -385,11 +392,6 @@ struct SummaryGuardTests {
     /// the sentences that shipped pass, and the take's own verdict sentence written out (the first
     /// try on Quillmark's retry, and the first on Inkwell) is refused as copied.
     @Test func theDemosPanelV4SentencesPassAndAQuotedVerdictSentenceIsACopy() throws {
-        func page(_ name: String) throws -> Comparison {
-            try ComparisonPageReader().read(
-                try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/\(name).txt")),
-                source: "examples/\(name).txt")
-        }
         let lanternfishPage = try page("lanternfish-vs-quillmark")
         let (lanternfish, quillmark) = (lanternfishPage.tools[0], lanternfishPage.tools[1])
         let reasons =
@@ -451,17 +453,20 @@ struct SummaryGuardTests {
     /// joins no two reviewers there; the reasons after it are still checked. The accepted
     /// sentence is Qwen2.5-Coder-1.5B's on the demo page (2026-12-04).
     @Test func theVerdictOpeningIsThePanelsSoOnlyTheReasonAfterBecauseIsJudged() throws {
-        func page(_ name: String) throws -> Comparison {
-            try ComparisonPageReader().read(
-                try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/\(name).txt")),
-                source: "examples/\(name).txt")
-        }
         let demo = try page("lanternfish-vs-quillmark")
         let quillmark = demo.tools[1]
         let checks = SummaryGuard()
         let shipped =
             "Every reviewer ships Quillmark because it already speaks the open manifest format and provides a verification network that makes signing with Quillmark more valuable for publishers."
         #expect(checks.checkSentence(shipped, about: quillmark, in: demo) == [])
+        // A page whose takes never say "every": the opening is ours, not an unknown name.
+        let sample = try ComparisonPageReader().read(
+            try TestPaths.bytes(try #require(try TestPaths.samplePageFiles().first { $0.lastPathComponent.hasPrefix("smollm3") })),
+            source: "smollm3-vs-vercel-ai-gateway-v0.txt")
+        #expect(!sample.takes.contains { $0.text.lowercased().contains("every ") })
+        let smol =
+            "Every reviewer ships SmolLM3 because it is a clean, open 3B transformer checkpoint that runs on your device, and it earns the ship by publishing quantized GGUF variants alongside the base weights."
+        #expect(checks.checkSentence(smol, about: sample.tools[0], in: sample) == [])
         // What the tool is, after "because", is still no reason.
         let tagline = "Every reviewer ships Quillmark because it is a provenance stamping service for AI-generated text and images."
         #expect(checks.checkSentence(tagline, about: quillmark, in: demo).map(\.rejectionKind).contains(.noReason))

@@ -42,7 +42,7 @@ extension SummaryGuard {
         "lean", "leans", "toward", "towards", "name", "names", "named", "praise", "praised", "praises", "liked",
         "likes", "dislike", "dislikes", "worry", "worries", "worried", "concern", "concerns", "concerned", "agree",
         "agrees", "disagree", "disagrees", "favor", "favors", "favour", "favours", "split", "divided", "majority",
-        "verdict", "verdicts", "mostly", "ship", "ships", "shipping", "shipped", "skip", "skips", "skipped",
+        "verdict", "verdicts", "mostly", "ship", "ships", "shipping", "shipped", "skip", "skips", "skipped", "every",
         "criticized", "criticised", "criticizes", "doubt", "doubts", "view", "views", "argue", "argues", "notes",
         "warns", "warned", "calls", "called", "rival", "rivals", "strength", "strengths", "weakness", "weaknesses",
         "risk", "risks", "benefit", "benefits", "mixed", "positive", "negative", "skeptical", "sceptical",

@@ -47,5 +47,7 @@ extension SummaryGuard {
         "several", "critics", "supporters", "opinions", "views", "verdicts", "unlike", "like", "compared",
         "despite", "after", "before", "because", "since", "given", "whether", "then", "also", "instead", "not", "no",
         "there", "here", "what", "which", "who", "how", "why", "nobody", "everyone",
+        // How the model's reply is begun for it (SummaryPrompt.replyOpening): "Every reviewer ships X because".
+        "every",
     ]
 }
