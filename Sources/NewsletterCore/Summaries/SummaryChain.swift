@@ -40,16 +40,32 @@ public struct SummaryUsage: Sendable, Equatable {
     public var predictedTokens = 0
     public var predictedMilliseconds = 0.0
 
+    public init() {}
+
     public init(_ trials: [SummaryTrial]) {
         // A joined whole is not a request of its own.
         for trial in trials where trial.joinedText == nil {
             requests += 1
-            guard let timings = trial.reply?.timings else { continue }
-            promptTokens += timings.promptTokens
-            promptMilliseconds += timings.promptMilliseconds
-            predictedTokens += timings.predictedTokens
-            predictedMilliseconds += timings.predictedMilliseconds
+            if let timings = trial.reply?.timings { add(timings) }
         }
+    }
+
+    /// One reply's timings as llama-server reported them.
+    public mutating func add(_ timings: ServerTimings) {
+        promptTokens += timings.promptTokens
+        promptMilliseconds += timings.promptMilliseconds
+        predictedTokens += timings.predictedTokens
+        predictedMilliseconds += timings.predictedMilliseconds
+    }
+
+    /// Generation speed: predicted tokens per second of predicting; nil with no timings.
+    public var tokensPerSecond: Double? {
+        predictedMilliseconds > 0 ? Double(predictedTokens) / (predictedMilliseconds / 1000) : nil
+    }
+
+    /// Prompt processing speed; nil with no timings.
+    public var promptTokensPerSecond: Double? {
+        promptMilliseconds > 0 ? Double(promptTokens) / (promptMilliseconds / 1000) : nil
     }
 }
 
@@ -149,7 +165,7 @@ public struct SummaryChain: Sendable {
         }
         if let edited {
             observer?(
-                .finished(comparison: stored.comparison.title, summary: edited, fromCache: true, usage: SummaryUsage([])))
+                .finished(comparison: stored.comparison.title, summary: edited, fromCache: true, usage: SummaryUsage()))
             return SummaryOutcome(summary: edited, trials: [], fromCache: true, unavailable: [])
         }
         return summarize(stored, observer: observer)

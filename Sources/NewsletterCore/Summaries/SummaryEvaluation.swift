@@ -39,10 +39,8 @@ public struct SummaryEvaluation: Encodable, Sendable {
     var completionTokens = 0
     /// llama-server's own time for the same requests (prompt + generation), when it reports it.
     var serverMilliseconds = 0.0
-    var serverPredictedTokens = 0
-    var serverPredictedMilliseconds = 0.0
-    var serverPromptTokens = 0
-    var serverPromptMilliseconds = 0.0
+    /// llama-server's token counts and times, summed as the chain's log line sums them.
+    var server = SummaryUsage()
     /// Per page, in order: "title: the accepted summary's text", or nil.
     var acceptedSummaries: [String?] = []
     /// The requests' wall time as this process saw it.
@@ -55,14 +53,10 @@ public struct SummaryEvaluation: Encodable, Sendable {
         self.kind = kind
     }
 
-    var tokensPerSecond: Double? {
-        serverPredictedMilliseconds > 0 ? Double(serverPredictedTokens) / (serverPredictedMilliseconds / 1000) : nil
-    }
+    var tokensPerSecond: Double? { server.tokensPerSecond }
 
     /// Prompt processing speed, from the same timings.
-    var promptTokensPerSecond: Double? {
-        serverPromptMilliseconds > 0 ? Double(serverPromptTokens) / (serverPromptMilliseconds / 1000) : nil
-    }
+    var promptTokensPerSecond: Double? { server.promptTokensPerSecond }
 
     /// How much longer the requests took here than llama-server says it worked on them.
     var overheadPercent: Double? {
@@ -96,11 +90,8 @@ public struct SummaryEvaluation: Encodable, Sendable {
             completionTokens += reply.completionTokens ?? reply.timings?.predictedTokens ?? 0
             requestMilliseconds += reply.milliseconds
             if let timings = reply.timings {
-                serverPromptTokens += timings.promptTokens
-                serverPromptMilliseconds += timings.promptMilliseconds
+                server.add(timings)
                 serverMilliseconds += timings.totalMilliseconds
-                serverPredictedTokens += timings.predictedTokens
-                serverPredictedMilliseconds += timings.predictedMilliseconds
             }
         }
     }
@@ -126,14 +117,14 @@ public struct SummaryEvaluation: Encodable, Sendable {
         try container.encode(promptTokens, forKey: .promptTokens)
         try container.encode(completionTokens, forKey: .completionTokens)
         try container.encode(serverMilliseconds, forKey: .serverMilliseconds)
-        try container.encode(serverPredictedTokens, forKey: .serverPredictedTokens)
-        try container.encode(serverPredictedMilliseconds, forKey: .serverPredictedMilliseconds)
+        try container.encode(server.predictedTokens, forKey: .serverPredictedTokens)
+        try container.encode(server.predictedMilliseconds, forKey: .serverPredictedMilliseconds)
         try container.encode(requestMilliseconds, forKey: .requestMilliseconds)
         try container.encode(wallMilliseconds, forKey: .wallMilliseconds)
         try container.encodeIfPresent(tokensPerSecond, forKey: .tokensPerSecond)
         try container.encodeIfPresent(overheadPercent, forKey: .overheadPercent)
-        try container.encode(serverPromptTokens, forKey: .serverPromptTokens)
-        try container.encode(serverPromptMilliseconds, forKey: .serverPromptMilliseconds)
+        try container.encode(server.promptTokens, forKey: .serverPromptTokens)
+        try container.encode(server.promptMilliseconds, forKey: .serverPromptMilliseconds)
         try container.encodeIfPresent(promptTokensPerSecond, forKey: .promptTokensPerSecond)
         try container.encode(acceptedSummaries, forKey: .acceptedSummaries)
     }

@@ -53,9 +53,7 @@ public enum SummaryPrompt {
     static func userMessage(_ comparison: Comparison) -> String {
         var lines = ["Comparison: \(defuse(comparison.title))"]
         let counts = comparison.tools.map { tool -> String in
-            let takes = comparison.takes.filter { $0.tool == tool.name }
-            let ship = tool.shipVotes ?? takes.filter { $0.verdict == .ship }.count
-            let skip = tool.skipVotes ?? takes.filter { $0.verdict == .skip }.count
+            let (ship, skip) = votes(tool, in: comparison)
             if ship + skip > 0 { return "\(defuse(tool.name)): \(ship) ship, \(skip) skip" }
             return "\(defuse(tool.name)): \(tool.panelShipPercent.map { "\($0)% ship" } ?? "no verdicts")"
         }
@@ -89,10 +87,17 @@ public enum SummaryPrompt {
         case everyShip, mostShip, split, mostSkip, everySkip, unknown
     }
 
-    static func lean(_ tool: Tool, comparison: Comparison) -> Lean {
+    /// A tool's ship and skip votes: the page's counts, else its takes' verdicts counted.
+    static func votes(_ tool: Tool, in comparison: Comparison) -> (ship: Int, skip: Int) {
         let takes = comparison.takes.filter { $0.tool == tool.name }
-        let ship = tool.shipVotes ?? takes.filter { $0.verdict == .ship }.count
-        let skip = tool.skipVotes ?? takes.filter { $0.verdict == .skip }.count
+        return (
+            tool.shipVotes ?? takes.filter { $0.verdict == .ship }.count,
+            tool.skipVotes ?? takes.filter { $0.verdict == .skip }.count
+        )
+    }
+
+    static func lean(_ tool: Tool, comparison: Comparison) -> Lean {
+        let (ship, skip) = votes(tool, in: comparison)
         if ship + skip > 0 {
             return skip == 0 ? .everyShip : ship == 0 ? .everySkip : ship == skip ? .split : ship > skip ? .mostShip : .mostSkip
         }
@@ -130,9 +135,7 @@ public enum SummaryPrompt {
 
     /// The panel's figures for one tool, in words a model can repeat without arithmetic.
     static func verdictLine(_ tool: Tool, comparison: Comparison) -> String {
-        let takes = comparison.takes.filter { $0.tool == tool.name }
-        let ship = tool.shipVotes ?? takes.filter { $0.verdict == .ship }.count
-        let skip = tool.skipVotes ?? takes.filter { $0.verdict == .skip }.count
+        let (ship, skip) = votes(tool, in: comparison)
         if ship + skip > 0 {
             let lean = ship == skip ? "evenly split" : skip == 0 ? "every reviewer ships" : ship == 0 ? "every reviewer skips" : ship > skip ? "most ship" : "most skip"
             return "\(ship) ship, \(skip) skip (\(lean))"
@@ -319,9 +322,7 @@ public enum SummaryPrompt {
             comparison.takes.first { line.hasPrefix("\($0.role.rawValue) on \($0.tool): ") }
         }
         func majority(_ tool: Tool) -> Verdict? {
-            let takes = comparison.takes.filter { $0.tool == tool.name }
-            let ship = tool.shipVotes ?? takes.filter { $0.verdict == .ship }.count
-            let skip = tool.skipVotes ?? takes.filter { $0.verdict == .skip }.count
+            let (ship, skip) = votes(tool, in: comparison)
             return ship == skip ? nil : ship > skip ? .ship : .skip
         }
         var places: [[String]] = []
