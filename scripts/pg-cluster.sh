@@ -28,6 +28,19 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Closes every descriptor but stdin, stdout and stderr. Run in the subshell that starts the
+# server: a caller's system(3) hands us every descriptor it has open (pipes of other processes it
+# is spawning at that moment among them), and the server, which outlives us, would hold their
+# write ends for its whole life, so whoever reads such a pipe would never see its end.
+close_inherited() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+    done
+    return 0
+}
+
 start() {
     local dir=$1 bin port password
     bin=$(pg_bin)
@@ -52,9 +65,10 @@ CONF
     local attempt
     for attempt in 1 2 3; do
         port=$(free_port)
-        # The server keeps no descriptor of ours: a caller reading our output sees its end.
-        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-p $port" -w -t 120 start \
-            </dev/null >/dev/null 2>>"$dir/pg_ctl.log"; then
+        # The server keeps no descriptor of ours nor any we inherited: a caller reading our
+        # output, or any pipe it had open, sees its end.
+        if (close_inherited && as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-p $port" \
+            -w -t 120 start) </dev/null >/dev/null 2>>"$dir/pg_ctl.log"; then
             printf 'postgresql://newsletter:%s@127.0.0.1:%s/postgres\n' "$password" "$port" >"$dir/url"
             [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/url"
             cat "$dir/url"
