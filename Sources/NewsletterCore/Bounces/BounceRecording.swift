@@ -6,18 +6,18 @@ import Foundation
 /// the protocol can turn `async` later with only an `await` added to the workflow.
 protocol BounceRows: SubscriberRows {
     /// When the copy of `week` went to the subscriber (the ledger's sent time), if it did.
-    func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date?
+    func sentAt(of week: IssueWeek, subscriberID: Int64) async throws -> Date?
     /// Stores the report with no effect yet and returns its id; nil when a report with the
     /// same key is already stored (two processes storing it at once: one of them inserts).
-    func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) throws -> Int64?
+    func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) async throws -> Int64?
     /// The sent times of the copies that bounced softly for the subscriber.
-    func softBounceTimes(subscriberID: Int64) throws -> [Date]
+    func softBounceTimes(subscriberID: Int64) async throws -> [Date]
     /// The last copy accepted for which no bounce of any address-related kind came back.
-    func lastGoodDelivery(subscriberID: Int64) throws -> Date?
+    func lastGoodDelivery(subscriberID: Int64) async throws -> Date?
     /// What storing the event did to the address, for the tally (`none` until set).
-    func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws
+    func setBounceEffect(_ effect: String, ofEvent eventID: Int64) async throws
     /// One more permanent failure on the subscriber's record.
-    func countPermanentFailure(subscriberID: Int64) throws
+    func countPermanentFailure(subscriberID: Int64) async throws
 }
 
 extension BounceRows {

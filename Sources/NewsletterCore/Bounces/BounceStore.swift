@@ -78,19 +78,19 @@ public struct BounceTally: Sendable, Equatable, Codable {
 /// The store side of bounce handling, declared where it is used.
 public protocol BounceStore: Sendable {
     /// The (week, subscriber) a VERP token was issued for.
-    func verpRecipient(token: String) throws -> (week: IssueWeek, subscriberID: Int64)?
+    func verpRecipient(token: String) async throws -> (week: IssueWeek, subscriberID: Int64)?
     /// The (week, subscriber) of the copy with this Message-ID.
-    func delivery(messageID: String) throws -> (week: IssueWeek, subscriberID: Int64)?
-    func subscriber(email: String) throws -> Subscriber?
-    func subscriber(id: Int64) throws -> Subscriber?
+    func delivery(messageID: String) async throws -> (week: IssueWeek, subscriberID: Int64)?
+    func subscriber(email: String) async throws -> Subscriber?
+    func subscriber(id: Int64) async throws -> Subscriber?
     /// The latest issue accepted for this subscriber at or before `time`.
-    func lastDeliveredWeek(subscriberID: Int64, before time: Date) throws -> IssueWeek?
+    func lastDeliveredWeek(subscriberID: Int64, before time: Date) async throws -> IssueWeek?
     /// Stores the bounce and applies `rule` to the subscriber, in one transaction; a key
     /// stored before changes nothing.
-    func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome
-    func bounceTally(_ week: IssueWeek?) throws -> BounceTally
+    func recordBounce(_ bounce: BounceRecord, rule: BounceRule) async throws -> BounceRecordOutcome
+    func bounceTally(_ week: IssueWeek?) async throws -> BounceTally
     /// The latest reports, newest first.
-    func recentBounces(_ week: IssueWeek?, limit: Int) throws -> [StoredBounce]
+    func recentBounces(_ week: IssueWeek?, limit: Int) async throws -> [StoredBounce]
 }
 
 /// A stored report, for `bounces list`.

@@ -6,19 +6,19 @@ import Foundation
 /// The PostgreSQL store takes the page's advisory lock first: that stays its own.
 protocol ComparisonSaveRows: TopicRows {
     /// The stored comparison of the page at `source`, if any.
-    func storedPage(source: String) throws -> StoredPage?
+    func storedPage(source: String) async throws -> StoredPage?
     /// The first stored comparison whose record (title, tools, takes) hashes to `recordHash`.
-    func comparisonRecorded(as recordHash: String) throws -> (id: Int64, source: String)?
+    func comparisonRecorded(as recordHash: String) async throws -> (id: Int64, source: String)?
     /// Stores a new comparison row (no children) first seen at `time`; returns its id.
-    func insertComparison(_ comparison: Comparison, at time: Date) throws -> Int64
+    func insertComparison(_ comparison: Comparison, at time: Date) async throws -> Int64
     /// Replaces the stored row of `page` with `comparison`, dated `published` by `publishedFrom`.
     func updateComparison(
         _ page: StoredPage, to comparison: Comparison, published: Date, publishedFrom: PublishedTimeSource,
-        at time: Date) throws
-    func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) throws
-    func insertTool(_ tool: Tool, comparisonID: Int64, position: Int) throws
-    func insertTake(_ take: Take, comparisonID: Int64, position: Int) throws
-    func insertMissingTake(_ slot: TakeSlot, comparisonID: Int64) throws
+        at time: Date) async throws
+    func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) async throws
+    func insertTool(_ tool: Tool, comparisonID: Int64, position: Int) async throws
+    func insertTake(_ take: Take, comparisonID: Int64, position: Int) async throws
+    func insertMissingTake(_ slot: TakeSlot, comparisonID: Int64) async throws
 }
 
 /// What the upsert decision reads of a stored comparison.

@@ -6,15 +6,15 @@ import Foundation
 protocol TopicRows {
     /// One line of the consent trail (as `SubscriberRows` has it).
     func recordConsent(
-        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) throws
-    func deleteComparisonTopics(of comparisonID: Int64) throws
+        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) async throws
+    func deleteComparisonTopics(of comparisonID: Int64) async throws
     /// Stores the topic `name` first seen at `time`, unless one of any case is stored.
-    func insertTopic(_ name: String, at time: Date) throws
+    func insertTopic(_ name: String, at time: Date) async throws
     /// Gives the comparison the stored topic `name` names, in the spelling stored.
-    func linkTopic(_ name: String, comparisonID: Int64) throws
-    func subscriberTopics(subscriberID: Int64) throws -> [String]
-    func deleteSubscriberTopics(subscriberID: Int64) throws
-    func insertSubscriberTopic(_ topic: String, subscriberID: Int64) throws
+    func linkTopic(_ name: String, comparisonID: Int64) async throws
+    func subscriberTopics(subscriberID: Int64) async throws -> [String]
+    func deleteSubscriberTopics(subscriberID: Int64) async throws
+    func insertSubscriberTopic(_ topic: String, subscriberID: Int64) async throws
 }
 
 extension TopicRows {

@@ -145,15 +145,15 @@ public struct TopicCatalog: Sendable, Equatable {
 /// What topics need from the store: the categories pages gave, and who chose which.
 public protocol TopicStore: Sendable {
     /// Every (category, comparison) pair ever stored, as pages gave the category.
-    func categoryUses() throws -> [(category: String, comparisonID: Int64)]
+    func categoryUses() async throws -> [(category: String, comparisonID: Int64)]
     /// The distinct categories of stored comparisons.
-    func categories() throws -> [String]
+    func categories() async throws -> [String]
     /// A subscriber's stored choice (as stored: resolve it with today's aliases).
-    func topicChoice(subscriberID: Int64) throws -> TopicChoice
+    func topicChoice(subscriberID: Int64) async throws -> TopicChoice
     /// Replaces a subscriber's choice and records it in the consent trail.
-    func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) throws
+    func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) async throws
     /// How many subscribers who get issues (confirmed, not paused) have each stored choice.
-    func readerChoices() throws -> [TopicChoice: Int]
+    func readerChoices() async throws -> [TopicChoice: Int]
 }
 
 extension TopicStore {

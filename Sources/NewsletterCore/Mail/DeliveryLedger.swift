@@ -57,42 +57,42 @@ public protocol DeliveryLedger: ListSendQuota {
     /// Adds a pending row for every confirmed subscriber not yet in the week's ledger (unless
     /// `addSubscribers` is false: an issue already sent does not go to people who joined since),
     /// and turns rows left `sending` by a crashed run back into `pending`.
-    func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int)
+    func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) async throws -> (added: Int, resumed: Int)
     /// Claims up to `limit` pending rows, and deferred rows last touched before `runStarted` (a
     /// run does not retry what it deferred itself), marking them `sending`; rows of subscribers
     /// who are no longer confirmed become `skipped`.
-    func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim]
-    func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws
-    func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws
+    func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) async throws -> [DeliveryClaim]
+    func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) async throws
+    func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) async throws
     /// Records several rows' outcomes, as `recordSent` and `recordDeferred` would, in one
     /// transaction: all or none. (The default records them one by one.)
-    func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws
+    func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) async throws
     /// Records a permanent failure, and the refusal as a bounce under `rule` (the same rule as
     /// the bounce mailbox's), in one transaction.
     func recordFailed(
         _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
-    ) throws
+    ) async throws
     /// Puts claimed rows back to `pending` (a run that stops early).
-    func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws
+    func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) async throws
     /// A claimed row whose subscriber gets no copy of this issue, and why (e.g. no comparison
     /// in their topics).
-    func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws
+    func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) async throws
     /// Throws `LeaseExpired` when this process can no longer be sure its claims are its own
     /// (on a shared database: its lease ran out while it was stopped or stalled, so another
     /// sender may have taken them). Asked before each message goes on the wire; no round trip.
-    func ensureClaimsHeld(_ week: IssueWeek) throws
+    func ensureClaimsHeld(_ week: IssueWeek) async throws
     /// The send of `week` by this process is over (done, or stopped): it holds no rows any more,
     /// and other senders (and `status`) stop counting it.
-    func finishDelivery(_ week: IssueWeek) throws
-    func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int]
+    func finishDelivery(_ week: IssueWeek) async throws
+    func deliveryCounts(_ week: IssueWeek) async throws -> [DeliveryState: Int]
     /// Whether several processes may send one week at once (a shared database whose senders
     /// claim rows under leases). When false, `send` and `run` take the data directory's
     /// send.lock, so one process at a time works the ledger.
     var admitsConcurrentSenders: Bool { get }
     /// The processes sending `week` now, with what each claimed and sent (for `status`, and for
     /// a sender that finished while others still work); empty where one process at a time sends.
-    func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus]
-    func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)]
+    func liveSenders(_ week: IssueWeek, at time: Date) async throws -> [SenderStatus]
+    func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(email: String, reply: String)]
 }
 
 extension DeliveryLedger {

@@ -62,5 +62,5 @@ public struct ListSendLimit: Sendable, Equatable {
 public protocol ListSendQuota: Sendable {
     /// Takes up to `wanted` tokens of the list's bucket at `time` (see `ListSendLimit`); returns
     /// how many it got, possibly none.
-    func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int
+    func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) async throws -> Int
 }

@@ -3,11 +3,11 @@ import Foundation
 /// Where the public archive reads sent issues from.
 public protocol ArchiveStore: Sendable {
     /// Every sent issue, newest week first (hidden ones included: see `IssueRecord.hiddenFromArchive`).
-    func sentIssues() throws -> [IssueRecord]
+    func sentIssues() async throws -> [IssueRecord]
     /// The week's sent issue (hidden or not), nil when the week has none: one issue page reads one row.
-    func sentIssue(_ week: IssueWeek) throws -> IssueRecord?
+    func sentIssue(_ week: IssueWeek) async throws -> IssueRecord?
     /// Hides (or shows again) a sent issue; false when the week has no sent issue.
-    func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) throws -> Bool
+    func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) async throws -> Bool
 }
 
 extension ArchiveStore where Self: IssueStore {

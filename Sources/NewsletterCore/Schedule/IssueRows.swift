@@ -6,20 +6,20 @@ import Foundation
 /// PostgreSQL one takes the week's advisory lock first, as SQLite's single writer needs none.
 protocol IssueRows {
     /// The week's issue row, without the comparisons it features.
-    func issueRow(_ week: IssueWeek) throws -> IssueRecord?
+    func issueRow(_ week: IssueWeek) async throws -> IssueRecord?
     /// The comparisons the week's issue features, in their order.
-    func featuredComparisonIDs(_ week: IssueWeek) throws -> [Int64]
+    func featuredComparisonIDs(_ week: IssueWeek) async throws -> [Int64]
     /// Whether the week's ledger holds a row in one of `states` (IssueLifecycle says which).
-    func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) throws -> Bool
+    func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) async throws -> Bool
     /// Stores the draft (its variants encoded) with the approval it keeps, over any row of the week.
     func upsertDraft(
-        _ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date) throws
+        _ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date) async throws
     /// Stores the week as skipped for `reason`, dropping any draft and approval.
-    func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) throws
-    func deleteFeaturedComparisons(_ week: IssueWeek) throws
-    func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) throws
-    func setApproved(_ week: IssueWeek, hash: String, at time: Date) throws
-    func setSent(_ week: IssueWeek, at time: Date) throws
+    func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) async throws
+    func deleteFeaturedComparisons(_ week: IssueWeek) async throws
+    func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) async throws
+    func setApproved(_ week: IssueWeek, hash: String, at time: Date) async throws
+    func setSent(_ week: IssueWeek, at time: Date) async throws
 }
 
 extension IssueRows {

@@ -8,7 +8,7 @@ public protocol WeekDecisionLock: Sendable {
     /// Runs `body` holding the week's lock, or returns nil at once when another process holds
     /// it. A holder that dies (its connection ends) loses the lock, so nobody waits on a corpse;
     /// `body` asks its `WeekLockHold` before each decision whether it still holds it.
-    func withWeekLock<T>(_ week: IssueWeek, _ body: (any WeekLockHold) throws -> T) throws -> T?
+    func withWeekLock<T>(_ week: IssueWeek, _ body: (any WeekLockHold) async throws -> T) async throws -> T?
 }
 
 /// The holder's side of the week's lock. A lock in a database is held by a session, and a
@@ -16,7 +16,7 @@ public protocol WeekDecisionLock: Sendable {
 /// from then on another process may take the week, so the holder must stop deciding.
 public protocol WeekLockHold: Sendable {
     /// Returns when the lock is still held; throws `WeekLockLost` when it is not.
-    func ensureHeld() throws
+    func ensureHeld() async throws
 }
 
 /// The week's lock went with its database session: another process may be deciding the week

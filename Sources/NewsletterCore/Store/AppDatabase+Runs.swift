@@ -19,16 +19,16 @@ public struct RunRecord: Sendable, Equatable, Codable {
 
 /// The run's memory, beside the issues and the ledger.
 public protocol RunStore: Sendable {
-    func runRecord(_ week: IssueWeek) throws -> RunRecord?
+    func runRecord(_ week: IssueWeek) async throws -> RunRecord?
     /// The latest week any run has worked on: where a machine that was off picks up.
-    func lastRunWeek() throws -> IssueWeek?
-    func beginRun(_ week: IssueWeek, at time: Date) throws
-    func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) throws
+    func lastRunWeek() async throws -> IssueWeek?
+    func beginRun(_ week: IssueWeek, at time: Date) async throws
+    func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) async throws
     /// Whether any recipient's delivery has begun (sent, in flight, deferred or failed).
-    func deliveryBegun(_ week: IssueWeek) throws -> Bool
+    func deliveryBegun(_ week: IssueWeek) async throws -> Bool
     /// The editors already mailed this draft.
-    func editorsMailed(_ week: IssueWeek, draftHash: String) throws -> Set<String>
-    func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) throws
+    func editorsMailed(_ week: IssueWeek, draftHash: String) async throws -> Set<String>
+    func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) async throws
 }
 
 extension AppDatabase: RunStore {

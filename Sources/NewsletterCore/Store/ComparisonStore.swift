@@ -5,10 +5,10 @@ import Foundation
 public protocol ComparisonStore: Sendable {
     /// Stores a parsed comparison, keyed by its source. The same source with the same content
     /// hash changes nothing; a new hash replaces the record whole, in one transaction.
-    func saveComparison(_ comparison: Comparison) throws -> SaveOutcome
+    func saveComparison(_ comparison: Comparison) async throws -> SaveOutcome
     /// Every stored comparison, most recently published first.
-    func listComparisons() throws -> [ComparisonSummary]
-    func comparison(id: Int64) throws -> StoredComparison?
+    func listComparisons() async throws -> [ComparisonSummary]
+    func comparison(id: Int64) async throws -> StoredComparison?
 }
 
 public enum SaveOutcome: Equatable, Sendable {

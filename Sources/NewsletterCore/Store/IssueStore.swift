@@ -3,17 +3,17 @@ import Foundation
 /// Where issues (the frozen weekly drafts, their approval and their fate) are kept.
 public protocol IssueStore: Sendable {
     /// Stored comparisons whose published time falls in `window` (start included, end not).
-    func comparisons(publishedIn window: DateInterval) throws -> [StoredComparison]
+    func comparisons(publishedIn window: DateInterval) async throws -> [StoredComparison]
     /// Comparisons already featured by a sent issue of another week.
-    func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) throws -> Set<Int64>
-    func issue(_ week: IssueWeek) throws -> IssueRecord?
-    func listIssues() throws -> [IssueRecord]
+    func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) async throws -> Set<Int64>
+    func issue(_ week: IssueWeek) async throws -> IssueRecord?
+    func listIssues() async throws -> [IssueRecord]
     /// Stores a freshly built draft. The approval stays only if it approved these very bytes.
-    func saveDraft(_ draft: IssueDraft) throws
-    func recordSkipped(_ week: IssueWeek, reason: String) throws
+    func saveDraft(_ draft: IssueDraft) async throws
+    func recordSkipped(_ week: IssueWeek, reason: String) async throws
     /// Approves the stored draft, which must have `hash`.
-    func approve(_ week: IssueWeek, hash: String, at time: Date) throws
-    func markSent(_ week: IssueWeek, at time: Date) throws
+    func approve(_ week: IssueWeek, hash: String, at time: Date) async throws
+    func markSent(_ week: IssueWeek, at time: Date) async throws
 }
 
 public enum IssueStatus: String, Codable, Sendable {

@@ -20,27 +20,27 @@ struct TokenOwner {
 protocol EndpointRows: SubscriberRows {
     /// The subscriber a token of `purpose` belongs to; `holdingRow` keeps the subscriber's row
     /// locked to the end of the transaction, so two presses of one link at once act once.
-    func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow: Bool) throws -> TokenOwner?
+    func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow: Bool) async throws -> TokenOwner?
     /// Stores a token (its hash only, `LinkToken.hash`).
-    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) throws
+    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) async throws
     /// Marks one token used, unless it already was.
-    func spendToken(_ token: String, at time: Date) throws
+    func spendToken(_ token: String, at time: Date) async throws
     /// Spends every outstanding confirmation link of the subscriber.
-    func spendConfirmationTokens(subscriberID: Int64, at time: Date) throws
+    func spendConfirmationTokens(subscriberID: Int64, at time: Date) async throws
     /// Confirmed from `time`, with the count of permanent failures started afresh.
-    func markConfirmed(subscriberID: Int64, at time: Date) throws
-    func setPreferences(_ preferences: Preferences, subscriberID: Int64) throws
+    func markConfirmed(subscriberID: Int64, at time: Date) async throws
+    func setPreferences(_ preferences: Preferences, subscriberID: Int64) async throws
     /// The confirmation mails queued for the subscriber since `time`, as the throttle counts them.
-    func confirmationsQueued(subscriberID: Int64, since time: Date) throws -> SignupPolicy.RecentConfirmations
+    func confirmationsQueued(subscriberID: Int64, since time: Date) async throws -> SignupPolicy.RecentConfirmations
     /// Queues a mail the endpoint owes the subscriber, due at once.
-    func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) throws
+    func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) async throws
     /// Up to `limit` pending mails due by `time`, in the order they fell due, each with the
     /// attempts made before; on PostgreSQL, rows another process holds are skipped.
-    func dueEndpointMails(limit: Int, at time: Date) throws -> [EndpointMail]
+    func dueEndpointMails(limit: Int, at time: Date) async throws -> [EndpointMail]
     /// One more attempt for each mail, leased (not due again) until `time`.
-    func leaseEndpointMails(ids: [Int64], until time: Date) throws
+    func leaseEndpointMails(ids: [Int64], until time: Date) async throws
     /// Sets what is given (nil leaves a column as it is) and the last reply.
-    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) throws
+    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws
 }
 
 extension EndpointRows {

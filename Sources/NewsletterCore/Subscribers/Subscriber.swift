@@ -34,15 +34,15 @@ public struct Subscriber: Sendable, Equatable, Codable {
 public protocol SubscriberStore: Sendable {
     /// Adds (or, for an existing address, returns) a subscriber; the address is compared
     /// case-insensitively.
-    func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber
-    func subscriber(email: String) throws -> Subscriber?
-    func subscriber(id: Int64) throws -> Subscriber?
-    func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) throws
+    func addSubscriber(email: String, name: String?, status: Subscriber.Status) async throws -> Subscriber
+    func subscriber(email: String) async throws -> Subscriber?
+    func subscriber(id: Int64) async throws -> Subscriber?
+    func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) async throws
     /// Up to `limit` subscribers with ids above `afterID`, in id order.
-    func subscribers(status: Subscriber.Status?, afterID: Int64, limit: Int) throws -> [Subscriber]
-    func subscriberCount(status: Subscriber.Status?) throws -> Int
+    func subscribers(status: Subscriber.Status?, afterID: Int64, limit: Int) async throws -> [Subscriber]
+    func subscriberCount(status: Subscriber.Status?) async throws -> Int
     /// Deletes a subscriber with everything recorded about them (tokens, consent trail, ledger
     /// rows: a request to be forgotten); the address is compared case-insensitively. Returns
     /// whether they existed.
-    func removeSubscriber(email: String) throws -> Bool
+    func removeSubscriber(email: String) async throws -> Bool
 }

@@ -121,33 +121,33 @@ public enum EndpointMailResult: Sendable, Equatable {
 /// What the subscriber-facing routes and the endpoint's mail queue need from the store.
 public protocol SubscriberEndpointStore: Sendable {
     /// The subscriber an unsubscribe (and preferences) token belongs to.
-    func subscriber(unsubscribeToken: String) throws -> Subscriber?
+    func subscriber(unsubscribeToken: String) async throws -> Subscriber?
     /// Unsubscribes the token's subscriber; doing it twice changes nothing.
-    func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome
+    func unsubscribe(token: String, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome
     /// Records a signup and, unless throttled or already confirmed, queues a confirmation mail
     /// and sets the address's topic choice to `topics` when given (recorded in the consent
     /// trail), all in one transaction: what a signup form does.
     func requestSignup(
         _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
         at time: Date
-    ) throws -> SignupOutcome
-    func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink
+    ) async throws -> SignupOutcome
+    func confirmationLink(token: String, at time: Date) async throws -> ConfirmationLink
     /// Confirms the token's subscriber (once) and queues the welcome mail.
-    func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome
+    func confirm(token: String, client: ClientInfo, at time: Date) async throws -> ConfirmOutcome
     /// Saves the preferences of the token's subscriber, if the token is known.
-    func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date) throws
+    func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date) async throws
         -> Subscriber?
 
     /// Claims up to `limit` mails due by `time`; a claim is a lease, so a crash mid-send means a
     /// retry once `lease` has passed, never a lost mail.
-    func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) throws -> [EndpointMail]
-    func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) throws
+    func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail]
+    func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws
     /// A fresh confirmation token (stored hashed) for a mail about to be sent.
-    func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) throws -> String
+    func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String
     /// A fresh unsubscribe/preferences token (stored hashed) for a mail about to be sent.
-    func newUnsubscribeToken(subscriberID: Int64, at time: Date) throws -> String
+    func newUnsubscribeToken(subscriberID: Int64, at time: Date) async throws -> String
     /// Endpoint mails not yet sent.
-    func endpointMailQueueDepth() throws -> Int
+    func endpointMailQueueDepth() async throws -> Int
 }
 
 extension SubscriberEndpointStore {

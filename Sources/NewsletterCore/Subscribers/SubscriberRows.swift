@@ -11,21 +11,21 @@ protocol SubscriberRows {
     /// already known in any case (two inserts of one address at once: one of them inserts).
     func insertSubscriber(
         email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date
-    ) throws -> Int64?
-    func subscriber(id: Int64) throws -> Subscriber?
+    ) async throws -> Int64?
+    func subscriber(id: Int64) async throws -> Subscriber?
     /// The subscriber with this address in any case. `holdingRow` keeps the row locked to the
     /// end of the transaction (the SQLite store's write transaction holds the whole database).
-    func subscriber(email: String, holdingRow: Bool) throws -> Subscriber?
+    func subscriber(email: String, holdingRow: Bool) async throws -> Subscriber?
     /// Sets the subscriber's status when the current one is in `from`; true if it changed.
-    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) async throws -> Bool
     /// One line of the consent trail.
     func recordConsent(
-        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) throws
+        subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) async throws
     /// Replaces the subscriber's topic choice and records the change (`event`) in the consent
     /// trail; the same choice again changes and records nothing. Several statements: the topic
     /// tables' own workflow, which each store keeps with its topics.
     func replaceTopicChoice(
-        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String) throws
+        _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String) async throws
 }
 
 /// The address was neither inserted nor found: it was removed between the two statements

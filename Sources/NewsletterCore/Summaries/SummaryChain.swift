@@ -16,11 +16,11 @@ public struct SummaryCacheKey: Sendable, Hashable {
 
 /// Where summaries are kept between runs, and editors' overrides.
 public protocol SummaryStore: Sendable {
-    func cachedSummary(_ key: SummaryCacheKey) throws -> PanelSummary?
-    func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) throws
+    func cachedSummary(_ key: SummaryCacheKey) async throws -> PanelSummary?
+    func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) async throws
     /// An editor's text for a comparison in a week's issue; it wins over any generated one.
-    func summaryOverride(week: IssueWeek, comparisonID: Int64) throws -> PanelSummary?
-    func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) throws
+    func summaryOverride(week: IssueWeek, comparisonID: Int64) async throws -> PanelSummary?
+    func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws
 }
 
 /// What the chain is doing, for a progress bar or log lines.
