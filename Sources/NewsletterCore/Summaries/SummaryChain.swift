@@ -143,9 +143,9 @@ public struct SummaryChain: Sendable {
 
     /// A comparison that is not in the store (the eval): no override applies.
     public func summarize(_ comparison: Comparison, observer: (@Sendable (SummaryEvent) -> Void)? = nil)
-        -> SummaryOutcome
+        async -> SummaryOutcome
     {
-        summarize(
+        await summarize(
             StoredComparison(
                 id: 0, firstSeenAt: comparison.published, updatedAt: comparison.published, comparison: comparison),
             observer: observer)
@@ -168,7 +168,7 @@ public struct SummaryChain: Sendable {
                 .finished(comparison: stored.comparison.title, summary: edited, fromCache: true, usage: SummaryUsage()))
             return SummaryOutcome(summary: edited, trials: [], fromCache: true, unavailable: [])
         }
-        return summarize(stored, observer: observer)
+        return await summarize(stored, observer: observer)
     }
 
     /// A stored comparison outside any week's issue: no editor's text applies.
