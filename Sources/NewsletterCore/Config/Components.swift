@@ -64,7 +64,7 @@ public struct Components: Sendable {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("bounces.lock")
         guard let lock = try? RunLock(path: path) else { return nil }
         return try withExtendedLifetime(lock) {
-            try bounceProcessor(store: store).fetch(
+            try await bounceProcessor(store: store).fetch(
                 from: MailboxClient(settings: mailbox), observer: observer, logger: logger)
         }
     }
