@@ -43,7 +43,7 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
     }
 
     /// Stores a report that arrived already parsed (a relay's webhook) or was parsed above.
-    public func record(_ parsed: ParsedBounce, source: BounceSource) throws -> Outcome {
+    public func record(_ parsed: ParsedBounce, source: BounceSource) async throws -> Outcome {
         let time = self.time.now()
         var learnt: [Learnt] = []
         var unresolved: [String] = []
@@ -66,7 +66,7 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
             let record = BounceRecord(
                 key: key, subscriberID: whom?.subscriber.id, week: whom?.week, kind: kind,
                 evidence: recipient.evidence, source: source, receivedAt: time)
-            switch try store.recordBounce(record, rule: rule) {
+            switch try await store.recordBounce(record, rule: rule) {
             case .duplicate: duplicates += 1
             case .recorded(let effect):
                 learnt.append(Learnt(email: whom?.subscriber.email, week: whom?.week, kind: kind, effect: effect))
@@ -82,18 +82,18 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
         case notFound(String)
     }
 
-    private func resolve(_ recipient: ParsedBounce.Recipient, in parsed: ParsedBounce, at time: Date) throws
+    private func resolve(_ recipient: ParsedBounce.Recipient, in parsed: ParsedBounce, at time: Date) async throws
         -> Resolution
     {
         for token in parsed.verpTokens {
-            if let hit = try store.verpRecipient(token: token),
-                let subscriber = try store.subscriber(id: hit.subscriberID)
+            if let hit = try await store.verpRecipient(token: token),
+                let subscriber = try await store.subscriber(id: hit.subscriberID)
             {
                 return .found(hit.week, subscriber)
             }
         }
-        if let id = parsed.originalMessageID, let hit = try store.delivery(messageID: id),
-            let subscriber = try store.subscriber(id: hit.subscriberID)
+        if let id = parsed.originalMessageID, let hit = try await store.delivery(messageID: id),
+            let subscriber = try await store.subscriber(id: hit.subscriberID)
         {
             return .found(hit.week, subscriber)
         }
@@ -104,8 +104,8 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
             )
         }
         for address in candidates {
-            guard let subscriber = try store.subscriber(email: address) else { continue }
-            guard let week = try store.lastDeliveredWeek(subscriberID: subscriber.id, before: time) else {
+            guard let subscriber = try await store.subscriber(email: address) else { continue }
+            guard let week = try await store.lastDeliveredWeek(subscriberID: subscriber.id, before: time) else {
                 return .notFound("it is about \(address), to whom no issue was ever delivered")
             }
             return .found(week, subscriber)

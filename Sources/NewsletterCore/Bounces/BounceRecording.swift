@@ -23,12 +23,12 @@ protocol BounceRows: SubscriberRows {
 extension BounceRows {
     /// Stores the report and applies the rule (`BounceRule.effect`). Shared with `recordFailed`,
     /// so a refusal at send time and a mailbox bounce take the same path.
-    func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome {
+    func recordBounce(_ bounce: BounceRecord, rule: BounceRule) async throws -> BounceRecordOutcome {
         var sentAt: Date?
         if let week = bounce.week, let id = bounce.subscriberID {
-            sentAt = try self.sentAt(of: week, subscriberID: id)
+            sentAt = try await self.sentAt(of: week, subscriberID: id)
         }
-        guard let eventID = try insertBounceEvent(bounce, messageSentAt: sentAt ?? bounce.receivedAt) else {
+        guard let eventID = try await insertBounceEvent(bounce, messageSentAt: sentAt ?? bounce.receivedAt) else {
             return .duplicate
         }
         guard let subscriberID = bounce.subscriberID else { return .recorded(.none) }
@@ -36,8 +36,8 @@ extension BounceRows {
         var softBounces: [Date] = []
         var lastGood: Date?
         if bounce.kind == .soft {
-            softBounces = try softBounceTimes(subscriberID: subscriberID)
-            lastGood = try lastGoodDelivery(subscriberID: subscriberID)
+            softBounces = try await softBounceTimes(subscriberID: subscriberID)
+            lastGood = try await lastGoodDelivery(subscriberID: subscriberID)
         }
         let effect = rule.effect(
             of: bounce.kind, softBounces: softBounces, lastGoodDelivery: lastGood, now: bounce.receivedAt)
@@ -45,20 +45,20 @@ extension BounceRows {
         switch effect {
         case .none: break
         case .markBounced(let reason):
-            if try setStatus(of: subscriberID, to: .bounced, from: [.confirmed, .pending]) {
+            if try await setStatus(of: subscriberID, to: .bounced, from: [.confirmed, .pending]) {
                 applied = "bounced: \(reason)"
             }
         case .unsubscribe:
             let stillSubscribed = Subscriber.Status.allCases.filter { $0 != .unsubscribed }
-            if try setStatus(of: subscriberID, to: .unsubscribed, from: stillSubscribed) {
+            if try await setStatus(of: subscriberID, to: .unsubscribed, from: stillSubscribed) {
                 applied = "unsubscribed"
-                try recordConsent(
+                try await recordConsent(
                     subscriberID: subscriberID, event: "unsubscribe",
                     client: ClientInfo(address: nil, userAgent: "complaint (feedback report)"), at: bounce.receivedAt,
                     detail: "complaint\(bounce.week.map { " about \($0)" } ?? ""): \(bounce.evidence.diagnostic ?? "")")
             }
         }
-        if let applied { try setBounceEffect(applied, ofEvent: eventID) }
+        if let applied { try await setBounceEffect(applied, ofEvent: eventID) }
         return .recorded(effect)
     }
 
@@ -66,10 +66,10 @@ extension BounceRows {
     /// row failed (how it claims the row differs per store: leases on PostgreSQL).
     func recordRefusal(
         _ refusal: BounceEvidence, week: IssueWeek, subscriberID: Int64, rule: BounceRule, at time: Date
-    ) throws {
-        try countPermanentFailure(subscriberID: subscriberID)
+    ) async throws {
+        try await countPermanentFailure(subscriberID: subscriberID)
         // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-        _ = try recordBounce(
+        _ = await try recordBounce(
             BounceRecord(
                 key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
                 kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),

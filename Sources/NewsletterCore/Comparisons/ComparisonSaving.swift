@@ -36,34 +36,34 @@ enum ComparisonChild: CaseIterable {
 }
 
 extension ComparisonSaveRows {
-    func saveComparison(_ comparison: Comparison, at time: Date) throws -> SaveOutcome {
-        if let page = try storedPage(source: comparison.source) {
+    func saveComparison(_ comparison: Comparison, at time: Date) async throws -> SaveOutcome {
+        if let page = try await storedPage(source: comparison.source) {
             if page.contentHash == comparison.contentHash { return .unchanged(id: page.id) }
             // A page that still gives no date was first seen when it was first seen.
             let keepDate = comparison.publishedFrom == .firstSeen
-            try updateComparison(
+            try await updateComparison(
                 page, to: comparison, published: keepDate ? page.published : comparison.published,
                 publishedFrom: keepDate ? page.publishedFrom : comparison.publishedFrom, at: time)
-            try replaceChildren(of: page.id, with: comparison, at: time)
+            await try replaceChildren(of: page.id, with: comparison, at: time)
             return .updated(id: page.id, previousHash: page.contentHash)
         }
-        if let twin = try comparisonRecorded(as: comparison.recordHash) {
+        if let twin = try await comparisonRecorded(as: comparison.recordHash) {
             return .duplicate(of: twin.id, source: twin.source)
         }
-        let id = try insertComparison(comparison, at: time)
-        try replaceChildren(of: id, with: comparison, at: time)
+        let id = try await insertComparison(comparison, at: time)
+        await try replaceChildren(of: id, with: comparison, at: time)
         return .inserted(id: id)
     }
 
-    private func replaceChildren(of id: Int64, with comparison: Comparison, at time: Date) throws {
-        for child in ComparisonChild.allCases { try deleteChildren(child, of: id) }
+    private func replaceChildren(of id: Int64, with comparison: Comparison, at time: Date) async throws {
+        for child in ComparisonChild.allCases { try await deleteChildren(child, of: id) }
         for (position, tool) in comparison.tools.enumerated() {
-            try insertTool(tool, comparisonID: id, position: position)
+            try await insertTool(tool, comparisonID: id, position: position)
         }
         for (position, take) in comparison.takes.enumerated() {
-            try insertTake(take, comparisonID: id, position: position)
+            try await insertTake(take, comparisonID: id, position: position)
         }
-        for slot in comparison.missingTakes { try insertMissingTake(slot, comparisonID: id) }
-        try replaceTopics(of: id, with: comparison, at: time)
+        for slot in comparison.missingTakes { try await insertMissingTake(slot, comparisonID: id) }
+        await try replaceTopics(of: id, with: comparison, at: time)
     }
 }

@@ -19,34 +19,34 @@ protocol TopicRows {
 
 extension TopicRows {
     /// Keeps a saved comparison's topics in step with its tools' categories.
-    func replaceTopics(of comparisonID: Int64, with comparison: Comparison, at time: Date) throws {
-        try deleteComparisonTopics(of: comparisonID)
+    func replaceTopics(of comparisonID: Int64, with comparison: Comparison, at time: Date) async throws {
+        try await deleteComparisonTopics(of: comparisonID)
         for category in comparison.tools.compactMap(\.category) {
-            try addTopic(category, comparisonID: comparisonID, at: time)
+            await try addTopic(category, comparisonID: comparisonID, at: time)
         }
     }
 
-    func addTopic(_ category: String, comparisonID: Int64, at time: Date) throws {
+    func addTopic(_ category: String, comparisonID: Int64, at time: Date) async throws {
         let name = TopicAliases.clean(category)
         guard !name.isEmpty else { return }
-        try insertTopic(name, at: time)
+        try await insertTopic(name, at: time)
         // The spelling first seen names the topic: "developer tools" later is the same one.
-        try linkTopic(name, comparisonID: comparisonID)
+        try await linkTopic(name, comparisonID: comparisonID)
     }
 
-    func topicChoice(subscriberID: Int64) throws -> TopicChoice {
-        TopicChoice(try subscriberTopics(subscriberID: subscriberID))
+    func topicChoice(subscriberID: Int64) async throws -> TopicChoice {
+        TopicChoice(try await subscriberTopics(subscriberID: subscriberID))
     }
 
     /// Replaces the stored choice and records the change (`event`) in the consent trail;
     /// the same choice again changes and records nothing.
     func replaceTopicChoice(
         _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String = "topics"
-    ) throws {
-        guard try topicChoice(subscriberID: subscriberID) != choice else { return }
-        try deleteSubscriberTopics(subscriberID: subscriberID)
-        for topic in choice.topics { try insertSubscriberTopic(topic, subscriberID: subscriberID) }
-        try recordConsent(
+    ) async throws {
+        guard await try topicChoice(subscriberID: subscriberID) != choice else { return }
+        try await deleteSubscriberTopics(subscriberID: subscriberID)
+        for topic in choice.topics { try await insertSubscriberTopic(topic, subscriberID: subscriberID) }
+        try await recordConsent(
             subscriberID: subscriberID, event: event, client: client, at: time, detail: "topics=\(choice)")
     }
 }

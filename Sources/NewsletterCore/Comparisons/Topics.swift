@@ -158,10 +158,10 @@ public protocol TopicStore: Sendable {
 
 extension TopicStore {
     /// `topics list`: each topic under today's aliases, with how many comparisons have had it.
-    public func topicCounts(aliases: TopicAliases) throws -> [TopicCount] {
+    public func topicCounts(aliases: TopicAliases) async throws -> [TopicCount] {
         var comparisons: [String: Set<Int64>] = [:]
         var categories: [String: Set<String>] = [:]
-        for use in try categoryUses() {
+        for use in try await categoryUses() {
             let topic = aliases.resolve(use.category)
             comparisons[topic, default: []].insert(use.comparisonID)
             categories[topic, default: []].insert(TopicAliases.clean(use.category))
@@ -171,14 +171,14 @@ extension TopicStore {
         }
     }
 
-    public func topicCatalog(aliases: TopicAliases) throws -> TopicCatalog {
-        TopicCatalog(categories: try categories(), aliases: aliases)
+    public func topicCatalog(aliases: TopicAliases) async throws -> TopicCatalog {
+        TopicCatalog(categories: try await categories(), aliases: aliases)
     }
 
     /// Readers by choice under today's aliases (two stored choices may now be one).
-    public func resolvedReaderChoices(aliases: TopicAliases) throws -> [TopicChoice: Int] {
+    public func resolvedReaderChoices(aliases: TopicAliases) async throws -> [TopicChoice: Int] {
         var resolved: [TopicChoice: Int] = [:]
-        for (choice, count) in try readerChoices() { resolved[choice.resolved(aliases), default: 0] += count }
+        for (choice, count) in try await readerChoices() { resolved[choice.resolved(aliases), default: 0] += count }
         return resolved
     }
 }

@@ -96,12 +96,12 @@ public protocol DeliveryLedger: ListSendQuota {
 }
 
 extension DeliveryLedger {
-    public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+    public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) async throws {
         for record in records {
             switch record {
             case .sent(let id, let messageID, let reply):
-                try recordSent(week, subscriberID: id, messageID: messageID, reply: reply)
-            case .deferred(let id, let reply): try recordDeferred(week, subscriberID: id, reply: reply)
+                try await recordSent(week, subscriberID: id, messageID: messageID, reply: reply)
+            case .deferred(let id, let reply): try await recordDeferred(week, subscriberID: id, reply: reply)
             }
         }
     }

@@ -24,11 +24,11 @@ extension DeliveryState {
 extension IssueStore where Self: SubscriberStore & DeliveryLedger {
     /// `send --dry-run`'s line: whether the week's draft is approved as it stands, the transport,
     /// how many are confirmed, and the ledger. Reads only.
-    public func sendDryRun(_ week: IssueWeek, transport: String) throws -> String {
-        let issue = try issue(week)
+    public func sendDryRun(_ week: IssueWeek, transport: String) async throws -> String {
+        let issue = try await issue(week)
         let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
-        let confirmed = try subscriberCount(status: .confirmed)
-        let ledger = DeliveryState.describe(try deliveryCounts(week))
+        let confirmed = try await subscriberCount(status: .confirmed)
+        let ledger = DeliveryState.describe(try await deliveryCounts(week))
         return
             "\(week): \(approved ? "approved" : "NOT approved (\(issue?.status.rawValue ?? "no draft"))"), transport \(transport), \(confirmed) confirmed subscriber(s); ledger: \(ledger)"
     }

@@ -11,8 +11,8 @@ public protocol ArchiveStore: Sendable {
 }
 
 extension ArchiveStore where Self: IssueStore {
-    public func sentIssue(_ week: IssueWeek) throws -> IssueRecord? {
-        try issue(week).flatMap { $0.status == IssueLifecycle.archivedStatus ? $0 : nil }
+    public func sentIssue(_ week: IssueWeek) async throws -> IssueRecord? {
+        try await issue(week).flatMap { $0.status == IssueLifecycle.archivedStatus ? $0 : nil }
     }
 }
 

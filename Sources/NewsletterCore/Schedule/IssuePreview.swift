@@ -59,8 +59,8 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
     /// changed, and a comparison whose generated summary is not stored (a model would have to
     /// write it) is refused before anything is written. An approval stays only if the bytes are
     /// the same; otherwise it is dropped, and the week waits for a new one.
-    public func rebuildFromStoredSummaries(_ week: IssueWeek) throws -> Result {
-        guard let existing = try store.issue(week), existing.draftHash != nil else {
+    public func rebuildFromStoredSummaries(_ week: IssueWeek) async throws -> Result {
+        guard let existing = try await store.issue(week), existing.draftHash != nil else {
             throw DraftRebuildError.noDraft(week)
         }
         if existing.status == .sent { throw PreviewError.alreadySent(week) }
@@ -95,23 +95,23 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
     private func build(
         _ week: IssueWeek, force: Bool, rebuild: Bool,
         check: ((WeekSelection, [SummaryOutcome]) throws -> Void)?
-    ) throws -> Result {
-        let existing = try store.issue(week)
+    ) async throws -> Result {
+        let existing = try await store.issue(week)
         if existing?.status == .sent { throw PreviewError.alreadySent(week) }
-        guard try !store.listComparisons().isEmpty else { throw PreviewError.emptyStore }
+        guard try !await store.listComparisons().isEmpty else { throw PreviewError.emptyStore }
 
         let selection = try WeekSelector.select(week, from: store, timeZone: settings.timeZone, policy: settings.policy)
         if selection.selected.count < settings.policy.minComparisons && !force {
             let reason =
                 "\(selection.selected.count) new comparison(s) published in \(week), fewer than the minimum of \(settings.policy.minComparisons)"
-            if existing?.approvedHash == nil { try store.recordSkipped(week, reason: reason) }
+            if existing?.approvedHash == nil { try await store.recordSkipped(week, reason: reason) }
             throw PreviewError.tooFewComparisons(week, found: selection.selected.count, reason: reason)
         }
         if selection.selected.isEmpty { throw PreviewError.nothingToBuild(week) }
 
         // One distinct topic choice among the readers, one variant: refused before any summary
         // is made when there would be more than the editor allows.
-        let readers = try store.resolvedReaderChoices(aliases: settings.topics)
+        let readers = try await store.resolvedReaderChoices(aliases: settings.topics)
         let choices = VariantPlanner.choices(readers: readers)
         if choices.count > settings.maxVariants {
             throw PreviewError.tooManyVariants(
@@ -121,7 +121,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
 
         // Each comparison is summarized once, whatever the number of variants it appears in.
         let outcomes = try selection.selected.map {
-            try summarizer.summarize($0, week: week, observer: summaryObserver)
+            try await summarizer.summarize($0, week: week, observer: summaryObserver)
         }
         try check?(selection, outcomes)
         let items = zip(selection.selected, outcomes).map { IssueItem(stored: $0, summary: $1.summary) }
@@ -151,7 +151,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
         // fails, the outbox still shows the draft the store holds.
         let staged = try stageOutbox(draft)
         do {
-            try store.saveDraft(draft)
+            try await store.saveDraft(draft)
         } catch {
             staged.discard()
             throw error

@@ -23,35 +23,35 @@ protocol IssueRows {
 }
 
 extension IssueRows {
-    func storedIssue(_ week: IssueWeek) throws -> IssueRecord? {
-        guard var record = try issueRow(week) else { return nil }
-        record.comparisonIDs = try featuredComparisonIDs(week)
+    func storedIssue(_ week: IssueWeek) async throws -> IssueRecord? {
+        guard var record = try await issueRow(week) else { return nil }
+        record.comparisonIDs = try await featuredComparisonIDs(week)
         return record
     }
 
     /// Some recipient already got (or is getting) the week's issue: its content is fixed.
-    func contentFixed(_ week: IssueWeek) throws -> Bool {
-        try deliveryExists(week, in: IssueLifecycle.contentFixingStates)
+    func contentFixed(_ week: IssueWeek) async throws -> Bool {
+        try await deliveryExists(week, in: IssueLifecycle.contentFixingStates)
     }
 
-    func saveDraft(_ draft: IssueDraft, at time: Date) throws {
-        let approval = try IssueLifecycle.savingDraft(
+    func saveDraft(_ draft: IssueDraft, at time: Date) async throws {
+        let approval = await try IssueLifecycle.savingDraft(
             draft, over: try storedIssue(draft.week), contentFixed: try contentFixed(draft.week))
-        try upsertDraft(draft, variants: try draft.variants?.encoded(), approval: approval, at: time)
-        try deleteFeaturedComparisons(draft.week)
+        try await upsertDraft(draft, variants: try draft.variants?.encoded(), approval: approval, at: time)
+        try await deleteFeaturedComparisons(draft.week)
         for (position, id) in draft.comparisonIDs.enumerated() {
-            try insertFeaturedComparison(id, week: draft.week, position: position)
+            try await insertFeaturedComparison(id, week: draft.week, position: position)
         }
     }
 
-    func recordSkipped(_ week: IssueWeek, reason: String, at time: Date) throws {
-        try IssueLifecycle.skipping(week, over: try storedIssue(week), contentFixed: try contentFixed(week))
-        try upsertSkipped(week, reason: reason, at: time)
-        try deleteFeaturedComparisons(week)
+    func recordSkipped(_ week: IssueWeek, reason: String, at time: Date) async throws {
+        await try IssueLifecycle.skipping(week, over: try storedIssue(week), contentFixed: try contentFixed(week))
+        try await upsertSkipped(week, reason: reason, at: time)
+        try await deleteFeaturedComparisons(week)
     }
 
-    func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
-        try IssueLifecycle.approving(week, hash: hash, existing: try storedIssue(week))
-        try setApproved(week, hash: hash, at: time)
+    func approve(_ week: IssueWeek, hash: String, at time: Date) async throws {
+        await try IssueLifecycle.approving(week, hash: hash, existing: try storedIssue(week))
+        try await setApproved(week, hash: hash, at: time)
     }
 }

@@ -25,7 +25,7 @@ public struct SummaryEdits<Store: NewsletterStore>: Sendable {
     }
 
     /// Stores `text` as the comparison's summary in `week`, so it wins over any generated one.
-    public func replace(week: IssueWeek, comparisonID: Int64, with text: String, scope: Scope) throws -> Replaced {
+    public func replace(week: IssueWeek, comparisonID: Int64, with text: String, scope: Scope) async throws -> Replaced {
         let stored = try editable(week: week, comparisonID: comparisonID, scope: scope)
         let cleaned: String
         do {
@@ -33,23 +33,23 @@ public struct SummaryEdits<Store: NewsletterStore>: Sendable {
         } catch {
             throw SummaryEditError.unusableText(error)
         }
-        try store.saveSummaryOverride(week: week, comparisonID: comparisonID, text: cleaned)
+        try await store.saveSummaryOverride(week: week, comparisonID: comparisonID, text: cleaned)
         return Replaced(title: stored.comparison.title, text: cleaned)
     }
 
     /// Drops the editor's text; returns whether there was one.
-    public func revert(week: IssueWeek, comparisonID: Int64, scope: Scope) throws -> Bool {
+    public func revert(week: IssueWeek, comparisonID: Int64, scope: Scope) async throws -> Bool {
         _ = try editable(week: week, comparisonID: comparisonID, scope: scope)
-        return try store.removeSummaryOverride(week: week, comparisonID: comparisonID)
+        return try await store.removeSummaryOverride(week: week, comparisonID: comparisonID)
     }
 
     /// The editor's text for the comparison in `week`, if any.
-    public func current(week: IssueWeek, comparisonID: Int64) throws -> PanelSummary? {
-        try store.summaryOverride(week: week, comparisonID: comparisonID)
+    public func current(week: IssueWeek, comparisonID: Int64) async throws -> PanelSummary? {
+        try await store.summaryOverride(week: week, comparisonID: comparisonID)
     }
 
-    private func editable(week: IssueWeek, comparisonID: Int64, scope: Scope) throws -> StoredComparison {
-        let issue = try store.issue(week)
+    private func editable(week: IssueWeek, comparisonID: Int64, scope: Scope) async throws -> StoredComparison {
+        let issue = try await store.issue(week)
         switch scope {
         case .anyComparison:
             break
@@ -61,7 +61,7 @@ public struct SummaryEdits<Store: NewsletterStore>: Sendable {
         }
         // A sent issue is what its readers got; a summary edited now would change nothing they see.
         if issue?.status == .sent { throw SummaryEditError.alreadySent(week) }
-        guard let stored = try store.comparison(id: comparisonID) else {
+        guard let stored = try await store.comparison(id: comparisonID) else {
             throw SummaryEditError.noComparison(comparisonID)
         }
         return stored

@@ -49,13 +49,13 @@ public struct WeekStatusReport: Encodable, Sendable {
     }
 
     /// The week as the store has it now.
-    public static func make(_ week: IssueWeek, store: some NewsletterStore, settings: Configuration, now: Date) throws
+    public static func make(_ week: IssueWeek, store: some NewsletterStore, settings: Configuration, now: Date) async throws
         -> WeekStatusReport
     {
-        let issue = try store.issue(week)
-        let record = try store.runRecord(week)
+        let issue = try await store.issue(week)
+        let record = try await store.runRecord(week)
         let state = RunSchedule.WeekState(
-            status: issue?.status, skipReason: issue?.skipReason, deliveryStarted: try store.deliveryBegun(week),
+            status: issue?.status, skipReason: issue?.skipReason, deliveryStarted: try await store.deliveryBegun(week),
             firstRunAt: record?.firstRunAt)
         let decision = RunSchedule.decide(
             week, state: state, now: now, timeZone: settings.timeZone, cutoff: settings.run.cutoff,
@@ -63,21 +63,21 @@ public struct WeekStatusReport: Encodable, Sendable {
         let providers = manifestProviders(issue?.manifest)
         var pages: [Page] = []
         for id in issue?.comparisonIDs ?? [] {
-            let title = try store.comparison(id: id)?.comparison.title ?? "(deleted)"
+            let title = try await store.comparison(id: id)?.comparison.title ?? "(deleted)"
             pages.append(Page(id: id, title: title, summaryProvider: providers[id]))
         }
         var counts: [String: Int] = [:]
-        for (state, count) in try store.deliveryCounts(week) { counts[state.rawValue] = count }
+        for (state, count) in try await store.deliveryCounts(week) { counts[state.rawValue] = count }
         var errors: [String] = []
         if let error = record?.lastError { errors.append("last run: \(error)") }
         for state in [DeliveryState.failed, .deferred] {
-            for reply in try store.deliveryReplies(week, state: state).prefix(5) {
+            for reply in try await store.deliveryReplies(week, state: state).prefix(5) {
                 errors.append("\(state.rawValue): \(reply.email): \(reply.reply)")
             }
         }
         let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
         let window = week.window(in: settings.timeZone)
-        let bounces = try store.bounceTally(week)
+        let bounces = try await store.bounceTally(week)
         var report = WeekStatusReport(
             week: week.description, window: [window.start, window.end], issue: issue?.status.rawValue ?? "none",
             subject: issue?.subject, skipReason: issue?.skipReason, draftHash: issue?.draftHash, approved: approved,
@@ -86,7 +86,7 @@ public struct WeekStatusReport: Encodable, Sendable {
             nextRun: describe(decision, week: week, approved: approved, settings: settings),
             pages: pages,
             summaryProviders: Dictionary(pages.compactMap(\.summaryProvider).map { ($0, 1) }, uniquingKeysWith: +),
-            editorsMailed: try issue?.draftHash.map { try store.editorsMailed(week, draftHash: $0).sorted() } ?? [],
+            editorsMailed: try issue?.draftHash.map { try await store.editorsMailed(week, draftHash: $0).sorted() } ?? [],
             ledger: counts,
             lastRun: record.map {
                 LastRun(
@@ -96,7 +96,7 @@ public struct WeekStatusReport: Encodable, Sendable {
             }, lastErrors: errors)
         report.bounces = bounces
         report.bounceWarnings = bounces.warnings
-        report.senders = try store.liveSenders(week, at: now).map {
+        report.senders = try await store.liveSenders(week, at: now).map {
             Sender(
                 id: $0.sender.id.uuidString.lowercased(), host: $0.sender.host, pid: $0.sender.pid,
                 startedAt: $0.startedAt,

@@ -164,13 +164,13 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     /// and those rules do not apply to it (`WeekRequest`).
     public func run(
         target: IssueWeek, request: WeekRequest, now: Date = Date(), observer: (any RunObserver)? = nil
-    ) throws(RunError) -> RunReport {
+    ) async throws(RunError) -> RunReport {
         var report = RunReport()
         report.ingest = ingest(observer: observer)
         var weeks: [(IssueWeek, WeekRequest)] = []
         do {
             if request == .scheduled {
-                weeks = RunSchedule.missedWeeks(after: try store.lastRunWeek(), before: target).map { ($0, .scheduled) }
+                weeks = RunSchedule.missedWeeks(after: try await store.lastRunWeek(), before: target).map { ($0, .scheduled) }
             }
             weeks.append((target, request))
         } catch {
@@ -214,29 +214,29 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return ingested
     }
 
-    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?) throws(RunError)
+    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?) async throws(RunError)
         -> WeekOutcome
     {
         do {
-            let issue = try store.issue(week)
+            let issue = try await store.issue(week)
             let state = RunSchedule.WeekState(
-                status: issue?.status, skipReason: issue?.skipReason, deliveryStarted: try store.deliveryBegun(week),
-                firstRunAt: try store.runRecord(week)?.firstRunAt)
+                status: issue?.status, skipReason: issue?.skipReason, deliveryStarted: try await store.deliveryBegun(week),
+                firstRunAt: try await store.runRecord(week)?.firstRunAt)
             let decision = RunSchedule.decide(
                 week, state: state, now: now, timeZone: configuration.timeZone, cutoff: settings.cutoff,
                 missed: settings.missed, request: request)
             logger.info(
                 "week decided", metadata: ["week": "\(week)", "request": "\(request)", "decision": "\(decision)"])
-            try store.beginRun(week, at: now)
+            try await store.beginRun(week, at: now)
             let outcome: WeekOutcome
             do {
                 outcome = try act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
             } catch {
                 // Whatever stopped the week, status must say so rather than "running".
-                try? store.finishRun(week, outcome: "error", summary: "\(error)", error: "\(error)", at: Date())
+                try? await store.finishRun(week, outcome: "error", summary: "\(error)", error: "\(error)", at: Date())
                 throw error
             }
-            try store.finishRun(
+            try await store.finishRun(
                 week, outcome: outcome.word, summary: outcome.summary(for: week), error: Self.error(in: outcome),
                 at: Date())
             return outcome
@@ -250,8 +250,8 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     }
 
     /// Before each decision: is the run lock still this run's?
-    private func ensureLockHeld() throws {
-        try lockHold?.ensureHeld()
+    private func ensureLockHeld() async throws {
+        try await lockHold?.ensureHeld()
     }
 
     static func lateness(_ decision: RunSchedule.Decision) -> TimeInterval {
@@ -262,7 +262,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     private func act(
         on decision: RunSchedule.Decision, week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?
     )
-        throws -> WeekOutcome
+        async throws -> WeekOutcome
     {
         switch decision {
         case .alreadySent:
@@ -271,7 +271,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             return .skipped(reason: reason)
         case .pastCutoff(let reason), .skipMissed(let reason):
             try ensureLockHeld()
-            try store.recordSkipped(week, reason: reason)
+            try await store.recordSkipped(week, reason: reason)
             logger.notice("week skipped", metadata: ["week": "\(week)", "reason": "\(reason)"])
             return .skipped(reason: reason)
         case .send, .finishSending:
@@ -282,20 +282,20 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             try ensureLockHeld()
             if let early = try buildDraft(week) { return early }
         }
-        guard let issue = try store.issue(week), let hash = issue.draftHash else {
+        guard let issue = try await store.issue(week), let hash = issue.draftHash else {
             return .nothingToDo(reason: "no draft")
         }
         try ensureLockHeld()
         if issue.approvedHash != hash {
             guard settings.approval == .auto else { return try mailEditors(week, issue: issue, hash: hash) }
-            try store.approve(week, hash: hash, at: Date())
+            try await store.approve(week, hash: hash, at: Date())
             logger.notice("draft approved by run.approval = auto", metadata: ["week": "\(week)", "hash": "\(hash)"])
         }
         return try send(week, lateBy: lateBy, observer: observer)
     }
 
     /// Builds and freezes the draft; returns an outcome when there is nothing to send.
-    private func buildDraft(_ week: IssueWeek) throws -> WeekOutcome? {
+    private func buildDraft(_ week: IssueWeek) async throws -> WeekOutcome? {
         let preview = IssuePreview(
             store: store, templates: templates, settings: configuration.issue,
             outboxDirectory: configuration.outboxDirectory, summarizer: summarizer, summaryObserver: summaryObserver)
@@ -329,7 +329,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             case .tooManyVariants:
                 // An approved set of variants goes out as approved (new choices map onto it or
                 // are skipped); an unapproved week waits for the editor to merge topics.
-                if try store.issue(week)?.approvedHash != nil { return nil }
+                if try await store.issue(week)?.approvedHash != nil { return nil }
                 throw error
             case .outboxUnwritable:
                 let reason = "\(error)"
@@ -341,8 +341,8 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     }
 
     /// One preview copy per editor per draft hash; the run then waits for `approve`.
-    private func mailEditors(_ week: IssueWeek, issue: IssueRecord, hash: String) throws -> WeekOutcome {
-        let already = try store.editorsMailed(week, draftHash: hash)
+    private func mailEditors(_ week: IssueWeek, issue: IssueRecord, hash: String) async throws -> WeekOutcome {
+        let already = try await store.editorsMailed(week, draftHash: hash)
         let mailer = Mailer(store: store, settings: delivery, logger: logger)
         let transport = configuration.transport(for: week)
         var mailed: [String] = []
@@ -355,7 +355,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
                     failed[editor] = "\(outcome)"
                     continue
                 }
-                try store.recordEditorMailed(week, draftHash: hash, editor: editor, at: Date())
+                try await store.recordEditorMailed(week, draftHash: hash, editor: editor, at: Date())
                 mailed.append(editor)
                 logger.info("preview mailed to editor", metadata: ["week": "\(week)", "editor": "\(editor)"])
             } catch let error as TransportUnavailable {

@@ -77,7 +77,7 @@ extension EditorRoutes {
                 guard let drafts else {
                     throw BadRequest(status: 503, "this server cannot rebuild drafts; run `newsletter preview --week \(week)`")
                 }
-                let before = try await offload { try store.issue(week) }
+                let before = try await offload { try await store.issue(week) }
                 let wasApproved = before?.approvedHash != nil && before?.approvedHash == before?.draftHash
                 let result: IssuePreview<Store>.Result
                 do {
@@ -155,14 +155,14 @@ extension EditorRoutes {
         let ids = rows.compactMap { $0["id"] as? Int64 }.filter(inDraft.contains)
         let overrides: [Int64: String] = try await offload {
             var found: [Int64: String] = [:]
-            for id in ids { found[id] = try store.summaryOverride(week: week, comparisonID: id)?.text }
+            for id in ids { found[id] = try await store.summaryOverride(week: week, comparisonID: id)?.text }
             return found
         }
         // The guard's verdict on each editor's text, as advice: the editor's text ships whatever it says.
         let advice: [Int64: GuardVerdict] = try await offload {
             var verdicts: [Int64: GuardVerdict] = [:]
             for (id, text) in overrides {
-                guard let stored = try store.comparison(id: id) else { continue }
+                guard let stored = try await store.comparison(id: id) else { continue }
                 verdicts[id] = try? GuardVerdict.check(text, tool: nil, in: stored.comparison)
             }
             return verdicts

@@ -9,12 +9,12 @@ extension AppDatabase {
 }
 
 extension AppDatabase: ArchiveStore {
-    public func sentIssues() throws -> [IssueRecord] {
-        try listIssues().filter { $0.status == IssueLifecycle.archivedStatus }
+    public func sentIssues() async throws -> [IssueRecord] {
+        await try listIssues().filter { $0.status == IssueLifecycle.archivedStatus }
     }
 
-    public func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) throws -> Bool {
-        try writer.write { db in
+    public func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) async throws -> Bool {
+        try await write { db in
             try db.execute(
                 sql: "UPDATE issue SET hiddenFromArchive = ? WHERE week = ? AND status = ?",
                 arguments: [hidden, week.description, IssueLifecycle.archivedStatus.rawValue])

@@ -38,8 +38,8 @@ extension AppDatabase: BounceStore {
         try db.create(index: "delivery_messageId", on: "delivery", columns: ["messageId"])
     }
 
-    public func verpRecipient(token: String) throws -> (week: IssueWeek, subscriberID: Int64)? {
-        try reader.read { db in
+    public func verpRecipient(token: String) async throws -> (week: IssueWeek, subscriberID: Int64)? {
+        try await read { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT week, subscriberId FROM verpToken WHERE tokenHash = ?",
@@ -50,8 +50,8 @@ extension AppDatabase: BounceStore {
         }
     }
 
-    public func delivery(messageID: String) throws -> (week: IssueWeek, subscriberID: Int64)? {
-        try reader.read { db in
+    public func delivery(messageID: String) async throws -> (week: IssueWeek, subscriberID: Int64)? {
+        try await read { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT week, subscriberId FROM delivery WHERE messageId = ? LIMIT 1",
@@ -62,8 +62,8 @@ extension AppDatabase: BounceStore {
         }
     }
 
-    public func lastDeliveredWeek(subscriberID: Int64, before time: Date) throws -> IssueWeek? {
-        try reader.read { db in
+    public func lastDeliveredWeek(subscriberID: Int64, before time: Date) async throws -> IssueWeek? {
+        try await read { db in
             try String.fetchOne(
                 db,
                 sql: """
@@ -74,12 +74,12 @@ extension AppDatabase: BounceStore {
         }
     }
 
-    public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome {
-        try writer.write { db in try db.recordBounce(bounce, rule: rule) }
+    public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) async throws -> BounceRecordOutcome {
+        try await transaction { rows in try await rows.recordBounce(bounce, rule: rule) }
     }
 
-    public func bounceTally(_ week: IssueWeek?) throws -> BounceTally {
-        try reader.read { db in
+    public func bounceTally(_ week: IssueWeek?) async throws -> BounceTally {
+        try await read { db in
             var tally = BounceTally()
             let weekFilter = week == nil ? "1" : "week = ?"
             let arguments: StatementArguments = week.map { [$0.description] } ?? []
@@ -110,8 +110,8 @@ extension AppDatabase: BounceStore {
         }
     }
 
-    public func recentBounces(_ week: IssueWeek?, limit: Int) throws -> [StoredBounce] {
-        try reader.read { db in
+    public func recentBounces(_ week: IssueWeek?, limit: Int) async throws -> [StoredBounce] {
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -130,7 +130,7 @@ extension AppDatabase: BounceStore {
 }
 
 /// The bounce workflow's rows in SQLite, inside the caller's write transaction.
-extension Database: BounceRows {
+extension Database {
     func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date? {
         try Date.fetchOne(
             self, sql: "SELECT sentAt FROM delivery WHERE week = ? AND subscriberId = ?",

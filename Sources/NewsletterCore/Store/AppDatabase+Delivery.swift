@@ -4,9 +4,9 @@ import GRDB
 extension DeliveryState: DatabaseValueConvertible {}
 
 extension AppDatabase: DeliveryLedger {
-    public func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) {
-        try writer.write { db in
-            let now = clock.now()
+    public func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) async throws -> (added: Int, resumed: Int) {
+        try await write { db in
+            let now = self.clock.now()
             if addSubscribers {
                 // Who is eligible is the core's rule (DeliveryEligibility), spelled here as arguments.
                 let statuses = DeliveryEligibility.statuses.map(\.rawValue)
@@ -29,10 +29,10 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
-        try writer.write { db in
+    public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) async throws -> [DeliveryClaim] {
+        try await write { db in
             // Formatted once for the batch's every row, without ICU (StoredDate).
-            let now = StoredDate.databaseValue(clock.now())
+            let now = StoredDate.databaseValue(self.clock.now())
             var claims: [DeliveryClaim] = []
             var left: [Int64] = []
             // Pending rows first, then rows an earlier run deferred; each query walks the
@@ -120,9 +120,9 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
-        try writer.write { db in
-            let now = clock.now()
+    public func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) async throws {
+        try await write { db in
+            let now = self.clock.now()
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
@@ -131,10 +131,10 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func recordDeliveries(_ week: IssueWeek, _ group: [DeliveryRecord]) throws {
+    public func recordDeliveries(_ week: IssueWeek, _ group: [DeliveryRecord]) async throws {
         let records = DeliveryRecord.firstPerSubscriber(group)
         guard !records.isEmpty else { return }
-        try writer.writeWithoutTransaction { db in
+        await try writer.writeWithoutTransaction { db in
             // The time as the column stores it, formatted once for every row of the group.
             let now = StoredDate.databaseValue(clock.now())
             // A group is one statement when it fits (it holds one outcome per connection), and
@@ -179,49 +179,52 @@ extension AppDatabase: DeliveryLedger {
         try statement.execute(arguments: arguments)
     }
 
-    public func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {
-        try writer.write { db in
+    public func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) async throws {
+        try await write { db in
             try db.execute(
                 sql:
                     "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
-                arguments: [reply, clock.now(), week.description, subscriberID])
+                arguments: [reply, self.clock.now(), week.description, subscriberID])
         }
     }
 
     public func recordFailed(
         _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
-    ) throws {
-        try writer.write { db in
-            try db.execute(
+    ) async throws {
+        try await transaction { rows in
+            let marked = try await rows.access { db in
+                try db.execute(
                 sql:
                     "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
                 arguments: [reply, time, week.description, subscriberID])
-            guard db.changesCount > 0 else { return }  // not this run's row
-            try db.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
+                return db.changesCount > 0
+            }
+            guard marked else { return }  // not this run's row
+            try await rows.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
         }
     }
 
-    public func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {
+    public func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) async throws {
         guard !subscriberIDs.isEmpty else { return }
-        try writer.write { db in
+        try await write { db in
             for id in subscriberIDs {
                 try db.execute(
                     sql: """
                         UPDATE delivery SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ?
                         WHERE week = ? AND subscriberId = ? AND state = 'sending'
-                        """, arguments: [clock.now(), week.description, id])
+                        """, arguments: [self.clock.now(), week.description, id])
             }
         }
     }
 
     /// One sender at a time (send.lock) works a SQLite ledger: its claims cannot be taken.
-    public func ensureClaimsHeld(_ week: IssueWeek) throws {}
+    public func ensureClaimsHeld(_ week: IssueWeek) async throws {}
 
     /// One sender at a time (send.lock) holds a SQLite ledger: nothing to hand back.
-    public func finishDelivery(_ week: IssueWeek) throws {}
+    public func finishDelivery(_ week: IssueWeek) async throws {}
 
     /// One sender at a time works a SQLite ledger, so the list's bucket lives in its memory.
-    public func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int {
+    public func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) async throws -> Int {
         listSendBucket.withLock { stored in
             let taken = limit.take(wanted, stored: stored, now: time)
             stored = (taken.tokens, taken.updated)
@@ -229,8 +232,8 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] {
-        try reader.read { db in
+    public func deliveryCounts(_ week: IssueWeek) async throws -> [DeliveryState: Int] {
+        try await read { db in
             var counts: [DeliveryState: Int] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT state, COUNT(*) AS n FROM delivery WHERE week = ? GROUP BY state",
@@ -242,8 +245,8 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] {
-        try reader.read { db in
+    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(email: String, reply: String)] {
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """

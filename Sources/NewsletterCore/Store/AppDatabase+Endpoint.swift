@@ -6,65 +6,65 @@ extension EndpointMail.Kind: DatabaseValueConvertible {}
 /// The signup endpoint's store in SQLite: each flow is `EndpointRows`' (written once for both
 /// stores) in one write transaction, which holds the whole database.
 extension AppDatabase: SubscriberEndpointStore {
-    public func subscriber(unsubscribeToken token: String) throws -> Subscriber? {
-        try reader.read { db in try db.subscriber(unsubscribeToken: token) }
+    public func subscriber(unsubscribeToken token: String) async throws -> Subscriber? {
+        try await readRows { rows in try await rows.subscriber(unsubscribeToken: token) }
     }
 
-    public func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome {
-        try writer.write { db in try db.unsubscribe(token: token, client: client, at: time) }
+    public func unsubscribe(token: String, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome {
+        try await transaction { rows in try await rows.unsubscribe(token: token, client: client, at: time) }
     }
 
     public func requestSignup(
         _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
         at time: Date
-    ) throws -> SignupOutcome {
-        try writer.write { db in
-            try db.requestSignup(address, name: name, topics: topics, client: client, policy: policy, at: time)
+    ) async throws -> SignupOutcome {
+        try await transaction { rows in
+            try await rows.requestSignup(address, name: name, topics: topics, client: client, policy: policy, at: time)
         }
     }
 
-    public func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink {
-        try reader.read { db in try db.confirmationLink(token: token, at: time) }
+    public func confirmationLink(token: String, at time: Date) async throws -> ConfirmationLink {
+        try await readRows { rows in try await rows.confirmationLink(token: token, at: time) }
     }
 
-    public func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome {
-        try writer.write { db in try db.confirm(token: token, client: client, at: time) }
+    public func confirm(token: String, client: ClientInfo, at time: Date) async throws -> ConfirmOutcome {
+        try await transaction { rows in try await rows.confirm(token: token, client: client, at: time) }
     }
 
     public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
-        throws -> Subscriber?
+        async throws -> Subscriber?
     {
-        try writer.write { db in try db.updatePreferences(token: token, preferences, client: client, at: time) }
+        try await transaction { rows in try await rows.updatePreferences(token: token, preferences, client: client, at: time) }
     }
 
-    public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) throws -> [EndpointMail] {
-        try writer.write { db in try db.claimEndpointMail(limit: limit, at: time, lease: lease) }
+    public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail] {
+        try await transaction { rows in try await rows.claimEndpointMail(limit: limit, at: time, lease: lease) }
     }
 
-    public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) throws {
-        try writer.write { db in try db.recordEndpointMail(id: id, result, at: time) }
+    public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws {
+        try await transaction { rows in try await rows.recordEndpointMail(id: id, result, at: time) }
     }
 
-    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) throws -> String {
-        try writer.write { db in
-            try db.newToken(
+    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String {
+        try await transaction { rows in
+            try await rows.newToken(
                 subscriberID: subscriberID, purpose: .confirm, expiresAt: time.addingTimeInterval(lifetime), at: time)
         }
     }
 
-    public func newUnsubscribeToken(subscriberID: Int64, at time: Date) throws -> String {
-        try writer.write { db in try db.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time) }
+    public func newUnsubscribeToken(subscriberID: Int64, at time: Date) async throws -> String {
+        try await transaction { rows in try await rows.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time) }
     }
 
-    public func endpointMailQueueDepth() throws -> Int {
-        try reader.read { db in
+    public func endpointMailQueueDepth() async throws -> Int {
+        try await read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM endpointMail WHERE state = 'pending'") ?? 0
         }
     }
 
     /// The endpoint mails of one subscriber, oldest first: for `subscribers show` and tests.
-    public func endpointMails(subscriberID: Int64) throws -> [(kind: EndpointMail.Kind, state: String, attempts: Int)] {
-        try reader.read { db in
+    public func endpointMails(subscriberID: Int64) async throws -> [(kind: EndpointMail.Kind, state: String, attempts: Int)] {
+        try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT kind, state, attempts FROM endpointMail WHERE subscriberId = ? ORDER BY id",
                 arguments: [subscriberID]
@@ -73,8 +73,8 @@ extension AppDatabase: SubscriberEndpointStore {
     }
 
     /// The consent trail of one subscriber, oldest first.
-    public func consentRecords(subscriberID: Int64) throws -> [ConsentRecord] {
-        try reader.read { db in
+    public func consentRecords(subscriberID: Int64) async throws -> [ConsentRecord] {
+        try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM consent WHERE subscriberId = ? ORDER BY id", arguments: [subscriberID]
             ).map {
@@ -107,7 +107,7 @@ public struct ConsentRecord: Sendable, Equatable {
 
 /// The endpoint's rows in SQLite, inside the caller's write transaction (which holds the whole
 /// database, so no row needs a lock of its own).
-extension Database: EndpointRows {
+extension Database {
     func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow _: Bool) throws -> TokenOwner? {
         try Row.fetchOne(
             self,

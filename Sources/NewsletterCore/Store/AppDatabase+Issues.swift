@@ -2,19 +2,23 @@ import Foundation
 import GRDB
 
 extension AppDatabase: IssueStore {
-    public func comparisons(publishedIn window: DateInterval) throws -> [StoredComparison] {
-        let ids = try reader.read { db in
+    public func comparisons(publishedIn window: DateInterval) async throws -> [StoredComparison] {
+        let ids = try await read { db in
             try Int64.fetchAll(
                 db,
                 ComparisonRow.select(Column("id"))
                     .filter(Column("published") >= window.start && Column("published") < window.end)
                     .order(Column("published"), Column("id")))
         }
-        return try ids.compactMap { try comparison(id: $0) }
+        var comparisons: [StoredComparison] = []
+        for id in ids {
+            if let comparison = try await comparison(id: id) { comparisons.append(comparison) }
+        }
+        return comparisons
     }
 
-    public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) throws -> Set<Int64> {
-        try reader.read { db in
+    public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) async throws -> Set<Int64> {
+        try await read { db in
             Set(
                 try Int64.fetchAll(
                     db,
@@ -25,37 +29,39 @@ extension AppDatabase: IssueStore {
         }
     }
 
-    public func issue(_ week: IssueWeek) throws -> IssueRecord? {
-        try reader.read { db in try db.storedIssue(week) }
+    public func issue(_ week: IssueWeek) async throws -> IssueRecord? {
+        try await readRows { rows in try await rows.storedIssue(week) }
     }
 
-    public func listIssues() throws -> [IssueRecord] {
-        try reader.read { db in
-            try String.fetchAll(db, sql: "SELECT week FROM issue ORDER BY week DESC").compactMap {
-                try db.storedIssue(try IssueWeek(parsing: $0))
+    public func listIssues() async throws -> [IssueRecord] {
+        try await readRows { rows in
+            var issues: [IssueRecord] = []
+            for week in try await rows.access({ db in try String.fetchAll(db, sql: "SELECT week FROM issue ORDER BY week DESC") }) {
+                if let issue = try await rows.storedIssue(try IssueWeek(parsing: week)) { issues.append(issue) }
             }
+            return issues
         }
     }
 
-    public func saveDraft(_ draft: IssueDraft) throws {
-        try writer.write { db in try db.saveDraft(draft, at: clock.now()) }
+    public func saveDraft(_ draft: IssueDraft) async throws {
+        try await transaction { rows in try await rows.saveDraft(draft, at: clock.now()) }
     }
 
-    public func recordSkipped(_ week: IssueWeek, reason: String) throws {
-        try writer.write { db in try db.recordSkipped(week, reason: reason, at: clock.now()) }
+    public func recordSkipped(_ week: IssueWeek, reason: String) async throws {
+        try await transaction { rows in try await rows.recordSkipped(week, reason: reason, at: clock.now()) }
     }
 
-    public func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
-        try writer.write { db in try db.approve(week, hash: hash, at: time) }
+    public func approve(_ week: IssueWeek, hash: String, at time: Date) async throws {
+        try await transaction { rows in try await rows.approve(week, hash: hash, at: time) }
     }
 
-    public func markSent(_ week: IssueWeek, at time: Date) throws {
-        try writer.write { db in try db.setSent(week, at: time) }
+    public func markSent(_ week: IssueWeek, at time: Date) async throws {
+        try await write { db in try db.setSent(week, at: time) }
     }
 }
 
 /// A week's issue rows in SQLite, inside the caller's write transaction (the writes: IssueRows).
-extension Database: IssueRows {
+extension Database {
     func issueRow(_ week: IssueWeek) throws -> IssueRecord? {
         guard let row = try Row.fetchOne(self, sql: "SELECT * FROM issue WHERE week = ?", arguments: [week.description])
         else { return nil }

@@ -52,8 +52,8 @@ extension AppDatabase: RunStore {
         }
     }
 
-    public func runRecord(_ week: IssueWeek) throws -> RunRecord? {
-        try reader.read { db in
+    public func runRecord(_ week: IssueWeek) async throws -> RunRecord? {
+        try await read { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM runWeek WHERE week = ?", arguments: [week.description])
@@ -66,14 +66,14 @@ extension AppDatabase: RunStore {
         }
     }
 
-    public func lastRunWeek() throws -> IssueWeek? {
-        try reader.read { db in
+    public func lastRunWeek() async throws -> IssueWeek? {
+        try await read { db in
             try String.fetchOne(db, sql: "SELECT MAX(week) FROM runWeek").map { try IssueWeek(parsing: $0) }
         }
     }
 
-    public func beginRun(_ week: IssueWeek, at time: Date) throws {
-        try writer.write { db in
+    public func beginRun(_ week: IssueWeek, at time: Date) async throws {
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO runWeek (week, firstRunAt, lastRunAt, lastOutcome) VALUES (?, ?, ?, ?)
@@ -82,8 +82,8 @@ extension AppDatabase: RunStore {
         }
     }
 
-    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) throws {
-        try writer.write { db in
+    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) async throws {
+        try await write { db in
             // The last error stays until a run ends without one, so `status` can still show it.
             try db.execute(
                 sql: """
@@ -92,12 +92,12 @@ extension AppDatabase: RunStore {
         }
     }
 
-    public func deliveryBegun(_ week: IssueWeek) throws -> Bool {
-        try reader.read { db in try db.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates) }
+    public func deliveryBegun(_ week: IssueWeek) async throws -> Bool {
+        try await read { db in try db.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates) }
     }
 
-    public func editorsMailed(_ week: IssueWeek, draftHash: String) throws -> Set<String> {
-        try reader.read { db in
+    public func editorsMailed(_ week: IssueWeek, draftHash: String) async throws -> Set<String> {
+        try await read { db in
             Set(
                 try String.fetchAll(
                     db, sql: "SELECT editor FROM editorPreview WHERE week = ? AND draftHash = ?",
@@ -106,8 +106,8 @@ extension AppDatabase: RunStore {
         }
     }
 
-    public func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) throws {
-        try writer.write { db in
+    public func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) async throws {
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO editorPreview (week, draftHash, editor, sentAt) VALUES (?, ?, ?, ?)

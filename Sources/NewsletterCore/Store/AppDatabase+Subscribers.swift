@@ -6,27 +6,27 @@ extension Subscriber.Status: DatabaseValueConvertible {}
 extension Subscriber.Format: DatabaseValueConvertible {}
 
 extension AppDatabase: SubscriberStore {
-    public func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber {
+    public func addSubscriber(email: String, name: String?, status: Subscriber.Status) async throws -> Subscriber {
         let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
-        return try writer.write { db in try db.addSubscriber(address, name: name, status: status, at: clock.now()) }
+        return try await transaction { rows in try await rows.addSubscriber(address, name: name, status: status, at: clock.now()) }
     }
 
-    public func subscriber(email: String) throws -> Subscriber? {
-        try reader.read { db in try db.subscriber(email: email, holdingRow: false) }
+    public func subscriber(email: String) async throws -> Subscriber? {
+        try await readRows { rows in try await rows.subscriber(email: email, holdingRow: false) }
     }
 
-    public func subscriber(id: Int64) throws -> Subscriber? {
-        try reader.read { db in try db.subscriber(id: id) }
+    public func subscriber(id: Int64) async throws -> Subscriber? {
+        try await readRows { rows in try await rows.subscriber(id: id) }
     }
 
-    public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) throws {
-        try writer.write { db in
+    public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) async throws {
+        try await write { db in
             try db.execute(sql: "UPDATE subscriber SET status = ? WHERE id = ?", arguments: [status, id])
         }
     }
 
-    public func subscribers(status: Subscriber.Status?, afterID: Int64, limit: Int) throws -> [Subscriber] {
-        try reader.read { db in
+    public func subscribers(status: Subscriber.Status?, afterID: Int64, limit: Int) async throws -> [Subscriber] {
+        try await read { db in
             try Subscriber.fetchAll(
                 db,
                 sql: "SELECT * FROM subscriber WHERE id > ? AND (? IS NULL OR status = ?) ORDER BY id LIMIT ?",
@@ -34,8 +34,8 @@ extension AppDatabase: SubscriberStore {
         }
     }
 
-    public func subscriberCount(status: Subscriber.Status?) throws -> Int {
-        try reader.read { db in
+    public func subscriberCount(status: Subscriber.Status?) async throws -> Int {
+        try await read { db in
             try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM subscriber WHERE ? IS NULL OR status = ?", arguments: [status, status])
                 ?? 0
@@ -47,16 +47,16 @@ extension AppDatabase {
     /// `SubscriberRows.importSubscriber` in one write transaction.
     public func importSubscriber(
         email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
-    ) throws -> Bool {
-        try writer.write { db in
-            try db.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
+    ) async throws -> Bool {
+        try await transaction { rows in
+            try await rows.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
         }
     }
 
     /// Deletes a subscriber with its tokens, consent trail and ledger rows (a request to be
     /// forgotten). Returns whether the address existed.
-    public func removeSubscriber(email: String) throws -> Bool {
-        try writer.write { db in
+    public func removeSubscriber(email: String) async throws -> Bool {
+        try await write { db in
             try db.execute(sql: "DELETE FROM subscriber WHERE email = ?", arguments: [email])
             return db.changesCount > 0
         }
@@ -65,7 +65,7 @@ extension AppDatabase {
 
 /// The subscriber rows in SQLite, inside the caller's write transaction (which holds the whole
 /// database: `holdingRow` needs nothing more). The email column compares in any case (NOCASE).
-extension Database: SubscriberRows {
+extension Database {
     func insertSubscriber(
         email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date
     ) throws -> Int64? {

@@ -37,8 +37,8 @@ extension AppDatabase {
 }
 
 extension AppDatabase: SummaryStore {
-    public func cachedSummary(_ key: SummaryCacheKey) throws -> PanelSummary? {
-        try reader.read { db in
+    public func cachedSummary(_ key: SummaryCacheKey) async throws -> PanelSummary? {
+        try await read { db in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -54,8 +54,8 @@ extension AppDatabase: SummaryStore {
         }
     }
 
-    public func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) throws {
-        try writer.write { db in
+    public func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) async throws {
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO summary
@@ -66,13 +66,13 @@ extension AppDatabase: SummaryStore {
                 arguments: [
                     key.model, key.promptVersion, key.sourceHash, summary.text, summary.provider,
                     summary.kind.rawValue, summary.model, summary.promptTokens, summary.completionTokens,
-                    summary.milliseconds, summary.note, clock.now(),
+                    summary.milliseconds, summary.note, self.clock.now(),
                 ])
         }
     }
 
-    public func summaryOverride(week: IssueWeek, comparisonID: Int64) throws -> PanelSummary? {
-        try reader.read { db in
+    public func summaryOverride(week: IssueWeek, comparisonID: Int64) async throws -> PanelSummary? {
+        try await read { db in
             try String.fetchOne(
                 db, sql: "SELECT text FROM summaryOverride WHERE week = ? AND comparisonId = ?",
                 arguments: [week.description, comparisonID]
@@ -80,17 +80,17 @@ extension AppDatabase: SummaryStore {
         }
     }
 
-    public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) throws {
-        try writer.write { db in
+    public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws {
+        try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO summaryOverride (week, comparisonId, text, updatedAt) VALUES (?, ?, ?, ?)",
-                arguments: [week.description, comparisonID, text, clock.now()])
+                arguments: [week.description, comparisonID, text, self.clock.now()])
         }
     }
 
     /// Drops an editor's text, so the generated summary shows again.
-    public func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) throws -> Bool {
-        try writer.write { db in
+    public func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) async throws -> Bool {
+        try await write { db in
             try db.execute(
                 sql: "DELETE FROM summaryOverride WHERE week = ? AND comparisonId = ?",
                 arguments: [week.description, comparisonID])

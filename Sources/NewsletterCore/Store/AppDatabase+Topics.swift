@@ -30,23 +30,27 @@ extension AppDatabase {
                 SELECT t.comparisonId, t.category, c.firstSeenAt FROM comparisonTool t
                 JOIN comparison c ON c.id = t.comparisonId WHERE t.category IS NOT NULL
                 """)
+        // A migration runs synchronously: `TopicRows.addTopic`'s two steps, on the connection.
         for row in rows {
-            try db.addTopic(row["category"], comparisonID: row["comparisonId"], at: row["firstSeenAt"])
+            let name = TopicAliases.clean(row["category"])
+            guard !name.isEmpty else { continue }
+            try db.insertTopic(name, at: row["firstSeenAt"])
+            try db.linkTopic(name, comparisonID: row["comparisonId"])
         }
     }
 }
 
 extension AppDatabase: TopicStore {
-    public func categoryUses() throws -> [(category: String, comparisonID: Int64)] {
-        try reader.read { db in
+    public func categoryUses() async throws -> [(category: String, comparisonID: Int64)] {
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT topic, comparisonId FROM comparisonTopic ORDER BY comparisonId").map {
                 ($0["topic"], $0["comparisonId"])
             }
         }
     }
 
-    public func categories() throws -> [String] {
-        try reader.read { db in try String.fetchAll(
+    public func categories() async throws -> [String] {
+        try await read { db in try String.fetchAll(
                 db,
                 sql: """
                     SELECT name FROM topic WHERE EXISTS (SELECT 1 FROM comparisonTopic c WHERE c.topic = topic.name)
@@ -54,18 +58,18 @@ extension AppDatabase: TopicStore {
                     """) }
     }
 
-    public func topicChoice(subscriberID: Int64) throws -> TopicChoice {
-        try reader.read { db in try db.topicChoice(subscriberID: subscriberID) }
+    public func topicChoice(subscriberID: Int64) async throws -> TopicChoice {
+        try await readRows { rows in try await rows.topicChoice(subscriberID: subscriberID) }
     }
 
-    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) throws {
-        try writer.write { db in
-            try db.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
+    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) async throws {
+        try await transaction { rows in
+            try await rows.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
         }
     }
 
-    public func readerChoices() throws -> [TopicChoice: Int] {
-        try reader.read { db in
+    public func readerChoices() async throws -> [TopicChoice: Int] {
+        try await read { db in
             // Who reads an issue is the core's rule (DeliveryEligibility), spelled here as arguments.
             let statuses = DeliveryEligibility.statuses.map(\.rawValue)
             let placeholders = Array(repeating: "?", count: statuses.count).joined(separator: ", ")
@@ -91,9 +95,9 @@ extension AppDatabase: TopicStore {
     }
 
     /// Every subscriber's stored choice, for export (subscribers without one are everything).
-    public func topicChoices(subscriberIDs: [Int64]) throws -> [Int64: TopicChoice] {
+    public func topicChoices(subscriberIDs: [Int64]) async throws -> [Int64: TopicChoice] {
         guard !subscriberIDs.isEmpty else { return [:] }
-        return try reader.read { db in
+        return try await read { db in
             var topics: [Int64: [String]] = [:]
             let placeholders = Array(repeating: "?", count: subscriberIDs.count).joined(separator: ",")
             for row in try Row.fetchAll(
@@ -108,7 +112,7 @@ extension AppDatabase: TopicStore {
 }
 
 /// Topic rows in SQLite, inside the caller's write transaction (the workflows: TopicRows).
-extension Database: TopicRows {
+extension Database {
     func deleteComparisonTopics(of comparisonID: Int64) throws {
         try execute(sql: "DELETE FROM comparisonTopic WHERE comparisonId = ?", arguments: [comparisonID])
     }

@@ -2,13 +2,13 @@ import Foundation
 import GRDB
 
 extension AppDatabase {
-    public func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {
-        try writer.write { db in
+    public func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) async throws {
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET state = 'skipped', lastReply = ?, updatedAt = ?
                     WHERE week = ? AND subscriberId = ? AND state = 'sending'
-                    """, arguments: [reason, clock.now(), week.description, subscriberID])
+                    """, arguments: [reason, self.clock.now(), week.description, subscriberID])
         }
     }
 }

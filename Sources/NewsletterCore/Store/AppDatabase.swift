@@ -14,6 +14,9 @@ public final class AppDatabase: Sendable {
     /// The list-wide send limit's bucket (`takeListSendTokens`): in memory, as one process at a
     /// time sends from a SQLite store.
     let listSendBucket = Mutex<(tokens: Double, updated: Date)?>(nil)
+    /// Serializes this process's writes, so none lands inside another's open transaction
+    /// (SQLiteRows.swift).
+    let writeGate = AsyncGate()
 
     /// Opens (creating if needed) the database at `path` in WAL mode, and migrates it.
     public static func open(path: String, clock: any TimeSource = SystemTime()) throws(StoreError) -> AppDatabase {
@@ -23,6 +26,8 @@ public final class AppDatabase: Sendable {
             var configuration = GRDB.Configuration()
             // `serve` and a cron `send` share the file: wait for each other's writes.
             configuration.busyMode = .timeout(10)
+            // `transaction` spans several writer accesses (SQLiteRows.swift).
+            configuration.allowsUnsafeTransactions = true
             // In WAL mode NORMAL keeps every commit through a crash or kill -9 of the process
             // (only a power loss can drop the last ones), without an fsync per ledger row.
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -36,7 +41,13 @@ public final class AppDatabase: Sendable {
 
     /// A private in-memory database, for tests and dry runs.
     public static func inMemory(clock: any TimeSource = SystemTime()) throws -> AppDatabase {
-        try AppDatabase(DatabaseQueue(), path: ":memory:", clock: clock)
+        try AppDatabase(DatabaseQueue(configuration: Self.inMemoryConfiguration), path: ":memory:", clock: clock)
+    }
+
+    private static var inMemoryConfiguration: GRDB.Configuration {
+        var configuration = GRDB.Configuration()
+        configuration.allowsUnsafeTransactions = true
+        return configuration
     }
 
     init(_ writer: any DatabaseWriter, path: String, clock: any TimeSource) throws(StoreError) {
@@ -209,12 +220,12 @@ public final class AppDatabase: Sendable {
 // MARK: - Comparisons
 
 extension AppDatabase: ComparisonStore {
-    public func saveComparison(_ comparison: Comparison) throws -> SaveOutcome {
-        try writer.write { db in try db.saveComparison(comparison, at: clock.now()) }
+    public func saveComparison(_ comparison: Comparison) async throws -> SaveOutcome {
+        try await transaction { rows in try await rows.saveComparison(comparison, at: clock.now()) }
     }
 
-    public func listComparisons() throws -> [ComparisonSummary] {
-        try writer.read { db in
+    public func listComparisons() async throws -> [ComparisonSummary] {
+        try await read { db in
             try ComparisonSummary.fetchAll(
                 db,
                 sql: """
@@ -225,8 +236,8 @@ extension AppDatabase: ComparisonStore {
         }
     }
 
-    public func comparison(id: Int64) throws -> StoredComparison? {
-        try writer.read { db in
+    public func comparison(id: Int64) async throws -> StoredComparison? {
+        try await read { db in
             guard let row = try ComparisonRow.fetchOne(db, key: id) else { return nil }
             let tools = try ToolRow.filter(Column("comparisonId") == id).order(Column("position")).fetchAll(db)
             let takes = try TakeRow.filter(Column("comparisonId") == id).order(Column("position")).fetchAll(db)

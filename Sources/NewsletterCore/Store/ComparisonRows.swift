@@ -106,7 +106,7 @@ extension Verdict: DatabaseValueConvertible {}
 
 /// Saving a comparison in SQLite, inside the caller's write transaction (the decision:
 /// ComparisonSaveRows).
-extension Database: ComparisonSaveRows {
+extension Database {
     func storedPage(source: String) throws -> StoredPage? {
         try ComparisonRow.filter(Column("source") == source).fetchOne(self).map {
             StoredPage(

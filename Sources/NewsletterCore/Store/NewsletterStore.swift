@@ -31,10 +31,10 @@ extension AppDatabase: NewsletterStore {
 
     public var admitsConcurrentSenders: Bool { false }
 
-    public func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] { [] }
+    public func liveSenders(_ week: IssueWeek, at time: Date) async throws -> [SenderStatus] { [] }
 
-    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) throws -> T)
-        throws -> T?
+    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) async throws -> T)
+        async throws -> T?
     {
         // The kernel drops the flock when its holder dies, however it dies.
         let lock: RunLock
@@ -46,7 +46,8 @@ extension AppDatabase: NewsletterStore {
             case .unavailable: throw error
             }
         }
-        return try withExtendedLifetime(lock) { try body(FileLockHold()) }
+        defer { withExtendedLifetime(lock) {} }
+        return try await body(FileLockHold())
     }
 
     /// A flock is held until its descriptor is closed: it cannot be lost under its holder.

@@ -59,14 +59,14 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
         return (try? await BlockingThreads.mail.run { this.drainBlocking(now: now) }) ?? 0
     }
 
-    func drainBlocking(now: () -> Date) -> Int {
+    func drainBlocking(now: () -> Date) async -> Int {
         var accepted = 0
         var session: (any MailSession)?
         defer { session?.close() }
         while true {
             let mails: [EndpointMail]
             do {
-                mails = try store.claimEndpointMail(limit: 20, at: now(), lease: 600)
+                mails = try await store.claimEndpointMail(limit: 20, at: now(), lease: 600)
             } catch {
                 logger.error("the endpoint mail queue could not be read", metadata: ["error": "\(error)"])
                 return accepted
@@ -94,7 +94,7 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
                     result = .failed(reply: "refused locally: \(error)")
                 }
                 do {
-                    try store.recordEndpointMail(id: mail.id, result, at: now())
+                    try await store.recordEndpointMail(id: mail.id, result, at: now())
                 } catch {
                     logger.error(
                         "the endpoint mail queue could not record an outcome; the mail will be retried after its lease",
@@ -133,7 +133,7 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
 
     /// The message for one queued mail, with a fresh token minted now (tokens are stored only
     /// hashed, so the queue never holds a usable link).
-    func message(for mail: EndpointMail, at time: Date) throws -> OutgoingMessage {
+    func message(for mail: EndpointMail, at time: Date) async throws -> OutgoingMessage {
         let subscriber = mail.subscriber
         var context: [String: Any] = [
             "listName": issue.listName, "lang": issue.language, "email": subscriber.email,
@@ -145,12 +145,12 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
         var unsubscribeURL: String?
         switch mail.kind {
         case .confirmation:
-            let token = try store.newConfirmationToken(
+            let token = try await store.newConfirmationToken(
                 subscriberID: subscriber.id, lifetime: policy.confirmationLifetime, at: time)
             context["confirmURL"] = "\(delivery.publicURL)/confirm/\(token)"
             context["expiresInDays"] = max(1, Int((policy.confirmationLifetime / 86400).rounded()))
         case .welcome:
-            let token = try store.newUnsubscribeToken(subscriberID: subscriber.id, at: time)
+            let token = try await store.newUnsubscribeToken(subscriberID: subscriber.id, at: time)
             unsubscribeURL = "\(delivery.publicURL)/unsubscribe/\(token)"
             context["unsubscribeURL"] = unsubscribeURL
             context["preferencesURL"] = "\(delivery.publicURL)/preferences/\(token)"

@@ -44,8 +44,8 @@ protocol EndpointRows: SubscriberRows {
 }
 
 extension EndpointRows {
-    func subscriber(unsubscribeToken token: String) throws -> Subscriber? {
-        try tokenOwner(token, purpose: .unsubscribe, holdingRow: false)?.subscriber
+    func subscriber(unsubscribeToken token: String) async throws -> Subscriber? {
+        try await tokenOwner(token, purpose: .unsubscribe, holdingRow: false)?.subscriber
     }
 
     /// Records a signup and, unless throttled or already confirmed, queues a confirmation mail
@@ -53,34 +53,34 @@ extension EndpointRows {
     func requestSignup(
         _ address: MailAddress, name: String?, topics: TopicChoice? = nil, client: ClientInfo, policy: SignupPolicy,
         at time: Date
-    ) throws -> SignupOutcome {
+    ) async throws -> SignupOutcome {
         let subscriberID: Int64
-        if let id = try insertSubscriber(email: address.address, name: name, status: .pending, confirmedAt: nil, at: time) {
+        if let id = try await insertSubscriber(email: address.address, name: name, status: .pending, confirmedAt: nil, at: time) {
             subscriberID = id
         } else {
             // Known, and its row held: two signups for one address at once (two hosts behind a
             // proxy) are taken one after the other, so the throttle holds.
-            guard let known = try subscriber(email: address.address, holdingRow: true) else {
+            guard let known = try await subscriber(email: address.address, holdingRow: true) else {
                 throw SubscriberVanished(email: address.address)
             }
             if known.status == .confirmed { return .alreadyConfirmed }
             // Pending, or unsubscribed or bounced and back: throttled per address (the core's
             // rule), so nobody can flood a stranger's inbox by entering it again and again.
             // Such a record stays as it is until the owner confirms.
-            let recent = try confirmationsQueued(subscriberID: known.id, since: time.addingTimeInterval(-24 * 3600))
+            let recent = try await confirmationsQueued(subscriberID: known.id, since: time.addingTimeInterval(-24 * 3600))
             if !policy.allowsConfirmation(after: recent, at: time) { return .throttled }
             subscriberID = known.id
         }
-        try recordConsent(subscriberID: subscriberID, event: "signup", client: client, at: time, detail: nil)
-        try queueEndpointMail(.confirmation, subscriberID: subscriberID, at: time)
+        try await recordConsent(subscriberID: subscriberID, event: "signup", client: client, at: time, detail: nil)
+        try await queueEndpointMail(.confirmation, subscriberID: subscriberID, at: time)
         if let topics {
-            try replaceTopicChoice(topics, subscriberID: subscriberID, client: client, at: time, event: "topics")
+            try await replaceTopicChoice(topics, subscriberID: subscriberID, client: client, at: time, event: "topics")
         }
         return .confirmationQueued(subscriberID: subscriberID)
     }
 
-    func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink {
-        guard let owner = try tokenOwner(token, purpose: .confirm, holdingRow: false) else { return .unknown }
+    func confirmationLink(token: String, at time: Date) async throws -> ConfirmationLink {
+        guard let owner = try await tokenOwner(token, purpose: .confirm, holdingRow: false) else { return .unknown }
         switch LinkToken.confirmationState(usedAt: owner.usedAt, expiresAt: owner.expiresAt, at: time) {
         case .used: return .used
         case .expired: return .expired
@@ -88,62 +88,62 @@ extension EndpointRows {
         }
     }
 
-    func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome {
-        guard let owner = try tokenOwner(token, purpose: .confirm, holdingRow: true) else { return .unknown }
+    func confirm(token: String, client: ClientInfo, at time: Date) async throws -> ConfirmOutcome {
+        guard let owner = try await tokenOwner(token, purpose: .confirm, holdingRow: true) else { return .unknown }
         switch LinkToken.confirmationState(usedAt: owner.usedAt, expiresAt: owner.expiresAt, at: time) {
         case .used: return .used
         case .expired: return .expired
         case .usable: break
         }
         // Every outstanding confirmation link of this address is spent by the first one used.
-        try spendConfirmationTokens(subscriberID: owner.subscriber.id, at: time)
-        try markConfirmed(subscriberID: owner.subscriber.id, at: time)
-        try recordConsent(subscriberID: owner.subscriber.id, event: "confirm", client: client, at: time, detail: nil)
-        try queueEndpointMail(.welcome, subscriberID: owner.subscriber.id, at: time)
+        try await spendConfirmationTokens(subscriberID: owner.subscriber.id, at: time)
+        try await markConfirmed(subscriberID: owner.subscriber.id, at: time)
+        try await recordConsent(subscriberID: owner.subscriber.id, event: "confirm", client: client, at: time, detail: nil)
+        try await queueEndpointMail(.welcome, subscriberID: owner.subscriber.id, at: time)
         return .confirmed(email: owner.subscriber.email)
     }
 
-    func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome {
-        guard let subscriber = try tokenOwner(token, purpose: .unsubscribe, holdingRow: true)?.subscriber else {
+    func unsubscribe(token: String, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome {
+        guard let subscriber = try await tokenOwner(token, purpose: .unsubscribe, holdingRow: true)?.subscriber else {
             return .unknownToken
         }
-        try spendToken(token, at: time)
+        try await spendToken(token, at: time)
         if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
-        _ = try setStatus(
+        _ = try await setStatus(
             of: subscriber.id, to: .unsubscribed, from: Subscriber.Status.allCases.filter { $0 != .unsubscribed })
-        try recordConsent(subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time, detail: nil)
+        try await recordConsent(subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time, detail: nil)
         return .unsubscribed(email: subscriber.email)
     }
 
-    func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date) throws
+    func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date) async throws
         -> Subscriber?
     {
-        guard let subscriber = try tokenOwner(token, purpose: .unsubscribe, holdingRow: true)?.subscriber else {
+        guard let subscriber = try await tokenOwner(token, purpose: .unsubscribe, holdingRow: true)?.subscriber else {
             return nil
         }
-        try setPreferences(preferences, subscriberID: subscriber.id)
-        try recordConsent(
+        try await setPreferences(preferences, subscriberID: subscriber.id)
+        try await recordConsent(
             subscriberID: subscriber.id, event: "preferences", client: client, at: time,
             detail: "format=\(preferences.format.rawValue) paused=\(preferences.paused)")
         if let topics = preferences.topics {
-            try replaceTopicChoice(topics, subscriberID: subscriber.id, client: client, at: time, event: "topics")
+            try await replaceTopicChoice(topics, subscriberID: subscriber.id, client: client, at: time, event: "topics")
         }
-        return try self.subscriber(id: subscriber.id)
+        return try await self.subscriber(id: subscriber.id)
     }
 
     /// A fresh token for a link in a mail about to be sent; the store keeps only its hash.
-    func newToken(subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) throws -> String {
+    func newToken(subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) async throws -> String {
         let token = LinkToken.make()
-        try insertToken(
+        try await insertToken(
             hash: LinkToken.hash(token), subscriberID: subscriberID, purpose: purpose, expiresAt: expiresAt, at: time)
         return token
     }
 
     /// Claims the due mails under a lease: a crash mid-send means a retry once it has passed.
-    func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) throws -> [EndpointMail] {
-        let due = try dueEndpointMails(limit: limit, at: time)
+    func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail] {
+        let due = try await dueEndpointMails(limit: limit, at: time)
         guard !due.isEmpty else { return [] }
-        try leaseEndpointMails(ids: due.map(\.id), until: time.addingTimeInterval(lease))
+        try await leaseEndpointMails(ids: due.map(\.id), until: time.addingTimeInterval(lease))
         return due.map { mail in
             var claimed = mail
             claimed.attempt += 1
@@ -151,14 +151,14 @@ extension EndpointRows {
         }
     }
 
-    func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) throws {
+    func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws {
         switch result {
         case .sent(let reply):
-            try updateEndpointMail(id: id, state: "sent", sentAt: time, nextAttemptAt: nil, reply: reply)
+            try await updateEndpointMail(id: id, state: "sent", sentAt: time, nextAttemptAt: nil, reply: reply)
         case .retry(let reply, let next):
-            try updateEndpointMail(id: id, state: nil, sentAt: nil, nextAttemptAt: next, reply: reply)
+            try await updateEndpointMail(id: id, state: nil, sentAt: nil, nextAttemptAt: next, reply: reply)
         case .failed(let reply):
-            try updateEndpointMail(id: id, state: "failed", sentAt: nil, nextAttemptAt: nil, reply: reply)
+            try await updateEndpointMail(id: id, state: "failed", sentAt: nil, nextAttemptAt: nil, reply: reply)
         }
     }
 }

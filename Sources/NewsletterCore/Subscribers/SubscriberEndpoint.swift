@@ -154,7 +154,7 @@ extension SubscriberEndpointStore {
     /// A signup that leaves the topic choice as it is.
     public func requestSignup(
         _ address: MailAddress, name: String?, client: ClientInfo, policy: SignupPolicy, at time: Date
-    ) throws -> SignupOutcome {
-        try requestSignup(address, name: name, topics: nil, client: client, policy: policy, at: time)
+    ) async throws -> SignupOutcome {
+        try await requestSignup(address, name: name, topics: nil, client: client, policy: policy, at: time)
     }
 }

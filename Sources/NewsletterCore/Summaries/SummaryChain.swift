@@ -143,9 +143,9 @@ public struct SummaryChain: Sendable {
 
     /// A comparison that is not in the store (the eval): no override applies.
     public func summarize(_ comparison: Comparison, observer: (@Sendable (SummaryEvent) -> Void)? = nil)
-        -> SummaryOutcome
+        async -> SummaryOutcome
     {
-        summarize(
+        await summarize(
             StoredComparison(
                 id: 0, firstSeenAt: comparison.published, updatedAt: comparison.published, comparison: comparison),
             observer: observer)
@@ -156,10 +156,10 @@ public struct SummaryChain: Sendable {
     /// place of the editor's.
     public func summarize(
         _ stored: StoredComparison, week: IssueWeek, observer: (@Sendable (SummaryEvent) -> Void)? = nil
-    ) throws(SummaryOverrideReadError) -> SummaryOutcome {
+    ) async throws(SummaryOverrideReadError) -> SummaryOutcome {
         let edited: PanelSummary?
         do {
-            edited = try store?.summaryOverride(week: week, comparisonID: stored.id)
+            edited = try await store?.summaryOverride(week: week, comparisonID: stored.id)
         } catch {
             throw SummaryOverrideReadError(week: week, comparisonID: stored.id, reason: "\(error)")
         }
@@ -168,12 +168,12 @@ public struct SummaryChain: Sendable {
                 .finished(comparison: stored.comparison.title, summary: edited, fromCache: true, usage: SummaryUsage()))
             return SummaryOutcome(summary: edited, trials: [], fromCache: true, unavailable: [])
         }
-        return summarize(stored, observer: observer)
+        return await summarize(stored, observer: observer)
     }
 
     /// A stored comparison outside any week's issue: no editor's text applies.
     public func summarize(_ stored: StoredComparison, observer: (@Sendable (SummaryEvent) -> Void)? = nil)
-        -> SummaryOutcome
+        async -> SummaryOutcome
     {
         let comparison = stored.comparison
         let title = comparison.title
@@ -191,11 +191,11 @@ public struct SummaryChain: Sendable {
         // cache that cannot be read only costs a model call: the summary is made again and checked.
         if let store, !providers.isEmpty {
             for provider in providers {
-                if let cached = try? store.cachedSummary(key(provider.model + "|" + provider.kind.rawValue)) {
+                if let cached = try? await store.cachedSummary(key(provider.model + "|" + provider.kind.rawValue)) {
                     return finish(cached, trials: [], cached: true, unavailable: [])
                 }
             }
-            if let cached = try? store.cachedSummary(key(fallbackKeyModel)) {
+            if let cached = try? await store.cachedSummary(key(fallbackKeyModel)) {
                 return finish(cached, trials: [], cached: true, unavailable: [])
             }
         }
@@ -210,7 +210,7 @@ public struct SummaryChain: Sendable {
                 switch summarizeByTool(comparison, provider: perTool, observer: observer, trials: &trials) {
                 case .accepted(var summary):
                     summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
-                    try? store?.saveSummary(summary, for: key(provider.model + "|" + provider.kind.rawValue))
+                    try? await store?.saveSummary(summary, for: key(provider.model + "|" + provider.kind.rawValue))
                     return finish(summary, trials: trials, cached: false, unavailable: unavailable)
                 case .refused(let note):
                     notes.append("\(provider.name): \(note)")
@@ -271,7 +271,7 @@ public struct SummaryChain: Sendable {
                         completionTokens: reply.completionTokens ?? reply.timings?.predictedTokens,
                         milliseconds: reply.milliseconds,
                         note: notes.isEmpty ? nil : notes.joined(separator: "; "))
-                    try? store?.saveSummary(summary, for: key(provider.model + "|" + provider.kind.rawValue))
+                    try? await store?.saveSummary(summary, for: key(provider.model + "|" + provider.kind.rawValue))
                     return finish(summary, trials: trials, cached: false, unavailable: unavailable)
                 }
                 rejectedKinds.append(rejections.map(\.kind).joined(separator: "+"))
@@ -286,7 +286,7 @@ public struct SummaryChain: Sendable {
         // Keep the fallback only when every model answered and the guard refused them all; a
         // missing runtime may be built, and a timeout or a 5xx may pass, before the next preview.
         if !callFailed && !providers.isEmpty {
-            try? store?.saveSummary(summary, for: key(fallbackKeyModel))
+            try? await store?.saveSummary(summary, for: key(fallbackKeyModel))
         }
         return finish(summary, trials: trials, cached: false, unavailable: unavailable)
     }
