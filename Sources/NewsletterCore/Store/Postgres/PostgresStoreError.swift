@@ -29,10 +29,12 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
             self.init(begin.underlying, location: location)
             return
         }
-        // The pool's own refusal, after a minute of failed attempts to connect (its type is in
-        // an underscored module, so it is known by name).
+        // The pool's own refusals (its error type is in an underscored module, so it is known
+        // by name): shut down, or a minute of failed attempts to connect.
         if String(describing: type(of: error)) == "ConnectionPoolError" {
-            self = .unreachable(location, "no connection could be made for a minute: \(error)")
+            self =
+                "\(error)".contains("poolShutdown")
+                ? .other(Self.closedStore) : .unreachable(location, "no connection could be made for a minute")
             return
         }
         guard let error = error as? PSQLError else {
@@ -40,7 +42,7 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
             return
         }
         if error.code == .poolClosed {
-            self = .other("the store's connections were already closed (its service stopped)")
+            self = .other(Self.closedStore)
             return
         }
         if error.code == .server, let state = error.serverInfo?[.sqlState] {
@@ -66,6 +68,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
             self = .other("\(error.code): \(error.underlying.map { "\($0)" } ?? "")")
         }
     }
+
+    static let closedStore = "the store was used after it stopped running (its connections are closed)"
 
     static func isConnectionLoss(_ error: any Error) -> Bool {
         let error = (error as? PostgresStore.BeginFailed)?.underlying ?? error
