@@ -4,7 +4,7 @@ import Testing
 
 /// The commands an editor and cron run, on a PostgreSQL store: the same outputs as on SQLite,
 /// and several senders (and runs) sharing one database.
-@Suite(.serialized, .enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
+@Suite(.serialized, .runningStores, .enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
 struct PostgresCommandTests {
     let week = "2026-W47"
 
@@ -98,12 +98,10 @@ struct PostgresCommandTests {
         let directory = try TestPaths.temporaryDirectory()
         let sink = try SMTPSink()
         try configure(directory, sink: sink, store: PostgresCluster.url(location))
-        let holder = try await Blocking.run { try PostgresStore.open(location) }
+        let holder = try await PostgresStore.openRunning(location)
         let week = try IssueWeek(parsing: self.week)
-        let refused: CommandLineTests.Run?? = try await Blocking.run {
-            try holder.withRunLock(week, dataDirectory: "/nonexistent") { _ in
-                try CommandLineTests.run(["run", "--week", "2026-W47"], in: directory)
-            }
+        let refused: CommandLineTests.Run?? = try await holder.withRunLock(week, dataDirectory: "/nonexistent") { _ in
+            try await newsletter(["run", "--week", "2026-W47"], in: directory)
         }
         let run = try #require(refused ?? nil)
         #expect(run.status == 75, "\(run.stdout)\(run.stderr)")
@@ -125,11 +123,10 @@ struct PostgresCommandTests {
         try configure(directory, sink: sink, store: PostgresCluster.url(location))
         _ = try await prepare(directory, subscribers: 6)
         let week = try IssueWeek(parsing: self.week)
-        let other = try await Blocking.run {
-            try PostgresStore.open(location, sender: SenderIdentity(host: "host-b.example", pid: 4242))
-        }
-        _ = try other.prepareDelivery(week, addSubscribers: true)
-        let held = try other.claimDeliveries(week, limit: 2, runStarted: Date())
+        let other = try await PostgresStore.openRunning(
+            location, sender: SenderIdentity(host: "host-b.example", pid: 4242))
+        _ = try await other.prepareDelivery(week, addSubscribers: true)
+        let held = try await other.claimDeliveries(week, limit: 2, runStarted: Date())
         #expect(held.count == 2)
 
         let send = try await newsletter(["send", "--week", self.week], in: directory)
@@ -141,9 +138,10 @@ struct PostgresCommandTests {
         #expect(run.stdout.contains("the rest is being sent by 1 other sender(s)"), "\(run.stdout)")
 
         for claim in held {
-            try other.recordSent(week, subscriberID: claim.subscriber.id, messageID: "<m\(claim.subscriber.id)@b>", reply: "250 ok")
+            try await other.recordSent(
+                week, subscriberID: claim.subscriber.id, messageID: "<m\(claim.subscriber.id)@b>", reply: "250 ok")
         }
-        try other.finishDelivery(week)
+        try await other.finishDelivery(week)
         let last = try await newsletter(["send", "--week", self.week], in: directory)
         #expect(last.status == 0 && last.stdout.contains("complete"), "\(last.stdout)\(last.stderr)")
         #expect(try sink.recipients().count == 4, "the other sender's two were never this process's to send")
@@ -158,9 +156,9 @@ struct PostgresCommandTests {
         _ = try await prepare(directory, subscribers: 3)
         let week = try IssueWeek(parsing: self.week)
         let sender = SenderIdentity(host: "host-b.example", pid: 4242)
-        let other = try await Blocking.run { try PostgresStore.open(location, sender: sender) }
-        _ = try other.prepareDelivery(week, addSubscribers: true)
-        _ = try other.claimDeliveries(week, limit: 2, runStarted: Date())
+        let other = try await PostgresStore.openRunning(location, sender: sender)
+        _ = try await other.prepareDelivery(week, addSubscribers: true)
+        _ = try await other.claimDeliveries(week, limit: 2, runStarted: Date())
         let status = try await newsletter(["status", "--week", self.week], in: directory)
         #expect(status.status == 0, "\(status.stderr)")
         #expect(

@@ -4,7 +4,7 @@ import Testing
 
 /// `newsletter store migrate` and the store settings, through the built binary against the
 /// test run's PostgreSQL cluster.
-@Suite("newsletter store")
+@Suite("newsletter store", .runningStores)
 struct StoreCommandTests {
     let directory: URL
 
@@ -118,15 +118,16 @@ struct StoreCommandTests {
             location, "SELECT extract(epoch FROM created_at)::numeric(20,3) FROM subscriber WHERE email = 'reader1@example.org'")
         #expect(createdAt == "1795000000.250")
         // The PostgreSQL store reads what was copied, and new rows get ids past the copied ones.
-        let store = try await Blocking.run { try PostgresStore.open(location) }
-        let copied = try #require(try store.subscriber(email: "NEW@example.org"))
+        let store = try await PostgresStore.openRunning(location)
+        let copied = try #require(try await store.subscriber(email: "NEW@example.org"))
         #expect(copied.status == .pending && copied.name == "Ñew")
-        let comparisons = try sqlite.listComparisons()
-        #expect(try store.listComparisons() == comparisons)
+        let comparisons = try await sqlite.listComparisons()
+        #expect(try await store.listComparisons() == comparisons)
         for summary in comparisons {
-            #expect(try store.comparison(id: summary.id) == sqlite.comparison(id: summary.id), "comparison \(summary.id)")
+            let original = try await sqlite.comparison(id: summary.id)
+            #expect(try await store.comparison(id: summary.id) == original, "comparison \(summary.id)")
         }
-        let added = try store.addSubscriber(email: "later@example.org", name: nil, status: .confirmed)
+        let added = try await store.addSubscriber(email: "later@example.org", name: nil, status: .confirmed)
         #expect(added.id > 41)
 
         // A second copy into the same database is refused and changes nothing.

@@ -6,7 +6,7 @@ import Testing
 /// The list-wide send limit: the core's bucket arithmetic, each store's shared bucket (written
 /// once, run against both backends), several PostgreSQL senders drawing from one bucket, and a
 /// send paced by it. Times are given or come from a manual clock.
-@Suite("List-wide send limit")
+@Suite("List-wide send limit", .runningStores)
 struct ListSendLimitTests {
     let t0 = Date(timeIntervalSince1970: 1_795_000_000)
 
@@ -76,12 +76,12 @@ struct ListSendLimitTests {
     @Test func senderSharingOneDatabaseShareOneBucket() async throws {
         let location = try await PostgresCluster.freshDatabase()
         var senders: [PostgresStore] = []
-        for _ in 0..<3 { senders.append(try await Blocking.run { try PostgresStore.open(location) }) }
+        for _ in 0..<3 { senders.append(try await PostgresStore.openRunning(location)) }
         let limit = ListSendLimit(perSecond: 200)
         var granted = 0
         var now = t0
         for step in 0..<300 {
-            granted += try senders[step % 3].takeListSendTokens(20, limit: limit, at: now)
+            granted += try await senders[step % 3].takeListSendTokens(20, limit: limit, at: now)
             now = now.addingTimeInterval(0.01)
         }
         // 3 s of refills, plus the burst the bucket started with.

@@ -4,7 +4,7 @@ import Testing
 
 /// What every `ArchiveStore` does, written once and run against each backend: the sent issues
 /// the public archive shows, and an editor hiding one.
-@Suite("ArchiveStore contract")
+@Suite("ArchiveStore contract", .runningStores)
 struct ArchiveStoreContractTests {
     let t0 = Date(timeIntervalSince1970: 1_795_000_000)
 

@@ -3,7 +3,7 @@ import NewsletterCore
 import Testing
 
 /// What every `BounceStore` does, written once and run against each backend.
-@Suite("BounceStore contract")
+@Suite("BounceStore contract", .runningStores)
 struct BounceStoreContractTests {
     let week = try! IssueWeek(parsing: "2026-W47")
 

@@ -4,7 +4,7 @@ import Testing
 
 /// `ComparisonStore`'s contract, run against each backend: what ingest relies on, whichever
 /// store holds the comparisons.
-@Suite("ComparisonStore contract")
+@Suite("ComparisonStore contract", .runningStores)
 struct ComparisonStoreContractTests {
     func sample(source: String = "/pages/a.txt") throws -> Comparison {
         try ComparisonPageReader().read(try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: source)

@@ -3,7 +3,7 @@ import NewsletterCore
 import Testing
 
 /// What every `DeliveryLedger` does, written once and run against each backend.
-@Suite("DeliveryLedger contract")
+@Suite("DeliveryLedger contract", .runningStores)
 struct DeliveryLedgerContractTests {
     let week = try! IssueWeek(parsing: "2026-W47")
 

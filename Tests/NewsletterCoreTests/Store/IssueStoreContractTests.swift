@@ -6,7 +6,7 @@ import Testing
 /// What every `IssueStore` does, written once and run against each backend: the drafts, their
 /// approval and their fate, including every refusal (a missing draft, a wrong hash, a sent
 /// week, a week whose sending started, a comparison that is not stored).
-@Suite("IssueStore contract")
+@Suite("IssueStore contract", .runningStores)
 struct IssueStoreContractTests {
     let week = try! IssueWeek(parsing: "2026-W48")
     let t0 = Date(timeIntervalSince1970: 1_795_000_000)

@@ -5,7 +5,7 @@ import Testing
 
 /// What only the shared database adds to the issues: two hosts working one week at once, and a
 /// refusal inside a transaction.
-@Suite("PostgreSQL issues")
+@Suite("PostgreSQL issues", .runningStores)
 struct PostgresIssueStoreTests {
     let week = try! IssueWeek(parsing: "2026-W48")
 
@@ -21,35 +21,35 @@ struct PostgresIssueStoreTests {
     /// its own bytes.
     @Test func anApprovalNeverLandsOnADraftRebuiltByAnotherHostMeanwhile() async throws {
         let location = try await PostgresCluster.freshDatabase()
-        let builder = try await Blocking.run { try PostgresStore.open(location) }
-        let editor = try await Blocking.run { try PostgresStore.open(location) }
-        try builder.saveDraft(draft(0))
+        let builder = try await PostgresStore.openRunning(location)
+        let editor = try await PostgresStore.openRunning(location)
+        try await builder.saveDraft(draft(0))
         let rounds = 40
-        async let built: Void = Blocking.run {
-            for number in 1...rounds { try builder.saveDraft(draft(number)) }
-        }
+        async let built: Void = {
+            for number in 1...rounds { try await builder.saveDraft(draft(number)) }
+        }()
         // What the editor saw approved with other bytes than its draft's (checked here, on the
         // test's task: an expectation on a bare thread is not the test's).
-        async let mismatches: [String] = Blocking.run {
+        async let mismatches: [String] = {
             var seen: [String] = []
             for _ in 0..<rounds {
-                guard let hash = try editor.issue(week)?.draftHash else { continue }
+                guard let hash = try await editor.issue(week)?.draftHash else { continue }
                 do {
-                    try editor.approve(week, hash: hash, at: Date())
+                    try await editor.approve(week, hash: hash, at: Date())
                 } catch IssueStoreError.draftChanged {
                     // Rebuilt since it was read: refused, as it must be.
                 }
-                if let stored = try editor.issue(week), stored.status == .approved,
+                if let stored = try await editor.issue(week), stored.status == .approved,
                     stored.approvedHash != stored.draftHash
                 {
                     seen.append("approved \(stored.approvedHash ?? "-") over draft \(stored.draftHash ?? "-")")
                 }
             }
             return seen
-        }
+        }()
         try await built
         #expect(try await mismatches == [])
-        let final = try #require(try builder.issue(week))
+        let final = try #require(try await builder.issue(week))
         #expect(final.draftHash == "h\(rounds)")
         #expect(final.status == .draft || final.approvedHash == final.draftHash)
         let row = try await PostgresCluster.psql(
@@ -61,24 +61,24 @@ struct PostgresIssueStoreTests {
     /// the refusal, not as a store failure; the store goes on working.
     @Test func aRefusalInsideATransactionUndoesItsWritesAndComesOutAsItself() async throws {
         let location = try await PostgresCluster.freshDatabase()
-        let store = try await Blocking.run { try PostgresStore.open(location) }
-        try store.saveDraft(draft(1))
-        #expect(throws: IssueStoreError.alreadySent(week)) {
-            try store.transaction(refusing: IssueStoreError.self) { connection in
-                try connection.run("UPDATE issue SET subject = 'changed' WHERE week = \(week.description)")
+        let store = try await PostgresStore.openRunning(location)
+        try await store.saveDraft(draft(1))
+        await #expect(throws: IssueStoreError.alreadySent(week)) {
+            try await store.transaction(refusing: IssueStoreError.self) { connection in
+                try await connection.run("UPDATE issue SET subject = 'changed' WHERE week = \(week.description)")
                 throw IssueStoreError.alreadySent(week)
             }
         }
-        #expect(try store.issue(week)?.subject == "S1")
+        #expect(try await store.issue(week)?.subject == "S1")
         // Any other error still fails the whole transaction as a store error.
-        #expect(throws: PostgresStoreError.self) {
-            try store.transaction(refusing: IssueStoreError.self) { connection in
-                try connection.run("UPDATE issue SET subject = 'changed' WHERE week = \(week.description)")
-                try connection.run("SELECT no_such_column FROM issue")
+        await #expect(throws: PostgresStoreError.self) {
+            try await store.transaction(refusing: IssueStoreError.self) { connection in
+                try await connection.run("UPDATE issue SET subject = 'changed' WHERE week = \(week.description)")
+                try await connection.run("SELECT no_such_column FROM issue")
             }
         }
-        #expect(try store.issue(week)?.subject == "S1")
-        try store.saveDraft(draft(2))
-        #expect(try store.issue(week)?.draftHash == "h2")
+        #expect(try await store.issue(week)?.subject == "S1")
+        try await store.saveDraft(draft(2))
+        #expect(try await store.issue(week)?.draftHash == "h2")
     }
 }

@@ -4,26 +4,26 @@ import Testing
 
 /// The PostgreSQL store against a real server (the test run's throwaway cluster): its schema,
 /// its refusals, and what a lost connection does.
-@Suite("PostgreSQL store")
+@Suite("PostgreSQL store", .runningStores)
 struct PostgresStoreTests {
     @Test func migratingAFreshDatabaseAppliesEveryVersionOnceAndAgainNothing() async throws {
         let location = try await PostgresCluster.freshDatabase()
-        let store = try await Blocking.run { try PostgresStore.connect(location) }
-        #expect(try store.schemaVersion() == 0)
-        #expect(try store.migrate() == Array(1...PostgresStore.knownSchemaVersion))
-        #expect(try store.migrate() == [])
-        #expect(try store.schemaVersion() == PostgresStore.knownSchemaVersion)
+        let store = try await PostgresStore.openRunning(location, opening: .connect)
+        #expect(try await store.schemaVersion() == 0)
+        #expect(try await store.migrate() == Array(1...PostgresStore.knownSchemaVersion))
+        #expect(try await store.migrate() == [])
+        #expect(try await store.schemaVersion() == PostgresStore.knownSchemaVersion)
         let rows = try await PostgresCluster.psql(location, "SELECT count(*) FROM newsletter_schema")
         #expect(rows == "\(PostgresStore.knownSchemaVersion)")
     }
 
     @Test func twoProcessesMigratingAtOnceApplyEachVersionOnce() async throws {
         let location = try await PostgresCluster.freshDatabase()
-        let first = try await Blocking.run { try PostgresStore.connect(location) }
-        let second = try await Blocking.run { try PostgresStore.connect(location) }
-        // Two threads, as two processes would: the advisory lock makes one wait for the other.
-        async let a = Blocking.run { try first.migrate() }
-        async let b = Blocking.run { try second.migrate() }
+        let first = try await PostgresStore.openRunning(location, opening: .connect)
+        let second = try await PostgresStore.openRunning(location, opening: .connect)
+        // Two tasks, as two processes would: the advisory lock makes one wait for the other.
+        async let a = first.migrate()
+        async let b = second.migrate()
         let applied = try await [a, b]
         #expect(applied.sorted { $0.count < $1.count } == [[], Array(1...PostgresStore.knownSchemaVersion)])
         let rows = try await PostgresCluster.psql(location, "SELECT count(*) FROM newsletter_schema")
@@ -34,7 +34,7 @@ struct PostgresStoreTests {
         let location = try await PostgresCluster.freshDatabase()
         try await PostgresCluster.psql(location, "CREATE TABLE invoices (id integer PRIMARY KEY)")
         let error = try await #require(throws: PostgresStoreError.self) {
-            try await Blocking.run { try PostgresStore.open(location) }
+            try await PostgresStore.openRunning(location)
         }
         guard case .notOurs(_, let tables) = error else {
             Issue.record("expected notOurs, got \(error)")
@@ -49,11 +49,11 @@ struct PostgresStoreTests {
 
     @Test func aSchemaNewerThanThisBinaryIsRefusedAndNotTouched() async throws {
         let location = try await PostgresCluster.freshDatabase()
-        _ = try await Blocking.run { try PostgresStore.open(location) }
+        _ = try await PostgresStore.openRunning(location)
         try await PostgresCluster.psql(
             location, "INSERT INTO newsletter_schema (version, name, applied_at) VALUES (999, 'from the future', now())")
         let error = try await #require(throws: PostgresStoreError.self) {
-            try await Blocking.run { try PostgresStore.open(location) }
+            try await PostgresStore.openRunning(location)
         }
         guard case .schemaTooNew(_, let found, let known) = error else {
             Issue.record("expected schemaTooNew, got \(error)")
@@ -70,7 +70,7 @@ struct PostgresStoreTests {
         location.password = "not-the-password-7f3a"
         let target = location
         let error = try await #require(throws: PostgresStoreError.self) {
-            try await Blocking.run { try PostgresStore.open(target) }
+            try await PostgresStore.openRunning(target)
         }
         guard case .passwordRefused = error else {
             Issue.record("expected passwordRefused, got \(error)")
@@ -86,7 +86,7 @@ struct PostgresStoreTests {
         location.database = "no_such_database_here"
         let target = location
         let error = try await #require(throws: PostgresStoreError.self) {
-            try await Blocking.run { try PostgresStore.open(target) }
+            try await PostgresStore.openRunning(target)
         }
         guard case .noSuchDatabase = error else {
             Issue.record("expected noSuchDatabase, got \(error)")
@@ -101,7 +101,7 @@ struct PostgresStoreTests {
         let location = PostgresLocation(
             host: "127.0.0.1", port: 1, username: "newsletter", password: "x", database: "newsletter", tls: .disable)
         let error = try await #require(throws: PostgresStoreError.self) {
-            try await Blocking.run { try PostgresStore.open(location) }
+            try await PostgresStore.openRunning(location)
         }
         guard case .unreachable = error else {
             Issue.record("expected unreachable, got \(error)")
@@ -115,10 +115,10 @@ struct PostgresStoreTests {
         var impatient = try await PostgresCluster.freshDatabase()
         impatient.queryTimeout = 1
         let location = impatient
-        let store = try await Blocking.run { try PostgresStore.open(location) }
+        let store = try await PostgresStore.openRunning(location)
         let week = try IssueWeek(parsing: "2026-W48")
         // One call first, so the store holds an idle connection: the one that will stall.
-        _ = try await Blocking.run { try store.liveSenders(week, at: Date()) }
+        _ = try await store.liveSenders(week, at: Date())
         let server = try await PostgresCluster.serverURL()
         let backends = try await PostgresCluster.psql(
             server, "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = '\(location.database)'")
@@ -126,10 +126,9 @@ struct PostgresStoreTests {
         #expect(!pids.isEmpty)
         // SIGSTOP: the backend neither answers nor closes the socket, as a hung host would.
         for pid in pids { #expect(kill(pid, SIGSTOP) == 0) }
-        let outcome: Result<[SenderStatus], PostgresStoreError> = try await Blocking.run {
-            do { return .success(try store.liveSenders(week, at: Date())) } catch {
-                return .failure(error as? PostgresStoreError ?? .other("\(error)"))
-            }
+        let outcome: Result<[SenderStatus], PostgresStoreError>
+        do { outcome = .success(try await store.liveSenders(week, at: Date())) } catch {
+            outcome = .failure(error as? PostgresStoreError ?? .other("\(error)"))
         }
         for pid in pids { kill(pid, SIGCONT) }
         guard case .failure(let error) = outcome, case .timedOut(_, let seconds) = error else {
@@ -140,22 +139,62 @@ struct PostgresStoreTests {
         #expect(error.exitStatus == .storeError)
         #expect("\(error)".contains("query_timeout"))
         // The stalled connection was closed, not kept: the next call opens a new one.
-        #expect(try await Blocking.run { try store.liveSenders(week, at: Date()) }.isEmpty)
+        #expect(try await store.liveSenders(week, at: Date()).isEmpty)
     }
 
     @Test func aConnectionTheServerClosedIsReplacedOnTheNextCall() async throws {
         let location = try await PostgresCluster.freshDatabase()
-        let store = try await Blocking.run { try PostgresStore.open(location) }
-        let ada = try store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
+        let store = try await PostgresStore.openRunning(location)
+        let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         // An administrator (or a server restart) ends every session of the store.
         let ended = try await PostgresCluster.psql(
             try await PostgresCluster.serverURL(),
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(location.database)'")
         #expect(Int(ended) ?? 0 >= 1)
         // A read, and a write, both go through on a new connection.
-        #expect(try store.subscriber(id: ada.id) == ada)
-        try store.setStatus(.unsubscribed, forSubscriber: ada.id)
-        #expect(try store.subscriber(id: ada.id)?.status == .unsubscribed)
+        #expect(try await store.subscriber(id: ada.id) == ada)
+        try await store.setStatus(.unsubscribed, forSubscriber: ada.id)
+        #expect(try await store.subscriber(id: ada.id)?.status == .unsubscribed)
+    }
+}
+
+/// The store's pool runs only inside its structured scope (`withStore`, or a ServiceGroup).
+@Suite("PostgreSQL store lifecycle")
+struct PostgresStoreLifecycleTests {
+    /// The server's sessions on `location`'s database, other than the asker's.
+    func sessions(_ location: PostgresLocation) async throws -> Int {
+        Int(
+            try await PostgresCluster.psql(
+                try await PostgresCluster.serverURL(),
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(location.database)' AND pid <> pg_backend_pid()"
+            )) ?? -1
+    }
+
+    @Test func withStoreRunsThePoolWhileItsBodyRunsAndThenClosesEveryConnection() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let (store, inside) = try await PostgresStore.withStore(location) { store in
+            _ = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
+            return (store, try await sessions(location))
+        }
+        #expect(inside >= 1, "the pool's connection while the body ran")
+        try await PostgresCluster.until("the pool's connections are closed") { try await sessions(location) == 0 }
+        // Used afterwards, the store says it stopped; it does not wait for a pool nobody runs.
+        let error = try await #require(throws: PostgresStoreError.self) {
+            try await store.subscriberCount(status: nil)
+        }
+        #expect("\(error)".contains("stopped running"), "\(error)")
+    }
+
+    @Test func aBodyThatThrowsStillShutsThePoolDown() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        struct Stop: Error {}
+        await #expect(throws: Stop.self) {
+            try await PostgresStore.withStore(location) { store in
+                _ = try await store.subscriberCount(status: nil)
+                throw Stop()
+            }
+        }
+        try await PostgresCluster.until("the pool's connections are closed") { try await sessions(location) == 0 }
     }
 }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// What every `RunStore` does, written once and run against each backend: the weekly run's
 /// memory, whether a week's delivery has begun, and which editors were mailed which draft.
-@Suite("RunStore contract")
+@Suite("RunStore contract", .runningStores)
 struct RunStoreContractTests {
     let week = try! IssueWeek(parsing: "2026-W48")
     let t0 = Date(timeIntervalSince1970: 1_795_000_000)

@@ -20,9 +20,10 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         return try AppDatabase.open(path: directory.appendingPathComponent("store.sqlite").path)
     }
 
+    /// Its pool runs until the test ends: the suite needs the `.runningStores` trait.
     static let postgres = StoreBackend(name: "PostgreSQL") {
         let location = try await PostgresCluster.freshDatabase()
-        return try await Blocking.run { try PostgresStore.open(location) }
+        return try await PostgresStore.openRunning(location)
     }
 
     static let all: [StoreBackend] = [.sqlite, .postgres]

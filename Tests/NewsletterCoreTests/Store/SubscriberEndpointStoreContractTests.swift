@@ -3,7 +3,7 @@ import NewsletterCore
 import Testing
 
 /// What every `SubscriberEndpointStore` does, written once and run against each backend.
-@Suite("SubscriberEndpointStore contract")
+@Suite("SubscriberEndpointStore contract", .runningStores)
 struct SubscriberEndpointStoreContractTests {
     let client = ClientInfo(address: "192.0.2.7", userAgent: "test")
     /// Whole seconds: the SQLite store keeps times to the millisecond, and a time read back

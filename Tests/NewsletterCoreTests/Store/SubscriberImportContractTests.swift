@@ -5,7 +5,7 @@ import Testing
 /// NewsletterStore's `importSubscriber`, written once and run against each backend: an import
 /// adds confirmed subscribers with a consent record naming the source, and never touches an
 /// address already known.
-@Suite("Subscriber import contract")
+@Suite("Subscriber import contract", .runningStores)
 struct SubscriberImportContractTests {
     let t0 = Date(timeIntervalSince1970: 1_795_000_000)
 

@@ -3,7 +3,7 @@ import NewsletterCore
 import Testing
 
 /// What every `SubscriberStore` does, written once and run against each backend.
-@Suite("SubscriberStore contract")
+@Suite("SubscriberStore contract", .runningStores)
 struct SubscriberStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func addingAnAddressTwiceInAnyCaseGivesTheSameSubscriber(_ backend: StoreBackend) async throws {

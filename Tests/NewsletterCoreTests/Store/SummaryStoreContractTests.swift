@@ -4,7 +4,7 @@ import Testing
 
 /// What every `SummaryStore` does (and NewsletterStore's `removeSummaryOverride`), written once
 /// and run against each backend: the cache of generated summaries and the editors' texts.
-@Suite("SummaryStore contract")
+@Suite("SummaryStore contract", .runningStores)
 struct SummaryStoreContractTests {
     let week = try! IssueWeek(parsing: "2026-W48")
     let key = SummaryCacheKey(model: "qwen2.5-0.5b", promptVersion: "p3", sourceHash: "abc123")

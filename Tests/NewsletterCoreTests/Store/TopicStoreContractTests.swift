@@ -7,7 +7,7 @@ import Testing
 /// against each backend: topics kept as pages are ingested, counted, renamed and merged by
 /// aliases; each subscriber's choice stored, recorded in the consent trail and counted among
 /// the readers.
-@Suite("TopicStore contract")
+@Suite("TopicStore contract", .runningStores)
 struct TopicStoreContractTests {
     func save(_ title: String, _ categories: [String?], in store: any ContractStore) throws -> Int64 {
         var comparison = try StoreFixtures.comparison(title, published: "2026-11-17T10:00:00Z")

@@ -52,33 +52,43 @@ extension PostgresStore {
     /// Brings the schema up to date; returns the versions it applied (none when another
     /// process, or an earlier start, already did).
     @discardableResult
-    public func migrate() throws(PostgresStoreError) -> [Int] {
+    public func migrate() async throws(PostgresStoreError) -> [Int] {
         let location = self.location
-        return try transaction { connection in
-            try connection.run("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))")
-            let current = try Self.schemaVersion(connection, location: location, creating: true)
+        return try await transaction { try await Self.applyMigrations($0, location: location) }
+    }
+
+    /// The schema version found, without changing anything: for a store opened without migrating.
+    public func schemaVersion() async throws(PostgresStoreError) -> Int {
+        let location = self.location
+        return try await read { try await Self.schemaVersion($0, location: location, creating: false) }
+    }
+
+    /// The migrations not yet applied, in one transaction on `connection` (the first contact's).
+    static func migrate(_ connection: PostgresSession, location: PostgresLocation) async throws -> [Int] {
+        try await connection.transaction { try await applyMigrations($0, location: location) }
+    }
+
+    /// Inside the caller's transaction, under the schema's advisory lock.
+    private static func applyMigrations(_ connection: PostgresSession, location: PostgresLocation) async throws
+        -> [Int]
+    {
+            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))")
+            let current = try await Self.schemaVersion(connection, location: location, creating: true)
             var applied: [Int] = []
             for migration in Self.migrations where migration.version > current {
-                for statement in migration.statements { try connection.run(PostgresQuery(unsafeSQL: statement)) }
-                try connection.run(
+                for statement in migration.statements { try await connection.run(PostgresQuery(unsafeSQL: statement)) }
+                try await connection.run(
                     "INSERT INTO newsletter_schema (version, name, applied_at) VALUES (\(migration.version), \(migration.name), now())"
                 )
                 applied.append(migration.version)
             }
             return applied
-        }
     }
 
-    /// The schema version found, without changing anything: for a store opened without migrating.
-    public func schemaVersion() throws(PostgresStoreError) -> Int {
-        let location = self.location
-        return try read { try Self.schemaVersion($0, location: location, creating: false) }
-    }
-
-    func checkSchema() throws(PostgresStoreError) {
-        let found = try schemaVersion()
+    static func checkSchema(_ connection: PostgresSession, location: PostgresLocation) async throws {
+        let found = try await schemaVersion(connection, location: location, creating: false)
         guard found == Self.knownSchemaVersion else {
-            throw .other(
+            throw PostgresStoreError.other(
                 "the database \"\(location.database)\" has schema version \(found), this newsletter needs \(Self.knownSchemaVersion): run `newsletter store migrate`"
             )
         }
@@ -88,12 +98,12 @@ extension PostgresStore {
     /// than this binary. With `creating`, an empty database gets the version table (inside the
     /// caller's transaction).
     private static func schemaVersion(_ connection: PostgresSession, location: PostgresLocation, creating: Bool)
-        throws -> Int
+        async throws -> Int
     {
-        let marker = try connection.rows("SELECT to_regclass('public.newsletter_schema') IS NOT NULL")
+        let marker = try await connection.rows("SELECT to_regclass('public.newsletter_schema') IS NOT NULL")
         let hasMarker = try marker.first?.decode(Bool.self) ?? false
         guard hasMarker else {
-            let foreign = try connection.rows(
+            let foreign = try await connection.rows(
                 """
                 SELECT table_schema || '.' || table_name FROM information_schema.tables
                 WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1
@@ -101,7 +111,7 @@ extension PostgresStore {
             ).map { try $0.decode(String.self) }
             guard foreign.isEmpty else { throw PostgresStoreError.notOurs(location, tables: foreign) }
             if creating {
-                try connection.run(
+                try await connection.run(
                     """
                     CREATE TABLE newsletter_schema (
                         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)
@@ -109,7 +119,7 @@ extension PostgresStore {
             }
             return 0
         }
-        let version = try connection.rows("SELECT COALESCE(MAX(version), 0) FROM newsletter_schema").first?.decode(
+        let version = try await connection.rows("SELECT COALESCE(MAX(version), 0) FROM newsletter_schema").first?.decode(
             Int.self) ?? 0
         guard version <= knownSchemaVersion else {
             throw PostgresStoreError.schemaTooNew(location, found: version, known: knownSchemaVersion)

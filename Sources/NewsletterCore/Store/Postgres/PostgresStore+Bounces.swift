@@ -2,10 +2,10 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore: BounceStore {
-    public func verpRecipient(token: String) throws -> (week: IssueWeek, subscriberID: Int64)? {
-        try read { connection in
+    public func verpRecipient(token: String) async throws -> (week: IssueWeek, subscriberID: Int64)? {
+        try await read { connection in
             guard
-                let row = try connection.rows(
+                let row = try await connection.rows(
                     "SELECT week, subscriber_id FROM verp_token WHERE token_hash = \(LinkToken.hash(token.lowercased()))"
                 ).first
             else { return nil }
@@ -14,10 +14,10 @@ extension PostgresStore: BounceStore {
         }
     }
 
-    public func delivery(messageID: String) throws -> (week: IssueWeek, subscriberID: Int64)? {
-        try read { connection in
+    public func delivery(messageID: String) async throws -> (week: IssueWeek, subscriberID: Int64)? {
+        try await read { connection in
             guard
-                let row = try connection.rows(
+                let row = try await connection.rows(
                     "SELECT week, subscriber_id FROM delivery WHERE message_id = \(messageID) LIMIT 1"
                 ).first
             else { return nil }
@@ -26,9 +26,9 @@ extension PostgresStore: BounceStore {
         }
     }
 
-    public func lastDeliveredWeek(subscriberID: Int64, before time: Date) throws -> IssueWeek? {
-        try read { connection in
-            try connection.rows(
+    public func lastDeliveredWeek(subscriberID: Int64, before time: Date) async throws -> IssueWeek? {
+        try await read { connection in
+            try await connection.rows(
                 """
                 SELECT week FROM delivery WHERE subscriber_id = \(subscriberID) AND state = 'sent' AND sent_at <= \(time)
                 ORDER BY sent_at DESC LIMIT 1
@@ -37,15 +37,15 @@ extension PostgresStore: BounceStore {
         }
     }
 
-    public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) throws -> BounceRecordOutcome {
-        try transaction { connection in try connection.recordBounce(bounce, rule: rule) }
+    public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) async throws -> BounceRecordOutcome {
+        try await transaction { connection in try await connection.recordBounce(bounce, rule: rule) }
     }
 
-    public func bounceTally(_ week: IssueWeek?) throws -> BounceTally {
-        try read { connection in
+    public func bounceTally(_ week: IssueWeek?) async throws -> BounceTally {
+        try await read { connection in
             var tally = BounceTally()
             let weekText = week?.description
-            for row in try connection.rows(
+            for row in try await connection.rows(
                 """
                 SELECT kind, COUNT(*), COUNT(*) FILTER (WHERE effect LIKE 'bounced%'),
                     COUNT(*) FILTER (WHERE effect = 'unsubscribed')
@@ -65,7 +65,7 @@ extension PostgresStore: BounceStore {
                 tally.unsubscribed += left
             }
             tally.delivered =
-                try connection.rows(
+                try await connection.rows(
                     """
                     SELECT COUNT(*) FROM delivery WHERE state = 'sent' AND (\(weekText)::text IS NULL OR week = \(weekText))
                     """
@@ -74,10 +74,10 @@ extension PostgresStore: BounceStore {
         }
     }
 
-    public func recentBounces(_ week: IssueWeek?, limit: Int) throws -> [StoredBounce] {
+    public func recentBounces(_ week: IssueWeek?, limit: Int) async throws -> [StoredBounce] {
         let weekText = week?.description
-        return try read { connection in
-            try connection.rows(
+        return try await read { connection in
+            try await connection.rows(
                 """
                 SELECT s.email, b.week, b.kind, b.status, b.diagnostic, b.source, b.effect, b.received_at
                 FROM bounce_event b LEFT JOIN subscriber s ON s.id = b.subscriber_id
@@ -98,8 +98,8 @@ extension PostgresStore: BounceStore {
     static func recordConsent(
         subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String? = nil,
         _ connection: PostgresSession
-    ) throws {
-        try connection.run(
+    ) async throws {
+        try await connection.run(
             """
             INSERT INTO consent (subscriber_id, event, at, client_address, user_agent, detail)
             VALUES (\(subscriberID), \(event), \(time), \(client.address), \(client.userAgent), \(detail))
@@ -109,14 +109,14 @@ extension PostgresStore: BounceStore {
 
 /// The bounce workflow's rows in PostgreSQL, inside the caller's transaction.
 extension PostgresSession: BounceRows {
-    func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date? {
-        try rows("SELECT sent_at FROM delivery WHERE week = \(week.description) AND subscriber_id = \(subscriberID)")
+    func sentAt(of week: IssueWeek, subscriberID: Int64) async throws -> Date? {
+        try await rows("SELECT sent_at FROM delivery WHERE week = \(week.description) AND subscriber_id = \(subscriberID)")
             .first.flatMap { try $0.decode(Date?.self) }
     }
 
     /// Two processes storing the same report at once: one inserts, the other finds nothing to do.
-    func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) throws -> Int64? {
-        try rows(
+    func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) async throws -> Int64? {
+        try await rows(
             """
             INSERT INTO bounce_event (key, subscriber_id, week, kind, status, action, diagnostic, source, received_at,
                 message_sent_at, effect)
@@ -129,13 +129,13 @@ extension PostgresSession: BounceRows {
         ).first?.decode(Int64.self)
     }
 
-    func softBounceTimes(subscriberID: Int64) throws -> [Date] {
-        try rows("SELECT message_sent_at FROM bounce_event WHERE subscriber_id = \(subscriberID) AND kind = 'soft'")
+    func softBounceTimes(subscriberID: Int64) async throws -> [Date] {
+        try await rows("SELECT message_sent_at FROM bounce_event WHERE subscriber_id = \(subscriberID) AND kind = 'soft'")
             .map { try $0.decode(Date.self) }
     }
 
-    func lastGoodDelivery(subscriberID: Int64) throws -> Date? {
-        try rows(
+    func lastGoodDelivery(subscriberID: Int64) async throws -> Date? {
+        try await rows(
             """
             SELECT MAX(d.sent_at) FROM delivery d WHERE d.subscriber_id = \(subscriberID) AND d.state = 'sent'
             AND NOT EXISTS (SELECT 1 FROM bounce_event b WHERE b.subscriber_id = d.subscriber_id
@@ -144,8 +144,8 @@ extension PostgresSession: BounceRows {
         ).first.flatMap { try $0.decode(Date?.self) }
     }
 
-    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) throws -> Bool {
-        try run(
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) async throws -> Bool {
+        try await run(
             """
             UPDATE subscriber SET status = \(status.rawValue)
             WHERE id = \(subscriberID) AND status = ANY(\(from.map(\.rawValue)))
@@ -154,16 +154,16 @@ extension PostgresSession: BounceRows {
 
     func recordConsent(
         subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?
-    ) throws {
-        try PostgresStore.recordConsent(
+    ) async throws {
+        try await PostgresStore.recordConsent(
             subscriberID: subscriberID, event: event, client: client, at: time, detail: detail, self)
     }
 
-    func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws {
-        try run("UPDATE bounce_event SET effect = \(effect) WHERE id = \(eventID)")
+    func setBounceEffect(_ effect: String, ofEvent eventID: Int64) async throws {
+        try await run("UPDATE bounce_event SET effect = \(effect) WHERE id = \(eventID)")
     }
 
-    func countPermanentFailure(subscriberID: Int64) throws {
-        try run("UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
+    func countPermanentFailure(subscriberID: Int64) async throws {
+        try await run("UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = \(subscriberID)")
     }
 }

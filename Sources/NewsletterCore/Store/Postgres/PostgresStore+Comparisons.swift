@@ -4,18 +4,18 @@ import PostgresNIO
 /// Comparisons in PostgreSQL: the same rules as the SQLite store (ComparisonStore's contract),
 /// one transaction per save.
 extension PostgresStore: ComparisonStore {
-    public func saveComparison(_ comparison: Comparison) throws -> SaveOutcome {
+    public func saveComparison(_ comparison: Comparison) async throws -> SaveOutcome {
         let now = clock.now()
-        return try transaction { connection in
+        return try await transaction { connection in
             // Two ingests of one page at once: the second waits here for the first's row.
-            try connection.run("SELECT pg_advisory_xact_lock(\(Self.comparisonLockKey), hashtext(\(comparison.source)))")
-            return try connection.saveComparison(comparison, at: now)
+            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.comparisonLockKey), hashtext(\(comparison.source)))")
+            return try await connection.saveComparison(comparison, at: now)
         }
     }
 
-    public func listComparisons() throws -> [ComparisonSummary] {
-        try read { connection in
-            try connection.rows(
+    public func listComparisons() async throws -> [ComparisonSummary] {
+        try await read { connection in
+            try await connection.rows(
                 """
                 SELECT c.id, c.title, c.published, c.source,
                        (SELECT count(*) FROM take t WHERE t.comparison_id = c.id)::bigint
@@ -28,10 +28,10 @@ extension PostgresStore: ComparisonStore {
         }
     }
 
-    public func comparison(id: Int64) throws -> StoredComparison? {
-        try read { connection in
+    public func comparison(id: Int64) async throws -> StoredComparison? {
+        try await read { connection in
             guard
-                let row = try connection.rows(
+                let row = try await connection.rows(
                     """
                     SELECT title, source, url, content_hash, published, published_from, layout, markup,
                         first_seen_at, updated_at
@@ -41,7 +41,7 @@ extension PostgresStore: ComparisonStore {
             else { return nil }
             let (title, source, url, contentHash, published, publishedFrom, layout, markup, firstSeen, updated) =
                 try row.decode((String, String, String?, String, Date, String, String, String, Date, Date).self)
-            let tools = try connection.rows(
+            let tools = try await connection.rows(
                 """
                 SELECT name, tagline, category, description, panel_ship_percent, panel_verdict, ship_votes, skip_votes,
                     pricing, entry
@@ -55,7 +55,7 @@ extension PostgresStore: ComparisonStore {
                     panelVerdict: try verdict.map { try Self.enumValue(Verdict.self, $0, "comparison_tool.panel_verdict") },
                     shipVotes: ship, skipVotes: skip, pricing: pricing, entry: entry)
             }
-            let takes = try connection.rows(
+            let takes = try await connection.rows(
                 """
                 SELECT tool, role, score, verdict, text, role_inferred, tool_inferred, line
                 FROM take WHERE comparison_id = \(id) ORDER BY position
@@ -68,7 +68,7 @@ extension PostgresStore: ComparisonStore {
                     verdict: try verdict.map { try Self.enumValue(Verdict.self, $0, "take.verdict") }, text: text,
                     roleInferred: roleInferred, toolInferred: toolInferred, line: line)
             }
-            let missing = try connection.rows(
+            let missing = try await connection.rows(
                 "SELECT tool, role FROM missing_take WHERE comparison_id = \(id) ORDER BY id"
             ).map { row in
                 let (tool, role) = try row.decode((String, String).self)
@@ -100,9 +100,9 @@ extension PostgresStore: ComparisonStore {
 /// Saving a comparison in PostgreSQL, inside the caller's transaction (the decision:
 /// ComparisonSaveRows).
 extension PostgresSession: ComparisonSaveRows {
-    func storedPage(source: String) throws -> StoredPage? {
+    func storedPage(source: String) async throws -> StoredPage? {
         guard
-            let row = try rows(
+            let row = try await rows(
                 "SELECT id, content_hash, published, published_from, first_seen_at FROM comparison WHERE source = \(source)"
             ).first
         else { return nil }
@@ -113,13 +113,13 @@ extension PostgresSession: ComparisonSaveRows {
             firstSeenAt: firstSeen)
     }
 
-    func comparisonRecorded(as recordHash: String) throws -> (id: Int64, source: String)? {
-        try rows("SELECT id, source FROM comparison WHERE record_hash = \(recordHash) ORDER BY id LIMIT 1").first
+    func comparisonRecorded(as recordHash: String) async throws -> (id: Int64, source: String)? {
+        try await rows("SELECT id, source FROM comparison WHERE record_hash = \(recordHash) ORDER BY id LIMIT 1").first
             .map { try $0.decode((Int64, String).self) }
     }
 
-    func insertComparison(_ comparison: Comparison, at time: Date) throws -> Int64 {
-        let inserted = try rows(
+    func insertComparison(_ comparison: Comparison, at time: Date) async throws -> Int64 {
+        let inserted = try await rows(
             """
             INSERT INTO comparison (source, url, title, content_hash, record_hash, published, published_from,
                 layout, markup, first_seen_at, updated_at)
@@ -137,8 +137,8 @@ extension PostgresSession: ComparisonSaveRows {
     func updateComparison(
         _ page: StoredPage, to comparison: Comparison, published: Date, publishedFrom: PublishedTimeSource,
         at time: Date
-    ) throws {
-        try run(
+    ) async throws {
+        try await run(
             """
             UPDATE comparison SET url = \(comparison.url), title = \(comparison.title),
                 content_hash = \(comparison.contentHash), record_hash = \(comparison.recordHash),
@@ -148,18 +148,18 @@ extension PostgresSession: ComparisonSaveRows {
             """)
     }
 
-    func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) throws {
+    func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) async throws {
         let table =
             switch child {
             case .tools: "comparison_tool"
             case .takes: "take"
             case .missingTakes: "missing_take"
             }
-        try run("DELETE FROM \(unescaped: table) WHERE comparison_id = \(comparisonID)")
+        try await run("DELETE FROM \(unescaped: table) WHERE comparison_id = \(comparisonID)")
     }
 
-    func insertTool(_ tool: Tool, comparisonID: Int64, position: Int) throws {
-        try run(
+    func insertTool(_ tool: Tool, comparisonID: Int64, position: Int) async throws {
+        try await run(
             """
             INSERT INTO comparison_tool (comparison_id, position, name, tagline, category, description,
                 panel_ship_percent, panel_verdict, ship_votes, skip_votes, pricing, entry)
@@ -169,8 +169,8 @@ extension PostgresSession: ComparisonSaveRows {
             """)
     }
 
-    func insertTake(_ take: Take, comparisonID: Int64, position: Int) throws {
-        try run(
+    func insertTake(_ take: Take, comparisonID: Int64, position: Int) async throws {
+        try await run(
             """
             INSERT INTO take (comparison_id, position, tool, role, score, verdict, text, role_inferred, tool_inferred, line)
             VALUES (\(comparisonID), \(position), \(take.tool), \(take.role.rawValue), \(take.score),
@@ -178,8 +178,8 @@ extension PostgresSession: ComparisonSaveRows {
             """)
     }
 
-    func insertMissingTake(_ slot: TakeSlot, comparisonID: Int64) throws {
-        try run(
+    func insertMissingTake(_ slot: TakeSlot, comparisonID: Int64) async throws {
+        try await run(
             "INSERT INTO missing_take (comparison_id, tool, role) VALUES (\(comparisonID), \(slot.tool), \(slot.role.rawValue))")
     }
 }

@@ -10,16 +10,16 @@ import PostgresNIO
 extension PostgresStore: DeliveryLedger {
     var lease: TimeInterval { TimeInterval(location.leaseSeconds) }
 
-    public func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) {
+    public func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) async throws -> (added: Int, resumed: Int) {
         let now = clock.now()
-        let result = try transaction { connection in
-            try Self.registerSender(sender, week: week, at: now, lease: lease, connection)
-            let added = addSubscribers ? try Self.enqueueEligible(week, at: now, connection) : 0
+        let result = try await transaction { connection in
+            try await Self.registerSender(sender, week: week, at: now, lease: lease, connection)
+            let added = addSubscribers ? try await Self.enqueueEligible(week, at: now, connection) : 0
             // Rows in flight at a sender that died (its lease ran out), at a SQLite sender when
             // the store was copied (no lease), or at this sender's own earlier send of the week:
             // back to the queue. Another live sender's rows stay its own.
             // SKIP LOCKED: a row another sender's open transaction holds is that sender's business.
-            let resumed = try connection.run(
+            let resumed = try await connection.run(
                 """
                 UPDATE delivery d SET state = 'pending', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
                 FROM (SELECT week, subscriber_id FROM delivery
@@ -47,27 +47,27 @@ extension PostgresStore: DeliveryLedger {
         case skip, wait
     }
 
-    public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] {
+    public func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) async throws -> [DeliveryClaim] {
         guard limit > 0 else { return [] }
         // A sender whose lease lapsed claims nothing more: its run stops, and the next starts afresh.
-        try ensureClaimsHeld(week)
+        try await ensureClaimsHeld(week)
         let now = clock.now()
         let deadline = now.addingTimeInterval(lease)
         // The rows already held keep their deadline until half the lease has passed, as on the
         // record path: renewing them on every claim rewrote each row about twice more per send.
         let renewal = leaseRenewalDue()
-        let claims = try transaction { connection in
+        let claims = try await transaction { connection in
             // The sender's own row first, in every transaction that touches it: this process's
             // connections then take their locks in one order and never deadlock one another.
-            try Self.lockSender(sender, connection)
+            try await Self.lockSender(sender, connection)
             // Before this claim's rows are taken, so they are written once, with their deadline.
-            if let renewal { try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
+            if let renewal { try await Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
             var claims: [DeliveryClaim] = []
             var left: [Int64] = []
             /// Takes `source`'s rows in batches until the claim is full or none is left.
-            func take(_ source: ClaimSource, _ locks: RowLocks) throws {
+            func take(_ source: ClaimSource, _ locks: RowLocks) async throws {
                 while claims.count < limit {
-                    let rows = try Self.claimableRows(
+                    let rows = try await Self.claimableRows(
                         week, source, locks, limit: limit - claims.count, now: now, runStarted: runStarted,
                         connection)
                     if rows.isEmpty { break }
@@ -91,13 +91,13 @@ extension PostgresStore: DeliveryLedger {
                                 envelopeToken: VERPAddress.newToken()))
                     }
                     // Each batch changes state at once, so the next SELECT sees rows not yet looked at.
-                    try connection.run(
+                    try await connection.run(
                         """
                         UPDATE delivery SET state = 'sending', attempts = attempts + 1, lease_owner = \(sender.id),
                             lease_deadline = \(deadline), updated_at = \(now)
                         WHERE week = \(week.description) AND subscriber_id = ANY(\(eligible))
                         """)
-                    try connection.run(
+                    try await connection.run(
                         """
                         UPDATE delivery SET state = 'skipped', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
                         WHERE week = \(week.description) AND subscriber_id = ANY(\(ineligible))
@@ -105,28 +105,28 @@ extension PostgresStore: DeliveryLedger {
                     left += ineligible
                 }
             }
-            for source in ClaimSource.allCases where claims.count < limit { try take(source, .skip) }
+            for source in ClaimSource.allCases where claims.count < limit { try await take(source, .skip) }
             // Rows skipped are not proof that none is left: a row another sender is claiming at
             // this instant becomes its `sending` row or, should that claim fail, `pending` again.
             // Finding nothing else, a claim waits for those claims to end, so an empty claim means
             // no pending row is left (a sender that stopped on one read those rows as pending and
             // exited 1). No deadlock: it holds no pending row but those it locks in subscriber
             // order, as every waiting claim does, and a claim that skips waits for no row.
-            if claims.isEmpty { try take(.pending, .wait) }
+            if claims.isEmpty { try await take(.pending, .wait) }
             let ids = claims.map(\.subscriber.id)
-            try connection.run(
+            try await connection.run(
                 """
                 INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at)
                 SELECT hash, id, 'unsubscribe', \(now) FROM UNNEST(\(claims.map { LinkToken.hash($0.unsubscribeToken) }), \(ids)) AS t(hash, id)
                 """)
-            try connection.run(
+            try await connection.run(
                 """
                 INSERT INTO verp_token (token_hash, week, subscriber_id, created_at)
                 SELECT hash, \(week.description), id, \(now) FROM UNNEST(\(claims.map { LinkToken.hash($0.envelopeToken) }), \(ids)) AS t(hash, id)
                 """)
-            try connection.run(
+            try await connection.run(
                 "UPDATE sender SET claimed = claimed + \(claims.count), lease_deadline = \(deadline) WHERE id = \(sender.id)")
-            try reportSent(connection)
+            try await reportSent(connection)
             return claims
         }
         if let renewal { leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) } }
@@ -143,7 +143,7 @@ extension PostgresStore: DeliveryLedger {
     private static func claimableRows(
         _ week: IssueWeek, _ source: ClaimSource, _ locks: RowLocks, limit: Int, now: Date, runStarted: Date,
         _ connection: PostgresSession
-    ) throws -> [PostgresRow] {
+    ) async throws -> [PostgresRow] {
         var query: PostgresQuery = "WITH picked AS MATERIALIZED (SELECT d.subscriber_id, d.attempts FROM delivery d"
         switch source {
         case .pending:
@@ -170,21 +170,21 @@ extension PostgresStore: DeliveryLedger {
                     AS topics
             FROM picked d JOIN subscriber s ON s.id = d.subscriber_id ORDER BY d.subscriber_id
             """
-        return try connection.rows(query)
+        return try await connection.rows(query)
     }
 
     static let prefixedSubscriberColumns = subscriberColumns.split(separator: ", ").map { "s.\($0)" }.joined(
         separator: ", ")
 
-    public func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {
-        try recordDeliveries(week, [.sent(subscriberID: subscriberID, messageID: messageID, reply: reply)])
+    public func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) async throws {
+        try await recordDeliveries(week, [.sent(subscriberID: subscriberID, messageID: messageID, reply: reply)])
     }
 
-    public func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {
-        try recordDeliveries(week, [.deferred(subscriberID: subscriberID, reply: reply)])
+    public func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) async throws {
+        try await recordDeliveries(week, [.deferred(subscriberID: subscriberID, reply: reply)])
     }
 
-    public func recordDeliveries(_ week: IssueWeek, _ group: [DeliveryRecord]) throws {
+    public func recordDeliveries(_ week: IssueWeek, _ group: [DeliveryRecord]) async throws {
         let records = DeliveryRecord.firstPerSubscriber(group)
         guard !records.isEmpty else { return }
         var ids: [Int64] = []
@@ -209,8 +209,8 @@ extension PostgresStore: DeliveryLedger {
         // One statement, one round trip: only rows still this sender's (after its lease ran out
         // another sender may hold, and have sent, a row, and that owner's record stands). It
         // locks only those rows, so it cannot deadlock with a claim or a renewal.
-        let changed = try single { connection in
-            try connection.rows(
+        let changed = try await single { connection in
+            try await connection.rows(
                 """
                 UPDATE delivery d SET state = r.state, message_id = COALESCE(NULLIF(r.message_id, ''), d.message_id),
                     last_reply = r.reply, sent_at = CASE WHEN r.state = 'sent' THEN \(now) ELSE d.sent_at END,
@@ -226,10 +226,10 @@ extension PostgresStore: DeliveryLedger {
         let sent = changed.filter { $0 == DeliveryState.sent.rawValue }.count
         unreportedSent.withLock { $0 += sent }
         if let renewal = leaseRenewalDue() {
-            try transaction { connection in
-                try Self.lockSender(sender, connection)
-                try reportSent(connection)
-                try Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection)
+            try await transaction { connection in
+                try await Self.lockSender(sender, connection)
+                try await reportSent(connection)
+                try await Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection)
             }
             leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) }
         }
@@ -245,9 +245,9 @@ extension PostgresStore: DeliveryLedger {
 
     public func recordFailed(
         _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
-    ) throws {
-        try transaction { connection in
-            let changed = try connection.run(
+    ) async throws {
+        try await transaction { connection in
+            let changed = try await connection.run(
                 """
                 UPDATE delivery SET state = 'failed', last_reply = \(reply), updated_at = \(time),
                     lease_owner = NULL, lease_deadline = NULL
@@ -255,15 +255,15 @@ extension PostgresStore: DeliveryLedger {
                   AND lease_owner = \(sender.id)
                 """)
             guard changed > 0 else { return }  // not this sender's row
-            try connection.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
+            try await connection.recordRefusal(refusal, week: week, subscriberID: subscriberID, rule: rule, at: time)
         }
     }
 
-    public func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {
+    public func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) async throws {
         guard !subscriberIDs.isEmpty else { return }
         let now = clock.now()
-        try transaction { connection in
-            try connection.run(
+        try await transaction { connection in
+            try await connection.run(
                 """
                 UPDATE delivery SET state = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
                     lease_deadline = NULL, updated_at = \(now)
@@ -273,10 +273,10 @@ extension PostgresStore: DeliveryLedger {
         }
     }
 
-    public func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {
+    public func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) async throws {
         let now = clock.now()
-        try transaction { connection in
-            try connection.run(
+        try await transaction { connection in
+            try await connection.run(
                 """
                 UPDATE delivery SET state = 'skipped', last_reply = \(reason), updated_at = \(now),
                     lease_owner = NULL, lease_deadline = NULL
@@ -286,14 +286,14 @@ extension PostgresStore: DeliveryLedger {
         }
     }
 
-    public func finishDelivery(_ week: IssueWeek) throws {
-        _ = try releaseSender(sender, week: week, at: clock.now())
+    public func finishDelivery(_ week: IssueWeek) async throws {
+        _ = try await releaseSender(sender, week: week, at: clock.now())
     }
 
-    public func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] {
-        try read { connection in
+    public func deliveryCounts(_ week: IssueWeek) async throws -> [DeliveryState: Int] {
+        try await read { connection in
             var counts: [DeliveryState: Int] = [:]
-            for row in try connection.rows(
+            for row in try await connection.rows(
                 "SELECT state, COUNT(*) FROM delivery WHERE week = \(week.description) GROUP BY state")
             {
                 let (state, count) = try row.decode((String, Int).self)
@@ -303,9 +303,9 @@ extension PostgresStore: DeliveryLedger {
         }
     }
 
-    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] {
-        try read { connection in
-            try connection.rows(
+    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(email: String, reply: String)] {
+        try await read { connection in
+            try await connection.rows(
                 """
                 SELECT s.email, COALESCE(d.last_reply, '') FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
                 WHERE d.week = \(week.description) AND d.state = \(state.rawValue) ORDER BY s.id
@@ -319,7 +319,7 @@ extension PostgresStore: DeliveryLedger {
 
     // MARK: The lease
 
-    public func ensureClaimsHeld(_ week: IssueWeek) throws {
+    public func ensureClaimsHeld(_ week: IssueWeek) async throws {
         let now = clock.uptime()
         let state = leaseState.withLock { $0 }
         guard let renewed = state.renewedAt else { return }
@@ -340,14 +340,14 @@ extension PostgresStore: DeliveryLedger {
 
     /// Adds the recipients recorded sent since the last report to the sender's row, inside the
     /// caller's transaction (which holds that row); put back if the transaction fails.
-    func reportSent(_ connection: PostgresSession) throws {
+    func reportSent(_ connection: PostgresSession) async throws {
         let count = unreportedSent.withLock { count in
             defer { count = 0 }
             return count
         }
         guard count > 0 else { return }
         do {
-            try connection.run("UPDATE sender SET sent = sent + \(count) WHERE id = \(sender.id)")
+            try await connection.run("UPDATE sender SET sent = sent + \(count) WHERE id = \(sender.id)")
         } catch {
             unreportedSent.withLock { $0 += count }
             throw error
@@ -356,17 +356,17 @@ extension PostgresStore: DeliveryLedger {
 
     /// Locks the sender's row for the rest of the transaction (it may be gone: a sender that
     /// finished, or one `store copy` never had; then there is nothing to lock).
-    static func lockSender(_ sender: SenderIdentity, _ connection: PostgresSession) throws {
-        try connection.run("SELECT 1 FROM sender WHERE id = \(sender.id) FOR UPDATE")
+    static func lockSender(_ sender: SenderIdentity, _ connection: PostgresSession) async throws {
+        try await connection.run("SELECT 1 FROM sender WHERE id = \(sender.id) FOR UPDATE")
     }
 
     static func renewLease(_ week: IssueWeek, sender: SenderIdentity, deadline: Date, _ connection: PostgresSession)
-        throws
+        async throws
     {
-        try connection.run("UPDATE sender SET lease_deadline = \(deadline) WHERE id = \(sender.id)")
+        try await connection.run("UPDATE sender SET lease_deadline = \(deadline) WHERE id = \(sender.id)")
         // SKIP LOCKED: a row this sender is recording at this instant is about to leave its
         // hands anyway, and waiting for it (in another order than the record's) could deadlock.
-        try connection.run(
+        try await connection.run(
             """
             UPDATE delivery d SET lease_deadline = \(deadline)
             FROM (SELECT week, subscriber_id FROM delivery

@@ -5,65 +5,65 @@ import PostgresNIO
 /// the subscribers, their tokens and the endpoint's mail queue. Each flow is `EndpointRows`'
 /// (written once for both stores) in one transaction; the rows below hold what they must.
 extension PostgresStore: SubscriberEndpointStore {
-    public func subscriber(unsubscribeToken token: String) throws -> Subscriber? {
-        try read { connection in try connection.subscriber(unsubscribeToken: token) }
+    public func subscriber(unsubscribeToken token: String) async throws -> Subscriber? {
+        try await read { connection in try await connection.subscriber(unsubscribeToken: token) }
     }
 
-    public func unsubscribe(token: String, client: ClientInfo, at time: Date) throws -> UnsubscribeOutcome {
-        try transaction { connection in try connection.unsubscribe(token: token, client: client, at: time) }
+    public func unsubscribe(token: String, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome {
+        try await transaction { connection in try await connection.unsubscribe(token: token, client: client, at: time) }
     }
 
     public func requestSignup(
         _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
         at time: Date
-    ) throws -> SignupOutcome {
-        try transaction { connection in
-            try connection.requestSignup(address, name: name, topics: topics, client: client, policy: policy, at: time)
+    ) async throws -> SignupOutcome {
+        try await transaction { connection in
+            try await connection.requestSignup(address, name: name, topics: topics, client: client, policy: policy, at: time)
         }
     }
 
-    public func confirmationLink(token: String, at time: Date) throws -> ConfirmationLink {
-        try read { connection in try connection.confirmationLink(token: token, at: time) }
+    public func confirmationLink(token: String, at time: Date) async throws -> ConfirmationLink {
+        try await read { connection in try await connection.confirmationLink(token: token, at: time) }
     }
 
-    public func confirm(token: String, client: ClientInfo, at time: Date) throws -> ConfirmOutcome {
-        try transaction { connection in try connection.confirm(token: token, client: client, at: time) }
+    public func confirm(token: String, client: ClientInfo, at time: Date) async throws -> ConfirmOutcome {
+        try await transaction { connection in try await connection.confirm(token: token, client: client, at: time) }
     }
 
     public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
-        throws -> Subscriber?
+        async throws -> Subscriber?
     {
-        try transaction { connection in
-            try connection.updatePreferences(token: token, preferences, client: client, at: time)
+        try await transaction { connection in
+            try await connection.updatePreferences(token: token, preferences, client: client, at: time)
         }
     }
 
     /// Each queued mail is claimed under a lease, so two processes never send the same mail and
     /// a crash loses none.
-    public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) throws -> [EndpointMail] {
-        try transaction { connection in try connection.claimEndpointMail(limit: limit, at: time, lease: lease) }
+    public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail] {
+        try await transaction { connection in try await connection.claimEndpointMail(limit: limit, at: time, lease: lease) }
     }
 
-    public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) throws {
-        try transaction { connection in try connection.recordEndpointMail(id: id, result, at: time) }
+    public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws {
+        try await transaction { connection in try await connection.recordEndpointMail(id: id, result, at: time) }
     }
 
-    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) throws -> String {
-        try transaction { connection in
-            try connection.newToken(
+    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String {
+        try await transaction { connection in
+            try await connection.newToken(
                 subscriberID: subscriberID, purpose: .confirm, expiresAt: time.addingTimeInterval(lifetime), at: time)
         }
     }
 
-    public func newUnsubscribeToken(subscriberID: Int64, at time: Date) throws -> String {
-        try transaction { connection in
-            try connection.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time)
+    public func newUnsubscribeToken(subscriberID: Int64, at time: Date) async throws -> String {
+        try await transaction { connection in
+            try await connection.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time)
         }
     }
 
-    public func endpointMailQueueDepth() throws -> Int {
-        try read { connection in
-            try connection.rows("SELECT COUNT(*) FROM endpoint_mail WHERE state = 'pending'").first?.decode(Int.self)
+    public func endpointMailQueueDepth() async throws -> Int {
+        try await read { connection in
+            try await connection.rows("SELECT COUNT(*) FROM endpoint_mail WHERE state = 'pending'").first?.decode(Int.self)
                 ?? 0
         }
     }
@@ -71,49 +71,49 @@ extension PostgresStore: SubscriberEndpointStore {
 
 /// The endpoint's rows in PostgreSQL, inside the caller's transaction.
 extension PostgresSession: EndpointRows {
-    func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow: Bool) throws -> TokenOwner? {
+    func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow: Bool) async throws -> TokenOwner? {
         var query: PostgresQuery = """
             SELECT \(unescaped: PostgresStore.prefixedSubscriberColumns), t.used_at, t.expires_at
             FROM subscriber_token t JOIN subscriber s ON s.id = t.subscriber_id
             WHERE t.token_hash = \(LinkToken.hash(token)) AND t.purpose = \(purpose.rawValue)
             """
         if holdingRow { query.sql += " FOR UPDATE OF s" }
-        guard let row = try rows(query).first?.makeRandomAccess() else { return nil }
+        guard let row = try await rows(query).first?.makeRandomAccess() else { return nil }
         return TokenOwner(
             subscriber: try PostgresStore.subscriber(row), usedAt: try row.decode(Date?.self, column: "used_at"),
             expiresAt: try row.decode(Date?.self, column: "expires_at"))
     }
 
-    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) throws {
-        try run(
+    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) async throws {
+        try await run(
             """
             INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at, expires_at)
             VALUES (\(hash), \(subscriberID), \(purpose.rawValue), \(time), \(expiresAt))
             """)
     }
 
-    func spendToken(_ token: String, at time: Date) throws {
-        try run("UPDATE subscriber_token SET used_at = COALESCE(used_at, \(time)) WHERE token_hash = \(LinkToken.hash(token))")
+    func spendToken(_ token: String, at time: Date) async throws {
+        try await run("UPDATE subscriber_token SET used_at = COALESCE(used_at, \(time)) WHERE token_hash = \(LinkToken.hash(token))")
     }
 
-    func spendConfirmationTokens(subscriberID: Int64, at time: Date) throws {
-        try run(
+    func spendConfirmationTokens(subscriberID: Int64, at time: Date) async throws {
+        try await run(
             """
             UPDATE subscriber_token SET used_at = \(time)
             WHERE subscriber_id = \(subscriberID) AND purpose = 'confirm' AND used_at IS NULL
             """)
     }
 
-    func markConfirmed(subscriberID: Int64, at time: Date) throws {
-        try run(
+    func markConfirmed(subscriberID: Int64, at time: Date) async throws {
+        try await run(
             """
             UPDATE subscriber SET status = 'confirmed', confirmed_at = \(time), permanent_failures = 0
             WHERE id = \(subscriberID)
             """)
     }
 
-    func setPreferences(_ preferences: Preferences, subscriberID: Int64) throws {
-        try run(
+    func setPreferences(_ preferences: Preferences, subscriberID: Int64) async throws {
+        try await run(
             """
             UPDATE subscriber SET name = \(preferences.name), format = \(preferences.format.rawValue),
                 paused = \(preferences.paused)
@@ -121,8 +121,8 @@ extension PostgresSession: EndpointRows {
             """)
     }
 
-    func confirmationsQueued(subscriberID: Int64, since time: Date) throws -> SignupPolicy.RecentConfirmations {
-        let counts = try rows(
+    func confirmationsQueued(subscriberID: Int64, since time: Date) async throws -> SignupPolicy.RecentConfirmations {
+        let counts = try await rows(
             """
             SELECT COUNT(*), MAX(created_at), COUNT(*) FILTER (WHERE state = 'pending') FROM endpoint_mail
             WHERE subscriber_id = \(subscriberID) AND kind = 'confirmation' AND created_at > \(time)
@@ -131,17 +131,17 @@ extension PostgresSession: EndpointRows {
         return SignupPolicy.RecentConfirmations(today: counts?.0 ?? 0, latest: counts?.1, unsent: counts?.2 ?? 0)
     }
 
-    func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) throws {
-        try run(
+    func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) async throws {
+        try await run(
             """
             INSERT INTO endpoint_mail (subscriber_id, kind, state, created_at, next_attempt_at)
             VALUES (\(subscriberID), \(kind.rawValue), 'pending', \(time), \(time))
             """)
     }
 
-    func dueEndpointMails(limit: Int, at time: Date) throws -> [EndpointMail] {
+    func dueEndpointMails(limit: Int, at time: Date) async throws -> [EndpointMail] {
         // SKIP LOCKED: two `serve` processes draining the queue at once take different mails.
-        try rows(
+        try await rows(
             """
             SELECT m.id AS mail_id, m.kind AS mail_kind, m.attempts AS mail_attempts, m.created_at AS mail_created_at,
                 \(unescaped: PostgresStore.prefixedSubscriberColumns)
@@ -161,12 +161,12 @@ extension PostgresSession: EndpointRows {
         }
     }
 
-    func leaseEndpointMails(ids: [Int64], until time: Date) throws {
-        try run("UPDATE endpoint_mail SET attempts = attempts + 1, next_attempt_at = \(time) WHERE id = ANY(\(ids))")
+    func leaseEndpointMails(ids: [Int64], until time: Date) async throws {
+        try await run("UPDATE endpoint_mail SET attempts = attempts + 1, next_attempt_at = \(time) WHERE id = ANY(\(ids))")
     }
 
-    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) throws {
-        try run(
+    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws {
+        try await run(
             """
             UPDATE endpoint_mail SET state = COALESCE(\(state), state), sent_at = COALESCE(\(sentAt), sent_at),
                 next_attempt_at = COALESCE(\(nextAttemptAt), next_attempt_at), last_reply = \(reply)

@@ -8,19 +8,19 @@ extension PostgresStore {
     /// once, the unique index lets one in and the other finds it.
     public func importSubscriber(
         email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
-    ) throws -> Bool {
-        try transaction { connection in
-            try connection.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
+    ) async throws -> Bool {
+        try await transaction { connection in
+            try await connection.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
         }
     }
 
     /// The stored choices of these subscribers, for export (those without one are everything,
     /// and absent here).
-    public func topicChoices(subscriberIDs: [Int64]) throws -> [Int64: TopicChoice] {
+    public func topicChoices(subscriberIDs: [Int64]) async throws -> [Int64: TopicChoice] {
         guard !subscriberIDs.isEmpty else { return [:] }
-        return try read { connection in
+        return try await read { connection in
             var topics: [Int64: [String]] = [:]
-            for row in try connection.rows(
+            for row in try await connection.rows(
                 "SELECT subscriber_id, topic FROM subscriber_topic WHERE subscriber_id = ANY(\(subscriberIDs))")
             {
                 let (id, topic) = try row.decode((Int64, String).self)
@@ -31,9 +31,9 @@ extension PostgresStore {
     }
 
     /// Drops an editor's text, so the generated summary shows again; false when there was none.
-    public func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) throws -> Bool {
-        try transaction { connection in
-            try connection.run(
+    public func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) async throws -> Bool {
+        try await transaction { connection in
+            try await connection.run(
                 "DELETE FROM summary_override WHERE week = \(week.description) AND comparison_id = \(comparisonID)")
                 > 0
         }

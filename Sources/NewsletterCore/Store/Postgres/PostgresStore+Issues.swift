@@ -6,22 +6,26 @@ import PostgresNIO
 /// first, so two hosts rebuilding, approving or skipping one week take turns, as SQLite's
 /// single writer makes them.
 extension PostgresStore: IssueStore {
-    public func comparisons(publishedIn window: DateInterval) throws -> [StoredComparison] {
-        let ids = try read { connection in
-            try connection.rows(
+    public func comparisons(publishedIn window: DateInterval) async throws -> [StoredComparison] {
+        let ids = try await read { connection in
+            try await connection.rows(
                 """
                 SELECT id FROM comparison WHERE published >= \(window.start) AND published < \(window.end)
                 ORDER BY published, id
                 """
             ).map { try $0.decode(Int64.self) }
         }
-        return try ids.compactMap { try comparison(id: $0) }
+        var comparisons: [StoredComparison] = []
+        for id in ids {
+            if let comparison = try await comparison(id: id) { comparisons.append(comparison) }
+        }
+        return comparisons
     }
 
-    public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) throws -> Set<Int64> {
-        try read { connection in
+    public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) async throws -> Set<Int64> {
+        try await read { connection in
             Set(
-                try connection.rows(
+                try await connection.rows(
                     """
                     SELECT ic.comparison_id FROM issue_comparison ic JOIN issue i ON i.week = ic.week
                     WHERE i.status = \(IssueStatus.sent.rawValue) AND i.week <> \(week.description)
@@ -30,46 +34,44 @@ extension PostgresStore: IssueStore {
         }
     }
 
-    public func issue(_ week: IssueWeek) throws -> IssueRecord? {
-        try read { connection in try connection.storedIssue(week) }
+    public func issue(_ week: IssueWeek) async throws -> IssueRecord? {
+        try await read { connection in try await connection.storedIssue(week) }
     }
 
-    public func listIssues() throws -> [IssueRecord] {
-        try read { connection in
+    public func listIssues() async throws -> [IssueRecord] {
+        try await read { connection in
             // Byte order ("C"): the database's collation may ignore the hyphen in "2026-W48".
-            try connection.rows(#"SELECT week FROM issue ORDER BY week COLLATE "C" DESC"#).compactMap { row in
-                try connection.storedIssue(try IssueWeek(parsing: try row.decode(String.self)))
-            }
+            try await connection.storedIssues(weeks: #"SELECT week FROM issue ORDER BY week COLLATE "C" DESC"#)
         }
     }
 
-    public func saveDraft(_ draft: IssueDraft) throws {
+    public func saveDraft(_ draft: IssueDraft) async throws {
         let now = clock.now()
-        try transaction(refusing: IssueStoreError.self) { connection in
-            try Self.lockWeek(draft.week, connection)
-            try connection.saveDraft(draft, at: now)
+        try await transaction(refusing: IssueStoreError.self) { connection in
+            try await Self.lockWeek(draft.week, connection)
+            try await connection.saveDraft(draft, at: now)
         }
     }
 
-    public func recordSkipped(_ week: IssueWeek, reason: String) throws {
+    public func recordSkipped(_ week: IssueWeek, reason: String) async throws {
         let now = clock.now()
-        try transaction(refusing: IssueStoreError.self) { connection in
-            try Self.lockWeek(week, connection)
-            try connection.recordSkipped(week, reason: reason, at: now)
+        try await transaction(refusing: IssueStoreError.self) { connection in
+            try await Self.lockWeek(week, connection)
+            try await connection.recordSkipped(week, reason: reason, at: now)
         }
     }
 
-    public func approve(_ week: IssueWeek, hash: String, at time: Date) throws {
-        try transaction(refusing: IssueStoreError.self) { connection in
-            try Self.lockWeek(week, connection)
-            try connection.approve(week, hash: hash, at: time)
+    public func approve(_ week: IssueWeek, hash: String, at time: Date) async throws {
+        try await transaction(refusing: IssueStoreError.self) { connection in
+            try await Self.lockWeek(week, connection)
+            try await connection.approve(week, hash: hash, at: time)
         }
     }
 
-    public func markSent(_ week: IssueWeek, at time: Date) throws {
-        try transaction { connection in
-            try Self.lockWeek(week, connection)
-            try connection.setSent(week, at: time)
+    public func markSent(_ week: IssueWeek, at time: Date) async throws {
+        try await transaction { connection in
+            try await Self.lockWeek(week, connection)
+            try await connection.setSent(week, at: time)
         }
     }
 
@@ -78,15 +80,15 @@ extension PostgresStore: IssueStore {
     /// A transaction whose body may refuse with `Refusal` (IssueLifecycle's IssueStoreError):
     /// the refusal undoes what the body wrote (a savepoint), ends the transaction, and reaches
     /// the caller as itself, as the SQLite store throws it, rather than as a store failure.
-    func transaction<T, Refusal: Error>(refusing _: Refusal.Type, _ body: (PostgresSession) throws -> T) throws
+    func transaction<T, Refusal: Error>(refusing _: Refusal.Type, _ body: (PostgresSession) async throws -> T) async throws
         -> T
     {
-        let outcome: Result<T, Refusal> = try transaction { connection in
-            try connection.run("SAVEPOINT refusable")
+        let outcome: Result<T, Refusal> = try await transaction { connection in
+            try await connection.run("SAVEPOINT refusable")
             do {
-                return .success(try body(connection))
+                return .success(try await body(connection))
             } catch let refusal as Refusal {
-                try connection.run("ROLLBACK TO SAVEPOINT refusable")
+                try await connection.run("ROLLBACK TO SAVEPOINT refusable")
                 return .failure(refusal)
             }
         }
@@ -97,16 +99,29 @@ extension PostgresStore: IssueStore {
     /// week decisions'. Held to the end of the transaction.
     static let issueLockKey: Int32 = 0x6973_7375
 
-    static func lockWeek(_ week: IssueWeek, _ connection: PostgresSession) throws {
-        try connection.run("SELECT pg_advisory_xact_lock(\(issueLockKey), hashtext(\(week.description)))")
+    static func lockWeek(_ week: IssueWeek, _ connection: PostgresSession) async throws {
+        try await connection.run("SELECT pg_advisory_xact_lock(\(issueLockKey), hashtext(\(week.description)))")
+    }
+}
+
+extension PostgresSession {
+    /// The issues of the weeks `query` selects, in its order.
+    func storedIssues(weeks query: PostgresQuery) async throws -> [IssueRecord] {
+        var issues: [IssueRecord] = []
+        for row in try await rows(query) {
+            if let issue = try await storedIssue(try IssueWeek(parsing: try row.decode(String.self))) {
+                issues.append(issue)
+            }
+        }
+        return issues
     }
 }
 
 /// A week's issue rows in PostgreSQL, inside the caller's transaction (the writes: IssueRows).
 extension PostgresSession: IssueRows {
-    func issueRow(_ week: IssueWeek) throws -> IssueRecord? {
+    func issueRow(_ week: IssueWeek) async throws -> IssueRecord? {
         guard
-            let row = try rows(
+            let row = try await rows(
                 """
                 SELECT status, subject, html, text, manifest, draft_hash, approved_hash, approved_at, sent_at,
                     skip_reason, updated_at, variants, hidden_from_archive
@@ -132,13 +147,13 @@ extension PostgresSession: IssueRows {
         return record
     }
 
-    func featuredComparisonIDs(_ week: IssueWeek) throws -> [Int64] {
-        try rows("SELECT comparison_id FROM issue_comparison WHERE week = \(week.description) ORDER BY position")
+    func featuredComparisonIDs(_ week: IssueWeek) async throws -> [Int64] {
+        try await rows("SELECT comparison_id FROM issue_comparison WHERE week = \(week.description) ORDER BY position")
             .map { try $0.decode(Int64.self) }
     }
 
-    func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) throws -> Bool {
-        try rows(
+    func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) async throws -> Bool {
+        try await rows(
             """
             SELECT EXISTS (SELECT 1 FROM delivery WHERE week = \(week.description)
                 AND state = ANY(\(states.map(\.rawValue))))
@@ -148,8 +163,8 @@ extension PostgresSession: IssueRows {
 
     func upsertDraft(
         _ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date
-    ) throws {
-        try run(
+    ) async throws {
+        try await run(
             """
             INSERT INTO issue (week, status, subject, html, text, manifest, draft_hash, approved_hash, approved_at,
                                skip_reason, variants, updated_at)
@@ -164,8 +179,8 @@ extension PostgresSession: IssueRows {
             """)
     }
 
-    func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) throws {
-        try run(
+    func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) async throws {
+        try await run(
             """
             INSERT INTO issue (week, status, skip_reason, updated_at)
             VALUES (\(week.description), \(IssueStatus.skipped.rawValue), \(reason), \(time))
@@ -175,20 +190,20 @@ extension PostgresSession: IssueRows {
             """)
     }
 
-    func deleteFeaturedComparisons(_ week: IssueWeek) throws {
-        try run("DELETE FROM issue_comparison WHERE week = \(week.description)")
+    func deleteFeaturedComparisons(_ week: IssueWeek) async throws {
+        try await run("DELETE FROM issue_comparison WHERE week = \(week.description)")
     }
 
-    func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) throws {
-        try run(
+    func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) async throws {
+        try await run(
             """
             INSERT INTO issue_comparison (week, comparison_id, position)
             VALUES (\(week.description), \(comparisonID), \(position))
             """)
     }
 
-    func setApproved(_ week: IssueWeek, hash: String, at time: Date) throws {
-        try run(
+    func setApproved(_ week: IssueWeek, hash: String, at time: Date) async throws {
+        try await run(
             """
             UPDATE issue SET status = \(IssueStatus.approved.rawValue), approved_hash = \(hash),
                 approved_at = \(time), updated_at = \(time)
@@ -196,8 +211,8 @@ extension PostgresSession: IssueRows {
             """)
     }
 
-    func setSent(_ week: IssueWeek, at time: Date) throws {
-        try run(
+    func setSent(_ week: IssueWeek, at time: Date) async throws {
+        try await run(
             """
             UPDATE issue SET status = \(IssueStatus.sent.rawValue), sent_at = \(time), updated_at = \(time)
             WHERE week = \(week.description)

@@ -56,10 +56,10 @@ extension PostgresStore {
 /// queued, which senders are registered and live, and a clean stop.
 extension PostgresStore {
     /// A pending row for every subscriber the core's rule (DeliveryEligibility) says gets the issue.
-    static func enqueueEligible(_ week: IssueWeek, at time: Date, _ connection: PostgresSession) throws -> Int {
+    static func enqueueEligible(_ week: IssueWeek, at time: Date, _ connection: PostgresSession) async throws -> Int {
         let statuses = DeliveryEligibility.statuses.map(\.rawValue)
         let includesPaused = DeliveryEligibility.includesPaused
-        return try connection.run(
+        return try await connection.run(
             """
             INSERT INTO delivery (week, subscriber_id, state, updated_at)
             SELECT \(week.description), id, 'pending', \(time) FROM subscriber
@@ -70,9 +70,9 @@ extension PostgresStore {
 
     static func registerSender(
         _ sender: SenderIdentity, week: IssueWeek, at time: Date, lease: TimeInterval, _ connection: PostgresSession
-    ) throws {
+    ) async throws {
         let deadline = time.addingTimeInterval(lease)
-        try connection.run(
+        try await connection.run(
             """
             INSERT INTO sender (id, week, host, pid, started_at, lease_deadline)
             VALUES (\(sender.id), \(week.description), \(sender.host), \(Int(sender.pid)), \(time), \(deadline))
@@ -81,23 +81,23 @@ extension PostgresStore {
     }
 
     /// Puts the sender's unsent rows back to `pending` and forgets the sender (a clean stop).
-    func releaseSender(_ sender: SenderIdentity, week: IssueWeek, at time: Date) throws -> Int {
-        try transaction { connection in
-            try Self.lockSender(sender, connection)
-            let released = try connection.run(
+    func releaseSender(_ sender: SenderIdentity, week: IssueWeek, at time: Date) async throws -> Int {
+        try await transaction { connection in
+            try await Self.lockSender(sender, connection)
+            let released = try await connection.run(
                 """
                 UPDATE delivery SET state = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
                     lease_deadline = NULL, updated_at = \(time)
                 WHERE week = \(week.description) AND state = 'sending' AND lease_owner = \(sender.id)
                 """)
-            try connection.run("DELETE FROM sender WHERE id = \(sender.id)")
+            try await connection.run("DELETE FROM sender WHERE id = \(sender.id)")
             return released
         }
     }
 
-    public func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] {
-        try read { connection in
-            try connection.rows(
+    public func liveSenders(_ week: IssueWeek, at time: Date) async throws -> [SenderStatus] {
+        try await read { connection in
+            try await connection.rows(
                 """
                 SELECT id, host, pid, started_at, lease_deadline, claimed, sent FROM sender
                 WHERE week = \(week.description) AND lease_deadline >= \(time) ORDER BY started_at, id

@@ -5,10 +5,10 @@ import PostgresNIO
 /// one week share it: the week's decisions are serialized by the week lock (WeekLock), these
 /// rows only remember what the runs did.
 extension PostgresStore: RunStore {
-    public func runRecord(_ week: IssueWeek) throws -> RunRecord? {
-        try read { connection in
+    public func runRecord(_ week: IssueWeek) async throws -> RunRecord? {
+        try await read { connection in
             guard
-                let row = try connection.rows(
+                let row = try await connection.rows(
                     """
                     SELECT first_run_at, last_run_at, last_outcome, last_summary, last_error
                     FROM run_week WHERE week = \(week.description)
@@ -23,18 +23,18 @@ extension PostgresStore: RunStore {
         }
     }
 
-    public func lastRunWeek() throws -> IssueWeek? {
-        try read { connection in
+    public func lastRunWeek() async throws -> IssueWeek? {
+        try await read { connection in
             // Byte order ("C"), as SQLite compares: the database's collation may ignore the hyphen.
-            try connection.rows(#"SELECT week FROM run_week ORDER BY week COLLATE "C" DESC LIMIT 1"#).first.map {
+            try await connection.rows(#"SELECT week FROM run_week ORDER BY week COLLATE "C" DESC LIMIT 1"#).first.map {
                 try IssueWeek(parsing: try $0.decode(String.self))
             }
         }
     }
 
-    public func beginRun(_ week: IssueWeek, at time: Date) throws {
-        try transaction { connection in
-            try connection.run(
+    public func beginRun(_ week: IssueWeek, at time: Date) async throws {
+        try await transaction { connection in
+            try await connection.run(
                 """
                 INSERT INTO run_week (week, first_run_at, last_run_at, last_outcome)
                 VALUES (\(week.description), \(time), \(time), \(RunRecord.running))
@@ -43,9 +43,9 @@ extension PostgresStore: RunStore {
         }
     }
 
-    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) throws {
-        _ = try transaction { connection in
-            try connection.run(
+    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) async throws {
+        _ = try await transaction { connection in
+            try await connection.run(
                 """
                 UPDATE run_week SET last_outcome = \(outcome), last_summary = \(summary), last_error = \(error),
                     last_run_at = \(time)
@@ -54,25 +54,25 @@ extension PostgresStore: RunStore {
         }
     }
 
-    public func deliveryBegun(_ week: IssueWeek) throws -> Bool {
-        try read { connection in
-            try connection.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates)
+    public func deliveryBegun(_ week: IssueWeek) async throws -> Bool {
+        try await read { connection in
+            try await connection.deliveryExists(week, in: IssueLifecycle.deliveryBegunStates)
         }
     }
 
-    public func editorsMailed(_ week: IssueWeek, draftHash: String) throws -> Set<String> {
-        try read { connection in
+    public func editorsMailed(_ week: IssueWeek, draftHash: String) async throws -> Set<String> {
+        try await read { connection in
             Set(
-                try connection.rows(
+                try await connection.rows(
                     "SELECT editor FROM editor_preview WHERE week = \(week.description) AND draft_hash = \(draftHash)"
                 ).map { try $0.decode(String.self).lowercased() })
         }
     }
 
-    public func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) throws {
-        try transaction { connection in
+    public func recordEditorMailed(_ week: IssueWeek, draftHash: String, editor: String, at time: Date) async throws {
+        try await transaction { connection in
             // Once per editor (in any case) per draft: editor_preview_once.
-            try connection.run(
+            try await connection.run(
                 """
                 INSERT INTO editor_preview (week, draft_hash, editor, sent_at)
                 VALUES (\(week.description), \(draftHash), \(editor), \(time))

@@ -22,38 +22,38 @@ extension PostgresStore: SubscriberStore {
             confirmedAt: try row.decode(Date?.self, column: "confirmed_at"))
     }
 
-    public func addSubscriber(email: String, name: String?, status: Subscriber.Status) throws -> Subscriber {
+    public func addSubscriber(email: String, name: String?, status: Subscriber.Status) async throws -> Subscriber {
         // What an address is, is the core's to say (MailAddress), for either store.
         let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
-        return try transaction { connection in
-            try connection.addSubscriber(address, name: name, status: status, at: clock.now())
+        return try await transaction { connection in
+            try await connection.addSubscriber(address, name: name, status: status, at: clock.now())
         }
     }
 
-    public func removeSubscriber(email: String) throws -> Bool {
+    public func removeSubscriber(email: String) async throws -> Bool {
         // Tokens, consent, ledger rows and topic choices go with it (ON DELETE CASCADE).
-        try transaction { connection in
-            try connection.run("DELETE FROM subscriber WHERE lower(email) = lower(\(email))") > 0
+        try await transaction { connection in
+            try await connection.run("DELETE FROM subscriber WHERE lower(email) = lower(\(email))") > 0
         }
     }
 
-    public func subscriber(email: String) throws -> Subscriber? {
-        try read { connection in try connection.subscriber(email: email, holdingRow: false) }
+    public func subscriber(email: String) async throws -> Subscriber? {
+        try await read { connection in try await connection.subscriber(email: email, holdingRow: false) }
     }
 
-    public func subscriber(id: Int64) throws -> Subscriber? {
-        try read { connection in try connection.subscriber(id: id) }
+    public func subscriber(id: Int64) async throws -> Subscriber? {
+        try await read { connection in try await connection.subscriber(id: id) }
     }
 
-    public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) throws {
-        try transaction { connection in
-            try connection.run("UPDATE subscriber SET status = \(status.rawValue) WHERE id = \(id)")
+    public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) async throws {
+        try await transaction { connection in
+            try await connection.run("UPDATE subscriber SET status = \(status.rawValue) WHERE id = \(id)")
         }
     }
 
-    public func subscribers(status: Subscriber.Status?, afterID: Int64, limit: Int) throws -> [Subscriber] {
-        try read { connection in
-            try connection.rows(
+    public func subscribers(status: Subscriber.Status?, afterID: Int64, limit: Int) async throws -> [Subscriber] {
+        try await read { connection in
+            try await connection.rows(
                 """
                 SELECT \(unescaped: Self.subscriberColumns) FROM subscriber
                 WHERE id > \(afterID) AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
@@ -63,9 +63,9 @@ extension PostgresStore: SubscriberStore {
         }
     }
 
-    public func subscriberCount(status: Subscriber.Status?) throws -> Int {
-        try read { connection in
-            try connection.rows(
+    public func subscriberCount(status: Subscriber.Status?) async throws -> Int {
+        try await read { connection in
+            try await connection.rows(
                 "SELECT COUNT(*) FROM subscriber WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)"
             ).first?.decode(Int.self) ?? 0
         }
@@ -77,8 +77,8 @@ extension PostgresStore: SubscriberStore {
 extension PostgresSession: SubscriberRows {
     func insertSubscriber(
         email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date
-    ) throws -> Int64? {
-        try rows(
+    ) async throws -> Int64? {
+        try await rows(
             """
             INSERT INTO subscriber (email, name, status, created_at, confirmed_at)
             VALUES (\(email), \(name), \(status.rawValue), \(time), \(confirmedAt))
@@ -88,16 +88,16 @@ extension PostgresSession: SubscriberRows {
         ).first?.decode(Int64.self)
     }
 
-    func subscriber(id: Int64) throws -> Subscriber? {
-        try rows("SELECT \(unescaped: PostgresStore.subscriberColumns) FROM subscriber WHERE id = \(id)").first.map(
+    func subscriber(id: Int64) async throws -> Subscriber? {
+        try await rows("SELECT \(unescaped: PostgresStore.subscriberColumns) FROM subscriber WHERE id = \(id)").first.map(
             PostgresStore.subscriber)
     }
 
-    func subscriber(email: String, holdingRow: Bool) throws -> Subscriber? {
+    func subscriber(email: String, holdingRow: Bool) async throws -> Subscriber? {
         var query: PostgresQuery =
             "SELECT \(unescaped: PostgresStore.subscriberColumns) FROM subscriber WHERE lower(email) = lower(\(email))"
         if holdingRow { query.sql += " FOR UPDATE" }
-        return try rows(query).first.map(PostgresStore.subscriber)
+        return try await rows(query).first.map(PostgresStore.subscriber)
     }
 }
 

@@ -5,10 +5,10 @@ import PostgresNIO
 /// summary is keyed by what produced it (model, prompt, source), so it is made once for every
 /// host; a later save of the same key replaces it.
 extension PostgresStore: SummaryStore {
-    public func cachedSummary(_ key: SummaryCacheKey) throws -> PanelSummary? {
-        try read { connection in
+    public func cachedSummary(_ key: SummaryCacheKey) async throws -> PanelSummary? {
+        try await read { connection in
             guard
-                let row = try connection.rows(
+                let row = try await connection.rows(
                     """
                     SELECT text, provider, kind, model_name, prompt_tokens, completion_tokens, milliseconds, note
                     FROM summary
@@ -25,10 +25,10 @@ extension PostgresStore: SummaryStore {
         }
     }
 
-    public func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) throws {
+    public func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) async throws {
         let now = Date()
-        try transaction { connection in
-            try connection.run(
+        try await transaction { connection in
+            try await connection.run(
                 """
                 INSERT INTO summary (model, prompt_version, source_hash, text, provider, kind, model_name,
                     prompt_tokens, completion_tokens, milliseconds, note, created_at)
@@ -43,9 +43,9 @@ extension PostgresStore: SummaryStore {
         }
     }
 
-    public func summaryOverride(week: IssueWeek, comparisonID: Int64) throws -> PanelSummary? {
-        try read { connection in
-            try connection.rows(
+    public func summaryOverride(week: IssueWeek, comparisonID: Int64) async throws -> PanelSummary? {
+        try await read { connection in
+            try await connection.rows(
                 """
                 SELECT text FROM summary_override WHERE week = \(week.description) AND comparison_id = \(comparisonID)
                 """
@@ -53,10 +53,10 @@ extension PostgresStore: SummaryStore {
         }
     }
 
-    public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) throws {
+    public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws {
         let now = Date()
-        try transaction { connection in
-            try connection.run(
+        try await transaction { connection in
+            try await connection.run(
                 """
                 INSERT INTO summary_override (week, comparison_id, text, updated_at)
                 VALUES (\(week.description), \(comparisonID), \(text), \(now))

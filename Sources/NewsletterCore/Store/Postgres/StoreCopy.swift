@@ -27,43 +27,44 @@ public enum StoreCopy {
     /// is copied. Nothing is written to `target` unless all of it is.
     public static func copy(
         from source: AppDatabase, to target: PostgresStore, progress: (StoreCopyReport.Table) -> Void = { _ in }
-    ) throws(StoreCopyError) -> StoreCopyReport {
+    ) async throws(StoreCopyError) -> StoreCopyReport {
         var failure: StoreCopyError?
         do {
-            return try target.transaction { connection in
+            return try await target.transaction { connection in
                 do {
                     // Two copies at once into one database: the second waits, then finds it full.
-                    try connection.run("SELECT pg_advisory_xact_lock(\(PostgresStore.schemaLockKey))")
+                    try await connection.run("SELECT pg_advisory_xact_lock(\(PostgresStore.schemaLockKey))")
                     for table in targetTables {
-                        let rows = try connection.rows(
+                        let rows = try await connection.rows(
                             PostgresQuery(unsafeSQL: "SELECT count(*) FROM (SELECT 1 FROM \(table) LIMIT 1) AS any_row")
                         ).first?.decode(Int.self) ?? 0
                         if rows > 0 {
-                            let total = try connection.rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"))
+                            let total = try await connection.rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"))
                                 .first?.decode(Int.self) ?? rows
                             throw StoreCopyError.targetNotEmpty(target.location, table: table, rows: total)
                         }
                     }
-                    return try source.reader.read { db in
-                        try checkTablesKnown(db)
-                        var report = StoreCopyReport(tables: [])
-                        for (sqliteTable, postgresTable) in tables {
-                            let copied = try copyTable(sqliteTable, to: postgresTable, db, connection)
-                            let counted = try connection.rows(
-                                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(postgresTable)")
-                            ).first?.decode(Int.self) ?? 0
-                            let table = StoreCopyReport.Table(
-                                name: postgresTable, sqliteRows: try Int.fetchOne(
-                                    db, sql: "SELECT COUNT(*) FROM \(sqliteTable.quotedDatabaseIdentifier)") ?? 0,
-                                copiedRows: copied, postgresRows: counted)
-                            report.tables.append(table)
-                            progress(table)
+                    // Every read below sees the store as it was here, whatever is written beside it.
+                    let snapshot: any DatabaseReader = try (source.writer as? DatabasePool)?.makeSnapshot() ?? source.reader
+                    try await snapshot.read { db in try checkTablesKnown(db) }
+                    var report = StoreCopyReport(tables: [])
+                    for (sqliteTable, postgresTable) in tables {
+                        let copied = try await copyTable(sqliteTable, to: postgresTable, from: snapshot, connection)
+                        let counted = try await connection.rows(
+                            PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(postgresTable)")
+                        ).first?.decode(Int.self) ?? 0
+                        let sqliteRows = try await snapshot.read { db in
+                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(sqliteTable.quotedDatabaseIdentifier)") ?? 0
                         }
-                        let differing = report.tables.filter { !$0.matches }
-                        guard differing.isEmpty else { throw StoreCopyError.countsDiffer(differing) }
-                        try restartSequences(connection)
-                        return report
+                        let table = StoreCopyReport.Table(
+                            name: postgresTable, sqliteRows: sqliteRows, copiedRows: copied, postgresRows: counted)
+                        report.tables.append(table)
+                        progress(table)
                     }
+                    let differing = report.tables.filter { !$0.matches }
+                    guard differing.isEmpty else { throw StoreCopyError.countsDiffer(differing) }
+                    try await restartSequences(connection)
+                    return report
                 } catch let error as StoreCopyError {
                     failure = error
                     throw error
@@ -88,13 +89,14 @@ public enum StoreCopy {
         guard unknown.isEmpty else { throw StoreCopyError.unknownTables(unknown) }
     }
 
-    /// Copies one table in multi-row INSERTs; returns the rows copied.
-    private static func copyTable(_ sqliteTable: String, to postgresTable: String, _ db: Database, _ connection: PostgresSession)
-        throws -> Int
-    {
-        let columns = try db.columns(in: sqliteTable).map(\.name)
+    /// Copies one table in multi-row INSERTs, reading it in batches by rowid; returns the rows copied.
+    private static func copyTable(
+        _ sqliteTable: String, to postgresTable: String, from snapshot: any DatabaseReader,
+        _ connection: PostgresSession
+    ) async throws -> Int {
+        let columns = try await snapshot.read { db in try db.columns(in: sqliteTable).map(\.name) }
         let targetTypes = try Dictionary(
-            uniqueKeysWithValues: connection.rows(
+            uniqueKeysWithValues: await connection.rows(
                 """
                 SELECT column_name, data_type FROM information_schema.columns
                 WHERE table_schema = 'public' AND table_name = \(postgresTable)
@@ -110,31 +112,32 @@ public enum StoreCopy {
         // PostgreSQL takes at most 65,535 parameters a statement.
         let batchSize = max(1, min(1_000, 30_000 / max(columns.count, 1)))
         let insert = "INSERT INTO \(postgresTable) (\(targets.map(\.name).joined(separator: ", "))) VALUES "
+        let select =
+            "SELECT rowid, * FROM \(sqliteTable.quotedDatabaseIdentifier) WHERE rowid > ? ORDER BY rowid LIMIT \(batchSize)"
         var copied = 0
-        var pending: [[DatabaseValue]] = []
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            var bindings = PostgresBindings(capacity: pending.count * columns.count)
+        var afterRowID = Int64.min
+        while true {
+            let after = afterRowID
+            let batch: [(rowID: Int64, values: [DatabaseValue])] = try await snapshot.read { db in
+                try Row.fetchAll(db, sql: select, arguments: [after]).map { row in
+                    (row[0], (1...columns.count).map { row[$0] as DatabaseValue })
+                }
+            }
+            guard let last = batch.last else { return copied }
+            var bindings = PostgresBindings(capacity: batch.count * columns.count)
             var tuples: [String] = []
-            tuples.reserveCapacity(pending.count)
-            for (offset, values) in pending.enumerated() {
+            tuples.reserveCapacity(batch.count)
+            for (offset, row) in batch.enumerated() {
                 let first = offset * columns.count
                 tuples.append("(" + (1...columns.count).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
-                for (index, value) in values.enumerated() {
+                for (index, value) in row.values.enumerated() {
                     try bind(value, as: targets[index].type, into: &bindings, table: postgresTable, column: targets[index].name)
                 }
             }
-            try connection.run(PostgresQuery(unsafeSQL: insert + tuples.joined(separator: ", "), binds: bindings))
-            copied += pending.count
-            pending.removeAll(keepingCapacity: true)
+            try await connection.run(PostgresQuery(unsafeSQL: insert + tuples.joined(separator: ", "), binds: bindings))
+            copied += batch.count
+            afterRowID = last.rowID
         }
-        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(sqliteTable.quotedDatabaseIdentifier)")
-        while let row = try rows.next() {
-            pending.append((0..<columns.count).map { row[$0] as DatabaseValue })
-            if pending.count == batchSize { try flush() }
-        }
-        try flush()
-        return copied
     }
 
     /// One SQLite value as the PostgreSQL column's type; a value that is not one says where it is.
@@ -176,15 +179,15 @@ public enum StoreCopy {
     }
 
     /// After rows with their own ids went in, the next id each table hands out is past them.
-    private static func restartSequences(_ connection: PostgresSession) throws {
-        let serials = try connection.rows(
+    private static func restartSequences(_ connection: PostgresSession) async throws {
+        let serials = try await connection.rows(
             """
             SELECT table_name FROM information_schema.columns
             WHERE table_schema = 'public' AND column_name = 'id' AND column_default LIKE 'nextval(%'
             """
         ).map { try $0.decode(String.self) }
         for table in serials {
-            try connection.run(
+            try await connection.run(
                 PostgresQuery(
                     unsafeSQL:
                         "SELECT setval(pg_get_serial_sequence('\(table)', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \(table)"
