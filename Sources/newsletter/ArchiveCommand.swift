@@ -25,7 +25,7 @@ struct Archive: AsyncParsableCommand {
             try templates.require(ArchivePages.templateNames + ["pages/layout-head.html"])
             try await context.withStore { store in
                 let archive = ArchivePages(templates: templates, settings: context.configuration.issue)
-                let issues = try store.sentIssues()
+                let issues = try await store.sentIssues()
                 do {
                     let files = try archive.build(into: directory, issues: issues)
                     print("\(ArchivePages.published(issues).count) issue(s), \(files.count) file(s) written to \(directory)")
@@ -45,7 +45,7 @@ struct Archive: AsyncParsableCommand {
 
         func run() async throws {
             try await global.components().withStore { store in
-                guard try store.setHiddenFromArchive(week, hidden: !show) else {
+                guard try await store.setHiddenFromArchive(week, hidden: !show) else {
                     throw CommandError(.partialFailure, "\(week) has no sent issue; only sent issues are in the archive")
                 }
                 print(show ? "\(week) is in the archive again" : "\(week) is hidden from the archive")
@@ -60,7 +60,7 @@ struct Archive: AsyncParsableCommand {
 
         func run() async throws {
             try await global.components().withStore { store in
-                let issues = try store.sentIssues()
+                let issues = try await store.sentIssues()
                 if issues.isEmpty { print("No issue has been sent yet.") }
                 for issue in issues {
                     print("\(issue.week)  \(issue.hiddenFromArchive ? "hidden   " : "published")  \(issue.subject ?? "")")

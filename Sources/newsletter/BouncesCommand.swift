@@ -29,7 +29,7 @@ struct Bounces: AsyncParsableCommand {
                     "no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)")
             }
             try await context.withStore { store in
-                guard let summary = try context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) else {
+                guard let summary = try await context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) else {
                     throw CommandError(.busy, "another `bounces fetch` (or run) is reading the mailbox")
                 }
                 try BounceCLI.finish(summary, verb: "fetched")
@@ -54,8 +54,8 @@ struct Bounces: AsyncParsableCommand {
 
         func run() async throws {
             let context = try global.components()
-            func importFiles(into store: some BounceStore) throws -> BounceIntakeSummary {
-                try context.bounceProcessor(store: store).importFiles(
+            func importFiles(into store: some BounceStore) async throws -> BounceIntakeSummary {
+                try await context.bounceProcessor(store: store).importFiles(
                     files, observer: BounceCLI.Printer())
             }
             try await context.withStore { store in try BounceCLI.finish(try await importFiles(into: store), verb: "imported") }
@@ -84,8 +84,8 @@ struct Bounces: AsyncParsableCommand {
             let context = try global.components()
             try await context.withStore { store in
                 let week = try self.week.map { try IssueWeek(parsing: $0) }
-                let tally = try store.bounceTally(week)
-                let recent = try store.recentBounces(week, limit: limit)
+                let tally = try await store.bounceTally(week)
+                let recent = try await store.recentBounces(week, limit: limit)
                 if json {
                     struct Report: Encodable {
                         var week: String?

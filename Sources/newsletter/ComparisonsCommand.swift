@@ -16,7 +16,7 @@ struct Comparisons: AsyncParsableCommand {
 
         func run() async throws {
             try await global.components().withStore { store in
-                let summaries = try store.listComparisons()
+                let summaries = try await store.listComparisons()
                 if json {
                     print(try JSONOutput.string(summaries))
                     return
@@ -52,7 +52,7 @@ struct Comparisons: AsyncParsableCommand {
         func run() async throws {
             let number = Int64(id.hasPrefix("#") ? String(id.dropFirst()) : id)!
             try await global.components().withStore { store in
-                guard let stored = try store.comparison(id: number) else {
+                guard let stored = try await store.comparison(id: number) else {
                     throw CommandError(.partialFailure, "no comparison #\(number); `newsletter comparisons list` shows the stored ones")
                 }
                 if json {

@@ -55,13 +55,13 @@ struct Ingest: AsyncParsableCommand {
         }
         // A dry run opens no store at all.
         if dryRun {
-            try ingest(into: AppDatabase?.none, sources: sources, context: context)
+            try await ingest(into: AppDatabase?.none, sources: sources, context: context)
         } else {
             try await context.withStore { store in try await ingest(into: store, sources: sources, context: context) }
         }
     }
 
-    private func ingest<Store: ComparisonStore>(into store: Store?, sources: [String], context: Components) throws {
+    private func ingest<Store: ComparisonStore>(into store: Store?, sources: [String], context: Components) async throws {
         let settings = context.configuration
         let options = IngestOptions(
             format: format, publishedFallback: published.flatMap(PublishedDate.parse), dryRun: dryRun,
@@ -69,7 +69,7 @@ struct Ingest: AsyncParsableCommand {
         let ingester = Ingester(store: store, fetcher: context.fetcher(), options: options, logger: context.logger)
 
         let report = IngestReporter(json: json, logger: context.logger)
-        let results = ingester.ingest(sources, observer: report)
+        let results = await ingester.ingest(sources, observer: report)
         report.finish(results)
         if dryRun && json {
             print(try JSONOutput.string(results.compactMap(\.comparison)))

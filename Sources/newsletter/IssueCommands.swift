@@ -47,7 +47,7 @@ struct Preview: AsyncParsableCommand {
         let templates = try context.templates()
         try await context.withStore { store in
             // Opened here, so everything below works on the store itself, whichever backend.
-            func proceed<Store: NewsletterStore>(_ store: Store) throws {
+            func proceed<Store: NewsletterStore>(_ store: Store) async throws {
                 // The model runtime starts only if a summary is not stored yet, and stops when we return.
                 let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
                 defer { supervisor?.stop() }
@@ -58,7 +58,7 @@ struct Preview: AsyncParsableCommand {
                 let result: IssuePreview<Store>.Result
                 do {
                     defer { progress.finish() }
-                    result = try preview.preview(week, force: force, rebuild: rebuild)
+                    result = try await preview.preview(week, force: force, rebuild: rebuild)
                 } catch let error as PreviewError {
                     throw error
                 } catch let error as IssueStoreError {
@@ -78,7 +78,7 @@ struct Preview: AsyncParsableCommand {
                     throw CommandError(.summariesUnavailable, "summaries.strict is set and a summary provider could not run")
                 }
             }
-            try proceed(store)
+            try await proceed(store)
         }
     }
 }
@@ -106,7 +106,7 @@ struct Approve: AsyncParsableCommand {
         let context = try global.components()
         let week = self.week.resolve(context.configuration)
         try await context.withStore { store in
-            guard let issue = try store.issue(week), let hash = issue.draftHash else {
+            guard let issue = try await store.issue(week), let hash = issue.draftHash else {
                 throw CommandError(.partialFailure, IssueStoreError.noDraft(week).description)
             }
             if let expected = self.hash, !hash.hasPrefix(expected.lowercased()) {
@@ -116,7 +116,7 @@ struct Approve: AsyncParsableCommand {
                 print("\(week) is already approved (\(hash.prefix(12)))")
                 return
             }
-            try store.approve(week, hash: hash, at: Date())
+            try await store.approve(week, hash: hash, at: Date())
             print("\(week) approved: draft \(hash.prefix(12)), \"\(issue.subject ?? "")\"")
         }
     }
@@ -130,7 +130,7 @@ struct Issues: AsyncParsableCommand {
 
     func run() async throws {
         try await global.components().withStore { store in
-            let issues = try store.listIssues()
+            let issues = try await store.listIssues()
             if json {
                 struct Row: Encodable {
                     var week: String

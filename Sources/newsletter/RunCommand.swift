@@ -35,13 +35,13 @@ struct RunCommand: AsyncParsableCommand {
         try settings.requireOneClickUnsubscribeURL()
         let templates = try context.templates()
         // Opened here, so everything below works on the store itself, whichever backend.
-        func proceed(_ store: some NewsletterStore) -> ExitStatus {
+        func proceed(_ store: some NewsletterStore) async -> ExitStatus {
             // One run at a time per data directory (SQLite) or per database (PostgreSQL, so two
             // hosts' cron entries decide once); the lock goes with its holder however it dies.
             // The status comes out of the lock, so the lock and the store are let go before exit.
             do {
-                let decided = try store.withRunLock(target, dataDirectory: settings.dataDirectory) { hold in
-                    decide(store, hold: hold)
+                let decided = try await store.withRunLock(target, dataDirectory: settings.dataDirectory) { hold in
+                    await decide(store, hold: hold)
                 }
                 if let decided { return decided }
                 Terminal.printError("another `newsletter run` holds the run lock (\(store.locationDescription))")
@@ -55,9 +55,9 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
 
-        func decide(_ store: some NewsletterStore, hold: any WeekLockHold) -> ExitStatus {
+        func decide(_ store: some NewsletterStore, hold: any WeekLockHold) async -> ExitStatus {
             // What the bounce mailbox learnt since the last run, before anyone is mailed again.
-            if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
+            if let mailbox = settings.bounces.mailbox { await Self.fetchBounces(mailbox, store: store, context: context) }
 
             var weeklyRun = WeeklyRun(
                 store: store, templates: templates, configuration: settings, delivery: delivery,
@@ -71,7 +71,7 @@ struct RunCommand: AsyncParsableCommand {
             let observer = RunProgress(progress: Terminal.isInteractive ? ProgressBar(verb: "Running") : nil)
             let report: RunReport
             do {
-                report = try weeklyRun.run(
+                report = try await weeklyRun.run(
                     target: target, request: week.week == nil ? .scheduled : .named, observer: observer)
             } catch {
                 observer.progress?.clear()
@@ -87,9 +87,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// A mailbox that cannot be read does not stop the run: the bounces wait in it for the next.
-    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: Components) {
+    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: Components) async {
         do {
-            if let summary = try context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) {
+            if let summary = try await context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) {
                 print("bounces: \(summary.description)")
                 for refusal in summary.refused { Terminal.printError("bounce refused: \(refusal)") }
             } else {

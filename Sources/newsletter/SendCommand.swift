@@ -43,7 +43,7 @@ struct Send: AsyncParsableCommand {
         if !dryRun { try context.configuration.requireOneClickUnsubscribeURL() }
         try await context.withStore { store in
             // Opened here, so everything below works on the store itself, whichever backend.
-            func proceed(_ store: some NewsletterStore) throws {
+            func proceed(_ store: some NewsletterStore) async throws {
                 let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
                 let transport = settings.transport(for: week)
 
@@ -54,7 +54,7 @@ struct Send: AsyncParsableCommand {
                     throw ExitStatus.partialFailure
                 }
                 if dryRun {
-                    print(try store.sendDryRun(week, transport: transport.name))
+                    print(try await store.sendDryRun(week, transport: transport.name))
                     return
                 }
                 let lock = try SendLock.take(for: store, path: SendLock.path(dataDirectory: settings.dataDirectory))
@@ -65,7 +65,7 @@ struct Send: AsyncParsableCommand {
                     let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
                     progress?.clear()
                     print(summary.line(week))
-                    for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
+                    for failure in try await store.deliveryReplies(week, state: .failed).prefix(10) {
                         print("  failed: \(failure.email): \(failure.reply)")
                     }
                     if !summary.complete && !summary.leftToOtherSenders && limit == nil {
@@ -76,7 +76,7 @@ struct Send: AsyncParsableCommand {
                     throw error
                 }
             }
-            try proceed(store)
+            try await proceed(store)
         }
     }
 }

@@ -30,10 +30,9 @@ struct StoreCommand: AsyncParsableCommand {
                 _ = try StoreFactory.openSQLite(path)
                 print("SQLite store \(path): schema up to date")
             case .postgres(let location):
-                let store = try PostgresStore.connect(location, logger: context.logger)
-                let applied = try store.migrate()
-                let version = try store.schemaVersion()
-                store.close()
+                let (applied, version) = try await PostgresStore.withStore(
+                    location, logger: context.logger, opening: .connect
+                ) { store in (try await store.migrate(), try await store.schemaVersion()) }
                 print(
                     "PostgreSQL store \(location): schema version \(version)\(applied.isEmpty ? ", up to date" : " (applied \(applied.map(String.init).joined(separator: ", ")))")"
                 )
@@ -85,23 +84,22 @@ struct StoreCommand: AsyncParsableCommand {
                 throw CommandError(.storeError, "there is no SQLite store at \(path) (store.path) to copy")
             }
             let source: AppDatabase
-            let destination: PostgresStore
             do {
                 source = try AppDatabase.open(path: path)
             } catch {
                 throw CommandError(.storeError, "\(error)")
             }
-            destination = try PostgresStore.open(location, logger: context.logger)
-            defer { destination.close() }
-            print("copying \(path) into \(location)")
-            let report = try StoreCopy.copy(from: source, to: destination) { table in
-                print("  \(table.name): \(table.postgresRows) row\(table.postgresRows == 1 ? "" : "s")")
-                context.logger.info("table copied", metadata: ["table": "\(table.name)", "rows": "\(table.postgresRows)"])
+            try await PostgresStore.withStore(location, logger: context.logger) { destination in
+                print("copying \(path) into \(location)")
+                let report = try await StoreCopy.copy(from: source, to: destination) { table in
+                    print("  \(table.name): \(table.postgresRows) row\(table.postgresRows == 1 ? "" : "s")")
+                    context.logger.info("table copied", metadata: ["table": "\(table.name)", "rows": "\(table.postgresRows)"])
+                }
+                print(
+                    "copied \(report.totalRows) rows in \(report.tables.count) tables; every count matches. Set store.url = \"\(location)\" (the password from NEWSLETTER_STORE_PASSWORD) to use it."
+                )
+                context.logger.info("store copied", metadata: ["store": "\(location)", "rows": "\(report.totalRows)"])
             }
-            print(
-                "copied \(report.totalRows) rows in \(report.tables.count) tables; every count matches. Set store.url = \"\(location)\" (the password from NEWSLETTER_STORE_PASSWORD) to use it."
-            )
-            context.logger.info("store copied", metadata: ["store": "\(location)", "rows": "\(report.totalRows)"])
         }
     }
 }

@@ -26,7 +26,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             try await global.components().withStore { store in
-                let subscriber = try store.addSubscriber(
+                let subscriber = try await store.addSubscriber(
                     email: email, name: name, status: Subscriber.Status(rawValue: status)!)
                 print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
             }
@@ -42,7 +42,7 @@ struct Subscribers: AsyncParsableCommand {
             try await global.components().withStore { store in
                 var after: Int64 = 0
                 while true {
-                    let page = try store.subscribers(status: nil, afterID: after, limit: 500)
+                    let page = try await store.subscribers(status: nil, afterID: after, limit: 500)
                     for subscriber in page {
                         print(
                             "#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")"
@@ -65,7 +65,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             try await global.components().withStore { store in
-                guard try store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
+                guard try await store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
                     throw CommandError(.partialFailure, "\(email) is not a subscriber; `newsletter subscribers list` shows who is")
                 }
                 print("removed \(email)")
@@ -97,12 +97,12 @@ struct Subscribers: AsyncParsableCommand {
             try await context.withStore { store in
                 let (parsed, parseErrors) = SubscriberCSV.parse(text)
                 let aliases = context.configuration.issue.topics
-                let (rows, topicErrors) = SubscriberCSV.checkTopics(
+                let (rows, topicErrors) = await SubscriberCSV.checkTopics(
                     parsed, catalog: try store.topicCatalog(aliases: aliases), aliases: aliases)
                 let errors = (parseErrors + topicErrors).sorted { $0.line < $1.line }
                 var added = 0
                 let now = Date()
-                for row in rows where try store.importSubscriber(
+                for row in rows where try await store.importSubscriber(
                     email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
                 {
                     added += 1
@@ -129,8 +129,8 @@ struct Subscribers: AsyncParsableCommand {
                 print(SubscriberCSV.header)
                 var after: Int64 = 0
                 while true {
-                    let page = try store.subscribers(status: nil, afterID: after, limit: 500)
-                    let topics = try store.topicChoices(subscriberIDs: page.map(\.id))
+                    let page = try await store.subscribers(status: nil, afterID: after, limit: 500)
+                    let topics = try await store.topicChoices(subscriberIDs: page.map(\.id))
                     for subscriber in page { print(SubscriberCSV.line(subscriber, topics: topics[subscriber.id] ?? .everything)) }
                     guard let last = page.last else { break }
                     after = last.id

@@ -47,14 +47,14 @@ extension Summaries {
             let context = try global.components()
             let ingester = Ingester<AppDatabase, CurlFetcher>(
                 store: nil, fetcher: context.fetcher(), options: IngestOptions(dryRun: true), logger: context.logger)
-            func read(_ page: String) throws -> Comparison {
-                let results = ingester.ingest([page])
+            func read(_ page: String) async throws -> Comparison {
+                let results = await ingester.ingest([page])
                 if let comparison = results.first?.comparison, results.count == 1 { return comparison }
                 let reason = results.first?.error.map { "\($0)" } ?? "it holds \(results.count) pages, not one"
                 throw ValidationError("cannot read the page \(page): \(reason)")
             }
-            if let labelled { return try measure(labelled, read: read) }
-            let comparison = try read(page!)
+            if let labelled { return try await measure(labelled, read: read) }
+            let comparison = try await read(page!)
             let raw = try text ?? standardInput()
             let verdict: GuardVerdict
             do {
@@ -79,7 +79,7 @@ extension Summaries {
             return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
 
-        private func measure(_ file: String, read: (String) throws -> Comparison) throws {
+        private func measure(_ file: String, read: (String) async throws -> Comparison) async throws {
             let set: LabelledSummaries
             do {
                 set = try LabelledSummaries(contentsOf: URL(fileURLWithPath: file))
@@ -88,9 +88,13 @@ extension Summaries {
             }
             let samples =
                 samplePages ?? ProcessInfo.processInfo.environment["NEWSLETTER_SAMPLE_PAGES"] ?? "../shared/sample-pages"
-            let measurement = try set.measure { row in
-                try read(URL(fileURLWithPath: row.folder == "sample" ? samples : examples).appendingPathComponent(row.page).path)
+            func path(_ row: LabelledSummaries.Row) -> String {
+                URL(fileURLWithPath: row.folder == "sample" ? samples : examples).appendingPathComponent(row.page).path
             }
+            // Each page read once, before the set is measured against them.
+            var comparisons: [String: Comparison] = [:]
+            for row in set.rows where comparisons[path(row)] == nil { comparisons[path(row)] = try await read(path(row)) }
+            let measurement = try set.measure { row in comparisons[path(row)]! }
             print(measurement.table())
             if misses { for line in measurement.misses(heldOut: false) { print(line) } }
         }

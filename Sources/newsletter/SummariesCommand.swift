@@ -37,16 +37,21 @@ struct Summaries: AsyncParsableCommand {
             let context = try global.components()
             let week = try! IssueWeek(parsing: self.week)
             // Opened here, so the edit works on the store itself, whichever backend.
-            func proceed<Store: NewsletterStore>(_ store: Store) throws {
+            func proceed<Store: NewsletterStore>(_ store: Store) async throws {
                 let edits = SummaryEdits(store: store)
                 do {
                     if remove {
-                        let removed = try edits.revert(week: week, comparisonID: comparison, scope: .anyComparison)
+                        let removed = try await edits.revert(week: week, comparisonID: comparison, scope: .anyComparison)
                         print(removed ? "\(week) #\(comparison): override removed" : "\(week) #\(comparison) had no override")
                         return
                     }
-                    let raw = try text ?? readText(current: try edits.current(week: week, comparisonID: comparison))
-                    let replaced = try edits.replace(week: week, comparisonID: comparison, with: raw, scope: .anyComparison)
+                    let raw: String
+                    if let text {
+                        raw = text
+                    } else {
+                        raw = try readText(current: try await edits.current(week: week, comparisonID: comparison))
+                    }
+                    let replaced = try await edits.replace(week: week, comparisonID: comparison, with: raw, scope: .anyComparison)
                     print("\(week) #\(comparison) \(replaced.title): summary stored (\(replaced.text.count) characters)")
                     print("Rebuild the draft with: newsletter preview --week \(week)")
                 } catch let error as SummaryEditError {
@@ -111,7 +116,7 @@ struct Summaries: AsyncParsableCommand {
             let ingester = Ingester<AppDatabase, CurlFetcher>(
                 store: nil, fetcher: context.fetcher(), options: IngestOptions(dryRun: true), logger: context.logger)
             var comparisons: [Comparison] = []
-            for result in ingester.ingest(sources) {
+            for result in await ingester.ingest(sources) {
                 if let error = result.error { Terminal.printError("\(error)") }
                 // The HTML page and its text dump are one comparison: evaluate it once.
                 if let comparison = result.comparison,
@@ -131,7 +136,7 @@ struct Summaries: AsyncParsableCommand {
             }
             let bar = Terminal.isInteractive && !json ? ProgressBar(verb: "Evaluating") : nil
             bar?.add(total: comparisons.count * chain.providers.count)
-            let report = chain.evaluate(comparisons) { provider, comparison, trials in
+            let report = await chain.evaluate(comparisons) { provider, comparison, trials in
                 if verbose { printTrials(trials, title: comparison.title, bar: bar) }
                 bar?.advance("\(provider.name): \(comparison.title)")
                 context.logger.info(

@@ -22,7 +22,7 @@ struct Topics: AsyncParsableCommand {
         func run() async throws {
             let context = try global.components()
             try await context.withStore { store in
-                let counts = try store.topicCounts(aliases: context.configuration.issue.topics)
+                let counts = try await store.topicCounts(aliases: context.configuration.issue.topics)
                 if json {
                     print(try JSONOutput.string(counts))
                     return

@@ -51,7 +51,7 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
         for (index, recipient) in parsed.recipients.enumerated() {
             let kind = BounceRule.classify(recipient.evidence)
             let whom: (week: IssueWeek?, subscriber: Subscriber)?
-            switch await try resolve(recipient, in: parsed, at: time) {
+            switch try await resolve(recipient, in: parsed, at: time) {
             case .found(let week, let subscriber): whom = (week, subscriber)
             case .notFound(let reason):
                 // An auto-reply or a success notice changes nothing for anyone: counted even

@@ -69,7 +69,7 @@ extension BounceRows {
     ) async throws {
         try await countPermanentFailure(subscriberID: subscriberID)
         // What the refusal means for the address is the bounce rule's to say, as for a DSN.
-        _ = await try recordBounce(
+        _ = try await recordBounce(
             BounceRecord(
                 key: "smtp:\(week):\(subscriberID)", subscriberID: subscriberID, week: week,
                 kind: BounceRule.classify(refusal), evidence: refusal, source: .smtp, receivedAt: time),

@@ -44,14 +44,14 @@ extension ComparisonSaveRows {
             try await updateComparison(
                 page, to: comparison, published: keepDate ? page.published : comparison.published,
                 publishedFrom: keepDate ? page.publishedFrom : comparison.publishedFrom, at: time)
-            await try replaceChildren(of: page.id, with: comparison, at: time)
+            try await replaceChildren(of: page.id, with: comparison, at: time)
             return .updated(id: page.id, previousHash: page.contentHash)
         }
         if let twin = try await comparisonRecorded(as: comparison.recordHash) {
             return .duplicate(of: twin.id, source: twin.source)
         }
         let id = try await insertComparison(comparison, at: time)
-        await try replaceChildren(of: id, with: comparison, at: time)
+        try await replaceChildren(of: id, with: comparison, at: time)
         return .inserted(id: id)
     }
 
@@ -64,6 +64,6 @@ extension ComparisonSaveRows {
             try await insertTake(take, comparisonID: id, position: position)
         }
         for slot in comparison.missingTakes { try await insertMissingTake(slot, comparisonID: id) }
-        await try replaceTopics(of: id, with: comparison, at: time)
+        try await replaceTopics(of: id, with: comparison, at: time)
     }
 }

@@ -81,7 +81,7 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         self.now = now
     }
 
-    public func ingest(_ sources: [String], observer: (any IngestObserver)? = nil) -> [IngestResult] {
+    public func ingest(_ sources: [String], observer: (any IngestObserver)? = nil) async -> [IngestResult] {
         var results: [IngestResult] = []
         var planned: [Planned] = []
         for source in sources { planned.append(contentsOf: plan(source)) }
@@ -100,9 +100,9 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
                     if options.format == .feed
                         || (options.format == .auto && ComparisonPageReader.looksLikeFeed(loaded.bytes))
                     {
-                        ingestFeed(loaded, observer: observer, record: record)
+                        await ingestFeed(loaded, observer: observer, record: record)
                     } else {
-                        record(ingestPage(loaded, feedPublished: nil))
+                        record(await ingestPage(loaded, feedPublished: nil))
                     }
                 } catch {
                     record(IngestResult(source: error.source, outcome: .failed(error)))
@@ -216,7 +216,7 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
 
     // MARK: Pages and feeds
 
-    private func ingestPage(_ loaded: Loaded, feedPublished: Date?, feedLink: String? = nil) -> IngestResult {
+    private func ingestPage(_ loaded: Loaded, feedPublished: Date?, feedLink: String? = nil) async -> IngestResult {
         let reader = ComparisonPageReader(
             format: options.format == .feed ? .auto : options.format, publishedFallback: options.publishedFallback)
         let comparison: Comparison
@@ -231,9 +231,9 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
             return IngestResult(source: loaded.source, outcome: .parsed(comparison))
         }
         do {
-            let saved = try store.saveComparison(comparison)
+            let saved = try await store.saveComparison(comparison)
             // The page is stored: a failed read-back only leaves this reading's time in the report.
-            return IngestResult(
+            return await IngestResult(
                 source: loaded.source, outcome: .saved(saved, (try? Self.asStored(comparison, saved, in: store)) ?? comparison))
         } catch {
             return IngestResult(
@@ -247,11 +247,11 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
 
     /// A page that gives no date keeps the time it was first seen, which the store has, not the
     /// time of this reading: what ingest reports is what was stored.
-    private static func asStored(_ comparison: Comparison, _ saved: SaveOutcome, in store: Store) throws -> Comparison {
+    private static func asStored(_ comparison: Comparison, _ saved: SaveOutcome, in store: Store) async throws -> Comparison {
         guard comparison.publishedFrom == .firstSeen else { return comparison }
         switch saved {
         case .updated(let id, _), .unchanged(let id):
-            guard let stored = try store.comparison(id: id) else { return comparison }
+            guard let stored = try await store.comparison(id: id) else { return comparison }
             var kept = comparison
             kept.published = stored.comparison.published
             kept.publishedFrom = stored.comparison.publishedFrom
@@ -261,7 +261,7 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
         }
     }
 
-    private func ingestFeed(_ feed: Loaded, observer: (any IngestObserver)?, record: (IngestResult) -> Void) {
+    private func ingestFeed(_ feed: Loaded, observer: (any IngestObserver)?, record: (IngestResult) -> Void) async {
         let entries: [FeedEntry]
         do {
             entries = try Feed.entries(feed.bytes, base: feed.base)
@@ -297,7 +297,7 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
             let location: Location = link.hasPrefix("/") ? .file(link) : .url(link)
             do {
                 let page = try load(location)
-                var result = ingestPage(
+                var result = await ingestPage(
                     page, feedPublished: entry.published, feedLink: link.hasPrefix("/") ? nil : link)
                 if case .failed(var error) = result.outcome {
                     error.message += " (linked from \(feed.source), line \(entry.line))"

@@ -22,7 +22,7 @@ extension TopicRows {
     func replaceTopics(of comparisonID: Int64, with comparison: Comparison, at time: Date) async throws {
         try await deleteComparisonTopics(of: comparisonID)
         for category in comparison.tools.compactMap(\.category) {
-            await try addTopic(category, comparisonID: comparisonID, at: time)
+            try await addTopic(category, comparisonID: comparisonID, at: time)
         }
     }
 
@@ -43,7 +43,7 @@ extension TopicRows {
     func replaceTopicChoice(
         _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String = "topics"
     ) async throws {
-        guard await try topicChoice(subscriberID: subscriberID) != choice else { return }
+        guard try await topicChoice(subscriberID: subscriberID) != choice else { return }
         try await deleteSubscriberTopics(subscriberID: subscriberID)
         for topic in choice.topics { try await insertSubscriberTopic(topic, subscriberID: subscriberID) }
         try await recordConsent(

@@ -69,7 +69,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
         var storedOnly = self
         storedOnly.summarizer = summarizer.askingNoModel()
         storedOnly.summaryObserver = nil
-        return await try storedOnly.build(week, force: true, rebuild: true) { selection, outcomes in
+        return try await storedOnly.build(week, force: true, rebuild: true) { selection, outcomes in
             let now = selection.selected.map(\.id)
             guard now == existing.comparisonIDs else {
                 throw DraftRebuildError.selectionChanged(week, draft: existing.comparisonIDs, now: now)

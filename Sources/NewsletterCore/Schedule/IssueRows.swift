@@ -35,7 +35,7 @@ extension IssueRows {
     }
 
     func saveDraft(_ draft: IssueDraft, at time: Date) async throws {
-        let approval = await try IssueLifecycle.savingDraft(
+        let approval = try await IssueLifecycle.savingDraft(
             draft, over: try storedIssue(draft.week), contentFixed: try contentFixed(draft.week))
         try await upsertDraft(draft, variants: try draft.variants?.encoded(), approval: approval, at: time)
         try await deleteFeaturedComparisons(draft.week)
@@ -45,13 +45,13 @@ extension IssueRows {
     }
 
     func recordSkipped(_ week: IssueWeek, reason: String, at time: Date) async throws {
-        await try IssueLifecycle.skipping(week, over: try storedIssue(week), contentFixed: try contentFixed(week))
+        try await IssueLifecycle.skipping(week, over: try storedIssue(week), contentFixed: try contentFixed(week))
         try await upsertSkipped(week, reason: reason, at: time)
         try await deleteFeaturedComparisons(week)
     }
 
     func approve(_ week: IssueWeek, hash: String, at time: Date) async throws {
-        await try IssueLifecycle.approving(week, hash: hash, existing: try storedIssue(week))
+        try await IssueLifecycle.approving(week, hash: hash, existing: try storedIssue(week))
         try await setApproved(week, hash: hash, at: time)
     }
 }

@@ -166,7 +166,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         target: IssueWeek, request: WeekRequest, now: Date = Date(), observer: (any RunObserver)? = nil
     ) async throws(RunError) -> RunReport {
         var report = RunReport()
-        report.ingest = ingest(observer: observer)
+        report.ingest = await ingest(observer: observer)
         var weeks: [(IssueWeek, WeekRequest)] = []
         do {
             if request == .scheduled {
@@ -177,7 +177,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             throw .store("\(error)")
         }
         for (week, request) in weeks {
-            let outcome = await try runWeek(week, request: request, now: now, observer: observer)
+            let outcome = try await runWeek(week, request: request, now: now, observer: observer)
             report.weeks.append((week, outcome))
             // A mail server that is down for one week is down for the next.
             if case .serverUnavailable = outcome { break }
@@ -185,7 +185,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return report
     }
 
-    func ingest(observer: (any RunObserver)?) -> RunReport.Ingested {
+    func ingest(observer: (any RunObserver)?) async -> RunReport.Ingested {
         var ingested = RunReport.Ingested()
         let sources = configuration.ingest.sources
         guard !sources.isEmpty else {
@@ -196,7 +196,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         let ingester = Ingester(
             store: store, fetcher: fetcher, options: IngestOptions(maxPageBytes: configuration.ingest.maxPageBytes),
             logger: logger)
-        for result in ingester.ingest(sources, observer: observer) {
+        for result in await ingester.ingest(sources, observer: observer) {
             ingested.pages += 1
             switch result.outcome {
             case .saved(.inserted, _): ingested.new += 1
@@ -230,7 +230,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             try await store.beginRun(week, at: now)
             let outcome: WeekOutcome
             do {
-                outcome = await try act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
+                outcome = try await act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
             } catch {
                 // Whatever stopped the week, status must say so rather than "running".
                 try? await store.finishRun(week, outcome: "error", summary: "\(error)", error: "\(error)", at: Date())
@@ -270,7 +270,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         case .alreadySkipped(let reason):
             return .skipped(reason: reason)
         case .pastCutoff(let reason), .skipMissed(let reason):
-            await try ensureLockHeld()
+            try await ensureLockHeld()
             try await store.recordSkipped(week, reason: reason)
             logger.notice("week skipped", metadata: ["week": "\(week)", "reason": "\(reason)"])
             return .skipped(reason: reason)
@@ -279,15 +279,15 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         }
         if decision != .finishSending {
             observer?.stage("preview", week: week)
-            await try ensureLockHeld()
-            if let early = await try buildDraft(week) { return early }
+            try await ensureLockHeld()
+            if let early = try await buildDraft(week) { return early }
         }
         guard let issue = try await store.issue(week), let hash = issue.draftHash else {
             return .nothingToDo(reason: "no draft")
         }
-        await try ensureLockHeld()
+        try await ensureLockHeld()
         if issue.approvedHash != hash {
-            guard settings.approval == .auto else { return await try mailEditors(week, issue: issue, hash: hash) }
+            guard settings.approval == .auto else { return try await mailEditors(week, issue: issue, hash: hash) }
             try await store.approve(week, hash: hash, at: Date())
             logger.notice("draft approved by run.approval = auto", metadata: ["week": "\(week)", "hash": "\(hash)"])
         }
@@ -301,7 +301,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             outboxDirectory: configuration.outboxDirectory, summarizer: summarizer, summaryObserver: summaryObserver)
         do {
             // Under auto approval the run's own approval may be rebuilt until sending begins.
-            let result = await try preview.preview(week, rebuild: settings.approval == .auto)
+            let result = try await preview.preview(week, rebuild: settings.approval == .auto)
             // A runtime that could not run is a warning, not a failure: the fallbacks ship.
             for outcome in result.summaryOutcomes {
                 for (provider, reason) in outcome.unavailable {

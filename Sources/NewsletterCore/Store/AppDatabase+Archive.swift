@@ -10,7 +10,7 @@ extension AppDatabase {
 
 extension AppDatabase: ArchiveStore {
     public func sentIssues() async throws -> [IssueRecord] {
-        await try listIssues().filter { $0.status == IssueLifecycle.archivedStatus }
+        try await listIssues().filter { $0.status == IssueLifecycle.archivedStatus }
     }
 
     public func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) async throws -> Bool {

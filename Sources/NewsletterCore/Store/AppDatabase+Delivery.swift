@@ -134,7 +134,7 @@ extension AppDatabase: DeliveryLedger {
     public func recordDeliveries(_ week: IssueWeek, _ group: [DeliveryRecord]) async throws {
         let records = DeliveryRecord.firstPerSubscriber(group)
         guard !records.isEmpty else { return }
-        await try writer.writeWithoutTransaction { db in
+        try await writer.writeWithoutTransaction { db in
             // The time as the column stores it, formatted once for every row of the group.
             let now = StoredDate.databaseValue(clock.now())
             // A group is one statement when it fits (it holds one outcome per connection), and

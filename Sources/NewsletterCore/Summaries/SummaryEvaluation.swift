@@ -5,7 +5,7 @@ extension SummaryChain {
     /// comparison; `observe` hears each provider's trials on each comparison as they happen.
     public func evaluate(
         _ comparisons: [Comparison], observe: (any SummaryProvider, Comparison, [SummaryTrial]) -> Void = { _, _, _ in }
-    ) -> SummaryEvaluationReport {
+    ) async -> SummaryEvaluationReport {
         let started = ContinuousClock.now
         var reports = providers.map { SummaryEvaluation(provider: $0.name, model: $0.model, kind: $0.kind) }
         for (index, provider) in providers.enumerated() {
@@ -13,7 +13,7 @@ extension SummaryChain {
                 providers: [provider], store: nil, checks: checks, attemptsPerProvider: attemptsPerProvider, seed: seed)
             let providerStart = ContinuousClock.now
             for comparison in comparisons {
-                let outcome = single.summarize(comparison)
+                let outcome = await single.summarize(comparison)
                 reports[index].add(outcome.trials, title: comparison.title)
                 observe(provider, comparison, outcome.trials)
             }
