@@ -142,6 +142,26 @@ struct PostgresStoreTests {
         #expect(try await store.liveSenders(week, at: Date()).isEmpty)
     }
 
+    /// The summaries are stamped by the store's clock, as every other row is, not by the host's.
+    @Test func summariesAreStampedByTheStoresClock() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let clock = ManualTime(Date(timeIntervalSince1970: 1_700_000_000))
+        let store = try await PostgresStore.openRunning(location, clock: clock)
+        let key = SummaryCacheKey(model: "m", promptVersion: "p", sourceHash: "h")
+        try await store.saveSummary(PanelSummary(text: "Two ship.", provider: "extractive", kind: .extractive), for: key)
+        let comparison = try await store.saveComparison(
+            try StoreFixtures.comparison("A", published: "2026-11-24T10:00:00Z")).id
+        try await store.saveSummaryOverride(
+            week: try IssueWeek(parsing: "2026-W48"), comparisonID: comparison, text: "The editor's.")
+        let stamps = try await PostgresCluster.psql(
+            location,
+            """
+            SELECT (SELECT extract(epoch FROM created_at)::bigint FROM summary) || ' '
+                || (SELECT extract(epoch FROM updated_at)::bigint FROM summary_override)
+            """)
+        #expect(stamps == "1700000000 1700000000")
+    }
+
     @Test func aConnectionTheServerClosedIsReplacedOnTheNextCall() async throws {
         let location = try await PostgresCluster.freshDatabase()
         let store = try await PostgresStore.openRunning(location)

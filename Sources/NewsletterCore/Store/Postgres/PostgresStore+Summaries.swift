@@ -26,7 +26,7 @@ extension PostgresStore: SummaryStore {
     }
 
     public func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) async throws {
-        let now = Date()
+        let now = clock.now()
         try await transaction { connection in
             try await connection.run(
                 """
@@ -54,7 +54,7 @@ extension PostgresStore: SummaryStore {
     }
 
     public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws {
-        let now = Date()
+        let now = clock.now()
         try await transaction { connection in
             try await connection.run(
                 """
