@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import NewsletterCore
 
-struct Archive: ParsableCommand {
+struct Archive: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The public archive of sent issues (served by `serve` at /archive).",
         subcommands: [Build.self, Hide.self, Show.self]
     )
 
-    struct Build: ParsableCommand {
+    struct Build: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the archive as static files: index.html, WEEK/index.html, feed.xml.",
             discussion: """
@@ -19,49 +19,52 @@ struct Archive: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The directory to write.") var directory: String
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             let templates = try context.templates()
             try templates.require(ArchivePages.templateNames + ["pages/layout-head.html"])
-            let store = try context.openStore()
-            let archive = ArchivePages(templates: templates, settings: context.configuration.issue)
-            let issues = try store.sentIssues()
-            do {
-                let files = try archive.build(into: directory, issues: issues)
-                print("\(ArchivePages.published(issues).count) issue(s), \(files.count) file(s) written to \(directory)")
-            } catch {
-                throw CommandError(.storeError, "could not write the archive to \(directory): \(error.localizedDescription)")
+            try await context.withStore { store in
+                let archive = ArchivePages(templates: templates, settings: context.configuration.issue)
+                let issues = try store.sentIssues()
+                do {
+                    let files = try archive.build(into: directory, issues: issues)
+                    print("\(ArchivePages.published(issues).count) issue(s), \(files.count) file(s) written to \(directory)")
+                } catch {
+                    throw CommandError(.storeError, "could not write the archive to \(directory): \(error.localizedDescription)")
+                }
             }
         }
     }
 
-    struct Hide: ParsableCommand {
+    struct Hide: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Hide a sent issue from the archive (or --show it again).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The ISO week, e.g. 2026-W47.", transform: { try IssueWeek(parsing: $0) }) var week: IssueWeek
         @Flag(help: "Show the issue again.") var show = false
 
-        func run() throws {
-            let store = try global.components().openStore()
-            guard try store.setHiddenFromArchive(week, hidden: !show) else {
-                throw CommandError(.partialFailure, "\(week) has no sent issue; only sent issues are in the archive")
+        func run() async throws {
+            try await global.components().withStore { store in
+                guard try store.setHiddenFromArchive(week, hidden: !show) else {
+                    throw CommandError(.partialFailure, "\(week) has no sent issue; only sent issues are in the archive")
+                }
+                print(show ? "\(week) is in the archive again" : "\(week) is hidden from the archive")
             }
-            print(show ? "\(week) is in the archive again" : "\(week) is hidden from the archive")
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the sent issues and whether the archive shows them.")
 
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
-            let store = try global.components().openStore()
-            let issues = try store.sentIssues()
-            if issues.isEmpty { print("No issue has been sent yet.") }
-            for issue in issues {
-                print("\(issue.week)  \(issue.hiddenFromArchive ? "hidden   " : "published")  \(issue.subject ?? "")")
+        func run() async throws {
+            try await global.components().withStore { store in
+                let issues = try store.sentIssues()
+                if issues.isEmpty { print("No issue has been sent yet.") }
+                for issue in issues {
+                    print("\(issue.week)  \(issue.hiddenFromArchive ? "hidden   " : "published")  \(issue.subject ?? "")")
+                }
             }
         }
     }

@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import NewsletterCore
 
-struct Bounces: ParsableCommand {
+struct Bounces: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bounces and complaints: fetch them from the bounce mailbox, import files, list what was learnt.",
         subcommands: [Fetch.self, Import.self, List.self]
     )
 
-    struct Fetch: ParsableCommand {
+    struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read the bounce mailbox (bounces.mailbox_url, IMAP or POP3) and process every message.",
             discussion: """
@@ -21,22 +21,23 @@ struct Bounces: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             guard let mailbox = context.configuration.bounces.mailbox else {
                 throw CommandError(
                     .configurationError,
                     "no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)")
             }
-            let store = try context.openStore()
-            guard let summary = try context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) else {
-                throw CommandError(.busy, "another `bounces fetch` (or run) is reading the mailbox")
+            try await context.withStore { store in
+                guard let summary = try context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) else {
+                    throw CommandError(.busy, "another `bounces fetch` (or run) is reading the mailbox")
+                }
+                try BounceCLI.finish(summary, verb: "fetched")
             }
-            try BounceCLI.finish(summary, verb: "fetched")
         }
     }
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Process bounce and complaint messages from .eml or mbox files.",
             discussion:
@@ -51,17 +52,17 @@ struct Bounces: ParsableCommand {
             if files.isEmpty { throw ValidationError("name at least one .eml or mbox file") }
         }
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             func importFiles(into store: some BounceStore) throws -> BounceIntakeSummary {
                 try context.bounceProcessor(store: store).importFiles(
                     files, observer: BounceCLI.Printer())
             }
-            try BounceCLI.finish(try importFiles(into: try context.openStore()), verb: "imported")
+            try await context.withStore { store in try BounceCLI.finish(try await importFiles(into: store), verb: "imported") }
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "What bounces and complaints said: hard, soft, policy, auto-replies, complaints and the complaint rate."
@@ -79,34 +80,35 @@ struct Bounces: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
-            let store = try context.openStore()
-            let week = try self.week.map { try IssueWeek(parsing: $0) }
-            let tally = try store.bounceTally(week)
-            let recent = try store.recentBounces(week, limit: limit)
-            if json {
-                struct Report: Encodable {
-                    var week: String?
-                    var tally: BounceTally
-                    var complaintRate: Double?
-                    var complaintRateTooHigh: Bool
-                    var recent: [StoredBounce]
+            try await context.withStore { store in
+                let week = try self.week.map { try IssueWeek(parsing: $0) }
+                let tally = try store.bounceTally(week)
+                let recent = try store.recentBounces(week, limit: limit)
+                if json {
+                    struct Report: Encodable {
+                        var week: String?
+                        var tally: BounceTally
+                        var complaintRate: Double?
+                        var complaintRateTooHigh: Bool
+                        var recent: [StoredBounce]
+                    }
+                    print(
+                        try JSONOutput.string(
+                            Report(
+                                week: week?.description, tally: tally, complaintRate: tally.complaintRate,
+                                complaintRateTooHigh: tally.complaintRateTooHigh, recent: recent)))
+                    return
                 }
-                print(
-                    try JSONOutput.string(
-                        Report(
-                            week: week?.description, tally: tally, complaintRate: tally.complaintRate,
-                            complaintRateTooHigh: tally.complaintRateTooHigh, recent: recent)))
-                return
-            }
-            print("\(week?.description ?? "all issues"): \(tally.summary)")
-            print("  \(tally.markedBounced) marked bounced, \(tally.unsubscribed) unsubscribed by complaints")
-            for warning in tally.warnings { print("  warning: \(warning)") }
-            for bounce in recent {
-                print(
-                    "  \(bounce.receivedAt.formatted(.iso8601)) \(bounce.week ?? "-") \(bounce.kind.rawValue) \(bounce.email ?? "(unknown)") \(bounce.status ?? "") [\(bounce.source.rawValue)] \(bounce.effect == "none" ? "" : "→ \(bounce.effect)") \(bounce.diagnostic.map { String($0.prefix(100)) } ?? "")"
-                )
+                print("\(week?.description ?? "all issues"): \(tally.summary)")
+                print("  \(tally.markedBounced) marked bounced, \(tally.unsubscribed) unsubscribed by complaints")
+                for warning in tally.warnings { print("  warning: \(warning)") }
+                for bounce in recent {
+                    print(
+                        "  \(bounce.receivedAt.formatted(.iso8601)) \(bounce.week ?? "-") \(bounce.kind.rawValue) \(bounce.email ?? "(unknown)") \(bounce.status ?? "") [\(bounce.source.rawValue)] \(bounce.effect == "none" ? "" : "→ \(bounce.effect)") \(bounce.diagnostic.map { String($0.prefix(100)) } ?? "")"
+                    )
+                }
             }
         }
     }

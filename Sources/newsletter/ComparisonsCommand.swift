@@ -2,39 +2,40 @@ import ArgumentParser
 import Foundation
 import NewsletterCore
 
-struct Comparisons: ParsableCommand {
+struct Comparisons: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read stored comparisons back.",
         subcommands: [List.self, Show.self]
     )
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List stored comparisons, newest first.")
 
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
-            let store = try global.components().openStore()
-            let summaries = try store.listComparisons()
-            if json {
-                print(try JSONOutput.string(summaries))
-                return
-            }
-            if summaries.isEmpty {
-                print("No comparisons stored yet; `newsletter ingest SOURCE…` reads some.")
-                return
-            }
-            for summary in summaries {
-                let date = summary.published.formatted(.iso8601.year().month().day())
-                print(
-                    "#\(summary.id)".padding(toLength: 6, withPad: " ", startingAt: 0)
-                        + "\(date)  \(summary.title)  (\(summary.takeCount) takes)")
+        func run() async throws {
+            try await global.components().withStore { store in
+                let summaries = try store.listComparisons()
+                if json {
+                    print(try JSONOutput.string(summaries))
+                    return
+                }
+                if summaries.isEmpty {
+                    print("No comparisons stored yet; `newsletter ingest SOURCE…` reads some.")
+                    return
+                }
+                for summary in summaries {
+                    let date = summary.published.formatted(.iso8601.year().month().day())
+                    print(
+                        "#\(summary.id)".padding(toLength: 6, withPad: " ", startingAt: 0)
+                            + "\(date)  \(summary.title)  (\(summary.takeCount) takes)")
+                }
             }
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one stored comparison.")
 
         @OptionGroup var global: GlobalOptions
@@ -48,16 +49,17 @@ struct Comparisons: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let number = Int64(id.hasPrefix("#") ? String(id.dropFirst()) : id)!
-            let store = try global.components().openStore()
-            guard let stored = try store.comparison(id: number) else {
-                throw CommandError(.partialFailure, "no comparison #\(number); `newsletter comparisons list` shows the stored ones")
-            }
-            if json {
-                print(try JSONOutput.string(stored))
-            } else {
-                print(Self.describe(stored))
+            try await global.components().withStore { store in
+                guard let stored = try store.comparison(id: number) else {
+                    throw CommandError(.partialFailure, "no comparison #\(number); `newsletter comparisons list` shows the stored ones")
+                }
+                if json {
+                    print(try JSONOutput.string(stored))
+                } else {
+                    print(Self.describe(stored))
+                }
             }
         }
 

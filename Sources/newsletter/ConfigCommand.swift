@@ -2,14 +2,14 @@ import ArgumentParser
 import Foundation
 import NewsletterCore
 
-struct Config: ParsableCommand {
+struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the configuration and print the settings in effect (secrets masked)."
     )
 
     @OptionGroup var global: GlobalOptions
 
-    func run() throws {
+    func run() async throws {
         let settings = try global.components().configuration
         func secret(_ value: String?) -> String { value == nil ? "(not set)" : "(set)" }
         /// A URL with its password (if any) masked.

@@ -2,14 +2,14 @@ import ArgumentParser
 import Foundation
 import NewsletterCore
 
-struct DKIM: ParsableCommand {
+struct DKIM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dkim",
         abstract: "Make DKIM keys and check the ones configured in [dkim].",
         subcommands: [Keygen.self, Check.self]
     )
 
-    struct Keygen: ParsableCommand {
+    struct Keygen: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a new private key (mode 0600) and print the DNS TXT record to publish.",
             discussion: """
@@ -39,7 +39,7 @@ struct DKIM: ParsableCommand {
             guard [2048, 3072, 4096].contains(bits) else { throw ValidationError("--bits must be 2048, 3072 or 4096") }
         }
 
-        func run() throws {
+        func run() async throws {
             // The key the configuration names may be exactly the one about to be made.
             let settings = try global.components(loadingKeys: false).configuration
             let domain =
@@ -92,7 +92,7 @@ struct DKIM: ParsableCommand {
         var description: String
     }
 
-    struct Check: ParsableCommand {
+    struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the DNS record a receiver looks up for each key, and check a signature made now.",
             discussion: """
@@ -105,7 +105,7 @@ struct DKIM: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
+        func run() async throws {
             let settings = try global.components().configuration
             guard let signer = settings.dkim.signer else {
                 throw CommandError(.configurationError, "dkim.domain: not set; DKIM is not configured, so mail goes out unsigned")

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NewsletterCore
 
-struct Ingest: ParsableCommand {
+struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read comparison pages into the store.",
         discussion: """
@@ -46,7 +46,7 @@ struct Ingest: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let context = try global.components()
         let settings = context.configuration
         let sources = self.sources.isEmpty ? settings.ingest.sources : self.sources
@@ -57,7 +57,7 @@ struct Ingest: ParsableCommand {
         if dryRun {
             try ingest(into: AppDatabase?.none, sources: sources, context: context)
         } else {
-            try ingest(into: try context.openStore(), sources: sources, context: context)
+            try await context.withStore { store in try await ingest(into: store, sources: sources, context: context) }
         }
     }
 

@@ -22,7 +22,7 @@ struct WeekOption: ParsableArguments {
     }
 }
 
-struct Preview: ParsableCommand {
+struct Preview: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build the week's draft and write outbox/<week>/preview.html, preview.txt and issue.json.",
         discussion: """
@@ -40,49 +40,50 @@ struct Preview: ParsableCommand {
     @Flag(help: "Rebuild an approved week whose draft would change; drops the approval.")
     var rebuild = false
 
-    func run() throws {
+    func run() async throws {
         let context = try global.components()
         let settings = context.configuration
         let week = self.week.resolve(settings)
         let templates = try context.templates()
-        let store = try context.openStore()
-        // Opened here, so everything below works on the store itself, whichever backend.
-        func proceed<Store: NewsletterStore>(_ store: Store) throws {
-            // The model runtime starts only if a summary is not stored yet, and stops when we return.
-            let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
-            defer { supervisor?.stop() }
-            let progress = SummaryProgress(interactive: Terminal.isInteractive, logger: context.logger)
-            let preview = IssuePreview(
-                store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
-                summarizer: chain, summaryObserver: { progress.handle($0) })
-            let result: IssuePreview<Store>.Result
-            do {
-                defer { progress.finish() }
-                result = try preview.preview(week, force: force, rebuild: rebuild)
-            } catch let error as PreviewError {
-                throw error
-            } catch let error as IssueStoreError {
-                throw error
-            } catch {
-                throw CommandError(.storeError, "the store could not save the draft, so nothing changed: \(error)")
+        try await context.withStore { store in
+            // Opened here, so everything below works on the store itself, whichever backend.
+            func proceed<Store: NewsletterStore>(_ store: Store) throws {
+                // The model runtime starts only if a summary is not stored yet, and stops when we return.
+                let (chain, supervisor) = SummaryChain.configured(settings.summaries, store: store)
+                defer { supervisor?.stop() }
+                let progress = SummaryProgress(interactive: Terminal.isInteractive, logger: context.logger)
+                let preview = IssuePreview(
+                    store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
+                    summarizer: chain, summaryObserver: { progress.handle($0) })
+                let result: IssuePreview<Store>.Result
+                do {
+                    defer { progress.finish() }
+                    result = try preview.preview(week, force: force, rebuild: rebuild)
+                } catch let error as PreviewError {
+                    throw error
+                } catch let error as IssueStoreError {
+                    throw error
+                } catch {
+                    throw CommandError(.storeError, "the store could not save the draft, so nothing changed: \(error)")
+                }
+                for line in result.text(week) { print(line) }
+                // A missing runtime is a notice, not a failure: the fallbacks ship. Unless strict.
+                let unavailable = result.unavailableProviders
+                for (reason, providers) in unavailable {
+                    Terminal.writeError(
+                        "newsletter: notice: summary provider \(providers.joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
+                    )
+                }
+                if !unavailable.isEmpty && settings.summaries.strict {
+                    throw CommandError(.summariesUnavailable, "summaries.strict is set and a summary provider could not run")
+                }
             }
-            for line in result.text(week) { print(line) }
-            // A missing runtime is a notice, not a failure: the fallbacks ship. Unless strict.
-            let unavailable = result.unavailableProviders
-            for (reason, providers) in unavailable {
-                Terminal.writeError(
-                    "newsletter: notice: summary provider \(providers.joined(separator: ", ")) could not run: \(reason). Summaries marked fallback were used instead.\n"
-                )
-            }
-            if !unavailable.isEmpty && settings.summaries.strict {
-                throw CommandError(.summariesUnavailable, "summaries.strict is set and a summary provider could not run")
-            }
+            try proceed(store)
         }
-        try proceed(store)
     }
 }
 
-struct Approve: ParsableCommand {
+struct Approve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Approve the week's stored draft: exactly those bytes are what will be sent."
     )
@@ -101,58 +102,60 @@ struct Approve: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let context = try global.components()
         let week = self.week.resolve(context.configuration)
-        let store = try context.openStore()
-        guard let issue = try store.issue(week), let hash = issue.draftHash else {
-            throw CommandError(.partialFailure, IssueStoreError.noDraft(week).description)
+        try await context.withStore { store in
+            guard let issue = try store.issue(week), let hash = issue.draftHash else {
+                throw CommandError(.partialFailure, IssueStoreError.noDraft(week).description)
+            }
+            if let expected = self.hash, !hash.hasPrefix(expected.lowercased()) {
+                throw CommandError(.partialFailure, IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
+            }
+            if issue.status == .approved && issue.approvedHash == hash {
+                print("\(week) is already approved (\(hash.prefix(12)))")
+                return
+            }
+            try store.approve(week, hash: hash, at: Date())
+            print("\(week) approved: draft \(hash.prefix(12)), \"\(issue.subject ?? "")\"")
         }
-        if let expected = self.hash, !hash.hasPrefix(expected.lowercased()) {
-            throw CommandError(.partialFailure, IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
-        }
-        if issue.status == .approved && issue.approvedHash == hash {
-            print("\(week) is already approved (\(hash.prefix(12)))")
-            return
-        }
-        try store.approve(week, hash: hash, at: Date())
-        print("\(week) approved: draft \(hash.prefix(12)), \"\(issue.subject ?? "")\"")
     }
 }
 
-struct Issues: ParsableCommand {
+struct Issues: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the issues: drafts, approvals, skips and sends.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let store = try global.components().openStore()
-        let issues = try store.listIssues()
-        if json {
-            struct Row: Encodable {
-                var week: String
-                var status: String
-                var subject: String?
-                var draftHash: String?
-                var approvedHash: String?
-                var skipReason: String?
-                var comparisonIDs: [Int64]
-                /// How many of the draft's summaries are of each kind (abstractive, fallbacks, edited).
-                var summaryKinds: [String: Int]?
+    func run() async throws {
+        try await global.components().withStore { store in
+            let issues = try store.listIssues()
+            if json {
+                struct Row: Encodable {
+                    var week: String
+                    var status: String
+                    var subject: String?
+                    var draftHash: String?
+                    var approvedHash: String?
+                    var skipReason: String?
+                    var comparisonIDs: [Int64]
+                    /// How many of the draft's summaries are of each kind (abstractive, fallbacks, edited).
+                    var summaryKinds: [String: Int]?
+                }
+                print(
+                    try JSONOutput.string(
+                        issues.map {
+                            Row(
+                                week: $0.week.description, status: $0.status.rawValue, subject: $0.subject,
+                                draftHash: $0.draftHash,
+                                approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs,
+                                summaryKinds: $0.summaryKinds)
+                        }))
+                return
             }
-            print(
-                try JSONOutput.string(
-                    issues.map {
-                        Row(
-                            week: $0.week.description, status: $0.status.rawValue, subject: $0.subject,
-                            draftHash: $0.draftHash,
-                            approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs,
-                            summaryKinds: $0.summaryKinds)
-                    }))
-            return
+            if issues.isEmpty { print("No issues yet; `newsletter preview` builds one.") }
+            for issue in issues { print(issue.listLine) }
         }
-        if issues.isEmpty { print("No issues yet; `newsletter preview` builds one.") }
-        for issue in issues { print(issue.listLine) }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NewsletterCore
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "The weekly job for cron: ingest, build the week's issue, and send it once approved.",
@@ -26,7 +26,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var week: WeekOption
 
-    func run() throws {
+    func run() async throws {
         let started = ContinuousClock.now
         let context = try global.components()
         let settings = context.configuration
@@ -82,7 +82,7 @@ struct RunCommand: ParsableCommand {
             for failure in report.ingest.failed { Terminal.printError(failure) }
             return finish(report.summary, status: report.exitStatus, context: context, since: started)
         }
-        let status = proceed(try context.openStore())
+        let status = try await context.withStore { store in await proceed(store) }
         if status != .success { throw status }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import NewsletterCore
 import Synchronization
 
-struct Send: ParsableCommand {
+struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send the week's approved issue to every confirmed subscriber, each exactly once.",
         discussion: """
@@ -35,48 +35,49 @@ struct Send: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let context = try global.components()
         let settings = context.configuration
         let week = self.week.resolve(settings)
         let delivery = try context.delivery()
         if !dryRun { try context.configuration.requireOneClickUnsubscribeURL() }
-        let store = try context.openStore()
-        // Opened here, so everything below works on the store itself, whichever backend.
-        func proceed(_ store: some NewsletterStore) throws {
-            let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
-            let transport = settings.transport(for: week)
+        try await context.withStore { store in
+            // Opened here, so everything below works on the store itself, whichever backend.
+            func proceed(_ store: some NewsletterStore) throws {
+                let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
+                let transport = settings.transport(for: week)
 
-            if let to {
-                let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
-                print("test send of \(week) to \(to): \(outcome)")
-                if case .sent = outcome { return }
-                throw ExitStatus.partialFailure
-            }
-            if dryRun {
-                print(try store.sendDryRun(week, transport: transport.name))
-                return
-            }
-            let lock = try SendLock.take(for: store, path: SendLock.path(dataDirectory: settings.dataDirectory))
-            defer { withExtendedLifetime(lock) {} }
-            let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
-            let observer = SendProgress(progress: progress)
-            do {
-                let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
-                progress?.clear()
-                print(summary.line(week))
-                for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
-                    print("  failed: \(failure.email): \(failure.reply)")
-                }
-                if !summary.complete && !summary.leftToOtherSenders && limit == nil {
+                if let to {
+                    let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
+                    print("test send of \(week) to \(to): \(outcome)")
+                    if case .sent = outcome { return }
                     throw ExitStatus.partialFailure
                 }
-            } catch let error as DeliveryError {
-                progress?.clear()
-                throw error
+                if dryRun {
+                    print(try store.sendDryRun(week, transport: transport.name))
+                    return
+                }
+                let lock = try SendLock.take(for: store, path: SendLock.path(dataDirectory: settings.dataDirectory))
+                defer { withExtendedLifetime(lock) {} }
+                let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
+                let observer = SendProgress(progress: progress)
+                do {
+                    let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
+                    progress?.clear()
+                    print(summary.line(week))
+                    for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
+                        print("  failed: \(failure.email): \(failure.reply)")
+                    }
+                    if !summary.complete && !summary.leftToOtherSenders && limit == nil {
+                        throw ExitStatus.partialFailure
+                    }
+                } catch let error as DeliveryError {
+                    progress?.clear()
+                    throw error
+                }
             }
+            try proceed(store)
         }
-        try proceed(store)
     }
 }
 
@@ -94,7 +95,7 @@ final class SendProgress: DeliveryObserver {
 }
 
 /// `make bench`'s first row: personalised messages rendered and encoded per second, in memory.
-struct BenchmarkEncode: ParsableCommand {
+struct BenchmarkEncode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark-encode", abstract: "Time personalising and encoding the week's issue (for make bench).",
         shouldDisplay: false)
@@ -105,11 +106,11 @@ struct BenchmarkEncode: ParsableCommand {
     @Flag(help: "Fill and encode each whole message (the encoder before issue 16), not splice.")
     var reference = false
 
-    func run() throws {
+    func run() async throws {
         let context = try global.components()
         let week = self.week.resolve(context.configuration)
         let delivery = try context.configuration.deliverySettings()
-        guard let issue = try context.openStore().issue(week), let html = issue.html, let text = issue.text else {
+        guard let issue = try await context.withStore({ try await $0.issue(week) }), let html = issue.html, let text = issue.text else {
             throw ValidationError("\(week) has no draft; preview it first")
         }
         let benchmark = EncodeBenchmark(subject: issue.subject ?? "", html: html, text: text, delivery: delivery)

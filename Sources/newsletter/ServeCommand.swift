@@ -35,6 +35,6 @@ struct Serve: AsyncParsableCommand {
                 ])
             try await app.runService()
         }
-        try await serve(try components.openStore())
+        try await components.withStore { store in try await serve(store) }
     }
 }

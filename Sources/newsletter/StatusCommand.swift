@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NewsletterCore
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "What a week holds: its pages, summaries, approval, ledger, the last run and its errors.",
         discussion: "Reads only; never waits on or blocks a run."
@@ -12,11 +12,12 @@ struct Status: ParsableCommand {
     @OptionGroup var week: WeekOption
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let context = try global.components()
         let week = self.week.resolve(context.configuration)
-        let report = try WeekStatusReport.make(
-            week, store: try context.openStore(), settings: context.configuration, now: Date())
+        let report = try await context.withStore { store in
+            try await WeekStatusReport.make(week, store: store, settings: context.configuration, now: Date())
+        }
         print(try json ? JSONOutput.string(report) : report.text)
     }
 }

@@ -3,14 +3,14 @@ import Foundation
 import NewsletterCore
 
 /// `newsletter store …`: the store itself, whichever backend `store.url` selects.
-struct StoreCommand: ParsableCommand {
+struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "The store: bring its schema up to date, or copy the SQLite store into PostgreSQL.",
         subcommands: [Migrate.self, Copy.self]
     )
 
-    struct Migrate: ParsableCommand {
+    struct Migrate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply the schema migrations this newsletter knows (every command also does on start).",
             discussion: """
@@ -23,11 +23,11 @@ struct StoreCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             switch context.configuration.store {
             case .sqlite(let path):
-                _ = try context.openStore()
+                _ = try StoreFactory.openSQLite(path)
                 print("SQLite store \(path): schema up to date")
             case .postgres(let location):
                 let store = try PostgresStore.connect(location, logger: context.logger)
@@ -43,7 +43,7 @@ struct StoreCommand: ParsableCommand {
         }
     }
 
-    struct Copy: ParsableCommand {
+    struct Copy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Copy the SQLite store (store.path) into an empty PostgreSQL database.",
             discussion: """
@@ -71,7 +71,7 @@ struct StoreCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             let location: PostgresLocation
             do {

@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import NewsletterCore
 
-struct Subscribers: ParsableCommand {
+struct Subscribers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage subscribers from the command line.",
         subcommands: [Add.self, List.self, Remove.self, Import.self, Export.self]
     )
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a subscriber (confirmed: the editor vouches for the address).")
 
@@ -24,36 +24,38 @@ struct Subscribers: ParsableCommand {
             }
         }
 
-        func run() throws {
-            let store = try global.components().openStore()
-            let subscriber = try store.addSubscriber(
-                email: email, name: name, status: Subscriber.Status(rawValue: status)!)
-            print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
-        }
-    }
-
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List subscribers.")
-
-        @OptionGroup var global: GlobalOptions
-
-        func run() throws {
-            let store = try global.components().openStore()
-            var after: Int64 = 0
-            while true {
-                let page = try store.subscribers(status: nil, afterID: after, limit: 500)
-                for subscriber in page {
-                    print(
-                        "#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")"
-                    )
-                }
-                guard let last = page.last else { break }
-                after = last.id
+        func run() async throws {
+            try await global.components().withStore { store in
+                let subscriber = try store.addSubscriber(
+                    email: email, name: name, status: Subscriber.Status(rawValue: status)!)
+                print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
             }
         }
     }
 
-    struct Remove: ParsableCommand {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List subscribers.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            try await global.components().withStore { store in
+                var after: Int64 = 0
+                while true {
+                    let page = try store.subscribers(status: nil, afterID: after, limit: 500)
+                    for subscriber in page {
+                        print(
+                            "#\(subscriber.id)\t\(subscriber.email)\t\(subscriber.status.rawValue)\t\(subscriber.name ?? "")"
+                        )
+                    }
+                    guard let last = page.last else { break }
+                    after = last.id
+                }
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a subscriber with their tokens, consent trail and delivery rows (to be forgotten).",
             discussion: "To stop mail but keep the record, have them unsubscribe instead.")
@@ -61,16 +63,17 @@ struct Subscribers: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The email address.") var email: String
 
-        func run() throws {
-            let store = try global.components().openStore()
-            guard try store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
-                throw CommandError(.partialFailure, "\(email) is not a subscriber; `newsletter subscribers list` shows who is")
+        func run() async throws {
+            try await global.components().withStore { store in
+                guard try store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
+                    throw CommandError(.partialFailure, "\(email) is not a subscriber; `newsletter subscribers list` shows who is")
+                }
+                print("removed \(email)")
             }
-            print("removed \(email)")
         }
     }
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import subscribers from a CSV file (email[,name][,topics], header row optional) as confirmed.",
             discussion: """
@@ -83,7 +86,7 @@ struct Subscribers: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The CSV file.") var file: String
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             let text: String
             do {
@@ -91,45 +94,47 @@ struct Subscribers: ParsableCommand {
             } catch {
                 throw CommandError(.partialFailure, "cannot read \(file) as UTF-8 text: \(error.localizedDescription)")
             }
-            let store = try context.openStore()
-            let (parsed, parseErrors) = SubscriberCSV.parse(text)
-            let aliases = context.configuration.issue.topics
-            let (rows, topicErrors) = SubscriberCSV.checkTopics(
-                parsed, catalog: try store.topicCatalog(aliases: aliases), aliases: aliases)
-            let errors = (parseErrors + topicErrors).sorted { $0.line < $1.line }
-            var added = 0
-            let now = Date()
-            for row in rows where try store.importSubscriber(
-                email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
-            {
-                added += 1
+            try await context.withStore { store in
+                let (parsed, parseErrors) = SubscriberCSV.parse(text)
+                let aliases = context.configuration.issue.topics
+                let (rows, topicErrors) = SubscriberCSV.checkTopics(
+                    parsed, catalog: try store.topicCatalog(aliases: aliases), aliases: aliases)
+                let errors = (parseErrors + topicErrors).sorted { $0.line < $1.line }
+                var added = 0
+                let now = Date()
+                for row in rows where try store.importSubscriber(
+                    email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
+                {
+                    added += 1
+                }
+                for error in errors { Terminal.printError("\(file):\(error.line): \(error.message)") }
+                print("\(added) added, \(rows.count - added) already known, \(errors.count) refused")
+                context.logger.info(
+                    "import finished",
+                    metadata: ["file": "\(file)", "added": "\(added)", "known": "\(rows.count - added)", "refused": "\(errors.count)"])
+                if !errors.isEmpty { throw ExitStatus.partialFailure }
             }
-            for error in errors { Terminal.printError("\(file):\(error.line): \(error.message)") }
-            print("\(added) added, \(rows.count - added) already known, \(errors.count) refused")
-            context.logger.info(
-                "import finished",
-                metadata: ["file": "\(file)", "added": "\(added)", "known": "\(rows.count - added)", "refused": "\(errors.count)"])
-            if !errors.isEmpty { throw ExitStatus.partialFailure }
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Print every subscriber as CSV: email, name, status, format, paused, created_at, confirmed_at, topics.")
 
         @OptionGroup var global: GlobalOptions
 
-        func run() throws {
-            let store = try global.components().openStore()
-            print(SubscriberCSV.header)
-            var after: Int64 = 0
-            while true {
-                let page = try store.subscribers(status: nil, afterID: after, limit: 500)
-                let topics = try store.topicChoices(subscriberIDs: page.map(\.id))
-                for subscriber in page { print(SubscriberCSV.line(subscriber, topics: topics[subscriber.id] ?? .everything)) }
-                guard let last = page.last else { break }
-                after = last.id
+        func run() async throws {
+            try await global.components().withStore { store in
+                print(SubscriberCSV.header)
+                var after: Int64 = 0
+                while true {
+                    let page = try store.subscribers(status: nil, afterID: after, limit: 500)
+                    let topics = try store.topicChoices(subscriberIDs: page.map(\.id))
+                    for subscriber in page { print(SubscriberCSV.line(subscriber, topics: topics[subscriber.id] ?? .everything)) }
+                    guard let last = page.last else { break }
+                    after = last.id
+                }
             }
         }
     }

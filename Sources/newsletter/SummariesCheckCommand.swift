@@ -4,7 +4,7 @@ import NewsletterCore
 
 extension Summaries {
     /// `newsletter summaries check`: the guard on a sentence or a summary someone wrote.
-    struct Check: ParsableCommand {
+    struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the summary guard on your own text against a comparison page.",
             discussion: """
@@ -43,7 +43,7 @@ extension Summaries {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             let ingester = Ingester<AppDatabase, CurlFetcher>(
                 store: nil, fetcher: context.fetcher(), options: IngestOptions(dryRun: true), logger: context.logger)

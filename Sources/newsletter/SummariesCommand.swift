@@ -4,13 +4,13 @@ import Logging
 import NewsletterCore
 import Synchronization
 
-struct Summaries: ParsableCommand {
+struct Summaries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Edit a week's summaries, or evaluate the summarizer on a set of pages.",
         subcommands: [Edit.self, Eval.self, Check.self]
     )
 
-    struct Edit: ParsableCommand {
+    struct Edit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace a comparison's summary in a week's issue with your own text.",
             discussion: """
@@ -33,7 +33,7 @@ struct Summaries: ParsableCommand {
             if remove && text != nil { throw ValidationError("--remove and --text exclude each other") }
         }
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             let week = try! IssueWeek(parsing: self.week)
             // Opened here, so the edit works on the store itself, whichever backend.
@@ -59,7 +59,7 @@ struct Summaries: ParsableCommand {
                     throw ExitStatus.partialFailure
                 }
             }
-            try proceed(try context.openStore())
+            try await context.withStore { store in try await proceed(store) }
         }
 
         private func readText(current: PanelSummary?) throws -> String {
@@ -86,7 +86,7 @@ struct Summaries: ParsableCommand {
         }
     }
 
-    struct Eval: ParsableCommand {
+    struct Eval: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run each summary provider over pages and report how often the guard accepts it.",
             discussion: """
@@ -104,7 +104,7 @@ struct Summaries: ParsableCommand {
         @Flag(help: "Print every reply and the guard's verdict on it.") var verbose = false
         @Argument(help: ArgumentHelp("Page files, directories or URLs.", valueName: "source")) var sources: [String]
 
-        func run() throws {
+        func run() async throws {
             let context = try global.components()
             var settings = context.configuration
             if let model { settings.summaries.model = URL(fileURLWithPath: model).standardizedFileURL.path }

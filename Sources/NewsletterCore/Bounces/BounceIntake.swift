@@ -46,7 +46,7 @@ extension BounceProcessor {
     /// mailbox; the next fetch recognises what was stored already by its key.
     public func fetch(
         from client: MailboxClient, observer: (any BounceIntakeObserver)? = nil, logger: Logger
-    ) throws -> BounceIntakeSummary {
+    ) async throws -> BounceIntakeSummary {
         let session = try client.connect()
         let messages = try session.list()
         observer?.started(total: messages.count)
@@ -58,7 +58,7 @@ extension BounceProcessor {
             let place = "message \(message)"
             let outcome: Outcome
             do {
-                outcome = try process(try session.retrieve(message), source: .mailbox)
+                outcome = try await process(try session.retrieve(message), source: .mailbox)
             } catch let error as MailboxError {
                 summary.messages += 1
                 summary.refused.append("\(place): \(error.reason)")
@@ -83,7 +83,7 @@ extension BounceProcessor {
 
     /// Imports `.eml` files (one message each) and mbox files (many); a file that cannot be
     /// read or a message that is refused is named with its reason, the rest still processed.
-    public func importFiles(_ paths: [String], observer: (any BounceIntakeObserver)? = nil) throws
+    public func importFiles(_ paths: [String], observer: (any BounceIntakeObserver)? = nil) async throws
         -> BounceIntakeSummary
     {
         var summary = BounceIntakeSummary()
@@ -102,7 +102,7 @@ extension BounceProcessor {
             }
             for message in messages {
                 let place = messages.count > 1 || Mbox.isMbox(bytes) ? "\(path):\(message.line)" : path
-                let outcome = try process(message.bytes, source: .file)
+                let outcome = try await process(message.bytes, source: .file)
                 summary.add(outcome, at: place)
                 observer?.processed(place, outcome: Self.describe(outcome))
             }

@@ -28,7 +28,7 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
     public typealias Outcome = BounceOutcome
 
     /// Processes one message; throws only when the store fails (then nothing was recorded).
-    public func process(_ bytes: [UInt8], source: BounceSource) throws -> Outcome {
+    public func process(_ bytes: [UInt8], source: BounceSource) async throws -> Outcome {
         guard bytes.count <= maxMessageBytes else {
             return .refused(
                 "it is \(ByteCount(bytes.count)), over bounces.max_message_bytes (\(ByteCount(maxMessageBytes)))")
@@ -39,7 +39,7 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
         } catch {
             return .refused(error.reason)
         }
-        return try record(parsed, source: source)
+        return try await record(parsed, source: source)
     }
 
     /// Stores a report that arrived already parsed (a relay's webhook) or was parsed above.
@@ -51,7 +51,7 @@ public struct BounceProcessor<Store: BounceStore>: Sendable {
         for (index, recipient) in parsed.recipients.enumerated() {
             let kind = BounceRule.classify(recipient.evidence)
             let whom: (week: IssueWeek?, subscriber: Subscriber)?
-            switch try resolve(recipient, in: parsed, at: time) {
+            switch await try resolve(recipient, in: parsed, at: time) {
             case .found(let week, let subscriber): whom = (week, subscriber)
             case .notFound(let reason):
                 // An auto-reply or a success notice changes nothing for anyone: counted even

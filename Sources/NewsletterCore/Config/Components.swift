@@ -15,8 +15,10 @@ public struct Components: Sendable {
 
     /// The configured store (SQLite, or PostgreSQL under `store.url`): exit status 74 when it
     /// cannot be reached, 78 when it is set up wrongly.
-    public func openStore() throws(StoreOpenError) -> any NewsletterStore {
-        try StoreFactory.open(configuration.store, logger: logger)
+    public func withStore<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (any NewsletterStore) async throws -> T
+    ) async throws -> T {
+        try await StoreFactory.withStore(configuration.store, logger: logger, isolation: isolation, body)
     }
 
     /// The templates, checked (exit status 78 for a broken one).
@@ -60,13 +62,12 @@ public struct Components: Sendable {
     /// `run` never read it at once; nil when another fetch holds the lock.
     public func fetchBounces(
         _ mailbox: MailboxClient.Settings, store: some BounceStore, observer: (any BounceIntakeObserver)?
-    ) throws -> BounceIntakeSummary? {
+    ) async throws -> BounceIntakeSummary? {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("bounces.lock")
         guard let lock = try? RunLock(path: path) else { return nil }
-        return try withExtendedLifetime(lock) {
-            try bounceProcessor(store: store).fetch(
-                from: MailboxClient(settings: mailbox), observer: observer, logger: logger)
-        }
+        defer { withExtendedLifetime(lock) {} }
+        return try await bounceProcessor(store: store).fetch(
+            from: MailboxClient(settings: mailbox), observer: observer, logger: logger)
     }
 
     /// What `ingest` and `run` read comparison pages with.

@@ -47,8 +47,8 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
             preferencesURL: "\(settings.publicURL)/preferences/SAMPLE-TOKEN")
     }
 
-    public func preview(_ week: IssueWeek, force: Bool = false, rebuild: Bool = false) throws -> Result {
-        try build(week, force: force, rebuild: rebuild, check: nil)
+    public func preview(_ week: IssueWeek, force: Bool = false, rebuild: Bool = false) async throws -> Result {
+        try await build(week, force: force, rebuild: rebuild, check: nil)
     }
 
     /// Builds the week's draft again from what is stored, asking no model: the editors' texts,
@@ -69,7 +69,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
         var storedOnly = self
         storedOnly.summarizer = summarizer.askingNoModel()
         storedOnly.summaryObserver = nil
-        return try storedOnly.build(week, force: true, rebuild: true) { selection, outcomes in
+        return await try storedOnly.build(week, force: true, rebuild: true) { selection, outcomes in
             let now = selection.selected.map(\.id)
             guard now == existing.comparisonIDs else {
                 throw DraftRebuildError.selectionChanged(week, draft: existing.comparisonIDs, now: now)
@@ -98,9 +98,9 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
     ) async throws -> Result {
         let existing = try await store.issue(week)
         if existing?.status == .sent { throw PreviewError.alreadySent(week) }
-        guard try !await store.listComparisons().isEmpty else { throw PreviewError.emptyStore }
+        guard try await !store.listComparisons().isEmpty else { throw PreviewError.emptyStore }
 
-        let selection = try WeekSelector.select(week, from: store, timeZone: settings.timeZone, policy: settings.policy)
+        let selection = try await WeekSelector.select(week, from: store, timeZone: settings.timeZone, policy: settings.policy)
         if selection.selected.count < settings.policy.minComparisons && !force {
             let reason =
                 "\(selection.selected.count) new comparison(s) published in \(week), fewer than the minimum of \(settings.policy.minComparisons)"
@@ -120,8 +120,9 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
         }
 
         // Each comparison is summarized once, whatever the number of variants it appears in.
-        let outcomes = try selection.selected.map {
-            try await summarizer.summarize($0, week: week, observer: summaryObserver)
+        var outcomes: [SummaryOutcome] = []
+        for comparison in selection.selected {
+            outcomes.append(try await summarizer.summarize(comparison, week: week, observer: summaryObserver))
         }
         try check?(selection, outcomes)
         let items = zip(selection.selected, outcomes).map { IssueItem(stored: $0, summary: $1.summary) }

@@ -26,7 +26,7 @@ public struct SummaryEdits<Store: NewsletterStore>: Sendable {
 
     /// Stores `text` as the comparison's summary in `week`, so it wins over any generated one.
     public func replace(week: IssueWeek, comparisonID: Int64, with text: String, scope: Scope) async throws -> Replaced {
-        let stored = try editable(week: week, comparisonID: comparisonID, scope: scope)
+        let stored = await try editable(week: week, comparisonID: comparisonID, scope: scope)
         let cleaned: String
         do {
             cleaned = try EditorSummary.clean(text)
@@ -39,7 +39,7 @@ public struct SummaryEdits<Store: NewsletterStore>: Sendable {
 
     /// Drops the editor's text; returns whether there was one.
     public func revert(week: IssueWeek, comparisonID: Int64, scope: Scope) async throws -> Bool {
-        _ = try editable(week: week, comparisonID: comparisonID, scope: scope)
+        _ = await try editable(week: week, comparisonID: comparisonID, scope: scope)
         return try await store.removeSummaryOverride(week: week, comparisonID: comparisonID)
     }
 

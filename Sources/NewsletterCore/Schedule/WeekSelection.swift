@@ -32,10 +32,10 @@ public struct WeekSelection: Sendable {
 public enum WeekSelector {
     public static func select(
         _ week: IssueWeek, from store: some IssueStore, timeZone: TimeZone, policy: SelectionPolicy
-    ) throws -> WeekSelection {
+    ) async throws -> WeekSelection {
         let window = week.window(in: timeZone)
-        let featured = try store.comparisonIDsFeaturedInSentIssues(otherThan: week)
-        let published = try store.comparisons(publishedIn: window)
+        let featured = try await store.comparisonIDsFeaturedInSentIssues(otherThan: week)
+        let published = try await store.comparisons(publishedIn: window)
         let fresh = published.filter { !featured.contains($0.id) }
         let ranked = rank(fresh)
         return WeekSelection(

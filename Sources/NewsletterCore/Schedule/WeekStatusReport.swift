@@ -78,6 +78,8 @@ public struct WeekStatusReport: Encodable, Sendable {
         let approved = issue?.approvedHash != nil && issue?.approvedHash == issue?.draftHash
         let window = week.window(in: settings.timeZone)
         let bounces = try await store.bounceTally(week)
+        var editorsMailed: [String] = []
+        if let hash = issue?.draftHash { editorsMailed = try await store.editorsMailed(week, draftHash: hash).sorted() }
         var report = WeekStatusReport(
             week: week.description, window: [window.start, window.end], issue: issue?.status.rawValue ?? "none",
             subject: issue?.subject, skipReason: issue?.skipReason, draftHash: issue?.draftHash, approved: approved,
@@ -86,7 +88,7 @@ public struct WeekStatusReport: Encodable, Sendable {
             nextRun: describe(decision, week: week, approved: approved, settings: settings),
             pages: pages,
             summaryProviders: Dictionary(pages.compactMap(\.summaryProvider).map { ($0, 1) }, uniquingKeysWith: +),
-            editorsMailed: try issue?.draftHash.map { try await store.editorsMailed(week, draftHash: $0).sorted() } ?? [],
+            editorsMailed: editorsMailed,
             ledger: counts,
             lastRun: record.map {
                 LastRun(

@@ -177,7 +177,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             throw .store("\(error)")
         }
         for (week, request) in weeks {
-            let outcome = try runWeek(week, request: request, now: now, observer: observer)
+            let outcome = await try runWeek(week, request: request, now: now, observer: observer)
             report.weeks.append((week, outcome))
             // A mail server that is down for one week is down for the next.
             if case .serverUnavailable = outcome { break }
@@ -230,7 +230,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             try await store.beginRun(week, at: now)
             let outcome: WeekOutcome
             do {
-                outcome = try act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
+                outcome = await try act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
             } catch {
                 // Whatever stopped the week, status must say so rather than "running".
                 try? await store.finishRun(week, outcome: "error", summary: "\(error)", error: "\(error)", at: Date())
@@ -270,7 +270,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         case .alreadySkipped(let reason):
             return .skipped(reason: reason)
         case .pastCutoff(let reason), .skipMissed(let reason):
-            try ensureLockHeld()
+            await try ensureLockHeld()
             try await store.recordSkipped(week, reason: reason)
             logger.notice("week skipped", metadata: ["week": "\(week)", "reason": "\(reason)"])
             return .skipped(reason: reason)
@@ -279,15 +279,15 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         }
         if decision != .finishSending {
             observer?.stage("preview", week: week)
-            try ensureLockHeld()
-            if let early = try buildDraft(week) { return early }
+            await try ensureLockHeld()
+            if let early = await try buildDraft(week) { return early }
         }
         guard let issue = try await store.issue(week), let hash = issue.draftHash else {
             return .nothingToDo(reason: "no draft")
         }
-        try ensureLockHeld()
+        await try ensureLockHeld()
         if issue.approvedHash != hash {
-            guard settings.approval == .auto else { return try mailEditors(week, issue: issue, hash: hash) }
+            guard settings.approval == .auto else { return await try mailEditors(week, issue: issue, hash: hash) }
             try await store.approve(week, hash: hash, at: Date())
             logger.notice("draft approved by run.approval = auto", metadata: ["week": "\(week)", "hash": "\(hash)"])
         }
@@ -301,7 +301,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             outboxDirectory: configuration.outboxDirectory, summarizer: summarizer, summaryObserver: summaryObserver)
         do {
             // Under auto approval the run's own approval may be rebuilt until sending begins.
-            let result = try preview.preview(week, rebuild: settings.approval == .auto)
+            let result = await try preview.preview(week, rebuild: settings.approval == .auto)
             // A runtime that could not run is a warning, not a failure: the fallbacks ship.
             for outcome in result.summaryOutcomes {
                 for (provider, reason) in outcome.unavailable {

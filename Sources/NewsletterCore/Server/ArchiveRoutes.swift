@@ -18,17 +18,17 @@ public struct ArchiveRoutes<Store: ArchiveStore>: Sendable {
 
     public func register(on router: Router<some RequestContext>) {
         router.get("/archive") { _, _ in
-            let issues = try await offload { try await store.sentIssues() }
+            let issues = try await store.sentIssues()
             return Self.respond(archive.index(issues), contentType: "text/html; charset=utf-8")
         }
         router.get("/archive/feed.xml") { _, _ in
-            let issues = try await offload { try await store.sentIssues() }
+            let issues = try await store.sentIssues()
             return Self.respond(archive.feed(issues), contentType: "application/atom+xml; charset=utf-8")
         }
         router.get("/archive/:week") { _, context in
             let text = try context.parameters.require("week")
             guard let week = try? IssueWeek(parsing: text) else { return notFound() }
-            let issue = try await offload { try await store.sentIssue(week) }
+            let issue = try await store.sentIssue(week)
             guard let issue, let page = archive.issuePage(issue) else { return notFound() }
             return Self.respond(page, contentType: "text/html; charset=utf-8")
         }

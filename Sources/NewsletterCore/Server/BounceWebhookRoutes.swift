@@ -81,23 +81,20 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
                     status: .badRequest, ["error": "not the documented JSON shape: \(Self.describe(error))"])
             }
             let processor = self.processor
-            let answer = try await offload { () -> Answer in
-                var answer = Answer()
-                for event in events {
-                    guard let parsed = Self.parsed(event, verp: processor.parser.verp) else {
-                        answer.refused.append(
-                            .init(
-                                id: event.id,
-                                reason: "type \"\(event.type)\" is not bounce, complaint, auto_reply or delivered"))
-                        continue
-                    }
-                    switch try processor.record(parsed, source: .webhook) {
-                    case .recorded: answer.recorded += 1
-                    case .duplicate: answer.duplicates += 1
-                    case .refused(let reason): answer.refused.append(.init(id: event.id, reason: reason))
-                    }
+            var answer = Answer()
+            for event in events {
+                guard let parsed = Self.parsed(event, verp: processor.parser.verp) else {
+                    answer.refused.append(
+                        .init(
+                            id: event.id,
+                            reason: "type \"\(event.type)\" is not bounce, complaint, auto_reply or delivered"))
+                    continue
                 }
-                return answer
+                switch try await processor.record(parsed, source: .webhook) {
+                case .recorded: answer.recorded += 1
+                case .duplicate: answer.duplicates += 1
+                case .refused(let reason): answer.refused.append(.init(id: event.id, reason: reason))
+                }
             }
             let data = try JSONEncoder().encode(answer)
             var headers = HTTPFields()

@@ -44,7 +44,7 @@ extension EditorRoutes {
                     throw BadRequest(status: 422, "the field \"text\" (the summary) is required")
                 }
                 let replaced = try await edit { edits in
-                    try edits.replace(week: week, comparisonID: comparison, with: text, scope: .draftComparisons)
+                    try await edits.replace(week: week, comparisonID: comparison, with: text, scope: .draftComparisons)
                 }
                 logger.notice(
                     "summary replaced from the editor page",
@@ -60,7 +60,7 @@ extension EditorRoutes {
                 let comparison = try comparisonParameter(context, week: week)
                 try checkFormToken(try await formFields(request), week: week)
                 let removed = try await edit { edits in
-                    try edits.revert(week: week, comparisonID: comparison, scope: .draftComparisons)
+                    try await edits.revert(week: week, comparisonID: comparison, scope: .draftComparisons)
                 }
                 logger.notice(
                     "summary reverted from the editor page",
@@ -77,11 +77,11 @@ extension EditorRoutes {
                 guard let drafts else {
                     throw BadRequest(status: 503, "this server cannot rebuild drafts; run `newsletter preview --week \(week)`")
                 }
-                let before = try await offload { try await store.issue(week) }
+                let before = try await store.issue(week)
                 let wasApproved = before?.approvedHash != nil && before?.approvedHash == before?.draftHash
                 let result: IssuePreview<Store>.Result
                 do {
-                    result = try await offload { try drafts.rebuildFromStoredSummaries(week) }
+                    result = try await drafts.rebuildFromStoredSummaries(week)
                 } catch let error as DraftRebuildError {
                     switch error {
                     case .noDraft:
@@ -114,10 +114,10 @@ extension EditorRoutes {
     }
 
     /// Runs an edit on the store's threads; its refusals become the page's 4xx.
-    private func edit<T: Sendable>(_ work: @escaping @Sendable (SummaryEdits<Store>) throws -> T) async throws -> T {
+    private func edit<T: Sendable>(_ work: (SummaryEdits<Store>) async throws -> T) async throws -> T {
         let edits = SummaryEdits(store: store)
         do {
-            return try await offload { try work(edits) }
+            return try await work(edits)
         } catch let error as SummaryEditError {
             switch error {
             case .noComparison, .noDraft, .notInIssue: throw BadRequest(status: 404, error.description)
@@ -153,19 +153,13 @@ extension EditorRoutes {
         let rows = Self.summaryProvenance(issue.manifest)
         let inDraft = Set(issue.comparisonIDs)
         let ids = rows.compactMap { $0["id"] as? Int64 }.filter(inDraft.contains)
-        let overrides: [Int64: String] = try await offload {
-            var found: [Int64: String] = [:]
-            for id in ids { found[id] = try await store.summaryOverride(week: week, comparisonID: id)?.text }
-            return found
-        }
+        var overrides: [Int64: String] = [:]
+        for id in ids { overrides[id] = try await store.summaryOverride(week: week, comparisonID: id)?.text }
         // The guard's verdict on each editor's text, as advice: the editor's text ships whatever it says.
-        let advice: [Int64: GuardVerdict] = try await offload {
-            var verdicts: [Int64: GuardVerdict] = [:]
-            for (id, text) in overrides {
-                guard let stored = try await store.comparison(id: id) else { continue }
-                verdicts[id] = try? GuardVerdict.check(text, tool: nil, in: stored.comparison)
-            }
-            return verdicts
+        var advice: [Int64: GuardVerdict] = [:]
+        for (id, text) in overrides {
+            guard let stored = try await store.comparison(id: id) else { continue }
+            advice[id] = try? GuardVerdict.check(text, tool: nil, in: stored.comparison)
         }
         let editable = issue.status != .sent
         return rows.map { row in

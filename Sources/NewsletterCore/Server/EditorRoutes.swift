@@ -58,11 +58,9 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         guard let token, !token.isEmpty else { return }
         router.get("/metrics") { request, _ in
             if let refusal = refuse(request) { return refusal }
-            let (depth, counts) = try await offload {
-                var counts: [Subscriber.Status: Int] = [:]
-                for status in Subscriber.Status.allCases { counts[status] = try await store.subscriberCount(status: status) }
-                return (try await store.endpointMailQueueDepth(), counts)
-            }
+            var counts: [Subscriber.Status: Int] = [:]
+            for status in Subscriber.Status.allCases { counts[status] = try await store.subscriberCount(status: status) }
+            let depth = try await store.endpointMailQueueDepth()
             var headers = PageRenderer.headers(contentType: "text/plain; version=0.0.4; charset=utf-8")
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(
@@ -73,7 +71,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         // Every editor page and action behind one check: the token, and for posts the same site.
         let editor = router.group("/editor").add(middleware: EditorAccess<Context>(routes: self))
         editor.get("issues") { request, _ in
-            let issues = try await offload { try await store.listIssues() }
+            let issues = try await store.listIssues()
             let rows: [[String: Any]] = issues.map { issue in
                 [
                     "week": issue.week.description, "status": issue.status.rawValue, "subject": issue.subject ?? "",
@@ -86,14 +84,14 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         }
         editor.get("issues/:week") { request, context in
             let week = try weekParameter(context)
-            guard let issue = try await offload({ try await store.issue(week) }), let html = issue.html,
+            guard let issue = try await store.issue(week), let html = issue.html,
                 let text = issue.text
             else {
                 return pages.failure(
                     BadRequest(status: 404, "\(week) has no draft; run `newsletter preview --week \(week)` first"),
                     json: false)
             }
-            let counts = try await offload { try await store.deliveryCounts(week) }
+            let counts = try await store.deliveryCounts(week)
             let sample = Personalization(
                 name: "Sample Reader", unsubscribeURL: "about:blank", preferencesURL: "about:blank")
             let sent = issue.status == .sent
@@ -132,7 +130,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     throw BadRequest(
                         status: 422, "the field \"hash\" (at least 6 hex digits of the draft you reviewed) is required")
                 }
-                guard let issue = try await offload({ try await store.issue(week) }), let hash = issue.draftHash else {
+                guard let issue = try await store.issue(week), let hash = issue.draftHash else {
                     throw BadRequest(status: 404, "\(week) has no draft to approve")
                 }
                 guard hash.hasPrefix(expected) else {
@@ -141,7 +139,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                         "the draft of \(week) is now \(hash.prefix(12)), not \(expected.prefix(12)): reload and review it again")
                 }
                 do {
-                    try await offload { try await store.approve(week, hash: hash, at: time.now()) }
+                    try await store.approve(week, hash: hash, at: time.now())
                 } catch let error as IssueStoreError {
                     throw BadRequest(status: 409, error.description)
                 }

@@ -47,7 +47,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     public func register(on router: Router<some RequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/") { _, _ in
-            let catalog = try await offload { try await store.topicCatalog(aliases: pages.settings.topics) }
+            let catalog = try await store.topicCatalog(aliases: pages.settings.topics)
             var values: [String: Any] = ["title": "Subscribe", "action": "/subscribe"]
             for (key, value) in Self.topicValues(catalog, chosen: .everything) { values[key] = value }
             return pages.page("signup", values)
@@ -69,15 +69,14 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 // the form's topics (a signup for a confirmed address must not change what its
                 // owner chose).
                 let aliases = pages.settings.topics
-                let outcome = try await offload {
-                    let choice =
-                        Self.offersTopics(fields)
-                        ? try Self.topicChoice(fields, catalog: await store.topicCatalog(aliases: aliases), aliases: aliases)
-                        : nil
-                    return try await store.requestSignup(
-                        address, name: name, topics: choice ?? .everything, client: client, policy: policy,
-                        at: time.now())
+                var choice: TopicChoice?
+                if Self.offersTopics(fields) {
+                    choice = try Self.topicChoice(
+                        fields, catalog: try await store.topicCatalog(aliases: aliases), aliases: aliases)
                 }
+                let outcome = try await store.requestSignup(
+                    address, name: name, topics: choice ?? .everything, client: client, policy: policy,
+                    at: time.now())
                 switch outcome {
                 case .confirmationQueued:
                     metrics.count(.signup)
@@ -93,7 +92,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         router.get("/confirm/:token") { _, context in
             let token = try context.parameters.require("token")
             guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-            switch try await offload({ try await store.confirmationLink(token: token, at: time.now()) }) {
+            switch try await store.confirmationLink(token: token, at: time.now()) {
             case .valid(let email):
                 return pages.page("confirm", ["title": "Confirm", "email": email, "action": "/confirm/\(token)"])
             case .used: return pages.usedConfirmation()
@@ -107,7 +106,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try await store.confirm(token: token, client: client, at: time.now()) }) {
+                switch try await store.confirm(token: token, client: client, at: time.now()) {
                 case .confirmed(let email):
                     metrics.count(.confirmation)
                     wakeup?.signal()
@@ -123,7 +122,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         router.get("/unsubscribe/:token") { _, context in
             let token = try context.parameters.require("token")
             guard Self.looksLikeToken(token),
-                let subscriber = try await offload({ try await store.subscriber(unsubscribeToken: token) })
+                let subscriber = try await store.subscriber(unsubscribeToken: token)
             else { return pages.unknownLink() }
             return pages.page(
                 "unsubscribe",
@@ -140,7 +139,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
                 guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                switch try await offload({ try await store.unsubscribe(token: token, client: client, at: time.now()) }) {
+                switch try await store.unsubscribe(token: token, client: client, at: time.now()) {
                 case .unsubscribed(let email):
                     metrics.count(.unsubscribe)
                     return pages.page("unsubscribed", ["title": "Unsubscribed", "email": email])
@@ -156,7 +155,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         router.get("/preferences/:token") { _, context in
             let token = try context.parameters.require("token")
             guard Self.looksLikeToken(token),
-                let subscriber = try await offload({ try await store.subscriber(unsubscribeToken: token) })
+                let subscriber = try await store.subscriber(unsubscribeToken: token)
             else { return pages.unknownLink() }
             return pages.page("preferences", try await preferencesValues(subscriber, token: token, saved: false))
         }
@@ -169,20 +168,15 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 var choice = try Self.preferences(fields)
                 // The topics offered, and whatever the subscriber has chosen before (an alias since
                 // removed), so that saving the form as shown never fails.
-                let catalog = try await offload {
-                    var catalog = try await store.topicCatalog(aliases: pages.settings.topics)
-                    if let subscriber = try await store.subscriber(unsubscribeToken: token) {
-                        let chosen = try await store.topicChoice(subscriberID: subscriber.id).resolved(pages.settings.topics)
-                        catalog.topics = Array(Set(catalog.topics + chosen.topics)).sorted()
-                    }
-                    return catalog
+                var catalog = try await store.topicCatalog(aliases: pages.settings.topics)
+                if let subscriber = try await store.subscriber(unsubscribeToken: token) {
+                    let chosen = try await store.topicChoice(subscriberID: subscriber.id).resolved(pages.settings.topics)
+                    catalog.topics = Array(Set(catalog.topics + chosen.topics)).sorted()
                 }
                 choice.topics = try Self.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
                 let preferences = choice
                 guard
-                    let subscriber = try await offload({
-                        try await store.updatePreferences(token: token, preferences, client: client, at: time.now())
-                    })
+                    let subscriber = try await store.updatePreferences(token: token, preferences, client: client, at: time.now())
                 else { return pages.unknownLink() }
                 metrics.count(.preferencesSaved)
                 return pages.page("preferences", try await preferencesValues(subscriber, token: token, saved: true))
@@ -229,12 +223,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     }
 
     private func preferencesValues(_ subscriber: Subscriber, token: String, saved: Bool) async throws -> [String: Any] {
-        let (catalog, chosen) = try await offload {
-            (
-                try await store.topicCatalog(aliases: pages.settings.topics),
-                try await store.topicChoice(subscriberID: subscriber.id).resolved(pages.settings.topics)
-            )
-        }
+        let catalog = try await store.topicCatalog(aliases: pages.settings.topics)
+        let chosen = try await store.topicChoice(subscriberID: subscriber.id).resolved(pages.settings.topics)
         var values: [String: Any] = [
             "title": "Preferences", "email": subscriber.email, "action": "/preferences/\(token)",
             "html": subscriber.format == .html, "text": subscriber.format == .text, "paused": subscriber.paused,

@@ -69,27 +69,28 @@ public struct StoreOpenError: Error, CustomStringConvertible, Sendable {
 /// The one place a store is made from the configuration: the SQLite file by default, the
 /// PostgreSQL database when `store.url` (or `NEWSLETTER_STORE_URL`) names one.
 public enum StoreFactory {
-    /// Connects and migrates, so a wrong URL or password says so before anything else.
-    private static func openPostgres(_ location: PostgresLocation, logger: Logger) throws(StoreOpenError)
-        -> PostgresStore
-    {
-        do {
-            return try PostgresStore.open(location, logger: logger)
-        } catch {
-            throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
+    /// Opens the configured store and runs `body` with it: the SQLite file, or the PostgreSQL
+    /// database with its connection pool running for as long as `body` does (`serve` runs the
+    /// pool in its ServiceGroup instead). Connecting and migrating come first, so a wrong URL or
+    /// password says so before anything else.
+    public static func withStore<T>(
+        _ location: StoreLocation, logger: Logger, isolation: isolated (any Actor)? = #isolation,
+        _ body: (any NewsletterStore) async throws -> T
+    ) async throws -> T {
+        switch location {
+        case .sqlite(let path):
+            return try await body(try openSQLite(path))
+        case .postgres(let postgres):
+            return try await withPostgresStore(postgres, logger: logger, isolation: isolation) { try await body($0) }
         }
     }
 
-    public static func open(_ location: StoreLocation, logger: Logger) throws(StoreOpenError) -> any NewsletterStore {
-        switch location {
-        case .sqlite(let path):
-            do {
-                return try AppDatabase.open(path: path)
-            } catch {
-                throw StoreOpenError(description: "\(error)", exitStatus: .storeError)
-            }
-        case .postgres(let postgres):
-            return try openPostgres(postgres, logger: logger)
+    /// The SQLite store (its file created and migrated when needed): it needs nothing running.
+    public static func openSQLite(_ path: String) throws(StoreOpenError) -> AppDatabase {
+        do {
+            return try AppDatabase.open(path: path)
+        } catch {
+            throw StoreOpenError(description: "\(error)", exitStatus: .storeError)
         }
     }
 }

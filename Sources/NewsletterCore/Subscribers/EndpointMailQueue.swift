@@ -54,9 +54,8 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
     /// Sends every mail due now; returns how many were accepted by the server.
     @discardableResult
     public func drain(now: @escaping @Sendable () -> Date = Date.init) async -> Int {
-        let this = self
-        // libcurl blocks, for as long as a server's timeouts: on a thread of the queue's own.
-        return (try? await BlockingThreads.mail.run { this.drainBlocking(now: now) }) ?? 0
+        // FIXME(async): libcurl blocks for as long as a server's timeouts: run on a thread of the queue's own.
+        await drainBlocking(now: now)
     }
 
     func drainBlocking(now: () -> Date) async -> Int {
@@ -76,7 +75,7 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
                 let result: EndpointMailResult
                 do {
                     if session == nil { session = try transport.makeSession() }
-                    let (bytes, _) = try message(for: mail, at: now()).encoded()
+                    let (bytes, _) = try await message(for: mail, at: now()).encoded()
                     let outcome = try session!.send(
                         bytes, from: delivery.from.address, to: mail.subscriber.email,
                         reference: "\(mail.kind.rawValue)-\(mail.id)-\(mail.attempt)")
