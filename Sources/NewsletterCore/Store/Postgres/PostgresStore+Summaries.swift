@@ -49,7 +49,9 @@ extension PostgresStore: SummaryStore {
                 """
                 SELECT text FROM summary_override WHERE week = \(week.description) AND comparison_id = \(comparisonID)
                 """
-            ).first.map { PanelSummary(text: try $0.decode(String.self), provider: EditorSummary.provider, kind: .edited) }
+            ).first.map {
+                PanelSummary(text: try $0.decode(String.self), provider: EditorSummary.provider, kind: .edited)
+            }
         }
     }
 
