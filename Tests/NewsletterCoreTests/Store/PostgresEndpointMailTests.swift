@@ -16,7 +16,8 @@ struct PostgresEndpointMailTests {
         let now = Date(timeIntervalSince1970: 1_795_000_000)
         for name in ["ada", "bob", "cy"] {
             _ = try await first.requestSignup(
-                try MailAddress("\(name)@example.org"), name: nil, client: .commandLine, policy: SignupPolicy(), at: now)
+                try MailAddress("\(name)@example.org"), name: nil, client: .commandLine, policy: SignupPolicy(), at: now
+            )
         }
         let (held, taken) = try await first.transaction { connection in
             let held = try await connection.claimEndpointMail(limit: 2, at: now + 1, lease: 60)

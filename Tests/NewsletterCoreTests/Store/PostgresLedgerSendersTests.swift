@@ -46,7 +46,8 @@ struct PostgresLedgerSendersTests {
                         try await store.recordDeliveries(
                             week,
                             claims.map {
-                                .sent(subscriberID: $0.subscriber.id, messageID: "<\($0.subscriber.id)@x>", reply: "250")
+                                .sent(
+                                    subscriberID: $0.subscriber.id, messageID: "<\($0.subscriber.id)@x>", reply: "250")
                             })
                     }
                 }
@@ -83,21 +84,27 @@ struct PostgresLedgerSendersTests {
         #expect(Set(taken.map(\.subscriber.id)) == Set(held.map(\.subscriber.id)))
         #expect(taken.allSatisfy { $0.attempt == 2 })
         try await other.recordDeliveries(
-            week, taken.map { .sent(subscriberID: $0.subscriber.id, messageID: "<new-\($0.subscriber.id)@x>", reply: "250") })
+            week,
+            taken.map { .sent(subscriberID: $0.subscriber.id, messageID: "<new-\($0.subscriber.id)@x>", reply: "250") })
 
         // It wakes and records what it had sent: nothing changes, the new owner's record stands.
         try await stalled.recordDeliveries(
-            week, held.map { .sent(subscriberID: $0.subscriber.id, messageID: "<old-\($0.subscriber.id)@x>", reply: "250") })
+            week,
+            held.map { .sent(subscriberID: $0.subscriber.id, messageID: "<old-\($0.subscriber.id)@x>", reply: "250") })
         try await stalled.recordFailed(
             week, subscriberID: held[0].subscriber.id, reply: "550 no", refusal: BounceEvidence(smtpReply: "550 no"),
             rule: BounceRule(), at: clock.now())
         try await stalled.releaseClaims(week, subscriberIDs: held.map(\.subscriber.id))
         #expect(try await other.deliveryCounts(week) == [.sent: 4])
         for claim in held {
-            #expect(try await other.delivery(messageID: "<new-\(claim.subscriber.id)@x>")?.subscriberID == claim.subscriber.id)
+            #expect(
+                try await other.delivery(messageID: "<new-\(claim.subscriber.id)@x>")?.subscriberID
+                    == claim.subscriber.id)
             #expect(try await other.delivery(messageID: "<old-\(claim.subscriber.id)@x>") == nil)
         }
-        #expect(try await other.subscriber(id: held[0].subscriber.id)?.status == .confirmed, "no bounce from the stale refusal")
+        #expect(
+            try await other.subscriber(id: held[0].subscriber.id)?.status == .confirmed,
+            "no bounce from the stale refusal")
     }
 
     @Test func aSenderThatKeepsWorkingKeepsItsRows() async throws {
@@ -111,7 +118,8 @@ struct PostgresLedgerSendersTests {
         for claim in held {
             clock.advance(by: .seconds(40))
             #expect(try await other.claimDeliveries(week, limit: 10, runStarted: runStarted).isEmpty)
-            try await working.recordSent(week, subscriberID: claim.subscriber.id, messageID: "<\(claim.subscriber.id)@x>", reply: "250")
+            try await working.recordSent(
+                week, subscriberID: claim.subscriber.id, messageID: "<\(claim.subscriber.id)@x>", reply: "250")
         }
         #expect(try await working.deliveryCounts(week) == [.sent: 3])
     }
@@ -171,7 +179,9 @@ struct PostgresLedgerSendersTests {
             let claims = try await next.claimDeliveries(week, limit: 2, runStarted: clock.now())
             if claims.isEmpty { break }
             try await next.recordDeliveries(
-                week, claims.map { .sent(subscriberID: $0.subscriber.id, messageID: "<\($0.subscriber.id)@x>", reply: "250") })
+                week,
+                claims.map { .sent(subscriberID: $0.subscriber.id, messageID: "<\($0.subscriber.id)@x>", reply: "250") }
+            )
             sent += claims.count
         }
         #expect(sent == 5)
@@ -200,11 +210,16 @@ struct PostgresLedgerSendersTests {
         // Recording what was on the wire renews the lease, but does not make the claims its own again.
         try await sender.recordSent(week, subscriberID: claims[1].subscriber.id, messageID: "<b@x>", reply: "250")
         await #expect(throws: LeaseExpired.self) { try await sender.ensureClaimsHeld(week) }
-        await #expect(throws: LeaseExpired.self) { try await sender.claimDeliveries(week, limit: 1, runStarted: clock.now()) }
+        await #expect(throws: LeaseExpired.self) {
+            try await sender.claimDeliveries(week, limit: 1, runStarted: clock.now())
+        }
         // The next send of the week starts afresh.
         _ = try await sender.prepareDelivery(week, addSubscribers: true)
         try await sender.ensureClaimsHeld(week)
-        #expect(try await sender.claimDeliveries(week, limit: 5, runStarted: clock.now()).map(\.subscriber.id) == [claims[2].subscriber.id])
+        #expect(
+            try await sender.claimDeliveries(week, limit: 5, runStarted: clock.now()).map(\.subscriber.id) == [
+                claims[2].subscriber.id
+            ])
     }
 
     /// Another sender's claim caught between locking the week's last pending rows and
@@ -219,7 +234,8 @@ struct PostgresLedgerSendersTests {
         let week = self.week
         _ = try await store.prepareDelivery(week, addSubscribers: true)
         let other = try await HeldTransaction.begin(
-            store.location, "SELECT subscriber_id FROM delivery WHERE week = '\(week)' AND state = 'pending' FOR UPDATE")
+            store.location, "SELECT subscriber_id FROM delivery WHERE week = '\(week)' AND state = 'pending' FOR UPDATE"
+        )
         let returned = Flag()
         let runStarted = clock.now()
         let claim = Task {

@@ -43,7 +43,8 @@ struct PostgresStoreTests {
         #expect(tables == ["public.invoices"])
         #expect(error.exitStatus == .configurationError)
         #expect("\(error)".contains("invoices") && "\(error)".contains("nothing was written"))
-        let ours = try await PostgresCluster.psql(location, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        let ours = try await PostgresCluster.psql(
+            location, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
         #expect(ours == "1", "no table of ours was created")
     }
 
@@ -51,7 +52,8 @@ struct PostgresStoreTests {
         let location = try await PostgresCluster.freshDatabase()
         _ = try await PostgresStore.openRunning(location)
         try await PostgresCluster.psql(
-            location, "INSERT INTO newsletter_schema (version, name, applied_at) VALUES (999, 'from the future', now())")
+            location, "INSERT INTO newsletter_schema (version, name, applied_at) VALUES (999, 'from the future', now())"
+        )
         let error = try await #require(throws: PostgresStoreError.self) {
             try await PostgresStore.openRunning(location)
         }
@@ -61,8 +63,10 @@ struct PostgresStoreTests {
         }
         #expect(found == 999 && known == PostgresStore.knownSchemaVersion)
         #expect(error.exitStatus == .configurationError)
-        let versions = try await PostgresCluster.psql(location, "SELECT string_agg(version::text, ',' ORDER BY version) FROM newsletter_schema")
-        #expect(versions == (Array(1...PostgresStore.knownSchemaVersion) + [999]).map(String.init).joined(separator: ","))
+        let versions = try await PostgresCluster.psql(
+            location, "SELECT string_agg(version::text, ',' ORDER BY version) FROM newsletter_schema")
+        #expect(
+            versions == (Array(1...PostgresStore.knownSchemaVersion) + [999]).map(String.init).joined(separator: ","))
     }
 
     @Test func aRefusedPasswordSaysSoWithoutRepeatingIt() async throws {
@@ -140,6 +144,28 @@ struct PostgresStoreTests {
         #expect("\(error)".contains("query_timeout"))
         // The stalled connection was closed, not kept: the next call opens a new one.
         #expect(try await store.liveSenders(week, at: Date()).isEmpty)
+    }
+
+    /// The summaries are stamped by the store's clock, as every other row is, not by the host's.
+    @Test func summariesAreStampedByTheStoresClock() async throws {
+        let location = try await PostgresCluster.freshDatabase()
+        let clock = ManualTime(Date(timeIntervalSince1970: 1_700_000_000))
+        let store = try await PostgresStore.openRunning(location, clock: clock)
+        let key = SummaryCacheKey(model: "m", promptVersion: "p", sourceHash: "h")
+        try await store.saveSummary(
+            PanelSummary(text: "Two ship.", provider: "extractive", kind: .extractive), for: key)
+        let comparison = try await store.saveComparison(
+            try StoreFixtures.comparison("A", published: "2026-11-24T10:00:00Z")
+        ).id
+        try await store.saveSummaryOverride(
+            week: try IssueWeek(parsing: "2026-W48"), comparisonID: comparison, text: "The editor's.")
+        let stamps = try await PostgresCluster.psql(
+            location,
+            """
+            SELECT (SELECT extract(epoch FROM created_at)::bigint FROM summary) || ' '
+                || (SELECT extract(epoch FROM updated_at)::bigint FROM summary_override)
+            """)
+        #expect(stamps == "1700000000 1700000000")
     }
 
     @Test func aConnectionTheServerClosedIsReplacedOnTheNextCall() async throws {
@@ -249,14 +275,17 @@ struct StoreLocationTests {
         let fromEnvironment = try Configuration.load(
             path: file, environment: ["NEWSLETTER_STORE_URL": "postgresql://other@env-host/list2"])
         #expect(fromEnvironment.storeURL?.host == "env-host")
-        #expect(try Configuration.load(path: nil, environment: [:], workingDirectory: directory.path + "/none").store
-            == .sqlite(path: directory.path + "/none/subscribers/newsletter.sqlite"))
+        #expect(
+            try Configuration.load(path: nil, environment: [:], workingDirectory: directory.path + "/none").store
+                == .sqlite(path: directory.path + "/none/subscribers/newsletter.sqlite"))
         let error = try #require(throws: ConfigurationError.self) {
             try Configuration.load(path: file, environment: ["NEWSLETTER_STORE_URL": "postgresql://nohost"])
         }
         #expect("\(error)".contains("NEWSLETTER_STORE_URL"))
         try "[store]\nurl = \"http://x/y\"\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let fileError = try #require(throws: ConfigurationError.self) { try Configuration.load(path: file, environment: [:]) }
+        let fileError = try #require(throws: ConfigurationError.self) {
+            try Configuration.load(path: file, environment: [:])
+        }
         #expect("\(fileError)".contains("store.url"))
     }
 }

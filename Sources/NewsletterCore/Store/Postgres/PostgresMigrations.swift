@@ -72,17 +72,17 @@ extension PostgresStore {
     private static func applyMigrations(_ connection: PostgresSession, location: PostgresLocation) async throws
         -> [Int]
     {
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))")
-            let current = try await Self.schemaVersion(connection, location: location, creating: true)
-            var applied: [Int] = []
-            for migration in Self.migrations where migration.version > current {
-                for statement in migration.statements { try await connection.run(PostgresQuery(unsafeSQL: statement)) }
-                try await connection.run(
-                    "INSERT INTO newsletter_schema (version, name, applied_at) VALUES (\(migration.version), \(migration.name), now())"
-                )
-                applied.append(migration.version)
-            }
-            return applied
+        try await connection.run("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))")
+        let current = try await Self.schemaVersion(connection, location: location, creating: true)
+        var applied: [Int] = []
+        for migration in Self.migrations where migration.version > current {
+            for statement in migration.statements { try await connection.run(PostgresQuery(unsafeSQL: statement)) }
+            try await connection.run(
+                "INSERT INTO newsletter_schema (version, name, applied_at) VALUES (\(migration.version), \(migration.name), now())"
+            )
+            applied.append(migration.version)
+        }
+        return applied
     }
 
     static func checkSchema(_ connection: PostgresSession, location: PostgresLocation) async throws {
@@ -119,8 +119,9 @@ extension PostgresStore {
             }
             return 0
         }
-        let version = try await connection.rows("SELECT COALESCE(MAX(version), 0) FROM newsletter_schema").first?.decode(
-            Int.self) ?? 0
+        let version =
+            try await connection.rows("SELECT COALESCE(MAX(version), 0) FROM newsletter_schema").first?.decode(
+                Int.self) ?? 0
         guard version <= knownSchemaVersion else {
             throw PostgresStoreError.schemaTooNew(location, found: version, known: knownSchemaVersion)
         }

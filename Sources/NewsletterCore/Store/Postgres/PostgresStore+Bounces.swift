@@ -110,8 +110,10 @@ extension PostgresStore: BounceStore {
 /// The bounce workflow's rows in PostgreSQL, inside the caller's transaction.
 extension PostgresSession: BounceRows {
     func sentAt(of week: IssueWeek, subscriberID: Int64) async throws -> Date? {
-        try await rows("SELECT sent_at FROM delivery WHERE week = \(week.description) AND subscriber_id = \(subscriberID)")
-            .first.flatMap { try $0.decode(Date?.self) }
+        try await rows(
+            "SELECT sent_at FROM delivery WHERE week = \(week.description) AND subscriber_id = \(subscriberID)"
+        )
+        .first.flatMap { try $0.decode(Date?.self) }
     }
 
     /// Two processes storing the same report at once: one inserts, the other finds nothing to do.
@@ -130,8 +132,10 @@ extension PostgresSession: BounceRows {
     }
 
     func softBounceTimes(subscriberID: Int64) async throws -> [Date] {
-        try await rows("SELECT message_sent_at FROM bounce_event WHERE subscriber_id = \(subscriberID) AND kind = 'soft'")
-            .map { try $0.decode(Date.self) }
+        try await rows(
+            "SELECT message_sent_at FROM bounce_event WHERE subscriber_id = \(subscriberID) AND kind = 'soft'"
+        )
+        .map { try $0.decode(Date.self) }
     }
 
     func lastGoodDelivery(subscriberID: Int64) async throws -> Date? {
@@ -144,7 +148,8 @@ extension PostgresSession: BounceRows {
         ).first.flatMap { try $0.decode(Date?.self) }
     }
 
-    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) async throws -> Bool {
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) async throws -> Bool
+    {
         try await run(
             """
             UPDATE subscriber SET status = \(status.rawValue)

@@ -8,7 +8,8 @@ extension PostgresStore: ComparisonStore {
         let now = clock.now()
         return try await transaction { connection in
             // Two ingests of one page at once: the second waits here for the first's row.
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.comparisonLockKey), hashtext(\(comparison.source)))")
+            try await connection.run(
+                "SELECT pg_advisory_xact_lock(\(Self.comparisonLockKey), hashtext(\(comparison.source)))")
             return try await connection.saveComparison(comparison, at: now)
         }
     }
@@ -48,11 +49,15 @@ extension PostgresStore: ComparisonStore {
                 FROM comparison_tool WHERE comparison_id = \(id) ORDER BY position
                 """
             ).map { row in
-                let (name, tagline, category, description, percent, verdict, ship, skip, pricing, entry) = try row.decode(
-                    (String, String, String?, String, Int?, String?, Int?, Int?, String?, String?).self)
+                let (name, tagline, category, description, percent, verdict, ship, skip, pricing, entry) =
+                    try row.decode(
+                        (String, String, String?, String, Int?, String?, Int?, Int?, String?, String?).self)
                 return Tool(
-                    name: name, tagline: tagline, category: category, description: description, panelShipPercent: percent,
-                    panelVerdict: try verdict.map { try Self.enumValue(Verdict.self, $0, "comparison_tool.panel_verdict") },
+                    name: name, tagline: tagline, category: category, description: description,
+                    panelShipPercent: percent,
+                    panelVerdict: try verdict.map {
+                        try Self.enumValue(Verdict.self, $0, "comparison_tool.panel_verdict")
+                    },
                     shipVotes: ship, skipVotes: skip, pricing: pricing, entry: entry)
             }
             let takes = try await connection.rows(
@@ -79,7 +84,8 @@ extension PostgresStore: ComparisonStore {
                 comparison: Comparison(
                     title: title, tools: tools, takes: takes, missingTakes: missing, source: source, url: url,
                     contentHash: contentHash, published: published,
-                    publishedFrom: try Self.enumValue(PublishedTimeSource.self, publishedFrom, "comparison.published_from"),
+                    publishedFrom: try Self.enumValue(
+                        PublishedTimeSource.self, publishedFrom, "comparison.published_from"),
                     layout: try Self.enumValue(PageLayout.self, layout, "comparison.layout"),
                     markup: try Self.enumValue(PageMarkup.self, markup, "comparison.markup")))
         }
@@ -106,10 +112,12 @@ extension PostgresSession: ComparisonSaveRows {
                 "SELECT id, content_hash, published, published_from, first_seen_at FROM comparison WHERE source = \(source)"
             ).first
         else { return nil }
-        let (id, contentHash, published, publishedFrom, firstSeen) = try row.decode((Int64, String, Date, String, Date).self)
+        let (id, contentHash, published, publishedFrom, firstSeen) = try row.decode(
+            (Int64, String, Date, String, Date).self)
         return StoredPage(
             id: id, contentHash: contentHash, published: published,
-            publishedFrom: try PostgresStore.enumValue(PublishedTimeSource.self, publishedFrom, "comparison.published_from"),
+            publishedFrom: try PostgresStore.enumValue(
+                PublishedTimeSource.self, publishedFrom, "comparison.published_from"),
             firstSeenAt: firstSeen)
     }
 
@@ -180,6 +188,7 @@ extension PostgresSession: ComparisonSaveRows {
 
     func insertMissingTake(_ slot: TakeSlot, comparisonID: Int64) async throws {
         try await run(
-            "INSERT INTO missing_take (comparison_id, tool, role) VALUES (\(comparisonID), \(slot.tool), \(slot.role.rawValue))")
+            "INSERT INTO missing_take (comparison_id, tool, role) VALUES (\(comparisonID), \(slot.tool), \(slot.role.rawValue))"
+        )
     }
 }

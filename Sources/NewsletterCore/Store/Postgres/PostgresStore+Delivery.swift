@@ -125,7 +125,8 @@ extension PostgresStore: DeliveryLedger {
                 SELECT hash, \(week.description), id, \(now) FROM UNNEST(\(claims.map { LinkToken.hash($0.envelopeToken) }), \(ids)) AS t(hash, id)
                 """)
             try await connection.run(
-                "UPDATE sender SET claimed = claimed + \(claims.count), lease_deadline = \(deadline) WHERE id = \(sender.id)")
+                "UPDATE sender SET claimed = claimed + \(claims.count), lease_deadline = \(deadline) WHERE id = \(sender.id)"
+            )
             try await reportSent(connection)
             return claims
         }
@@ -161,7 +162,8 @@ extension PostgresStore: DeliveryLedger {
             query.binds.append(week.description, context: .default)
             query.binds.append(runStarted, context: .default)
         }
-        query.sql += " ORDER BY d.subscriber_id LIMIT $\(query.binds.count + 1) FOR UPDATE\(locks == .skip ? " SKIP LOCKED" : ""))"
+        query.sql +=
+            " ORDER BY d.subscriber_id LIMIT $\(query.binds.count + 1) FOR UPDATE\(locks == .skip ? " SKIP LOCKED" : ""))"
         query.binds.append(limit, context: .default)
         query.sql += """
 
@@ -303,7 +305,9 @@ extension PostgresStore: DeliveryLedger {
         }
     }
 
-    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(email: String, reply: String)] {
+    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(
+        email: String, reply: String
+    )] {
         try await read { connection in
             try await connection.rows(
                 """
@@ -397,4 +401,3 @@ struct LeaseState: Sendable {
         renewedAt = now
     }
 }
-

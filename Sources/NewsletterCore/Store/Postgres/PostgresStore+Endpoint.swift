@@ -18,7 +18,8 @@ extension PostgresStore: SubscriberEndpointStore {
         at time: Date
     ) async throws -> SignupOutcome {
         try await transaction { connection in
-            try await connection.requestSignup(address, name: name, topics: topics, client: client, policy: policy, at: time)
+            try await connection.requestSignup(
+                address, name: name, topics: topics, client: client, policy: policy, at: time)
         }
     }
 
@@ -41,14 +42,17 @@ extension PostgresStore: SubscriberEndpointStore {
     /// Each queued mail is claimed under a lease, so two processes never send the same mail and
     /// a crash loses none.
     public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail] {
-        try await transaction { connection in try await connection.claimEndpointMail(limit: limit, at: time, lease: lease) }
+        try await transaction { connection in
+            try await connection.claimEndpointMail(limit: limit, at: time, lease: lease)
+        }
     }
 
     public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws {
         try await transaction { connection in try await connection.recordEndpointMail(id: id, result, at: time) }
     }
 
-    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String {
+    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String
+    {
         try await transaction { connection in
             try await connection.newToken(
                 subscriberID: subscriberID, purpose: .confirm, expiresAt: time.addingTimeInterval(lifetime), at: time)
@@ -63,7 +67,8 @@ extension PostgresStore: SubscriberEndpointStore {
 
     public func endpointMailQueueDepth() async throws -> Int {
         try await read { connection in
-            try await connection.rows("SELECT COUNT(*) FROM endpoint_mail WHERE state = 'pending'").first?.decode(Int.self)
+            try await connection.rows("SELECT COUNT(*) FROM endpoint_mail WHERE state = 'pending'").first?.decode(
+                Int.self)
                 ?? 0
         }
     }
@@ -84,7 +89,9 @@ extension PostgresSession: EndpointRows {
             expiresAt: try row.decode(Date?.self, column: "expires_at"))
     }
 
-    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) async throws {
+    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date)
+        async throws
+    {
         try await run(
             """
             INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at, expires_at)
@@ -93,7 +100,9 @@ extension PostgresSession: EndpointRows {
     }
 
     func spendToken(_ token: String, at time: Date) async throws {
-        try await run("UPDATE subscriber_token SET used_at = COALESCE(used_at, \(time)) WHERE token_hash = \(LinkToken.hash(token))")
+        try await run(
+            "UPDATE subscriber_token SET used_at = COALESCE(used_at, \(time)) WHERE token_hash = \(LinkToken.hash(token))"
+        )
     }
 
     func spendConfirmationTokens(subscriberID: Int64, at time: Date) async throws {
@@ -156,16 +165,19 @@ extension PostgresSession: EndpointRows {
                 id: try row.decode(Int64.self, column: "mail_id"),
                 kind: try PostgresStore.enumValue(
                     EndpointMail.Kind.self, try row.decode(String.self, column: "mail_kind"), "endpoint_mail.kind"),
-                subscriber: try PostgresStore.subscriber(row), attempt: try row.decode(Int.self, column: "mail_attempts"),
+                subscriber: try PostgresStore.subscriber(row),
+                attempt: try row.decode(Int.self, column: "mail_attempts"),
                 createdAt: try row.decode(Date.self, column: "mail_created_at"))
         }
     }
 
     func leaseEndpointMails(ids: [Int64], until time: Date) async throws {
-        try await run("UPDATE endpoint_mail SET attempts = attempts + 1, next_attempt_at = \(time) WHERE id = ANY(\(ids))")
+        try await run(
+            "UPDATE endpoint_mail SET attempts = attempts + 1, next_attempt_at = \(time) WHERE id = ANY(\(ids))")
     }
 
-    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws {
+    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws
+    {
         try await run(
             """
             UPDATE endpoint_mail SET state = COALESCE(\(state), state), sent_at = COALESCE(\(sentAt), sent_at),

@@ -80,7 +80,8 @@ extension PostgresStore: IssueStore {
     /// A transaction whose body may refuse with `Refusal` (IssueLifecycle's IssueStoreError):
     /// the refusal undoes what the body wrote (a savepoint), ends the transaction, and reaches
     /// the caller as itself, as the SQLite store throws it, rather than as a store failure.
-    func transaction<T, Refusal: Error>(refusing _: Refusal.Type, _ body: (PostgresSession) async throws -> T) async throws
+    func transaction<T, Refusal: Error>(refusing _: Refusal.Type, _ body: (PostgresSession) async throws -> T)
+        async throws
         -> T
     {
         let outcome: Result<T, Refusal> = try await transaction { connection in

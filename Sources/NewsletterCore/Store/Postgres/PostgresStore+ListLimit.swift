@@ -29,7 +29,8 @@ extension PostgresStore: ListSendQuota {
             ).first!.decode((Double, Date).self)
             let taken = limit.take(wanted, stored: (tokens, updated), now: time)
             try await connection.run(
-                "UPDATE list_send_bucket SET tokens = \(taken.tokens), updated_at = \(taken.updated) WHERE name = 'list'")
+                "UPDATE list_send_bucket SET tokens = \(taken.tokens), updated_at = \(taken.updated) WHERE name = 'list'"
+            )
             return taken.granted
         }
     }

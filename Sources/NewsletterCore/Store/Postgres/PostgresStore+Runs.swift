@@ -43,7 +43,9 @@ extension PostgresStore: RunStore {
         }
     }
 
-    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) async throws {
+    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date)
+        async throws
+    {
         _ = try await transaction { connection in
             try await connection.run(
                 """

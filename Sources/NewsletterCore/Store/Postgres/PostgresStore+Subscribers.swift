@@ -89,8 +89,9 @@ extension PostgresSession: SubscriberRows {
     }
 
     func subscriber(id: Int64) async throws -> Subscriber? {
-        try await rows("SELECT \(unescaped: PostgresStore.subscriberColumns) FROM subscriber WHERE id = \(id)").first.map(
-            PostgresStore.subscriber)
+        try await rows("SELECT \(unescaped: PostgresStore.subscriberColumns) FROM subscriber WHERE id = \(id)").first
+            .map(
+                PostgresStore.subscriber)
     }
 
     func subscriber(email: String, holdingRow: Bool) async throws -> Subscriber? {

@@ -26,7 +26,7 @@ extension PostgresStore: SummaryStore {
     }
 
     public func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) async throws {
-        let now = Date()
+        let now = clock.now()
         try await transaction { connection in
             try await connection.run(
                 """
@@ -49,12 +49,14 @@ extension PostgresStore: SummaryStore {
                 """
                 SELECT text FROM summary_override WHERE week = \(week.description) AND comparison_id = \(comparisonID)
                 """
-            ).first.map { PanelSummary(text: try $0.decode(String.self), provider: EditorSummary.provider, kind: .edited) }
+            ).first.map {
+                PanelSummary(text: try $0.decode(String.self), provider: EditorSummary.provider, kind: .edited)
+            }
         }
     }
 
     public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws {
-        let now = Date()
+        let now = clock.now()
         try await transaction { connection in
             try await connection.run(
                 """

@@ -7,11 +7,12 @@ import PostgresNIO
 extension PostgresStore: TopicStore {
     public func categoryUses() async throws -> [(category: String, comparisonID: Int64)] {
         try await read { connection in
-            try await connection.rows("SELECT topic, comparison_id FROM comparison_topic ORDER BY comparison_id, topic").map {
-                row -> (category: String, comparisonID: Int64) in
-                let (topic, id) = try row.decode((String, Int64).self)
-                return (category: topic, comparisonID: id)
-            }
+            try await connection.rows("SELECT topic, comparison_id FROM comparison_topic ORDER BY comparison_id, topic")
+                .map {
+                    row -> (category: String, comparisonID: Int64) in
+                    let (topic, id) = try row.decode((String, Int64).self)
+                    return (category: topic, comparisonID: id)
+                }
         }
     }
 
@@ -30,7 +31,9 @@ extension PostgresStore: TopicStore {
         try await read { connection in try await connection.topicChoice(subscriberID: subscriberID) }
     }
 
-    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) async throws {
+    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date)
+        async throws
+    {
         try await transaction { connection in
             try await connection.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
         }
@@ -67,7 +70,8 @@ extension PostgresSession: TopicRows {
     }
 
     func insertTopic(_ name: String, at time: Date) async throws {
-        try await run("INSERT INTO topic (name, first_seen_at) VALUES (\(name), \(time)) ON CONFLICT ((lower(name))) DO NOTHING")
+        try await run(
+            "INSERT INTO topic (name, first_seen_at) VALUES (\(name), \(time)) ON CONFLICT ((lower(name))) DO NOTHING")
     }
 
     func linkTopic(_ name: String, comparisonID: Int64) async throws {

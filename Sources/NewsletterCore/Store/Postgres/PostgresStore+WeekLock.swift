@@ -25,7 +25,8 @@ extension PostgresStore: WeekDecisionLock {
         try await withAdvisoryLock(Self.runLockKey, week: week, body)
     }
 
-    private func withAdvisoryLock<T>(_ key: Int64, week: IssueWeek, _ body: (any WeekLockHold) async throws -> T) async throws
+    private func withAdvisoryLock<T>(_ key: Int64, week: IssueWeek, _ body: (any WeekLockHold) async throws -> T)
+        async throws
         -> T?
     {
         // A session-level advisory lock on a connection of its own, held for as long as `body`
@@ -68,7 +69,10 @@ extension PostgresStore: WeekDecisionLock {
                         """
                     ).first?.decode(Bool.self) ?? false
             } catch {
-                throw WeekLockLost(week: week, reason: "its database session did not answer: \(PostgresStoreError(error, location: session.location))")
+                throw WeekLockLost(
+                    week: week,
+                    reason:
+                        "its database session did not answer: \(PostgresStoreError(error, location: session.location))")
             }
             guard held else { throw WeekLockLost(week: week, reason: "its database session no longer holds it") }
         }

@@ -74,7 +74,9 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
     static func isConnectionLoss(_ error: any Error) -> Bool {
         let error = (error as? PostgresStore.BeginFailed)?.underlying ?? error
         if let error = error as? PSQLError {
-            if [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(error.code) { return true }
+            if [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(error.code) {
+                return true
+            }
             if error.code == .server, let state = error.serverInfo?[.sqlState], state.hasPrefix("57P") { return true }
         }
         if let error = error as? PostgresStoreError, case .connectionLost = error { return true }

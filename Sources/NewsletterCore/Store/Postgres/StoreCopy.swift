@@ -35,26 +35,32 @@ public enum StoreCopy {
                     // Two copies at once into one database: the second waits, then finds it full.
                     try await connection.run("SELECT pg_advisory_xact_lock(\(PostgresStore.schemaLockKey))")
                     for table in targetTables {
-                        let rows = try await connection.rows(
-                            PostgresQuery(unsafeSQL: "SELECT count(*) FROM (SELECT 1 FROM \(table) LIMIT 1) AS any_row")
-                        ).first?.decode(Int.self) ?? 0
+                        let rows =
+                            try await connection.rows(
+                                PostgresQuery(
+                                    unsafeSQL: "SELECT count(*) FROM (SELECT 1 FROM \(table) LIMIT 1) AS any_row")
+                            ).first?.decode(Int.self) ?? 0
                         if rows > 0 {
-                            let total = try await connection.rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"))
+                            let total =
+                                try await connection.rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"))
                                 .first?.decode(Int.self) ?? rows
                             throw StoreCopyError.targetNotEmpty(target.location, table: table, rows: total)
                         }
                     }
                     // Every read below sees the store as it was here, whatever is written beside it.
-                    let snapshot: any DatabaseReader = try (source.writer as? DatabasePool)?.makeSnapshot() ?? source.reader
+                    let snapshot: any DatabaseReader =
+                        try (source.writer as? DatabasePool)?.makeSnapshot() ?? source.reader
                     try await snapshot.read { db in try checkTablesKnown(db) }
                     var report = StoreCopyReport(tables: [])
                     for (sqliteTable, postgresTable) in tables {
                         let copied = try await copyTable(sqliteTable, to: postgresTable, from: snapshot, connection)
-                        let counted = try await connection.rows(
-                            PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(postgresTable)")
-                        ).first?.decode(Int.self) ?? 0
+                        let counted =
+                            try await connection.rows(
+                                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(postgresTable)")
+                            ).first?.decode(Int.self) ?? 0
                         let sqliteRows = try await snapshot.read { db in
-                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(sqliteTable.quotedDatabaseIdentifier)") ?? 0
+                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(sqliteTable.quotedDatabaseIdentifier)")
+                                ?? 0
                         }
                         let table = StoreCopyReport.Table(
                             name: postgresTable, sqliteRows: sqliteRows, copiedRows: copied, postgresRows: counted)
@@ -131,7 +137,9 @@ public enum StoreCopy {
                 let first = offset * columns.count
                 tuples.append("(" + (1...columns.count).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
                 for (index, value) in row.values.enumerated() {
-                    try bind(value, as: targets[index].type, into: &bindings, table: postgresTable, column: targets[index].name)
+                    try bind(
+                        value, as: targets[index].type, into: &bindings, table: postgresTable,
+                        column: targets[index].name)
                 }
             }
             try await connection.run(PostgresQuery(unsafeSQL: insert + tuples.joined(separator: ", "), binds: bindings))
