@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
                 ])
             try await app.runService()
         }
-        try await components.withStore { store in try await serve(store) }
+        // Opened here, not run: the application's ServiceGroup runs the store's pool.
+        try await serve(try await StoreFactory.open(settings.store, logger: components.logger))
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// What the server is built from besides the configuration and the store: the pieces a test
 /// replaces (the clock, the summary chain), and the metrics a test reads.
@@ -49,9 +50,13 @@ public func buildApplication<Store: NewsletterStore>(
     let queue = EndpointMailQueue(
         store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
         policy: settings.signup, logger: components.logger, wakeup: wakeup, metrics: dependencies.metrics)
+    // The store's pool first: the routes and the queue wait on it.
+    var services: [any Service] = []
+    if let runner = store.runner { services.append(runner) }
+    if dependencies.sendsEndpointMail { services.append(queue) }
     return Application(
         router: router, configuration: .init(address: address, serverName: "newsletter"),
-        services: dependencies.sendsEndpointMail ? [queue] : [],
+        services: services,
         logger: components.logger)
 }
 

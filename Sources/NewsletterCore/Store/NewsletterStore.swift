@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Everything the commands need from a store, as the code that uses each part declared it:
 /// what the stages mean (the comparisons, the issues and drafts, the ledger, the subscribers
@@ -11,6 +12,9 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
 {
     /// Where the store is, for messages (a password masked).
     var locationDescription: String { get }
+    /// What must run while the store is used (PostgreSQL's connection pool), for a
+    /// ServiceGroup to run beside the server; nil when nothing must (SQLite).
+    var runner: (any Service)? { get }
     /// Adds a confirmed subscriber from an import with a consent record naming `source`; an
     /// address already known is left as it is. Returns whether the address was new.
     func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date) async throws
@@ -28,6 +32,8 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
 
 extension AppDatabase: NewsletterStore {
     public var locationDescription: String { path }
+
+    public var runner: (any Service)? { nil }
 
     public var admitsConcurrentSenders: Bool { false }
 
@@ -58,6 +64,8 @@ extension AppDatabase: NewsletterStore {
 
 extension PostgresStore: NewsletterStore {
     public var locationDescription: String { location.description }
+
+    public var runner: (any Service)? { self }
 }
 
 /// Why a store could not be opened, with the exit status that says so.
@@ -82,6 +90,21 @@ public enum StoreFactory {
             return try await body(try openSQLite(path))
         case .postgres(let postgres):
             return try await withPostgresStore(postgres, logger: logger, isolation: isolation) { try await body($0) }
+        }
+    }
+
+    /// Opens the configured store without running anything: its `runner`, when it has one, must
+    /// run (in a ServiceGroup) for its calls to be answered. `withStore` does both.
+    public static func open(_ location: StoreLocation, logger: Logger) async throws -> any NewsletterStore {
+        switch location {
+        case .sqlite(let path):
+            return try openSQLite(path)
+        case .postgres(let postgres):
+            do {
+                return try await PostgresStore.open(postgres, logger: logger)
+            } catch {
+                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
+            }
         }
     }
 
