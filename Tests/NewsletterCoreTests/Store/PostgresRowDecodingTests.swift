@@ -14,7 +14,7 @@ struct PostgresRowDecodingTests {
         let store = try await PostgresStore.openRunning(location)
         let added = try await store.addSubscriber(email: "ada@example.org", name: "Ada", status: .confirmed)
         let reversed = PostgresStore.subscriberColumns.split(separator: ", ").reversed().joined(separator: ", ")
-        let (subscriber, attempts) = try store.read { connection in
+        let (subscriber, attempts) = try await store.read { connection in
             let row = try #require(
                 try await connection.rows(
                     "SELECT 3 AS attempts, \(unescaped: reversed), 'x' AS topics FROM subscriber WHERE id = \(added.id)"
@@ -23,7 +23,7 @@ struct PostgresRowDecodingTests {
         }
         #expect(subscriber == added)
         #expect(attempts == 3)
-        let missing = try store.read { connection in
+        let missing = try await store.read { connection in
             try #require(try await connection.rows("SELECT 1 AS id").first?.makeRandomAccess())
         }
         #expect(throws: PostgresStoreError.self) { try missing.decode(String.self, column: "email") }

@@ -30,7 +30,7 @@ struct RunningStores: TestTrait, SuiteTrait, TestScoping {
         private let running = Mutex<[Task<Void, Never>]>([])
 
         func start(_ store: PostgresStore) {
-            let task = Task { try? await store.run() }
+            let task = Task { _ = try? await store.run() }
             running.withLock { $0.append(task) }
         }
 
