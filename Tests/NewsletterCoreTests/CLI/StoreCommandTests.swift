@@ -77,14 +77,14 @@ struct StoreCommandTests {
         let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
         let time = Date(timeIntervalSince1970: 1_795_000_000.25)
         for n in 1...40 {
-            _ = try store.importSubscriber(
+            _ = try await store.importSubscriber(
                 email: "reader\(n)@example.org", name: n == 3 ? "Zoë \"Z\" O'Brien" : nil, topics: nil, source: "import", at: time)
         }
-        _ = try store.requestSignup(
+        _ = try await store.requestSignup(
             try MailAddress("new@example.org"), name: "Ñew", client: ClientInfo(address: "192.0.2.1", userAgent: "test"),
             policy: SignupPolicy(), at: time)
-        _ = try store.newUnsubscribeToken(subscriberID: 1, at: time)
-        _ = try store.prepareDelivery(try IssueWeek(parsing: "2026-W48"), addSubscribers: true)
+        _ = try await store.newUnsubscribeToken(subscriberID: 1, at: time)
+        _ = try await store.prepareDelivery(try IssueWeek(parsing: "2026-W48"), addSubscribers: true)
         return store
     }
 
