@@ -18,17 +18,17 @@ struct BounceScenario {
     static let bounceAddress = "bounces@shiporskip.example"
     static var verp: VERPAddress { VERPAddress(base: try! MailAddress(bounceAddress)) }
 
-    init(subscribers: Int = 10, bounceAfter: Int = 3) throws {
+    init(subscribers: Int = 10, bounceAfter: Int = 3) async throws {
         subscriberCount = subscribers
         directory = try TestPaths.temporaryDirectory()
         store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(
                 week: week, subject: "Ship or Skip", html: "<p>%%GREETING%%</p><a href=\"%%UNSUBSCRIBE_URL%%\">u</a>",
                 text: "%%GREETING%%\n%%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [], hash: "h1"))
-        try store.approve(week, hash: "h1", at: Date())
+        try await store.approve(week, hash: "h1", at: Date())
         for index in 0..<subscribers {
-            _ = try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
+            _ = try await store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
         }
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example"), listID: "weekly.shiporskip.example",
@@ -144,7 +144,7 @@ struct BounceScenario {
         return Array(text.utf8)
     }
 
-    func status(_ index: Int) throws -> Subscriber.Status? {
-        try store.subscriber(email: "reader\(index)@example.org")?.status
+    func status(_ index: Int) async throws -> Subscriber.Status? {
+        try await store.subscriber(email: "reader\(index)@example.org")?.status
     }
 }

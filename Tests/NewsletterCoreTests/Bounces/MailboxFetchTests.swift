@@ -22,14 +22,14 @@ struct MailboxFetchTests {
     }
 
     @Test(arguments: [MailboxClient.Kind.imap, .pop3])
-    func fetchTurnsTheCorpusIntoTheExpectedStates(kind: MailboxClient.Kind) throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    func fetchTurnsTheCorpusIntoTheExpectedStates(kind: MailboxClient.Kind) async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         let dovecot = try DovecotServer()
         let files = try scenario.corpusFiles()
         for (_, path) in files { try dovecot.deliver(TestPaths.bytes(URL(fileURLWithPath: path))) }
         try dovecot.deliver(scenario.largeBounce(subscriber: 9, megabytes: 10))
 
-        let summary = try scenario.processor().fetch(from: client(dovecot, kind), logger: logger)
+        let summary = try await scenario.processor().fetch(from: client(dovecot, kind), logger: logger)
         #expect(summary.messages == files.count + 1, "\(summary.refused) \(dovecot.log)")
         #expect(summary.learnt[.hard] == 4 && summary.learnt[.soft] == 2 && summary.learnt[.policy] == 1)
         #expect(summary.learnt[.autoReply] == 2 && summary.learnt[.complaint] == 1)
@@ -38,22 +38,22 @@ struct MailboxFetchTests {
         #expect(summary.refused.contains { $0.contains("not on the list") })
         for (expectation, _) in files {
             if let index = expectation.subscriber, let state = expectation.state {
-                #expect(try scenario.status(index) == state, "\(expectation.file): reader\(index)")
+                await #expect(try scenario.status(index) == state, "\(expectation.file): reader\(index)")
             }
         }
-        #expect(try scenario.status(9) == .bounced)
+        await #expect(try scenario.status(9) == .bounced)
         // Only the two refused messages are left.
         #expect(try dovecot.messageCount() == 2)
 
         // The next fetch sees only those two, and counts nothing again.
-        let tally = try scenario.store.bounceTally(scenario.week)
-        let again = try scenario.processor().fetch(from: client(dovecot, kind), logger: logger)
+        let tally = try await scenario.store.bounceTally(scenario.week)
+        let again = try await scenario.processor().fetch(from: client(dovecot, kind), logger: logger)
         #expect(again.messages == 2 && again.learnt.isEmpty && again.refused.count == 2)
         // The same two messages, read and refused for what they are (IMAP UIDs, not sequence
         // numbers: these two are no longer the first in the mailbox).
         #expect(again.refused.contains { $0.contains("malformed multipart") }, "\(again.refused)")
         #expect(again.refused.contains { $0.contains("not on the list") }, "\(again.refused)")
-        #expect(try scenario.store.bounceTally(scenario.week) == tally)
+        await #expect(try scenario.store.bounceTally(scenario.week) == tally)
     }
 
     /// A mailbox with hundreds of messages is read and emptied in one fetch: libcurl holds one
@@ -82,14 +82,14 @@ struct MailboxFetchTests {
     }
 
     @Test(arguments: [MailboxClient.Kind.imap, .pop3])
-    func messagesStoredBeforeACrashAreDeletedNotCountedAgain(kind: MailboxClient.Kind) throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    func messagesStoredBeforeACrashAreDeletedNotCountedAgain(kind: MailboxClient.Kind) async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         let dovecot = try DovecotServer()
         let files = try scenario.corpusFiles().filter { !$0.expectation.outcome.hasPrefix("refused") }
         for (_, path) in files { try dovecot.deliver(TestPaths.bytes(URL(fileURLWithPath: path))) }
         // As if a fetch had stored these and died before deleting them.
-        _ = try scenario.processor().importFiles(files.map(\.path))
-        let tally = try scenario.store.bounceTally(scenario.week)
+        _ = try await scenario.processor().importFiles(files.map(\.path))
+        let tally = try await scenario.store.bounceTally(scenario.week)
         // ... and one of them deleted by a session that ended without finish(): IMAP leaves it
         // flagged \Deleted, not expunged (the fetch skips and expunges it); POP3's QUIT at the
         // handle's end removes it.
@@ -99,11 +99,11 @@ struct MailboxFetchTests {
         }
         let flagged = 1
 
-        let summary = try scenario.processor().fetch(from: client(dovecot, kind), logger: logger)
+        let summary = try await scenario.processor().fetch(from: client(dovecot, kind), logger: logger)
         #expect(summary.duplicates == files.count - flagged && summary.learnt.isEmpty)
         #expect(summary.deleted == files.count - flagged)
         #expect(try dovecot.messageCount() == 0)
-        #expect(try scenario.store.bounceTally(scenario.week) == tally)
+        await #expect(try scenario.store.bounceTally(scenario.week) == tally)
     }
 
     @Test func theServersCertificateIsVerifiedAndAWrongPasswordNamesTheMailboxNotThePassword() throws {

@@ -8,10 +8,10 @@ import Testing
 struct CommandReportTests {
     let week = try! IssueWeek(parsing: "2026-W47")
 
-    @Test func thePreviewReportNamesEachComparisonTheFilesAndHowToApprove() throws {
+    @Test func thePreviewReportNamesEachComparisonTheFilesAndHowToApprove() async throws {
         let fixture = try IssuePreviewTests()
-        try fixture.ingestWeek()
-        let result = try fixture.preview().preview(week)
+        try await fixture.ingestWeek()
+        let result = try await fixture.preview().preview(week)
         let lines = result.text(week)
         let hash = String(result.draft.hash.prefix(12))
         #expect(lines.first == "2026-W47: 3 comparisons, draft \(hash)")
@@ -22,16 +22,16 @@ struct CommandReportTests {
         #expect(lines.last == "Approve it with: newsletter approve --week 2026-W47 --hash \(hash)")
         #expect(result.unavailableProviders.isEmpty)
 
-        try fixture.store.approve(week, hash: result.draft.hash, at: Date())
-        let again = try fixture.preview().preview(week).text(week)
+        try await fixture.store.approve(week, hash: result.draft.hash, at: Date())
+        let again = try await fixture.preview().preview(week).text(week)
         #expect(again.first == "2026-W47: 3 comparisons, draft \(hash) (unchanged, still approved)")
         #expect(!again.contains { $0.hasPrefix("Approve it with") })
     }
 
-    @Test func providersThatCouldNotRunAreGroupedByReasonEachOnce() throws {
+    @Test func providersThatCouldNotRunAreGroupedByReasonEachOnce() async throws {
         let fixture = try IssuePreviewTests()
-        try fixture.ingestWeek()
-        var result = try fixture.preview().preview(week)
+        try await fixture.ingestWeek()
+        var result = try await fixture.preview().preview(week)
         result.summaryOutcomes[0].unavailable = [("llama", "no runtime"), ("qwen", "no runtime")]
         result.summaryOutcomes[1].unavailable = [("llama", "no runtime"), ("api", "no key")]
         let grouped = result.unavailableProviders.map { "\($0.reason): \($0.providers.joined(separator: ","))" }
@@ -66,18 +66,18 @@ struct CommandReportTests {
         #expect(DeliveryState.describe([:]) == "empty")
     }
 
-    @Test func aDryRunSaysWhetherTheDraftIsApprovedAsItStands() throws {
+    @Test func aDryRunSaysWhetherTheDraftIsApprovedAsItStands() async throws {
         let store = try AppDatabase.inMemory()
-        _ = try store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
-        _ = try store.addSubscriber(email: "bo@example.org", name: nil, status: .pending)
-        #expect(
+        _ = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
+        _ = try await store.addSubscriber(email: "bo@example.org", name: nil, status: .pending)
+        await #expect(
             try store.sendDryRun(week, transport: "smtp")
                 == "2026-W47: NOT approved (no draft), transport smtp, 1 confirmed subscriber(s); ledger: empty")
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(week: week, subject: "S", html: "<p>h</p>", text: "t", manifest: "{}", comparisonIDs: [], hash: "h1"))
-        #expect(try store.sendDryRun(week, transport: "outbox").hasPrefix("2026-W47: NOT approved (draft), transport outbox"))
-        try store.approve(week, hash: "h1", at: Date())
-        #expect(try store.sendDryRun(week, transport: "smtp").hasPrefix("2026-W47: approved, transport smtp"))
+        await #expect(try store.sendDryRun(week, transport: "outbox").hasPrefix("2026-W47: NOT approved (draft), transport outbox"))
+        try await store.approve(week, hash: "h1", at: Date())
+        await #expect(try store.sendDryRun(week, transport: "smtp").hasPrefix("2026-W47: approved, transport smtp"))
     }
 
     @Test func anIngestLineSaysWhatHappenedToThePage() throws {
@@ -94,8 +94,8 @@ struct CommandReportTests {
                 == "duplicate  of #7 \(title)  \(source) (same comparison as /pages/a.txt)")
     }
 
-    @Test func theEncodeBenchmarkSplicesTheBytesTheReferenceEncoderWrites() throws {
-        let draft = try IssueEncoderTests.realDraft()
+    @Test func theEncodeBenchmarkSplicesTheBytesTheReferenceEncoderWrites() async throws {
+        let draft = try await IssueEncoderTests.realDraft()
         let delivery = DeliverySettings(
             from: try MailAddress("news@example.org", displayName: "News"), listID: "news.example.org",
             publicURL: "https://news.example.org")

@@ -44,14 +44,14 @@ struct HostileInputTests {
         #expect(PublishedDate.parse("2026-11-22") != nil)
     }
 
-    @Test func weeksAreParsedStrictly() {
+    @Test func weeksAreParsedStrictly() async {
         for bad in ["+026-W01", "9999-W52", "2026-W4", "2026--W48", " 2026-W4 8"] {
             #expect(throws: WeekError.self, "\(bad)") { try IssueWeek(parsing: bad) }
         }
         #expect((try? IssueWeek(parsing: "9998-W52"))?.next != nil)
     }
 
-    @Test func aFeedOnTheWebCannotMakeIngestReadLocalFiles() throws {
+    @Test func aFeedOnTheWebCannotMakeIngestReadLocalFiles() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let secret = try TestPaths.temporaryDirectory().appendingPathComponent("secret.txt")
         try FileManager.default.copyItem(at: TestPaths.fixture("labelled-basic.txt"), to: secret)
@@ -62,7 +62,7 @@ struct HostileInputTests {
         </feed>
         """.write(to: directory.appendingPathComponent("feed.xml"), atomically: true, encoding: .utf8)
         let server = try LocalHTTPServer(serving: directory)
-        let results = Ingester(
+        let results = await Ingester(
             store: AppDatabase?.none,
             fetcher: CurlFetcher(maxBytes: 1 << 20, timeoutSeconds: 5, connectTimeoutSeconds: 5, userAgent: "t"),
             options: IngestOptions(dryRun: true), logger: Logger(label: "t")

@@ -13,7 +13,7 @@ struct LineEndingTests {
 
         var testDescription: String { rawValue }
 
-        func apply(_ bytes: [UInt8]) -> [UInt8] {
+        func apply(_ bytes: [UInt8]) async -> [UInt8] {
             var out: [UInt8] = self == .bomCRLF ? [0xEF, 0xBB, 0xBF] : []
             var lineIndex = 0
             for byte in bytes {
@@ -54,14 +54,14 @@ struct LineEndingTests {
     }
 
     @Test(arguments: Ending.allCases)
-    func everyPageParsesAsItsLFOriginal(_ ending: Ending) throws {
+    func everyPageParsesAsItsLFOriginal(_ ending: Ending) async throws {
         let pages = try Self.pages()
         #expect(pages.count >= 8)
         for url in pages {
             let original = try TestPaths.bytes(url)
             #expect(!original.contains(0x0D), "\(url.lastPathComponent) is not an LF original")
             let expected = try parsed(original, url)
-            let variant = try parsed(ending.apply(original), url)
+            let variant = try parsed(await ending.apply(original), url)
             #expect(variant == expected, "\(url.lastPathComponent) with \(ending) endings")
         }
     }
@@ -73,16 +73,16 @@ struct LineEndingTests {
     }
 
     @Test(arguments: Ending.allCases)
-    func aTakeLineNumberCountsEveryKindOfEnding(_ ending: Ending) throws {
+    func aTakeLineNumberCountsEveryKindOfEnding(_ ending: Ending) async throws {
         let url = TestPaths.fixture("labelled-basic.txt")
         let original = try TestPaths.bytes(url)
         let lines = try parsed(original, url).takes.map(\.line)
-        #expect(try parsed(ending.apply(original), url).takes.map(\.line) == lines)
+        await #expect(try parsed(ending.apply(original), url).takes.map(\.line) == lines)
     }
 
     @Test(arguments: Ending.allCases)
-    func invalidUTF8IsReportedOnItsLine(_ ending: Ending) throws {
-        let bytes = ending.apply(Array("Title\nsecond line\nthird ".utf8) + [0xFF] + Array(" rest\n".utf8))
+    func invalidUTF8IsReportedOnItsLine(_ ending: Ending) async throws {
+        let bytes = await ending.apply(Array("Title\nsecond line\nthird ".utf8) + [0xFF] + Array(" rest\n".utf8))
         #expect {
             try reader.read(bytes, source: "bad.txt")
         } throws: { error in
@@ -91,15 +91,15 @@ struct LineEndingTests {
         }
     }
 
-    func ingest(_ feed: URL) -> [IngestResult] {
+    func ingest(_ feed: URL) async -> [IngestResult] {
         let fetcher = CurlFetcher(maxBytes: 1 << 20, timeoutSeconds: 10, connectTimeoutSeconds: 5, userAgent: "tests")
-        return Ingester<AppDatabase, CurlFetcher>(
+        return await Ingester<AppDatabase, CurlFetcher>(
             store: nil, fetcher: fetcher, options: IngestOptions(dryRun: true), logger: Logger(label: "tests")
         ).ingest([feed.path])
     }
 
     @Test(arguments: Ending.allCases)
-    func aFeedWithOtherEndingsGivesTheSameEntries(_ ending: Ending) throws {
+    func aFeedWithOtherEndingsGivesTheSameEntries(_ ending: Ending) async throws {
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         for name in ["labelled-basic.txt", "quoted-basic.txt"] {
@@ -107,15 +107,15 @@ struct LineEndingTests {
         }
         let original = try TestPaths.bytes(TestPaths.fixture("feed-rss.xml"))
         let feed = directory.appendingPathComponent("feed.xml")
-        try Data(ending.apply(original)).write(to: feed)
-        let results = ingest(feed)
+        try Data(await ending.apply(original)).write(to: feed)
+        let results = await ingest(feed)
         let published = results.compactMap { $0.comparison.map { "\($0.title) \($0.published)" } }
         #expect(published.count == 2, "\(results.map { "\($0.outcome)" })")
         #expect(results.count == 3)
         #expect(results.last?.error?.kind == .brokenFeed)
 
         try Data(original).write(to: feed)
-        let lf = ingest(feed)
+        let lf = await ingest(feed)
         #expect(lf.compactMap { $0.comparison.map { "\($0.title) \($0.published)" } } == published)
     }
 }

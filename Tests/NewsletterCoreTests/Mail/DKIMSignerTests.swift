@@ -185,7 +185,7 @@ struct DKIMSignerTests {
         configuration.dkim.signer = signer
         let store = try AppDatabase.open(
             path: try TestPaths.temporaryDirectory().appendingPathComponent("n.sqlite").path)
-        _ = try store.requestSignup(
+        _ = try await store.requestSignup(
             try MailAddress("grace@example.org"), name: nil, client: .commandLine, policy: SignupPolicy(), at: Date())
         let queue = EndpointMailQueue(
             store: store, transport: configuration.endpointTransport(),

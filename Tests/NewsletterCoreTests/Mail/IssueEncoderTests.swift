@@ -185,7 +185,7 @@ struct IssueEncoderTests {
     enum SplicedReaders { case all, none, most }
 
     /// The project's own templates, rendered for a week of example pages.
-    static func realDraft() throws -> (subject: String, html: String, text: String) {
+    static func realDraft() async throws -> (subject: String, html: String, text: String) {
         let directory = try TestPaths.temporaryDirectory()
         let store = try AppDatabase.open(path: directory.appendingPathComponent("data/newsletter.sqlite").path)
         var settings = IssueSettings()
@@ -196,18 +196,18 @@ struct IssueEncoderTests {
             let comparison = try ComparisonPageReader(
                 publishedFallback: PublishedDate.parse("2026-11-1\(6 + index)T10:00:00Z")
             ).read(try TestPaths.bytes(TestPaths.fixture(name)), source: "/pages/\(name)")
-            _ = try store.saveComparison(comparison)
+            _ = try await store.saveComparison(comparison)
         }
         let preview = IssuePreview(
             store: store,
             templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
             settings: settings, outboxDirectory: directory.appendingPathComponent("outbox").path)
-        let draft = try preview.preview(try IssueWeek(parsing: "2026-W47")).draft
+        let draft = try await preview.preview(try IssueWeek(parsing: "2026-W47")).draft
         return (draft.subject, draft.html, draft.text)
     }
 
-    @Test func theRealDraftSplicesToTheReferenceBytesForManyReaders() throws {
-        let draft = try Self.realDraft()
+    @Test func theRealDraftSplicesToTheReferenceBytesForManyReaders() async throws {
+        let draft = try await Self.realDraft()
         #expect(draft.html.contains(Placeholder.unsubscribeURL.rawValue))
         #expect(draft.text.contains(Placeholder.greeting.rawValue))
         try expectIdentical(text: draft.text, html: draft.html, subject: draft.subject, readers: Self.readers(count: 300))

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import Synchronization
 import Testing
@@ -12,15 +13,15 @@ struct LedgerCommitterTests {
     let store: AppDatabase
     let week = try! IssueWeek(parsing: "2026-W47")
 
-    init() throws {
+    init() async throws {
         directory = try TestPaths.temporaryDirectory()
         store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(
                 week: week, subject: "Ship or Skip", html: "<p>%%GREETING%%</p>",
                 text: "%%GREETING%%\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [],
                 hash: "h1"))
-        try store.approve(week, hash: "h1", at: Date())
+        try await store.approve(week, hash: "h1", at: Date())
     }
 
     /// A peer that, before taking each message, checks that the ledger already shows every earlier
@@ -48,10 +49,17 @@ struct LedgerCommitterTests {
             func send(_ message: [UInt8], from: String, to: String, reference: String) throws(TransportUnavailable)
                 -> SendOutcome
             {
-                let recorded = [DeliveryState.sent, .deferred].flatMap { state in
-                    ((try? transport.store.deliveryReplies(transport.week, state: state)) ?? []).map(\.email)
-                }
-                let sent = Set(recorded)
+                // Read synchronously, as a server would check while the sender waits on it.
+                let week = transport.week.description
+                let sent = Set(
+                    (try? transport.store.reader.read { db in
+                        try String.fetchAll(
+                            db,
+                            sql: """
+                                SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                                WHERE d.week = ? AND d.state IN ('sent', 'deferred')
+                                """, arguments: [week])
+                    }) ?? [])
                 let unrecorded = earlier.filter { !sent.contains($0) }
                 if !unrecorded.isEmpty {
                     transport.violations.withLock { $0.append("\(to) sent while \(unrecorded) unrecorded") }
@@ -66,9 +74,9 @@ struct LedgerCommitterTests {
         }
     }
 
-    @Test func aConnectionSendsItsNextMessageOnlyOnceItsLastOutcomeIsRecorded() throws {
+    @Test func aConnectionSendsItsNextMessageOnlyOnceItsLastOutcomeIsRecorded() async throws {
         for index in 0..<120 {
-            _ = try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
+            _ = try await store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
         }
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example")
@@ -80,25 +88,25 @@ struct LedgerCommitterTests {
             week, through: transport)
         #expect(transport.violations.withLock { $0 }.isEmpty)
         #expect(transport.accepted.withLock { $0 } == 120)
-        let counts = try store.deliveryCounts(week)
+        let counts = try await store.deliveryCounts(week)
         #expect(summary.sent + summary.deferred == 120)
         #expect(counts[.sent] == summary.sent && counts[.deferred] == summary.deferred)
         #expect(summary.deferred > 0 && counts[.sending] == nil)
     }
 
-    @Test func recordDeliveriesRecordsSentAndDeferredRowsOnlyWhereTheyAreClaimed() throws {
+    @Test func recordDeliveriesRecordsSentAndDeferredRowsOnlyWhereTheyAreClaimed() async throws {
         for index in 0..<4 {
-            _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed)
+            _ = try await store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed)
         }
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        let claims = try store.claimDeliveries(week, limit: 3, runStarted: Date())
+        _ = try await store.prepareDelivery(week, addSubscribers: true)
+        let claims = try await store.claimDeliveries(week, limit: 3, runStarted: Date())
         #expect(claims.count == 3)
-        let unclaimed = try #require(
+        let unclaimed = try await #require(
             try store.deliveryReplies(week, state: .pending).first.flatMap { pending in
                 try store.subscriber(email: pending.email)?.id
             })
         let ledger: any DeliveryLedger = store
-        try ledger.recordDeliveries(
+        try await ledger.recordDeliveries(
             week,
             [
                 .sent(subscriberID: claims[0].subscriber.id, messageID: "m0@example", reply: "250 ok"),
@@ -106,8 +114,8 @@ struct LedgerCommitterTests {
                 // Not claimed: nothing changes for it.
                 .sent(subscriberID: unclaimed, messageID: "mx@example", reply: "250 ok"),
             ])
-        #expect(try store.deliveryCounts(week) == [.sent: 1, .deferred: 1, .sending: 1, .pending: 1])
-        #expect(try store.deliveryReplies(week, state: .deferred).map(\.reply) == ["451 later"])
+        await #expect(try store.deliveryCounts(week) == [.sent: 1, .deferred: 1, .sending: 1, .pending: 1])
+        await #expect(try store.deliveryReplies(week, state: .deferred).map(\.reply) == ["451 later"])
     }
 
     /// A peer that takes every message and remembers, per connection, to whom.
@@ -148,9 +156,9 @@ struct LedgerCommitterTests {
     /// what the ledger holds, leaves each connection's unrecorded message in flight (and sends
     /// nothing after it), and loses nobody: the next run, with room again, sends everyone else,
     /// and only the messages that were in flight twice.
-    @Test func aLedgerThatCannotRecordStopsTheSendWithoutCountingOrLosingAMessage() throws {
+    @Test func aLedgerThatCannotRecordStopsTheSendWithoutCountingOrLosingAMessage() async throws {
         let readers = (0..<60).map { "reader\($0)@example.org" }
-        for email in readers { _ = try store.addSubscriber(email: email, name: nil, status: .confirmed) }
+        for email in readers { _ = try await store.addSubscriber(email: email, name: nil, status: .confirmed) }
         try LedgerFull.install(in: store, afterSent: 7)
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example")
@@ -178,9 +186,9 @@ struct LedgerCommitterTests {
         // The committer retried before giving up (on the injected clock).
         #expect(time.sleeps.count >= LedgerCommitter<AppDatabase>.attempts - 1)
 
-        let sent = Set(try store.deliveryReplies(week, state: .sent).map(\.email))
-        let inFlight = Set(try store.deliveryReplies(week, state: .sending).map(\.email))
-        let pending = Set(try store.deliveryReplies(week, state: .pending).map(\.email))
+        let sent = Set(try await store.deliveryReplies(week, state: .sent).map(\.email))
+        let inFlight = Set(try await store.deliveryReplies(week, state: .sending).map(\.email))
+        let pending = Set(try await store.deliveryReplies(week, state: .pending).map(\.email))
         #expect(sent.count <= 7)
         #expect(summary.sent == sent.count)
         #expect(!inFlight.isEmpty && inFlight.count <= settings.concurrency)
@@ -197,7 +205,7 @@ struct LedgerCommitterTests {
         let second = RecordingTransport()
         let again = try mailer.send(week, through: second)
         #expect(again.complete && again.resumed == inFlight.count)
-        #expect(try store.deliveryCounts(week) == [.sent: readers.count])
+        await #expect(try store.deliveryCounts(week) == [.sent: readers.count])
         var copies = first.copies
         for (email, count) in second.copies { copies[email, default: 0] += count }
         #expect(Set(copies.keys) == Set(readers))

@@ -64,11 +64,11 @@ struct ListSendLimitTests {
         let store = try await backend.makeStore()
         let limit = ListSendLimit(perSecond: 100)
         // A burst of 5, refilled at 96/s.
-        #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 5)
-        #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 0)
-        #expect(try store.takeListSendTokens(0, limit: limit, at: t0.addingTimeInterval(1)) == 0)
-        #expect(try store.takeListSendTokens(3, limit: limit, at: t0.addingTimeInterval(0.05)) == 3)
-        #expect(try store.takeListSendTokens(50, limit: limit, at: t0.addingTimeInterval(0.05)) == 1)
+        await #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 5)
+        await #expect(try store.takeListSendTokens(50, limit: limit, at: t0) == 0)
+        await #expect(try store.takeListSendTokens(0, limit: limit, at: t0.addingTimeInterval(1)) == 0)
+        await #expect(try store.takeListSendTokens(3, limit: limit, at: t0.addingTimeInterval(0.05)) == 3)
+        await #expect(try store.takeListSendTokens(50, limit: limit, at: t0.addingTimeInterval(0.05)) == 1)
     }
 
     /// Three senders on one database, taking in turns faster than the bucket refills: together
@@ -90,17 +90,17 @@ struct ListSendLimitTests {
         #expect(granted >= allowed - 20, "\(granted) of \(allowed): the senders did get what the limit allows")
     }
 
-    @Test func aSendPacedByTheListLimitTakesAsLongAsTheLimitSays() throws {
+    @Test func aSendPacedByTheListLimitTakesAsLongAsTheLimitSays() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
         let week = try IssueWeek(parsing: "2026-W47")
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(
                 week: week, subject: "Ship or Skip", html: "<p>%%GREETING%%</p><a href=\"%%UNSUBSCRIBE_URL%%\">x</a>",
                 text: "%%GREETING%%\n%%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [], hash: "h1"))
-        try store.approve(week, hash: "h1", at: Date())
+        try await store.approve(week, hash: "h1", at: Date())
         for index in 0..<45 {
-            _ = try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
+            _ = try await store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
         }
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example"), listID: "weekly.shiporskip.example",

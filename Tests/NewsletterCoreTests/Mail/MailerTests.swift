@@ -17,20 +17,20 @@ struct MailerTests {
     }
 
     /// An approved issue and `count` confirmed subscribers (plus one pending, who gets nothing).
-    func prepare(subscribers count: Int, in store: AppDatabase? = nil) throws {
+    func prepare(subscribers count: Int, in store: AppDatabase? = nil) async throws {
         let store = store ?? self.store
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(
                 week: week, subject: "Ship or Skip · 2026-W47: Inkwell vs Tallyhoist",
                 html: "<p>%%GREETING%%</p><p><a href=\"%%UNSUBSCRIBE_URL%%\">Unsubscribe</a></p>",
                 text: "%%GREETING%%\n\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [],
                 hash: "h1"))
-        try store.approve(week, hash: "h1", at: Date())
+        try await store.approve(week, hash: "h1", at: Date())
         for index in 0..<count {
-            _ = try store.addSubscriber(
+            _ = try await store.addSubscriber(
                 email: "reader\(index)@example.org", name: index % 2 == 0 ? "Reader \(index)" : nil, status: .confirmed)
         }
-        _ = try store.addSubscriber(email: "pending@example.org", name: nil, status: .pending)
+        _ = try await store.addSubscriber(email: "pending@example.org", name: nil, status: .pending)
     }
 
     func mailer(
@@ -57,13 +57,13 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func everyConfirmedSubscriberGetsExactlyOneCopy() throws {
-        try prepare(subscribers: 40)
+    func everyConfirmedSubscriberGetsExactlyOneCopy() async throws {
+        try await prepare(subscribers: 40)
         let sink = try SMTPSink()
         let summary = try mailer().send(week, through: smtp(sink))
         #expect(summary.sent == 40 && summary.failed == 0 && summary.deferred == 0)
         #expect(summary.complete)
-        #expect(try store.issue(week)?.status == .sent)
+        await #expect(try store.issue(week)?.status == .sent)
         let recipients = try sink.recipients()
         #expect(recipients.count == 40)
         #expect(Set(recipients) == Set((0..<40).map { "reader\($0)@example.org" }))
@@ -73,19 +73,19 @@ struct MailerTests {
         #expect(dumps.allSatisfy { !$0.contains("%%") })
         #expect(dumps.contains { $0.contains("Hi Reader 0,") })
         // A second run sends nothing, not even to someone who subscribed since.
-        _ = try store.addSubscriber(email: "latecomer@example.org", name: nil, status: .confirmed)
+        _ = try await store.addSubscriber(email: "latecomer@example.org", name: nil, status: .confirmed)
         let again = try mailer().send(week, through: smtp(sink))
         #expect(again.sent == 0 && again.complete)
         #expect(try sink.recipients().count == 40)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aPermanentRejectionIsRecordedWithTheServersReply() throws {
-        try prepare(subscribers: 5)
+    func aPermanentRejectionIsRecordedWithTheServersReply() async throws {
+        try await prepare(subscribers: 5)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
         let summary = try mailer().send(week, through: smtp(sink))
         #expect(summary.failed == 5 && summary.sent == 0)
-        let replies = try store.deliveryReplies(week, state: .failed)
+        let replies = try await store.deliveryReplies(week, state: .failed)
         #expect(replies.count == 5)
         #expect(replies.allSatisfy { $0.reply.hasPrefix("5") }, "\(replies)")
         #expect(try sink.recipients().isEmpty)
@@ -93,14 +93,14 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func temporaryRejectionsAreRetriedThenDeferredToTheNextRun() throws {
-        try prepare(subscribers: 6)
+    func temporaryRejectionsAreRetriedThenDeferredToTheNextRun() async throws {
+        try await prepare(subscribers: 6)
         do {
             let busy = try SMTPSink(faults: ["-r", "RCPT"])
             let summary = try mailer(retries: 2).send(week, through: smtp(busy))
             #expect(summary.deferred == 6 && summary.sent == 0 && !summary.complete)
-            #expect(try store.deliveryReplies(week, state: .deferred).allSatisfy { $0.reply.hasPrefix("4") })
-            #expect(try store.issue(week)?.status == .approved)
+            await #expect(try store.deliveryReplies(week, state: .deferred).allSatisfy { $0.reply.hasPrefix("4") })
+            await #expect(try store.issue(week)?.status == .approved)
         }
         let healthy = try SMTPSink()
         let next = try mailer().send(week, through: smtp(healthy))
@@ -109,8 +109,8 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aServerThatIsDownStopsTheRunAndMarksNothingSent() throws {
-        try prepare(subscribers: 8)
+    func aServerThatIsDownStopsTheRunAndMarksNothingSent() async throws {
+        try await prepare(subscribers: 8)
         let port = try SMTPSink.freePort()
         let down = SMTPTransport(
             settings: SMTPTransport.Settings(url: "smtp://127.0.0.1:\(port)", allowPlaintext: true))
@@ -120,7 +120,7 @@ struct MailerTests {
             guard case .serverUnavailable(_, let summary) = error as? DeliveryError else { return false }
             return summary.sent == 0
         }
-        let counts = try store.deliveryCounts(week)
+        let counts = try await store.deliveryCounts(week)
         #expect(counts[.sent] == nil && counts[.sending] == nil && counts[.pending] == 8)
         let sink = try SMTPSink()
         #expect(try mailer().send(week, through: smtp(sink)).sent == 8)
@@ -128,8 +128,8 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func starttlsIsRequiredUnlessPlaintextIsAllowed() throws {
-        try prepare(subscribers: 2)
+    func starttlsIsRequiredUnlessPlaintextIsAllowed() async throws {
+        try await prepare(subscribers: 2)
         let sink = try SMTPSink()  // offers no STARTTLS
         let strict = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url))
         #expect(throws: DeliveryError.self) { try mailer().send(week, through: strict) }
@@ -137,13 +137,13 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func limitAndUnsubscribesMidRunAreHonoured() throws {
-        try prepare(subscribers: 10)
+    func limitAndUnsubscribesMidRunAreHonoured() async throws {
+        try await prepare(subscribers: 10)
         let sink = try SMTPSink()
         let first = try mailer(concurrency: 2).send(week, through: smtp(sink), limit: 4)
         #expect(first.sent == 4 && !first.complete)
-        let leaving = try #require(try store.subscriber(email: "reader9@example.org"))
-        try store.setStatus(.unsubscribed, forSubscriber: leaving.id)
+        let leaving = try await #require(try store.subscriber(email: "reader9@example.org"))
+        try await store.setStatus(.unsubscribed, forSubscriber: leaving.id)
         let rest = try mailer(concurrency: 2).send(week, through: smtp(sink))
         #expect(rest.sent == 5 && rest.skipped == 1 && rest.complete)
         #expect(!(try sink.recipients()).contains("reader9@example.org"))
@@ -151,16 +151,16 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aDroppedConnectionIsTemporary() throws {
-        try prepare(subscribers: 3)
+    func aDroppedConnectionIsTemporary() async throws {
+        try await prepare(subscribers: 3)
         let sink = try SMTPSink(faults: ["-q", "DATA"])  // hangs up, without a word, at DATA
         let summary = try mailer(retries: 1).send(week, through: smtp(sink))
         #expect(summary.deferred == 3 && summary.sent == 0 && !summary.complete)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aServerTooSlowToReplyTimesOutAndIsRetriedLater() throws {
-        try prepare(subscribers: 1)
+    func aServerTooSlowToReplyTimesOutAndIsRetriedLater() async throws {
+        try await prepare(subscribers: 1)
         let sink = try SMTPSink(faults: ["-w", "4"])  // four seconds before answering DATA
         var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
@@ -169,17 +169,17 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func permanentFailuresMarkASubscriberBounced() throws {
-        try prepare(subscribers: 2)
+    func permanentFailuresMarkASubscriberBounced() async throws {
+        try await prepare(subscribers: 2)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
         _ = try mailer(bounceAfter: 1).send(week, through: smtp(sink))
-        #expect(try store.subscriberCount(status: .bounced) == 2)
-        #expect(try store.subscriberCount(status: .confirmed) == 0)
+        await #expect(try store.subscriberCount(status: .bounced) == 2)
+        await #expect(try store.subscriberCount(status: .confirmed) == 0)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func theRateLimitSpacesMessagesOut() throws {
-        try prepare(subscribers: 12)
+    func theRateLimitSpacesMessagesOut() async throws {
+        try await prepare(subscribers: 12)
         let sink = try SMTPSink()
         let time = ManualTime()
         let summary = try mailer(concurrency: 1, perSecond: 10, time: time).send(week, through: smtp(sink))
@@ -191,8 +191,8 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func receivedMessagesParseBackWithAnIndependentParser() throws {
-        try prepare(subscribers: 1)
+    func receivedMessagesParseBackWithAnIndependentParser() async throws {
+        try await prepare(subscribers: 1)
         let sink = try SMTPSink()
         _ = try mailer().send(week, through: smtp(sink))
         let dump = try #require(try sink.messages().first)
@@ -222,31 +222,31 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aRefusedSenderStopsTheRunInsteadOfFailingEveryone() throws {
-        try prepare(subscribers: 6)
+    func aRefusedSenderStopsTheRunInsteadOfFailingEveryone() async throws {
+        try await prepare(subscribers: 6)
         let sink = try SMTPSink(faults: ["-f", "MAIL"])  // 5xx to MAIL FROM: the server refuses us
         #expect(throws: DeliveryError.self) { try mailer().send(week, through: smtp(sink)) }
-        let counts = try store.deliveryCounts(week)
+        let counts = try await store.deliveryCounts(week)
         #expect(counts[.failed] == nil && counts[.pending] == 6)
-        #expect(try store.issue(week)?.status == .approved)
-        #expect(try store.subscriberCount(status: .confirmed) == 6)
+        await #expect(try store.issue(week)?.status == .approved)
+        await #expect(try store.subscriberCount(status: .confirmed) == 6)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func noAnswerAfterTheWholeMessageIsNotRetriedSoItCannotArriveTwice() throws {
-        try prepare(subscribers: 1)
+    func noAnswerAfterTheWholeMessageIsNotRetriedSoItCannotArriveTwice() async throws {
+        try await prepare(subscribers: 1)
         let sink = try SMTPSink(faults: ["-W", ".:3"])  // stores the message, answers "." three seconds late
         var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
         let summary = try mailer(retries: 2).send(week, through: SMTPTransport(settings: settings))
         #expect(summary.sent == 1 && summary.deferred == 0)
-        #expect(try store.deliveryReplies(week, state: .sent).first?.reply.hasPrefix("unconfirmed") == true)
-        Thread.sleep(forTimeInterval: 2.5)  // let the sink finish writing what it got
+        await #expect(try store.deliveryReplies(week, state: .sent).first?.reply.hasPrefix("unconfirmed") == true)
+        try await Task.sleep(for: .seconds(2.5))  // let the sink finish writing what it got
         #expect(try sink.recipients().count <= 1)
     }
 
-    @Test func aServerThatNeverGreetsStopsTheRun() throws {
-        try prepare(subscribers: 3)
+    @Test func aServerThatNeverGreetsStopsTheRun() async throws {
+        try await prepare(subscribers: 3)
         // A listening socket that never accepts: connections complete, no greeting ever comes.
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
@@ -265,22 +265,22 @@ struct MailerTests {
             url: "smtp://127.0.0.1:\(UInt16(bigEndian: address.sin_port))", allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
         #expect(throws: DeliveryError.self) { try mailer().send(week, through: SMTPTransport(settings: settings)) }
-        #expect(try store.deliveryCounts(week)[.pending] == 3)
+        await #expect(try store.deliveryCounts(week)[.pending] == 3)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func manyIdenticalRefusalsInARowTripTheCircuitBreaker() throws {
-        try prepare(subscribers: 14)
+    func manyIdenticalRefusalsInARowTripTheCircuitBreaker() async throws {
+        try await prepare(subscribers: 14)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
         #expect(throws: DeliveryError.self) { try mailer(concurrency: 1).send(week, through: smtp(sink)) }
-        let counts = try store.deliveryCounts(week)
+        let counts = try await store.deliveryCounts(week)
         #expect(counts[.failed] == 10 && counts[.pending] == 4)
-        #expect(try store.issue(week)?.status == .approved)
+        await #expect(try store.issue(week)?.status == .approved)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aHalfSentIssueCannotBeRebuiltOrSkipped() throws {
-        try prepare(subscribers: 4)
+    func aHalfSentIssueCannotBeRebuiltOrSkipped() async throws {
+        try await prepare(subscribers: 4)
         let sink = try SMTPSink()
         _ = try mailer().send(week, through: smtp(sink), limit: 2)
         #expect(throws: IssueStoreError.sendingStarted(week)) {
@@ -289,11 +289,11 @@ struct MailerTests {
                     week: week, subject: "new", html: "h2", text: "t2", manifest: "{}", comparisonIDs: [], hash: "h2"))
         }
         #expect(throws: IssueStoreError.sendingStarted(week)) { try store.recordSkipped(week, reason: "x") }
-        #expect(try store.issue(week)?.draftHash == "h1")
+        await #expect(try store.issue(week)?.draftHash == "h1")
     }
 
-    @Test func theFileTransportWritesOneMessagePerRecipient() throws {
-        try prepare(subscribers: 3)
+    @Test func theFileTransportWritesOneMessagePerRecipient() async throws {
+        try await prepare(subscribers: 3)
         let messages = directory.appendingPathComponent("outbox/\(week)/messages")
         let summary = try mailer().send(week, through: FileTransport(directory: messages.path))
         #expect(summary.sent == 3)
@@ -305,14 +305,14 @@ struct MailerTests {
     /// closes it, and SQLite folds its write-ahead log into the file and removes it before the
     /// process exits (`newsletter run` left the log behind about one time in four). Rounds,
     /// since a worker that had only signalled it was done let go a moment later, or not.
-    @Test func onceASendReturnsNoWorkerHoldsTheStore() throws {
+    @Test func onceASendReturnsNoWorkerHoldsTheStore() async throws {
         for round in 0..<20 {
             let path = directory.appendingPathComponent("round\(round).sqlite").path
             weak var released: AppDatabase?
             do {
                 let store = try AppDatabase.open(path: path)
                 released = store
-                try prepare(subscribers: 3, in: store)
+                try await prepare(subscribers: 3, in: store)
                 let sender = Mailer(store: store, settings: try mailer().settings, logger: Logger(label: "tests"))
                 let messages = directory.appendingPathComponent("round\(round)")
                 #expect(try sender.send(week, through: FileTransport(directory: messages.path)).sent == 3)
@@ -324,16 +324,16 @@ struct MailerTests {
         }
     }
 
-    @Test func onlyAnApprovedIssueIsSent() throws {
-        try store.saveDraft(
+    @Test func onlyAnApprovedIssueIsSent() async throws {
+        try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
         #expect(throws: DeliveryError.self) {
             try mailer().send(week, through: FileTransport(directory: directory.path))
         }
     }
 
-    @Test func aTestSendLeavesTheLedgerAlone() throws {
-        try prepare(subscribers: 2)
+    @Test func aTestSendLeavesTheLedgerAlone() async throws {
+        try await prepare(subscribers: 2)
         let messages = directory.appendingPathComponent("test-send")
         let outcome = try mailer().sendTest(
             week, to: try MailAddress("editor@example.org", displayName: "Editor"),
@@ -342,7 +342,7 @@ struct MailerTests {
             Issue.record("expected sent, got \(outcome)")
             return
         }
-        #expect(try store.deliveryCounts(week).isEmpty)
+        await #expect(try store.deliveryCounts(week).isEmpty)
         let eml = try String(contentsOfFile: messages.appendingPathComponent("test-send.eml").path, encoding: .utf8)
         #expect(
             eml.contains("Subject: " + MIME.encodedWords("[test] Ship or Skip · 2026-W47: Inkwell vs Tallyhoist")[0]))
@@ -351,16 +351,16 @@ struct MailerTests {
 
 /// Tokens in unsubscribe links: 256 random bits, URL-safe, stored only as a hash.
 @Suite struct UnsubscribeTokenTests {
-    @Test func tokensAreURLSafeUniqueAndStoredOnlyHashed() throws {
+    @Test func tokensAreURLSafeUniqueAndStoredOnlyHashed() async throws {
         let store = try AppDatabase.inMemory()
         let week = try IssueWeek(parsing: "2026-W47")
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "h"))
         for index in 0..<50 {
-            _ = try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed)
+            _ = try await store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed)
         }
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        let claims = try store.claimDeliveries(week, limit: 100, runStarted: Date())
+        _ = try await store.prepareDelivery(week, addSubscribers: true)
+        let claims = try await store.claimDeliveries(week, limit: 100, runStarted: Date())
         let tokens = claims.map(\.unsubscribeToken)
         #expect(tokens.count == 50 && Set(tokens).count == 50)
         let urlSafe = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

@@ -26,13 +26,13 @@ struct IssuePreviewTests {
     }
 
     /// The project's example and fixture pages, published in 2026-W47.
-    func ingestWeek(_ names: [String] = ["labelled-basic.txt", "quoted-basic.txt", "quoted-hard.txt"]) throws {
+    func ingestWeek(_ names: [String] = ["labelled-basic.txt", "quoted-basic.txt", "quoted-hard.txt"]) async throws {
         for (index, name) in names.enumerated() {
             let comparison = try ComparisonPageReader(
                 publishedFallback: PublishedDate.parse("2026-11-1\(6 + index)T10:00:00Z")
             )
             .read(try TestPaths.bytes(TestPaths.fixture(name)), source: "/pages/\(name)")
-            _ = try store.saveComparison(comparison)
+            _ = try await store.saveComparison(comparison)
         }
     }
 
@@ -40,25 +40,25 @@ struct IssuePreviewTests {
         try Data(contentsOf: directory.appendingPathComponent("outbox/\(week)/\(name)"))
     }
 
-    @Test func previewWritesTheThreeFilesAndTheSameBytesTwice() throws {
-        try ingestWeek()
-        let first = try preview().preview(week)
+    @Test func previewWritesTheThreeFilesAndTheSameBytesTwice() async throws {
+        try await ingestWeek()
+        let first = try await preview().preview(week)
         #expect(
             first.files.map { URL(fileURLWithPath: $0).lastPathComponent } == [
                 "preview.html", "preview.txt", "issue.json",
             ])
         let bytes = try ["preview.html", "preview.txt", "issue.json"].map(outboxFile)
-        let second = try preview().preview(week)
+        let second = try await preview().preview(week)
         #expect(second.draft == first.draft)
         #expect(try ["preview.html", "preview.txt", "issue.json"].map(outboxFile) == bytes)
-        let stored = try #require(try store.issue(week))
+        let stored = try await #require(try store.issue(week))
         #expect(stored.status == .draft && stored.draftHash == first.draft.hash)
         #expect(stored.comparisonIDs == first.items.map(\.stored.id))
     }
 
-    @Test func theDraftKeepsPlaceholdersAndThePreviewFillsThemForASampleSubscriber() throws {
-        try ingestWeek()
-        let result = try preview().preview(week)
+    @Test func theDraftKeepsPlaceholdersAndThePreviewFillsThemForASampleSubscriber() async throws {
+        try await ingestWeek()
+        let result = try await preview().preview(week)
         for placeholder in Placeholder.allCases {
             #expect(result.draft.html.contains(placeholder.rawValue), "\(placeholder)")
             #expect(result.draft.text.contains(placeholder.rawValue) || placeholder == .greeting)
@@ -71,62 +71,62 @@ struct IssuePreviewTests {
         #expect(text.contains("https://news.example.org/unsubscribe/SAMPLE-TOKEN"))
     }
 
-    @Test func approvalSurvivesAnUnchangedPreviewAndARebuildDropsIt() throws {
-        try ingestWeek(["labelled-basic.txt", "quoted-basic.txt"])
-        let draft = try preview().preview(week).draft
-        try store.approve(week, hash: draft.hash, at: Date())
-        let again = try preview().preview(week)
+    @Test func approvalSurvivesAnUnchangedPreviewAndARebuildDropsIt() async throws {
+        try await ingestWeek(["labelled-basic.txt", "quoted-basic.txt"])
+        let draft = try await preview().preview(week).draft
+        try await store.approve(week, hash: draft.hash, at: Date())
+        let again = try await preview().preview(week)
         #expect(again.stillApproved)
-        #expect(try store.issue(week)?.status == .approved)
+        await #expect(try store.issue(week)?.status == .approved)
 
-        try ingestWeek(["labelled-basic.txt", "quoted-basic.txt", "quoted-hard.txt"])  // a new page in the week
+        try await ingestWeek(["labelled-basic.txt", "quoted-basic.txt", "quoted-hard.txt"])  // a new page in the week
         #expect {
             try preview().preview(week)
         } throws: { error in
             guard case .approvedDraftWouldChange = error as? PreviewError else { return false }
             return true
         }
-        #expect(try store.issue(week)?.approvedHash == draft.hash)  // untouched by the refusal
-        let rebuilt = try preview().preview(week, rebuild: true)
+        await #expect(try store.issue(week)?.approvedHash == draft.hash)  // untouched by the refusal
+        let rebuilt = try await preview().preview(week, rebuild: true)
         #expect(!rebuilt.stillApproved)
-        let stored = try #require(try store.issue(week))
+        let stored = try await #require(try store.issue(week))
         #expect(stored.status == .draft && stored.approvedHash == nil && stored.draftHash == rebuilt.draft.hash)
     }
 
-    @Test func approvingNeedsTheStoredDraftsHash() throws {
-        try ingestWeek()
-        let draft = try preview().preview(week).draft
+    @Test func approvingNeedsTheStoredDraftsHash() async throws {
+        try await ingestWeek()
+        let draft = try await preview().preview(week).draft
         #expect(throws: IssueStoreError.draftChanged(week, stored: draft.hash, expected: "other")) {
             try store.approve(week, hash: "other", at: Date())
         }
         #expect(throws: IssueStoreError.noDraft(week.next)) { try store.approve(week.next, hash: "x", at: Date()) }
     }
 
-    @Test mutating func aThinWeekIsSkippedWithAReasonUnlessForced() throws {
+    @Test mutating func aThinWeekIsSkippedWithAReasonUnlessForced() async throws {
         settings.policy.minComparisons = 2
-        try ingestWeek(["labelled-basic.txt"])
+        try await ingestWeek(["labelled-basic.txt"])
         #expect {
             try preview().preview(week)
         } throws: { error in
             guard case .tooFewComparisons(_, let found, _) = error as? PreviewError else { return false }
             return found == 1
         }
-        let skipped = try #require(try store.issue(week))
+        let skipped = try await #require(try store.issue(week))
         #expect(skipped.status == .skipped && skipped.skipReason?.contains("fewer than the minimum of 2") == true)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/\(week)").path))
-        let forced = try preview().preview(week, force: true)
+        let forced = try await preview().preview(week, force: true)
         #expect(forced.items.count == 1)
-        #expect(try store.issue(week)?.status == .draft)
+        await #expect(try store.issue(week)?.status == .draft)
     }
 
-    @Test mutating func anEmptyStoreAndAnEmptyWeekAreClearErrors() throws {
+    @Test mutating func anEmptyStoreAndAnEmptyWeekAreClearErrors() async throws {
         #expect(throws: PreviewError.emptyStore) { try preview().preview(week) }
-        try ingestWeek(["labelled-basic.txt"])
+        try await ingestWeek(["labelled-basic.txt"])
         settings.policy.minComparisons = 0
         #expect(throws: PreviewError.nothingToBuild(week.next)) { try preview().preview(week.next) }
     }
 
-    @Test func theHTMLEmailIsWellFormedSelfContainedAndEscaped() throws {
+    @Test func theHTMLEmailIsWellFormedSelfContainedAndEscaped() async throws {
         // Six comparisons, one of them with hostile text.
         var pages: [Comparison] = []
         for index in 0..<6 {
@@ -138,8 +138,8 @@ struct IssuePreviewTests {
         }
         pages[0].title = "<script>alert(1)</script> vs %%UNSUBSCRIBE_URL%%"
         pages[0].takes[0].text = "Ignore the rest <img src=x onerror=alert(1)> and \"quote\"."
-        try StoreFixtures.store(pages, in: store)
-        let draft = try preview().preview(week).draft
+        try await StoreFixtures.store(pages, in: store)
+        let draft = try await preview().preview(week).draft
         let html = draft.html
 
         #expect(html.utf8.count < 100 * 1024, "\(html.utf8.count) bytes")
@@ -166,9 +166,9 @@ struct IssuePreviewTests {
         #expect(html.contains("Unsubscribe"))
     }
 
-    @Test func theTextEmailWrapsAt72Columns() throws {
-        try ingestWeek()
-        let text = try preview().preview(week).draft.text
+    @Test func theTextEmailWrapsAt72Columns() async throws {
+        try await ingestWeek()
+        let text = try await preview().preview(week).draft.text
         for line in text.split(separator: "\n") where line.count > 72 {
             // Only a URL too long to wrap may stand out.
             #expect(
@@ -179,9 +179,9 @@ struct IssuePreviewTests {
 
     /// The plain-text email of a fixed week, byte for byte. Set UPDATE_GOLDEN=1 to rewrite it
     /// after an intended change, and read the diff.
-    @Test func theTextEmailMatchesTheGoldenFile() throws {
-        try ingestWeek()
-        let text = try preview().preview(week).draft.text
+    @Test func theTextEmailMatchesTheGoldenFile() async throws {
+        try await ingestWeek()
+        let text = try await preview().preview(week).draft.text
         let golden = TestPaths.fixture("golden/issue-2026-W47.txt")
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
             try FileManager.default.createDirectory(

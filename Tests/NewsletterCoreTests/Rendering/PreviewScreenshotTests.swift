@@ -12,7 +12,7 @@ private let browserAvailable =
 /// it); the screenshots are kept under artefacts/preview-shots/.
 @Suite(.enabled(if: browserAvailable, "Chromium or chromedriver is not installed"))
 struct PreviewScreenshotTests {
-    @Test func aSixComparisonIssueFitsAt600And375Pixels() throws {
+    @Test func aSixComparisonIssueFitsAt600And375Pixels() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
         var pages: [Comparison] = []
@@ -31,10 +31,10 @@ struct PreviewScreenshotTests {
                 "https://shiporskip.example/compare/an-extremely-long-slug-that-keeps-going-and-going-\(index)?utm_source=newsletter"
             pages.append(comparison)
         }
-        try StoreFixtures.store(pages, in: store)
+        try await StoreFixtures.store(pages, in: store)
         var settings = IssueSettings()
         settings.timeZone = TimeZone(identifier: "UTC")!
-        let result = try IssuePreview(
+        let result = try await IssuePreview(
             store: store,
             templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
             settings: settings, outboxDirectory: directory.appendingPathComponent("outbox").path
@@ -42,7 +42,7 @@ struct PreviewScreenshotTests {
         #expect(result.items.count == 6)
 
         let shots = TestPaths.repository.appendingPathComponent("artefacts/preview-shots")
-        let (status, printed) = try TestPaths.runPythonScript(
+        let (status, printed) = try await TestPaths.runPythonScript(
             "scripts/preview_shots.py", [result.files[0], shots.path])
         #expect(status == 0, "\(printed)")
         #expect(printed.contains("width=600") && printed.contains("width=375"))

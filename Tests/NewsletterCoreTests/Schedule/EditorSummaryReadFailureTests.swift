@@ -11,13 +11,13 @@ struct OverrideUnreadableStore: SummaryStore {
     }
     let store: AppDatabase
 
-    func cachedSummary(_ key: SummaryCacheKey) throws -> PanelSummary? { try store.cachedSummary(key) }
-    func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) throws {
-        try store.saveSummary(summary, for: key)
+    func cachedSummary(_ key: SummaryCacheKey) async throws -> PanelSummary? { try await store.cachedSummary(key) }
+    func saveSummary(_ summary: PanelSummary, for key: SummaryCacheKey) async throws {
+        try await store.saveSummary(summary, for: key)
     }
     func summaryOverride(week: IssueWeek, comparisonID: Int64) throws -> PanelSummary? { throw ReadFailed() }
-    func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) throws {
-        try store.saveSummaryOverride(week: week, comparisonID: comparisonID, text: text)
+    func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws {
+        try await store.saveSummaryOverride(week: week, comparisonID: comparisonID, text: text)
     }
 }
 
@@ -29,18 +29,18 @@ struct EditorSummaryReadFailureTests {
     let week = try! IssueWeek(parsing: "2026-W47")
     let id: Int64
 
-    init() throws {
+    init() async throws {
         directory = try TestPaths.temporaryDirectory()
         store = try AppDatabase.open(path: directory.appendingPathComponent("data/newsletter.sqlite").path)
-        id = try StoreFixtures.store(
+        id = try await StoreFixtures.store(
             [try StoreFixtures.comparison("Alpha vs Beta", published: "2026-11-17T10:00:00Z")], in: store)[0]
-        try store.saveSummaryOverride(week: week, comparisonID: id, text: "The editor's own words.")
+        try await store.saveSummaryOverride(week: week, comparisonID: id, text: "The editor's own words.")
     }
 
-    @Test func aFailedReadOfTheEditorsTextFailsTheSummaryWithoutAskingTheModel() throws {
+    @Test func aFailedReadOfTheEditorsTextFailsTheSummaryWithoutAskingTheModel() async throws {
         let model = ScriptedProvider("local", replies: [.success("A model's summary.")])
         let chain = SummaryChain(providers: [model], store: OverrideUnreadableStore(store: store))
-        let stored = try #require(try store.comparison(id: id))
+        let stored = try await #require(try store.comparison(id: id))
         let error = try #require(throws: SummaryOverrideReadError.self) {
             try chain.summarize(stored, week: week)
         }
@@ -50,14 +50,14 @@ struct EditorSummaryReadFailureTests {
         #expect(model.calls == 0)
     }
 
-    @Test func aFailedReadOfTheEditorsTextBuildsNoDraft() throws {
+    @Test func aFailedReadOfTheEditorsTextBuildsNoDraft() async throws {
         let preview = IssuePreview(
             store: store,
             templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
             settings: IssueSettings(), outboxDirectory: directory.appendingPathComponent("outbox").path,
             summarizer: SummaryChain(providers: [], store: OverrideUnreadableStore(store: store)))
         #expect(throws: SummaryOverrideReadError.self) { try preview.preview(week) }
-        #expect(try store.issue(week) == nil)
+        await #expect(try store.issue(week) == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/\(week)").path))
     }
 }

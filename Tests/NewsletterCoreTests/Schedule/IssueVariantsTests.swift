@@ -55,8 +55,8 @@ struct IssueVariantsTests {
 
     /// Three comparisons this week, one per topic, and "Audio" known from an older week.
     @discardableResult
-    func seedWeek() throws -> [String: Int64] {
-        let ids = try StoreFixtures.store(
+    func seedWeek() async throws -> [String: Int64] {
+        let ids = try await StoreFixtures.store(
             [
                 comparison(Self.dev, ["Developer Tools", "Developer Tools"], published: "2026-11-17T10:00:00Z"),
                 comparison(Self.writing, ["Writing", "Writing"], published: "2026-11-18T10:00:00Z"),
@@ -79,20 +79,20 @@ struct IssueVariantsTests {
     ]
 
     @discardableResult
-    func seedReaders() throws -> [String: TopicChoice] {
+    func seedReaders() async throws -> [String: TopicChoice] {
         var readers: [String: TopicChoice] = [:]
         for (index, choice) in Self.choices.enumerated() {
             for copy in 0..<2 {
                 let email = "reader\(index)-\(copy)@example.org"
-                let subscriber = try store.addSubscriber(email: email, name: "Reader \(index)", status: .confirmed)
-                try store.setTopicChoice(choice, subscriberID: subscriber.id, client: .commandLine, at: Date())
+                let subscriber = try await store.addSubscriber(email: email, name: "Reader \(index)", status: .confirmed)
+                try await store.setTopicChoice(choice, subscriberID: subscriber.id, client: .commandLine, at: Date())
                 readers[email] = choice
             }
         }
-        let paused = try store.addSubscriber(email: "paused@example.org", name: nil, status: .confirmed)
-        try store.setTopicChoice(TopicChoice(["Writing"]), subscriberID: paused.id, client: .commandLine, at: Date())
-        let token = try store.newUnsubscribeToken(subscriberID: paused.id, at: Date())
-        _ = try store.updatePreferences(
+        let paused = try await store.addSubscriber(email: "paused@example.org", name: nil, status: .confirmed)
+        try await store.setTopicChoice(TopicChoice(["Writing"]), subscriberID: paused.id, client: .commandLine, at: Date())
+        let token = try await store.newUnsubscribeToken(subscriberID: paused.id, at: Date())
+        _ = try await store.updatePreferences(
             token: token, Preferences(name: nil, format: .html, paused: true), client: .commandLine, at: Date())
         return readers
     }
@@ -120,10 +120,10 @@ struct IssueVariantsTests {
         }
     }
 
-    @Test func theDraftIsOneVariantPerChoiceWithReadersEachTheSelectionRestrictedInOrder() throws {
-        let ids = try seedWeek()
-        try seedReaders()
-        let result = try preview().preview(week)
+    @Test func theDraftIsOneVariantPerChoiceWithReadersEachTheSelectionRestrictedInOrder() async throws {
+        let ids = try await seedWeek()
+        try await seedReaders()
+        let result = try await preview().preview(week)
         let frozen = try #require(result.draft.variants)
         // The paused reader's {Writing} has no readers who get issues: no variant for it.
         #expect(frozen.variants.map(\.choice) == Self.choices.sorted())
@@ -148,19 +148,19 @@ struct IssueVariantsTests {
             #expect(FileManager.default.fileExists(atPath: file.path) == !variant.isEmpty, "\(variant.id)")
         }
         #expect(FileManager.default.fileExists(atPath: outbox.appendingPathComponent("preview.html").path))
-        let stored = try #require(try store.issue(week))
+        let stored = try await #require(try store.issue(week))
         #expect(stored.variants == frozen)
         // The same readers and pages: the same bytes, so an approval stands.
-        try store.approve(week, hash: result.draft.hash, at: Date())
-        #expect(try preview().preview(week).stillApproved)
+        try await store.approve(week, hash: result.draft.hash, at: Date())
+        await #expect(try preview().preview(week).stillApproved)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func eachSubscriberGetsExactlyTheirVariantOrIsRecordedSkippedOnce() throws {
-        try seedWeek()
-        let readers = try seedReaders()
-        let draft = try preview().preview(week).draft
-        try store.approve(week, hash: draft.hash, at: Date())
+    func eachSubscriberGetsExactlyTheirVariantOrIsRecordedSkippedOnce() async throws {
+        try await seedWeek()
+        let readers = try await seedReaders()
+        let draft = try await preview().preview(week).draft
+        try await store.approve(week, hash: draft.hash, at: Date())
         let sink = try SMTPSink()
         let transport = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true))
         let observer = SkipObserver()
@@ -181,7 +181,7 @@ struct IssueVariantsTests {
             }
         }
         #expect(received["paused@example.org"] == nil)
-        let skipped = try store.deliveryReplies(week, state: .skipped)
+        let skipped = try await store.deliveryReplies(week, state: .skipped)
         #expect(Set(skipped.map(\.email)) == ["reader3-0@example.org", "reader3-1@example.org"])
         #expect(skipped.allSatisfy { $0.reply == "no comparison in your topics" })
         // Every copy is one of the approved variants' bytes, personalised.
@@ -191,25 +191,25 @@ struct IssueVariantsTests {
         let again = try mailer().send(week, through: transport)
         #expect(again.sent == 0 && again.complete)
         #expect(try sink.messages().count == 8)
-        #expect(try store.deliveryCounts(week) == [.sent: 8, .skipped: 2])
+        await #expect(try store.deliveryCounts(week) == [.sent: 8, .skipped: 2])
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aTopicChangeAfterApprovalMovesToAFrozenVariantOrToSkippedNeverANewEmail() throws {
-        try seedWeek()
-        try seedReaders()
-        let draft = try preview().preview(week).draft
-        try store.approve(week, hash: draft.hash, at: Date())
-        func change(_ email: String, to topics: [String]) throws {
-            let subscriber = try #require(try store.subscriber(email: email))
-            try store.setTopicChoice(TopicChoice(topics), subscriberID: subscriber.id, client: .commandLine, at: Date())
+    func aTopicChangeAfterApprovalMovesToAFrozenVariantOrToSkippedNeverANewEmail() async throws {
+        try await seedWeek()
+        try await seedReaders()
+        let draft = try await preview().preview(week).draft
+        try await store.approve(week, hash: draft.hash, at: Date())
+        func change(_ email: String, to topics: [String]) async throws {
+            let subscriber = try await #require(try store.subscriber(email: email))
+            try await store.setTopicChoice(TopicChoice(topics), subscriberID: subscriber.id, client: .commandLine, at: Date())
         }
         // {Writing, Data, Audio} selects exactly what the frozen {Writing, Data} variant holds.
-        try change("reader2-0@example.org", to: ["Writing", "Data & Analytics", "Audio"])
+        try await change("reader2-0@example.org", to: ["Writing", "Data & Analytics", "Audio"])
         // {Developer Tools, Data} would select Data Derby and Devtool Duel: no variant has exactly those.
-        try change("reader1-0@example.org", to: ["Developer Tools", "Data & Analytics"])
+        try await change("reader1-0@example.org", to: ["Developer Tools", "Data & Analytics"])
         // Back to everything.
-        try change("reader3-0@example.org", to: [])
+        try await change("reader3-0@example.org", to: [])
         let sink = try SMTPSink()
         let transport = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true))
         _ = try mailer().send(week, through: transport)
@@ -221,32 +221,32 @@ struct IssueVariantsTests {
         #expect(received["reader1-0@example.org"] == nil)
         #expect(received["reader3-0@example.org"] == [[Self.data, Self.dev, Self.writing]])
         let skipped = Dictionary(
-            try store.deliveryReplies(week, state: .skipped).map { ($0.email, $0.reply) }, uniquingKeysWith: { $1 })
+            try await store.deliveryReplies(week, state: .skipped).map { ($0.email, $0.reply) }, uniquingKeysWith: { $1 })
         #expect(skipped["reader1-0@example.org"] == VariantAssignment.noApprovedVariantReason)
         #expect(skipped["reader3-1@example.org"] == VariantAssignment.noComparisonReason)
         #expect(skipped["reader3-0@example.org"] == nil)
         // The approval still covers exactly what was sent.
-        #expect(try store.issue(week)?.approvedHash == draft.hash)
+        await #expect(try store.issue(week)?.approvedHash == draft.hash)
     }
 
-    @Test func moreVariantsThanTheMaximumAreRefusedAtPreviewWithTheCounts() throws {
-        try seedWeek()
-        try seedReaders()
+    @Test func moreVariantsThanTheMaximumAreRefusedAtPreviewWithTheCounts() async throws {
+        try await seedWeek()
+        try await seedReaders()
         var strict = settings
         strict.maxVariants = 4
         #expect(throws: PreviewError.tooManyVariants(week, variants: 5, maximum: 4, readers: 10)) {
             try preview(strict).preview(week)
         }
-        #expect(try store.issue(week) == nil)
+        await #expect(try store.issue(week) == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/\(week)").path))
         let message = PreviewError.tooManyVariants(week, variants: 5, maximum: 4, readers: 10).description
         #expect(message.contains("5 variants") && message.contains("issue.max_variants = 4"))
     }
 
-    @Test func withoutTopicChoicesTheDraftIsTheSingleIssueAsBefore() throws {
-        try seedWeek()
-        _ = try store.addSubscriber(email: "all@example.org", name: nil, status: .confirmed)
-        let result = try preview().preview(week)
+    @Test func withoutTopicChoicesTheDraftIsTheSingleIssueAsBefore() async throws {
+        try await seedWeek()
+        _ = try await store.addSubscriber(email: "all@example.org", name: nil, status: .confirmed)
+        let result = try await preview().preview(week)
         #expect(result.draft.variants?.variants.count == 1)
         #expect(
             result.draft.hash
@@ -256,13 +256,13 @@ struct IssueVariantsTests {
             !FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/\(week)/variants").path))
     }
 
-    @Test func aliasesMergeChoicesAndTheComparisonsTopicsInOnePlace() throws {
-        try seedWeek()
-        try seedReaders()
+    @Test func aliasesMergeChoicesAndTheComparisonsTopicsInOnePlace() async throws {
+        try await seedWeek()
+        try await seedReaders()
         var merged = settings
         // Writing and Data become one topic: {Writing, Data} and a reader's old {Writing} are one choice.
         merged.topics = TopicAliases(["Writing": "Words & Data", "Data & Analytics": "Words & Data"])
-        let frozen = try #require(try preview(merged).preview(week).draft.variants)
+        let frozen = try await #require(try preview(merged).preview(week).draft.variants)
         let wordsAndData = try #require(frozen.variants.first { $0.choice == TopicChoice(["Words & Data"]) })
         #expect(wordsAndData.readers == 2)
         #expect(wordsAndData.comparisonIDs.count == 2)
@@ -271,9 +271,9 @@ struct IssueVariantsTests {
     }
 
     @Test func theEditorPageShowsTheVariantsSideBySideWithTheirReaders() async throws {
-        try seedWeek()
-        try seedReaders()
-        let draft = try preview().preview(week).draft
+        try await seedWeek()
+        try await seedReaders()
+        let draft = try await preview().preview(week).draft
         let router = Router()
         EditorRoutes(
             store: store,

@@ -11,34 +11,34 @@ struct SummaryEditsTests {
     let week = try! IssueWeek(parsing: "2026-W47")
     let id: Int64
 
-    init() throws {
+    init() async throws {
         store = try AppDatabase.inMemory()
-        id = try StoreFixtures.store(
+        id = try await StoreFixtures.store(
             [try StoreFixtures.comparison("Alpha vs Beta", published: "2026-11-17T10:00:00Z")], in: store)[0]
         edits = SummaryEdits(store: store)
     }
 
-    @Test func theCommandLineMayWriteASummaryBeforeTheWeeksFirstDraft() throws {
-        let replaced = try edits.replace(week: week, comparisonID: id, with: "  Mine,\r\nin two lines.\u{7}  ", scope: .anyComparison)
+    @Test func theCommandLineMayWriteASummaryBeforeTheWeeksFirstDraft() async throws {
+        let replaced = try await edits.replace(week: week, comparisonID: id, with: "  Mine,\r\nin two lines.\u{7}  ", scope: .anyComparison)
         #expect(replaced == .init(title: "Alpha vs Beta", text: "Mine,\nin two lines."))
-        #expect(try store.summaryOverride(week: week, comparisonID: id)?.kind == .edited)
-        #expect(try edits.revert(week: week, comparisonID: id, scope: .anyComparison))
-        #expect(try !edits.revert(week: week, comparisonID: id, scope: .anyComparison))
+        await #expect(try store.summaryOverride(week: week, comparisonID: id)?.kind == .edited)
+        await #expect(try edits.revert(week: week, comparisonID: id, scope: .anyComparison))
+        await #expect(try !edits.revert(week: week, comparisonID: id, scope: .anyComparison))
     }
 
-    @Test func thePageEditsOnlyTheDraftsComparisons() throws {
+    @Test func thePageEditsOnlyTheDraftsComparisons() async throws {
         #expect(throws: SummaryEditError.noDraft(week)) {
             try edits.replace(week: week, comparisonID: id, with: "x", scope: .draftComparisons)
         }
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [id], hash: "ab"))
         #expect(throws: SummaryEditError.notInIssue(week, comparisonID: id + 1)) {
             try edits.revert(week: week, comparisonID: id + 1, scope: .draftComparisons)
         }
-        #expect(try edits.replace(week: week, comparisonID: id, with: "x", scope: .draftComparisons).text == "x")
+        await #expect(try edits.replace(week: week, comparisonID: id, with: "x", scope: .draftComparisons).text == "x")
     }
 
-    @Test func unknownComparisonsBadTextAndSentWeeksAreRefusedAndNothingIsStored() throws {
+    @Test func unknownComparisonsBadTextAndSentWeeksAreRefusedAndNothingIsStored() async throws {
         #expect(throws: SummaryEditError.noComparison(99)) {
             try edits.replace(week: week, comparisonID: 99, with: "x", scope: .anyComparison)
         }
@@ -48,10 +48,10 @@ struct SummaryEditsTests {
         #expect(throws: SummaryEditError.unusableText(.tooLong(2001))) {
             try edits.replace(week: week, comparisonID: id, with: String(repeating: "a", count: 2001), scope: .anyComparison)
         }
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [id], hash: "ab"))
-        try store.approve(week, hash: "ab", at: Date())
-        try store.markSent(week, at: Date())
+        try await store.approve(week, hash: "ab", at: Date())
+        try await store.markSent(week, at: Date())
         for scope in [SummaryEdits<AppDatabase>.Scope.anyComparison, .draftComparisons] {
             #expect(throws: SummaryEditError.alreadySent(week)) {
                 try edits.replace(week: week, comparisonID: id, with: "Too late.", scope: scope)
@@ -60,6 +60,6 @@ struct SummaryEditsTests {
                 try edits.revert(week: week, comparisonID: id, scope: scope)
             }
         }
-        #expect(try store.summaryOverride(week: week, comparisonID: id) == nil)
+        await #expect(try store.summaryOverride(week: week, comparisonID: id) == nil)
     }
 }

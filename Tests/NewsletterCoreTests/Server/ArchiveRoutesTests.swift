@@ -17,7 +17,7 @@ struct ArchiveRoutesTests {
     var settings = IssueSettings()
     let weeks = ["2026-W46", "2026-W47", "2026-W48"].map { try! IssueWeek(parsing: $0) }
 
-    init() throws {
+    init() async throws {
         directory = try TestPaths.temporaryDirectory()
         store = try AppDatabase.open(path: directory.appendingPathComponent("n.sqlite").path)
         settings.publicURL = "https://news.example.org"
@@ -27,14 +27,14 @@ struct ArchiveRoutesTests {
         for (index, week) in weeks.enumerated() {
             var comparison = try StoreFixtures.comparison("Tool\(index) vs <Other\(index)>", published: published[index])
             comparison.url = "https://site.example/compare/\(index)"
-            _ = try store.saveComparison(comparison)
-            let draft = try IssuePreview(
+            _ = try await store.saveComparison(comparison)
+            let draft = try await IssuePreview(
                 store: store, templates: Self.templates, settings: settings,
                 outboxDirectory: directory.appendingPathComponent("outbox").path
             ).preview(week).draft
             if index < 2 {
-                try store.approve(week, hash: draft.hash, at: Date())
-                try store.markSent(week, at: PublishedDate.parse(published[index])!.addingTimeInterval(6 * 86400))
+                try await store.approve(week, hash: draft.hash, at: Date())
+                try await store.markSent(week, at: PublishedDate.parse(published[index])!.addingTimeInterval(6 * 86400))
             }
         }
     }
@@ -68,7 +68,7 @@ struct ArchiveRoutesTests {
     }
 
     @Test func anIssuePageIsTheIssueAsSentWithNeutralTextInsteadOfTheSubscribersOwn() async throws {
-        let sent = try #require(try store.issue(weeks[1])?.html)
+        let sent = try await #require(try store.issue(weeks[1])?.html)
         try await app().test(.router) { client in
             let (status, _, body) = try await get(client, "/archive/2026-W47")
             #expect(status == .ok)
@@ -102,8 +102,8 @@ struct ArchiveRoutesTests {
     }
 
     @Test func aHiddenIssueLeavesTheListThePageAndTheFeed() async throws {
-        #expect(try store.setHiddenFromArchive(weeks[1], hidden: true))
-        #expect(try !store.setHiddenFromArchive(weeks[2], hidden: true), "a draft cannot be hidden: it is not there")
+        await #expect(try store.setHiddenFromArchive(weeks[1], hidden: true))
+        await #expect(try !store.setHiddenFromArchive(weeks[2], hidden: true), "a draft cannot be hidden: it is not there")
         try await app().test(.router) { client in
             let page = try await get(client, "/archive/2026-W47").0
             let list = try await get(client, "/archive").2
@@ -112,17 +112,17 @@ struct ArchiveRoutesTests {
             #expect(!list.contains("2026-W47"))
             #expect(!feed.contains("2026-W47"))
         }
-        #expect(try store.setHiddenFromArchive(weeks[1], hidden: false))
-        #expect(archive.issuePage(weeks[1], in: try store.sentIssues()) != nil)
+        await #expect(try store.setHiddenFromArchive(weeks[1], hidden: false))
+        await #expect(archive.issuePage(weeks[1], in: try store.sentIssues()) != nil)
     }
 
     /// The archive of a store whose full list cannot be read: an issue page must not need it.
     struct ListUnreadableStore: ArchiveStore {
         struct ListRead: Error {}
         let store: AppDatabase
-        func sentIssues() throws -> [IssueRecord] { throw ListRead() }
-        func sentIssue(_ week: IssueWeek) throws -> IssueRecord? { try store.sentIssue(week) }
-        func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) throws -> Bool { false }
+        func sentIssues() async throws -> [IssueRecord] { throw ListRead() }
+        func sentIssue(_ week: IssueWeek) async throws -> IssueRecord? { try await store.sentIssue(week) }
+        func setHiddenFromArchive(_ week: IssueWeek, hidden: Bool) async throws -> Bool { false }
     }
 
     @Test func anIssuePageReadsThatIssueAloneNotTheWholeArchive() async throws {
@@ -134,7 +134,7 @@ struct ArchiveRoutesTests {
         try await Application(router: router).test(.router) { client in
             let (status, _, body) = try await get(client, "/archive/2026-W47")
             #expect(status == .ok)
-            #expect(body == archive.issuePage(weeks[1], in: try store.sentIssues()))
+            await #expect(body == archive.issuePage(weeks[1], in: try store.sentIssues()))
             #expect(try await get(client, "/archive/2026-W48").0 == .notFound, "a draft has no page")
         }
     }
@@ -161,7 +161,7 @@ struct ArchiveRoutesTests {
 
     @Test(.enabled(if: AiosmtpdServer.python != nil, "the test peers' Python (scripts/setup-test-peers.sh) is missing"))
     func feedparserReadsTheFeedWithoutComplaint() async throws {
-        let body = archive.feed(try store.sentIssues())
+        let body = await archive.feed(try store.sentIssues())
         let process = Process()
         process.executableURL = URL(fileURLWithPath: AiosmtpdServer.python!)
         process.arguments = [
@@ -189,9 +189,9 @@ struct ArchiveRoutesTests {
         #expect(result["links"] as? [String] == ["2026-W47", "2026-W46"].map { "https://news.example.org/archive/\($0)" })
     }
 
-    @Test func theStaticBuildWritesTheSamePagesAndDropsAHiddenOne() throws {
+    @Test func theStaticBuildWritesTheSamePagesAndDropsAHiddenOne() async throws {
         let out = directory.appendingPathComponent("site")
-        let issues = try store.sentIssues()
+        let issues = try await store.sentIssues()
         _ = try archive.build(into: out.path, issues: issues)
         func read(_ name: String) throws -> String {
             try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)
@@ -200,8 +200,8 @@ struct ArchiveRoutesTests {
         #expect(try read("feed.xml") == archive.feed(issues))
         #expect(try read("2026-W47/index.html") == archive.issuePage(weeks[1], in: issues))
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("2026-W48").path))
-        _ = try store.setHiddenFromArchive(weeks[0], hidden: true)
-        _ = try archive.build(into: out.path, issues: try store.sentIssues())
+        _ = try await store.setHiddenFromArchive(weeks[0], hidden: true)
+        _ = try archive.build(into: out.path, issues: try await store.sentIssues())
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("2026-W46").path))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("2026-W47/index.html").path))
     }

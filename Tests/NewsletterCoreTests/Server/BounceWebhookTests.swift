@@ -30,7 +30,7 @@ struct BounceWebhookTests {
     }
 
     @Test func eventsGoThroughTheRuleOnceEach() async throws {
-        let scenario = try BounceScenario(subscribers: 4)
+        let scenario = try await BounceScenario(subscribers: 4)
         let body = """
             {"events": [
               {"id": "e1", "type": "bounce", "status": "5.1.1", "action": "failed", "envelope_sender": "\(scenario.copies[0]!.verp)"},
@@ -48,15 +48,15 @@ struct BounceWebhookTests {
             let (_, again) = try await post(client, body)
             #expect(again.contains("\"recorded\":0") && again.contains("\"duplicates\":3"), "\(again)")
         }
-        #expect(try scenario.status(0) == .bounced)
-        #expect(try scenario.status(1) == .unsubscribed)
-        #expect(try scenario.status(2) == .confirmed)
-        let tally = try scenario.store.bounceTally(scenario.week)
+        await #expect(try scenario.status(0) == .bounced)
+        await #expect(try scenario.status(1) == .unsubscribed)
+        await #expect(try scenario.status(2) == .confirmed)
+        let tally = try await scenario.store.bounceTally(scenario.week)
         #expect(tally.hard == 1 && tally.complaints == 1 && tally.policy == 1)
     }
 
     @Test func theTokenAndTheShapeAreChecked() async throws {
-        let scenario = try BounceScenario(subscribers: 1)
+        let scenario = try await BounceScenario(subscribers: 1)
         try await app(scenario).test(.router) { client in
             let (unauthorized, _) = try await post(client, "{\"events\": []}", token: "wrong")
             #expect(unauthorized == .unauthorized)

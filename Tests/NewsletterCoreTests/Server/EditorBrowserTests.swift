@@ -25,7 +25,7 @@ struct EditorBrowserTests {
         #expect(try await cli.run(["approve", "--week", "2026-W47"]).status == 0)
         let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
         let week = try IssueWeek(parsing: "2026-W47")
-        let approved = try #require(try store.issue(week))
+        let approved = try await #require(try store.issue(week))
 
         let server = try served.start(environment: ["NEWSLETTER_EDITOR_TOKEN": "editor-secret"])
         defer {
@@ -43,10 +43,10 @@ struct EditorBrowserTests {
 
         // Back where it started: no text of the editor's, the same bytes as the approved draft;
         // but the approval went when the draft changed, and a rebuild does not bring it back.
-        let issue = try #require(try store.issue(week))
+        let issue = try await #require(try store.issue(week))
         #expect(issue.draftHash == approved.draftHash)
         #expect(issue.status == .draft && issue.approvedHash == nil)
-        for id in issue.comparisonIDs { #expect(try store.summaryOverride(week: week, comparisonID: id) == nil) }
+        for id in issue.comparisonIDs { await #expect(try store.summaryOverride(week: week, comparisonID: id) == nil) }
         let send = try await cli.run(["send", "--week", "2026-W47"])
         #expect(send.status == 4, "\(send.stdout)\(send.stderr)")
     }

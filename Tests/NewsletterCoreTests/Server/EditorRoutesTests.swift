@@ -15,7 +15,7 @@ struct EditorRoutesTests {
     let outbox: URL
     static let token = "editor-token-Ω-123"
 
-    init() throws {
+    init() async throws {
         let directory = try TestPaths.temporaryDirectory()
         outbox = directory.appendingPathComponent("outbox")
         store = try AppDatabase.open(path: directory.appendingPathComponent("n.sqlite").path)
@@ -24,7 +24,7 @@ struct EditorRoutesTests {
                              {"title": "B vs C", "summary": {"text": "B <ships>", "provider": "local", "kind": "abstractive", "model": "qwen2.5"}},
                              {"title": "D vs E", "summary": {"text": "t", "provider": "local-grammar", "kind": "grammar-extractive", "model": "qwen2.5", "note": "local: the guard refused every reply about <D>"}}]}
             """
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(
                 week: week, subject: "Week 47: \"ship\" & skip",
                 html: "<html><body><p>%%GREETING%%</p><p class=\"x\">Tom &amp; Jerry</p></body></html>",
@@ -169,14 +169,14 @@ struct EditorRoutesTests {
             try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
                 #expect($0.status == .unauthorized)
             }
-            #expect(try store.issue(week)?.status == .draft)
+            await #expect(try store.issue(week)?.status == .draft)
             (headers, body) = Self.form("hash=ab12cd34")
             try await client.execute(uri: uri, method: .post, headers: headers, body: body) {
                 #expect($0.status == .ok)
                 #expect(String(buffer: $0.body).contains("approved"))
             }
         }
-        let issue = try #require(try store.issue(week))
+        let issue = try await #require(try store.issue(week))
         #expect(issue.status == .approved && issue.approvedHash == hash)
     }
 
@@ -203,12 +203,12 @@ struct EditorRoutesTests {
         let message = try String(contentsOfFile: endpointMail.appendingPathComponent("test-send.eml").path, encoding: .utf8)
         #expect(message.contains("To: editor@example.org"))
         #expect(message.contains("Subject: [test] Week 47"))
-        #expect(try store.deliveryCounts(week).isEmpty)
+        await #expect(try store.deliveryCounts(week).isEmpty)
     }
 
     @Test func metricsAreInPrometheusTextFormat() async throws {
-        _ = try store.addSubscriber(email: "a@example.org", name: nil, status: .confirmed)
-        _ = try store.requestSignup(
+        _ = try await store.addSubscriber(email: "a@example.org", name: nil, status: .confirmed)
+        _ = try await store.requestSignup(
             try MailAddress("b@example.org"), name: nil, client: .commandLine, policy: .init(), at: Date())
         try await app().test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer) { response in

@@ -23,10 +23,10 @@ struct EditorSummaryEditingTests {
     static let token = "editor-token-Ω-123"
     static let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
 
-    init() throws {
+    init() async throws {
         directory = try TestPaths.temporaryDirectory()
         store = try AppDatabase.open(path: directory.appendingPathComponent("data/newsletter.sqlite").path)
-        ids = try StoreFixtures.store(
+        ids = try await StoreFixtures.store(
             [
                 try StoreFixtures.comparison("Alpha vs Beta", published: "2026-11-17T10:00:00Z", shipPercents: [50, 50]),
                 try StoreFixtures.comparison("Gamma vs Delta", published: "2026-11-18T10:00:00Z"),
@@ -34,7 +34,7 @@ struct EditorSummaryEditingTests {
             ], in: store)
         var generated: [Int64: String] = [:]
         for id in ids {
-            let title = try #require(try store.comparison(id: id)).comparison.title
+            let title = try await #require(try store.comparison(id: id)).comparison.title
             generated[id] = "Generated summary of \(title), in the words of a model."
         }
         self.generated = generated
@@ -55,16 +55,16 @@ struct EditorSummaryEditingTests {
     /// What an earlier preview's model wrote, stored under the chain's keys (but for `notStored`),
     /// then the week's draft built as `preview` builds it: every summary from the store.
     @discardableResult
-    func buildDraft(notStored: Set<Int64> = []) throws -> String {
+    func buildDraft(notStored: Set<Int64> = []) async throws -> String {
         for id in ids where !notStored.contains(id) {
-            let stored = try #require(try store.comparison(id: id))
-            try store.saveSummary(
+            let stored = try await #require(try store.comparison(id: id))
+            try await store.saveSummary(
                 PanelSummary(text: generated[id]!, provider: "local", kind: .abstractive, model: "scripted-1"),
                 for: SummaryCacheKey(
                     model: "scripted-1|abstractive", promptVersion: SummaryPrompt.version,
                     sourceHash: SummaryPrompt.sourceHash(stored.comparison)))
         }
-        let result = try previewer().preview(week)
+        let result = try await previewer().preview(week)
         let outcomes = result.summaryOutcomes
         #expect(outcomes.allSatisfy { $0.fromCache })
         return result.draft.hash
@@ -115,7 +115,7 @@ struct EditorSummaryEditingTests {
     var summaryPath: String { "/editor/issues/\(week)/summaries/\(first)" }
 
     @Test func thePageOffersAFormPerSummaryAndARebuildWithTheFormToken() async throws {
-        try buildDraft()
+        try await buildDraft()
         try await app().test(.router) { client in
             let body = try await page(client)
             for id in [first, second] {
@@ -137,13 +137,13 @@ struct EditorSummaryEditingTests {
     /// The guard's verdict on the editor's own text shows beside it, escaped, as advice: the text
     /// is saved whatever the guard says.
     @Test func theGuardsAdviceOnTheEditorsTextShowsBesideIt() async throws {
-        try buildDraft()
+        try await buildDraft()
         let mine = "The panel is unanimous on Driftnote and Cobaltline <script>x</script>"
         try await app().test(.router) { client in
             #expect(try await page(client).contains("class=\"advice\"") == false)
             let answer = try await post(client, summaryPath, [("text", mine)])
             #expect(answer.status == .seeOther)
-            #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == mine)
+            await #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == mine)
             let body = try await page(client, "?done=saved")
             #expect(body.contains("advice only: your text is what ships"))
             #expect(body.contains("it would refuse a model's summary like it:"), "\(body)")
@@ -157,15 +157,15 @@ struct EditorSummaryEditingTests {
     }
 
     @Test func replaceRebuildRevertRebuildShowsEachTextInTheDraftAndAsksNoModel() async throws {
-        let original = try buildDraft()
+        let original = try await buildDraft()
         let mine = "Editor's <b>pick</b> & \"more\":\r\nthe panel splits."
         try await app().test(.router) { client in
             var answer = try await post(client, summaryPath, [("text", "  \(mine)  ")])
             #expect(answer.status == .seeOther)
             #expect(answer.location == "/editor/issues/2026-W47?done=saved#summary-\(first)")
             // Stored as the CLI stores it (trimmed, CR dropped); the draft is not changed by it.
-            #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == "Editor's <b>pick</b> & \"more\":\nthe panel splits.")
-            #expect(try store.issue(week)?.draftHash == original)
+            await #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == "Editor's <b>pick</b> & \"more\":\nthe panel splits.")
+            await #expect(try store.issue(week)?.draftHash == original)
 
             var body = try await page(client, "?done=saved")
             #expect(body.contains("Your summary is saved. It is not in the draft until you rebuild the draft."))
@@ -178,7 +178,7 @@ struct EditorSummaryEditingTests {
             answer = try await post(client, "/editor/issues/\(week)/rebuild")
             #expect(answer.status == .seeOther)
             #expect(answer.location == "/editor/issues/2026-W47?done=rebuilt")
-            let rebuilt = try #require(try store.issue(week))
+            let rebuilt = try await #require(try store.issue(week))
             #expect(rebuilt.draftHash != original)
             let html = try #require(rebuilt.html)
             #expect(html.contains("Written by the editor"))
@@ -202,14 +202,14 @@ struct EditorSummaryEditingTests {
             answer = try await post(client, "\(summaryPath)/revert")
             #expect(answer.status == .seeOther)
             #expect(answer.location == "/editor/issues/2026-W47?done=reverted#summary-\(first)")
-            #expect(try store.summaryOverride(week: week, comparisonID: first) == nil)
+            await #expect(try store.summaryOverride(week: week, comparisonID: first) == nil)
             body = try await page(client)
             #expect(body.contains("The generated summary comes back when you rebuild the draft."))
 
             answer = try await post(client, "/editor/issues/\(week)/rebuild")
             #expect(answer.location == "/editor/issues/2026-W47?done=rebuilt")
             // Back to the very bytes of the first draft.
-            let back = try #require(try store.issue(week))
+            let back = try await #require(try store.issue(week))
             #expect(back.draftHash == original)
             #expect(back.html?.contains(generated[first]!) == true)
             #expect(back.html?.contains("pick") == false)
@@ -222,18 +222,18 @@ struct EditorSummaryEditingTests {
     }
 
     @Test func anEditAfterApprovalKeepsTheApprovedDraftUntilARebuildWithdrawsTheApproval() async throws {
-        let original = try buildDraft()
-        try store.approve(week, hash: original, at: time.now())
+        let original = try await buildDraft()
+        try await store.approve(week, hash: original, at: time.now())
         try await app().test(.router) { client in
             // Rebuilding without a change keeps the approval: the same bytes.
             var answer = try await post(client, "/editor/issues/\(week)/rebuild")
             #expect(answer.location == "/editor/issues/2026-W47?done=still-approved")
-            #expect(try store.issue(week)?.approvedHash == original)
+            await #expect(try store.issue(week)?.approvedHash == original)
 
             answer = try await post(client, summaryPath, [("text", "The editor's own words.")])
             #expect(answer.status == .seeOther)
             // Saved, not rebuilt: the approved bytes are still what would be sent, and the page says so.
-            var issue = try #require(try store.issue(week))
+            var issue = try await #require(try store.issue(week))
             #expect(issue.status == .approved && issue.approvedHash == original && issue.draftHash == original)
             var body = try await page(client)
             #expect(body.contains("is approved, and it is what will be sent."))
@@ -241,7 +241,7 @@ struct EditorSummaryEditingTests {
 
             answer = try await post(client, "/editor/issues/\(week)/rebuild")
             #expect(answer.location == "/editor/issues/2026-W47?done=approval-withdrawn")
-            issue = try #require(try store.issue(week))
+            issue = try await #require(try store.issue(week))
             #expect(issue.status == .draft && issue.approvedHash == nil && issue.draftHash != original)
             body = try await page(client, "?done=approval-withdrawn")
             #expect(body.contains("so that approval no longer holds"))
@@ -253,14 +253,14 @@ struct EditorSummaryEditingTests {
             _ = try await post(client, "\(summaryPath)/revert")
             answer = try await post(client, "/editor/issues/\(week)/rebuild")
             #expect(answer.location == "/editor/issues/2026-W47?done=rebuilt")
-            issue = try #require(try store.issue(week))
+            issue = try await #require(try store.issue(week))
             #expect(issue.draftHash == original && issue.approvedHash == nil && issue.status == .draft)
         }
         #expect(model.calls == 0)
     }
 
     @Test func badTextIsRefusedNamingTheFieldAndNothingIsStored() async throws {
-        try buildDraft()
+        try await buildDraft()
         try await app().test(.router) { client in
             for (fields, status, words) in [
                 ([("text", "")], HTTPResponse.Status.unprocessableContent, "the field \"text\": the summary is empty"),
@@ -281,11 +281,11 @@ struct EditorSummaryEditingTests {
             let answer = try await post(client, summaryPath, [("text", String(repeating: "é", count: 2000))])
             #expect(answer.status == .seeOther)
         }
-        #expect(try store.summaryOverride(week: week, comparisonID: first)?.text.count == 2000)
+        await #expect(try store.summaryOverride(week: week, comparisonID: first)?.text.count == 2000)
     }
 
     @Test func aWeekOrAComparisonThatIsNotThereIs404() async throws {
-        try buildDraft()
+        try await buildDraft()
         try await app().test(.router) { client in
             for (path, words) in [
                 ("/editor/issues/2026-W46/summaries/\(first)", "2026-W46 has no draft"),
@@ -306,14 +306,14 @@ struct EditorSummaryEditingTests {
             let bad = try await post(client, "/editor/issues/2026-W99/rebuild")
             #expect(bad.status == .badRequest)
         }
-        #expect(try store.summaryOverride(week: week, comparisonID: otherWeek) == nil)
+        await #expect(try store.summaryOverride(week: week, comparisonID: otherWeek) == nil)
     }
 
     @Test func aSentWeekCannotBeEditedOrRebuilt() async throws {
-        let hash = try buildDraft()
-        try store.saveSummaryOverride(week: week, comparisonID: second, text: "Stored before the send.")
-        try store.approve(week, hash: hash, at: time.now())
-        try store.markSent(week, at: time.now())
+        let hash = try await buildDraft()
+        try await store.saveSummaryOverride(week: week, comparisonID: second, text: "Stored before the send.")
+        try await store.approve(week, hash: hash, at: time.now())
+        try await store.markSent(week, at: time.now())
         try await app().test(.router) { client in
             var answer = try await post(client, summaryPath, [("text", "Too late.")])
             #expect(answer.status == .conflict)
@@ -327,13 +327,13 @@ struct EditorSummaryEditingTests {
             #expect(body.contains("Sent: its summaries can no longer change."))
             #expect(!body.contains("<textarea") && !body.contains("/rebuild\"") && !body.contains("/revert\""))
         }
-        #expect(try store.summaryOverride(week: week, comparisonID: first) == nil)
-        #expect(try store.summaryOverride(week: week, comparisonID: second)?.text == "Stored before the send.")
-        #expect(try store.issue(week)?.draftHash == hash)
+        await #expect(try store.summaryOverride(week: week, comparisonID: first) == nil)
+        await #expect(try store.summaryOverride(week: week, comparisonID: second)?.text == "Stored before the send.")
+        await #expect(try store.issue(week)?.draftHash == hash)
     }
 
     @Test func postsWithoutAValidFormTokenOrFromAnotherSiteAreRefused() async throws {
-        let hash = try buildDraft()
+        let hash = try await buildDraft()
         let sealer = EditorFormToken(editorToken: Self.token)
         let otherKey = EditorFormToken(editorToken: "another-token")
         let now = time.now()
@@ -387,33 +387,33 @@ struct EditorSummaryEditingTests {
             time.advance(by: .seconds(2 * 3600))
             #expect(try await post(client, summaryPath, [("text", "Too late.")], token: valid).status == .forbidden)
         }
-        #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == "Late but fine.")
-        let issue = try #require(try store.issue(week))
+        await #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == "Late but fine.")
+        let issue = try await #require(try store.issue(week))
         #expect(issue.draftHash == hash && issue.status == .draft)
     }
 
     @Test func aRebuildThatWouldNeedTheModelIsRefusedAndChangesNothing() async throws {
         // The editor's text was there before the first preview: the model never wrote #second's
         // summary, so going back to it needs the model.
-        try store.saveSummaryOverride(week: week, comparisonID: second, text: "Written before the preview.")
-        let hash = try buildDraft(notStored: [second])
+        try await store.saveSummaryOverride(week: week, comparisonID: second, text: "Written before the preview.")
+        let hash = try await buildDraft(notStored: [second])
         try await app().test(.router) { client in
             _ = try await post(client, "/editor/issues/\(week)/summaries/\(second)/revert")
             var answer = try await post(client, "/editor/issues/\(week)/rebuild")
             #expect(answer.status == .conflict)
             #expect(answer.body.contains("no generated summary of #\(second) Gamma vs Delta is stored for 2026-W47"))
             #expect(answer.body.contains("newsletter preview --week 2026-W47 --rebuild"))
-            #expect(try store.issue(week)?.draftHash == hash)
+            await #expect(try store.issue(week)?.draftHash == hash)
 
             // A page published into the week since the draft was built: a rebuild would add it.
-            try StoreFixtures.store(
+            try await StoreFixtures.store(
                 [try StoreFixtures.comparison("Late vs Page", published: "2026-11-20T10:00:00Z", shipPercents: [50, 40])],
                 in: store)
             _ = try await post(client, "/editor/issues/\(week)/summaries/\(second)", [("text", "Again mine.")])
             answer = try await post(client, "/editor/issues/\(week)/rebuild")
             #expect(answer.status == .conflict)
             #expect(answer.body.contains("the comparisons of 2026-W47 changed since its draft was built"))
-            #expect(try store.issue(week)?.draftHash == hash)
+            await #expect(try store.issue(week)?.draftHash == hash)
         }
         #expect(model.calls == 0)
     }

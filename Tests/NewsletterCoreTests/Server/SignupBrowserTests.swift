@@ -61,10 +61,10 @@ struct SignupBrowserTests {
         #expect(editor.contains("step=editor ok widths=[375, 640]"))
 
         let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
-        let reader = try #require(try store.subscriber(email: "reader@example.org"))
+        let reader = try await #require(try store.subscriber(email: "reader@example.org"))
         #expect(reader.status == .unsubscribed && reader.name == "Rea <Der>")
-        #expect(try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "confirm", "unsubscribe"])
-        #expect(try store.consentRecords(subscriberID: reader.id).first?.clientAddress == "127.0.0.1")
-        #expect(try store.consentRecords(subscriberID: reader.id).first?.userAgent?.contains("Chrome") == true)
+        await #expect(try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "confirm", "unsubscribe"])
+        await #expect(try store.consentRecords(subscriberID: reader.id).first?.clientAddress == "127.0.0.1")
+        await #expect(try store.consentRecords(subscriberID: reader.id).first?.userAgent?.contains("Chrome") == true)
     }
 }

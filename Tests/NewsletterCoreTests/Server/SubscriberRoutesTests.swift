@@ -13,13 +13,13 @@ struct SubscriberRoutesTests {
     let week = try! IssueWeek(parsing: "2026-W47")
     let metrics = EndpointMetrics()
 
-    init() throws {
+    init() async throws {
         store = try AppDatabase.open(path: try TestPaths.temporaryDirectory().appendingPathComponent("n.sqlite").path)
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "h"))
-        _ = try store.addSubscriber(email: "o'neil@example.org", name: "Tess <O'Neil>", status: .confirmed)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        token = try #require(try store.claimDeliveries(week, limit: 1, runStarted: Date()).first).unsubscribeToken
+        _ = try await store.addSubscriber(email: "o'neil@example.org", name: "Tess <O'Neil>", status: .confirmed)
+        _ = try await store.prepareDelivery(week, addSubscribers: true)
+        token = try await #require(try store.claimDeliveries(week, limit: 1, runStarted: Date()).first).unsubscribeToken
     }
 
     static let templates = try! TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path)
@@ -33,7 +33,9 @@ struct SubscriberRoutesTests {
         return try TestServer.app(store: store, dependencies: dependencies) { $0.server = server }
     }
 
-    var status: Subscriber.Status? { try? store.subscriber(email: "o'neil@example.org")?.status }
+    var status: Subscriber.Status? {
+        get async { try? await store.subscriber(email: "o'neil@example.org")?.status }
+    }
 
     static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
@@ -75,10 +77,10 @@ struct SubscriberRoutesTests {
             #expect(status == .ok)
             #expect(body.contains("Check your inbox"))
         }
-        let ada = try #require(try store.subscriber(email: "ada@example.org"))
+        let ada = try await #require(try store.subscriber(email: "ada@example.org"))
         #expect(ada.status == .pending && ada.name == "Ada")
-        #expect(try store.endpointMails(subscriberID: ada.id).map(\.kind) == [.confirmation])
-        #expect(try store.consentRecords(subscriberID: ada.id).map(\.event) == ["signup"])
+        await #expect(try store.endpointMails(subscriberID: ada.id).map(\.kind) == [.confirmation])
+        await #expect(try store.consentRecords(subscriberID: ada.id).map(\.event) == ["signup"])
         #expect(metrics.value(.signup) == 1)
     }
 
@@ -89,9 +91,9 @@ struct SubscriberRoutesTests {
             #expect(newStatus == knownStatus)
             #expect(newBody == knownBody)
         }
-        let tess = try #require(try store.subscriber(email: "o'neil@example.org"))
+        let tess = try await #require(try store.subscriber(email: "o'neil@example.org"))
         #expect(tess.status == .confirmed)
-        #expect(try store.endpointMails(subscriberID: tess.id).isEmpty)
+        await #expect(try store.endpointMails(subscriberID: tess.id).isEmpty)
     }
 
     @Test func aHundredRapidSignupsForOneAddressQueueOneConfirmation() async throws {
@@ -103,8 +105,8 @@ struct SubscriberRoutesTests {
                 #expect(status == .ok)
             }
         }
-        let target = try #require(try store.subscriber(email: "target@example.org"))
-        #expect(try store.endpointMails(subscriberID: target.id).count == 1)
+        let target = try await #require(try store.subscriber(email: "target@example.org"))
+        await #expect(try store.endpointMails(subscriberID: target.id).count == 1)
         #expect(metrics.value(.signupThrottled) == 99)
     }
 
@@ -119,7 +121,7 @@ struct SubscriberRoutesTests {
                 #expect(String(buffer: response.body).contains("check-your-inbox"))
             }
         }
-        #expect(try store.subscriber(email: "json@example.org")?.status == .pending)
+        await #expect(try store.subscriber(email: "json@example.org")?.status == .pending)
     }
 
     @Test(arguments: [
@@ -135,7 +137,7 @@ struct SubscriberRoutesTests {
             #expect(body.contains("the field &quot;email&quot;"))
             #expect(body.contains(reason), "\(body)")
         }
-        #expect(try store.subscriberCount(status: .pending) == 0)
+        await #expect(try store.subscriberCount(status: .pending) == 0)
     }
 
     @Test func crLfAndNulAreRefusedInFormsAndJSON() async throws {
@@ -156,7 +158,7 @@ struct SubscriberRoutesTests {
                 #expect($0.status == .badRequest)
             }
         }
-        #expect(try store.subscriberCount(status: .pending) == 0)
+        await #expect(try store.subscriberCount(status: .pending) == 0)
     }
 
     @Test func invalidUTF8AndBrokenEncodingAre400() async throws {
@@ -194,7 +196,7 @@ struct SubscriberRoutesTests {
                 #expect(String(buffer: $0.body).contains("application/x-www-form-urlencoded"))
             }
         }
-        #expect(try store.subscriberCount(status: .pending) == 0)
+        await #expect(try store.subscriberCount(status: .pending) == 0)
     }
 
     @Test func sqlMetacharactersAreStoredAsTextAndScriptTagsAreEscapedWhereShown() async throws {
@@ -203,13 +205,13 @@ struct SubscriberRoutesTests {
             let (status, _) = try await subscribe(client, [("email", "bobby+tables@example.org"), ("name", name)])
             #expect(status == .ok)
         }
-        let bobby = try #require(try store.subscriber(email: "bobby+tables@example.org"))
+        let bobby = try await #require(try store.subscriber(email: "bobby+tables@example.org"))
         #expect(bobby.name == name)
-        #expect(try store.subscriberCount(status: nil) == 2)
+        await #expect(try store.subscriberCount(status: nil) == 2)
         // Confirm, then look at the preferences page, which shows the stored name.
-        let confirm = try store.newConfirmationToken(subscriberID: bobby.id, lifetime: 3600, at: Date())
-        _ = try store.confirm(token: confirm, client: .commandLine, at: Date())
-        let preferences = try store.newUnsubscribeToken(subscriberID: bobby.id, at: Date())
+        let confirm = try await store.newConfirmationToken(subscriberID: bobby.id, lifetime: 3600, at: Date())
+        _ = try await store.confirm(token: confirm, client: .commandLine, at: Date())
+        let preferences = try await store.newUnsubscribeToken(subscriberID: bobby.id, at: Date())
         try await app().test(.router) { client in
             try await client.execute(uri: "/preferences/\(preferences)", method: .get) {
                 let body = String(buffer: $0.body)
@@ -225,7 +227,7 @@ struct SubscriberRoutesTests {
                 client, [("email", "bot@example.org"), ("website", "http://spam.example")])
             #expect(status == .ok && body.contains("Check your inbox"))
         }
-        #expect(try store.subscriber(email: "bot@example.org") == nil)
+        await #expect(try store.subscriber(email: "bot@example.org") == nil)
         #expect(metrics.value(.honeypot) == 1)
     }
 
@@ -265,32 +267,32 @@ struct SubscriberRoutesTests {
             let (status, _) = try await subscribe(client, [("email", "other@example.org")], headers: other)
             #expect(status == .ok)
         }
-        #expect(try store.subscriber(email: "r3@example.org") == nil)
-        #expect(try store.subscriber(email: "r4@example.org") == nil)
-        #expect(try store.subscriber(email: "r5@example.org") != nil)
-        let consent = try store.consentRecords(subscriberID: try #require(try store.subscriber(email: "r0@example.org")).id)
+        await #expect(try store.subscriber(email: "r3@example.org") == nil)
+        await #expect(try store.subscriber(email: "r4@example.org") == nil)
+        await #expect(try store.subscriber(email: "r5@example.org") != nil)
+        let consent = try await store.consentRecords(subscriberID: try #require(try store.subscriber(email: "r0@example.org")).id)
         #expect(consent.first?.clientAddress == "198.51.100.7")
     }
 
     // MARK: - Confirmation
 
     func pendingToken(_ email: String = "ada@example.org", issuedAt: Date = Date(), lifetime: TimeInterval = 3 * 86400)
-        throws -> (Int64, String)
+        async throws -> (Int64, String)
     {
-        let outcome = try store.requestSignup(
+        let outcome = try await store.requestSignup(
             try MailAddress(email), name: nil, client: .commandLine, policy: SignupPolicy(), at: issuedAt)
         guard case .confirmationQueued(let id) = outcome else { throw CancellationError() }
-        return (id, try store.newConfirmationToken(subscriberID: id, lifetime: lifetime, at: issuedAt))
+        return (id, try await store.newConfirmationToken(subscriberID: id, lifetime: lifetime, at: issuedAt))
     }
 
     @Test func aConfirmationGETShowsAButtonAndThePOSTConfirmsOnce() async throws {
-        let (id, confirm) = try pendingToken()
+        let (id, confirm) = try await pendingToken()
         try await app().test(.router) { client in
             try await client.execute(uri: "/confirm/\(confirm)", method: .get) {
                 #expect($0.status == .ok)
                 #expect(String(buffer: $0.body).contains("<form method=\"post\" action=\"/confirm/\(confirm)\">"))
             }
-            #expect(try store.subscriber(id: id)?.status == .pending)
+            await #expect(try store.subscriber(id: id)?.status == .pending)
             try await client.execute(uri: "/confirm/\(confirm)", method: .post) {
                 #expect($0.status == .ok)
                 #expect(String(buffer: $0.body).contains("You are subscribed"))
@@ -303,25 +305,25 @@ struct SubscriberRoutesTests {
                 }
             }
         }
-        let subscriber = try #require(try store.subscriber(id: id))
+        let subscriber = try await #require(try store.subscriber(id: id))
         #expect(subscriber.status == .confirmed && subscriber.confirmedAt != nil)
-        #expect(try store.endpointMails(subscriberID: id).map(\.kind) == [.confirmation, .welcome])
-        #expect(try store.consentRecords(subscriberID: id).map(\.event) == ["signup", "confirm"])
+        await #expect(try store.endpointMails(subscriberID: id).map(\.kind) == [.confirmation, .welcome])
+        await #expect(try store.consentRecords(subscriberID: id).map(\.event) == ["signup", "confirm"])
     }
 
     @Test func anExpiredConfirmationIsGoneAndConfirmsNothing() async throws {
-        let (id, confirm) = try pendingToken(issuedAt: Date().addingTimeInterval(-4 * 86400))
+        let (id, confirm) = try await pendingToken(issuedAt: Date().addingTimeInterval(-4 * 86400))
         try await app().test(.router) { client in
             try await client.execute(uri: "/confirm/\(confirm)", method: .post) {
                 #expect($0.status == .gone)
                 #expect(String(buffer: $0.body).contains("expired"))
             }
         }
-        #expect(try store.subscriber(id: id)?.status == .pending)
+        await #expect(try store.subscriber(id: id)?.status == .pending)
     }
 
     @Test func confirmationTokensAreStoredOnlyAsHashesAndUnsubscribeTokensCannotConfirm() async throws {
-        let (id, confirm) = try pendingToken()
+        let (id, confirm) = try await pendingToken()
         // The database and its write-ahead log hold the token's SHA-256, never the token.
         let files = try [store.path, store.path + "-wal"].filter { FileManager.default.fileExists(atPath: $0) }
             .map { try String(contentsOfFile: $0, encoding: .isoLatin1) }.joined()
@@ -332,7 +334,7 @@ struct SubscriberRoutesTests {
             try await client.execute(uri: "/confirm/\(token)", method: .post) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/unsubscribe/\(confirm)", method: .post) { #expect($0.status == .notFound) }
         }
-        #expect(try store.subscriber(id: id)?.status == .pending)
+        await #expect(try store.subscriber(id: id)?.status == .pending)
     }
 
     // MARK: - Preferences
@@ -358,10 +360,10 @@ struct SubscriberRoutesTests {
                 #expect($0.status == .unprocessableContent)
             }
         }
-        let tess = try #require(try store.subscriber(email: "o'neil@example.org"))
+        let tess = try await #require(try store.subscriber(email: "o'neil@example.org"))
         #expect(tess.name == "Tess" && tess.format == .text && tess.paused && tess.status == .confirmed)
         let next = try IssueWeek(parsing: "2026-W48")
-        #expect(try store.prepareDelivery(next, addSubscribers: true).added == 0)
+        await #expect(try store.prepareDelivery(next, addSubscribers: true).added == 0)
     }
 
     // MARK: - Unsubscribe
@@ -376,7 +378,7 @@ struct SubscriberRoutesTests {
                 #expect(response.headers[.contentType] == "text/html; charset=utf-8")
             }
         }
-        #expect(status == .confirmed)
+        #expect(await status == .confirmed)
     }
 
     @Test func oneClickPOSTUnsubscribesAtOnceIdempotentlyAndWithoutRedirect() async throws {
@@ -392,10 +394,10 @@ struct SubscriberRoutesTests {
                 }
             }
         }
-        #expect(status == .unsubscribed)
+        #expect(await status == .unsubscribed)
         #expect(metrics.value(.unsubscribe) == 1)
-        let id = try #require(try store.subscriber(email: "o'neil@example.org")).id
-        #expect(try store.consentRecords(subscriberID: id).map(\.event) == ["unsubscribe"])
+        let id = try await #require(try store.subscriber(email: "o'neil@example.org")).id
+        await #expect(try store.consentRecords(subscriberID: id).map(\.event) == ["unsubscribe"])
     }
 
     @Test func oneClickUnsubscribesAreNeverRateLimited() async throws {
@@ -409,7 +411,7 @@ struct SubscriberRoutesTests {
                 ) { #expect($0.status == .ok) }
             }
         }
-        #expect(status == .unsubscribed)
+        #expect(await status == .unsubscribed)
     }
 
     @Test func theRateLimiterForgetsRefilledClientsAndStaysBounded() {
@@ -431,17 +433,17 @@ struct SubscriberRoutesTests {
     }
 
     @Test func aSignupForAnUnsubscribedAddressChangesNothingUntilConfirmed() async throws {
-        _ = try store.unsubscribe(token: token, client: .commandLine, at: Date())
+        _ = try await store.unsubscribe(token: token, client: .commandLine, at: Date())
         try await app().test(.router) { client in
             let (status, _) = try await subscribe(client, [("email", "o'neil@example.org"), ("name", "Mallory")])
             #expect(status == .ok)
         }
-        let tess = try #require(try store.subscriber(email: "o'neil@example.org"))
+        let tess = try await #require(try store.subscriber(email: "o'neil@example.org"))
         #expect(tess.status == .unsubscribed && tess.name == "Tess <O'Neil>")
-        #expect(try store.endpointMails(subscriberID: tess.id).map(\.kind) == [.confirmation])
-        let confirm = try store.newConfirmationToken(subscriberID: tess.id, lifetime: 3600, at: Date())
-        #expect(try store.confirm(token: confirm, client: .commandLine, at: Date()) == .confirmed(email: "o'neil@example.org"))
-        #expect(try store.subscriber(email: "o'neil@example.org")?.status == .confirmed)
+        await #expect(try store.endpointMails(subscriberID: tess.id).map(\.kind) == [.confirmation])
+        let confirm = try await store.newConfirmationToken(subscriberID: tess.id, lifetime: 3600, at: Date())
+        await #expect(try store.confirm(token: confirm, client: .commandLine, at: Date()) == .confirmed(email: "o'neil@example.org"))
+        await #expect(try store.subscriber(email: "o'neil@example.org")?.status == .confirmed)
     }
 
     @Test func oneClickAcceptsMultipartBodies() async throws {
@@ -456,7 +458,7 @@ struct SubscriberRoutesTests {
                 #expect(response.status == .ok)
             }
         }
-        #expect(status == .unsubscribed)
+        #expect(await status == .unsubscribed)
     }
 
     @Test func unknownAndMalformedTokensAre404AndChangeNothing() async throws {
@@ -472,7 +474,7 @@ struct SubscriberRoutesTests {
                 }
             }
         }
-        #expect(status == .confirmed)
+        #expect(await status == .confirmed)
     }
 
     @Test func anOversizedBodyIsRefused() async throws {
@@ -483,6 +485,6 @@ struct SubscriberRoutesTests {
                 #expect(response.status == .contentTooLarge)
             }
         }
-        #expect(status == .confirmed)
+        #expect(await status == .confirmed)
     }
 }

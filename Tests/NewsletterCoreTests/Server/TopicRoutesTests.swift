@@ -12,20 +12,20 @@ struct TopicRoutesTests {
     let token: String
     let week = try! IssueWeek(parsing: "2026-W47")
 
-    init() throws {
+    init() async throws {
         store = try AppDatabase.open(path: try TestPaths.temporaryDirectory().appendingPathComponent("n.sqlite").path)
         for (title, categories) in [
             ("A vs B", ["Developer Tools", "Data & Analytics"]), ("C vs D", ["Writing", "<b>Audio</b>"]),
         ] {
             var comparison = try StoreFixtures.comparison(title, published: "2026-11-17T10:00:00Z")
             for index in comparison.tools.indices { comparison.tools[index].category = categories[index] }
-            _ = try store.saveComparison(comparison)
+            _ = try await store.saveComparison(comparison)
         }
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "h"))
-        _ = try store.addSubscriber(email: "tess@example.org", name: "Tess", status: .confirmed)
-        _ = try store.prepareDelivery(week, addSubscribers: true)
-        token = try #require(try store.claimDeliveries(week, limit: 1, runStarted: Date()).first).unsubscribeToken
+        _ = try await store.addSubscriber(email: "tess@example.org", name: "Tess", status: .confirmed)
+        _ = try await store.prepareDelivery(week, addSubscribers: true)
+        token = try await #require(try store.claimDeliveries(week, limit: 1, runStarted: Date()).first).unsubscribeToken
     }
 
     func app(aliases: TopicAliases = TopicAliases()) throws -> some ApplicationProtocol {
@@ -61,9 +61,9 @@ struct TopicRoutesTests {
                 [("email", "ada@example.org"), ("topics-offered", "1"), ("topics", "Writing"), ("topics", "developer tools")])
             #expect(status == .ok)
         }
-        let ada = try #require(try store.subscriber(email: "ada@example.org"))
-        #expect(try store.topicChoice(subscriberID: ada.id) == TopicChoice(["Developer Tools", "Writing"]))
-        let consent = try store.consentRecords(subscriberID: ada.id)
+        let ada = try await #require(try store.subscriber(email: "ada@example.org"))
+        await #expect(try store.topicChoice(subscriberID: ada.id) == TopicChoice(["Developer Tools", "Writing"]))
+        let consent = try await store.consentRecords(subscriberID: ada.id)
         #expect(consent.map(\.event) == ["signup", "topics"])
         #expect(consent.last?.detail == "topics=Developer Tools, Writing")
     }
@@ -80,13 +80,13 @@ struct TopicRoutesTests {
             #expect(preferences == .unprocessableContent)
             #expect(message.contains("&quot;Gardening&quot; is not a topic"))
         }
-        #expect(try store.subscriber(email: "eve@example.org") == nil)
-        let tess = try #require(try store.subscriber(email: "tess@example.org"))
-        #expect(try store.topicChoice(subscriberID: tess.id) == .everything)
+        await #expect(try store.subscriber(email: "eve@example.org") == nil)
+        let tess = try await #require(try store.subscriber(email: "tess@example.org"))
+        await #expect(try store.topicChoice(subscriberID: tess.id) == .everything)
     }
 
     @Test func thePreferencesPageChangesTheTopicsAndShowsTheChoiceKept() async throws {
-        let tess = try #require(try store.subscriber(email: "tess@example.org"))
+        let tess = try await #require(try store.subscriber(email: "tess@example.org"))
         try await app().test(.router) { client in
             let (status, body) = try await post(
                 client, "/preferences/\(token)",
@@ -99,12 +99,12 @@ struct TopicRoutesTests {
             }
             // A client that posts no topics (an older form) leaves them as they are.
             _ = try await post(client, "/preferences/\(token)", [("name", "Tess T"), ("format", "text")])
-            #expect(try store.topicChoice(subscriberID: tess.id) == TopicChoice(["Data & Analytics"]))
+            await #expect(try store.topicChoice(subscriberID: tess.id) == TopicChoice(["Data & Analytics"]))
             // The form with nothing ticked is everything again.
             _ = try await post(client, "/preferences/\(token)", [("format", "html"), ("topics-offered", "1")])
         }
-        #expect(try store.topicChoice(subscriberID: tess.id) == .everything)
-        #expect(try store.consentRecords(subscriberID: tess.id).filter { $0.event == "topics" }.count == 2)
+        await #expect(try store.topicChoice(subscriberID: tess.id) == .everything)
+        await #expect(try store.consentRecords(subscriberID: tess.id).filter { $0.event == "topics" }.count == 2)
     }
 
     @Test func aliasesRenameAndMergeWhatTheFormsOffer() async throws {
@@ -119,15 +119,15 @@ struct TopicRoutesTests {
             let (status, _) = try await post(client, "/subscribe", [("email", "bo@example.org"), ("topics", "Writing")])
             #expect(status == .ok)
         }
-        let bo = try #require(try store.subscriber(email: "bo@example.org"))
-        #expect(try store.topicChoice(subscriberID: bo.id) == TopicChoice(["Engineering"]))
-        #expect(
+        let bo = try await #require(try store.subscriber(email: "bo@example.org"))
+        await #expect(try store.topicChoice(subscriberID: bo.id) == TopicChoice(["Engineering"]))
+        await #expect(
             try store.topicCounts(aliases: aliases).first { $0.topic == "Engineering" }
                 == TopicCount(topic: "Engineering", comparisons: 2, categories: ["Developer Tools", "Writing"]))
     }
 
     @Test func aJSONClientSendsTheTopicsAsAListAndAnEmptyListForEverything() async throws {
-        let tess = try #require(try store.subscriber(email: "tess@example.org"))
+        let tess = try await #require(try store.subscriber(email: "tess@example.org"))
         try await app().test(.router) { client in
             for (body, expected) in [
                 (#"{"format": "html", "topics": ["Writing"]}"#, TopicChoice(["Writing"])),
@@ -138,7 +138,7 @@ struct TopicRoutesTests {
                     uri: "/preferences/\(token)", method: .post, headers: [.contentType: "application/json"],
                     body: ByteBuffer(string: body)
                 ) { #expect($0.status == .ok, "\(body)") }
-                #expect(try store.topicChoice(subscriberID: tess.id) == expected, "\(body)")
+                await #expect(try store.topicChoice(subscriberID: tess.id) == expected, "\(body)")
             }
         }
     }

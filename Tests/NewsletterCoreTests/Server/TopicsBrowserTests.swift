@@ -51,16 +51,16 @@ struct TopicsBrowserTests {
         #expect(changed.contains(#"after=["Data & Analytics", "Documentation"]"#), "\(changed)")
 
         let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
-        let reader = try #require(try store.subscriber(email: "reader@example.org"))
-        #expect(try store.topicChoice(subscriberID: reader.id) == TopicChoice(["Data & Analytics", "Documentation"]))
-        #expect(try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "topics", "confirm", "preferences", "topics"])
+        let reader = try await #require(try store.subscriber(email: "reader@example.org"))
+        await #expect(try store.topicChoice(subscriberID: reader.id) == TopicChoice(["Data & Analytics", "Documentation"]))
+        await #expect(try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "topics", "confirm", "preferences", "topics"])
 
         // The week goes out in variants; the archive then has it.
         #expect(try await cli.run(["preview", "--week", "2026-W47"]).status == 0)
         #expect(try await cli.run(["approve", "--week", "2026-W47"]).status == 0)
         let send = try await cli.run(["send", "--week", "2026-W47"])
         #expect(send.status == 0, "\(send.stderr)")
-        #expect(try store.deliveryCounts(try IssueWeek(parsing: "2026-W47")) == [.sent: 1])
+        await #expect(try store.deliveryCounts(try IssueWeek(parsing: "2026-W47")) == [.sent: 1])
 
         #expect(try await browser(["pages", "\(base)/archive", "archive"]).contains("step=pages ok"))
         #expect(try await browser(["pages", "\(base)/archive/2026-W47", "archive-issue"]).contains("step=pages ok"))

@@ -9,17 +9,17 @@ struct AppDatabaseTests {
             try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/a.txt")
     }
 
-    @Test func theFileStoreUsesWALAndSurvivesReopening() throws {
+    @Test func theFileStoreUsesWALAndSurvivesReopening() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let path = directory.appendingPathComponent("nested/dir/newsletter.sqlite").path
         do {
             let store = try AppDatabase.open(path: path)
-            _ = try store.saveComparison(try sample())
+            _ = try await store.saveComparison(try sample())
             #expect(FileManager.default.fileExists(atPath: path + "-wal"))
         }
         let reopened = try AppDatabase.open(path: path)  // migrations run again: nothing to do
-        #expect(try reopened.listComparisons().count == 1)
-        #expect(try reopened.saveComparison(try sample()) == .unchanged(id: 1))
+        await #expect(try reopened.listComparisons().count == 1)
+        await #expect(try reopened.saveComparison(try sample()) == .unchanged(id: 1))
     }
 
     @Test func anUnwritableLocationIsAClearError() throws {

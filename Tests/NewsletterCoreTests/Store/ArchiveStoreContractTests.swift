@@ -10,30 +10,30 @@ struct ArchiveStoreContractTests {
 
     func week(_ text: String) -> IssueWeek { try! IssueWeek(parsing: text) }
 
-    func sent(_ text: String, in store: any ContractStore) throws {
-        try store.saveDraft(
+    func sent(_ text: String, in store: any ContractStore) async throws {
+        try await store.saveDraft(
             IssueDraft(
                 week: week(text), subject: "Issue \(text)", html: "<p>\(text)</p>", text: text, manifest: "{}",
                 comparisonIDs: [], hash: "h-\(text)"))
-        try store.approve(week(text), hash: "h-\(text)", at: t0)
-        try store.markSent(week(text), at: t0)
+        try await store.approve(week(text), hash: "h-\(text)", at: t0)
+        try await store.markSent(week(text), at: t0)
     }
 
     /// Weeks with nothing in the archive: a draft and a skipped week.
-    func unsent(draft: String, skipped: String, in store: any ContractStore) throws {
-        try store.saveDraft(
+    func unsent(draft: String, skipped: String, in store: any ContractStore) async throws {
+        try await store.saveDraft(
             IssueDraft(
                 week: week(draft), subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
-        try store.recordSkipped(week(skipped), reason: "thin")
+        try await store.recordSkipped(week(skipped), reason: "thin")
     }
 
     @Test(arguments: StoreBackend.all)
     func theArchiveHoldsTheSentIssuesNewestFirst(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        #expect(try store.sentIssues().isEmpty)
-        for text in ["2026-W09", "2027-W01", "2026-W10"] { try sent(text, in: store) }
-        try unsent(draft: "2027-W02", skipped: "2026-W11", in: store)
-        let archive = try store.sentIssues()
+        await #expect(try store.sentIssues().isEmpty)
+        for text in ["2026-W09", "2027-W01", "2026-W10"] { try await sent(text, in: store) }
+        try await unsent(draft: "2027-W02", skipped: "2026-W11", in: store)
+        let archive = try await store.sentIssues()
         #expect(archive.map(\.week.description) == ["2027-W01", "2026-W10", "2026-W09"])
         #expect(archive.allSatisfy { $0.status == .sent && $0.sentAt == t0 && !$0.hiddenFromArchive })
         #expect(archive.first?.html == "<p>2027-W01</p>")
@@ -42,36 +42,36 @@ struct ArchiveStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func oneSentIssueIsReadByItsWeekHiddenOrNotAndNoDraftOrSkippedWeekIs(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        try sent("2026-W09", in: store)
-        try sent("2026-W10", in: store)
-        #expect(try store.setHiddenFromArchive(week("2026-W10"), hidden: true))
-        try unsent(draft: "2026-W11", skipped: "2026-W12", in: store)
+        try await sent("2026-W09", in: store)
+        try await sent("2026-W10", in: store)
+        await #expect(try store.setHiddenFromArchive(week("2026-W10"), hidden: true))
+        try await unsent(draft: "2026-W11", skipped: "2026-W12", in: store)
 
-        let listed = try store.sentIssues()
-        #expect(try store.sentIssue(week("2026-W09")) == listed.first { $0.week == week("2026-W09") })
-        #expect(try store.sentIssue(week("2026-W09"))?.html == "<p>2026-W09</p>")
-        #expect(try store.sentIssue(week("2026-W10"))?.hiddenFromArchive == true)
+        let listed = try await store.sentIssues()
+        await #expect(try store.sentIssue(week("2026-W09")) == listed.first { $0.week == week("2026-W09") })
+        await #expect(try store.sentIssue(week("2026-W09"))?.html == "<p>2026-W09</p>")
+        await #expect(try store.sentIssue(week("2026-W10"))?.hiddenFromArchive == true)
         for text in ["2026-W11", "2026-W12", "2026-W13"] {
-            #expect(try store.sentIssue(week(text)) == nil, "\(text)")
+            await #expect(try store.sentIssue(week(text)) == nil, "\(text)")
         }
     }
 
     @Test(arguments: StoreBackend.all)
     func aSentIssueCanBeHiddenAndShownAgainAndNothingElseCan(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        try sent("2026-W09", in: store)
-        try sent("2026-W10", in: store)
-        #expect(try store.setHiddenFromArchive(week("2026-W09"), hidden: true))
-        #expect(try store.sentIssues().map(\.hiddenFromArchive) == [false, true], "hidden ones are still listed")
-        #expect(try store.issue(week("2026-W09"))?.hiddenFromArchive == true)
-        #expect(try store.setHiddenFromArchive(week("2026-W09"), hidden: false))
-        #expect(try store.sentIssues().allSatisfy { !$0.hiddenFromArchive })
+        try await sent("2026-W09", in: store)
+        try await sent("2026-W10", in: store)
+        await #expect(try store.setHiddenFromArchive(week("2026-W09"), hidden: true))
+        await #expect(try store.sentIssues().map(\.hiddenFromArchive) == [false, true], "hidden ones are still listed")
+        await #expect(try store.issue(week("2026-W09"))?.hiddenFromArchive == true)
+        await #expect(try store.setHiddenFromArchive(week("2026-W09"), hidden: false))
+        await #expect(try store.sentIssues().allSatisfy { !$0.hiddenFromArchive })
 
         // A draft, a skipped week and a week with no issue have nothing in the archive to hide.
-        try unsent(draft: "2026-W11", skipped: "2026-W12", in: store)
+        try await unsent(draft: "2026-W11", skipped: "2026-W12", in: store)
         for text in ["2026-W11", "2026-W12", "2026-W13"] {
-            #expect(try !store.setHiddenFromArchive(week(text), hidden: true))
+            await #expect(try !store.setHiddenFromArchive(week(text), hidden: true))
         }
-        #expect(try store.issue(week("2026-W11"))?.hiddenFromArchive == false)
+        await #expect(try store.issue(week("2026-W11"))?.hiddenFromArchive == false)
     }
 }

@@ -14,15 +14,15 @@ struct ComparisonStoreContractTests {
     func aComparisonReadsBackAsItWasStored(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let comparison = try sample()
-        guard case .inserted(let id) = try store.saveComparison(comparison) else {
+        guard case .inserted(let id) = try await store.saveComparison(comparison) else {
             Issue.record("a new source is inserted")
             return
         }
-        let stored = try #require(try store.comparison(id: id))
+        let stored = try await #require(try store.comparison(id: id))
         #expect(stored.comparison == comparison)
         #expect(stored.firstSeenAt == stored.updatedAt)
-        #expect(try store.comparison(id: id + 1000) == nil)
-        let summary = try #require(try store.listComparisons().first)
+        await #expect(try store.comparison(id: id + 1000) == nil)
+        let summary = try await #require(try store.listComparisons().first)
         #expect(summary.id == id && summary.title == comparison.title && summary.takeCount == comparison.takes.count)
         #expect(summary.source == comparison.source)
     }
@@ -31,20 +31,20 @@ struct ComparisonStoreContractTests {
     func theSameContentChangesNothingAndNewContentReplacesEveryChildRow(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         var comparison = try sample()
-        let id = try store.saveComparison(comparison).id
-        #expect(try store.saveComparison(comparison) == .unchanged(id: id))
-        let first = try #require(try store.comparison(id: id))
+        let id = try await store.saveComparison(comparison).id
+        await #expect(try store.saveComparison(comparison) == .unchanged(id: id))
+        let first = try await #require(try store.comparison(id: id))
         let previousHash = comparison.contentHash
         comparison.contentHash = "changed"
         comparison.takes.removeLast(3)
         comparison.missingTakes = []
         comparison.tools[0].tagline = "A new tagline, with “quotes” and ünïcode"
-        #expect(try store.saveComparison(comparison) == .updated(id: id, previousHash: previousHash))
-        let stored = try #require(try store.comparison(id: id))
+        await #expect(try store.saveComparison(comparison) == .updated(id: id, previousHash: previousHash))
+        let stored = try await #require(try store.comparison(id: id))
         #expect(stored.comparison == comparison)
         #expect(stored.firstSeenAt == first.firstSeenAt, "first seen stays when it was first seen")
         #expect(stored.updatedAt >= first.updatedAt)
-        #expect(try store.listComparisons().map(\.takeCount) == [comparison.takes.count])
+        await #expect(try store.listComparisons().map(\.takeCount) == [comparison.takes.count])
     }
 
     @Test(arguments: StoreBackend.all)
@@ -54,20 +54,20 @@ struct ComparisonStoreContractTests {
         var comparison = try sample()
         comparison.published = firstSeen
         comparison.publishedFrom = .firstSeen
-        let id = try store.saveComparison(comparison).id
+        let id = try await store.saveComparison(comparison).id
         // Read again a day later, still without a date: the reading's own time does not count.
         comparison.contentHash = "changed"
         comparison.published = firstSeen.addingTimeInterval(86_400)
-        _ = try store.saveComparison(comparison)
-        var stored = try #require(try store.comparison(id: id)).comparison
+        _ = try await store.saveComparison(comparison)
+        var stored = try await #require(try store.comparison(id: id)).comparison
         #expect(stored.published == firstSeen && stored.publishedFrom == .firstSeen)
         // Once the page gives a date, that date is the one stored.
         let dated = firstSeen.addingTimeInterval(-86_400)
         comparison.contentHash = "changed again"
         comparison.published = dated
         comparison.publishedFrom = .page
-        _ = try store.saveComparison(comparison)
-        stored = try #require(try store.comparison(id: id)).comparison
+        _ = try await store.saveComparison(comparison)
+        stored = try await #require(try store.comparison(id: id)).comparison
         #expect(stored.published == dated && stored.publishedFrom == .page)
     }
 
@@ -75,11 +75,11 @@ struct ComparisonStoreContractTests {
     func theSameRecordUnderAnotherSourceIsADuplicateAndNotStored(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let original = try sample()
-        let id = try store.saveComparison(original).id
+        let id = try await store.saveComparison(original).id
         var twin = try sample(source: "https://example.org/a.html")
         twin.contentHash = "another page, the same record"
-        #expect(try store.saveComparison(twin) == .duplicate(of: id, source: original.source))
-        #expect(try store.listComparisons().count == 1)
+        await #expect(try store.saveComparison(twin) == .duplicate(of: id, source: original.source))
+        await #expect(try store.listComparisons().count == 1)
     }
 
     @Test(arguments: StoreBackend.all)
@@ -91,9 +91,9 @@ struct ComparisonStoreContractTests {
         var newer = try sample(source: "/pages/newer.txt")
         newer.published = Date(timeIntervalSince1970: 1_795_000_000)
         newer.title = "Newer"
-        _ = try store.saveComparison(older)
-        _ = try store.saveComparison(newer)
-        #expect(try store.listComparisons().map(\.title) == ["Newer", "Older"])
+        _ = try await store.saveComparison(older)
+        _ = try await store.saveComparison(newer)
+        await #expect(try store.listComparisons().map(\.title) == ["Newer", "Older"])
     }
 
     /// A save that fails half-way (a score the schema refuses, on the last take) leaves the
@@ -104,13 +104,13 @@ struct ComparisonStoreContractTests {
         var broken = try sample()
         broken.takes[broken.takes.count - 1].score = 150
         #expect(throws: (any Error).self) { try store.saveComparison(broken) }
-        #expect(try store.listComparisons().isEmpty)
+        await #expect(try store.listComparisons().isEmpty)
 
         let good = try sample()
-        let id = try store.saveComparison(good).id
+        let id = try await store.saveComparison(good).id
         broken.contentHash = "changed"
         broken.title = "Changed title"
         #expect(throws: (any Error).self) { try store.saveComparison(broken) }
-        #expect(try store.comparison(id: id)?.comparison == good)
+        await #expect(try store.comparison(id: id)?.comparison == good)
     }
 }

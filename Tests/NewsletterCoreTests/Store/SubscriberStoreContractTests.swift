@@ -8,31 +8,31 @@ struct SubscriberStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func addingAnAddressTwiceInAnyCaseGivesTheSameSubscriber(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let ada = try store.addSubscriber(email: " Ada@Example.org ", name: "Ada", status: .confirmed)
+        let ada = try await store.addSubscriber(email: " Ada@Example.org ", name: "Ada", status: .confirmed)
         #expect(ada.email == "Ada@Example.org")
         #expect(ada.name == "Ada")
         #expect(ada.status == .confirmed)
         #expect(ada.permanentFailures == 0 && ada.format == .html && !ada.paused && ada.confirmedAt == nil)
         #expect(abs(ada.createdAt.timeIntervalSinceNow) < 3600)
-        let again = try store.addSubscriber(email: "ada@example.org", name: "Someone Else", status: .pending)
+        let again = try await store.addSubscriber(email: "ada@example.org", name: "Someone Else", status: .pending)
         #expect(again == ada, "an existing address is returned as it is, not changed")
-        #expect(try store.subscriber(email: "ADA@EXAMPLE.ORG") == ada)
-        #expect(try store.subscriber(id: ada.id) == ada)
-        #expect(try store.subscriberCount(status: nil) == 1)
+        await #expect(try store.subscriber(email: "ADA@EXAMPLE.ORG") == ada)
+        await #expect(try store.subscriber(id: ada.id) == ada)
+        await #expect(try store.subscriberCount(status: nil) == 1)
     }
 
     @Test(arguments: StoreBackend.all)
     func removingASubscriberForgetsThemInAnyCaseOnce(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let ada = try store.addSubscriber(email: "ada@example.org", name: "Ada", status: .confirmed)
-        let bob = try store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
-        #expect(try store.removeSubscriber(email: "ADA@example.org"))
-        #expect(try store.subscriber(email: "ada@example.org") == nil)
-        #expect(try store.subscriber(id: ada.id) == nil)
-        #expect(try !store.removeSubscriber(email: "ada@example.org"), "the second time there is no one to remove")
-        #expect(try store.subscribers(status: nil, afterID: 0, limit: 10) == [bob])
+        let ada = try await store.addSubscriber(email: "ada@example.org", name: "Ada", status: .confirmed)
+        let bob = try await store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
+        await #expect(try store.removeSubscriber(email: "ADA@example.org"))
+        await #expect(try store.subscriber(email: "ada@example.org") == nil)
+        await #expect(try store.subscriber(id: ada.id) == nil)
+        await #expect(try !store.removeSubscriber(email: "ada@example.org"), "the second time there is no one to remove")
+        await #expect(try store.subscribers(status: nil, afterID: 0, limit: 10) == [bob])
         // Coming back is a new subscriber, not the old record.
-        #expect(try store.addSubscriber(email: "ada@example.org", name: nil, status: .pending).id != ada.id)
+        await #expect(try store.addSubscriber(email: "ada@example.org", name: nil, status: .pending).id != ada.id)
     }
 
     @Test(arguments: StoreBackend.all)
@@ -42,30 +42,30 @@ struct SubscriberStoreContractTests {
         #expect(throws: (any Error).self) {
             try store.addSubscriber(email: "eve@example.org\r\nBcc: all@example.org", name: nil, status: .confirmed)
         }
-        #expect(try store.subscriberCount(status: nil) == 0)
+        await #expect(try store.subscriberCount(status: nil) == 0)
     }
 
     @Test(arguments: StoreBackend.all)
     func aSubscriberThatIsNotThereIsNil(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let bob = try store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
-        #expect(try store.subscriber(id: bob.id + 1000) == nil)
-        #expect(try store.subscriber(email: "nobody@example.org") == nil)
+        let bob = try await store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
+        await #expect(try store.subscriber(id: bob.id + 1000) == nil)
+        await #expect(try store.subscriber(email: "nobody@example.org") == nil)
         // Setting the status of a row that is gone changes nothing, and is not an error.
-        try store.setStatus(.unsubscribed, forSubscriber: bob.id + 1000)
-        #expect(try store.subscriber(id: bob.id)?.status == .confirmed)
+        try await store.setStatus(.unsubscribed, forSubscriber: bob.id + 1000)
+        await #expect(try store.subscriber(id: bob.id)?.status == .confirmed)
     }
 
     @Test(arguments: StoreBackend.all)
     func setStatusChangesThatSubscriberOnly(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let ada = try store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
-        let bob = try store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
+        let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
+        let bob = try await store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
         for status in Subscriber.Status.allCases {
-            try store.setStatus(status, forSubscriber: ada.id)
-            #expect(try store.subscriber(id: ada.id)?.status == status)
+            try await store.setStatus(status, forSubscriber: ada.id)
+            await #expect(try store.subscriber(id: ada.id)?.status == status)
         }
-        #expect(try store.subscriber(id: bob.id)?.status == .confirmed)
+        await #expect(try store.subscriber(id: bob.id)?.status == .confirmed)
     }
 
     @Test(arguments: StoreBackend.all)
@@ -73,28 +73,28 @@ struct SubscriberStoreContractTests {
         let store = try await backend.makeStore()
         var added: [Subscriber] = []
         for index in 1...7 {
-            added.append(try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed))
+            await added.append(try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed))
         }
-        try store.setStatus(.unsubscribed, forSubscriber: added[1].id)
-        try store.setStatus(.bounced, forSubscriber: added[4].id)
+        try await store.setStatus(.unsubscribed, forSubscriber: added[1].id)
+        try await store.setStatus(.bounced, forSubscriber: added[4].id)
         #expect(added.map(\.id) == added.map(\.id).sorted())
 
         var confirmed: [Int64] = []
         var after: Int64 = 0
         while true {
-            let page = try store.subscribers(status: .confirmed, afterID: after, limit: 2)
+            let page = try await store.subscribers(status: .confirmed, afterID: after, limit: 2)
             #expect(page.count <= 2)
             guard let last = page.last else { break }
             confirmed += page.map(\.id)
             after = last.id
         }
         #expect(confirmed == [0, 2, 3, 5, 6].map { added[$0].id })
-        #expect(try store.subscribers(status: nil, afterID: 0, limit: 100).map(\.id) == added.map(\.id))
-        #expect(try store.subscribers(status: .bounced, afterID: 0, limit: 100).map(\.email) == ["reader5@example.org"])
-        #expect(try store.subscribers(status: .confirmed, afterID: added[6].id, limit: 100).isEmpty)
-        #expect(try store.subscriberCount(status: .confirmed) == 5)
-        #expect(try store.subscriberCount(status: .unsubscribed) == 1)
-        #expect(try store.subscriberCount(status: .pending) == 0)
-        #expect(try store.subscriberCount(status: nil) == 7)
+        await #expect(try store.subscribers(status: nil, afterID: 0, limit: 100).map(\.id) == added.map(\.id))
+        await #expect(try store.subscribers(status: .bounced, afterID: 0, limit: 100).map(\.email) == ["reader5@example.org"])
+        await #expect(try store.subscribers(status: .confirmed, afterID: added[6].id, limit: 100).isEmpty)
+        await #expect(try store.subscriberCount(status: .confirmed) == 5)
+        await #expect(try store.subscriberCount(status: .unsubscribed) == 1)
+        await #expect(try store.subscriberCount(status: .pending) == 0)
+        await #expect(try store.subscriberCount(status: nil) == 7)
     }
 }

@@ -9,82 +9,82 @@ struct SummaryStoreContractTests {
     let week = try! IssueWeek(parsing: "2026-W48")
     let key = SummaryCacheKey(model: "qwen2.5-0.5b", promptVersion: "p3", sourceHash: "abc123")
 
-    func comparison(_ title: String, in store: any ContractStore) throws -> Int64 {
-        try store.saveComparison(try StoreFixtures.comparison(title, published: "2026-11-24T10:00:00Z")).id
+    func comparison(_ title: String, in store: any ContractStore) async throws -> Int64 {
+        try await store.saveComparison(try StoreFixtures.comparison(title, published: "2026-11-24T10:00:00Z")).id
     }
 
     @Test(arguments: StoreBackend.all)
     func aCachedSummaryReadsBackUnderItsKeyOnly(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        #expect(try store.cachedSummary(key) == nil)
+        await #expect(try store.cachedSummary(key) == nil)
         let summary = PanelSummary(
             text: "Builders ship it; the Skeptic “doubts” the pricing.", provider: "local", kind: .abstractive,
             model: "qwen2.5-0.5b-instruct-q4", promptTokens: 812, completionTokens: 64, milliseconds: 1234,
             note: nil)
-        try store.saveSummary(summary, for: key)
-        #expect(try store.cachedSummary(key) == summary)
+        try await store.saveSummary(summary, for: key)
+        await #expect(try store.cachedSummary(key) == summary)
         for other in [
             SummaryCacheKey(model: "other", promptVersion: key.promptVersion, sourceHash: key.sourceHash),
             SummaryCacheKey(model: key.model, promptVersion: "p4", sourceHash: key.sourceHash),
             SummaryCacheKey(model: key.model, promptVersion: key.promptVersion, sourceHash: "def456"),
         ] {
-            #expect(try store.cachedSummary(other) == nil)
+            await #expect(try store.cachedSummary(other) == nil)
         }
         // The fields a fallback has, and none of the model's.
         let fallback = PanelSummary(text: "Two ship.", provider: "extractive", kind: .extractive, note: "model timed out")
         let fallbackKey = SummaryCacheKey(model: "extractive", promptVersion: "-", sourceHash: key.sourceHash)
-        try store.saveSummary(fallback, for: fallbackKey)
-        #expect(try store.cachedSummary(fallbackKey) == fallback)
-        #expect(try store.cachedSummary(key) == summary)
+        try await store.saveSummary(fallback, for: fallbackKey)
+        await #expect(try store.cachedSummary(fallbackKey) == fallback)
+        await #expect(try store.cachedSummary(key) == summary)
     }
 
     @Test(arguments: StoreBackend.all, SummaryKind.allCases)
     func everyKindOfSummaryIsKept(_ backend: StoreBackend, _ kind: SummaryKind) async throws {
         let store = try await backend.makeStore()
         let summary = PanelSummary(text: "t", provider: "p", kind: kind)
-        try store.saveSummary(summary, for: key)
-        #expect(try store.cachedSummary(key)?.kind == kind)
+        try await store.saveSummary(summary, for: key)
+        await #expect(try store.cachedSummary(key)?.kind == kind)
     }
 
     @Test(arguments: StoreBackend.all)
     func savingUnderAKeyAgainReplacesTheSummary(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        try store.saveSummary(PanelSummary(text: "first", provider: "local", kind: .abstractive, model: "m"), for: key)
+        try await store.saveSummary(PanelSummary(text: "first", provider: "local", kind: .abstractive, model: "m"), for: key)
         let second = PanelSummary(text: "second", provider: "local-grammar", kind: .grammarExtractive)
-        try store.saveSummary(second, for: key)
-        #expect(try store.cachedSummary(key) == second, "every field replaced, the model's name too")
+        try await store.saveSummary(second, for: key)
+        await #expect(try store.cachedSummary(key) == second, "every field replaced, the model's name too")
     }
 
     @Test(arguments: StoreBackend.all)
     func anEditorsTextIsKeptPerWeekAndComparisonUntilRemoved(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let a = try comparison("A vs B", in: store)
-        let b = try comparison("C vs D", in: store)
-        #expect(try store.summaryOverride(week: week, comparisonID: a) == nil)
-        try store.saveSummaryOverride(week: week, comparisonID: a, text: "Editor's words,\nin two lines.")
-        #expect(
+        let a = try await comparison("A vs B", in: store)
+        let b = try await comparison("C vs D", in: store)
+        await #expect(try store.summaryOverride(week: week, comparisonID: a) == nil)
+        try await store.saveSummaryOverride(week: week, comparisonID: a, text: "Editor's words,\nin two lines.")
+        await #expect(
             try store.summaryOverride(week: week, comparisonID: a)
                 == PanelSummary(text: "Editor's words,\nin two lines.", provider: EditorSummary.provider, kind: .edited))
-        #expect(try store.summaryOverride(week: week, comparisonID: b) == nil)
-        #expect(try store.summaryOverride(week: week.next, comparisonID: a) == nil)
-        try store.saveSummaryOverride(week: week, comparisonID: a, text: "Better words.")
-        #expect(try store.summaryOverride(week: week, comparisonID: a)?.text == "Better words.")
-        try store.saveSummaryOverride(week: week.next, comparisonID: a, text: "Next week's.")
+        await #expect(try store.summaryOverride(week: week, comparisonID: b) == nil)
+        await #expect(try store.summaryOverride(week: week.next, comparisonID: a) == nil)
+        try await store.saveSummaryOverride(week: week, comparisonID: a, text: "Better words.")
+        await #expect(try store.summaryOverride(week: week, comparisonID: a)?.text == "Better words.")
+        try await store.saveSummaryOverride(week: week.next, comparisonID: a, text: "Next week's.")
 
-        #expect(try store.removeSummaryOverride(week: week, comparisonID: a))
-        #expect(try store.summaryOverride(week: week, comparisonID: a) == nil)
-        #expect(try !store.removeSummaryOverride(week: week, comparisonID: a), "the second time there is none")
-        #expect(try !store.removeSummaryOverride(week: week, comparisonID: b))
-        #expect(try store.summaryOverride(week: week.next, comparisonID: a)?.text == "Next week's.")
+        await #expect(try store.removeSummaryOverride(week: week, comparisonID: a))
+        await #expect(try store.summaryOverride(week: week, comparisonID: a) == nil)
+        await #expect(try !store.removeSummaryOverride(week: week, comparisonID: a), "the second time there is none")
+        await #expect(try !store.removeSummaryOverride(week: week, comparisonID: b))
+        await #expect(try store.summaryOverride(week: week.next, comparisonID: a)?.text == "Next week's.")
     }
 
     @Test(arguments: StoreBackend.all)
     func anEditorsTextForAComparisonThatIsNotStoredIsRefused(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let a = try comparison("A vs B", in: store)
+        let a = try await comparison("A vs B", in: store)
         #expect(throws: (any Error).self) {
             try store.saveSummaryOverride(week: week, comparisonID: a + 1000, text: "Nobody's.")
         }
-        #expect(try store.summaryOverride(week: week, comparisonID: a + 1000) == nil)
+        await #expect(try store.summaryOverride(week: week, comparisonID: a + 1000) == nil)
     }
 }

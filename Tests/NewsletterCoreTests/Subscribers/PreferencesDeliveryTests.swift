@@ -7,24 +7,24 @@ import Testing
 /// What the preferences page changes reaches the digest: text-only subscribers get a
 /// text/plain message, paused ones get nothing, and the greeting uses the saved name.
 struct PreferencesDeliveryTests {
-    @Test func formatPauseAndNameFromThePreferencesPageShapeTheDigest() throws {
+    @Test func formatPauseAndNameFromThePreferencesPageShapeTheDigest() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let store = try AppDatabase.open(path: directory.appendingPathComponent("n.sqlite").path)
         let week = try IssueWeek(parsing: "2026-W47")
-        try store.saveDraft(
+        try await store.saveDraft(
             IssueDraft(
                 week: week, subject: "Week 47", html: "<p>%%GREETING%%</p>", text: "%%GREETING%%\n", manifest: "{}",
                 comparisonIDs: [], hash: "h"))
-        try store.approve(week, hash: "h", at: Date())
+        try await store.approve(week, hash: "h", at: Date())
         var tokens: [String: String] = [:]
         for email in ["html@example.org", "text@example.org", "paused@example.org"] {
-            let subscriber = try store.addSubscriber(email: email, name: nil, status: .confirmed)
-            tokens[email] = try store.newUnsubscribeToken(subscriberID: subscriber.id, at: Date())
+            let subscriber = try await store.addSubscriber(email: email, name: nil, status: .confirmed)
+            tokens[email] = try await store.newUnsubscribeToken(subscriberID: subscriber.id, at: Date())
         }
-        _ = try store.updatePreferences(
+        _ = try await store.updatePreferences(
             token: tokens["text@example.org"]!, Preferences(name: "Tex", format: .text, paused: false),
             client: .commandLine, at: Date())
-        _ = try store.updatePreferences(
+        _ = try await store.updatePreferences(
             token: tokens["paused@example.org"]!, Preferences(name: nil, format: .html, paused: true),
             client: .commandLine, at: Date())
 

@@ -46,34 +46,34 @@ struct SubscriberCSVTests {
         #expect(SubscriberCSV.quote("plain") == "plain")
     }
 
-    @Test func theCLIImportsIdempotentlyReportsBadLinesAndNeverUndoesAnUnsubscribe() throws {
+    @Test func theCLIImportsIdempotentlyReportsBadLinesAndNeverUndoesAnUnsubscribe() async throws {
         let cli = try CommandLineTests()
         let csv = cli.directory.appendingPathComponent("list.csv")
         try "email,name\nada@example.org,Ada\nbroken@@example.org,X\nleft@example.org,Left\n".write(
             to: csv, atomically: true, encoding: .utf8)
-        let first = try cli.run(["subscribers", "import", csv.path])
+        let first = try await cli.run(["subscribers", "import", csv.path])
         #expect(first.status == 1)
         #expect(first.stdout.contains("2 added, 0 already known, 1 refused"))
         #expect(first.stderr.contains("list.csv:3:"))
         // left@ unsubscribes; importing the same file again changes nothing.
         let store = try AppDatabase.open(path: cli.directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
-        let left = try #require(try store.subscriber(email: "left@example.org"))
-        try store.setStatus(.unsubscribed, forSubscriber: left.id)
-        #expect(try store.consentRecords(subscriberID: left.id).map(\.event) == ["import"])
-        let second = try cli.run(["subscribers", "import", csv.path])
+        let left = try await #require(try store.subscriber(email: "left@example.org"))
+        try await store.setStatus(.unsubscribed, forSubscriber: left.id)
+        await #expect(try store.consentRecords(subscriberID: left.id).map(\.event) == ["import"])
+        let second = try await cli.run(["subscribers", "import", csv.path])
         #expect(second.stdout.contains("0 added, 2 already known, 1 refused"))
-        #expect(try store.subscriber(email: "left@example.org")?.status == .unsubscribed)
+        await #expect(try store.subscriber(email: "left@example.org")?.status == .unsubscribed)
 
-        let export = try cli.run(["subscribers", "export"])
+        let export = try await cli.run(["subscribers", "export"])
         #expect(export.status == 0)
         let lines = export.stdout.split(separator: "\n")
         #expect(lines.first == "email,name,status,format,paused,created_at,confirmed_at,topics")
         #expect(lines.contains { $0.hasPrefix("ada@example.org,Ada,confirmed,html,false,") })
         #expect(lines.contains { $0.hasPrefix("left@example.org,Left,unsubscribed,") })
 
-        #expect(try cli.run(["subscribers", "remove", "ada@example.org"]).status == 0)
-        #expect(try store.subscriber(email: "ada@example.org") == nil)
-        let missing = try cli.run(["subscribers", "remove", "ada@example.org"])
+        await #expect(try cli.run(["subscribers", "remove", "ada@example.org"]).status == 0)
+        await #expect(try store.subscriber(email: "ada@example.org") == nil)
+        let missing = try await cli.run(["subscribers", "remove", "ada@example.org"])
         #expect(missing.status == 1 && missing.stderr.contains("is not a subscriber"))
     }
 

@@ -78,7 +78,7 @@ import Testing
         #expect(runtime.processIdentifier == nil)
     }
 
-    @Test func aServerKilledMidRunIsRestartedOnceThenTheProviderGivesUp() throws {
+    @Test func aServerKilledMidRunIsRestartedOnceThenTheProviderGivesUp() async throws {
         let runtime = supervisor(server: try FakeModelServer.llamaServerStandIn())
         defer { runtime.stop(graceSeconds: 0) }
         let connection = LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 5)
@@ -103,7 +103,7 @@ import Testing
             guard case .unavailable(let reason) = error else { Issue.record("\(error)"); return }
             #expect(reason.contains("died again"))
         }
-        let outcome = SummaryChain(providers: [provider]).summarize(comparison)
+        let outcome = await SummaryChain(providers: [provider]).summarize(comparison)
         #expect(outcome.summary.kind == .extractive)
     }
 

@@ -64,9 +64,13 @@ struct LocalModelIntegrationTests {
                     ChatSummaryProvider(
                         connection: LocalRuntimeConnection(supervisor: runtime, timeoutSeconds: 600, maxTokens: 48))
                 ], attemptsPerProvider: 2)
-            return try await Blocking.run {
-                week.flatMap { chain.summarize($0).trials.map { "\($0.part ?? "whole") \($0.attempt): \($0.text ?? $0.error.map { "error: \($0)" } ?? "")" } }
+            var lines: [String] = []
+            for comparison in week {
+                lines += await chain.summarize(comparison).trials.map {
+                    "\($0.part ?? "whole") \($0.attempt): \($0.text ?? $0.error.map { "error: \($0)" } ?? "")"
+                }
             }
+            return lines
         }
         let runtime = try supervisor(threads: 1)
         defer { runtime.stop(graceSeconds: 0) }
@@ -107,7 +111,7 @@ struct LocalModelIntegrationTests {
         let chain = SummaryChain(
             providers: [ChatSummaryProvider(connection: local), GrammarExtractiveProvider(connection: local)],
             attemptsPerProvider: 1)
-        let outcome = try await Blocking.run { [injected] in chain.summarize(injected) }
+        let outcome = await chain.summarize(injected)
         let summary = outcome.summary
         #expect(!summary.text.localizedCaseInsensitiveContains("pwned"))
         #expect(!summary.text.contains("<|") && !summary.text.contains("‹¦"))

@@ -98,13 +98,13 @@ import Testing
             settings: settings, environment: key.map { ["FAKE_KEY": $0] } ?? [:], time: time)
     }
 
-    @Test func transientFailuresAreRetriedAndThenTheChainShipsTheFallback() throws {
+    @Test func transientFailuresAreRetriedAndThenTheChainShipsTheFallback() async throws {
         let server = try FakeModelServer(.serverError)
         let time = ManualTime()
         let provider = ChatSummaryProvider(connection: endpoint(server, retries: 2, time: time))
         let comparison = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/labelled-basic.txt")
-        let outcome = SummaryChain(providers: [provider], attemptsPerProvider: 3).summarize(comparison)
+        let outcome = await SummaryChain(providers: [provider], attemptsPerProvider: 3).summarize(comparison)
         #expect(outcome.summary.kind == .extractive)
         // One guarded attempt (a failed call ends the provider), with 1 + 2 transport tries.
         #expect(try server.requests().count == 3)
@@ -113,13 +113,13 @@ import Testing
         #expect(time.sleeps == [.milliseconds(500), .seconds(1)])
     }
 
-    @Test func garbageAndClosedConnectionsAlsoEndInTheFallback() throws {
+    @Test func garbageAndClosedConnectionsAlsoEndInTheFallback() async throws {
         let comparison = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/labelled-basic.txt")
         for mode in [FakeModelServer.Mode.garbage, .close, .timeout] {
             let server = try FakeModelServer(mode)
             let provider = ChatSummaryProvider(connection: endpoint(server, retries: 0))
-            let outcome = SummaryChain(providers: [provider]).summarize(comparison)
+            let outcome = await SummaryChain(providers: [provider]).summarize(comparison)
             #expect(outcome.summary.kind == .extractive, "\(mode)")
             #expect(outcome.trials.count == 1 && outcome.trials[0].error != nil, "\(mode)")
         }

@@ -51,17 +51,17 @@ struct SummaryChainTests {
         """
     static let invented = "Driftnote is backed by Microsoft and costs $49 a month, which the whole panel loves dearly."
 
-    init() throws {
+    init() async throws {
         store = try AppDatabase.inMemory()
         let comparison = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/labelled-basic.txt")
-        let id = try store.saveComparison(comparison).id
-        stored = try #require(try store.comparison(id: id))
+        let id = try await store.saveComparison(comparison).id
+        stored = try await #require(try store.comparison(id: id))
     }
 
-    @Test func anAcceptedReplyIsTheSummaryWithItsProviderModelTokensAndTime() {
+    @Test func anAcceptedReplyIsTheSummaryWithItsProviderModelTokensAndTime() async {
         let local = ScriptedProvider("local", replies: [.success(Self.faithful)])
-        let outcome = SummaryChain(providers: [local]).summarize(stored)
+        let outcome = await SummaryChain(providers: [local]).summarize(stored)
         #expect(outcome.summary.text == Self.faithful)
         #expect(outcome.summary.kind == .abstractive && outcome.summary.provider == "local")
         #expect(outcome.summary.model == "scripted-1")
@@ -70,11 +70,11 @@ struct SummaryChainTests {
         #expect(local.calls == 1)
     }
 
-    @Test func rejectedRepliesAreRetriedWithAnotherSeedAndATighterPromptThenTheChainMovesOn() {
+    @Test func rejectedRepliesAreRetriedWithAnotherSeedAndATighterPromptThenTheChainMovesOn() async {
         let local = ScriptedProvider(
             "local", replies: [.success(Self.invented), .success("- a list"), .success("No.")])
         let remote = ScriptedProvider("remote", model: "remote-7b", replies: [.success(Self.faithful)])
-        let outcome = SummaryChain(providers: [local, remote], attemptsPerProvider: 3, seed: 100).summarize(stored)
+        let outcome = await SummaryChain(providers: [local, remote], attemptsPerProvider: 3, seed: 100).summarize(stored)
         #expect(local.attempts.map(\.seed) == [100, 101, 102])
         #expect(local.attempts.map(\.tighter) == [false, true, true])
         #expect(remote.calls == 1)
@@ -84,11 +84,11 @@ struct SummaryChainTests {
         #expect(outcome.summary.note?.contains("local: the guard refused 3 replies") == true)
     }
 
-    @Test func aDigestAlwaysShipsTheDeterministicSummaryWhenEveryProviderFails() {
+    @Test func aDigestAlwaysShipsTheDeterministicSummaryWhenEveryProviderFails() async {
         let local = ScriptedProvider("local", replies: [.failure(.unavailable("no llama-server at /nowhere"))])
         let remote = ScriptedProvider(
             "remote", replies: [.failure(.callFailed(.httpStatus(url: "http://x", status: 500, body: "")))])
-        let outcome = SummaryChain(providers: [local, remote]).summarize(stored)
+        let outcome = await SummaryChain(providers: [local, remote]).summarize(stored)
         #expect(
             outcome.summary
                 == {
@@ -102,56 +102,56 @@ struct SummaryChainTests {
         #expect(outcome.unavailable.map(\.provider) == ["local"])
     }
 
-    @Test func aSecondRunReusesStoredSummariesWithZeroModelCalls() throws {
+    @Test func aSecondRunReusesStoredSummariesWithZeroModelCalls() async throws {
         let first = ScriptedProvider("local", replies: [.success(Self.invented), .success(Self.faithful)])
-        let summary = try SummaryChain(providers: [first], store: store).summarize(stored, week: week).summary
+        let summary = try await SummaryChain(providers: [first], store: store).summarize(stored, week: week).summary
         #expect(first.calls == 2)
         let second = ScriptedProvider("local", replies: [.success("never asked")])
-        let again = try SummaryChain(providers: [second], store: store).summarize(stored, week: week)
+        let again = try await SummaryChain(providers: [second], store: store).summarize(stored, week: week)
         #expect(second.calls == 0)
         #expect(again.fromCache && again.summary == summary)
         // Another model, or another prompt version, is another key.
         let other = ScriptedProvider("local", model: "other-model", replies: [.success(Self.faithful)])
-        _ = try SummaryChain(providers: [other], store: store).summarize(stored, week: week)
+        _ = try await SummaryChain(providers: [other], store: store).summarize(stored, week: week)
         #expect(other.calls == 1)
     }
 
-    @Test func aFallbackAfterRefusalsIsStoredButOneAfterAMissingRuntimeIsNot() {
+    @Test func aFallbackAfterRefusalsIsStoredButOneAfterAMissingRuntimeIsNot() async {
         let refusing = ScriptedProvider("local", replies: [.success("No."), .success("No.")])
-        _ = SummaryChain(providers: [refusing], store: store, attemptsPerProvider: 2).summarize(stored)
+        _ = await SummaryChain(providers: [refusing], store: store, attemptsPerProvider: 2).summarize(stored)
         let again = ScriptedProvider("local", replies: [.success(Self.faithful)])
-        let reused = SummaryChain(providers: [again], store: store).summarize(stored)
+        let reused = await SummaryChain(providers: [again], store: store).summarize(stored)
         #expect(again.calls == 0 && reused.summary.kind == .extractive)
 
         let otherStore = try! AppDatabase.inMemory()
-        let otherID = try! otherStore.saveComparison(stored.comparison).id
-        let otherStored = try! otherStore.comparison(id: otherID)!
+        let otherID = try! await otherStore.saveComparison(stored.comparison).id
+        let otherStored = try! await otherStore.comparison(id: otherID)!
         let missing = ScriptedProvider("local", replies: [.failure(.unavailable("no llama-server"))])
-        _ = SummaryChain(providers: [missing], store: otherStore).summarize(otherStored)
+        _ = await SummaryChain(providers: [missing], store: otherStore).summarize(otherStored)
         let built = ScriptedProvider("local", replies: [.success(Self.faithful)])
-        let fresh = SummaryChain(providers: [built], store: otherStore).summarize(otherStored)
+        let fresh = await SummaryChain(providers: [built], store: otherStore).summarize(otherStored)
         #expect(built.calls == 1 && fresh.summary.kind == .abstractive)
     }
 
-    @Test func aFallbackAfterATimeoutIsNotStoredSoTheNextPreviewAsksAgain() {
+    @Test func aFallbackAfterATimeoutIsNotStoredSoTheNextPreviewAsksAgain() async {
         let timingOut = ScriptedProvider(
             "local", replies: [.failure(.callFailed(.timedOut(url: "http://127.0.0.1:1", seconds: 120)))])
-        let first = SummaryChain(providers: [timingOut], store: store).summarize(stored)
+        let first = await SummaryChain(providers: [timingOut], store: store).summarize(stored)
         #expect(first.summary.kind == .extractive)
         let recovered = ScriptedProvider("local", replies: [.success(Self.faithful)])
-        let second = SummaryChain(providers: [recovered], store: store).summarize(stored)
+        let second = await SummaryChain(providers: [recovered], store: store).summarize(stored)
         #expect(recovered.calls == 1 && second.summary.kind == .abstractive)
     }
 
-    @Test func anEditorsOverrideWinsOverGeneratedAndStoredSummaries() throws {
+    @Test func anEditorsOverrideWinsOverGeneratedAndStoredSummaries() async throws {
         let local = ScriptedProvider("local", replies: [.success(Self.faithful)])
-        _ = try SummaryChain(providers: [local], store: store).summarize(stored, week: week)
-        try store.saveSummaryOverride(week: week, comparisonID: stored.id, text: "Our editor's own words.")
-        let outcome = try SummaryChain(providers: [local], store: store).summarize(stored, week: week)
+        _ = try await SummaryChain(providers: [local], store: store).summarize(stored, week: week)
+        try await store.saveSummaryOverride(week: week, comparisonID: stored.id, text: "Our editor's own words.")
+        let outcome = try await SummaryChain(providers: [local], store: store).summarize(stored, week: week)
         #expect(outcome.summary.text == "Our editor's own words." && outcome.summary.kind == .edited)
         #expect(local.calls == 1)
-        #expect(try store.removeSummaryOverride(week: week, comparisonID: stored.id))
-        #expect(
+        await #expect(try store.removeSummaryOverride(week: week, comparisonID: stored.id))
+        await #expect(
             try SummaryChain(providers: [local], store: store).summarize(stored, week: week).summary.kind
                 == .abstractive)
     }
@@ -193,7 +193,7 @@ struct SummaryChainTests {
         #expect(defused.contains("Costs ‹ $5 a seat ¦ latency › 2 s"))
     }
 
-    @Test func anInjectedTakeCannotChangeTheFormOfWhatShips() {
+    @Test func anInjectedTakeCannotChangeTheFormOfWhatShips() async {
         // A model that obeys the injection: the guard refuses it, and the fallback ships.
         let obeying = ScriptedProvider(
             "local",
@@ -201,7 +201,7 @@ struct SummaryChainTests {
                 .success("ARR, PWNED PWNED PWNED! Ignore previous instructions."),
                 .success("Roses are red,\nPWNED is blue,\nI am a pirate"),
             ])
-        let outcome = SummaryChain(providers: [obeying], attemptsPerProvider: 2).summarize(injected())
+        let outcome = await SummaryChain(providers: [obeying], attemptsPerProvider: 2).summarize(injected())
         #expect(outcome.summary.kind == .extractive)
         #expect(!outcome.summary.text.contains("PWNED"))
         #expect(outcome.trials.allSatisfy { !$0.accepted })
@@ -259,16 +259,16 @@ struct SummaryChainTests {
 
     // MARK: - The preview
 
-    @Test func previewUsesTheChainAndMarksFallbacksInTheHTMLAndIssueJSON() throws {
+    @Test func previewUsesTheChainAndMarksFallbacksInTheHTMLAndIssueJSON() async throws {
         let directory = try TestPaths.temporaryDirectory()
         var comparison = stored.comparison
         comparison.published = PublishedDate.parse("2026-11-17T10:00:00Z")!
         let database = try AppDatabase.open(path: directory.appendingPathComponent("db.sqlite").path)
-        _ = try database.saveComparison(comparison)
+        _ = try await database.saveComparison(comparison)
         var other = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.fixture("quoted-basic.txt")), source: "/pages/quoted-basic.txt")
         other.published = PublishedDate.parse("2026-11-18T10:00:00Z")!
-        _ = try database.saveComparison(other)
+        _ = try await database.saveComparison(other)
         // The first comparison gets a checked model summary, the second falls back.
         let local = ScriptedProvider(
             "local", replies: [.success(Self.faithful), .success("No."), .success("No."), .success("No.")])
@@ -277,7 +277,7 @@ struct SummaryChainTests {
             templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
             settings: IssueSettings(), outboxDirectory: directory.appendingPathComponent("outbox").path,
             summarizer: SummaryChain(providers: [local], store: database))
-        let result = try preview.preview(week)
+        let result = try await preview.preview(week)
         let kinds = result.items.map(\.summary.kind)
         #expect(Set(kinds) == [.abstractive, .extractive])
         let html = try String(
@@ -293,14 +293,14 @@ struct SummaryChainTests {
 
         // A second preview: the same bytes, and no model is asked.
         let calls = local.calls
-        let again = try preview.preview(week)
+        let again = try await preview.preview(week)
         #expect(local.calls == calls)
         #expect(again.draft == result.draft)
 
         // An editor's text wins, and is escaped like everything else.
-        try database.saveSummaryOverride(
+        try await database.saveSummaryOverride(
             week: week, comparisonID: result.items[0].stored.id, text: "<script>alert(1)</script> & more")
-        let edited = try preview.preview(week)
+        let edited = try await preview.preview(week)
         #expect(edited.items[0].summary.kind == .edited)
         #expect(edited.draft.html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"))
         #expect(!edited.draft.html.contains("<script>"))
@@ -337,7 +337,7 @@ struct SummaryChainPerToolTests {
     /// Of a per-tool reply's first two sentences, the one in the model's own words ships when the
     /// guard accepts it, even after a sentence copied from the prompt (the tool's description); a
     /// copy never ships, so a tool with nothing else sends the comparison to the fallback.
-    @Test func theModelsOwnSentenceWinsOverACopyAndACopyNeverShips() throws {
+    @Test func theModelsOwnSentenceWinsOverACopyAndACopyNeverShips() async throws {
         let comparison = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.fixture("labelled-basic.txt")), source: "/pages/labelled-basic.txt")
         let driftnoteCopy =
@@ -348,7 +348,7 @@ struct SummaryChainPerToolTests {
             "Cobaltline reviews pull requests with a model tuned to stay quiet unless it has high confidence, posting at most three comments per review."
         let cobaltlineOwn =
             "Cobaltline caps its review at three comments, and its first review flagged a real missing rollback in a migration."
-        let shipped = SummaryChain(providers: [
+        let shipped = await SummaryChain(providers: [
             ScriptedPerToolProvider(replies: [
                 "Driftnote": ["\(driftnoteCopy) \(driftnoteOwn)"], "Cobaltline": ["\(cobaltlineCopy) \(cobaltlineOwn)"],
             ])
@@ -356,7 +356,7 @@ struct SummaryChainPerToolTests {
         #expect(shipped.summary.kind == .abstractive, "\(shipped.trials.map { ($0.text ?? "", $0.rejections) })")
         #expect(shipped.summary.text == "\(driftnoteOwn) \(cobaltlineOwn)")
 
-        let copyOnly = SummaryChain(providers: [
+        let copyOnly = await SummaryChain(providers: [
             ScriptedPerToolProvider(replies: [
                 "Driftnote": ["\(driftnoteCopy) \(driftnoteOwn)"],
                 // The copy, faithful as it is, and nothing else.
@@ -371,7 +371,7 @@ struct SummaryChainPerToolTests {
     /// Qwen2.5-Coder-1.5B's first reply on the demo's Tallyhoist (panel-v5, 2026-12-04): its
     /// reason holds, its dissent clause names the wrong reviewer (the Skeptic ships; the Founder
     /// skips). The sentence is refused, and its main clause ships instead of a fallback.
-    @Test func aWrongDissentClauseCostsTheDissentNotTheSentence() throws {
+    @Test func aWrongDissentClauseCostsTheDissentNotTheSentence() async throws {
         let comparison = try ComparisonPageReader().read(
             try TestPaths.bytes(TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt")),
             source: "examples/inkwell-vs-tallyhoist.txt")
@@ -379,7 +379,7 @@ struct SummaryChainPerToolTests {
             "Most reviewers ship Inkwell because it allows them to live in the same space where the code changes are being made, making it easy to review and reject changes as they occur."
         let reason = "Most reviewers ship Tallyhoist because it provides transparency and auditability"
         let tallyhoist = reason + ", while the skeptical reviewer skips it because it lacks distribution and is not lock-in."
-        let outcome = SummaryChain(providers: [
+        let outcome = await SummaryChain(providers: [
             ScriptedPerToolProvider(replies: ["Inkwell": [inkwell], "Tallyhoist": [tallyhoist]])
         ]).summarize(comparison)
         #expect(outcome.summary.kind == .abstractive, "\(outcome.trials.map { ($0.text ?? "", $0.rejections) })")

@@ -25,7 +25,9 @@ enum StoreFixtures {
     }
 
     @discardableResult
-    static func store(_ comparisons: [Comparison], in store: AppDatabase) throws -> [Int64] {
-        try comparisons.map { try store.saveComparison($0).id }
+    static func store(_ comparisons: [Comparison], in store: AppDatabase) async throws -> [Int64] {
+        var ids: [Int64] = []
+        for comparison in comparisons { ids.append(try await store.saveComparison(comparison).id) }
+        return ids
     }
 }
