@@ -30,7 +30,7 @@ db = sqlite3.connect(sys.argv[1])
 choices = {1: ["Documentation", "Developer Tools"], 2: ["Data & Analytics", "Productivity"],
            3: ["Documentation", "Productivity"]}
 rows = [(sid, topic) for (sid,) in db.execute("SELECT id FROM subscriber") for topic in choices.get(sid % 4, [])]
-db.executemany("INSERT INTO subscriberTopic (subscriberId, topic) VALUES (?, ?)", rows)
+db.executemany("INSERT INTO subscriber_topic (subscriber_id, topic) VALUES (?, ?)", rows)
 db.commit()
 PY
     fi

@@ -82,7 +82,7 @@ import sqlite3, sys, datetime
 db = sqlite3.connect(sys.argv[1])
 have = db.execute("SELECT COUNT(*) FROM subscriber").fetchone()[0]
 now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.000")
-db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
+db.executemany("INSERT INTO subscriber (email, name, status, created_at) VALUES (?, ?, 'confirmed', ?)",
                [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(have, int(sys.argv[2]))])
 db.execute("DELETE FROM delivery"); db.execute("UPDATE issue SET status = 'approved'"); db.commit()
 PY

@@ -264,7 +264,7 @@ scenario_disk_full() {
     first=$?
     local rows_in_ledger draft temporaries
     rows_in_ledger=$(query "SELECT COUNT(*) FROM delivery")
-    draft=$(query "SELECT COUNT(*) FROM issue WHERE draftHash IS NOT NULL")
+    draft=$(query "SELECT COUNT(*) FROM issue WHERE draft_hash IS NOT NULL")
     temporaries=$(find "$work/outbox" -name '*.tmp' | wc -l)
     if [ "$first" -ne 74 ] || [ "$rows_in_ledger" -ne 0 ] || [ "$draft" -ne 0 ] || [ "$temporaries" -ne 0 ] \
         || ! grep -qi "space" <<<"$output"; then
@@ -386,7 +386,7 @@ TOML
     local pid=$! stored_at_kill=0
     pids+=("$pid")
     for _ in $(seq 600); do
-        stored_at_kill=$(query "SELECT COUNT(*) FROM bounceEvent WHERE source = 'mailbox'" 2>/dev/null || echo 0)
+        stored_at_kill=$(query "SELECT COUNT(*) FROM bounce_event WHERE source = 'mailbox'" 2>/dev/null || echo 0)
         [ "${stored_at_kill:-0}" -ge $((reports / 3)) ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05

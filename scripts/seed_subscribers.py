@@ -9,6 +9,6 @@ import sys
 
 db = sqlite3.connect(sys.argv[1])
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.000")
-db.executemany("INSERT INTO subscriber (email, name, status, createdAt) VALUES (?, ?, 'confirmed', ?)",
+db.executemany("INSERT INTO subscriber (email, name, status, created_at) VALUES (?, ?, 'confirmed', ?)",
                [(f"reader{i}@example.org", f"Reader {i}", now) for i in range(int(sys.argv[2]))])
 db.commit()

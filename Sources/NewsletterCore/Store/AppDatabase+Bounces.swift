@@ -5,48 +5,16 @@ extension BounceKind: DatabaseValueConvertible {}
 extension BounceSource: DatabaseValueConvertible {}
 
 extension AppDatabase: BounceStore {
-    static func migrateBounces(_ db: Database) throws {
-        // One VERP token per claimed copy (a copy claimed again after a crash gets a new one;
-        // both keep working), stored as its SHA-256.
-        try db.create(table: "verpToken") { t in
-            t.primaryKey("tokenHash", .text)
-            t.column("week", .text).notNull()
-            t.column("subscriberId", .integer).notNull().references("subscriber", onDelete: .cascade).indexed()
-            t.column("createdAt", .datetime).notNull()
-        }
-        // Every report learnt, from the mailbox, a file or a refusal at send time; `key` makes
-        // a report fetched twice count once.
-        try db.create(table: "bounceEvent") { t in
-            t.autoIncrementedPrimaryKey("id")
-            t.column("key", .text).notNull().unique()
-            t.column("subscriberId", .integer).references("subscriber", onDelete: .cascade)
-            t.column("week", .text)
-            t.column("kind", .text).notNull()
-            t.column("status", .text)
-            t.column("action", .text)
-            t.column("diagnostic", .text)
-            t.column("source", .text).notNull()
-            t.column("receivedAt", .datetime).notNull()
-            /// When the bounced copy was sent (the ledger's sentAt), else `receivedAt`: soft
-            /// bounces are counted by it against the window and the last good delivery.
-            t.column("messageSentAt", .datetime).notNull()
-            t.column("effect", .text).notNull()
-        }
-        try db.create(index: "bounceEvent_subscriber", on: "bounceEvent", columns: ["subscriberId", "kind"])
-        try db.create(index: "bounceEvent_week", on: "bounceEvent", columns: ["week", "kind"])
-        // Looking a copy up by the Message-ID a report returns.
-        try db.create(index: "delivery_messageId", on: "delivery", columns: ["messageId"])
-    }
 
     public func verpRecipient(token: String) async throws -> (week: IssueWeek, subscriberID: Int64)? {
         try await read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT week, subscriberId FROM verpToken WHERE tokenHash = ?",
+                    db, sql: "SELECT week, subscriber_id FROM verp_token WHERE token_hash = ?",
                     arguments: [Self.tokenHash(token.lowercased())]),
                 let week = try? IssueWeek(parsing: row["week"] as String)
             else { return nil }
-            return (week, row["subscriberId"])
+            return (week, row["subscriber_id"])
         }
     }
 
@@ -54,11 +22,11 @@ extension AppDatabase: BounceStore {
         try await read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT week, subscriberId FROM delivery WHERE messageId = ? LIMIT 1",
+                    db, sql: "SELECT week, subscriber_id FROM delivery WHERE message_id = ? LIMIT 1",
                     arguments: [messageID]),
                 let week = try? IssueWeek(parsing: row["week"] as String)
             else { return nil }
-            return (week, row["subscriberId"])
+            return (week, row["subscriber_id"])
         }
     }
 
@@ -67,8 +35,8 @@ extension AppDatabase: BounceStore {
             try String.fetchOne(
                 db,
                 sql: """
-                    SELECT week FROM delivery WHERE subscriberId = ? AND state = 'sent' AND sentAt <= ?
-                    ORDER BY sentAt DESC LIMIT 1
+                    SELECT week FROM delivery WHERE subscriber_id = ? AND state = 'sent' AND sent_at <= ?
+                    ORDER BY sent_at DESC LIMIT 1
                     """, arguments: [subscriberID, time]
             ).flatMap { try? IssueWeek(parsing: $0) }
         }
@@ -87,7 +55,7 @@ extension AppDatabase: BounceStore {
                 db,
                 sql: """
                     SELECT kind, COUNT(*) AS n, SUM(effect LIKE 'bounced%') AS bounced, SUM(effect = 'unsubscribed') AS left
-                    FROM bounceEvent WHERE \(weekFilter) GROUP BY kind
+                    FROM bounce_event WHERE \(weekFilter) GROUP BY kind
                     """, arguments: arguments)
             {
                 let count: Int = row["n"]
@@ -115,7 +83,7 @@ extension AppDatabase: BounceStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT s.email, b.* FROM bounceEvent b LEFT JOIN subscriber s ON s.id = b.subscriberId
+                    SELECT s.email, b.* FROM bounce_event b LEFT JOIN subscriber s ON s.id = b.subscriber_id
                     WHERE \(week == nil ? "1" : "b.week = ?") ORDER BY b.id DESC LIMIT ?
                     """, arguments: (week.map { [$0.description] } ?? []) + [limit]
             ).map { row in
@@ -123,7 +91,7 @@ extension AppDatabase: BounceStore {
                     email: row["email"], week: row["week"], kind: BounceKind(rawValue: row["kind"]) ?? .soft,
                     status: row["status"], diagnostic: row["diagnostic"],
                     source: BounceSource(rawValue: row["source"]) ?? .mailbox, effect: row["effect"],
-                    receivedAt: row["receivedAt"])
+                    receivedAt: row["received_at"])
             }
         }
     }
@@ -133,17 +101,17 @@ extension AppDatabase: BounceStore {
 extension Database {
     func sentAt(of week: IssueWeek, subscriberID: Int64) throws -> Date? {
         try Date.fetchOne(
-            self, sql: "SELECT sentAt FROM delivery WHERE week = ? AND subscriberId = ?",
+            self, sql: "SELECT sent_at FROM delivery WHERE week = ? AND subscriber_id = ?",
             arguments: [week.description, subscriberID])
     }
 
     func insertBounceEvent(_ bounce: BounceRecord, messageSentAt: Date) throws -> Int64? {
-        if try Int.fetchOne(self, sql: "SELECT 1 FROM bounceEvent WHERE key = ?", arguments: [bounce.key]) != nil {
+        if try Int.fetchOne(self, sql: "SELECT 1 FROM bounce_event WHERE key = ?", arguments: [bounce.key]) != nil {
             return nil
         }
         try execute(
             sql: """
-                INSERT INTO bounceEvent (key, subscriberId, week, kind, status, action, diagnostic, source, receivedAt, messageSentAt, effect)
+                INSERT INTO bounce_event (key, subscriber_id, week, kind, status, action, diagnostic, source, received_at, message_sent_at, effect)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'none')
                 """,
             arguments: [
@@ -156,7 +124,7 @@ extension Database {
 
     func softBounceTimes(subscriberID: Int64) throws -> [Date] {
         try Date.fetchAll(
-            self, sql: "SELECT messageSentAt FROM bounceEvent WHERE subscriberId = ? AND kind = 'soft'",
+            self, sql: "SELECT message_sent_at FROM bounce_event WHERE subscriber_id = ? AND kind = 'soft'",
             arguments: [subscriberID])
     }
 
@@ -164,8 +132,8 @@ extension Database {
         try Date.fetchOne(
             self,
             sql: """
-                SELECT MAX(d.sentAt) FROM delivery d WHERE d.subscriberId = ? AND d.state = 'sent'
-                AND NOT EXISTS (SELECT 1 FROM bounceEvent b WHERE b.subscriberId = d.subscriberId
+                SELECT MAX(d.sent_at) FROM delivery d WHERE d.subscriber_id = ? AND d.state = 'sent'
+                AND NOT EXISTS (SELECT 1 FROM bounce_event b WHERE b.subscriber_id = d.subscriber_id
                                 AND b.week = d.week AND b.kind IN ('hard', 'soft'))
                 """, arguments: [subscriberID])
     }
@@ -186,11 +154,11 @@ extension Database {
     }
 
     func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws {
-        try execute(sql: "UPDATE bounceEvent SET effect = ? WHERE id = ?", arguments: [effect, eventID])
+        try execute(sql: "UPDATE bounce_event SET effect = ? WHERE id = ?", arguments: [effect, eventID])
     }
 
     func countPermanentFailure(subscriberID: Int64) throws {
         try execute(
-            sql: "UPDATE subscriber SET permanentFailures = permanentFailures + 1 WHERE id = ?", arguments: [subscriberID])
+            sql: "UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = ?", arguments: [subscriberID])
     }
 }

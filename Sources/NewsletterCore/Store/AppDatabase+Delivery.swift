@@ -13,17 +13,17 @@ extension AppDatabase: DeliveryLedger {
                 let placeholders = databaseQuestionMarks(count: statuses.count)
                 try db.execute(
                     sql: """
-                        INSERT INTO delivery (week, subscriberId, state, updatedAt)
+                        INSERT INTO delivery (week, subscriber_id, state, updated_at)
                         SELECT ?, id, 'pending', ? FROM subscriber
                         WHERE status IN (\(placeholders)) AND (? OR NOT paused)
-                        ON CONFLICT(week, subscriberId) DO NOTHING
+                        ON CONFLICT(week, subscriber_id) DO NOTHING
                         """,
                     arguments: StatementArguments([week.description, now] as [any DatabaseValueConvertible])
                         + StatementArguments(statuses) + [DeliveryEligibility.includesPaused])
             }
             let added = addSubscribers ? db.changesCount : 0
             try db.execute(
-                sql: "UPDATE delivery SET state = 'pending', updatedAt = ? WHERE week = ? AND state = 'sending'",
+                sql: "UPDATE delivery SET state = 'pending', updated_at = ? WHERE week = ? AND state = 'sending'",
                 arguments: [now, week.description])
             return (added, db.changesCount)
         }
@@ -40,17 +40,17 @@ extension AppDatabase: DeliveryLedger {
             // change only at the end, all at once: the cursor (`after`) already moves past them.
             let queries: [(String, StatementArguments)] = [
                 ("d.state = 'pending'", []),
-                ("d.state = 'deferred' AND d.updatedAt < ?", [runStarted]),
+                ("d.state = 'deferred' AND d.updated_at < ?", [runStarted]),
             ]
             for (condition, extra) in queries where claims.count < limit {
                 var after: Int64 = 0
                 let select = try db.cachedStatement(
                     sql: """
                         SELECT s.*, d.attempts AS deliveryAttempts,
-                               (SELECT GROUP_CONCAT(t.topic, char(10)) FROM subscriberTopic t WHERE t.subscriberId = s.id)
+                               (SELECT GROUP_CONCAT(t.topic, char(10)) FROM subscriber_topic t WHERE t.subscriber_id = s.id)
                                AS deliveryTopics
-                        FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
-                        WHERE d.week = ? AND \(condition) AND d.subscriberId > ? ORDER BY d.subscriberId LIMIT ?
+                        FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
+                        WHERE d.week = ? AND \(condition) AND d.subscriber_id > ? ORDER BY d.subscriber_id LIMIT ?
                         """)
                 while claims.count < limit {
                     let rows = try Row.fetchAll(
@@ -76,17 +76,17 @@ extension AppDatabase: DeliveryLedger {
             }
             let ids = claims.map(\.subscriber.id)
             try Self.execute(
-                "UPDATE delivery SET state = 'skipped', updatedAt = ? WHERE week = ? AND subscriberId IN", left,
+                "UPDATE delivery SET state = 'skipped', updated_at = ? WHERE week = ? AND subscriber_id IN", left,
                 arguments: [now, week.description], db)
             try Self.execute(
-                "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updatedAt = ? WHERE week = ? AND subscriberId IN",
+                "UPDATE delivery SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE week = ? AND subscriber_id IN",
                 ids, arguments: [now, week.description], db)
             try Self.insert(
-                "INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt) VALUES", claims,
+                "INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at) VALUES", claims,
                 row: "(?, ?, 'unsubscribe', ?)", db
             ) { [Self.tokenHash($0.unsubscribeToken), $0.subscriber.id, now] }
             try Self.insert(
-                "INSERT INTO verpToken (tokenHash, week, subscriberId, createdAt) VALUES", claims, row: "(?, ?, ?, ?)", db
+                "INSERT INTO verp_token (token_hash, week, subscriber_id, created_at) VALUES", claims, row: "(?, ?, ?, ?)", db
             ) { [Self.tokenHash($0.envelopeToken), week.description, $0.subscriber.id, now] }
             return claims
         }
@@ -125,8 +125,8 @@ extension AppDatabase: DeliveryLedger {
             let now = self.clock.now()
             try db.execute(
                 sql: """
-                    UPDATE delivery SET state = 'sent', messageId = ?, lastReply = ?, sentAt = ?, updatedAt = ?
-                    WHERE week = ? AND subscriberId = ? AND state = 'sending'
+                    UPDATE delivery SET state = 'sent', message_id = ?, last_reply = ?, sent_at = ?, updated_at = ?
+                    WHERE week = ? AND subscriber_id = ? AND state = 'sending'
                     """, arguments: [messageID, reply, now, now, week.description, subscriberID])
         }
     }
@@ -161,12 +161,12 @@ extension AppDatabase: DeliveryLedger {
         let statement = try db.cachedStatement(
             sql: """
                 UPDATE delivery SET state = v.column2,
-                    messageId = CASE v.column2 WHEN 'sent' THEN v.column3 ELSE messageId END,
-                    lastReply = v.column4,
-                    sentAt = CASE v.column2 WHEN 'sent' THEN ? ELSE sentAt END,
-                    updatedAt = ?
+                    message_id = CASE v.column2 WHEN 'sent' THEN v.column3 ELSE message_id END,
+                    last_reply = v.column4,
+                    sent_at = CASE v.column2 WHEN 'sent' THEN ? ELSE sent_at END,
+                    updated_at = ?
                 FROM (VALUES \(Array(repeating: "(?, ?, ?, ?)", count: records.count).joined(separator: ", "))) AS v
-                WHERE delivery.week = ? AND delivery.subscriberId = v.column1 AND delivery.state = 'sending'
+                WHERE delivery.week = ? AND delivery.subscriber_id = v.column1 AND delivery.state = 'sending'
                 """)
         var arguments: StatementArguments = [now, now]
         for record in records {
@@ -183,7 +183,7 @@ extension AppDatabase: DeliveryLedger {
         try await write { db in
             try db.execute(
                 sql:
-                    "UPDATE delivery SET state = 'deferred', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
+                    "UPDATE delivery SET state = 'deferred', last_reply = ?, updated_at = ? WHERE week = ? AND subscriber_id = ? AND state = 'sending'",
                 arguments: [reply, self.clock.now(), week.description, subscriberID])
         }
     }
@@ -195,7 +195,7 @@ extension AppDatabase: DeliveryLedger {
             let marked = try await rows.access { db in
                 try db.execute(
                 sql:
-                    "UPDATE delivery SET state = 'failed', lastReply = ?, updatedAt = ? WHERE week = ? AND subscriberId = ? AND state = 'sending'",
+                    "UPDATE delivery SET state = 'failed', last_reply = ?, updated_at = ? WHERE week = ? AND subscriber_id = ? AND state = 'sending'",
                 arguments: [reply, time, week.description, subscriberID])
                 return db.changesCount > 0
             }
@@ -210,8 +210,8 @@ extension AppDatabase: DeliveryLedger {
             for id in subscriberIDs {
                 try db.execute(
                     sql: """
-                        UPDATE delivery SET state = 'pending', attempts = MAX(attempts - 1, 0), updatedAt = ?
-                        WHERE week = ? AND subscriberId = ? AND state = 'sending'
+                        UPDATE delivery SET state = 'pending', attempts = MAX(attempts - 1, 0), updated_at = ?
+                        WHERE week = ? AND subscriber_id = ? AND state = 'sending'
                         """, arguments: [self.clock.now(), week.description, id])
             }
         }
@@ -250,10 +250,10 @@ extension AppDatabase: DeliveryLedger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT s.email, d.lastReply FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                    SELECT s.email, d.last_reply FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
                     WHERE d.week = ? AND d.state = ? ORDER BY s.id
                     """, arguments: [week.description, state]
-            ).map { ($0["email"], $0["lastReply"] ?? "") }
+            ).map { ($0["email"], $0["last_reply"] ?? "") }
         }
     }
 

@@ -58,7 +58,7 @@ extension AppDatabase: SubscriberEndpointStore {
 
     public func endpointMailQueueDepth() async throws -> Int {
         try await read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM endpointMail WHERE state = 'pending'") ?? 0
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM endpoint_mail WHERE state = 'pending'") ?? 0
         }
     }
 
@@ -66,7 +66,7 @@ extension AppDatabase: SubscriberEndpointStore {
     public func endpointMails(subscriberID: Int64) async throws -> [(kind: EndpointMail.Kind, state: String, attempts: Int)] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT kind, state, attempts FROM endpointMail WHERE subscriberId = ? ORDER BY id",
+                db, sql: "SELECT kind, state, attempts FROM endpoint_mail WHERE subscriber_id = ? ORDER BY id",
                 arguments: [subscriberID]
             ).map { ($0["kind"], $0["state"], $0["attempts"]) }
         }
@@ -76,10 +76,10 @@ extension AppDatabase: SubscriberEndpointStore {
     public func consentRecords(subscriberID: Int64) async throws -> [ConsentRecord] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM consent WHERE subscriberId = ? ORDER BY id", arguments: [subscriberID]
+                db, sql: "SELECT * FROM consent WHERE subscriber_id = ? ORDER BY id", arguments: [subscriberID]
             ).map {
                 ConsentRecord(
-                    event: $0["event"], at: $0["at"], clientAddress: $0["clientAddress"], userAgent: $0["userAgent"],
+                    event: $0["event"], at: $0["at"], clientAddress: $0["client_address"], userAgent: $0["user_agent"],
                     detail: $0["detail"])
             }
         }
@@ -90,7 +90,7 @@ extension AppDatabase: SubscriberEndpointStore {
     ) throws {
         try db.execute(
             sql: """
-                INSERT INTO consent (subscriberId, event, at, clientAddress, userAgent, detail)
+                INSERT INTO consent (subscriber_id, event, at, client_address, user_agent, detail)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [subscriberID, event, time, client.address, client.userAgent, detail])
     }
@@ -112,9 +112,9 @@ extension Database {
         try Row.fetchOne(
             self,
             sql: """
-                SELECT s.*, t.usedAt AS tokenUsedAt, t.expiresAt AS tokenExpiresAt
-                FROM subscriberToken t JOIN subscriber s ON s.id = t.subscriberId
-                WHERE t.tokenHash = ? AND t.purpose = ?
+                SELECT s.*, t.used_at AS tokenUsedAt, t.expires_at AS tokenExpiresAt
+                FROM subscriber_token t JOIN subscriber s ON s.id = t.subscriber_id
+                WHERE t.token_hash = ? AND t.purpose = ?
                 """, arguments: [LinkToken.hash(token), purpose.rawValue]
         ).map { TokenOwner(subscriber: try Subscriber(row: $0), usedAt: $0["tokenUsedAt"], expiresAt: $0["tokenExpiresAt"]) }
     }
@@ -122,26 +122,26 @@ extension Database {
     func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) throws {
         try execute(
             sql: """
-                INSERT INTO subscriberToken (tokenHash, subscriberId, purpose, createdAt, expiresAt)
+                INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?)
                 """, arguments: [hash, subscriberID, purpose.rawValue, time, expiresAt])
     }
 
     func spendToken(_ token: String, at time: Date) throws {
         try execute(
-            sql: "UPDATE subscriberToken SET usedAt = COALESCE(usedAt, ?) WHERE tokenHash = ?",
+            sql: "UPDATE subscriber_token SET used_at = COALESCE(used_at, ?) WHERE token_hash = ?",
             arguments: [time, LinkToken.hash(token)])
     }
 
     func spendConfirmationTokens(subscriberID: Int64, at time: Date) throws {
         try execute(
-            sql: "UPDATE subscriberToken SET usedAt = ? WHERE subscriberId = ? AND purpose = 'confirm' AND usedAt IS NULL",
+            sql: "UPDATE subscriber_token SET used_at = ? WHERE subscriber_id = ? AND purpose = 'confirm' AND used_at IS NULL",
             arguments: [time, subscriberID])
     }
 
     func markConfirmed(subscriberID: Int64, at time: Date) throws {
         try execute(
-            sql: "UPDATE subscriber SET status = 'confirmed', confirmedAt = ?, permanentFailures = 0 WHERE id = ?",
+            sql: "UPDATE subscriber SET status = 'confirmed', confirmed_at = ?, permanent_failures = 0 WHERE id = ?",
             arguments: [time, subscriberID])
     }
 
@@ -155,8 +155,8 @@ extension Database {
         let row = try Row.fetchOne(
             self,
             sql: """
-                SELECT COUNT(*) AS today, MAX(createdAt) AS latest, SUM(state = 'pending') AS unsent
-                FROM endpointMail WHERE subscriberId = ? AND kind = 'confirmation' AND createdAt > ?
+                SELECT COUNT(*) AS today, MAX(created_at) AS latest, SUM(state = 'pending') AS unsent
+                FROM endpoint_mail WHERE subscriber_id = ? AND kind = 'confirmation' AND created_at > ?
                 """, arguments: [subscriberID, time])
         return SignupPolicy.RecentConfirmations(
             today: row?["today"] ?? 0, latest: row?["latest"], unsent: row?["unsent"] ?? 0)
@@ -165,7 +165,7 @@ extension Database {
     func queueEndpointMail(_ kind: EndpointMail.Kind, subscriberID: Int64, at time: Date) throws {
         try execute(
             sql: """
-                INSERT INTO endpointMail (subscriberId, kind, state, createdAt, nextAttemptAt)
+                INSERT INTO endpoint_mail (subscriber_id, kind, state, created_at, next_attempt_at)
                 VALUES (?, ?, 'pending', ?, ?)
                 """, arguments: [subscriberID, kind.rawValue, time, time])
     }
@@ -174,9 +174,9 @@ extension Database {
         try Row.fetchAll(
             self,
             sql: """
-                SELECT m.id AS mailId, m.kind AS mailKind, m.attempts AS mailAttempts, m.createdAt AS mailCreatedAt, s.*
-                FROM endpointMail m JOIN subscriber s ON s.id = m.subscriberId
-                WHERE m.state = 'pending' AND m.nextAttemptAt <= ? ORDER BY m.nextAttemptAt, m.id LIMIT ?
+                SELECT m.id AS mailId, m.kind AS mailKind, m.attempts AS mailAttempts, m.created_at AS mailCreatedAt, s.*
+                FROM endpoint_mail m JOIN subscriber s ON s.id = m.subscriber_id
+                WHERE m.state = 'pending' AND m.next_attempt_at <= ? ORDER BY m.next_attempt_at, m.id LIMIT ?
                 """, arguments: [time, limit]
         ).map { row in
             EndpointMail(
@@ -190,15 +190,15 @@ extension Database {
         var arguments: StatementArguments = [time]
         arguments += StatementArguments(ids)
         try execute(
-            sql: "UPDATE endpointMail SET attempts = attempts + 1, nextAttemptAt = ? WHERE id IN (\(placeholders))",
+            sql: "UPDATE endpoint_mail SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN (\(placeholders))",
             arguments: arguments)
     }
 
     func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) throws {
         try execute(
             sql: """
-                UPDATE endpointMail SET state = COALESCE(?, state), sentAt = COALESCE(?, sentAt),
-                    nextAttemptAt = COALESCE(?, nextAttemptAt), lastReply = ?
+                UPDATE endpoint_mail SET state = COALESCE(?, state), sent_at = COALESCE(?, sent_at),
+                    next_attempt_at = COALESCE(?, next_attempt_at), last_reply = ?
                 WHERE id = ?
                 """, arguments: [state, sentAt, nextAttemptAt, reply, id])
     }

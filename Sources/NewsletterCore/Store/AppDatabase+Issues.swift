@@ -23,7 +23,7 @@ extension AppDatabase: IssueStore {
                 try Int64.fetchAll(
                     db,
                     sql: """
-                        SELECT ic.comparisonId FROM issueComparison ic JOIN issue i ON i.week = ic.week
+                        SELECT ic.comparison_id FROM issue_comparison ic JOIN issue i ON i.week = ic.week
                         WHERE i.status = 'sent' AND i.week <> ?
                         """, arguments: [week.description]))
         }
@@ -68,16 +68,16 @@ extension Database {
         var record = IssueRecord(
             week: week, status: IssueStatus(rawValue: row["status"]) ?? .draft,
             subject: row["subject"], html: row["html"], text: row["text"], manifest: row["manifest"],
-            draftHash: row["draftHash"], approvedHash: row["approvedHash"], approvedAt: row["approvedAt"],
-            sentAt: row["sentAt"], skipReason: row["skipReason"], comparisonIDs: [], updatedAt: row["updatedAt"])
+            draftHash: row["draft_hash"], approvedHash: row["approved_hash"], approvedAt: row["approved_at"],
+            sentAt: row["sent_at"], skipReason: row["skip_reason"], comparisonIDs: [], updatedAt: row["updated_at"])
         if let variants: String = row["variants"] { record.variants = try FrozenVariants.decode(variants) }
-        record.hiddenFromArchive = row["hiddenFromArchive"] ?? false
+        record.hiddenFromArchive = row["hidden_from_archive"] ?? false
         return record
     }
 
     func featuredComparisonIDs(_ week: IssueWeek) throws -> [Int64] {
         try Int64.fetchAll(
-            self, sql: "SELECT comparisonId FROM issueComparison WHERE week = ? ORDER BY position",
+            self, sql: "SELECT comparison_id FROM issue_comparison WHERE week = ? ORDER BY position",
             arguments: [week.description])
     }
 
@@ -93,14 +93,14 @@ extension Database {
     ) throws {
         try execute(
             sql: """
-                INSERT INTO issue (week, status, subject, html, text, manifest, draftHash, approvedHash, approvedAt,
-                                   skipReason, variants, updatedAt)
+                INSERT INTO issue (week, status, subject, html, text, manifest, draft_hash, approved_hash, approved_at,
+                                   skip_reason, variants, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
                 ON CONFLICT(week) DO UPDATE SET status = excluded.status, subject = excluded.subject,
                     html = excluded.html, text = excluded.text, manifest = excluded.manifest,
-                    draftHash = excluded.draftHash, approvedHash = excluded.approvedHash,
-                    approvedAt = excluded.approvedAt, skipReason = NULL, variants = excluded.variants,
-                    updatedAt = excluded.updatedAt
+                    draft_hash = excluded.draft_hash, approved_hash = excluded.approved_hash,
+                    approved_at = excluded.approved_at, skip_reason = NULL, variants = excluded.variants,
+                    updated_at = excluded.updated_at
                 """,
             arguments: [
                 draft.week.description, approval.status.rawValue, draft.subject, draft.html, draft.text,
@@ -111,32 +111,32 @@ extension Database {
     func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) throws {
         try execute(
             sql: """
-                INSERT INTO issue (week, status, skipReason, updatedAt) VALUES (?, 'skipped', ?, ?)
-                ON CONFLICT(week) DO UPDATE SET status = 'skipped', skipReason = excluded.skipReason,
-                    subject = NULL, html = NULL, text = NULL, manifest = NULL, draftHash = NULL,
-                    approvedHash = NULL, approvedAt = NULL, variants = NULL, updatedAt = excluded.updatedAt
+                INSERT INTO issue (week, status, skip_reason, updated_at) VALUES (?, 'skipped', ?, ?)
+                ON CONFLICT(week) DO UPDATE SET status = 'skipped', skip_reason = excluded.skip_reason,
+                    subject = NULL, html = NULL, text = NULL, manifest = NULL, draft_hash = NULL,
+                    approved_hash = NULL, approved_at = NULL, variants = NULL, updated_at = excluded.updated_at
                 """, arguments: [week.description, reason, time])
     }
 
     func deleteFeaturedComparisons(_ week: IssueWeek) throws {
-        try execute(sql: "DELETE FROM issueComparison WHERE week = ?", arguments: [week.description])
+        try execute(sql: "DELETE FROM issue_comparison WHERE week = ?", arguments: [week.description])
     }
 
     func insertFeaturedComparison(_ comparisonID: Int64, week: IssueWeek, position: Int) throws {
         try execute(
-            sql: "INSERT INTO issueComparison (week, comparisonId, position) VALUES (?, ?, ?)",
+            sql: "INSERT INTO issue_comparison (week, comparison_id, position) VALUES (?, ?, ?)",
             arguments: [week.description, comparisonID, position])
     }
 
     func setApproved(_ week: IssueWeek, hash: String, at time: Date) throws {
         try execute(
-            sql: "UPDATE issue SET status = 'approved', approvedHash = ?, approvedAt = ?, updatedAt = ? WHERE week = ?",
+            sql: "UPDATE issue SET status = 'approved', approved_hash = ?, approved_at = ?, updated_at = ? WHERE week = ?",
             arguments: [hash, time, time, week.description])
     }
 
     func setSent(_ week: IssueWeek, at time: Date) throws {
         try execute(
-            sql: "UPDATE issue SET status = 'sent', sentAt = ?, updatedAt = ? WHERE week = ?",
+            sql: "UPDATE issue SET status = 'sent', sent_at = ?, updated_at = ? WHERE week = ?",
             arguments: [time, time, week.description])
     }
 }

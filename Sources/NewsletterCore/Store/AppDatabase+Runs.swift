@@ -32,43 +32,24 @@ public protocol RunStore: Sendable {
 }
 
 extension AppDatabase: RunStore {
-    static func migrateRuns(_ db: Database) throws {
-        try db.create(table: "runWeek") { t in
-            t.primaryKey("week", .text)
-            t.column("firstRunAt", .datetime).notNull()
-            t.column("lastRunAt", .datetime).notNull()
-            t.column("lastOutcome", .text).notNull()
-            t.column("lastSummary", .text)
-            t.column("lastError", .text)
-        }
-        // One preview copy per editor per draft: a run that waits for approval every hour mails
-        // nobody twice, and a changed draft is mailed again.
-        try db.create(table: "editorPreview") { t in
-            t.column("week", .text).notNull()
-            t.column("draftHash", .text).notNull()
-            t.column("editor", .text).notNull().collate(.nocase)
-            t.primaryKey(["week", "draftHash", "editor"])
-            t.column("sentAt", .datetime).notNull()
-        }
-    }
 
     public func runRecord(_ week: IssueWeek) async throws -> RunRecord? {
         try await read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM runWeek WHERE week = ?", arguments: [week.description])
+                    db, sql: "SELECT * FROM run_week WHERE week = ?", arguments: [week.description])
             else {
                 return nil
             }
             return RunRecord(
-                week: week, firstRunAt: row["firstRunAt"], lastRunAt: row["lastRunAt"], lastOutcome: row["lastOutcome"],
-                lastSummary: row["lastSummary"], lastError: row["lastError"])
+                week: week, firstRunAt: row["first_run_at"], lastRunAt: row["last_run_at"], lastOutcome: row["last_outcome"],
+                lastSummary: row["last_summary"], lastError: row["last_error"])
         }
     }
 
     public func lastRunWeek() async throws -> IssueWeek? {
         try await read { db in
-            try String.fetchOne(db, sql: "SELECT MAX(week) FROM runWeek").map { try IssueWeek(parsing: $0) }
+            try String.fetchOne(db, sql: "SELECT MAX(week) FROM run_week").map { try IssueWeek(parsing: $0) }
         }
     }
 
@@ -76,8 +57,8 @@ extension AppDatabase: RunStore {
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO runWeek (week, firstRunAt, lastRunAt, lastOutcome) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(week) DO UPDATE SET lastRunAt = excluded.lastRunAt, lastOutcome = excluded.lastOutcome
+                    INSERT INTO run_week (week, first_run_at, last_run_at, last_outcome) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(week) DO UPDATE SET last_run_at = excluded.last_run_at, last_outcome = excluded.last_outcome
                     """, arguments: [week.description, time, time, RunRecord.running])
         }
     }
@@ -87,7 +68,7 @@ extension AppDatabase: RunStore {
             // The last error stays until a run ends without one, so `status` can still show it.
             try db.execute(
                 sql: """
-                    UPDATE runWeek SET lastOutcome = ?, lastSummary = ?, lastError = ?, lastRunAt = ? WHERE week = ?
+                    UPDATE run_week SET last_outcome = ?, last_summary = ?, last_error = ?, last_run_at = ? WHERE week = ?
                     """, arguments: [outcome, summary, error, time, week.description])
         }
     }
@@ -100,7 +81,7 @@ extension AppDatabase: RunStore {
         try await read { db in
             Set(
                 try String.fetchAll(
-                    db, sql: "SELECT editor FROM editorPreview WHERE week = ? AND draftHash = ?",
+                    db, sql: "SELECT editor FROM editor_preview WHERE week = ? AND draft_hash = ?",
                     arguments: [week.description, draftHash]
                 ).map { $0.lowercased() })
         }
@@ -110,7 +91,7 @@ extension AppDatabase: RunStore {
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO editorPreview (week, draftHash, editor, sentAt) VALUES (?, ?, ?, ?)
+                    INSERT INTO editor_preview (week, draft_hash, editor, sent_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT DO NOTHING
                     """, arguments: [week.description, draftHash, editor, time])
         }

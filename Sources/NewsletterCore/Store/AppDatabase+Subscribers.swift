@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension Subscriber: FetchableRecord {}
+extension Subscriber: SnakeCaseColumns {}
 extension Subscriber.Status: DatabaseValueConvertible {}
 extension Subscriber.Format: DatabaseValueConvertible {}
 
@@ -71,7 +71,7 @@ extension Database {
     ) throws -> Int64? {
         try execute(
             sql: """
-                INSERT INTO subscriber (email, name, status, createdAt, confirmedAt) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO subscriber (email, name, status, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT DO NOTHING
                 """, arguments: [email, name, status, time, confirmedAt])
         return changesCount > 0 ? lastInsertedRowID : nil

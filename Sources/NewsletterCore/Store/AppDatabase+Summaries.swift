@@ -4,36 +4,6 @@ import GRDB
 // MARK: - Summaries: the cache of generated summaries and editors' overrides
 
 extension AppDatabase {
-    /// Registered by name after the other migrations: a parallel branch may add its own
-    /// "v5-…", and names (not numbers) keep the two from clashing.
-    static func registerSummaryMigrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v6-summaries") { db in
-            // Keyed by what produced the text: the same model, prompt and source give the same
-            // summary, so it is made once.
-            try db.create(table: "summary") { t in
-                t.column("model", .text).notNull()
-                t.column("promptVersion", .text).notNull()
-                t.column("sourceHash", .text).notNull()
-                t.primaryKey(["model", "promptVersion", "sourceHash"])
-                t.column("text", .text).notNull()
-                t.column("provider", .text).notNull()
-                t.column("kind", .text).notNull()
-                t.column("modelName", .text)
-                t.column("promptTokens", .integer)
-                t.column("completionTokens", .integer)
-                t.column("milliseconds", .integer)
-                t.column("note", .text)
-                t.column("createdAt", .datetime).notNull()
-            }
-            try db.create(table: "summaryOverride") { t in
-                t.column("week", .text).notNull()
-                t.column("comparisonId", .integer).notNull().references("comparison", onDelete: .cascade)
-                t.primaryKey(["week", "comparisonId"])
-                t.column("text", .text).notNull()
-                t.column("updatedAt", .datetime).notNull()
-            }
-        }
-    }
 }
 
 extension AppDatabase: SummaryStore {
@@ -43,13 +13,13 @@ extension AppDatabase: SummaryStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT * FROM summary WHERE model = ? AND promptVersion = ? AND sourceHash = ?
+                        SELECT * FROM summary WHERE model = ? AND prompt_version = ? AND source_hash = ?
                         """, arguments: [key.model, key.promptVersion, key.sourceHash])
             else { return nil }
             return PanelSummary(
                 text: row["text"], provider: row["provider"],
-                kind: SummaryKind(rawValue: row["kind"]) ?? .extractive, model: row["modelName"],
-                promptTokens: row["promptTokens"], completionTokens: row["completionTokens"],
+                kind: SummaryKind(rawValue: row["kind"]) ?? .extractive, model: row["model_name"],
+                promptTokens: row["prompt_tokens"], completionTokens: row["completion_tokens"],
                 milliseconds: row["milliseconds"], note: row["note"])
         }
     }
@@ -59,8 +29,8 @@ extension AppDatabase: SummaryStore {
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO summary
-                    (model, promptVersion, sourceHash, text, provider, kind, modelName, promptTokens,
-                     completionTokens, milliseconds, note, createdAt)
+                    (model, prompt_version, source_hash, text, provider, kind, model_name, prompt_tokens,
+                     completion_tokens, milliseconds, note, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
@@ -74,7 +44,7 @@ extension AppDatabase: SummaryStore {
     public func summaryOverride(week: IssueWeek, comparisonID: Int64) async throws -> PanelSummary? {
         try await read { db in
             try String.fetchOne(
-                db, sql: "SELECT text FROM summaryOverride WHERE week = ? AND comparisonId = ?",
+                db, sql: "SELECT text FROM summary_override WHERE week = ? AND comparison_id = ?",
                 arguments: [week.description, comparisonID]
             ).map { PanelSummary(text: $0, provider: EditorSummary.provider, kind: .edited) }
         }
@@ -83,7 +53,7 @@ extension AppDatabase: SummaryStore {
     public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws {
         try await write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO summaryOverride (week, comparisonId, text, updatedAt) VALUES (?, ?, ?, ?)",
+                sql: "INSERT OR REPLACE INTO summary_override (week, comparison_id, text, updated_at) VALUES (?, ?, ?, ?)",
                 arguments: [week.description, comparisonID, text, self.clock.now()])
         }
     }
@@ -92,7 +62,7 @@ extension AppDatabase: SummaryStore {
     public func removeSummaryOverride(week: IssueWeek, comparisonID: Int64) async throws -> Bool {
         try await write { db in
             try db.execute(
-                sql: "DELETE FROM summaryOverride WHERE week = ? AND comparisonId = ?",
+                sql: "DELETE FROM summary_override WHERE week = ? AND comparison_id = ?",
                 arguments: [week.description, comparisonID])
             return db.changesCount > 0
         }

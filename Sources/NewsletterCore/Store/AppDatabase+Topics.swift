@@ -2,49 +2,13 @@ import Foundation
 import GRDB
 
 extension AppDatabase {
-    /// Topics (migration `v9-topics`): the categories pages give, kept per comparison as they
-    /// are ingested, and each subscriber's choice. The categories of comparisons stored before
-    /// are backfilled from their tools.
-    static func migrateTopics(_ db: Database) throws {
-        try db.create(table: "topic") { t in
-            t.primaryKey("name", .text).collate(.nocase)
-            t.column("firstSeenAt", .datetime).notNull()
-        }
-        try db.create(table: "comparisonTopic") { t in
-            t.belongsTo("comparison", onDelete: .cascade).notNull()
-            t.column("topic", .text).notNull().references("topic", onDelete: .restrict).collate(.nocase)
-            t.primaryKey(["comparisonId", "topic"])
-        }
-        // A choice names topics as resolved when it was made (an alias may be no category).
-        try db.create(table: "subscriberTopic") { t in
-            t.belongsTo("subscriber", onDelete: .cascade).notNull()
-            t.column("topic", .text).notNull()
-            t.primaryKey(["subscriberId", "topic"])
-        }
-        // The week's frozen set of variants (JSON, `FrozenVariants`), covered by the draft hash.
-        try db.alter(table: "issue") { t in t.add(column: "variants", .text) }
-
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT t.comparisonId, t.category, c.firstSeenAt FROM comparisonTool t
-                JOIN comparison c ON c.id = t.comparisonId WHERE t.category IS NOT NULL
-                """)
-        // A migration runs synchronously: `TopicRows.addTopic`'s two steps, on the connection.
-        for row in rows {
-            let name = TopicAliases.clean(row["category"])
-            guard !name.isEmpty else { continue }
-            try db.insertTopic(name, at: row["firstSeenAt"])
-            try db.linkTopic(name, comparisonID: row["comparisonId"])
-        }
-    }
 }
 
 extension AppDatabase: TopicStore {
     public func categoryUses() async throws -> [(category: String, comparisonID: Int64)] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT topic, comparisonId FROM comparisonTopic ORDER BY comparisonId").map {
-                ($0["topic"], $0["comparisonId"])
+            try Row.fetchAll(db, sql: "SELECT topic, comparison_id FROM comparison_topic ORDER BY comparison_id").map {
+                ($0["topic"], $0["comparison_id"])
             }
         }
     }
@@ -53,7 +17,7 @@ extension AppDatabase: TopicStore {
         try await read { db in try String.fetchAll(
                 db,
                 sql: """
-                    SELECT name FROM topic WHERE EXISTS (SELECT 1 FROM comparisonTopic c WHERE c.topic = topic.name)
+                    SELECT name FROM topic WHERE EXISTS (SELECT 1 FROM comparison_topic c WHERE c.topic = topic.name)
                     ORDER BY name
                     """) }
     }
@@ -82,9 +46,9 @@ extension AppDatabase: TopicStore {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT GROUP_CONCAT(t.topic, char(10)) AS topics FROM subscriberTopic t
-                    JOIN subscriber s ON s.id = t.subscriberId WHERE \(eligible)
-                    GROUP BY t.subscriberId
+                    SELECT GROUP_CONCAT(t.topic, char(10)) AS topics FROM subscriber_topic t
+                    JOIN subscriber s ON s.id = t.subscriber_id WHERE \(eligible)
+                    GROUP BY t.subscriber_id
                     """, arguments: arguments)
             while let row = try rows.next() {
                 let topics: String = row["topics"]
@@ -101,10 +65,10 @@ extension AppDatabase: TopicStore {
             var topics: [Int64: [String]] = [:]
             let placeholders = Array(repeating: "?", count: subscriberIDs.count).joined(separator: ",")
             for row in try Row.fetchAll(
-                db, sql: "SELECT subscriberId, topic FROM subscriberTopic WHERE subscriberId IN (\(placeholders))",
+                db, sql: "SELECT subscriber_id, topic FROM subscriber_topic WHERE subscriber_id IN (\(placeholders))",
                 arguments: StatementArguments(subscriberIDs))
             {
-                topics[row["subscriberId"], default: []].append(row["topic"])
+                topics[row["subscriber_id"], default: []].append(row["topic"])
             }
             return topics.mapValues { TopicChoice($0) }
         }
@@ -114,12 +78,12 @@ extension AppDatabase: TopicStore {
 /// Topic rows in SQLite, inside the caller's write transaction (the workflows: TopicRows).
 extension Database {
     func deleteComparisonTopics(of comparisonID: Int64) throws {
-        try execute(sql: "DELETE FROM comparisonTopic WHERE comparisonId = ?", arguments: [comparisonID])
+        try execute(sql: "DELETE FROM comparison_topic WHERE comparison_id = ?", arguments: [comparisonID])
     }
 
     func insertTopic(_ name: String, at time: Date) throws {
         try execute(
-            sql: "INSERT INTO topic (name, firstSeenAt) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+            sql: "INSERT INTO topic (name, first_seen_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
             arguments: [name, time])
     }
 
@@ -127,22 +91,22 @@ extension Database {
         // `topic.name` compares without case, so this finds the spelling stored.
         try execute(
             sql: """
-                INSERT INTO comparisonTopic (comparisonId, topic) SELECT ?, name FROM topic WHERE name = ?
+                INSERT INTO comparison_topic (comparison_id, topic) SELECT ?, name FROM topic WHERE name = ?
                 ON CONFLICT DO NOTHING
                 """, arguments: [comparisonID, name])
     }
 
     func subscriberTopics(subscriberID: Int64) throws -> [String] {
-        try String.fetchAll(self, sql: "SELECT topic FROM subscriberTopic WHERE subscriberId = ?", arguments: [subscriberID])
+        try String.fetchAll(self, sql: "SELECT topic FROM subscriber_topic WHERE subscriber_id = ?", arguments: [subscriberID])
     }
 
     func deleteSubscriberTopics(subscriberID: Int64) throws {
-        try execute(sql: "DELETE FROM subscriberTopic WHERE subscriberId = ?", arguments: [subscriberID])
+        try execute(sql: "DELETE FROM subscriber_topic WHERE subscriber_id = ?", arguments: [subscriberID])
     }
 
     func insertSubscriberTopic(_ topic: String, subscriberID: Int64) throws {
         try execute(
-            sql: "INSERT INTO subscriberTopic (subscriberId, topic) VALUES (?, ?)", arguments: [subscriberID, topic])
+            sql: "INSERT INTO subscriber_topic (subscriber_id, topic) VALUES (?, ?)", arguments: [subscriberID, topic])
     }
 }
 

@@ -6,8 +6,8 @@ extension AppDatabase {
         try await write { db in
             try db.execute(
                 sql: """
-                    UPDATE delivery SET state = 'skipped', lastReply = ?, updatedAt = ?
-                    WHERE week = ? AND subscriberId = ? AND state = 'sending'
+                    UPDATE delivery SET state = 'skipped', last_reply = ?, updated_at = ?
+                    WHERE week = ? AND subscriber_id = ? AND state = 'sending'
                     """, arguments: [reason, self.clock.now(), week.description, subscriberID])
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Rows of the comparison tables. Internal: callers see `Comparison` and `ComparisonStore`.
-struct ComparisonRow: Codable, FetchableRecord, MutablePersistableRecord {
+struct ComparisonRow: Codable, SnakeCaseColumns, MutablePersistableRecord {
     static let databaseTableName = "comparison"
     var id: Int64?
     var source: String
@@ -36,10 +36,19 @@ struct ComparisonRow: Codable, FetchableRecord, MutablePersistableRecord {
     }
 }
 
+/// The columns are snake_case, the properties camelCase (AppDatabase+Migrations.swift, v11):
+/// every Codable record names its columns through this.
+protocol SnakeCaseColumns: FetchableRecord, EncodableRecord {}
+
+extension SnakeCaseColumns {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+}
+
 /// A tool of a comparison: the `Tool` columns plus its place. `Tool` and `Take` are Codable,
-/// so GRDB maps their fields to columns of the same names.
+/// so GRDB maps their fields to columns of the same names, in snake_case.
 struct ToolRow: FetchableRecord, PersistableRecord {
-    static let databaseTableName = "comparisonTool"
+    static let databaseTableName = "comparison_tool"
     var comparisonId: Int64
     var position: Int
     var tool: Tool
@@ -51,14 +60,14 @@ struct ToolRow: FetchableRecord, PersistableRecord {
     }
 
     init(row: Row) throws {
-        comparisonId = row["comparisonId"]
+        comparisonId = row["comparison_id"]
         position = row["position"]
         tool = try Tool(row: row)
     }
 
     func encode(to container: inout PersistenceContainer) throws {
         try tool.encode(to: &container)
-        container["comparisonId"] = comparisonId
+        container["comparison_id"] = comparisonId
         container["position"] = position
     }
 }
@@ -76,23 +85,23 @@ struct TakeRow: FetchableRecord, PersistableRecord {
     }
 
     init(row: Row) throws {
-        comparisonId = row["comparisonId"]
+        comparisonId = row["comparison_id"]
         position = row["position"]
         take = try Take(row: row)
     }
 
     func encode(to container: inout PersistenceContainer) throws {
         try take.encode(to: &container)
-        container["comparisonId"] = comparisonId
+        container["comparison_id"] = comparisonId
         container["position"] = position
     }
 }
 
-extension Tool: FetchableRecord, EncodableRecord {}
-extension Take: FetchableRecord, EncodableRecord {}
+extension Tool: SnakeCaseColumns {}
+extension Take: SnakeCaseColumns {}
 
-struct MissingTakeRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "missingTake"
+struct MissingTakeRow: Codable, SnakeCaseColumns, PersistableRecord {
+    static let databaseTableName = "missing_take"
     var comparisonId: Int64
     var tool: String
     var role: ReviewerRole
@@ -116,7 +125,7 @@ extension Database {
     }
 
     func comparisonRecorded(as recordHash: String) throws -> (id: Int64, source: String)? {
-        try ComparisonRow.filter(Column("recordHash") == recordHash).order(Column("id")).fetchOne(self).map {
+        try ComparisonRow.filter(Column("record_hash") == recordHash).order(Column("id")).fetchOne(self).map {
             ($0.id!, $0.source)
         }
     }
@@ -140,9 +149,9 @@ extension Database {
 
     func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) throws {
         switch child {
-        case .tools: try ToolRow.filter(Column("comparisonId") == comparisonID).deleteAll(self)
-        case .takes: try TakeRow.filter(Column("comparisonId") == comparisonID).deleteAll(self)
-        case .missingTakes: try MissingTakeRow.filter(Column("comparisonId") == comparisonID).deleteAll(self)
+        case .tools: try ToolRow.filter(Column("comparison_id") == comparisonID).deleteAll(self)
+        case .takes: try TakeRow.filter(Column("comparison_id") == comparisonID).deleteAll(self)
+        case .missingTakes: try MissingTakeRow.filter(Column("comparison_id") == comparisonID).deleteAll(self)
         }
     }
 

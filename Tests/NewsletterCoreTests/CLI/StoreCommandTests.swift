@@ -96,17 +96,16 @@ struct StoreCommandTests {
         #expect(copy.status == 0, "\(copy.stdout)\(copy.stderr)")
         #expect(copy.stdout.contains("every count matches"), "\(copy.stdout)")
         #expect(!copy.stdout.contains(location.password!) && !copy.stderr.contains(location.password!))
-        // Every table, counted on both sides by their own tools.
-        for (sqliteTable, postgresTable) in [
-            ("comparison", "comparison"), ("take", "take"), ("comparisonTool", "comparison_tool"), ("topic", "topic"),
-            ("comparisonTopic", "comparison_topic"), ("subscriber", "subscriber"), ("consent", "consent"),
-            ("subscriberToken", "subscriber_token"), ("endpointMail", "endpoint_mail"), ("delivery", "delivery"),
+        // Every table, counted on both sides by their own tools, under the one name both use.
+        for table in [
+            "comparison", "take", "comparison_tool", "topic", "comparison_topic", "subscriber", "consent",
+            "subscriber_token", "endpoint_mail", "delivery",
         ] {
-            let expected = try await sqliteValue("SELECT COUNT(*) FROM \(sqliteTable)")
-            #expect((Int(expected) ?? 0) > 0, "the fixture has rows in \(sqliteTable)")
-            let copied = try await PostgresCluster.psql(location, "SELECT count(*) FROM \(postgresTable)")
-            #expect(copied == "\(expected)", "\(postgresTable)")
-            #expect(copy.stdout.contains("  \(postgresTable): \(expected) row"), "\(copy.stdout)")
+            let expected = try await sqliteValue("SELECT COUNT(*) FROM \(table)")
+            #expect((Int(expected) ?? 0) > 0, "the fixture has rows in \(table)")
+            let copied = try await PostgresCluster.psql(location, "SELECT count(*) FROM \(table)")
+            #expect(copied == "\(expected)", "\(table)")
+            #expect(copy.stdout.contains("  \(table): \(expected) row"), "\(copy.stdout)")
         }
         // Values come over as they were: text, flags and times to the millisecond.
         let name = try await PostgresCluster.psql(location, "SELECT name FROM subscriber WHERE email = 'reader3@example.org'")

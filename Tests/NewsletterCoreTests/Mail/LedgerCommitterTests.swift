@@ -56,7 +56,7 @@ struct LedgerCommitterTests {
                         try String.fetchAll(
                             db,
                             sql: """
-                                SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                                SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id
                                 WHERE d.week = ? AND d.state IN ('sent', 'deferred')
                                 """, arguments: [week])
                     }) ?? [])
@@ -101,10 +101,8 @@ struct LedgerCommitterTests {
         _ = try await store.prepareDelivery(week, addSubscribers: true)
         let claims = try await store.claimDeliveries(week, limit: 3, runStarted: Date())
         #expect(claims.count == 3)
-        let unclaimed = try await #require(
-            try store.deliveryReplies(week, state: .pending).first.flatMap { pending in
-                try store.subscriber(email: pending.email)?.id
-            })
+        let pending = try #require(try await store.deliveryReplies(week, state: .pending).first)
+        let unclaimed = try #require(try await store.subscriber(email: pending.email)?.id)
         let ledger: any DeliveryLedger = store
         try await ledger.recordDeliveries(
             week,

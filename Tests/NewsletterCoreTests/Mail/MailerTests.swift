@@ -283,12 +283,12 @@ struct MailerTests {
         try await prepare(subscribers: 4)
         let sink = try SMTPSink()
         _ = try mailer().send(week, through: smtp(sink), limit: 2)
-        #expect(throws: IssueStoreError.sendingStarted(week)) {
-            try store.saveDraft(
+        await #expect(throws: IssueStoreError.sendingStarted(week)) {
+            try await store.saveDraft(
                 IssueDraft(
                     week: week, subject: "new", html: "h2", text: "t2", manifest: "{}", comparisonIDs: [], hash: "h2"))
         }
-        #expect(throws: IssueStoreError.sendingStarted(week)) { try store.recordSkipped(week, reason: "x") }
+        await #expect(throws: IssueStoreError.sendingStarted(week)) { try await store.recordSkipped(week, reason: "x") }
         await #expect(try store.issue(week)?.draftHash == "h1")
     }
 

@@ -80,8 +80,8 @@ struct IssuePreviewTests {
         await #expect(try store.issue(week)?.status == .approved)
 
         try await ingestWeek(["labelled-basic.txt", "quoted-basic.txt", "quoted-hard.txt"])  // a new page in the week
-        #expect {
-            try preview().preview(week)
+        await #expect {
+            try await preview().preview(week)
         } throws: { error in
             guard case .approvedDraftWouldChange = error as? PreviewError else { return false }
             return true
@@ -96,17 +96,17 @@ struct IssuePreviewTests {
     @Test func approvingNeedsTheStoredDraftsHash() async throws {
         try await ingestWeek()
         let draft = try await preview().preview(week).draft
-        #expect(throws: IssueStoreError.draftChanged(week, stored: draft.hash, expected: "other")) {
-            try store.approve(week, hash: "other", at: Date())
+        await #expect(throws: IssueStoreError.draftChanged(week, stored: draft.hash, expected: "other")) {
+            try await store.approve(week, hash: "other", at: Date())
         }
-        #expect(throws: IssueStoreError.noDraft(week.next)) { try store.approve(week.next, hash: "x", at: Date()) }
+        await #expect(throws: IssueStoreError.noDraft(week.next)) { try await store.approve(week.next, hash: "x", at: Date()) }
     }
 
     @Test mutating func aThinWeekIsSkippedWithAReasonUnlessForced() async throws {
         settings.policy.minComparisons = 2
         try await ingestWeek(["labelled-basic.txt"])
-        #expect {
-            try preview().preview(week)
+        await #expect {
+            try await preview().preview(week)
         } throws: { error in
             guard case .tooFewComparisons(_, let found, _) = error as? PreviewError else { return false }
             return found == 1
@@ -120,10 +120,10 @@ struct IssuePreviewTests {
     }
 
     @Test mutating func anEmptyStoreAndAnEmptyWeekAreClearErrors() async throws {
-        #expect(throws: PreviewError.emptyStore) { try preview().preview(week) }
+        await #expect(throws: PreviewError.emptyStore) { try await preview().preview(week) }
         try await ingestWeek(["labelled-basic.txt"])
         settings.policy.minComparisons = 0
-        #expect(throws: PreviewError.nothingToBuild(week.next)) { try preview().preview(week.next) }
+        await #expect(throws: PreviewError.nothingToBuild(week.next)) { try await preview().preview(week.next) }
     }
 
     @Test func theHTMLEmailIsWellFormedSelfContainedAndEscaped() async throws {

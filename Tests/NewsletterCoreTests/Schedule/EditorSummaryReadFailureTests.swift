@@ -41,8 +41,8 @@ struct EditorSummaryReadFailureTests {
         let model = ScriptedProvider("local", replies: [.success("A model's summary.")])
         let chain = SummaryChain(providers: [model], store: OverrideUnreadableStore(store: store))
         let stored = try await #require(try store.comparison(id: id))
-        let error = try #require(throws: SummaryOverrideReadError.self) {
-            try chain.summarize(stored, week: week)
+        let error = try await #require(throws: SummaryOverrideReadError.self) {
+            try await chain.summarize(stored, week: week)
         }
         #expect(error.week == week && error.comparisonID == id)
         #expect(error.description.contains("could not read the editor's summary"))
@@ -56,7 +56,7 @@ struct EditorSummaryReadFailureTests {
             templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
             settings: IssueSettings(), outboxDirectory: directory.appendingPathComponent("outbox").path,
             summarizer: SummaryChain(providers: [], store: OverrideUnreadableStore(store: store)))
-        #expect(throws: SummaryOverrideReadError.self) { try preview.preview(week) }
+        await #expect(throws: SummaryOverrideReadError.self) { try await preview.preview(week) }
         await #expect(try store.issue(week) == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/\(week)").path))
     }

@@ -234,8 +234,8 @@ struct IssueVariantsTests {
         try await seedReaders()
         var strict = settings
         strict.maxVariants = 4
-        #expect(throws: PreviewError.tooManyVariants(week, variants: 5, maximum: 4, readers: 10)) {
-            try preview(strict).preview(week)
+        await #expect(throws: PreviewError.tooManyVariants(week, variants: 5, maximum: 4, readers: 10)) {
+            try await preview(strict).preview(week)
         }
         await #expect(try store.issue(week) == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/\(week)").path))

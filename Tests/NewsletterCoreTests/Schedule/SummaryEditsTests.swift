@@ -27,37 +27,37 @@ struct SummaryEditsTests {
     }
 
     @Test func thePageEditsOnlyTheDraftsComparisons() async throws {
-        #expect(throws: SummaryEditError.noDraft(week)) {
-            try edits.replace(week: week, comparisonID: id, with: "x", scope: .draftComparisons)
+        await #expect(throws: SummaryEditError.noDraft(week)) {
+            try await edits.replace(week: week, comparisonID: id, with: "x", scope: .draftComparisons)
         }
         try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [id], hash: "ab"))
-        #expect(throws: SummaryEditError.notInIssue(week, comparisonID: id + 1)) {
-            try edits.revert(week: week, comparisonID: id + 1, scope: .draftComparisons)
+        await #expect(throws: SummaryEditError.notInIssue(week, comparisonID: id + 1)) {
+            try await edits.revert(week: week, comparisonID: id + 1, scope: .draftComparisons)
         }
         await #expect(try edits.replace(week: week, comparisonID: id, with: "x", scope: .draftComparisons).text == "x")
     }
 
     @Test func unknownComparisonsBadTextAndSentWeeksAreRefusedAndNothingIsStored() async throws {
-        #expect(throws: SummaryEditError.noComparison(99)) {
-            try edits.replace(week: week, comparisonID: 99, with: "x", scope: .anyComparison)
+        await #expect(throws: SummaryEditError.noComparison(99)) {
+            try await edits.replace(week: week, comparisonID: 99, with: "x", scope: .anyComparison)
         }
-        #expect(throws: SummaryEditError.unusableText(.empty)) {
-            try edits.replace(week: week, comparisonID: id, with: " \n\t", scope: .anyComparison)
+        await #expect(throws: SummaryEditError.unusableText(.empty)) {
+            try await edits.replace(week: week, comparisonID: id, with: " \n\t", scope: .anyComparison)
         }
-        #expect(throws: SummaryEditError.unusableText(.tooLong(2001))) {
-            try edits.replace(week: week, comparisonID: id, with: String(repeating: "a", count: 2001), scope: .anyComparison)
+        await #expect(throws: SummaryEditError.unusableText(.tooLong(2001))) {
+            try await edits.replace(week: week, comparisonID: id, with: String(repeating: "a", count: 2001), scope: .anyComparison)
         }
         try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [id], hash: "ab"))
         try await store.approve(week, hash: "ab", at: Date())
         try await store.markSent(week, at: Date())
         for scope in [SummaryEdits<AppDatabase>.Scope.anyComparison, .draftComparisons] {
-            #expect(throws: SummaryEditError.alreadySent(week)) {
-                try edits.replace(week: week, comparisonID: id, with: "Too late.", scope: scope)
+            await #expect(throws: SummaryEditError.alreadySent(week)) {
+                try await edits.replace(week: week, comparisonID: id, with: "Too late.", scope: scope)
             }
-            #expect(throws: SummaryEditError.alreadySent(week)) {
-                try edits.revert(week: week, comparisonID: id, scope: scope)
+            await #expect(throws: SummaryEditError.alreadySent(week)) {
+                try await edits.revert(week: week, comparisonID: id, scope: scope)
             }
         }
         await #expect(try store.summaryOverride(week: week, comparisonID: id) == nil)

@@ -127,8 +127,8 @@ extension WeeklyRunTests {
     @Test func aRunThatLostItsLockDecidesNothingMore() async throws {
         var run = try await weeklyRun(missed: .skip)
         run.lockHold = LosingHold(decisions: 0)
-        #expect {
-            try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
+        await #expect {
+            try await run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
         } throws: { error in
             guard case .lockLost(let reason) = error as? RunError else { return false }
             return reason.contains("the lock on 2026-W47's decisions was lost")
@@ -138,8 +138,8 @@ extension WeeklyRunTests {
 
         // Lost between building the draft and approving it: the draft stands, nothing is approved or sent.
         run.lockHold = LosingHold(decisions: 1)
-        #expect(throws: RunError.self) {
-            try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
+        await #expect(throws: RunError.self) {
+            try await run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
         }
         let issue = try await #require(try run.store.issue(week("2026-W47")))
         #expect(issue.status == .draft && issue.approvedHash == nil)

@@ -27,7 +27,7 @@ struct AppDatabaseClockTests {
         time.advance(by: .seconds(60))
         try await store.recordSent(week, subscriberID: reader.id, messageID: "<m@x>", reply: "250 ok")
         let sentAt = try await store.reader.read { db in
-            try Date.fetchOne(db, sql: "SELECT sentAt FROM delivery WHERE subscriberId = ?", arguments: [reader.id])
+            try Date.fetchOne(db, sql: "SELECT sent_at FROM delivery WHERE subscriber_id = ?", arguments: [reader.id])
         }
         #expect(sentAt == time.now())
     }

@@ -103,14 +103,14 @@ struct ComparisonStoreContractTests {
         let store = try await backend.makeStore()
         var broken = try sample()
         broken.takes[broken.takes.count - 1].score = 150
-        #expect(throws: (any Error).self) { try store.saveComparison(broken) }
+        await #expect(throws: (any Error).self) { try await store.saveComparison(broken) }
         await #expect(try store.listComparisons().isEmpty)
 
         let good = try sample()
         let id = try await store.saveComparison(good).id
         broken.contentHash = "changed"
         broken.title = "Changed title"
-        #expect(throws: (any Error).self) { try store.saveComparison(broken) }
+        await #expect(throws: (any Error).self) { try await store.saveComparison(broken) }
         await #expect(try store.comparison(id: id)?.comparison == good)
     }
 }

@@ -96,11 +96,11 @@ struct IssueStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func approvingNeedsAStoredDraftWithThatHash(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        #expect(throws: IssueStoreError.noDraft(week)) { try store.approve(week, hash: "h1", at: t0) }
+        await #expect(throws: IssueStoreError.noDraft(week)) { try await store.approve(week, hash: "h1", at: t0) }
         await #expect(try store.issue(week) == nil, "a refused approval writes nothing")
         try await store.saveDraft(draft("h1"))
-        #expect(throws: IssueStoreError.draftChanged(week, stored: "h1", expected: "other")) {
-            try store.approve(week, hash: "other", at: t0)
+        await #expect(throws: IssueStoreError.draftChanged(week, stored: "h1", expected: "other")) {
+            try await store.approve(week, hash: "other", at: t0)
         }
         await #expect(try store.issue(week)?.status == .draft)
         try await store.approve(week, hash: "h1", at: t0)
@@ -110,7 +110,7 @@ struct IssueStoreContractTests {
         // A skipped week has no draft to approve.
         let skipped = week.next
         try await store.recordSkipped(skipped, reason: "thin")
-        #expect(throws: IssueStoreError.noDraft(skipped)) { try store.approve(skipped, hash: "h1", at: t0) }
+        await #expect(throws: IssueStoreError.noDraft(skipped)) { try await store.approve(skipped, hash: "h1", at: t0) }
     }
 
     @Test(arguments: StoreBackend.all)
@@ -140,10 +140,10 @@ struct IssueStoreContractTests {
         try await store.markSent(week, at: t0.addingTimeInterval(60))
         let sent = try await #require(try store.issue(week))
         #expect(sent.status == .sent && sent.sentAt == t0.addingTimeInterval(60) && sent.approvedHash == "h1")
-        #expect(throws: IssueStoreError.alreadySent(week)) { try store.saveDraft(draft("h1", comparisons: ids)) }
-        #expect(throws: IssueStoreError.alreadySent(week)) { try store.saveDraft(draft("h2")) }
-        #expect(throws: IssueStoreError.alreadySent(week)) { try store.recordSkipped(week, reason: "late") }
-        #expect(throws: IssueStoreError.alreadySent(week)) { try store.approve(week, hash: "h1", at: t0) }
+        await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.saveDraft(draft("h1", comparisons: ids)) }
+        await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.saveDraft(draft("h2")) }
+        await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.recordSkipped(week, reason: "late") }
+        await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.approve(week, hash: "h1", at: t0) }
         await #expect(try store.issue(week) == sent)
     }
 
@@ -155,8 +155,8 @@ struct IssueStoreContractTests {
         try await store.approve(week, hash: "h1", at: t0)
         try await StoreProbe.deliver(.sending, week: week, subscriberID: ada.id, in: store)
         let before = try await #require(try store.issue(week))
-        #expect(throws: IssueStoreError.sendingStarted(week)) { try store.saveDraft(draft("h2")) }
-        #expect(throws: IssueStoreError.sendingStarted(week)) { try store.recordSkipped(week, reason: "x") }
+        await #expect(throws: IssueStoreError.sendingStarted(week)) { try await store.saveDraft(draft("h2")) }
+        await #expect(throws: IssueStoreError.sendingStarted(week)) { try await store.recordSkipped(week, reason: "x") }
         await #expect(try store.issue(week) == before)
         try await store.saveDraft(draft("h1"))
         await #expect(try store.issue(week)?.status == .approved, "the same bytes keep their approval")
@@ -168,7 +168,7 @@ struct IssueStoreContractTests {
         let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         try await store.saveDraft(draft("h1"))
         try await StoreProbe.deliver(state, week: week, subscriberID: ada.id, in: store)
-        #expect(throws: IssueStoreError.sendingStarted(week)) { try store.saveDraft(draft("h2")) }
+        await #expect(throws: IssueStoreError.sendingStarted(week)) { try await store.saveDraft(draft("h2")) }
         // Another week's ledger fixes nothing here.
         try await store.saveDraft(draft("h2", week: week.next))
         try await store.recordSkipped(week.next, reason: "thin")
@@ -233,13 +233,13 @@ struct IssueStoreContractTests {
     func aDraftNamingAComparisonThatIsNotStoredIsRefusedAndNothingChanges(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let ids = try await comparisons(["A vs B"], in: store)
-        #expect(throws: (any Error).self) { try store.saveDraft(draft("h1", comparisons: [ids[0] + 1000])) }
+        await #expect(throws: (any Error).self) { try await store.saveDraft(draft("h1", comparisons: [ids[0] + 1000])) }
         await #expect(try store.issue(week) == nil, "no half-written draft")
         try await store.saveDraft(draft("h1", comparisons: ids))
         try await store.approve(week, hash: "h1", at: t0)
         let before = try await #require(try store.issue(week))
-        #expect(throws: (any Error).self) { try store.saveDraft(draft("h2", comparisons: [ids[0], ids[0] + 1000])) }
-        #expect(throws: (any Error).self) { try store.saveDraft(draft("h3", comparisons: [ids[0], ids[0]])) }
+        await #expect(throws: (any Error).self) { try await store.saveDraft(draft("h2", comparisons: [ids[0], ids[0] + 1000])) }
+        await #expect(throws: (any Error).self) { try await store.saveDraft(draft("h3", comparisons: [ids[0], ids[0]])) }
         await #expect(try store.issue(week) == before)
     }
 }

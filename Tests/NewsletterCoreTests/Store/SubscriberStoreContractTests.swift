@@ -38,9 +38,9 @@ struct SubscriberStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func anInvalidAddressIsRefusedAndNothingIsStored(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        #expect(throws: (any Error).self) { try store.addSubscriber(email: "not an address", name: nil, status: .confirmed) }
-        #expect(throws: (any Error).self) {
-            try store.addSubscriber(email: "eve@example.org\r\nBcc: all@example.org", name: nil, status: .confirmed)
+        await #expect(throws: (any Error).self) { try await store.addSubscriber(email: "not an address", name: nil, status: .confirmed) }
+        await #expect(throws: (any Error).self) {
+            try await store.addSubscriber(email: "eve@example.org\r\nBcc: all@example.org", name: nil, status: .confirmed)
         }
         await #expect(try store.subscriberCount(status: nil) == 0)
     }

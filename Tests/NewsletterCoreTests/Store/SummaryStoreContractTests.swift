@@ -82,8 +82,8 @@ struct SummaryStoreContractTests {
     func anEditorsTextForAComparisonThatIsNotStoredIsRefused(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let a = try await comparison("A vs B", in: store)
-        #expect(throws: (any Error).self) {
-            try store.saveSummaryOverride(week: week, comparisonID: a + 1000, text: "Nobody's.")
+        await #expect(throws: (any Error).self) {
+            try await store.saveSummaryOverride(week: week, comparisonID: a + 1000, text: "Nobody's.")
         }
         await #expect(try store.summaryOverride(week: week, comparisonID: a + 1000) == nil)
     }

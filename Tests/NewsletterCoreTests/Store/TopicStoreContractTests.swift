@@ -18,7 +18,8 @@ struct TopicStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func bothToolsCategoriesBecomeTopicsWithHowManyComparisonsHadThem(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        await #expect(try store.categories().isEmpty && store.categoryUses().isEmpty)
+        await #expect(try await store.categories().isEmpty)
+        await #expect(try await store.categoryUses().isEmpty)
         let first = try await save("A vs B", ["Developer Tools", "Productivity"], in: store)
         let second = try await save("C vs D", ["developer  tools", "Developer Tools"], in: store)
         let third = try await save("E vs F", [nil, "Writing"], in: store)
@@ -137,8 +138,8 @@ struct TopicStoreContractTests {
         let store = try await backend.makeStore()
         let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         let gone = ada.id + 1000
-        #expect(throws: (any Error).self) {
-            try store.setTopicChoice(TopicChoice(["Writing"]), subscriberID: gone, client: .commandLine, at: Date())
+        await #expect(throws: (any Error).self) {
+            try await store.setTopicChoice(TopicChoice(["Writing"]), subscriberID: gone, client: .commandLine, at: Date())
         }
         await #expect(try store.topicChoice(subscriberID: gone) == .everything)
         await #expect(try store.topicChoices(subscriberIDs: [gone]).isEmpty)

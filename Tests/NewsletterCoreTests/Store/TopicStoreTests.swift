@@ -12,10 +12,11 @@ struct TopicStoreTests {
         directory = try TestPaths.temporaryDirectory()
     }
 
-    @Test func theMigrationBackfillsTopicsFromComparisonsStoredBefore() throws {
+    @Test func theMigrationBackfillsTopicsFromComparisonsStoredBefore() async throws {
         let path = directory.appendingPathComponent("old.sqlite").path
         try AppDatabase.createMigrated(
             path: path, upTo: "v7-runs",
+            // The names of the schema as it was then (camelCase until v11).
             then: """
                 INSERT INTO comparison (id, source, title, contentHash, recordHash, published, publishedFrom, layout,
                                         markup, firstSeenAt, updatedAt)
@@ -28,8 +29,8 @@ struct TopicStoreTests {
                        (2, 0, 'C', 'c', 'developer tools', 'c'), (2, 1, 'D', 'd', NULL, 'd');
                 """)
         let upgraded = try AppDatabase.open(path: path)
-        #expect(
-            try upgraded.topicCounts(aliases: TopicAliases()) == [
+        await #expect(
+            try await upgraded.topicCounts(aliases: TopicAliases()) == [
                 TopicCount(topic: "Developer Tools", comparisons: 2, categories: ["Developer Tools"]),
                 TopicCount(topic: "Writing", comparisons: 1, categories: ["Writing"]),
             ])

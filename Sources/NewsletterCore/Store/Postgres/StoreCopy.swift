@@ -8,20 +8,16 @@ import PostgresNIO
 /// copied, and the counts say what was); the PostgreSQL side commits only if every table's
 /// count matches the snapshot's, so a copy that fails leaves the target as empty as it was.
 public enum StoreCopy {
-    /// SQLite table and its PostgreSQL twin, parents before children so each foreign key holds
-    /// as its row goes in.
-    static let tables: [(sqlite: String, postgres: String)] = [
-        ("comparison", "comparison"), ("comparisonTool", "comparison_tool"), ("take", "take"),
-        ("missingTake", "missing_take"), ("topic", "topic"), ("comparisonTopic", "comparison_topic"),
-        ("issue", "issue"), ("issueComparison", "issue_comparison"), ("subscriber", "subscriber"),
-        ("subscriberTopic", "subscriber_topic"), ("delivery", "delivery"), ("subscriberToken", "subscriber_token"),
-        ("consent", "consent"), ("endpointMail", "endpoint_mail"), ("summary", "summary"),
-        ("summaryOverride", "summary_override"), ("runWeek", "run_week"), ("editorPreview", "editor_preview"),
-        ("verpToken", "verp_token"), ("bounceEvent", "bounce_event"),
+    /// The tables, named alike in both stores, parents before children so each foreign key
+    /// holds as its row goes in.
+    static let tables = [
+        "comparison", "comparison_tool", "take", "missing_take", "topic", "comparison_topic", "issue",
+        "issue_comparison", "subscriber", "subscriber_topic", "delivery", "subscriber_token", "consent",
+        "endpoint_mail", "summary", "summary_override", "run_week", "editor_preview", "verp_token", "bounce_event",
     ]
 
     /// The PostgreSQL tables that must be empty before a copy: the copied ones and the senders'.
-    static var targetTables: [String] { tables.map(\.postgres) + ["sender"] }
+    static var targetTables: [String] { tables + ["sender"] }
 
     /// Copies `source` into `target` (migrated, and empty). `progress` hears each table once it
     /// is copied. Nothing is written to `target` unless all of it is.
@@ -52,20 +48,20 @@ public enum StoreCopy {
                         try (source.writer as? DatabasePool)?.makeSnapshot() ?? source.reader
                     try await snapshot.read { db in try checkTablesKnown(db) }
                     var report = StoreCopyReport(tables: [])
-                    for (sqliteTable, postgresTable) in tables {
-                        let copied = try await copyTable(sqliteTable, to: postgresTable, from: snapshot, connection)
+                    for table in tables {
+                        let copied = try await copyTable(table, from: snapshot, connection)
                         let counted =
                             try await connection.rows(
-                                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(postgresTable)")
+                                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")
                             ).first?.decode(Int.self) ?? 0
                         let sqliteRows = try await snapshot.read { db in
-                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(sqliteTable.quotedDatabaseIdentifier)")
+                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.quotedDatabaseIdentifier)")
                                 ?? 0
                         }
-                        let table = StoreCopyReport.Table(
-                            name: postgresTable, sqliteRows: sqliteRows, copiedRows: copied, postgresRows: counted)
-                        report.tables.append(table)
-                        progress(table)
+                        let copy = StoreCopyReport.Table(
+                            name: table, sqliteRows: sqliteRows, copiedRows: copied, postgresRows: counted)
+                        report.tables.append(copy)
+                        progress(copy)
                     }
                     let differing = report.tables.filter { !$0.matches }
                     guard differing.isEmpty else { throw StoreCopyError.countsDiffer(differing) }
@@ -84,7 +80,7 @@ public enum StoreCopy {
 
     /// A table in the SQLite store this copy does not know would be left behind: refuse instead.
     private static func checkTablesKnown(_ db: Database) throws {
-        let known = Set(tables.map(\.sqlite))
+        let known = Set(tables)
         let present = try String.fetchAll(
             db,
             sql: """
@@ -97,29 +93,26 @@ public enum StoreCopy {
 
     /// Copies one table in multi-row INSERTs, reading it in batches by rowid; returns the rows copied.
     private static func copyTable(
-        _ sqliteTable: String, to postgresTable: String, from snapshot: any DatabaseReader,
+        _ table: String, from snapshot: any DatabaseReader,
         _ connection: PostgresSession
     ) async throws -> Int {
-        let columns = try await snapshot.read { db in try db.columns(in: sqliteTable).map(\.name) }
+        let columns = try await snapshot.read { db in try db.columns(in: table).map(\.name) }
         let targetTypes = try Dictionary(
             uniqueKeysWithValues: await connection.rows(
                 """
                 SELECT column_name, data_type FROM information_schema.columns
-                WHERE table_schema = 'public' AND table_name = \(postgresTable)
+                WHERE table_schema = 'public' AND table_name = \(table)
                 """
             ).map { try $0.decode((String, String).self) })
-        let targets = try columns.map { column -> (name: String, type: String) in
-            let name = snakeCase(column)
-            guard let type = targetTypes[name] else {
-                throw StoreCopyError.schemaOutOfStep(table: postgresTable, column: name)
-            }
+        let targets = try columns.map { name -> (name: String, type: String) in
+            guard let type = targetTypes[name] else { throw StoreCopyError.schemaOutOfStep(table: table, column: name) }
             return (name, type)
         }
         // PostgreSQL takes at most 65,535 parameters a statement.
         let batchSize = max(1, min(1_000, 30_000 / max(columns.count, 1)))
-        let insert = "INSERT INTO \(postgresTable) (\(targets.map(\.name).joined(separator: ", "))) VALUES "
+        let insert = "INSERT INTO \(table) (\(targets.map(\.name).joined(separator: ", "))) VALUES "
         let select =
-            "SELECT rowid, * FROM \(sqliteTable.quotedDatabaseIdentifier) WHERE rowid > ? ORDER BY rowid LIMIT \(batchSize)"
+            "SELECT rowid, * FROM \(table.quotedDatabaseIdentifier) WHERE rowid > ? ORDER BY rowid LIMIT \(batchSize)"
         var copied = 0
         var afterRowID = Int64.min
         while true {
@@ -138,7 +131,7 @@ public enum StoreCopy {
                 tuples.append("(" + (1...columns.count).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
                 for (index, value) in row.values.enumerated() {
                     try bind(
-                        value, as: targets[index].type, into: &bindings, table: postgresTable,
+                        value, as: targets[index].type, into: &bindings, table: table,
                         column: targets[index].name)
                 }
             }
@@ -201,19 +194,6 @@ public enum StoreCopy {
                         "SELECT setval(pg_get_serial_sequence('\(table)', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \(table)"
                 ))
         }
-    }
-
-    /// `subscriberId` -> `subscriber_id`.
-    static func snakeCase(_ name: String) -> String {
-        var result = ""
-        for character in name {
-            if character.isUppercase {
-                result += "_" + character.lowercased()
-            } else {
-                result.append(character)
-            }
-        }
-        return result
     }
 }
 
