@@ -80,7 +80,7 @@ final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
         var lastError: (any Error)?
         for attempt in 1...Self.attempts {
             do {
-                let ledger = self.ledger; let week = self.week; let records = group.map(\.record); try tempBridge { try await ledger.recordDeliveries(week, records) }
+                try ledger.recordDeliveries(week, group.map(\.record))
                 return nil
             } catch {
                 lastError = error

@@ -140,10 +140,10 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         let issue = try approvedIssue(week)
         // Once an issue is sent, people who subscribed since get the next one, not this one.
         let prepared = try ledger("the ledger could not be prepared", DeliverySummary()) {
-            try TempSyncLedger(s: store).prepareDelivery(week, addSubscribers: issue.status != .sent)
+            try store.prepareDelivery(week, addSubscribers: issue.status != .sent)
         }
         var summary = DeliverySummary(resumed: prepared.resumed)
-        let before = try ledger("the ledger could not be read", summary) { try TempSyncLedger(s: store).deliveryCounts(week) }
+        let before = try ledger("the ledger could not be read", summary) { try store.deliveryCounts(week) }
         let open = (before[.pending] ?? 0) + (before[.deferred] ?? 0)
         observer?.started(total: limit.map { min($0, open) } ?? open)
         logger.info(
@@ -171,7 +171,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         // failure here only leaves it listed until its lease runs out.
         var signedOff = true
         do {
-            try TempSyncLedger(s: store).finishDelivery(week)
+            try store.finishDelivery(week)
         } catch {
             signedOff = false
             logger.warning("could not sign off as a sender", metadata: ["week": "\(week)", "error": "\(error)"])
@@ -183,7 +183,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         summary.failed = tallies.failed
         let failure = shared.failure
         do {
-            summary.ledger = try TempSyncLedger(s: store).deliveryCounts(week)
+            summary.ledger = try store.deliveryCounts(week)
         } catch {
             // The run's own reason, if it stopped, says more than this read that followed it.
             if failure == nil { throw DeliveryError.storeFailed("the ledger could not be read: \(error)", summary) }
@@ -201,14 +201,14 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             // ledger after: a sender that finishes between the two reads has recorded its rows
             // by then, so this one never reports as unfinished what is in fact all sent.
             (summary.otherSenders, summary.ledger) = try ledger("the other senders could not be read", summary) {
-                (try TempSyncLedger(s: store).liveSenders(week, at: time.now()).count, try TempSyncLedger(s: store).deliveryCounts(week))
+                (try store.liveSenders(week, at: time.now()).count, try store.deliveryCounts(week))
             }
             summary.skipped = summary.ledger[.skipped] ?? 0
             summary.complete = DeliverySummary.isComplete(summary.ledger)
         }
         if summary.complete {
             try ledger("every recipient is recorded, but the issue could not be marked sent", summary) {
-                try TempSyncLedger(s: store).markSent(week, at: time.now())
+                try store.markSent(week, at: time.now())
             }
         }
         logger.info(
@@ -244,7 +244,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func approvedIssue(_ week: IssueWeek, allowDraft: Bool = false) throws -> IssueRecord {
-        guard let issue = try TempSyncLedger(s: store).issue(week), issue.html != nil, issue.text != nil else {
+        guard let issue = try store.issue(week), issue.html != nil, issue.text != nil else {
             throw DeliveryError.notApproved(week, nil)
         }
         let approved = issue.approvedHash != nil && issue.approvedHash == issue.draftHash
@@ -306,7 +306,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             }
             let claims: [DeliveryClaim]
             do {
-                claims = try TempSyncLedger(s: store).claimDeliveries(week, limit: allowance, runStarted: shared.started)
+                claims = try store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
             } catch {
                 shared.fail(.store("the ledger could not be read: \(error)"))
                 return
@@ -315,7 +315,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             if claims.isEmpty { return }
             for (index, claim) in claims.enumerated() {
                 if shared.stopped {
-                    try? TempSyncLedger(s: store).releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
                 do {
@@ -327,21 +327,21 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     // row stays `sending` (the next run counts it as in flight); this one was not
                     // sent and goes back with the rest.
                     shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
-                    try? TempSyncLedger(s: store).releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let unavailable as TransportUnavailable {
                     shared.fail(.server(unavailable.reason))
-                    try? TempSyncLedger(s: store).releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let lapsed as LeaseExpired {
                     // Only the rows still this sender's go back; the others are their new owner's.
                     shared.fail(.store(lapsed.description))
-                    try? TempSyncLedger(s: store).releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch {
                     // recordFailed or recordSkipped threw: the store's failure, not the server's.
                     shared.fail(.store("the ledger could not record an outcome: \(error)"))
-                    try? TempSyncLedger(s: store).releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
             }
@@ -358,7 +358,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         switch FrozenContent.of(issue, for: claim.topics.resolved(settings.topics)) {
         case .success(let frozen): content = frozen
         case .failure(let skip):
-            try TempSyncLedger(s: store).recordSkipped(week, subscriberID: subscriber.id, reason: skip.reason)
+            try store.recordSkipped(week, subscriberID: subscriber.id, reason: skip.reason)
             observer?.skipped(subscriber.email, reason: skip.reason)
             return
         }
@@ -376,7 +376,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             // Nothing goes on the wire while the previous message's outcome is unrecorded.
             do { try outcomes.awaitCommitted() } catch { throw EarlierLedgerWriteFailed(underlying: error.underlying) }
             // A sender that was stopped past its lease may no longer own this recipient.
-            try TempSyncLedger(s: store).ensureClaimsHeld(week)
+            try store.ensureClaimsHeld(week)
             let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
                 encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session,
@@ -386,7 +386,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             // A bad address is a hard bounce (5.1.3, as a receiver would say); a name that cannot
             // go into a header is the message's fault (5.6.0), not the address's.
             let status = if case .invalidAddress = error { "5.1.3" } else { "5.6.0" }
-            try TempSyncLedger(s: store).recordFailed(
+            try store.recordFailed(
                 week, subscriberID: subscriber.id, reply: "refused locally: \(error)",
                 refusal: BounceEvidence(status: status, diagnostic: "refused locally: \(error)"),
                 rule: settings.bounceRule, at: time.now())
@@ -406,7 +406,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         case .transient(let reply):
             outcomes.submit(.deferred(subscriberID: subscriber.id, reply: reply), then: counted)
         case .permanent(let reply):
-            try TempSyncLedger(s: store).recordFailed(
+            try store.recordFailed(
                 week, subscriberID: subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
                 rule: settings.bounceRule, at: time.now())
             logger.warning("permanent failure", metadata: ["email": "\(subscriber.email)", "reply": "\(reply)"])
@@ -423,7 +423,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     /// Waits until the list's bucket grants at least one of `wanted` tokens (or the run stops).
     private func takeListTokens(_ wanted: Int, limit: ListSendLimit, shared: SharedRun) throws -> Int {
         while !shared.stopped {
-            let granted = try TempSyncLedger(s: store).takeListSendTokens(wanted, limit: limit, at: time.now())
+            let granted = try store.takeListSendTokens(wanted, limit: limit, at: time.now())
             if granted > 0 { return granted }
             time.sleep(for: limit.retryDelay)
         }
