@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NewsletterCore
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "The weekly job for cron: ingest, build the week's issue, and send it once approved.",
@@ -26,7 +26,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var week: WeekOption
 
-    func run() throws {
+    func run() async throws {
         let started = ContinuousClock.now
         let context = try global.components()
         let settings = context.configuration
@@ -35,13 +35,13 @@ struct RunCommand: ParsableCommand {
         try settings.requireOneClickUnsubscribeURL()
         let templates = try context.templates()
         // Opened here, so everything below works on the store itself, whichever backend.
-        func proceed(_ store: some NewsletterStore) -> ExitStatus {
+        func proceed(_ store: some NewsletterStore) async -> ExitStatus {
             // One run at a time per data directory (SQLite) or per database (PostgreSQL, so two
             // hosts' cron entries decide once); the lock goes with its holder however it dies.
             // The status comes out of the lock, so the lock and the store are let go before exit.
             do {
-                let decided = try store.withRunLock(target, dataDirectory: settings.dataDirectory) { hold in
-                    decide(store, hold: hold)
+                let decided = try await store.withRunLock(target, dataDirectory: settings.dataDirectory) { hold in
+                    await decide(store, hold: hold)
                 }
                 if let decided { return decided }
                 Terminal.printError("another `newsletter run` holds the run lock (\(store.locationDescription))")
@@ -55,7 +55,7 @@ struct RunCommand: ParsableCommand {
             }
         }
 
-        func decide(_ store: some NewsletterStore, hold: any WeekLockHold) -> ExitStatus {
+        func decide(_ store: some NewsletterStore, hold: any WeekLockHold) async -> ExitStatus {
             // What the bounce mailbox learnt since the last run, before anyone is mailed again.
             if let mailbox = settings.bounces.mailbox { Self.fetchBounces(mailbox, store: store, context: context) }
 
@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
             let observer = RunProgress(progress: Terminal.isInteractive ? ProgressBar(verb: "Running") : nil)
             let report: RunReport
             do {
-                report = try weeklyRun.run(
+                report = try await weeklyRun.run(
                     target: target, request: week.week == nil ? .scheduled : .named, observer: observer)
             } catch {
                 observer.progress?.clear()
@@ -82,7 +82,7 @@ struct RunCommand: ParsableCommand {
             for failure in report.ingest.failed { Terminal.printError(failure) }
             return finish(report.summary, status: report.exitStatus, context: context, since: started)
         }
-        let status = proceed(try context.openStore())
+        let status = await proceed(try context.openStore())
         if status != .success { throw status }
     }
 

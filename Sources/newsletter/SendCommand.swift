@@ -3,7 +3,7 @@ import Foundation
 import NewsletterCore
 import Synchronization
 
-struct Send: ParsableCommand {
+struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send the week's approved issue to every confirmed subscriber, each exactly once.",
         discussion: """
@@ -35,7 +35,7 @@ struct Send: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let context = try global.components()
         let settings = context.configuration
         let week = self.week.resolve(settings)
@@ -43,12 +43,12 @@ struct Send: ParsableCommand {
         if !dryRun { try context.configuration.requireOneClickUnsubscribeURL() }
         let store = try context.openStore()
         // Opened here, so everything below works on the store itself, whichever backend.
-        func proceed(_ store: some NewsletterStore) throws {
+        func proceed(_ store: some NewsletterStore) async throws {
             let mailer = Mailer(store: store, settings: delivery, logger: context.logger)
             let transport = settings.transport(for: week)
 
             if let to {
-                let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
+                let outcome = try await mailer.sendTest(week, to: try MailAddress(to), through: transport)
                 print("test send of \(week) to \(to): \(outcome)")
                 if case .sent = outcome { return }
                 throw ExitStatus.partialFailure
@@ -62,7 +62,7 @@ struct Send: ParsableCommand {
             let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
             let observer = SendProgress(progress: progress)
             do {
-                let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
+                let summary = try await mailer.send(week, through: transport, limit: limit, observer: observer)
                 progress?.clear()
                 print(summary.line(week))
                 for failure in try store.deliveryReplies(week, state: .failed).prefix(10) {
@@ -76,7 +76,7 @@ struct Send: ParsableCommand {
                 throw error
             }
         }
-        try proceed(store)
+        try await proceed(store)
     }
 }
 

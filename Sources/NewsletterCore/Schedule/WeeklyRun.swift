@@ -164,7 +164,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     /// and those rules do not apply to it (`WeekRequest`).
     public func run(
         target: IssueWeek, request: WeekRequest, now: Date = Date(), observer: (any RunObserver)? = nil
-    ) throws(RunError) -> RunReport {
+    ) async throws(RunError) -> RunReport {
         var report = RunReport()
         report.ingest = ingest(observer: observer)
         var weeks: [(IssueWeek, WeekRequest)] = []
@@ -177,7 +177,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             throw .store("\(error)")
         }
         for (week, request) in weeks {
-            let outcome = try runWeek(week, request: request, now: now, observer: observer)
+            let outcome = try await runWeek(week, request: request, now: now, observer: observer)
             report.weeks.append((week, outcome))
             // A mail server that is down for one week is down for the next.
             if case .serverUnavailable = outcome { break }
@@ -214,7 +214,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return ingested
     }
 
-    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?) throws(RunError)
+    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?) async throws(RunError)
         -> WeekOutcome
     {
         do {
@@ -230,7 +230,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             try store.beginRun(week, at: now)
             let outcome: WeekOutcome
             do {
-                outcome = try act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
+                outcome = try await act(on: decision, week: week, lateBy: Self.lateness(decision), observer: observer)
             } catch {
                 // Whatever stopped the week, status must say so rather than "running".
                 try? store.finishRun(week, outcome: "error", summary: "\(error)", error: "\(error)", at: Date())
@@ -262,7 +262,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     private func act(
         on decision: RunSchedule.Decision, week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?
     )
-        throws -> WeekOutcome
+        async throws -> WeekOutcome
     {
         switch decision {
         case .alreadySent:
@@ -287,11 +287,11 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         }
         try ensureLockHeld()
         if issue.approvedHash != hash {
-            guard settings.approval == .auto else { return try mailEditors(week, issue: issue, hash: hash) }
+            guard settings.approval == .auto else { return try await mailEditors(week, issue: issue, hash: hash) }
             try store.approve(week, hash: hash, at: Date())
             logger.notice("draft approved by run.approval = auto", metadata: ["week": "\(week)", "hash": "\(hash)"])
         }
-        return try send(week, lateBy: lateBy, observer: observer)
+        return try await send(week, lateBy: lateBy, observer: observer)
     }
 
     /// Builds and freezes the draft; returns an outcome when there is nothing to send.
@@ -341,7 +341,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
     }
 
     /// One preview copy per editor per draft hash; the run then waits for `approve`.
-    private func mailEditors(_ week: IssueWeek, issue: IssueRecord, hash: String) throws -> WeekOutcome {
+    private func mailEditors(_ week: IssueWeek, issue: IssueRecord, hash: String) async throws -> WeekOutcome {
         let already = try store.editorsMailed(week, draftHash: hash)
         let mailer = Mailer(store: store, settings: delivery, logger: logger)
         let transport = configuration.transport(for: week)
@@ -349,7 +349,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         var failed: [String: String] = [:]
         for editor in settings.editors where !already.contains(editor.lowercased()) {
             do {
-                let outcome = try mailer.sendTest(
+                let outcome = try await mailer.sendTest(
                     week, to: try MailAddress(editor), through: transport, subjectPrefix: "[preview, not approved] ")
                 guard case .sent = outcome else {
                     failed[editor] = "\(outcome)"
@@ -371,7 +371,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return .waitingForApproval(draftHash: hash, editorsMailed: mailed, editorsFailed: failed)
     }
 
-    private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) throws -> WeekOutcome {
+    private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) async throws -> WeekOutcome {
         let lock: RunLock?
         do {
             lock = try SendLock.take(for: store, path: sendLockPath)
@@ -382,7 +382,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         observer?.stage("send", week: week)
         let mailer = Mailer(store: store, settings: delivery, logger: logger)
         do {
-            let summary = try mailer.send(week, through: configuration.transport(for: week), observer: observer)
+            let summary = try await mailer.send(week, through: configuration.transport(for: week), observer: observer)
             if summary.complete { return .sent(summary, lateBy: lateBy) }
             return summary.leftToOtherSenders ? .leftToOtherSenders(summary) : .incomplete(summary)
         } catch DeliveryError.serverUnavailable(let reason, let summary) {

@@ -23,7 +23,7 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
     /// the editors, send), or returns nil at once when another run holds it. On SQLite that is
     /// the data directory's run.lock; on a shared database a lock in the database, so two
     /// hosts' cron entries decide once. `week` names the run in messages.
-    func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) throws -> T) throws -> T?
+    func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) async throws -> T) async throws -> T?
 }
 
 extension AppDatabase: NewsletterStore {
@@ -33,8 +33,8 @@ extension AppDatabase: NewsletterStore {
 
     public func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] { [] }
 
-    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) throws -> T)
-        throws -> T?
+    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) async throws -> T)
+        async throws -> T?
     {
         // The kernel drops the flock when its holder dies, however it dies.
         let lock: RunLock
@@ -46,7 +46,8 @@ extension AppDatabase: NewsletterStore {
             case .unavailable: throw error
             }
         }
-        return try withExtendedLifetime(lock) { try body(FileLockHold()) }
+        defer { withExtendedLifetime(lock) {} }
+        return try await body(FileLockHold())
     }
 
     /// A flock is held until its descriptor is closed: it cannot be lost under its holder.

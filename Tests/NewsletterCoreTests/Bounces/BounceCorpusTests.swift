@@ -7,8 +7,8 @@ import Testing
 /// with the file and the reason, the rest still processed, nothing counted twice.
 @Suite(.serialized, .enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
 struct BounceCorpusTests {
-    @Test func everyCopyWentOutWithItsOwnOpaqueEnvelopeSender() throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    @Test func everyCopyWentOutWithItsOwnOpaqueEnvelopeSender() async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         #expect(scenario.copies.count == 10)
         let senders = scenario.copies.values.map(\.verp)
         #expect(Set(senders).count == 10)
@@ -26,8 +26,8 @@ struct BounceCorpusTests {
         #expect(try scenario.store.verpRecipient(token: forged) == nil)
     }
 
-    @Test func theCorpusIsClassifiedAsExpected() throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    @Test func theCorpusIsClassifiedAsExpected() async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         let files = try scenario.corpusFiles()
         let processor = scenario.processor()
         let summary = try processor.importFiles(files.map(\.path))
@@ -68,8 +68,8 @@ struct BounceCorpusTests {
         #expect(try scenario.store.bounceTally(scenario.week) == tally)
     }
 
-    @Test func aTenMegabyteBounceIsClassifiedAndAnOversizedOneRefused() throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    @Test func aTenMegabyteBounceIsClassifiedAndAnOversizedOneRefused() async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         let large = scenario.largeBounce(subscriber: 9, megabytes: 10)
         #expect(large.count > 10_000_000)
         let outcome = try scenario.processor().process(large, source: .file)
@@ -89,8 +89,8 @@ struct BounceCorpusTests {
         #expect(reason.contains("bounces.max_message_bytes"))
     }
 
-    @Test func mboxFilesAreSplitAndEachMessageNamedByItsLine() throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    @Test func mboxFilesAreSplitAndEachMessageNamedByItsLine() async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         let files = try scenario.corpusFiles()
         var mbox = ""
         for (expectation, path) in files
@@ -109,8 +109,8 @@ struct BounceCorpusTests {
         #expect(summary.refused.first?.contains("malformed multipart") == true)
     }
 
-    @Test func softBouncesAcrossIssuesMarkBouncedAndAGoodDeliveryResetsTheCount() throws {
-        let scenario = try BounceScenario(subscribers: 2, bounceAfter: 2)
+    @Test func softBouncesAcrossIssuesMarkBouncedAndAGoodDeliveryResetsTheCount() async throws {
+        let scenario = try await BounceScenario(subscribers: 2, bounceAfter: 2)
         let processor = scenario.processor(bounceAfter: 2)
         let subscriber = try #require(try scenario.store.subscriber(email: "reader0@example.org"))
         // Two soft bounces for this week's copy (a delayed notice, then the final failure) and

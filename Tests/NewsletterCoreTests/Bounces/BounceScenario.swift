@@ -18,7 +18,7 @@ struct BounceScenario {
     static let bounceAddress = "bounces@shiporskip.example"
     static var verp: VERPAddress { VERPAddress(base: try! MailAddress(bounceAddress)) }
 
-    init(subscribers: Int = 10, bounceAfter: Int = 3) throws {
+    init(subscribers: Int = 10, bounceAfter: Int = 3) async throws {
         subscriberCount = subscribers
         directory = try TestPaths.temporaryDirectory()
         store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
@@ -37,7 +37,7 @@ struct BounceScenario {
         settings.bounceAfter = bounceAfter
         settings.concurrency = 2
         let sink = try SMTPSink()
-        _ = try Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
+        _ = try await Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
             week, through: SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true)))
         var copies: [Int: (String, String)] = [:]
         for dump in try sink.messages() {

@@ -22,8 +22,8 @@ struct MailboxFetchTests {
     }
 
     @Test(arguments: [MailboxClient.Kind.imap, .pop3])
-    func fetchTurnsTheCorpusIntoTheExpectedStates(kind: MailboxClient.Kind) throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    func fetchTurnsTheCorpusIntoTheExpectedStates(kind: MailboxClient.Kind) async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         let dovecot = try DovecotServer()
         let files = try scenario.corpusFiles()
         for (_, path) in files { try dovecot.deliver(TestPaths.bytes(URL(fileURLWithPath: path))) }
@@ -82,8 +82,8 @@ struct MailboxFetchTests {
     }
 
     @Test(arguments: [MailboxClient.Kind.imap, .pop3])
-    func messagesStoredBeforeACrashAreDeletedNotCountedAgain(kind: MailboxClient.Kind) throws {
-        let scenario = try BounceScenario(subscribers: 10)
+    func messagesStoredBeforeACrashAreDeletedNotCountedAgain(kind: MailboxClient.Kind) async throws {
+        let scenario = try await BounceScenario(subscribers: 10)
         let dovecot = try DovecotServer()
         let files = try scenario.corpusFiles().filter { !$0.expectation.outcome.hasPrefix("refused") }
         for (_, path) in files { try dovecot.deliver(TestPaths.bytes(URL(fileURLWithPath: path))) }

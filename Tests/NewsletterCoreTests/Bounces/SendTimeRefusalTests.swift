@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func refusalsDuringSendAreRecordedAsBounces() throws {
+    func refusalsDuringSendAreRecordedAsBounces() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let store = try AppDatabase.open(path: directory.appendingPathComponent("n.sqlite").path)
         try store.saveDraft(
@@ -61,7 +61,7 @@ import Testing
         settings.verp = VERPAddress(base: try MailAddress("bounces@shiporskip.example"))
         settings.bounceAfter = 2
         let sink = try SMTPSink(faults: ["-f", "RCPT"])  // 5xx with no specific status: soft
-        _ = try Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
+        _ = try await Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
             week, through: SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true)))
         let tally = try store.bounceTally(week)
         #expect(tally.soft + tally.hard == 2)

@@ -7,7 +7,7 @@ import Testing
     .enabled(if: SMTPSink.available && DovecotServer.available, "smtp-sink or Dovecot (Debian) is not installed"))
 struct BouncesCommandTests {
     @Test func importFetchListStatusAndConfig() async throws {
-        let scenario = try BounceScenario(subscribers: 10)
+        let scenario = try await BounceScenario(subscribers: 10)
         let dovecot = try DovecotServer()
         let files = try scenario.corpusFiles()
         try """

@@ -66,7 +66,7 @@ struct LedgerCommitterTests {
         }
     }
 
-    @Test func aConnectionSendsItsNextMessageOnlyOnceItsLastOutcomeIsRecorded() throws {
+    @Test func aConnectionSendsItsNextMessageOnlyOnceItsLastOutcomeIsRecorded() async throws {
         for index in 0..<120 {
             _ = try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
         }
@@ -76,7 +76,7 @@ struct LedgerCommitterTests {
         settings.batchSize = 5
         settings.retries = 0
         let transport = CheckingTransport(store: store, week: week)
-        let summary = try Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
+        let summary = try await Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
             week, through: transport)
         #expect(transport.violations.withLock { $0 }.isEmpty)
         #expect(transport.accepted.withLock { $0 } == 120)
@@ -148,7 +148,7 @@ struct LedgerCommitterTests {
     /// what the ledger holds, leaves each connection's unrecorded message in flight (and sends
     /// nothing after it), and loses nobody: the next run, with room again, sends everyone else,
     /// and only the messages that were in flight twice.
-    @Test func aLedgerThatCannotRecordStopsTheSendWithoutCountingOrLosingAMessage() throws {
+    @Test func aLedgerThatCannotRecordStopsTheSendWithoutCountingOrLosingAMessage() async throws {
         let readers = (0..<60).map { "reader\($0)@example.org" }
         for email in readers { _ = try store.addSubscriber(email: email, name: nil, status: .confirmed) }
         try LedgerFull.install(in: store, afterSent: 7)
@@ -162,7 +162,7 @@ struct LedgerCommitterTests {
         mailer.time = time
         let first = RecordingTransport()
 
-        let error = try #require(throws: DeliveryError.self) { try mailer.send(week, through: first) }
+        let error = try await #require(throws: DeliveryError.self) { try await mailer.send(week, through: first) }
         // The store's failure, not the mail server's: said so, with the store's own error and
         // what to do, and the store's exit status.
         guard case .storeFailed(let reason, let summary) = error else {
@@ -195,7 +195,7 @@ struct LedgerCommitterTests {
 
         try LedgerFull.remove(from: store)
         let second = RecordingTransport()
-        let again = try mailer.send(week, through: second)
+        let again = try await mailer.send(week, through: second)
         #expect(again.complete && again.resumed == inFlight.count)
         #expect(try store.deliveryCounts(week) == [.sent: readers.count])
         var copies = first.copies
@@ -231,34 +231,86 @@ struct LedgerCommitterTests {
         func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] { [] }
     }
 
-    /// Eight threads hand over and wait for 300 outcomes each: every outcome is recorded exactly
-    /// once, each is recorded before its worker hears so, and nobody waits for ever.
-    @Test func everyOutcomeIsRecordedOnceWhoeverCommitsIt() async throws {
+    /// Eight workers on threads of their own hand over and await 300 outcomes each, with one
+    /// committing task: every outcome is recorded exactly once, each before its worker hears so,
+    /// and nobody waits for ever.
+    @Test func everyOutcomeIsRecordedOnceAndBeforeItsWorkerHears() async throws {
         let ledger = CountingLedger()
         let committer = LedgerCommitter(ledger: ledger, week: week, time: ManualTime())
         let workers = 8
         let perWorker = 300
         let early = Mutex<[Int64]>([])
-        let finished = DispatchGroup()
-        for worker in 0..<workers {
-            finished.enter()
-            Thread {
-                var pipeline = OutcomePipeline(committer: committer)
-                for index in 0..<perWorker {
-                    let id = Int64(worker * perWorker + index)
-                    pipeline.submit(.sent(subscriberID: id, messageID: "m\(id)", reply: "250")) {
-                        if !ledger.recorded.withLock({ $0.contains(id) }) { early.withLock { $0.append(id) } }
-                    }
-                    try? pipeline.awaitCommitted()
+        async let drained: Void = ThreadExecutor.withOwnThread { await committer.drain() }
+        await ThreadExecutor.run(count: workers) { worker in
+            var pipeline = OutcomePipeline(committer: committer)
+            for index in 0..<perWorker {
+                let id = Int64(worker * perWorker + index)
+                pipeline.submit(.sent(subscriberID: id, messageID: "m\(id)", reply: "250")) {
+                    if !ledger.recorded.withLock({ $0.contains(id) }) { early.withLock { $0.append(id) } }
                 }
-                finished.leave()
-            }.start()
+                try? await pipeline.awaitCommitted()
+            }
         }
-        try await Blocking.run { finished.wait() }
+        committer.close()
+        await drained
         let recorded = ledger.recorded.withLock { $0 }
         #expect(recorded.count == workers * perWorker)
         #expect(Set(recorded) == Set((0..<Int64(workers * perWorker))))
         #expect(early.withLock { $0 }.isEmpty)
+    }
+
+    /// A ledger whose first commit waits until the test lets it finish, and that remembers the
+    /// groups it was asked to record.
+    final class GatedLedger: DeliveryLedger {
+        let groups = Mutex<[[Int64]]>([])
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+
+        func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
+            let first = groups.withLock { $0.isEmpty }
+            if first {
+                entered.signal()
+                release.wait()
+            }
+            groups.withLock { $0.append(records.map(\.subscriberID)) }
+        }
+
+        func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) { (0, 0) }
+        func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] { [] }
+        func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {}
+        func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {}
+        func recordFailed(
+            _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
+        ) throws {}
+        func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {}
+        func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {}
+        func finishDelivery(_ week: IssueWeek) throws {}
+        func ensureClaimsHeld(_ week: IssueWeek) throws {}
+        func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int { wanted }
+        func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] { [:] }
+        var admitsConcurrentSenders: Bool { false }
+        func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] { [] }
+        func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] { [] }
+    }
+
+    /// The outcomes three connections hand over while a commit is running go into the ledger
+    /// together, in the one transaction after it: the connections do not take turns at the
+    /// writer once per message.
+    @Test func outcomesHandedOverDuringACommitAreCommittedTogetherNext() async throws {
+        let ledger = GatedLedger()
+        let committer = LedgerCommitter(ledger: ledger, week: week, time: ManualTime())
+        async let drained: Void = ThreadExecutor.withOwnThread { await committer.drain() }
+        var pipelines = (0..<4).map { _ in OutcomePipeline(committer: committer) }
+        pipelines[0].submit(.sent(subscriberID: 0, messageID: "m0", reply: "250"))
+        try await Blocking.run { ledger.entered.wait() }
+        for index in 1..<4 {
+            pipelines[index].submit(.deferred(subscriberID: Int64(index), reply: "451"))
+        }
+        ledger.release.signal()
+        for index in 0..<4 { try await pipelines[index].awaitCommitted() }
+        committer.close()
+        await drained
+        #expect(ledger.groups.withLock { $0 } == [[0], [1, 2, 3]])
     }
 }
 

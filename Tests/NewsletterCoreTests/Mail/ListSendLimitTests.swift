@@ -90,7 +90,7 @@ struct ListSendLimitTests {
         #expect(granted >= allowed - 20, "\(granted) of \(allowed): the senders did get what the limit allows")
     }
 
-    @Test func aSendPacedByTheListLimitTakesAsLongAsTheLimitSays() throws {
+    @Test func aSendPacedByTheListLimitTakesAsLongAsTheLimitSays() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let store = try AppDatabase.open(path: directory.appendingPathComponent("newsletter.sqlite").path)
         let week = try IssueWeek(parsing: "2026-W47")
@@ -110,7 +110,7 @@ struct ListSendLimitTests {
         let clock = ManualTime()
         var mailer = Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
         mailer.time = clock
-        let summary = try mailer.send(week, through: FileTransport(directory: directory.appendingPathComponent("out").path))
+        let summary = try await mailer.send(week, through: FileTransport(directory: directory.appendingPathComponent("out").path))
         #expect(summary.sent == 45 && summary.complete)
         // 45 messages at 20/s with 1 to start with: at least 44 / 20 s of waiting.
         let waited = clock.sleeps.reduce(Duration.zero, +).seconds

@@ -57,10 +57,10 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func everyConfirmedSubscriberGetsExactlyOneCopy() throws {
+    func everyConfirmedSubscriberGetsExactlyOneCopy() async throws {
         try prepare(subscribers: 40)
         let sink = try SMTPSink()
-        let summary = try mailer().send(week, through: smtp(sink))
+        let summary = try await mailer().send(week, through: smtp(sink))
         #expect(summary.sent == 40 && summary.failed == 0 && summary.deferred == 0)
         #expect(summary.complete)
         #expect(try store.issue(week)?.status == .sent)
@@ -74,16 +74,16 @@ struct MailerTests {
         #expect(dumps.contains { $0.contains("Hi Reader 0,") })
         // A second run sends nothing, not even to someone who subscribed since.
         _ = try store.addSubscriber(email: "latecomer@example.org", name: nil, status: .confirmed)
-        let again = try mailer().send(week, through: smtp(sink))
+        let again = try await mailer().send(week, through: smtp(sink))
         #expect(again.sent == 0 && again.complete)
         #expect(try sink.recipients().count == 40)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aPermanentRejectionIsRecordedWithTheServersReply() throws {
+    func aPermanentRejectionIsRecordedWithTheServersReply() async throws {
         try prepare(subscribers: 5)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
-        let summary = try mailer().send(week, through: smtp(sink))
+        let summary = try await mailer().send(week, through: smtp(sink))
         #expect(summary.failed == 5 && summary.sent == 0)
         let replies = try store.deliveryReplies(week, state: .failed)
         #expect(replies.count == 5)
@@ -93,29 +93,29 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func temporaryRejectionsAreRetriedThenDeferredToTheNextRun() throws {
+    func temporaryRejectionsAreRetriedThenDeferredToTheNextRun() async throws {
         try prepare(subscribers: 6)
         do {
             let busy = try SMTPSink(faults: ["-r", "RCPT"])
-            let summary = try mailer(retries: 2).send(week, through: smtp(busy))
+            let summary = try await mailer(retries: 2).send(week, through: smtp(busy))
             #expect(summary.deferred == 6 && summary.sent == 0 && !summary.complete)
             #expect(try store.deliveryReplies(week, state: .deferred).allSatisfy { $0.reply.hasPrefix("4") })
             #expect(try store.issue(week)?.status == .approved)
         }
         let healthy = try SMTPSink()
-        let next = try mailer().send(week, through: smtp(healthy))
+        let next = try await mailer().send(week, through: smtp(healthy))
         #expect(next.sent == 6 && next.complete)
         #expect(try healthy.recipients().count == 6)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aServerThatIsDownStopsTheRunAndMarksNothingSent() throws {
+    func aServerThatIsDownStopsTheRunAndMarksNothingSent() async throws {
         try prepare(subscribers: 8)
         let port = try SMTPSink.freePort()
         let down = SMTPTransport(
             settings: SMTPTransport.Settings(url: "smtp://127.0.0.1:\(port)", allowPlaintext: true))
-        #expect {
-            try mailer().send(week, through: down)
+        await #expect {
+            try await mailer().send(week, through: down)
         } throws: { error in
             guard case .serverUnavailable(_, let summary) = error as? DeliveryError else { return false }
             return summary.sent == 0
@@ -123,66 +123,66 @@ struct MailerTests {
         let counts = try store.deliveryCounts(week)
         #expect(counts[.sent] == nil && counts[.sending] == nil && counts[.pending] == 8)
         let sink = try SMTPSink()
-        #expect(try mailer().send(week, through: smtp(sink)).sent == 8)
+        #expect(try await mailer().send(week, through: smtp(sink)).sent == 8)
         #expect(try sink.recipients().count == 8)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func starttlsIsRequiredUnlessPlaintextIsAllowed() throws {
+    func starttlsIsRequiredUnlessPlaintextIsAllowed() async throws {
         try prepare(subscribers: 2)
         let sink = try SMTPSink()  // offers no STARTTLS
         let strict = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url))
-        #expect(throws: DeliveryError.self) { try mailer().send(week, through: strict) }
+        await #expect(throws: DeliveryError.self) { try await mailer().send(week, through: strict) }
         #expect(try sink.recipients().isEmpty)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func limitAndUnsubscribesMidRunAreHonoured() throws {
+    func limitAndUnsubscribesMidRunAreHonoured() async throws {
         try prepare(subscribers: 10)
         let sink = try SMTPSink()
-        let first = try mailer(concurrency: 2).send(week, through: smtp(sink), limit: 4)
+        let first = try await mailer(concurrency: 2).send(week, through: smtp(sink), limit: 4)
         #expect(first.sent == 4 && !first.complete)
         let leaving = try #require(try store.subscriber(email: "reader9@example.org"))
         try store.setStatus(.unsubscribed, forSubscriber: leaving.id)
-        let rest = try mailer(concurrency: 2).send(week, through: smtp(sink))
+        let rest = try await mailer(concurrency: 2).send(week, through: smtp(sink))
         #expect(rest.sent == 5 && rest.skipped == 1 && rest.complete)
         #expect(!(try sink.recipients()).contains("reader9@example.org"))
         #expect(try sink.recipients().count == 9)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aDroppedConnectionIsTemporary() throws {
+    func aDroppedConnectionIsTemporary() async throws {
         try prepare(subscribers: 3)
         let sink = try SMTPSink(faults: ["-q", "DATA"])  // hangs up, without a word, at DATA
-        let summary = try mailer(retries: 1).send(week, through: smtp(sink))
+        let summary = try await mailer(retries: 1).send(week, through: smtp(sink))
         #expect(summary.deferred == 3 && summary.sent == 0 && !summary.complete)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aServerTooSlowToReplyTimesOutAndIsRetriedLater() throws {
+    func aServerTooSlowToReplyTimesOutAndIsRetriedLater() async throws {
         try prepare(subscribers: 1)
         let sink = try SMTPSink(faults: ["-w", "4"])  // four seconds before answering DATA
         var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
-        let summary = try mailer(retries: 0).send(week, through: SMTPTransport(settings: settings))
+        let summary = try await mailer(retries: 0).send(week, through: SMTPTransport(settings: settings))
         #expect(summary.deferred == 1 && summary.sent == 0)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func permanentFailuresMarkASubscriberBounced() throws {
+    func permanentFailuresMarkASubscriberBounced() async throws {
         try prepare(subscribers: 2)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
-        _ = try mailer(bounceAfter: 1).send(week, through: smtp(sink))
+        _ = try await mailer(bounceAfter: 1).send(week, through: smtp(sink))
         #expect(try store.subscriberCount(status: .bounced) == 2)
         #expect(try store.subscriberCount(status: .confirmed) == 0)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func theRateLimitSpacesMessagesOut() throws {
+    func theRateLimitSpacesMessagesOut() async throws {
         try prepare(subscribers: 12)
         let sink = try SMTPSink()
         let time = ManualTime()
-        let summary = try mailer(concurrency: 1, perSecond: 10, time: time).send(week, through: smtp(sink))
+        let summary = try await mailer(concurrency: 1, perSecond: 10, time: time).send(week, through: smtp(sink))
         #expect(summary.sent == 12)
         // A burst of 10, then one more every 100 ms: two waits of 100 ms, on the clock the test
         // holds, so a slow machine (whose sends take longer) asks for the same waits.
@@ -191,10 +191,10 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func receivedMessagesParseBackWithAnIndependentParser() throws {
+    func receivedMessagesParseBackWithAnIndependentParser() async throws {
         try prepare(subscribers: 1)
         let sink = try SMTPSink()
-        _ = try mailer().send(week, through: smtp(sink))
+        _ = try await mailer().send(week, through: smtp(sink))
         let dump = try #require(try sink.messages().first)
         let file = try TestPaths.temporaryDirectory().appendingPathComponent("received.eml")
         try Data(dump.utf8).write(to: file)
@@ -222,10 +222,10 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aRefusedSenderStopsTheRunInsteadOfFailingEveryone() throws {
+    func aRefusedSenderStopsTheRunInsteadOfFailingEveryone() async throws {
         try prepare(subscribers: 6)
         let sink = try SMTPSink(faults: ["-f", "MAIL"])  // 5xx to MAIL FROM: the server refuses us
-        #expect(throws: DeliveryError.self) { try mailer().send(week, through: smtp(sink)) }
+        await #expect(throws: DeliveryError.self) { try await mailer().send(week, through: smtp(sink)) }
         let counts = try store.deliveryCounts(week)
         #expect(counts[.failed] == nil && counts[.pending] == 6)
         #expect(try store.issue(week)?.status == .approved)
@@ -233,19 +233,19 @@ struct MailerTests {
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func noAnswerAfterTheWholeMessageIsNotRetriedSoItCannotArriveTwice() throws {
+    func noAnswerAfterTheWholeMessageIsNotRetriedSoItCannotArriveTwice() async throws {
         try prepare(subscribers: 1)
         let sink = try SMTPSink(faults: ["-W", ".:3"])  // stores the message, answers "." three seconds late
         var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
-        let summary = try mailer(retries: 2).send(week, through: SMTPTransport(settings: settings))
+        let summary = try await mailer(retries: 2).send(week, through: SMTPTransport(settings: settings))
         #expect(summary.sent == 1 && summary.deferred == 0)
         #expect(try store.deliveryReplies(week, state: .sent).first?.reply.hasPrefix("unconfirmed") == true)
-        Thread.sleep(forTimeInterval: 2.5)  // let the sink finish writing what it got
+        try await Task.sleep(for: .milliseconds(2500))  // let the sink finish writing what it got
         #expect(try sink.recipients().count <= 1)
     }
 
-    @Test func aServerThatNeverGreetsStopsTheRun() throws {
+    @Test func aServerThatNeverGreetsStopsTheRun() async throws {
         try prepare(subscribers: 3)
         // A listening socket that never accepts: connections complete, no greeting ever comes.
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -264,25 +264,25 @@ struct MailerTests {
         var settings = SMTPTransport.Settings(
             url: "smtp://127.0.0.1:\(UInt16(bigEndian: address.sin_port))", allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
-        #expect(throws: DeliveryError.self) { try mailer().send(week, through: SMTPTransport(settings: settings)) }
+        await #expect(throws: DeliveryError.self) { try await mailer().send(week, through: SMTPTransport(settings: settings)) }
         #expect(try store.deliveryCounts(week)[.pending] == 3)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func manyIdenticalRefusalsInARowTripTheCircuitBreaker() throws {
+    func manyIdenticalRefusalsInARowTripTheCircuitBreaker() async throws {
         try prepare(subscribers: 14)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
-        #expect(throws: DeliveryError.self) { try mailer(concurrency: 1).send(week, through: smtp(sink)) }
+        await #expect(throws: DeliveryError.self) { try await mailer(concurrency: 1).send(week, through: smtp(sink)) }
         let counts = try store.deliveryCounts(week)
         #expect(counts[.failed] == 10 && counts[.pending] == 4)
         #expect(try store.issue(week)?.status == .approved)
     }
 
     @Test(.enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"))
-    func aHalfSentIssueCannotBeRebuiltOrSkipped() throws {
+    func aHalfSentIssueCannotBeRebuiltOrSkipped() async throws {
         try prepare(subscribers: 4)
         let sink = try SMTPSink()
-        _ = try mailer().send(week, through: smtp(sink), limit: 2)
+        _ = try await mailer().send(week, through: smtp(sink), limit: 2)
         #expect(throws: IssueStoreError.sendingStarted(week)) {
             try store.saveDraft(
                 IssueDraft(
@@ -292,10 +292,10 @@ struct MailerTests {
         #expect(try store.issue(week)?.draftHash == "h1")
     }
 
-    @Test func theFileTransportWritesOneMessagePerRecipient() throws {
+    @Test func theFileTransportWritesOneMessagePerRecipient() async throws {
         try prepare(subscribers: 3)
         let messages = directory.appendingPathComponent("outbox/\(week)/messages")
-        let summary = try mailer().send(week, through: FileTransport(directory: messages.path))
+        let summary = try await mailer().send(week, through: FileTransport(directory: messages.path))
         #expect(summary.sent == 3)
         let files = try FileManager.default.contentsOfDirectory(atPath: messages.path).filter { $0.hasSuffix(".eml") }
         #expect(files.count == 3)
@@ -305,7 +305,7 @@ struct MailerTests {
     /// closes it, and SQLite folds its write-ahead log into the file and removes it before the
     /// process exits (`newsletter run` left the log behind about one time in four). Rounds,
     /// since a worker that had only signalled it was done let go a moment later, or not.
-    @Test func onceASendReturnsNoWorkerHoldsTheStore() throws {
+    @Test func onceASendReturnsNoWorkerHoldsTheStore() async throws {
         for round in 0..<20 {
             let path = directory.appendingPathComponent("round\(round).sqlite").path
             weak var released: AppDatabase?
@@ -315,7 +315,7 @@ struct MailerTests {
                 try prepare(subscribers: 3, in: store)
                 let sender = Mailer(store: store, settings: try mailer().settings, logger: Logger(label: "tests"))
                 let messages = directory.appendingPathComponent("round\(round)")
-                #expect(try sender.send(week, through: FileTransport(directory: messages.path)).sent == 3)
+                #expect(try await sender.send(week, through: FileTransport(directory: messages.path)).sent == 3)
             }
             let held = released != nil
             #expect(!held, "round \(round): the store outlived the send")
@@ -324,18 +324,18 @@ struct MailerTests {
         }
     }
 
-    @Test func onlyAnApprovedIssueIsSent() throws {
+    @Test func onlyAnApprovedIssueIsSent() async throws {
         try store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
-        #expect(throws: DeliveryError.self) {
-            try mailer().send(week, through: FileTransport(directory: directory.path))
+        await #expect(throws: DeliveryError.self) {
+            try await mailer().send(week, through: FileTransport(directory: directory.path))
         }
     }
 
-    @Test func aTestSendLeavesTheLedgerAlone() throws {
+    @Test func aTestSendLeavesTheLedgerAlone() async throws {
         try prepare(subscribers: 2)
         let messages = directory.appendingPathComponent("test-send")
-        let outcome = try mailer().sendTest(
+        let outcome = try await mailer().sendTest(
             week, to: try MailAddress("editor@example.org", displayName: "Editor"),
             through: FileTransport(directory: messages.path))
         guard case .sent = outcome else {

@@ -35,9 +35,9 @@ struct WeeklyRunTests {
             logger: Logger(label: "test"))
     }
 
-    @Test func missedWeeksAreSkippedWithTheirReasonAndTheDueWeekIsSent() throws {
+    @Test func missedWeeksAreSkippedWithTheirReasonAndTheDueWeekIsSent() async throws {
         let run = try weeklyRun(missed: .skip)
-        let report = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
+        let report = try await run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
         #expect(report.weeks.map(\.week) == [week("2026-W45"), week("2026-W46"), week("2026-W47")])
         for missed in ["2026-W45", "2026-W46"] {
             let issue = try #require(try run.store.issue(week(missed)))
@@ -48,15 +48,15 @@ struct WeeklyRunTests {
         #expect(try run.store.lastRunWeek() == week("2026-W47"))
 
         // The next run has nothing left to catch up on, and sends nothing again.
-        let again = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T07:00:00Z"))
+        let again = try await run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T07:00:00Z"))
         #expect(again.weeks.count == 1)
         #expect(again.weeks.first?.outcome == .nothingToDo(reason: "already sent"))
         #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
     }
 
-    @Test func sendLateSendsEachMissedWeekOldestFirst() throws {
+    @Test func sendLateSendsEachMissedWeekOldestFirst() async throws {
         let run = try weeklyRun(missed: .sendLate)
-        let report = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
+        let report = try await run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
         #expect(report.weeks.map(\.week) == [week("2026-W45"), week("2026-W46"), week("2026-W47")])
         for sent in ["2026-W45", "2026-W46", "2026-W47"] {
             #expect(try run.store.issue(week(sent))?.status == .sent, "\(sent)")
@@ -69,9 +69,9 @@ struct WeeklyRunTests {
         #expect(lateBy == date("2026-11-23T06:00:00Z").timeIntervalSince(date("2026-11-09T00:00:00Z")))
     }
 
-    @Test func theCutoffStillAppliesToMissedWeeksSentLate() throws {
+    @Test func theCutoffStillAppliesToMissedWeeksSentLate() async throws {
         let run = try weeklyRun(missed: .sendLate, cutoff: .days(10))
-        let report = try run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
+        let report = try await run.run(target: week("2026-W47"), request: .scheduled, now: date("2026-11-23T06:00:00Z"))
         // W45 ended 9 November: more than ten days ago. W46 ended 16 November: within them.
         #expect(try run.store.issue(week("2026-W45"))?.skipReason?.hasPrefix("not sent by the cutoff") == true)
         #expect(try run.store.issue(week("2026-W46"))?.status == .sent)
@@ -79,21 +79,21 @@ struct WeeklyRunTests {
         #expect(report.exitStatus == .success)
     }
 
-    @Test func aNamedWeekDoesNotCatchUpOnOthers() throws {
+    @Test func aNamedWeekDoesNotCatchUpOnOthers() async throws {
         let run = try weeklyRun(missed: .sendLate)
-        let report = try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
+        let report = try await run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
         #expect(report.weeks.map(\.week) == [week("2026-W47")])
         #expect(try run.store.issue(week("2026-W45")) == nil)
     }
 
-    @Test func aWeekCronSkippedAsMissedIsBuiltAndSentWhenAnEditorNamesIt() throws {
+    @Test func aWeekCronSkippedAsMissedIsBuiltAndSentWhenAnEditorNamesIt() async throws {
         let run = try weeklyRun(missed: .skip)
         let months = date("2027-03-01T06:00:00Z")
-        let cron = try run.run(target: week("2027-W09"), request: .scheduled, now: months)
+        let cron = try await run.run(target: week("2027-W09"), request: .scheduled, now: months)
         #expect(try run.store.issue(week("2026-W47"))?.skipReason?.hasPrefix("missed:") == true)
         #expect(cron.weeks.contains { $0.week == week("2026-W47") })
 
-        let named = try run.run(target: week("2026-W47"), request: .named, now: months)
+        let named = try await run.run(target: week("2026-W47"), request: .named, now: months)
         #expect(named.weeks.map(\.week) == [week("2026-W47")])
         guard case .sent(_, let lateBy) = named.weeks[0].outcome else {
             Issue.record("2026-W47 was not sent: \(named.weeks[0].outcome)")
@@ -103,7 +103,7 @@ struct WeeklyRunTests {
         #expect(try run.store.issue(week("2026-W47"))?.status == .sent)
         #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
         // Named again: nothing goes out twice.
-        let again = try run.run(target: week("2026-W47"), request: .named, now: months)
+        let again = try await run.run(target: week("2026-W47"), request: .named, now: months)
         #expect(again.weeks.first?.outcome == .nothingToDo(reason: "already sent"))
         #expect(try run.store.deliveryCounts(week("2026-W47")) == [.sent: 1])
     }
@@ -124,11 +124,11 @@ extension WeeklyRunTests {
         }
     }
 
-    @Test func aRunThatLostItsLockDecidesNothingMore() throws {
+    @Test func aRunThatLostItsLockDecidesNothingMore() async throws {
         var run = try weeklyRun(missed: .skip)
         run.lockHold = LosingHold(decisions: 0)
-        #expect {
-            try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
+        await #expect {
+            try await run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
         } throws: { error in
             guard case .lockLost(let reason) = error as? RunError else { return false }
             return reason.contains("the lock on 2026-W47's decisions was lost")
@@ -138,8 +138,8 @@ extension WeeklyRunTests {
 
         // Lost between building the draft and approving it: the draft stands, nothing is approved or sent.
         run.lockHold = LosingHold(decisions: 1)
-        #expect(throws: RunError.self) {
-            try run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
+        await #expect(throws: RunError.self) {
+            try await run.run(target: week("2026-W47"), request: .named, now: date("2026-11-23T06:00:00Z"))
         }
         let issue = try #require(try run.store.issue(week("2026-W47")))
         #expect(issue.status == .draft && issue.approvedHash == nil)

@@ -30,7 +30,7 @@ struct BounceWebhookTests {
     }
 
     @Test func eventsGoThroughTheRuleOnceEach() async throws {
-        let scenario = try BounceScenario(subscribers: 4)
+        let scenario = try await BounceScenario(subscribers: 4)
         let body = """
             {"events": [
               {"id": "e1", "type": "bounce", "status": "5.1.1", "action": "failed", "envelope_sender": "\(scenario.copies[0]!.verp)"},
@@ -56,7 +56,7 @@ struct BounceWebhookTests {
     }
 
     @Test func theTokenAndTheShapeAreChecked() async throws {
-        let scenario = try BounceScenario(subscribers: 1)
+        let scenario = try await BounceScenario(subscribers: 1)
         try await app(scenario).test(.router) { client in
             let (unauthorized, _) = try await post(client, "{\"events\": []}", token: "wrong")
             #expect(unauthorized == .unauthorized)

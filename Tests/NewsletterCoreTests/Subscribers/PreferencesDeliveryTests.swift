@@ -7,7 +7,7 @@ import Testing
 /// What the preferences page changes reaches the digest: text-only subscribers get a
 /// text/plain message, paused ones get nothing, and the greeting uses the saved name.
 struct PreferencesDeliveryTests {
-    @Test func formatPauseAndNameFromThePreferencesPageShapeTheDigest() throws {
+    @Test func formatPauseAndNameFromThePreferencesPageShapeTheDigest() async throws {
         let directory = try TestPaths.temporaryDirectory()
         let store = try AppDatabase.open(path: directory.appendingPathComponent("n.sqlite").path)
         let week = try IssueWeek(parsing: "2026-W47")
@@ -34,7 +34,7 @@ struct PreferencesDeliveryTests {
             settings: DeliverySettings(
                 from: try MailAddress("digest@example.org"), listID: "d.example.org", publicURL: "https://x.example"),
             logger: Logger(label: "test"))
-        let summary = try mailer.send(week, through: FileTransport(directory: outbox.path))
+        let summary = try await mailer.send(week, through: FileTransport(directory: outbox.path))
         #expect(summary.sent == 2)
         let messages = try FileManager.default.contentsOfDirectory(atPath: outbox.path).map {
             try String(contentsOfFile: outbox.appendingPathComponent($0).path, encoding: .utf8)

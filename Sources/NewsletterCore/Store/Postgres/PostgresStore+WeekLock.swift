@@ -19,25 +19,43 @@ extension PostgresStore: WeekDecisionLock {
 
     public var admitsConcurrentSenders: Bool { true }
 
-    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) throws -> T)
-        throws -> T?
+    public func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) async throws -> T)
+        async throws -> T?
     {
-        try withAdvisoryLock(Self.runLockKey, week: week, body)
+        guard let lock = try takeAdvisoryLock(Self.runLockKey, week: week) else { return nil }
+        defer { Self.discard(lock.connection) }
+        return try await body(lock.hold)
     }
 
     private func withAdvisoryLock<T>(_ key: Int64, week: IssueWeek, _ body: (any WeekLockHold) throws -> T) throws
         -> T?
     {
-        // A session-level advisory lock on a connection of its own, held for as long as `body`
-        // runs; closing that session releases it however `body` ends (the process dying too).
+        guard let lock = try takeAdvisoryLock(key, week: week) else { return nil }
+        defer { Self.discard(lock.connection) }
+        return try body(lock.hold)
+    }
+
+    /// A session-level advisory lock on a connection of its own, held until the caller discards
+    /// that connection: closing the session releases it however the holder ends (the process
+    /// dying too). No pg_advisory_unlock: an unlock sent on a session the server already ended
+    /// was seen to wait forever. Nil when another session holds the lock.
+    private func takeAdvisoryLock(_ key: Int64, week: IssueWeek) throws -> (
+        connection: PostgresConnection, hold: SessionLockHold
+    )? {
         let connection = try connectForLock()
-        defer { Self.discard(connection) }
         let session = session(connection)
-        let acquired = try session.rows("SELECT pg_try_advisory_lock(\(key))").first?.decode(Bool.self) ?? false
-        guard acquired else { return nil }
-        // No pg_advisory_unlock: closing the session (the defer above) releases the lock, and
-        // an unlock sent on a session the server already ended was seen to wait forever.
-        return try body(SessionLockHold(session: session, week: week, key: key))
+        let acquired: Bool
+        do {
+            acquired = try session.rows("SELECT pg_try_advisory_lock(\(key))").first?.decode(Bool.self) ?? false
+        } catch {
+            Self.discard(connection)
+            throw error
+        }
+        guard acquired else {
+            Self.discard(connection)
+            return nil
+        }
+        return (connection, SessionLockHold(session: session, week: week, key: key))
     }
 
     /// Asks the lock's own session: a session that answers still holds its advisory locks
