@@ -205,12 +205,24 @@ struct LedgerCommitterTests {
         #expect(copies.values.allSatisfy { $0 <= 2 })
     }
 
-    /// A ledger that only keeps what it is asked to record.
+    /// A ledger that only keeps what it is asked to record, group by group; given a gate, its
+    /// first commit signals `entered` and waits for `release`.
     final class CountingLedger: DeliveryLedger {
-        let recorded = Mutex<[Int64]>([])
+        let groups = Mutex<[[Int64]]>([])
+        let gate: (entered: DispatchSemaphore, release: DispatchSemaphore)?
+
+        init(gate: (entered: DispatchSemaphore, release: DispatchSemaphore)? = nil) {
+            self.gate = gate
+        }
+
+        var recorded: [Int64] { groups.withLock { $0.flatMap { $0 } } }
 
         func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
-            recorded.withLock { $0 += records.map(\.subscriberID) }
+            if let gate, groups.withLock({ $0.isEmpty }) {
+                gate.entered.signal()
+                gate.release.wait()
+            }
+            groups.withLock { $0.append(records.map(\.subscriberID)) }
         }
 
         func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) { (0, 0) }
@@ -246,67 +258,34 @@ struct LedgerCommitterTests {
             for index in 0..<perWorker {
                 let id = Int64(worker * perWorker + index)
                 pipeline.submit(.sent(subscriberID: id, messageID: "m\(id)", reply: "250")) {
-                    if !ledger.recorded.withLock({ $0.contains(id) }) { early.withLock { $0.append(id) } }
+                    if !ledger.recorded.contains(id) { early.withLock { $0.append(id) } }
                 }
                 try? await pipeline.awaitCommitted()
             }
         }
         committer.close()
         await drained
-        let recorded = ledger.recorded.withLock { $0 }
+        let recorded = ledger.recorded
         #expect(recorded.count == workers * perWorker)
         #expect(Set(recorded) == Set((0..<Int64(workers * perWorker))))
         #expect(early.withLock { $0 }.isEmpty)
-    }
-
-    /// A ledger whose first commit waits until the test lets it finish, and that remembers the
-    /// groups it was asked to record.
-    final class GatedLedger: DeliveryLedger {
-        let groups = Mutex<[[Int64]]>([])
-        let entered = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-
-        func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
-            let first = groups.withLock { $0.isEmpty }
-            if first {
-                entered.signal()
-                release.wait()
-            }
-            groups.withLock { $0.append(records.map(\.subscriberID)) }
-        }
-
-        func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) { (0, 0) }
-        func claimDeliveries(_ week: IssueWeek, limit: Int, runStarted: Date) throws -> [DeliveryClaim] { [] }
-        func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {}
-        func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {}
-        func recordFailed(
-            _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
-        ) throws {}
-        func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {}
-        func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {}
-        func finishDelivery(_ week: IssueWeek) throws {}
-        func ensureClaimsHeld(_ week: IssueWeek) throws {}
-        func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int { wanted }
-        func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] { [:] }
-        var admitsConcurrentSenders: Bool { false }
-        func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] { [] }
-        func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] { [] }
     }
 
     /// The outcomes three connections hand over while a commit is running go into the ledger
     /// together, in the one transaction after it: the connections do not take turns at the
     /// writer once per message.
     @Test func outcomesHandedOverDuringACommitAreCommittedTogetherNext() async throws {
-        let ledger = GatedLedger()
+        let gate = (entered: DispatchSemaphore(value: 0), release: DispatchSemaphore(value: 0))
+        let ledger = CountingLedger(gate: gate)
         let committer = LedgerCommitter(ledger: ledger, week: week, time: ManualTime())
         async let drained: Void = ThreadExecutor.withOwnThread { await committer.drain() }
         var pipelines = (0..<4).map { _ in OutcomePipeline(committer: committer) }
         pipelines[0].submit(.sent(subscriberID: 0, messageID: "m0", reply: "250"))
-        try await Blocking.run { ledger.entered.wait() }
+        try await Blocking.run { gate.entered.wait() }
         for index in 1..<4 {
             pipelines[index].submit(.deferred(subscriberID: Int64(index), reply: "451"))
         }
-        ledger.release.signal()
+        gate.release.signal()
         for index in 0..<4 { try await pipelines[index].awaitCommitted() }
         committer.close()
         await drained
