@@ -119,8 +119,8 @@ extension DeliveryObserver {
 /// `LedgerCommitter`, whose one committing task records the connections' outcomes in groups; a
 /// worker transmits its next message only once its last outcome is recorded. Each worker is a
 /// task on a thread of its own (`ThreadExecutor`): its SMTP transfers block in libcurl, and must
-/// not hold up the shared pool. A crash leaves at most the claimed rows unrecorded, and only one message per
-/// connection can go out twice: the one in flight.
+/// not hold up the shared pool. A crash leaves at most the claimed rows unrecorded, and only one
+/// message per connection can go out twice: the one in flight.
 public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
@@ -247,9 +247,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     /// Runs a store call of the send; its failure stops the send as the store's, not the server's.
-    private func ledger<T>(_ what: String, _ summary: DeliverySummary, _ body: () async throws -> T) async throws(DeliveryError)
-        -> T
-    {
+    private func ledger<T>(
+        _ what: String, _ summary: DeliverySummary, _ body: () async throws -> T
+    ) async throws(DeliveryError) -> T {
         do { return try await body() } catch { throw .storeFailed("\(what): \(error)", summary) }
     }
 

@@ -214,9 +214,9 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return ingested
     }
 
-    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?) async throws(RunError)
-        -> WeekOutcome
-    {
+    func runWeek(
+        _ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?
+    ) async throws(RunError) -> WeekOutcome {
         do {
             let issue = try store.issue(week)
             let state = RunSchedule.WeekState(
@@ -371,7 +371,9 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return .waitingForApproval(draftHash: hash, editorsMailed: mailed, editorsFailed: failed)
     }
 
-    private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) async throws -> WeekOutcome {
+    private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) async throws
+        -> WeekOutcome
+    {
         let lock: RunLock?
         do {
             lock = try SendLock.take(for: store, path: sendLockPath)
