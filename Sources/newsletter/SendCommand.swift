@@ -48,7 +48,7 @@ struct Send: AsyncParsableCommand {
                 let transport = settings.transport(for: week)
 
                 if let to {
-                    let outcome = try mailer.sendTest(week, to: try MailAddress(to), through: transport)
+                    let outcome = try await mailer.sendTest(week, to: try MailAddress(to), through: transport)
                     print("test send of \(week) to \(to): \(outcome)")
                     if case .sent = outcome { return }
                     throw ExitStatus.partialFailure
@@ -62,7 +62,7 @@ struct Send: AsyncParsableCommand {
                 let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
                 let observer = SendProgress(progress: progress)
                 do {
-                    let summary = try mailer.send(week, through: transport, limit: limit, observer: observer)
+                    let summary = try await mailer.send(week, through: transport, limit: limit, observer: observer)
                     progress?.clear()
                     print(summary.line(week))
                     for failure in try await store.deliveryReplies(week, state: .failed).prefix(10) {

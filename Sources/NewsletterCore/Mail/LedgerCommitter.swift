@@ -2,17 +2,14 @@ import Foundation
 import Synchronization
 
 /// Records the workers' delivery outcomes in the ledger in groups: one transaction for whatever
-/// the connections have to record at that moment, so they do not take turns at the database
-/// writer once per message.
+/// the connections have handed over by then, so they do not take turns at the database writer
+/// once per message.
 ///
-/// There is no committer thread. A worker hands over its message's outcome (`submit`), encodes
-/// its next message, and then waits for the outcome to be recorded (`awaitRecorded`): if no
-/// commit is running, the worker itself commits everything handed over so far (its own outcome
-/// and the other connections'), and the others find theirs recorded; if one is running, it
-/// waits for that one and, if its outcome was not in it, commits next. With one connection
-/// that is one transaction per message on the worker's own thread, without waking another
-/// thread twice per message; with several, the outcomes that arrive during a commit go in the
-/// next one together.
+/// One committing task (`drain`) takes everything handed over since its last commit and records
+/// it in one transaction; outcomes that arrive while it commits go in its next one together. A
+/// worker hands over its message's outcome (`submit`), encodes its next message, and then awaits
+/// the outcome's commit: a continuation resumed once the group holding it is in the ledger (or
+/// could not be put there).
 ///
 /// What a crash can duplicate stays what it was with one commit per message: a worker does not
 /// transmit its next message until its last outcome is committed. So each connection has at most
@@ -25,7 +22,9 @@ final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
 
     private struct State: Sendable {
         var waiting: [Waiting] = []
-        var committing = false
+        /// The committing task, suspended until something is handed over or the send ends.
+        var idle: CheckedContinuation<Void, Never>?
+        var closed = false
     }
 
     private let state = Mutex(State())
@@ -40,34 +39,49 @@ final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
     }
 
     func submit(_ record: DeliveryRecord, answer: CommitAnswer) {
-        answer.result.withLock { $0 = .waiting }
-        state.withLock { $0.waiting.append(Waiting(record: record, answer: answer)) }
+        answer.handedOver()
+        let idle = state.withLock { state in
+            state.waiting.append(Waiting(record: record, answer: answer))
+            return state.idle.take()
+        }
+        idle?.resume()
     }
 
-    /// Returns once `answer`'s record is committed (nil) or could not be (why).
-    func awaitRecorded(_ answer: CommitAnswer) -> String? {
+    /// No more outcomes come: `drain` returns once it has committed those handed over.
+    func close() {
+        let idle = state.withLock { state in
+            state.closed = true
+            return state.idle.take()
+        }
+        idle?.resume()
+    }
+
+    /// Commits what the workers hand over, a group at a time, until `close`.
+    func drain() async {
+        while let group = await nextGroup() {
+            let failure = await commit(group)
+            for waiting in group { waiting.answer.committed(failure) }
+        }
+    }
+
+    /// Everything handed over since the last commit; nil once closed with nothing left.
+    private func nextGroup() async -> [Waiting]? {
         while true {
-            if case .done(let failure) = answer.result.withLock({ $0 }) { return failure }
-            let group: [Waiting]? = state.withLock { state in
-                guard !state.committing, !state.waiting.isEmpty else { return nil }
-                state.committing = true
+            let (group, closed): ([Waiting]?, Bool) = state.withLock { state in
+                guard !state.waiting.isEmpty else { return (nil, state.closed) }
                 defer { state.waiting.removeAll(keepingCapacity: true) }
-                return state.waiting
+                return (state.waiting, false)
             }
-            guard let group else {
-                // Another worker's commit is running (and may hold this record): it wakes us.
-                answer.wake.wait()
-                continue
+            if let group { return group }
+            if closed { return nil }
+            await withCheckedContinuation { (idle: CheckedContinuation<Void, Never>) in
+                let wakeNow = state.withLock { state in
+                    guard state.waiting.isEmpty, !state.closed else { return true }
+                    state.idle = idle
+                    return false
+                }
+                if wakeNow { idle.resume() }
             }
-            let failure = commit(group)
-            for waiting in group { waiting.answer.result.withLock { $0 = .done(failure) } }
-            let next = state.withLock { state in
-                state.committing = false
-                return state.waiting.map(\.answer)
-            }
-            // Those recorded now, and those whose outcomes came in meanwhile: one of them
-            // commits next. (A wakeup for a worker not waiting yet only makes it look again.)
-            for other in group.map(\.answer) + next where other !== answer { other.wake.signal() }
         }
     }
 
@@ -75,15 +89,16 @@ final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
 
     /// The server accepted these messages: recording that must not be lost to a passing
     /// database error, or they would go out again. Returns why it could not be, after retries.
-    private func commit(_ group: [Waiting]) -> String? {
+    private func commit(_ group: [Waiting]) async -> String? {
         let backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(800))
         var lastError: (any Error)?
         for attempt in 1...Self.attempts {
             do {
-                try ledger.recordDeliveries(week, group.map(\.record))
+                try await ledger.recordDeliveries(week, group.map(\.record))
                 return nil
             } catch {
                 lastError = error
+                // On the committing task's own thread: it holds no other work up.
                 if attempt < Self.attempts { time.sleep(for: backoff.delay(beforeRetry: attempt)) }
             }
         }
@@ -93,14 +108,39 @@ final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
 
 /// Where one worker hears that its record is in (or why it is not).
 final class CommitAnswer: Sendable {
-    enum Result: Sendable {
-        case waiting
+    private enum State {
+        case handedOver
+        case awaited(CheckedContinuation<String?, Never>)
         /// nil: committed.
-        case done(String?)
+        case committed(String?)
     }
 
-    let wake = DispatchSemaphore(value: 0)
-    let result = Mutex(Result.done(nil))
+    private let state = Mutex(State.committed(nil))
+
+    func handedOver() {
+        state.withLock { $0 = .handedOver }
+    }
+
+    func committed(_ failure: String?) {
+        let waiter: CheckedContinuation<String?, Never>? = state.withLock { state in
+            defer { state = .committed(failure) }
+            if case .awaited(let waiter) = state { return waiter }
+            return nil
+        }
+        waiter?.resume(returning: failure)
+    }
+
+    /// Returns once the record handed over is committed (nil) or could not be (why).
+    func value() async -> String? {
+        await withCheckedContinuation { waiter in
+            let answered: String?? = state.withLock { state in
+                if case .committed(let failure) = state { return .some(failure) }
+                state = .awaited(waiter)
+                return .none
+            }
+            if case .some(let failure) = answered { waiter.resume(returning: failure) }
+        }
+    }
 }
 
 /// One worker's side of the committer: at most one outcome in the committer at a time.
@@ -122,12 +162,11 @@ struct OutcomePipeline<Ledger: DeliveryLedger> {
         whenRecorded = then
     }
 
-    /// Waits until the last outcome handed over is in the ledger (committing it, and whatever
-    /// else is waiting, if no one else is).
-    mutating func awaitCommitted() throws(LedgerWriteFailed) {
+    /// Waits until the last outcome handed over is in the ledger.
+    mutating func awaitCommitted() async throws(LedgerWriteFailed) {
         guard let recorded = whenRecorded else { return }
         whenRecorded = nil
-        if let failure = committer.awaitRecorded(answer) { throw LedgerWriteFailed(underlying: failure) }
+        if let failure = await answer.value() { throw LedgerWriteFailed(underlying: failure) }
         recorded()
     }
 }

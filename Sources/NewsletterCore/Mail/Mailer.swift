@@ -116,10 +116,11 @@ extension DeliveryObserver {
 ///
 /// Every recipient has a ledger row; workers claim rows in small batches (marking them
 /// `sending`), send each through their own transport session, and hand each outcome to the
-/// `LedgerCommitter`, which records the connections' outcomes in groups (committed by whichever
-/// worker waits first); a worker transmits its next message only once its last outcome is
-/// recorded. A crash leaves at most the claimed rows unrecorded, and only one message per
-/// connection can go out twice: the one in flight.
+/// `LedgerCommitter`, whose one committing task records the connections' outcomes in groups; a
+/// worker transmits its next message only once its last outcome is recorded. Each worker is a
+/// task on a thread of its own (`ThreadExecutor`): its SMTP transfers block in libcurl, and must
+/// not hold up the shared pool. A crash leaves at most the claimed rows unrecorded, and only one
+/// message per connection can go out twice: the one in flight.
 public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
@@ -136,14 +137,14 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     public func send(
         _ week: IssueWeek, through transport: some MailTransport, limit: Int? = nil,
         observer: (any DeliveryObserver)? = nil
-    ) throws -> DeliverySummary {
-        let issue = try approvedIssue(week)
+    ) async throws -> DeliverySummary {
+        let issue = try await approvedIssue(week)
         // Once an issue is sent, people who subscribed since get the next one, not this one.
-        let prepared = try ledger("the ledger could not be prepared", DeliverySummary()) {
-            try store.prepareDelivery(week, addSubscribers: issue.status != .sent)
+        let prepared = try await ledger("the ledger could not be prepared", DeliverySummary()) {
+            try await store.prepareDelivery(week, addSubscribers: issue.status != .sent)
         }
         var summary = DeliverySummary(resumed: prepared.resumed)
-        let before = try ledger("the ledger could not be read", summary) { try store.deliveryCounts(week) }
+        let before = try await ledger("the ledger could not be read", summary) { try await store.deliveryCounts(week) }
         let open = (before[.pending] ?? 0) + (before[.deferred] ?? 0)
         observer?.started(total: limit.map { min($0, open) } ?? open)
         logger.info(
@@ -158,20 +159,24 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             settings.messagesPerSecond.map { PacedBucket(perSecond: $0, burst: max(1, $0), time: time) },
             settings.messagesPerHour.map { PacedBucket(perSecond: $0 / 3600, burst: max(1, min($0, 60)), time: time) },
         ].compactMap { $0 }
-        // One thread per connection: DispatchQueue.concurrentPerform would cap the workers at the
-        // number of cores, and these mostly wait on the network. Joined, so that once the send
-        // returns no worker holds the store (the caller may close it and exit).
+        // One thread per connection, whatever the number of cores: the workers mostly wait on
+        // the network, in blocking transfers. The committing task has a thread too while the
+        // ledger's writes block. Every thread is joined before this goes on, so once the send
+        // returns none holds the store (the caller may close it and exit).
         let committer = LedgerCommitter(ledger: store, week: week, time: time)
-        JoinedThreads.run(count: max(1, settings.concurrency)) {
-            work(
+        async let committed: Void = ThreadExecutor.withOwnThread { await committer.drain() }
+        await ThreadExecutor.run(count: max(1, settings.concurrency)) { _ in
+            await work(
                 week: week, issue: issue, transport: transport, shared: shared, buckets: buckets,
                 committer: committer, observer: observer)
         }
+        committer.close()
+        await committed
         // This process holds no rows any more: other senders and `status` stop counting it. A
         // failure here only leaves it listed until its lease runs out.
         var signedOff = true
         do {
-            try store.finishDelivery(week)
+            try await store.finishDelivery(week)
         } catch {
             signedOff = false
             logger.warning("could not sign off as a sender", metadata: ["week": "\(week)", "error": "\(error)"])
@@ -183,7 +188,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         summary.failed = tallies.failed
         let failure = shared.failure
         do {
-            summary.ledger = try store.deliveryCounts(week)
+            summary.ledger = try await store.deliveryCounts(week)
         } catch {
             // The run's own reason, if it stopped, says more than this read that followed it.
             if failure == nil { throw DeliveryError.storeFailed("the ledger could not be read: \(error)", summary) }
@@ -200,15 +205,15 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             // Rows still `sending` may be live senders' work. Who is live is read first and the
             // ledger after: a sender that finishes between the two reads has recorded its rows
             // by then, so this one never reports as unfinished what is in fact all sent.
-            (summary.otherSenders, summary.ledger) = try ledger("the other senders could not be read", summary) {
-                (try store.liveSenders(week, at: time.now()).count, try store.deliveryCounts(week))
+            (summary.otherSenders, summary.ledger) = try await ledger("the other senders could not be read", summary) {
+                await (try store.liveSenders(week, at: time.now()).count, try store.deliveryCounts(week))
             }
             summary.skipped = summary.ledger[.skipped] ?? 0
             summary.complete = DeliverySummary.isComplete(summary.ledger)
         }
         if summary.complete {
-            try ledger("every recipient is recorded, but the issue could not be marked sent", summary) {
-                try store.markSent(week, at: time.now())
+            try await ledger("every recipient is recorded, but the issue could not be marked sent", summary) {
+                try await store.markSent(week, at: time.now())
             }
         }
         logger.info(
@@ -221,30 +226,35 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     /// A test send to one address: the approved issue as a subscriber would get it, with
-    /// links that lead nowhere; the ledger is left alone.
+    /// links that lead nowhere; the ledger is left alone. It runs on a thread of its own, store
+    /// read and transfer: both block, and a caller may be on the shared pool or an event loop.
     public func sendTest(
         _ week: IssueWeek, to address: MailAddress, through transport: some MailTransport,
         subjectPrefix: String = "[test] "
-    ) throws -> SendOutcome {
-        let issue = try approvedIssue(week, allowDraft: true)
-        let personalization = Personalization(
-            name: address.displayName, unsubscribeURL: "\(settings.publicURL)/unsubscribe/TEST-SEND",
-            preferencesURL: "\(settings.publicURL)/preferences/TEST-SEND")
-        let session = try transport.makeSession()
-        defer { session.close() }
-        let (bytes, _) = try message(
-            FrozenContent(issue), to: address, personalization: personalization, subjectPrefix: subjectPrefix
-        ).encoded()
-        return try session.send(bytes, from: settings.from.address, to: address.address, reference: "test-send")
+    ) async throws -> SendOutcome {
+        try await ThreadExecutor.withOwnThread {
+            let issue = try await approvedIssue(week, allowDraft: true)
+            let personalization = Personalization(
+                name: address.displayName, unsubscribeURL: "\(settings.publicURL)/unsubscribe/TEST-SEND",
+                preferencesURL: "\(settings.publicURL)/preferences/TEST-SEND")
+            let session = try transport.makeSession()
+            defer { session.close() }
+            let (bytes, _) = try message(
+                FrozenContent(issue), to: address, personalization: personalization, subjectPrefix: subjectPrefix
+            ).encoded()
+            return try session.send(bytes, from: settings.from.address, to: address.address, reference: "test-send")
+        }
     }
 
     /// Runs a store call of the send; its failure stops the send as the store's, not the server's.
-    private func ledger<T>(_ what: String, _ summary: DeliverySummary, _ body: () throws -> T) throws(DeliveryError) -> T {
-        do { return try body() } catch { throw .storeFailed("\(what): \(error)", summary) }
+    private func ledger<T>(
+        _ what: String, _ summary: DeliverySummary, _ body: () async throws -> T
+    ) async throws(DeliveryError) -> T {
+        do { return try await body() } catch { throw .storeFailed("\(what): \(error)", summary) }
     }
 
-    private func approvedIssue(_ week: IssueWeek, allowDraft: Bool = false) throws -> IssueRecord {
-        guard let issue = try store.issue(week), issue.html != nil, issue.text != nil else {
+    private func approvedIssue(_ week: IssueWeek, allowDraft: Bool = false) async throws -> IssueRecord {
+        guard let issue = try await store.issue(week), issue.html != nil, issue.text != nil else {
             throw DeliveryError.notApproved(week, nil)
         }
         let approved = issue.approvedHash != nil && issue.approvedHash == issue.draftHash
@@ -269,7 +279,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     private func work(
         week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [PacedBucket],
         committer: LedgerCommitter<Store>, observer: (any DeliveryObserver)?
-    ) {
+    ) async {
         let session: any MailSession
         do {
             session = try transport.makeSession()
@@ -278,15 +288,23 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             return
         }
         defer { session.close() }
+        var outcomes = OutcomePipeline(committer: committer)
+        await deliverBatches(
+            week: week, issue: issue, session: session, shared: shared, buckets: buckets, outcomes: &outcomes,
+            observer: observer)
+        // The last outcome handed over; a row it could not record stays `sending`.
+        do { try await outcomes.awaitCommitted() } catch {
+            shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
+        }
+    }
+
+    /// Claims rows a batch at a time and delivers them, until none is left or the run stops.
+    private func deliverBatches(
+        week: IssueWeek, issue: IssueRecord, session: any MailSession, shared: SharedRun, buckets: [PacedBucket],
+        outcomes: inout OutcomePipeline<Store>, observer: (any DeliveryObserver)?
+    ) async {
         // Each worker encodes the issue's variants once for itself: nothing shared per message.
         var encoders = IssueEncoders(settings: settings)
-        var outcomes = OutcomePipeline(committer: committer)
-        defer {
-            // The last outcome handed over; a row it could not record stays `sending`.
-            do { try outcomes.awaitCommitted() } catch {
-                shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
-            }
-        }
         while !shared.stopped {
             var allowance = shared.take(settings.batchSize)
             guard allowance > 0 else { return }
@@ -294,7 +312,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                 // As many recipients as the list's bucket lets through now, a chunk at a time.
                 let granted: Int
                 do {
-                    granted = try takeListTokens(min(allowance, Int(limit.burst)), limit: limit, shared: shared)
+                    granted = try await takeListTokens(min(allowance, Int(limit.burst)), limit: limit, shared: shared)
                 } catch {
                     shared.giveBack(allowance)
                     shared.fail(.store("the list-wide send limit could not be kept in the store: \(error)"))
@@ -306,7 +324,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             }
             let claims: [DeliveryClaim]
             do {
-                claims = try store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
+                claims = try await store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
             } catch {
                 shared.fail(.store("the ledger could not be read: \(error)"))
                 return
@@ -315,11 +333,11 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             if claims.isEmpty { return }
             for (index, claim) in claims.enumerated() {
                 if shared.stopped {
-                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
                 do {
-                    try deliver(
+                    try await deliver(
                         claim, week: week, issue: issue, encoders: &encoders, outcomes: &outcomes, session: session,
                         shared: shared, buckets: buckets, observer: observer)
                 } catch let error as EarlierLedgerWriteFailed {
@@ -327,21 +345,21 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     // row stays `sending` (the next run counts it as in flight); this one was not
                     // sent and goes back with the rest.
                     shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
-                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let unavailable as TransportUnavailable {
                     shared.fail(.server(unavailable.reason))
-                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let lapsed as LeaseExpired {
                     // Only the rows still this sender's go back; the others are their new owner's.
                     shared.fail(.store(lapsed.description))
-                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch {
                     // recordFailed or recordSkipped threw: the store's failure, not the server's.
                     shared.fail(.store("the ledger could not record an outcome: \(error)"))
-                    try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
             }
@@ -352,13 +370,13 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         _ claim: DeliveryClaim, week: IssueWeek, issue: IssueRecord, encoders: inout IssueEncoders,
         outcomes: inout OutcomePipeline<Store>, session: any MailSession, shared: SharedRun, buckets: [PacedBucket],
         observer: (any DeliveryObserver)?
-    ) throws {
+    ) async throws {
         let subscriber = claim.subscriber
         let content: FrozenContent
         switch FrozenContent.of(issue, for: claim.topics.resolved(settings.topics)) {
         case .success(let frozen): content = frozen
         case .failure(let skip):
-            try store.recordSkipped(week, subscriberID: subscriber.id, reason: skip.reason)
+            try await store.recordSkipped(week, subscriberID: subscriber.id, reason: skip.reason)
             observer?.skipped(subscriber.email, reason: skip.reason)
             return
         }
@@ -374,9 +392,11 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                 date: time.now())
             messageID = encoded.messageID
             // Nothing goes on the wire while the previous message's outcome is unrecorded.
-            do { try outcomes.awaitCommitted() } catch { throw EarlierLedgerWriteFailed(underlying: error.underlying) }
+            do { try await outcomes.awaitCommitted() } catch {
+                throw EarlierLedgerWriteFailed(underlying: error.underlying)
+            }
             // A sender that was stopped past its lease may no longer own this recipient.
-            try store.ensureClaimsHeld(week)
+            try await store.ensureClaimsHeld(week)
             let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
                 encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session,
@@ -386,7 +406,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             // A bad address is a hard bounce (5.1.3, as a receiver would say); a name that cannot
             // go into a header is the message's fault (5.6.0), not the address's.
             let status = if case .invalidAddress = error { "5.1.3" } else { "5.6.0" }
-            try store.recordFailed(
+            try await store.recordFailed(
                 week, subscriberID: subscriber.id, reply: "refused locally: \(error)",
                 refusal: BounceEvidence(status: status, diagnostic: "refused locally: \(error)"),
                 rule: settings.bounceRule, at: time.now())
@@ -406,7 +426,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         case .transient(let reply):
             outcomes.submit(.deferred(subscriberID: subscriber.id, reply: reply), then: counted)
         case .permanent(let reply):
-            try store.recordFailed(
+            try await store.recordFailed(
                 week, subscriberID: subscriber.id, reply: reply, refusal: BounceEvidence(smtpReply: reply),
                 rule: settings.bounceRule, at: time.now())
             logger.warning("permanent failure", metadata: ["email": "\(subscriber.email)", "reply": "\(reply)"])
@@ -421,9 +441,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     /// Waits until the list's bucket grants at least one of `wanted` tokens (or the run stops).
-    private func takeListTokens(_ wanted: Int, limit: ListSendLimit, shared: SharedRun) throws -> Int {
+    private func takeListTokens(_ wanted: Int, limit: ListSendLimit, shared: SharedRun) async throws -> Int {
         while !shared.stopped {
-            let granted = try store.takeListSendTokens(wanted, limit: limit, at: time.now())
+            let granted = try await store.takeListSendTokens(wanted, limit: limit, at: time.now())
             if granted > 0 { return granted }
             time.sleep(for: limit.retryDelay)
         }

@@ -291,7 +291,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
             try await store.approve(week, hash: hash, at: Date())
             logger.notice("draft approved by run.approval = auto", metadata: ["week": "\(week)", "hash": "\(hash)"])
         }
-        return try send(week, lateBy: lateBy, observer: observer)
+        return try await send(week, lateBy: lateBy, observer: observer)
     }
 
     /// Builds and freezes the draft; returns an outcome when there is nothing to send.
@@ -349,7 +349,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         var failed: [String: String] = [:]
         for editor in settings.editors where !already.contains(editor.lowercased()) {
             do {
-                let outcome = try mailer.sendTest(
+                let outcome = try await mailer.sendTest(
                     week, to: try MailAddress(editor), through: transport, subjectPrefix: "[preview, not approved] ")
                 guard case .sent = outcome else {
                     failed[editor] = "\(outcome)"
@@ -371,7 +371,9 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return .waitingForApproval(draftHash: hash, editorsMailed: mailed, editorsFailed: failed)
     }
 
-    private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) throws -> WeekOutcome {
+    private func send(_ week: IssueWeek, lateBy: TimeInterval, observer: (any RunObserver)?) async throws
+        -> WeekOutcome
+    {
         let lock: RunLock?
         do {
             lock = try SendLock.take(for: store, path: sendLockPath)
@@ -382,7 +384,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         observer?.stage("send", week: week)
         let mailer = Mailer(store: store, settings: delivery, logger: logger)
         do {
-            let summary = try mailer.send(week, through: configuration.transport(for: week), observer: observer)
+            let summary = try await mailer.send(week, through: configuration.transport(for: week), observer: observer)
             if summary.complete { return .sent(summary, lateBy: lateBy) }
             return summary.leftToOtherSenders ? .leftToOtherSenders(summary) : .incomplete(summary)
         } catch DeliveryError.serverUnavailable(let reason, let summary) {

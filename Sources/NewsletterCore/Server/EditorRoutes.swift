@@ -163,7 +163,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 let mailer = Mailer(store: store, settings: delivery, logger: logger)
                 let outcome: SendOutcome
                 do {
-                    outcome = try await offload { try mailer.sendTest(week, to: address, through: transport) }
+                    outcome = try await mailer.sendTest(week, to: address, through: transport)
                 } catch let error as DeliveryError {
                     throw BadRequest(status: 404, error.description)
                 } catch let error as TransportUnavailable {

@@ -329,11 +329,6 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     }
 }
 
-/// Runs blocking store work (SQLite) off the event loop and off the concurrency pool.
-func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await BlockingThreads.store.run(work)
-}
-
 /// The request context `serve` uses: Hummingbird's basics plus the client's address.
 public struct EndpointRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage

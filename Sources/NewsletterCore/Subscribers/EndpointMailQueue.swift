@@ -54,8 +54,10 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
     /// Sends every mail due now; returns how many were accepted by the server.
     @discardableResult
     public func drain(now: @escaping @Sendable () -> Date = Date.init) async -> Int {
-        // FIXME(async): libcurl blocks for as long as a server's timeouts: run on a thread of the queue's own.
-        await drainBlocking(now: now)
+        // libcurl blocks for as long as a server's timeouts: on a thread of the queue's own, off
+        // the cooperative pool, which the store's awaits share.
+        let this = self
+        return await ThreadExecutor.withOwnThread { await this.drainBlocking(now: now) }
     }
 
     func drainBlocking(now: () -> Date) async -> Int {

@@ -37,7 +37,7 @@ struct BounceScenario {
         settings.bounceAfter = bounceAfter
         settings.concurrency = 2
         let sink = try SMTPSink()
-        _ = try Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
+        _ = try await Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
             week, through: SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true)))
         var copies: [Int: (String, String)] = [:]
         for dump in try sink.messages() {

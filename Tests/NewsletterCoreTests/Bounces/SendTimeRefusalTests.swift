@@ -61,7 +61,7 @@ import Testing
         settings.verp = VERPAddress(base: try MailAddress("bounces@shiporskip.example"))
         settings.bounceAfter = 2
         let sink = try SMTPSink(faults: ["-f", "RCPT"])  // 5xx with no specific status: soft
-        _ = try Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
+        _ = try await Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
             week, through: SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true)))
         let tally = try await store.bounceTally(week)
         #expect(tally.soft + tally.hard == 2)

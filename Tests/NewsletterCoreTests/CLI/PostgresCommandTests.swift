@@ -100,10 +100,10 @@ struct PostgresCommandTests {
         try configure(directory, sink: sink, store: PostgresCluster.url(location))
         let holder = try await PostgresStore.openRunning(location)
         let week = try IssueWeek(parsing: self.week)
-        let refused: CommandLineTests.Run?? = try await holder.withRunLock(week, dataDirectory: "/nonexistent") { _ in
+        let refused = try await holder.withRunLock(week, dataDirectory: "/nonexistent") { _ in
             try await newsletter(["run", "--week", "2026-W47"], in: directory)
         }
-        let run = try #require(refused ?? nil)
+        let run = try #require(refused)
         #expect(run.status == 75, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("another `newsletter run` is going on"), "\(run.stdout)")
         #expect(try await PostgresCluster.psql(location, "SELECT count(*) FROM issue") == "0", "nothing decided")

@@ -84,7 +84,7 @@ struct LedgerCommitterTests {
         settings.batchSize = 5
         settings.retries = 0
         let transport = CheckingTransport(store: store, week: week)
-        let summary = try Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
+        let summary = try await Mailer(store: store, settings: settings, logger: Logger(label: "tests")).send(
             week, through: transport)
         #expect(transport.violations.withLock { $0 }.isEmpty)
         #expect(transport.accepted.withLock { $0 } == 120)
@@ -168,7 +168,7 @@ struct LedgerCommitterTests {
         mailer.time = time
         let first = RecordingTransport()
 
-        let error = try #require(throws: DeliveryError.self) { try mailer.send(week, through: first) }
+        let error = try await #require(throws: DeliveryError.self) { try await mailer.send(week, through: first) }
         // The store's failure, not the mail server's: said so, with the store's own error and
         // what to do, and the store's exit status.
         guard case .storeFailed(let reason, let summary) = error else {
@@ -201,7 +201,7 @@ struct LedgerCommitterTests {
 
         try LedgerFull.remove(from: store)
         let second = RecordingTransport()
-        let again = try mailer.send(week, through: second)
+        let again = try await mailer.send(week, through: second)
         #expect(again.complete && again.resumed == inFlight.count)
         await #expect(try store.deliveryCounts(week) == [.sent: readers.count])
         var copies = first.copies
@@ -211,12 +211,24 @@ struct LedgerCommitterTests {
         #expect(copies.values.allSatisfy { $0 <= 2 })
     }
 
-    /// A ledger that only keeps what it is asked to record.
+    /// A ledger that only keeps what it is asked to record, group by group; given a gate, its
+    /// first commit signals `entered` and waits for `release`.
     final class CountingLedger: DeliveryLedger {
-        let recorded = Mutex<[Int64]>([])
+        let groups = Mutex<[[Int64]]>([])
+        let gate: (entered: DispatchSemaphore, release: DispatchSemaphore)?
+
+        init(gate: (entered: DispatchSemaphore, release: DispatchSemaphore)? = nil) {
+            self.gate = gate
+        }
+
+        var recorded: [Int64] { groups.withLock { $0.flatMap { $0 } } }
 
         func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) throws {
-            recorded.withLock { $0 += records.map(\.subscriberID) }
+            if let gate, groups.withLock({ $0.isEmpty }) {
+                gate.entered.signal()
+                gate.release.wait()
+            }
+            groups.withLock { $0.append(records.map(\.subscriberID)) }
         }
 
         func prepareDelivery(_ week: IssueWeek, addSubscribers: Bool) throws -> (added: Int, resumed: Int) { (0, 0) }
@@ -237,34 +249,53 @@ struct LedgerCommitterTests {
         func deliveryReplies(_ week: IssueWeek, state: DeliveryState) throws -> [(email: String, reply: String)] { [] }
     }
 
-    /// Eight threads hand over and wait for 300 outcomes each: every outcome is recorded exactly
-    /// once, each is recorded before its worker hears so, and nobody waits for ever.
-    @Test func everyOutcomeIsRecordedOnceWhoeverCommitsIt() async throws {
+    /// Eight workers on threads of their own hand over and await 300 outcomes each, with one
+    /// committing task: every outcome is recorded exactly once, each before its worker hears so,
+    /// and nobody waits for ever.
+    @Test func everyOutcomeIsRecordedOnceAndBeforeItsWorkerHears() async throws {
         let ledger = CountingLedger()
         let committer = LedgerCommitter(ledger: ledger, week: week, time: ManualTime())
         let workers = 8
         let perWorker = 300
         let early = Mutex<[Int64]>([])
-        let finished = DispatchGroup()
-        for worker in 0..<workers {
-            finished.enter()
-            Thread {
-                var pipeline = OutcomePipeline(committer: committer)
-                for index in 0..<perWorker {
-                    let id = Int64(worker * perWorker + index)
-                    pipeline.submit(.sent(subscriberID: id, messageID: "m\(id)", reply: "250")) {
-                        if !ledger.recorded.withLock({ $0.contains(id) }) { early.withLock { $0.append(id) } }
-                    }
-                    try? pipeline.awaitCommitted()
+        async let drained: Void = ThreadExecutor.withOwnThread { await committer.drain() }
+        await ThreadExecutor.run(count: workers) { worker in
+            var pipeline = OutcomePipeline(committer: committer)
+            for index in 0..<perWorker {
+                let id = Int64(worker * perWorker + index)
+                pipeline.submit(.sent(subscriberID: id, messageID: "m\(id)", reply: "250")) {
+                    if !ledger.recorded.contains(id) { early.withLock { $0.append(id) } }
                 }
-                finished.leave()
-            }.start()
+                try? await pipeline.awaitCommitted()
+            }
         }
-        try await Blocking.run { finished.wait() }
-        let recorded = ledger.recorded.withLock { $0 }
+        committer.close()
+        await drained
+        let recorded = ledger.recorded
         #expect(recorded.count == workers * perWorker)
         #expect(Set(recorded) == Set((0..<Int64(workers * perWorker))))
         #expect(early.withLock { $0 }.isEmpty)
+    }
+
+    /// The outcomes three connections hand over while a commit is running go into the ledger
+    /// together, in the one transaction after it: the connections do not take turns at the
+    /// writer once per message.
+    @Test func outcomesHandedOverDuringACommitAreCommittedTogetherNext() async throws {
+        let gate = (entered: DispatchSemaphore(value: 0), release: DispatchSemaphore(value: 0))
+        let ledger = CountingLedger(gate: gate)
+        let committer = LedgerCommitter(ledger: ledger, week: week, time: ManualTime())
+        async let drained: Void = ThreadExecutor.withOwnThread { await committer.drain() }
+        var pipelines = (0..<4).map { _ in OutcomePipeline(committer: committer) }
+        pipelines[0].submit(.sent(subscriberID: 0, messageID: "m0", reply: "250"))
+        try await Blocking.run { gate.entered.wait() }
+        for index in 1..<4 {
+            pipelines[index].submit(.deferred(subscriberID: Int64(index), reply: "451"))
+        }
+        gate.release.signal()
+        for index in 0..<4 { try await pipelines[index].awaitCommitted() }
+        committer.close()
+        await drained
+        #expect(ledger.groups.withLock { $0 } == [[0], [1, 2, 3]])
     }
 }
 

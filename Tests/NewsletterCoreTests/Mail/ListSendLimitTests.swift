@@ -110,7 +110,8 @@ struct ListSendLimitTests {
         let clock = ManualTime()
         var mailer = Mailer(store: store, settings: settings, logger: Logger(label: "tests"))
         mailer.time = clock
-        let summary = try mailer.send(week, through: FileTransport(directory: directory.appendingPathComponent("out").path))
+        let summary = try await mailer.send(
+            week, through: FileTransport(directory: directory.appendingPathComponent("out").path))
         #expect(summary.sent == 45 && summary.complete)
         // 45 messages at 20/s with 1 to start with: at least 44 / 20 s of waiting.
         let waited = clock.sleeps.reduce(Duration.zero, +).seconds

@@ -60,7 +60,7 @@ struct MailerTests {
     func everyConfirmedSubscriberGetsExactlyOneCopy() async throws {
         try await prepare(subscribers: 40)
         let sink = try SMTPSink()
-        let summary = try mailer().send(week, through: smtp(sink))
+        let summary = try await mailer().send(week, through: smtp(sink))
         #expect(summary.sent == 40 && summary.failed == 0 && summary.deferred == 0)
         #expect(summary.complete)
         await #expect(try store.issue(week)?.status == .sent)
@@ -74,7 +74,7 @@ struct MailerTests {
         #expect(dumps.contains { $0.contains("Hi Reader 0,") })
         // A second run sends nothing, not even to someone who subscribed since.
         _ = try await store.addSubscriber(email: "latecomer@example.org", name: nil, status: .confirmed)
-        let again = try mailer().send(week, through: smtp(sink))
+        let again = try await mailer().send(week, through: smtp(sink))
         #expect(again.sent == 0 && again.complete)
         #expect(try sink.recipients().count == 40)
     }
@@ -83,7 +83,7 @@ struct MailerTests {
     func aPermanentRejectionIsRecordedWithTheServersReply() async throws {
         try await prepare(subscribers: 5)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
-        let summary = try mailer().send(week, through: smtp(sink))
+        let summary = try await mailer().send(week, through: smtp(sink))
         #expect(summary.failed == 5 && summary.sent == 0)
         let replies = try await store.deliveryReplies(week, state: .failed)
         #expect(replies.count == 5)
@@ -97,13 +97,13 @@ struct MailerTests {
         try await prepare(subscribers: 6)
         do {
             let busy = try SMTPSink(faults: ["-r", "RCPT"])
-            let summary = try mailer(retries: 2).send(week, through: smtp(busy))
+            let summary = try await mailer(retries: 2).send(week, through: smtp(busy))
             #expect(summary.deferred == 6 && summary.sent == 0 && !summary.complete)
             await #expect(try store.deliveryReplies(week, state: .deferred).allSatisfy { $0.reply.hasPrefix("4") })
             await #expect(try store.issue(week)?.status == .approved)
         }
         let healthy = try SMTPSink()
-        let next = try mailer().send(week, through: smtp(healthy))
+        let next = try await mailer().send(week, through: smtp(healthy))
         #expect(next.sent == 6 && next.complete)
         #expect(try healthy.recipients().count == 6)
     }
@@ -114,8 +114,8 @@ struct MailerTests {
         let port = try SMTPSink.freePort()
         let down = SMTPTransport(
             settings: SMTPTransport.Settings(url: "smtp://127.0.0.1:\(port)", allowPlaintext: true))
-        #expect {
-            try mailer().send(week, through: down)
+        await #expect {
+            try await mailer().send(week, through: down)
         } throws: { error in
             guard case .serverUnavailable(_, let summary) = error as? DeliveryError else { return false }
             return summary.sent == 0
@@ -123,7 +123,7 @@ struct MailerTests {
         let counts = try await store.deliveryCounts(week)
         #expect(counts[.sent] == nil && counts[.sending] == nil && counts[.pending] == 8)
         let sink = try SMTPSink()
-        #expect(try mailer().send(week, through: smtp(sink)).sent == 8)
+        #expect(try await mailer().send(week, through: smtp(sink)).sent == 8)
         #expect(try sink.recipients().count == 8)
     }
 
@@ -132,7 +132,7 @@ struct MailerTests {
         try await prepare(subscribers: 2)
         let sink = try SMTPSink()  // offers no STARTTLS
         let strict = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url))
-        #expect(throws: DeliveryError.self) { try mailer().send(week, through: strict) }
+        await #expect(throws: DeliveryError.self) { try await mailer().send(week, through: strict) }
         #expect(try sink.recipients().isEmpty)
     }
 
@@ -140,11 +140,11 @@ struct MailerTests {
     func limitAndUnsubscribesMidRunAreHonoured() async throws {
         try await prepare(subscribers: 10)
         let sink = try SMTPSink()
-        let first = try mailer(concurrency: 2).send(week, through: smtp(sink), limit: 4)
+        let first = try await mailer(concurrency: 2).send(week, through: smtp(sink), limit: 4)
         #expect(first.sent == 4 && !first.complete)
         let leaving = try await #require(try store.subscriber(email: "reader9@example.org"))
         try await store.setStatus(.unsubscribed, forSubscriber: leaving.id)
-        let rest = try mailer(concurrency: 2).send(week, through: smtp(sink))
+        let rest = try await mailer(concurrency: 2).send(week, through: smtp(sink))
         #expect(rest.sent == 5 && rest.skipped == 1 && rest.complete)
         #expect(!(try sink.recipients()).contains("reader9@example.org"))
         #expect(try sink.recipients().count == 9)
@@ -154,7 +154,7 @@ struct MailerTests {
     func aDroppedConnectionIsTemporary() async throws {
         try await prepare(subscribers: 3)
         let sink = try SMTPSink(faults: ["-q", "DATA"])  // hangs up, without a word, at DATA
-        let summary = try mailer(retries: 1).send(week, through: smtp(sink))
+        let summary = try await mailer(retries: 1).send(week, through: smtp(sink))
         #expect(summary.deferred == 3 && summary.sent == 0 && !summary.complete)
     }
 
@@ -164,7 +164,7 @@ struct MailerTests {
         let sink = try SMTPSink(faults: ["-w", "4"])  // four seconds before answering DATA
         var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
-        let summary = try mailer(retries: 0).send(week, through: SMTPTransport(settings: settings))
+        let summary = try await mailer(retries: 0).send(week, through: SMTPTransport(settings: settings))
         #expect(summary.deferred == 1 && summary.sent == 0)
     }
 
@@ -172,7 +172,7 @@ struct MailerTests {
     func permanentFailuresMarkASubscriberBounced() async throws {
         try await prepare(subscribers: 2)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
-        _ = try mailer(bounceAfter: 1).send(week, through: smtp(sink))
+        _ = try await mailer(bounceAfter: 1).send(week, through: smtp(sink))
         await #expect(try store.subscriberCount(status: .bounced) == 2)
         await #expect(try store.subscriberCount(status: .confirmed) == 0)
     }
@@ -182,7 +182,7 @@ struct MailerTests {
         try await prepare(subscribers: 12)
         let sink = try SMTPSink()
         let time = ManualTime()
-        let summary = try mailer(concurrency: 1, perSecond: 10, time: time).send(week, through: smtp(sink))
+        let summary = try await mailer(concurrency: 1, perSecond: 10, time: time).send(week, through: smtp(sink))
         #expect(summary.sent == 12)
         // A burst of 10, then one more every 100 ms: two waits of 100 ms, on the clock the test
         // holds, so a slow machine (whose sends take longer) asks for the same waits.
@@ -194,7 +194,7 @@ struct MailerTests {
     func receivedMessagesParseBackWithAnIndependentParser() async throws {
         try await prepare(subscribers: 1)
         let sink = try SMTPSink()
-        _ = try mailer().send(week, through: smtp(sink))
+        _ = try await mailer().send(week, through: smtp(sink))
         let dump = try #require(try sink.messages().first)
         let file = try TestPaths.temporaryDirectory().appendingPathComponent("received.eml")
         try Data(dump.utf8).write(to: file)
@@ -225,7 +225,7 @@ struct MailerTests {
     func aRefusedSenderStopsTheRunInsteadOfFailingEveryone() async throws {
         try await prepare(subscribers: 6)
         let sink = try SMTPSink(faults: ["-f", "MAIL"])  // 5xx to MAIL FROM: the server refuses us
-        #expect(throws: DeliveryError.self) { try mailer().send(week, through: smtp(sink)) }
+        await #expect(throws: DeliveryError.self) { try await mailer().send(week, through: smtp(sink)) }
         let counts = try await store.deliveryCounts(week)
         #expect(counts[.failed] == nil && counts[.pending] == 6)
         await #expect(try store.issue(week)?.status == .approved)
@@ -238,7 +238,7 @@ struct MailerTests {
         let sink = try SMTPSink(faults: ["-W", ".:3"])  // stores the message, answers "." three seconds late
         var settings = SMTPTransport.Settings(url: sink.url, allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
-        let summary = try mailer(retries: 2).send(week, through: SMTPTransport(settings: settings))
+        let summary = try await mailer(retries: 2).send(week, through: SMTPTransport(settings: settings))
         #expect(summary.sent == 1 && summary.deferred == 0)
         await #expect(try store.deliveryReplies(week, state: .sent).first?.reply.hasPrefix("unconfirmed") == true)
         try await Task.sleep(for: .seconds(2.5))  // let the sink finish writing what it got
@@ -264,7 +264,7 @@ struct MailerTests {
         var settings = SMTPTransport.Settings(
             url: "smtp://127.0.0.1:\(UInt16(bigEndian: address.sin_port))", allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
-        #expect(throws: DeliveryError.self) { try mailer().send(week, through: SMTPTransport(settings: settings)) }
+        await #expect(throws: DeliveryError.self) { try await mailer().send(week, through: SMTPTransport(settings: settings)) }
         await #expect(try store.deliveryCounts(week)[.pending] == 3)
     }
 
@@ -272,7 +272,7 @@ struct MailerTests {
     func manyIdenticalRefusalsInARowTripTheCircuitBreaker() async throws {
         try await prepare(subscribers: 14)
         let sink = try SMTPSink(faults: ["-f", "RCPT"])
-        #expect(throws: DeliveryError.self) { try mailer(concurrency: 1).send(week, through: smtp(sink)) }
+        await #expect(throws: DeliveryError.self) { try await mailer(concurrency: 1).send(week, through: smtp(sink)) }
         let counts = try await store.deliveryCounts(week)
         #expect(counts[.failed] == 10 && counts[.pending] == 4)
         await #expect(try store.issue(week)?.status == .approved)
@@ -282,7 +282,7 @@ struct MailerTests {
     func aHalfSentIssueCannotBeRebuiltOrSkipped() async throws {
         try await prepare(subscribers: 4)
         let sink = try SMTPSink()
-        _ = try mailer().send(week, through: smtp(sink), limit: 2)
+        _ = try await mailer().send(week, through: smtp(sink), limit: 2)
         await #expect(throws: IssueStoreError.sendingStarted(week)) {
             try await store.saveDraft(
                 IssueDraft(
@@ -295,7 +295,7 @@ struct MailerTests {
     @Test func theFileTransportWritesOneMessagePerRecipient() async throws {
         try await prepare(subscribers: 3)
         let messages = directory.appendingPathComponent("outbox/\(week)/messages")
-        let summary = try mailer().send(week, through: FileTransport(directory: messages.path))
+        let summary = try await mailer().send(week, through: FileTransport(directory: messages.path))
         #expect(summary.sent == 3)
         let files = try FileManager.default.contentsOfDirectory(atPath: messages.path).filter { $0.hasSuffix(".eml") }
         #expect(files.count == 3)
@@ -315,7 +315,7 @@ struct MailerTests {
                 try await prepare(subscribers: 3, in: store)
                 let sender = Mailer(store: store, settings: try mailer().settings, logger: Logger(label: "tests"))
                 let messages = directory.appendingPathComponent("round\(round)")
-                #expect(try sender.send(week, through: FileTransport(directory: messages.path)).sent == 3)
+                #expect(try await sender.send(week, through: FileTransport(directory: messages.path)).sent == 3)
             }
             let held = released != nil
             #expect(!held, "round \(round): the store outlived the send")
@@ -327,15 +327,15 @@ struct MailerTests {
     @Test func onlyAnApprovedIssueIsSent() async throws {
         try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "d"))
-        #expect(throws: DeliveryError.self) {
-            try mailer().send(week, through: FileTransport(directory: directory.path))
+        await #expect(throws: DeliveryError.self) {
+            try await mailer().send(week, through: FileTransport(directory: directory.path))
         }
     }
 
     @Test func aTestSendLeavesTheLedgerAlone() async throws {
         try await prepare(subscribers: 2)
         let messages = directory.appendingPathComponent("test-send")
-        let outcome = try mailer().sendTest(
+        let outcome = try await mailer().sendTest(
             week, to: try MailAddress("editor@example.org", displayName: "Editor"),
             through: FileTransport(directory: messages.path))
         guard case .sent = outcome else {

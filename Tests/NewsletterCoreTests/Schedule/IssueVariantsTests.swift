@@ -164,7 +164,7 @@ struct IssueVariantsTests {
         let sink = try SMTPSink()
         let transport = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true))
         let observer = SkipObserver()
-        let summary = try mailer().send(week, through: transport, observer: observer)
+        let summary = try await mailer().send(week, through: transport, observer: observer)
         #expect(summary.complete)
         #expect(summary.sent == 8 && summary.skipped == 2 && summary.failed == 0)
         #expect(observer.skips.sorted() == ["reader3-0@example.org", "reader3-1@example.org"])
@@ -188,7 +188,7 @@ struct IssueVariantsTests {
         #expect(dumps.allSatisfy { !$0.contains("%%") })
 
         // A second send sends nothing and skips nobody again.
-        let again = try mailer().send(week, through: transport)
+        let again = try await mailer().send(week, through: transport)
         #expect(again.sent == 0 && again.complete)
         #expect(try sink.messages().count == 8)
         await #expect(try store.deliveryCounts(week) == [.sent: 8, .skipped: 2])
@@ -212,7 +212,7 @@ struct IssueVariantsTests {
         try await change("reader3-0@example.org", to: [])
         let sink = try SMTPSink()
         let transport = SMTPTransport(settings: SMTPTransport.Settings(url: sink.url, allowPlaintext: true))
-        _ = try mailer().send(week, through: transport)
+        _ = try await mailer().send(week, through: transport)
         var received: [String: [[String]]] = [:]
         for dump in try sink.messages() {
             received[Self.recipient(of: dump) ?? "?", default: []].append(Self.titles(in: dump))

@@ -34,7 +34,7 @@ struct PreferencesDeliveryTests {
             settings: DeliverySettings(
                 from: try MailAddress("digest@example.org"), listID: "d.example.org", publicURL: "https://x.example"),
             logger: Logger(label: "test"))
-        let summary = try mailer.send(week, through: FileTransport(directory: outbox.path))
+        let summary = try await mailer.send(week, through: FileTransport(directory: outbox.path))
         #expect(summary.sent == 2)
         let messages = try FileManager.default.contentsOfDirectory(atPath: outbox.path).map {
             try String(contentsOfFile: outbox.appendingPathComponent($0).path, encoding: .utf8)
