@@ -230,17 +230,31 @@ struct PostgresSession: Sendable {
     private func withDeadline<T: Sendable>(_ future: EventLoopFuture<T>) async throws -> T {
         let expired = ExpiryFlag()
         let connection = self.connection
+        let location = self.location
+        let deadline = self.deadline
+        let loop = future.eventLoop
         // The caller waits on this promise, not on the query's own future: a query handed to a
         // connection the server had already ended (its transaction killed while this process
-        // was stopped) was seen never to complete, closing or not.
-        let answer = future.eventLoop.makePromise(of: T.self)
+        // was stopped, a backend terminated while the connection sat in the pool) was seen
+        // never to complete, closing or not. A watch looks once a second: a connection closed
+        // under the statement fails it then, as lost; past the deadline it is closed and the
+        // statement has timed out. Everything here runs on the connection's event loop, so the
+        // watch ends the moment the answer comes, however late the caller's task resumes.
+        let answer = loop.makePromise(of: T.self)
         future.cascade(to: answer)
-        let timer = future.eventLoop.scheduleTask(in: deadline) {
-            expired.fire()
-            _ = connection.close() as EventLoopFuture<Void>
-            answer.fail(ChannelError.ioOnClosedChannel)  // ignored when the answer came first
+        let started = NIODeadline.now()
+        let watch = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { watch in
+            if connection.isClosed {
+                watch.cancel()
+                answer.fail(PostgresStoreError.connectionLost(location, "the connection closed under the statement"))
+            } else if NIODeadline.now() - started >= deadline {
+                watch.cancel()
+                expired.fire()
+                _ = connection.close() as EventLoopFuture<Void>
+                answer.fail(ChannelError.ioOnClosedChannel)
+            }
         }
-        defer { timer.cancel() }
+        answer.futureResult.whenComplete { _ in watch.cancel() }
         do {
             return try await answer.futureResult.get()
         } catch {
