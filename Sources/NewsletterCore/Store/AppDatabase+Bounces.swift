@@ -42,10 +42,6 @@ extension AppDatabase: BounceStore {
         }
     }
 
-    public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) async throws -> BounceRecordOutcome {
-        try await transaction { rows in try await rows.recordBounce(bounce, rule: rule) }
-    }
-
     public func bounceTally(_ week: IssueWeek?) async throws -> BounceTally {
         try await read { db in
             var tally = BounceTally()

@@ -6,61 +6,6 @@ extension EndpointMail.Kind: DatabaseValueConvertible {}
 /// The signup endpoint's store in SQLite: each flow is `EndpointRows`' (written once for both
 /// stores) in one write transaction, which holds the whole database.
 extension AppDatabase: SubscriberEndpointStore {
-    public func subscriber(unsubscribeToken token: String) async throws -> Subscriber? {
-        try await readRows { rows in try await rows.subscriber(unsubscribeToken: token) }
-    }
-
-    public func unsubscribe(token: String, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome {
-        try await transaction { rows in try await rows.unsubscribe(token: token, client: client, at: time) }
-    }
-
-    public func requestSignup(
-        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
-        at time: Date
-    ) async throws -> SignupOutcome {
-        try await transaction { rows in
-            try await rows.requestSignup(address, name: name, topics: topics, client: client, policy: policy, at: time)
-        }
-    }
-
-    public func confirmationLink(token: String, at time: Date) async throws -> ConfirmationLink {
-        try await readRows { rows in try await rows.confirmationLink(token: token, at: time) }
-    }
-
-    public func confirm(token: String, client: ClientInfo, at time: Date) async throws -> ConfirmOutcome {
-        try await transaction { rows in try await rows.confirm(token: token, client: client, at: time) }
-    }
-
-    public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
-        async throws -> Subscriber?
-    {
-        try await transaction { rows in
-            try await rows.updatePreferences(token: token, preferences, client: client, at: time)
-        }
-    }
-
-    public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail] {
-        try await transaction { rows in try await rows.claimEndpointMail(limit: limit, at: time, lease: lease) }
-    }
-
-    public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws {
-        try await transaction { rows in try await rows.recordEndpointMail(id: id, result, at: time) }
-    }
-
-    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String
-    {
-        try await transaction { rows in
-            try await rows.newToken(
-                subscriberID: subscriberID, purpose: .confirm, expiresAt: time.addingTimeInterval(lifetime), at: time)
-        }
-    }
-
-    public func newUnsubscribeToken(subscriberID: Int64, at time: Date) async throws -> String {
-        try await transaction { rows in
-            try await rows.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time)
-        }
-    }
-
     public func endpointMailQueueDepth() async throws -> Int {
         try await read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM endpoint_mail WHERE state = 'pending'") ?? 0

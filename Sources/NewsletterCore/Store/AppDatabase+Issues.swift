@@ -29,10 +29,6 @@ extension AppDatabase: IssueStore {
         }
     }
 
-    public func issue(_ week: IssueWeek) async throws -> IssueRecord? {
-        try await readRows { rows in try await rows.storedIssue(week) }
-    }
-
     public func listIssues() async throws -> [IssueRecord] {
         try await readRows { rows in
             var issues: [IssueRecord] = []
@@ -43,18 +39,6 @@ extension AppDatabase: IssueStore {
             }
             return issues
         }
-    }
-
-    public func saveDraft(_ draft: IssueDraft) async throws {
-        try await transaction { rows in try await rows.saveDraft(draft, at: clock.now()) }
-    }
-
-    public func recordSkipped(_ week: IssueWeek, reason: String) async throws {
-        try await transaction { rows in try await rows.recordSkipped(week, reason: reason, at: clock.now()) }
-    }
-
-    public func approve(_ week: IssueWeek, hash: String, at time: Date) async throws {
-        try await transaction { rows in try await rows.approve(week, hash: hash, at: time) }
     }
 
     public func markSent(_ week: IssueWeek, at time: Date) async throws {

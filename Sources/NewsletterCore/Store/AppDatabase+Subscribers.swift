@@ -6,21 +6,6 @@ extension Subscriber.Status: DatabaseValueConvertible {}
 extension Subscriber.Format: DatabaseValueConvertible {}
 
 extension AppDatabase: SubscriberStore {
-    public func addSubscriber(email: String, name: String?, status: Subscriber.Status) async throws -> Subscriber {
-        let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
-        return try await transaction { rows in
-            try await rows.addSubscriber(address, name: name, status: status, at: clock.now())
-        }
-    }
-
-    public func subscriber(email: String) async throws -> Subscriber? {
-        try await readRows { rows in try await rows.subscriber(email: email, holdingRow: false) }
-    }
-
-    public func subscriber(id: Int64) async throws -> Subscriber? {
-        try await readRows { rows in try await rows.subscriber(id: id) }
-    }
-
     public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) async throws {
         try await write { db in
             try db.execute(sql: "UPDATE subscriber SET status = ? WHERE id = ?", arguments: [status, id])
@@ -46,15 +31,6 @@ extension AppDatabase: SubscriberStore {
 }
 
 extension AppDatabase {
-    /// `SubscriberRows.importSubscriber` in one write transaction.
-    public func importSubscriber(
-        email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
-    ) async throws -> Bool {
-        try await transaction { rows in
-            try await rows.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
-        }
-    }
-
     /// Deletes a subscriber with its tokens, consent trail and ledger rows (a request to be
     /// forgotten). Returns whether the address existed.
     public func removeSubscriber(email: String) async throws -> Bool {

@@ -24,18 +24,6 @@ extension AppDatabase: TopicStore {
         }
     }
 
-    public func topicChoice(subscriberID: Int64) async throws -> TopicChoice {
-        try await readRows { rows in try await rows.topicChoice(subscriberID: subscriberID) }
-    }
-
-    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date)
-        async throws
-    {
-        try await transaction { rows in
-            try await rows.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
-        }
-    }
-
     public func readerChoices() async throws -> [TopicChoice: Int] {
         try await read { db in
             // Who reads an issue is the core's rule (DeliveryEligibility), spelled here as arguments.

@@ -65,10 +65,6 @@ public final class AppDatabase: Sendable {
 // MARK: - Comparisons
 
 extension AppDatabase: ComparisonStore {
-    public func saveComparison(_ comparison: Comparison) async throws -> SaveOutcome {
-        try await transaction { rows in try await rows.saveComparison(comparison, at: clock.now()) }
-    }
-
     public func listComparisons() async throws -> [ComparisonSummary] {
         try await read { db in
             try ComparisonSummary.fetchAll(

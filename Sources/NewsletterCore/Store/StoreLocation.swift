@@ -114,7 +114,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 location.leaseSeconds = try seconds(item)
             default:
                 throw .malformed(
-                    "unknown parameter \"\(item.name)\" (known: sslmode, sslrootcert, connect_timeout, query_timeout, lease_seconds)")
+                    "unknown parameter \"\(item.name)\" (known: sslmode, sslrootcert, connect_timeout, query_timeout, lease_seconds)"
+                )
             }
         }
         return location

@@ -37,10 +37,6 @@ extension PostgresStore: BounceStore {
         }
     }
 
-    public func recordBounce(_ bounce: BounceRecord, rule: BounceRule) async throws -> BounceRecordOutcome {
-        try await transaction { connection in try await connection.recordBounce(bounce, rule: rule) }
-    }
-
     public func bounceTally(_ week: IssueWeek?) async throws -> BounceTally {
         try await read { connection in
             var tally = BounceTally()

@@ -5,66 +5,6 @@ import PostgresNIO
 /// the subscribers, their tokens and the endpoint's mail queue. Each flow is `EndpointRows`'
 /// (written once for both stores) in one transaction; the rows below hold what they must.
 extension PostgresStore: SubscriberEndpointStore {
-    public func subscriber(unsubscribeToken token: String) async throws -> Subscriber? {
-        try await read { connection in try await connection.subscriber(unsubscribeToken: token) }
-    }
-
-    public func unsubscribe(token: String, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome {
-        try await transaction { connection in try await connection.unsubscribe(token: token, client: client, at: time) }
-    }
-
-    public func requestSignup(
-        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
-        at time: Date
-    ) async throws -> SignupOutcome {
-        try await transaction { connection in
-            try await connection.requestSignup(
-                address, name: name, topics: topics, client: client, policy: policy, at: time)
-        }
-    }
-
-    public func confirmationLink(token: String, at time: Date) async throws -> ConfirmationLink {
-        try await read { connection in try await connection.confirmationLink(token: token, at: time) }
-    }
-
-    public func confirm(token: String, client: ClientInfo, at time: Date) async throws -> ConfirmOutcome {
-        try await transaction { connection in try await connection.confirm(token: token, client: client, at: time) }
-    }
-
-    public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
-        async throws -> Subscriber?
-    {
-        try await transaction { connection in
-            try await connection.updatePreferences(token: token, preferences, client: client, at: time)
-        }
-    }
-
-    /// Each queued mail is claimed under a lease, so two processes never send the same mail and
-    /// a crash loses none.
-    public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail] {
-        try await transaction { connection in
-            try await connection.claimEndpointMail(limit: limit, at: time, lease: lease)
-        }
-    }
-
-    public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws {
-        try await transaction { connection in try await connection.recordEndpointMail(id: id, result, at: time) }
-    }
-
-    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String
-    {
-        try await transaction { connection in
-            try await connection.newToken(
-                subscriberID: subscriberID, purpose: .confirm, expiresAt: time.addingTimeInterval(lifetime), at: time)
-        }
-    }
-
-    public func newUnsubscribeToken(subscriberID: Int64, at time: Date) async throws -> String {
-        try await transaction { connection in
-            try await connection.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time)
-        }
-    }
-
     public func endpointMailQueueDepth() async throws -> Int {
         try await read { connection in
             try await connection.rows("SELECT COUNT(*) FROM endpoint_mail WHERE state = 'pending'").first?.decode(

@@ -4,16 +4,6 @@ import PostgresNIO
 /// NewsletterStore's own methods beyond its parts, in PostgreSQL: imports, the topic choices
 /// an export writes, and dropping an editor's summary.
 extension PostgresStore {
-    /// `SubscriberRows.importSubscriber` in one transaction: two imports of one address at
-    /// once, the unique index lets one in and the other finds it.
-    public func importSubscriber(
-        email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
-    ) async throws -> Bool {
-        try await transaction { connection in
-            try await connection.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
-        }
-    }
-
     /// The stored choices of these subscribers, for export (those without one are everything,
     /// and absent here).
     public func topicChoices(subscriberIDs: [Int64]) async throws -> [Int64: TopicChoice] {

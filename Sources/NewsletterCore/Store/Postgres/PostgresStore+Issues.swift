@@ -34,10 +34,6 @@ extension PostgresStore: IssueStore {
         }
     }
 
-    public func issue(_ week: IssueWeek) async throws -> IssueRecord? {
-        try await read { connection in try await connection.storedIssue(week) }
-    }
-
     public func listIssues() async throws -> [IssueRecord] {
         try await read { connection in
             // Byte order ("C"): the database's collation may ignore the hyphen in "2026-W48".

@@ -22,27 +22,11 @@ extension PostgresStore: SubscriberStore {
             confirmedAt: try row.decode(Date?.self, column: "confirmed_at"))
     }
 
-    public func addSubscriber(email: String, name: String?, status: Subscriber.Status) async throws -> Subscriber {
-        // What an address is, is the core's to say (MailAddress), for either store.
-        let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
-        return try await transaction { connection in
-            try await connection.addSubscriber(address, name: name, status: status, at: clock.now())
-        }
-    }
-
     public func removeSubscriber(email: String) async throws -> Bool {
         // Tokens, consent, ledger rows and topic choices go with it (ON DELETE CASCADE).
         try await transaction { connection in
             try await connection.run("DELETE FROM subscriber WHERE lower(email) = lower(\(email))") > 0
         }
-    }
-
-    public func subscriber(email: String) async throws -> Subscriber? {
-        try await read { connection in try await connection.subscriber(email: email, holdingRow: false) }
-    }
-
-    public func subscriber(id: Int64) async throws -> Subscriber? {
-        try await read { connection in try await connection.subscriber(id: id) }
     }
 
     public func setStatus(_ status: Subscriber.Status, forSubscriber id: Int64) async throws {

@@ -27,18 +27,6 @@ extension PostgresStore: TopicStore {
         }
     }
 
-    public func topicChoice(subscriberID: Int64) async throws -> TopicChoice {
-        try await read { connection in try await connection.topicChoice(subscriberID: subscriberID) }
-    }
-
-    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date)
-        async throws
-    {
-        try await transaction { connection in
-            try await connection.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
-        }
-    }
-
     public func readerChoices() async throws -> [TopicChoice: Int] {
         // Who reads an issue is the core's rule (DeliveryEligibility), given here as arguments.
         let statuses = DeliveryEligibility.statuses.map(\.rawValue)
