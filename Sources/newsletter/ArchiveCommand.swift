@@ -28,16 +28,20 @@ struct Archive: AsyncParsableCommand {
                 let issues = try await store.sentIssues()
                 do {
                     let files = try archive.build(into: directory, issues: issues)
-                    print("\(ArchivePages.published(issues).count) issue(s), \(files.count) file(s) written to \(directory)")
+                    print(
+                        "\(ArchivePages.published(issues).count) issue(s), \(files.count) file(s) written to \(directory)"
+                    )
                 } catch {
-                    throw CommandError(.storeError, "could not write the archive to \(directory): \(error.localizedDescription)")
+                    throw CommandError(
+                        .storeError, "could not write the archive to \(directory): \(error.localizedDescription)")
                 }
             }
         }
     }
 
     struct Hide: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Hide a sent issue from the archive (or --show it again).")
+        static let configuration = CommandConfiguration(
+            abstract: "Hide a sent issue from the archive (or --show it again).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The ISO week, e.g. 2026-W47.", transform: { try IssueWeek(parsing: $0) }) var week: IssueWeek
@@ -46,7 +50,8 @@ struct Archive: AsyncParsableCommand {
         func run() async throws {
             try await global.components().withStore { store in
                 guard try await store.setHiddenFromArchive(week, hidden: !show) else {
-                    throw CommandError(.partialFailure, "\(week) has no sent issue; only sent issues are in the archive")
+                    throw CommandError(
+                        .partialFailure, "\(week) has no sent issue; only sent issues are in the archive")
                 }
                 print(show ? "\(week) is in the archive again" : "\(week) is hidden from the archive")
             }
@@ -54,7 +59,8 @@ struct Archive: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the sent issues and whether the archive shows them.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the sent issues and whether the archive shows them.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -63,7 +69,8 @@ struct Archive: AsyncParsableCommand {
                 let issues = try await store.sentIssues()
                 if issues.isEmpty { print("No issue has been sent yet.") }
                 for issue in issues {
-                    print("\(issue.week)  \(issue.hiddenFromArchive ? "hidden   " : "published")  \(issue.subject ?? "")")
+                    print(
+                        "\(issue.week)  \(issue.hiddenFromArchive ? "hidden   " : "published")  \(issue.subject ?? "")")
                 }
             }
         }

@@ -26,10 +26,12 @@ struct Bounces: AsyncParsableCommand {
             guard let mailbox = context.configuration.bounces.mailbox else {
                 throw CommandError(
                     .configurationError,
-                    "no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)")
+                    "no bounce mailbox configured: set bounces.mailbox_url (and bounces.username, NEWSLETTER_BOUNCES_PASSWORD)"
+                )
             }
             try await context.withStore { store in
-                guard let summary = try await context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) else {
+                guard let summary = try await context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer())
+                else {
                     throw CommandError(.busy, "another `bounces fetch` (or run) is reading the mailbox")
                 }
                 try BounceCLI.finish(summary, verb: "fetched")
@@ -58,7 +60,9 @@ struct Bounces: AsyncParsableCommand {
                 try await context.bounceProcessor(store: store).importFiles(
                     files, observer: BounceCLI.Printer())
             }
-            try await context.withStore { store in try BounceCLI.finish(try await importFiles(into: store), verb: "imported") }
+            try await context.withStore { store in
+                try BounceCLI.finish(try await importFiles(into: store), verb: "imported")
+            }
         }
     }
 

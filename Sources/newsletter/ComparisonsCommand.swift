@@ -53,7 +53,9 @@ struct Comparisons: AsyncParsableCommand {
             let number = Int64(id.hasPrefix("#") ? String(id.dropFirst()) : id)!
             try await global.components().withStore { store in
                 guard let stored = try await store.comparison(id: number) else {
-                    throw CommandError(.partialFailure, "no comparison #\(number); `newsletter comparisons list` shows the stored ones")
+                    throw CommandError(
+                        .partialFailure, "no comparison #\(number); `newsletter comparisons list` shows the stored ones"
+                    )
                 }
                 if json {
                     print(try JSONOutput.string(stored))

@@ -108,7 +108,8 @@ struct DKIM: AsyncParsableCommand {
         func run() async throws {
             let settings = try global.components().configuration
             guard let signer = settings.dkim.signer else {
-                throw CommandError(.configurationError, "dkim.domain: not set; DKIM is not configured, so mail goes out unsigned")
+                throw CommandError(
+                    .configurationError, "dkim.domain: not set; DKIM is not configured, so mail goes out unsigned")
             }
             var failed = false
             for check in signer.check() {

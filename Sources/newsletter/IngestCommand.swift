@@ -61,7 +61,8 @@ struct Ingest: AsyncParsableCommand {
         }
     }
 
-    private func ingest<Store: ComparisonStore>(into store: Store?, sources: [String], context: Components) async throws {
+    private func ingest<Store: ComparisonStore>(into store: Store?, sources: [String], context: Components) async throws
+    {
         let settings = context.configuration
         let options = IngestOptions(
             format: format, publishedFallback: published.flatMap(PublishedDate.parse), dryRun: dryRun,
@@ -145,7 +146,6 @@ final class IngestReporter: IngestObserver {
         if let progress { progress.print(line) } else { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
     }
 }
-
 
 extension SourceFormat: ExpressibleByArgument {}
 

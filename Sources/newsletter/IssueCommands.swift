@@ -53,7 +53,8 @@ struct Preview: AsyncParsableCommand {
                 defer { supervisor?.stop() }
                 let progress = SummaryProgress(interactive: Terminal.isInteractive, logger: context.logger)
                 let preview = IssuePreview(
-                    store: store, templates: templates, settings: settings.issue, outboxDirectory: settings.outboxDirectory,
+                    store: store, templates: templates, settings: settings.issue,
+                    outboxDirectory: settings.outboxDirectory,
                     summarizer: chain, summaryObserver: { progress.handle($0) })
                 let result: IssuePreview<Store>.Result
                 do {
@@ -75,7 +76,8 @@ struct Preview: AsyncParsableCommand {
                     )
                 }
                 if !unavailable.isEmpty && settings.summaries.strict {
-                    throw CommandError(.summariesUnavailable, "summaries.strict is set and a summary provider could not run")
+                    throw CommandError(
+                        .summariesUnavailable, "summaries.strict is set and a summary provider could not run")
                 }
             }
             try await proceed(store)
@@ -110,7 +112,8 @@ struct Approve: AsyncParsableCommand {
                 throw CommandError(.partialFailure, IssueStoreError.noDraft(week).description)
             }
             if let expected = self.hash, !hash.hasPrefix(expected.lowercased()) {
-                throw CommandError(.partialFailure, IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
+                throw CommandError(
+                    .partialFailure, IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
             }
             if issue.status == .approved && issue.approvedHash == hash {
                 print("\(week) is already approved (\(hash.prefix(12)))")
@@ -149,7 +152,8 @@ struct Issues: AsyncParsableCommand {
                             Row(
                                 week: $0.week.description, status: $0.status.rawValue, subject: $0.subject,
                                 draftHash: $0.draftHash,
-                                approvedHash: $0.approvedHash, skipReason: $0.skipReason, comparisonIDs: $0.comparisonIDs,
+                                approvedHash: $0.approvedHash, skipReason: $0.skipReason,
+                                comparisonIDs: $0.comparisonIDs,
                                 summaryKinds: $0.summaryKinds)
                         }))
                 return

@@ -57,7 +57,9 @@ struct RunCommand: AsyncParsableCommand {
 
         func decide(_ store: some NewsletterStore, hold: any WeekLockHold) async -> ExitStatus {
             // What the bounce mailbox learnt since the last run, before anyone is mailed again.
-            if let mailbox = settings.bounces.mailbox { await Self.fetchBounces(mailbox, store: store, context: context) }
+            if let mailbox = settings.bounces.mailbox {
+                await Self.fetchBounces(mailbox, store: store, context: context)
+            }
 
             var weeklyRun = WeeklyRun(
                 store: store, templates: templates, configuration: settings, delivery: delivery,
@@ -87,7 +89,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// A mailbox that cannot be read does not stop the run: the bounces wait in it for the next.
-    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: Components) async {
+    private static func fetchBounces(_ mailbox: MailboxClient.Settings, store: some BounceStore, context: Components)
+        async
+    {
         do {
             if let summary = try await context.fetchBounces(mailbox, store: store, observer: BounceCLI.Printer()) {
                 print("bounces: \(summary.description)")

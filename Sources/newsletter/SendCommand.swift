@@ -110,7 +110,9 @@ struct BenchmarkEncode: AsyncParsableCommand {
         let context = try global.components()
         let week = self.week.resolve(context.configuration)
         let delivery = try context.configuration.deliverySettings()
-        guard let issue = try await context.withStore({ try await $0.issue(week) }), let html = issue.html, let text = issue.text else {
+        guard let issue = try await context.withStore({ try await $0.issue(week) }), let html = issue.html,
+            let text = issue.text
+        else {
             throw ValidationError("\(week) has no draft; preview it first")
         }
         let benchmark = EncodeBenchmark(subject: issue.subject ?? "", html: html, text: text, delivery: delivery)

@@ -4,7 +4,8 @@ import NewsletterCore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the HTTP server: signup with double opt-in, preferences, one-click unsubscribe, the archive, editor pages.",
+        abstract:
+            "Run the HTTP server: signup with double opt-in, preferences, one-click unsubscribe, the archive, editor pages.",
         discussion: """
             Confirmation and welcome mails go out from a queue in the store, in the background, \
             through the configured transport (SMTP, or .eml files under outbox/endpoint-mail/). \
@@ -29,7 +30,8 @@ struct Serve: AsyncParsableCommand {
         func serve(_ store: some NewsletterStore) async throws {
             let app = try buildApplication(components: components, store: store, address: .hostname(host, port: port))
             components.logger.info(
-                "serving", metadata: [
+                "serving",
+                metadata: [
                     "address": "\(host):\(port)", "editor": "\(settings.editor.token == nil ? "off" : "on")",
                     "transport": "\(components.endpointTransport().name)",
                 ])

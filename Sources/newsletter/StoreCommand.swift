@@ -37,7 +37,8 @@ struct StoreCommand: AsyncParsableCommand {
                     "PostgreSQL store \(location): schema version \(version)\(applied.isEmpty ? ", up to date" : " (applied \(applied.map(String.init).joined(separator: ", ")))")"
                 )
                 context.logger.info(
-                    "store migrated", metadata: ["store": "\(location)", "applied": "\(applied)", "version": "\(version)"])
+                    "store migrated",
+                    metadata: ["store": "\(location)", "applied": "\(applied)", "version": "\(version)"])
             }
         }
     }
@@ -59,7 +60,9 @@ struct StoreCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(name: .customLong("to"), help: "The PostgreSQL database to copy into: postgresql://user@host[:port]/database.")
+        @Option(
+            name: .customLong("to"),
+            help: "The PostgreSQL database to copy into: postgresql://user@host[:port]/database.")
         var target: String
 
         func validate() throws {
@@ -75,7 +78,8 @@ struct StoreCommand: AsyncParsableCommand {
             let location: PostgresLocation
             do {
                 location = try PostgresLocation.parse(
-                    target, passwordFallback: ProcessInfo.processInfo.environment[Configuration.StoreEnvironment.password])
+                    target,
+                    passwordFallback: ProcessInfo.processInfo.environment[Configuration.StoreEnvironment.password])
             } catch {
                 throw CommandError(.usage, "--to: \(error)")
             }
@@ -93,7 +97,8 @@ struct StoreCommand: AsyncParsableCommand {
                 print("copying \(path) into \(location)")
                 let report = try await StoreCopy.copy(from: source, to: destination) { table in
                     print("  \(table.name): \(table.postgresRows) row\(table.postgresRows == 1 ? "" : "s")")
-                    context.logger.info("table copied", metadata: ["table": "\(table.name)", "rows": "\(table.postgresRows)"])
+                    context.logger.info(
+                        "table copied", metadata: ["table": "\(table.name)", "rows": "\(table.postgresRows)"])
                 }
                 print(
                     "copied \(report.totalRows) rows in \(report.tables.count) tables; every count matches. Set store.url = \"\(location)\" (the password from NEWSLETTER_STORE_PASSWORD) to use it."

@@ -66,7 +66,8 @@ struct Subscribers: AsyncParsableCommand {
         func run() async throws {
             try await global.components().withStore { store in
                 guard try await store.removeSubscriber(email: email.trimmingCharacters(in: .whitespaces)) else {
-                    throw CommandError(.partialFailure, "\(email) is not a subscriber; `newsletter subscribers list` shows who is")
+                    throw CommandError(
+                        .partialFailure, "\(email) is not a subscriber; `newsletter subscribers list` shows who is")
                 }
                 print("removed \(email)")
             }
@@ -102,7 +103,8 @@ struct Subscribers: AsyncParsableCommand {
                 let errors = (parseErrors + topicErrors).sorted { $0.line < $1.line }
                 var added = 0
                 let now = Date()
-                for row in rows where try await store.importSubscriber(
+                for row in rows
+                where try await store.importSubscriber(
                     email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
                 {
                     added += 1
@@ -111,7 +113,10 @@ struct Subscribers: AsyncParsableCommand {
                 print("\(added) added, \(rows.count - added) already known, \(errors.count) refused")
                 context.logger.info(
                     "import finished",
-                    metadata: ["file": "\(file)", "added": "\(added)", "known": "\(rows.count - added)", "refused": "\(errors.count)"])
+                    metadata: [
+                        "file": "\(file)", "added": "\(added)", "known": "\(rows.count - added)",
+                        "refused": "\(errors.count)",
+                    ])
                 if !errors.isEmpty { throw ExitStatus.partialFailure }
             }
         }
@@ -131,7 +136,9 @@ struct Subscribers: AsyncParsableCommand {
                 while true {
                     let page = try await store.subscribers(status: nil, afterID: after, limit: 500)
                     let topics = try await store.topicChoices(subscriberIDs: page.map(\.id))
-                    for subscriber in page { print(SubscriberCSV.line(subscriber, topics: topics[subscriber.id] ?? .everything)) }
+                    for subscriber in page {
+                        print(SubscriberCSV.line(subscriber, topics: topics[subscriber.id] ?? .everything))
+                    }
                     guard let last = page.last else { break }
                     after = last.id
                 }

@@ -37,7 +37,9 @@ extension Summaries {
         @Flag(help: "With --labelled: also list the tuned part's rows the guard gets wrong.") var misses = false
 
         func validate() throws {
-            if labelled == nil && page == nil { throw ValidationError("give the PAGE to check against (or --labelled FILE)") }
+            if labelled == nil && page == nil {
+                throw ValidationError("give the PAGE to check against (or --labelled FILE)")
+            }
             if labelled != nil && (page != nil || tool != nil || text != nil) {
                 throw ValidationError("--labelled measures a whole set: it takes no PAGE, --tool or --text")
             }
@@ -87,13 +89,16 @@ extension Summaries {
                 throw ValidationError("cannot read the labelled set \(file): \(error)")
             }
             let samples =
-                samplePages ?? ProcessInfo.processInfo.environment["NEWSLETTER_SAMPLE_PAGES"] ?? "../shared/sample-pages"
+                samplePages ?? ProcessInfo.processInfo.environment["NEWSLETTER_SAMPLE_PAGES"]
+                ?? "../shared/sample-pages"
             func path(_ row: LabelledSummaries.Row) -> String {
                 URL(fileURLWithPath: row.folder == "sample" ? samples : examples).appendingPathComponent(row.page).path
             }
             // Each page read once, before the set is measured against them.
             var comparisons: [String: Comparison] = [:]
-            for row in set.rows where comparisons[path(row)] == nil { comparisons[path(row)] = try await read(path(row)) }
+            for row in set.rows where comparisons[path(row)] == nil {
+                comparisons[path(row)] = try await read(path(row))
+            }
             let measurement = try set.measure { row in comparisons[path(row)]! }
             print(measurement.table())
             if misses { for line in measurement.misses(heldOut: false) { print(line) } }

@@ -41,8 +41,11 @@ struct Summaries: AsyncParsableCommand {
                 let edits = SummaryEdits(store: store)
                 do {
                     if remove {
-                        let removed = try await edits.revert(week: week, comparisonID: comparison, scope: .anyComparison)
-                        print(removed ? "\(week) #\(comparison): override removed" : "\(week) #\(comparison) had no override")
+                        let removed = try await edits.revert(
+                            week: week, comparisonID: comparison, scope: .anyComparison)
+                        print(
+                            removed
+                                ? "\(week) #\(comparison): override removed" : "\(week) #\(comparison) had no override")
                         return
                     }
                     let raw: String
@@ -51,8 +54,10 @@ struct Summaries: AsyncParsableCommand {
                     } else {
                         raw = try readText(current: try await edits.current(week: week, comparisonID: comparison))
                     }
-                    let replaced = try await edits.replace(week: week, comparisonID: comparison, with: raw, scope: .anyComparison)
-                    print("\(week) #\(comparison) \(replaced.title): summary stored (\(replaced.text.count) characters)")
+                    let replaced = try await edits.replace(
+                        week: week, comparisonID: comparison, with: raw, scope: .anyComparison)
+                    print(
+                        "\(week) #\(comparison) \(replaced.title): summary stored (\(replaced.text.count) characters)")
                     print("Rebuild the draft with: newsletter preview --week \(week)")
                 } catch let error as SummaryEditError {
                     switch error {
@@ -132,7 +137,8 @@ struct Summaries: AsyncParsableCommand {
             defer { supervisor?.stop() }
             guard !chain.providers.isEmpty else {
                 throw CommandError(
-                    .configurationError, "summaries.enabled is false or the chain has no model provider; nothing to evaluate")
+                    .configurationError,
+                    "summaries.enabled is false or the chain has no model provider; nothing to evaluate")
             }
             let bar = Terminal.isInteractive && !json ? ProgressBar(verb: "Evaluating") : nil
             bar?.add(total: comparisons.count * chain.providers.count)

@@ -28,7 +28,8 @@ struct Topics: AsyncParsableCommand {
                     return
                 }
                 if counts.isEmpty {
-                    print("No topics yet: they come from the categories of ingested pages (`newsletter ingest SOURCE…`).")
+                    print(
+                        "No topics yet: they come from the categories of ingested pages (`newsletter ingest SOURCE…`).")
                     return
                 }
                 let width = min(40, counts.map(\.topic.count).max() ?? 0)

@@ -234,7 +234,8 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
             let saved = try await store.saveComparison(comparison)
             // The page is stored: a failed read-back only leaves this reading's time in the report.
             return await IngestResult(
-                source: loaded.source, outcome: .saved(saved, (try? Self.asStored(comparison, saved, in: store)) ?? comparison))
+                source: loaded.source,
+                outcome: .saved(saved, (try? Self.asStored(comparison, saved, in: store)) ?? comparison))
         } catch {
             return IngestResult(
                 source: loaded.source,
@@ -247,7 +248,9 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
 
     /// A page that gives no date keeps the time it was first seen, which the store has, not the
     /// time of this reading: what ingest reports is what was stored.
-    private static func asStored(_ comparison: Comparison, _ saved: SaveOutcome, in store: Store) async throws -> Comparison {
+    private static func asStored(_ comparison: Comparison, _ saved: SaveOutcome, in store: Store) async throws
+        -> Comparison
+    {
         guard comparison.publishedFrom == .firstSeen else { return comparison }
         switch saved {
         case .updated(let id, _), .unchanged(let id):

@@ -113,7 +113,8 @@ public struct UnknownTopic: Error, Equatable, CustomStringConvertible {
     public var known: [String]
 
     public var description: String {
-        "\"\(topic)\" is not a topic" + (known.isEmpty ? " (no topics are known yet)" : "; the topics are: \(known.joined(separator: ", "))")
+        "\"\(topic)\" is not a topic"
+            + (known.isEmpty ? " (no topics are known yet)" : "; the topics are: \(known.joined(separator: ", "))")
     }
 }
 

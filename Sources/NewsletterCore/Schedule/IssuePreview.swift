@@ -100,7 +100,8 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
         if existing?.status == .sent { throw PreviewError.alreadySent(week) }
         guard try await !store.listComparisons().isEmpty else { throw PreviewError.emptyStore }
 
-        let selection = try await WeekSelector.select(week, from: store, timeZone: settings.timeZone, policy: settings.policy)
+        let selection = try await WeekSelector.select(
+            week, from: store, timeZone: settings.timeZone, policy: settings.policy)
         if selection.selected.count < settings.policy.minComparisons && !force {
             let reason =
                 "\(selection.selected.count) new comparison(s) published in \(week), fewer than the minimum of \(settings.policy.minComparisons)"

@@ -25,7 +25,8 @@ public struct SummaryEdits<Store: NewsletterStore>: Sendable {
     }
 
     /// Stores `text` as the comparison's summary in `week`, so it wins over any generated one.
-    public func replace(week: IssueWeek, comparisonID: Int64, with text: String, scope: Scope) async throws -> Replaced {
+    public func replace(week: IssueWeek, comparisonID: Int64, with text: String, scope: Scope) async throws -> Replaced
+    {
         let stored = try await editable(week: week, comparisonID: comparisonID, scope: scope)
         let cleaned: String
         do {

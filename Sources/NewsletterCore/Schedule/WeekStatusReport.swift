@@ -49,7 +49,8 @@ public struct WeekStatusReport: Encodable, Sendable {
     }
 
     /// The week as the store has it now.
-    public static func make(_ week: IssueWeek, store: some NewsletterStore, settings: Configuration, now: Date) async throws
+    public static func make(_ week: IssueWeek, store: some NewsletterStore, settings: Configuration, now: Date)
+        async throws
         -> WeekStatusReport
     {
         let issue = try await store.issue(week)

@@ -170,7 +170,9 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         var weeks: [(IssueWeek, WeekRequest)] = []
         do {
             if request == .scheduled {
-                weeks = RunSchedule.missedWeeks(after: try await store.lastRunWeek(), before: target).map { ($0, .scheduled) }
+                weeks = RunSchedule.missedWeeks(after: try await store.lastRunWeek(), before: target).map {
+                    ($0, .scheduled)
+                }
             }
             weeks.append((target, request))
         } catch {
@@ -214,13 +216,15 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         return ingested
     }
 
-    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?) async throws(RunError)
+    func runWeek(_ week: IssueWeek, request: WeekRequest, now: Date, observer: (any RunObserver)?)
+        async throws(RunError)
         -> WeekOutcome
     {
         do {
             let issue = try await store.issue(week)
             let state = RunSchedule.WeekState(
-                status: issue?.status, skipReason: issue?.skipReason, deliveryStarted: try await store.deliveryBegun(week),
+                status: issue?.status, skipReason: issue?.skipReason,
+                deliveryStarted: try await store.deliveryBegun(week),
                 firstRunAt: try await store.runRecord(week)?.firstRunAt)
             let decision = RunSchedule.decide(
                 week, state: state, now: now, timeZone: configuration.timeZone, cutoff: settings.cutoff,

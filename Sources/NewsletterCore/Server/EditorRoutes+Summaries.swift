@@ -16,7 +16,8 @@ extension EditorRoutes {
             "saved": "Your summary is saved. It is not in the draft until you rebuild the draft.",
             "reverted": "Back to the generated summary. It is in the draft once you rebuild the draft.",
             "no-override": "That summary had no text of yours; nothing changed.",
-            "rebuilt": "The draft was rebuilt from the stored summaries (no model was asked). Review it before you approve.",
+            "rebuilt":
+                "The draft was rebuilt from the stored summaries (no model was asked). Review it before you approve.",
             "still-approved": "The draft was rebuilt and is byte for byte the approved one: the approval stands.",
             "approval-withdrawn":
                 "The draft was rebuilt and differs from the approved one, so that approval no longer holds. Review the previews and approve again: nothing is sent until you do.",
@@ -37,7 +38,8 @@ extension EditorRoutes {
                 } catch let error as BadRequest where error.status == 413 {
                     throw BadRequest(
                         status: 413,
-                        "\(error.message); the field \"text\" holds at most \(EditorSummary.maximumCharacters) characters")
+                        "\(error.message); the field \"text\" holds at most \(EditorSummary.maximumCharacters) characters"
+                    )
                 }
                 try checkFormToken(fields, week: week)
                 guard let text = fields["text"] else {
@@ -48,7 +50,9 @@ extension EditorRoutes {
                 }
                 logger.notice(
                     "summary replaced from the editor page",
-                    metadata: ["week": "\(week)", "comparison": "\(comparison)", "characters": "\(replaced.text.count)"])
+                    metadata: [
+                        "week": "\(week)", "comparison": "\(comparison)", "characters": "\(replaced.text.count)",
+                    ])
                 return redirect(week, done: "saved", comparison: comparison)
             } catch let error as BadRequest {
                 return pages.failure(error, json: false)
@@ -75,7 +79,8 @@ extension EditorRoutes {
                 let week = try weekParameter(context)
                 try checkFormToken(try await formFields(request), week: week)
                 guard let drafts else {
-                    throw BadRequest(status: 503, "this server cannot rebuild drafts; run `newsletter preview --week \(week)`")
+                    throw BadRequest(
+                        status: 503, "this server cannot rebuild drafts; run `newsletter preview --week \(week)`")
                 }
                 let before = try await store.issue(week)
                 let wasApproved = before?.approvedHash != nil && before?.approvedHash == before?.draftHash
@@ -89,7 +94,8 @@ extension EditorRoutes {
                     case .selectionChanged, .summaryNotStored:
                         throw BadRequest(
                             status: 409,
-                            "\(error). Nothing was changed: `newsletter preview --week \(week) --rebuild` builds it with the model.")
+                            "\(error). Nothing was changed: `newsletter preview --week \(week) --rebuild` builds it with the model."
+                        )
                     }
                 } catch let error as PreviewError {
                     // The outbox is the server's fault, not the editor's; the rest is the week's state.
@@ -106,7 +112,8 @@ extension EditorRoutes {
                         "approval": "\(result.stillApproved ? "kept" : wasApproved ? "withdrawn" : "none")",
                     ])
                 return redirect(
-                    week, done: result.stillApproved ? "still-approved" : wasApproved ? "approval-withdrawn" : "rebuilt")
+                    week, done: result.stillApproved ? "still-approved" : wasApproved ? "approval-withdrawn" : "rebuilt"
+                )
             } catch let error as BadRequest {
                 return pages.failure(error, json: false)
             }

@@ -59,7 +59,9 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         router.get("/metrics") { request, _ in
             if let refusal = refuse(request) { return refusal }
             var counts: [Subscriber.Status: Int] = [:]
-            for status in Subscriber.Status.allCases { counts[status] = try await store.subscriberCount(status: status) }
+            for status in Subscriber.Status.allCases {
+                counts[status] = try await store.subscriberCount(status: status)
+            }
             let depth = try await store.endpointMailQueueDepth()
             var headers = PageRenderer.headers(contentType: "text/plain; version=0.0.4; charset=utf-8")
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -136,17 +138,22 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 guard hash.hasPrefix(expected) else {
                     throw BadRequest(
                         status: 409,
-                        "the draft of \(week) is now \(hash.prefix(12)), not \(expected.prefix(12)): reload and review it again")
+                        "the draft of \(week) is now \(hash.prefix(12)), not \(expected.prefix(12)): reload and review it again"
+                    )
                 }
                 do {
                     try await store.approve(week, hash: hash, at: time.now())
                 } catch let error as IssueStoreError {
                     throw BadRequest(status: 409, error.description)
                 }
-                logger.notice("issue approved from the editor page", metadata: ["week": "\(week)", "hash": "\(hash.prefix(12))"])
+                logger.notice(
+                    "issue approved from the editor page", metadata: ["week": "\(week)", "hash": "\(hash.prefix(12))"])
                 return pages.page(
                     "message",
-                    ["title": "Approved", "message": "\(week) is approved (draft \(hash.prefix(12))); the next send delivers it."])
+                    [
+                        "title": "Approved",
+                        "message": "\(week) is approved (draft \(hash.prefix(12))); the next send delivers it.",
+                    ])
             } catch let error as BadRequest {
                 return pages.failure(error, json: false)
             }
@@ -174,7 +181,8 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     return pages.page(
                         "message", ["title": "Test sent", "message": "Sent \(week) to \(address.address): \(reply)"])
                 case .transient(let reply), .permanent(let reply):
-                    throw BadRequest(status: 502, "the mail server refused the test send to \(address.address): \(reply)")
+                    throw BadRequest(
+                        status: 502, "the mail server refused the test send to \(address.address): \(reply)")
                 }
             } catch let error as BadRequest {
                 return pages.failure(error, json: false)
@@ -192,7 +200,8 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         } catch is NIOTooManyBytesError {
             throw BadRequest(status: 413, "the form is larger than \(limit / 1024) KB")
         }
-        return try FormFields.parse(Array(buffer: body), contentType: request.headers[.contentType], multiline: multiline)
+        return try FormFields.parse(
+            Array(buffer: body), contentType: request.headers[.contentType], multiline: multiline)
     }
 
     /// Refuses a post whose form token this server did not make for this week's page (403).
@@ -321,7 +330,8 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             let verdict: String
             switch kind {
             case .abstractive: verdict = "accepted by the guard (every check passed)"
-            case .grammarExtractive: verdict = "the takes' own sentences, chosen through a grammar; the guard accepted the pick"
+            case .grammarExtractive:
+                verdict = "the takes' own sentences, chosen through a grammar; the guard accepted the pick"
             case .extractive: verdict = "no model text shipped"
             case .edited: verdict = "the editor's text; the guard does not judge it"
             }

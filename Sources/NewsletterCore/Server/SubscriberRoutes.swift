@@ -170,13 +170,15 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
                 // removed), so that saving the form as shown never fails.
                 var catalog = try await store.topicCatalog(aliases: pages.settings.topics)
                 if let subscriber = try await store.subscriber(unsubscribeToken: token) {
-                    let chosen = try await store.topicChoice(subscriberID: subscriber.id).resolved(pages.settings.topics)
+                    let chosen = try await store.topicChoice(subscriberID: subscriber.id).resolved(
+                        pages.settings.topics)
                     catalog.topics = Array(Set(catalog.topics + chosen.topics)).sorted()
                 }
                 choice.topics = try Self.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
                 let preferences = choice
                 guard
-                    let subscriber = try await store.updatePreferences(token: token, preferences, client: client, at: time.now())
+                    let subscriber = try await store.updatePreferences(
+                        token: token, preferences, client: client, at: time.now())
                 else { return pages.unknownLink() }
                 metrics.count(.preferencesSaved)
                 return pages.page("preferences", try await preferencesValues(subscriber, token: token, saved: true))

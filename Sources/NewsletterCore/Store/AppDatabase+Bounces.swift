@@ -150,7 +150,8 @@ extension Database {
     func recordConsent(
         subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?
     ) throws {
-        try AppDatabase.recordConsent(self, subscriberID: subscriberID, event: event, client: client, at: time, detail: detail)
+        try AppDatabase.recordConsent(
+            self, subscriberID: subscriberID, event: event, client: client, at: time, detail: detail)
     }
 
     func setBounceEffect(_ effect: String, ofEvent eventID: Int64) throws {
@@ -159,6 +160,7 @@ extension Database {
 
     func countPermanentFailure(subscriberID: Int64) throws {
         try execute(
-            sql: "UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = ?", arguments: [subscriberID])
+            sql: "UPDATE subscriber SET permanent_failures = permanent_failures + 1 WHERE id = ?",
+            arguments: [subscriberID])
     }
 }

@@ -86,7 +86,8 @@ extension AppDatabase: DeliveryLedger {
                 row: "(?, ?, 'unsubscribe', ?)", db
             ) { [Self.tokenHash($0.unsubscribeToken), $0.subscriber.id, now] }
             try Self.insert(
-                "INSERT INTO verp_token (token_hash, week, subscriber_id, created_at) VALUES", claims, row: "(?, ?, ?, ?)", db
+                "INSERT INTO verp_token (token_hash, week, subscriber_id, created_at) VALUES", claims,
+                row: "(?, ?, ?, ?)", db
             ) { [Self.tokenHash($0.envelopeToken), week.description, $0.subscriber.id, now] }
             return claims
         }
@@ -194,9 +195,9 @@ extension AppDatabase: DeliveryLedger {
         try await transaction { rows in
             let marked = try await rows.access { db in
                 try db.execute(
-                sql:
-                    "UPDATE delivery SET state = 'failed', last_reply = ?, updated_at = ? WHERE week = ? AND subscriber_id = ? AND state = 'sending'",
-                arguments: [reply, time, week.description, subscriberID])
+                    sql:
+                        "UPDATE delivery SET state = 'failed', last_reply = ?, updated_at = ? WHERE week = ? AND subscriber_id = ? AND state = 'sending'",
+                    arguments: [reply, time, week.description, subscriberID])
                 return db.changesCount > 0
             }
             guard marked else { return }  // not this run's row
@@ -245,7 +246,9 @@ extension AppDatabase: DeliveryLedger {
         }
     }
 
-    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(email: String, reply: String)] {
+    public func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(
+        email: String, reply: String
+    )] {
         try await read { db in
             try Row.fetchAll(
                 db,

@@ -34,7 +34,9 @@ extension AppDatabase: SubscriberEndpointStore {
     public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
         async throws -> Subscriber?
     {
-        try await transaction { rows in try await rows.updatePreferences(token: token, preferences, client: client, at: time) }
+        try await transaction { rows in
+            try await rows.updatePreferences(token: token, preferences, client: client, at: time)
+        }
     }
 
     public func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail] {
@@ -45,7 +47,8 @@ extension AppDatabase: SubscriberEndpointStore {
         try await transaction { rows in try await rows.recordEndpointMail(id: id, result, at: time) }
     }
 
-    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String {
+    public func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String
+    {
         try await transaction { rows in
             try await rows.newToken(
                 subscriberID: subscriberID, purpose: .confirm, expiresAt: time.addingTimeInterval(lifetime), at: time)
@@ -53,7 +56,9 @@ extension AppDatabase: SubscriberEndpointStore {
     }
 
     public func newUnsubscribeToken(subscriberID: Int64, at time: Date) async throws -> String {
-        try await transaction { rows in try await rows.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time) }
+        try await transaction { rows in
+            try await rows.newToken(subscriberID: subscriberID, purpose: .unsubscribe, expiresAt: nil, at: time)
+        }
     }
 
     public func endpointMailQueueDepth() async throws -> Int {
@@ -63,7 +68,9 @@ extension AppDatabase: SubscriberEndpointStore {
     }
 
     /// The endpoint mails of one subscriber, oldest first: for `subscribers show` and tests.
-    public func endpointMails(subscriberID: Int64) async throws -> [(kind: EndpointMail.Kind, state: String, attempts: Int)] {
+    public func endpointMails(subscriberID: Int64) async throws -> [(
+        kind: EndpointMail.Kind, state: String, attempts: Int
+    )] {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT kind, state, attempts FROM endpoint_mail WHERE subscriber_id = ? ORDER BY id",
@@ -116,7 +123,9 @@ extension Database {
                 FROM subscriber_token t JOIN subscriber s ON s.id = t.subscriber_id
                 WHERE t.token_hash = ? AND t.purpose = ?
                 """, arguments: [LinkToken.hash(token), purpose.rawValue]
-        ).map { TokenOwner(subscriber: try Subscriber(row: $0), usedAt: $0["tokenUsedAt"], expiresAt: $0["tokenExpiresAt"]) }
+        ).map {
+            TokenOwner(subscriber: try Subscriber(row: $0), usedAt: $0["tokenUsedAt"], expiresAt: $0["tokenExpiresAt"])
+        }
     }
 
     func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) throws {
@@ -135,7 +144,8 @@ extension Database {
 
     func spendConfirmationTokens(subscriberID: Int64, at time: Date) throws {
         try execute(
-            sql: "UPDATE subscriber_token SET used_at = ? WHERE subscriber_id = ? AND purpose = 'confirm' AND used_at IS NULL",
+            sql:
+                "UPDATE subscriber_token SET used_at = ? WHERE subscriber_id = ? AND purpose = 'confirm' AND used_at IS NULL",
             arguments: [time, subscriberID])
     }
 

@@ -36,7 +36,9 @@ extension AppDatabase: IssueStore {
     public func listIssues() async throws -> [IssueRecord] {
         try await readRows { rows in
             var issues: [IssueRecord] = []
-            for week in try await rows.access({ db in try String.fetchAll(db, sql: "SELECT week FROM issue ORDER BY week DESC") }) {
+            for week in try await rows.access({ db in
+                try String.fetchAll(db, sql: "SELECT week FROM issue ORDER BY week DESC")
+            }) {
                 if let issue = try await rows.storedIssue(try IssueWeek(parsing: week)) { issues.append(issue) }
             }
             return issues
@@ -130,7 +132,8 @@ extension Database {
 
     func setApproved(_ week: IssueWeek, hash: String, at time: Date) throws {
         try execute(
-            sql: "UPDATE issue SET status = 'approved', approved_hash = ?, approved_at = ?, updated_at = ? WHERE week = ?",
+            sql:
+                "UPDATE issue SET status = 'approved', approved_hash = ?, approved_at = ?, updated_at = ? WHERE week = ?",
             arguments: [hash, time, time, week.description])
     }
 

@@ -312,7 +312,9 @@ extension AppDatabase {
             }
             if table != snakeCase(table) {
                 try db.execute(
-                    sql: "ALTER TABLE \(table.quotedDatabaseIdentifier) RENAME TO \(snakeCase(table).quotedDatabaseIdentifier)")
+                    sql:
+                        "ALTER TABLE \(table.quotedDatabaseIdentifier) RENAME TO \(snakeCase(table).quotedDatabaseIdentifier)"
+                )
             }
         }
     }

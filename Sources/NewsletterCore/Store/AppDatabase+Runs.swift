@@ -42,7 +42,8 @@ extension AppDatabase: RunStore {
                 return nil
             }
             return RunRecord(
-                week: week, firstRunAt: row["first_run_at"], lastRunAt: row["last_run_at"], lastOutcome: row["last_outcome"],
+                week: week, firstRunAt: row["first_run_at"], lastRunAt: row["last_run_at"],
+                lastOutcome: row["last_outcome"],
                 lastSummary: row["last_summary"], lastError: row["last_error"])
         }
     }
@@ -63,7 +64,9 @@ extension AppDatabase: RunStore {
         }
     }
 
-    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date) async throws {
+    public func finishRun(_ week: IssueWeek, outcome: String, summary: String, error: String?, at time: Date)
+        async throws
+    {
         try await write { db in
             // The last error stays until a run ends without one, so `status` can still show it.
             try db.execute(

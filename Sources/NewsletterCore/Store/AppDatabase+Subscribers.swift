@@ -8,7 +8,9 @@ extension Subscriber.Format: DatabaseValueConvertible {}
 extension AppDatabase: SubscriberStore {
     public func addSubscriber(email: String, name: String?, status: Subscriber.Status) async throws -> Subscriber {
         let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
-        return try await transaction { rows in try await rows.addSubscriber(address, name: name, status: status, at: clock.now()) }
+        return try await transaction { rows in
+            try await rows.addSubscriber(address, name: name, status: status, at: clock.now())
+        }
     }
 
     public func subscriber(email: String) async throws -> Subscriber? {

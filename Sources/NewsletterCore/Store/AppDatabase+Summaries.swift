@@ -53,7 +53,8 @@ extension AppDatabase: SummaryStore {
     public func saveSummaryOverride(week: IssueWeek, comparisonID: Int64, text: String) async throws {
         try await write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO summary_override (week, comparison_id, text, updated_at) VALUES (?, ?, ?, ?)",
+                sql:
+                    "INSERT OR REPLACE INTO summary_override (week, comparison_id, text, updated_at) VALUES (?, ?, ?, ?)",
                 arguments: [week.description, comparisonID, text, self.clock.now()])
         }
     }

@@ -14,19 +14,23 @@ extension AppDatabase: TopicStore {
     }
 
     public func categories() async throws -> [String] {
-        try await read { db in try String.fetchAll(
+        try await read { db in
+            try String.fetchAll(
                 db,
                 sql: """
                     SELECT name FROM topic WHERE EXISTS (SELECT 1 FROM comparison_topic c WHERE c.topic = topic.name)
                     ORDER BY name
-                    """) }
+                    """)
+        }
     }
 
     public func topicChoice(subscriberID: Int64) async throws -> TopicChoice {
         try await readRows { rows in try await rows.topicChoice(subscriberID: subscriberID) }
     }
 
-    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date) async throws {
+    public func setTopicChoice(_ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date)
+        async throws
+    {
         try await transaction { rows in
             try await rows.replaceTopicChoice(choice, subscriberID: subscriberID, client: client, at: time)
         }
@@ -97,7 +101,8 @@ extension Database {
     }
 
     func subscriberTopics(subscriberID: Int64) throws -> [String] {
-        try String.fetchAll(self, sql: "SELECT topic FROM subscriber_topic WHERE subscriber_id = ?", arguments: [subscriberID])
+        try String.fetchAll(
+            self, sql: "SELECT topic FROM subscriber_topic WHERE subscriber_id = ?", arguments: [subscriberID])
     }
 
     func deleteSubscriberTopics(subscriberID: Int64) throws {

@@ -17,7 +17,8 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
     var runner: (any Service)? { get }
     /// Adds a confirmed subscriber from an import with a consent record naming `source`; an
     /// address already known is left as it is. Returns whether the address was new.
-    func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date) async throws
+    func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date)
+        async throws
         -> Bool
     /// The stored topic choices of these subscribers (those without one get everything), for export.
     func topicChoices(subscriberIDs: [Int64]) async throws -> [Int64: TopicChoice]
@@ -27,7 +28,8 @@ public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, Su
     /// the editors, send), or returns nil at once when another run holds it. On SQLite that is
     /// the data directory's run.lock; on a shared database a lock in the database, so two
     /// hosts' cron entries decide once. `week` names the run in messages.
-    func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) async throws -> T) async throws -> T?
+    func withRunLock<T>(_ week: IssueWeek, dataDirectory: String, _ body: (any WeekLockHold) async throws -> T)
+        async throws -> T?
 }
 
 extension AppDatabase: NewsletterStore {

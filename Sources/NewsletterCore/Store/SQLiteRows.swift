@@ -68,8 +68,12 @@ extension AppDatabase {
 }
 
 extension SQLiteRows: SubscriberRows {
-    func insertSubscriber(email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date) async throws -> Int64? {
-        try await access { try $0.insertSubscriber(email: email, name: name, status: status, confirmedAt: confirmedAt, at: time) }
+    func insertSubscriber(email: String, name: String?, status: Subscriber.Status, confirmedAt: Date?, at time: Date)
+        async throws -> Int64?
+    {
+        try await access {
+            try $0.insertSubscriber(email: email, name: name, status: status, confirmedAt: confirmedAt, at: time)
+        }
     }
     func subscriber(id: Int64) async throws -> Subscriber? {
         try await access { try $0.subscriber(id: id) }
@@ -77,11 +81,16 @@ extension SQLiteRows: SubscriberRows {
     func subscriber(email: String, holdingRow: Bool) async throws -> Subscriber? {
         try await access { try $0.subscriber(email: email, holdingRow: holdingRow) }
     }
-    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) async throws -> Bool {
+    func setStatus(of subscriberID: Int64, to status: Subscriber.Status, from: [Subscriber.Status]) async throws -> Bool
+    {
         try await access { try $0.setStatus(of: subscriberID, to: status, from: from) }
     }
-    func recordConsent(subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?) async throws {
-        try await access { try $0.recordConsent(subscriberID: subscriberID, event: event, client: client, at: time, detail: detail) }
+    func recordConsent(subscriberID: Int64, event: String, client: ClientInfo, at time: Date, detail: String?)
+        async throws
+    {
+        try await access {
+            try $0.recordConsent(subscriberID: subscriberID, event: event, client: client, at: time, detail: detail)
+        }
     }
 }
 
@@ -89,8 +98,12 @@ extension SQLiteRows: EndpointRows {
     func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow: Bool) async throws -> TokenOwner? {
         try await access { try $0.tokenOwner(token, purpose: purpose, holdingRow: holdingRow) }
     }
-    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) async throws {
-        try await access { try $0.insertToken(hash: hash, subscriberID: subscriberID, purpose: purpose, expiresAt: expiresAt, at: time) }
+    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date)
+        async throws
+    {
+        try await access {
+            try $0.insertToken(hash: hash, subscriberID: subscriberID, purpose: purpose, expiresAt: expiresAt, at: time)
+        }
     }
     func spendToken(_ token: String, at time: Date) async throws {
         try await access { try $0.spendToken(token, at: time) }
@@ -116,8 +129,11 @@ extension SQLiteRows: EndpointRows {
     func leaseEndpointMails(ids: [Int64], until time: Date) async throws {
         try await access { try $0.leaseEndpointMails(ids: ids, until: time) }
     }
-    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws {
-        try await access { try $0.updateEndpointMail(id: id, state: state, sentAt: sentAt, nextAttemptAt: nextAttemptAt, reply: reply) }
+    func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws
+    {
+        try await access {
+            try $0.updateEndpointMail(id: id, state: state, sentAt: sentAt, nextAttemptAt: nextAttemptAt, reply: reply)
+        }
     }
 }
 
@@ -152,8 +168,13 @@ extension SQLiteRows: ComparisonSaveRows {
     func insertComparison(_ comparison: Comparison, at time: Date) async throws -> Int64 {
         try await access { try $0.insertComparison(comparison, at: time) }
     }
-    func updateComparison(_ page: StoredPage, to comparison: Comparison, published: Date, publishedFrom: PublishedTimeSource, at time: Date) async throws {
-        try await access { try $0.updateComparison(page, to: comparison, published: published, publishedFrom: publishedFrom, at: time) }
+    func updateComparison(
+        _ page: StoredPage, to comparison: Comparison, published: Date, publishedFrom: PublishedTimeSource,
+        at time: Date
+    ) async throws {
+        try await access {
+            try $0.updateComparison(page, to: comparison, published: published, publishedFrom: publishedFrom, at: time)
+        }
     }
     func deleteChildren(_ child: ComparisonChild, of comparisonID: Int64) async throws {
         try await access { try $0.deleteChildren(child, of: comparisonID) }
@@ -179,7 +200,9 @@ extension SQLiteRows: IssueRows {
     func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) async throws -> Bool {
         try await access { try $0.deliveryExists(week, in: states) }
     }
-    func upsertDraft(_ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date) async throws {
+    func upsertDraft(_ draft: IssueDraft, variants: String?, approval: IssueLifecycle.DraftApproval, at time: Date)
+        async throws
+    {
         try await access { try $0.upsertDraft(draft, variants: variants, approval: approval, at: time) }
     }
     func upsertSkipped(_ week: IssueWeek, reason: String, at time: Date) async throws {
@@ -219,4 +242,3 @@ extension SQLiteRows: BounceRows {
         try await access { try $0.countPermanentFailure(subscriberID: subscriberID) }
     }
 }
-

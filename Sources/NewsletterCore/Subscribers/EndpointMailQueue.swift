@@ -112,13 +112,16 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
         let delay = Backoff(base: .seconds(30), cap: .seconds(maxRetryDelay)).delay(beforeRetry: mail.attempt).seconds
         if time.timeIntervalSince(mail.createdAt) + delay > giveUpAfter {
             // Retried for days: a confirmation this late would surprise; record why it never went.
-            return .failed(reply: "gave up after \(mail.attempt) attempts over \(Int(giveUpAfter / 3600)) hours: \(reply)")
+            return .failed(
+                reply: "gave up after \(mail.attempt) attempts over \(Int(giveUpAfter / 3600)) hours: \(reply)")
         }
         return .retry(reply: reply, next: time.addingTimeInterval(delay * Double.random(in: 0.8...1.2)))
     }
 
     private func log(_ mail: EndpointMail, _ result: EndpointMailResult) {
-        let metadata: Logger.Metadata = ["kind": "\(mail.kind.rawValue)", "mail": "\(mail.id)", "attempt": "\(mail.attempt)"]
+        let metadata: Logger.Metadata = [
+            "kind": "\(mail.kind.rawValue)", "mail": "\(mail.id)", "attempt": "\(mail.attempt)",
+        ]
         switch result {
         case .sent:
             logger.info("endpoint mail sent", metadata: metadata)

@@ -22,7 +22,8 @@ protocol EndpointRows: SubscriberRows {
     /// locked to the end of the transaction, so two presses of one link at once act once.
     func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow: Bool) async throws -> TokenOwner?
     /// Stores a token (its hash only, `LinkToken.hash`).
-    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date) async throws
+    func insertToken(hash: String, subscriberID: Int64, purpose: TokenPurpose, expiresAt: Date?, at time: Date)
+        async throws
     /// Marks one token used, unless it already was.
     func spendToken(_ token: String, at time: Date) async throws
     /// Spends every outstanding confirmation link of the subscriber.
@@ -55,7 +56,9 @@ extension EndpointRows {
         at time: Date
     ) async throws -> SignupOutcome {
         let subscriberID: Int64
-        if let id = try await insertSubscriber(email: address.address, name: name, status: .pending, confirmedAt: nil, at: time) {
+        if let id = try await insertSubscriber(
+            email: address.address, name: name, status: .pending, confirmedAt: nil, at: time)
+        {
             subscriberID = id
         } else {
             // Known, and its row held: two signups for one address at once (two hosts behind a
@@ -67,7 +70,8 @@ extension EndpointRows {
             // Pending, or unsubscribed or bounced and back: throttled per address (the core's
             // rule), so nobody can flood a stranger's inbox by entering it again and again.
             // Such a record stays as it is until the owner confirms.
-            let recent = try await confirmationsQueued(subscriberID: known.id, since: time.addingTimeInterval(-24 * 3600))
+            let recent = try await confirmationsQueued(
+                subscriberID: known.id, since: time.addingTimeInterval(-24 * 3600))
             if !policy.allowsConfirmation(after: recent, at: time) { return .throttled }
             subscriberID = known.id
         }
@@ -98,7 +102,8 @@ extension EndpointRows {
         // Every outstanding confirmation link of this address is spent by the first one used.
         try await spendConfirmationTokens(subscriberID: owner.subscriber.id, at: time)
         try await markConfirmed(subscriberID: owner.subscriber.id, at: time)
-        try await recordConsent(subscriberID: owner.subscriber.id, event: "confirm", client: client, at: time, detail: nil)
+        try await recordConsent(
+            subscriberID: owner.subscriber.id, event: "confirm", client: client, at: time, detail: nil)
         try await queueEndpointMail(.welcome, subscriberID: owner.subscriber.id, at: time)
         return .confirmed(email: owner.subscriber.email)
     }
@@ -111,7 +116,8 @@ extension EndpointRows {
         if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
         _ = try await setStatus(
             of: subscriber.id, to: .unsubscribed, from: Subscriber.Status.allCases.filter { $0 != .unsubscribed })
-        try await recordConsent(subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time, detail: nil)
+        try await recordConsent(
+            subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time, detail: nil)
         return .unsubscribed(email: subscriber.email)
     }
 

@@ -41,8 +41,12 @@ extension SubscriberRows {
     func addSubscriber(_ address: MailAddress, name: String?, status: Subscriber.Status, at time: Date) async throws
         -> Subscriber
     {
-        let id = try await insertSubscriber(email: address.address, name: name, status: status, confirmedAt: nil, at: time)
-        let found = if let id { try await subscriber(id: id) } else { try await subscriber(email: address.address, holdingRow: false) }
+        let id = try await insertSubscriber(
+            email: address.address, name: name, status: status, confirmedAt: nil, at: time)
+        let found =
+            if let id { try await subscriber(id: id) } else {
+                try await subscriber(email: address.address, holdingRow: false)
+            }
         guard let found else { throw SubscriberVanished(email: address.address) }
         return found
     }
@@ -50,12 +54,16 @@ extension SubscriberRows {
     /// Adds a confirmed subscriber from an import, with a consent record naming where it came
     /// from; an address already known (in any case) is left exactly as it is (an import never
     /// undoes an unsubscribe). Returns whether the address was new.
-    func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date) async throws
+    func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date)
+        async throws
         -> Bool
     {
-        guard let subscriberID = try await insertSubscriber(email: email, name: name, status: .confirmed, confirmedAt: time, at: time)
+        guard
+            let subscriberID = try await insertSubscriber(
+                email: email, name: name, status: .confirmed, confirmedAt: time, at: time)
         else { return false }
-        try await recordConsent(subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source)
+        try await recordConsent(
+            subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source)
         if let topics {
             try await replaceTopicChoice(
                 topics, subscriberID: subscriberID, client: .commandLine, at: time, event: "import-topics")

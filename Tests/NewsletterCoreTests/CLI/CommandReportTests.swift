@@ -39,7 +39,8 @@ struct CommandReportTests {
     }
 
     @Test func anIssueLineSaysWhatEachWeekIsAndCountsItsSummaryKinds() {
-        let manifest = #"{"comparisons": [{"summary": {"kind": "extractive"}}, {"summary": {"kind": "abstractive"}}, {"summary": {"kind": "extractive"}}]}"#
+        let manifest =
+            #"{"comparisons": [{"summary": {"kind": "extractive"}}, {"summary": {"kind": "abstractive"}}, {"summary": {"kind": "extractive"}}]}"#
         var draft = IssueRecord(
             week: week, status: .draft, subject: "Ship or skip", manifest: manifest, comparisonIDs: [1, 2, 3],
             updatedAt: Date())
@@ -74,8 +75,11 @@ struct CommandReportTests {
             try store.sendDryRun(week, transport: "smtp")
                 == "2026-W47: NOT approved (no draft), transport smtp, 1 confirmed subscriber(s); ledger: empty")
         try await store.saveDraft(
-            IssueDraft(week: week, subject: "S", html: "<p>h</p>", text: "t", manifest: "{}", comparisonIDs: [], hash: "h1"))
-        await #expect(try store.sendDryRun(week, transport: "outbox").hasPrefix("2026-W47: NOT approved (draft), transport outbox"))
+            IssueDraft(
+                week: week, subject: "S", html: "<p>h</p>", text: "t", manifest: "{}", comparisonIDs: [], hash: "h1"))
+        await #expect(
+            try store.sendDryRun(week, transport: "outbox").hasPrefix(
+                "2026-W47: NOT approved (draft), transport outbox"))
         try await store.approve(week, hash: "h1", at: Date())
         await #expect(try store.sendDryRun(week, transport: "smtp").hasPrefix("2026-W47: approved, transport smtp"))
     }

@@ -25,7 +25,9 @@ struct PostgresCommandTests {
     /// Ingest, subscribers, preview, approve: the week ready to send.
     func prepare(_ directory: URL, subscribers: Int) async throws -> [String] {
         var printed: [String] = []
-        for arguments in [["ingest", TestPaths.examples.path], ["preview", "--week", week], ["approve", "--week", week]] {
+        for arguments in [
+            ["ingest", TestPaths.examples.path], ["preview", "--week", week], ["approve", "--week", week],
+        ] {
             let run = try await newsletter(arguments, in: directory)
             #expect(run.status == 0, "\(arguments): \(run.stderr)")
             printed.append(run.stdout)
@@ -54,7 +56,8 @@ struct PostgresCommandTests {
             #expect(Set(delivered).count == 5 && delivered.count == 5)
             let status = try await newsletter(["status", "--week", week, "--json"], in: directory)
             #expect(status.status == 0, "\(status.stderr)")
-            let report = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
             #expect(report["issue"] as? String == "sent")
             #expect((report["ledger"] as? [String: Int])?["sent"] == 5)
             #expect((report["senders"] as? [Any])?.isEmpty == true, "a finished sender is no longer listed")
@@ -162,7 +165,8 @@ struct PostgresCommandTests {
         let status = try await newsletter(["status", "--week", self.week], in: directory)
         #expect(status.status == 0, "\(status.stderr)")
         #expect(
-            status.stdout.contains("sender \(sender.id.uuidString.lowercased().prefix(8)) on host-b.example (pid 4242): 2 claimed, 0 sent"),
+            status.stdout.contains(
+                "sender \(sender.id.uuidString.lowercased().prefix(8)) on host-b.example (pid 4242): 2 claimed, 0 sent"),
             "\(status.stdout)")
     }
 }

@@ -39,7 +39,8 @@ struct StoreCommandTests {
 
     @Test func configShowsTheStoreURLWithThePasswordMasked() async throws {
         let run = try await run(
-            ["config"], environment: ["NEWSLETTER_STORE_URL": "postgresql://newsletter:hunter2-secret@db.example.org/list"])
+            ["config"],
+            environment: ["NEWSLETTER_STORE_URL": "postgresql://newsletter:hunter2-secret@db.example.org/list"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("store.url:               postgresql://newsletter:****@db.example.org:5432/list"))
         #expect(!run.stdout.contains("hunter2-secret"))
@@ -48,12 +49,14 @@ struct StoreCommandTests {
     @Test func aRefusedPasswordExits78AndAnUnreachableServer74() async throws {
         var location = try await PostgresCluster.freshDatabase()
         location.password = "wrong-password-91c"
-        let refused = try await run(["store", "migrate"], environment: ["NEWSLETTER_STORE_URL": PostgresCluster.url(location)])
+        let refused = try await run(
+            ["store", "migrate"], environment: ["NEWSLETTER_STORE_URL": PostgresCluster.url(location)])
         #expect(refused.status == 78)
         #expect(refused.stderr.contains("refused the password"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("wrong-password-91c"))
         let unreachable = try await run(
-            ["store", "migrate"], environment: ["NEWSLETTER_STORE_URL": "postgresql://u:p@127.0.0.1:1/d?sslmode=disable"])
+            ["store", "migrate"],
+            environment: ["NEWSLETTER_STORE_URL": "postgresql://u:p@127.0.0.1:1/d?sslmode=disable"])
         #expect(unreachable.status == 74, "\(unreachable.stderr)")
         #expect(unreachable.stderr.contains("cannot reach the PostgreSQL server at 127.0.0.1:1"))
         let malformed = try await run(["store", "migrate"], environment: ["NEWSLETTER_STORE_URL": "mysql://u@h/d"])
@@ -65,7 +68,9 @@ struct StoreCommandTests {
         let run = try await run(["store", "migrate"], environment: [:])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("SQLite store") && run.stdout.contains("up to date"))
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("subscribers/newsletter.sqlite").path))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: directory.appendingPathComponent("subscribers/newsletter.sqlite").path))
     }
 
     /// A SQLite store with something in most stages, written as the commands and the endpoint
@@ -78,10 +83,12 @@ struct StoreCommandTests {
         let time = Date(timeIntervalSince1970: 1_795_000_000.25)
         for n in 1...40 {
             _ = try await store.importSubscriber(
-                email: "reader\(n)@example.org", name: n == 3 ? "Zoë \"Z\" O'Brien" : nil, topics: nil, source: "import", at: time)
+                email: "reader\(n)@example.org", name: n == 3 ? "Zoë \"Z\" O'Brien" : nil, topics: nil,
+                source: "import", at: time)
         }
         _ = try await store.requestSignup(
-            try MailAddress("new@example.org"), name: "Ñew", client: ClientInfo(address: "192.0.2.1", userAgent: "test"),
+            try MailAddress("new@example.org"), name: "Ñew",
+            client: ClientInfo(address: "192.0.2.1", userAgent: "test"),
             policy: SignupPolicy(), at: time)
         _ = try await store.newUnsubscribeToken(subscriberID: 1, at: time)
         _ = try await store.prepareDelivery(try IssueWeek(parsing: "2026-W48"), addSubscribers: true)
@@ -108,13 +115,15 @@ struct StoreCommandTests {
             #expect(copy.stdout.contains("  \(table): \(expected) row"), "\(copy.stdout)")
         }
         // Values come over as they were: text, flags and times to the millisecond.
-        let name = try await PostgresCluster.psql(location, "SELECT name FROM subscriber WHERE email = 'reader3@example.org'")
+        let name = try await PostgresCluster.psql(
+            location, "SELECT name FROM subscriber WHERE email = 'reader3@example.org'")
         #expect(name == "Zoë \"Z\" O'Brien")
         let published = try await PostgresCluster.psql(
             location, "SELECT to_char(min(published) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM comparison")
         #expect(published == "2026-11-17 09:00:00")
         let createdAt = try await PostgresCluster.psql(
-            location, "SELECT extract(epoch FROM created_at)::numeric(20,3) FROM subscriber WHERE email = 'reader1@example.org'")
+            location,
+            "SELECT extract(epoch FROM created_at)::numeric(20,3) FROM subscriber WHERE email = 'reader1@example.org'")
         #expect(createdAt == "1795000000.250")
         // The PostgreSQL store reads what was copied, and new rows get ids past the copied ones.
         let store = try await PostgresStore.openRunning(location)
@@ -147,7 +156,9 @@ struct StoreCommandTests {
         #expect(copy.stderr.contains("nothing was copied"))
         // Rolled back: the tables exist (migrated), with nothing in them.
         let rows = try await PostgresCluster.psql(
-            location, "SELECT (SELECT count(*) FROM comparison) + (SELECT count(*) FROM take) + (SELECT count(*) FROM subscriber)")
+            location,
+            "SELECT (SELECT count(*) FROM comparison) + (SELECT count(*) FROM take) + (SELECT count(*) FROM subscriber)"
+        )
         #expect(rows == "0")
     }
 
@@ -155,7 +166,8 @@ struct StoreCommandTests {
         let bad = try await run(["store", "copy", "--to", "mysql://u@h/d"], environment: [:])
         #expect(bad.status == 64, "\(bad.stderr)")
         #expect(bad.stderr.contains("--to") && bad.stderr.contains("scheme"), "\(bad.stderr)")
-        let missing = try await run(["store", "copy", "--to", "postgresql://u@127.0.0.1:1/d?sslmode=disable"], environment: [:])
+        let missing = try await run(
+            ["store", "copy", "--to", "postgresql://u@127.0.0.1:1/d?sslmode=disable"], environment: [:])
         #expect(missing.status == 74, "\(missing.stderr)")
         #expect(missing.stderr.contains("no SQLite store"), "\(missing.stderr)")
     }

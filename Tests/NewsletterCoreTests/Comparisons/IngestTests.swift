@@ -209,6 +209,7 @@ struct IngestTests {
             #expect(record.comparison.tools.count == 2)
             #expect(record.comparison.takes.count == summary.takeCount)
         }
-        await #expect(outcomes(ingester().ingest([TestPaths.samplePages!.path])) == Array(repeating: "unchanged", count: 5))
+        await #expect(
+            outcomes(ingester().ingest([TestPaths.samplePages!.path])) == Array(repeating: "unchanged", count: 5))
     }
 }

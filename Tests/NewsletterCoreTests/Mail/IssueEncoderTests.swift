@@ -106,7 +106,9 @@ struct IssueEncoderTests {
             var lines: [UInt8] = []
             let bytes = Array(text.utf8)
             let cut = bytes.firstIndex(of: 10)! + 1
-            bytes[..<cut].withUnsafeBufferPointer { MIME.appendQuotedPrintable($0, to: &lines, endsText: cut == bytes.count) }
+            bytes[..<cut].withUnsafeBufferPointer {
+                MIME.appendQuotedPrintable($0, to: &lines, endsText: cut == bytes.count)
+            }
             bytes[cut...].withUnsafeBufferPointer { MIME.appendQuotedPrintable($0, to: &lines, endsText: true) }
             #expect(lines == Self.referenceQuotedPrintable(text), "\(text.debugDescription)")
         }
@@ -129,7 +131,8 @@ struct IssueEncoderTests {
             "trailing space ", "a\u{301}&\u{301}", "%%GREETING%%", "x=y", "\tTabbed",
         ]
         let urls = [
-            "https://news.example.org", "https://n.example", "https://news.example.org/" + String(repeating: "p", count: 60),
+            "https://news.example.org", "https://n.example",
+            "https://news.example.org/" + String(repeating: "p", count: 60),
             "https://news.example.org/a=b&c=d", "https://news.example.org/" + String(repeating: "q", count: 130),
         ]
         return (0..<count).map { index in
@@ -210,7 +213,8 @@ struct IssueEncoderTests {
         let draft = try await Self.realDraft()
         #expect(draft.html.contains(Placeholder.unsubscribeURL.rawValue))
         #expect(draft.text.contains(Placeholder.greeting.rawValue))
-        try expectIdentical(text: draft.text, html: draft.html, subject: draft.subject, readers: Self.readers(count: 300))
+        try expectIdentical(
+            text: draft.text, html: draft.html, subject: draft.subject, readers: Self.readers(count: 300))
         try expectIdentical(
             text: draft.text, html: draft.html, subject: draft.subject, readers: Self.readers(count: 40),
             includeHTML: false)
@@ -246,7 +250,9 @@ struct IssueEncoderTests {
                 // Mostly plain words between the specials, as in real templates: text this far from
                 // ASCII only would make base64 the better encoding, and the splice would not run.
                 text += Self.randomText(&generator, length: Int.random(in: 0..<90, using: &generator)) + Self.prose
-                html += Self.randomText(&generator, length: Int.random(in: 0..<200, using: &generator)) + Self.prose + Self.prose
+                html +=
+                    Self.randomText(&generator, length: Int.random(in: 0..<200, using: &generator)) + Self.prose
+                    + Self.prose
                 text += placeholders.randomElement(using: &generator)!
                 html += placeholders.randomElement(using: &generator)!
             }
@@ -280,11 +286,15 @@ struct IssueEncoderTests {
             let recipient = try MailAddress("a@example.org")
             var referenceError: MailError?
             do {
-                _ = try encoder.reference(to: recipient, personalization: personalization, includeHTML: true, date: Self.date)
-                    .encoded()
+                _ = try encoder.reference(
+                    to: recipient, personalization: personalization, includeHTML: true, date: Self.date
+                )
+                .encoded()
             } catch { referenceError = error }
             var splicedError: MailError?
-            do { _ = try encoder.message(to: recipient, personalization: personalization) } catch { splicedError = error }
+            do { _ = try encoder.message(to: recipient, personalization: personalization) } catch {
+                splicedError = error
+            }
             #expect(referenceError != nil)
             #expect(splicedError == referenceError)
         }

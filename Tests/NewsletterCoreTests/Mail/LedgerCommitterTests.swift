@@ -79,7 +79,8 @@ struct LedgerCommitterTests {
             _ = try await store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
         }
         var settings = DeliverySettings(
-            from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example")
+            from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example"
+        )
         settings.concurrency = 4
         settings.batchSize = 5
         settings.retries = 0
@@ -122,7 +123,9 @@ struct LedgerCommitterTests {
         var name: String { "recording" }
 
         func makeSession() throws(TransportUnavailable) -> any MailSession {
-            let index = connections.withLock { $0.append([]); return $0.count - 1 }
+            let index = connections.withLock {
+                $0.append([]); return $0.count - 1
+            }
             return Session(transport: self, index: index)
         }
 
@@ -159,7 +162,8 @@ struct LedgerCommitterTests {
         for email in readers { _ = try await store.addSubscriber(email: email, name: nil, status: .confirmed) }
         try LedgerFull.install(in: store, afterSent: 7)
         var settings = DeliverySettings(
-            from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example")
+            from: try MailAddress("digest@shiporskip.example"), listID: "weekly.example", publicURL: "https://n.example"
+        )
         settings.concurrency = 3
         settings.batchSize = 4
         settings.retries = 0
@@ -236,7 +240,8 @@ struct LedgerCommitterTests {
         func recordSent(_ week: IssueWeek, subscriberID: Int64, messageID: String, reply: String) throws {}
         func recordDeferred(_ week: IssueWeek, subscriberID: Int64, reply: String) throws {}
         func recordFailed(
-            _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule, at time: Date
+            _ week: IssueWeek, subscriberID: Int64, reply: String, refusal: BounceEvidence, rule: BounceRule,
+            at time: Date
         ) throws {}
         func releaseClaims(_ week: IssueWeek, subscriberIDs: [Int64]) throws {}
         func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {}

@@ -264,7 +264,9 @@ struct MailerTests {
         var settings = SMTPTransport.Settings(
             url: "smtp://127.0.0.1:\(UInt16(bigEndian: address.sin_port))", allowPlaintext: true)
         settings.commandTimeoutSeconds = 1
-        await #expect(throws: DeliveryError.self) { try await mailer().send(week, through: SMTPTransport(settings: settings)) }
+        await #expect(throws: DeliveryError.self) {
+            try await mailer().send(week, through: SMTPTransport(settings: settings))
+        }
         await #expect(try store.deliveryCounts(week)[.pending] == 3)
     }
 

@@ -99,7 +99,9 @@ struct IssuePreviewTests {
         await #expect(throws: IssueStoreError.draftChanged(week, stored: draft.hash, expected: "other")) {
             try await store.approve(week, hash: "other", at: Date())
         }
-        await #expect(throws: IssueStoreError.noDraft(week.next)) { try await store.approve(week.next, hash: "x", at: Date()) }
+        await #expect(throws: IssueStoreError.noDraft(week.next)) {
+            try await store.approve(week.next, hash: "x", at: Date())
+        }
     }
 
     @Test mutating func aThinWeekIsSkippedWithAReasonUnlessForced() async throws {

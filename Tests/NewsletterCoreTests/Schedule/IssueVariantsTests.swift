@@ -60,7 +60,9 @@ struct IssueVariantsTests {
             [
                 comparison(Self.dev, ["Developer Tools", "Developer Tools"], published: "2026-11-17T10:00:00Z"),
                 comparison(Self.writing, ["Writing", "Writing"], published: "2026-11-18T10:00:00Z"),
-                comparison(Self.data, ["Data & Analytics", "Data & Analytics"], published: "2026-11-19T10:00:00Z", split: [50, 50]),
+                comparison(
+                    Self.data, ["Data & Analytics", "Data & Analytics"], published: "2026-11-19T10:00:00Z",
+                    split: [50, 50]),
                 comparison("Old Audio", ["Audio", "Audio"], published: "2026-11-03T10:00:00Z"),
             ], in: store)
         return [Self.dev: ids[0], Self.writing: ids[1], Self.data: ids[2]]
@@ -84,13 +86,15 @@ struct IssueVariantsTests {
         for (index, choice) in Self.choices.enumerated() {
             for copy in 0..<2 {
                 let email = "reader\(index)-\(copy)@example.org"
-                let subscriber = try await store.addSubscriber(email: email, name: "Reader \(index)", status: .confirmed)
+                let subscriber = try await store.addSubscriber(
+                    email: email, name: "Reader \(index)", status: .confirmed)
                 try await store.setTopicChoice(choice, subscriberID: subscriber.id, client: .commandLine, at: Date())
                 readers[email] = choice
             }
         }
         let paused = try await store.addSubscriber(email: "paused@example.org", name: nil, status: .confirmed)
-        try await store.setTopicChoice(TopicChoice(["Writing"]), subscriberID: paused.id, client: .commandLine, at: Date())
+        try await store.setTopicChoice(
+            TopicChoice(["Writing"]), subscriberID: paused.id, client: .commandLine, at: Date())
         let token = try await store.newUnsubscribeToken(subscriberID: paused.id, at: Date())
         _ = try await store.updatePreferences(
             token: token, Preferences(name: nil, format: .html, paused: true), client: .commandLine, at: Date())
@@ -202,7 +206,8 @@ struct IssueVariantsTests {
         try await store.approve(week, hash: draft.hash, at: Date())
         func change(_ email: String, to topics: [String]) async throws {
             let subscriber = try await #require(try store.subscriber(email: email))
-            try await store.setTopicChoice(TopicChoice(topics), subscriberID: subscriber.id, client: .commandLine, at: Date())
+            try await store.setTopicChoice(
+                TopicChoice(topics), subscriberID: subscriber.id, client: .commandLine, at: Date())
         }
         // {Writing, Data, Audio} selects exactly what the frozen {Writing, Data} variant holds.
         try await change("reader2-0@example.org", to: ["Writing", "Data & Analytics", "Audio"])
@@ -221,7 +226,8 @@ struct IssueVariantsTests {
         #expect(received["reader1-0@example.org"] == nil)
         #expect(received["reader3-0@example.org"] == [[Self.data, Self.dev, Self.writing]])
         let skipped = Dictionary(
-            try await store.deliveryReplies(week, state: .skipped).map { ($0.email, $0.reply) }, uniquingKeysWith: { $1 })
+            try await store.deliveryReplies(week, state: .skipped).map { ($0.email, $0.reply) },
+            uniquingKeysWith: { $1 })
         #expect(skipped["reader1-0@example.org"] == VariantAssignment.noApprovedVariantReason)
         #expect(skipped["reader3-1@example.org"] == VariantAssignment.noComparisonReason)
         #expect(skipped["reader3-0@example.org"] == nil)
@@ -278,7 +284,8 @@ struct IssueVariantsTests {
         EditorRoutes(
             store: store,
             pages: PageRenderer(
-                templates: try TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path),
+                templates: try TemplateSet.load(
+                    directory: TestPaths.repository.appendingPathComponent("templates").path),
                 settings: settings),
             token: "t0ken", metrics: EndpointMetrics(), delivery: nil, transport: nil, logger: Logger(label: "tests")
         ).register(on: router)

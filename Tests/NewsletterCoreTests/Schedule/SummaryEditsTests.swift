@@ -19,7 +19,8 @@ struct SummaryEditsTests {
     }
 
     @Test func theCommandLineMayWriteASummaryBeforeTheWeeksFirstDraft() async throws {
-        let replaced = try await edits.replace(week: week, comparisonID: id, with: "  Mine,\r\nin two lines.\u{7}  ", scope: .anyComparison)
+        let replaced = try await edits.replace(
+            week: week, comparisonID: id, with: "  Mine,\r\nin two lines.\u{7}  ", scope: .anyComparison)
         #expect(replaced == .init(title: "Alpha vs Beta", text: "Mine,\nin two lines."))
         await #expect(try store.summaryOverride(week: week, comparisonID: id)?.kind == .edited)
         await #expect(try edits.revert(week: week, comparisonID: id, scope: .anyComparison))
@@ -46,7 +47,8 @@ struct SummaryEditsTests {
             try await edits.replace(week: week, comparisonID: id, with: " \n\t", scope: .anyComparison)
         }
         await #expect(throws: SummaryEditError.unusableText(.tooLong(2001))) {
-            try await edits.replace(week: week, comparisonID: id, with: String(repeating: "a", count: 2001), scope: .anyComparison)
+            try await edits.replace(
+                week: week, comparisonID: id, with: String(repeating: "a", count: 2001), scope: .anyComparison)
         }
         try await store.saveDraft(
             IssueDraft(week: week, subject: "s", html: "h", text: "t", manifest: "{}", comparisonIDs: [id], hash: "ab"))

@@ -10,7 +10,9 @@ struct WeeklyRunTests {
     func date(_ text: String) -> Date { PublishedDate.parse(text)! }
     func week(_ text: String) -> IssueWeek { try! IssueWeek(parsing: text) }
 
-    func weeklyRun(missed: MissedWeekPolicy, cutoff: RunCutoff? = nil) async throws -> WeeklyRun<AppDatabase, CurlFetcher> {
+    func weeklyRun(missed: MissedWeekPolicy, cutoff: RunCutoff? = nil) async throws -> WeeklyRun<
+        AppDatabase, CurlFetcher
+    > {
         let directory = try TestPaths.temporaryDirectory()
         var configuration = try Configuration.load(path: nil, environment: [:], workingDirectory: directory.path)
         configuration.templatesDirectory = TestPaths.repository.appendingPathComponent("templates").path

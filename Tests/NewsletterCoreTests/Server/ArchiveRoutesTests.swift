@@ -25,7 +25,8 @@ struct ArchiveRoutesTests {
         // W46 and W47 sent, W48 only a draft.
         let published = ["2026-11-10T10:00:00Z", "2026-11-17T10:00:00Z", "2026-11-24T10:00:00Z"]
         for (index, week) in weeks.enumerated() {
-            var comparison = try StoreFixtures.comparison("Tool\(index) vs <Other\(index)>", published: published[index])
+            var comparison = try StoreFixtures.comparison(
+                "Tool\(index) vs <Other\(index)>", published: published[index])
             comparison.url = "https://site.example/compare/\(index)"
             _ = try await store.saveComparison(comparison)
             let draft = try await IssuePreview(
@@ -39,7 +40,8 @@ struct ArchiveRoutesTests {
         }
     }
 
-    static let templates = try! TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path)
+    static let templates = try! TemplateSet.load(
+        directory: TestPaths.repository.appendingPathComponent("templates").path)
 
     var archive: ArchivePages { ArchivePages(templates: Self.templates, settings: settings) }
 
@@ -47,7 +49,8 @@ struct ArchiveRoutesTests {
         try TestServer.app(store: store, outbox: directory.appendingPathComponent("outbox")) { $0.issue = settings }
     }
 
-    func get(_ client: some TestClientProtocol, _ uri: String) async throws -> (HTTPResponse.Status, HTTPFields, String) {
+    func get(_ client: some TestClientProtocol, _ uri: String) async throws -> (HTTPResponse.Status, HTTPFields, String)
+    {
         try await client.execute(uri: uri, method: .get) { ($0.status, $0.headers, String(buffer: $0.body)) }
     }
 
@@ -103,7 +106,8 @@ struct ArchiveRoutesTests {
 
     @Test func aHiddenIssueLeavesTheListThePageAndTheFeed() async throws {
         await #expect(try store.setHiddenFromArchive(weeks[1], hidden: true))
-        await #expect(try !store.setHiddenFromArchive(weeks[2], hidden: true), "a draft cannot be hidden: it is not there")
+        await #expect(
+            try !store.setHiddenFromArchive(weeks[2], hidden: true), "a draft cannot be hidden: it is not there")
         try await app().test(.router) { client in
             let page = try await get(client, "/archive/2026-W47").0
             let list = try await get(client, "/archive").2
@@ -186,7 +190,8 @@ struct ArchiveRoutesTests {
         #expect(result["bozo"] as? Bool == false)
         #expect(result["version"] as? String == "atom10")
         #expect(result["title"] as? String == "Ship <or> Skip")
-        #expect(result["links"] as? [String] == ["2026-W47", "2026-W46"].map { "https://news.example.org/archive/\($0)" })
+        #expect(
+            result["links"] as? [String] == ["2026-W47", "2026-W46"].map { "https://news.example.org/archive/\($0)" })
     }
 
     @Test func theStaticBuildWritesTheSamePagesAndDropsAHiddenOne() async throws {
@@ -242,7 +247,11 @@ struct AtomOutline {
                 if name == "entry" { outline.entries.append(Entry()) }
                 if name == "author" && path.count == 2 { outline.hasAuthor = true }
                 if name == "link", let href = attributes["href"] {
-                    if path.count == 2 { outline.links.append(href) } else { outline.entries[outline.entries.count - 1].link = href }
+                    if path.count == 2 {
+                        outline.links.append(href)
+                    } else {
+                        outline.entries[outline.entries.count - 1].link = href
+                    }
                 }
             }
 

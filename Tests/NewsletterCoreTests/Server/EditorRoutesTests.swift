@@ -124,12 +124,19 @@ struct EditorRoutesTests {
                 #expect(body.contains("fallback, no model"))
                 #expect(body.contains("<strong>local</strong> (qwen2.5)"))
                 // Each summary's kind, its heading, the guard's verdict and why a fallback shipped.
-                #expect(body.contains("abstractive</span> · shown as “Summary written by a model, checked against the takes” · guard: accepted by the guard"))
+                #expect(
+                    body.contains(
+                        "abstractive</span> · shown as “Summary written by a model, checked against the takes” · guard: accepted by the guard"
+                    ))
                 #expect(body.contains("<blockquote>B &lt;ships&gt;</blockquote>"))
-                #expect(body.contains("grammar-extractive</span> · shown as “Quoted from the panel, sentences picked by a model”"))
+                #expect(
+                    body.contains(
+                        "grammar-extractive</span> · shown as “Quoted from the panel, sentences picked by a model”"))
                 #expect(body.contains("<small>local: the guard refused every reply about &lt;D&gt;</small>"))
                 #expect(body.contains("name=\"hash\" value=\"\(hash)\""))
-                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'none'") == true)
+                #expect(
+                    response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'none'") == true
+                )
             }
             try await client.execute(uri: "/editor/issues/2026-W99", method: .get, headers: Self.bearer) {
                 #expect($0.status == .badRequest)
@@ -200,7 +207,8 @@ struct EditorRoutesTests {
         let endpointMail = outbox.appendingPathComponent("endpoint-mail")
         let files = try FileManager.default.contentsOfDirectory(atPath: endpointMail.path)
         #expect(files == ["test-send.eml"])
-        let message = try String(contentsOfFile: endpointMail.appendingPathComponent("test-send.eml").path, encoding: .utf8)
+        let message = try String(
+            contentsOfFile: endpointMail.appendingPathComponent("test-send.eml").path, encoding: .utf8)
         #expect(message.contains("To: editor@example.org"))
         #expect(message.contains("Subject: [test] Week 47"))
         await #expect(try store.deliveryCounts(week).isEmpty)

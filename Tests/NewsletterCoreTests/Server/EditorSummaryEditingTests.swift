@@ -28,7 +28,8 @@ struct EditorSummaryEditingTests {
         store = try AppDatabase.open(path: directory.appendingPathComponent("data/newsletter.sqlite").path)
         ids = try await StoreFixtures.store(
             [
-                try StoreFixtures.comparison("Alpha vs Beta", published: "2026-11-17T10:00:00Z", shipPercents: [50, 50]),
+                try StoreFixtures.comparison(
+                    "Alpha vs Beta", published: "2026-11-17T10:00:00Z", shipPercents: [50, 50]),
                 try StoreFixtures.comparison("Gamma vs Delta", published: "2026-11-18T10:00:00Z"),
                 try StoreFixtures.comparison("Older vs Week", published: "2026-11-03T10:00:00Z"),
             ], in: store)
@@ -164,14 +165,18 @@ struct EditorSummaryEditingTests {
             #expect(answer.status == .seeOther)
             #expect(answer.location == "/editor/issues/2026-W47?done=saved#summary-\(first)")
             // Stored as the CLI stores it (trimmed, CR dropped); the draft is not changed by it.
-            await #expect(try store.summaryOverride(week: week, comparisonID: first)?.text == "Editor's <b>pick</b> & \"more\":\nthe panel splits.")
+            await #expect(
+                try store.summaryOverride(week: week, comparisonID: first)?.text
+                    == "Editor's <b>pick</b> & \"more\":\nthe panel splits.")
             await #expect(try store.issue(week)?.draftHash == original)
 
             var body = try await page(client, "?done=saved")
             #expect(body.contains("Your summary is saved. It is not in the draft until you rebuild the draft."))
             #expect(body.contains("Saved changes below are not in the draft yet"))
             #expect(body.contains("Your text is saved but not in the draft yet"))
-            #expect(body.contains(">Editor&#39;s &lt;b&gt;pick&lt;/b&gt; &amp; &quot;more&quot;:\nthe panel splits.</textarea>"))
+            #expect(
+                body.contains(
+                    ">Editor&#39;s &lt;b&gt;pick&lt;/b&gt; &amp; &quot;more&quot;:\nthe panel splits.</textarea>"))
             #expect(!body.contains("<b>pick</b>"))
             #expect(body.contains("action=\"/editor/issues/2026-W47/summaries/\(first)/revert\""))
 
@@ -182,7 +187,9 @@ struct EditorSummaryEditingTests {
             #expect(rebuilt.draftHash != original)
             let html = try #require(rebuilt.html)
             #expect(html.contains("Written by the editor"))
-            #expect(html.contains("Editor&#39;s &lt;b&gt;pick&lt;/b&gt; &amp; &quot;more&quot;") || html.contains("Editor's &lt;b&gt;pick&lt;/b&gt; &amp;"))
+            #expect(
+                html.contains("Editor&#39;s &lt;b&gt;pick&lt;/b&gt; &amp; &quot;more&quot;")
+                    || html.contains("Editor's &lt;b&gt;pick&lt;/b&gt; &amp;"))
             #expect(!html.contains(generated[first]!))
             #expect(rebuilt.text?.contains("Editor's <b>pick</b>") == true)
             // The outbox shows the same draft, as after `preview`.
@@ -271,11 +278,16 @@ struct EditorSummaryEditingTests {
                 ),
                 ([], .unprocessableContent, "the field \"text\" (the summary) is required"),
                 ([("text", "a\u{0}b")], .badRequest, "the field \"text\" contains NUL"),
-                ([("text", String(repeating: "x", count: 70_000))], .contentTooLarge, "the field \"text\" holds at most 2000 characters"),
+                (
+                    [("text", String(repeating: "x", count: 70_000))], .contentTooLarge,
+                    "the field \"text\" holds at most 2000 characters"
+                ),
             ] as [([(String, String)], HTTPResponse.Status, String)] {
                 let answer = try await post(client, summaryPath, fields)
                 #expect(answer.status == status, "\(words)")
-                #expect(answer.body.contains(words.replacingOccurrences(of: "\"", with: "&quot;")), "\(answer.body.prefix(600))")
+                #expect(
+                    answer.body.contains(words.replacingOccurrences(of: "\"", with: "&quot;")),
+                    "\(answer.body.prefix(600))")
             }
             // 2,000 characters exactly are fine.
             let answer = try await post(client, summaryPath, [("text", String(repeating: "é", count: 2000))])
@@ -290,7 +302,10 @@ struct EditorSummaryEditingTests {
             for (path, words) in [
                 ("/editor/issues/2026-W46/summaries/\(first)", "2026-W46 has no draft"),
                 ("/editor/issues/2026-W46/summaries/\(first)/revert", "2026-W46 has no draft"),
-                ("/editor/issues/\(week)/summaries/\(otherWeek)", "comparison #\(otherWeek) is not in the draft of 2026-W47"),
+                (
+                    "/editor/issues/\(week)/summaries/\(otherWeek)",
+                    "comparison #\(otherWeek) is not in the draft of 2026-W47"
+                ),
                 ("/editor/issues/\(week)/summaries/999/revert", "comparison #999 is not in the draft of 2026-W47"),
                 ("/editor/issues/\(week)/summaries/abc", "&quot;abc&quot; is not a comparison of 2026-W47"),
             ] {
@@ -341,7 +356,8 @@ struct EditorSummaryEditingTests {
         let seconds = valid.split(separator: ".")[0]
         try await app().test(.router) { client in
             for path in [
-                summaryPath, "\(summaryPath)/revert", "/editor/issues/\(week)/rebuild", "/editor/issues/\(week)/approve",
+                summaryPath, "\(summaryPath)/revert", "/editor/issues/\(week)/rebuild",
+                "/editor/issues/\(week)/approve",
                 "/editor/issues/\(week)/test-send",
             ] {
                 for (token, words) in [
@@ -371,7 +387,8 @@ struct EditorSummaryEditingTests {
             }
             // Chromium sends `Origin: null` with Fetch Metadata for a page's own posts; without
             // the metadata a null origin is refused.
-            var answer = try await post(client, summaryPath, [("text", "From Chromium.")], headers: [HTTPField.Name("Origin")!: "null"])
+            var answer = try await post(
+                client, summaryPath, [("text", "From Chromium.")], headers: [HTTPField.Name("Origin")!: "null"])
             #expect(answer.status == .seeOther)
             answer = try await client.execute(
                 uri: summaryPath, method: .post,
@@ -407,7 +424,10 @@ struct EditorSummaryEditingTests {
 
             // A page published into the week since the draft was built: a rebuild would add it.
             try await StoreFixtures.store(
-                [try StoreFixtures.comparison("Late vs Page", published: "2026-11-20T10:00:00Z", shipPercents: [50, 40])],
+                [
+                    try StoreFixtures.comparison(
+                        "Late vs Page", published: "2026-11-20T10:00:00Z", shipPercents: [50, 40])
+                ],
                 in: store)
             _ = try await post(client, "/editor/issues/\(week)/summaries/\(second)", [("text", "Again mine.")])
             answer = try await post(client, "/editor/issues/\(week)/rebuild")

@@ -42,7 +42,8 @@ struct SignupBrowserTests {
 
         #expect(try await browser(["signup", base, "reader@example.org", "Rea <Der>"]).contains("step=signup ok"))
         let confirmation = try mail(in: "outbox/endpoint-mail", named: "confirmation-")
-        let confirmURL = try #require(confirmation.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/))
+        let confirmURL = try #require(
+            confirmation.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/))
         #expect(try await browser(["confirm", String(confirmURL.0)]).contains("step=confirm ok"))
         _ = try mail(in: "outbox/endpoint-mail", named: "welcome-")
 
@@ -57,13 +58,16 @@ struct SignupBrowserTests {
             unfolded.firstMatch(of: /List-Unsubscribe: <(http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/[A-Za-z0-9_-]{43})>/))
         #expect(try await browser(["unsubscribe", String(unsubscribeURL.1)]).contains("step=unsubscribe ok"))
 
-        let editor = try await browser(["editor", "http://editor:editor-secret@127.0.0.1:\(port)/editor/issues/2026-W47"])
+        let editor = try await browser([
+            "editor", "http://editor:editor-secret@127.0.0.1:\(port)/editor/issues/2026-W47",
+        ])
         #expect(editor.contains("step=editor ok widths=[375, 640]"))
 
         let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
         let reader = try await #require(try store.subscriber(email: "reader@example.org"))
         #expect(reader.status == .unsubscribed && reader.name == "Rea <Der>")
-        await #expect(try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "confirm", "unsubscribe"])
+        await #expect(
+            try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "confirm", "unsubscribe"])
         await #expect(try store.consentRecords(subscriberID: reader.id).first?.clientAddress == "127.0.0.1")
         await #expect(try store.consentRecords(subscriberID: reader.id).first?.userAgent?.contains("Chrome") == true)
     }

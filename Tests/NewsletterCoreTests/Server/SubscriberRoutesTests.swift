@@ -22,7 +22,8 @@ struct SubscriberRoutesTests {
         token = try await #require(try store.claimDeliveries(week, limit: 1, runStarted: Date()).first).unsubscribeToken
     }
 
-    static let templates = try! TemplateSet.load(directory: TestPaths.repository.appendingPathComponent("templates").path)
+    static let templates = try! TemplateSet.load(
+        directory: TestPaths.repository.appendingPathComponent("templates").path)
 
     func app(server: Configuration.Server = .init(), time: any TimeSource = SystemTime()) throws
         -> some ApplicationProtocol
@@ -146,7 +147,9 @@ struct SubscriberRoutesTests {
                 "email=ada%40example.org%0D%0ABcc%3A%20victim%40example.org", "email=ada%40example.org&name=A%0Ab",
                 "email=ada%40example.org%00",
             ] {
-                try await client.execute(uri: "/subscribe", method: .post, headers: Self.form, body: ByteBuffer(string: body)) {
+                try await client.execute(
+                    uri: "/subscribe", method: .post, headers: Self.form, body: ByteBuffer(string: body)
+                ) {
                     #expect($0.status == .badRequest, "\(body)")
                     #expect(String(buffer: $0.body).contains("CR, LF or NUL"))
                 }
@@ -164,7 +167,9 @@ struct SubscriberRoutesTests {
     @Test func invalidUTF8AndBrokenEncodingAre400() async throws {
         try await app().test(.router) { client in
             for body in ["email=ada%40example.org&name=%C3%28", "email=ada%4"] {
-                try await client.execute(uri: "/subscribe", method: .post, headers: Self.form, body: ByteBuffer(string: body)) {
+                try await client.execute(
+                    uri: "/subscribe", method: .post, headers: Self.form, body: ByteBuffer(string: body)
+                ) {
                     #expect($0.status == .badRequest, "\(body)")
                 }
             }
@@ -270,7 +275,8 @@ struct SubscriberRoutesTests {
         await #expect(try store.subscriber(email: "r3@example.org") == nil)
         await #expect(try store.subscriber(email: "r4@example.org") == nil)
         await #expect(try store.subscriber(email: "r5@example.org") != nil)
-        let consent = try await store.consentRecords(subscriberID: try #require(try store.subscriber(email: "r0@example.org")).id)
+        let consent = try await store.consentRecords(
+            subscriberID: try #require(try store.subscriber(email: "r0@example.org")).id)
         #expect(consent.first?.clientAddress == "198.51.100.7")
     }
 
@@ -352,10 +358,13 @@ struct SubscriberRoutesTests {
             ) {
                 #expect($0.status == .ok)
                 let body = String(buffer: $0.body)
-                #expect(body.contains("Saved.") && body.contains("value=\"text\" checked") && body.contains("value=\"1\" checked"))
+                #expect(
+                    body.contains("Saved.") && body.contains("value=\"text\" checked")
+                        && body.contains("value=\"1\" checked"))
             }
             try await client.execute(
-                uri: "/preferences/\(token)", method: .post, headers: Self.form, body: Self.formBody([("format", "pdf")])
+                uri: "/preferences/\(token)", method: .post, headers: Self.form,
+                body: Self.formBody([("format", "pdf")])
             ) {
                 #expect($0.status == .unprocessableContent)
             }
@@ -442,7 +451,9 @@ struct SubscriberRoutesTests {
         #expect(tess.status == .unsubscribed && tess.name == "Tess <O'Neil>")
         await #expect(try store.endpointMails(subscriberID: tess.id).map(\.kind) == [.confirmation])
         let confirm = try await store.newConfirmationToken(subscriberID: tess.id, lifetime: 3600, at: Date())
-        await #expect(try store.confirm(token: confirm, client: .commandLine, at: Date()) == .confirmed(email: "o'neil@example.org"))
+        await #expect(
+            try store.confirm(token: confirm, client: .commandLine, at: Date())
+                == .confirmed(email: "o'neil@example.org"))
         await #expect(try store.subscriber(email: "o'neil@example.org")?.status == .confirmed)
     }
 

@@ -58,7 +58,10 @@ struct TopicRoutesTests {
         try await app().test(.router) { client in
             let (status, _) = try await post(
                 client, "/subscribe",
-                [("email", "ada@example.org"), ("topics-offered", "1"), ("topics", "Writing"), ("topics", "developer tools")])
+                [
+                    ("email", "ada@example.org"), ("topics-offered", "1"), ("topics", "Writing"),
+                    ("topics", "developer tools"),
+                ])
             #expect(status == .ok)
         }
         let ada = try await #require(try store.subscriber(email: "ada@example.org"))
@@ -116,7 +119,8 @@ struct TopicRoutesTests {
                 #expect(!body.contains("value=\"Writing\"") && !body.contains("value=\"Developer Tools\""))
             }
             // A page category is still understood, as the topic it now belongs to.
-            let (status, _) = try await post(client, "/subscribe", [("email", "bo@example.org"), ("topics", "Writing")])
+            let (status, _) = try await post(
+                client, "/subscribe", [("email", "bo@example.org"), ("topics", "Writing")])
             #expect(status == .ok)
         }
         let bo = try await #require(try store.subscriber(email: "bo@example.org"))

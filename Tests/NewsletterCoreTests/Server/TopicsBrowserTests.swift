@@ -37,23 +37,33 @@ struct TopicsBrowserTests {
         }
         let base = served.base
 
-        #expect(try await browser(["signup", base, "reader@example.org", "Documentation", "Developer Tools"]).contains("step=signup ok"))
+        #expect(
+            try await browser(["signup", base, "reader@example.org", "Documentation", "Developer Tools"]).contains(
+                "step=signup ok"))
         let confirmation = try mail(named: "confirmation-")
-        let confirmURL = try #require(confirmation.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/))
+        let confirmURL = try #require(
+            confirmation.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/confirm\/[A-Za-z0-9_-]{43}/))
         let (status, confirmed) = try await TestPaths.runPythonScript(
             "scripts/signup_flow.py", ["confirm", String(confirmURL.0), shots.path])
         #expect(status == 0 && confirmed.contains("step=confirm ok"), "\(confirmed)")
         let welcome = try mail(named: "welcome-")
-        let preferencesURL = try #require(welcome.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/preferences\/[A-Za-z0-9_-]{43}/))
+        let preferencesURL = try #require(
+            welcome.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/preferences\/[A-Za-z0-9_-]{43}/))
 
-        let changed = try await browser(["preferences", String(preferencesURL.0), "Developer Tools", "Data & Analytics"])
+        let changed = try await browser([
+            "preferences", String(preferencesURL.0), "Developer Tools", "Data & Analytics",
+        ])
         #expect(changed.contains(#"before=["Developer Tools", "Documentation"]"#), "\(changed)")
         #expect(changed.contains(#"after=["Data & Analytics", "Documentation"]"#), "\(changed)")
 
         let store = try AppDatabase.open(path: directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
         let reader = try await #require(try store.subscriber(email: "reader@example.org"))
-        await #expect(try store.topicChoice(subscriberID: reader.id) == TopicChoice(["Data & Analytics", "Documentation"]))
-        await #expect(try store.consentRecords(subscriberID: reader.id).map(\.event) == ["signup", "topics", "confirm", "preferences", "topics"])
+        await #expect(
+            try store.topicChoice(subscriberID: reader.id) == TopicChoice(["Data & Analytics", "Documentation"]))
+        await #expect(
+            try store.consentRecords(subscriberID: reader.id).map(\.event) == [
+                "signup", "topics", "confirm", "preferences", "topics",
+            ])
 
         // The week goes out in variants; the archive then has it.
         #expect(try await cli.run(["preview", "--week", "2026-W47"]).status == 0)

@@ -39,9 +39,11 @@ struct AppDatabaseClockTests {
         let reader = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         _ = try await store.prepareDelivery(week, addSubscribers: true)
         let firstRun = time.now()
-        await #expect(try store.claimDeliveries(week, limit: 1, runStarted: firstRun).map(\.subscriber.id) == [reader.id])
+        await #expect(
+            try store.claimDeliveries(week, limit: 1, runStarted: firstRun).map(\.subscriber.id) == [reader.id])
         try await store.recordDeferred(week, subscriberID: reader.id, reply: "451 later")
-        await #expect(try store.claimDeliveries(week, limit: 1, runStarted: firstRun).isEmpty, "not again in the same run")
+        await #expect(
+            try store.claimDeliveries(week, limit: 1, runStarted: firstRun).isEmpty, "not again in the same run")
 
         time.advance(by: .seconds(3_600))
         let retried = try await store.claimDeliveries(week, limit: 1, runStarted: time.now())

@@ -13,7 +13,8 @@ struct BounceStoreContractTests {
     ) -> BounceRecord {
         BounceRecord(
             key: key, subscriberID: subscriber?.id, week: week, kind: kind,
-            evidence: BounceEvidence(status: kind == .hard ? "5.1.1" : "4.2.2", action: "failed", diagnostic: diagnostic),
+            evidence: BounceEvidence(
+                status: kind == .hard ? "5.1.1" : "4.2.2", action: "failed", diagnostic: diagnostic),
             source: .mailbox, receivedAt: time)
     }
 
@@ -23,7 +24,8 @@ struct BounceStoreContractTests {
         let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         let now = Date()
         let report = bounce("dsn-1:ada", ada, .hard, at: now, week: week, diagnostic: "550 5.1.1 user unknown")
-        await #expect(try store.recordBounce(report, rule: BounceRule()) == .recorded(.markBounced(reason: "hard bounce")))
+        await #expect(
+            try store.recordBounce(report, rule: BounceRule()) == .recorded(.markBounced(reason: "hard bounce")))
         await #expect(try store.recordBounce(report, rule: BounceRule()) == .duplicate)
         await #expect(try store.subscriber(id: ada.id)?.status == .bounced)
         let tally = try await store.bounceTally(week)
@@ -44,16 +46,23 @@ struct BounceStoreContractTests {
         let rule = BounceRule(softBounceLimit: 3, softBounceWindow: 30 * 86400)
         let now = Date()
         // One from long ago, outside the window, does not count.
-        await #expect(try store.recordBounce(bounce("s0", bob, .soft, at: now.addingTimeInterval(-40 * 86400)), rule: rule) == .recorded(.none))
-        await #expect(try store.recordBounce(bounce("s1", bob, .soft, at: now.addingTimeInterval(-2 * 86400)), rule: rule) == .recorded(.none))
-        await #expect(try store.recordBounce(bounce("s2", bob, .soft, at: now.addingTimeInterval(-86400)), rule: rule) == .recorded(.none))
+        await #expect(
+            try store.recordBounce(bounce("s0", bob, .soft, at: now.addingTimeInterval(-40 * 86400)), rule: rule)
+                == .recorded(.none))
+        await #expect(
+            try store.recordBounce(bounce("s1", bob, .soft, at: now.addingTimeInterval(-2 * 86400)), rule: rule)
+                == .recorded(.none))
+        await #expect(
+            try store.recordBounce(bounce("s2", bob, .soft, at: now.addingTimeInterval(-86400)), rule: rule)
+                == .recorded(.none))
         await #expect(try store.subscriber(id: bob.id)?.status == .confirmed)
         await #expect(
             try store.recordBounce(bounce("s3", bob, .soft, at: now), rule: rule)
                 == .recorded(.markBounced(reason: "3 soft bounces within 30 days")))
         await #expect(try store.subscriber(id: bob.id)?.status == .bounced)
         await #expect(try store.bounceTally(nil).soft == 4)
-        await #expect(try store.recentBounces(nil, limit: 2).map(\.effect) == ["bounced: 3 soft bounces within 30 days", "none"])
+        await #expect(
+            try store.recentBounces(nil, limit: 2).map(\.effect) == ["bounced: 3 soft bounces within 30 days", "none"])
     }
 
     @Test(arguments: StoreBackend.all)
@@ -61,7 +70,8 @@ struct BounceStoreContractTests {
         let store = try await backend.makeStore()
         let cy = try await store.addSubscriber(email: "cy@example.org", name: nil, status: .confirmed)
         let now = Date()
-        await #expect(try store.recordBounce(bounce("ar", cy, .autoReply, at: now), rule: BounceRule()) == .recorded(.none))
+        await #expect(
+            try store.recordBounce(bounce("ar", cy, .autoReply, at: now), rule: BounceRule()) == .recorded(.none))
         await #expect(try store.subscriber(id: cy.id)?.status == .confirmed)
         await #expect(
             try store.recordBounce(bounce("arf", cy, .complaint, at: now, week: week), rule: BounceRule())
@@ -71,7 +81,8 @@ struct BounceStoreContractTests {
         #expect(tally.complaints == 1 && tally.unsubscribed == 1)
         await #expect(try store.bounceTally(nil).autoReplies == 1)
         // A report that names nobody is kept, and changes no one.
-        await #expect(try store.recordBounce(bounce("stray", nil, .hard, at: now), rule: BounceRule()) == .recorded(.none))
+        await #expect(
+            try store.recordBounce(bounce("stray", nil, .hard, at: now), rule: BounceRule()) == .recorded(.none))
         await #expect(try store.recentBounces(nil, limit: 10).count == 3)
         await #expect(try store.recentBounces(nil, limit: 10).first?.email == nil)
     }

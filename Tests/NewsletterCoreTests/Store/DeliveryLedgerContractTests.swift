@@ -92,7 +92,8 @@ struct DeliveryLedgerContractTests {
         #expect(copy.week == week && copy.subscriberID == ada.id)
         await #expect(try store.delivery(messageID: "<b@x>") == nil)
         await #expect(try store.lastDeliveredWeek(subscriberID: ada.id, before: Date().addingTimeInterval(60)) == week)
-        await #expect(try store.lastDeliveredWeek(subscriberID: ada.id, before: Date().addingTimeInterval(-3600)) == nil)
+        await #expect(
+            try store.lastDeliveredWeek(subscriberID: ada.id, before: Date().addingTimeInterval(-3600)) == nil)
         await #expect(try store.lastDeliveredWeek(subscriberID: bob.id, before: Date().addingTimeInterval(60)) == nil)
 
         // A second record of a row already sent changes nothing.
@@ -216,7 +217,8 @@ struct DeliveryLedgerContractTests {
         try await store.recordSkipped(week, subscriberID: ada.id, reason: "no comparison in their topics")
         try await store.recordSkipped(week, subscriberID: bob.id, reason: "not claimed: unchanged")
         await #expect(try store.deliveryCounts(week) == [.skipped: 1, .pending: 1])
-        await #expect(try store.deliveryReplies(week, state: .skipped).map(\.reply) == ["no comparison in their topics"])
+        await #expect(
+            try store.deliveryReplies(week, state: .skipped).map(\.reply) == ["no comparison in their topics"])
     }
 
     @Test(arguments: StoreBackend.all)

@@ -140,7 +140,9 @@ struct IssueStoreContractTests {
         try await store.markSent(week, at: t0.addingTimeInterval(60))
         let sent = try await #require(try store.issue(week))
         #expect(sent.status == .sent && sent.sentAt == t0.addingTimeInterval(60) && sent.approvedHash == "h1")
-        await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.saveDraft(draft("h1", comparisons: ids)) }
+        await #expect(throws: IssueStoreError.alreadySent(week)) {
+            try await store.saveDraft(draft("h1", comparisons: ids))
+        }
         await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.saveDraft(draft("h2")) }
         await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.recordSkipped(week, reason: "late") }
         await #expect(throws: IssueStoreError.alreadySent(week)) { try await store.approve(week, hash: "h1", at: t0) }
@@ -226,7 +228,8 @@ struct IssueStoreContractTests {
         try await store.markSent(sentWeek, at: t0)
         try await store.saveDraft(draft("d", week: week, comparisons: [ids[2]]))
         await #expect(try store.comparisonIDsFeaturedInSentIssues(otherThan: week) == [ids[0], ids[1]])
-        await #expect(try store.comparisonIDsFeaturedInSentIssues(otherThan: sentWeek).isEmpty, "a draft features nothing")
+        await #expect(
+            try store.comparisonIDsFeaturedInSentIssues(otherThan: sentWeek).isEmpty, "a draft features nothing")
     }
 
     @Test(arguments: StoreBackend.all)
@@ -238,8 +241,12 @@ struct IssueStoreContractTests {
         try await store.saveDraft(draft("h1", comparisons: ids))
         try await store.approve(week, hash: "h1", at: t0)
         let before = try await #require(try store.issue(week))
-        await #expect(throws: (any Error).self) { try await store.saveDraft(draft("h2", comparisons: [ids[0], ids[0] + 1000])) }
-        await #expect(throws: (any Error).self) { try await store.saveDraft(draft("h3", comparisons: [ids[0], ids[0]])) }
+        await #expect(throws: (any Error).self) {
+            try await store.saveDraft(draft("h2", comparisons: [ids[0], ids[0] + 1000]))
+        }
+        await #expect(throws: (any Error).self) {
+            try await store.saveDraft(draft("h3", comparisons: [ids[0], ids[0]]))
+        }
         await #expect(try store.issue(week) == before)
     }
 }

@@ -21,7 +21,8 @@ struct RunStoreContractTests {
                     week: week, firstRunAt: t0, lastRunAt: t0, lastOutcome: RunRecord.running, lastSummary: nil,
                     lastError: nil))
         let t1 = t0.addingTimeInterval(600)
-        try await store.finishRun(week, outcome: "failed", summary: "draft built; mail failed", error: "SMTP down", at: t1)
+        try await store.finishRun(
+            week, outcome: "failed", summary: "draft built; mail failed", error: "SMTP down", at: t1)
         await #expect(
             try store.runRecord(week)
                 == RunRecord(
@@ -77,7 +78,8 @@ struct RunStoreContractTests {
         let store = try await backend.makeStore()
         await #expect(try store.editorsMailed(week, draftHash: "h1").isEmpty)
         try await store.recordEditorMailed(week, draftHash: "h1", editor: "Editor@Example.org", at: t0)
-        try await store.recordEditorMailed(week, draftHash: "h1", editor: "editor@example.ORG", at: t0.addingTimeInterval(60))
+        try await store.recordEditorMailed(
+            week, draftHash: "h1", editor: "editor@example.ORG", at: t0.addingTimeInterval(60))
         try await store.recordEditorMailed(week, draftHash: "h1", editor: "second@example.org", at: t0)
         await #expect(try store.editorsMailed(week, draftHash: "h1") == ["editor@example.org", "second@example.org"])
         // A changed draft, or another week, is mailed again.

@@ -32,7 +32,9 @@ enum StoreProbe {
     /// store's own means: no protocol reads it yet).
     static func consentTrail(_ subscriberID: Int64, in store: any ContractStore) async throws -> [String] {
         if let sqlite = store as? AppDatabase {
-            return try await sqlite.consentRecords(subscriberID: subscriberID).map { "\($0.event): \($0.detail ?? "-")" }
+            return try await sqlite.consentRecords(subscriberID: subscriberID).map {
+                "\($0.event): \($0.detail ?? "-")"
+            }
         }
         if let postgres = store as? PostgresStore {
             return try await postgres.read { connection in

@@ -16,15 +16,17 @@ struct SubscriberEndpointStoreContractTests {
         let now = self.now
         let policy = SignupPolicy()
         let address = try MailAddress("Ada@Example.org")
-        guard case .confirmationQueued(let id) = try await store.requestSignup(
-            address, name: "Ada", client: client, policy: policy, at: now)
+        guard
+            case .confirmationQueued(let id) = try await store.requestSignup(
+                address, name: "Ada", client: client, policy: policy, at: now)
         else { Issue.record("a new address queues a confirmation"); return }
         let ada = try await #require(try store.subscriber(id: id))
         #expect(ada.status == .pending && ada.email == "Ada@Example.org" && ada.name == "Ada")
         await #expect(try store.endpointMailQueueDepth() == 1)
         // Again at once, in another case: the mail is still unsent.
         await #expect(
-            try store.requestSignup(try MailAddress("ada@example.org"), name: nil, client: client, policy: policy, at: now)
+            try store.requestSignup(
+                try MailAddress("ada@example.org"), name: nil, client: client, policy: policy, at: now)
                 == .throttled)
         await #expect(try store.endpointMailQueueDepth() == 1)
         await #expect(try store.subscriberCount(status: nil) == 1)
@@ -34,10 +36,13 @@ struct SubscriberEndpointStoreContractTests {
     func theQueueHandsOutDueMailsUnderALease(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let now = self.now
-        _ = try await store.requestSignup(try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
         _ = try await store.requestSignup(
-            try MailAddress("bob@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now.addingTimeInterval(1))
-        await #expect(try store.claimEndpointMail(limit: 10, at: now.addingTimeInterval(-10), lease: 60).isEmpty, "not due yet")
+            try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
+        _ = try await store.requestSignup(
+            try MailAddress("bob@example.org"), name: nil, client: client, policy: SignupPolicy(),
+            at: now.addingTimeInterval(1))
+        await #expect(
+            try store.claimEndpointMail(limit: 10, at: now.addingTimeInterval(-10), lease: 60).isEmpty, "not due yet")
         let first = try await store.claimEndpointMail(limit: 1, at: now.addingTimeInterval(2), lease: 60)
         #expect(first.map(\.subscriber.email) == ["ada@example.org"])
         #expect(first.first?.kind == .confirmation && first.first?.attempt == 1)
@@ -50,7 +55,8 @@ struct SubscriberEndpointStoreContractTests {
         #expect(retried.map(\.attempt) == [2, 2])
         try await store.recordEndpointMail(id: retried[0].id, .sent(reply: "250 ok"), at: now.addingTimeInterval(64))
         try await store.recordEndpointMail(
-            id: retried[1].id, .retry(reply: "421 busy", next: now.addingTimeInterval(600)), at: now.addingTimeInterval(64))
+            id: retried[1].id, .retry(reply: "421 busy", next: now.addingTimeInterval(600)),
+            at: now.addingTimeInterval(64))
         await #expect(try store.endpointMailQueueDepth() == 1)
         await #expect(try store.claimEndpointMail(limit: 10, at: now.addingTimeInterval(300), lease: 60).isEmpty)
         let later = try await store.claimEndpointMail(limit: 10, at: now.addingTimeInterval(601), lease: 60)
@@ -68,8 +74,9 @@ struct SubscriberEndpointStoreContractTests {
     func aConfirmationLinkConfirmsOnceAndQueuesTheWelcome(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let now = self.now
-        guard case .confirmationQueued(let id) = try await store.requestSignup(
-            try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
+        guard
+            case .confirmationQueued(let id) = try await store.requestSignup(
+                try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
         else { Issue.record("queued"); return }
         let token = try await store.newConfirmationToken(subscriberID: id, lifetime: 3600, at: now)
         let older = try await store.newConfirmationToken(subscriberID: id, lifetime: 3600, at: now)
@@ -78,9 +85,13 @@ struct SubscriberEndpointStoreContractTests {
         await #expect(try store.confirmationLink(token: "unknown", at: now) == .unknown)
         await #expect(try store.confirm(token: token, client: client, at: now.addingTimeInterval(3600)) == .expired)
         await #expect(try store.subscriber(id: id)?.status == .pending)
-        await #expect(try store.confirm(token: token, client: client, at: now.addingTimeInterval(5)) == .confirmed(email: "ada@example.org"))
+        await #expect(
+            try store.confirm(token: token, client: client, at: now.addingTimeInterval(5))
+                == .confirmed(email: "ada@example.org"))
         await #expect(try store.confirm(token: token, client: client, at: now.addingTimeInterval(6)) == .used)
-        await #expect(try store.confirm(token: older, client: client, at: now.addingTimeInterval(6)) == .used, "the first link used spends the others")
+        await #expect(
+            try store.confirm(token: older, client: client, at: now.addingTimeInterval(6)) == .used,
+            "the first link used spends the others")
         await #expect(try store.confirm(token: "unknown", client: client, at: now) == .unknown)
         let ada = try await #require(try store.subscriber(id: id))
         #expect(ada.status == .confirmed && ada.confirmedAt != nil)
@@ -88,7 +99,8 @@ struct SubscriberEndpointStoreContractTests {
         #expect(kinds == [.confirmation, .welcome])
         // Confirmed: signing up again sends nothing.
         await #expect(
-            try store.requestSignup(try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
+            try store.requestSignup(
+                try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
                 == .alreadyConfirmed)
         // An unsubscribe token is not a confirmation token, nor the other way round.
         let unsubscribe = try await store.newUnsubscribeToken(subscriberID: id, at: now)
@@ -110,13 +122,17 @@ struct SubscriberEndpointStoreContractTests {
         #expect(saved.name == "Ada L." && saved.format == .text && saved.paused)
         await #expect(try store.updatePreferences(token: "unknown", preferences, client: client, at: now) == nil)
 
-        await #expect(try store.unsubscribe(token: token, client: client, at: now) == .unsubscribed(email: "ada@example.org"))
-        await #expect(try store.unsubscribe(token: token, client: client, at: now) == .alreadyUnsubscribed(email: "ada@example.org"))
+        await #expect(
+            try store.unsubscribe(token: token, client: client, at: now) == .unsubscribed(email: "ada@example.org"))
+        await #expect(
+            try store.unsubscribe(token: token, client: client, at: now)
+                == .alreadyUnsubscribed(email: "ada@example.org"))
         await #expect(try store.unsubscribe(token: "unknown", client: client, at: now) == .unknownToken)
         await #expect(try store.subscriber(id: ada.id)?.status == .unsubscribed)
         // Coming back through the form: a confirmation, the old record unchanged until confirmed.
-        guard case .confirmationQueued(let id) = try await store.requestSignup(
-            try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
+        guard
+            case .confirmationQueued(let id) = try await store.requestSignup(
+                try MailAddress("ada@example.org"), name: nil, client: client, policy: SignupPolicy(), at: now)
         else { Issue.record("queued"); return }
         #expect(id == ada.id)
         await #expect(try store.subscriber(id: ada.id)?.status == .unsubscribed)
@@ -127,13 +143,16 @@ struct SubscriberEndpointStoreContractTests {
         let store = try await backend.makeStore()
         let now = self.now
         let week = try IssueWeek(parsing: "2026-W47")
-        guard case .confirmationQueued(let id) = try await store.requestSignup(
-            try MailAddress("ada@example.org"), name: nil, topics: TopicChoice(["search", "agents"]), client: client,
-            policy: SignupPolicy(), at: now)
+        guard
+            case .confirmationQueued(let id) = try await store.requestSignup(
+                try MailAddress("ada@example.org"), name: nil, topics: TopicChoice(["search", "agents"]),
+                client: client,
+                policy: SignupPolicy(), at: now)
         else { Issue.record("queued"); return }
-        await #expect(try store.requestSignup(
-            try MailAddress("ada@example.org"), name: nil, topics: TopicChoice(["other"]), client: client,
-            policy: SignupPolicy(), at: now) == .throttled, "a throttled signup changes nothing, topics included")
+        await #expect(
+            try store.requestSignup(
+                try MailAddress("ada@example.org"), name: nil, topics: TopicChoice(["other"]), client: client,
+                policy: SignupPolicy(), at: now) == .throttled, "a throttled signup changes nothing, topics included")
         let token = try await store.newConfirmationToken(subscriberID: id, lifetime: 3600, at: now)
         _ = try await store.confirm(token: token, client: client, at: now)
         _ = try await store.prepareDelivery(week, addSubscribers: true)
@@ -146,15 +165,18 @@ struct SubscriberEndpointStoreContractTests {
         let store = try await backend.makeStore()
         let now = self.now
         let address = try MailAddress("ada@example.org")
-        guard case .confirmationQueued(let id) = try await store.requestSignup(
-            address, name: nil, topics: TopicChoice(["agents"]), client: client, policy: SignupPolicy(), at: now)
+        guard
+            case .confirmationQueued(let id) = try await store.requestSignup(
+                address, name: nil, topics: TopicChoice(["agents"]), client: client, policy: SignupPolicy(), at: now)
         else { Issue.record("queued"); return }
-        await #expect(try store.requestSignup(address, name: nil, client: client, policy: SignupPolicy(), at: now) == .throttled)
+        await #expect(
+            try store.requestSignup(address, name: nil, client: client, policy: SignupPolicy(), at: now) == .throttled)
         let confirmation = try await store.newConfirmationToken(subscriberID: id, lifetime: 3600, at: now)
         _ = try await store.confirm(token: confirmation, client: client, at: now)
         let token = try await store.newUnsubscribeToken(subscriberID: id, at: now)
-        await #expect(try store.updatePreferences(
-            token: token, Preferences(name: nil, format: .text, paused: true), client: client, at: now) != nil)
+        await #expect(
+            try store.updatePreferences(
+                token: token, Preferences(name: nil, format: .text, paused: true), client: client, at: now) != nil)
         _ = try await store.unsubscribe(token: token, client: client, at: now)
         _ = try await store.unsubscribe(token: token, client: client, at: now)
         await #expect(
@@ -187,7 +209,9 @@ struct SubscriberEndpointStoreContractTests {
         try await sendQueued(after: 22 * 60 + 1)
         await #expect(try signUp(after: 33 * 60) == .throttled, "three a day at most")
         // A day after the first, two remain in the last 24 hours: one more may go.
-        guard case .confirmationQueued = try await signUp(after: 24 * 3600 + 1) else { Issue.record("a day on"); return }
+        guard case .confirmationQueued = try await signUp(after: 24 * 3600 + 1) else {
+            Issue.record("a day on"); return
+        }
         await #expect(try store.endpointMailQueueDepth() == 1)
     }
 }

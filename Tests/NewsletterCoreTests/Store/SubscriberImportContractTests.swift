@@ -12,7 +12,9 @@ struct SubscriberImportContractTests {
     @Test(arguments: StoreBackend.all)
     func anImportedAddressIsConfirmedWithItsSourceInTheConsentTrail(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        await #expect(try store.importSubscriber(email: "ada@example.org", name: "Ada", topics: nil, source: "list.csv:2", at: t0))
+        await #expect(
+            try store.importSubscriber(email: "ada@example.org", name: "Ada", topics: nil, source: "list.csv:2", at: t0)
+        )
         let ada = try await #require(try store.subscriber(email: "ada@example.org"))
         #expect(ada.name == "Ada" && ada.status == .confirmed && ada.createdAt == t0 && ada.confirmedAt == t0)
         #expect(!ada.paused && ada.format == .html && ada.permanentFailures == 0)
@@ -34,7 +36,8 @@ struct SubscriberImportContractTests {
                 "import: list.csv:3", "import-topics: topics=Audio, Writing",
             ])
         // An import's "everything" is no choice at all: nothing more is recorded.
-        await #expect(try store.importSubscriber(email: "cy@example.org", name: nil, topics: .everything, source: "s", at: t0))
+        await #expect(
+            try store.importSubscriber(email: "cy@example.org", name: nil, topics: .everything, source: "s", at: t0))
         let cy = try await #require(try store.subscriber(email: "cy@example.org"))
         await #expect(try StoreProbe.consentTrail(cy.id, in: store) == ["import: s"])
     }
@@ -47,7 +50,8 @@ struct SubscriberImportContractTests {
         let before = try await #require(try store.subscriber(id: ada.id))
         await #expect(
             try !store.importSubscriber(
-                email: "ADA@example.org", name: "Someone", topics: TopicChoice(["Writing"]), source: "old.csv:9", at: t0),
+                email: "ADA@example.org", name: "Someone", topics: TopicChoice(["Writing"]), source: "old.csv:9", at: t0
+            ),
             "an import never undoes an unsubscribe")
         await #expect(try store.subscriber(id: ada.id) == before)
         await #expect(try StoreProbe.consentTrail(ada.id, in: store).isEmpty)

@@ -29,7 +29,8 @@ struct SubscriberStoreContractTests {
         await #expect(try store.removeSubscriber(email: "ADA@example.org"))
         await #expect(try store.subscriber(email: "ada@example.org") == nil)
         await #expect(try store.subscriber(id: ada.id) == nil)
-        await #expect(try !store.removeSubscriber(email: "ada@example.org"), "the second time there is no one to remove")
+        await #expect(
+            try !store.removeSubscriber(email: "ada@example.org"), "the second time there is no one to remove")
         await #expect(try store.subscribers(status: nil, afterID: 0, limit: 10) == [bob])
         // Coming back is a new subscriber, not the old record.
         await #expect(try store.addSubscriber(email: "ada@example.org", name: nil, status: .pending).id != ada.id)
@@ -38,9 +39,12 @@ struct SubscriberStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func anInvalidAddressIsRefusedAndNothingIsStored(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        await #expect(throws: (any Error).self) { try await store.addSubscriber(email: "not an address", name: nil, status: .confirmed) }
         await #expect(throws: (any Error).self) {
-            try await store.addSubscriber(email: "eve@example.org\r\nBcc: all@example.org", name: nil, status: .confirmed)
+            try await store.addSubscriber(email: "not an address", name: nil, status: .confirmed)
+        }
+        await #expect(throws: (any Error).self) {
+            try await store.addSubscriber(
+                email: "eve@example.org\r\nBcc: all@example.org", name: nil, status: .confirmed)
         }
         await #expect(try store.subscriberCount(status: nil) == 0)
     }
@@ -73,7 +77,8 @@ struct SubscriberStoreContractTests {
         let store = try await backend.makeStore()
         var added: [Subscriber] = []
         for index in 1...7 {
-            await added.append(try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed))
+            await added.append(
+                try store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed))
         }
         try await store.setStatus(.unsubscribed, forSubscriber: added[1].id)
         try await store.setStatus(.bounced, forSubscriber: added[4].id)
@@ -90,7 +95,8 @@ struct SubscriberStoreContractTests {
         }
         #expect(confirmed == [0, 2, 3, 5, 6].map { added[$0].id })
         await #expect(try store.subscribers(status: nil, afterID: 0, limit: 100).map(\.id) == added.map(\.id))
-        await #expect(try store.subscribers(status: .bounced, afterID: 0, limit: 100).map(\.email) == ["reader5@example.org"])
+        await #expect(
+            try store.subscribers(status: .bounced, afterID: 0, limit: 100).map(\.email) == ["reader5@example.org"])
         await #expect(try store.subscribers(status: .confirmed, afterID: added[6].id, limit: 100).isEmpty)
         await #expect(try store.subscriberCount(status: .confirmed) == 5)
         await #expect(try store.subscriberCount(status: .unsubscribed) == 1)

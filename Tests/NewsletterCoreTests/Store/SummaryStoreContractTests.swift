@@ -31,7 +31,8 @@ struct SummaryStoreContractTests {
             await #expect(try store.cachedSummary(other) == nil)
         }
         // The fields a fallback has, and none of the model's.
-        let fallback = PanelSummary(text: "Two ship.", provider: "extractive", kind: .extractive, note: "model timed out")
+        let fallback = PanelSummary(
+            text: "Two ship.", provider: "extractive", kind: .extractive, note: "model timed out")
         let fallbackKey = SummaryCacheKey(model: "extractive", promptVersion: "-", sourceHash: key.sourceHash)
         try await store.saveSummary(fallback, for: fallbackKey)
         await #expect(try store.cachedSummary(fallbackKey) == fallback)
@@ -49,7 +50,8 @@ struct SummaryStoreContractTests {
     @Test(arguments: StoreBackend.all)
     func savingUnderAKeyAgainReplacesTheSummary(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        try await store.saveSummary(PanelSummary(text: "first", provider: "local", kind: .abstractive, model: "m"), for: key)
+        try await store.saveSummary(
+            PanelSummary(text: "first", provider: "local", kind: .abstractive, model: "m"), for: key)
         let second = PanelSummary(text: "second", provider: "local-grammar", kind: .grammarExtractive)
         try await store.saveSummary(second, for: key)
         await #expect(try store.cachedSummary(key) == second, "every field replaced, the model's name too")
@@ -64,7 +66,8 @@ struct SummaryStoreContractTests {
         try await store.saveSummaryOverride(week: week, comparisonID: a, text: "Editor's words,\nin two lines.")
         await #expect(
             try store.summaryOverride(week: week, comparisonID: a)
-                == PanelSummary(text: "Editor's words,\nin two lines.", provider: EditorSummary.provider, kind: .edited))
+                == PanelSummary(text: "Editor's words,\nin two lines.", provider: EditorSummary.provider, kind: .edited)
+        )
         await #expect(try store.summaryOverride(week: week, comparisonID: b) == nil)
         await #expect(try store.summaryOverride(week: week.next, comparisonID: a) == nil)
         try await store.saveSummaryOverride(week: week, comparisonID: a, text: "Better words.")

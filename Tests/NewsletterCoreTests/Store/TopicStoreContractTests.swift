@@ -27,9 +27,11 @@ struct TopicStoreContractTests {
         // The spelling first seen names the topic; a comparison has it once.
         let uses = try await store.categoryUses().map { "\($0.comparisonID):\($0.category)" }.sorted()
         #expect(
-            uses == [
-                "\(first):Developer Tools", "\(first):Productivity", "\(second):Developer Tools", "\(third):Writing",
-            ].sorted())
+            uses
+                == [
+                    "\(first):Developer Tools", "\(first):Productivity", "\(second):Developer Tools",
+                    "\(third):Writing",
+                ].sorted())
         await #expect(
             try store.topicCounts(aliases: TopicAliases()) == [
                 TopicCount(topic: "Developer Tools", comparisons: 2, categories: ["Developer Tools"]),
@@ -86,17 +88,20 @@ struct TopicStoreContractTests {
             try await store.setTopicChoice(TopicChoice(["Writing"]), subscriberID: id, client: client, at: Date())
         }
         // Saving the same choice again records nothing new.
-        try await store.setTopicChoice(TopicChoice([" Writing "]), subscriberID: ada.id, client: .commandLine, at: Date())
+        try await store.setTopicChoice(
+            TopicChoice([" Writing "]), subscriberID: ada.id, client: .commandLine, at: Date())
         await #expect(try store.topicChoice(subscriberID: ada.id) == TopicChoice(["Writing"]))
         await #expect(try store.readerChoices() == [TopicChoice(["Writing"]): 2, .everything: 1])
         await #expect(try StoreProbe.consentTrail(ada.id, in: store) == ["topics: topics=Writing"])
 
-        try await store.setTopicChoice(TopicChoice(["Writing", "Audio"]), subscriberID: bo.id, client: client, at: Date())
+        try await store.setTopicChoice(
+            TopicChoice(["Writing", "Audio"]), subscriberID: bo.id, client: client, at: Date())
         try await store.setTopicChoice(.everything, subscriberID: ada.id, client: client, at: Date())
         await #expect(try store.topicChoice(subscriberID: bo.id) == TopicChoice(["Audio", "Writing"]))
         await #expect(try store.topicChoice(subscriberID: ada.id) == .everything)
         await #expect(try store.readerChoices() == [TopicChoice(["Audio", "Writing"]): 1, .everything: 2])
-        await #expect(try StoreProbe.consentTrail(ada.id, in: store) == ["topics: topics=Writing", "topics: topics=everything"])
+        await #expect(
+            try StoreProbe.consentTrail(ada.id, in: store) == ["topics: topics=Writing", "topics: topics=everything"])
         await #expect(try StoreProbe.consentTrail(cy.id, in: store).isEmpty)
     }
 
@@ -106,7 +111,8 @@ struct TopicStoreContractTests {
         var ids: [Int64] = []
         for index in 0..<5 {
             await ids.append(try store.addSubscriber(email: "r\(index)@example.org", name: nil, status: .confirmed).id)
-            try await store.setTopicChoice(TopicChoice(["Audio"]), subscriberID: ids[index], client: .commandLine, at: Date())
+            try await store.setTopicChoice(
+                TopicChoice(["Audio"]), subscriberID: ids[index], client: .commandLine, at: Date())
         }
         try await store.setStatus(.unsubscribed, forSubscriber: ids[0])
         try await store.setStatus(.bounced, forSubscriber: ids[1])
@@ -123,7 +129,8 @@ struct TopicStoreContractTests {
         let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         let bo = try await store.addSubscriber(email: "bo@example.org", name: nil, status: .confirmed)
         let cy = try await store.addSubscriber(email: "cy@example.org", name: nil, status: .unsubscribed)
-        try await store.setTopicChoice(TopicChoice(["Writing", "Audio"]), subscriberID: ada.id, client: .commandLine, at: Date())
+        try await store.setTopicChoice(
+            TopicChoice(["Writing", "Audio"]), subscriberID: ada.id, client: .commandLine, at: Date())
         try await store.setTopicChoice(TopicChoice(["Video"]), subscriberID: cy.id, client: .commandLine, at: Date())
         await #expect(try store.topicChoices(subscriberIDs: []).isEmpty)
         await #expect(
@@ -139,7 +146,8 @@ struct TopicStoreContractTests {
         let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         let gone = ada.id + 1000
         await #expect(throws: (any Error).self) {
-            try await store.setTopicChoice(TopicChoice(["Writing"]), subscriberID: gone, client: .commandLine, at: Date())
+            try await store.setTopicChoice(
+                TopicChoice(["Writing"]), subscriberID: gone, client: .commandLine, at: Date())
         }
         await #expect(try store.topicChoice(subscriberID: gone) == .everything)
         await #expect(try store.topicChoices(subscriberIDs: [gone]).isEmpty)

@@ -60,7 +60,9 @@ struct EndpointMailQueueTests {
         #expect(message.contains("Subject: Confirm your subscription to Ship or Skip Weekly"))
         #expect(!message.contains("List-Unsubscribe"))  // not an issue of the list
         let link = try #require(message.firstMatch(of: /https:\/\/news\.example\.org\/confirm\/([A-Za-z0-9_-]{43})/))
-        await #expect(try store.confirm(token: String(link.1), client: .commandLine, at: Date()) == .confirmed(email: "ada@example.org"))
+        await #expect(
+            try store.confirm(token: String(link.1), client: .commandLine, at: Date())
+                == .confirmed(email: "ada@example.org"))
         // The stored name is escaped in the HTML part, and plain in the text part.
         let subscriber = try await #require(try store.subscriber(id: id))
         let built = try await (try queue(sink.url)).message(
@@ -87,7 +89,8 @@ struct EndpointMailQueueTests {
         let welcome = try #require(try sink.messages().first { $0.contains("Subject: Welcome to") })
         #expect(welcome.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
         let unsubscribe = try #require(
-            welcome.firstMatch(of: /List-Unsubscribe: <https:\/\/news\.example\.org\/unsubscribe\/([A-Za-z0-9_-]{43})>/))
+            welcome.firstMatch(of: /List-Unsubscribe: <https:\/\/news\.example\.org\/unsubscribe\/([A-Za-z0-9_-]{43})>/)
+        )
         await #expect(try store.subscriber(unsubscribeToken: String(unsubscribe.1))?.id == id)
         await #expect(
             try store.unsubscribe(token: String(unsubscribe.1), client: .commandLine, at: Date())
@@ -107,7 +110,8 @@ struct EndpointMailQueueTests {
         let id = try await signUp("late@example.org")
         let deadPort = try SMTPSink.freePort()
         // Four days later the server is still down: no confirmation that late.
-        #expect(await (try queue("smtp://127.0.0.1:\(deadPort)")).drain(now: { Date().addingTimeInterval(4 * 86400) }) == 0)
+        #expect(
+            await (try queue("smtp://127.0.0.1:\(deadPort)")).drain(now: { Date().addingTimeInterval(4 * 86400) }) == 0)
         await #expect(try store.endpointMails(subscriberID: id).map(\.state) == ["failed"])
         await #expect(try store.endpointMailQueueDepth() == 0)
     }

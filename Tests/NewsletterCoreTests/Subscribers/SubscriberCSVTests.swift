@@ -56,7 +56,8 @@ struct SubscriberCSVTests {
         #expect(first.stdout.contains("2 added, 0 already known, 1 refused"))
         #expect(first.stderr.contains("list.csv:3:"))
         // left@ unsubscribes; importing the same file again changes nothing.
-        let store = try AppDatabase.open(path: cli.directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
+        let store = try AppDatabase.open(
+            path: cli.directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
         let left = try await #require(try store.subscriber(email: "left@example.org"))
         try await store.setStatus(.unsubscribed, forSubscriber: left.id)
         await #expect(try store.consentRecords(subscriberID: left.id).map(\.event) == ["import"])
@@ -80,7 +81,8 @@ struct SubscriberCSVTests {
     @Test func aTopicsColumnIsReadSplitAndATooLongOneIsRefusedByLine() {
         let long = String(repeating: "Writing;", count: 200)
         let (rows, errors) = SubscriberCSV.parse(
-            "email,topics,name\nada@example.org,Writing; Data & Analytics,Ada\nbo@example.org,,Bo\ncy@example.org,\(long)\n")
+            "email,topics,name\nada@example.org,Writing; Data & Analytics,Ada\nbo@example.org,,Bo\ncy@example.org,\(long)\n"
+        )
         #expect(rows.map(\.email) == ["ada@example.org", "bo@example.org"])
         #expect(rows.map(\.topics) == [["Writing", "Data & Analytics"], []])
         #expect(errors.count == 1 && errors[0].line == 4)
@@ -95,12 +97,16 @@ struct SubscriberCSVTests {
 
     @Test func theCLIImportsAndExportsTopicsAndNamesTheFileAndLineOfABadOne() throws {
         let cli = try CommandLineTests()
-        #expect(try cli.run(["ingest", TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt").path]).status == 0)
+        #expect(
+            try cli.run([
+                "ingest", TestPaths.repository.appendingPathComponent("examples/inkwell-vs-tallyhoist.txt").path,
+            ]).status == 0)
         // An earlier subscriber without a consent record: the imported rows' ids and their
         // consent rows' ids then differ, so topics stored under the wrong id would show.
         #expect(try cli.run(["subscribers", "add", "zed@example.org"]).status == 0)
         let csv = cli.directory.appendingPathComponent("topics.csv")
-        try "email,name,topics\nada@example.org,Ada,documentation\nbo@example.org,Bo,Knitting\ncy@example.org,Cy,\(String(repeating: "x", count: 1001))\ndee@example.org,Dee,\n"
+        try
+            "email,name,topics\nada@example.org,Ada,documentation\nbo@example.org,Bo,Knitting\ncy@example.org,Cy,\(String(repeating: "x", count: 1001))\ndee@example.org,Dee,\n"
             .write(to: csv, atomically: true, encoding: .utf8)
         let result = try cli.run(["subscribers", "import", csv.path])
         #expect(result.status == 1)

@@ -110,14 +110,16 @@ import Testing
     /// A stand-in that never becomes healthy: it writes its pid to `marker`, then only sleeps.
     func neverReadyServer(marker: URL) throws -> String {
         let script = directory.appendingPathComponent("slow-llama-server")
-        try "#!/bin/sh\necho $$ > '\(marker.path)'\nexec sleep 600\n".write(to: script, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho $$ > '\(marker.path)'\nexec sleep 600\n".write(
+            to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
         return script.path
     }
 
     @Test func whileAStartPollsAnotherCallerReadsStateAndStopsIt() async throws {
         let marker = directory.appendingPathComponent("pid")
-        var settings = LlamaServerSupervisor.Settings(serverPath: try neverReadyServer(marker: marker), modelPath: model)
+        var settings = LlamaServerSupervisor.Settings(
+            serverPath: try neverReadyServer(marker: marker), modelPath: model)
         // Long enough that only stop() can end this start; the lock must not make stop() wait for it.
         settings.startupTimeoutSeconds = 120
         let runtime = LlamaServerSupervisor(settings: settings)

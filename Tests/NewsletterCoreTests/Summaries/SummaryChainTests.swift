@@ -74,7 +74,8 @@ struct SummaryChainTests {
         let local = ScriptedProvider(
             "local", replies: [.success(Self.invented), .success("- a list"), .success("No.")])
         let remote = ScriptedProvider("remote", model: "remote-7b", replies: [.success(Self.faithful)])
-        let outcome = await SummaryChain(providers: [local, remote], attemptsPerProvider: 3, seed: 100).summarize(stored)
+        let outcome = await SummaryChain(providers: [local, remote], attemptsPerProvider: 3, seed: 100).summarize(
+            stored)
         #expect(local.attempts.map(\.seed) == [100, 101, 102])
         #expect(local.attempts.map(\.tighter) == [false, true, true])
         #expect(remote.calls == 1)
@@ -230,16 +231,18 @@ struct SummaryChainTests {
         #expect(firstRule.contains("on Driftnote: ") && !firstRule.contains("on Cobaltline: "))
         let plan = SummaryPrompt.grammarPlan(for: stored.comparison, candidates: candidates)
         func verdictsIn(_ lines: [String]?, _ comparison: Comparison) -> Set<Verdict?> {
-            Set((lines ?? []).map { line in
-                comparison.takes.first { line.hasPrefix("\($0.role.rawValue) on \($0.tool): ") }?.verdict
-            })
+            Set(
+                (lines ?? []).map { line in
+                    comparison.takes.first { line.hasPrefix("\($0.role.rawValue) on \($0.tool): ") }?.verdict
+                })
         }
         func verdicts(_ lines: [String]?) -> Set<Verdict?> { verdictsIn(lines, stored.comparison) }
         // Driftnote's reasons are ship takes, Cobaltline's skip takes, the dissent the other side.
         #expect(verdicts(plan.first) == [.ship] && verdicts(plan.second) == [.skip])
-        #expect(plan.dissent?.allSatisfy { line in
-            line.contains(" on Driftnote: ") ? verdicts([line]) == [.skip] : verdicts([line]) == [.ship]
-        } == true)
+        #expect(
+            plan.dissent?.allSatisfy { line in
+                line.contains(" on Driftnote: ") ? verdicts([line]) == [.skip] : verdicts([line]) == [.ship]
+            } == true)
         // Two tools the panel ships, each with a dissenter: never two warnings, always a skip reason
         // as the third line and a ship reason for each tool.
         var bothShipped = stored.comparison
@@ -378,7 +381,8 @@ struct SummaryChainPerToolTests {
         let inkwell =
             "Most reviewers ship Inkwell because it allows them to live in the same space where the code changes are being made, making it easy to review and reject changes as they occur."
         let reason = "Most reviewers ship Tallyhoist because it provides transparency and auditability"
-        let tallyhoist = reason + ", while the skeptical reviewer skips it because it lacks distribution and is not lock-in."
+        let tallyhoist =
+            reason + ", while the skeptical reviewer skips it because it lacks distribution and is not lock-in."
         let outcome = await SummaryChain(providers: [
             ScriptedPerToolProvider(replies: ["Inkwell": [inkwell], "Tallyhoist": [tallyhoist]])
         ]).summarize(comparison)
@@ -462,14 +466,20 @@ struct FakeServerConnection: ModelConnection {
         var leaning = page
         leaning.tools[0].shipVotes = 0
         leaning.tools[0].skipVotes = 4
-        #expect(SummaryPrompt.replyOpening(leaning.tools[0], comparison: leaning) == "Every reviewer skips Lanternfish because")
+        #expect(
+            SummaryPrompt.replyOpening(leaning.tools[0], comparison: leaning)
+                == "Every reviewer skips Lanternfish because")
         leaning.tools[0].shipVotes = 2
         leaning.tools[0].skipVotes = 2
-        #expect(SummaryPrompt.replyOpening(leaning.tools[0], comparison: leaning).hasPrefix("The panel is split on Lanternfish"))
+        #expect(
+            SummaryPrompt.replyOpening(leaning.tools[0], comparison: leaning).hasPrefix(
+                "The panel is split on Lanternfish"))
 
         // A server that sends only the continuation: the opening is put back.
-        let continuation = try FakeModelServer(.ok, reply: "it searches locally, though the Skeptic fears the OS vendors.")
-        let provider = ChatSummaryProvider(connection: FakeServerConnection(baseURL: continuation.baseURL, isLlamaServer: true))
+        let continuation = try FakeModelServer(
+            .ok, reply: "it searches locally, though the Skeptic fears the OS vendors.")
+        let provider = ChatSummaryProvider(
+            connection: FakeServerConnection(baseURL: continuation.baseURL, isLlamaServer: true))
         let reply = try provider.summarize(page, tool: lanternfish, attempt: attempt)
         #expect(reply.text == opening + " it searches locally, though the Skeptic fears the OS vendors.")
         let request = try #require(try continuation.requests().first)
@@ -483,8 +493,10 @@ struct FakeServerConnection: ModelConnection {
 
         // llama-server's way: the whole turn, the prefill included, kept as it is.
         let whole = try FakeModelServer(.ok, reply: opening + " it searches locally.")
-        let again = try ChatSummaryProvider(connection: FakeServerConnection(baseURL: whole.baseURL, isLlamaServer: true))
-            .summarize(page, tool: lanternfish, attempt: attempt)
+        let again = try ChatSummaryProvider(
+            connection: FakeServerConnection(baseURL: whole.baseURL, isLlamaServer: true)
+        )
+        .summarize(page, tool: lanternfish, attempt: attempt)
         #expect(again.text == opening + " it searches locally.")
 
         // The second try: the reasons from the takes' opening sentences, without the verdict
