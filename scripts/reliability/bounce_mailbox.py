@@ -151,8 +151,8 @@ else:
     expected = [line.rstrip("\n").split("\t") for line in open(args.expected)]
     db = sqlite3.connect(args.db)
     states = dict(db.execute("SELECT lower(email), status FROM subscriber"))
-    kinds = dict(db.execute("SELECT kind, COUNT(*) FROM bounceEvent WHERE source = 'mailbox' GROUP BY kind"))
-    stored = db.execute("SELECT COUNT(*) FROM bounceEvent WHERE source = 'mailbox'").fetchone()[0]
+    kinds = dict(db.execute("SELECT kind, COUNT(*) FROM bounce_event WHERE source = 'mailbox' GROUP BY kind"))
+    stored = db.execute("SELECT COUNT(*) FROM bounce_event WHERE source = 'mailbox'").fetchone()[0]
     wrong = 0
     want = {}
     for rcpt, kind, state in expected:

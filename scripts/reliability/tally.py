@@ -48,7 +48,7 @@ else:
     subscribers = [row[0].lower() for row in db.execute("SELECT email FROM subscriber WHERE status IN ('confirmed', 'bounced')")]
     ledger = dict(db.execute("SELECT state, COUNT(*) FROM delivery WHERE week = ? GROUP BY state", (args.week,)).fetchall())
     failed = {row[0].lower() for row in db.execute(
-        "SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriberId WHERE d.week = ? AND d.state = 'failed'",
+        "SELECT s.email FROM delivery d JOIN subscriber s ON s.id = d.subscriber_id WHERE d.week = ? AND d.state = 'failed'",
         (args.week,))}
 refused = set()
 if args.refused:

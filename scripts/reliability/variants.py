@@ -14,7 +14,7 @@ CHOICES = {1: ["Documentation"], 2: ["Developer Tools"], 3: ["Data & Analytics",
 
 def seed(db):
     rows = [(sid, topic) for (sid,) in db.execute("SELECT id FROM subscriber") for topic in CHOICES.get(sid % 4, [])]
-    db.executemany("INSERT INTO subscriberTopic (subscriberId, topic) VALUES (?, ?)", rows)
+    db.executemany("INSERT INTO subscriber_topic (subscriber_id, topic) VALUES (?, ?)", rows)
     db.commit()
 
 
@@ -24,7 +24,7 @@ def check(db, directories):
     subject_of = {tuple(v["choice"]): v.get("subject") for v in variants}
     choices = {}
     for sid, email_address in db.execute("SELECT id, email FROM subscriber"):
-        topics = tuple(sorted(t for (t,) in db.execute("SELECT topic FROM subscriberTopic WHERE subscriberId = ?", (sid,))))
+        topics = tuple(sorted(t for (t,) in db.execute("SELECT topic FROM subscriber_topic WHERE subscriber_id = ?", (sid,))))
         choices[email_address.lower()] = topics
     copies = wrong = 0
     for directory in directories:
