@@ -3,10 +3,11 @@ import NewsletterCore
 import Synchronization
 import Testing
 
-/// The PostgreSQL stores a test opens run their connection pools until the test ends, then are
-/// shut down (their connections closed) before the next test's begin to pile up: the trait
-/// `.runningStores` on a suite or test gives each test case that scope. A store opened outside
-/// it (`PostgresStore.openRunning`) is an error that names the trait, not a pool left running.
+/// The PostgreSQL stores a test opens (`PostgresStore.openRunning`) run their connection pools
+/// until the test case ends, and are then shut down, their connections closed, so the pools of
+/// a whole run do not pile up on the server. The trait `.runningStores` on a suite or test gives
+/// each test case that scope; a store opened outside it is an error naming the trait, not a
+/// pool nobody runs (its calls would wait for ever).
 struct RunningStores: TestTrait, SuiteTrait, TestScoping {
     var isRecursive: Bool { true }
 

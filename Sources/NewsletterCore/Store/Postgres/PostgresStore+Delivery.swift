@@ -380,24 +380,3 @@ extension PostgresStore: DeliveryLedger {
             """)
     }
 }
-
-/// A sender's lease as its own process sees it, by its monotonic clock (which runs on while the
-/// process is stopped). Once it went too long without renewing, its claims may be another
-/// sender's, and a renewal afterwards cannot make them its own again: it stays lapsed until the
-/// next send of the week starts.
-struct LeaseState: Sendable {
-    var renewedAt: Duration?
-    var lapsed = false
-    var longestSilence: Duration = .zero
-
-    /// Most of the lease: a quarter is kept back for the message about to go out.
-    static func tooLong(_ silence: Duration, lease: TimeInterval) -> Bool { silence.seconds >= lease * 0.75 }
-
-    mutating func renew(at now: Duration, lease: TimeInterval) {
-        if let renewedAt, Self.tooLong(now - renewedAt, lease: lease) {
-            lapsed = true
-            longestSilence = max(longestSilence, now - renewedAt)
-        }
-        renewedAt = now
-    }
-}
