@@ -10,11 +10,7 @@ extension AppDatabase: IssueStore {
                     .filter(Column("published") >= window.start && Column("published") < window.end)
                     .order(Column("published"), Column("id")))
         }
-        var comparisons: [StoredComparison] = []
-        for id in ids {
-            if let comparison = try await comparison(id: id) { comparisons.append(comparison) }
-        }
-        return comparisons
+        return try await comparisons(ids: ids)
     }
 
     public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) async throws -> Set<Int64> {

@@ -65,3 +65,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         "the store at \(path) failed: \(reason). Check that the directory exists and is writable, or set store.path in newsletter.toml."
     }
 }
+
+extension ComparisonStore {
+    /// The stored comparisons with these ids, in their order; an id no longer stored is left out.
+    func comparisons(ids: [Int64]) async throws -> [StoredComparison] {
+        var comparisons: [StoredComparison] = []
+        for id in ids {
+            if let comparison = try await comparison(id: id) { comparisons.append(comparison) }
+        }
+        return comparisons
+    }
+}

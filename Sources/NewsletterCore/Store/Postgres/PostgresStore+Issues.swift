@@ -15,11 +15,7 @@ extension PostgresStore: IssueStore {
                 """
             ).map { try $0.decode(Int64.self) }
         }
-        var comparisons: [StoredComparison] = []
-        for id in ids {
-            if let comparison = try await comparison(id: id) { comparisons.append(comparison) }
-        }
-        return comparisons
+        return try await comparisons(ids: ids)
     }
 
     public func comparisonIDsFeaturedInSentIssues(otherThan week: IssueWeek) async throws -> Set<Int64> {
