@@ -38,13 +38,19 @@ extension AppDatabase {
                 try await writer.writeWithoutTransaction { db in try db.commit() }
                 return result
             } catch {
-                // Synchronously: an async access would refuse to run in a cancelled task and
-                // leave the transaction open.
-                await try? writer.writeWithoutTransaction { db in
-                    if db.isInsideTransaction { try db.rollback() }
-                }
+                rollBackNow()
                 throw error
             }
+        }
+    }
+
+    /// Rolls back whatever transaction the writer holds, synchronously: an async access refuses
+    /// to run in a cancelled task, and would leave the transaction, and SQLite's write lock on
+    /// the file, to the next writer. Not `async`, so that GRDB's synchronous overload is the one
+    /// called.
+    private func rollBackNow() {
+        try? writer.writeWithoutTransaction { db in
+            if db.isInsideTransaction { try db.rollback() }
         }
     }
 
