@@ -44,7 +44,9 @@ struct LinkRewriter {
 
     /// The redirect URL for `target`, or nil when the target stays as it is.
     private mutating func redirect(to target: String, variant: String, comparisons: [String: Int64]) -> String? {
-        guard TrackedLink.isRedirectable(target), target != publicURL, !target.hasPrefix(publicURL + "/") else { return nil }
+        guard TrackedLink.isRedirectable(target), target != publicURL, !target.hasPrefix(publicURL + "/") else {
+            return nil
+        }
         let key = Key(variant: variant, target: target)
         let link =
             used[key] ?? known[key]

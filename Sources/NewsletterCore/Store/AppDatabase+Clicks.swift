@@ -52,7 +52,8 @@ extension SQLiteRows: ClickRows {
     func insertTrackedLink(_ link: TrackedLink, position: Int) async throws {
         try await access {
             try $0.execute(
-                sql: "INSERT INTO issue_link (id, week, position, variant, comparison_id, target) VALUES (?, ?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO issue_link (id, week, position, variant, comparison_id, target) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [link.id, link.week.description, position, link.variant, link.comparisonID, link.target])
         }
     }

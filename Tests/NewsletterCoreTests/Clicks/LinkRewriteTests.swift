@@ -23,7 +23,8 @@ struct LinkRewriteTests {
             <a href="mailto:x@example.org">M</a> <a href="https://news.example.org/archive/2026-W47">V</a>
             <a href="https://site.example">S</a>
             """
-        let text = "Read: https://tools.example/compare?a=1&b=2.\nUnsubscribe: %%UNSUBSCRIBE_URL%%\nhttps://site.example\n"
+        let text =
+            "Read: https://tools.example/compare?a=1&b=2.\nUnsubscribe: %%UNSUBSCRIBE_URL%%\nhttps://site.example\n"
         let out = links.rewrite(
             html: html, text: text, variant: "everything",
             comparisons: ["https://tools.example/compare?a=1&b=2": 7])
@@ -65,7 +66,10 @@ struct LinkRewriteTests {
         let out = perReader.rewrite(html: html, text: "https://a.example", variant: "everything", comparisons: [:])
         #expect(out.text == "\(publicURL)/r/\(perReader.links[0].id)\(Placeholder.clickReader.rawValue)")
         var off = rewriter(.off)
-        #expect(off.rewrite(html: html, text: "https://a.example", variant: "everything", comparisons: [:]) == (html, "https://a.example"))
+        #expect(
+            off.rewrite(html: html, text: "https://a.example", variant: "everything", comparisons: [:]) == (
+                html, "https://a.example"
+            ))
         #expect(off.links.isEmpty)
     }
 

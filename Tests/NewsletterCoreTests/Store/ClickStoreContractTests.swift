@@ -14,7 +14,8 @@ struct ClickStoreContractTests {
             TrackedLink(
                 id: "aaaaaaaaaaa2", week: week, variant: variant, comparisonID: nil,
                 target: "https://example.org/a?x=1&y=2"),
-            TrackedLink(id: "bbbbbbbbbbb3", week: week, variant: variant, comparisonID: nil, target: "https://b.example"),
+            TrackedLink(
+                id: "bbbbbbbbbbb3", week: week, variant: variant, comparisonID: nil, target: "https://b.example"),
         ]
     }
 
@@ -30,7 +31,9 @@ struct ClickStoreContractTests {
         let store = try await backend.makeStore()
         try await store.saveDraft(draft("h1", links: links()))
         #expect(try await store.trackedLinks(week) == links())
-        let other = [TrackedLink(id: "ccccccccccc4", week: week, variant: "ai", comparisonID: nil, target: "https://c.example")]
+        let other = [
+            TrackedLink(id: "ccccccccccc4", week: week, variant: "ai", comparisonID: nil, target: "https://c.example")
+        ]
         try await store.saveDraft(draft("h2", links: other))
         #expect(try await store.trackedLinks(week) == other)
         try await store.recordSkipped(week, reason: "too thin")
