@@ -30,6 +30,8 @@ public struct DeliverySettings: Sendable {
     /// `mail.bounce_address`: each copy's envelope sender becomes `bounces+<token>@…` (VERP);
     /// nil keeps `from` as the envelope sender.
     public var verp: VERPAddress?
+    /// Signs each copy's tracked links under `tracking.clicks = "per-reader"`; nil otherwise.
+    public var clickReaderKey: ClickReaderKey?
     /// How refusals at send time count, the same rule as the bounce mailbox's.
     public var bounceRule: BounceRule { BounceRule(softBounceLimit: bounceAfter, softBounceWindow: bounceWindow) }
     /// Rows claimed from the ledger at a time, per worker.
@@ -384,9 +386,12 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         let messageID: String
         do {
             let address = try MailAddress(subscriber.email, displayName: subscriber.name)
-            let personalization = Personalization(
+            var personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
+            if let key = settings.clickReaderKey {
+                personalization.clickReader = "/" + key.token(subscriberID: subscriber.id, week: week)
+            }
             let encoded = try encoders.encoder(for: content).message(
                 to: address, personalization: personalization, includeHTML: subscriber.format == .html,
                 date: time.now())
