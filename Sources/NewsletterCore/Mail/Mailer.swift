@@ -333,7 +333,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             if claims.isEmpty { return }
             for (index, claim) in claims.enumerated() {
                 if shared.stopped {
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? await store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
                 do {
@@ -345,21 +345,21 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                     // row stays `sending` (the next run counts it as in flight); this one was not
                     // sent and goes back with the rest.
                     shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? await store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let unavailable as TransportUnavailable {
                     shared.fail(.server(unavailable.reason))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? await store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch let lapsed as LeaseExpired {
                     // Only the rows still this sender's go back; the others are their new owner's.
                     shared.fail(.store(lapsed.description))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? await store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 } catch {
                     // recordFailed or recordSkipped threw: the store's failure, not the server's.
                     shared.fail(.store("the ledger could not record an outcome: \(error)"))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
+                    try? await store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
                     return
                 }
             }
