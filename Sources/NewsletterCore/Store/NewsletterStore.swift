@@ -91,7 +91,9 @@ public enum StoreFactory {
         case .sqlite(let path):
             return try await body(try openSQLite(path))
         case .postgres(let postgres):
-            return try await withPostgresStore(postgres, logger: logger, isolation: isolation) { try await body($0) }
+            return try await openPostgres(postgres, logger: logger).whileRunning(isolation: isolation) {
+                try await body($0)
+            }
         }
     }
 
@@ -102,11 +104,18 @@ public enum StoreFactory {
         case .sqlite(let path):
             return try openSQLite(path)
         case .postgres(let postgres):
-            do {
-                return try await PostgresStore.open(postgres, logger: logger)
-            } catch {
-                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
-            }
+            return try await openPostgres(postgres, logger: logger)
+        }
+    }
+
+    /// Connects and migrates; a failure is a `StoreOpenError` with its exit status.
+    private static func openPostgres(_ location: PostgresLocation, logger: Logger) async throws(StoreOpenError)
+        -> PostgresStore
+    {
+        do {
+            return try await PostgresStore.open(location, logger: logger)
+        } catch {
+            throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
         }
     }
 
