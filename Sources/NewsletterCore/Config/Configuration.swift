@@ -141,6 +141,9 @@ public struct Configuration: Sendable, Equatable {
         /// Form posts (signup, confirm, unsubscribe, preferences) per client address per minute.
         public var postsPerMinutePerClient = 20
         public var maxBodyBytes = 16 * 1024
+        /// `tracking.flush_seconds`: how often counted clicks are written to the store; a
+        /// `kill -9` loses at most this long's clicks (a clean stop writes them all).
+        public var clickFlushSeconds = 5
 
         public init() {}
     }
@@ -313,6 +316,16 @@ public struct Configuration: Sendable, Equatable {
         server.postsPerMinutePerClient =
             try reader.integer("server.posts_per_minute_per_client", in: 1...100_000_000) ?? server.postsPerMinutePerClient
         server.maxBodyBytes = try reader.integer("server.max_body_bytes", in: 1024...(1 << 20)) ?? server.maxBodyBytes
+        if let clicks = try reader.string("tracking.clicks") {
+            guard let mode = ClickTracking(rawValue: clicks) else {
+                throw reader.invalid(
+                    "tracking.clicks",
+                    "\"\(clicks)\" is not one of \(ClickTracking.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            issue.clicks = mode
+        }
+        server.clickFlushSeconds =
+            try reader.integer("tracking.flush_seconds", in: 1...3600) ?? server.clickFlushSeconds
         if let days = try reader.integer("signup.confirmation_days", in: 1...30) {
             signup.confirmationLifetime = TimeInterval(days * 86400)
         }
@@ -438,7 +451,7 @@ struct SettingsReader {
         "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.list_messages_per_second", "mail.retries",
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
-        "run.approval", "run.editors", "run.cutoff", "run.missed",
+        "run.approval", "run.editors", "run.cutoff", "run.missed", "tracking.clicks", "tracking.flush_seconds",
     ] + summaryKeys + topicKeys + bounceKeys + Configuration.DKIM.keys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.

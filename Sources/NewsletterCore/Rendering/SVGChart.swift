@@ -131,11 +131,14 @@ public struct SVGChart: Sendable {
             out +=
                 #"<text x="\#(number(w - p.right))" y="\#(number(y(threshold.value) - 5))" text-anchor="end" class="threshold-label" fill="\#(Self.limitColour)">\#(HTML.escape(threshold.label))</text>"#
         }
-        // Category labels: at most about ten, evenly spaced, so they never overlap.
+        // Category labels: at most about ten, evenly spaced, each cut to the room it has (about
+        // 7 units a character), so they never overlap; the table below has them whole.
         let every = max(1, Int((Double(labels.count) / 10).rounded(.up)))
+        let room = max(3, Int(slot * Double(every) / 7))
         for (slotIndex, label) in labels.enumerated() where slotIndex % every == 0 {
+            let shown = label.count > room ? label.prefix(room - 1) + "…" : label
             out +=
-                #"<text x="\#(number(p.left + slot * (Double(slotIndex) + 0.5)))" y="\#(number(h - p.bottom + 16))" text-anchor="middle" class="label">\#(HTML.escape(label))</text>"#
+                #"<text x="\#(number(p.left + slot * (Double(slotIndex) + 0.5)))" y="\#(number(h - p.bottom + 16))" text-anchor="middle" class="label">\#(HTML.escape(shown))</text>"#
         }
         // The legend, when there is more than one series.
         if series.count > 1 || threshold != nil {

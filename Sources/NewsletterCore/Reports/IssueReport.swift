@@ -1,7 +1,7 @@
 import Foundation
 
 /// What became of one issue once sent: the ledger, bounces and complaints against the large
-/// receivers' limit, unsubscribes in the week after the send, and the send's progress over time.
+/// receivers' limit, unsubscribes in the week after the send, clicks, and the send's progress over time.
 /// `newsletter report` and `/editor/issues/WEEK/report` show it. Reads only.
 public struct IssueReport: Encodable, Sendable {
     public struct Ledger: Encodable, Sendable, Equatable {
@@ -44,6 +44,8 @@ public struct IssueReport: Encodable, Sendable {
     /// nil before the first copy went out.
     public var unsubscribes: Unsubscribes?
     public var progress: SendProgress?
+    /// Clicks on the tracked links, per link and per comparison, scanners apart.
+    public var clicks: IssueClicks
     /// What needs a person (policy refusals, a complaint rate at or past the limit).
     public var warnings: [String]
 
@@ -66,7 +68,9 @@ public struct IssueReport: Encodable, Sendable {
             unsubscribes: activity.unsubscribes.map {
                 Unsubscribes(days: unsubscribeDays, count: $0, rate: rate($0, of: tally.delivered))
             },
-            progress: activity.progress, warnings: tally.warnings)
+            progress: activity.progress,
+            clicks: IssueClicks(try await store.linkClicks(week), manifest: issue.manifest, delivered: tally.delivered),
+            warnings: tally.warnings)
     }
 
     static func rate(_ count: Int, of total: Int) -> Double? {
@@ -91,6 +95,19 @@ public struct IssueReport: Encodable, Sendable {
                 "  unsubscribes within \(unsubscribes.days) days of the send: \(unsubscribes.count)\(Self.percent(unsubscribes.rate, of: bounces.delivered))"
             )
         }
+        if clicks.links.isEmpty {
+            lines.append("  clicks: no tracked links (tracking.clicks = \"off\", or a draft frozen before tracking)")
+        } else {
+            lines.append(
+                "  clicks: \(clicks.clicks)\(Self.percent(clicks.clickRate, of: bounces.delivered, what: "clicks per")), and \(clicks.scannerClicks) by link scanners (not counted)"
+            )
+            for comparison in clicks.comparisons {
+                lines.append("    \(comparison.clicks)  \(comparison.title)  (scanners \(comparison.scannerClicks))")
+            }
+            for link in clicks.links {
+                lines.append("    \(link.clicks)  \(link.target)  [\(link.variant)] (scanners \(link.scannerClicks))")
+            }
+        }
         if let progress {
             lines.append("  progress (copies accepted per \(Self.duration(progress.bucketSeconds))):")
             var total = 0
@@ -107,8 +124,8 @@ public struct IssueReport: Encodable, Sendable {
     }
 
     /// ` (0.25 % of 1980 delivered)`, or nothing before anything was delivered.
-    static func percent(_ rate: Double?, of delivered: Int) -> String {
-        rate.map { String(format: " (%.2f %% of %d delivered)", $0 * 100, delivered) } ?? ""
+    static func percent(_ rate: Double?, of delivered: Int, what: String = "of") -> String {
+        rate.map { String(format: " (%.2f %% ", $0 * 100) + "\(what) \(delivered) delivered)" } ?? ""
     }
 
     /// `5 min`, `1 h`, `1 day`.

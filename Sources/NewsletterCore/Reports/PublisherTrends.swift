@@ -14,6 +14,7 @@ public struct PublisherTrends: Sendable {
     public struct Issue: Sendable, Equatable {
         public var week: IssueWeek
         public var bounces: IssueReport.Bounces
+        public var clicks: IssueClicks
     }
 
     public var weeks: [Week]
@@ -41,16 +42,34 @@ public struct PublisherTrends: Sendable {
         for issue in try await store.listIssues().filter({ $0.status == .sent }).sorted(by: { $0.week < $1.week })
             .suffix(count)
         {
-            issues.append(
-                Issue(week: issue.week, bounces: IssueReport.Bounces(try await store.bounceTally(issue.week))))
+            let tally = try await store.bounceTally(issue.week)
+            let clicks = IssueClicks(
+                try await store.linkClicks(issue.week), manifest: issue.manifest, delivered: tally.delivered)
+            issues.append(Issue(week: issue.week, bounces: IssueReport.Bounces(tally), clicks: clicks))
         }
         return PublisherTrends(weeks: weeks, issues: issues)
+    }
+
+    /// The comparisons a person clicked most over these issues (their links' clicks added up),
+    /// at most `limit`, most clicked first.
+    public func mostClickedComparisons(limit: Int = 10) -> [IssueClicks.Comparison] {
+        var total: [Int64: IssueClicks.Comparison] = [:]
+        for comparison in issues.flatMap(\.clicks.comparisons) {
+            var entry = total[comparison.id] ?? IssueClicks.Comparison(
+                id: comparison.id, title: comparison.title, clicks: 0, scannerClicks: 0)
+            entry.clicks += comparison.clicks
+            entry.scannerClicks += comparison.scannerClicks
+            total[comparison.id] = entry
+        }
+        return Array(
+            total.values.filter { $0.clicks > 0 }.sorted { ($0.clicks, $1.id) > ($1.clicks, $0.id) }.prefix(limit))
     }
 
     /// The charts, in the page's order.
     public var charts: [SVGChart] {
         let weekLabels = weeks.map { $0.week.description }
         let issueLabels = issues.map { $0.week.description }
+        let top = mostClickedComparisons()
         let limit = SVGChart.Threshold(BounceRule.complaintRateThreshold, label: "0.3 %: Gmail\u{2019}s and Yahoo\u{2019}s limit")
         return [
             SVGChart(
@@ -62,6 +81,17 @@ public struct PublisherTrends: Sendable {
                     .init("joined", weeks.map { Double($0.movement.joined) }),
                     .init("unsubscribed", weeks.map { Double($0.movement.unsubscribed) }),
                     .init("bounced", weeks.map { Double($0.movement.bounced) }),
+                ]),
+            SVGChart(
+                id: "click-rate", title: "Click rate per issue (a person's clicks per delivered copy)",
+                labels: issueLabels, series: [.init("clicks per copy", issues.map { $0.clicks.clickRate ?? 0 })],
+                unit: .rate),
+            SVGChart(
+                id: "top-comparisons", title: "The comparisons that drew the most clicks, last \(issues.count) issues",
+                labels: top.map(\.title),
+                series: [
+                    .init("clicks", top.map { Double($0.clicks) }),
+                    .init("link scanners (not counted)", top.map { Double($0.scannerClicks) }),
                 ]),
             SVGChart(
                 id: "complaints", title: "Complaint rate per issue", labels: issueLabels,

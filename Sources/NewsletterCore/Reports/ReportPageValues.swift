@@ -18,6 +18,16 @@ extension IssueReport {
             series: [.init("accepted", (progress?.sent ?? []).map { Double($0) })])
     }
 
+    /// A person's clicks and the scanners' per comparison, most clicked first.
+    public var clicksChart: SVGChart {
+        SVGChart(
+            id: "clicks", title: "Clicks per comparison", labels: clicks.comparisons.map(\.title),
+            series: [
+                .init("clicks", clicks.comparisons.map { Double($0.clicks) }),
+                .init("link scanners (not counted)", clicks.comparisons.map { Double($0.scannerClicks) }),
+            ])
+    }
+
     /// `09:05` within a day, `11-23 18:00` across days, `11-23` for buckets of a day or more.
     static func bucketLabel(_ date: Date, bucketSeconds: Int) -> String {
         var calendar = Calendar(identifier: .gregorian)
@@ -46,6 +56,18 @@ extension IssueReport {
             values["unsubscribes"] = ["count": unsubscribes.count, "rate": percent(unsubscribes.rate)]
         }
         if progress != nil { values["progressChart"] = progressChart.pageValues }
+        if !clicks.links.isEmpty {
+            values["clicks"] = [
+                "total": clicks.clicks, "scanners": clicks.scannerClicks, "rate": percent(clicks.clickRate),
+                "links": clicks.links.map {
+                    [
+                        "target": $0.target, "variant": $0.variant, "clicks": $0.clicks, "scanners": $0.scannerClicks,
+                        "readers": $0.readers,
+                    ] as [String: Any]
+                },
+                "chart": clicksChart.pageValues,
+            ] as [String: Any]
+        }
         return values
     }
 }

@@ -69,6 +69,7 @@ public protocol IssueReportStore: Sendable {
     func listIssues() async throws -> [IssueRecord]
     func deliveryCounts(_ week: IssueWeek) async throws -> [DeliveryState: Int]
     func bounceTally(_ week: IssueWeek?) async throws -> BounceTally
+    func linkClicks(_ week: IssueWeek) async throws -> [LinkClicks]
     /// The send's progress and the unsubscribes within `unsubscribeWindow` of its first copy.
     func sendActivity(_ week: IssueWeek, unsubscribeWindow: TimeInterval) async throws -> SendActivity
     /// Subscribers who joined, left and bounced in each window, and how many are confirmed now.

@@ -160,6 +160,8 @@ extension AppDatabase {
         migrator.registerMigration("v9-topics", migrate: Self.migrateTopics)
         migrator.registerMigration("v10-archive", migrate: Self.migrateArchive)
         migrator.registerMigration("v11-snake-case", migrate: Self.renameToSnakeCase)
+        // AppDatabase+Clicks.swift.
+        migrator.registerMigration("v12-clicks", migrate: Self.migrateClicks)
         return migrator
     }
 

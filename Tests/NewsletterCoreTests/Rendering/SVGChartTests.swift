@@ -55,4 +55,14 @@ struct SVGChartTests {
         // A zero draws no bar; the other one does.
         #expect(chart.svg.components(separatedBy: "<rect x=").count - 1 == 1 + 2, "one bar and two legend keys")
     }
+
+    @Test func aLongLabelIsCutUnderTheChartAndKeptWholeInTheTable() {
+        let title = "Inkwell, the long-named writing tool vs Quill"
+        let chart = SVGChart(
+            id: "t", title: "Clicks", labels: (1...8).map { "\($0). \(title)" }, series: [.init("c", Array(repeating: 1, count: 8))])
+        #expect(!chart.svg.contains("class=\"label\">1. \(title)"))
+        #expect(chart.svg.contains("<title>c, 1. \(title): 1</title>"), "the bar's tooltip has it whole")
+        #expect(chart.svg.contains(">1. Inkwel…<"), "room for 10 characters in a slot of 71 units")
+        #expect(chart.table.rows[0][0] == "1. \(title)")
+    }
 }

@@ -18,10 +18,18 @@ struct IssueReportTests {
     /// Ada and Bob accepted ten minutes apart, Cy deferred, Di refused (5.1.1); Bob complains
     /// two days later (and so unsubscribes), Ada unsubscribes after eight days.
     func sentWeek(_ store: some NewsletterStore, clock: ManualTime) async throws {
-        try await store.saveDraft(
-            IssueDraft(
-                week: week, subject: "Inkwell <vs> Quill", html: "<p>x</p>", text: "x", manifest: "{}",
-                comparisonIDs: [], hash: "h1"))
+        var draft = IssueDraft(
+            week: week, subject: "Inkwell <vs> Quill", html: "<p>x</p>", text: "x",
+            manifest: #"{"comparisons": [{"id": 7, "title": "Inkwell vs Quill"}, {"id": 8, "title": "Tally vs Hoist"}]}"#,
+            comparisonIDs: [], hash: "h1")
+        // Two links to comparison 7 (HTML and text), one to 8, one to the site.
+        draft.links = [
+            TrackedLink(id: "aaaaaaaaaaa1", week: week, variant: "all", comparisonID: 7, target: "https://x.example/7"),
+            TrackedLink(id: "aaaaaaaaaaa2", week: week, variant: "all", comparisonID: 7, target: "https://x.example/7#t"),
+            TrackedLink(id: "aaaaaaaaaaa3", week: week, variant: "all", comparisonID: 8, target: "https://x.example/8"),
+            TrackedLink(id: "aaaaaaaaaaa4", week: week, variant: "all", comparisonID: nil, target: "https://x.example/"),
+        ]
+        try await store.saveDraft(draft)
         var ids: [String: Int64] = [:]
         for name in ["ada", "bob", "cy", "di"] {
             ids[name] = try await store.addSubscriber(email: "\(name)@example.org", name: nil, status: .confirmed).id
@@ -40,6 +48,11 @@ struct IssueReportTests {
                 key: "arf-1", subscriberID: ids["bob"]!, week: week, kind: .complaint,
                 evidence: BounceEvidence(isComplaint: true), source: .mailbox,
                 receivedAt: t0.addingTimeInterval(2 * 86400)), rule: BounceRule())
+        try await store.recordClicks([
+            ClickCount(linkID: "aaaaaaaaaaa1", clicks: 2, scannerClicks: 5),
+            ClickCount(linkID: "aaaaaaaaaaa2", clicks: 1, scannerClicks: 0),
+            ClickCount(linkID: "aaaaaaaaaaa3", clicks: 4, scannerClicks: 1),
+        ])
         let token = try await store.newUnsubscribeToken(subscriberID: ids["ada"]!, at: t0)
         _ = try await store.unsubscribe(token: token, client: .commandLine, at: t0.addingTimeInterval(8 * 86400))
     }
@@ -64,6 +77,13 @@ struct IssueReportTests {
         #expect(progress.bucketSeconds == 60)
         #expect(progress.start == Date(timeIntervalSince1970: 1_795_424_400))
         #expect(progress.sent == [1] + Array(repeating: 0, count: 9) + [1])
+        // Clicks: a person's per comparison and per link, the scanners' apart and not in the rate.
+        #expect(report.clicks.clicks == 7 && report.clicks.scannerClicks == 6)
+        #expect(report.clicks.clickRate == 3.5)
+        #expect(report.clicks.comparisons.map(\.title) == ["Tally vs Hoist", "Inkwell vs Quill"])
+        #expect(report.clicks.comparisons.map(\.clicks) == [4, 3])
+        #expect(report.clicks.comparisons.map(\.scannerClicks) == [1, 5])
+        #expect(report.clicks.links.map(\.id) == ["aaaaaaaaaaa3", "aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa4"])
         #expect(report.warnings.contains { $0.contains("0.3 %") })
         #expect(report.text.contains("unsubscribes within 7 days of the send: 1 (50.00 % of 2 delivered)"))
     }

@@ -31,8 +31,8 @@ struct PublisherTrendsTests {
         #expect(trends.weeks.map(\.confirmed) == [1, 2, 2])
         #expect(trends.issues.isEmpty)
         let charts = trends.charts
-        #expect(charts.map(\.id) == ["confirmed", "movements", "complaints", "bounces"])
+        #expect(charts.map(\.id) == ["confirmed", "movements", "click-rate", "top-comparisons", "complaints", "bounces"])
         #expect(charts[0].table.rows == [["2026-W46", "1"], ["2026-W47", "2"], ["2026-W48", "2"]])
-        #expect(charts[2].svg.contains("No data yet"), "no sent issue yet")
+        #expect(charts[4].svg.contains("No data yet"), "no sent issue yet")
     }
 }

@@ -46,6 +46,7 @@ struct EditorReportRoutesTests {
                 #expect(body.contains("<title id=\"progress-title\">Copies accepted per 1 min (UTC)</title>"))
                 #expect(body.contains("<table class=\"chart-data\"><caption>Copies accepted per 1 min (UTC): the numbers"))
                 #expect(body.contains("<a href=\"/editor/reports\">Charts over time</a>"))
+                #expect(body.contains("No tracked links in this issue"))
                 #expect(!body.contains("<script"))
                 #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'none'") == true)
             }
@@ -64,18 +65,18 @@ struct EditorReportRoutesTests {
         }
     }
 
-    @Test func theChartsPageHasFourTitledChartsEachWithItsTable() async throws {
+    @Test func theChartsPageHasSixTitledChartsEachWithItsTable() async throws {
         try await base.app().test(.router) { client in
             try await client.execute(uri: "/editor/reports", method: .get) { #expect($0.status == .unauthorized) }
             try await client.execute(uri: "/editor/reports?weeks=4", method: .get, headers: EditorRoutesTests.bearer) {
                 response in
                 #expect(response.status == .ok)
                 let body = String(buffer: response.body)
-                for id in ["confirmed", "movements", "complaints", "bounces"] {
+                for id in ["confirmed", "movements", "click-rate", "top-comparisons", "complaints", "bounces"] {
                     #expect(body.contains("<h2 id=\"chart-\(id)-heading\">"), "\(id)")
                     #expect(body.contains("<title id=\"\(id)-title\">"), "\(id)")
                 }
-                #expect(body.components(separatedBy: "<table class=\"chart-data\">").count - 1 == 4)
+                #expect(body.components(separatedBy: "<table class=\"chart-data\">").count - 1 == 6)
                 #expect(body.contains("0.3 %: Gmail’s and Yahoo’s limit"))
                 // The sent issue's hard bounce: one of two delivered copies.
                 #expect(body.contains("<th scope=\"row\">2026-W47</th><td class=\"number\">50.00 %</td><td class=\"number\">0.00 %</td>"))

@@ -44,6 +44,8 @@ extension PostgresStore {
         listSendLimitMigration,
         // PostgresStore+Leases.swift.
         pendingQueueMigration,
+        // PostgresStore+Clicks.swift.
+        clicksMigration,
     ]
 
     /// The newest schema version this binary knows.
