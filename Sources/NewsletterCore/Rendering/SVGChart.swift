@@ -77,7 +77,8 @@ public struct SVGChart: Sendable {
     /// times a power of ten, so the ticks read as round numbers.
     var scaleMaximum: Double {
         let largest = max(series.flatMap(\.values).max() ?? 0, threshold?.value ?? 0)
-        guard largest > 0 else { return 1 }
+        // Nothing but zeros: an axis to 1 (a count) or 1 % (a rate), not to 100 %.
+        guard largest > 0 else { return unit == .rate ? 0.01 : 1 }
         let magnitude = pow(10, (log10(largest)).rounded(.down))
         for step in [1.0, 2, 5, 10] where step * magnitude >= largest { return step * magnitude }
         return 10 * magnitude
@@ -132,9 +133,10 @@ public struct SVGChart: Sendable {
                 #"<text x="\#(number(w - p.right))" y="\#(number(y(threshold.value) - 5))" text-anchor="end" class="threshold-label" fill="\#(Self.limitColour)">\#(HTML.escape(threshold.label))</text>"#
         }
         // Category labels: at most about ten, evenly spaced, each cut to the room it has (about
-        // 7 units a character), so they never overlap; the table below has them whole.
+        // 9 units a character: the page enlarges the text on a phone), so they never overlap;
+        // the table below has them whole.
         let every = max(1, Int((Double(labels.count) / 10).rounded(.up)))
-        let room = max(3, Int(slot * Double(every) / 7))
+        let room = max(3, Int(slot * Double(every) / 9))
         for (slotIndex, label) in labels.enumerated() where slotIndex % every == 0 {
             let shown = label.count > room ? label.prefix(room - 1) + "…" : label
             out +=

@@ -99,7 +99,7 @@ public struct IssueReport: Encodable, Sendable {
             lines.append("  clicks: no tracked links (tracking.clicks = \"off\", or a draft frozen before tracking)")
         } else {
             lines.append(
-                "  clicks: \(clicks.clicks)\(Self.percent(clicks.clickRate, of: bounces.delivered, what: "clicks per")), and \(clicks.scannerClicks) by link scanners (not counted)"
+                "  clicks: \(clicks.clicks)\(clicks.clickRate.map { String(format: " (%.2f %% per delivered copy)", $0 * 100) } ?? ""), and \(clicks.scannerClicks) by link scanners (not counted)"
             )
             for comparison in clicks.comparisons {
                 lines.append("    \(comparison.clicks)  \(comparison.title)  (scanners \(comparison.scannerClicks))")
@@ -124,8 +124,8 @@ public struct IssueReport: Encodable, Sendable {
     }
 
     /// ` (0.25 % of 1980 delivered)`, or nothing before anything was delivered.
-    static func percent(_ rate: Double?, of delivered: Int, what: String = "of") -> String {
-        rate.map { String(format: " (%.2f %% ", $0 * 100) + "\(what) \(delivered) delivered)" } ?? ""
+    static func percent(_ rate: Double?, of delivered: Int) -> String {
+        rate.map { String(format: " (%.2f %% of %d delivered)", $0 * 100, delivered) } ?? ""
     }
 
     /// `5 min`, `1 h`, `1 day`.

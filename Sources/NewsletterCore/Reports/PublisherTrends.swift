@@ -87,7 +87,7 @@ public struct PublisherTrends: Sendable {
                 labels: issueLabels, series: [.init("clicks per copy", issues.map { $0.clicks.clickRate ?? 0 })],
                 unit: .rate),
             SVGChart(
-                id: "top-comparisons", title: "The comparisons that drew the most clicks, last \(issues.count) issues",
+                id: "top-comparisons", title: "The comparisons that drew the most clicks, over the last \(issues.count) sent issue\(issues.count == 1 ? "" : "s")",
                 labels: top.map(\.title),
                 series: [
                     .init("clicks", top.map { Double($0.clicks) }),

@@ -1,6 +1,15 @@
 import Foundation
 import GRDB
 
+extension AppDatabase {
+    /// `v14-reports`: the consent trail by event and time. The charts count each week's
+    /// signups and unsubscribes, and the report the unsubscribes after a send, which would
+    /// otherwise read every consent record (two per subscriber) each time.
+    static func migrateReports(_ db: Database) throws {
+        try db.execute(sql: "CREATE INDEX consent_event_at ON consent (event, at)")
+    }
+}
+
 /// The reports' reads in SQLite (dates are UTC text, `yyyy-MM-dd HH:mm:ss.SSS`).
 extension SQLiteRows: ReportRows {
     func sentSpan(_ week: IssueWeek) async throws -> DateInterval? {

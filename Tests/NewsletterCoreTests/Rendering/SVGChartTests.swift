@@ -11,6 +11,12 @@ struct SVGChartTests {
         #expect(abs(chart.scaleMaximum - top) < top * 1e-9)
     }
 
+    @Test func aRateChartOfZerosEndsItsAxisAtOnePercent() {
+        let chart = SVGChart(id: "c", title: "t", labels: ["a"], series: [.init("s", [0])], unit: .rate)
+        #expect(chart.scaleMaximum == 0.01)
+        #expect(chart.svg.contains(">1.00 %<") && !chart.svg.contains("100.00 %"))
+    }
+
     @Test func aThresholdAboveTheDataRaisesTheAxisAndIsDrawnWhereItsValueIs() throws {
         let chart = SVGChart(
             id: "rates", title: "Complaint rate", labels: ["2026-W46", "2026-W47"],
@@ -62,7 +68,7 @@ struct SVGChartTests {
             id: "t", title: "Clicks", labels: (1...8).map { "\($0). \(title)" }, series: [.init("c", Array(repeating: 1, count: 8))])
         #expect(!chart.svg.contains("class=\"label\">1. \(title)"))
         #expect(chart.svg.contains("<title>c, 1. \(title): 1</title>"), "the bar's tooltip has it whole")
-        #expect(chart.svg.contains(">1. Inkwel…<"), "room for 10 characters in a slot of 71 units")
+        #expect(chart.svg.contains(">1. Inkw…<"), "room for 7 characters in a slot of 71 units")
         #expect(chart.table.rows[0][0] == "1. \(title)")
     }
 }

@@ -46,6 +46,8 @@ extension PostgresStore {
         pendingQueueMigration,
         // PostgresStore+Clicks.swift.
         clicksMigration,
+        // PostgresStore+Reports.swift.
+        reportsMigration,
     ]
 
     /// The newest schema version this binary knows.

@@ -1,6 +1,13 @@
 import Foundation
 import PostgresNIO
 
+extension PostgresStore {
+    /// The SQLite store's `v14-reports`, under the same name.
+    static let reportsMigration = Migration(
+        version: 7, name: "the consent trail by event and time, for the reports",
+        statements: ["CREATE INDEX consent_event_at ON consent (event, at)"])
+}
+
 /// The reports' reads in PostgreSQL.
 extension PostgresSession: ReportRows {
     func sentSpan(_ week: IssueWeek) async throws -> DateInterval? {
