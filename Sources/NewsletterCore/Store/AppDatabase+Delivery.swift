@@ -224,11 +224,11 @@ extension AppDatabase: DeliveryLedger {
     /// One sender at a time (send.lock) holds a SQLite ledger: nothing to hand back.
     public func finishDelivery(_ week: IssueWeek) async throws {}
 
-    /// One sender at a time works a SQLite ledger, so the list's bucket lives in its memory.
-    public func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) async throws -> Int {
-        listSendBucket.withLock { stored in
-            let taken = limit.take(wanted, stored: stored, now: time)
-            stored = (taken.tokens, taken.updated)
+    /// One sender at a time works a SQLite ledger, so the list's buckets live in its memory.
+    public func takeSendTokens(_ wanted: Int, limit: ListSendLimit, bucket: String, at time: Date) async throws -> Int {
+        sendBuckets.withLock { buckets in
+            let taken = limit.take(wanted, stored: buckets[bucket], now: time)
+            buckets[bucket] = (taken.tokens, taken.updated)
             return taken.granted
         }
     }
