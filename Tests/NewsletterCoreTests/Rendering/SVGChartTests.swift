@@ -68,7 +68,7 @@ struct SVGChartTests {
             id: "t", title: "Clicks", labels: (1...8).map { "\($0). \(title)" }, series: [.init("c", Array(repeating: 1, count: 8))])
         #expect(!chart.svg.contains("class=\"label\">1. \(title)"))
         #expect(chart.svg.contains("<title>c, 1. \(title): 1</title>"), "the bar's tooltip has it whole")
-        #expect(chart.svg.contains(">1. Inkw…<"), "room for 7 characters in a slot of 71 units")
+        #expect(chart.svg.contains(">1. Ink…<"), "room for 7 characters in a slot of 71 units")
         #expect(chart.table.rows[0][0] == "1. \(title)")
     }
 }
