@@ -23,7 +23,7 @@ extension DeliveryObserver {
 /// task on a thread of its own (`ThreadExecutor`): its SMTP transfers block in libcurl, and must
 /// not hold up the shared pool. A crash leaves at most the claimed rows unrecorded, and only one
 /// message per connection can go out twice: the one in flight.
-public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
+public struct Mailer<Store: DeliveryLedger & IssueStore & RelayStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
     public var logger: Logger
@@ -222,6 +222,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
                 logger.warning(
                     "relay down, its recipients in flight back to pending",
                     metadata: ["relay": "\(relay.name)", "reason": "\(reason)", "retry_in_seconds": "\(wait.seconds)"])
+                await recordHealth(of: connection.relay, in: pool)
             }
         }
         // The last outcome handed over; a row it could not record stays `sending`.
@@ -371,8 +372,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         }
         switch outcome {
         case .sent(let reply):
-            pool.accepted(through: connection)
-            outcomes.submit(.sent(subscriberID: subscriber.id, messageID: messageID, reply: reply), then: counted)
+            if pool.accepted(through: connection) { await recordHealth(of: connection.relay, in: pool) }
+            outcomes.submit(
+                .sent(subscriberID: subscriber.id, messageID: messageID, reply: reply, relay: relay.name), then: counted)
         case .transient(let reply):
             outcomes.submit(.deferred(subscriberID: subscriber.id, reply: reply), then: counted)
         case .permanent(let reply):
@@ -400,6 +402,16 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             time.sleep(for: limit.retryDelay)
         }
         return 0
+    }
+
+    /// Stores how a relay stands now that it failed or came back, for `status` and `/metrics`;
+    /// a store that cannot take it does not stop the send.
+    private func recordHealth(of relay: Int, in pool: RelayPool) async {
+        let record = pool.record(relay)
+        do { try await store.recordRelayHealth(record) } catch {
+            logger.warning(
+                "could not record a relay's health", metadata: ["relay": "\(record.name)", "error": "\(error)"])
+        }
     }
 
     /// Identical permanent failures in a row that stop a run.

@@ -198,11 +198,21 @@ final class RelayPool: Sendable {
     }
 
     /// The relay took a message: it is counted, and its failures in a row start again from none.
-    func accepted(through connection: RelayConnection) {
-        state.withLock {
-            $0.slots[connection.relay].health.accepted += 1
-            $0.slots[connection.relay].health.failures = 0
+    /// Returns true when it had failed before (it is back).
+    func accepted(through connection: RelayConnection) -> Bool {
+        state.withLock { state in
+            state.slots[connection.relay].health.accepted += 1
+            defer { state.slots[connection.relay].health.failures = 0 }
+            return state.slots[connection.relay].health.failures > 0
         }
+    }
+
+    /// How relay `index` stands, as the store keeps it: times on the wall clock.
+    func record(_ index: Int) -> RelayHealthRecord {
+        let (health, uptime, now) = state.withLock { ($0.slots[index].health, time.uptime(), time.now()) }
+        let down = health.downUntil.flatMap { $0 > uptime ? now.addingTimeInterval(($0 - uptime).seconds) : nil }
+        return RelayHealthRecord(
+            name: health.name, downUntil: down, failures: health.failures, lastError: health.lastError, updatedAt: now)
     }
 
     /// Closes the connections no worker holds. Each worker calls it as it ends, on its own thread,

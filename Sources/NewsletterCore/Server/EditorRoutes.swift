@@ -63,12 +63,15 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 counts[status] = try await store.subscriberCount(status: status)
             }
             let depth = try await store.endpointMailQueueDepth()
+            let relays = try await store.relayHealth()
+            let relayMessages = try await store.messagesPerRelay(nil)
             var headers = PageRenderer.headers(contentType: "text/plain; version=0.0.4; charset=utf-8")
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody(
-                    byteBuffer: ByteBuffer(string: metrics.render(queueDepth: depth, subscribers: counts))))
+                    byteBuffer: ByteBuffer(string: metrics.render(
+                                queueDepth: depth, subscribers: counts, relays: relays, relayMessages: relayMessages))))
         }
         // Every editor page and action behind one check: the token, and for posts the same site.
         let editor = router.group("/editor").add(middleware: EditorAccess<Context>(routes: self))

@@ -79,6 +79,15 @@ struct RelayFailoverTests {
         let received = try healthy.recipients()
         #expect(Set(received).count == 12 && received.count == 12)
         #expect(try failing?.recipients().isEmpty ?? true)
+        // The ledger says which relay took each message; the store, that the first is down.
+        #expect(try await store.messagesPerRelay(week) == [RelayShare(relay: "fallback", messages: 12)])
+        let health = try await store.relayHealth()
+        #expect(health.map(\.name) == ["first"] && health[0].failures == 1 && !health[0].isUp(at: time.now()))
+        let status = try await RelayStatus.of(week, configured: ["first", "fallback"], store: store, now: time.now())
+        #expect(status.map(\.name) == ["first", "fallback"] && status.map(\.up) == [false, true])
+        #expect(status[1].line == "fallback: up; 12 messages (100.0 %)")
+        #expect(status[0].line.hasPrefix("first: down until ") && status[0].line.contains("1 failure(s) in a row"))
+        #expect(status[0].line.hasSuffix("; 0 messages (0.0 %)"))
     }
 
     /// Only when every relay is down does the run stop, as one `smtp.url` did: nothing sent,
@@ -133,6 +142,9 @@ struct RelayFailoverTests {
         #expect(summary.sent == 400)
         let (toHeavy, toLight) = (try heavy.recipients().count, try light.recipients().count)
         #expect(toHeavy + toLight == 400)
+        #expect(
+            try await store.messagesPerRelay(week)
+                == [RelayShare(relay: "heavy", messages: toHeavy), RelayShare(relay: "light", messages: toLight)])
         #expect(try spare.recipients().isEmpty)
         // 80 batches of 5 drawn 3:1: a seeded draw, so the same split every run.
         #expect((260...340).contains(toHeavy), "heavy \(toHeavy), light \(toLight)")
@@ -158,6 +170,27 @@ struct RelayFailoverTests {
         let limit = ListSendLimit(perSecond: 20)
         #expect(try await store.takeSendTokens(5, limit: limit, bucket: "relay:paced", at: time.now()) == 0)
         #expect(try await store.takeSendTokens(1, limit: limit, bucket: "relay:other", at: time.now()) == 1)
+    }
+
+    /// `/metrics` shows each relay: up or not, failures in a row, messages taken.
+    @Test func metricsShowEachRelaysHealthAndMessages() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let text = EndpointMetrics().render(
+            queueDepth: 0, subscribers: [:],
+            relays: [
+                RelayHealthRecord(
+                    name: "postmark", downUntil: now.addingTimeInterval(30), failures: 2, lastError: "421", updatedAt: now),
+                RelayHealthRecord(name: "backup", downUntil: now.addingTimeInterval(-1), failures: 1, lastError: "x", updatedAt: now),
+            ],
+            relayMessages: [RelayShare(relay: "ses", messages: 300), RelayShare(relay: "postmark", messages: 100)], now: now)
+        for line in [
+            "newsletter_relay_up{relay=\"postmark\"} 0", "newsletter_relay_up{relay=\"ses\"} 1",
+            "newsletter_relay_up{relay=\"backup\"} 1", "newsletter_relay_failures{relay=\"postmark\"} 2",
+            "newsletter_relay_messages_total{relay=\"ses\"} 300", "newsletter_relay_messages_total{relay=\"postmark\"} 100",
+            "newsletter_relay_messages_total{relay=\"backup\"} 0",
+        ] {
+            #expect(text.contains(line + "\n"), "\(line)")
+        }
     }
 
     /// The pick itself: a draw below the heavy relay's share of the weights picks it.
@@ -200,7 +233,7 @@ struct RelayFailoverTests {
         #expect(pool.failed(second, reason: "refused again") == .seconds(10))
         time.advance(by: .seconds(10))
         guard case .connection(let third) = await pool.checkout(unless: { false }) else { return }
-        pool.accepted(through: third)
+        #expect(pool.accepted(through: third))
         #expect(pool.health[0].failures == 0 && pool.health[0].accepted == 1)
     }
 }

@@ -46,6 +46,8 @@ extension PostgresStore {
         pendingQueueMigration,
         // PostgresStore+Clicks.swift.
         clicksMigration,
+        // PostgresStore+Relays.swift.
+        relaysMigration,
         // PostgresStore+Reports.swift.
         reportsMigration,
     ]

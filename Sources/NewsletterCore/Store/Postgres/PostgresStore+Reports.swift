@@ -4,7 +4,7 @@ import PostgresNIO
 extension PostgresStore {
     /// The SQLite store's `v14-reports`, under the same name.
     static let reportsMigration = Migration(
-        version: 7, name: "the consent trail by event and time, for the reports",
+        version: 8, name: "the consent trail by event and time, for the reports",
         statements: ["CREATE INDEX consent_event_at ON consent (event, at)"])
 }
 
