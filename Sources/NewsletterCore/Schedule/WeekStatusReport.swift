@@ -114,11 +114,8 @@ public struct WeekStatusReport: Encodable, Sendable {
 
     /// Each featured comparison's summary provider, from the frozen draft's issue.json.
     static func manifestProviders(_ manifest: String?) -> [Int64: String] {
-        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
-            let comparisons = object["comparisons"] as? [[String: Any]]
-        else { return [:] }
         var providers: [Int64: String] = [:]
-        for item in comparisons {
+        for item in IssueRecord.manifestComparisons(manifest) {
             if let id = (item["id"] as? NSNumber)?.int64Value, let summary = item["summary"] as? [String: Any],
                 let provider = summary["provider"] as? String
             {

@@ -164,6 +164,8 @@ extension AppDatabase {
         migrator.registerMigration("v12-clicks", migrate: Self.migrateClicks)
         // AppDatabase+Relays.swift.
         migrator.registerMigration("v13-relays", migrate: Self.migrateRelays)
+        // AppDatabase+Reports.swift.
+        migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         return migrator
     }
 

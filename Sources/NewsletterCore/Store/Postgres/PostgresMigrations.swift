@@ -48,6 +48,8 @@ extension PostgresStore {
         clicksMigration,
         // PostgresStore+Relays.swift.
         relaysMigration,
+        // PostgresStore+Reports.swift.
+        reportsMigration,
     ]
 
     /// The newest schema version this binary knows.
