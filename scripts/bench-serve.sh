@@ -96,12 +96,12 @@ measure() {
   local path=$1 script=${2:-}
   local args=(-t2 "-c$connections" "-d$duration" --latency)
   [ -n "$script" ] && args+=(-s "$script")
-  wrk "${args[@]}" "http://127.0.0.1:$port$path" | awk '
+  wrk "${args[@]}" "http://127.0.0.1:$port$path" | awk -v path="$path" '
     /Requests\/sec:/ { rps = $2 }
     / requests in / { total = $1 }
     /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; p99 = v }
     / Non-2xx or 3xx responses:/ { bad = $5 }
-    END { if (bad > 0) { print "bench-serve: " bad " error responses" > "/dev/stderr"; exit 1 }; printf "%.0f %.2f %d\n", rps, p99, total }'
+    END { if (bad > 0) { print "bench-serve: " bad " error responses from " path > "/dev/stderr"; exit 1 }; printf "%.0f %.2f %d\n", rps, p99, total }'
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 profile_route=${BENCH_PROFILE:-}

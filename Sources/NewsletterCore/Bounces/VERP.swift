@@ -52,20 +52,6 @@ public struct VERPAddress: Sendable, Equatable {
 
     /// 20 random bytes as 32 characters of lower-case base32.
     public static func newToken() -> String {
-        let random = RandomBytes.make(20)
-        let letters = Array("abcdefghijklmnopqrstuvwxyz234567")
-        var bits = 0
-        var value = 0
-        var out = ""
-        for byte in random {
-            value = value << 8 | Int(byte)
-            bits += 8
-            while bits >= 5 {
-                bits -= 5
-                out.append(letters[(value >> bits) & 31])
-            }
-            value &= (1 << bits) - 1
-        }
-        return out
+        Base32.lowercase(RandomBytes.make(20))
     }
 }

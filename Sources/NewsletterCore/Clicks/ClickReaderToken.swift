@@ -43,18 +43,6 @@ public struct ClickReaderKey: Sendable, Equatable {
     private func mac(subscriberID: Int64, week: IssueWeek) -> String {
         let digest = HMAC<SHA256>.authenticationCode(
             for: Data("click:\(week):\(subscriberID)".utf8), using: SymmetricKey(data: secret))
-        let bytes = Array(digest.prefix(10))
-        var out = ""
-        var buffer = 0
-        var bits = 0
-        for byte in bytes {
-            buffer = buffer << 8 | Int(byte)
-            bits += 8
-            while bits >= 5 {
-                bits -= 5
-                out.append(TrackedLink.alphabet[(buffer >> bits) & 31])
-            }
-        }
-        return out
+        return Base32.lowercase(digest.prefix(10))
     }
 }

@@ -33,19 +33,11 @@ public struct TrackedLink: Sendable, Equatable, Codable {
     /// 12 characters of lower-case base32: 60 bits from the system's CSPRNG, so ids cannot be
     /// guessed or enumerated.
     static func newID() -> String {
-        let random = RandomBytes.make(8)
-        var value = random.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        var out = ""
-        for _ in 0..<idLength {
-            out.append(alphabet[Int(value & 31)])
-            value >>= 5
-        }
-        return out
+        Base32.lowercase(RandomBytes.make(8))
     }
 
     static let idLength = 12
-    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
-    private static let alphabetBytes = Set("abcdefghijklmnopqrstuvwxyz234567".utf8)
+    private static let alphabetBytes = Set(String(Base32.alphabet).utf8)
 
     /// Whether `text` has the shape of an id: anything else is refused before the store is asked.
     static func isWellFormedID(_ text: Substring) -> Bool {
