@@ -2,8 +2,10 @@
 # make bench-serve: `newsletter serve` under wrk on loopback, in one run:
 #   POST /subscribe (a new address each request: a subscriber row, a consent row and a queued
 #   confirmation, committed to SQLite in WAL mode, with the queue sending .eml files meanwhile),
-#   POST /unsubscribe/TOKEN (a write transaction each time), and GET /healthz, a route that does
-#   no work on the same server: the ceiling.
+#   POST /unsubscribe/TOKEN (a write transaction each time), POST /webhooks/sendgrid (batches of
+#   BENCH_EVENTS SendGrid events, each batch signed with ECDSA P-256 and checked, each event's id
+#   claimed against replays and the event recorded by the bounce rule), and GET /healthz, a
+#   route that does no work on the same server: the ceiling.
 # Prints requests/s and p99 latency (medians of BENCH_RUNS runs) and each route's share of the
 # ceiling. wrk and the server share the machine's cores.
 # BENCH_PROFILE=ROUTE (healthz, subscribe or unsubscribe) also samples the server with perf
@@ -58,8 +60,11 @@ nl send --week 2026-W47 >/dev/null
 token=$(grep -ho "unsubscribe/[A-Za-z0-9_-]\{43\}" "$work"/outbox/2026-W47/messages/*.eml | head -1 | cut -d/ -f2)
 [ -n "$token" ] || { echo "bench-serve: no unsubscribe token found in the sent issue" >&2; exit 1; }
 
+# The provider events' key: the server checks every batch with its public half.
+events_per_batch=${BENCH_EVENTS:-50}
+sendgrid_key=$(python3 scripts/bench_provider_events.py key "$work/sendgrid.pem")
 # Started directly, not through nl(): $! must be the server itself for the cleanup to stop it.
-"$bin" serve --config "$work/newsletter.toml" --log-level error --port "$port" & server_pid=$!
+NEWSLETTER_SENDGRID_PUBLIC_KEY=$sendgrid_key "$bin" serve --config "$work/newsletter.toml" --log-level error --port "$port" & server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
 cat > "$work/subscribe.lua" <<'LUA'
@@ -77,6 +82,39 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "List-Unsubscribe=One-Click"
 LUA
+
+# Each batch is sent once (a second time is a replay, refused): each thread takes its own lines.
+cat > "$work/sendgrid.lua" <<LUA
+local batches = {}
+local threads = 0
+function setup(thread)
+  thread:set("index", threads)
+  threads = threads + 1
+end
+function init(args)
+  local line_number = 0
+  for line in io.lines("$work/sendgrid-batches.txt") do
+    if line_number % 2 == index then
+      local stamp, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+      batches[#batches + 1] = wrk.format("POST", "/webhooks/sendgrid", {
+        ["Content-Type"] = "application/json",
+        ["X-Twilio-Email-Event-Webhook-Timestamp"] = stamp,
+        ["X-Twilio-Email-Event-Webhook-Signature"] = signature}, body)
+    end
+    line_number = line_number + 1
+  end
+  next_batch = 0
+end
+request = function()
+  next_batch = next_batch + 1
+  return batches[next_batch]
+end
+LUA
+# Fresh batches for one run: signed now, about the subscriber the sent issue went to.
+sendgrid_batches() {
+  python3 scripts/bench_provider_events.py batches "$work/sendgrid.pem" "$work/sendgrid-batches.txt" \
+    "${BENCH_BATCHES:-6000}" "$events_per_batch" bench-leaver@example.org
+}
 
 # One wrk run: prints "requests_per_second p99_ms".
 measure() {
@@ -122,7 +160,7 @@ profile_report() {
 }
 
 declare -A rps p99
-for route in healthz subscribe unsubscribe; do
+for route in healthz subscribe unsubscribe sendgrid; do
   results=()
   profile_start "$route"
   for _ in $(seq "$runs"); do
@@ -130,6 +168,7 @@ for route in healthz subscribe unsubscribe; do
       healthz) results+=("$(measure /healthz)") ;;
       subscribe) results+=("$(measure /subscribe "$work/subscribe.lua")") ;;
       unsubscribe) results+=("$(measure "/unsubscribe/$token" "$work/unsubscribe.lua")") ;;
+      sendgrid) sendgrid_batches; results+=("$(measure /webhooks/sendgrid "$work/sendgrid.lua")") ;;
     esac
   done
   profile_stop
@@ -141,14 +180,17 @@ subscribers=$(nls list | wc -l)
 printf '\n`newsletter serve` on loopback, wrk -t2 -c%s -d%s, median of %s runs (%s cores shared with wrk)\n\n' \
   "$connections" "$duration" "$runs" "$(nproc)"
 printf '| route | requests/s | p99 latency | share of the ceiling |\n| --- | --- | --- | --- |\n'
-for route in healthz subscribe unsubscribe; do
+for route in healthz subscribe unsubscribe sendgrid; do
   case $route in
     healthz) label='`GET /healthz` (no work: the ceiling)' ;;
     subscribe) label='`POST /subscribe` (new address, durable)' ;;
     unsubscribe) label='`POST /unsubscribe/TOKEN` (durable)' ;;
+    sendgrid) label="\`POST /webhooks/sendgrid\` (signed batches of $events_per_batch events)" ;;
   esac
   share=$(awk -v a="${rps[$route]}" -v b="${rps[healthz]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')
   printf '| %s | %s | %s ms | %s |\n' "$label" "${rps[$route]}" "${p99[$route]}" "$share"
 done
 printf '\n%s subscribers stored by the run.\n' "$subscribers"
+printf 'Provider events ingested with signatures checked: %s events/s (%s batches/s of %s).\n' \
+  "$(( rps[sendgrid] * events_per_batch ))" "${rps[sendgrid]}" "$events_per_batch"
 profile_report

@@ -388,6 +388,7 @@ public struct Configuration: Sendable, Equatable {
         databasePath = resolve(databasePath)
         smtp.caFile = smtp.caFile.map(resolve)
         if let caFile = bounces.mailbox?.caFile { bounces.mailbox?.caFile = resolve(caFile) }
+        if let caFile = bounces.providers.ses?.caFile { bounces.providers.ses?.caFile = resolve(caFile) }
         summaries.llamaServer = summaries.llamaServer.map(resolve)
         // A preset's name is not a path.
         summaries.model = summaries.model.map { ModelPreset(rawValue: $0) == nil ? resolve($0) : $0 }

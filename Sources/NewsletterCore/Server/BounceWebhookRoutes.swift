@@ -104,26 +104,18 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
     }
 
     static func parsed(_ event: Event, verp: VERPAddress?) -> ParsedBounce? {
-        var evidence = BounceEvidence(status: event.status, action: event.action, diagnostic: event.diagnostic)
-        let shape: ParsedBounce.Shape
+        let outcome: ReportedOutcome
         switch event.type {
-        case "bounce": shape = .deliveryStatus
-        case "delivered":
-            shape = .deliveryStatus
-            if evidence.action == nil { evidence.action = "delivered" }
-        case "complaint":
-            shape = .feedbackReport
-            evidence.isComplaint = true
-        case "auto_reply":
-            shape = .autoReply
-            evidence.isAutoReply = true
+        case "bounce": outcome = .failed
+        case "delivered": outcome = .delivered
+        case "complaint": outcome = .complaint
+        case "auto_reply": outcome = .autoReply
         default: return nil
         }
-        return ParsedBounce(
-            key: "webhook:\(event.id)", shape: shape,
-            recipients: [.init(address: event.recipient.flatMap { Addresses.find(in: $0).first }, evidence: evidence)],
-            verpTokens: event.envelopeSender.flatMap { sender in verp?.tokens(in: sender) } ?? [],
-            originalMessageID: event.messageID.map(BounceParser.bareMessageID))
+        return .reported(
+            outcome, key: "webhook:\(event.id)", recipient: event.recipient,
+            evidence: BounceEvidence(status: event.status, action: event.action, diagnostic: event.diagnostic),
+            envelopeSender: event.envelopeSender, messageID: event.messageID, verp: verp)
     }
 
     static func bearer(_ header: String?, matches token: String) -> Bool {

@@ -160,6 +160,8 @@ extension AppDatabase {
         migrator.registerMigration("v9-topics", migrate: Self.migrateTopics)
         migrator.registerMigration("v10-archive", migrate: Self.migrateArchive)
         migrator.registerMigration("v11-snake-case", migrate: Self.renameToSnakeCase)
+        // ProviderEventLedger.swift.
+        migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
         return migrator
     }
 

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// never how a backend keeps it. The commands get one from `StoreFactory.open` and pass it on
 /// as `some NewsletterStore`.
 public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, SubscriberStore,
-    SubscriberEndpointStore, SummaryStore, RunStore, TopicStore, BounceStore, ArchiveStore
+    SubscriberEndpointStore, SummaryStore, RunStore, TopicStore, BounceStore, ArchiveStore, ProviderEventLedger
 {
     /// Where the store is, for messages (a password masked).
     var locationDescription: String { get }

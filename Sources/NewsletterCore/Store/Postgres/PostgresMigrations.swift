@@ -44,6 +44,8 @@ extension PostgresStore {
         listSendLimitMigration,
         // PostgresStore+Leases.swift.
         pendingQueueMigration,
+        // ProviderEventLedger.swift.
+        providerEventsMigration,
     ]
 
     /// The newest schema version this binary knows.
