@@ -19,3 +19,6 @@ if [ "$status" -ne 0 ] && [ "$status" -ne 4 ]; then
 fi
 "$bin" status --week "$week"
 echo "demo: the draft is in outbox/$week/ (preview.html, preview.txt, issue.json)"
+echo "demo: approve it with \`newsletter approve --week $week\` and send it with \`newsletter send --week $week\`;"
+echo "demo: after the send, \`newsletter report --week $week\` (or /editor/issues/$week/report under \`newsletter serve\`)"
+echo "demo: shows what became of it: deliveries, bounces, complaints, unsubscribes, clicks and the send over time"

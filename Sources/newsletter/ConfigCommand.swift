@@ -18,6 +18,14 @@ struct Config: AsyncParsableCommand {
             components.password = "****"
             return components.string ?? "(set)"
         }
+        // One line per relay; its password only as set or not.
+        let relays = settings.smtp.relays.map { relay in
+            "  \(relay.name): \(masked(relay.url)) priority \(relay.priority) weight \(relay.weight)"
+                + " messages_per_second \(relay.messagesPerSecond > 0 ? "\(Int(relay.messagesPerSecond))" : "none")"
+                + " messages_per_connection \(relay.messagesPerConnection > 0 ? "\(relay.messagesPerConnection)" : "none")"
+                + " connections \(relay.connections) username \(relay.username ?? "(not set)")"
+                + " password \(relay.passwordEnvironment.map { "from $\($0) \(secret(relay.password))" } ?? "(not set)")"
+        }.joined(separator: "\n")
         print(
             """
             file:                    \(settings.file ?? "(none: built-in defaults)")
@@ -44,6 +52,7 @@ struct Config: AsyncParsableCommand {
             smtp.url:                \(settings.smtp.url.map(masked) ?? "(none: file transport)")
             smtp.username:           \(settings.smtp.username ?? "(not set)")
             smtp.password:           \(secret(settings.smtp.password))
+            smtp.relays:             \(relays.isEmpty ? "none" : "\n" + relays)
             editor.token:            \(secret(settings.editor.token))
             log.level:               \(settings.logLevel.rawValue)
             run.approval:            \(settings.run.approval.rawValue)

@@ -19,7 +19,7 @@ struct Newsletter: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, RunCommand.self, Status.self,
+            Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, RunCommand.self, Status.self, Report.self,
             Issues.self, Subscribers.self, Bounces.self, Serve.self, Config.self, Summaries.self, BenchmarkEncode.self,
             Topics.self, Archive.self, DKIM.self, StoreCommand.self,
         ]

@@ -54,7 +54,9 @@ struct Send: AsyncParsableCommand {
                     throw ExitStatus.partialFailure
                 }
                 if dryRun {
-                    print(try await store.sendDryRun(week, transport: transport.name))
+                    print(
+                        try await store.sendDryRun(
+                            week, transport: settings.relays(for: week).map(\.name).joined(separator: ", ")))
                     return
                 }
                 let lock = try SendLock.take(for: store, path: SendLock.path(dataDirectory: settings.dataDirectory))
@@ -62,7 +64,8 @@ struct Send: AsyncParsableCommand {
                 let progress = Terminal.isInteractive ? ProgressBar(verb: "Sending") : nil
                 let observer = SendProgress(progress: progress)
                 do {
-                    let summary = try await mailer.send(week, through: transport, limit: limit, observer: observer)
+                    let summary = try await mailer.send(
+                        week, through: settings.relays(for: week), limit: limit, observer: observer)
                     progress?.clear()
                     print(summary.line(week))
                     for failure in try await store.deliveryReplies(week, state: .failed).prefix(10) {

@@ -41,6 +41,8 @@ public struct Configuration: Sendable, Equatable {
     public var dkim = DKIM()
     /// `[bounces]` and `mail.bounce_*` (BounceSettings.swift).
     public var bounces = BounceSettings()
+    /// `NEWSLETTER_CLICK_KEY`: signs readers' click tokens under `tracking.clicks = "per-reader"`.
+    public var clickReaderKey: ClickReaderKey?
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
     public func deliverySettings() throws(MailError) -> DeliverySettings {
@@ -59,35 +61,48 @@ public struct Configuration: Sendable, Equatable {
         settings.topics = issue.topics
         settings.bounceWindow = bounces.window
         settings.verp = bounces.verp
+        settings.clickReaderKey = issue.clicks == .perReader ? clickReaderKey : nil
         return settings
     }
 
-    /// The transport `send` uses: SMTP when `smtp.url` is set, else `.eml` files in the outbox.
-    public func transport(for week: IssueWeek) -> any MailTransport {
-        transport(fileDirectory: (outboxDirectory as NSString).appendingPathComponent("\(week)/messages"))
+    /// The relays `send` goes through: `[[smtp.relays]]`, or `smtp.url` as one, else one that
+    /// writes `.eml` files in the outbox.
+    public func relays(for week: IssueWeek) -> [Relay] {
+        relays(fileDirectory: (outboxDirectory as NSString).appendingPathComponent("\(week)/messages"))
     }
 
-    /// The transport for the mail `serve` sends (confirmations, welcomes); with the file
-    /// transport they go to `outbox/endpoint-mail/`.
+    /// The transport of a test copy: the first relay of the best priority.
+    public func transport(for week: IssueWeek) -> any MailTransport { Self.first(relays(for: week)).transport }
+
+    /// The transport for the mail `serve` sends (confirmations, welcomes): the first relay of
+    /// the best priority; with the file transport they go to `outbox/endpoint-mail/`.
     public func endpointTransport() -> any MailTransport {
-        transport(fileDirectory: (outboxDirectory as NSString).appendingPathComponent("endpoint-mail"))
+        Self.first(relays(fileDirectory: (outboxDirectory as NSString).appendingPathComponent("endpoint-mail")))
+            .transport
     }
 
-    private func transport(fileDirectory: String) -> any MailTransport {
-        let unsigned = unsignedTransport(fileDirectory: fileDirectory)
+    private static func first(_ relays: [Relay]) -> Relay {
+        relays.min { $0.priority < $1.priority }!
+    }
+
+    private func relays(fileDirectory: String) -> [Relay] {
+        let configured = smtp.relays(concurrency: mail.concurrency)
+        guard !configured.isEmpty else {
+            return [Relay(name: "file", transport: signed(FileTransport(directory: fileDirectory)), connections: mail.concurrency)]
+        }
+        return configured.map { relay in
+            Relay(
+                name: relay.name, transport: signed(SMTPTransport(settings: relay.transportSettings(timeouts: smtp))),
+                priority: relay.priority, weight: relay.weight,
+                messagesPerSecond: relay.messagesPerSecond > 0 ? relay.messagesPerSecond : nil,
+                messagesPerConnection: relay.messagesPerConnection > 0 ? relay.messagesPerConnection : nil,
+                connections: relay.connections)
+        }
+    }
+
+    private func signed(_ unsigned: some MailTransport) -> any MailTransport {
         guard let signer = dkim.signer else { return unsigned }
         return DKIMSigningTransport(inner: unsigned, signer: signer)
-    }
-
-    private func unsignedTransport(fileDirectory: String) -> any MailTransport {
-        guard let url = smtp.url else { return FileTransport(directory: fileDirectory) }
-        var settings = SMTPTransport.Settings(
-            url: url, username: smtp.username, password: smtp.password, allowPlaintext: smtp.allowPlaintext)
-        settings.connectTimeoutSeconds = smtp.connectTimeoutSeconds
-        settings.commandTimeoutSeconds = smtp.commandTimeoutSeconds
-        settings.messageTimeoutSeconds = smtp.messageTimeoutSeconds
-        settings.caFile = smtp.caFile
-        return SMTPTransport(settings: settings)
     }
     /// The file the settings came from, or nil for the built-in defaults.
     public var file: String?
@@ -112,6 +127,8 @@ public struct Configuration: Sendable, Equatable {
         public var commandTimeoutSeconds = 30
         public var messageTimeoutSeconds = 120
         public var caFile: String?
+        /// `[[smtp.relays]]` (RelaySettings.swift); empty when `smtp.url` is the one relay.
+        public var relays: [RelaySettings] = []
     }
 
     /// How issues are sent.
@@ -141,6 +158,9 @@ public struct Configuration: Sendable, Equatable {
         /// Form posts (signup, confirm, unsubscribe, preferences) per client address per minute.
         public var postsPerMinutePerClient = 20
         public var maxBodyBytes = 16 * 1024
+        /// `tracking.flush_seconds`: how often counted clicks are written to the store; a
+        /// `kill -9` loses at most this long's clicks (a clean stop writes them all).
+        public var clickFlushSeconds = 5
 
         public init() {}
     }
@@ -169,6 +189,8 @@ public struct Configuration: Sendable, Equatable {
         public static let editorToken = "NEWSLETTER_EDITOR_TOKEN"
         /// The path of the RSA DKIM key file (never the key itself), instead of `dkim.private_key`.
         public static let dkimKeyFile = "NEWSLETTER_DKIM_KEY_FILE"
+        /// The secret that signs readers' click tokens (`tracking.clicks = "per-reader"`).
+        public static let clickKey = "NEWSLETTER_CLICK_KEY"
     }
 
     public static let defaultFileName = "newsletter.toml"
@@ -198,6 +220,8 @@ public struct Configuration: Sendable, Equatable {
             configuration = Configuration()
         }
         configuration.applySecrets(from: environment, workingDirectory: workingDirectory)
+        try configuration.readClickKey(from: environment)
+        try configuration.smtp.applyRelaySecrets(from: environment, file: configuration.file ?? "environment")
         try configuration.applyStoreEnvironment(environment)
         let base = configuration.file.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
         configuration.resolvePaths(against: base.isEmpty ? workingDirectory : base)
@@ -261,6 +285,7 @@ public struct Configuration: Sendable, Equatable {
             try reader.integer("smtp.command_timeout_seconds", in: 1...600) ?? smtp.commandTimeoutSeconds
         smtp.messageTimeoutSeconds =
             try reader.integer("smtp.message_timeout_seconds", in: 1...3600) ?? smtp.messageTimeoutSeconds
+        smtp.relays = try reader.relays(smtpURL: smtp.url)
         if let from = try reader.string("mail.from", nonEmpty: true) {
             do { _ = try MailAddress(from) } catch { throw reader.invalid("mail.from", "\(error)") }
             mail.from = from
@@ -313,6 +338,16 @@ public struct Configuration: Sendable, Equatable {
         server.postsPerMinutePerClient =
             try reader.integer("server.posts_per_minute_per_client", in: 1...100_000_000) ?? server.postsPerMinutePerClient
         server.maxBodyBytes = try reader.integer("server.max_body_bytes", in: 1024...(1 << 20)) ?? server.maxBodyBytes
+        if let clicks = try reader.string("tracking.clicks") {
+            guard let mode = ClickTracking(rawValue: clicks) else {
+                throw reader.invalid(
+                    "tracking.clicks",
+                    "\"\(clicks)\" is not one of \(ClickTracking.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            issue.clicks = mode
+        }
+        server.clickFlushSeconds =
+            try reader.integer("tracking.flush_seconds", in: 1...3600) ?? server.clickFlushSeconds
         if let days = try reader.integer("signup.confirmation_days", in: 1...30) {
             signup.confirmationLifetime = TimeInterval(days * 86400)
         }
@@ -376,6 +411,18 @@ public struct Configuration: Sendable, Equatable {
         bounces.applySecrets(from: environment)
     }
 
+    /// Per-reader counting needs the key that signs each reader's links; the key alone does nothing.
+    private mutating func readClickKey(from environment: [String: String]) throws(ConfigurationError) {
+        let secret = environment[Environment.clickKey] ?? ""
+        clickReaderKey = ClickReaderKey(secret: secret)
+        guard issue.clicks == .perReader, clickReaderKey == nil else { return }
+        throw .invalidValue(
+            file: file ?? "environment", key: "tracking.clicks",
+            message:
+                "\"per-reader\" needs \(Environment.clickKey) in the environment: a secret of at least \(ClickReaderKey.minimumLength) characters that signs each reader's links\(secret.isEmpty ? "" : " (the one set is shorter)")"
+        )
+    }
+
     private mutating func resolvePaths(against base: String) {
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
@@ -387,6 +434,7 @@ public struct Configuration: Sendable, Equatable {
         templatesDirectory = resolve(templatesDirectory)
         databasePath = resolve(databasePath)
         smtp.caFile = smtp.caFile.map(resolve)
+        for index in smtp.relays.indices { smtp.relays[index].caFile = smtp.relays[index].caFile.map(resolve) }
         if let caFile = bounces.mailbox?.caFile { bounces.mailbox?.caFile = resolve(caFile) }
         if let caFile = bounces.providers.ses?.caFile { bounces.providers.ses?.caFile = resolve(caFile) }
         summaries.llamaServer = summaries.llamaServer.map(resolve)
@@ -435,11 +483,11 @@ struct SettingsReader {
         "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level", "issue.max_comparisons",
         "issue.min_comparisons", "issue.week", "list.name", "list.language", "list.site_url", "server.public_url",
         "smtp.allow_plaintext", "smtp.ca_file", "smtp.connect_timeout_seconds", "smtp.command_timeout_seconds",
-        "smtp.message_timeout_seconds", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",
+        "smtp.message_timeout_seconds", "smtp.relays", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",
         "mail.feedback_id", "mail.concurrency", "mail.messages_per_second", "mail.messages_per_hour", "mail.list_messages_per_second", "mail.retries",
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
-        "run.approval", "run.editors", "run.cutoff", "run.missed",
+        "run.approval", "run.editors", "run.cutoff", "run.missed", "tracking.clicks", "tracking.flush_seconds",
     ] + summaryKeys + topicKeys + bounceKeys + Configuration.DKIM.keys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.

@@ -110,7 +110,8 @@ extension Configuration {
     /// out over SMTP past loopback must carry one. A relay on loopback (tests, the demo, a local
     /// Postfix) is allowed an http `server.public_url`.
     public func requireOneClickUnsubscribeURL() throws(ConfigurationError) {
-        guard let url = smtp.url, let host = URL(string: url)?.host, !Self.isLoopback(host) else { return }
+        let hosts = smtp.relays(concurrency: 1).compactMap { URL(string: $0.url)?.host }
+        guard let host = hosts.first(where: { !Self.isLoopback($0) }) else { return }
         guard URL(string: issue.publicURL)?.scheme?.lowercased() != "https" else { return }
         throw .invalidValue(
             file: file ?? "built-in defaults", key: "server.public_url",

@@ -32,14 +32,14 @@ public struct DeliveryClaim: Sendable, Equatable {
 
 /// The server's answer for one claimed row, recorded in groups by `recordDeliveries`.
 public enum DeliveryRecord: Sendable, Equatable {
-    /// Accepted (2xx, or transmitted whole and unconfirmed).
-    case sent(subscriberID: Int64, messageID: String, reply: String)
+    /// Accepted (2xx, or transmitted whole and unconfirmed), by the relay named (nil: not said).
+    case sent(subscriberID: Int64, messageID: String, reply: String, relay: String? = nil)
     /// A temporary failure that outlived its retries.
     case deferred(subscriberID: Int64, reply: String)
 
     public var subscriberID: Int64 {
         switch self {
-        case .sent(let id, _, _), .deferred(let id, _): id
+        case .sent(let id, _, _, _), .deferred(let id, _): id
         }
     }
 
@@ -99,7 +99,7 @@ extension DeliveryLedger {
     public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) async throws {
         for record in records {
             switch record {
-            case .sent(let id, let messageID, let reply):
+            case .sent(let id, let messageID, let reply, _):
                 try await recordSent(week, subscriberID: id, messageID: messageID, reply: reply)
             case .deferred(let id, let reply): try await recordDeferred(week, subscriberID: id, reply: reply)
             }

@@ -58,9 +58,17 @@ public struct ListSendLimit: Sendable, Equatable {
     public var retryDelay: Duration { .seconds(1 / refillPerSecond) }
 }
 
-/// The store side of the list-wide limit, on the ledger because every sender of it needs it.
+/// The store side of the list-wide limits, on the ledger because every sender of it needs it:
+/// the list's own bucket (`list`) and one per relay with a quota (`relay:<name>`).
 public protocol ListSendQuota: Sendable {
-    /// Takes up to `wanted` tokens of the list's bucket at `time` (see `ListSendLimit`); returns
-    /// how many it got, possibly none.
-    func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) async throws -> Int
+    /// Takes up to `wanted` tokens of the bucket named `bucket` at `time` (see `ListSendLimit`);
+    /// returns how many it got, possibly none.
+    func takeSendTokens(_ wanted: Int, limit: ListSendLimit, bucket: String, at time: Date) async throws -> Int
+}
+
+extension ListSendQuota {
+    /// Takes up to `wanted` tokens of the list's bucket (`mail.list_messages_per_second`).
+    public func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) async throws -> Int {
+        try await takeSendTokens(wanted, limit: limit, bucket: "list", at: time)
+    }
 }

@@ -2,104 +2,6 @@ import Foundation
 import Logging
 import Synchronization
 
-/// How an issue is sent.
-public struct DeliverySettings: Sendable {
-    public var from: MailAddress
-    /// `List-Id`, e.g. `weekly.shiporskip.example`.
-    public var listID: String
-    /// Where `serve` answers unsubscribe and preference links.
-    public var publicURL: String
-    public var unsubscribeMailto: String?
-    public var feedbackID: String?
-    /// Concurrent SMTP connections.
-    public var concurrency = 4
-    /// `mail.messages_per_second` and `_per_hour`: this process's own pace (the relay quota of
-    /// the host it sends through); every sender on a shared database has its own.
-    public var messagesPerSecond: Double?
-    public var messagesPerHour: Double?
-    /// `mail.list_messages_per_second`: the whole list's pace, shared by all its senders
-    /// through the store (`ListSendLimit`).
-    public var listLimit: ListSendLimit?
-    /// Retries of a temporary failure within one run, before the row is deferred to the next.
-    public var retries = 3
-    public var retryBaseDelay: Duration = .milliseconds(500)
-    public var retryMaxDelay: Duration = .seconds(8)
-    /// Soft bounces within `bounceWindow` after which a subscriber is marked bounced.
-    public var bounceAfter = 3
-    public var bounceWindow: TimeInterval = 30 * 86400
-    /// `mail.bounce_address`: each copy's envelope sender becomes `bounces+<token>@…` (VERP);
-    /// nil keeps `from` as the envelope sender.
-    public var verp: VERPAddress?
-    /// How refusals at send time count, the same rule as the bounce mailbox's.
-    public var bounceRule: BounceRule { BounceRule(softBounceLimit: bounceAfter, softBounceWindow: bounceWindow) }
-    /// Rows claimed from the ledger at a time, per worker.
-    public var batchSize = 25
-    /// Resolves subscribers' topic choices to the frozen variant they get.
-    public var topics = TopicAliases()
-
-    public init(from: MailAddress, listID: String, publicURL: String) {
-        self.from = from
-        self.listID = listID
-        self.publicURL = publicURL
-    }
-}
-
-/// What one run did.
-public struct DeliverySummary: Sendable, Equatable {
-    public var sent = 0
-    public var deferred = 0
-    public var failed = 0
-    /// Rows of subscribers who left before their copy went out, or whose topics have no comparison.
-    public var skipped = 0
-    /// Rows a crashed run had left in flight, sent again by this one.
-    public var resumed = 0
-    /// The week's ledger after the run.
-    public var ledger: [DeliveryState: Int] = [:]
-    /// True when nothing is left pending or deferred: the issue is sent.
-    public var complete = false
-    /// Other senders still live when this one finished (a shared database): the rows still
-    /// `sending` are theirs.
-    public var otherSenders = 0
-
-    /// This sender is done and the issue is not: nothing waits for a next run, the rest is in
-    /// other live senders' hands.
-    public var leftToOtherSenders: Bool {
-        !complete && otherSenders > 0 && (ledger[.pending] ?? 0) == 0 && (ledger[.deferred] ?? 0) == 0
-    }
-
-    static func isComplete(_ ledger: [DeliveryState: Int]) -> Bool {
-        (ledger[.pending] ?? 0) + (ledger[.deferred] ?? 0) + (ledger[.sending] ?? 0) == 0
-    }
-}
-
-public enum DeliveryError: Error, CustomStringConvertible {
-    case notApproved(IssueWeek, IssueStatus?)
-    case serverUnavailable(String, DeliverySummary)
-    /// The ledger could not be read or could not record an outcome (a full disk, a database that
-    /// went away): the run stopped, and what it had recorded stands.
-    case storeFailed(String, DeliverySummary)
-
-    public var description: String {
-        switch self {
-        case .notApproved(let week, let status):
-            "\(week) is \(status.map { "a \($0.rawValue) issue" } ?? "not built"): only an approved issue is sent. Preview and approve it first (`newsletter approve --week \(week)`)."
-        case .serverUnavailable(let reason, let summary):
-            "the mail server failed, so the run stopped: \(reason). \(summary.sent) sent before that; everyone else is still pending for the next run."
-        case .storeFailed(let reason, let summary):
-            "the store failed, so the run stopped: \(reason). \(summary.sent) sent and recorded before that; everyone else is still pending. Free space on the store's disk (or bring its database back) and run again."
-        }
-    }
-
-    /// What a command that sends exits with.
-    public var exitStatus: ExitStatus {
-        switch self {
-        case .notApproved: .notApproved
-        case .serverUnavailable: .mailServerUnavailable
-        case .storeFailed: .storeError
-        }
-    }
-}
-
 /// Hears about each delivered (or not) message.
 public protocol DeliveryObserver: Sendable {
     func started(total: Int)
@@ -121,12 +23,14 @@ extension DeliveryObserver {
 /// task on a thread of its own (`ThreadExecutor`): its SMTP transfers block in libcurl, and must
 /// not hold up the shared pool. A crash leaves at most the claimed rows unrecorded, and only one
 /// message per connection can go out twice: the one in flight.
-public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
+public struct Mailer<Store: DeliveryLedger & IssueStore & RelayStore>: Sendable {
     public var store: Store
     public var settings: DeliverySettings
     public var logger: Logger
     /// The clock the rate limits, backoffs and recorded times read.
     public var time: any TimeSource = SystemTime()
+    /// What picks a relay by weight (a seeded one in tests).
+    public var random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
 
     public init(store: Store, settings: DeliverySettings, logger: Logger) {
         self.store = store
@@ -134,9 +38,20 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         self.logger = logger
     }
 
+    /// Sends through one transport, as one relay with `concurrency` connections.
     public func send(
         _ week: IssueWeek, through transport: some MailTransport, limit: Int? = nil,
         observer: (any DeliveryObserver)? = nil
+    ) async throws -> DeliverySummary {
+        try await send(
+            week, through: [Relay(name: transport.name, transport: transport, connections: settings.concurrency)],
+            limit: limit, observer: observer)
+    }
+
+    /// Sends through `relays`: spread by weight among the best priority that is up, each failing
+    /// relay marked down while the others go on; the run stops once every relay is down.
+    public func send(
+        _ week: IssueWeek, through relays: [Relay], limit: Int? = nil, observer: (any DeliveryObserver)? = nil
     ) async throws -> DeliverySummary {
         let issue = try await approvedIssue(week)
         // Once an issue is sent, people who subscribed since get the next one, not this one.
@@ -150,7 +65,7 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         logger.info(
             "delivery started",
             metadata: [
-                "week": "\(week)", "transport": "\(transport.name)", "open": "\(open)",
+                "week": "\(week)", "relays": "\(relays.map(\.name).joined(separator: ","))", "open": "\(open)",
                 "resumed": "\(prepared.resumed)",
             ])
 
@@ -165,10 +80,11 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         // returns none holds the store (the caller may close it and exit).
         let committer = LedgerCommitter(ledger: store, week: week, time: time)
         async let committed: Void = ThreadExecutor.withOwnThread { await committer.drain() }
-        await ThreadExecutor.run(count: max(1, settings.concurrency)) { _ in
+        let pool = RelayPool(relays: relays, time: time, backoff: settings.relayBackoff, random: random)
+        await ThreadExecutor.run(count: pool.totalConnections) { _ in
             await work(
-                week: week, issue: issue, transport: transport, shared: shared, buckets: buckets,
-                committer: committer, observer: observer)
+                week: week, issue: issue, pool: pool, shared: shared, buckets: buckets, committer: committer,
+                observer: observer)
         }
         committer.close()
         await committed
@@ -277,99 +193,133 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
     }
 
     private func work(
-        week: IssueWeek, issue: IssueRecord, transport: some MailTransport, shared: SharedRun, buckets: [PacedBucket],
+        week: IssueWeek, issue: IssueRecord, pool: RelayPool, shared: SharedRun, buckets: [PacedBucket],
         committer: LedgerCommitter<Store>, observer: (any DeliveryObserver)?
     ) async {
-        let session: any MailSession
-        do {
-            session = try transport.makeSession()
-        } catch {
-            shared.fail(.server(error.description))
-            return
-        }
-        defer { session.close() }
         var outcomes = OutcomePipeline(committer: committer)
-        await deliverBatches(
-            week: week, issue: issue, session: session, shared: shared, buckets: buckets, outcomes: &outcomes,
-            observer: observer)
+        // Each worker encodes the issue's variants once for itself: nothing shared per message.
+        var encoders = IssueEncoders(settings: settings)
+        batches: while true {
+            let connection: RelayConnection
+            switch await pool.checkout(unless: { shared.stopped }) {
+            case .connection(let checkedOut): connection = checkedOut
+            case .stopped: break batches
+            case .allDown(let reason):
+                shared.fail(.server(reason))
+                break batches
+            }
+            let relay = pool.relays[connection.relay]
+            let end = await deliverBatch(
+                week: week, issue: issue, relay: relay, connection: connection, pool: pool, shared: shared,
+                buckets: buckets, encoders: &encoders, outcomes: &outcomes, observer: observer)
+            switch end {
+            case .more: pool.checkin(connection)
+            case .done:
+                pool.checkin(connection)
+                break batches
+            case .relayFailed(let reason):
+                let wait = pool.failed(connection, reason: reason)
+                logger.warning(
+                    "relay down, its recipients in flight back to pending",
+                    metadata: ["relay": "\(relay.name)", "reason": "\(reason)", "retry_in_seconds": "\(wait.seconds)"])
+                await recordHealth(of: connection.relay, in: pool)
+            }
+        }
         // The last outcome handed over; a row it could not record stays `sending`.
         do { try await outcomes.awaitCommitted() } catch {
             shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
         }
+        pool.closeIdle()
     }
 
-    /// Claims rows a batch at a time and delivers them, until none is left or the run stops.
-    private func deliverBatches(
-        week: IssueWeek, issue: IssueRecord, session: any MailSession, shared: SharedRun, buckets: [PacedBucket],
-        outcomes: inout OutcomePipeline<Store>, observer: (any DeliveryObserver)?
-    ) async {
-        // Each worker encodes the issue's variants once for itself: nothing shared per message.
-        var encoders = IssueEncoders(settings: settings)
-        while !shared.stopped {
-            var allowance = shared.take(settings.batchSize)
-            guard allowance > 0 else { return }
-            if let limit = settings.listLimit {
-                // As many recipients as the list's bucket lets through now, a chunk at a time.
-                let granted: Int
-                do {
-                    granted = try await takeListTokens(min(allowance, Int(limit.burst)), limit: limit, shared: shared)
-                } catch {
-                    shared.giveBack(allowance)
-                    shared.fail(.store("the list-wide send limit could not be kept in the store: \(error)"))
-                    return
-                }
-                shared.giveBack(allowance - granted)
-                allowance = granted
-                guard allowance > 0 else { return }
-            }
-            let claims: [DeliveryClaim]
+    private enum BatchEnd {
+        /// The batch is done; there may be more.
+        case more
+        /// Nothing is left for this worker, or the run stopped.
+        case done
+        /// The relay failed (refused, timed out, 421, a 4xx to MAIL FROM): the rest of the batch
+        /// is back to pending for the others.
+        case relayFailed(String)
+    }
+
+    /// Takes what the list's and the relay's buckets let through now, claims as many rows and
+    /// delivers them through `connection`.
+    private func deliverBatch(
+        week: IssueWeek, issue: IssueRecord, relay: Relay, connection: RelayConnection, pool: RelayPool,
+        shared: SharedRun, buckets: [PacedBucket], encoders: inout IssueEncoders, outcomes: inout OutcomePipeline<Store>,
+        observer: (any DeliveryObserver)?
+    ) async -> BatchEnd {
+        guard !shared.stopped else { return .done }
+        var allowance = shared.take(settings.batchSize)
+        guard allowance > 0 else { return .done }
+        let limits = [
+            settings.listLimit.map { ($0, "list", "the list-wide send limit") },
+            relay.sendLimit.map { ($0, relay.bucketName, "relay \(relay.name)'s send limit") },
+        ].compactMap { $0 }
+        for (limit, bucket, what) in limits {
+            // As many recipients as the bucket lets through now, a chunk at a time.
+            let granted: Int
             do {
-                claims = try await store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
+                granted = try await takeSendTokens(
+                    min(allowance, Int(limit.burst)), limit: limit, bucket: bucket, shared: shared)
             } catch {
-                shared.fail(.store("the ledger could not be read: \(error)"))
-                return
+                shared.giveBack(allowance)
+                shared.fail(.store("\(what) could not be kept in the store: \(error)"))
+                return .done
             }
-            shared.giveBack(allowance - claims.count)
-            if claims.isEmpty { return }
-            for (index, claim) in claims.enumerated() {
-                if shared.stopped {
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
-                    return
-                }
-                do {
-                    try await deliver(
-                        claim, week: week, issue: issue, encoders: &encoders, outcomes: &outcomes, session: session,
-                        shared: shared, buckets: buckets, observer: observer)
-                } catch let error as EarlierLedgerWriteFailed {
-                    // The server has the previous message but the ledger could not say so: that
-                    // row stays `sending` (the next run counts it as in flight); this one was not
-                    // sent and goes back with the rest.
-                    shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
-                    return
-                } catch let unavailable as TransportUnavailable {
-                    shared.fail(.server(unavailable.reason))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
-                    return
-                } catch let lapsed as LeaseExpired {
-                    // Only the rows still this sender's go back; the others are their new owner's.
-                    shared.fail(.store(lapsed.description))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
-                    return
-                } catch {
-                    // recordFailed or recordSkipped threw: the store's failure, not the server's.
-                    shared.fail(.store("the ledger could not record an outcome: \(error)"))
-                    await try? store.releaseClaims(week, subscriberIDs: claims[index...].map(\.subscriber.id))
-                    return
-                }
+            shared.giveBack(allowance - granted)
+            allowance = granted
+            guard allowance > 0 else { return .done }
+        }
+        let claims: [DeliveryClaim]
+        do {
+            claims = try await store.claimDeliveries(week, limit: allowance, runStarted: shared.started)
+        } catch {
+            shared.fail(.store("the ledger could not be read: \(error)"))
+            return .done
+        }
+        shared.giveBack(allowance - claims.count)
+        if claims.isEmpty { return .done }
+        for (index, claim) in claims.enumerated() {
+            let unsent = { claims[index...].map(\.subscriber.id) }
+            if shared.stopped {
+                try? await store.releaseClaims(week, subscriberIDs: unsent())
+                return .done
+            }
+            do {
+                try await deliver(
+                    claim, week: week, issue: issue, encoders: &encoders, outcomes: &outcomes, relay: relay,
+                    connection: connection, pool: pool, shared: shared, buckets: buckets, observer: observer)
+            } catch let error as EarlierLedgerWriteFailed {
+                // The server has the previous message but the ledger could not say so: that
+                // row stays `sending` (the next run counts it as in flight); this one was not
+                // sent and goes back with the rest.
+                shared.fail(.store(LedgerWriteFailed.reason(error.underlying)))
+                try? await store.releaseClaims(week, subscriberIDs: unsent())
+                return .done
+            } catch let unavailable as TransportUnavailable {
+                // The relay's failure, not these recipients': none of them went out through it.
+                try? await store.releaseClaims(week, subscriberIDs: unsent())
+                return .relayFailed(unavailable.reason)
+            } catch let lapsed as LeaseExpired {
+                // Only the rows still this sender's go back; the others are their new owner's.
+                shared.fail(.store(lapsed.description))
+                try? await store.releaseClaims(week, subscriberIDs: unsent())
+                return .done
+            } catch {
+                // recordFailed or recordSkipped threw: the store's failure, not the server's.
+                shared.fail(.store("the ledger could not record an outcome: \(error)"))
+                try? await store.releaseClaims(week, subscriberIDs: unsent())
+                return .done
             }
         }
+        return .more
     }
 
     private func deliver(
         _ claim: DeliveryClaim, week: IssueWeek, issue: IssueRecord, encoders: inout IssueEncoders,
-        outcomes: inout OutcomePipeline<Store>, session: any MailSession, shared: SharedRun, buckets: [PacedBucket],
-        observer: (any DeliveryObserver)?
+        outcomes: inout OutcomePipeline<Store>, relay: Relay, connection: RelayConnection, pool: RelayPool,
+        shared: SharedRun, buckets: [PacedBucket], observer: (any DeliveryObserver)?
     ) async throws {
         let subscriber = claim.subscriber
         let content: FrozenContent
@@ -384,9 +334,12 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         let messageID: String
         do {
             let address = try MailAddress(subscriber.email, displayName: subscriber.name)
-            let personalization = Personalization(
+            var personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
+            if let key = settings.clickReaderKey {
+                personalization.clickReader = "/" + key.token(subscriberID: subscriber.id, week: week)
+            }
             let encoded = try encoders.encoder(for: content).message(
                 to: address, personalization: personalization, includeHTML: subscriber.format == .html,
                 date: time.now())
@@ -399,8 +352,17 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
             try await store.ensureClaimsHeld(week)
             let envelopeFrom = settings.verp.map { $0.address(token: claim.envelopeToken) } ?? settings.from.address
             outcome = try sendWithRetries(
-                encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)", session: session,
-                buckets: buckets)
+                encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)",
+                session: try connection.sessionForNextMessage(), relay: relay.name, buckets: buckets)
+            // Transmitted whole and never confirmed: the relay went silent or died under it (a
+            // timeout is a relay failing). With another relay up, the message goes back to
+            // pending for it rather than count as sent: it may arrive twice (it was in flight),
+            // but is never lost with a dead relay. With none, it counts as sent, unconfirmed.
+            if case .sent(let reply) = outcome, reply.hasPrefix(SMTPTransport.unconfirmed),
+                pool.anotherRelayIsUp(besides: connection.relay)
+            {
+                throw TransportUnavailable(reason: "\(relay.name): \(reply)")
+            }
         } catch let error as MailError {
             // A stored address or name that cannot go into a message: permanent for this recipient.
             // A bad address is a hard bounce (5.1.3, as a receiver would say); a name that cannot
@@ -422,7 +384,9 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         }
         switch outcome {
         case .sent(let reply):
-            outcomes.submit(.sent(subscriberID: subscriber.id, messageID: messageID, reply: reply), then: counted)
+            if pool.accepted(through: connection) { await recordHealth(of: connection.relay, in: pool) }
+            outcomes.submit(
+                .sent(subscriberID: subscriber.id, messageID: messageID, reply: reply, relay: relay.name), then: counted)
         case .transient(let reply):
             outcomes.submit(.deferred(subscriberID: subscriber.id, reply: reply), then: counted)
         case .permanent(let reply):
@@ -440,14 +404,26 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
         }
     }
 
-    /// Waits until the list's bucket grants at least one of `wanted` tokens (or the run stops).
-    private func takeListTokens(_ wanted: Int, limit: ListSendLimit, shared: SharedRun) async throws -> Int {
+    /// Waits until `bucket` grants at least one of `wanted` tokens (or the run stops).
+    private func takeSendTokens(_ wanted: Int, limit: ListSendLimit, bucket: String, shared: SharedRun) async throws
+        -> Int
+    {
         while !shared.stopped {
-            let granted = try await store.takeListSendTokens(wanted, limit: limit, at: time.now())
+            let granted = try await store.takeSendTokens(wanted, limit: limit, bucket: bucket, at: time.now())
             if granted > 0 { return granted }
             time.sleep(for: limit.retryDelay)
         }
         return 0
+    }
+
+    /// Stores how a relay stands now that it failed or came back, for `status` and `/metrics`;
+    /// a store that cannot take it does not stop the send.
+    private func recordHealth(of relay: Int, in pool: RelayPool) async {
+        let record = pool.record(relay)
+        do { try await store.recordRelayHealth(record) } catch {
+            logger.warning(
+                "could not record a relay's health", metadata: ["relay": "\(record.name)", "error": "\(error)"])
+        }
     }
 
     /// Identical permanent failures in a row that stop a run.
@@ -455,130 +431,21 @@ public struct Mailer<Store: DeliveryLedger & IssueStore>: Sendable {
 
     private func sendWithRetries(
         _ bytes: [UInt8], from envelopeFrom: String, to recipient: String, reference: String,
-        session: any MailSession, buckets: [PacedBucket]
+        session: any MailSession, relay: String, buckets: [PacedBucket]
     ) throws(TransportUnavailable) -> SendOutcome {
         let backoff = Backoff(base: settings.retryBaseDelay, cap: settings.retryMaxDelay, jitter: 0.5)
         var attempt = 0
         while true {
             for bucket in buckets { bucket.acquire() }
             let outcome = try session.send(bytes, from: envelopeFrom, to: recipient, reference: reference)
+            // 421 is the server closing the channel (RFC 5321 4.2.3), whatever command it answers:
+            // the relay's failure, not this recipient's.
+            if case .transient(let reply) = outcome, reply.hasPrefix("421") {
+                throw TransportUnavailable(reason: "\(relay): \(reply)")
+            }
             guard case .transient = outcome, attempt < settings.retries else { return outcome }
             attempt += 1
             time.sleep(for: backoff.delay(beforeRetry: attempt))
-        }
-    }
-}
-
-/// One worker's encoders, one per frozen variant it has met (usually one).
-struct IssueEncoders {
-    let settings: DeliverySettings
-    private var made: [(content: FrozenContent, encoder: IssueEncoder)] = []
-
-    init(settings: DeliverySettings) {
-        self.settings = settings
-    }
-
-    mutating func encoder(for content: FrozenContent) -> IssueEncoder {
-        // The variants' strings come from one stored record, so comparing them is cheap.
-        if let found = made.first(where: {
-            $0.content.subject == content.subject && $0.content.html == content.html && $0.content.text == content.text
-        }) {
-            return found.encoder
-        }
-        let encoder = IssueEncoder(
-            from: settings.from, subject: content.subject, text: content.text, html: content.html,
-            listID: settings.listID, unsubscribeMailto: settings.unsubscribeMailto, feedbackID: settings.feedbackID)
-        made.append((content, encoder))
-        return encoder
-    }
-}
-
-struct LedgerWriteFailed: Error {
-    var underlying: String
-
-    /// Why the run stopped: the server has the message, the ledger does not say so.
-    static func reason(_ underlying: String) -> String {
-        "the ledger could not record a delivery (\(underlying)); the message the server took stays in flight and the next run sends it again"
-    }
-}
-
-/// The previous message's outcome could not be recorded, found before sending the next one.
-struct EarlierLedgerWriteFailed: Error {
-    var underlying: String
-}
-
-/// Why a run stopped early: whose failure it was decides what the run reports (and its exit status).
-enum RunStop: Sendable, Equatable {
-    case server(String)
-    case store(String)
-}
-
-/// State the workers of one run share.
-final class SharedRun: Sendable {
-    struct Tallies {
-        var sent = 0
-        var deferred = 0
-        var failed = 0
-    }
-
-    private struct State {
-        var remaining: Int?
-        var failure: RunStop?
-        var tallies = Tallies()
-        var lastPermanentCode: Substring = ""
-        var permanentRun = 0
-    }
-
-    private let state: Mutex<State>
-    let started: Date
-
-    init(limit: Int?, started: Date) {
-        state = Mutex(State(remaining: limit))
-        self.started = started
-    }
-
-    var stopped: Bool { state.withLock { $0.failure != nil } }
-    var failure: RunStop? { state.withLock { $0.failure } }
-    var tallies: Tallies { state.withLock { $0.tallies } }
-
-    func fail(_ reason: RunStop) {
-        state.withLock { if $0.failure == nil { $0.failure = reason } }
-    }
-
-    /// Up to `wanted` more messages under `--limit`.
-    func take(_ wanted: Int) -> Int {
-        state.withLock {
-            guard let remaining = $0.remaining else { return wanted }
-            let granted = min(wanted, remaining)
-            $0.remaining = remaining - granted
-            return granted
-        }
-    }
-
-    func giveBack(_ unused: Int) {
-        guard unused > 0 else { return }
-        state.withLock { if let remaining = $0.remaining { $0.remaining = remaining + unused } }
-    }
-
-    func count(_ outcome: SendOutcome) {
-        state.withLock {
-            switch outcome {
-            case .sent:
-                $0.tallies.sent += 1
-                $0.permanentRun = 0
-            case .transient: $0.tallies.deferred += 1
-            case .permanent: $0.tallies.failed += 1
-            }
-        }
-    }
-
-    /// How many permanent failures in a row (across workers) have had this reply's code.
-    func repeatedPermanentFailures(_ reply: String) -> Int {
-        state.withLock {
-            let code = reply.prefix(3)
-            $0.permanentRun = code == $0.lastPermanentCode ? $0.permanentRun + 1 : 1
-            $0.lastPermanentCode = code
-            return $0.permanentRun
         }
     }
 }

@@ -13,6 +13,8 @@ public struct IssueSettings: Sendable, Equatable {
     public var topics = TopicAliases()
     /// More distinct topic choices than this among the readers and `preview` refuses the week.
     public var maxVariants = 16
+    /// `tracking.clicks`: how the draft's links are rewritten when it is frozen (LinkRewriter).
+    public var clicks = ClickTracking.aggregate
 
     public init() {}
 }

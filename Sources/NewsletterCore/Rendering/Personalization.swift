@@ -6,6 +6,9 @@ public enum Placeholder: String, CaseIterable, Sendable {
     case greeting = "%%GREETING%%"
     case unsubscribeURL = "%%UNSUBSCRIBE_URL%%"
     case preferencesURL = "%%PREFERENCES_URL%%"
+    /// After each `/r/{id}` under `tracking.clicks = "per-reader"`: the reader's own click
+    /// token as a second path segment (`/TOKEN`); empty in previews, test sends and the archive.
+    case clickReader = "%%CLICK_READER%%"
 }
 
 extension Placeholder {
@@ -28,12 +31,14 @@ public struct PlaceholderValues: Sendable, Equatable {
     public var greeting: [UInt8]
     public var unsubscribeURL: [UInt8]
     public var preferencesURL: [UInt8]
+    public var clickReader: [UInt8] = []
 
     public subscript(placeholder: Placeholder) -> [UInt8] {
         switch placeholder {
         case .greeting: greeting
         case .unsubscribeURL: unsubscribeURL
         case .preferencesURL: preferencesURL
+        case .clickReader: clickReader
         }
     }
 }
@@ -44,6 +49,9 @@ public struct Personalization: Sendable, Equatable {
     public var preferencesURL: String
     /// Text in place of the greeting (the public archive greets nobody).
     public var greetingOverride: String?
+    /// What follows each tracked link's id: `/` and the reader's click token under
+    /// `per-reader`, else nothing (the link counts for nobody in particular).
+    public var clickReader = ""
 
     public init(name: String?, unsubscribeURL: String, preferencesURL: String, greetingOverride: String? = nil) {
         self.name = name
@@ -101,7 +109,8 @@ public struct Personalization: Sendable, Equatable {
     public func values(html: Bool) -> PlaceholderValues {
         func bytes(_ value: String) -> [UInt8] { Array((html ? HTML.escape(value) : value).utf8) }
         return PlaceholderValues(
-            greeting: bytes(greeting), unsubscribeURL: bytes(unsubscribeURL), preferencesURL: bytes(preferencesURL))
+            greeting: bytes(greeting), unsubscribeURL: bytes(unsubscribeURL), preferencesURL: bytes(preferencesURL),
+            clickReader: bytes(clickReader))
     }
 
     /// Page text must never be able to pose as a placeholder and be filled at send time.

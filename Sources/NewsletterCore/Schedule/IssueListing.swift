@@ -1,13 +1,18 @@
 import Foundation
 
 extension IssueRecord {
+    /// The comparisons of a draft's issue.json, each as its JSON object; empty without one.
+    static func manifestComparisons(_ manifest: String?) -> [[String: Any]] {
+        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any]
+        else { return [] }
+        return object["comparisons"] as? [[String: Any]] ?? []
+    }
+
     /// How many of the draft's summaries are of each kind (abstractive, grammar-extractive,
     /// extractive, edited), read from its issue.json; nil for drafts from before summaries had
     /// kinds.
     public var summaryKinds: [String: Int]? {
-        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
-            let comparisons = object["comparisons"] as? [[String: Any]]
-        else { return nil }
+        let comparisons = Self.manifestComparisons(manifest)
         var counts: [String: Int] = [:]
         for comparison in comparisons {
             guard let kind = (comparison["summary"] as? [String: Any])?["kind"] as? String else { return nil }

@@ -7,7 +7,7 @@ import Foundation
 /// Building the same week from the same store and templates gives the same bytes, so an
 /// approval stays valid across previews; a draft that would differ from an approved one is
 /// refused unless `rebuild` drops the approval.
-public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Sendable {
+public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore & ClickStore>: Sendable {
     public var store: Store
     public var templates: TemplateSet
     public var settings: IssueSettings
@@ -127,13 +127,21 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
         }
         try check?(selection, outcomes)
         let items = zip(selection.selected, outcomes).map { IssueItem(stored: $0, summary: $1.summary) }
-        let variants = VariantPlanner.build(items: items, aliases: settings.topics, readers: readers) { chosen in
+        // Every link becomes a tracked one before the hash is taken: what is approved is what is sent.
+        var links = LinkRewriter(
+            mode: settings.clicks, publicURL: settings.publicURL, week: week,
+            stored: try await store.trackedLinks(week))
+        let variants = VariantPlanner.build(items: items, aliases: settings.topics, readers: readers) { variant, chosen in
             let content = IssueContent(week: week, items: chosen, settings: settings)
             let context = content.context()
-            return (
-                content.subject, templates.render(context, template: "issue.html"),
-                templates.render(context, template: "issue.txt")
-            )
+            let comparisons = Dictionary(
+                chosen.compactMap { item in
+                    item.stored.comparison.url.flatMap(IssueContent.linkableURL).map { ($0, item.stored.id) }
+                }, uniquingKeysWith: { first, _ in first })
+            let (html, text) = links.rewrite(
+                html: templates.render(context, template: "issue.html"),
+                text: templates.render(context, template: "issue.txt"), variant: variant, comparisons: comparisons)
+            return (content.subject, html, text)
         }
         // The everything-variant is the issue as a whole: the draft's own subject, HTML and text.
         let whole = variants.everything!
@@ -148,6 +156,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore>: Se
                 selection: selection, items: items, subject: subject, hash: hash, variants: variants),
             comparisonIDs: items.map(\.stored.id), hash: hash)
         draft.variants = variants
+        draft.links = links.links
 
         // Stage the files, commit the store, then rename the files into place: if the store
         // fails, the outbox still shows the draft the store holds.

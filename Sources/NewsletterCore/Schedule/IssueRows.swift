@@ -4,7 +4,7 @@ import Foundation
 /// store implements them and draft, skip and approve are written once over them, with
 /// `IssueLifecycle` deciding (see `BounceRows`). What truly differs stays with the store: the
 /// PostgreSQL one takes the week's advisory lock first, as SQLite's single writer needs none.
-protocol IssueRows {
+protocol IssueRows: ClickRows {
     /// The week's issue row, without the comparisons it features.
     func issueRow(_ week: IssueWeek) async throws -> IssueRecord?
     /// The comparisons the week's issue features, in their order.
@@ -42,12 +42,14 @@ extension IssueRows {
         for (position, id) in draft.comparisonIDs.enumerated() {
             try await insertFeaturedComparison(id, week: draft.week, position: position)
         }
+        try await replaceTrackedLinks(draft.week, with: draft.links)
     }
 
     func recordSkipped(_ week: IssueWeek, reason: String, at time: Date) async throws {
         try await IssueLifecycle.skipping(week, over: try storedIssue(week), contentFixed: try contentFixed(week))
         try await upsertSkipped(week, reason: reason, at: time)
         try await deleteFeaturedComparisons(week)
+        try await deleteTrackedLinks(week)
     }
 
     func approve(_ week: IssueWeek, hash: String, at time: Date) async throws {

@@ -92,10 +92,11 @@ public enum VariantPlanner {
         [.everything] + readers.keys.filter { !$0.isEverything && readers[$0]! > 0 }.sorted()
     }
 
-    /// Renders every variant; `render` turns the restricted items into subject, HTML and text.
+    /// Renders every variant; `render` turns the variant's id and restricted items into subject,
+    /// HTML and text (as they are frozen: the hash is taken over what it returns).
     static func build(
         items: [IssueItem], aliases: TopicAliases, readers: [TopicChoice: Int],
-        render: ([IssueItem]) -> (subject: String, html: String, text: String)
+        render: (_ variant: String, [IssueItem]) -> (subject: String, html: String, text: String)
     ) -> FrozenVariants {
         let topics = items.map { aliases.topics(of: $0.stored.comparison) }
         var variants: [IssueVariant] = []
@@ -105,7 +106,7 @@ public enum VariantPlanner {
                 id: choice.variantID, choice: choice, readers: readers[choice] ?? 0,
                 comparisonIDs: chosen.map(\.stored.id))
             if !chosen.isEmpty {
-                let rendered = render(chosen)
+                let rendered = render(choice.variantID, chosen)
                 variant.subject = rendered.subject
                 variant.html = rendered.html
                 variant.text = rendered.text

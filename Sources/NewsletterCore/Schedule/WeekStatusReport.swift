@@ -37,6 +37,8 @@ public struct WeekStatusReport: Encodable, Sendable {
     public var bounceWarnings: [String] = []
     /// The processes sending this week now (a shared database's senders).
     public var senders: [Sender] = []
+    /// Each relay: how it stands and its share of the week's messages.
+    public var relays: [RelayStatus] = []
 
     public struct Sender: Encodable, Sendable {
         public var id: String
@@ -99,6 +101,8 @@ public struct WeekStatusReport: Encodable, Sendable {
             }, lastErrors: errors)
         report.bounces = bounces
         report.bounceWarnings = bounces.warnings
+        report.relays = try await RelayStatus.of(
+            week, configured: settings.smtp.relays(concurrency: 1).map(\.name), store: store, now: now)
         report.senders = try await store.liveSenders(week, at: now).map {
             Sender(
                 id: $0.sender.id.uuidString.lowercased(), host: $0.sender.host, pid: $0.sender.pid,
@@ -110,11 +114,8 @@ public struct WeekStatusReport: Encodable, Sendable {
 
     /// Each featured comparison's summary provider, from the frozen draft's issue.json.
     static func manifestProviders(_ manifest: String?) -> [Int64: String] {
-        guard let manifest, let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
-            let comparisons = object["comparisons"] as? [[String: Any]]
-        else { return [:] }
         var providers: [Int64: String] = [:]
-        for item in comparisons {
+        for item in IssueRecord.manifestComparisons(manifest) {
             if let id = (item["id"] as? NSNumber)?.int64Value, let summary = item["summary"] as? [String: Any],
                 let provider = summary["provider"] as? String
             {
@@ -165,6 +166,7 @@ public struct WeekStatusReport: Encodable, Sendable {
                 "  sender \(sender.id.prefix(8)) on \(sender.host) (pid \(sender.pid)): \(sender.claimed) claimed, \(sender.sent) sent, lease until \(sender.leaseDeadline.formatted(.iso8601))"
             )
         }
+        for relay in report.relays { lines.append("  relay \(relay.line)") }
         if let run = report.lastRun {
             lines.append(
                 "  last run: \(run.lastRunAt.formatted(.iso8601)) \(run.outcome)\(run.summary.map { ": \($0)" } ?? "")")

@@ -388,7 +388,7 @@ public struct WeeklyRun<Store: NewsletterStore, Fetcher: ResourceFetching>: Send
         observer?.stage("send", week: week)
         let mailer = Mailer(store: store, settings: delivery, logger: logger)
         do {
-            let summary = try await mailer.send(week, through: configuration.transport(for: week), observer: observer)
+            let summary = try await mailer.send(week, through: configuration.relays(for: week), observer: observer)
             if summary.complete { return .sent(summary, lateBy: lateBy) }
             return summary.leftToOtherSenders ? .leftToOtherSenders(summary) : .incomplete(summary)
         } catch DeliveryError.serverUnavailable(let reason, let summary) {

@@ -14,6 +14,11 @@ public struct ServerDependencies: Sendable {
     public var sendsEndpointMail = true
     /// False when the caller runs the store's pool already (a test's store, opened running).
     public var runsStorePool = true
+    /// The counter the redirect counts into; nil: one made from `tracking.flush_seconds`.
+    public var clicks: ClickCounter?
+    /// False leaves the click counter out of the services (nothing flushes it on its own), for
+    /// a route test that must not run a ServiceGroup (TestServer says why).
+    public var flushesClicks = true
 
     public init() {}
 }
@@ -47,9 +52,14 @@ public func buildApplication<Store: NewsletterStore>(
     let transport = components.endpointTransport()
     let wakeup = Wakeup()
     let providers = try settings.bounces.providers.webhooks(time: dependencies.time)
+    let clicks =
+        dependencies.clicks
+        ?? ClickCounter(
+            store: store, interval: .seconds(settings.server.clickFlushSeconds), time: dependencies.time,
+            logger: components.logger)
     let router = buildRouter(
         components: components, store: store, templates: templates, delivery: delivery, transport: transport,
-        wakeup: wakeup, providers: providers, dependencies: dependencies)
+        wakeup: wakeup, clicks: clicks, providers: providers, dependencies: dependencies)
     let queue = EndpointMailQueue(
         store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
         policy: settings.signup, logger: components.logger, wakeup: wakeup, metrics: dependencies.metrics)
@@ -57,6 +67,8 @@ public func buildApplication<Store: NewsletterStore>(
     var services: [any Service] = []
     if dependencies.runsStorePool, let runner = store.runner { services.append(runner) }
     if dependencies.sendsEndpointMail { services.append(queue) }
+    // After the store's pool, so it stops before it: its last flush on SIGTERM still has the store.
+    if dependencies.flushesClicks { services.append(clicks) }
     return Application(
         router: router, configuration: .init(address: address, serverName: "newsletter"),
         services: services,
@@ -67,7 +79,8 @@ public func buildApplication<Store: NewsletterStore>(
 /// webhook only with its own.
 func buildRouter<Store: NewsletterStore>(
     components: Components, store: Store, templates: TemplateSet, delivery: DeliverySettings,
-    transport: any MailTransport, wakeup: Wakeup, providers: [any ProviderWebhook], dependencies: ServerDependencies
+    transport: any MailTransport, wakeup: Wakeup, clicks: ClickCounter, providers: [any ProviderWebhook],
+    dependencies: ServerDependencies
 ) -> Router<EndpointRequestContext> {
     let settings = components.configuration
     let pages = PageRenderer(templates: templates, settings: settings.issue)
@@ -77,6 +90,10 @@ func buildRouter<Store: NewsletterStore>(
     SubscriberRoutes(
         store: store, pages: pages, server: settings.server, policy: settings.signup, metrics: metrics, wakeup: wakeup,
         time: dependencies.time
+    ).register(on: router)
+    ClickRoutes(
+        store: store, counter: clicks, readerKey: settings.clickReaderKey,
+        trustForwardedFor: settings.server.trustForwardedFor
     ).register(on: router)
     ArchiveRoutes(store: store, archive: ArchivePages(templates: templates, settings: settings.issue), pages: pages)
         .register(on: router)

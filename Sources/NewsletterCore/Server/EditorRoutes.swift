@@ -63,12 +63,15 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 counts[status] = try await store.subscriberCount(status: status)
             }
             let depth = try await store.endpointMailQueueDepth()
+            let relays = try await store.relayHealth()
+            let relayMessages = try await store.messagesPerRelay(nil)
             var headers = PageRenderer.headers(contentType: "text/plain; version=0.0.4; charset=utf-8")
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody(
-                    byteBuffer: ByteBuffer(string: metrics.render(queueDepth: depth, subscribers: counts))))
+                    byteBuffer: ByteBuffer(string: metrics.render(
+                                queueDepth: depth, subscribers: counts, relays: relays, relayMessages: relayMessages))))
         }
         // Every editor page and action behind one check: the token, and for posts the same site.
         let editor = router.group("/editor").add(middleware: EditorAccess<Context>(routes: self))
@@ -82,7 +85,8 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     "skipReason": issue.skipReason ?? "",
                 ]
             }
-            return editorPage("editor-issues", ["title": "Issues", "issues": rows, "empty": rows.isEmpty])
+            let values: [String: Any] = ["title": "Issues", "issues": rows, "empty": rows.isEmpty, "onIssues": true]
+            return editorPage("editor-issues", values.merging(try await navigation(current: nil)) { $1 })
         }
         editor.get("issues/:week") { request, context in
             let week = try weekParameter(context)
@@ -100,10 +104,11 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             let summaries = try await editableSummaries(issue, week: week)
             let pending = summaries.contains { $0["pendingNote"] != nil }
             let notice = request.uri.queryParameters.get("done").flatMap { Self.notices[$0] }
+            let navigation = try await navigation(current: week)
             return editorPage(
                 "editor-issue",
-                [
-                    "title": "\(week)", "week": week.description, "status": issue.status.rawValue,
+                navigation.merging([
+                    "title": "\(week)", "week": week.description, "onDraft": true, "hasLedger": !counts.isEmpty, "status": issue.status.rawValue,
                     "subject": issue.subject ?? "", "hash": issue.draftHash ?? "",
                     "shortHash": String((issue.draftHash ?? "").prefix(12)),
                     "approved": issue.approvedHash != nil && issue.approvedHash == issue.draftHash,
@@ -119,7 +124,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     "canTestSend": transport != nil && delivery != nil,
                     "hasVariants": (issue.variants?.variants.count ?? 1) > 1,
                     "variants": Self.variantColumns(issue.variants, sample: sample),
-                ])
+                ]) { $1 })
         }
         editor.post("issues/:week/approve") { request, context in
             do {
@@ -189,6 +194,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             }
         }
         registerSummaryEditing(on: editor)
+        registerReports(on: editor)
     }
 
     func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws

@@ -65,7 +65,10 @@ public final class EndpointMetrics: Sendable {
     }
 
     /// The exposition text, with gauges the caller read from the store.
-    public func render(queueDepth: Int, subscribers: [Subscriber.Status: Int]) -> String {
+    public func render(
+        queueDepth: Int, subscribers: [Subscriber.Status: Int], relays: [RelayHealthRecord] = [],
+        relayMessages: [RelayShare] = [], now: Date = Date()
+    ) -> String {
         let snapshot = state.withLock { $0 }
         var out = "# HELP newsletter_http_requests_total HTTP requests by route and status.\n"
         out += "# TYPE newsletter_http_requests_total counter\n"
@@ -82,7 +85,29 @@ public final class EndpointMetrics: Sendable {
         for status in Subscriber.Status.allCases {
             out += "newsletter_subscribers{status=\"\(status.rawValue)\"} \(subscribers[status] ?? 0)\n"
         }
+        out += Self.relayMetrics(relays, messages: relayMessages, now: now)
         return out
+    }
+
+    /// Each relay a send has used or marked down: up or not, failures in a row, messages accepted.
+    static func relayMetrics(_ health: [RelayHealthRecord], messages: [RelayShare], now: Date) -> String {
+        var names = health.map(\.name)
+        for share in messages where !names.contains(share.relay) { names.append(share.relay) }
+        guard !names.isEmpty else { return "" }
+        var up = "# HELP newsletter_relay_up Whether a relay is up (1) or marked down after failing (0).\n"
+        up += "# TYPE newsletter_relay_up gauge\n"
+        var failures = "# HELP newsletter_relay_failures A relay's failures in a row when it was last marked down.\n"
+        failures += "# TYPE newsletter_relay_failures gauge\n"
+        var sent = "# HELP newsletter_relay_messages_total Messages each relay accepted, all issues.\n"
+        sent += "# TYPE newsletter_relay_messages_total counter\n"
+        for name in names.sorted() {
+            let label = "{relay=\"\(escapeLabel(name))\"}"
+            let stood = health.first { $0.name == name }
+            up += "newsletter_relay_up\(label) \(stood?.isUp(at: now) ?? true ? 1 : 0)\n"
+            failures += "newsletter_relay_failures\(label) \(stood?.failures ?? 0)\n"
+            sent += "newsletter_relay_messages_total\(label) \(messages.first { $0.relay == name }?.messages ?? 0)\n"
+        }
+        return up + failures + sent
     }
 
     static func escapeLabel(_ value: String) -> String {

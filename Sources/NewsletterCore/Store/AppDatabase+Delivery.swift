@@ -154,7 +154,7 @@ extension AppDatabase: DeliveryLedger {
     }
 
     /// One UPDATE for a group of outcomes, joined to their rows by a VALUES list of
-    /// (subscriberId, state, messageId, reply); only rows still `sending` change, and a deferred
+    /// (subscriberId, state, messageId, reply, relay); only rows still `sending` change, and a deferred
     /// row keeps its messageId and sentAt.
     private static func recordGroup(
         _ records: ArraySlice<DeliveryRecord>, week: IssueWeek, at now: DatabaseValue, _ db: Database
@@ -164,16 +164,18 @@ extension AppDatabase: DeliveryLedger {
                 UPDATE delivery SET state = v.column2,
                     message_id = CASE v.column2 WHEN 'sent' THEN v.column3 ELSE message_id END,
                     last_reply = v.column4,
+                    relay = CASE v.column2 WHEN 'sent' THEN v.column5 ELSE relay END,
                     sent_at = CASE v.column2 WHEN 'sent' THEN ? ELSE sent_at END,
                     updated_at = ?
-                FROM (VALUES \(Array(repeating: "(?, ?, ?, ?)", count: records.count).joined(separator: ", "))) AS v
+                FROM (VALUES \(Array(repeating: "(?, ?, ?, ?, ?)", count: records.count).joined(separator: ", "))) AS v
                 WHERE delivery.week = ? AND delivery.subscriber_id = v.column1 AND delivery.state = 'sending'
                 """)
         var arguments: StatementArguments = [now, now]
         for record in records {
             switch record {
-            case .sent(let id, let messageID, let reply): arguments += [id, DeliveryState.sent, messageID, reply]
-            case .deferred(let id, let reply): arguments += [id, DeliveryState.deferred, nil, reply]
+            case .sent(let id, let messageID, let reply, let relay):
+                arguments += [id, DeliveryState.sent, messageID, reply, relay]
+            case .deferred(let id, let reply): arguments += [id, DeliveryState.deferred, nil, reply, nil]
             }
         }
         arguments += [week.description]
@@ -224,11 +226,11 @@ extension AppDatabase: DeliveryLedger {
     /// One sender at a time (send.lock) holds a SQLite ledger: nothing to hand back.
     public func finishDelivery(_ week: IssueWeek) async throws {}
 
-    /// One sender at a time works a SQLite ledger, so the list's bucket lives in its memory.
-    public func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) async throws -> Int {
-        listSendBucket.withLock { stored in
-            let taken = limit.take(wanted, stored: stored, now: time)
-            stored = (taken.tokens, taken.updated)
+    /// One sender at a time works a SQLite ledger, so the list's buckets live in its memory.
+    public func takeSendTokens(_ wanted: Int, limit: ListSendLimit, bucket: String, at time: Date) async throws -> Int {
+        sendBuckets.withLock { buckets in
+            let taken = limit.take(wanted, stored: buckets[bucket], now: time)
+            buckets[bucket] = (taken.tokens, taken.updated)
             return taken.granted
         }
     }

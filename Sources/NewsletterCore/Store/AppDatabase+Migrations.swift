@@ -160,6 +160,12 @@ extension AppDatabase {
         migrator.registerMigration("v9-topics", migrate: Self.migrateTopics)
         migrator.registerMigration("v10-archive", migrate: Self.migrateArchive)
         migrator.registerMigration("v11-snake-case", migrate: Self.renameToSnakeCase)
+        // AppDatabase+Clicks.swift.
+        migrator.registerMigration("v12-clicks", migrate: Self.migrateClicks)
+        // AppDatabase+Relays.swift.
+        migrator.registerMigration("v13-relays", migrate: Self.migrateRelays)
+        // AppDatabase+Reports.swift.
+        migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         // ProviderEventLedger.swift.
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
         return migrator

@@ -11,9 +11,9 @@ public final class AppDatabase: Sendable {
     /// Where the store reads the time it stamps, as the PostgreSQL store and the mailer do: the
     /// ledger compares these stamps with the mailer's (`claimDeliveries(runStarted:)`).
     let clock: any TimeSource
-    /// The list-wide send limit's bucket (`takeListSendTokens`): in memory, as one process at a
-    /// time sends from a SQLite store.
-    let listSendBucket = Mutex<(tokens: Double, updated: Date)?>(nil)
+    /// The list-wide send limits' buckets (`takeSendTokens`), by name: in memory, as one process
+    /// at a time sends from a SQLite store.
+    let sendBuckets = Mutex<[String: (tokens: Double, updated: Date)]>([:])
     /// Serializes this process's writes, so none lands inside another's open transaction
     /// (SQLiteRows.swift).
     let writeGate = AsyncGate()

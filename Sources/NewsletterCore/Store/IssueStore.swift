@@ -60,6 +60,8 @@ public struct IssueDraft: Sendable, Equatable {
     /// One variant per distinct topic choice among the readers; `subject`, `html` and `text`
     /// are the everything-variant's.
     public var variants: FrozenVariants?
+    /// The links `LinkRewriter` put in the HTML and text, stored with the draft.
+    public var links: [TrackedLink] = []
 
     public init(
         week: IssueWeek, subject: String, html: String, text: String, manifest: String, comparisonIDs: [Int64],

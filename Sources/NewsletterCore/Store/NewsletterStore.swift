@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// never how a backend keeps it. The commands get one from `StoreFactory.open` and pass it on
 /// as `some NewsletterStore`.
 public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, SubscriberStore,
-    SubscriberEndpointStore, SummaryStore, RunStore, TopicStore, BounceStore, ArchiveStore, ProviderEventLedger
+    SubscriberEndpointStore, SummaryStore, RunStore, TopicStore, BounceStore, ArchiveStore, ClickStore, RelayStore,
+    IssueReportStore, ProviderEventLedger
 {
     /// Where the store is, for messages (a password masked).
     var locationDescription: String { get }
@@ -91,7 +92,9 @@ public enum StoreFactory {
         case .sqlite(let path):
             return try await body(try openSQLite(path))
         case .postgres(let postgres):
-            return try await withPostgresStore(postgres, logger: logger, isolation: isolation) { try await body($0) }
+            return try await openPostgres(postgres, logger: logger).whileRunning(isolation: isolation) {
+                try await body($0)
+            }
         }
     }
 
@@ -102,11 +105,18 @@ public enum StoreFactory {
         case .sqlite(let path):
             return try openSQLite(path)
         case .postgres(let postgres):
-            do {
-                return try await PostgresStore.open(postgres, logger: logger)
-            } catch {
-                throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
-            }
+            return try await openPostgres(postgres, logger: logger)
+        }
+    }
+
+    /// Connects and migrates; a failure is a `StoreOpenError` with its exit status.
+    private static func openPostgres(_ location: PostgresLocation, logger: Logger) async throws(StoreOpenError)
+        -> PostgresStore
+    {
+        do {
+            return try await PostgresStore.open(location, logger: logger)
+        } catch {
+            throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
         }
     }
 

@@ -84,7 +84,7 @@ extension SQLiteRows: ProviderEventRows {
 
 extension PostgresStore: ProviderEventLedger {
     static let providerEventsMigration = Migration(
-        version: 6, name: "the providers' webhook event ids, against replays (SQLite: v15-provider-events)",
+        version: 9, name: "the providers' webhook event ids, against replays (SQLite: v15-provider-events)",
         statements: [
             """
             CREATE TABLE provider_event (

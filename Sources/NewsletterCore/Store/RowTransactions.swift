@@ -4,7 +4,8 @@ import Foundation
 /// transactions. Each public method below is one workflow in one transaction, for both
 /// stores; a store that needs more (PostgreSQL's typed refusals) defines its own, which wins.
 protocol RowTransactions: Sendable {
-    associatedtype Rows: EndpointRows & BounceRows & IssueRows & ComparisonSaveRows & TopicRows & ProviderEventRows
+    associatedtype Rows: EndpointRows & BounceRows & IssueRows & ComparisonSaveRows & TopicRows & ReportRows
+        & ProviderEventRows
     /// What the workflows stamp their rows with.
     var clock: any TimeSource { get }
     /// Runs `body` in one transaction: all of it or nothing.

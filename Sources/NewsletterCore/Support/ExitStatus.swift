@@ -48,6 +48,11 @@ extension IssueStoreError: ExitStatusProviding {
     public var exitStatus: ExitStatus { .partialFailure }
 }
 
+/// A report on a week with no issue: nothing else was asked (exit status 1).
+extension ReportError: ExitStatusProviding {
+    public var exitStatus: ExitStatus { .partialFailure }
+}
+
 /// The bounce mailbox could not be read (exit status 69).
 extension MailboxError: ExitStatusProviding {
     public var exitStatus: ExitStatus { .mailServerUnavailable }

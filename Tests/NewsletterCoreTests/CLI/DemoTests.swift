@@ -67,6 +67,7 @@ struct DemoTests {
         // status: the frozen draft, not approved, and the two example comparisons in it.
         #expect(run.stdout.contains("\(Self.week)  draft"), "\(run.stdout)")
         #expect(run.stdout.contains("NOT approved"))
+        #expect(run.stdout.contains("after the send, `newsletter report --week \(Self.week)`"), "\(run.stdout)")
 
         let outbox = directory.appendingPathComponent("outbox/\(Self.week)")
         for file in ["preview.html", "preview.txt", "issue.json"] {

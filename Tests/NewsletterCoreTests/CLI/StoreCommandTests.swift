@@ -91,7 +91,16 @@ struct StoreCommandTests {
             client: ClientInfo(address: "192.0.2.1", userAgent: "test"),
             policy: SignupPolicy(), at: time)
         _ = try await store.newUnsubscribeToken(subscriberID: 1, at: time)
-        _ = try await store.prepareDelivery(try IssueWeek(parsing: "2026-W48"), addSubscribers: true)
+        let week = try IssueWeek(parsing: "2026-W48")
+        _ = try await store.prepareDelivery(week, addSubscribers: true)
+        // One copy sent through a named relay, and that relay's health.
+        let claimed = try await store.claimDeliveries(week, limit: 1, runStarted: time)
+        try await store.recordDeliveries(
+            week, [.sent(subscriberID: claimed[0].subscriber.id, messageID: "<m1@x>", reply: "250 ok", relay: "ses")])
+        try await store.recordRelayHealth(
+            RelayHealthRecord(
+                name: "postmark", downUntil: time.addingTimeInterval(40), failures: 2, lastError: "421 busy",
+                updatedAt: time))
         return store
     }
 
@@ -106,7 +115,7 @@ struct StoreCommandTests {
         // Every table, counted on both sides by their own tools, under the one name both use.
         for table in [
             "comparison", "take", "comparison_tool", "topic", "comparison_topic", "subscriber", "consent",
-            "subscriber_token", "endpoint_mail", "delivery",
+            "subscriber_token", "endpoint_mail", "delivery", "relay_health",
         ] {
             let expected = try await sqliteValue("SELECT COUNT(*) FROM \(table)")
             #expect((Int(expected) ?? 0) > 0, "the fixture has rows in \(table)")
@@ -135,6 +144,9 @@ struct StoreCommandTests {
             let original = try await sqlite.comparison(id: summary.id)
             #expect(try await store.comparison(id: summary.id) == original, "comparison \(summary.id)")
         }
+        // Which relay took each message, and how each relay stood.
+        #expect(try await store.messagesPerRelay(try IssueWeek(parsing: "2026-W48")) == [RelayShare(relay: "ses", messages: 1)])
+        #expect(try await store.relayHealth() == (try await sqlite.relayHealth()))
         let added = try await store.addSubscriber(email: "later@example.org", name: nil, status: .confirmed)
         #expect(added.id > 41)
 

@@ -247,7 +247,7 @@ struct LedgerCommitterTests {
         func recordSkipped(_ week: IssueWeek, subscriberID: Int64, reason: String) throws {}
         func finishDelivery(_ week: IssueWeek) throws {}
         func ensureClaimsHeld(_ week: IssueWeek) throws {}
-        func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) throws -> Int { wanted }
+        func takeSendTokens(_ wanted: Int, limit: ListSendLimit, bucket: String, at time: Date) throws -> Int { wanted }
         func deliveryCounts(_ week: IssueWeek) throws -> [DeliveryState: Int] { [:] }
         var admitsConcurrentSenders: Bool { false }
         func liveSenders(_ week: IssueWeek, at time: Date) throws -> [SenderStatus] { [] }

@@ -62,8 +62,11 @@ struct ApplicationBuildTests {
             }(), logger: .init(label: "test"))
         let app = try buildApplication(components: components, store: store)
         #expect(app.services.contains { $0 is EndpointMailQueue<AppDatabase> })
+        // The click counter too, so that SIGTERM flushes it.
+        #expect(app.services.contains { $0 is ClickCounter })
         var quiet = ServerDependencies()
         quiet.sendsEndpointMail = false
+        quiet.flushesClicks = false
         #expect(try buildApplication(components: components, store: store, dependencies: quiet).services.isEmpty)
     }
 

@@ -133,7 +133,12 @@ import Testing
             if pid == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         let launched = try #require(pid)
-        let seen = try await Blocking.run { runtime.processIdentifier }
+        // The child can write its pid before the parent's spawn returns and records it.
+        var seen = runtime.processIdentifier
+        for _ in 0..<30_000 where seen == nil {
+            try await Task.sleep(for: .milliseconds(10))
+            seen = runtime.processIdentifier
+        }
         #expect(seen == launched, "the process being started is visible while it starts")
         try await Blocking.run { runtime.stop(graceSeconds: 0) }
         do {

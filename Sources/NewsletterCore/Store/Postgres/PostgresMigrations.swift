@@ -44,6 +44,12 @@ extension PostgresStore {
         listSendLimitMigration,
         // PostgresStore+Leases.swift.
         pendingQueueMigration,
+        // PostgresStore+Clicks.swift.
+        clicksMigration,
+        // PostgresStore+Relays.swift.
+        relaysMigration,
+        // PostgresStore+Reports.swift.
+        reportsMigration,
         // ProviderEventLedger.swift.
         providerEventsMigration,
     ]

@@ -193,18 +193,21 @@ extension PostgresStore: DeliveryLedger {
         var states: [String] = []
         var messageIDs: [String] = []
         var replies: [String] = []
+        var relays: [String] = []
         for record in records {
             switch record {
-            case .sent(let id, let messageID, let reply):
+            case .sent(let id, let messageID, let reply, let relay):
                 ids.append(id)
                 states.append(DeliveryState.sent.rawValue)
                 messageIDs.append(messageID)
                 replies.append(reply)
+                relays.append(relay ?? "")
             case .deferred(let id, let reply):
                 ids.append(id)
                 states.append(DeliveryState.deferred.rawValue)
                 messageIDs.append("")
                 replies.append(reply)
+                relays.append("")
             }
         }
         let now = clock.now()
@@ -216,8 +219,10 @@ extension PostgresStore: DeliveryLedger {
                 """
                 UPDATE delivery d SET state = r.state, message_id = COALESCE(NULLIF(r.message_id, ''), d.message_id),
                     last_reply = r.reply, sent_at = CASE WHEN r.state = 'sent' THEN \(now) ELSE d.sent_at END,
+                    relay = CASE WHEN r.state = 'sent' THEN NULLIF(r.relay, '') ELSE d.relay END,
                     updated_at = \(now), lease_owner = NULL, lease_deadline = NULL
-                FROM UNNEST(\(ids), \(states), \(messageIDs), \(replies)) AS r(id, state, message_id, reply)
+                FROM UNNEST(\(ids), \(states), \(messageIDs), \(replies), \(relays))
+                    AS r(id, state, message_id, reply, relay)
                 WHERE d.week = \(week.description) AND d.subscriber_id = r.id AND d.state = 'sending'
                   AND d.lease_owner = \(sender.id)
                 RETURNING d.state

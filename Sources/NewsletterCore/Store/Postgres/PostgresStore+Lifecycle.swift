@@ -65,21 +65,3 @@ extension PostgresStore {
         return try await store.whileRunning(isolation: isolation, body)
     }
 }
-
-extension StoreFactory {
-    /// The PostgreSQL half of the factory's structured entry point: opens (connects and
-    /// migrates, so a wrong URL or password says so before anything else, as a
-    /// `StoreOpenError` with its exit status) and runs `body` while the store's pool runs.
-    public static func withPostgresStore<T>(
-        _ location: PostgresLocation, logger: Logger, isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresStore) async throws -> T
-    ) async throws -> T {
-        let store: PostgresStore
-        do {
-            store = try await PostgresStore.open(location, logger: logger)
-        } catch {
-            throw StoreOpenError(description: "\(error)", exitStatus: error.exitStatus)
-        }
-        return try await store.whileRunning(isolation: isolation, body)
-    }
-}

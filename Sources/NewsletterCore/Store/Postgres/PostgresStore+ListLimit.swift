@@ -16,20 +16,20 @@ extension PostgresStore: ListSendQuota {
 
     /// Every sender takes from the same row, under its row lock: the grants of all senders
     /// together never exceed what the bucket refilled (the core's `ListSendLimit.take`).
-    public func takeListSendTokens(_ wanted: Int, limit: ListSendLimit, at time: Date) async throws -> Int {
+    public func takeSendTokens(_ wanted: Int, limit: ListSendLimit, bucket: String, at time: Date) async throws -> Int {
         guard wanted > 0 else { return 0 }
         return try await transaction { connection in
             try await connection.run(
                 """
-                INSERT INTO list_send_bucket (name, tokens, updated_at) VALUES ('list', \(limit.burst), \(time))
+                INSERT INTO list_send_bucket (name, tokens, updated_at) VALUES (\(bucket), \(limit.burst), \(time))
                 ON CONFLICT (name) DO NOTHING
                 """)
             let (tokens, updated) = try await connection.rows(
-                "SELECT tokens, updated_at FROM list_send_bucket WHERE name = 'list' FOR UPDATE"
+                "SELECT tokens, updated_at FROM list_send_bucket WHERE name = \(bucket) FOR UPDATE"
             ).first!.decode((Double, Date).self)
             let taken = limit.take(wanted, stored: (tokens, updated), now: time)
             try await connection.run(
-                "UPDATE list_send_bucket SET tokens = \(taken.tokens), updated_at = \(taken.updated) WHERE name = 'list'"
+                "UPDATE list_send_bucket SET tokens = \(taken.tokens), updated_at = \(taken.updated) WHERE name = \(bucket)"
             )
             return taken.granted
         }

@@ -14,6 +14,7 @@ public enum StoreCopy {
         "comparison", "comparison_tool", "take", "missing_take", "topic", "comparison_topic", "issue",
         "issue_comparison", "subscriber", "subscriber_topic", "delivery", "subscriber_token", "consent",
         "endpoint_mail", "summary", "summary_override", "run_week", "editor_preview", "verp_token", "bounce_event",
+        "issue_link", "issue_link_reader", "relay_health",
         "provider_event",
     ]
 

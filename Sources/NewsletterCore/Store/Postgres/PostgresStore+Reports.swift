@@ -1,0 +1,69 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    /// The SQLite store's `v14-reports`, under the same name.
+    static let reportsMigration = Migration(
+        version: 8, name: "the consent trail by event and time, for the reports",
+        statements: ["CREATE INDEX consent_event_at ON consent (event, at)"])
+}
+
+/// The reports' reads in PostgreSQL.
+extension PostgresSession: ReportRows {
+    func sentSpan(_ week: IssueWeek) async throws -> DateInterval? {
+        guard
+            let row = try await rows(
+                "SELECT MIN(sent_at), MAX(sent_at) FROM delivery WHERE week = \(week.description) AND state = 'sent'"
+            ).first,
+            case let (first?, last?) = try row.decode((Date?, Date?).self)
+        else { return nil }
+        return DateInterval(start: first, end: max(first, last))
+    }
+
+    func sentPerBucket(_ week: IssueWeek, start: Int64, width: Int64) async throws -> [Int: Int] {
+        // Whole seconds, as SQLite's strftime('%s') gives: the buckets agree.
+        var counts: [Int: Int] = [:]
+        for row in try await rows(
+            """
+            SELECT ((floor(extract(epoch FROM sent_at))::bigint - \(start)) / \(width))::bigint AS bucket, COUNT(*)
+            FROM delivery WHERE week = \(week.description) AND state = 'sent' AND sent_at IS NOT NULL GROUP BY bucket
+            """)
+        {
+            let (bucket, count) = try row.decode((Int64, Int).self)
+            counts[Int(bucket), default: 0] += count
+        }
+        return counts
+    }
+
+    func unsubscribedRecipients(_ week: IssueWeek, within window: DateInterval) async throws -> Int {
+        try await rows(
+            """
+            SELECT COUNT(DISTINCT c.subscriber_id) FROM consent c
+            JOIN delivery d ON d.subscriber_id = c.subscriber_id AND d.week = \(week.description) AND d.state = 'sent'
+            WHERE c.event = 'unsubscribe' AND c.at >= \(window.start) AND c.at < \(window.end)
+            """
+        ).first?.decode(Int.self) ?? 0
+    }
+
+    func consentEvents(_ events: [String], within window: DateInterval) async throws -> Int {
+        try await rows(
+            """
+            SELECT COUNT(*) FROM consent
+            WHERE event = ANY(\(events)) AND at >= \(window.start) AND at < \(window.end)
+            """
+        ).first?.decode(Int.self) ?? 0
+    }
+
+    func subscribersMarkedBounced(within window: DateInterval) async throws -> Int {
+        try await rows(
+            """
+            SELECT COUNT(DISTINCT subscriber_id) FROM bounce_event
+            WHERE effect LIKE 'bounced%' AND received_at >= \(window.start) AND received_at < \(window.end)
+            """
+        ).first?.decode(Int.self) ?? 0
+    }
+
+    func confirmedSubscribers() async throws -> Int {
+        try await rows("SELECT COUNT(*) FROM subscriber WHERE status = 'confirmed'").first?.decode(Int.self) ?? 0
+    }
+}
