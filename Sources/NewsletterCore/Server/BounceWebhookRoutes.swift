@@ -96,10 +96,7 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
                 case .refused(let reason): answer.refused.append(.init(id: event.id, reason: reason))
                 }
             }
-            let data = try JSONEncoder().encode(answer)
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            return Self.json(status: .ok, answer)
         }
     }
 
@@ -125,11 +122,8 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
         return Array(SHA256.hash(data: Data(presented.utf8))) == Array(SHA256.hash(data: Data(token.utf8)))
     }
 
-    static func json(status: HTTPResponse.Status, _ object: [String: String]) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        let data = (try? JSONEncoder().encode(object)) ?? Data()
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    static func json(status: HTTPResponse.Status, _ object: some Encodable) -> Response {
+        jsonResponse(status: status, object)
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -125,9 +125,14 @@ public struct ProviderWebhookRoutes<Store: BounceStore & ProviderEventLedger>: S
     }
 
     static func json(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        let data = (try? JSONEncoder().encode(value)) ?? Data()
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        jsonResponse(status: status, value)
     }
+}
+
+/// A JSON answer, as both webhooks give them.
+func jsonResponse(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    let data = (try? JSONEncoder().encode(value)) ?? Data()
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
 }
