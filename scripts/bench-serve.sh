@@ -6,6 +6,9 @@
 #   BENCH_EVENTS SendGrid events, each batch signed with ECDSA P-256 and checked, each event's id
 #   claimed against replays and the event recorded by the bounce rule), and GET /healthz, a
 #   route that does no work on the same server: the ceiling.
+# Then the editor's report on an issue sent to BENCH_REPORT_SUBSCRIBERS (100,000) subscribers
+#   (scripts/seed_sent_issue.py) and the charts page over its store, one request at a time
+#   (BENCH_REPORT_REQUESTS, 21): median and slowest time to the last byte (the aim: 200 ms).
 # Prints requests/s and p99 latency (medians of BENCH_RUNS runs) and each route's share of the
 # ceiling. wrk and the server share the machine's cores.
 # BENCH_PROFILE=ROUTE (healthz, subscribe or unsubscribe) also samples the server with perf
@@ -30,8 +33,9 @@ fi
 
 work=$(mktemp -d)
 server_pid=
+report_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in $server_pid $report_pid; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -194,3 +198,31 @@ printf '\n%s subscribers stored by the run.\n' "$subscribers"
 printf 'Provider events ingested with signatures checked: %s events/s (%s batches/s of %s).\n' \
   "$(( rps[sendgrid] * events_per_batch ))" "${rps[sendgrid]}" "$events_per_batch"
 profile_report
+
+# The report on a large sent issue, from a store of its own: the list above stays the routes'.
+report_subscribers=${BENCH_REPORT_SUBSCRIBERS:-100000}
+report_requests=${BENCH_REPORT_REQUESTS:-21}
+report_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/report"
+sed "s|127.0.0.1:$port|127.0.0.1:$report_port|" "$work/newsletter.toml" > "$work/report/newsletter.toml"
+nlr() { local command=$1; shift; (cd "$work/report" && "$bin" "$command" --config newsletter.toml --log-level error "$@"); }
+nlr ingest "$PWD/examples/" >/dev/null
+nlr preview --week 2026-W47 >/dev/null
+nlr approve --week 2026-W47 >/dev/null
+python3 scripts/seed_sent_issue.py "$work/report/data/newsletter.sqlite" 2026-W47 "$report_subscribers"
+(cd "$work/report" && exec env NEWSLETTER_EDITOR_TOKEN=bench-editor "$bin" serve --config newsletter.toml \
+  --log-level error --port "$report_port") & report_pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$report_port/healthz" >/dev/null && break; sleep 0.1; done
+# Milliseconds to the last byte of each of $report_requests requests, one after another: "median slowest".
+page_times() {
+  for _ in $(seq "$report_requests"); do
+    curl -sf -o /dev/null -u editor:bench-editor -w '%{time_total}\n' "http://127.0.0.1:$report_port$1"
+  done | awk '{ printf "%.1f\n", $1 * 1000 }' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[NR] }'
+}
+read -r report_median report_slowest <<< "$(page_times /editor/issues/2026-W47/report)"
+read -r charts_median charts_slowest <<< "$(page_times /editor/reports)"
+printf '\nThe editor'"'"'s pages over an issue sent to %s subscribers (%s requests each, one at a time)\n\n' \
+  "$report_subscribers" "$report_requests"
+printf '| page | median | slowest |\n| --- | --- | --- |\n'
+printf '| `GET /editor/issues/2026-W47/report` | %s ms | %s ms |\n' "$report_median" "$report_slowest"
+printf '| `GET /editor/reports` (12 weeks) | %s ms | %s ms |\n' "$charts_median" "$charts_slowest"
