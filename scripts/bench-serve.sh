@@ -2,10 +2,13 @@
 # make bench-serve: `newsletter serve` under wrk on loopback, in one run:
 #   POST /subscribe (a new address each request: a subscriber row, a consent row and a queued
 #   confirmation, committed to SQLite in WAL mode, with the queue sending .eml files meanwhile),
-#   POST /unsubscribe/TOKEN (a write transaction each time), POST /webhooks/sendgrid (batches of
-#   BENCH_EVENTS SendGrid events, each batch signed with ECDSA P-256 and checked, each event's id
-#   claimed against replays and the event recorded by the bounce rule), and GET /healthz, a
-#   route that does no work on the same server: the ceiling.
+#   POST /unsubscribe/TOKEN (a write transaction each time), GET /r/ID (a tracked link of the
+#   sent issue: the redirect with its click counted in memory, flushed to the store every
+#   tracking.flush_seconds), POST /webhooks/sendgrid (batches of BENCH_EVENTS SendGrid events,
+#   each batch signed with ECDSA P-256 and checked, each event's id claimed against replays and
+#   the event recorded by the bounce rule), and GET /healthz, a route that does no work on the
+#   same server: the ceiling. After the runs the server is stopped with SIGTERM and the clicks
+#   stored are checked against the redirects wrk saw answered: a clean stop loses none.
 # Then the editor's report on an issue sent to BENCH_REPORT_SUBSCRIBERS (100,000) subscribers
 #   (scripts/seed_sent_issue.py) and the charts page over its store, one request at a time
 #   (BENCH_REPORT_REQUESTS, 21): median and slowest time to the last byte (the aim: 200 ms).
@@ -63,6 +66,12 @@ nls add bench-leaver@example.org >/dev/null
 nl send --week 2026-W47 >/dev/null
 token=$(grep -ho "unsubscribe/[A-Za-z0-9_-]\{43\}" "$work"/outbox/2026-W47/messages/*.eml | head -1 | cut -d/ -f2)
 [ -n "$token" ] || { echo "bench-serve: no unsubscribe token found in the sent issue" >&2; exit 1; }
+# A tracked link of the sent issue (tracking.clicks = "aggregate", the default).
+link=$(grep -ho "/r/[a-z2-7]\{12\}" "$work"/outbox/2026-W47/messages/*.eml | head -1 | cut -d/ -f3)
+[ -n "$link" ] || { echo "bench-serve: no tracked link found in the sent issue" >&2; exit 1; }
+stored_clicks() {
+  sqlite3 "$work/data/newsletter.sqlite" "SELECT COALESCE(SUM(clicks + scanner_clicks), 0) FROM issue_link"
+}
 
 # The provider events' key: the server checks every batch with its public half.
 events_per_batch=${BENCH_EVENTS:-50}
@@ -127,9 +136,10 @@ measure() {
   [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" "http://127.0.0.1:$port$path" | awk '
     /Requests\/sec:/ { rps = $2 }
+    / requests in / { total = $1 }
     /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; p99 = v }
     / Non-2xx or 3xx responses:/ { bad = $5 }
-    END { if (bad > 0) { print "bench-serve: " bad " error responses" > "/dev/stderr"; exit 1 }; printf "%.0f %.2f\n", rps, p99 }'
+    END { if (bad > 0) { print "bench-serve: " bad " error responses" > "/dev/stderr"; exit 1 }; printf "%.0f %.2f %d\n", rps, p99, total }'
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 profile_route=${BENCH_PROFILE:-}
@@ -164,7 +174,7 @@ profile_report() {
 }
 
 declare -A rps p99
-for route in healthz subscribe unsubscribe sendgrid; do
+for route in healthz subscribe unsubscribe redirect sendgrid; do
   results=()
   profile_start "$route"
   for _ in $(seq "$runs"); do
@@ -172,29 +182,41 @@ for route in healthz subscribe unsubscribe sendgrid; do
       healthz) results+=("$(measure /healthz)") ;;
       subscribe) results+=("$(measure /subscribe "$work/subscribe.lua")") ;;
       unsubscribe) results+=("$(measure "/unsubscribe/$token" "$work/unsubscribe.lua")") ;;
+      redirect) results+=("$(measure "/r/$link")") ;;
       sendgrid) sendgrid_batches; results+=("$(measure /webhooks/sendgrid "$work/sendgrid.lua")") ;;
     esac
   done
   profile_stop
   rps[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f1 | median)
   p99[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f2 | median)
+  if [ "$route" = redirect ]; then answered=$(printf '%s\n' "${results[@]}" | cut -d' ' -f3 | paste -sd+ | bc); fi
 done
+# A clean stop writes every click counted: none of the redirects wrk saw answered is lost.
+kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+stored=$(stored_clicks)
 subscribers=$(nls list | wc -l)
 
 printf '\n`newsletter serve` on loopback, wrk -t2 -c%s -d%s, median of %s runs (%s cores shared with wrk)\n\n' \
   "$connections" "$duration" "$runs" "$(nproc)"
 printf '| route | requests/s | p99 latency | share of the ceiling |\n| --- | --- | --- | --- |\n'
-for route in healthz subscribe unsubscribe sendgrid; do
+for route in healthz subscribe unsubscribe redirect sendgrid; do
   case $route in
     healthz) label='`GET /healthz` (no work: the ceiling)' ;;
     subscribe) label='`POST /subscribe` (new address, durable)' ;;
     unsubscribe) label='`POST /unsubscribe/TOKEN` (durable)' ;;
+    redirect) label='`GET /r/ID` (302, click counted)' ;;
     sendgrid) label="\`POST /webhooks/sendgrid\` (signed batches of $events_per_batch events)" ;;
   esac
   share=$(awk -v a="${rps[$route]}" -v b="${rps[healthz]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')
   printf '| %s | %s | %s ms | %s |\n' "$label" "${rps[$route]}" "${p99[$route]}" "$share"
 done
 printf '\n%s subscribers stored by the run.\n' "$subscribers"
+printf '%s redirects answered to wrk, %s clicks stored after SIGTERM (at most %s more: requests in flight when wrk stopped).\n' \
+  "$answered" "$stored" "$connections"
+if [ "$stored" -lt "$answered" ]; then
+  echo "bench-serve: $((answered - stored)) clicks lost on a clean stop" >&2
+  exit 1
+fi
 printf 'Provider events ingested with signatures checked: %s events/s (%s batches/s of %s).\n' \
   "$(( rps[sendgrid] * events_per_batch ))" "${rps[sendgrid]}" "$events_per_batch"
 profile_report

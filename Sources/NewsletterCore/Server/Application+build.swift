@@ -30,7 +30,11 @@ public enum ServerTemplates {
         "pages/signup.html", "pages/check-inbox.html", "pages/confirm.html", "pages/confirmed.html",
         "pages/unsubscribe.html", "pages/unsubscribed.html", "pages/preferences.html", "pages/message.html",
     ]
-    public static let editorPages = ["pages/editor-issues.html", "pages/editor-issue.html"]
+    /// The editor's pages and the parts they share (layout, chart).
+    public static let editorPages = [
+        "pages/editor-issues.html", "pages/editor-issue.html", "pages/editor-report.html", "pages/editor-reports.html",
+        "pages/editor-head.html", "pages/editor-foot.html", "pages/editor-chart.html",
+    ]
     /// Confirmations and welcomes, sent by the endpoint mail queue.
     public static let endpointMail = ["confirmation", "welcome"].flatMap {
         ["mail/\($0).txt", "mail/\($0).html", "mail/\($0)-subject.txt"]
