@@ -16,6 +16,9 @@
 #   8. PostgreSQL restarted (`pg_ctl restart -m fast`) mid-send, then sends until done;
 #   9. a sender SIGSTOPped past its lease while another takes its rows, then SIGCONTed: it must
 #      record nothing over the new owner; what it had in flight is the only duplicate.
+#  10. three relays ([[smtp.relays]], scripts/reliability/relay_smtp.py on aiosmtpd): one killed
+#      with -9 mid-send, one answering 421 to MAIL FROM for a while, one healthy; the ledger must
+#      name, for each copy, a relay that received it (scripts/reliability/relays.py).
 # Copies are counted from what the peer received, never from newsletter's own ledger. Prints a
 # table; exits 1 if anyone was lost or a check failed.
 #
@@ -576,6 +579,79 @@ scenario_pg_stalled_sender() {
     fi
 }
 
+scenario_three_relays() {
+    local name="10 three relays: kill -9, 421"
+    log "$name"
+    local dir=$root/relays relay port ports=()
+    mkdir -p "$dir"
+    touch "$dir/busy.flag"  # the busy relay answers 421 while this exists
+    for relay in steady busy doomed; do
+        "$peers_python" scripts/reliability/relay_smtp.py --name "$relay" --log "$dir/$relay.log" \
+            --busy-while "$([ "$relay" = busy ] && echo "$dir/busy.flag" || echo "$dir/never")" \
+            >"$dir/$relay.port" 2>"$dir/$relay.err" &
+        pids+=("$!")
+        eval "${relay}_pid=$!"
+        disown "$!"
+        for _ in $(seq 600); do [ -s "$dir/$relay.port" ] && break; sleep 0.1; done
+        port=$(head -1 "$dir/$relay.port")
+        wait_port "$port" || { fail_row "$name" "relay $relay did not start: $(tail -3 "$dir/$relay.err")"; return; }
+        ports+=("$port")
+        touch "$dir/$relay.log"
+    done
+    prepare relays "${ports[0]}"
+    # The one smtp.url becomes three relays of one priority, each paced so the send lasts a few
+    # seconds: long enough to kill one in and to keep one busy.
+    sed -i '/^url = "smtp:/d' "$work/newsletter.toml"
+    local index=0
+    for relay in steady busy doomed; do
+        printf '[[smtp.relays]]\nname = "%s"\nurl = "smtp://127.0.0.1:%s"\nallow_plaintext = true\nmessages_per_second = 300\nconnections = 4\n' \
+            "$relay" "${ports[$index]}" >>"$work/newsletter.toml"
+        index=$((index + 1))
+    done
+    "$bin" run --config "$work/newsletter.toml" --week "$week" >>"$work/runs.log" 2>&1 &
+    local run=$!
+    pids+=("$run")
+    # Points in the work, not times: the doomed relay dies once it has taken 150 copies, and the
+    # busy one stops answering 421 once the steady one has taken 600.
+    local killed_at=- busy_until=-
+    while kill -0 "$run" 2>/dev/null; do
+        if [ "$killed_at" = - ] && [ "$(wc -l <"$dir/doomed.log")" -ge 150 ]; then
+            kill -9 "$doomed_pid"
+            killed_at=$(wc -l <"$dir/doomed.log")
+        fi
+        if [ "$busy_until" = - ] && [ "$(wc -l <"$dir/steady.log")" -ge 600 ]; then
+            rm -f "$dir/busy.flag"
+            busy_until=$(wc -l <"$dir/steady.log")
+        fi
+        sleep 0.05
+    done
+    wait "$run"
+    local first=$?
+    kill -9 "$doomed_pid" 2>/dev/null
+    rm -f "$dir/busy.flag"
+    local statuses=$first
+    [ "$first" -eq 0 ] || statuses="$first $(run_until_done 4)"
+    local check
+    check=$(python3 scripts/reliability/relays.py --db "$db" --week "$week" --log "$dir/steady.log" \
+        --log "$dir/busy.log" --log "$dir/doomed.log" 2>>"$work/tally.log")
+    local check_status=$?
+    local refusals
+    refusals=$(grep -c "relay down" "$work/runs.log")
+    record "$name" \
+        "doomed killed after $killed_at copies, busy answered 421 until steady had $busy_until; $refusals relay-down events; runs exited: $statuses; the ledger: $check; duplicates allowed: the killed relay's 4 connections" \
+        --log "$dir/steady.log" --log "$dir/busy.log" --log "$dir/doomed.log"
+    local duplicates
+    duplicates=$(cut -d'|' -f4 <<<"${rows[-1]}")
+    if [ "${duplicates:-0}" -gt 4 ]; then
+        failures=$((failures + 1))
+        rows[-1]="${rows[-1]}; FAILED: more duplicates than the killed relay's 4 connections had in flight"
+    fi
+    if [ "$check_status" -ne 0 ] || [ "$killed_at" = - ]; then
+        failures=$((failures + 1))
+        rows[-1]="${rows[-1]}; FAILED: $([ "$killed_at" = - ] && echo "the doomed relay was never killed mid-send; ")$(tr '\n' ' ' <"$work/tally.log")"
+    fi
+}
+
 started=$(date +%s)
 log "seed $seed, $subscribers subscribers, $bin"
 # RELIABILITY_ONLY="2 6" runs just those scenarios.
@@ -590,6 +666,7 @@ want 6 && scenario_bounces
 want 7 && scenario_pg_three_senders
 want 8 && scenario_pg_restart
 want 9 && scenario_pg_stalled_sender
+want 10 && scenario_three_relays
 
 printf '\nnewsletter reliability suite: %d subscribers per scenario, seed %s, %d s\n\n' \
     "$subscribers" "$seed" "$(($(date +%s) - started))"

@@ -334,9 +334,12 @@ public struct Mailer<Store: DeliveryLedger & IssueStore & RelayStore>: Sendable 
         let messageID: String
         do {
             let address = try MailAddress(subscriber.email, displayName: subscriber.name)
-            let personalization = Personalization(
+            var personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
+            if let key = settings.clickReaderKey {
+                personalization.clickReader = "/" + key.token(subscriberID: subscriber.id, week: week)
+            }
             let encoded = try encoders.encoder(for: content).message(
                 to: address, personalization: personalization, includeHTML: subscriber.format == .html,
                 date: time.now())
@@ -351,6 +354,15 @@ public struct Mailer<Store: DeliveryLedger & IssueStore & RelayStore>: Sendable 
             outcome = try sendWithRetries(
                 encoded.bytes, from: envelopeFrom, to: address.address, reference: "\(subscriber.id)",
                 session: try connection.sessionForNextMessage(), relay: relay.name, buckets: buckets)
+            // Transmitted whole and never confirmed: the relay went silent or died under it (a
+            // timeout is a relay failing). With another relay up, the message goes back to
+            // pending for it rather than count as sent: it may arrive twice (it was in flight),
+            // but is never lost with a dead relay. With none, it counts as sent, unconfirmed.
+            if case .sent(let reply) = outcome, reply.hasPrefix(SMTPTransport.unconfirmed),
+                pool.anotherRelayIsUp(besides: connection.relay)
+            {
+                throw TransportUnavailable(reason: "\(relay.name): \(reply)")
+            }
         } catch let error as MailError {
             // A stored address or name that cannot go into a message: permanent for this recipient.
             // A bad address is a hard bounce (5.1.3, as a receiver would say); a name that cannot

@@ -207,6 +207,14 @@ final class RelayPool: Sendable {
         }
     }
 
+    /// Whether a relay other than `index` is up now.
+    func anotherRelayIsUp(besides index: Int) -> Bool {
+        state.withLock { state in
+            let now = time.uptime()
+            return state.slots.indices.contains { $0 != index && state.slots[$0].health.isUp(at: now) }
+        }
+    }
+
     /// How relay `index` stands, as the store keeps it: times on the wall clock.
     func record(_ index: Int) -> RelayHealthRecord {
         let (health, uptime, now) = state.withLock { ($0.slots[index].health, time.uptime(), time.now()) }

@@ -30,6 +30,8 @@ public struct SMTPTransport: MailTransport {
 
     public var settings: Settings
     public var name: String { "smtp" }
+    /// How the reply of a message transmitted whole but never confirmed begins.
+    public static let unconfirmed = "unconfirmed:"
 
     public init(settings: Settings) {
         self.settings = settings
@@ -170,7 +172,9 @@ public struct SMTPTransport: MailTransport {
                 // No answer to "." (timeout, dropped): the server may well have taken it. Sending it
                 // again could deliver it twice, so it counts as sent, marked unconfirmed.
                 return .sent(
-                    reply: "unconfirmed: the message was transmitted but the server did not confirm it (\(failure))")
+                    reply:
+                        "\(SMTPTransport.unconfirmed) the message was transmitted but the server did not confirm it (\(failure))"
+                )
             }
             return .transient(reply: conversation.last { !$0.sent }.map { "\($0.line) (\(failure))" } ?? failure)
         }

@@ -90,6 +90,28 @@ struct RelayFailoverTests {
         #expect(status[0].line.hasSuffix("; 0 messages (0.0 %)"))
     }
 
+    /// A relay that takes the whole message and never confirms it (silent, or killed under it)
+    /// has failed: with another relay up, the message goes to it rather than count as sent
+    /// (a copy may arrive twice, as any in flight may, but none is lost to a dead relay).
+    @Test(
+        .enabled(if: SMTPSink.available, "smtp-sink (Debian postfix) is not installed"),
+        arguments: StoreBackend.all)
+    func aMessageARelayNeverConfirmedIsSentByAnother(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try await prepare(store, subscribers: 1)
+        let silent = try SMTPSink(faults: ["-W", ".:3"])  // stores it, answers "." three seconds late
+        let fallback = try SMTPSink()
+        var silentRelay = relay("silent", silent.url)
+        var settings = SMTPTransport.Settings(url: silent.url, allowPlaintext: true)
+        settings.commandTimeoutSeconds = 1
+        silentRelay.transport = SMTPTransport(settings: settings)
+        let summary = try await send(store, through: [silentRelay, relay("fallback", fallback.url, priority: 2)])
+        #expect(summary.sent == 1)
+        #expect(try fallback.recipients() == ["reader0@example.org"])
+        #expect(try await store.messagesPerRelay(week) == [RelayShare(relay: "fallback", messages: 1)])
+        await #expect(try store.deliveryReplies(week, state: .sent).first?.reply.hasPrefix("unconfirmed") == false)
+    }
+
     /// Only when every relay is down does the run stop, as one `smtp.url` did: nothing sent,
     /// everyone pending for the next run.
     @Test(arguments: StoreBackend.all)
@@ -274,7 +296,7 @@ final class RefusingRelay {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "aiosmtpd is not set up"])
         }
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TestPaths.fixture("tools/relay_smtp.py").path, "--refuse", refused]
+        process.arguments = [TestPaths.repository.appendingPathComponent("scripts/reliability/relay_smtp.py").path, "--refuse", refused]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -1,9 +1,9 @@
-"""A plain SMTP relay on loopback for the relay tests and `make reliability`'s three-relay row
-(aiosmtpd): takes every message, except that it refuses the recipients named with --refuse
-(550 5.1.1), and answers MAIL FROM with 421 for its first --busy-seconds. Each delivered copy
-is one line of --log: recipient, Message-ID, this relay's --name. Prints its port, then serves
-until killed."""
-import argparse, re, socket, time
+"""A plain SMTP relay on loopback for the relay tests (RelayFailoverTests) and `make reliability`'s
+three-relay row (aiosmtpd): takes every message, except that it refuses the recipients named
+with --refuse (550 5.1.1), and answers MAIL FROM with 421 while the file --busy-while exists.
+Each delivered copy is one line of --log (recipient, Message-ID, this relay's --name), written
+before the 250, as a relay that queues it does. Prints its port, then serves until killed."""
+import argparse, os, re, socket, time
 
 from aiosmtpd.controller import Controller
 
@@ -11,10 +11,9 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--name", default="relay")
 parser.add_argument("--log", help="one line per delivered copy: recipient<TAB>message-id<TAB>name")
 parser.add_argument("--refuse", action="append", default=[], help="a recipient answered 550")
-parser.add_argument("--busy-seconds", type=float, default=0, help="421 to MAIL FROM this long after start")
+parser.add_argument("--busy-while", help="421 to MAIL FROM while this file exists")
 parser.add_argument("--port", type=int, default=0)
 args = parser.parse_args()
-started = time.monotonic()
 log = open(args.log, "a", buffering=1) if args.log else None
 refused = {address.lower() for address in args.refuse}
 message_id = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
@@ -22,7 +21,7 @@ message_id = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 class Handler:
     async def handle_MAIL(self, server, session, envelope, address, options):
-        if time.monotonic() - started < args.busy_seconds:
+        if args.busy_while and os.path.exists(args.busy_while):
             return "421 4.3.2 too busy, try another relay (relay tests)"
         envelope.mail_from = address
         return "250 2.1.0 OK"
