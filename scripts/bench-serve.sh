@@ -2,8 +2,14 @@
 # make bench-serve: `newsletter serve` under wrk on loopback, in one run:
 #   POST /subscribe (a new address each request: a subscriber row, a consent row and a queued
 #   confirmation, committed to SQLite in WAL mode, with the queue sending .eml files meanwhile),
-#   POST /unsubscribe/TOKEN (a write transaction each time), and GET /healthz, a route that does
-#   no work on the same server: the ceiling.
+#   POST /unsubscribe/TOKEN (a write transaction each time), GET /r/ID (a tracked link of the
+#   sent issue: the redirect with its click counted in memory, flushed to the store every
+#   tracking.flush_seconds), and GET /healthz, a route that does no work on the same server: the
+#   ceiling. After the runs the server is stopped with SIGTERM and the clicks stored are checked
+#   against the redirects wrk saw answered: a clean stop loses none.
+# Then the editor's report on an issue sent to BENCH_REPORT_SUBSCRIBERS (100,000) subscribers
+#   (scripts/seed_sent_issue.py) and the charts page over its store, one request at a time
+#   (BENCH_REPORT_REQUESTS, 21): median and slowest time to the last byte (the aim: 200 ms).
 # Prints requests/s and p99 latency (medians of BENCH_RUNS runs) and each route's share of the
 # ceiling. wrk and the server share the machine's cores.
 # BENCH_PROFILE=ROUTE (healthz, subscribe or unsubscribe) also samples the server with perf
@@ -28,8 +34,9 @@ fi
 
 work=$(mktemp -d)
 server_pid=
+report_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in $server_pid $report_pid; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,6 +64,12 @@ nls add bench-leaver@example.org >/dev/null
 nl send --week 2026-W47 >/dev/null
 token=$(grep -ho "unsubscribe/[A-Za-z0-9_-]\{43\}" "$work"/outbox/2026-W47/messages/*.eml | head -1 | cut -d/ -f2)
 [ -n "$token" ] || { echo "bench-serve: no unsubscribe token found in the sent issue" >&2; exit 1; }
+# A tracked link of the sent issue (tracking.clicks = "aggregate", the default).
+link=$(grep -ho "/r/[a-z2-7]\{12\}" "$work"/outbox/2026-W47/messages/*.eml | head -1 | cut -d/ -f3)
+[ -n "$link" ] || { echo "bench-serve: no tracked link found in the sent issue" >&2; exit 1; }
+stored_clicks() {
+  sqlite3 "$work/data/newsletter.sqlite" "SELECT COALESCE(SUM(clicks + scanner_clicks), 0) FROM issue_link"
+}
 
 # Started directly, not through nl(): $! must be the server itself for the cleanup to stop it.
 "$bin" serve --config "$work/newsletter.toml" --log-level error --port "$port" & server_pid=$!
@@ -85,9 +98,10 @@ measure() {
   [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" "http://127.0.0.1:$port$path" | awk '
     /Requests\/sec:/ { rps = $2 }
+    / requests in / { total = $1 }
     /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; p99 = v }
     / Non-2xx or 3xx responses:/ { bad = $5 }
-    END { if (bad > 0) { print "bench-serve: " bad " error responses" > "/dev/stderr"; exit 1 }; printf "%.0f %.2f\n", rps, p99 }'
+    END { if (bad > 0) { print "bench-serve: " bad " error responses" > "/dev/stderr"; exit 1 }; printf "%.0f %.2f %d\n", rps, p99, total }'
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 profile_route=${BENCH_PROFILE:-}
@@ -122,7 +136,7 @@ profile_report() {
 }
 
 declare -A rps p99
-for route in healthz subscribe unsubscribe; do
+for route in healthz subscribe unsubscribe redirect; do
   results=()
   profile_start "$route"
   for _ in $(seq "$runs"); do
@@ -130,25 +144,65 @@ for route in healthz subscribe unsubscribe; do
       healthz) results+=("$(measure /healthz)") ;;
       subscribe) results+=("$(measure /subscribe "$work/subscribe.lua")") ;;
       unsubscribe) results+=("$(measure "/unsubscribe/$token" "$work/unsubscribe.lua")") ;;
+      redirect) results+=("$(measure "/r/$link")") ;;
     esac
   done
   profile_stop
   rps[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f1 | median)
   p99[$route]=$(printf '%s\n' "${results[@]}" | cut -d' ' -f2 | median)
+  if [ "$route" = redirect ]; then answered=$(printf '%s\n' "${results[@]}" | cut -d' ' -f3 | paste -sd+ | bc); fi
 done
+# A clean stop writes every click counted: none of the redirects wrk saw answered is lost.
+kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+stored=$(stored_clicks)
 subscribers=$(nls list | wc -l)
 
 printf '\n`newsletter serve` on loopback, wrk -t2 -c%s -d%s, median of %s runs (%s cores shared with wrk)\n\n' \
   "$connections" "$duration" "$runs" "$(nproc)"
 printf '| route | requests/s | p99 latency | share of the ceiling |\n| --- | --- | --- | --- |\n'
-for route in healthz subscribe unsubscribe; do
+for route in healthz subscribe unsubscribe redirect; do
   case $route in
     healthz) label='`GET /healthz` (no work: the ceiling)' ;;
     subscribe) label='`POST /subscribe` (new address, durable)' ;;
     unsubscribe) label='`POST /unsubscribe/TOKEN` (durable)' ;;
+    redirect) label='`GET /r/ID` (302, click counted)' ;;
   esac
   share=$(awk -v a="${rps[$route]}" -v b="${rps[healthz]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')
   printf '| %s | %s | %s ms | %s |\n' "$label" "${rps[$route]}" "${p99[$route]}" "$share"
 done
 printf '\n%s subscribers stored by the run.\n' "$subscribers"
+printf '%s redirects answered to wrk, %s clicks stored after SIGTERM (at most %s more: requests in flight when wrk stopped).\n' \
+  "$answered" "$stored" "$connections"
+if [ "$stored" -lt "$answered" ]; then
+  echo "bench-serve: $((answered - stored)) clicks lost on a clean stop" >&2
+  exit 1
+fi
 profile_report
+
+# The report on a large sent issue, from a store of its own: the list above stays the routes'.
+report_subscribers=${BENCH_REPORT_SUBSCRIBERS:-100000}
+report_requests=${BENCH_REPORT_REQUESTS:-21}
+report_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/report"
+sed "s|127.0.0.1:$port|127.0.0.1:$report_port|" "$work/newsletter.toml" > "$work/report/newsletter.toml"
+nlr() { local command=$1; shift; (cd "$work/report" && "$bin" "$command" --config newsletter.toml --log-level error "$@"); }
+nlr ingest "$PWD/examples/" >/dev/null
+nlr preview --week 2026-W47 >/dev/null
+nlr approve --week 2026-W47 >/dev/null
+python3 scripts/seed_sent_issue.py "$work/report/data/newsletter.sqlite" 2026-W47 "$report_subscribers"
+(cd "$work/report" && exec env NEWSLETTER_EDITOR_TOKEN=bench-editor "$bin" serve --config newsletter.toml \
+  --log-level error --port "$report_port") & report_pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$report_port/healthz" >/dev/null && break; sleep 0.1; done
+# Milliseconds to the last byte of each of $report_requests requests, one after another: "median slowest".
+page_times() {
+  for _ in $(seq "$report_requests"); do
+    curl -sf -o /dev/null -u editor:bench-editor -w '%{time_total}\n' "http://127.0.0.1:$report_port$1"
+  done | awk '{ printf "%.1f\n", $1 * 1000 }' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[NR] }'
+}
+read -r report_median report_slowest <<< "$(page_times /editor/issues/2026-W47/report)"
+read -r charts_median charts_slowest <<< "$(page_times /editor/reports)"
+printf '\nThe editor'"'"'s pages over an issue sent to %s subscribers (%s requests each, one at a time)\n\n' \
+  "$report_subscribers" "$report_requests"
+printf '| page | median | slowest |\n| --- | --- | --- |\n'
+printf '| `GET /editor/issues/2026-W47/report` | %s ms | %s ms |\n' "$report_median" "$report_slowest"
+printf '| `GET /editor/reports` (12 weeks) | %s ms | %s ms |\n' "$charts_median" "$charts_slowest"

@@ -74,7 +74,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def start_driver():
+def start_driver(extra_flags: tuple[str, ...] = ()):
     for binary in (CHROMIUM, CHROMEDRIVER):
         if not os.access(binary, os.X_OK):
             fail_missing(f"{binary} not found")
@@ -94,6 +94,7 @@ def start_driver():
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-default-apps", "--disable-extensions", "--no-first-run",
         "--no-default-browser-check", "--disable-features=Translate,OptimizationHints,MediaRouter",
+        *extra_flags,
     ):
         options.add_argument(flag)
     service = Service(executable_path=CHROMEDRIVER)

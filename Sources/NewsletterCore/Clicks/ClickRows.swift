@@ -35,7 +35,7 @@ extension ClickRows {
     }
 
     func recordClicks(_ counts: [ClickCount]) async throws {
-        for count in counts where count.clicks > 0 || count.scannerClicks > 0 {
+        for count in counts where count.clicks != 0 || count.scannerClicks != 0 {
             try await addLinkClicks(linkID: count.linkID, clicks: count.clicks, scannerClicks: count.scannerClicks)
             if let subscriberID = count.subscriberID {
                 try await addReaderClicks(

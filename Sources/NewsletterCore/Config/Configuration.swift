@@ -41,6 +41,8 @@ public struct Configuration: Sendable, Equatable {
     public var dkim = DKIM()
     /// `[bounces]` and `mail.bounce_*` (BounceSettings.swift).
     public var bounces = BounceSettings()
+    /// `NEWSLETTER_CLICK_KEY`: signs readers' click tokens under `tracking.clicks = "per-reader"`.
+    public var clickReaderKey: ClickReaderKey?
 
     /// What `send` sends with, from `[mail]`, `[list]` and `[server]`.
     public func deliverySettings() throws(MailError) -> DeliverySettings {
@@ -59,6 +61,7 @@ public struct Configuration: Sendable, Equatable {
         settings.topics = issue.topics
         settings.bounceWindow = bounces.window
         settings.verp = bounces.verp
+        settings.clickReaderKey = issue.clicks == .perReader ? clickReaderKey : nil
         return settings
     }
 
@@ -186,6 +189,8 @@ public struct Configuration: Sendable, Equatable {
         public static let editorToken = "NEWSLETTER_EDITOR_TOKEN"
         /// The path of the RSA DKIM key file (never the key itself), instead of `dkim.private_key`.
         public static let dkimKeyFile = "NEWSLETTER_DKIM_KEY_FILE"
+        /// The secret that signs readers' click tokens (`tracking.clicks = "per-reader"`).
+        public static let clickKey = "NEWSLETTER_CLICK_KEY"
     }
 
     public static let defaultFileName = "newsletter.toml"
@@ -215,6 +220,7 @@ public struct Configuration: Sendable, Equatable {
             configuration = Configuration()
         }
         configuration.applySecrets(from: environment, workingDirectory: workingDirectory)
+        try configuration.readClickKey(from: environment)
         try configuration.smtp.applyRelaySecrets(from: environment, file: configuration.file ?? "environment")
         try configuration.applyStoreEnvironment(environment)
         let base = configuration.file.map { ($0 as NSString).deletingLastPathComponent } ?? workingDirectory
@@ -403,6 +409,18 @@ public struct Configuration: Sendable, Equatable {
                 keyFile.hasPrefix("/") ? keyFile : (workingDirectory as NSString).appendingPathComponent(keyFile)
         }
         bounces.applySecrets(from: environment)
+    }
+
+    /// Per-reader counting needs the key that signs each reader's links; the key alone does nothing.
+    private mutating func readClickKey(from environment: [String: String]) throws(ConfigurationError) {
+        let secret = environment[Environment.clickKey] ?? ""
+        clickReaderKey = ClickReaderKey(secret: secret)
+        guard issue.clicks == .perReader, clickReaderKey == nil else { return }
+        throw .invalidValue(
+            file: file ?? "environment", key: "tracking.clicks",
+            message:
+                "\"per-reader\" needs \(Environment.clickKey) in the environment: a secret of at least \(ClickReaderKey.minimumLength) characters that signs each reader's links\(secret.isEmpty ? "" : " (the one set is shorter)")"
+        )
     }
 
     private mutating func resolvePaths(against base: String) {

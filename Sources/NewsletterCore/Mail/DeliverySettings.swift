@@ -30,6 +30,8 @@ public struct DeliverySettings: Sendable {
     /// `mail.bounce_address`: each copy's envelope sender becomes `bounces+<token>@…` (VERP);
     /// nil keeps `from` as the envelope sender.
     public var verp: VERPAddress?
+    /// Signs each copy's tracked links under `tracking.clicks = "per-reader"`; nil otherwise.
+    public var clickReaderKey: ClickReaderKey?
     /// How refusals at send time count, the same rule as the bounce mailbox's.
     public var bounceRule: BounceRule { BounceRule(softBounceLimit: bounceAfter, softBounceWindow: bounceWindow) }
     /// Rows claimed from the ledger at a time, per worker.

@@ -334,9 +334,12 @@ public struct Mailer<Store: DeliveryLedger & IssueStore & RelayStore>: Sendable 
         let messageID: String
         do {
             let address = try MailAddress(subscriber.email, displayName: subscriber.name)
-            let personalization = Personalization(
+            var personalization = Personalization(
                 name: subscriber.name, unsubscribeURL: "\(settings.publicURL)/unsubscribe/\(claim.unsubscribeToken)",
                 preferencesURL: "\(settings.publicURL)/preferences/\(claim.unsubscribeToken)")
+            if let key = settings.clickReaderKey {
+                personalization.clickReader = "/" + key.token(subscriberID: subscriber.id, week: week)
+            }
             let encoded = try encoders.encoder(for: content).message(
                 to: address, personalization: personalization, includeHTML: subscriber.format == .html,
                 date: time.now())

@@ -38,6 +38,11 @@ public struct ArchivePages: Sendable {
     }
 
     var archiveURL: String { "\(settings.publicURL)/archive" }
+    /// "View in the browser" in every email: `/archive/WEEK` while the archive shows the issue,
+    /// the issue alone when it hides it (`ArchiveRoutes`), so the link made at freeze never breaks.
+    static func viewURL(publicURL: String, week: IssueWeek, key: String) -> String {
+        "\(publicURL)/archive/\(week)/view/\(key)"
+    }
     func issueURL(_ week: IssueWeek) -> String { "\(archiveURL)/\(week)" }
     var feedURL: String { "\(archiveURL)/feed.xml" }
     var signupURL: String { "\(settings.publicURL)/" }
@@ -64,12 +69,19 @@ public struct ArchivePages: Sendable {
     /// a signup link where the unsubscribe link was and a link to the archive where the
     /// preferences were. Nil for a week that is not published.
     public func issuePage(_ week: IssueWeek, in issues: [IssueRecord]) -> String? {
-        issues.first { $0.week == week }.flatMap(issuePage)
+        issues.first { $0.week == week }.flatMap { issuePage($0) }
     }
 
     /// The page of one issue, nil when it is not published (not sent, or hidden).
     public func issuePage(_ issue: IssueRecord) -> String? {
-        guard !Self.published([issue]).isEmpty, let html = issue.html else { return nil }
+        guard !Self.published([issue]).isEmpty else { return nil }
+        return issuePage(alone: issue)
+    }
+
+    /// A sent issue's page whether the archive shows it or not, for the readers who hold its
+    /// "View in the browser" link: the same neutral text, no personal link. Nil when not sent.
+    public func issuePage(alone issue: IssueRecord) -> String? {
+        guard issue.status == .sent, let html = issue.html else { return nil }
         let sent = issue.sentAt.map { " on \(Self.day($0))" } ?? ""
         let neutral = Personalization(
             name: nil, unsubscribeURL: signupURL, preferencesURL: archiveURL,

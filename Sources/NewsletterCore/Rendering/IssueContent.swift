@@ -32,6 +32,8 @@ struct IssueContent {
     var week: IssueWeek
     var items: [IssueItem]
     var settings: IssueSettings
+    /// "View in the browser" (`ArchivePages.viewURL`); nil leaves the line out.
+    var viewURL: String?
 
     var subject: String {
         let titles = items.map { Personalization.defuse($0.stored.comparison.title) }
@@ -79,6 +81,8 @@ struct IssueContent {
             "unsubscribeURL": Placeholder.unsubscribeURL.rawValue,
             "preferencesURL": Placeholder.preferencesURL.rawValue,
             "siteURL": settings.siteURL,
+            "viewURL": viewURL ?? "",
+            "hasViewURL": viewURL != nil,
             "comparisonCount": items.count,
             "comparisons": items.enumerated().map { comparisonContext($1, number: $0 + 1) },
             "footerText": footerText,

@@ -4,11 +4,10 @@ import Foundation
 /// two date arithmetics differ); what they mean for a report is decided once, in `IssueReport`
 /// and `PublisherTrends`, over this protocol.
 protocol ReportRows {
-    /// When the first and the last copy of the week's issue were accepted; nil before any was.
-    func sentSpan(_ week: IssueWeek) async throws -> DateInterval?
-    /// Copies accepted per bucket of `width` whole seconds from `start` (whole seconds since
-    /// 1970): bucket index → count. Empty buckets are left out.
-    func sentPerBucket(_ week: IssueWeek, start: Int64, width: Int64) async throws -> [Int: Int]
+    /// Copies of the week's issue accepted in each minute: the minute's start (whole seconds
+    /// since 1970) → count. Minutes with none are left out; empty before any copy was accepted.
+    /// (Grouped by minute in the store, so a list of 100,000 comes back as a few hundred rows.)
+    func sentPerMinute(_ week: IssueWeek) async throws -> [Int64: Int]
     /// Recipients of the week's issue who unsubscribed (a consent record) within `window`.
     func unsubscribedRecipients(_ week: IssueWeek, within window: DateInterval) async throws -> Int
     /// Consent records of these events within `window` (signups confirmed, imports, unsubscribes).
@@ -22,11 +21,9 @@ protocol ReportRows {
 /// What the send of one issue looked like, as the ledger's timestamps and the consent trail
 /// tell it: read by `IssueReportStore.sendActivity`.
 public struct SendActivity: Sendable, Equatable {
-    /// When the first and last copies were accepted; nil before any was.
-    public var span: DateInterval?
     /// Copies accepted per bucket, oldest first, empty buckets included.
     public var progress: SendProgress?
-    /// Recipients who unsubscribed within the window after the first copy went out.
+    /// Recipients who unsubscribed within the window after the minute the first copy went out.
     public var unsubscribes: Int?
 }
 
@@ -44,17 +41,28 @@ public struct SendProgress: Sendable, Equatable, Encodable {
     /// At most this many buckets (unless the send spans more than that many weeks).
     static let maximumBuckets: Int64 = 48
 
-    /// The narrowest width that covers `span` in at most `maximumBuckets` buckets, and the first
-    /// bucket's start, aligned to it (whole seconds since 1970).
-    static func buckets(covering span: DateInterval) -> (start: Int64, width: Int64, count: Int) {
-        let first = Int64(span.start.timeIntervalSince1970.rounded(.down))
-        let last = Int64(span.end.timeIntervalSince1970.rounded(.down))
+    /// The narrowest width that covers the minutes from `first` to `last` (whole seconds since
+    /// 1970) in at most `maximumBuckets` buckets, and the first bucket's start, aligned to it.
+    static func buckets(first: Int64, last: Int64) -> (start: Int64, width: Int64, count: Int) {
         for width in bucketWidths {
             let start = first - first.modulo(width)
             let count = (last - start) / width + 1
             if count <= maximumBuckets || width == bucketWidths.last { return (start, width, Int(count)) }
         }
         preconditionFailure("bucketWidths is not empty")
+    }
+}
+
+extension SendProgress {
+    /// The copies accepted per minute, added up into buckets; nil when there are none.
+    init?(perMinute: [Int64: Int]) {
+        guard let first = perMinute.keys.min(), let last = perMinute.keys.max() else { return nil }
+        let buckets = Self.buckets(first: first, last: last)
+        var sent = Array(repeating: 0, count: buckets.count)
+        for (minute, count) in perMinute { sent[Int((minute - buckets.start) / buckets.width)] += count }
+        self.init(
+            start: Date(timeIntervalSince1970: TimeInterval(buckets.start)), bucketSeconds: Int(buckets.width),
+            sent: sent)
     }
 }
 
@@ -89,15 +97,15 @@ public struct SubscriberMovement: Sendable, Equatable, Encodable {
 extension RowTransactions {
     public func sendActivity(_ week: IssueWeek, unsubscribeWindow: TimeInterval) async throws -> SendActivity {
         try await rowRead { rows in
-            guard let span = try await rows.sentSpan(week) else { return SendActivity() }
-            let buckets = SendProgress.buckets(covering: span)
-            let counts = try await rows.sentPerBucket(week, start: buckets.start, width: buckets.width)
-            let progress = SendProgress(
-                start: Date(timeIntervalSince1970: TimeInterval(buckets.start)), bucketSeconds: Int(buckets.width),
-                sent: (0..<buckets.count).map { counts[$0] ?? 0 })
+            let perMinute = try await rows.sentPerMinute(week)
+            guard let progress = SendProgress(perMinute: perMinute), let first = perMinute.keys.min() else {
+                return SendActivity()
+            }
+            // From the minute of the first copy: the ledger's times go no finer here.
+            let start = Date(timeIntervalSince1970: TimeInterval(first))
             let unsubscribes = try await rows.unsubscribedRecipients(
-                week, within: DateInterval(start: span.start, duration: unsubscribeWindow))
-            return SendActivity(span: span, progress: progress, unsubscribes: unsubscribes)
+                week, within: DateInterval(start: start, duration: unsubscribeWindow))
+            return SendActivity(progress: progress, unsubscribes: unsubscribes)
         }
     }
 

@@ -131,8 +131,11 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore & Cl
         var links = LinkRewriter(
             mode: settings.clicks, publicURL: settings.publicURL, week: week,
             stored: try await store.trackedLinks(week))
-        let variants = VariantPlanner.build(items: items, aliases: settings.topics, readers: readers) { variant, chosen in
-            let content = IssueContent(week: week, items: chosen, settings: settings)
+        let viewKey = existing?.variants?.viewKey ?? TrackedLink.newID()
+        var variants = VariantPlanner.build(items: items, aliases: settings.topics, readers: readers) {
+            variant, chosen in
+            var content = IssueContent(week: week, items: chosen, settings: settings)
+            content.viewURL = ArchivePages.viewURL(publicURL: settings.publicURL, week: week, key: viewKey)
             let context = content.context()
             let comparisons = Dictionary(
                 chosen.compactMap { item in
@@ -143,6 +146,7 @@ public struct IssuePreview<Store: IssueStore & ComparisonStore & TopicStore & Cl
                 text: templates.render(context, template: "issue.txt"), variant: variant, comparisons: comparisons)
             return (content.subject, html, text)
         }
+        variants.viewKey = viewKey
         // The everything-variant is the issue as a whole: the draft's own subject, HTML and text.
         let whole = variants.everything!
         let (subject, html, text) = (whole.subject!, whole.html!, whole.text!)

@@ -41,6 +41,9 @@ public struct FrozenVariants: Codable, Sendable, Equatable {
     public var variants: [IssueVariant]
     /// The selection, in order, with each comparison's topics as they were resolved for the draft.
     public var selection: [ComparisonTopics]
+    /// The random part of the issue's "View in the browser" link, kept across rebuilds so
+    /// the bytes stay the same (nil in drafts made before the link).
+    public var viewKey: String? = nil
 
     public var everything: IssueVariant? { variants.first { $0.choice.isEverything } }
 

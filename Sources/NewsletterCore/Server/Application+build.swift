@@ -12,6 +12,11 @@ public struct ServerDependencies: Sendable {
     public var summaries: SummaryChain?
     /// False leaves the endpoint mail queue unsent, for a test that reads it as the routes left it.
     public var sendsEndpointMail = true
+    /// The counter the redirect counts into; nil: one made from `tracking.flush_seconds`.
+    public var clicks: ClickCounter?
+    /// False leaves the click counter out of the services (nothing flushes it on its own), for
+    /// a route test that must not run a ServiceGroup (TestServer says why).
+    public var flushesClicks = true
 
     public init() {}
 }
@@ -23,7 +28,11 @@ public enum ServerTemplates {
         "pages/signup.html", "pages/check-inbox.html", "pages/confirm.html", "pages/confirmed.html",
         "pages/unsubscribe.html", "pages/unsubscribed.html", "pages/preferences.html", "pages/message.html",
     ]
-    public static let editorPages = ["pages/editor-issues.html", "pages/editor-issue.html"]
+    /// The editor's pages and the parts they share (layout, chart).
+    public static let editorPages = [
+        "pages/editor-issues.html", "pages/editor-issue.html", "pages/editor-report.html", "pages/editor-reports.html",
+        "pages/editor-head.html", "pages/editor-foot.html", "pages/editor-chart.html",
+    ]
     /// Confirmations and welcomes, sent by the endpoint mail queue.
     public static let endpointMail = ["confirmation", "welcome"].flatMap {
         ["mail/\($0).txt", "mail/\($0).html", "mail/\($0)-subject.txt"]
@@ -44,9 +53,14 @@ public func buildApplication<Store: NewsletterStore>(
     let delivery = try components.delivery()
     let transport = components.endpointTransport()
     let wakeup = Wakeup()
+    let clicks =
+        dependencies.clicks
+        ?? ClickCounter(
+            store: store, interval: .seconds(settings.server.clickFlushSeconds), time: dependencies.time,
+            logger: components.logger)
     let router = buildRouter(
         components: components, store: store, templates: templates, delivery: delivery, transport: transport,
-        wakeup: wakeup, dependencies: dependencies)
+        wakeup: wakeup, clicks: clicks, dependencies: dependencies)
     let queue = EndpointMailQueue(
         store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
         policy: settings.signup, logger: components.logger, wakeup: wakeup, metrics: dependencies.metrics)
@@ -54,6 +68,8 @@ public func buildApplication<Store: NewsletterStore>(
     var services: [any Service] = []
     if let runner = store.runner { services.append(runner) }
     if dependencies.sendsEndpointMail { services.append(queue) }
+    // After the store's pool, so it stops before it: its last flush on SIGTERM still has the store.
+    if dependencies.flushesClicks { services.append(clicks) }
     return Application(
         router: router, configuration: .init(address: address, serverName: "newsletter"),
         services: services,
@@ -64,7 +80,7 @@ public func buildApplication<Store: NewsletterStore>(
 /// webhook only with its own.
 func buildRouter<Store: NewsletterStore>(
     components: Components, store: Store, templates: TemplateSet, delivery: DeliverySettings,
-    transport: any MailTransport, wakeup: Wakeup, dependencies: ServerDependencies
+    transport: any MailTransport, wakeup: Wakeup, clicks: ClickCounter, dependencies: ServerDependencies
 ) -> Router<EndpointRequestContext> {
     let settings = components.configuration
     let pages = PageRenderer(templates: templates, settings: settings.issue)
@@ -74,6 +90,10 @@ func buildRouter<Store: NewsletterStore>(
     SubscriberRoutes(
         store: store, pages: pages, server: settings.server, policy: settings.signup, metrics: metrics, wakeup: wakeup,
         time: dependencies.time
+    ).register(on: router)
+    ClickRoutes(
+        store: store, counter: clicks, readerKey: settings.clickReaderKey,
+        trustForwardedFor: settings.server.trustForwardedFor
     ).register(on: router)
     ArchiveRoutes(store: store, archive: ArchivePages(templates: templates, settings: settings.issue), pages: pages)
         .register(on: router)

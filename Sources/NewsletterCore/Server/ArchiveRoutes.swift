@@ -32,6 +32,25 @@ public struct ArchiveRoutes<Store: ArchiveStore>: Sendable {
             guard let issue, let page = archive.issuePage(issue) else { return notFound() }
             return Self.respond(page, contentType: "text/html; charset=utf-8")
         }
+        router.get("/archive/:week/view/:key") { _, context in try await view(context) }
+    }
+
+    /// "View in the browser": the archive page while it shows the issue, else the issue alone,
+    /// for whoever holds the key the email carried (the archive hides it from everyone else).
+    func view(_ context: some RequestContext) async throws -> Response {
+        guard let week = try? IssueWeek(parsing: try context.parameters.require("week")),
+            let key = context.parameters.get("key"), TrackedLink.isWellFormedID(key[...]),
+            let issue = try await store.sentIssue(week), let expected = issue.variants?.viewKey,
+            Array(expected.utf8) == Array(key.utf8)
+        else { return notFound() }
+        if !issue.hiddenFromArchive {
+            return Response(status: .found, headers: [.location: archive.issueURL(week), .cacheControl: "no-store"])
+        }
+        guard let page = archive.issuePage(alone: issue) else { return notFound() }
+        var response = Self.respond(page, contentType: "text/html; charset=utf-8")
+        // Hidden from the archive: not for search engines either.
+        response.headers[HTTPField.Name("X-Robots-Tag")!] = "noindex"
+        return response
     }
 
     private func notFound() -> Response {

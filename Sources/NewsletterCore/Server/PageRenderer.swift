@@ -14,7 +14,11 @@ public struct PageRenderer: Sendable {
     }
 
     public func page(_ name: String, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        var context: [String: Any] = ["lang": settings.language, "listName": settings.listName]
+        var context: [String: Any] = [
+            "lang": settings.language, "listName": settings.listName,
+            // The signup page says so when each reader's clicks are counted.
+            "clicksPerReader": settings.clicks == .perReader,
+        ]
         for (key, value) in values { context[key] = value }
         let html = templates.render(context, template: "pages/\(name).html")
         return Response(

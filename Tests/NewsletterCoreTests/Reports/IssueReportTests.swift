@@ -106,10 +106,23 @@ struct IssueReportTests {
 /// The bucket widths, with no store.
 @Suite struct SendProgressBucketTests {
     @Test func aSendOverDaysGetsBucketsOfHoursAlignedToTheirWidth() {
-        let start = Date(timeIntervalSince1970: 1_795_424_430)
-        let buckets = SendProgress.buckets(covering: DateInterval(start: start, duration: 3 * 86400))
+        let first: Int64 = 1_795_424_400
+        let buckets = SendProgress.buckets(first: first, last: first + 3 * 86400)
         #expect(buckets.width == 7200)
-        #expect(buckets.start % 7200 == 0 && buckets.start <= 1_795_424_430)
+        #expect(buckets.start % 7200 == 0 && buckets.start <= first)
         #expect(buckets.count <= 48)
+    }
+
+    @Test func minutesAddUpIntoTheirBucketsWithEmptyOnesBetween() throws {
+        // 09:00, 09:04 and 09:40: 41 one-minute buckets fit in 48, the empty minutes zero.
+        let nine: Int64 = 1_795_424_400
+        let progress = try #require(SendProgress(perMinute: [nine: 3, nine + 240: 2, nine + 2400: 1]))
+        #expect(progress.bucketSeconds == 60 && progress.sent.count == 41)
+        #expect(progress.sent[0] == 3 && progress.sent[4] == 2 && progress.sent[40] == 1)
+        #expect(progress.sent.reduce(0, +) == 6)
+        // Over an hour: five-minute buckets.
+        let wider = try #require(SendProgress(perMinute: [nine: 3, nine + 240: 2, nine + 3600: 1]))
+        #expect(wider.bucketSeconds == 300 && wider.sent == [5] + Array(repeating: 0, count: 11) + [1])
+        #expect(SendProgress(perMinute: [:]) == nil)
     }
 }

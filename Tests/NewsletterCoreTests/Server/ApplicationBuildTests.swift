@@ -62,21 +62,25 @@ struct ApplicationBuildTests {
             }(), logger: .init(label: "test"))
         let app = try buildApplication(components: components, store: store)
         #expect(app.services.contains { $0 is EndpointMailQueue<AppDatabase> })
+        // The click counter too, so that SIGTERM flushes it.
+        #expect(app.services.contains { $0 is ClickCounter })
         var quiet = ServerDependencies()
         quiet.sendsEndpointMail = false
+        quiet.flushesClicks = false
         #expect(try buildApplication(components: components, store: store, dependencies: quiet).services.isEmpty)
     }
 
-    @Test func aMissingServerTemplateStopsTheAssemblyAsABadConfiguration() throws {
+    @Test(arguments: ["pages/editor-issue.html", "pages/editor-report.html", "pages/editor-chart.html"])
+    func aMissingServerTemplateStopsTheAssemblyAsABadConfiguration(_ page: String) throws {
         let templates = directory.appendingPathComponent("templates")
         try FileManager.default.copyItem(at: TestPaths.repository.appendingPathComponent("templates"), to: templates)
-        try FileManager.default.removeItem(at: templates.appendingPathComponent("pages/editor-issue.html.mustache"))
+        try FileManager.default.removeItem(at: templates.appendingPathComponent("\(page).mustache"))
         do {
             _ = try TestServer.app(store: store) { $0.templatesDirectory = templates.path }
-            Issue.record("the server was built without pages/editor-issue.html")
+            Issue.record("the server was built without \(page)")
         } catch let error as any ExitStatusProviding {
             #expect(error.exitStatus == .configurationError)
-            #expect("\(error)".contains("pages/editor-issue.html"), "\(error)")
+            #expect("\(error)".contains(page), "\(error)")
         }
     }
 }

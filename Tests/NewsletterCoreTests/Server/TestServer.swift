@@ -9,7 +9,8 @@ import Hummingbird
 /// Without the endpoint mail queue: an application with a service makes `app.test(.router)`
 /// run a `ServiceGroup`, which takes SIGTERM and SIGINT for the whole test process, and the
 /// processes other tests start then inherit them blocked (a `serve` or smtp-sink that a test
-/// stops with SIGTERM never stops). The queue is tested on its own (`EndpointMailQueueTests`).
+/// stops with SIGTERM never stops). The queue is tested on its own (`EndpointMailQueueTests`),
+/// and so is the click counter's flushing (`ClickCounterTests`).
 enum TestServer {
     static func app<Store: NewsletterStore>(
         store: Store, outbox: URL? = nil, dependencies: ServerDependencies = .init(),
@@ -17,6 +18,7 @@ enum TestServer {
     ) throws -> some ApplicationProtocol {
         var dependencies = dependencies
         dependencies.sendsEndpointMail = false
+        dependencies.flushesClicks = false
         var configuration = Configuration()
         configuration.templatesDirectory = TestPaths.repository.appendingPathComponent("templates").path
         configuration.outboxDirectory = try (outbox ?? TestPaths.temporaryDirectory().appendingPathComponent("outbox"))

@@ -10,27 +10,16 @@ extension PostgresStore {
 
 /// The reports' reads in PostgreSQL.
 extension PostgresSession: ReportRows {
-    func sentSpan(_ week: IssueWeek) async throws -> DateInterval? {
-        guard
-            let row = try await rows(
-                "SELECT MIN(sent_at), MAX(sent_at) FROM delivery WHERE week = \(week.description) AND state = 'sent'"
-            ).first,
-            case let (first?, last?) = try row.decode((Date?, Date?).self)
-        else { return nil }
-        return DateInterval(start: first, end: max(first, last))
-    }
-
-    func sentPerBucket(_ week: IssueWeek, start: Int64, width: Int64) async throws -> [Int: Int] {
-        // Whole seconds, as SQLite's strftime('%s') gives: the buckets agree.
-        var counts: [Int: Int] = [:]
+    func sentPerMinute(_ week: IssueWeek) async throws -> [Int64: Int] {
+        var counts: [Int64: Int] = [:]
         for row in try await rows(
             """
-            SELECT ((floor(extract(epoch FROM sent_at))::bigint - \(start)) / \(width))::bigint AS bucket, COUNT(*)
-            FROM delivery WHERE week = \(week.description) AND state = 'sent' AND sent_at IS NOT NULL GROUP BY bucket
+            SELECT floor(extract(epoch FROM date_trunc('minute', sent_at)))::bigint AS minute, COUNT(*)
+            FROM delivery WHERE week = \(week.description) AND state = 'sent' AND sent_at IS NOT NULL GROUP BY minute
             """)
         {
-            let (bucket, count) = try row.decode((Int64, Int).self)
-            counts[Int(bucket), default: 0] += count
+            let (minute, count) = try row.decode((Int64, Int).self)
+            counts[minute, default: 0] += count
         }
         return counts
     }
