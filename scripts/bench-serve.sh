@@ -4,9 +4,11 @@
 #   confirmation, committed to SQLite in WAL mode, with the queue sending .eml files meanwhile),
 #   POST /unsubscribe/TOKEN (a write transaction each time), GET /r/ID (a tracked link of the
 #   sent issue: the redirect with its click counted in memory, flushed to the store every
-#   tracking.flush_seconds), and GET /healthz, a route that does no work on the same server: the
-#   ceiling. After the runs the server is stopped with SIGTERM and the clicks stored are checked
-#   against the redirects wrk saw answered: a clean stop loses none.
+#   tracking.flush_seconds), POST /webhooks/sendgrid (batches of BENCH_EVENTS SendGrid events,
+#   each batch signed with ECDSA P-256 and checked, each event's id claimed against replays and
+#   the event recorded by the bounce rule), and GET /healthz, a route that does no work on the
+#   same server: the ceiling. After the runs the server is stopped with SIGTERM and the clicks
+#   stored are checked against the redirects wrk saw answered: a clean stop loses none.
 # Then the editor's report on an issue sent to BENCH_REPORT_SUBSCRIBERS (100,000) subscribers
 #   (scripts/seed_sent_issue.py) and the charts page over its store, one request at a time
 #   (BENCH_REPORT_REQUESTS, 21): median and slowest time to the last byte (the aim: 200 ms).
@@ -71,8 +73,11 @@ stored_clicks() {
   sqlite3 "$work/data/newsletter.sqlite" "SELECT COALESCE(SUM(clicks + scanner_clicks), 0) FROM issue_link"
 }
 
+# The provider events' key: the server checks every batch with its public half.
+events_per_batch=${BENCH_EVENTS:-50}
+sendgrid_key=$(python3 scripts/bench_provider_events.py key "$work/sendgrid.pem")
 # Started directly, not through nl(): $! must be the server itself for the cleanup to stop it.
-"$bin" serve --config "$work/newsletter.toml" --log-level error --port "$port" & server_pid=$!
+NEWSLETTER_SENDGRID_PUBLIC_KEY=$sendgrid_key "$bin" serve --config "$work/newsletter.toml" --log-level error --port "$port" & server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
 cat > "$work/subscribe.lua" <<'LUA'
@@ -90,6 +95,39 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "List-Unsubscribe=One-Click"
 LUA
+
+# Each batch is sent once (a second time is a replay, refused): each thread takes its own lines.
+cat > "$work/sendgrid.lua" <<LUA
+local batches = {}
+local threads = 0
+function setup(thread)
+  thread:set("index", threads)
+  threads = threads + 1
+end
+function init(args)
+  local line_number = 0
+  for line in io.lines("$work/sendgrid-batches.txt") do
+    if line_number % 2 == index then
+      local stamp, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+      batches[#batches + 1] = wrk.format("POST", "/webhooks/sendgrid", {
+        ["Content-Type"] = "application/json",
+        ["X-Twilio-Email-Event-Webhook-Timestamp"] = stamp,
+        ["X-Twilio-Email-Event-Webhook-Signature"] = signature}, body)
+    end
+    line_number = line_number + 1
+  end
+  next_batch = 0
+end
+request = function()
+  next_batch = next_batch + 1
+  return batches[next_batch]
+end
+LUA
+# Fresh batches for one run: signed now, about the subscriber the sent issue went to.
+sendgrid_batches() {
+  python3 scripts/bench_provider_events.py batches "$work/sendgrid.pem" "$work/sendgrid-batches.txt" \
+    "${BENCH_BATCHES:-6000}" "$events_per_batch" bench-leaver@example.org
+}
 
 # One wrk run: prints "requests_per_second p99_ms".
 measure() {
@@ -136,7 +174,7 @@ profile_report() {
 }
 
 declare -A rps p99
-for route in healthz subscribe unsubscribe redirect; do
+for route in healthz subscribe unsubscribe redirect sendgrid; do
   results=()
   profile_start "$route"
   for _ in $(seq "$runs"); do
@@ -145,6 +183,7 @@ for route in healthz subscribe unsubscribe redirect; do
       subscribe) results+=("$(measure /subscribe "$work/subscribe.lua")") ;;
       unsubscribe) results+=("$(measure "/unsubscribe/$token" "$work/unsubscribe.lua")") ;;
       redirect) results+=("$(measure "/r/$link")") ;;
+      sendgrid) sendgrid_batches; results+=("$(measure /webhooks/sendgrid "$work/sendgrid.lua")") ;;
     esac
   done
   profile_stop
@@ -160,12 +199,13 @@ subscribers=$(nls list | wc -l)
 printf '\n`newsletter serve` on loopback, wrk -t2 -c%s -d%s, median of %s runs (%s cores shared with wrk)\n\n' \
   "$connections" "$duration" "$runs" "$(nproc)"
 printf '| route | requests/s | p99 latency | share of the ceiling |\n| --- | --- | --- | --- |\n'
-for route in healthz subscribe unsubscribe redirect; do
+for route in healthz subscribe unsubscribe redirect sendgrid; do
   case $route in
     healthz) label='`GET /healthz` (no work: the ceiling)' ;;
     subscribe) label='`POST /subscribe` (new address, durable)' ;;
     unsubscribe) label='`POST /unsubscribe/TOKEN` (durable)' ;;
     redirect) label='`GET /r/ID` (302, click counted)' ;;
+    sendgrid) label="\`POST /webhooks/sendgrid\` (signed batches of $events_per_batch events)" ;;
   esac
   share=$(awk -v a="${rps[$route]}" -v b="${rps[healthz]}" 'BEGIN { printf "%.0f %%", 100 * a / b }')
   printf '| %s | %s | %s ms | %s |\n' "$label" "${rps[$route]}" "${p99[$route]}" "$share"
@@ -177,6 +217,8 @@ if [ "$stored" -lt "$answered" ]; then
   echo "bench-serve: $((answered - stored)) clicks lost on a clean stop" >&2
   exit 1
 fi
+printf 'Provider events ingested with signatures checked: %s events/s (%s batches/s of %s).\n' \
+  "$(( rps[sendgrid] * events_per_batch ))" "${rps[sendgrid]}" "$events_per_batch"
 profile_report
 
 # The report on a large sent issue, from a store of its own: the list above stays the routes'.

@@ -71,6 +71,7 @@ struct Config: AsyncParsableCommand {
             bounces.username:        \(settings.bounces.mailbox?.username ?? "(not set)")
             bounces.password:        \(secret(settings.bounces.mailbox?.password))
             bounces.webhook_token:   \(secret(settings.bounces.webhookToken))
+            bounces.providers:       \(settings.bounces.providers.enabled.isEmpty ? "(none)" : settings.bounces.providers.enabled.joined(separator: ", ")) (keys not shown)
             """)
     }
 }

@@ -15,6 +15,8 @@ public struct BounceSettings: Sendable, Equatable {
     /// `bounces.webhook_token` (better `NEWSLETTER_BOUNCES_WEBHOOK_TOKEN`): turns on
     /// `POST /webhooks/bounces` in `serve`.
     public var webhookToken: String?
+    /// `[bounces.providers.*]`: the sending providers' own webhooks.
+    public var providers = ProviderSettings()
 
     public init() {}
 
@@ -29,6 +31,7 @@ public struct BounceSettings: Sendable, Equatable {
     mutating func applySecrets(from environment: [String: String]) {
         if let password = environment[Self.passwordEnvironment], !password.isEmpty { mailbox?.password = password }
         if let token = environment[Self.webhookTokenEnvironment], !token.isEmpty { webhookToken = token }
+        providers.applySecrets(from: environment)
     }
 
     static func isLoopback(_ host: String?) -> Bool {
@@ -44,7 +47,7 @@ extension SettingsReader {
         "mail.bounce_address", "mail.bounce_window", "bounces.mailbox_url", "bounces.username", "bounces.password",
         "bounces.allow_plaintext", "bounces.ca_file", "bounces.connect_timeout_seconds", "bounces.timeout_seconds",
         "bounces.max_message_bytes", "bounces.webhook_token",
-    ]
+    ] + ProviderSettings.keys
 
     mutating func bounces() throws(ConfigurationError) -> BounceSettings {
         var settings = BounceSettings()
@@ -101,6 +104,7 @@ extension SettingsReader {
         settings.maxMessageBytes = mailbox.maxMessageBytes
         if url != nil { settings.mailbox = mailbox }
         settings.webhookToken = try string("bounces.webhook_token", nonEmpty: true)
+        settings.providers = try providers()
         return settings
     }
 

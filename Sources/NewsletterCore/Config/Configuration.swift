@@ -436,6 +436,7 @@ public struct Configuration: Sendable, Equatable {
         smtp.caFile = smtp.caFile.map(resolve)
         for index in smtp.relays.indices { smtp.relays[index].caFile = smtp.relays[index].caFile.map(resolve) }
         if let caFile = bounces.mailbox?.caFile { bounces.mailbox?.caFile = resolve(caFile) }
+        if let caFile = bounces.providers.ses?.caFile { bounces.providers.ses?.caFile = resolve(caFile) }
         summaries.llamaServer = summaries.llamaServer.map(resolve)
         // A preset's name is not a path.
         summaries.model = summaries.model.map { ModelPreset(rawValue: $0) == nil ? resolve($0) : $0 }

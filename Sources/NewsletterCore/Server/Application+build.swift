@@ -12,6 +12,8 @@ public struct ServerDependencies: Sendable {
     public var summaries: SummaryChain?
     /// False leaves the endpoint mail queue unsent, for a test that reads it as the routes left it.
     public var sendsEndpointMail = true
+    /// False when the caller runs the store's pool already (a test's store, opened running).
+    public var runsStorePool = true
     /// The counter the redirect counts into; nil: one made from `tracking.flush_seconds`.
     public var clicks: ClickCounter?
     /// False leaves the click counter out of the services (nothing flushes it on its own), for
@@ -53,6 +55,7 @@ public func buildApplication<Store: NewsletterStore>(
     let delivery = try components.delivery()
     let transport = components.endpointTransport()
     let wakeup = Wakeup()
+    let providers = try settings.bounces.providers.webhooks(time: dependencies.time)
     let clicks =
         dependencies.clicks
         ?? ClickCounter(
@@ -60,13 +63,13 @@ public func buildApplication<Store: NewsletterStore>(
             logger: components.logger)
     let router = buildRouter(
         components: components, store: store, templates: templates, delivery: delivery, transport: transport,
-        wakeup: wakeup, clicks: clicks, dependencies: dependencies)
+        wakeup: wakeup, clicks: clicks, providers: providers, dependencies: dependencies)
     let queue = EndpointMailQueue(
         store: store, transport: transport, templates: templates, delivery: delivery, issue: settings.issue,
         policy: settings.signup, logger: components.logger, wakeup: wakeup, metrics: dependencies.metrics)
     // The store's pool first: the routes and the queue wait on it.
     var services: [any Service] = []
-    if let runner = store.runner { services.append(runner) }
+    if dependencies.runsStorePool, let runner = store.runner { services.append(runner) }
     if dependencies.sendsEndpointMail { services.append(queue) }
     // After the store's pool, so it stops before it: its last flush on SIGTERM still has the store.
     if dependencies.flushesClicks { services.append(clicks) }
@@ -80,7 +83,8 @@ public func buildApplication<Store: NewsletterStore>(
 /// webhook only with its own.
 func buildRouter<Store: NewsletterStore>(
     components: Components, store: Store, templates: TemplateSet, delivery: DeliverySettings,
-    transport: any MailTransport, wakeup: Wakeup, clicks: ClickCounter, dependencies: ServerDependencies
+    transport: any MailTransport, wakeup: Wakeup, clicks: ClickCounter, providers: [any ProviderWebhook],
+    dependencies: ServerDependencies
 ) -> Router<EndpointRequestContext> {
     let settings = components.configuration
     let pages = PageRenderer(templates: templates, settings: settings.issue)
@@ -109,6 +113,10 @@ func buildRouter<Store: NewsletterStore>(
     BounceWebhookRoutes(
         processor: components.bounceProcessor(store: store, time: dependencies.time),
         token: settings.bounces.webhookToken
+    ).register(on: router)
+    ProviderWebhookRoutes(
+        processor: components.bounceProcessor(store: store, time: dependencies.time), providers: providers,
+        metrics: metrics
     ).register(on: router)
     return router
 }

@@ -96,34 +96,23 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
                 case .refused(let reason): answer.refused.append(.init(id: event.id, reason: reason))
                 }
             }
-            let data = try JSONEncoder().encode(answer)
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            return Self.json(status: .ok, answer)
         }
     }
 
     static func parsed(_ event: Event, verp: VERPAddress?) -> ParsedBounce? {
-        var evidence = BounceEvidence(status: event.status, action: event.action, diagnostic: event.diagnostic)
-        let shape: ParsedBounce.Shape
+        let outcome: ReportedOutcome
         switch event.type {
-        case "bounce": shape = .deliveryStatus
-        case "delivered":
-            shape = .deliveryStatus
-            if evidence.action == nil { evidence.action = "delivered" }
-        case "complaint":
-            shape = .feedbackReport
-            evidence.isComplaint = true
-        case "auto_reply":
-            shape = .autoReply
-            evidence.isAutoReply = true
+        case "bounce": outcome = .failed
+        case "delivered": outcome = .delivered
+        case "complaint": outcome = .complaint
+        case "auto_reply": outcome = .autoReply
         default: return nil
         }
-        return ParsedBounce(
-            key: "webhook:\(event.id)", shape: shape,
-            recipients: [.init(address: event.recipient.flatMap { Addresses.find(in: $0).first }, evidence: evidence)],
-            verpTokens: event.envelopeSender.flatMap { sender in verp?.tokens(in: sender) } ?? [],
-            originalMessageID: event.messageID.map(BounceParser.bareMessageID))
+        return .reported(
+            outcome, key: "webhook:\(event.id)", recipient: event.recipient,
+            evidence: BounceEvidence(status: event.status, action: event.action, diagnostic: event.diagnostic),
+            envelopeSender: event.envelopeSender, messageID: event.messageID, verp: verp)
     }
 
     static func bearer(_ header: String?, matches token: String) -> Bool {
@@ -133,11 +122,8 @@ public struct BounceWebhookRoutes<Store: BounceStore>: Sendable {
         return Array(SHA256.hash(data: Data(presented.utf8))) == Array(SHA256.hash(data: Data(token.utf8)))
     }
 
-    static func json(status: HTTPResponse.Status, _ object: [String: String]) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        let data = (try? JSONEncoder().encode(object)) ?? Data()
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    static func json(status: HTTPResponse.Status, _ object: some Encodable) -> Response {
+        jsonResponse(status: status, object)
     }
 
     static func describe(_ error: DecodingError) -> String {

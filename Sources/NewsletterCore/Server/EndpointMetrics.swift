@@ -14,6 +14,9 @@ public final class EndpointMetrics: Sendable {
         case honeypot = "newsletter_honeypot_total"
         case endpointMailSent = "newsletter_endpoint_mail_sent_total"
         case endpointMailFailed = "newsletter_endpoint_mail_failed_total"
+        case providerEventRecorded = "newsletter_provider_events_recorded_total"
+        case providerEventIgnored = "newsletter_provider_events_ignored_total"
+        case providerRequestRefused = "newsletter_provider_requests_refused_total"
 
         var help: String {
             switch self {
@@ -26,6 +29,10 @@ public final class EndpointMetrics: Sendable {
             case .honeypot: "Signups dropped because the hidden field was filled."
             case .endpointMailSent: "Confirmation and welcome mails accepted by the mail server."
             case .endpointMailFailed: "Confirmation and welcome mails given up on."
+            case .providerEventRecorded: "Provider webhook events recorded as bounces, complaints or deliveries."
+            case .providerEventIgnored:
+                "Provider webhook events ignored: about no copy we sent, or saying nothing about an address."
+            case .providerRequestRefused: "Provider webhook requests refused: forged, stale, replayed or malformed."
             }
         }
     }

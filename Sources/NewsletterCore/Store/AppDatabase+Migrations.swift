@@ -166,6 +166,8 @@ extension AppDatabase {
         migrator.registerMigration("v13-relays", migrate: Self.migrateRelays)
         // AppDatabase+Reports.swift.
         migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
+        // ProviderEventLedger.swift.
+        migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
         return migrator
     }
 

@@ -17,6 +17,8 @@ struct CurlHTTPRequest {
     var userAgent: String? = nil
     /// Every encoding libcurl can decode is offered and decoded.
     var acceptsCompression = false
+    /// Only https, and the server checked against this CA bundle instead of the system's.
+    var caFile: String? = nil
 }
 
 /// An answer of any status: what to make of the status is the caller's business.
@@ -96,6 +98,7 @@ enum CurlHTTPClient {
         try curl.set(CURLOPT_MAXFILESIZE_LARGE, offset: curl_off_t(request.maxResponseBytes), "CURLOPT_MAXFILESIZE_LARGE")
         if let userAgent = request.userAgent { try curl.set(CURLOPT_USERAGENT, userAgent, "CURLOPT_USERAGENT") }
         if request.acceptsCompression { try curl.set(CURLOPT_ACCEPT_ENCODING, "", "CURLOPT_ACCEPT_ENCODING") }
+        if let caFile = request.caFile { try curl.set(CURLOPT_CAINFO, caFile, "CURLOPT_CAINFO") }
         if headers != nil { try curl.set(CURLOPT_HTTPHEADER, list: headers, "CURLOPT_HTTPHEADER") }
         try sink.attach(to: curl)
         if let body = request.body {

@@ -50,6 +50,8 @@ extension PostgresStore {
         relaysMigration,
         // PostgresStore+Reports.swift.
         reportsMigration,
+        // ProviderEventLedger.swift.
+        providerEventsMigration,
     ]
 
     /// The newest schema version this binary knows.
