@@ -57,13 +57,16 @@ extension PostgresStore: DeliveryLedger {
         // record path: renewing them on every claim rewrote each row about twice more per send.
         let renewal = leaseRenewalDue()
         let claims = try await transaction { connection in
-            // The sender's own row first, in every transaction that touches it: this process's
-            // connections then take their locks in one order and never deadlock one another.
-            try await Self.lockSender(sender, connection)
+            // Only a renewal waits for the sender's row, and takes it first: this process's
+            // transactions then take their locks in one order and never deadlock one another.
+            // Locked in every claim, that row made this process's claims wait for each other.
             // Before this claim's rows are taken, so they are written once, with their deadline.
-            if let renewal { try await Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection) }
+            if let renewal {
+                try await Self.lockSender(sender, connection)
+                try await reportCounts(connection)
+                try await Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection)
+            }
             var claims: [DeliveryClaim] = []
-            var left: [Int64] = []
             /// Takes `source`'s rows in batches until the claim is full or none is left.
             func take(_ source: ClaimSource, _ locks: RowLocks) async throws {
                 while claims.count < limit {
@@ -91,18 +94,21 @@ extension PostgresStore: DeliveryLedger {
                                 envelopeToken: VERPAddress.newToken()))
                     }
                     // Each batch changes state at once, so the next SELECT sees rows not yet looked at.
-                    try await connection.run(
-                        """
-                        UPDATE delivery SET state = 'sending', attempts = attempts + 1, lease_owner = \(sender.id),
-                            lease_deadline = \(deadline), updated_at = \(now)
-                        WHERE week = \(week.description) AND subscriber_id = ANY(\(eligible))
-                        """)
-                    try await connection.run(
-                        """
-                        UPDATE delivery SET state = 'skipped', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
-                        WHERE week = \(week.description) AND subscriber_id = ANY(\(ineligible))
-                        """)
-                    left += ineligible
+                    if !eligible.isEmpty {
+                        try await connection.run(
+                            """
+                            UPDATE delivery SET state = 'sending', attempts = attempts + 1, lease_owner = \(sender.id),
+                                lease_deadline = \(deadline), updated_at = \(now)
+                            WHERE week = \(week.description) AND subscriber_id = ANY(\(eligible))
+                            """)
+                    }
+                    if !ineligible.isEmpty {
+                        try await connection.run(
+                            """
+                            UPDATE delivery SET state = 'skipped', lease_owner = NULL, lease_deadline = NULL, updated_at = \(now)
+                            WHERE week = \(week.description) AND subscriber_id = ANY(\(ineligible))
+                            """)
+                    }
                 }
             }
             for source in ClaimSource.allCases where claims.count < limit { try await take(source, .skip) }
@@ -113,23 +119,23 @@ extension PostgresStore: DeliveryLedger {
             // exited 1). No deadlock: it holds no pending row but those it locks in subscriber
             // order, as every waiting claim does, and a claim that skips waits for no row.
             if claims.isEmpty { try await take(.pending, .wait) }
+            guard !claims.isEmpty else { return claims }
             let ids = claims.map(\.subscriber.id)
+            // Both tokens in one statement: one round trip.
             try await connection.run(
                 """
-                INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at)
-                SELECT hash, id, 'unsubscribe', \(now) FROM UNNEST(\(claims.map { LinkToken.hash($0.unsubscribeToken) }), \(ids)) AS t(hash, id)
-                """)
-            try await connection.run(
-                """
+                WITH unsubscribe AS (
+                    INSERT INTO subscriber_token (token_hash, subscriber_id, purpose, created_at)
+                    SELECT hash, id, 'unsubscribe', \(now)
+                    FROM UNNEST(\(claims.map { LinkToken.hash($0.unsubscribeToken) }), \(ids)) AS t(hash, id))
                 INSERT INTO verp_token (token_hash, week, subscriber_id, created_at)
-                SELECT hash, \(week.description), id, \(now) FROM UNNEST(\(claims.map { LinkToken.hash($0.envelopeToken) }), \(ids)) AS t(hash, id)
+                SELECT hash, \(week.description), id, \(now)
+                FROM UNNEST(\(claims.map { LinkToken.hash($0.envelopeToken) }), \(ids)) AS t(hash, id)
                 """)
-            try await connection.run(
-                "UPDATE sender SET claimed = claimed + \(claims.count), lease_deadline = \(deadline) WHERE id = \(sender.id)"
-            )
-            try await reportSent(connection)
             return claims
         }
+        unreported.withLock { $0.claimed += claims.count }
+        await reportCountsIfFree()
         if let renewal { leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) } }
         return claims
     }
@@ -231,11 +237,11 @@ extension PostgresStore: DeliveryLedger {
         }
         let recorded = changed.count
         let sent = changed.filter { $0 == DeliveryState.sent.rawValue }.count
-        unreportedSent.withLock { $0 += sent }
+        unreported.withLock { $0.sent += sent }
         if let renewal = leaseRenewalDue() {
             try await transaction { connection in
                 try await Self.lockSender(sender, connection)
-                try await reportSent(connection)
+                try await reportCounts(connection)
                 try await Self.renewLease(week, sender: sender, deadline: renewal.deadline, connection)
             }
             leaseState.withLock { $0.renew(at: renewal.uptime, lease: lease) }
@@ -347,19 +353,51 @@ extension PostgresStore: DeliveryLedger {
         return due ? (clock.now().addingTimeInterval(lease), uptime) : nil
     }
 
-    /// Adds the recipients recorded sent since the last report to the sender's row, inside the
-    /// caller's transaction (which holds that row); put back if the transaction fails.
-    func reportSent(_ connection: PostgresSession) async throws {
-        let count = unreportedSent.withLock { count in
-            defer { count = 0 }
-            return count
+    /// Adds the rows claimed and recipients recorded sent since the last report to the sender's
+    /// row, inside the caller's transaction (which holds that row); put back if it fails.
+    func reportCounts(_ connection: PostgresSession) async throws {
+        let counts = unreported.withLock { counts in
+            defer { counts = SenderCounts() }
+            return counts
         }
-        guard count > 0 else { return }
+        guard counts != SenderCounts() else { return }
         do {
-            try await connection.run("UPDATE sender SET sent = sent + \(count) WHERE id = \(sender.id)")
+            try await connection.run(
+                """
+                UPDATE sender SET claimed = claimed + \(counts.claimed), sent = sent + \(counts.sent)
+                WHERE id = \(sender.id)
+                """)
         } catch {
-            unreportedSent.withLock { $0 += count }
+            unreported.withLock {
+                $0.claimed += counts.claimed
+                $0.sent += counts.sent
+            }
             throw error
+        }
+    }
+
+    /// Adds what was not reported yet to the sender's row, so `status` shows it, unless another
+    /// of this process's transactions holds that row (a renewal): then the next report does.
+    /// One statement that waits for no lock, so claims never queue behind one another for it.
+    /// A failure keeps the counts for the next report; the claim it follows stands.
+    func reportCountsIfFree() async {
+        let counts = unreported.withLock { counts in
+            defer { counts = SenderCounts() }
+            return counts
+        }
+        guard counts != SenderCounts() else { return }
+        let written = try? await single { connection in
+            try await connection.run(
+                """
+                UPDATE sender SET claimed = claimed + \(counts.claimed), sent = sent + \(counts.sent)
+                WHERE id = (SELECT id FROM sender WHERE id = \(sender.id) FOR UPDATE SKIP LOCKED)
+                """)
+        }
+        if written != 1 {
+            unreported.withLock {
+                $0.claimed += counts.claimed
+                $0.sent += counts.sent
+            }
         }
     }
 

@@ -133,3 +133,9 @@ struct LeaseState: Sendable {
         renewedAt = now
     }
 }
+
+/// What a sender did that its row in `sender` does not show yet.
+struct SenderCounts: Sendable, Equatable {
+    var claimed = 0
+    var sent = 0
+}

@@ -24,9 +24,11 @@ public final class PostgresStore: Sendable {
     /// When this process last renewed its lease on the rows it holds, and whether it ever went
     /// too long without (PostgresStore+Delivery.swift).
     let leaseState = Mutex(LeaseState())
-    /// Recipients recorded sent but not yet added to this sender's row (`status` reads it): the
-    /// next claim or renewal adds them, so a record is one statement, not a transaction.
-    let unreportedSent = Mutex(0)
+    /// Rows claimed and recipients recorded sent but not yet added to this sender's row
+    /// (`status` reads it): each claim adds them after it committed, unless the row is held
+    /// (`reportCountsIfFree`), and each renewal. A record is then one statement, and claims never
+    /// wait on that row for one another.
+    let unreported = Mutex(SenderCounts())
     let client: PostgresClient
     /// For the connections outside the pool: the first contact (whose refusal is reported at
     /// once, where the pool would retry) and the run lock's session.
