@@ -12,7 +12,8 @@
 # The send is compared at BENCH_SESSION_COUNTS sessions ("4 1") for each of BENCH_LISTS list
 # sizes ("2000 100000"; BENCH_SCALE_RUNS runs, default 1, above 10,000), then the peak RSS at
 # BENCH_MEMORY_LISTS ("100000 1000000"; BENCH_MEMORY=0 skips it), then topic variants
-# (BENCH_VARIANTS=0 skips them). BENCH_BIN measures a build other than this checkout's.
+# (BENCH_VARIANTS=0 skips them), then one relay against two (scripts/bench/relays.sh, BENCH_RELAYS=0
+# skips it). BENCH_BIN measures a build other than this checkout's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -218,4 +219,10 @@ fi
 # Topic variants: the same send with four variants next to one (scripts/bench-variants.sh).
 if [ "${BENCH_VARIANTS:-1}" = 1 ]; then
     ./scripts/bench-variants.sh "$bin"
+fi
+
+# Several relays: two paced relays next to one, counted per second at their sinks
+# (scripts/bench/relays.sh; BENCH_RELAYS=0 skips it).
+if [ "${BENCH_RELAYS:-1}" = 1 ]; then
+    ./scripts/bench/relays.sh "$bin"
 fi

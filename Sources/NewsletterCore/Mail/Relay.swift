@@ -95,6 +95,8 @@ final class RelayPool: Sendable {
     private struct Slot {
         var idle: [RelayConnection] = []
         var open = 0
+        /// Batches checked out to it in this send.
+        var batches = 0
         var health: RelayHealth
     }
 
@@ -137,7 +139,7 @@ final class RelayPool: Sendable {
             case wait(version: Int)
         }
         // A worker that waits for its pick's connection keeps that pick (while it stays among the
-        // best that are up): picking again would favour whichever relay has one free, not the weights.
+        // best that are up): picking afresh would favour whichever relay has one free, not the weights.
         var picked: Int?
         while true {
             if stopped() { return .stopped }
@@ -152,12 +154,23 @@ final class RelayPool: Sendable {
                     picked.flatMap { candidates.contains($0) ? $0 : nil }
                     ?? Self.pick(candidates, weights: relays, using: &state.random)
                 picked = index
-                if let idle = state.slots[index].idle.popLast() { return .reuse(idle) }
-                guard state.slots[index].open < max(1, relays[index].connections) else {
-                    return .wait(version: state.version)
+                // A relay whose connections are all in use gives its turn to one that has a
+                // free connection and is no further ahead of its weighted share: the others keep
+                // working, and over the send each relay's batches still follow the weights.
+                let slots = state.slots
+                let free = { (relay: Int) in
+                    !slots[relay].idle.isEmpty || slots[relay].open < max(1, self.relays[relay].connections)
                 }
-                state.slots[index].open += 1
-                return .open(index)
+                let share = { (relay: Int) in Double(slots[relay].batches) / self.relays[relay].weight }
+                let chosen =
+                    free(index)
+                    ? index
+                    : candidates.filter { $0 != index && free($0) && share($0) <= share(index) }.min { share($0) < share($1) }
+                guard let chosen else { return .wait(version: state.version) }
+                state.slots[chosen].batches += 1
+                if let idle = state.slots[chosen].idle.popLast() { return .reuse(idle) }
+                state.slots[chosen].open += 1
+                return .open(chosen)
             }
             switch decision {
             case .reuse(let connection): return .connection(connection)
