@@ -45,10 +45,11 @@ public struct TrackedLink: Sendable, Equatable, Codable {
     }
 
     /// A target the redirect may send a browser to: http(s) with a host, nothing that could end
-    /// a header line or hide in one (control characters, white space), at most 2,000 bytes.
+    /// a header line or hide in one (control characters, white space, bytes past ASCII, which a
+    /// header may not carry raw), at most 2,000 bytes.
     static func isRedirectable(_ target: String) -> Bool {
         guard target.utf8.count <= 2000,
-            !target.utf8.contains(where: { $0 < 0x21 || $0 == 0x7F }),
+            !target.utf8.contains(where: { $0 < 0x21 || $0 >= 0x7F }),
             let url = URL(string: target), let scheme = url.scheme?.lowercased(),
             scheme == "http" || scheme == "https", url.host?.isEmpty == false
         else { return false }

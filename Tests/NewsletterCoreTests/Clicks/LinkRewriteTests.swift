@@ -42,7 +42,9 @@ struct LinkRewriteTests {
 
     @Test func aTargetThatCouldInjectAHeaderIsLeftAsItIs() {
         var links = rewriter()
-        let html = #"<a href="https://evil.example/&#13;&#10;Set-Cookie: x=1">E</a><a href="javascript:alert(1)">J</a>"#
+        let html =
+            #"<a href="https://evil.example/&#13;&#10;Set-Cookie: x=1">E</a><a href="javascript:alert(1)">J</a>"#
+            + #"<a href="https://ünï.example/é">U</a>"#
         let out = links.rewrite(html: html, text: "", variant: "everything", comparisons: [:])
         #expect(links.links.isEmpty)
         #expect(out.html == html)
