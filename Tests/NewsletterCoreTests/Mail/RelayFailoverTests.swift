@@ -158,7 +158,8 @@ struct RelayFailoverTests {
         let summary = try await send(
             store,
             through: [
-                relay("heavy", heavy.url, weight: 3, connections: 8), relay("light", light.url, weight: 1, connections: 8),
+                relay("heavy", heavy.url, weight: 3, connections: 8),
+                relay("light", light.url, weight: 1, connections: 8),
                 relay("spare", spare.url, priority: 2),
             ])
         #expect(summary.sent == 400)
@@ -201,14 +202,18 @@ struct RelayFailoverTests {
             queueDepth: 0, subscribers: [:],
             relays: [
                 RelayHealthRecord(
-                    name: "postmark", downUntil: now.addingTimeInterval(30), failures: 2, lastError: "421", updatedAt: now),
-                RelayHealthRecord(name: "backup", downUntil: now.addingTimeInterval(-1), failures: 1, lastError: "x", updatedAt: now),
+                    name: "postmark", downUntil: now.addingTimeInterval(30), failures: 2, lastError: "421",
+                    updatedAt: now),
+                RelayHealthRecord(
+                    name: "backup", downUntil: now.addingTimeInterval(-1), failures: 1, lastError: "x", updatedAt: now),
             ],
-            relayMessages: [RelayShare(relay: "ses", messages: 300), RelayShare(relay: "postmark", messages: 100)], now: now)
+            relayMessages: [RelayShare(relay: "ses", messages: 300), RelayShare(relay: "postmark", messages: 100)],
+            now: now)
         for line in [
             "newsletter_relay_up{relay=\"postmark\"} 0", "newsletter_relay_up{relay=\"ses\"} 1",
             "newsletter_relay_up{relay=\"backup\"} 1", "newsletter_relay_failures{relay=\"postmark\"} 2",
-            "newsletter_relay_messages_total{relay=\"ses\"} 300", "newsletter_relay_messages_total{relay=\"postmark\"} 100",
+            "newsletter_relay_messages_total{relay=\"ses\"} 300",
+            "newsletter_relay_messages_total{relay=\"postmark\"} 100",
             "newsletter_relay_messages_total{relay=\"backup\"} 0",
         ] {
             #expect(text.contains(line + "\n"), "\(line)")
@@ -287,30 +292,20 @@ struct FixedDraws: RandomNumberGenerator, Sendable {
 
 /// aiosmtpd refusing one recipient with 550 5.1.1 and taking every other.
 final class RefusingRelay {
-    let process = Process()
-    let port: Int
+    let server: PortAnnouncingProcess
+    var port: Int { server.port }
     var url: String { "smtp://127.0.0.1:\(port)" }
 
     init(refused: String) throws {
         guard let python = AiosmtpdServer.python else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "aiosmtpd is not set up"])
         }
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TestPaths.repository.appendingPathComponent("scripts/reliability/relay_smtp.py").path, "--refuse", refused]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "relay did not start: \(line)"])
-        }
-        self.port = port
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        server = try PortAnnouncingProcess(
+            python,
+            [
+                TestPaths.repository.appendingPathComponent("scripts/reliability/relay_smtp.py").path, "--refuse",
+                refused,
+            ],
+            what: "the relay")
     }
 }

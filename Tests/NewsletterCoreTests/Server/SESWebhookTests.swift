@@ -10,8 +10,8 @@ import Testing
 /// certificate's key by `openssl dgst`, as SNS signs them.
 final class SNSSigner: @unchecked Sendable {
     let directory: URL
-    let server = Process()
-    let port: Int
+    let server: PortAnnouncingProcess
+    var port: Int { server.port }
     let caFile: String
     let signingKey: String
     let log: URL
@@ -26,8 +26,10 @@ final class SNSSigner: @unchecked Sendable {
         try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
         caFile = directory.appendingPathComponent("tls.pem").path
         try Self.openssl([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.appendingPathComponent("tls.key").path,
-            "-out", caFile, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+            directory.appendingPathComponent("tls.key").path,
+            "-out", caFile, "-days", "2", "-subj", "/CN=localhost", "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
         ])
         signingKey = directory.appendingPathComponent("signing.key").path
         try Self.openssl([
@@ -38,27 +40,14 @@ final class SNSSigner: @unchecked Sendable {
         try Data("confirmed".utf8).write(to: served.appendingPathComponent("confirm"))
         log = directory.appendingPathComponent("requests.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let output = Pipe()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = [
-            "python3", TestPaths.fixture("tools/https_server.py").path, "--dir", served.path, "--cert", caFile, "--key",
-            directory.appendingPathComponent("tls.key").path, "--log", log.path,
-        ]
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(server.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "https server: \(line)"])
-        }
-        self.port = port
-    }
-
-    deinit {
-        // SIGTERM does not end it under the test runner: the children inherit its signal mask.
-        kill(server.processIdentifier, SIGKILL)
-        server.waitUntilExit()
+        server = try PortAnnouncingProcess(
+            "/usr/bin/env",
+            [
+                "python3", TestPaths.fixture("tools/https_server.py").path, "--dir", served.path, "--cert", caFile,
+                "--key",
+                directory.appendingPathComponent("tls.key").path, "--log", log.path,
+            ],
+            what: "the https server")
     }
 
     static func openssl(_ arguments: [String], input: Data? = nil) throws -> Data {
@@ -76,15 +65,18 @@ final class SNSSigner: @unchecked Sendable {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "openssl \(arguments.first!) failed"])
+            throw CocoaError(
+                .fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "openssl \(arguments.first!) failed"])
         }
         return data
     }
 
     /// SignatureVersion 1 signs with SHA1withRSA, 2 with SHA256withRSA.
     func sign(_ text: String, version: Int, key: String? = nil) throws -> String {
-        try Self.openssl(["dgst", version == 1 ? "-sha1" : "-sha256", "-sign", key ?? signingKey], input: Data(text.utf8))
-            .base64EncodedString()
+        try Self.openssl(
+            ["dgst", version == 1 ? "-sha1" : "-sha256", "-sign", key ?? signingKey], input: Data(text.utf8)
+        )
+        .base64EncodedString()
     }
 
     /// A key of nobody's: what a forger signs with.
@@ -155,8 +147,10 @@ struct SESWebhookTests {
             "bounce": [
                 "bounceType": type, "bounceSubType": "General", "feedbackId": "fb-\(index)-\(type)",
                 "bouncedRecipients": [
-                    ["emailAddress": ProviderScenario.email(index), "status": status, "action": "failed",
-                     "diagnosticCode": "smtp; 550 \(status) mailbox problem"]
+                    [
+                        "emailAddress": ProviderScenario.email(index), "status": status, "action": "failed",
+                        "diagnosticCode": "smtp; 550 \(status) mailbox problem",
+                    ]
                 ],
             ],
             "mail": ["messageId": "ses-\(index)", "source": "digest@shiporskip.example"],
@@ -171,15 +165,23 @@ struct SESWebhookTests {
         let bodies = [
             try sns.notification(Self.bounce(0, type: "Permanent", status: "5.1.1"), id: "n0", at: now, version: 1),
             try sns.notification(
-                ["notificationType": "Complaint",
-                 "complaint": ["feedbackId": "fb-c1", "complainedRecipients": [["emailAddress": ProviderScenario.email(1)]]],
-                 "mail": ["messageId": "ses-1"]],
+                [
+                    "notificationType": "Complaint",
+                    "complaint": [
+                        "feedbackId": "fb-c1", "complainedRecipients": [["emailAddress": ProviderScenario.email(1)]],
+                    ],
+                    "mail": ["messageId": "ses-1"],
+                ],
                 id: "n1", at: now),
             try sns.notification(Self.bounce(2, type: "Transient", status: "4.2.2"), id: "n2", at: now),
             try sns.notification(
-                ["notificationType": "Delivery",
-                 "delivery": ["recipients": [ProviderScenario.email(3)], "smtpResponse": "250 2.6.0 Message received"],
-                 "mail": ["messageId": "ses-3"]],
+                [
+                    "notificationType": "Delivery",
+                    "delivery": [
+                        "recipients": [ProviderScenario.email(3)], "smtpResponse": "250 2.6.0 Message received",
+                    ],
+                    "mail": ["messageId": "ses-3"],
+                ],
                 id: "n3", at: now, version: 1),
             try sns.notification(["eventType": "Open", "mail": ["messageId": "ses-4"]], id: "n4", at: now),
         ]
@@ -193,7 +195,8 @@ struct SESWebhookTests {
         await #expect(try scenario.status(1) == .unsubscribed)
         await #expect(try scenario.status(2) == .confirmed)
         await #expect(try scenario.status(3) == .confirmed)
-        #expect(sns.requests.filter { $0.hasSuffix(".pem") }.count == 1, "the certificate is fetched once: \(sns.requests)")
+        #expect(
+            sns.requests.filter { $0.hasSuffix(".pem") }.count == 1, "the certificate is fetched once: \(sns.requests)")
     }
 
     @Test(arguments: StoreBackend.all)
@@ -210,7 +213,9 @@ struct SESWebhookTests {
             let answer = try await WebhookAnswer.post(client, "/webhooks/ses", body: genuine)
             #expect(answer.status == .ok && answer.body.contains("\"subscriptionConfirmed\":true"), "\(answer.body)")
         }
-        #expect(sns.requests.contains { $0.hasPrefix("/confirm?Action=ConfirmSubscription&Token=tok-1") }, "\(sns.requests)")
+        #expect(
+            sns.requests.contains { $0.hasPrefix("/confirm?Action=ConfirmSubscription&Token=tok-1") }, "\(sns.requests)"
+        )
     }
 
     @Test(arguments: StoreBackend.all)
@@ -221,23 +226,30 @@ struct SESWebhookTests {
         let hard = Self.bounce(0, type: "Permanent", status: "5.1.1")
         let forged = try sns.notification(hard, id: "f0", at: now, signingKey: try sns.otherKey())
         let elsewhere = try sns.notification(
-            hard, id: "f1", at: now, certificateURL: "https://evil.example:\(sns.port)/SimpleNotificationService-test.pem")
+            hard, id: "f1", at: now,
+            certificateURL: "https://evil.example:\(sns.port)/SimpleNotificationService-test.pem")
         let plain = try sns.notification(
             hard, id: "f2", at: now, certificateURL: "http://localhost:\(sns.port)/SimpleNotificationService-test.pem")
-        let otherTopic = try sns.notification(hard, id: "f3", at: now, topic: "arn:aws:sns:eu-west-1:999999999999:not-ours")
+        let otherTopic = try sns.notification(
+            hard, id: "f3", at: now, topic: "arn:aws:sns:eu-west-1:999999999999:not-ours")
         let stale = try sns.notification(hard, id: "f4", at: now.addingTimeInterval(-301))
         let genuine = try sns.notification(Self.bounce(0, type: "Transient", status: "4.4.1"), id: "f5", at: now)
         try await scenario.withServer(sns.settings) { client in
             let forgedAnswer = try await WebhookAnswer.post(client, "/webhooks/ses", body: forged)
-            #expect(forgedAnswer.status == .unauthorized && forgedAnswer.body.contains("does not verify"), "\(forgedAnswer.body)")
+            #expect(
+                forgedAnswer.status == .unauthorized && forgedAnswer.body.contains("does not verify"),
+                "\(forgedAnswer.body)")
             let elsewhereAnswer = try await WebhookAnswer.post(client, "/webhooks/ses", body: elsewhere)
-            #expect(elsewhereAnswer.status == .forbidden && elsewhereAnswer.body.contains("evil.example"), "\(elsewhereAnswer.body)")
+            #expect(
+                elsewhereAnswer.status == .forbidden && elsewhereAnswer.body.contains("evil.example"),
+                "\(elsewhereAnswer.body)")
             let plainAnswer = try await WebhookAnswer.post(client, "/webhooks/ses", body: plain)
             #expect(plainAnswer.status == .forbidden && plainAnswer.body.contains("https"), "\(plainAnswer.body)")
             let topicAnswer = try await WebhookAnswer.post(client, "/webhooks/ses", body: otherTopic)
             #expect(topicAnswer.status == .forbidden && topicAnswer.body.contains("topic_arns"), "\(topicAnswer.body)")
             let staleAnswer = try await WebhookAnswer.post(client, "/webhooks/ses", body: stale)
-            #expect(staleAnswer.status == .unauthorized && staleAnswer.body.contains("five minutes"), "\(staleAnswer.body)")
+            #expect(
+                staleAnswer.status == .unauthorized && staleAnswer.body.contains("five minutes"), "\(staleAnswer.body)")
             let big = try await WebhookAnswer.post(
                 client, "/webhooks/ses", body: [UInt8](repeating: UInt8(ascii: "{"), count: 10_000_000))
             #expect(big.status == .contentTooLarge)

@@ -3,8 +3,8 @@ import Foundation
 /// aiosmtpd (PyPI) with STARTTLS and AUTH required, on a self-signed certificate made with
 /// openssl; set up by scripts/setup-test-peers.sh.
 final class AiosmtpdServer {
-    let process = Process()
-    let port: Int
+    let server: PortAnnouncingProcess
+    var port: Int { server.port }
     let received: URL
     let caFile: String
     static let user = "digest"
@@ -40,28 +40,14 @@ final class AiosmtpdServer {
         openssl.waitUntilExit()
         caFile = cert
 
-        process.executableURL = URL(fileURLWithPath: Self.python!)
-        process.arguments =
+        server = try PortAnnouncingProcess(
+            Self.python!,
             [
                 TestPaths.fixture("tools/aiosmtpd_server.py").path, "--dir", received.path, "--cert", cert, "--key",
                 key,
                 "--user", Self.user, "--password", Self.password,
-            ] + (implicitTLS ? ["--implicit-tls"] : [])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "aiosmtpd did not start: \(line)"])
-        }
-        self.port = port
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+            ] + (implicitTLS ? ["--implicit-tls"] : []),
+            what: "aiosmtpd")
     }
 
     func messages() throws -> [String] {
