@@ -39,6 +39,10 @@ public final class ClickCounter: Service, Sendable {
 
     private let state: Mutex<State>
     static let maxRecentMessages = 100_000
+    static let maxRecentClicksPerMessage = 32
+
+    /// The clicks of `message` the burst rule still looks at.
+    func recentClicks(of message: String) -> Int { state.withLock { $0.recent[message]?.count ?? 0 } }
 
     public init(store: any ClickStore, interval: Duration, time: any TimeSource = SystemTime(), logger: Logger) {
         self.store = store
@@ -57,6 +61,12 @@ public final class ClickCounter: Service, Sendable {
         state.withLock { state in
             var recent = state.recent[message, default: []].filter { now - $0.at < ScannerRule.burstWindow }
             recent.append(RecentClick(key: key, at: now, scanner: scanner))
+            // One message hitting links thousands of times a second (one client, under aggregate
+            // tracking) made each click scan all of them under the lock. Its oldest clicks beyond
+            // the bound stay as counted: no reader clicks that fast.
+            if recent.count > Self.maxRecentClicksPerMessage {
+                recent.removeFirst(recent.count - Self.maxRecentClicksPerMessage)
+            }
             let burst = Set(recent.map(\.key.linkID)).count >= ScannerRule.burstLinks
             if burst {
                 // Every click of the burst was a scanner's, those counted as a person's too

@@ -54,6 +54,18 @@ struct ClickCounterTests {
         #expect(store.written == 1)
     }
 
+    /// One client hitting a link thousands of times within the burst window (all one "message"
+    /// under aggregate tracking): each click's work stays bounded, and every click is counted.
+    @Test func aFloodFromOneMessageKeepsItsBurstWindowBounded() async {
+        let counter = self.counter
+        for _ in 0..<5_000 {
+            counter.count(linkID: "a", subscriberID: nil, message: "one client", scanner: false)
+        }
+        #expect(counter.recentClicks(of: "one client") == ClickCounter.maxRecentClicksPerMessage)
+        await counter.flush()
+        #expect(store.totals["a"]?.0 == 5_000)
+    }
+
     /// A `kill -9` loses what was counted since the last flush: never more than one interval's
     /// clicks, whatever the pace, when the flusher runs each interval.
     @Test func aCrashLosesAtMostTheClicksOfOneInterval() async {
