@@ -6,6 +6,9 @@
 # rounds and medians can. Prints, per build, the median CPU time per message (user + system,
 # the sender alone) and the median rate, and the control's.
 #   BENCH_MESSAGES (3000), BENCH_SESSIONS (1), BENCH_RUNS (8 rounds)
+#   BENCH_BEFORE_TOML / BENCH_AFTER_TOML: tables added to that side's configuration, each side then
+#   building its own issue under it (e.g. the same build twice, BENCH_BEFORE_TOML with
+#   '[tracking]\nclicks = "off"': what click tracking costs a send).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,14 +24,22 @@ bench_start_sink
 compiler=$(command -v cc || command -v clang) || { echo "bench-compare: no C compiler (cc or clang) on PATH" >&2; exit 1; }
 "$compiler" -O2 -o "$work/curl-replay" scripts/bench/curl-replay.c -lcurl -lsqlite3 -lpthread
 
-bench_config "$work/newsletter.toml" "$sessions"
-nl() { local command=$1; shift; "$before" "$command" --config "$work/newsletter.toml" --log-level error "$@"; }
-nl ingest examples/ >/dev/null
-nl preview --week 2026-W47 >/dev/null
-nl approve --week 2026-W47 >/dev/null
-size=$(nl benchmark-encode --week 2026-W47 --count 100 | sed 's/.*average_bytes=\([0-9]*\).*/\1/')
-cp "$work/data/newsletter.sqlite" "$work/base.sqlite"
-python3 scripts/seed_subscribers.py "$work/base.sqlite" "$count" >/dev/null
+# Each side's store: its issue built and approved by its own build under its own configuration.
+for build in before after; do
+  bin=$before; extra=${BENCH_BEFORE_TOML:-}
+  [ "$build" = after ] && bin=$after && extra=${BENCH_AFTER_TOML:-}
+  mkdir -p "$work/$build"
+  bench_config "$work/$build.toml" "$sessions" "$(printf '%b' "$extra")"
+  sed -i "s|^data_dir = .*|data_dir = \"$work/$build/data\"|; s|^outbox_dir = .*|outbox_dir = \"$work/$build/outbox\"|" "$work/$build.toml"
+  nl() { local command=$1; shift; "$bin" "$command" --config "$work/$build.toml" --log-level error "$@"; }
+  nl ingest examples/ >/dev/null
+  nl preview --week 2026-W47 >/dev/null
+  nl approve --week 2026-W47 >/dev/null
+  cp "$work/$build/data/newsletter.sqlite" "$work/$build.sqlite"
+  python3 scripts/seed_subscribers.py "$work/$build.sqlite" "$count" >/dev/null
+done
+size=$("$after" benchmark-encode --config "$work/after.toml" --log-level error --week 2026-W47 --count 100 \
+  | sed 's/.*average_bytes=\([0-9]*\).*/\1/')
 
 # One timed run: appends "name cpu_us_per_message messages_per_second" to $work/results.
 timed() {
@@ -41,9 +52,9 @@ timed() {
 for round in $(seq "$runs"); do
   for build in before after; do
     bin=$before; [ "$build" = after ] && bin=$after
-    rm -f "$work/data/newsletter.sqlite-wal" "$work/data/newsletter.sqlite-shm"
-    cp "$work/base.sqlite" "$work/data/newsletter.sqlite"
-    timed "$build" "$bin" send --config "$work/newsletter.toml" --log-level error --week 2026-W47
+    rm -f "$work/$build/data/newsletter.sqlite-wal" "$work/$build/data/newsletter.sqlite-shm"
+    cp "$work/$build.sqlite" "$work/$build/data/newsletter.sqlite"
+    timed "$build" "$bin" send --config "$work/$build.toml" --log-level error --week 2026-W47
   done
   timed curl-replay "$work/curl-replay" "smtp://127.0.0.1:$port" "$size" "$count" "$sessions"
   printf '.' >&2
