@@ -5,7 +5,7 @@ import Testing
 
 /// A week sent through a real smtp-sink, a link of the received message clicked in headless
 /// Chromium, the redirect landing on the target (a local page), and the click counted in the
-/// store once `serve` stops cleanly.
+/// store once `serve` stops cleanly, and in `report --json`.
 @Suite(
     .serialized,
     .enabled(if: EndpointMailFiles.browserAvailable, "Chromium or chromedriver is not installed"),
@@ -81,5 +81,15 @@ struct ClickBrowserTests {
             links.first { $0.link.target.hasPrefix("http://127.0.0.1:\(sitePort)") }, "\(links)")
         #expect(siteLink.clicks == 1 && siteLink.scannerClicks == 0, "\(links)")
         #expect(links.filter { $0.link.id != siteLink.link.id }.allSatisfy { $0.clicks == 0 })
+
+        // The publisher's view of the same click: `report --json` counts it on that link.
+        let report = try await cli.run(["report", "--week", "2026-W47", "--json"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        let clicks = try #require(object["clicks"] as? [String: Any])
+        #expect(clicks["clicks"] as? Int == 1 && clicks["scannerClicks"] as? Int == 0, "\(clicks)")
+        let reported = try #require(clicks["links"] as? [[String: Any]])
+        #expect(reported.first { $0["id"] as? String == siteLink.link.id }?["clicks"] as? Int == 1, "\(reported)")
     }
 }
