@@ -5,7 +5,7 @@ import Testing
 
 /// A week sent through a real smtp-sink, a link of the received message clicked in headless
 /// Chromium, the redirect landing on the target (a local page), and the click counted in the
-/// store once `serve` stops cleanly, and in `report --json`.
+/// store once `serve` stops cleanly, in `report --json` and on the editor's report page.
 @Suite(
     .serialized,
     .enabled(if: EndpointMailFiles.browserAvailable, "Chromium or chromedriver is not installed"),
@@ -91,5 +91,24 @@ struct ClickBrowserTests {
         #expect(clicks["clicks"] as? Int == 1 && clicks["scannerClicks"] as? Int == 0, "\(clicks)")
         let reported = try #require(clicks["links"] as? [[String: Any]])
         #expect(reported.first { $0["id"] as? String == siteLink.link.id }?["clicks"] as? Int == 1, "\(reported)")
+
+        // And the editor's report page: that link's row says one person's click, no scanner's.
+        let again = try served.start(environment: ["NEWSLETTER_EDITOR_TOKEN": "editor-secret"])
+        defer {
+            kill(again.processIdentifier, SIGKILL)
+            again.waitUntilExit()
+        }
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sS", "-u", "editor:editor-secret", "\(served.base)/editor/issues/2026-W47/report"]
+        let page = Pipe()
+        curl.standardOutput = page
+        try curl.run()
+        let html = String(decoding: page.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        let row = try Regex(
+            "<td>http://127\\.0\\.0\\.1:\(sitePort)/?</td><td class=\"variant\"><code>[^<]*</code></td>"
+                + "<td class=\"number\">1</td><td class=\"number\">0</td>")
+        #expect(html.contains(row), "\(html)")
     }
 }
