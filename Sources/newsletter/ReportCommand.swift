@@ -20,7 +20,7 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let context = try global.components()
         let week = try IssueWeek(parsing: week)
-        let report = try await context.withStore { store in try await IssueReport.make(week, store: store) }
+        let report = try await context.withStore { store in try await IssueReport.make(week, store: store, at: Date()) }
         print(try json ? JSONOutput.string(report) : report.text)
     }
 }

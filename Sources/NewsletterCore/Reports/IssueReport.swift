@@ -48,12 +48,17 @@ public struct IssueReport: Encodable, Sendable {
     public var clicks: IssueClicks
     /// What needs a person (policy refusals, a complaint rate at or past the limit).
     public var warnings: [String]
+    /// The relays that took this issue's messages, or stand down now: each one's share and health.
+    public var relays: [RelayStatus]
 
     /// Unsubscribes count for an issue within this long after its first copy went out.
     public static let unsubscribeDays = 7
 
     /// The report of `week` as the store has it now; `ReportError.noIssue` when the week has none.
-    public static func make(_ week: IssueWeek, store: some IssueReportStore) async throws -> IssueReport {
+    /// `now` says whether a relay marked down is still down.
+    public static func make(_ week: IssueWeek, store: some IssueReportStore & RelayStore, at now: Date) async throws
+        -> IssueReport
+    {
         guard let issue = try await store.issue(week) else { throw ReportError.noIssue(week) }
         let counts = try await store.deliveryCounts(week)
         let tally = try await store.bounceTally(week)
@@ -70,7 +75,8 @@ public struct IssueReport: Encodable, Sendable {
             },
             progress: activity.progress,
             clicks: IssueClicks(try await store.linkClicks(week), manifest: issue.manifest, delivered: tally.delivered),
-            warnings: tally.warnings)
+            warnings: tally.warnings,
+            relays: try await RelayStatus.of(week, configured: [], store: store, now: now))
     }
 
     static func rate(_ count: Int, of total: Int) -> Double? {
@@ -119,6 +125,7 @@ public struct IssueReport: Encodable, Sendable {
         } else {
             lines.append("  progress: nothing sent yet")
         }
+        for relay in relays { lines.append("  relay \(relay.line)") }
         for warning in warnings { lines.append("  warning: \(warning)") }
         return lines.joined(separator: "\n")
     }

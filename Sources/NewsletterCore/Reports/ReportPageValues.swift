@@ -56,6 +56,10 @@ extension IssueReport {
             values["unsubscribes"] = ["count": unsubscribes.count, "rate": percent(unsubscribes.rate)]
         }
         if progress != nil { values["progressChart"] = progressChart.pageValues }
+        if !relays.isEmpty {
+            values["hasRelays"] = true
+            values["relays"] = relays.map { ["line": $0.line, "up": $0.up] as [String: Any] }
+        }
         if !clicks.links.isEmpty {
             values["clicks"] = [
                 "total": clicks.clicks, "scanners": clicks.scannerClicks, "rate": percent(clicks.clickRate),

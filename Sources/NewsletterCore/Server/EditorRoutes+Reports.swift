@@ -14,7 +14,7 @@ extension EditorRoutes {
             let week = try weekParameter(context)
             let report: IssueReport
             do {
-                report = try await IssueReport.make(week, store: store)
+                report = try await IssueReport.make(week, store: store, at: time.now())
             } catch let error as ReportError {
                 return pages.failure(BadRequest(status: 404, error.description), json: false)
             }

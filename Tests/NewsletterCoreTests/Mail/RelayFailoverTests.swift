@@ -88,6 +88,10 @@ struct RelayFailoverTests {
         #expect(status[1].line == "fallback: up; 12 messages (100.0 %)")
         #expect(status[0].line.hasPrefix("first: down until ") && status[0].line.contains("1 failure(s) in a row"))
         #expect(status[0].line.hasSuffix("; 0 messages (0.0 %)"))
+        // The issue's report shows the same relays, their shares and health.
+        let report = try await IssueReport.make(week, store: store, at: time.now())
+        #expect(report.relays.map(\.line) == status.map(\.line))
+        #expect(report.text.contains("  relay fallback: up; 12 messages (100.0 %)"), "\(report.text)")
     }
 
     /// A relay that takes the whole message and never confirms it (silent, or killed under it)

@@ -63,7 +63,7 @@ struct IssueReportTests {
         let store = try await Self.backends[backend].1(clock)
         try await sentWeek(store, clock: clock)
 
-        let report = try await IssueReport.make(week, store: store)
+        let report = try await IssueReport.make(week, store: store, at: clock.now())
         #expect(report.subject == "Inkwell <vs> Quill")
         #expect(report.ledger == IssueReport.Ledger(sent: 2, deferred: 1, failed: 1, skipped: 0, waiting: 0))
         #expect(report.bounces.hard == 1 && report.bounces.soft == 0 && report.bounces.delivered == 2)
@@ -94,11 +94,11 @@ struct IssueReportTests {
         let store = try await Self.backends[backend].1(clock)
         try await store.saveDraft(
             IssueDraft(week: week, subject: "S", html: "h", text: "t", manifest: "{}", comparisonIDs: [], hash: "h"))
-        let report = try await IssueReport.make(week, store: store)
+        let report = try await IssueReport.make(week, store: store, at: clock.now())
         #expect(report.progress == nil && report.unsubscribes == nil && report.bounces.complaintRate == nil)
         #expect(report.text.contains("progress: nothing sent yet"))
         let other = try IssueWeek(parsing: "2026-W46")
-        await #expect(throws: ReportError.noIssue(other)) { try await IssueReport.make(other, store: store) }
+        await #expect(throws: ReportError.noIssue(other)) { try await IssueReport.make(other, store: store, at: clock.now()) }
         #expect("\(ReportError.noIssue(other))".contains("2026-W46 has no issue"))
     }
 }
