@@ -8,29 +8,20 @@ final class FakeModelServer {
         case serverError = "500"
     }
 
-    let process = Process()
-    let port: Int
+    let server: PortAnnouncingProcess
+    var port: Int { server.port }
     let log: URL
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     init(_ mode: Mode, reply: String = "The panel likes both tools.") throws {
         log = try TestPaths.temporaryDirectory()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-u", TestPaths.fixture("tools/fake_model_server.py").path, "--mode", mode.rawValue, "--reply",
-            reply, "--log", log.path,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(
-                .fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "fake server did not start: \(line)"])
-        }
-        self.port = port
+        server = try PortAnnouncingProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-u", TestPaths.fixture("tools/fake_model_server.py").path, "--mode", mode.rawValue,
+                "--reply", reply, "--log", log.path,
+            ],
+            what: "the fake model server")
     }
 
     /// The request bodies it received, in order.
@@ -54,11 +45,5 @@ final class FakeModelServer {
         """.write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
         return script.path
-    }
-
-    deinit {
-        // SIGKILL: the test runner's threads may block SIGTERM, and the child inherits the mask.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 }
