@@ -1,13 +1,18 @@
 import Synchronization
 
-/// A lock for async code: one holder at a time, the others suspended (never blocking a thread)
-/// and let in first come, first served.
+/// A lock for async code: `admitting` holders at a time (one by default), the others suspended
+/// (never blocking a thread) and let in first come, first served.
 final class AsyncGate: Sendable {
     private struct State {
-        var held = false
+        var free: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    init(admitting holders: Int = 1) {
+        precondition(holders > 0, "a gate that admits nobody")
+        state = Mutex(State(free: holders))
+    }
 
     /// Runs `body` holding the gate. Waiting is not cancellable: holders are short.
     func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
@@ -18,18 +23,18 @@ final class AsyncGate: Sendable {
 
     private func acquire() async {
         let entered = state.withLock { state in
-            if state.held { return false }
-            state.held = true
+            if state.free == 0 { return false }
+            state.free -= 1
             return true
         }
         if entered { return }
         await withCheckedContinuation { continuation in
             let entered = state.withLock { state in
-                if state.held {
+                if state.free == 0 {
                     state.waiters.append(continuation)
                     return false
                 }
-                state.held = true
+                state.free -= 1
                 return true
             }
             if entered { continuation.resume() }
@@ -37,10 +42,10 @@ final class AsyncGate: Sendable {
     }
 
     private func release() {
-        // The gate passes straight to the next waiter, still held, so nobody can cut in.
+        // A place passes straight to the next waiter, still taken, so nobody can cut in.
         let next = state.withLock { state in
             if state.waiters.isEmpty {
-                state.held = false
+                state.free += 1
                 return nil as CheckedContinuation<Void, Never>?
             }
             return state.waiters.removeFirst()

@@ -1,5 +1,5 @@
 import Foundation
-import NewsletterCore
+@testable import NewsletterCore
 import Synchronization
 
 /// The throwaway PostgreSQL 15 cluster of a test run (scripts/pg-cluster.sh): the one `make
@@ -43,9 +43,19 @@ enum PostgresCluster {
         return components.string!
     }
 
+    /// At most four psql processes at once. Unbounded, a burst of suites starting together ran
+    /// ninety, each on a thread with its pipes and run loop, and above about 1,300 open
+    /// descriptors Foundation's `Process.run` (Swift 6.3.1) reads past readdir's buffer while it
+    /// lists /proc/self/fd, and the test process crashes (swift-corelibs-foundation#5472).
+    private static let psqlSlots = AsyncGate(admitting: 4)
+
     /// Runs SQL through Debian's psql (not through the code under test); returns its output.
     @discardableResult
     static func psql(_ url: String, _ sql: String) async throws -> String {
+        try await psqlSlots.withLock { try await runPsql(url, sql) }
+    }
+
+    private static func runPsql(_ url: String, _ sql: String) async throws -> String {
         try await Blocking.run {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
