@@ -72,7 +72,7 @@ struct IssueEncoderTests {
     }
 
     @Test func byteLevelQuotedPrintableMatchesTheEncoderBeforeIt() {
-        var generator = SeededGenerator(seed: 16)
+        var generator = SeededRandom(seed: 16)
         for round in 0..<3000 {
             let text = Self.randomText(&generator, length: round % 300)
             #expect(MIME.quotedPrintable(text) == Self.referenceQuotedPrintable(text), "\(text.debugDescription)")
@@ -87,7 +87,7 @@ struct IssueEncoderTests {
     }
 
     @Test func quotedPrintableOfATextIsTheConcatenationOfItsLines() {
-        var generator = SeededGenerator(seed: 1616)
+        var generator = SeededRandom(seed: 1616)
         for round in 0..<1000 {
             let text = Self.randomText(&generator, length: round % 400)
             var lines: [UInt8] = []
@@ -241,7 +241,7 @@ struct IssueEncoderTests {
     static let prose = String(repeating: "The panel ships this tool for its clean API and fair price. ", count: 6)
 
     @Test func randomTemplatesSpliceToTheReferenceBytes() throws {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let placeholders = Placeholder.allCases.map(\.rawValue)
         for _ in 0..<40 {
             var text = ""
@@ -298,18 +298,5 @@ struct IssueEncoderTests {
             #expect(referenceError != nil)
             #expect(splicedError == referenceError)
         }
-    }
-}
-
-/// SplitMix64: reproducible inputs for the comparisons above.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
