@@ -56,27 +56,33 @@ struct CommandLineTests {
     /// Runs the built executable in `workingDirectory` and waits for it. With `clock`, under
     /// libfaketime (Debian's `faketime`) with the system clock starting at that moment
     /// ("2027-06-01 08:00:00", UTC): the binary as cron would run it on another day.
-    static func run(_ arguments: [String], in workingDirectory: URL, clock: String? = nil) throws -> Run {
+    /// `environment` is added to the child's (never set in this process: `setenv` while another
+    /// thread spawns a process crashes Foundation's `Process.run`).
+    static func run(
+        _ arguments: [String], in workingDirectory: URL, clock: String? = nil, environment extra: [String: String] = [:]
+    ) throws -> Run {
         let process = Process()
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         if let clock {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/faketime")
             process.arguments = [clock, Self.executable.path] + arguments
-            var environment = ProcessInfo.processInfo.environment
             // Only the calendar moves: timeouts and rate limits keep measuring real intervals.
             environment["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
             environment["TZ"] = "UTC"
-            process.environment = environment
         } else {
             process.executableURL = Self.executable
             process.arguments = arguments
         }
+        if clock != nil || !extra.isEmpty { process.environment = environment }
         process.currentDirectoryURL = workingDirectory
         return try collect(process)
     }
 
     /// The same from an async test, waiting on a thread of its own (`Blocking`).
-    static func run(_ arguments: [String], in workingDirectory: URL, clock: String? = nil) async throws -> Run {
-        try await Blocking.run { try run(arguments, in: workingDirectory, clock: clock) }
+    static func run(
+        _ arguments: [String], in workingDirectory: URL, clock: String? = nil, environment: [String: String] = [:]
+    ) async throws -> Run {
+        try await Blocking.run { try run(arguments, in: workingDirectory, clock: clock, environment: environment) }
     }
 
     /// Whether `run(_:in:clock:)` can move the clock here.

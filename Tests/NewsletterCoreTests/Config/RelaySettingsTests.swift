@@ -133,9 +133,7 @@ struct RelaySettingsTests {
         let password = "relay-secret-\(UInt32.random(in: 0...UInt32.max))"
         try twoRelays.replacingOccurrences(of: "SES_SMTP_PASSWORD", with: variable).write(
             to: directory.appendingPathComponent("newsletter.toml"), atomically: true, encoding: .utf8)
-        setenv(variable, password, 1)
-        defer { unsetenv(variable) }
-        let config = try await CommandLineTests.run(["config"], in: directory)
+        let config = try await CommandLineTests.run(["config"], in: directory, environment: [variable: password])
         #expect(config.status == 0, "\(config.stderr)")
         #expect(config.stdout.contains("ses: smtps://email-smtp.eu-west-1.amazonaws.com:465 priority 1 weight 3.0"))
         #expect(config.stdout.contains("password from $\(variable) (set)"), "\(config.stdout)")
