@@ -168,6 +168,8 @@ extension AppDatabase {
         migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         // ProviderEventLedger.swift.
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
+        // AppDatabase+Webhooks.swift.
+        migrator.registerMigration("v16-webhooks", migrate: Self.migrateWebhooks)
         return migrator
     }
 

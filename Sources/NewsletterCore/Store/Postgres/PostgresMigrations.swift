@@ -52,6 +52,8 @@ extension PostgresStore {
         reportsMigration,
         // ProviderEventLedger.swift.
         providerEventsMigration,
+        // PostgresStore+Webhooks.swift.
+        webhooksMigration,
     ]
 
     /// The newest schema version this binary knows.
