@@ -10,8 +10,8 @@ import Synchronization
 /// and settled in one transaction. A 2xx ends a delivery; anything else is retried on the
 /// policy's schedule. A crash mid-send means one more attempt after the lease, with the same
 /// `webhook-id`: at least once.
-public struct WebhookDispatcher<Store: WebhookStore>: Service {
-    public var store: Store
+public struct WebhookDispatcher: Service {
+    public var store: any WebhookStore
     public var settings: WebhookSettings
     public var time: any TimeSource
     public var logger: Logger
@@ -23,7 +23,7 @@ public struct WebhookDispatcher<Store: WebhookStore>: Service {
     /// Longer than a batch's transfers can take (`timeout_seconds` each).
     var lease: TimeInterval { TimeInterval(batchSize * settings.timeoutSeconds + 60) }
 
-    public init(store: Store, settings: WebhookSettings, time: any TimeSource = SystemTime(), logger: Logger) {
+    public init(store: any WebhookStore, settings: WebhookSettings, time: any TimeSource = SystemTime(), logger: Logger) {
         self.store = store
         self.settings = settings
         self.time = time

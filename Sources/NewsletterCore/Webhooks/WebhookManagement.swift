@@ -2,12 +2,12 @@ import Foundation
 
 /// What `newsletter webhooks`, the editor's page and the API do to endpoints, written once:
 /// a URL is checked by the target policy (resolved, on a thread of its own) before it is stored.
-public struct WebhookManagement<Store: WebhookStore>: Sendable {
-    public var store: Store
+public struct WebhookManagement: Sendable {
+    public var store: any WebhookStore
     public var settings: WebhookSettings
     public var time: any TimeSource
 
-    public init(store: Store, settings: WebhookSettings, time: any TimeSource = SystemTime()) {
+    public init(store: any WebhookStore, settings: WebhookSettings, time: any TimeSource = SystemTime()) {
         self.store = store
         self.settings = settings
         self.time = time
