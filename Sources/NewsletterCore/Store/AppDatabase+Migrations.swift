@@ -168,6 +168,8 @@ extension AppDatabase {
         migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         // ProviderEventLedger.swift.
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
+        // AppDatabase+Readers.swift.
+        migrator.registerMigration("v16-readers", migrate: Self.migrateReaders)
         return migrator
     }
 

@@ -52,6 +52,8 @@ extension PostgresStore {
         reportsMigration,
         // ProviderEventLedger.swift.
         providerEventsMigration,
+        // PostgresStore+Readers.swift.
+        readersMigration,
     ]
 
     /// The newest schema version this binary knows.
