@@ -194,7 +194,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             try await global.components().withStore { store in
-                switch try await store.erase(email: email) {
+                switch try await store.erase(email: email, actor: "cli") {
                 case .erased(let address): print("erased \(address)")
                 case .alreadyErased: print("\(email) was already erased (its hash is on the suppression list)")
                 case .unknown:

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 extension AppDatabase {
-    /// `v16-readers`: a reader's own data. The suppression list (keyed hashes of erased
+    /// `v17-readers`: a reader's own data. The suppression list (keyed hashes of erased
     /// addresses), the secrets the store makes for itself (the list's key, the preferences
     /// page's form key), and the ledger rows of erased readers, kept without who they were so
     /// the issue reports keep their counts.
@@ -136,5 +136,12 @@ extension SQLiteRows: ReaderDataRows {
 
     func deleteSubscriber(id: Int64) async throws {
         try await access { try $0.execute(sql: "DELETE FROM subscriber WHERE id = ?", arguments: [id]) }
+    }
+
+    func renameAuditSubject(_ email: String, to replacement: String) async throws {
+        try await access {
+            try $0.execute(
+                sql: "UPDATE audit_log SET subject = ? WHERE lower(subject) = lower(?)", arguments: [replacement, email])
+        }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// stores; a store that needs more (PostgreSQL's typed refusals) defines its own, which wins.
 protocol RowTransactions: Sendable {
     associatedtype Rows: EndpointRows & BounceRows & IssueRows & ComparisonSaveRows & TopicRows & ReportRows
-        & ProviderEventRows & ReaderDataRows
+        & ProviderEventRows & EditorAccountRows & ReaderDataRows
     /// What the workflows stamp their rows with.
     var clock: any TimeSource { get }
     /// Runs `body` in one transaction: all of it or nothing.
@@ -178,9 +178,9 @@ extension RowTransactions {
         }
     }
 
-    public func erase(email: String) async throws -> EraseOutcome {
+    public func erase(email: String, actor: String) async throws -> EraseOutcome {
         try await rowTransaction { rows in
-            try await rows.erase(email: email.trimmingCharacters(in: .whitespaces), at: clock.now())
+            try await rows.erase(email: email.trimmingCharacters(in: .whitespaces), actor: actor, at: clock.now())
         }
     }
 
@@ -189,7 +189,7 @@ extension RowTransactions {
             guard let owner = try await rows.tokenOwner(token, purpose: .unsubscribe, holdingRow: true) else {
                 return .unknown
             }
-            try await rows.erase(owner.subscriber, at: clock.now())
+            try await rows.erase(owner.subscriber, actor: "reader", at: clock.now())
             return .erased(email: owner.subscriber.email)
         }
     }

@@ -74,6 +74,11 @@ public struct ReaderData: Sendable, Codable, Equatable {
     }
 }
 
+extension AuditAction {
+    /// A reader erased (from their preferences page, or `subscribers erase`).
+    public static let subscriberErase = AuditAction("subscriber.erase")
+}
+
 /// What an erasure did.
 public enum EraseOutcome: Sendable, Equatable {
     /// The reader's personal data is gone and the address's hash is on the suppression list.
@@ -99,7 +104,7 @@ public struct AddressSuppressed: Error, Equatable, CustomStringConvertible, Send
 /// The row operations a reader's own data needs, beside the subscriber rows, inside one
 /// transaction the caller holds. Each store answers them in its own SQL; the export and the
 /// erasure are written once over them (`ReaderDataRows` extension).
-protocol ReaderDataRows: SubscriberRows, TopicRows {
+protocol ReaderDataRows: SubscriberRows, TopicRows, EditorAccountRows {
     func consentEvents(subscriberID: Int64) async throws -> [ReaderData.ConsentEvent]
     func deliveries(subscriberID: Int64) async throws -> [ReaderData.Delivery]
     func bounces(subscriberID: Int64) async throws -> [ReaderData.Bounce]
@@ -113,6 +118,8 @@ protocol ReaderDataRows: SubscriberRows, TopicRows {
     /// Deletes the subscriber row; their tokens, consent trail, endpoint mail, topic choice,
     /// VERP tokens, ledger rows and per-reader clicks go with it (ON DELETE CASCADE).
     func deleteSubscriber(id: Int64) async throws
+    /// Audit entries about the address (`subject`) name it no more: `subject` becomes `replacement`.
+    func renameAuditSubject(_ email: String, to replacement: String) async throws
 }
 
 extension ReaderDataRows {
@@ -130,20 +137,29 @@ extension ReaderDataRows {
             clicks: try await readerClicks(subscriberID: subscriber.id))
     }
 
-    /// Erases the subscriber and puts the keyed hash of their address on the suppression list.
-    func erase(_ subscriber: Subscriber, at time: Date) async throws {
+    /// Erases the subscriber, puts the keyed hash of their address on the suppression list and
+    /// records it in the audit log by `actor` (`reader` from the page, `cli`), naming the
+    /// subscriber by their former id only.
+    func erase(_ subscriber: Subscriber, actor: String, at time: Date) async throws {
         let key = try await suppressionKey(makingAt: time)
+        let formerly = "subscriber #\(subscriber.id)"
         try await keepDeliveriesAnonymised(subscriberID: subscriber.id)
         try await detachBounces(subscriberID: subscriber.id)
         try await deleteSubscriber(id: subscriber.id)
+        try await renameAuditSubject(subscriber.email, to: formerly)
         try await insertSuppression(key.hash(subscriber.email), at: time)
+        try await insertAuditEntry(
+            AuditEntry(
+                at: time, actor: actor, action: .subscriberErase, subject: formerly,
+                detail: "personal data erased at the reader's request; the address's keyed hash is on the suppression list"
+            ))
     }
 
-    func erase(email: String, at time: Date) async throws -> EraseOutcome {
+    func erase(email: String, actor: String, at time: Date) async throws -> EraseOutcome {
         guard let subscriber = try await subscriber(email: email, holdingRow: true) else {
             return try await isSuppressed(email) ? .alreadyErased : .unknown
         }
-        try await erase(subscriber, at: time)
+        try await erase(subscriber, actor: actor, at: time)
         return .erased(email: subscriber.email)
     }
 }
@@ -154,8 +170,9 @@ public protocol ReaderDataStore: Sendable {
     func readerData(email: String) async throws -> ReaderData?
     /// What the list holds about the owner of an unsubscribe (preferences) token.
     func readerData(unsubscribeToken: String) async throws -> ReaderData?
-    /// Erases the address's personal data, in one transaction (see `ReaderDataRows.erase`).
-    func erase(email: String) async throws -> EraseOutcome
+    /// Erases the address's personal data, in one transaction (see `ReaderDataRows.erase`);
+    /// `actor` goes into the audit log (`cli`).
+    func erase(email: String, actor: String) async throws -> EraseOutcome
     /// Erases the owner of an unsubscribe (preferences) token; `.unknown` for a token of nobody.
     func erase(unsubscribeToken: String) async throws -> EraseOutcome
     /// The key of the preferences page's form tokens (`ReaderFormToken`), made on first use.

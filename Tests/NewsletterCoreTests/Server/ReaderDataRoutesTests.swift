@@ -100,6 +100,7 @@ struct ReaderDataRoutesTests {
                 client, "/preferences/\(adaToken)/erase", [("form_token", confirmToken), ("confirm", "yes")])
             #expect(erased == .ok && done.contains("You are erased"))
             #expect(try await !adaExists)
+            #expect(try await store.auditEntries(subject: nil, limit: 5).map(\.actor) == ["reader"])
             #expect(try await store.subscriber(email: "bob@example.org") != nil)
             // The link now belongs to nobody.
             let (again, _) = try await post(

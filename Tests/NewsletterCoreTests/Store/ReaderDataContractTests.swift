@@ -80,7 +80,9 @@ struct ReaderDataContractTests {
     @Test(arguments: StoreBackend.all)
     func afterAnErasureNoTableHoldsTheAddressAndTheReportKeepsItsCounts(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let (_, bob) = try await twoReaders(store)
+        let (ada, bob) = try await twoReaders(store)
+        try await store.recordAudit(
+            AuditEntry(at: t0, actor: "cli", action: .subscriberChange, subject: "ada@example.org", detail: "added"))
         let before = try await StoreProbe.columnsHolding("ada@example.org", in: store)
         #expect(
             Set(["subscriber.email", "delivery.last_reply", "bounce_event.diagnostic"]).isSubset(of: before),
@@ -90,7 +92,7 @@ struct ReaderDataContractTests {
         let activity = try await store.sendActivity(week, unsubscribeWindow: 7 * 86400)
         let bobBefore = try await store.readerData(email: bob.email)
 
-        #expect(try await store.erase(email: " Ada@Example.org ") == .erased(email: "ada@example.org"))
+        #expect(try await store.erase(email: " Ada@Example.org ", actor: "cli") == .erased(email: "ada@example.org"))
 
         #expect(try await StoreProbe.columnsHolding("ada@example.org", in: store) == [])
         #expect(try await StoreProbe.columnsHolding("Lovelace", in: store) == [])
@@ -103,15 +105,19 @@ struct ReaderDataContractTests {
         bobAfter?.exportedAt = bobBefore?.exportedAt ?? t0
         #expect(bobAfter == bobBefore, "another reader is untouched")
 
-        #expect(try await store.erase(email: "ada@example.org") == .alreadyErased)
-        #expect(try await store.erase(email: "nobody@example.org") == .unknown)
+        let audit = try await store.auditEntries(subject: "subscriber #\(ada.id)", limit: 10)
+        #expect(audit.map(\.action) == [.subscriberErase, .subscriberChange], "the earlier entry renamed")
+        #expect(audit.first?.actor == "cli")
+
+        #expect(try await store.erase(email: "ada@example.org", actor: "cli") == .alreadyErased)
+        #expect(try await store.erase(email: "nobody@example.org", actor: "cli") == .unknown)
     }
 
     @Test(arguments: StoreBackend.all)
     func anErasedAddressCannotBeImportedOrAddedBack(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         _ = try await store.addSubscriber(email: "ada@example.org", name: "Ada", status: .confirmed)
-        #expect(try await store.erase(email: "ada@example.org") == .erased(email: "ada@example.org"))
+        #expect(try await store.erase(email: "ada@example.org", actor: "cli") == .erased(email: "ada@example.org"))
         await #expect(throws: AddressSuppressed(email: "ADA@example.org")) {
             try await store.importSubscriber(email: "ADA@example.org", name: nil, topics: nil, source: "old.csv:7", at: t0)
         }
@@ -127,7 +133,7 @@ struct ReaderDataContractTests {
     func aNewSignupConfirmedByItsOwnerLiftsTheSuppression(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         _ = try await store.addSubscriber(email: "ada@example.org", name: "Ada", status: .confirmed)
-        _ = try await store.erase(email: "ada@example.org")
+        _ = try await store.erase(email: "ada@example.org", actor: "cli")
         let address = try MailAddress("ada@example.org")
 
         // A signup alone does not: its pending row removed unconfirmed, the address is still out.

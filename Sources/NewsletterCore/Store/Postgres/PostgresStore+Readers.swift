@@ -2,9 +2,9 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    /// The SQLite store's `v16-readers`, under the same names (AppDatabase+Readers.swift).
+    /// The SQLite store's `v17-readers`, under the same names (AppDatabase+Readers.swift).
     static let readersMigration = Migration(
-        version: 10, name: "a reader's own data: the suppression list, the store's secrets, erased readers' ledger rows",
+        version: 11, name: "a reader's own data: the suppression list, the store's secrets, erased readers' ledger rows",
         statements: [
             """
             CREATE TABLE store_secret (
@@ -128,5 +128,9 @@ extension PostgresSession: ReaderDataRows {
 
     func deleteSubscriber(id: Int64) async throws {
         try await run("DELETE FROM subscriber WHERE id = \(id)")
+    }
+
+    func renameAuditSubject(_ email: String, to replacement: String) async throws {
+        try await run("UPDATE audit_log SET subject = \(replacement) WHERE lower(subject) = lower(\(email))")
     }
 }
