@@ -168,6 +168,8 @@ extension AppDatabase {
         migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         // ProviderEventLedger.swift.
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
+        // EditorAccountRows.swift.
+        migrator.registerMigration("v16-editor-accounts", migrate: Self.migrateEditorAccounts)
         return migrator
     }
 
