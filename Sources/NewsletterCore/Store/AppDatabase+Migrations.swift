@@ -168,8 +168,12 @@ extension AppDatabase {
         migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         // ProviderEventLedger.swift.
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
+        // EditorAccountRows.swift.
+        migrator.registerMigration("v16-editor-accounts", migrate: Self.migrateEditorAccounts)
+        // AppDatabase+Readers.swift.
+        migrator.registerMigration("v17-readers", migrate: Self.migrateReaders)
         // AppDatabase+Webhooks.swift.
-        migrator.registerMigration("v16-webhooks", migrate: Self.migrateWebhooks)
+        migrator.registerMigration("v18-webhooks", migrate: Self.migrateWebhooks)
         return migrator
     }
 

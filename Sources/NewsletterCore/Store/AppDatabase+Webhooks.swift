@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 extension AppDatabase: WebhookStore {
-    /// `v16-webhooks`: the endpoints, the outbox (an event, and one delivery per endpoint, so a
+    /// `v18-webhooks`: the endpoints, the outbox (an event, and one delivery per endpoint, so a
     /// slow endpoint holds up no other) and the log of attempts.
     static func migrateWebhooks(_ db: Database) throws {
         try db.execute(

@@ -52,6 +52,10 @@ extension PostgresStore {
         reportsMigration,
         // ProviderEventLedger.swift.
         providerEventsMigration,
+        // EditorAccountRows.swift.
+        editorAccountsMigration,
+        // PostgresStore+Readers.swift.
+        readersMigration,
         // PostgresStore+Webhooks.swift.
         webhooksMigration,
     ]

@@ -3,7 +3,7 @@ import PostgresNIO
 
 extension PostgresStore: WebhookStore {
     static let webhooksMigration = Migration(
-        version: 10, name: "outbound webhooks: endpoints, outbox, attempts (SQLite: v16-webhooks)",
+        version: 12, name: "outbound webhooks: endpoints, outbox, attempts (SQLite: v18-webhooks)",
         statements: [
             """
             CREATE TABLE webhook_endpoint (
