@@ -168,6 +168,8 @@ extension AppDatabase {
         migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         // ProviderEventLedger.swift.
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
+        // APIKeys.swift.
+        migrator.registerMigration("v16-api-keys", migrate: Self.migrateAPIKeys)
         return migrator
     }
 

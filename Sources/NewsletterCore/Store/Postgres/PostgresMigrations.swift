@@ -52,6 +52,8 @@ extension PostgresStore {
         reportsMigration,
         // ProviderEventLedger.swift.
         providerEventsMigration,
+        // APIKeys.swift.
+        apiKeysMigration,
     ]
 
     /// The newest schema version this binary knows.
