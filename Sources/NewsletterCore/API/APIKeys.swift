@@ -133,7 +133,7 @@ struct StoredValueError: Error, CustomStringConvertible {
 }
 
 extension AppDatabase: APIKeyStore {
-    /// `v16-api-keys`.
+    /// `v17-api-keys`.
     static func migrateAPIKeys(_ db: Database) throws {
         try db.execute(
             sql: """
@@ -199,7 +199,7 @@ extension SQLiteRows: APIKeyRows {
 
 extension PostgresStore: APIKeyStore {
     static let apiKeysMigration = Migration(
-        version: 10, name: "API keys, by the hash of each (SQLite: v16-api-keys)",
+        version: 11, name: "API keys, by the hash of each (SQLite: v17-api-keys)",
         statements: [
             """
             CREATE TABLE api_key (

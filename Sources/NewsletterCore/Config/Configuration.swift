@@ -172,8 +172,15 @@ public struct Configuration: Sendable, Equatable {
     }
 
     public struct Editor: Sendable, Equatable {
-        /// Bearer token for the editor routes; nil turns them off.
+        /// Bearer token for the editor routes; nil turns them off (unless editor users exist).
+        /// Refused once an owner exists (`newsletter users add … --role owner`).
         public var token: String?
+        /// `editor.bcrypt_cost`: bcrypt's work factor for editor passwords (log2 rounds, 4 to 31).
+        public var bcryptCost = 12
+        /// `editor.session_hours`: how long a login lasts.
+        public var sessionHours = 12
+        /// `editor.invitation_hours`: how long a `users add --invite` link can be used.
+        public var invitationHours = 72
     }
 
     public enum DefaultWeek: String, Sendable, Equatable, CaseIterable {
@@ -320,6 +327,9 @@ public struct Configuration: Sendable, Equatable {
         smtp.username = try reader.string("smtp.username")
         smtp.password = try reader.string("smtp.password")
         editor.token = try reader.string("editor.token", nonEmpty: true)
+        editor.bcryptCost = try reader.integer("editor.bcrypt_cost", in: 4...31) ?? editor.bcryptCost
+        editor.sessionHours = try reader.integer("editor.session_hours", in: 1...720) ?? editor.sessionHours
+        editor.invitationHours = try reader.integer("editor.invitation_hours", in: 1...720) ?? editor.invitationHours
 
         issue.policy.maxComparisons =
             try reader.integer("issue.max_comparisons", in: 1...50) ?? issue.policy.maxComparisons
@@ -490,7 +500,8 @@ struct SettingsReader {
     static let knownKeys: [String] = [
         "time_zone", "data_dir", "outbox_dir", "templates_dir", "store.path", "store.url", "ingest.sources",
         "ingest.max_page_bytes", "ingest.timeout_seconds", "ingest.connect_timeout_seconds", "ingest.user_agent",
-        "smtp.url", "smtp.username", "smtp.password", "editor.token", "log.level", "issue.max_comparisons",
+        "smtp.url", "smtp.username", "smtp.password", "editor.token", "editor.bcrypt_cost",
+        "editor.session_hours", "editor.invitation_hours", "log.level", "issue.max_comparisons",
         "issue.min_comparisons", "issue.week", "list.name", "list.language", "list.site_url", "server.public_url",
         "smtp.allow_plaintext", "smtp.ca_file", "smtp.connect_timeout_seconds", "smtp.command_timeout_seconds",
         "smtp.message_timeout_seconds", "smtp.relays", "mail.from", "mail.from_name", "mail.list_id", "mail.unsubscribe_mailto",

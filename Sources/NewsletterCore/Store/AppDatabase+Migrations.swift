@@ -168,8 +168,10 @@ extension AppDatabase {
         migrator.registerMigration("v14-reports", migrate: Self.migrateReports)
         // ProviderEventLedger.swift.
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
+        // EditorAccountRows.swift.
+        migrator.registerMigration("v16-editor-accounts", migrate: Self.migrateEditorAccounts)
         // APIKeys.swift.
-        migrator.registerMigration("v16-api-keys", migrate: Self.migrateAPIKeys)
+        migrator.registerMigration("v17-api-keys", migrate: Self.migrateAPIKeys)
         return migrator
     }
 

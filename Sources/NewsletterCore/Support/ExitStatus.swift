@@ -69,6 +69,11 @@ extension PreviewError: ExitStatusProviding {
     }
 }
 
+/// A user that exists already or does not, a role or password refused (exit status 1).
+extension EditorAccountError: ExitStatusProviding {
+    public var exitStatus: ExitStatus { .partialFailure }
+}
+
 extension ConfigurationError: ExitStatusProviding {
     public var exitStatus: ExitStatus { .configurationError }
 }

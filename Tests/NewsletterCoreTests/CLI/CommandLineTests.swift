@@ -59,7 +59,8 @@ struct CommandLineTests {
     /// `environment` is added to the child's (never set in this process: `setenv` while another
     /// thread spawns a process crashes Foundation's `Process.run`).
     static func run(
-        _ arguments: [String], in workingDirectory: URL, clock: String? = nil, environment extra: [String: String] = [:]
+        _ arguments: [String], in workingDirectory: URL, clock: String? = nil, environment extra: [String: String] = [:],
+        input: String? = nil
     ) throws -> Run {
         let process = Process()
         var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
@@ -75,14 +76,23 @@ struct CommandLineTests {
         }
         if clock != nil || !extra.isEmpty { process.environment = environment }
         process.currentDirectoryURL = workingDirectory
+        if let input {
+            // From a file, not a pipe: a large input cannot block the child's start.
+            let file = try TestPaths.temporaryDirectory().appendingPathComponent("stdin")
+            try Data(input.utf8).write(to: file)
+            process.standardInput = try FileHandle(forReadingFrom: file)
+        }
         return try collect(process)
     }
 
     /// The same from an async test, waiting on a thread of its own (`Blocking`).
     static func run(
-        _ arguments: [String], in workingDirectory: URL, clock: String? = nil, environment: [String: String] = [:]
+        _ arguments: [String], in workingDirectory: URL, clock: String? = nil, environment: [String: String] = [:],
+        input: String? = nil
     ) async throws -> Run {
-        try await Blocking.run { try run(arguments, in: workingDirectory, clock: clock, environment: environment) }
+        try await Blocking.run {
+            try run(arguments, in: workingDirectory, clock: clock, environment: environment, input: input)
+        }
     }
 
     /// Whether `run(_:in:clock:)` can move the clock here.

@@ -101,6 +101,10 @@ struct StoreCommandTests {
             RelayHealthRecord(
                 name: "postmark", downUntil: time.addingTimeInterval(40), failures: 2, lastError: "421 busy",
                 updatedAt: time))
+        // An editor user with a session, and the audit log.
+        let owner = try await store.addEditorUser(email: "ed@example.org", role: .owner, passwordHash: "$2b$04$x", at: time)
+        try await store.addEditorSession(userID: owner.id, tokenHash: "s", expiresAt: time + 3600, at: time)
+        try await store.recordAudit(AuditEntry(at: time, actor: "cli", action: .userAdd, subject: "ed@example.org"))
         return store
     }
 
@@ -115,7 +119,7 @@ struct StoreCommandTests {
         // Every table, counted on both sides by their own tools, under the one name both use.
         for table in [
             "comparison", "take", "comparison_tool", "topic", "comparison_topic", "subscriber", "consent",
-            "subscriber_token", "endpoint_mail", "delivery", "relay_health",
+            "subscriber_token", "endpoint_mail", "delivery", "relay_health", "editor_user", "editor_session", "audit_log",
         ] {
             let expected = try await sqliteValue("SELECT COUNT(*) FROM \(table)")
             #expect((Int(expected) ?? 0) > 0, "the fixture has rows in \(table)")
@@ -147,6 +151,9 @@ struct StoreCommandTests {
         // Which relay took each message, and how each relay stood.
         #expect(try await store.messagesPerRelay(try IssueWeek(parsing: "2026-W48")) == [RelayShare(relay: "ses", messages: 1)])
         #expect(try await store.relayHealth() == (try await sqlite.relayHealth()))
+        // Editors log in to the new store as they did to the old one; the audit log reads the same.
+        #expect(try await store.editorSession(tokenHash: "s", at: Date(timeIntervalSince1970: 1_795_000_001))?.role == .owner)
+        #expect(try await store.auditEntries(subject: nil, limit: 5) == (try await sqlite.auditEntries(subject: nil, limit: 5)))
         let added = try await store.addSubscriber(email: "later@example.org", name: nil, status: .confirmed)
         #expect(added.id > 41)
 

@@ -52,6 +52,8 @@ extension PostgresStore {
         reportsMigration,
         // ProviderEventLedger.swift.
         providerEventsMigration,
+        // EditorAccountRows.swift.
+        editorAccountsMigration,
         // APIKeys.swift.
         apiKeysMigration,
     ]
