@@ -21,9 +21,18 @@ struct EditorFormToken: Sendable {
         keyBytes = Array(SHA256.hash(data: Data("newsletter editor forms\n\(editorToken)".utf8)))
     }
 
-    func make(for week: IssueWeek, at time: Date) -> String {
+    /// Forms keyed by another secret (the readers' pages: `ReaderFormToken`).
+    init(keyBytes: [UInt8], lifetime: TimeInterval) {
+        self.keyBytes = keyBytes
+        self.lifetime = lifetime
+    }
+
+    func make(for week: IssueWeek, at time: Date) -> String { make(subject: week.description, at: time) }
+
+    /// A token for forms about `subject` (what the page acts on).
+    func make(subject: String, at time: Date) -> String {
         let seconds = Int64(time.timeIntervalSince1970.rounded(.down))
-        return "\(seconds).\(mac(week, seconds))"
+        return "\(seconds).\(mac(subject, seconds))"
     }
 
     enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -39,18 +48,23 @@ struct EditorFormToken: Sendable {
     }
 
     func check(_ presented: String?, for week: IssueWeek, at time: Date) throws(Refusal) {
+        try check(presented, subject: week.description, at: time)
+    }
+
+    func check(_ presented: String?, subject: String, at time: Date) throws(Refusal) {
         guard let presented, !presented.isEmpty else { throw .missing }
         let parts = presented.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let seconds = Int64(parts[0]), parts[1].count == 64 else { throw .malformed }
         // Compared as digests, so the time taken says nothing about how much of the MAC was right.
         guard
-            Array(SHA256.hash(data: Data(parts[1].utf8))) == Array(SHA256.hash(data: Data(mac(week, seconds).utf8)))
+            Array(SHA256.hash(data: Data(parts[1].utf8))) == Array(SHA256.hash(data: Data(mac(subject, seconds).utf8)))
         else { throw .forged }
         let age = time.timeIntervalSince1970 - TimeInterval(seconds)
         guard age <= lifetime, age >= -skew else { throw .expired }
     }
 
-    private func mac(_ week: IssueWeek, _ seconds: Int64) -> String {
-        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data("\(week)\n\(seconds)".utf8), using: SymmetricKey(data: keyBytes)))
+    private func mac(_ subject: String, _ seconds: Int64) -> String {
+        Hex.encode(
+            HMAC<SHA256>.authenticationCode(for: Data("\(subject)\n\(seconds)".utf8), using: SymmetricKey(data: keyBytes)))
     }
 }

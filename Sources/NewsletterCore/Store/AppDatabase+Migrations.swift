@@ -170,8 +170,10 @@ extension AppDatabase {
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
         // EditorAccountRows.swift.
         migrator.registerMigration("v16-editor-accounts", migrate: Self.migrateEditorAccounts)
+        // AppDatabase+Readers.swift.
+        migrator.registerMigration("v17-readers", migrate: Self.migrateReaders)
         // APIKeys.swift.
-        migrator.registerMigration("v17-api-keys", migrate: Self.migrateAPIKeys)
+        migrator.registerMigration("v18-api-keys", migrate: Self.migrateAPIKeys)
         return migrator
     }
 

@@ -54,6 +54,8 @@ extension PostgresStore {
         providerEventsMigration,
         // EditorAccountRows.swift.
         editorAccountsMigration,
+        // PostgresStore+Readers.swift.
+        readersMigration,
         // APIKeys.swift.
         apiKeysMigration,
     ]
