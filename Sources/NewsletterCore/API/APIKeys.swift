@@ -133,7 +133,7 @@ struct StoredValueError: Error, CustomStringConvertible {
 }
 
 extension AppDatabase: APIKeyStore {
-    /// `v18-api-keys`.
+    /// `v19-api-keys`.
     static func migrateAPIKeys(_ db: Database) throws {
         try db.execute(
             sql: """
@@ -199,7 +199,7 @@ extension SQLiteRows: APIKeyRows {
 
 extension PostgresStore: APIKeyStore {
     static let apiKeysMigration = Migration(
-        version: 12, name: "API keys, by the hash of each (SQLite: v18-api-keys)",
+        version: 13, name: "API keys, by the hash of each (SQLite: v19-api-keys)",
         statements: [
             """
             CREATE TABLE api_key (

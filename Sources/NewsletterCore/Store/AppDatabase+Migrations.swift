@@ -172,8 +172,10 @@ extension AppDatabase {
         migrator.registerMigration("v16-editor-accounts", migrate: Self.migrateEditorAccounts)
         // AppDatabase+Readers.swift.
         migrator.registerMigration("v17-readers", migrate: Self.migrateReaders)
+        // AppDatabase+Webhooks.swift.
+        migrator.registerMigration("v18-webhooks", migrate: Self.migrateWebhooks)
         // APIKeys.swift.
-        migrator.registerMigration("v18-api-keys", migrate: Self.migrateAPIKeys)
+        migrator.registerMigration("v19-api-keys", migrate: Self.migrateAPIKeys)
         return migrator
     }
 
