@@ -17,15 +17,6 @@ public struct ReaderData: Sendable, Codable, Equatable {
         public var topics: [String]?
     }
 
-    /// One line of the consent trail: what was agreed to, when, and from where.
-    public struct ConsentEvent: Sendable, Codable, Equatable {
-        public var event: String
-        public var at: Date
-        public var clientAddress: String?
-        public var userAgent: String?
-        public var detail: String?
-    }
-
     /// One issue's copy: the delivery ledger's row.
     public struct Delivery: Sendable, Codable, Equatable {
         public var week: String
@@ -59,7 +50,7 @@ public struct ReaderData: Sendable, Codable, Equatable {
 
     public var exportedAt: Date
     public var subscriber: Record
-    public var consent: [ConsentEvent]
+    public var consent: [ConsentRecord]
     public var deliveries: [Delivery]
     public var bounces: [Bounce]
     public var clicks: [Click]
@@ -105,7 +96,7 @@ public struct AddressSuppressed: Error, Equatable, CustomStringConvertible, Send
 /// transaction the caller holds. Each store answers them in its own SQL; the export and the
 /// erasure are written once over them (`ReaderDataRows` extension).
 protocol ReaderDataRows: SubscriberRows, TopicRows, EditorAccountRows {
-    func consentEvents(subscriberID: Int64) async throws -> [ReaderData.ConsentEvent]
+    func consentEvents(subscriberID: Int64) async throws -> [ConsentRecord]
     func deliveries(subscriberID: Int64) async throws -> [ReaderData.Delivery]
     func bounces(subscriberID: Int64) async throws -> [ReaderData.Bounce]
     func readerClicks(subscriberID: Int64) async throws -> [ReaderData.Click]
