@@ -130,6 +130,16 @@ extension SQLiteRows: ReaderDataRows {
         try await access { try $0.execute(sql: "DELETE FROM subscriber WHERE id = ?", arguments: [id]) }
     }
 
+    func deleteWebhookEvents(subscriberID: Int64) async throws {
+        try await access {
+            try $0.execute(
+                sql: """
+                    DELETE FROM webhook_event
+                    WHERE type LIKE 'subscriber.%' AND json_extract(body, '$.data.id') = ?
+                    """, arguments: [subscriberID])
+        }
+    }
+
     func renameAuditSubject(_ email: String, to replacement: String) async throws {
         try await access {
             try $0.execute(

@@ -109,6 +109,9 @@ protocol ReaderDataRows: SubscriberRows, TopicRows, EditorAccountRows {
     /// Deletes the subscriber row; their tokens, consent trail, endpoint mail, topic choice,
     /// VERP tokens, ledger rows and per-reader clicks go with it (ON DELETE CASCADE).
     func deleteSubscriber(id: Int64) async throws
+    /// The webhook outbox's events about the subscriber (their body names the address) go, with
+    /// their deliveries not yet made; the attempts' log (no address) stays.
+    func deleteWebhookEvents(subscriberID: Int64) async throws
     /// Audit entries about the address (`subject`) name it no more: `subject` becomes `replacement`.
     func renameAuditSubject(_ email: String, to replacement: String) async throws
 }
@@ -136,6 +139,7 @@ extension ReaderDataRows {
         let formerly = "subscriber #\(subscriber.id)"
         try await keepDeliveriesAnonymised(subscriberID: subscriber.id)
         try await detachBounces(subscriberID: subscriber.id)
+        try await deleteWebhookEvents(subscriberID: subscriber.id)
         try await deleteSubscriber(id: subscriber.id)
         try await renameAuditSubject(subscriber.email, to: formerly)
         try await insertSuppression(key.hash(subscriber.email), at: time)

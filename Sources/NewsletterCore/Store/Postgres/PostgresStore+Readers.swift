@@ -130,6 +130,14 @@ extension PostgresSession: ReaderDataRows {
         try await run("DELETE FROM subscriber WHERE id = \(id)")
     }
 
+    func deleteWebhookEvents(subscriberID: Int64) async throws {
+        try await run(
+            """
+            DELETE FROM webhook_event
+            WHERE type LIKE 'subscriber.%' AND (body::jsonb -> 'data' ->> 'id') = \(String(subscriberID))
+            """)
+    }
+
     func renameAuditSubject(_ email: String, to replacement: String) async throws {
         try await run("UPDATE audit_log SET subject = \(replacement) WHERE lower(subject) = lower(\(email))")
     }
