@@ -36,7 +36,7 @@ public enum ServerTemplates {
     /// The editor's pages and the parts they share (layout, chart).
     public static let editorPages = [
         "pages/editor-issues.html", "pages/editor-issue.html", "pages/editor-report.html", "pages/editor-reports.html",
-        "pages/editor-head.html", "pages/editor-foot.html", "pages/editor-chart.html",
+        "pages/editor-head.html", "pages/editor-foot.html", "pages/editor-chart.html", "pages/editor-webhooks.html",
     ]
     /// Confirmations and welcomes, sent by the endpoint mail queue.
     public static let endpointMail = ["confirmation", "welcome"].flatMap {

@@ -195,6 +195,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         }
         registerSummaryEditing(on: editor)
         registerReports(on: editor)
+        registerWebhooks(on: editor)
     }
 
     func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws
