@@ -170,6 +170,13 @@ public protocol ReaderDataStore: Sendable {
     func erase(email: String, actor: String) async throws -> EraseOutcome
     /// Erases the owner of an unsubscribe (preferences) token; `.unknown` for a token of nobody.
     func erase(unsubscribeToken: String) async throws -> EraseOutcome
+    /// What an API client's signup does: `requestSignup`, except that an erased address (on the
+    /// suppression list, not on the list) is refused with `AddressSuppressed`. Only the signup
+    /// form, whose confirmation its owner gives, may bring an erased reader back.
+    func requestSignupUnlessSuppressed(
+        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
+        at time: Date
+    ) async throws -> SignupOutcome
     /// The key of the preferences page's form tokens (`ReaderFormToken`), made on first use.
     func readerFormKey() async throws -> [UInt8]
 }

@@ -128,6 +128,11 @@ struct ReaderDataContractTests {
         await #expect(throws: AddressSuppressed(email: "ada@example.org")) {
             try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         }
+        await #expect(throws: AddressSuppressed.self, "an API client's signup") {
+            try await store.requestSignupUnlessSuppressed(
+                try MailAddress("ada@example.org"), name: nil, topics: nil, client: .commandLine,
+                policy: SignupPolicy(), at: t0)
+        }
         #expect(try await store.subscriberCount(status: nil) == 0)
         // Someone else is imported as ever.
         #expect(try await store.importSubscriber(email: "bob@example.org", name: nil, topics: nil, source: "s", at: t0))
