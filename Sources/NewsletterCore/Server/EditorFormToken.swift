@@ -2,11 +2,14 @@ import Crypto
 import Foundation
 
 /// The token every editor form carries (`form_token`), so that only a page this server rendered
-/// for the editor can post to it: `SECONDS.MAC`, an HMAC-SHA256 keyed by the editor token over
-/// the week and the time the page was made, good for `lifetime`. Another site can neither read
-/// it from the page (same-origin policy) nor make one (it needs the editor token), so a browser
-/// that sends the editor's Basic credentials along with a forged post still gets a 403. It sits
-/// on top of the Fetch Metadata / Origin check, which old browsers and some proxies defeat.
+/// for this editor can post to it: `SECONDS.MAC`, an HMAC-SHA256 keyed by the editor's own
+/// secret (their session's token, or the shared editor token) over the form's scope (the week,
+/// or `account` for the pages that are not an issue's) and the time the page was made, good for
+/// `lifetime`. Another site can neither read it from the page (same-origin policy) nor make one
+/// (it needs the session or the token), and a token from one session is refused in another, so
+/// a browser that sends the editor's cookie or Basic credentials along with a forged post still
+/// gets a 403. It sits on top of the Fetch Metadata / Origin check, which old browsers and some
+/// proxies defeat.
 struct EditorFormToken: Sendable {
     /// The HMAC key's bytes (SymmetricKey itself is not Sendable).
     private let keyBytes: [UInt8]
@@ -17,13 +20,23 @@ struct EditorFormToken: Sendable {
 
     static let field = "form_token"
 
+    /// The scope of the forms that are not an issue's (log out, users).
+    static let accountScope = "account"
+
     init(editorToken: String) {
         keyBytes = Array(SHA256.hash(data: Data("newsletter editor forms\n\(editorToken)".utf8)))
     }
 
-    func make(for week: IssueWeek, at time: Date) -> String {
+    /// Bound to one login: the session's token is the key, which only its cookie holds.
+    init(sessionToken: String) {
+        keyBytes = Array(SHA256.hash(data: Data("newsletter editor session forms\n\(sessionToken)".utf8)))
+    }
+
+    func make(for week: IssueWeek, at time: Date) -> String { make(for: week.description, at: time) }
+
+    func make(for scope: String, at time: Date) -> String {
         let seconds = Int64(time.timeIntervalSince1970.rounded(.down))
-        return "\(seconds).\(mac(week, seconds))"
+        return "\(seconds).\(mac(scope, seconds))"
     }
 
     enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -32,25 +45,30 @@ struct EditorFormToken: Sendable {
         var description: String {
             switch self {
             case .missing: "the form has no \"\(EditorFormToken.field)\": send it from the editor page"
-            case .malformed, .forged: "the form's \"\(EditorFormToken.field)\" was not made by this server for this week"
+            case .malformed, .forged:
+                "the form's \"\(EditorFormToken.field)\" was not made by this server for this page and this login: reload the page"
             case .expired: "the editor page is too old to act from: reload it and try again"
             }
         }
     }
 
     func check(_ presented: String?, for week: IssueWeek, at time: Date) throws(Refusal) {
+        try check(presented, for: week.description, at: time)
+    }
+
+    func check(_ presented: String?, for scope: String, at time: Date) throws(Refusal) {
         guard let presented, !presented.isEmpty else { throw .missing }
         let parts = presented.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let seconds = Int64(parts[0]), parts[1].count == 64 else { throw .malformed }
         // Compared as digests, so the time taken says nothing about how much of the MAC was right.
         guard
-            Array(SHA256.hash(data: Data(parts[1].utf8))) == Array(SHA256.hash(data: Data(mac(week, seconds).utf8)))
+            Array(SHA256.hash(data: Data(parts[1].utf8))) == Array(SHA256.hash(data: Data(mac(scope, seconds).utf8)))
         else { throw .forged }
         let age = time.timeIntervalSince1970 - TimeInterval(seconds)
         guard age <= lifetime, age >= -skew else { throw .expired }
     }
 
-    private func mac(_ week: IssueWeek, _ seconds: Int64) -> String {
-        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data("\(week)\n\(seconds)".utf8), using: SymmetricKey(data: keyBytes)))
+    private func mac(_ scope: String, _ seconds: Int64) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data("\(scope)\n\(seconds)".utf8), using: SymmetricKey(data: keyBytes)))
     }
 }
