@@ -149,6 +149,18 @@ extension Database {
             arguments: arguments)
     }
 
+    func unleaseEndpointMails(ids: [Int64], dueAt time: Date) throws {
+        let placeholders = ids.map { _ in "?" }.joined(separator: ", ")
+        var arguments: StatementArguments = [time]
+        arguments += StatementArguments(ids)
+        try execute(
+            sql: """
+                UPDATE endpoint_mail SET attempts = max(attempts - 1, 0), next_attempt_at = ?
+                WHERE state = 'pending' AND id IN (\(placeholders))
+                """,
+            arguments: arguments)
+    }
+
     func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) throws {
         try execute(
             sql: """

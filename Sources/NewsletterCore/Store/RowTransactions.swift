@@ -76,6 +76,11 @@ extension RowTransactions {
         try await rowTransaction { rows in try await rows.claimEndpointMail(limit: limit, at: time, lease: lease) }
     }
 
+    public func releaseEndpointMail(ids: [Int64], at time: Date) async throws {
+        guard !ids.isEmpty else { return }
+        try await rowTransaction { rows in try await rows.unleaseEndpointMails(ids: ids, dueAt: time) }
+    }
+
     public func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws {
         try await rowTransaction { rows in try await rows.recordEndpointMail(id: id, result, at: time) }
     }

@@ -135,6 +135,9 @@ extension SQLiteRows: EndpointRows {
     func leaseEndpointMails(ids: [Int64], until time: Date) async throws {
         try await access { try $0.leaseEndpointMails(ids: ids, until: time) }
     }
+    func unleaseEndpointMails(ids: [Int64], dueAt time: Date) async throws {
+        try await access { try $0.unleaseEndpointMails(ids: ids, dueAt: time) }
+    }
     func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws
     {
         try await access {

@@ -10,7 +10,8 @@ import Synchronization
 /// The HTTP routes only add a row and call ``Wakeup/signal()``: they never wait on SMTP. A row
 /// is marked sent only after the server accepted it; a refused connection or a 4xx leaves it
 /// queued with a growing delay, so a failing SMTP server delays these mails but cannot lose
-/// them. A crash mid-send means one retry after the claim's lease, never a lost mail.
+/// them. A crash mid-send means one retry after the claim's lease, never a lost mail. A clean
+/// stop lets the mail in hand finish and be recorded, and hands the rest of its claim back.
 public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
     public var store: Store
     public var transport: any MailTransport
@@ -43,11 +44,12 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                _ = await drain()
-                await wakeup.wait(upTo: pollInterval)
-            }
+        // Not cancelled on a graceful shutdown, only asked to stop: a cancelled task's store
+        // calls fail, so a mail the server had just accepted would go unrecorded and be sent
+        // again once its lease ran out.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            _ = await drain()
+            await cancelWhenGracefulShutdown { await wakeup.wait(upTo: pollInterval) }
         }
     }
 
@@ -73,7 +75,11 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
                 return accepted
             }
             if mails.isEmpty { return accepted }
-            for mail in mails {
+            for (index, mail) in mails.enumerated() {
+                if Task.isShuttingDownGracefully || Task.isCancelled {
+                    await handBack(mails[index...].map(\.id), at: now())
+                    return accepted
+                }
                 let result: EndpointMailResult
                 do {
                     if session == nil { session = try transport.makeSession() }
@@ -104,6 +110,20 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
                 log(mail, result)
                 if case .sent = result { accepted += 1 }
             }
+        }
+    }
+
+    /// Returns claimed mails nobody tried, due at once for the next server, their attempts not
+    /// spent. Detached: a cancelled task's store calls would fail.
+    private func handBack(_ ids: [Int64], at time: Date) async {
+        let store = store
+        do {
+            try await Task.detached { try await store.releaseEndpointMail(ids: ids, at: time) }.value
+            logger.info("endpoint mail handed back on stop", metadata: ["mails": "\(ids.count)"])
+        } catch {
+            logger.warning(
+                "endpoint mail claimed but not tried stays leased until its lease ends",
+                metadata: ["mails": "\(ids.count)", "error": "\(error)"])
         }
     }
 

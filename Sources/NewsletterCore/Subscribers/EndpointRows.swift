@@ -40,6 +40,8 @@ protocol EndpointRows: SubscriberRows {
     func dueEndpointMails(limit: Int, at time: Date) async throws -> [EndpointMail]
     /// One more attempt for each mail, leased (not due again) until `time`.
     func leaseEndpointMails(ids: [Int64], until time: Date) async throws
+    /// Undoes a lease of mails still pending: one attempt fewer, due at `time`.
+    func unleaseEndpointMails(ids: [Int64], dueAt time: Date) async throws
     /// Sets what is given (nil leaves a column as it is) and the last reply.
     func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws
 }

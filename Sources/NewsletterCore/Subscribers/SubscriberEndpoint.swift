@@ -142,6 +142,9 @@ public protocol SubscriberEndpointStore: Sendable {
     /// retry once `lease` has passed, never a lost mail.
     func claimEndpointMail(limit: Int, at time: Date, lease: TimeInterval) async throws -> [EndpointMail]
     func recordEndpointMail(id: Int64, _ result: EndpointMailResult, at time: Date) async throws
+    /// Hands back claimed mails that were not tried (the server is stopping): due at `time`, the
+    /// claim's attempt not counted.
+    func releaseEndpointMail(ids: [Int64], at time: Date) async throws
     /// A fresh confirmation token (stored hashed) for a mail about to be sent.
     func newConfirmationToken(subscriberID: Int64, lifetime: TimeInterval, at time: Date) async throws -> String
     /// A fresh unsubscribe/preferences token (stored hashed) for a mail about to be sent.

@@ -116,6 +116,14 @@ extension PostgresSession: EndpointRows {
             "UPDATE endpoint_mail SET attempts = attempts + 1, next_attempt_at = \(time) WHERE id = ANY(\(ids))")
     }
 
+    func unleaseEndpointMails(ids: [Int64], dueAt time: Date) async throws {
+        try await run(
+            """
+            UPDATE endpoint_mail SET attempts = greatest(attempts - 1, 0), next_attempt_at = \(time)
+            WHERE state = 'pending' AND id = ANY(\(ids))
+            """)
+    }
+
     func updateEndpointMail(id: Int64, state: String?, sentAt: Date?, nextAttemptAt: Date?, reply: String) async throws
     {
         try await run(
