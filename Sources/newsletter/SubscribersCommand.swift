@@ -5,7 +5,7 @@ import NewsletterCore
 struct Subscribers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage subscribers from the command line.",
-        subcommands: [Add.self, List.self, Remove.self, Import.self, Export.self]
+        subcommands: [Add.self, List.self, Remove.self, Import.self, Export.self, ExportOne.self, Erase.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -26,8 +26,13 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             try await global.components().withStore { store in
-                let subscriber = try await store.addSubscriber(
-                    email: email, name: name, status: Subscriber.Status(rawValue: status)!)
+                let subscriber: Subscriber
+                do {
+                    subscriber = try await store.addSubscriber(
+                        email: email, name: name, status: Subscriber.Status(rawValue: status)!)
+                } catch let error as AddressSuppressed {
+                    throw CommandError(.partialFailure, "\(error)")
+                }
                 print("#\(subscriber.id) \(subscriber.email) (\(subscriber.status.rawValue))")
             }
         }
@@ -100,21 +105,29 @@ struct Subscribers: AsyncParsableCommand {
                 let aliases = context.configuration.issue.topics
                 let (rows, topicErrors) = await SubscriberCSV.checkTopics(
                     parsed, catalog: try store.topicCatalog(aliases: aliases), aliases: aliases)
-                let errors = (parseErrors + topicErrors).sorted { $0.line < $1.line }
+                let refusedRows = parseErrors + topicErrors
                 var added = 0
+                var suppressed: [SubscriberCSV.RowError] = []
                 let now = Date()
-                for row in rows
-                where try await store.importSubscriber(
-                    email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
-                {
-                    added += 1
+                for row in rows {
+                    do {
+                        if try await store.importSubscriber(
+                            email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
+                        {
+                            added += 1
+                        }
+                    } catch let error as AddressSuppressed {
+                        suppressed.append(SubscriberCSV.RowError(line: row.line, message: "\(error)"))
+                    }
                 }
+                let known = rows.count - added - suppressed.count
+                let errors = (refusedRows + suppressed).sorted { $0.line < $1.line }
                 for error in errors { Terminal.printError("\(file):\(error.line): \(error.message)") }
-                print("\(added) added, \(rows.count - added) already known, \(errors.count) refused")
+                print("\(added) added, \(known) already known, \(errors.count) refused")
                 context.logger.info(
                     "import finished",
                     metadata: [
-                        "file": "\(file)", "added": "\(added)", "known": "\(rows.count - added)",
+                        "file": "\(file)", "added": "\(added)", "known": "\(known)",
                         "refused": "\(errors.count)",
                     ])
                 if !errors.isEmpty { throw ExitStatus.partialFailure }
@@ -141,6 +154,53 @@ struct Subscribers: AsyncParsableCommand {
                     }
                     guard let last = page.last else { break }
                     after = last.id
+                }
+            }
+        }
+    }
+
+    struct ExportOne: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export-one",
+            abstract: "Print what the list holds about one reader as JSON (what their preferences page downloads).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The email address.") var email: String
+
+        func run() async throws {
+            try await global.components().withStore { store in
+                guard let data = try await store.readerData(email: email.trimmingCharacters(in: .whitespaces)) else {
+                    throw CommandError(
+                        .partialFailure, "\(email) is not a subscriber; `newsletter subscribers list` shows who is")
+                }
+                print(String(decoding: try data.json(), as: UTF8.self))
+            }
+        }
+    }
+
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a reader's personal data at their request, keeping only a keyed hash of the address.",
+            discussion: """
+                Deletes the subscriber with their consent trail, tokens, bounces' link to them, per-reader \
+                clicks and pending mail, keeps their delivery rows without who they were (the issue reports \
+                keep their counts), and puts the address's keyed hash on the suppression list: imports, \
+                `subscribers add` and the API then refuse it, until its owner signs up again through the \
+                form and confirms. One transaction; running it again changes nothing.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The email address.") var email: String
+
+        func run() async throws {
+            try await global.components().withStore { store in
+                switch try await store.erase(email: email, actor: "cli") {
+                case .erased(let address): print("erased \(address)")
+                case .alreadyErased: print("\(email) was already erased (its hash is on the suppression list)")
+                case .unknown:
+                    throw CommandError(
+                        .partialFailure,
+                        "\(email) is not a subscriber and was never erased; `newsletter subscribers list` shows who is")
                 }
             }
         }

@@ -29,6 +29,7 @@ public enum ServerTemplates {
     public static let subscriberPages = [
         "pages/signup.html", "pages/check-inbox.html", "pages/confirm.html", "pages/confirmed.html",
         "pages/unsubscribe.html", "pages/unsubscribed.html", "pages/preferences.html", "pages/message.html",
+        "pages/erase-confirm.html", "pages/erased.html",
     ]
     /// The editor's pages and the parts they share (layout, chart).
     public static let editorPages = [

@@ -61,7 +61,7 @@ extension EditorRoutes {
             values["navRole"] = editor.role.rawValue
             values["navOwner"] = editor.role.allows(.owner)
             values["navSession"] = editor.sessionTokenHash != nil
-            values["accountFormToken"] = editor.forms.make(for: EditorFormToken.accountScope, at: time.now())
+            values["accountFormToken"] = editor.forms.make(subject: EditorFormToken.accountScope, at: time.now())
         }
         if let current {
             values["navWeek"] = current.description

@@ -247,7 +247,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
     func checkFormToken(_ fields: FormFields, scope: String, _ context: some EditorRequestContext) throws {
         guard let editor = context.editor else { throw BadRequest(status: 401, "log in at /editor/login") }
         do {
-            try editor.forms.check(fields[EditorFormToken.field], for: scope, at: time.now())
+            try editor.forms.check(fields[EditorFormToken.field], subject: scope, at: time.now())
         } catch {
             throw BadRequest(status: 403, error.description)
         }

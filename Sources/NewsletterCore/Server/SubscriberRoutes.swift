@@ -13,9 +13,10 @@ import NIOCore
 ///   scanners follow GETs); the `POST` does the deed, at once, with no login, never redirects,
 ///   and is idempotent.
 /// - `GET`/`POST /preferences/TOKEN` (the unsubscribe token of any mail): name, format, pause,
-///   topics.
+///   topics; `GET /preferences/TOKEN/data` and `POST /preferences/TOKEN/erase`, the reader's own
+///   data (SubscriberRoutes+ReaderData.swift).
 /// - Signup and preferences offer the store's topics as checkboxes; none ticked is everything.
-public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sendable {
+public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & ReaderDataStore>: Sendable {
     public var store: Store
     public var pages: PageRenderer
     public var server: Configuration.Server
@@ -45,6 +46,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     }
 
     public func register(on router: Router<some RequestContext>) {
+        registerReaderData(on: router)
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/") { _, _ in
             let catalog = try await store.topicCatalog(aliases: pages.settings.topics)
@@ -191,7 +193,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
     // MARK: - Steps shared by the posts
 
     /// The client, if its rate allows another post.
-    private func admit(_ request: Request, _ context: some RequestContext) throws(BadRequest) -> ClientInfo {
+    func admit(_ request: Request, _ context: some RequestContext) throws(BadRequest) -> ClientInfo {
         let client = Self.client(request, context, trustForwardedFor: server.trustForwardedFor)
         if let wait = postLimiter.check(client.address ?? "unknown") {
             metrics.count(.rateLimited)
@@ -208,7 +210,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         }
     }
 
-    private func formFields(_ request: Request) async throws -> FormFields {
+    func formFields(_ request: Request) async throws -> FormFields {
         try FormFields.parse(try await body(request), contentType: request.headers[.contentType])
     }
 
@@ -235,6 +237,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore>: Sen
         ]
         if let name = subscriber.name { values["name"] = name }
         for (key, value) in Self.topicValues(catalog, chosen: chosen) { values[key] = value }
+        for (key, value) in try await readerDataValues(token: token) { values[key] = value }
         return values
     }
 

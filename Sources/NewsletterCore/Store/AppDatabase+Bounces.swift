@@ -68,8 +68,11 @@ extension AppDatabase: BounceStore {
             }
             tally.delivered =
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM delivery WHERE state = 'sent' AND \(weekFilter)",
-                    arguments: arguments) ?? 0
+                    db,
+                    sql: """
+                        SELECT (SELECT COUNT(*) FROM delivery WHERE state = 'sent' AND \(weekFilter))
+                            + (SELECT COUNT(*) FROM erased_delivery WHERE state = 'sent' AND \(weekFilter))
+                        """, arguments: arguments + arguments) ?? 0
             return tally
         }
     }

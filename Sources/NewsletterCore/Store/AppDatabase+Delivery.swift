@@ -239,10 +239,13 @@ extension AppDatabase: DeliveryLedger {
         try await read { db in
             var counts: [DeliveryState: Int] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT state, COUNT(*) AS n FROM delivery WHERE week = ? GROUP BY state",
-                arguments: [week.description])
+                db,
+                sql: """
+                    SELECT state, COUNT(*) AS n FROM delivery WHERE week = ? GROUP BY state
+                    UNION ALL SELECT state, COUNT(*) AS n FROM erased_delivery WHERE week = ? GROUP BY state
+                    """, arguments: [week.description, week.description])
             {
-                if let state = DeliveryState(rawValue: row["state"]) { counts[state] = row["n"] }
+                if let state = DeliveryState(rawValue: row["state"]) { counts[state, default: 0] += row["n"] as Int }
             }
             return counts
         }

@@ -66,8 +66,13 @@ extension Database {
     func deliveryExists(_ week: IssueWeek, in states: [DeliveryState]) throws -> Bool {
         let placeholders = Array(repeating: "?", count: states.count).joined(separator: ", ")
         return try Bool.fetchOne(
-            self, sql: "SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN (\(placeholders)))",
-            arguments: [week.description] + StatementArguments(states.map(\.rawValue))) ?? false
+            self,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM delivery WHERE week = ? AND state IN (\(placeholders)))
+                    OR EXISTS (SELECT 1 FROM erased_delivery WHERE week = ? AND state IN (\(placeholders)))
+                """,
+            arguments: [week.description] + StatementArguments(states.map(\.rawValue)) + [week.description]
+                + StatementArguments(states.map(\.rawValue))) ?? false
     }
 
     func upsertDraft(

@@ -170,6 +170,8 @@ extension AppDatabase {
         migrator.registerMigration("v15-provider-events", migrate: Self.migrateProviderEvents)
         // EditorAccountRows.swift.
         migrator.registerMigration("v16-editor-accounts", migrate: Self.migrateEditorAccounts)
+        // AppDatabase+Readers.swift.
+        migrator.registerMigration("v17-readers", migrate: Self.migrateReaders)
         return migrator
     }
 

@@ -45,10 +45,13 @@ extension AppDatabase: RelayStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT relay, COUNT(*) AS messages FROM delivery
-                    WHERE state = 'sent' AND relay IS NOT NULL AND (? IS NULL OR week = ?)
+                    SELECT relay, COUNT(*) AS messages FROM (
+                        SELECT relay FROM delivery WHERE state = 'sent' AND relay IS NOT NULL AND (? IS NULL OR week = ?)
+                        UNION ALL
+                        SELECT relay FROM erased_delivery
+                        WHERE state = 'sent' AND relay IS NOT NULL AND (? IS NULL OR week = ?))
                     GROUP BY relay ORDER BY messages DESC, relay
-                    """, arguments: [week?.description, week?.description]
+                    """, arguments: [week?.description, week?.description, week?.description, week?.description]
             ).map { RelayShare(relay: $0["relay"], messages: $0["messages"]) }
         }
     }

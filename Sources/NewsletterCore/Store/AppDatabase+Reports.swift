@@ -14,14 +14,19 @@ extension AppDatabase {
 extension SQLiteRows: ReportRows {
     func sentPerMinute(_ week: IssueWeek) async throws -> [Int64: Int] {
         try await access { db in
-            // Grouped by the text's minute (cheap), turned into seconds once per group.
+            // Grouped by the text's minute (cheap), turned into seconds once per group; erased
+            // readers' copies (`erased_delivery`) count as they did.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT CAST(strftime('%s', substr(sent_at, 1, 16) || ':00') AS INTEGER) AS minute, COUNT(*) AS n
                     FROM delivery WHERE week = ? AND state = 'sent' AND sent_at IS NOT NULL
                     GROUP BY substr(sent_at, 1, 16)
-                    """, arguments: [week.description])
+                    UNION ALL
+                    SELECT CAST(strftime('%s', substr(sent_at, 1, 16) || ':00') AS INTEGER) AS minute, COUNT(*) AS n
+                    FROM erased_delivery WHERE week = ? AND state = 'sent' AND sent_at IS NOT NULL
+                    GROUP BY substr(sent_at, 1, 16)
+                    """, arguments: [week.description, week.description])
             return Dictionary(rows.map { ($0["minute"] as Int64, $0["n"] as Int) }, uniquingKeysWith: +)
         }
     }

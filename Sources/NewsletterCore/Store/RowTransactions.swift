@@ -5,7 +5,7 @@ import Foundation
 /// stores; a store that needs more (PostgreSQL's typed refusals) defines its own, which wins.
 protocol RowTransactions: Sendable {
     associatedtype Rows: EndpointRows & BounceRows & IssueRows & ComparisonSaveRows & TopicRows & ReportRows
-        & ProviderEventRows & EditorAccountRows
+        & ProviderEventRows & EditorAccountRows & ReaderDataRows
     /// What the workflows stamp their rows with.
     var clock: any TimeSource { get }
     /// Runs `body` in one transaction: all of it or nothing.
@@ -105,7 +105,7 @@ extension RowTransactions {
 
     public func addSubscriber(email: String, name: String?, status: Subscriber.Status) async throws -> Subscriber {
         let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
-        return try await rowTransaction { rows in
+        return try await refusingSuppressed { rows in
             try await rows.addSubscriber(address, name: name, status: status, at: clock.now())
         }
     }
@@ -122,7 +122,7 @@ extension RowTransactions {
     public func importSubscriber(
         email: String, name: String?, topics: TopicChoice? = nil, source: String, at time: Date
     ) async throws -> Bool {
-        try await rowTransaction { rows in
+        try await refusingSuppressed { rows in
             try await rows.importSubscriber(email: email, name: name, topics: topics, source: source, at: time)
         }
     }
@@ -153,5 +153,53 @@ extension RowTransactions {
 
     public func saveComparison(_ comparison: Comparison) async throws -> SaveOutcome {
         try await rowTransaction { rows in try await rows.saveComparison(comparison, at: clock.now()) }
+    }
+
+    /// `body` in one transaction, an `AddressSuppressed` refusal thrown as itself (the
+    /// PostgreSQL store wraps what a transaction throws in its own error). The refusal comes
+    /// before anything is written, so the transaction it ends has nothing to keep.
+    private func refusingSuppressed<T: Sendable>(_ body: (Rows) async throws -> T) async throws -> T {
+        let result: Result<T, AddressSuppressed> = try await rowTransaction { rows in
+            do {
+                return .success(try await body(rows))
+            } catch let refusal as AddressSuppressed {
+                return .failure(refusal)
+            }
+        }
+        return try result.get()
+    }
+
+    public func readerData(email: String) async throws -> ReaderData? {
+        try await rowTransaction { rows in
+            guard let subscriber = try await rows.subscriber(email: email, holdingRow: false) else { return nil }
+            return try await rows.readerData(subscriber, at: clock.now())
+        }
+    }
+
+    public func readerData(unsubscribeToken token: String) async throws -> ReaderData? {
+        try await rowTransaction { rows in
+            guard let subscriber = try await rows.subscriber(unsubscribeToken: token) else { return nil }
+            return try await rows.readerData(subscriber, at: clock.now())
+        }
+    }
+
+    public func erase(email: String, actor: String) async throws -> EraseOutcome {
+        try await rowTransaction { rows in
+            try await rows.erase(email: email.trimmingCharacters(in: .whitespaces), actor: actor, at: clock.now())
+        }
+    }
+
+    public func erase(unsubscribeToken token: String) async throws -> EraseOutcome {
+        try await rowTransaction { rows in
+            guard let owner = try await rows.tokenOwner(token, purpose: .unsubscribe, holdingRow: true) else {
+                return .unknown
+            }
+            try await rows.erase(owner.subscriber, actor: "reader", at: clock.now())
+            return .erased(email: owner.subscriber.email)
+        }
+    }
+
+    public func readerFormKey() async throws -> [UInt8] {
+        try await rowTransaction { rows in try await rows.storeSecret(ReaderFormToken.secretName, makingAt: clock.now()) }
     }
 }

@@ -104,6 +104,8 @@ extension EndpointRows {
         // Every outstanding confirmation link of this address is spent by the first one used.
         try await spendConfirmationTokens(subscriberID: owner.subscriber.id, at: time)
         try await markConfirmed(subscriberID: owner.subscriber.id, at: time)
+        // The owner opted in again: an earlier erasure no longer keeps the address out.
+        try await liftSuppression(owner.subscriber.email)
         try await recordConsent(
             subscriberID: owner.subscriber.id, event: "confirm", client: client, at: time, detail: nil)
         try await queueEndpointMail(.welcome, subscriberID: owner.subscriber.id, at: time)

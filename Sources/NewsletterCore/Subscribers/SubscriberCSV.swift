@@ -24,6 +24,11 @@ public enum SubscriberCSV {
         public var line: Int
         public var message: String
         public var description: String { "line \(line): \(message)" }
+
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
     }
 
     /// The rows to import and the rows refused, each with its line number.

@@ -26,6 +26,16 @@ protocol SubscriberRows {
     /// tables' own workflow, which each store keeps with its topics.
     func replaceTopicChoice(
         _ choice: TopicChoice, subscriberID: Int64, client: ClientInfo, at time: Date, event: String) async throws
+
+    // The suppression list (Suppression.swift): keyed hashes of erased addresses.
+    /// A secret the store made for itself (hex), by name; nil before it was made.
+    func storedSecret(_ name: String) async throws -> String?
+    /// Stores a secret unless one of that name exists (then nothing changes).
+    func insertStoreSecret(_ name: String, hex: String, at time: Date) async throws
+    func suppressionExists(_ hash: String) async throws -> Bool
+    /// Adds a hash to the suppression list; one already there is left as it is.
+    func insertSuppression(_ hash: String, at time: Date) async throws
+    func deleteSuppression(_ hash: String) async throws
 }
 
 /// The address was neither inserted nor found: it was removed between the two statements
@@ -41,6 +51,8 @@ extension SubscriberRows {
     func addSubscriber(_ address: MailAddress, name: String?, status: Subscriber.Status, at time: Date) async throws
         -> Subscriber
     {
+        if let known = try await subscriber(email: address.address, holdingRow: false) { return known }
+        if try await isSuppressed(address.address) { throw AddressSuppressed(email: address.address) }
         let id = try await insertSubscriber(
             email: address.address, name: name, status: status, confirmedAt: nil, at: time)
         let found =
@@ -53,11 +65,15 @@ extension SubscriberRows {
 
     /// Adds a confirmed subscriber from an import, with a consent record naming where it came
     /// from; an address already known (in any case) is left exactly as it is (an import never
-    /// undoes an unsubscribe). Returns whether the address was new.
+    /// undoes an unsubscribe). Returns whether the address was new; an erased address (on the
+    /// suppression list) is refused with `AddressSuppressed`, and nothing is stored.
     func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date)
         async throws
         -> Bool
     {
+        if try await subscriber(email: email, holdingRow: false) == nil, try await isSuppressed(email) {
+            throw AddressSuppressed(email: email)
+        }
         guard
             let subscriberID = try await insertSubscriber(
                 email: email, name: name, status: .confirmed, confirmedAt: time, at: time)

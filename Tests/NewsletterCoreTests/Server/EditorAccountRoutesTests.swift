@@ -152,7 +152,7 @@ struct EditorAccountRoutesTests {
             let adasToken = try Self.formToken(in: try await Self.page(client, "/editor/issues/\(week)", cookie: ada).1)
             for (body, refusal) in [
                 ("hash=\(hash)", "the form has no &quot;form_token&quot;"),
-                ("form_token=\(adasToken)&hash=\(hash)", "was not made by this server for this page and this login"),
+                ("form_token=\(adasToken)&hash=\(hash)", "was not made by this server for this page"),
             ] {
                 let (headers, form) = Self.form(body, cookie: bob)
                 try await client.execute(uri: "/editor/issues/\(week)/approve", method: .post, headers: headers, body: form) {

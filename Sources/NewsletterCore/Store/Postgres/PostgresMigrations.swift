@@ -54,6 +54,8 @@ extension PostgresStore {
         providerEventsMigration,
         // EditorAccountRows.swift.
         editorAccountsMigration,
+        // PostgresStore+Readers.swift.
+        readersMigration,
     ]
 
     /// The newest schema version this binary knows.

@@ -63,7 +63,10 @@ extension PostgresStore: BounceStore {
             tally.delivered =
                 try await connection.rows(
                     """
-                    SELECT COUNT(*) FROM delivery WHERE state = 'sent' AND (\(weekText)::text IS NULL OR week = \(weekText))
+                    SELECT (SELECT COUNT(*) FROM delivery
+                        WHERE state = 'sent' AND (\(weekText)::text IS NULL OR week = \(weekText)))
+                        + (SELECT COUNT(*) FROM erased_delivery
+                        WHERE state = 'sent' AND (\(weekText)::text IS NULL OR week = \(weekText)))
                     """
                 ).first?.decode(Int.self) ?? 0
             return tally

@@ -307,10 +307,13 @@ extension PostgresStore: DeliveryLedger {
         try await read { connection in
             var counts: [DeliveryState: Int] = [:]
             for row in try await connection.rows(
-                "SELECT state, COUNT(*) FROM delivery WHERE week = \(week.description) GROUP BY state")
+                """
+                SELECT state, COUNT(*) FROM delivery WHERE week = \(week.description) GROUP BY state
+                UNION ALL SELECT state, COUNT(*) FROM erased_delivery WHERE week = \(week.description) GROUP BY state
+                """)
             {
                 let (state, count) = try row.decode((String, Int).self)
-                counts[try Self.enumValue(DeliveryState.self, state, "delivery.state")] = count
+                counts[try Self.enumValue(DeliveryState.self, state, "delivery.state"), default: 0] += count
             }
             return counts
         }

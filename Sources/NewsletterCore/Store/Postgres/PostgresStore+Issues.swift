@@ -150,6 +150,8 @@ extension PostgresSession: IssueRows {
             """
             SELECT EXISTS (SELECT 1 FROM delivery WHERE week = \(week.description)
                 AND state = ANY(\(states.map(\.rawValue))))
+                OR EXISTS (SELECT 1 FROM erased_delivery WHERE week = \(week.description)
+                AND state = ANY(\(states.map(\.rawValue))))
             """
         ).first?.decode(Bool.self) ?? false
     }

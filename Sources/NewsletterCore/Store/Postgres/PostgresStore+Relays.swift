@@ -47,9 +47,13 @@ extension PostgresStore: RelayStore {
         return try await single { connection in
             try await connection.rows(
                 """
-                SELECT relay, count(*)::bigint AS messages FROM delivery
-                WHERE state = 'sent' AND relay IS NOT NULL AND (\(week)::text IS NULL OR week = \(week))
-                GROUP BY relay ORDER BY messages DESC, relay
+                SELECT relay, count(*)::bigint AS messages FROM (
+                    SELECT relay FROM delivery
+                    WHERE state = 'sent' AND relay IS NOT NULL AND (\(week)::text IS NULL OR week = \(week))
+                    UNION ALL
+                    SELECT relay FROM erased_delivery
+                    WHERE state = 'sent' AND relay IS NOT NULL AND (\(week)::text IS NULL OR week = \(week))
+                ) AS sent GROUP BY relay ORDER BY messages DESC, relay
                 """
             ).map {
                 let (relay, messages) = try $0.decode((String, Int).self)

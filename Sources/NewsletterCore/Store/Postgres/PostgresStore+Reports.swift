@@ -16,6 +16,10 @@ extension PostgresSession: ReportRows {
             """
             SELECT floor(extract(epoch FROM date_trunc('minute', sent_at)))::bigint AS minute, COUNT(*)
             FROM delivery WHERE week = \(week.description) AND state = 'sent' AND sent_at IS NOT NULL GROUP BY minute
+            UNION ALL
+            SELECT floor(extract(epoch FROM date_trunc('minute', sent_at)))::bigint AS minute, COUNT(*)
+            FROM erased_delivery WHERE week = \(week.description) AND state = 'sent' AND sent_at IS NOT NULL
+            GROUP BY minute
             """)
         {
             let (minute, count) = try row.decode((Int64, Int).self)

@@ -15,7 +15,8 @@ public enum StoreCopy {
         "issue_comparison", "subscriber", "subscriber_topic", "delivery", "subscriber_token", "consent",
         "endpoint_mail", "summary", "summary_override", "run_week", "editor_preview", "verp_token", "bounce_event",
         "issue_link", "issue_link_reader", "relay_health",
-        "provider_event", "editor_user", "editor_invitation", "editor_session", "audit_log",
+        "provider_event", "editor_user", "editor_invitation", "editor_session", "audit_log", "store_secret",
+        "suppression", "erased_delivery",
     ]
 
     /// The PostgreSQL tables that must be empty before a copy: the copied ones and the senders'.
