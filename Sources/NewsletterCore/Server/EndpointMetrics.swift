@@ -1,8 +1,10 @@
 import Foundation
+import Prometheus
 import Synchronization
 
-/// Counters for `GET /metrics`, in the Prometheus text format. Process-local: they start at zero
-/// with each `serve`, as Prometheus counters may; the gauges are read from the store.
+/// Counters for `GET /metrics`, in the Prometheus text format (swift-prometheus). Process-local:
+/// they start at zero with each `serve`, as Prometheus counters may; the gauges are read from
+/// the store at each scrape.
 public final class EndpointMetrics: Sendable {
     public enum Event: String, Sendable, CaseIterable {
         case signup = "newsletter_signups_total"
@@ -37,31 +39,38 @@ public final class EndpointMetrics: Sendable {
         }
     }
 
-    private struct State {
-        var events: [Event: Int] = [:]
-        var requests: [RequestKey: Int] = [:]
+    /// One registry per server (not the process-wide `MetricsSystem`): a test process runs many.
+    private let registry = PrometheusCollectorRegistry()
+    private let events: [Event: Counter]
+    /// The gauges read from the store at each scrape, so that one scrape's values are emitted
+    /// together (two scrapes at once would otherwise interleave their sets).
+    private let scrape = Mutex(())
+
+    public init() {
+        var events: [Event: Counter] = [:]
+        for event in Event.allCases {
+            events[event] = registry.makeCounter(name: event.rawValue, help: event.help)
+        }
+        self.events = events
     }
-
-    struct RequestKey: Hashable {
-        var route: String
-        var status: Int
-    }
-
-    private let state = Mutex(State())
-
-    public init() {}
 
     public func count(_ event: Event) {
-        state.withLock { $0.events[event, default: 0] += 1 }
+        events[event]?.increment()
     }
 
     /// `route` is the matched pattern (`/unsubscribe/:token`), never the path: tokens stay out.
     public func countRequest(route: String, status: Int) {
-        state.withLock { $0.requests[RequestKey(route: route, status: status), default: 0] += 1 }
+        registry.makeCounter(
+            name: "newsletter_http_requests_total", labels: [("route", route), ("status", "\(status)")],
+            help: "HTTP requests by route and status."
+        ).increment()
     }
 
+    /// An event's count, as a scrape reads it.
     public func value(_ event: Event) -> Int {
-        state.withLock { $0.events[event] ?? 0 }
+        let prefix = "\(event.rawValue) "
+        let line = registry.emitToString().split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
     }
 
     /// The exposition text, with gauges the caller read from the store.
@@ -69,50 +78,41 @@ public final class EndpointMetrics: Sendable {
         queueDepth: Int, subscribers: [Subscriber.Status: Int], relays: [RelayHealthRecord] = [],
         relayMessages: [RelayShare] = [], now: Date = Date()
     ) -> String {
-        let snapshot = state.withLock { $0 }
-        var out = "# HELP newsletter_http_requests_total HTTP requests by route and status.\n"
-        out += "# TYPE newsletter_http_requests_total counter\n"
-        for (key, value) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
-            out += "newsletter_http_requests_total{route=\"\(Self.escapeLabel(key.route))\",status=\"\(key.status)\"} \(value)\n"
+        scrape.withLock { _ in
+            registry.makeGauge(
+                name: "newsletter_endpoint_mail_queue_depth", help: "Confirmation and welcome mails waiting to be sent."
+            ).set(Double(queueDepth))
+            for status in Subscriber.Status.allCases {
+                registry.makeGauge(
+                    name: "newsletter_subscribers", labels: [("status", status.rawValue)], help: "Subscribers by status."
+                ).set(Double(subscribers[status] ?? 0))
+            }
+            recordRelays(relays, messages: relayMessages, now: now)
+            return registry.emitToString()
         }
-        for event in Event.allCases {
-            out += "# HELP \(event.rawValue) \(event.help)\n# TYPE \(event.rawValue) counter\n"
-            out += "\(event.rawValue) \(snapshot.events[event] ?? 0)\n"
-        }
-        out += "# HELP newsletter_endpoint_mail_queue_depth Confirmation and welcome mails waiting to be sent.\n"
-        out += "# TYPE newsletter_endpoint_mail_queue_depth gauge\nnewsletter_endpoint_mail_queue_depth \(queueDepth)\n"
-        out += "# HELP newsletter_subscribers Subscribers by status.\n# TYPE newsletter_subscribers gauge\n"
-        for status in Subscriber.Status.allCases {
-            out += "newsletter_subscribers{status=\"\(status.rawValue)\"} \(subscribers[status] ?? 0)\n"
-        }
-        out += Self.relayMetrics(relays, messages: relayMessages, now: now)
-        return out
     }
 
     /// Each relay a send has used or marked down: up or not, failures in a row, messages accepted.
-    static func relayMetrics(_ health: [RelayHealthRecord], messages: [RelayShare], now: Date) -> String {
+    private func recordRelays(_ health: [RelayHealthRecord], messages: [RelayShare], now: Date) {
         var names = health.map(\.name)
         for share in messages where !names.contains(share.relay) { names.append(share.relay) }
-        guard !names.isEmpty else { return "" }
-        var up = "# HELP newsletter_relay_up Whether a relay is up (1) or marked down after failing (0).\n"
-        up += "# TYPE newsletter_relay_up gauge\n"
-        var failures = "# HELP newsletter_relay_failures A relay's failures in a row when it was last marked down.\n"
-        failures += "# TYPE newsletter_relay_failures gauge\n"
-        var sent = "# HELP newsletter_relay_messages_total Messages each relay accepted, all issues.\n"
-        sent += "# TYPE newsletter_relay_messages_total counter\n"
-        for name in names.sorted() {
-            let label = "{relay=\"\(escapeLabel(name))\"}"
+        for name in names {
+            let label = [("relay", name)]
             let stood = health.first { $0.name == name }
-            up += "newsletter_relay_up\(label) \(stood?.isUp(at: now) ?? true ? 1 : 0)\n"
-            failures += "newsletter_relay_failures\(label) \(stood?.failures ?? 0)\n"
-            sent += "newsletter_relay_messages_total\(label) \(messages.first { $0.relay == name }?.messages ?? 0)\n"
+            registry.makeGauge(
+                name: "newsletter_relay_up", labels: label,
+                help: "Whether a relay is up (1) or marked down after failing (0)."
+            ).set(stood?.isUp(at: now) ?? true ? 1.0 : 0.0)
+            registry.makeGauge(
+                name: "newsletter_relay_failures", labels: label,
+                help: "A relay's failures in a row when it was last marked down."
+            ).set(Double(stood?.failures ?? 0))
+            // Stored totals, set rather than counted here: a counter of the list, not of this process.
+            let sent = registry.makeCounter(
+                name: "newsletter_relay_messages_total", labels: label, help: "Messages each relay accepted, all issues.")
+            sent.reset()
+            sent.increment(by: Int64(messages.first { $0.relay == name }?.messages ?? 0))
         }
-        return up + failures + sent
-    }
-
-    static func escapeLabel(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }
 

@@ -214,8 +214,8 @@ struct RelayFailoverTests {
             relayMessages: [RelayShare(relay: "ses", messages: 300), RelayShare(relay: "postmark", messages: 100)],
             now: now)
         for line in [
-            "newsletter_relay_up{relay=\"postmark\"} 0", "newsletter_relay_up{relay=\"ses\"} 1",
-            "newsletter_relay_up{relay=\"backup\"} 1", "newsletter_relay_failures{relay=\"postmark\"} 2",
+            "newsletter_relay_up{relay=\"postmark\"} 0.0", "newsletter_relay_up{relay=\"ses\"} 1.0",
+            "newsletter_relay_up{relay=\"backup\"} 1.0", "newsletter_relay_failures{relay=\"postmark\"} 2.0",
             "newsletter_relay_messages_total{relay=\"ses\"} 300",
             "newsletter_relay_messages_total{relay=\"postmark\"} 100",
             "newsletter_relay_messages_total{relay=\"backup\"} 0",

@@ -222,13 +222,14 @@ struct EditorRoutesTests {
             try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer) { response in
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
                 let lines = String(buffer: response.body).split(separator: "\n")
-                #expect(lines.contains("newsletter_endpoint_mail_queue_depth 1"))
-                #expect(lines.contains("newsletter_subscribers{status=\"confirmed\"} 1"))
-                #expect(lines.contains("newsletter_subscribers{status=\"pending\"} 1"))
+                // Gauges are floats in swift-prometheus's text.
+                #expect(lines.contains("newsletter_endpoint_mail_queue_depth 1.0"))
+                #expect(lines.contains("newsletter_subscribers{status=\"confirmed\"} 1.0"))
+                #expect(lines.contains("newsletter_subscribers{status=\"pending\"} 1.0"))
                 #expect(lines.contains("# TYPE newsletter_signups_total counter"))
                 // Every sample line is `name{labels} value` or `name value`.
                 for line in lines where !line.hasPrefix("#") {
-                    #expect(line.wholeMatch(of: /[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? \d+/) != nil, "\(line)")
+                    #expect(line.wholeMatch(of: /[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? \d+(\.\d+)?/) != nil, "\(line)")
                 }
             }
         }
