@@ -4,7 +4,7 @@ import Foundation
 /// Each store implements them (GRDB's `Database`, the PostgreSQL session); the workflow in
 /// `BounceRows.recordBounce` is written once over them. Every operation is one statement, so
 /// the protocol can turn `async` later with only an `await` added to the workflow.
-protocol BounceRows: SubscriberRows {
+protocol BounceRows: SubscriberRows, WebhookRows {
     /// When the copy of `week` went to the subscriber (the ledger's sent time), if it did.
     func sentAt(of week: IssueWeek, subscriberID: Int64) async throws -> Date?
     /// Stores the report with no effect yet and returns its id; nil when a report with the
@@ -59,7 +59,28 @@ extension BounceRows {
             }
         }
         if let applied { try await setBounceEffect(applied, ofEvent: eventID) }
+        try await tellWebhooks(bounce, applied: applied)
         return .recorded(effect)
+    }
+
+    /// The events a recorded bounce makes, in its transaction: a complaint is told whatever it
+    /// changed, a bounce only once it marks the address bounced.
+    private func tellWebhooks(_ bounce: BounceRecord, applied: String?) async throws {
+        guard let subscriberID = bounce.subscriberID else { return }
+        let about = bounce.week.map { "\($0)" }
+        if bounce.kind == .complaint {
+            try await recordSubscriberEvent(
+                .subscriberComplained, subscriberID: subscriberID, reason: about.map { "complaint about \($0)" },
+                at: bounce.receivedAt)
+        }
+        if applied == "unsubscribed" {
+            try await recordSubscriberEvent(
+                .subscriberUnsubscribed, subscriberID: subscriberID, reason: "complaint", at: bounce.receivedAt)
+        } else if let applied, applied.hasPrefix("bounced") {
+            try await recordSubscriberEvent(
+                .subscriberBounced, subscriberID: subscriberID, reason: String(applied.dropFirst("bounced: ".count)),
+                at: bounce.receivedAt)
+        }
     }
 
     /// The rest of recording a copy refused at send time, once the store has marked its ledger

@@ -41,6 +41,8 @@ public struct Configuration: Sendable, Equatable {
     public var dkim = DKIM()
     /// `[bounces]` and `mail.bounce_*` (BounceSettings.swift).
     public var bounces = BounceSettings()
+    /// `[webhooks]` (WebhookSettings.swift).
+    public var webhooks = WebhookSettings()
     /// `NEWSLETTER_CLICK_KEY`: signs readers' click tokens under `tracking.clicks = "per-reader"`.
     public var clickReaderKey: ClickReaderKey?
 
@@ -400,6 +402,7 @@ public struct Configuration: Sendable, Equatable {
         issue.topics = try reader.topicAliases()
         issue.maxVariants = try reader.integer("issue.max_variants", in: 1...1000) ?? issue.maxVariants
         bounces = try reader.bounces()
+        webhooks = try reader.webhooks()
         if let level = try reader.string("log.level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw reader.invalid(
@@ -499,7 +502,7 @@ struct SettingsReader {
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed", "tracking.clicks", "tracking.flush_seconds",
-    ] + summaryKeys + topicKeys + bounceKeys + Configuration.DKIM.keys
+    ] + summaryKeys + topicKeys + bounceKeys + webhookKeys + Configuration.DKIM.keys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.
     static func flatten(_ table: TOMLTable, prefix: String = "") -> [String: TOMLValueConvertible] {

@@ -4,7 +4,7 @@ import Foundation
 /// store implements them and draft, skip and approve are written once over them, with
 /// `IssueLifecycle` deciding (see `BounceRows`). What truly differs stays with the store: the
 /// PostgreSQL one takes the week's advisory lock first, as SQLite's single writer needs none.
-protocol IssueRows: ClickRows {
+protocol IssueRows: ClickRows, WebhookRows {
     /// The week's issue row, without the comparisons it features.
     func issueRow(_ week: IssueWeek) async throws -> IssueRecord?
     /// The comparisons the week's issue features, in their order.
@@ -53,7 +53,19 @@ extension IssueRows {
     }
 
     func approve(_ week: IssueWeek, hash: String, at time: Date) async throws {
-        try await IssueLifecycle.approving(week, hash: hash, existing: try storedIssue(week))
+        let existing = try await storedIssue(week)
+        try await IssueLifecycle.approving(week, hash: hash, existing: existing)
         try await setApproved(week, hash: hash, at: time)
+        // Approving again what is approved already changes nothing, and tells nothing.
+        if existing?.status != .approved || existing?.approvedHash != hash {
+            try await recordWebhookEvent(.issue(.issueApproved, week: week, hash: hash, at: time), at: time)
+        }
+    }
+
+    /// The week's sending is complete: the issue is sent, and `issue.sent` told once.
+    func recordSent(_ week: IssueWeek, at time: Date) async throws {
+        let wasSent = try await issueRow(week)?.status == .sent
+        try await setSent(week, at: time)
+        if !wasSent { try await recordWebhookEvent(.issue(.issueSent, week: week, at: time), at: time) }
     }
 }

@@ -12,6 +12,8 @@ public struct ServerDependencies: Sendable {
     public var summaries: SummaryChain?
     /// False leaves the endpoint mail queue unsent, for a test that reads it as the routes left it.
     public var sendsEndpointMail = true
+    /// False leaves the webhook outbox unsent (a test drains it by hand, on its own clock).
+    public var sendsWebhooks = true
     /// False when the caller runs the store's pool already (a test's store, opened running).
     public var runsStorePool = true
     /// The counter the redirect counts into; nil: one made from `tracking.flush_seconds`.
@@ -45,7 +47,7 @@ public enum ServerTemplates {
 }
 
 /// The server `newsletter serve` runs: the router with its middleware and route groups, and the
-/// endpoint mail queue as a service of the application. The route tests run this same assembly
+/// endpoint mail queue and the webhook outbox as services of the application. The route tests run this same assembly
 /// through `app.test(.router)`.
 public func buildApplication<Store: NewsletterStore>(
     components: Components, store: Store, address: BindAddress = .hostname("127.0.0.1", port: 8080),
@@ -73,6 +75,11 @@ public func buildApplication<Store: NewsletterStore>(
     var services: [any Service] = []
     if dependencies.runsStorePool, let runner = store.runner { services.append(runner) }
     if dependencies.sendsEndpointMail { services.append(queue) }
+    if dependencies.sendsWebhooks {
+        services.append(
+            WebhookDispatcher(
+                store: store, settings: settings.webhooks, time: dependencies.time, logger: components.logger))
+    }
     // After the store's pool, so it stops before it: its last flush on SIGTERM still has the store.
     if dependencies.flushesClicks { services.append(clicks) }
     return Application(

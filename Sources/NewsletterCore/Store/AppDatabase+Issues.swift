@@ -38,7 +38,7 @@ extension AppDatabase: IssueStore {
     }
 
     public func markSent(_ week: IssueWeek, at time: Date) async throws {
-        try await write { db in try db.setSent(week, at: time) }
+        try await transaction { rows in try await rows.recordSent(week, at: time) }
     }
 }
 

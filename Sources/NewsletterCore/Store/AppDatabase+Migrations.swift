@@ -172,6 +172,8 @@ extension AppDatabase {
         migrator.registerMigration("v16-editor-accounts", migrate: Self.migrateEditorAccounts)
         // AppDatabase+Readers.swift.
         migrator.registerMigration("v17-readers", migrate: Self.migrateReaders)
+        // AppDatabase+Webhooks.swift.
+        migrator.registerMigration("v18-webhooks", migrate: Self.migrateWebhooks)
         return migrator
     }
 

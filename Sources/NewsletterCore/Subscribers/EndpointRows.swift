@@ -17,7 +17,7 @@ struct TokenOwner {
 /// The row operations the signup endpoint's flows need, inside one transaction the caller
 /// holds (see `SubscriberRows`). Only what truly differs stays in each store: how a row is
 /// held (`FOR UPDATE`, `SKIP LOCKED` on PostgreSQL; the SQLite write transaction holds all).
-protocol EndpointRows: SubscriberRows {
+protocol EndpointRows: SubscriberRows, WebhookRows {
     /// The subscriber a token of `purpose` belongs to; `holdingRow` keeps the subscriber's row
     /// locked to the end of the transaction, so two presses of one link at once act once.
     func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow: Bool) async throws -> TokenOwner?
@@ -104,6 +104,7 @@ extension EndpointRows {
         // Every outstanding confirmation link of this address is spent by the first one used.
         try await spendConfirmationTokens(subscriberID: owner.subscriber.id, at: time)
         try await markConfirmed(subscriberID: owner.subscriber.id, at: time)
+        try await recordSubscriberEvent(.subscriberConfirmed, subscriberID: owner.subscriber.id, at: time)
         // The owner opted in again: an earlier erasure no longer keeps the address out.
         try await liftSuppression(owner.subscriber.email)
         try await recordConsent(
@@ -120,6 +121,7 @@ extension EndpointRows {
         if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
         _ = try await setStatus(
             of: subscriber.id, to: .unsubscribed, from: Subscriber.Status.allCases.filter { $0 != .unsubscribed })
+        try await recordSubscriberEvent(.subscriberUnsubscribed, subscriberID: subscriber.id, reason: "link", at: time)
         try await recordConsent(
             subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time, detail: nil)
         return .unsubscribed(email: subscriber.email)

@@ -19,6 +19,9 @@ struct CurlHTTPRequest {
     var acceptsCompression = false
     /// Only https, and the server checked against this CA bundle instead of the system's.
     var caFile: String? = nil
+    /// CURLOPT_CONNECT_TO entries ("::203.0.113.5:443"): where to connect whatever the URL's
+    /// host resolves to, so an address checked before the transfer is the one it reaches.
+    var connectTo: [String] = []
 }
 
 /// An answer of any status: what to make of the status is the caller's business.
@@ -62,12 +65,17 @@ enum CurlHTTPClient {
         let sink = Curl.BodySink(limit: request.maxResponseBytes)
         var headers: UnsafeMutablePointer<curl_slist>? = nil
         for line in request.headers { headers = curl_slist_append(headers, line) }
-        // libcurl keeps the list's pointer: it lives until the transfer is over.
-        defer { curl_slist_free_all(headers) }
+        var connectTo: UnsafeMutablePointer<curl_slist>? = nil
+        for entry in request.connectTo { connectTo = curl_slist_append(connectTo, entry) }
+        // libcurl keeps the lists' pointers: they live until the transfer is over.
+        defer {
+            curl_slist_free_all(headers)
+            curl_slist_free_all(connectTo)
+        }
         let curl: CurlEasy
         do {
             curl = try CurlEasy()
-            try configure(curl, for: request, headers: headers, sink: sink)
+            try configure(curl, for: request, headers: headers, connectTo: connectTo, sink: sink)
         } catch {
             throw .refusedSetting(error)
         }
@@ -83,7 +91,8 @@ enum CurlHTTPClient {
     }
 
     private static func configure(
-        _ curl: CurlEasy, for request: CurlHTTPRequest, headers: UnsafeMutablePointer<curl_slist>?, sink: Curl.BodySink
+        _ curl: CurlEasy, for request: CurlHTTPRequest, headers: UnsafeMutablePointer<curl_slist>?,
+        connectTo: UnsafeMutablePointer<curl_slist>?, sink: Curl.BodySink
     ) throws(CurlError) {
         try curl.set(CURLOPT_URL, request.url, "CURLOPT_URL")
         try curl.set(CURLOPT_PROTOCOLS_STR, "http,https", "CURLOPT_PROTOCOLS_STR")
@@ -100,6 +109,7 @@ enum CurlHTTPClient {
         if request.acceptsCompression { try curl.set(CURLOPT_ACCEPT_ENCODING, "", "CURLOPT_ACCEPT_ENCODING") }
         if let caFile = request.caFile { try curl.set(CURLOPT_CAINFO, caFile, "CURLOPT_CAINFO") }
         if headers != nil { try curl.set(CURLOPT_HTTPHEADER, list: headers, "CURLOPT_HTTPHEADER") }
+        if connectTo != nil { try curl.set(CURLOPT_CONNECT_TO, list: connectTo, "CURLOPT_CONNECT_TO") }
         try sink.attach(to: curl)
         if let body = request.body {
             try curl.set(CURLOPT_POST, 1, "CURLOPT_POST")

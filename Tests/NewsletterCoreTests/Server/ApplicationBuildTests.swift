@@ -64,8 +64,11 @@ struct ApplicationBuildTests {
         #expect(app.services.contains { $0 is EndpointMailQueue<AppDatabase> })
         // The click counter too, so that SIGTERM flushes it.
         #expect(app.services.contains { $0 is ClickCounter })
+        // And the webhook outbox.
+        #expect(app.services.contains { $0 is WebhookDispatcher })
         var quiet = ServerDependencies()
         quiet.sendsEndpointMail = false
+        quiet.sendsWebhooks = false
         quiet.flushesClicks = false
         #expect(try buildApplication(components: components, store: store, dependencies: quiet).services.isEmpty)
     }

@@ -18,6 +18,7 @@ enum TestServer {
     ) throws -> some ApplicationProtocol {
         var dependencies = dependencies
         dependencies.sendsEndpointMail = false
+        dependencies.sendsWebhooks = false
         dependencies.flushesClicks = false
         var configuration = Configuration()
         configuration.templatesDirectory = TestPaths.repository.appendingPathComponent("templates").path

@@ -56,6 +56,8 @@ extension PostgresStore {
         editorAccountsMigration,
         // PostgresStore+Readers.swift.
         readersMigration,
+        // PostgresStore+Webhooks.swift.
+        webhooksMigration,
     ]
 
     /// The newest schema version this binary knows.

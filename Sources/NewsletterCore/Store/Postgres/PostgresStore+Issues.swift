@@ -63,7 +63,7 @@ extension PostgresStore: IssueStore {
     public func markSent(_ week: IssueWeek, at time: Date) async throws {
         try await transaction { connection in
             try await Self.lockWeek(week, connection)
-            try await connection.setSent(week, at: time)
+            try await connection.recordSent(week, at: time)
         }
     }
 
