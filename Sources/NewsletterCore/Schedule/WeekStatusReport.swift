@@ -39,6 +39,8 @@ public struct WeekStatusReport: Encodable, Sendable {
     public var senders: [Sender] = []
     /// Each relay: how it stands and its share of the week's messages.
     public var relays: [RelayStatus] = []
+    /// Webhook endpoints disabled for failing, with why: they hear nothing until enabled again.
+    public var disabledWebhooks: [String] = []
 
     public struct Sender: Encodable, Sendable {
         public var id: String
@@ -103,6 +105,9 @@ public struct WeekStatusReport: Encodable, Sendable {
         report.bounceWarnings = bounces.warnings
         report.relays = try await RelayStatus.of(
             week, configured: settings.smtp.relays(concurrency: 1).map(\.name), store: store, now: now)
+        report.disabledWebhooks = try await store.webhookEndpoints().filter { !$0.enabled }.map {
+            "endpoint \($0.id) (\($0.url)) disabled: \($0.disabledReason ?? ""); `newsletter webhooks enable \($0.id)`"
+        }
         report.senders = try await store.liveSenders(week, at: now).map {
             Sender(
                 id: $0.sender.id.uuidString.lowercased(), host: $0.sender.host, pid: $0.sender.pid,
@@ -176,6 +181,7 @@ public struct WeekStatusReport: Encodable, Sendable {
         if let bounces = report.bounces { lines.append("  bounces: \(bounces.summary)") }
         for warning in report.bounceWarnings { lines.append("  warning: \(warning)") }
         for error in report.lastErrors { lines.append("  error: \(error)") }
+        for webhook in report.disabledWebhooks { lines.append("  webhook: \(webhook)") }
         return lines.joined(separator: "\n")
     }
 }

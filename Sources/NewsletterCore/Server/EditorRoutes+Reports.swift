@@ -68,6 +68,6 @@ extension EditorRoutes {
             if let newer = weeks.last(where: { $0 > current }) { values["navNewer"] = newer.description }
             if let older = weeks.first(where: { $0 < current }) { values["navOlder"] = older.description }
         }
-        return values
+        return values.merging(try await disabledWebhookBanner()) { $1 }
     }
 }

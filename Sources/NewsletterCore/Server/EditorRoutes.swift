@@ -97,7 +97,8 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             sessionLifetime: TimeInterval(accounts.sessionHours) * 3600, limits: limits,
             trustForwardedFor: trustForwardedFor
         ).register(on: router, viewers: editor)
-        registerAccountPages(viewers: editor, owners: group(on: router, requiring: .owner))
+        let owners = group(on: router, requiring: .owner)
+        registerAccountPages(viewers: editor, owners: owners)
         editor.get("issues") { request, context in
             let issues = try await store.listIssues()
             let rows: [[String: Any]] = issues.map { issue in
@@ -223,6 +224,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         }
         registerSummaryEditing(on: editing)
         registerReports(on: editor)
+        registerWebhooks(on: owners)
     }
 
     func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws
