@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/newsletter
 
-.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-compare bench-profile bench-serve bench-run bench-summaries bench-scale clean
+.PHONY: setup setup-browser runtime build build-release test reliability demo preview-shots bench bench-compare bench-profile bench-serve bench-run bench-summaries bench-scale bench-webhooks clean
 
 # The week the example pages are published in.
 DEMO_WEEK = 2026-W47
@@ -77,6 +77,12 @@ bench-profile: setup
 # The HTTP endpoint under wrk: signup and unsubscribe next to a no-op route (docs/benchmarks.md).
 bench-serve: setup
 	./scripts/bench-serve.sh
+
+# Issue 26's webhook aim: a burst of 10,000 events to the verifying receiver, 0 lost, and how long
+# after its event each first arrives, median and p99 (docs/benchmarks.md).
+bench-webhooks: setup
+	swift build --build-tests
+	NEWSLETTER_BENCH_WEBHOOKS=10000 swift test --skip-build --filter WebhookBurstBench 2>&1 | grep -E 'bench-webhooks|passed|failed'
 
 # The whole weekly run (ingest, build, send) to smtp-sink at 100 k subscribers: wall time, peak
 # memory, messages per second (docs/benchmarks.md).

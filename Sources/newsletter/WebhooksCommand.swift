@@ -30,7 +30,7 @@ struct Webhooks: AsyncParsableCommand {
             let context = try global.components()
             let types: [WebhookEventType]
             do { types = try WebhookEventType.parseList(events) } catch { throw CommandError(.usage, "--events: \(error)") }
-            func add(to store: some WebhookStore) async throws -> (WebhookEndpoint, WebhookSecret) {
+            func add(to store: some WebhookStore & AuditLogStore) async throws -> (WebhookEndpoint, WebhookSecret) {
                 try await WebhookManagement(store: store, settings: context.configuration.webhooks).add(
                     url: url, events: types)
             }
@@ -75,7 +75,9 @@ struct Webhooks: AsyncParsableCommand {
         func run() async throws {
             let context = try global.components()
             try await context.withStore { store in
-                guard try await store.removeWebhookEndpoint(id: id) else {
+                guard
+                    try await WebhookManagement(store: store, settings: context.configuration.webhooks).remove(id: id)
+                else {
                     throw CommandError(.usage, "there is no webhook endpoint \(id) (`newsletter webhooks list`)")
                 }
                 print("removed endpoint \(id)")
@@ -93,7 +95,9 @@ struct Webhooks: AsyncParsableCommand {
         func run() async throws {
             let context = try global.components()
             try await context.withStore { store in
-                guard try await store.enableWebhookEndpoint(id: id, at: Date()) else {
+                guard
+                    try await WebhookManagement(store: store, settings: context.configuration.webhooks).enable(id: id)
+                else {
                     throw CommandError(.usage, "there is no webhook endpoint \(id) (`newsletter webhooks list`)")
                 }
                 print("enabled endpoint \(id)")
@@ -129,7 +133,7 @@ struct Webhooks: AsyncParsableCommand {
 
         func run() async throws {
             let context = try global.components()
-            func test(_ store: some WebhookStore) async throws -> WebhookAttempt? {
+            func test(_ store: some WebhookStore & AuditLogStore) async throws -> WebhookAttempt? {
                 try await WebhookManagement(store: store, settings: context.configuration.webhooks).test(endpointID: id)
             }
             try await context.withStore { store in

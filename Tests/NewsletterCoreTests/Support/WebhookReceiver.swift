@@ -9,6 +9,9 @@ final class WebhookReceiver {
         var data: [String: JSONValue]?
         var verified: Bool
         var error: String?
+        /// The event's own time (the body's), and when the receiver had it (Unix seconds).
+        var timestamp: String?
+        var received_at: Double?
     }
 
     /// A JSON value, enough to compare the bodies' data.

@@ -88,6 +88,10 @@ struct WebhookDeliveryTests {
         let endpoint = try await WebhookManagement(store: store, settings: settings(), time: time).add(
             url: "http://127.0.0.1:9/hook", events: [.subscriberConfirmed]
         ).0
+        // Recorded in the audit log, as the CLI's actor.
+        #expect(
+            try await store.auditEntries(subject: "webhook \(endpoint.id)", limit: 5).map(\.action.rawValue)
+                == ["webhook.add"])
         try await confirm("ada@example.org", in: store, at: time.now())
         let dispatcher = WebhookDispatcher(
             store: store, settings: settings(allowing: []), time: time, logger: Logger(label: "test"))

@@ -4,7 +4,7 @@ body's data, whether it verified). Prints its port, then serves until killed.
 
 --die-after N: on the Nth request, log it and exit at once without answering, as a receiver
 killed mid-request: the sender must deliver it again, with the same webhook-id."""
-import argparse, http.server, json, os, socket, sys, threading
+import argparse, http.server, json, os, socket, sys, threading, time
 
 from standardwebhooks.webhooks import Webhook
 
@@ -28,7 +28,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             payload = verifier.verify(body, headers)
-            line = {"id": headers["webhook-id"], "type": payload["type"], "data": payload["data"], "verified": True}
+            line = {"id": headers["webhook-id"], "type": payload["type"], "data": payload["data"], "verified": True,
+                    "timestamp": payload["timestamp"], "received_at": time.time()}
         except Exception as error:
             line = {"id": headers.get("webhook-id"), "verified": False, "error": str(error)}
         with lock:
