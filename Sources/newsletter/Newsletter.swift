@@ -22,6 +22,7 @@ struct Newsletter: AsyncParsableCommand {
             Ingest.self, Comparisons.self, Preview.self, Approve.self, Send.self, RunCommand.self, Status.self, Report.self,
             Issues.self, Subscribers.self, Bounces.self, Serve.self, Config.self, Summaries.self, BenchmarkEncode.self,
             Topics.self, Archive.self, DKIM.self, StoreCommand.self, Users.self, Audit.self, Webhooks.self,
+            APIKeys.self,
         ]
     )
 

@@ -163,6 +163,12 @@ public struct Configuration: Sendable, Equatable {
         /// `tracking.flush_seconds`: how often counted clicks are written to the store; a
         /// `kill -9` loses at most this long's clicks (a clean stop writes them all).
         public var clickFlushSeconds = 5
+        /// `/api/v1` requests per API key per minute (`api.requests_per_minute`), in bursts of
+        /// up to `apiBurst` (`api.burst`).
+        public var apiRequestsPerMinute = 600
+        public var apiBurst = 60
+        /// The largest `/api/v1` request body (`api.max_body_bytes`): an import of a few thousand rows.
+        public var apiMaxBodyBytes = 1 << 20
 
         public init() {}
     }
@@ -350,6 +356,10 @@ public struct Configuration: Sendable, Equatable {
         server.postsPerMinutePerClient =
             try reader.integer("server.posts_per_minute_per_client", in: 1...100_000_000) ?? server.postsPerMinutePerClient
         server.maxBodyBytes = try reader.integer("server.max_body_bytes", in: 1024...(1 << 20)) ?? server.maxBodyBytes
+        server.apiRequestsPerMinute =
+            try reader.integer("api.requests_per_minute", in: 1...100_000_000) ?? server.apiRequestsPerMinute
+        server.apiBurst = try reader.integer("api.burst", in: 1...1_000_000) ?? server.apiBurst
+        server.apiMaxBodyBytes = try reader.integer("api.max_body_bytes", in: 1024...(64 << 20)) ?? server.apiMaxBodyBytes
         if let clicks = try reader.string("tracking.clicks") {
             guard let mode = ClickTracking(rawValue: clicks) else {
                 throw reader.invalid(
@@ -502,6 +512,7 @@ struct SettingsReader {
         "mail.bounce_after", "server.trust_forwarded_for", "server.posts_per_minute_per_client",
         "server.max_body_bytes", "signup.confirmation_days", "signup.resend_minutes", "signup.max_confirmations_per_day",
         "run.approval", "run.editors", "run.cutoff", "run.missed", "tracking.clicks", "tracking.flush_seconds",
+        "api.requests_per_minute", "api.burst", "api.max_body_bytes",
     ] + summaryKeys + topicKeys + bounceKeys + webhookKeys + Configuration.DKIM.keys
 
     /// `[ingest] max_page_bytes = 1` becomes `"ingest.max_page_bytes"`.

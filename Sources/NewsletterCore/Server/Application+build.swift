@@ -65,7 +65,7 @@ public func buildApplication<Store: NewsletterStore>(
         ?? ClickCounter(
             store: store, interval: .seconds(settings.server.clickFlushSeconds), time: dependencies.time,
             logger: components.logger)
-    let router = buildRouter(
+    let router = try buildRouter(
         components: components, store: store, templates: templates, delivery: delivery, transport: transport,
         wakeup: wakeup, clicks: clicks, providers: providers, dependencies: dependencies)
     let queue = EndpointMailQueue(
@@ -94,7 +94,7 @@ func buildRouter<Store: NewsletterStore>(
     components: Components, store: Store, templates: TemplateSet, delivery: DeliverySettings,
     transport: any MailTransport, wakeup: Wakeup, clicks: ClickCounter, providers: [any ProviderWebhook],
     dependencies: ServerDependencies
-) -> Router<EndpointRequestContext> {
+) throws -> Router<EndpointRequestContext> {
     let settings = components.configuration
     let pages = PageRenderer(templates: templates, settings: settings.issue)
     let metrics = dependencies.metrics
@@ -128,6 +128,10 @@ func buildRouter<Store: NewsletterStore>(
     ProviderWebhookRoutes(
         processor: components.bounceProcessor(store: store, time: dependencies.time), providers: providers,
         metrics: metrics
+    ).register(on: router)
+    try APIRoutes(
+        store: store, aliases: settings.issue.topics, server: settings.server, time: dependencies.time,
+        logger: components.logger
     ).register(on: router)
     return router
 }

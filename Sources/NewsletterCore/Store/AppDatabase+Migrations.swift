@@ -174,6 +174,8 @@ extension AppDatabase {
         migrator.registerMigration("v17-readers", migrate: Self.migrateReaders)
         // AppDatabase+Webhooks.swift.
         migrator.registerMigration("v18-webhooks", migrate: Self.migrateWebhooks)
+        // APIKeys.swift.
+        migrator.registerMigration("v19-api-keys", migrate: Self.migrateAPIKeys)
         return migrator
     }
 

@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// as `some NewsletterStore`.
 public protocol NewsletterStore: ComparisonStore, IssueStore, DeliveryLedger, SubscriberStore,
     SubscriberEndpointStore, SummaryStore, RunStore, TopicStore, BounceStore, ArchiveStore, ClickStore, RelayStore,
-    IssueReportStore, ProviderEventLedger, EditorAccountStore, AuditLogStore, ReaderDataStore, WebhookStore
+    IssueReportStore, ProviderEventLedger, EditorAccountStore, AuditLogStore, ReaderDataStore, WebhookStore,
+    APIKeyStore
 {
     /// Where the store is, for messages (a password masked).
     var locationDescription: String { get }

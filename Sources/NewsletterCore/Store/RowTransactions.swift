@@ -5,7 +5,7 @@ import Foundation
 /// stores; a store that needs more (PostgreSQL's typed refusals) defines its own, which wins.
 protocol RowTransactions: Sendable {
     associatedtype Rows: EndpointRows & BounceRows & IssueRows & ComparisonSaveRows & TopicRows & ReportRows
-        & ProviderEventRows & EditorAccountRows & ReaderDataRows & WebhookRows
+        & ProviderEventRows & EditorAccountRows & ReaderDataRows & WebhookRows & APIKeyRows
     /// What the workflows stamp their rows with.
     var clock: any TimeSource { get }
     /// Runs `body` in one transaction: all of it or nothing.

@@ -58,6 +58,8 @@ extension PostgresStore {
         readersMigration,
         // PostgresStore+Webhooks.swift.
         webhooksMigration,
+        // APIKeys.swift.
+        apiKeysMigration,
     ]
 
     /// The newest schema version this binary knows.

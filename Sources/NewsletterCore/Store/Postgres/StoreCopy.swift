@@ -17,7 +17,7 @@ public enum StoreCopy {
         "issue_link", "issue_link_reader", "relay_health",
         "provider_event", "editor_user", "editor_invitation", "editor_session", "audit_log", "store_secret",
         "suppression", "erased_delivery",
-        "webhook_endpoint", "webhook_event", "webhook_delivery", "webhook_attempt",
+        "webhook_endpoint", "webhook_event", "webhook_delivery", "webhook_attempt", "api_key",
     ]
 
     /// The PostgreSQL tables that must be empty before a copy: the copied ones and the senders'.
