@@ -102,26 +102,10 @@ struct Subscribers: AsyncParsableCommand {
             }
             try await context.withStore { store in
                 let (parsed, parseErrors) = SubscriberCSV.parse(text)
-                let aliases = context.configuration.issue.topics
-                let (rows, topicErrors) = await SubscriberCSV.checkTopics(
-                    parsed, catalog: try store.topicCatalog(aliases: aliases), aliases: aliases)
-                let refusedRows = parseErrors + topicErrors
-                var added = 0
-                var suppressed: [SubscriberCSV.RowError] = []
-                let now = Date()
-                for row in rows {
-                    do {
-                        if try await store.importSubscriber(
-                            email: row.email, name: row.name, topics: row.choice, source: "\(file):\(row.line)", at: now)
-                        {
-                            added += 1
-                        }
-                    } catch let error as AddressSuppressed {
-                        suppressed.append(SubscriberCSV.RowError(line: row.line, message: "\(error)"))
-                    }
-                }
-                let known = rows.count - added - suppressed.count
-                let errors = (refusedRows + suppressed).sorted { $0.line < $1.line }
+                let summary = try await SubscriberImport.run(
+                    parsed, parseErrors: parseErrors, store: store, aliases: context.configuration.issue.topics,
+                    source: { "\(file):\($0.line)" }, at: Date())
+                let (added, known, errors) = (summary.added, summary.known, summary.refused)
                 for error in errors { Terminal.printError("\(file):\(error.line): \(error.message)") }
                 print("\(added) added, \(known) already known, \(errors.count) refused")
                 context.logger.info(

@@ -130,7 +130,8 @@ func buildRouter<Store: NewsletterStore>(
         metrics: metrics
     ).register(on: router)
     try APIRoutes(
-        store: store, aliases: settings.issue.topics, server: settings.server, time: dependencies.time,
+        store: store, aliases: settings.issue.topics, server: settings.server, policy: settings.signup,
+        wakeup: wakeup, time: dependencies.time,
         logger: components.logger
     ).register(on: router)
     return router

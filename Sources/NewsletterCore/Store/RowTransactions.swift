@@ -64,6 +64,14 @@ extension RowTransactions {
         try await rowTransaction { rows in try await rows.confirm(token: token, client: client, at: time) }
     }
 
+    /// Unsubscribes a subscriber by id (the API); nil when there is no such subscriber.
+    public func unsubscribe(subscriberID: Int64, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome? {
+        try await rowTransaction { rows in
+            guard let subscriber = try await rows.subscriber(id: subscriberID) else { return nil }
+            return try await rows.unsubscribe(subscriber, client: client, at: time)
+        }
+    }
+
     public func updatePreferences(token: String, _ preferences: Preferences, client: ClientInfo, at time: Date)
         async throws -> Subscriber?
     {

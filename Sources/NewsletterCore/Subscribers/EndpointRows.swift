@@ -118,10 +118,14 @@ extension EndpointRows {
             return .unknownToken
         }
         try await spendToken(token, at: time)
+        return try await unsubscribe(subscriber, client: client, at: time)
+    }
+
+    /// The unsubscribe itself, however it was asked for (a mail's link, the API).
+    func unsubscribe(_ subscriber: Subscriber, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome {
         if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
         _ = try await setStatus(
             of: subscriber.id, to: .unsubscribed, from: Subscriber.Status.allCases.filter { $0 != .unsubscribed })
-        try await recordSubscriberEvent(.subscriberUnsubscribed, subscriberID: subscriber.id, reason: "link", at: time)
         try await recordConsent(
             subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time, detail: nil)
         return .unsubscribed(email: subscriber.email)

@@ -20,7 +20,7 @@ public enum SubscriberCSV {
     /// paste of something else).
     public static let maxTopicsLength = 1_000
 
-    public struct RowError: Sendable, Equatable, CustomStringConvertible {
+    public struct RowError: Error, Sendable, Equatable, CustomStringConvertible {
         public var line: Int
         public var message: String
         public var description: String { "line \(line): \(message)" }
@@ -64,19 +64,28 @@ public enum SubscriberCSV {
                         message: "the topics column is \(topicsField.count) characters long, more than \(maxTopicsLength)"))
                 continue
             }
-            do {
-                let address = try MailAddress(fields[emailColumn], displayName: name)
-                rows.append(
-                    Row(
-                        line: record.line, email: address.address, name: address.displayName,
-                        topics: topicsField.map {
-                            $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                        }))
-            } catch {
-                errors.append(RowError(line: record.line, message: "\(error)"))
+            let topics = topicsField.map {
+                $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            switch row(line: record.line, email: fields[emailColumn], name: name, topics: topics) {
+            case .success(let row): rows.append(row)
+            case .failure(let error): errors.append(error)
             }
         }
         return (rows, errors)
+    }
+
+    /// One row's address and name checked (a CSV's, or an entry of the API's JSON list).
+    public static func row(line: Int, email: String, name: String?, topics: [String]?) -> Result<Row, RowError> {
+        if let topics, topics.joined(separator: ";").count > maxTopicsLength {
+            return .failure(RowError(line: line, message: "the topics are longer than \(maxTopicsLength) characters"))
+        }
+        do {
+            let address = try MailAddress(email, displayName: name)
+            return .success(Row(line: line, email: address.address, name: address.displayName, topics: topics))
+        } catch {
+            return .failure(RowError(line: line, message: "\(error)"))
+        }
     }
 
     struct Record {

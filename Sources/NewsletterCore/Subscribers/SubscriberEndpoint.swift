@@ -124,6 +124,8 @@ public protocol SubscriberEndpointStore: Sendable {
     func subscriber(unsubscribeToken: String) async throws -> Subscriber?
     /// Unsubscribes the token's subscriber; doing it twice changes nothing.
     func unsubscribe(token: String, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome
+    /// The same by the subscriber's id (the API); nil when there is no such subscriber.
+    func unsubscribe(subscriberID: Int64, client: ClientInfo, at time: Date) async throws -> UnsubscribeOutcome?
     /// Records a signup and, unless throttled or already confirmed, queues a confirmation mail
     /// and sets the address's topic choice to `topics` when given (recorded in the consent
     /// trail), all in one transaction: what a signup form does.

@@ -10,6 +10,12 @@ typealias APISchemas = NewsletterAPI.Components.Schemas
 struct APIHandler<Store: NewsletterStore>: APIProtocol {
     let store: Store
     let aliases: TopicAliases
+    /// The signup form's throttle, for subscribers created without their consent named.
+    let policy: SignupPolicy
+    /// Wakes the endpoint mail queue when a confirmation mail is queued.
+    let wakeup: Wakeup?
+    let time: any TimeSource
+    let audit: AuditLog
 
     /// Subscribers per page when the request does not say.
     static var defaultPageSize: Int { 100 }

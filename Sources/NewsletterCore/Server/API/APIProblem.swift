@@ -93,6 +93,9 @@ extension APIProblem {
             return APIProblem(.internalError, "the server failed; the log says why")
         }
         if let problem = serverError.underlyingError as? APIProblem { return problem }
+        if let suppressed = serverError.underlyingError as? AddressSuppressed {
+            return APIProblem(.conflict, suppressed.description, field: "email")
+        }
         let kind: Kind
         switch serverError.httpStatus {
         case .unsupportedMediaType: kind = .unsupportedMediaType

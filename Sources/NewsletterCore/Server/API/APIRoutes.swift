@@ -11,6 +11,8 @@ struct APIRoutes<Store: NewsletterStore> {
     let store: Store
     let aliases: TopicAliases
     let server: Configuration.Server
+    let policy: SignupPolicy
+    let wakeup: Wakeup?
     let time: any TimeSource
     let logger: Logger
 
@@ -27,7 +29,9 @@ struct APIRoutes<Store: NewsletterStore> {
             limiter: RateLimiter(
                 perMinute: server.apiRequestsPerMinute, burst: server.apiBurst, maxKeys: 10_000, time: time),
             time: time, maxBodyBytes: server.apiMaxBodyBytes, logger: logger)
-        try APIHandler(store: store, aliases: aliases)
+        try APIHandler(
+            store: store, aliases: aliases, policy: policy, wakeup: wakeup, time: time,
+            audit: AuditLog(store: store, time: time))
             .registerHandlers(on: router, serverURL: URL(string: Self.prefix)!, middlewares: [gate])
     }
 }
