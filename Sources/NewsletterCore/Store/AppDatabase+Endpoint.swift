@@ -26,15 +26,7 @@ extension AppDatabase: SubscriberEndpointStore {
 
     /// The consent trail of one subscriber, oldest first.
     public func consentRecords(subscriberID: Int64) async throws -> [ConsentRecord] {
-        try await read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM consent WHERE subscriber_id = ? ORDER BY id", arguments: [subscriberID]
-            ).map {
-                ConsentRecord(
-                    event: $0["event"], at: $0["at"], clientAddress: $0["client_address"], userAgent: $0["user_agent"],
-                    detail: $0["detail"])
-            }
-        }
+        try await read { db in try db.consentRecords(subscriberID: subscriberID) }
     }
 
     static func recordConsent(
@@ -48,8 +40,8 @@ extension AppDatabase: SubscriberEndpointStore {
     }
 }
 
-/// One line of a subscriber's consent trail.
-public struct ConsentRecord: Sendable, Equatable {
+/// One line of a subscriber's consent trail: what was agreed to, when, and from where.
+public struct ConsentRecord: Sendable, Equatable, Codable {
     public var event: String
     public var at: Date
     public var clientAddress: String?
@@ -60,6 +52,16 @@ public struct ConsentRecord: Sendable, Equatable {
 /// The endpoint's rows in SQLite, inside the caller's write transaction (which holds the whole
 /// database, so no row needs a lock of its own).
 extension Database {
+    /// The consent trail of one subscriber, oldest first.
+    func consentRecords(subscriberID: Int64) throws -> [ConsentRecord] {
+        try Row.fetchAll(self, sql: "SELECT * FROM consent WHERE subscriber_id = ? ORDER BY id", arguments: [subscriberID])
+            .map {
+                ConsentRecord(
+                    event: $0["event"], at: $0["at"], clientAddress: $0["client_address"], userAgent: $0["user_agent"],
+                    detail: $0["detail"])
+            }
+    }
+
     func tokenOwner(_ token: String, purpose: TokenPurpose, holdingRow _: Bool) throws -> TokenOwner? {
         try Row.fetchOne(
             self,

@@ -62,16 +62,8 @@ extension SQLiteRows: ReaderDataRows {
         try await access { try $0.execute(sql: "DELETE FROM suppression WHERE address_hash = ?", arguments: [hash]) }
     }
 
-    func consentEvents(subscriberID: Int64) async throws -> [ReaderData.ConsentEvent] {
-        try await access { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM consent WHERE subscriber_id = ? ORDER BY id", arguments: [subscriberID]
-            ).map {
-                ReaderData.ConsentEvent(
-                    event: $0["event"], at: $0["at"], clientAddress: $0["client_address"], userAgent: $0["user_agent"],
-                    detail: $0["detail"])
-            }
-        }
+    func consentEvents(subscriberID: Int64) async throws -> [ConsentRecord] {
+        try await access { try $0.consentRecords(subscriberID: subscriberID) }
     }
 
     func deliveries(subscriberID: Int64) async throws -> [ReaderData.Delivery] {
@@ -136,6 +128,16 @@ extension SQLiteRows: ReaderDataRows {
 
     func deleteSubscriber(id: Int64) async throws {
         try await access { try $0.execute(sql: "DELETE FROM subscriber WHERE id = ?", arguments: [id]) }
+    }
+
+    func deleteWebhookEvents(subscriberID: Int64) async throws {
+        try await access {
+            try $0.execute(
+                sql: """
+                    DELETE FROM webhook_event
+                    WHERE type LIKE 'subscriber.%' AND json_extract(body, '$.data.id') = ?
+                    """, arguments: [subscriberID])
+        }
     }
 
     func renameAuditSubject(_ email: String, to replacement: String) async throws {

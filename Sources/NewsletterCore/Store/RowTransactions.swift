@@ -207,6 +207,21 @@ extension RowTransactions {
         }
     }
 
+    public func requestSignupUnlessSuppressed(
+        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
+        at time: Date
+    ) async throws -> SignupOutcome {
+        try await refusingSuppressed { rows in
+            if try await rows.subscriber(email: address.address, holdingRow: false) == nil,
+                try await rows.isSuppressed(address.address)
+            {
+                throw AddressSuppressed(email: address.address)
+            }
+            return try await rows.requestSignup(
+                address, name: name, topics: topics, client: client, policy: policy, at: time)
+        }
+    }
+
     public func readerFormKey() async throws -> [UInt8] {
         try await rowTransaction { rows in try await rows.storeSecret(ReaderFormToken.secretName, makingAt: clock.now()) }
     }

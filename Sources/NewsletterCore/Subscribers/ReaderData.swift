@@ -17,15 +17,6 @@ public struct ReaderData: Sendable, Codable, Equatable {
         public var topics: [String]?
     }
 
-    /// One line of the consent trail: what was agreed to, when, and from where.
-    public struct ConsentEvent: Sendable, Codable, Equatable {
-        public var event: String
-        public var at: Date
-        public var clientAddress: String?
-        public var userAgent: String?
-        public var detail: String?
-    }
-
     /// One issue's copy: the delivery ledger's row.
     public struct Delivery: Sendable, Codable, Equatable {
         public var week: String
@@ -59,7 +50,7 @@ public struct ReaderData: Sendable, Codable, Equatable {
 
     public var exportedAt: Date
     public var subscriber: Record
-    public var consent: [ConsentEvent]
+    public var consent: [ConsentRecord]
     public var deliveries: [Delivery]
     public var bounces: [Bounce]
     public var clicks: [Click]
@@ -105,7 +96,7 @@ public struct AddressSuppressed: Error, Equatable, CustomStringConvertible, Send
 /// transaction the caller holds. Each store answers them in its own SQL; the export and the
 /// erasure are written once over them (`ReaderDataRows` extension).
 protocol ReaderDataRows: SubscriberRows, TopicRows, EditorAccountRows {
-    func consentEvents(subscriberID: Int64) async throws -> [ReaderData.ConsentEvent]
+    func consentEvents(subscriberID: Int64) async throws -> [ConsentRecord]
     func deliveries(subscriberID: Int64) async throws -> [ReaderData.Delivery]
     func bounces(subscriberID: Int64) async throws -> [ReaderData.Bounce]
     func readerClicks(subscriberID: Int64) async throws -> [ReaderData.Click]
@@ -118,6 +109,9 @@ protocol ReaderDataRows: SubscriberRows, TopicRows, EditorAccountRows {
     /// Deletes the subscriber row; their tokens, consent trail, endpoint mail, topic choice,
     /// VERP tokens, ledger rows and per-reader clicks go with it (ON DELETE CASCADE).
     func deleteSubscriber(id: Int64) async throws
+    /// The webhook outbox's events about the subscriber (their body names the address) go, with
+    /// their deliveries not yet made; the attempts' log (no address) stays.
+    func deleteWebhookEvents(subscriberID: Int64) async throws
     /// Audit entries about the address (`subject`) name it no more: `subject` becomes `replacement`.
     func renameAuditSubject(_ email: String, to replacement: String) async throws
 }
@@ -145,6 +139,7 @@ extension ReaderDataRows {
         let formerly = "subscriber #\(subscriber.id)"
         try await keepDeliveriesAnonymised(subscriberID: subscriber.id)
         try await detachBounces(subscriberID: subscriber.id)
+        try await deleteWebhookEvents(subscriberID: subscriber.id)
         try await deleteSubscriber(id: subscriber.id)
         try await renameAuditSubject(subscriber.email, to: formerly)
         try await insertSuppression(key.hash(subscriber.email), at: time)
@@ -175,6 +170,13 @@ public protocol ReaderDataStore: Sendable {
     func erase(email: String, actor: String) async throws -> EraseOutcome
     /// Erases the owner of an unsubscribe (preferences) token; `.unknown` for a token of nobody.
     func erase(unsubscribeToken: String) async throws -> EraseOutcome
+    /// What an API client's signup does: `requestSignup`, except that an erased address (on the
+    /// suppression list, not on the list) is refused with `AddressSuppressed`. Only the signup
+    /// form, whose confirmation its owner gives, may bring an erased reader back.
+    func requestSignupUnlessSuppressed(
+        _ address: MailAddress, name: String?, topics: TopicChoice?, client: ClientInfo, policy: SignupPolicy,
+        at time: Date
+    ) async throws -> SignupOutcome
     /// The key of the preferences page's form tokens (`ReaderFormToken`), made on first use.
     func readerFormKey() async throws -> [UInt8]
 }

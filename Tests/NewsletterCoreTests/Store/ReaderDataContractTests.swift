@@ -13,10 +13,13 @@ struct ReaderDataContractTests {
     let week = try! IssueWeek(parsing: "2026-W49")
     let t0 = Date(timeIntervalSince1970: 1_796_000_000)
 
-    /// Ada signed up through the form and confirmed (consent, tokens, a welcome mail still
+    /// Ada signed up through the form and confirmed (consent, tokens, a webhook event, a welcome mail still
     /// queued); Bob was imported. Both got the issue (the reply quoting each address), bounced
     /// softly once (the diagnostic quoting it) and clicked a link.
     func twoReaders(_ store: some ContractStore) async throws -> (ada: Subscriber, bob: Subscriber) {
+        // A CRM listening: each confirmation and bounce goes into the webhook outbox, address and all.
+        _ = try await store.addWebhookEndpoint(
+            url: "https://crm.example/hook", events: WebhookEventType.subscribable, secret: .make(), at: t0)
         let client = ClientInfo(address: "192.0.2.7", userAgent: "Firefox")
         guard case .confirmationQueued(let adaID) = try await store.requestSignup(
             try MailAddress("ada@example.org"), name: "Ada Lovelace", client: client, policy: SignupPolicy(), at: t0)
@@ -85,7 +88,8 @@ struct ReaderDataContractTests {
             AuditEntry(at: t0, actor: "cli", action: .subscriberChange, subject: "ada@example.org", detail: "added"))
         let before = try await StoreProbe.columnsHolding("ada@example.org", in: store)
         #expect(
-            Set(["subscriber.email", "delivery.last_reply", "bounce_event.diagnostic"]).isSubset(of: before),
+            Set(["subscriber.email", "delivery.last_reply", "bounce_event.diagnostic", "webhook_event.body"])
+                .isSubset(of: before),
             "the probe finds it before: \(before)")
         let counts = try await store.deliveryCounts(week)
         let tally = try await store.bounceTally(week)
@@ -123,6 +127,11 @@ struct ReaderDataContractTests {
         }
         await #expect(throws: AddressSuppressed(email: "ada@example.org")) {
             try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
+        }
+        await #expect(throws: AddressSuppressed.self, "an API client's signup") {
+            try await store.requestSignupUnlessSuppressed(
+                try MailAddress("ada@example.org"), name: nil, topics: nil, client: .commandLine,
+                policy: SignupPolicy(), at: t0)
         }
         #expect(try await store.subscriberCount(status: nil) == 0)
         // Someone else is imported as ever.

@@ -32,7 +32,8 @@ extension APIHandler {
             }
             return .ok(.init(body: .json(try await schema(subscriber))))
         }
-        let outcome = try await store.requestSignup(
+        // An erased reader is refused here (409); only the signup form may bring them back.
+        let outcome = try await store.requestSignupUnlessSuppressed(
             address, name: name, topics: topics, client: client, policy: policy, at: now)
         let subscriber = try await stored(email: address.address)
         switch outcome {

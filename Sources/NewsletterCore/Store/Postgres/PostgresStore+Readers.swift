@@ -56,7 +56,7 @@ extension PostgresSession: ReaderDataRows {
         try await run("DELETE FROM suppression WHERE address_hash = \(hash)")
     }
 
-    func consentEvents(subscriberID: Int64) async throws -> [ReaderData.ConsentEvent] {
+    func consentEvents(subscriberID: Int64) async throws -> [ConsentRecord] {
         try await rows(
             """
             SELECT event, at, client_address, user_agent, detail FROM consent WHERE subscriber_id = \(subscriberID)
@@ -64,7 +64,7 @@ extension PostgresSession: ReaderDataRows {
             """
         ).map {
             let (event, at, address, agent, detail) = try $0.decode((String, Date, String?, String?, String?).self)
-            return ReaderData.ConsentEvent(
+            return ConsentRecord(
                 event: event, at: at, clientAddress: address, userAgent: agent, detail: detail)
         }
     }
@@ -128,6 +128,14 @@ extension PostgresSession: ReaderDataRows {
 
     func deleteSubscriber(id: Int64) async throws {
         try await run("DELETE FROM subscriber WHERE id = \(id)")
+    }
+
+    func deleteWebhookEvents(subscriberID: Int64) async throws {
+        try await run(
+            """
+            DELETE FROM webhook_event
+            WHERE type LIKE 'subscriber.%' AND (body::jsonb -> 'data' ->> 'id') = \(String(subscriberID))
+            """)
     }
 
     func renameAuditSubject(_ email: String, to replacement: String) async throws {
