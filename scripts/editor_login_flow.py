@@ -23,8 +23,13 @@ from preview_shots import start_driver  # noqa: E402  (sets SE_AVOID_STATS and S
 
 
 def body_text(driver) -> str:
+    """The page's text; empty while a navigation replaces the page (the old body goes stale)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    return driver.find_element(By.TAG_NAME, "body").text
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
 
 
 def fail(driver, step: str, message: str) -> None:
