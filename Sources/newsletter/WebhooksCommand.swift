@@ -73,15 +73,7 @@ struct Webhooks: AsyncParsableCommand {
         @Argument(help: "The endpoint's id (`webhooks list`).") var id: Int64
 
         func run() async throws {
-            let context = try global.components()
-            try await context.withStore { store in
-                guard
-                    try await WebhookManagement(store: store, settings: context.configuration.webhooks).remove(id: id)
-                else {
-                    throw CommandError(.usage, "there is no webhook endpoint \(id) (`newsletter webhooks list`)")
-                }
-                print("removed endpoint \(id)")
-            }
+            try await Webhooks.change(id, global: global, done: "removed") { try await $0.remove(id: $1) }
         }
     }
 
@@ -93,15 +85,7 @@ struct Webhooks: AsyncParsableCommand {
         @Argument(help: "The endpoint's id (`webhooks list`).") var id: Int64
 
         func run() async throws {
-            let context = try global.components()
-            try await context.withStore { store in
-                guard
-                    try await WebhookManagement(store: store, settings: context.configuration.webhooks).enable(id: id)
-                else {
-                    throw CommandError(.usage, "there is no webhook endpoint \(id) (`newsletter webhooks list`)")
-                }
-                print("enabled endpoint \(id)")
-            }
+            try await Webhooks.change(id, global: global, done: "enabled") { try await $0.enable(id: $1) }
         }
     }
 
@@ -143,6 +127,20 @@ struct Webhooks: AsyncParsableCommand {
                 print(WebhookText.line(attempt))
                 if !attempt.succeeded { throw CommandError(.partialFailure, "the test event was not accepted") }
             }
+        }
+    }
+
+    /// One change to endpoint `id` through `WebhookManagement`; an unknown id is a usage error.
+    static func change(
+        _ id: Int64, global: GlobalOptions, done: String,
+        _ body: @escaping (WebhookManagement, Int64) async throws -> Bool
+    ) async throws {
+        let context = try global.components()
+        try await context.withStore { store in
+            guard try await body(WebhookManagement(store: store, settings: context.configuration.webhooks), id) else {
+                throw CommandError(.usage, "there is no webhook endpoint \(id) (`newsletter webhooks list`)")
+            }
+            print("\(done) endpoint \(id)")
         }
     }
 }

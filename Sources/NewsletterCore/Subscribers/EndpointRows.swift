@@ -126,6 +126,7 @@ extension EndpointRows {
         if subscriber.status == .unsubscribed { return .alreadyUnsubscribed(email: subscriber.email) }
         _ = try await setStatus(
             of: subscriber.id, to: .unsubscribed, from: Subscriber.Status.allCases.filter { $0 != .unsubscribed })
+        try await recordSubscriberEvent(.subscriberUnsubscribed, subscriberID: subscriber.id, at: time)
         try await recordConsent(
             subscriberID: subscriber.id, event: "unsubscribe", client: client, at: time, detail: nil)
         return .unsubscribed(email: subscriber.email)
