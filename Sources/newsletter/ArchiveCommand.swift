@@ -53,6 +53,8 @@ struct Archive: AsyncParsableCommand {
                     throw CommandError(
                         .partialFailure, "\(week) has no sent issue; only sent issues are in the archive")
                 }
+                try await AuditLog(store: store).record(
+                    actor: "cli", action: show ? .archiveShow : .archiveHide, subject: week.description)
                 print(show ? "\(week) is in the archive again" : "\(week) is hidden from the archive")
             }
         }

@@ -7,7 +7,8 @@ struct Users: AsyncParsableCommand {
         abstract: "The editor users: who may see, edit and approve in the editor pages.",
         discussion: """
             A viewer sees; an editor also edits, rebuilds, test-sends and approves; an owner also \
-            manages users.
+            manages users. Once an owner exists the shared editor token is refused in the \
+            editor pages: log in at /editor/login instead.
             """,
         subcommands: [Add.self, List.self, Remove.self, Role.self]
     )
@@ -17,12 +18,15 @@ struct Users: AsyncParsableCommand {
             abstract: "Add an editor user with a password, read from the terminal or standard input (never an argument).",
             discussion: """
                 On a terminal the password is asked twice without echo; otherwise the first line \
-                of standard input is the password. 10 characters at least, 72 bytes at most.
+                of standard input is the password. 10 characters at least, 72 bytes at most. \
+                With --invite no password is asked: a one-time link is printed for the user to \
+                set their own (editor.invitation_hours, 72 by default).
                 """)
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The user's email address (their login).") var email: String
         @Option(help: "owner, editor or viewer.") var role: String
+        @Flag(help: "Print a one-time link that sets the password, instead of asking for one.") var invite = false
 
         func validate() throws {
             do {
@@ -33,6 +37,17 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let role = try EditorRole(parsing: role)
+            if invite {
+                let context = try global.components()
+                try await context.withStore { store in
+                    let admin = EditorUserAdmin(store: store, settings: context.configuration.editor, time: SystemTime())
+                    let (user, token) = try await admin.invite(email: email, role: role, actor: "cli")
+                    let base = context.configuration.issue.publicURL
+                    print("\(user.email) invited (\(user.role.rawValue)); the link works once, for \(context.configuration.editor.invitationHours) hours:")
+                    print((base.hasSuffix("/") ? String(base.dropLast()) : base) + "/editor/invite/" + token)
+                }
+                return
+            }
             let password = try PasswordInput.read()
             // Refused before the store is opened: a bad password changes nothing.
             try EditorPassword.check(password)
@@ -40,7 +55,7 @@ struct Users: AsyncParsableCommand {
             try await context.withStore { store in
                 let admin = EditorUserAdmin(store: store, settings: context.configuration.editor, time: SystemTime())
                 let user = try await admin.add(email: email, role: role, password: password, actor: "cli")
-                print("\(user.email) added (\(user.role.rawValue))")
+                print("\(user.email) added (\(user.role.rawValue)); they log in at /editor/login")
             }
         }
     }

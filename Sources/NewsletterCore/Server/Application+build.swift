@@ -36,7 +36,8 @@ public enum ServerTemplates {
     /// The editor's pages and the parts they share (layout, chart).
     public static let editorPages = [
         "pages/editor-issues.html", "pages/editor-issue.html", "pages/editor-report.html", "pages/editor-reports.html",
-        "pages/editor-head.html", "pages/editor-foot.html", "pages/editor-chart.html", "pages/editor-webhooks.html",
+        "pages/editor-head.html", "pages/editor-foot.html", "pages/editor-chart.html", "pages/editor-login.html",
+        "pages/editor-invite.html", "pages/editor-audit.html", "pages/editor-users.html", "pages/editor-webhooks.html",
     ]
     /// Confirmations and welcomes, sent by the endpoint mail queue.
     public static let endpointMail = ["confirmation", "welcome"].flatMap {
@@ -117,6 +118,8 @@ func buildRouter<Store: NewsletterStore>(
         store: store, pages: pages, token: settings.editor.token, metrics: metrics, delivery: delivery,
         transport: transport, logger: components.logger, drafts: drafts)
     editor.time = dependencies.time
+    editor.accounts = settings.editor
+    editor.trustForwardedFor = settings.server.trustForwardedFor
     editor.register(on: router)
     BounceWebhookRoutes(
         processor: components.bounceProcessor(store: store, time: dependencies.time),

@@ -2,11 +2,14 @@ import Crypto
 import Foundation
 
 /// The token every editor form carries (`form_token`), so that only a page this server rendered
-/// for the editor can post to it: `SECONDS.MAC`, an HMAC-SHA256 keyed by the editor token over
-/// the week and the time the page was made, good for `lifetime`. Another site can neither read
-/// it from the page (same-origin policy) nor make one (it needs the editor token), so a browser
-/// that sends the editor's Basic credentials along with a forged post still gets a 403. It sits
-/// on top of the Fetch Metadata / Origin check, which old browsers and some proxies defeat.
+/// for this editor can post to it: `SECONDS.MAC`, an HMAC-SHA256 keyed by the editor's own
+/// secret (their session's token, or the shared editor token) over the form's subject (the
+/// week, or `account` for the pages that are not an issue's) and the time the page was made,
+/// good for `lifetime`. Another site can neither read it from the page (same-origin policy) nor
+/// make one (it needs the session or the token), and one session's token is refused in another,
+/// so a browser that sends the editor's cookie or Basic credentials along with a forged post
+/// still gets a 403. It sits on top of the Fetch Metadata / Origin check, which old browsers and
+/// some proxies defeat.
 struct EditorFormToken: Sendable {
     /// The HMAC key's bytes (SymmetricKey itself is not Sendable).
     private let keyBytes: [UInt8]
@@ -20,6 +23,14 @@ struct EditorFormToken: Sendable {
     init(editorToken: String) {
         keyBytes = Array(SHA256.hash(data: Data("newsletter editor forms\n\(editorToken)".utf8)))
     }
+
+    /// Bound to one login: the session's token is the key, which only its cookie holds.
+    init(sessionToken: String) {
+        keyBytes = Array(SHA256.hash(data: Data("newsletter editor session forms\n\(sessionToken)".utf8)))
+    }
+
+    /// The subject of the editor forms that are not an issue's (log out, users).
+    static let accountScope = "account"
 
     /// Forms keyed by another secret (the readers' pages: `ReaderFormToken`).
     init(keyBytes: [UInt8], lifetime: TimeInterval) {
@@ -41,7 +52,8 @@ struct EditorFormToken: Sendable {
         var description: String {
             switch self {
             case .missing: "the form has no \"\(EditorFormToken.field)\": send it from the editor page"
-            case .malformed, .forged: "the form's \"\(EditorFormToken.field)\" was not made by this server for this week"
+            case .malformed, .forged:
+                "the form's \"\(EditorFormToken.field)\" was not made by this server for this page: reload the page"
             case .expired: "the editor page is too old to act from: reload it and try again"
             }
         }

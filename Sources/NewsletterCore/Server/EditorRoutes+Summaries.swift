@@ -27,7 +27,7 @@ extension EditorRoutes {
     /// A summary form carries up to 2,000 characters, percent-encoded (up to 9 bytes each).
     static var summaryFormLimit: Int { 64 * 1024 }
 
-    func registerSummaryEditing<Context: RequestContext>(on editor: RouterGroup<Context>) {
+    func registerSummaryEditing<Context: EditorRequestContext>(on editor: RouterGroup<Context>) {
         editor.post("issues/:week/summaries/:comparison") { request, context in
             do {
                 let week = try weekParameter(context)
@@ -41,7 +41,7 @@ extension EditorRoutes {
                         "\(error.message); the field \"text\" holds at most \(EditorSummary.maximumCharacters) characters"
                     )
                 }
-                try checkFormToken(fields, week: week)
+                try checkFormToken(fields, week: week, context)
                 guard let text = fields["text"] else {
                     throw BadRequest(status: 422, "the field \"text\" (the summary) is required")
                 }
@@ -53,6 +53,8 @@ extension EditorRoutes {
                     metadata: [
                         "week": "\(week)", "comparison": "\(comparison)", "characters": "\(replaced.text.count)",
                     ])
+                try await record(
+                    .editSummary, week, context, detail: "comparison \(comparison), \(replaced.text.count) characters")
                 return redirect(week, done: "saved", comparison: comparison)
             } catch let error as BadRequest {
                 return pages.failure(error, json: false)
@@ -62,13 +64,14 @@ extension EditorRoutes {
             do {
                 let week = try weekParameter(context)
                 let comparison = try comparisonParameter(context, week: week)
-                try checkFormToken(try await formFields(request), week: week)
+                try checkFormToken(try await formFields(request), week: week, context)
                 let removed = try await edit { edits in
                     try await edits.revert(week: week, comparisonID: comparison, scope: .draftComparisons)
                 }
                 logger.notice(
                     "summary reverted from the editor page",
                     metadata: ["week": "\(week)", "comparison": "\(comparison)", "had override": "\(removed)"])
+                if removed { try await record(.revertSummary, week, context, detail: "comparison \(comparison)") }
                 return redirect(week, done: removed ? "reverted" : "no-override", comparison: comparison)
             } catch let error as BadRequest {
                 return pages.failure(error, json: false)
@@ -77,7 +80,7 @@ extension EditorRoutes {
         editor.post("issues/:week/rebuild") { request, context in
             do {
                 let week = try weekParameter(context)
-                try checkFormToken(try await formFields(request), week: week)
+                try checkFormToken(try await formFields(request), week: week, context)
                 guard let drafts else {
                     throw BadRequest(
                         status: 503, "this server cannot rebuild drafts; run `newsletter preview --week \(week)`")
@@ -111,6 +114,9 @@ extension EditorRoutes {
                         "week": "\(week)", "hash": "\(hash.prefix(12))",
                         "approval": "\(result.stillApproved ? "kept" : wasApproved ? "withdrawn" : "none")",
                     ])
+                try await record(
+                    .rebuild, week, context,
+                    detail: "draft \(hash.prefix(12))\(wasApproved && !result.stillApproved ? ", approval withdrawn" : "")")
                 return redirect(
                     week, done: result.stillApproved ? "still-approved" : wasApproved ? "approval-withdrawn" : "rebuilt"
                 )

@@ -1,11 +1,11 @@
 import Foundation
 import Hummingbird
 
-/// `GET /editor/webhooks`: the endpoints, their health and the latest delivery attempts, behind
-/// the same check as every editor page. Endpoints are managed with `newsletter webhooks`.
+/// `GET /editor/webhooks`: the endpoints, their health and the latest delivery attempts, for
+/// owners (the route group's role check). Endpoints are managed with `newsletter webhooks`.
 extension EditorRoutes {
-    func registerWebhooks<Context: RequestContext>(on editor: RouterGroup<Context>) {
-        editor.get("webhooks") { request, _ in
+    func registerWebhooks<Context: EditorRequestContext>(on owners: RouterGroup<Context>) {
+        owners.get("webhooks") { _, context in
             let endpoints = try await store.webhookEndpoints()
             let pending = try await store.pendingWebhookDeliveries()
             let attempts = try await store.webhookAttempts(endpointID: nil, limit: 100)
@@ -31,7 +31,7 @@ extension EditorRoutes {
                     ]
                 },
             ]
-            return editorPage("editor-webhooks", values.merging(try await navigation(current: nil)) { $1 })
+            return editorPage("editor-webhooks", values.merging(try await navigation(current: nil, context)) { $1 })
         }
     }
 

@@ -5,9 +5,11 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The editor's routes, behind the token from `NEWSLETTER_EDITOR_TOKEN` (or `editor.token`):
+/// The editor's routes, behind an editor user's login (EditorLogin.swift, EditorAccess.swift)
+/// or, until an owner exists, the token from `NEWSLETTER_EDITOR_TOKEN` (or `editor.token`):
 /// `Authorization: Bearer TOKEN`, or HTTP Basic with the token as the password so that a
-/// browser can ask for it. Without a token configured the editor routes do not exist.
+/// browser can ask for it. Without a token and without users the editor routes answer 404.
+/// Viewers see; the posts need an editor; the users page an owner.
 ///
 /// - `GET /editor/issues`: every issue and its state.
 /// - `GET /editor/issues/WEEK`: the frozen draft at desktop and phone widths side by side, the
@@ -21,8 +23,8 @@ import NIOCore
 /// - `POST /editor/issues/WEEK/rebuild`: the draft built again from the stored summaries, no model.
 /// - `GET /metrics`: Prometheus text; needs the token too (no token: no metrics).
 ///
-/// Every post must carry the page's `form_token` (``EditorFormToken``) and must not be marked
-/// cross-site by the browser.
+/// Every post must carry the page's `form_token` (``EditorFormToken``, bound to the session)
+/// and must not be marked cross-site by the browser. What an editor does is in the audit log.
 public struct EditorRoutes<Store: NewsletterStore>: Sendable {
     public var store: Store
     public var pages: PageRenderer
@@ -36,8 +38,10 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
     /// Builds the draft again from the page (templates, outbox and summary chain as `preview`
     /// has them); nil: the page cannot rebuild.
     public var drafts: IssuePreview<Store>?
-    /// The token each form carries; nil when the editor routes are off.
-    var formToken: EditorFormToken? { token.flatMap { $0.isEmpty ? nil : EditorFormToken(editorToken: $0) } }
+    /// Passwords, sessions and invitations (`[editor]` in the configuration).
+    public var accounts = Configuration.Editor()
+    /// Whether a login's client address is read from `X-Forwarded-For` (`server.trust_forwarded_for`).
+    public var trustForwardedFor = false
 
     public init(
         store: Store, pages: PageRenderer, token: String?, metrics: EndpointMetrics, delivery: DeliverySettings?,
@@ -53,11 +57,19 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         self.logger = logger
     }
 
-    public func register<Context: RequestContext>(on router: Router<Context>) {
-        // Subscriber counts are the editor's business: no token, no metrics (and no editor pages).
+    /// The editor pages (each route group behind its role: ``group(on:requiring:)``), the login,
+    /// and `/metrics`. Without an editor token and without editor users they answer 404.
+    public func register<Context: EditorRequestContext>(on router: Router<Context>) {
+        let time = self.time
+        let limits = EditorLoginLimits(time: time)
+        registerEditorPages(on: router, limits: limits)
+        // Subscriber counts are the editor's business: no token, no metrics. Scrapers cannot log
+        // in, so the metrics keep the shared token even once an owner exists.
         guard let token, !token.isEmpty else { return }
         router.get("/metrics") { request, _ in
-            if let refusal = refuse(request) { return refusal }
+            guard Self.presentsToken(request.headers[.authorization], token: token) else {
+                return response(for: .token, request)
+            }
             var counts: [Subscriber.Status: Int] = [:]
             for status in Subscriber.Status.allCases {
                 counts[status] = try await store.subscriberCount(status: status)
@@ -73,9 +85,21 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     byteBuffer: ByteBuffer(string: metrics.render(
                                 queueDepth: depth, subscribers: counts, relays: relays, relayMessages: relayMessages))))
         }
-        // Every editor page and action behind one check: the token, and for posts the same site.
-        let editor = router.group("/editor").add(middleware: EditorAccess<Context>(routes: self))
-        editor.get("issues") { request, _ in
+    }
+
+    func registerEditorPages<Context: EditorRequestContext>(on router: Router<Context>, limits: EditorLoginLimits) {
+        // Every editor page and action behind one check (the login or token, and for posts the
+        // same site), then the role its group needs.
+        let editor = group(on: router, requiring: .viewer)
+        let editing = group(on: router, requiring: .editor)
+        EditorLogin(
+            routes: self, admin: EditorUserAdmin(store: store, settings: accounts, time: time),
+            sessionLifetime: TimeInterval(accounts.sessionHours) * 3600, limits: limits,
+            trustForwardedFor: trustForwardedFor
+        ).register(on: router, viewers: editor)
+        let owners = group(on: router, requiring: .owner)
+        registerAccountPages(viewers: editor, owners: owners)
+        editor.get("issues") { request, context in
             let issues = try await store.listIssues()
             let rows: [[String: Any]] = issues.map { issue in
                 [
@@ -86,7 +110,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 ]
             }
             let values: [String: Any] = ["title": "Issues", "issues": rows, "empty": rows.isEmpty, "onIssues": true]
-            return editorPage("editor-issues", values.merging(try await navigation(current: nil)) { $1 })
+            return editorPage("editor-issues", values.merging(try await navigation(current: nil, context)) { $1 })
         }
         editor.get("issues/:week") { request, context in
             let week = try weekParameter(context)
@@ -104,7 +128,8 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             let summaries = try await editableSummaries(issue, week: week)
             let pending = summaries.contains { $0["pendingNote"] != nil }
             let notice = request.uri.queryParameters.get("done").flatMap { Self.notices[$0] }
-            let navigation = try await navigation(current: week)
+            let navigation = try await navigation(current: week, context)
+            let audit = try await store.auditEntries(subject: week.description, limit: 50)
             return editorPage(
                 "editor-issue",
                 navigation.merging([
@@ -116,7 +141,9 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     "text": sample.fill(text, html: false),
                     "summaries": summaries, "pending": pending, "notice": notice ?? "", "hasNotice": notice != nil,
                     "canRebuild": !sent && drafts != nil,
-                    "formToken": formToken?.make(for: week, at: time.now()) ?? "",
+                    "formToken": context.editor?.forms.make(for: week, at: time.now()) ?? "",
+                    "canEdit": context.editor?.role.allows(.editor) ?? false,
+                    "audit": Self.auditRows(audit), "hasAudit": !audit.isEmpty,
                     "maxSummaryCharacters": EditorSummary.maximumCharacters,
                     "ledger": counts.sorted { $0.key.rawValue < $1.key.rawValue }.map {
                         ["state": $0.key.rawValue, "count": $0.value]
@@ -126,11 +153,11 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                     "variants": Self.variantColumns(issue.variants, sample: sample),
                 ]) { $1 })
         }
-        editor.post("issues/:week/approve") { request, context in
+        editing.post("issues/:week/approve") { request, context in
             do {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
-                try checkFormToken(fields, week: week)
+                try checkFormToken(fields, week: week, context)
                 guard let expected = fields["hash"]?.lowercased(), expected.count >= 6,
                     expected.allSatisfy(\.isHexDigit)
                 else {
@@ -153,6 +180,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 }
                 logger.notice(
                     "issue approved from the editor page", metadata: ["week": "\(week)", "hash": "\(hash.prefix(12))"])
+                try await record(.approve, week, context, detail: "draft \(hash.prefix(12))")
                 return pages.page(
                     "message",
                     [
@@ -163,11 +191,11 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 return pages.failure(error, json: false)
             }
         }
-        editor.post("issues/:week/test-send") { request, context in
+        editing.post("issues/:week/test-send") { request, context in
             do {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
-                try checkFormToken(fields, week: week)
+                try checkFormToken(fields, week: week, context)
                 let address = try SubscriberRoutes<Store>.emailAddress(fields["to"])
                 guard let delivery, let transport else {
                     throw BadRequest(status: 503, "no mail transport is configured for test sends")
@@ -183,6 +211,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 }
                 switch outcome {
                 case .sent(let reply):
+                    try await record(.testSend, week, context, detail: "to \(address.address)")
                     return pages.page(
                         "message", ["title": "Test sent", "message": "Sent \(week) to \(address.address): \(reply)"])
                 case .transient(let reply), .permanent(let reply):
@@ -193,9 +222,9 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 return pages.failure(error, json: false)
             }
         }
-        registerSummaryEditing(on: editor)
+        registerSummaryEditing(on: editing)
         registerReports(on: editor)
-        registerWebhooks(on: editor)
+        registerWebhooks(on: owners)
     }
 
     func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws
@@ -211,14 +240,27 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             Array(buffer: body), contentType: request.headers[.contentType], multiline: multiline)
     }
 
-    /// Refuses a post whose form token this server did not make for this week's page (403).
-    func checkFormToken(_ fields: FormFields, week: IssueWeek) throws {
-        guard let formToken else { throw BadRequest(status: 403, "the editor pages are off") }
+    /// Refuses a post whose form token this server did not make for this editor's page of
+    /// this week (403).
+    func checkFormToken(_ fields: FormFields, week: IssueWeek, _ context: some EditorRequestContext) throws {
+        try checkFormToken(fields, scope: week.description, context)
+    }
+
+    func checkFormToken(_ fields: FormFields, scope: String, _ context: some EditorRequestContext) throws {
+        guard let editor = context.editor else { throw BadRequest(status: 401, "log in at /editor/login") }
         do {
-            try formToken.check(fields[EditorFormToken.field], for: week, at: time.now())
+            try editor.forms.check(fields[EditorFormToken.field], subject: scope, at: time.now())
         } catch {
             throw BadRequest(status: 403, error.description)
         }
+    }
+
+    /// Records what the editor behind `context` did to `week` in the audit log.
+    func record(_ action: AuditAction, _ week: IssueWeek, _ context: some EditorRequestContext, detail: String)
+        async throws
+    {
+        try await AuditLog(store: store, time: time).record(
+            actor: context.editor?.actor ?? "unknown", action: action, subject: week.description, detail: detail)
     }
 
     func weekParameter(_ context: some RequestContext) throws -> IssueWeek {
@@ -227,36 +269,6 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
             return try IssueWeek(parsing: text)
         } catch {
             throw HTTPError(.badRequest, message: "\"\(text)\" is not an ISO week such as 2026-W47")
-        }
-    }
-
-    /// nil if the request carries the editor token (and a post comes from the same site);
-    /// otherwise the response refusing it.
-    func refuse(_ request: Request, post: Bool = false) -> Response? {
-        guard let token, Self.presentsToken(request.headers[.authorization], token: token) else {
-            var response = pages.failure(BadRequest(status: 401, "the editor pages need the editor token"), json: false)
-            response.headers[.wwwAuthenticate] = "Basic realm=\"newsletter editor\", charset=\"UTF-8\""
-            return response
-        }
-        // A browser sends Basic credentials along with a cross-site form post; refuse those, by
-        // Fetch Metadata where the browser sends it and by Origin where it does not.
-        if post && (Self.crossSite(request) || Self.foreignOrigin(request)) {
-            return pages.failure(BadRequest(status: 403, "editor actions must come from the editor pages"), json: false)
-        }
-        return nil
-    }
-
-    /// Editor routes run only after ``refuse(_:post:)`` let the request through.
-    struct EditorAccess<Context: RequestContext>: RouterMiddleware {
-        var routes: EditorRoutes
-
-        func handle(
-            _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-        ) async throws -> Response {
-            if let refusal = routes.refuse(request, post: request.method != .get && request.method != .head) {
-                return refusal
-            }
-            return try await next(request, context)
         }
     }
 

@@ -136,6 +136,16 @@ public final class RateLimiter: Sendable {
     /// Buckets currently remembered (for tests of the memory bound).
     public var count: Int { buckets.withLock { $0.count } }
 
+    /// nil when a request would be allowed now; otherwise the whole seconds until one would be.
+    /// Takes nothing: for limits that count only failures (`check` after one).
+    public func wait(_ key: String) -> Int? {
+        let now = time.uptime()
+        return buckets.withLock { table in
+            guard let bucket = table[key], bucket.available(at: now) < 1 else { return nil }
+            return max(1, Int(((1 - bucket.available(at: now)) / refillPerSecond).rounded(.up)))
+        }
+    }
+
     /// nil when allowed; otherwise the whole seconds until one request would be.
     public func check(_ key: String) -> Int? {
         let now = time.uptime()

@@ -335,9 +335,11 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
 }
 
 /// The request context `serve` uses: Hummingbird's basics plus the client's address.
-public struct EndpointRequestContext: RequestContext, RemoteAddressRequestContext {
+public struct EndpointRequestContext: RequestContext, RemoteAddressRequestContext, EditorRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The editor the editor pages' access check let in (nil elsewhere).
+    public var editor: EditorPrincipal?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -34,9 +34,9 @@ extension RowTransactions {
         let address = try MailAddress(email.trimmingCharacters(in: .whitespaces))
         // Refused outside the transaction, so both stores throw the refusal as it is.
         let added = try await rowTransaction { rows in
-            try await rows.insertEditorUser(email: address.description, role: role, passwordHash: passwordHash, at: time)
+            try await rows.insertEditorUser(email: address.address, role: role, passwordHash: passwordHash, at: time)
         }
-        guard let added else { throw EditorAccountError.exists(address.description) }
+        guard let added else { throw EditorAccountError.exists(address.address) }
         return added
     }
 

@@ -52,6 +52,16 @@ struct UsersCommandTests {
         #expect(entries.allSatisfy { $0.actor == "cli" && $0.subject == "ada@example.org" })
     }
 
+    @Test func inviteStoresNoPasswordAndPrintsAOneTimeLinkWhoseHashAloneIsStored() async throws {
+        let run = try await cli.run(["users", "add", "cy@example.org", "--role", "editor", "--invite"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let token = String(try #require(run.stdout.firstMatch(of: /\/editor\/invite\/([A-Za-z0-9_-]{43})/)).1)
+        #expect(try await users().map(\.hasPassword) == [false])
+        let store = try AppDatabase.open(path: cli.directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
+        #expect(try await store.editorInvitation(tokenHash: token, at: Date()) == nil)
+        #expect(try await store.editorInvitation(tokenHash: LinkToken.hash(token), at: Date())?.email == "cy@example.org")
+    }
+
     @Test func aPasswordOfOneMegabyteIsAClearErrorAndStoresNothing() async throws {
         let run = try await CommandLineTests.run(
             ["users", "add", "ada@example.org", "--role", "owner"], in: cli.directory,

@@ -280,7 +280,7 @@ struct IssueVariantsTests {
         try await seedWeek()
         try await seedReaders()
         let draft = try await preview().preview(week).draft
-        let router = Router()
+        let router = Router(context: EndpointRequestContext.self)
         EditorRoutes(
             store: store,
             pages: PageRenderer(

@@ -362,8 +362,8 @@ struct EditorSummaryEditingTests {
             ] {
                 for (token, words) in [
                     ("", "the form has no &quot;form_token&quot;"),
-                    ("garbage", "was not made by this server for this week"),
-                    (otherKey.make(for: week, at: now), "was not made by this server for this week"),
+                    ("garbage", "was not made by this server for this page"),
+                    (otherKey.make(for: week, at: now), "was not made by this server for this page"),
                     (sealer.make(for: try IssueWeek(parsing: "2026-W48"), at: now), "was not made by this server"),
                     ("\(Int(seconds)! + 1).\(valid.split(separator: ".")[1])", "was not made by this server"),
                     (sealer.make(for: week, at: now.addingTimeInterval(-13 * 3600)), "the editor page is too old"),

@@ -1,0 +1,193 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// The editor's login, logout and invitation pages, and the failed-login limits.
+///
+/// - `GET /editor/login`, `POST /editor/login` (`email`, `password`): a session, as a random
+///   token in an `HttpOnly; Secure; SameSite=Strict; Path=/editor` cookie, stored only as its
+///   hash, good for `editor.session_hours`.
+/// - `POST /editor/logout` (`form_token`): ends the session.
+/// - `GET`/`POST /editor/invite/TOKEN` (`password`): an invited user sets a password; the link
+///   works once, until it expires.
+struct EditorLogin<Store: NewsletterStore>: Sendable {
+    var routes: EditorRoutes<Store>
+    var admin: EditorUserAdmin
+    var sessionLifetime: TimeInterval
+    var limits: EditorLoginLimits
+    var trustForwardedFor: Bool
+    /// A hash no password matches, checked for an unknown address so that the time a login
+    /// takes does not say whether the address is a user's.
+    let decoy = DecoyHash()
+
+    func register<Context: EditorRequestContext>(on router: Router<Context>, viewers: RouterGroup<Context>) {
+        router.get("/editor/login") { request, _ in
+            try await refuseWhenOff() ?? loginPage(next: request.uri.queryParameters.get("next"))
+        }
+        router.post("/editor/login") { request, context in
+            if let off = try await refuseWhenOff() { return off }
+            do {
+                return try await logIn(request, context)
+            } catch let error as BadRequest {
+                return routes.pages.failure(error, json: false)
+            }
+        }
+        viewers.post("logout") { request, context in
+            do {
+                let fields = try await routes.formFields(request)
+                try routes.checkFormToken(fields, scope: EditorFormToken.accountScope, context)
+                if let hash = context.editor?.sessionTokenHash { try await routes.store.removeEditorSession(tokenHash: hash) }
+                var response = Response(status: .seeOther, headers: [.location: "/editor/login"])
+                response.setCookie(EditorLoginCookie.expired)
+                return response
+            } catch let error as BadRequest {
+                return routes.pages.failure(error, json: false)
+            }
+        }
+        router.get("/editor/invite/:token") { _, context in
+            let token = try context.parameters.require("token")
+            guard let user = try await routes.store.editorInvitation(tokenHash: LinkToken.hash(token), at: routes.time.now())
+            else { return routes.pages.failure(BadRequest(status: 410, EditorAccountError.invitationUnusable.description), json: false) }
+            return routes.editorPage(
+                "editor-invite",
+                ["title": "Set your password", "email": user.email, "token": token, "minimum": EditorPassword.minimumCharacters])
+        }
+        router.post("/editor/invite/:token") { request, context in
+            do {
+                if EditorRoutes<Store>.crossSite(request) || EditorRoutes<Store>.foreignOrigin(request) {
+                    throw BadRequest(status: 403, "the password must be set from the invitation page")
+                }
+                let token = try context.parameters.require("token")
+                let fields = try await routes.formFields(request)
+                do {
+                    let user = try await admin.acceptInvitation(token: token, password: fields["password"] ?? "")
+                    return routes.editorPage(
+                        "editor-login",
+                        ["title": "Log in", "notice": "Your password is set, \(user.email): log in.", "email": user.email, "next": ""])
+                } catch let error as EditorAccountError {
+                    throw BadRequest(status: error == .invitationUnusable ? 410 : 422, error.description)
+                }
+            } catch let error as BadRequest {
+                return routes.pages.failure(error, json: false)
+            }
+        }
+    }
+
+    /// 404 while there is neither an editor token nor an editor user, as for every editor page.
+    func refuseWhenOff() async throws -> Response? {
+        if let token = routes.token, !token.isEmpty { return nil }
+        return try await routes.store.editorUsers().isEmpty ? Response(status: .notFound) : nil
+    }
+
+    func loginPage(next: String?, failure: String? = nil, email: String = "", status: HTTPResponse.Status = .ok)
+        -> Response
+    {
+        var response = routes.editorPage(
+            "editor-login",
+            [
+                "title": "Log in", "email": email, "next": Self.safeNext(next) ?? "", "failure": failure ?? "",
+                "hasFailure": failure != nil,
+            ])
+        response.status = status
+        return response
+    }
+
+    /// Only a path of the editor's own is followed after a login: never another site.
+    static func safeNext(_ next: String?) -> String? {
+        guard let next, next.hasPrefix("/editor/"), !next.hasPrefix("/editor/login"),
+            next.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\\" })
+        else { return nil }
+        return next
+    }
+
+    func logIn(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        if EditorRoutes<Store>.crossSite(request) || EditorRoutes<Store>.foreignOrigin(request) {
+            throw BadRequest(status: 403, "log in from the login page")
+        }
+        let fields = try await routes.formFields(request)
+        let email = (fields["email"] ?? "").trimmingCharacters(in: .whitespaces)
+        let password = fields["password"] ?? ""
+        let client = SubscriberRoutes<Store>.client(request, context, trustForwardedFor: trustForwardedFor).address ?? "unknown"
+        if let wait = limits.wait(account: email, client: client) {
+            var response = loginPage(
+                next: fields["next"],
+                failure: "Too many failed logins: try again in \(wait) seconds.", email: email,
+                status: .tooManyRequests)
+            response.headers[.retryAfter] = "\(wait)"
+            return response
+        }
+        guard password.utf8.count <= EditorPassword.maximumBytes else {
+            // Not hashed, and not a failed guess: nothing bcrypt could check.
+            throw BadRequest(status: 422, EditorAccountError.passwordTooLong(bytes: password.utf8.count).description)
+        }
+        let credentials = try await routes.store.editorCredentials(email: email)
+        let hash: String
+        if let stored = credentials?.passwordHash { hash = stored } else { hash = try await decoy.hash(admin.passwords) }
+        let matches = try await admin.passwords.verify(password, hash: hash)
+        guard let user = credentials?.user, credentials?.passwordHash != nil, matches else {
+            limits.failed(account: email, client: client)
+            routes.logger.notice("failed editor login", metadata: ["client": "\(client)"])
+            return loginPage(
+                next: fields["next"], failure: "That address and password do not match an editor user.", email: email,
+                status: .unauthorized)
+        }
+        let token = LinkToken.make()
+        let now = routes.time.now()
+        try await routes.store.addEditorSession(
+            userID: user.id, tokenHash: LinkToken.hash(token), expiresAt: now.addingTimeInterval(sessionLifetime), at: now)
+        var response = Response(status: .seeOther, headers: [.location: Self.safeNext(fields["next"]) ?? "/editor/issues"])
+        response.setCookie(EditorLoginCookie.session(token, lifetime: sessionLifetime))
+        return response
+    }
+}
+
+/// The session cookie: `HttpOnly; Secure; SameSite=Strict; Path=/editor`.
+enum EditorLoginCookie {
+    static let name = "newsletter_editor"
+
+    static func session(_ token: String, lifetime: TimeInterval) -> Cookie {
+        Cookie(
+            name: name, value: token, maxAge: Int(lifetime), path: "/editor", secure: true, httpOnly: true,
+            sameSite: .strict)
+    }
+
+    static var expired: Cookie {
+        Cookie(name: name, value: "", maxAge: 0, path: "/editor", secure: true, httpOnly: true, sameSite: .strict)
+    }
+}
+
+/// Failed logins a minute, per account and per client address, on the injected clock: a
+/// guesser gets a few tries, then waits; a successful login costs nothing.
+struct EditorLoginLimits: Sendable {
+    var perAccount: RateLimiter
+    var perClient: RateLimiter
+
+    init(time: any TimeSource) {
+        perAccount = RateLimiter(perMinute: 1, burst: 5, time: time)
+        perClient = RateLimiter(perMinute: 10, burst: 20, time: time)
+    }
+
+    /// nil when a login may be tried now; otherwise the seconds to wait.
+    func wait(account: String, client: String) -> Int? {
+        [perAccount.wait(account.lowercased()), perClient.wait(client)].compactMap { $0 }.max()
+    }
+
+    func failed(account: String, client: String) {
+        _ = perAccount.check(account.lowercased())
+        _ = perClient.check(client)
+    }
+}
+
+/// One decoy hash for the process, made on first use.
+final class DecoyHash: Sendable {
+    private let made = Mutex<String?>(nil)
+
+    func hash(_ passwords: EditorPassword) async throws -> String {
+        if let hash = made.withLock({ $0 }) { return hash }
+        let hash = try await passwords.decoyHash()
+        made.withLock { $0 = $0 ?? hash }
+        return hash
+    }
+}
