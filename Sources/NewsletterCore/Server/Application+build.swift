@@ -38,6 +38,7 @@ public enum ServerTemplates {
         "pages/editor-issues.html", "pages/editor-issue.html", "pages/editor-report.html", "pages/editor-reports.html",
         "pages/editor-head.html", "pages/editor-foot.html", "pages/editor-chart.html", "pages/editor-login.html",
         "pages/editor-invite.html", "pages/editor-audit.html", "pages/editor-users.html", "pages/editor-webhooks.html",
+        "pages/editor-keys.html",
     ]
     /// Confirmations and welcomes, sent by the endpoint mail queue.
     public static let endpointMail = ["confirmation", "welcome"].flatMap {

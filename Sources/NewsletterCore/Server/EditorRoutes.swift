@@ -225,6 +225,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         registerSummaryEditing(on: editing)
         registerReports(on: editor)
         registerWebhooks(on: owners)
+        registerAPIKeys(on: owners)
     }
 
     func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws
