@@ -11,7 +11,9 @@
 #   stored are checked against the redirects wrk saw answered: a clean stop loses none.
 # Then the editor's report on an issue sent to BENCH_REPORT_SUBSCRIBERS (100,000) subscribers
 #   (scripts/seed_sent_issue.py) and the charts page over its store, one request at a time
-#   (BENCH_REPORT_REQUESTS, 21): median and slowest time to the last byte (the aim: 200 ms).
+#   (BENCH_REPORT_REQUESTS, 21): median and slowest time to the last byte (the aim: 200 ms);
+#   and on that server, GET /api/v1/subscribers?limit=100 with a read key against GET /healthz
+#   (the aim: 30 % of it).
 # Prints requests/s and p99 latency (medians of BENCH_RUNS runs) and each route's share of the
 # ceiling. wrk and the server share the machine's cores.
 # BENCH_PROFILE=ROUTE (healthz, subscribe or unsubscribe) also samples the server with perf
@@ -227,6 +229,8 @@ report_requests=${BENCH_REPORT_REQUESTS:-21}
 report_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/report"
 sed "s|127.0.0.1:$port|127.0.0.1:$report_port|" "$work/newsletter.toml" > "$work/report/newsletter.toml"
+# One key (wrk) sends every API request: the per-key limit would measure the limiter.
+printf '[api]\nrequests_per_minute = 100000000\nburst = 1000000\n' >> "$work/report/newsletter.toml"
 nlr() { local command=$1; shift; (cd "$work/report" && "$bin" "$command" --config newsletter.toml --log-level error "$@"); }
 nlr ingest "$PWD/examples/" >/dev/null
 nlr preview --week 2026-W47 >/dev/null
@@ -241,6 +245,22 @@ page_times() {
     curl -sf -o /dev/null -u editor:bench-editor -w '%{time_total}\n' "http://127.0.0.1:$report_port$1"
   done | awk '{ printf "%.1f\n", $1 * 1000 }' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[NR] }'
 }
+# The API's subscribers list, a page of 100 among them, against the ceiling on the same server.
+api_key=$(cd "$work/report" && "$bin" api-keys create --config newsletter.toml --log-level error --name bench \
+  --scope read | grep -o 'nlk_[A-Za-z0-9_-]*' | head -1)
+[ -n "$api_key" ] || { echo "bench-serve: no API key made" >&2; exit 1; }
+cat > "$work/api.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $api_key"
+LUA
+port=$report_port
+api_results=(); ceiling_results=()
+for _ in $(seq "$runs"); do
+  ceiling_results+=("$(measure /healthz)")
+  api_results+=("$(measure '/api/v1/subscribers?limit=100' "$work/api.lua")")
+done
+api_rps=$(printf '%s\n' "${api_results[@]}" | cut -d' ' -f1 | median)
+api_p99=$(printf '%s\n' "${api_results[@]}" | cut -d' ' -f2 | median)
+api_ceiling=$(printf '%s\n' "${ceiling_results[@]}" | cut -d' ' -f1 | median)
 read -r report_median report_slowest <<< "$(page_times /editor/issues/2026-W47/report)"
 read -r charts_median charts_slowest <<< "$(page_times /editor/reports)"
 printf '\nThe editor'"'"'s pages over an issue sent to %s subscribers (%s requests each, one at a time)\n\n' \
@@ -248,3 +268,9 @@ printf '\nThe editor'"'"'s pages over an issue sent to %s subscribers (%s reques
 printf '| page | median | slowest |\n| --- | --- | --- |\n'
 printf '| `GET /editor/issues/2026-W47/report` | %s ms | %s ms |\n' "$report_median" "$report_slowest"
 printf '| `GET /editor/reports` (12 weeks) | %s ms | %s ms |\n' "$charts_median" "$charts_slowest"
+printf '\nThe API over the same %s subscribers, wrk -t2 -c%s -d%s, median of %s runs\n\n' \
+  "$report_subscribers" "$connections" "$duration" "$runs"
+printf '| route | requests/s | p99 latency | share of the ceiling |\n| --- | --- | --- | --- |\n'
+printf '| `GET /healthz` (no work: the ceiling) | %s | | 100 %% |\n' "$api_ceiling"
+printf '| `GET /api/v1/subscribers?limit=100` (a page of 100, key checked) | %s | %s ms | %s |\n' "$api_rps" "$api_p99" \
+  "$(awk -v a="$api_rps" -v b="$api_ceiling" 'BEGIN { printf "%.0f %%", 100 * a / b }')"
