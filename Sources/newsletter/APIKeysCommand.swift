@@ -29,8 +29,9 @@ struct APIKeys: AsyncParsableCommand {
                 do {
                     let created = try await store.createAPIKey(name: name, scope: scope, at: Date())
                     print(created.secret)
-                    Terminal.printError(
-                        "created key \"\(name)\" (\(scope.rawValue)); the line above is the key, shown this once")
+                    // A notice, not an error: scripts that watch standard error for "error:" are not misled.
+                    Terminal.writeError(
+                        "newsletter: created key \"\(name)\" (\(scope.rawValue)); the line above is the key, shown this once\n")
                 } catch let error as APIKeyError {
                     throw CommandError(.usage, "\(error)")
                 }

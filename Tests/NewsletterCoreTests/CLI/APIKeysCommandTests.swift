@@ -25,6 +25,7 @@ struct APIKeysCommandTests {
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(key.hasPrefix("nlk_") && key.count == 47 && !key.contains("\n"))
         #expect(created.stderr.contains("shown this once"))
+        #expect(!created.stderr.contains("error:"))
         let again = try await run(["api-keys", "create", "--name", "cms", "--scope", "read"])
         #expect(again.status == 64 && again.stderr.contains("exists already"), "\(again.stderr)")
         #expect(try await run(["api-keys", "create", "--name", "x", "--scope", "root"]).status == 64)
