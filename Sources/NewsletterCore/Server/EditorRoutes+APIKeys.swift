@@ -15,7 +15,9 @@ extension EditorRoutes {
                         "name": key.name, "scope": key.scope.rawValue,
                         "created": WebhookEvent.timestamp(key.createdAt),
                         "lastUsed": key.lastUsedAt.map(WebhookEvent.timestamp) ?? "never",
-                        "revoked": key.revokedAt.map(WebhookEvent.timestamp) ?? "",
+                        // A flag, not the empty string: Mustache takes "" as true.
+                        "isRevoked": key.revokedAt != nil,
+                        "revokedAt": key.revokedAt.map(WebhookEvent.timestamp) ?? "",
                     ]
                 },
             ]

@@ -21,7 +21,8 @@ extension EditorRoutes {
             let entries = try await store.auditEntries(subject: subject, limit: 500)
             var values: [String: Any] = [
                 "title": "Audit log", "entries": Self.auditRows(entries), "empty": entries.isEmpty, "onAudit": true,
-                "week": subject ?? "",
+                // A flag, not the empty string: Mustache takes "" as true.
+                "hasWeek": subject != nil, "week": subject ?? "",
             ]
             values.merge(try await navigation(current: nil, context)) { $1 }
             return editorPage("editor-audit", values)

@@ -18,6 +18,8 @@ extension EditorRoutes {
                         "pending": pending[endpoint.id] ?? 0, "enabled": endpoint.enabled,
                         "disabledAt": endpoint.disabledAt.map(WebhookEvent.timestamp) ?? "",
                         "disabledReason": endpoint.disabledReason ?? "",
+                        // A flag, not the empty string: Mustache takes "" as true.
+                        "isFailing": endpoint.failingSince != nil,
                         "failingSince": endpoint.failingSince.map(WebhookEvent.timestamp) ?? "",
                     ]
                 },

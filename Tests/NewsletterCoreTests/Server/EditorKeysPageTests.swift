@@ -35,6 +35,9 @@ struct EditorKeysPageTests {
         #expect(keys.contains("<td>old-crm</td><td>admin</td>"))
         #expect(keys.contains("revoked \(WebhookEvent.timestamp(made.addingTimeInterval(60)))"))
         #expect(keys.contains("never"))
+        // The key not revoked says so, and says nothing of revoking.
+        let cmsRow = try #require(keys.components(separatedBy: "<tr>").first { $0.contains("<td>cms</td>") })
+        #expect(cmsRow.contains("<td>active</td>") && !cmsRow.contains("revoked"))
         #expect(!keys.contains(cms) && !keys.contains(old))
         #expect(!keys.contains(String(cms.dropFirst(APIKeySecret.prefix.count).prefix(12))))
         // Owners find it from every editor page.

@@ -37,6 +37,8 @@ struct WebhookEditorPageTests {
         #expect(page.contains("https://hooks.example/in?a=1&amp;b=&lt;x&gt;"))
         #expect(!page.contains("<x>"))
         #expect(!page.contains("is disabled"))
+        // A healthy endpoint is not said to be failing.
+        #expect(!page.contains("failing since"))
         // An attempt answered 410 Gone: the endpoint is disabled at once, and the attempt logged.
         let disabled = try await store.recordWebhookAttempts(
             [
