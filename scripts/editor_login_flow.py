@@ -3,7 +3,9 @@
 
     python3 scripts/editor_login_flow.py BASE_URL WEEK EDITOR_EMAIL VIEWER_EMAIL PASSWORD SHOT_DIR
 
-1. `login`: the editor logs in on /editor/login and lands on the issues page, named as logged in.
+1. `login-csrf`: a login form posted without the login page's form_token (made in the page by a
+   script, as another site's forged form would be) is refused, the page saying so, with no session.
+   `login`: the editor logs in on /editor/login and lands on the issues page, named as logged in.
 2. `csrf`: a form posted to the approval without the page's form_token (made in the page by a
    script, as another page's forged form would be) is refused: the page says the form has no
    form_token.
@@ -56,6 +58,25 @@ def log_in(driver, base: str, email: str, password: str, step: str) -> None:
     wait_for_text(driver, f"{email} (", step)
 
 
+def post_script_form(driver, action: str, fields: dict[str, str]) -> None:
+    """Posts a form made by a script in the page: no form_token, as a forged one would lack."""
+    driver.execute_script(
+        """
+        const form = document.createElement('form');
+        form.method = 'post';
+        form.action = arguments[0];
+        for (const [name, value] of Object.entries(arguments[1])) {
+            const input = document.createElement('input');
+            input.type = 'hidden'; input.name = name; input.value = value;
+            form.appendChild(input);
+        }
+        document.body.appendChild(form);
+        form.submit();
+        """,
+        action, fields,
+    )
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 7:
         print(__doc__, file=sys.stderr)
@@ -65,6 +86,15 @@ def main(argv: list[str]) -> int:
     from selenium.webdriver.common.by import By
     driver = start_driver()
     try:
+        step = "login-csrf"
+        driver.get(f"{base}/editor/login")
+        post_script_form(driver, "/editor/login", {"email": editor, "password": password})
+        wait_for_text(driver, "The post did not come from this server's form in this browser", step)
+        if driver.get_cookie("newsletter_editor") is not None:
+            fail(driver, step, "a session cookie was set")
+        driver.save_screenshot(str(shots / "login-csrf-refused.png"))
+        print("step=login-csrf ok")
+
         step = "login"
         log_in(driver, base, editor, password, step)
         if "/editor/issues" not in driver.current_url:
@@ -75,19 +105,7 @@ def main(argv: list[str]) -> int:
         step = "csrf"
         driver.get(f"{base}/editor/issues/{week}")
         page_hash = driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] input[name=hash]").get_attribute("value")
-        driver.execute_script(
-            """
-            const form = document.createElement('form');
-            form.method = 'post';
-            form.action = arguments[0];
-            const hash = document.createElement('input');
-            hash.type = 'hidden'; hash.name = 'hash'; hash.value = arguments[1];
-            form.appendChild(hash);
-            document.body.appendChild(form);
-            form.submit();
-            """,
-            f"/editor/issues/{week}/approve", page_hash,
-        )
+        post_script_form(driver, f"/editor/issues/{week}/approve", {"hash": page_hash})
         wait_for_text(driver, 'the form has no "form_token"', step)
         driver.save_screenshot(str(shots / "csrf-refused.png"))
         print("step=csrf ok")

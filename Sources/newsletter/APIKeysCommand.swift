@@ -13,7 +13,7 @@ struct APIKeys: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a key and print it; only its hash is stored, so it cannot be shown again.",
+            abstract: "Create a key and print it; only its hash is stored, so it cannot be shown again (audited, as cli).",
             discussion: """
                 Scopes: read (GET operations), write (also changes to subscribers and issues), \
                 admin (also keys, webhooks, and subscribers created with their consent named). \
@@ -27,7 +27,7 @@ struct APIKeys: AsyncParsableCommand {
         func run() async throws {
             try await global.components().withStore { store in
                 do {
-                    let created = try await store.createAPIKey(name: name, scope: scope, at: Date())
+                    let created = try await APIKeyManagement(store: store).create(name: name, scope: scope)
                     print(created.secret)
                     // A notice, not an error: scripts that watch standard error for "error:" are not misled.
                     Terminal.writeError(
@@ -69,14 +69,14 @@ struct APIKeys: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a key by name: requests with it are refused (401) from now on.")
+            abstract: "Revoke a key by name: requests with it are refused (401) from now on (audited, as cli).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The key's name.") var name: String
 
         func run() async throws {
             try await global.components().withStore { store in
-                guard try await store.revokeAPIKey(name: name, at: Date()) else {
+                guard try await APIKeyManagement(store: store).revoke(name: name) else {
                     throw CommandError(
                         .partialFailure,
                         "no active key is named \"\(name)\"; `newsletter api-keys list` shows the keys")

@@ -6,12 +6,13 @@ import Synchronization
 
 /// The editor's login, logout and invitation pages, and the failed-login limits.
 ///
-/// - `GET /editor/login`, `POST /editor/login` (`email`, `password`): a session, as a random
-///   token in an `HttpOnly; Secure; SameSite=Strict; Path=/editor` cookie, stored only as its
-///   hash, good for `editor.session_hours`.
+/// - `GET /editor/login`, `POST /editor/login` (`email`, `password`, `form_token`): a session,
+///   as a random token in an `HttpOnly; Secure; SameSite=Strict; Path=/editor` cookie, stored
+///   only as its hash, good for `editor.session_hours`. The form is guarded against login CSRF
+///   by ``EditorPreSession``.
 /// - `POST /editor/logout` (`form_token`): ends the session.
-/// - `GET`/`POST /editor/invite/TOKEN` (`password`): an invited user sets a password; the link
-///   works once, until it expires.
+/// - `GET`/`POST /editor/invite/TOKEN` (`password`, `form_token`): an invited user sets a
+///   password; the link works once, until it expires.
 struct EditorLogin<Store: NewsletterStore>: Sendable {
     var routes: EditorRoutes<Store>
     var admin: EditorUserAdmin
@@ -24,7 +25,8 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
 
     func register<Context: EditorRequestContext>(on router: Router<Context>, viewers: RouterGroup<Context>) {
         router.get("/editor/login") { request, _ in
-            try await refuseWhenOff() ?? loginPage(next: request.uri.queryParameters.get("next"))
+            try await refuseWhenOff()
+                ?? loginPage(EditorPreSession(request), next: request.uri.queryParameters.get("next"))
         }
         router.post("/editor/login") { request, context in
             if let off = try await refuseWhenOff() { return off }
@@ -46,13 +48,11 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
                 return routes.pages.failure(error, json: false)
             }
         }
-        router.get("/editor/invite/:token") { _, context in
+        router.get("/editor/invite/:token") { request, context in
             let token = try context.parameters.require("token")
             guard let user = try await routes.store.editorInvitation(tokenHash: LinkToken.hash(token), at: routes.time.now())
             else { return routes.pages.failure(BadRequest(status: 410, EditorAccountError.invitationUnusable.description), json: false) }
-            return routes.editorPage(
-                "editor-invite",
-                ["title": "Set your password", "email": user.email, "token": token, "minimum": EditorPassword.minimumCharacters])
+            return invitationPage(EditorPreSession(request), token: token, email: user.email)
         }
         router.post("/editor/invite/:token") { request, context in
             do {
@@ -61,11 +61,18 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
                 }
                 let token = try context.parameters.require("token")
                 let fields = try await routes.formFields(request)
+                let preSession = EditorPreSession(request)
+                do throws(EditorPreSession.Refusal) {
+                    try EditorPreSession.check(request, fields, .invitation(token: token), at: routes.time.now())
+                } catch {
+                    // A fresh form (the link is not spent), if the link still works.
+                    guard let user = try await routes.store.editorInvitation(tokenHash: LinkToken.hash(token), at: routes.time.now())
+                    else { throw BadRequest(status: 410, EditorAccountError.invitationUnusable.description) }
+                    return invitationPage(preSession, token: token, email: user.email, failure: error.description, status: .forbidden)
+                }
                 do {
                     let user = try await admin.acceptInvitation(token: token, password: fields["password"] ?? "")
-                    return routes.editorPage(
-                        "editor-login",
-                        ["title": "Log in", "notice": "Your password is set, \(user.email): log in.", "email": user.email, "next": ""])
+                    return loginPage(preSession, next: nil, notice: "Your password is set, \(user.email): log in.", email: user.email)
                 } catch let error as EditorAccountError {
                     throw BadRequest(status: error == .invitationUnusable ? 410 : 422, error.description)
                 }
@@ -81,16 +88,43 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
         return try await routes.store.editorUsers().isEmpty ? Response(status: .notFound) : nil
     }
 
-    func loginPage(next: String?, failure: String? = nil, email: String = "", status: HTTPResponse.Status = .ok)
+    /// The login form, with `preSession`'s cookie and a token bound to it.
+    func loginPage(
+        _ preSession: EditorPreSession, next: String?, notice: String? = nil, failure: String? = nil, email: String = "",
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        formPage(
+            "editor-login", preSession,
+            [
+                "title": "Log in", "email": email, "next": Self.safeNext(next) ?? "",
+                "formToken": preSession.formToken(.login, at: routes.time.now()),
+                // Flags, not empty strings: Mustache takes "" as true.
+                "notice": notice ?? "", "hasNotice": notice != nil, "failure": failure ?? "", "hasFailure": failure != nil,
+            ], status: status)
+    }
+
+    /// The invitation's password form, with `preSession`'s cookie and a token bound to both.
+    func invitationPage(
+        _ preSession: EditorPreSession, token: String, email: String, failure: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        formPage(
+            "editor-invite", preSession,
+            [
+                "title": "Set your password", "email": email, "token": token, "minimum": EditorPassword.minimumCharacters,
+                "formToken": preSession.formToken(.invitation(token: token), at: routes.time.now()),
+                "failure": failure ?? "", "hasFailure": failure != nil,
+            ], status: status)
+    }
+
+    private func formPage(_ name: String, _ preSession: EditorPreSession, _ values: [String: Any], status: HTTPResponse.Status)
         -> Response
     {
-        var response = routes.editorPage(
-            "editor-login",
-            [
-                "title": "Log in", "email": email, "next": Self.safeNext(next) ?? "", "failure": failure ?? "",
-                "hasFailure": failure != nil,
-            ])
+        var response = routes.editorPage(name, values)
         response.status = status
+        response.setCookie(preSession.cookie)
+        // The form's token is this browser's: no cache may hand the page to another.
+        response.headers[.cacheControl] = "no-store"
         return response
     }
 
@@ -109,10 +143,17 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
         let fields = try await routes.formFields(request)
         let email = (fields["email"] ?? "").trimmingCharacters(in: .whitespaces)
         let password = fields["password"] ?? ""
+        let preSession = EditorPreSession(request)
+        do throws(EditorPreSession.Refusal) {
+            try EditorPreSession.check(request, fields, .login, at: routes.time.now())
+        } catch {
+            // Not a guess at the password: no failed login is counted against the account.
+            return loginPage(preSession, next: fields["next"], failure: error.description, email: email, status: .forbidden)
+        }
         let client = SubscriberRoutes<Store>.client(request, context, trustForwardedFor: trustForwardedFor).address ?? "unknown"
         if let wait = limits.wait(account: email, client: client) {
             var response = loginPage(
-                next: fields["next"],
+                preSession, next: fields["next"],
                 failure: "Too many failed logins: try again in \(wait) seconds.", email: email,
                 status: .tooManyRequests)
             response.headers[.retryAfter] = "\(wait)"
@@ -130,7 +171,7 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
             limits.failed(account: email, client: client)
             routes.logger.notice("failed editor login", metadata: ["client": "\(client)"])
             return loginPage(
-                next: fields["next"], failure: "That address and password do not match an editor user.", email: email,
+                preSession, next: fields["next"], failure: "That address and password do not match an editor user.", email: email,
                 status: .unauthorized)
         }
         let token = LinkToken.make()
@@ -139,6 +180,7 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
             userID: user.id, tokenHash: LinkToken.hash(token), expiresAt: now.addingTimeInterval(sessionLifetime), at: now)
         var response = Response(status: .seeOther, headers: [.location: Self.safeNext(fields["next"]) ?? "/editor/issues"])
         response.setCookie(EditorLoginCookie.session(token, lifetime: sessionLifetime))
+        response.setCookie(EditorPreSession.expired)
         return response
     }
 }

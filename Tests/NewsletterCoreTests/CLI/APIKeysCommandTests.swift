@@ -3,7 +3,7 @@ import NewsletterCore
 import Testing
 
 /// `newsletter api-keys` through the built binary, on both stores: the key is printed once by
-/// `create` and never again, and a revoked key is listed as revoked.
+/// `create` and never again, a revoked key is listed as revoked, and both are in the audit log.
 @Suite("newsletter api-keys", .runningStores)
 struct APIKeysCommandTests {
     let directory: URL
@@ -37,5 +37,14 @@ struct APIKeysCommandTests {
         #expect(try await run(["api-keys", "list"]).stdout.contains("revoked"))
         let unknown = try await run(["api-keys", "revoke", "cms"])
         #expect(unknown.status == 1 && unknown.stderr.contains("no active key"))
+        // Made and revoked, each once, by the command line; the refusals are not recorded.
+        let audit = try await run(["audit", "--json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let entries = try decoder.decode([AuditEntry].self, from: Data(audit.stdout.utf8))
+        #expect(entries.map(\.action) == [.apiKeyRevoke, .apiKeyCreate])
+        #expect(entries.allSatisfy { $0.actor == "cli" && $0.subject == "api-key cms" })
+        #expect(!audit.stdout.contains(key))
     }
 }

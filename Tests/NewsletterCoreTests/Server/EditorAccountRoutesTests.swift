@@ -50,11 +50,36 @@ struct EditorAccountRoutesTests {
         return (headers, ByteBuffer(string: body))
     }
 
+    /// What a browser gets from the form at `uri` (the login's, or an invitation's): the
+    /// pre-session cookie and the form's token.
+    static func formCookieAndToken(_ client: any TestClientProtocol, _ uri: String = "/editor/login") async throws
+        -> (cookie: String, token: String)
+    {
+        try await client.execute(uri: uri, method: .get) { response in
+            let cookie = try #require(response.headers[.setCookie]?.firstMatch(of: /newsletter_login=([A-Za-z0-9_-]{43});/))
+            let token = try #require(
+                String(buffer: response.body).firstMatch(of: /name="form_token" value="([0-9]+\.[0-9a-f]{64})"/))
+            return (String(cookie.1), String(token.1))
+        }
+    }
+
+    /// A post of `body` from the form at `uri`, as the browser that loaded it sends it.
+    static func formPost(_ client: any TestClientProtocol, _ body: String, from uri: String = "/editor/login")
+        async throws -> (HTTPFields, ByteBuffer)
+    {
+        let (cookie, token) = try await formCookieAndToken(client, uri)
+        return (
+            [.contentType: "application/x-www-form-urlencoded", .cookie: "newsletter_login=\(cookie)"],
+            ByteBuffer(string: body + "&form_token=\(token)")
+        )
+    }
+
     /// Logs in and returns the session cookie's value.
     static func logIn(_ client: any TestClientProtocol, _ email: String, password: String = password) async throws
         -> String
     {
-        let (headers, body) = form("email=\(email)&password=\(password.replacingOccurrences(of: " ", with: "+"))")
+        let (headers, body) = try await formPost(
+            client, "email=\(email)&password=\(password.replacingOccurrences(of: " ", with: "+"))")
         return try await client.execute(uri: "/editor/login", method: .post, headers: headers, body: body) {
             #expect($0.status == .seeOther, "\(String(buffer: $0.body))")
             let cookie = try #require($0.headers[.setCookie])
@@ -81,20 +106,25 @@ struct EditorAccountRoutesTests {
         let store = try await backend.makeStore()
         try await seed(store, [("ada@example.org", .editor)])
         try await withServer(store, time: ManualTime()) { client in
-            let (headers, body) = Self.form("email=ada%40example.org&password=a+long+passphrase&next=/editor/audit")
+            let (headers, body) = try await Self.formPost(client, "email=ada%40example.org&password=a+long+passphrase&next=/editor/audit")
             try await client.execute(uri: "/editor/login", method: .post, headers: headers, body: body) {
                 #expect($0.status == .seeOther && $0.headers[.location] == "/editor/audit")
-                let cookie = try #require($0.headers[.setCookie])
+                let cookies = $0.headers[values: .setCookie]
+                let cookie = try #require(cookies.first { $0.hasPrefix("newsletter_editor=") })
                 for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/editor", "Max-Age=7200"] {
                     #expect(cookie.contains(attribute), "\(cookie)")
                 }
+                // The login form's pre-session has done its work.
+                let preSession = try #require(cookies.first { $0.hasPrefix("newsletter_login=") })
+                #expect(preSession.hasPrefix("newsletter_login=;") && preSession.contains("Max-Age=0"), "\(preSession)")
             }
             let cookie = try await Self.logIn(client, "ada%40example.org")
             let (status, html) = try await Self.page(client, "/editor/issues/\(week)", cookie: cookie)
             #expect(status == .ok && html.contains("ada@example.org (editor)"))
             let token = try Self.formToken(in: html)
             // Another site's next= is not followed.
-            let (evil, evilBody) = Self.form("email=ada%40example.org&password=a+long+passphrase&next=//evil.example/")
+            let (evil, evilBody) = try await Self.formPost(
+                client, "email=ada%40example.org&password=a+long+passphrase&next=//evil.example/")
             try await client.execute(uri: "/editor/login", method: .post, headers: evil, body: evilBody) {
                 #expect($0.headers[.location] == "/editor/issues")
             }
@@ -226,7 +256,7 @@ struct EditorAccountRoutesTests {
         let time = ManualTime()
         try await withServer(store, time: time) { client in
             @Sendable func attempt(_ email: String, _ password: String) async throws -> HTTPResponse.Status {
-                let (headers, body) = Self.form("email=\(email)&password=\(password)")
+                let (headers, body) = try await Self.formPost(client, "email=\(email)&password=\(password)")
                 return try await client.execute(uri: "/editor/login", method: .post, headers: headers, body: body) {
                     $0.status
                 }
@@ -257,7 +287,7 @@ struct EditorAccountRoutesTests {
             try await client.execute(uri: "/editor/login", method: .post, headers: headers, body: body) {
                 #expect($0.status == .contentTooLarge)
             }
-            let (h2, long) = Self.form("email=ada%40example.org&password=" + String(repeating: "a", count: 100))
+            let (h2, long) = try await Self.formPost(client, "email=ada%40example.org&password=" + String(repeating: "a", count: 100))
             try await client.execute(uri: "/editor/login", method: .post, headers: h2, body: long) {
                 #expect($0.status == .unprocessableContent)
                 #expect(String(buffer: $0.body).contains("the password is 100 bytes; at most 72 are allowed"))
@@ -279,7 +309,7 @@ struct EditorAccountRoutesTests {
                 return String(try #require(String(buffer: $0.body).firstMatch(of: /https:\/\/news\.example(\/editor\/invite\/[A-Za-z0-9_-]{43})/)).1)
             }
             #expect(try await Self.page(client, link, cookie: "").0 == .ok)
-            let (h2, password) = Self.form("password=a+long+passphrase")
+            let (h2, password) = try await Self.formPost(client, "password=a+long+passphrase", from: link)
             try await client.execute(uri: link, method: .post, headers: h2, body: password) { #expect($0.status == .ok) }
             try await client.execute(uri: link, method: .post, headers: h2, body: password) { #expect($0.status == .gone) }
             _ = try await Self.logIn(client, "new%40example.org")

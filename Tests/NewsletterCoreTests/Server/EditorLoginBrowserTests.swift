@@ -3,10 +3,10 @@ import Testing
 
 @testable import NewsletterCore
 
-/// Chromium logs in to the editor, has a form without its form token refused, and, logged in
-/// as a viewer, is refused an approval: the real `newsletter` binary serving on loopback,
-/// headless Chromium doing what an editor does (scripts/editor_login_flow.py). Screenshots go to
-/// artefacts/editor-shots/.
+/// Chromium has a login form without its form token refused, logs in to the editor, has an
+/// editor form without its form token refused, and, logged in as a viewer, is refused an
+/// approval: the real `newsletter` binary serving on loopback, headless Chromium doing what an
+/// editor does (scripts/editor_login_flow.py). Screenshots go to artefacts/editor-shots/.
 @Suite(.serialized, .enabled(if: EndpointMailFiles.browserAvailable, "Chromium or chromedriver is not installed"))
 struct EditorLoginBrowserTests {
     let served: ServedDirectory
@@ -37,7 +37,7 @@ struct EditorLoginBrowserTests {
             "scripts/editor_login_flow.py",
             [served.base, "2026-W47", "ed@example.org", "vi@example.org", password, shots.path])
         #expect(status == 0, "\(printed)")
-        for step in ["login", "csrf", "viewer"] {
+        for step in ["login-csrf", "login", "csrf", "viewer"] {
             #expect(printed.contains("step=\(step) ok"), "\(step): \(printed)")
         }
         let week = try IssueWeek(parsing: "2026-W47")
