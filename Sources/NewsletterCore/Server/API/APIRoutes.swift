@@ -13,6 +13,7 @@ struct APIRoutes<Store: NewsletterStore> {
     let aliases: TopicAliases
     let server: Configuration.Server
     let policy: SignupPolicy
+    let webhooks: WebhookSettings
     let wakeup: Wakeup?
     let time: any TimeSource
     let logger: Logger
@@ -38,7 +39,7 @@ struct APIRoutes<Store: NewsletterStore> {
             time: time, maxBodyBytes: server.apiMaxBodyBytes, logger: logger)
         try APIHandler(
             store: store, aliases: aliases, policy: policy, wakeup: wakeup, time: time,
-            audit: AuditLog(store: store, time: time))
+            audit: AuditLog(store: store, time: time), webhooks: webhooks)
             .registerHandlers(
                 on: router, serverURL: URL(string: Self.prefix)!, configuration: Self.coding, middlewares: [gate])
     }
