@@ -132,7 +132,7 @@ func buildRouter<Store: NewsletterStore>(
     ).register(on: router)
     try APIRoutes(
         store: store, aliases: settings.issue.topics, server: settings.server, policy: settings.signup,
-        wakeup: wakeup, time: dependencies.time,
+        webhooks: settings.webhooks, wakeup: wakeup, time: dependencies.time,
         logger: components.logger
     ).register(on: router)
     return router

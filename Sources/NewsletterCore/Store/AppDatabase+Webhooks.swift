@@ -187,18 +187,19 @@ extension SQLiteRows: WebhookRows {
         }
     }
 
-    func webhookAttempts(endpointID: Int64?, limit: Int) async throws -> [WebhookAttempt] {
+    func webhookAttempts(endpointID: Int64?, before beforeID: Int64?, limit: Int) async throws -> [WebhookAttempt] {
         try await access { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM webhook_attempt WHERE (? IS NULL OR endpoint_id = ?) ORDER BY id DESC LIMIT ?
-                    """, arguments: [endpointID, endpointID, limit]
+                    SELECT * FROM webhook_attempt WHERE (? IS NULL OR endpoint_id = ?) AND (? IS NULL OR id < ?)
+                    ORDER BY id DESC LIMIT ?
+                    """, arguments: [endpointID, endpointID, beforeID, beforeID, limit]
             ).map { row in
                 WebhookAttempt(
                     endpointID: row["endpoint_id"], messageID: row["message_id"], eventType: row["event_type"],
                     attempt: row["attempt"], at: row["at"], status: row["status"],
-                    durationMilliseconds: row["duration_ms"], error: row["error"])
+                    durationMilliseconds: row["duration_ms"], error: row["error"], id: row["id"])
             }
         }
     }

@@ -44,6 +44,8 @@ public struct WebhookAttempt: Sendable, Equatable {
     public var durationMilliseconds: Int
     /// Why the attempt failed, when it did (no answer, a refused target, a non-2xx answer).
     public var error: String?
+    /// Its place in the log, once read from it (pages of the log end at one); nil when just made.
+    public var id: Int64? = nil
 
     public var succeeded: Bool { status.map { (200..<300).contains($0) } ?? false }
 }

@@ -26,8 +26,9 @@ protocol WebhookRows {
     /// Makes the endpoint's pending deliveries due at `time` (it was enabled again).
     func rescheduleWebhookDeliveries(endpointID: Int64, at time: Date) async throws
     func insertWebhookAttempt(_ attempt: WebhookAttempt) async throws
-    /// The latest attempts, newest first; all endpoints' when `endpointID` is nil.
-    func webhookAttempts(endpointID: Int64?, limit: Int) async throws -> [WebhookAttempt]
+    /// The latest attempts logged before the one with id `beforeID` (nil: the very latest), newest
+    /// first; all endpoints' when `endpointID` is nil.
+    func webhookAttempts(endpointID: Int64?, before beforeID: Int64?, limit: Int) async throws -> [WebhookAttempt]
     /// Pending deliveries, per endpoint id.
     func pendingWebhookDeliveries() async throws -> [Int64: Int]
 }
@@ -114,7 +115,9 @@ public protocol WebhookStore: Sendable {
     func removeWebhookEndpoint(id: Int64) async throws -> Bool
     /// Enables the endpoint again and makes its pending deliveries due; false when there was none.
     func enableWebhookEndpoint(id: Int64, at time: Date) async throws -> Bool
-    func webhookAttempts(endpointID: Int64?, limit: Int) async throws -> [WebhookAttempt]
+    /// The attempts logged before the one with id `beforeID` (nil: the latest), newest first; all
+    /// endpoints' when `endpointID` is nil. A page of the log ends where the next one begins.
+    func webhookAttempts(endpointID: Int64?, before beforeID: Int64?, limit: Int) async throws -> [WebhookAttempt]
     /// Pending deliveries, per endpoint id.
     func pendingWebhookDeliveries() async throws -> [Int64: Int]
     /// Claims the due deliveries under a lease: a crash mid-send means a retry once it has passed.
@@ -162,8 +165,12 @@ extension RowTransactions {
         }
     }
 
-    public func webhookAttempts(endpointID: Int64?, limit: Int) async throws -> [WebhookAttempt] {
-        try await rowRead { rows in try await rows.webhookAttempts(endpointID: endpointID, limit: limit) }
+    public func webhookAttempts(endpointID: Int64?, before beforeID: Int64?, limit: Int) async throws
+        -> [WebhookAttempt]
+    {
+        try await rowRead { rows in
+            try await rows.webhookAttempts(endpointID: endpointID, before: beforeID, limit: limit)
+        }
     }
 
     public func pendingWebhookDeliveries() async throws -> [Int64: Int] {
@@ -184,6 +191,13 @@ extension RowTransactions {
 
     public func logWebhookAttempt(_ attempt: WebhookAttempt) async throws {
         try await rowTransaction { rows in try await rows.insertWebhookAttempt(attempt) }
+    }
+}
+
+extension WebhookStore {
+    /// The latest attempts, newest first (`webhooks log`, the editor's page).
+    public func webhookAttempts(endpointID: Int64?, limit: Int) async throws -> [WebhookAttempt] {
+        try await webhookAttempts(endpointID: endpointID, before: nil, limit: limit)
     }
 }
 

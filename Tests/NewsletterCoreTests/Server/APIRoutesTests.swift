@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 
 @testable import NewsletterCore
@@ -33,7 +34,8 @@ struct APIRoutesTests {
 
     /// Runs `body` against the assembly over `store`, with a key of each scope.
     static func withAPI<Store: NewsletterStore>(
-        _ store: Store, time: ManualTime = ManualTime(), configure: (inout Configuration) -> Void = { _ in },
+        _ store: Store, time: ManualTime = ManualTime(), logger: Logger = Logger(label: "test"),
+        configure: (inout Configuration) -> Void = { _ in },
         _ body: @Sendable (any TestClientProtocol, [APIScope: String]) async throws -> Void
     ) async throws {
         var made: [APIScope: String] = [:]
@@ -44,7 +46,7 @@ struct APIRoutesTests {
         var dependencies = ServerDependencies()
         dependencies.time = time
         dependencies.runsStorePool = false
-        try await TestServer.app(store: store, dependencies: dependencies, configure).test(.router) { client in
+        try await TestServer.app(store: store, dependencies: dependencies, logger: logger, configure).test(.router) { client in
             try await body(client, keys)
         }
     }

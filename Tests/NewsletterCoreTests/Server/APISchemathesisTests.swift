@@ -15,11 +15,25 @@ struct APISchemathesisTests {
         let config = served.directory.appendingPathComponent("newsletter.toml")
         let handle = try FileHandle(forWritingTo: config)
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data("\n[api]\nrequests_per_minute = 1000000\nburst = 100000\n".utf8))
+        // Webhook endpoints may target 127.0.0.1 only, where the hooks send every URL (a port
+        // nobody listens on): schemathesis adds endpoints and tests them, reaching nothing.
+        try handle.write(
+            contentsOf: Data(
+                """
+
+                [api]
+                requests_per_minute = 1000000
+                burst = 100000
+                [webhooks]
+                allowed_networks = ["127.0.0.1/32"]
+                timeout_seconds = 2
+
+                """.utf8))
         try handle.close()
         let created = try await served.cli.run(["api-keys", "create", "--name", "schemathesis", "--scope", "admin"])
         try #require(created.status == 0, "\(created.stderr)")
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sink = "http://127.0.0.1:\(try SMTPSink.freePort())/schemathesis"
         let server = try served.start()
         defer {
             kill(server.processIdentifier, SIGKILL)
@@ -35,9 +49,20 @@ struct APISchemathesisTests {
                 "--phases", "coverage,fuzzing", "--max-examples", "10", "--seed", "26", "--no-color",
             ]
             process.currentDirectoryURL = served.directory
+            process.environment = ProcessInfo.processInfo.environment.merging([
+                "SCHEMATHESIS_HOOKS": TestPaths.fixture("tools/schemathesis_hooks.py").path,
+                "NEWSLETTER_WEBHOOK_SINK": sink,
+            ]) { $1 }
             return try CommandLineTests.collect(process)
         }
         #expect(run.status == 0, "schemathesis exited \(run.status):\n\(run.stdout.suffix(6000))\n\(run.stderr.suffix(2000))")
         #expect(run.stdout.contains("passed") && !run.stdout.contains(" failed"), "\(run.stdout.suffix(3000))")
+        // Endpoints were added (the document's example, rewritten by the hooks), each at the sink.
+        let listed = try await served.cli.run(["webhooks", "list"])
+        let urls = listed.stdout.split(separator: "\n").compactMap { line -> Substring? in
+            let words = line.split(separator: " ")  // "ID  URL  [events] ..."
+            return words.count > 1 && Int64(words[0]) != nil ? words[1] : nil
+        }
+        #expect(!urls.isEmpty && urls.allSatisfy { $0 == sink }, "\(listed.stdout)")
     }
 }

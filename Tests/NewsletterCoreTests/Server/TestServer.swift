@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 
 @testable import NewsletterCore
 
@@ -14,7 +15,7 @@ import Hummingbird
 enum TestServer {
     static func app<Store: NewsletterStore>(
         store: Store, outbox: URL? = nil, dependencies: ServerDependencies = .init(),
-        _ configure: (inout Configuration) -> Void = { _ in }
+        logger: Logger = Logger(label: "test"), _ configure: (inout Configuration) -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         var dependencies = dependencies
         dependencies.sendsEndpointMail = false
@@ -26,7 +27,7 @@ enum TestServer {
             .path
         configure(&configuration)
         return try buildApplication(
-            components: Components(configuration: configuration, logger: .init(label: "test")), store: store,
+            components: Components(configuration: configuration, logger: logger), store: store,
             dependencies: dependencies)
     }
 }

@@ -16,6 +16,8 @@ struct APIHandler<Store: NewsletterStore>: APIProtocol {
     let wakeup: Wakeup?
     let time: any TimeSource
     let audit: AuditLog
+    /// The target policy and transfer limits endpoints are added and tested under.
+    let webhooks: WebhookSettings
 
     /// Subscribers per page when the request does not say.
     static var defaultPageSize: Int { 100 }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NewsletterAPI
 import OpenAPIHummingbird
+import OpenAPIRuntime
 
 /// `/api/v1`: the document at `/api/v1/openapi.json` (as it is in the source tree, so what a
 /// client reads is what the server was generated from) and every operation in it behind
@@ -12,11 +13,18 @@ struct APIRoutes<Store: NewsletterStore> {
     let aliases: TopicAliases
     let server: Configuration.Server
     let policy: SignupPolicy
+    let webhooks: WebhookSettings
     let wakeup: Wakeup?
     let time: any TimeSource
     let logger: Logger
 
     static var prefix: String { "/api/v1" }
+
+    /// Compact JSON: the runtime's default pretty-prints and sorts every object's keys, which
+    /// cost more than reading the page from the store.
+    static var coding: OpenAPIRuntime.Configuration {
+        OpenAPIRuntime.Configuration(dateTranscoder: APIDateTranscoder(), jsonEncodingOptions: [])
+    }
 
     func register(on router: Router<EndpointRequestContext>) throws {
         router.get("\(Self.prefix)/openapi.json") { _, _ in
@@ -31,7 +39,8 @@ struct APIRoutes<Store: NewsletterStore> {
             time: time, maxBodyBytes: server.apiMaxBodyBytes, logger: logger)
         try APIHandler(
             store: store, aliases: aliases, policy: policy, wakeup: wakeup, time: time,
-            audit: AuditLog(store: store, time: time))
-            .registerHandlers(on: router, serverURL: URL(string: Self.prefix)!, middlewares: [gate])
+            audit: AuditLog(store: store, time: time), webhooks: webhooks)
+            .registerHandlers(
+                on: router, serverURL: URL(string: Self.prefix)!, configuration: Self.coding, middlewares: [gate])
     }
 }

@@ -153,18 +153,20 @@ extension PostgresSession: WebhookRows {
             """)
     }
 
-    func webhookAttempts(endpointID: Int64?, limit: Int) async throws -> [WebhookAttempt] {
+    func webhookAttempts(endpointID: Int64?, before beforeID: Int64?, limit: Int) async throws -> [WebhookAttempt] {
         try await rows(
             """
-            SELECT endpoint_id, message_id, event_type, attempt, at, status, duration_ms, error FROM webhook_attempt
-            WHERE (\(endpointID)::bigint IS NULL OR endpoint_id = \(endpointID)) ORDER BY id DESC LIMIT \(limit)
+            SELECT id, endpoint_id, message_id, event_type, attempt, at, status, duration_ms, error FROM webhook_attempt
+            WHERE (\(endpointID)::bigint IS NULL OR endpoint_id = \(endpointID))
+                AND (\(beforeID)::bigint IS NULL OR id < \(beforeID))
+            ORDER BY id DESC LIMIT \(limit)
             """
         ).map { row in
-            let (endpointID, messageID, type, attempt, at, status, duration, error) = try row.decode(
-                (Int64, String, String, Int, Date, Int?, Int, String?).self)
+            let (id, endpointID, messageID, type, attempt, at, status, duration, error) = try row.decode(
+                (Int64, Int64, String, String, Int, Date, Int?, Int, String?).self)
             return WebhookAttempt(
                 endpointID: endpointID, messageID: messageID, eventType: type, attempt: attempt, at: at,
-                status: status, durationMilliseconds: duration, error: error)
+                status: status, durationMilliseconds: duration, error: error, id: id)
         }
     }
 
