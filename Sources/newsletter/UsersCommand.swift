@@ -8,7 +8,8 @@ struct Users: AsyncParsableCommand {
         discussion: """
             A viewer sees; an editor also edits, rebuilds, test-sends and approves; an owner also \
             manages users. Once an owner exists the shared editor token is refused in the \
-            editor pages: log in at /editor/login instead.
+            editor pages: log in at /editor/login instead. The only owner cannot be removed or \
+            given another role: make another user an owner first.
             """,
         subcommands: [Add.self, List.self, Remove.self, Role.self]
     )

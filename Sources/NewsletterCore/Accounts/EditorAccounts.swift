@@ -53,6 +53,9 @@ public enum EditorAccountError: Error, Equatable, CustomStringConvertible, Senda
     case passwordTooShort(characters: Int)
     case passwordHasNUL
     case invitationUnusable
+    /// The user is the only owner: removing or demoting them would leave the editor to the
+    /// shared token (or to nobody).
+    case lastOwner(String)
 
     public var description: String {
         switch self {
@@ -65,6 +68,8 @@ public enum EditorAccountError: Error, Equatable, CustomStringConvertible, Senda
             "the password is \(characters) characters; at least \(EditorPassword.minimumCharacters) are needed"
         case .passwordHasNUL: "the password contains a NUL character"
         case .invitationUnusable: "this invitation link is unknown, used or expired: ask an owner for a new one"
+        case .lastOwner(let email):
+            "\(email) is the only owner, and the editor must keep one: make another user an owner first (`newsletter users role EMAIL owner`, or the users page), then remove or change \(email)"
         }
     }
 }
@@ -78,9 +83,11 @@ public protocol EditorAccountStore: Sendable {
     func editorUsers() async throws -> [EditorUser]
     /// The user and the stored password hash (nil: invited only), for a login.
     func editorCredentials(email: String) async throws -> (user: EditorUser, passwordHash: String?)?
-    /// Removes the user with its sessions and invitations; false when there was none.
+    /// Removes the user with its sessions and invitations; false when there was none. Throws
+    /// `.lastOwner`, changing nothing, for the only owner.
     func removeEditorUser(email: String) async throws -> Bool
-    /// False when there is no such user.
+    /// False when there is no such user. Throws `.lastOwner`, changing nothing, when the only
+    /// owner would become an editor or viewer.
     func setEditorRole(email: String, role: EditorRole) async throws -> Bool
     /// Whether any owner exists: from then on the shared editor token is refused.
     func editorOwnerExists() async throws -> Bool

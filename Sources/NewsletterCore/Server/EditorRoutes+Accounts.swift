@@ -70,12 +70,21 @@ extension EditorRoutes {
             do {
                 return try await body(fields, context.editor?.actor ?? "unknown")
             } catch let error as EditorAccountError {
-                throw BadRequest(status: error == .noSuchUser("") ? 404 : 422, error.description)
+                throw BadRequest(status: Self.status(of: error), error.description)
             } catch let error as MailError {
                 throw BadRequest(status: 422, "the field \"email\": \(error)")
             }
         } catch let error as BadRequest {
             return pages.failure(error, json: false)
+        }
+    }
+
+    /// 404 for a user who is not there, 409 for the last owner, 422 for what the form got wrong.
+    static func status(of error: EditorAccountError) -> Int {
+        switch error {
+        case .noSuchUser: 404
+        case .lastOwner: 409
+        default: 422
         }
     }
 

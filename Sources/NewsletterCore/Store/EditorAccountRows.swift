@@ -15,6 +15,10 @@ protocol EditorAccountRows {
     func updateEditorRole(userID: Int64, role: EditorRole) async throws
     func updateEditorPassword(userID: Int64, passwordHash: String) async throws
     func editorOwnerCount() async throws -> Int
+    /// The owners' ids, their rows locked until the transaction ends (PostgreSQL: `FOR UPDATE`;
+    /// SQLite's writes are serialized already), so two owners removed or demoted at once
+    /// cannot both see the other as the one who stays.
+    func lockedEditorOwnerIDs() async throws -> [Int64]
     func deleteEditorInvitations(userID: Int64) async throws
     func insertEditorInvitation(userID: Int64, tokenHash: String, expiresAt: Date, at time: Date) async throws
     func invitedEditorUser(tokenHash: String, at time: Date) async throws -> EditorUser?
@@ -50,18 +54,36 @@ extension RowTransactions {
     }
 
     public func removeEditorUser(email: String) async throws -> Bool {
-        try await rowTransaction { rows in
-            guard let (user, _) = try await rows.editorUser(email: email) else { return false }
+        try await changeEditorUser(email: email, leavingOwner: true) { rows, user in
             try await rows.deleteEditorUserRows(userID: user.id)
-            return true
         }
     }
 
     public func setEditorRole(email: String, role: EditorRole) async throws -> Bool {
-        try await rowTransaction { rows in
-            guard let (user, _) = try await rows.editorUser(email: email) else { return false }
+        try await changeEditorUser(email: email, leavingOwner: role != .owner) { rows, user in
             try await rows.updateEditorRole(userID: user.id, role: role)
-            return true
+        }
+    }
+
+    /// Removes or changes a user in one transaction, refusing (`.lastOwner`) to leave no owner:
+    /// with none, the shared editor token would open the editor pages again to whoever holds it.
+    /// False when there is no such user.
+    private func changeEditorUser(
+        email: String, leavingOwner: Bool, _ change: (Rows, EditorUser) async throws -> Void
+    ) async throws -> Bool {
+        let outcome = try await rowTransaction { rows -> EditorUserChange in
+            guard let (user, _) = try await rows.editorUser(email: email) else { return .noSuchUser }
+            if leavingOwner, user.role == .owner, try await rows.lockedEditorOwnerIDs().count <= 1 {
+                return .lastOwner(user.email)
+            }
+            try await change(rows, user)
+            return .changed
+        }
+        // Thrown outside the transaction, so both stores throw the refusal as it is.
+        switch outcome {
+        case .changed: return true
+        case .noSuchUser: return false
+        case .lastOwner(let owner): throw EditorAccountError.lastOwner(owner)
         }
     }
 
@@ -119,6 +141,11 @@ extension RowTransactions {
     public func auditEntries(subject: String?, limit: Int) async throws -> [AuditEntry] {
         try await rowRead { rows in try await rows.auditEntryList(subject: subject, limit: limit) }
     }
+}
+
+/// What `changeEditorUser` did, returned from its transaction.
+private enum EditorUserChange: Sendable {
+    case changed, noSuchUser, lastOwner(String)
 }
 
 // MARK: - SQLite
@@ -222,6 +249,10 @@ extension SQLiteRows: EditorAccountRows {
         try await access { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM editor_user WHERE role = 'owner'") ?? 0
         }
+    }
+
+    func lockedEditorOwnerIDs() async throws -> [Int64] {
+        try await access { db in try Int64.fetchAll(db, sql: "SELECT id FROM editor_user WHERE role = 'owner'") }
     }
 
     func deleteEditorInvitations(userID: Int64) async throws {
@@ -418,6 +449,10 @@ extension PostgresSession: EditorAccountRows {
 
     func editorOwnerCount() async throws -> Int {
         try await rows("SELECT count(*)::bigint FROM editor_user WHERE role = 'owner'").first?.decode(Int.self) ?? 0
+    }
+
+    func lockedEditorOwnerIDs() async throws -> [Int64] {
+        try await rows("SELECT id FROM editor_user WHERE role = 'owner' ORDER BY id FOR UPDATE").map { try $0.decode(Int64.self) }
     }
 
     func deleteEditorInvitations(userID: Int64) async throws {

@@ -47,6 +47,47 @@ struct EditorAccountStoreTests {
     }
 
     @Test(arguments: StoreBackend.all)
+    func theOnlyOwnerIsNeitherRemovedNorDemotedUntilAnotherOwnerExists(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        _ = try await store.addEditorUser(email: "ada@example.org", role: .owner, passwordHash: "h", at: now)
+        _ = try await store.addEditorUser(email: "bob@example.org", role: .editor, passwordHash: "h", at: now)
+        await #expect(throws: EditorAccountError.lastOwner("ada@example.org")) {
+            try await store.removeEditorUser(email: "ADA@example.org")
+        }
+        for role in [EditorRole.editor, .viewer] {
+            await #expect(throws: EditorAccountError.lastOwner("ada@example.org")) {
+                try await store.setEditorRole(email: "ada@example.org", role: role)
+            }
+        }
+        #expect(try await store.setEditorRole(email: "ada@example.org", role: .owner))
+        #expect(try await store.editorUsers().map(\.role) == [.owner, .editor])
+        // Others come and go as before.
+        #expect(try await store.removeEditorUser(email: "bob@example.org"))
+        _ = try await store.addEditorUser(email: "bob@example.org", role: .owner, passwordHash: "h", at: now)
+        #expect(try await store.setEditorRole(email: "ada@example.org", role: .viewer))
+        await #expect(throws: EditorAccountError.lastOwner("bob@example.org")) {
+            try await store.removeEditorUser(email: "bob@example.org")
+        }
+        #expect(try await store.editorOwnerExists())
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func twoOwnersRemovedOrDemotedAtOnceLeaveOne(_ backend: StoreBackend) async throws {
+        for round in 0..<4 {
+            let store = try await backend.makeStore()
+            for email in ["ada@example.org", "bob@example.org"] {
+                _ = try await store.addEditorUser(email: email, role: .owner, passwordHash: "h", at: now)
+            }
+            // Each alone would be allowed (there are two owners); together, one is refused.
+            async let removed = try? store.removeEditorUser(email: "ada@example.org")
+            async let demoted = try? store.setEditorRole(email: "bob@example.org", role: .viewer)
+            let outcomes = [await removed, await demoted]
+            #expect(outcomes.filter { $0 == true }.count == 1, "round \(round): \(outcomes)")
+            #expect(try await store.editorUsers().filter { $0.role == .owner }.count == 1, "round \(round)")
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
     func anInvitationSetsThePasswordOnceAndNotAfterItExpires(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         _ = try await store.addEditorUser(email: "cy@example.org", role: .viewer, passwordHash: nil, at: now)

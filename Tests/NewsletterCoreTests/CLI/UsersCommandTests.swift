@@ -26,9 +26,9 @@ struct UsersCommandTests {
 
     @Test func addReadsThePasswordFromStandardInputAndEachChangeIsAudited() async throws {
         let added = try await CommandLineTests.run(
-            ["users", "add", "ada@example.org", "--role", "owner"], in: cli.directory, input: "a long passphrase\n")
+            ["users", "add", "ada@example.org", "--role", "editor"], in: cli.directory, input: "a long passphrase\n")
         #expect(added.status == 0, "\(added.stderr)")
-        #expect(try await users().map(\.role) == [.owner])
+        #expect(try await users().map(\.role) == [.editor])
         let store = try AppDatabase.open(path: cli.directory.appendingPathComponent("subscribers/newsletter.sqlite").path)
         let hash = try #require(try await store.editorCredentials(email: "ada@example.org")?.passwordHash)
         #expect(try await EditorPassword(cost: 4).verify("a long passphrase", hash: hash))
@@ -50,6 +50,22 @@ struct UsersCommandTests {
         let entries = try decoder.decode([AuditEntry].self, from: Data(audit.stdout.utf8))
         #expect(entries.map(\.action) == [.userRemove, .userRole, .userAdd])
         #expect(entries.allSatisfy { $0.actor == "cli" && $0.subject == "ada@example.org" })
+    }
+
+    @Test func theOnlyOwnerIsNeitherRemovedNorDemotedAndTheRefusalSaysWhatToDo() async throws {
+        #expect(try await cli.run(["users", "add", "ada@example.org", "--role", "owner", "--invite"]).status == 0)
+        for arguments in [["users", "remove", "ada@example.org"], ["users", "role", "ada@example.org", "editor"]] {
+            let refused = try await cli.run(arguments)
+            #expect(refused.status == 1, "\(arguments): \(refused.stderr)")
+            #expect(
+                refused.stderr.contains(
+                    "ada@example.org is the only owner, and the editor must keep one: make another user an owner first"),
+                "\(refused.stderr)")
+        }
+        #expect(try await users().map(\.role) == [.owner])
+        #expect(try await cli.run(["users", "add", "bob@example.org", "--role", "owner", "--invite"]).status == 0)
+        #expect(try await cli.run(["users", "remove", "ada@example.org"]).status == 0)
+        #expect(try await users().map(\.email) == ["bob@example.org"])
     }
 
     @Test func inviteStoresNoPasswordAndPrintsAOneTimeLinkWhoseHashAloneIsStored() async throws {

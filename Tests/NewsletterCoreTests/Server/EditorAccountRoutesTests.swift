@@ -318,6 +318,33 @@ struct EditorAccountRoutesTests {
         #expect(try await store.auditEntries(subject: "new@example.org", limit: 5).map(\.actor) == ["owner@example.org"])
     }
 
+    @Test func theUsersPageRefusesToRemoveOrDemoteTheOnlyOwnerSayingWhatToDo() async throws {
+        let store = try AppDatabase.open(path: try TestPaths.temporaryDirectory().appendingPathComponent("s.sqlite").path)
+        try await seed(store, [("owner@example.org", .owner)])
+        try await withServer(store, time: ManualTime(), token: Self.token) { client in
+            let owner = try await Self.logIn(client, "owner%40example.org")
+            let users = try await Self.page(client, "/editor/users", cookie: owner).1
+            let token = String(try #require(users.firstMatch(of: /name="form_token" value="([^"]+)"/)).1)
+            for (action, body) in [("remove", ""), ("role", "&role=editor")] {
+                let (headers, form) = Self.form("form_token=\(token)&email=owner%40example.org\(body)", cookie: owner)
+                try await client.execute(uri: "/editor/users/\(action)", method: .post, headers: headers, body: form) {
+                    #expect($0.status == .conflict, "\(action)")
+                    #expect(String(buffer: $0.body).contains("make another user an owner first"), "\(action)")
+                }
+            }
+            let (headers, form) = Self.form("form_token=\(token)&email=nobody%40example.org", cookie: owner)
+            try await client.execute(uri: "/editor/users/remove", method: .post, headers: headers, body: form) {
+                #expect($0.status == .notFound)
+            }
+            // The shared token stays retired.
+            try await client.execute(uri: "/editor/issues", method: .get, headers: [.authorization: "Bearer \(Self.token)"]) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+        #expect(try await store.editorUsers().map(\.role) == [.owner])
+        #expect(try await store.auditEntries(subject: "owner@example.org", limit: 5).isEmpty)
+    }
+
     @Test func withoutATokenOrAnyUserTheLoginDoesNotExist() async throws {
         let store = try AppDatabase.open(path: try TestPaths.temporaryDirectory().appendingPathComponent("s.sqlite").path)
         try await withServer(store, time: ManualTime()) { client in
