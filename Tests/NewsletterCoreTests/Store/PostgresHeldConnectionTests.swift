@@ -15,15 +15,8 @@ struct PostgresHeldConnectionTests {
     /// How many connections a send of an approved issue to `subscribers` took from the pool.
     func poolLeasesOfASend(to subscribers: Int) async throws -> Int {
         let store = try await PostgresStore.openRunning(try await PostgresCluster.freshDatabase())
-        try await store.saveDraft(
-            IssueDraft(
-                week: week, subject: "Ship or Skip · 2026-W47", html: "<p>%%GREETING%%</p>",
-                text: "%%GREETING%%\n\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [],
-                hash: "h1"))
-        try await store.approve(week, hash: "h1", at: Date())
-        for index in 0..<subscribers {
-            _ = try await store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
-        }
+        try await store.approveSendableIssue(week)
+        try await store.addConfirmedReaders(subscribers)
         var settings = DeliverySettings(
             from: try MailAddress("digest@shiporskip.example"), listID: "weekly.shiporskip.example",
             publicURL: "https://news.example.org")
