@@ -47,7 +47,7 @@ extension Summaries {
 
         func run() async throws {
             let context = try global.components()
-            let ingester = Ingester<AppDatabase, CurlFetcher>(
+            let ingester = Ingester(
                 store: nil, fetcher: context.fetcher(), options: IngestOptions(dryRun: true), logger: context.logger)
             func read(_ page: String) async throws -> Comparison {
                 let results = await ingester.ingest([page])

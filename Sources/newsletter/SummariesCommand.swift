@@ -118,7 +118,7 @@ struct Summaries: AsyncParsableCommand {
             let context = try global.components()
             var settings = context.configuration
             if let model { settings.summaries.model = URL(fileURLWithPath: model).standardizedFileURL.path }
-            let ingester = Ingester<AppDatabase, CurlFetcher>(
+            let ingester = Ingester(
                 store: nil, fetcher: context.fetcher(), options: IngestOptions(dryRun: true), logger: context.logger)
             var comparisons: [Comparison] = []
             for result in await ingester.ingest(sources) {

@@ -55,8 +55,8 @@ public protocol IngestObserver: Sendable {
 /// Reads files, directories, URLs and feeds into the store, one page at a time. A source that
 /// fails is reported and the rest go on; each page is stored in its own transaction, so the
 /// store never holds half a record.
-public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Sendable {
-    public var store: Store?
+public struct Ingester<Fetcher: ResourceFetching>: Sendable {
+    public var store: (any ComparisonStore)?
     public var fetcher: Fetcher
     public var options: IngestOptions
     public var logger: Logger
@@ -70,7 +70,7 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
 
     /// - Parameter store: nil only for a dry run.
     public init(
-        store: Store?, fetcher: Fetcher, options: IngestOptions, logger: Logger,
+        store: (any ComparisonStore)?, fetcher: Fetcher, options: IngestOptions, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         precondition(store != nil || options.dryRun, "a store is needed unless this is a dry run")
@@ -248,7 +248,7 @@ public struct Ingester<Store: ComparisonStore, Fetcher: ResourceFetching>: Senda
 
     /// A page that gives no date keeps the time it was first seen, which the store has, not the
     /// time of this reading: what ingest reports is what was stored.
-    private static func asStored(_ comparison: Comparison, _ saved: SaveOutcome, in store: Store) async throws
+    private static func asStored(_ comparison: Comparison, _ saved: SaveOutcome, in store: any ComparisonStore) async throws
         -> Comparison
     {
         guard comparison.publishedFrom == .firstSeen else { return comparison }

@@ -150,7 +150,7 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
             // Not a guess at the password: no failed login is counted against the account.
             return loginPage(preSession, next: fields["next"], failure: error.description, email: email, status: .forbidden)
         }
-        let client = SubscriberRoutes<Store>.client(request, context, trustForwardedFor: trustForwardedFor).address ?? "unknown"
+        let client = SubscriberInput.client(request, context, trustForwardedFor: trustForwardedFor).address ?? "unknown"
         if let wait = limits.wait(account: email, client: client) {
             var response = loginPage(
                 preSession, next: fields["next"],

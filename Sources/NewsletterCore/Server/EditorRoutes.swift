@@ -174,7 +174,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
                 try checkFormToken(fields, week: week, context)
-                let address = try SubscriberRoutes<Store>.emailAddress(fields["to"])
+                let address = try SubscriberInput.emailAddress(fields["to"])
                 guard let delivery, let transport else {
                     throw BadRequest(status: 503, "no mail transport is configured for test sends")
                 }

@@ -43,7 +43,7 @@ extension SubscriberRoutes {
     func registerReaderData(on router: Router<some RequestContext>) {
         router.get("/preferences/:token/data") { _, context in
             let token = try context.parameters.require("token")
-            guard Self.looksLikeToken(token), let data = try await store.readerData(unsubscribeToken: token) else {
+            guard SubscriberInput.looksLikeToken(token), let data = try await store.readerData(unsubscribeToken: token) else {
                 return pages.unknownLink()
             }
             var headers = PageRenderer.headers(contentType: "application/json; charset=utf-8")
@@ -55,7 +55,7 @@ extension SubscriberRoutes {
                 _ = try admit(request, context)
                 let fields = try await formFields(request)
                 let token = try context.parameters.require("token")
-                guard Self.looksLikeToken(token), let subscriber = try await store.subscriber(unsubscribeToken: token)
+                guard SubscriberInput.looksLikeToken(token), let subscriber = try await store.subscriber(unsubscribeToken: token)
                 else { return pages.unknownLink() }
                 let forms = ReaderFormToken(key: try await store.readerFormKey())
                 let now = time.now()

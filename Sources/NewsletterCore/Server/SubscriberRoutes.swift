@@ -55,7 +55,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
             return pages.page("signup", values)
         }
         router.post("/subscribe") { request, context in
-            let wantsJSON = Self.wantsJSON(request)
+            let wantsJSON = SubscriberInput.wantsJSON(request)
             do {
                 let client = try admit(request, context)
                 let fields = try await formFields(request)
@@ -64,16 +64,16 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
                     metrics.count(.honeypot)
                     return checkInbox(json: wantsJSON)
                 }
-                let address = try Self.emailAddress(fields["email"])
-                let name = try Self.displayName(fields["name"])
+                let address = try SubscriberInput.emailAddress(fields["email"])
+                let name = try SubscriberInput.displayName(fields["name"])
                 // One hop to a store thread and one transaction: the topic catalog is read only
                 // when the form offers topics, and only an address about to be confirmed takes
                 // the form's topics (a signup for a confirmed address must not change what its
                 // owner chose).
                 let aliases = pages.settings.topics
                 var choice: TopicChoice?
-                if Self.offersTopics(fields) {
-                    choice = try Self.topicChoice(
+                if SubscriberInput.offersTopics(fields) {
+                    choice = try SubscriberInput.topicChoice(
                         fields, catalog: try await store.topicCatalog(aliases: aliases), aliases: aliases)
                 }
                 let outcome = try await store.requestSignup(
@@ -93,7 +93,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
         }
         router.get("/confirm/:token") { _, context in
             let token = try context.parameters.require("token")
-            guard Self.looksLikeToken(token) else { return pages.unknownLink() }
+            guard SubscriberInput.looksLikeToken(token) else { return pages.unknownLink() }
             switch try await store.confirmationLink(token: token, at: time.now()) {
             case .valid(let email):
                 return pages.page("confirm", ["title": "Confirm", "email": email, "action": "/confirm/\(token)"])
@@ -107,7 +107,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
                 let client = try admit(request, context)
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
-                guard Self.looksLikeToken(token) else { return pages.unknownLink() }
+                guard SubscriberInput.looksLikeToken(token) else { return pages.unknownLink() }
                 switch try await store.confirm(token: token, client: client, at: time.now()) {
                 case .confirmed(let email):
                     metrics.count(.confirmation)
@@ -123,7 +123,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
         }
         router.get("/unsubscribe/:token") { _, context in
             let token = try context.parameters.require("token")
-            guard Self.looksLikeToken(token),
+            guard SubscriberInput.looksLikeToken(token),
                 let subscriber = try await store.subscriber(unsubscribeToken: token)
             else { return pages.unknownLink() }
             return pages.page(
@@ -134,13 +134,13 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
             do {
                 // Not rate limited: RFC 8058 posts come from a few mail providers' servers, all at
                 // once after a send, and each must be honoured; the 256-bit token is the guard.
-                let client = Self.client(request, context, trustForwardedFor: server.trustForwardedFor)
+                let client = SubscriberInput.client(request, context, trustForwardedFor: server.trustForwardedFor)
                 // The body (RFC 8058's "List-Unsubscribe=One-Click", form-urlencoded or multipart,
                 // or the page's empty form) does not change what happens, but an oversized one is
                 // refused.
                 _ = try await body(request)
                 let token = try context.parameters.require("token")
-                guard Self.looksLikeToken(token) else { return pages.unknownLink() }
+                guard SubscriberInput.looksLikeToken(token) else { return pages.unknownLink() }
                 switch try await store.unsubscribe(token: token, client: client, at: time.now()) {
                 case .unsubscribed(let email):
                     metrics.count(.unsubscribe)
@@ -156,7 +156,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
         }
         router.get("/preferences/:token") { _, context in
             let token = try context.parameters.require("token")
-            guard Self.looksLikeToken(token),
+            guard SubscriberInput.looksLikeToken(token),
                 let subscriber = try await store.subscriber(unsubscribeToken: token)
             else { return pages.unknownLink() }
             return pages.page("preferences", try await preferencesValues(subscriber, token: token, saved: false))
@@ -166,8 +166,8 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
                 let client = try admit(request, context)
                 let fields = try await formFields(request)
                 let token = try context.parameters.require("token")
-                guard Self.looksLikeToken(token) else { return pages.unknownLink() }
-                var choice = try Self.preferences(fields)
+                guard SubscriberInput.looksLikeToken(token) else { return pages.unknownLink() }
+                var choice = try SubscriberInput.preferences(fields)
                 // The topics offered, and whatever the subscriber has chosen before (an alias since
                 // removed), so that saving the form as shown never fails.
                 var catalog = try await store.topicCatalog(aliases: pages.settings.topics)
@@ -176,7 +176,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
                         pages.settings.topics)
                     catalog.topics = Array(Set(catalog.topics + chosen.topics)).sorted()
                 }
-                choice.topics = try Self.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
+                choice.topics = try SubscriberInput.topicChoice(fields, catalog: catalog, aliases: pages.settings.topics)
                 let preferences = choice
                 guard
                     let subscriber = try await store.updatePreferences(
@@ -194,7 +194,7 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
 
     /// The client, if its rate allows another post.
     func admit(_ request: Request, _ context: some RequestContext) throws(BadRequest) -> ClientInfo {
-        let client = Self.client(request, context, trustForwardedFor: server.trustForwardedFor)
+        let client = SubscriberInput.client(request, context, trustForwardedFor: server.trustForwardedFor)
         if let wait = postLimiter.check(client.address ?? "unknown") {
             metrics.count(.rateLimited)
             throw BadRequest(status: 429, "too many requests from your address; try again in \(wait) seconds")
@@ -251,86 +251,6 @@ public struct SubscriberRoutes<Store: SubscriberEndpointStore & TopicStore & Rea
                 ["name": name, "id": "topic-\(index + 1)", "checked": chosen.topics.contains(name)]
             },
         ]
-    }
-
-    // MARK: - Input checks
-
-    static func emailAddress(_ value: String?) throws(BadRequest) -> MailAddress {
-        let text = (value ?? "").trimmingCharacters(in: .whitespaces)
-        guard !text.isEmpty else { throw BadRequest(status: 422, "the field \"email\" is required") }
-        do {
-            return try MailAddress(text)
-        } catch {
-            throw BadRequest(status: 422, "the field \"email\": \(error)")
-        }
-    }
-
-    /// The ticked topics, checked against the store's; nil when the form offered no topics (an
-    /// older form, or a client that posts only some fields: the stored choice stays).
-    /// Whether a form or JSON body says anything about topics. A form's unticked boxes send
-    /// nothing, hence its hidden `topics-offered`; a JSON client sends `"topics": []` for everything.
-    static func offersTopics(_ fields: FormFields) -> Bool {
-        fields["topics-offered"] != nil || fields.repeated["topics"] != nil || !fields.all("topics").isEmpty
-    }
-
-    static func topicChoice(
-        _ fields: FormFields, catalog: TopicCatalog, aliases: TopicAliases
-    ) throws(BadRequest) -> TopicChoice? {
-        guard offersTopics(fields) else { return nil }
-        let ticked = fields.all("topics")
-        guard ticked.count <= 200 else { throw BadRequest(status: 422, "the field \"topics\" lists too many topics") }
-        do {
-            return try catalog.choice(ticked, aliases: aliases)
-        } catch {
-            throw BadRequest(status: 422, "the field \"topics\": \(error)")
-        }
-    }
-
-    static var maxNameLength: Int { 100 }
-
-    static func displayName(_ value: String?) throws(BadRequest) -> String? {
-        guard let text = value?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-        guard text.count <= maxNameLength else {
-            throw BadRequest(status: 422, "the field \"name\" is longer than \(maxNameLength) characters")
-        }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw BadRequest(status: 422, "the field \"name\" contains control characters")
-        }
-        return text
-    }
-
-    static func preferences(_ fields: FormFields) throws(BadRequest) -> Preferences {
-        let formatText = fields["format"] ?? "html"
-        guard let format = Subscriber.Format(rawValue: formatText) else {
-            throw BadRequest(status: 422, "the field \"format\" must be \"html\" or \"text\", not \"\(formatText)\"")
-        }
-        let paused = fields["paused"].map { !$0.isEmpty && $0 != "0" && $0 != "false" } ?? false
-        return Preferences(name: try displayName(fields["name"]), format: format, paused: paused)
-    }
-
-    /// Tokens are 43 URL-safe base64 characters; anything else is not looked up at all.
-    static func looksLikeToken(_ token: String) -> Bool {
-        token.utf8.count == 43
-            && token.utf8.allSatisfy {
-                ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95
-            }
-    }
-
-    static func wantsJSON(_ request: Request) -> Bool {
-        let type = request.headers[.contentType]?.lowercased() ?? ""
-        let accept = request.headers[.accept]?.lowercased() ?? ""
-        return type.hasPrefix("application/json")
-            || (accept.contains("application/json") && !accept.contains("text/html"))
-    }
-
-    static func client(_ request: Request, _ context: some RequestContext, trustForwardedFor: Bool) -> ClientInfo {
-        var address = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
-        if trustForwardedFor, let forwarded = request.headers[values: HTTPField.Name("X-Forwarded-For")!].last,
-            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
-        {
-            address = String(last.prefix(64))
-        }
-        return ClientInfo(address: address, userAgent: request.headers[.userAgent])
     }
 }
 

@@ -20,7 +20,8 @@ struct CurlHTTPRequest {
     /// Only https, and the server checked against this CA bundle instead of the system's.
     var caFile: String? = nil
     /// CURLOPT_CONNECT_TO entries ("::203.0.113.5:443"): where to connect whatever the URL's
-    /// host resolves to, so an address checked before the transfer is the one it reaches.
+    /// host resolves to, so an address checked before the transfer is the one it reaches; such
+    /// a transfer never goes through a proxy.
     var connectTo: [String] = []
 }
 
@@ -109,7 +110,12 @@ enum CurlHTTPClient {
         if request.acceptsCompression { try curl.set(CURLOPT_ACCEPT_ENCODING, "", "CURLOPT_ACCEPT_ENCODING") }
         if let caFile = request.caFile { try curl.set(CURLOPT_CAINFO, caFile, "CURLOPT_CAINFO") }
         if headers != nil { try curl.set(CURLOPT_HTTPHEADER, list: headers, "CURLOPT_HTTPHEADER") }
-        if connectTo != nil { try curl.set(CURLOPT_CONNECT_TO, list: connectTo, "CURLOPT_CONNECT_TO") }
+        if connectTo != nil {
+            try curl.set(CURLOPT_CONNECT_TO, list: connectTo, "CURLOPT_CONNECT_TO")
+            // Straight to the address checked: through a proxy named by the environment
+            // (http_proxy, ALL_PROXY) the proxy would resolve the host itself, after the check.
+            try curl.set(CURLOPT_PROXY, "", "CURLOPT_PROXY")
+        }
         try sink.attach(to: curl)
         if let body = request.body {
             try curl.set(CURLOPT_POST, 1, "CURLOPT_POST")

@@ -15,7 +15,7 @@ struct IngestTests {
 
     func ingester(
         _ options: IngestOptions = IngestOptions(), now: @escaping @Sendable () -> Date = { Date() }
-    ) -> Ingester<AppDatabase, CurlFetcher> {
+    ) -> Ingester<CurlFetcher> {
         Ingester(
             store: store,
             fetcher: CurlFetcher(

@@ -93,7 +93,7 @@ struct LineEndingTests {
 
     func ingest(_ feed: URL) async -> [IngestResult] {
         let fetcher = CurlFetcher(maxBytes: 1 << 20, timeoutSeconds: 10, connectTimeoutSeconds: 5, userAgent: "tests")
-        return await Ingester<AppDatabase, CurlFetcher>(
+        return await Ingester<CurlFetcher>(
             store: nil, fetcher: fetcher, options: IngestOptions(dryRun: true), logger: Logger(label: "tests")
         ).ingest([feed.path])
     }

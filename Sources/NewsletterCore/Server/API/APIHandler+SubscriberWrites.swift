@@ -12,8 +12,8 @@ extension APIHandler {
 
     func createSubscriber(_ input: Operations.CreateSubscriber.Input) async throws -> Operations.CreateSubscriber.Output {
         guard case .json(let body) = input.body else { throw APIProblem(.unsupportedMediaType, "send JSON") }
-        let address = try Self.field("email") { try SubscriberRoutes<Store>.emailAddress(body.email) }
-        let name = try Self.field("name") { try SubscriberRoutes<Store>.displayName(body.name) }
+        let address = try Self.field("email") { try SubscriberInput.emailAddress(body.email) }
+        let name = try Self.field("name") { try SubscriberInput.displayName(body.name) }
         let topics = try await topicChoice(body.topics)
         let now = time.now()
         if let consent = body.consent {
