@@ -99,8 +99,8 @@ struct Approve: AsyncParsableCommand {
     var hash: String?
 
     func validate() throws {
-        if let hash, hash.count < 6 || !hash.allSatisfy(\.isHexDigit) {
-            throw ValidationError("--hash: \"\(hash)\" is not a draft hash; give at least its first 6 hex digits")
+        if let hash {
+            do { _ = try IssueApproval.expectedHash(hash) } catch { throw ValidationError("--hash: \(error)") }
         }
     }
 
@@ -108,19 +108,17 @@ struct Approve: AsyncParsableCommand {
         let context = try global.components()
         let week = self.week.resolve(context.configuration)
         try await context.withStore { store in
-            guard let issue = try await store.issue(week), let hash = issue.draftHash else {
-                throw CommandError(.partialFailure, IssueStoreError.noDraft(week).description)
+            let approved: IssueApproval.Approved
+            do {
+                approved = try await IssueApproval(store: store, actor: "cli").approve(week, expecting: hash)
+            } catch let error as IssueApprovalError {
+                throw CommandError(.partialFailure, error.description)
             }
-            if let expected = self.hash, !hash.hasPrefix(expected.lowercased()) {
-                throw CommandError(
-                    .partialFailure, IssueStoreError.draftChanged(week, stored: hash, expected: expected).description)
+            if approved.already {
+                print("\(week) is already approved (\(approved.hash.prefix(12)))")
+            } else {
+                print("\(week) approved: draft \(approved.hash.prefix(12)), \"\(approved.issue.subject ?? "")\"")
             }
-            if issue.status == .approved && issue.approvedHash == hash {
-                print("\(week) is already approved (\(hash.prefix(12)))")
-                return
-            }
-            try await store.approve(week, hash: hash, at: Date())
-            print("\(week) approved: draft \(hash.prefix(12)), \"\(issue.subject ?? "")\"")
         }
     }
 }

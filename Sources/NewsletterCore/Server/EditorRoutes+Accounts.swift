@@ -59,8 +59,9 @@ extension EditorRoutes {
 
     var admin: EditorUserAdmin { EditorUserAdmin(store: store, settings: accounts, time: time) }
 
-    /// An owner's form post: its form token checked, the account error as a 4xx naming it.
-    private func ownerAction<Context: EditorRequestContext>(
+    /// An owner's form post (users, keys): its form token checked, the account or key error as
+    /// a 4xx naming it.
+    func ownerAction<Context: EditorRequestContext>(
         _ request: Request, _ context: Context,
         _ body: (FormFields, String) async throws -> Response
     ) async throws -> Response {
@@ -73,6 +74,8 @@ extension EditorRoutes {
                 throw BadRequest(status: Self.status(of: error), error.description)
             } catch let error as MailError {
                 throw BadRequest(status: 422, "the field \"email\": \(error)")
+            } catch let error as APIKeyError {
+                throw BadRequest(status: 422, "the field \"name\": \(error)")
             }
         } catch let error as BadRequest {
             return pages.failure(error, json: false)

@@ -158,29 +158,7 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
                 let week = try weekParameter(context)
                 let fields = try await formFields(request)
                 try checkFormToken(fields, week: week, context)
-                guard let expected = fields["hash"]?.lowercased(), expected.count >= 6,
-                    expected.allSatisfy(\.isHexDigit)
-                else {
-                    throw BadRequest(
-                        status: 422, "the field \"hash\" (at least 6 hex digits of the draft you reviewed) is required")
-                }
-                guard let issue = try await store.issue(week), let hash = issue.draftHash else {
-                    throw BadRequest(status: 404, "\(week) has no draft to approve")
-                }
-                guard hash.hasPrefix(expected) else {
-                    throw BadRequest(
-                        status: 409,
-                        "the draft of \(week) is now \(hash.prefix(12)), not \(expected.prefix(12)): reload and review it again"
-                    )
-                }
-                do {
-                    try await store.approve(week, hash: hash, at: time.now())
-                } catch let error as IssueStoreError {
-                    throw BadRequest(status: 409, error.description)
-                }
-                logger.notice(
-                    "issue approved from the editor page", metadata: ["week": "\(week)", "hash": "\(hash.prefix(12))"])
-                try await record(.approve, week, context, detail: "draft \(hash.prefix(12))")
+                let hash = try await approve(week, expecting: fields["hash"] ?? "", context)
                 return pages.page(
                     "message",
                     [
@@ -226,6 +204,35 @@ public struct EditorRoutes<Store: NewsletterStore>: Sendable {
         registerReports(on: editor)
         registerWebhooks(on: owners)
         registerAPIKeys(on: owners)
+    }
+
+    /// Approves the draft the editor reviewed (`IssueApproval`, which records it) and returns
+    /// its hash; a refusal as the 4xx the page shows.
+    private func approve(_ week: IssueWeek, expecting expected: String, _ context: some EditorRequestContext)
+        async throws -> String
+    {
+        let approved: IssueApproval.Approved
+        do {
+            approved = try await IssueApproval(store: store, time: time, actor: context.editor?.actor ?? "unknown")
+                .approve(week, expecting: expected)
+        } catch let error as IssueApprovalError {
+            switch error {
+            case .malformedHash:
+                throw BadRequest(
+                    status: 422, "the field \"hash\" (at least 6 hex digits of the draft you reviewed) is required")
+            case .refused(.noDraft): throw BadRequest(status: 404, "\(week) has no draft to approve")
+            case .refused(.draftChanged(_, let stored, let expected)):
+                throw BadRequest(
+                    status: 409,
+                    "the draft of \(week) is now \(stored.prefix(12)), not \(expected.prefix(12)): reload and review it again")
+            case .refused(let reason): throw BadRequest(status: 409, reason.description)
+            }
+        }
+        if !approved.already {
+            logger.notice(
+                "issue approved from the editor page", metadata: ["week": "\(week)", "hash": "\(approved.hash.prefix(12))"])
+        }
+        return approved.hash
     }
 
     func formFields(_ request: Request, upTo limit: Int = 16 * 1024, multiline: Set<String> = []) async throws

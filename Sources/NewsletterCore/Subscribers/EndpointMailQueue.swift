@@ -71,7 +71,11 @@ public struct EndpointMailQueue<Store: SubscriberEndpointStore>: Service {
             do {
                 mails = try await store.claimEndpointMail(limit: 20, at: now(), lease: 600)
             } catch {
-                logger.error("the endpoint mail queue could not be read", metadata: ["error": "\(error)"])
+                // A stop (the server could not start, or a hard stop) cancels the read: nothing
+                // was claimed, and it is not an error to report.
+                if !Task.isCancelled {
+                    logger.error("the endpoint mail queue could not be read", metadata: ["error": "\(error)"])
+                }
                 return accepted
             }
             if mails.isEmpty { return accepted }

@@ -58,7 +58,11 @@ public struct WebhookDispatcher: Service {
             do {
                 batch = try await store.claimWebhookDeliveries(limit: batchSize, at: time.now(), lease: lease)
             } catch {
-                logger.error("the webhook outbox could not be read", metadata: ["error": "\(error)"])
+                // A stop (the server could not start, or a hard stop) cancels the read: nothing
+                // was claimed, and it is not an error to report.
+                if !Task.isCancelled {
+                    logger.error("the webhook outbox could not be read", metadata: ["error": "\(error)"])
+                }
                 return delivered
             }
             if batch.isEmpty { return delivered }

@@ -216,9 +216,16 @@ struct CommandLineTests {
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent("outbox/2026-W47/\(name)").path)
             )
         }
+        let other = try run(["approve", "--week", "2026-W47", "--hash", "000000"])
+        #expect(other.status == 1 && other.stderr.contains("preview it again before approving"), "\(other.stderr)")
+        #expect(try run(["approve", "--week", "2026-W47", "--hash", "abc"]).status == 64)
         let approve = try run(["approve", "--week", "2026-W47"])
         #expect(approve.status == 0 && approve.stdout.contains("approved"))
         #expect(try run(["approve", "--week", "2026-W47"]).stdout.contains("already approved"))
+        // Approved once, by the command line, as the audit log says.
+        let audit = try run(["audit", "--week", "2026-W47"])
+        #expect(audit.stdout.components(separatedBy: "issue.approve").count == 2, "\(audit.stdout)")
+        #expect(audit.stdout.contains("cli"), "\(audit.stdout)")
         #expect(try run(["preview", "--week", "2026-W47"]).stdout.contains("still approved"))
         #expect(try run(["issues"]).stdout.contains("2026-W47  approved"))
         #expect(try run(["approve", "--week", "2026-W40"]).status == 1)

@@ -38,23 +38,16 @@ extension APIHandler {
     func approveIssue(_ input: Operations.ApproveIssue.Input) async throws -> Operations.ApproveIssue.Output {
         guard case .json(let body) = input.body else { throw APIProblem(.unsupportedMediaType, "send JSON") }
         let week = try Self.week(input.path.week)
-        let expected = body.hash.lowercased()
-        guard expected.count >= 6, expected.count <= 64, expected.allSatisfy(\.isHexDigit) else {
-            throw APIProblem.badRequest("hash must be at least the first 6 hex digits of the draft's hash", field: "hash")
-        }
-        let issue = try await issue(input.path.week)
-        guard let hash = issue.draftHash else { throw APIProblem.notFound(IssueStoreError.noDraft(week).description) }
-        guard hash.hasPrefix(expected) else {
-            throw APIProblem(
-                .conflict, IssueStoreError.draftChanged(week, stored: hash, expected: expected).description, field: "hash")
-        }
-        if !(issue.status == .approved && issue.approvedHash == hash) {
-            do {
-                try await store.approve(week, hash: hash, at: time.now())
-            } catch let error as IssueStoreError {
-                throw APIProblem(.conflict, error.description, field: "hash")
+        do {
+            _ = try await IssueApproval(store: store, time: time, actor: actor).approve(week, expecting: body.hash)
+        } catch let error as IssueApprovalError {
+            switch error {
+            case .malformedHash:
+                throw APIProblem.badRequest("hash must be at least the first 6 hex digits of the draft's hash", field: "hash")
+            case .refused(.noDraft): throw APIProblem.notFound(error.description)
+            // Another draft than the one reviewed: the answer names the stored hash.
+            case .refused: throw APIProblem(.conflict, error.description, field: "hash")
             }
-            try await audit.record(actor: actor, action: .approve, subject: "\(week)", detail: "draft \(hash.prefix(12))")
         }
         return .ok(.init(body: .json(try await schema(try await self.issue(input.path.week)))))
     }
