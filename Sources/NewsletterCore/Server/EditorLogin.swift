@@ -122,9 +122,8 @@ struct EditorLogin<Store: NewsletterStore>: Sendable {
     {
         var response = routes.editorPage(name, values)
         response.status = status
+        // Like every page, `no-store` (PageRenderer): no cache hands this browser's token to another.
         response.setCookie(preSession.cookie)
-        // The form's token is this browser's: no cache may hand the page to another.
-        response.headers[.cacheControl] = "no-store"
         return response
     }
 
