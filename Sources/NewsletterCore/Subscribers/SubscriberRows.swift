@@ -45,9 +45,10 @@ struct SubscriberVanished: Error, CustomStringConvertible {
     var description: String { "\(email) was neither inserted nor found (removed meanwhile?): try again" }
 }
 
-extension SubscriberRows {
+extension SubscriberRows where Self: WebhookRows {
     /// The subscriber with this address, added with `status` if it is new; a known address is
-    /// returned as it is.
+    /// returned as it is. A new confirmed subscriber's `subscriber.confirmed` event is recorded,
+    /// as a confirmation link's would be.
     func addSubscriber(_ address: MailAddress, name: String?, status: Subscriber.Status, at time: Date) async throws
         -> Subscriber
     {
@@ -55,6 +56,9 @@ extension SubscriberRows {
         if try await isSuppressed(address.address) { throw AddressSuppressed(email: address.address) }
         let id = try await insertSubscriber(
             email: address.address, name: name, status: status, confirmedAt: nil, at: time)
+        if let id, status == .confirmed {
+            try await recordSubscriberEvent(.subscriberConfirmed, subscriberID: id, at: time)
+        }
         let found =
             if let id { try await subscriber(id: id) } else {
                 try await subscriber(email: address.address, holdingRow: false)
@@ -64,8 +68,8 @@ extension SubscriberRows {
     }
 
     /// Adds a confirmed subscriber from an import, with a consent record naming where it came
-    /// from; an address already known (in any case) is left exactly as it is (an import never
-    /// undoes an unsubscribe). Returns whether the address was new; an erased address (on the
+    /// from and its `subscriber.confirmed` event; an address already known (in any case) is left
+    /// exactly as it is (an import never undoes an unsubscribe). Returns whether the address was new; an erased address (on the
     /// suppression list) is refused with `AddressSuppressed`, and nothing is stored.
     func importSubscriber(email: String, name: String?, topics: TopicChoice?, source: String, at time: Date)
         async throws
@@ -80,6 +84,7 @@ extension SubscriberRows {
         else { return false }
         try await recordConsent(
             subscriberID: subscriberID, event: "import", client: .commandLine, at: time, detail: source)
+        try await recordSubscriberEvent(.subscriberConfirmed, subscriberID: subscriberID, at: time)
         if let topics {
             try await replaceTopicChoice(
                 topics, subscriberID: subscriberID, client: .commandLine, at: time, event: "import-topics")

@@ -71,6 +71,26 @@ struct WebhookOutboxTests {
         #expect((try body(approved[0])["data"] as? [String: Any])?["hash"] as? String == "h1")
     }
 
+    /// However someone becomes a confirmed subscriber (a confirmation link, `subscribers add`,
+    /// an import, an API create with its consent named), a CRM listening hears it once.
+    @Test(arguments: StoreBackend.all)
+    func anAddedOrImportedConfirmedSubscriberIsToldOnceAndAPendingOneIsNot(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        _ = try await store.addWebhookEndpoint(
+            url: "https://a.example/hook", events: [.subscriberConfirmed], secret: .make(), at: Date())
+        _ = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
+        // Known already: returned as it is, nothing told again.
+        _ = try await store.addSubscriber(email: "ADA@example.org", name: nil, status: .confirmed)
+        _ = try await store.addSubscriber(email: "pat@example.org", name: nil, status: .pending)
+        #expect(try await store.importSubscriber(email: "bo@example.org", name: "Bo", topics: nil, source: "desk", at: Date()))
+        #expect(try await !store.importSubscriber(email: "bo@example.org", name: "Bo", topics: nil, source: "desk", at: Date()))
+
+        let deliveries = try await claimAll(store)
+        #expect(deliveries.map(\.type) == [.subscriberConfirmed, .subscriberConfirmed])
+        let told = try deliveries.map { try #require((try body($0)["data"] as? [String: Any])?["email"] as? String) }
+        #expect(told == ["ada@example.org", "bo@example.org"])
+    }
+
     @Test(arguments: StoreBackend.all)
     func anApprovalRefusedWritesNoEvent(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
@@ -87,10 +107,11 @@ struct WebhookOutboxTests {
     @Test(arguments: StoreBackend.all)
     func bounceOutcomesTellBouncedComplainedAndUnsubscribed(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        _ = try await store.addWebhookEndpoint(
-            url: "https://a.example/hook", events: WebhookEventType.subscribable, secret: .make(), at: Date())
+        // Added before anyone listens: their own subscriber.confirmed events are not kept.
         let ada = try await store.addSubscriber(email: "ada@example.org", name: nil, status: .confirmed)
         let bob = try await store.addSubscriber(email: "bob@example.org", name: nil, status: .confirmed)
+        _ = try await store.addWebhookEndpoint(
+            url: "https://a.example/hook", events: WebhookEventType.subscribable, secret: .make(), at: Date())
         func record(_ key: String, _ id: Int64, _ evidence: BounceEvidence) async throws {
             _ = try await store.recordBounce(
                 BounceRecord(
