@@ -93,9 +93,19 @@ public protocol DeliveryLedger: ListSendQuota {
     /// a sender that finished while others still work); empty where one process at a time sends.
     func liveSenders(_ week: IssueWeek, at time: Date) async throws -> [SenderStatus]
     func deliveryReplies(_ week: IssueWeek, state: DeliveryState) async throws -> [(email: String, reply: String)]
+    /// Runs `body`, one of a send's tasks, with the calls it makes to the ledger on one
+    /// connection held throughout, where the store has a pool of them (PostgreSQL); the default
+    /// just runs it.
+    func withConnectionHeld<T, Failure: Error>(_ body: () async throws(Failure) -> T) async throws(Failure) -> T
 }
 
 extension DeliveryLedger {
+    public func withConnectionHeld<T, Failure: Error>(_ body: () async throws(Failure) -> T) async throws(Failure)
+        -> T
+    {
+        try await body()
+    }
+
     public func recordDeliveries(_ week: IssueWeek, _ records: [DeliveryRecord]) async throws {
         for record in records {
             switch record {

@@ -58,9 +58,11 @@ final class LedgerCommitter<Ledger: DeliveryLedger>: Sendable {
 
     /// Commits what the workers hand over, a group at a time, until `close`.
     func drain() async {
-        while let group = await nextGroup() {
-            let failure = await commit(group)
-            for waiting in group { waiting.answer.committed(failure) }
+        await ledger.withConnectionHeld {
+            while let group = await nextGroup() {
+                let failure = await commit(group)
+                for waiting in group { waiting.answer.committed(failure) }
+            }
         }
     }
 

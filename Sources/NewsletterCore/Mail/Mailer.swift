@@ -82,9 +82,12 @@ public struct Mailer<Store: DeliveryLedger & IssueStore & RelayStore>: Sendable 
         async let committed: Void = ThreadExecutor.withOwnThread { await committer.drain() }
         let pool = RelayPool(relays: relays, time: time, backoff: settings.relayBackoff, random: random)
         await ThreadExecutor.run(count: pool.totalConnections) { _ in
-            await work(
-                week: week, issue: issue, pool: pool, shared: shared, buckets: buckets, committer: committer,
-                observer: observer)
+            // Each worker keeps one store connection for the send (PostgreSQL: no pool churn).
+            await store.withConnectionHeld {
+                await work(
+                    week: week, issue: issue, pool: pool, shared: shared, buckets: buckets, committer: committer,
+                    observer: observer)
+            }
         }
         committer.close()
         await committed

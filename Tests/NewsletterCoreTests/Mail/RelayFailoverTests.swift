@@ -14,15 +14,8 @@ struct RelayFailoverTests {
 
     /// An approved issue and `count` confirmed subscribers.
     func prepare(_ store: any ContractStore, subscribers count: Int) async throws {
-        try await store.saveDraft(
-            IssueDraft(
-                week: week, subject: "Ship or Skip · 2026-W47", html: "<p>%%GREETING%%</p>",
-                text: "%%GREETING%%\n\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n", manifest: "{}", comparisonIDs: [],
-                hash: "h1"))
-        try await store.approve(week, hash: "h1", at: Date())
-        for index in 0..<count {
-            _ = try await store.addSubscriber(email: "reader\(index)@example.org", name: nil, status: .confirmed)
-        }
+        try await store.approveSendableIssue(week)
+        try await store.addConfirmedReaders(count)
     }
 
     func send(

@@ -34,6 +34,10 @@ public final class PostgresStore: Sendable {
     /// once, where the pool would retry) and the run lock's session.
     private let directConfiguration: PostgresConnection.Configuration
     private let directConnections = Atomic<Int>(0)
+    /// How many times a connection was taken from the pool (the tests read it).
+    let poolLeases = Atomic<Int>(0)
+    /// Connections held by tasks now (`withConnectionHeld`).
+    let heldConnections = Atomic<Int>(0)
 
     init(
         _ location: PostgresLocation, logger: Logger, clock: any TimeSource = SystemTime(),
@@ -73,6 +77,7 @@ public final class PostgresStore: Sendable {
         var pooled = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: tls.pooled)
+        pooled.options.maximumConnections = Self.maximumConnections
         pooled.options.connectTimeout = .seconds(location.connectTimeout)
         pooled.options.additionalStartupParameters = startup
         client = PostgresClient(configuration: pooled, backgroundLogger: Self.queryLogger)
@@ -128,6 +133,20 @@ public final class PostgresStore: Sendable {
     }
 
     private func leased<T>(_ body: (PostgresSession) async throws -> T) async throws -> T {
+        if let held = Self.heldConnection, held.store == ObjectIdentifier(self), let connection = held.take() {
+            let session = session(connection)
+            do {
+                let result = try await body(session)
+                held.giveBack(lost: false)
+                return result
+            } catch {
+                let lost = PostgresStoreError.isConnectionLoss(error)
+                if lost { session.close() }
+                held.giveBack(lost: lost)
+                throw error
+            }
+        }
+        poolLeases.add(1, ordering: .relaxed)
         // Handed out through a variable: the pool's closure returns only what it can send.
         var result: T?
         try await client.withConnection { connection in
