@@ -52,11 +52,11 @@ extension EditorRoutes {
             "keys": keys.map { key -> [String: Any] in
                 [
                     "name": key.name, "scope": key.scope.rawValue,
-                    "created": WebhookEvent.timestamp(key.createdAt),
-                    "lastUsed": key.lastUsedAt.map(WebhookEvent.timestamp) ?? "never",
+                    "created": EditorTime.text(key.createdAt),
+                    "lastUsed": key.lastUsedAt.map(EditorTime.text) ?? "never",
                     // A flag, not the empty string: Mustache takes "" as true.
                     "isRevoked": key.revokedAt != nil,
-                    "revokedAt": key.revokedAt.map(WebhookEvent.timestamp) ?? "",
+                    "revokedAt": key.revokedAt.map(EditorTime.text) ?? "",
                 ]
             },
             "scopes": APIScope.allCases.map { ["name": $0.rawValue, "selected": $0 == .read] },

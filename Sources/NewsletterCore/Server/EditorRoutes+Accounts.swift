@@ -111,10 +111,9 @@ extension EditorRoutes {
 
     /// Audit entries as the pages show them (the template escapes every value).
     static func auditRows(_ entries: [AuditEntry]) -> [[String: Any]] {
-        let format = ISO8601DateFormatter()
-        return entries.map {
+        entries.map {
             [
-                "at": format.string(from: $0.at), "actor": $0.actor, "action": $0.action.rawValue,
+                "at": EditorTime.text($0.at), "actor": $0.actor, "action": $0.action.rawValue,
                 "subject": $0.subject, "detail": $0.detail,
             ]
         }

@@ -16,17 +16,17 @@ extension EditorRoutes {
                         "id": endpoint.id, "url": endpoint.url,
                         "events": endpoint.events.map(\.rawValue).joined(separator: ", "),
                         "pending": pending[endpoint.id] ?? 0, "enabled": endpoint.enabled,
-                        "disabledAt": endpoint.disabledAt.map(WebhookEvent.timestamp) ?? "",
+                        "disabledAt": endpoint.disabledAt.map(EditorTime.text) ?? "",
                         "disabledReason": endpoint.disabledReason ?? "",
                         // A flag, not the empty string: Mustache takes "" as true.
                         "isFailing": endpoint.failingSince != nil,
-                        "failingSince": endpoint.failingSince.map(WebhookEvent.timestamp) ?? "",
+                        "failingSince": endpoint.failingSince.map(EditorTime.text) ?? "",
                     ]
                 },
                 "noAttempts": attempts.isEmpty,
                 "attempts": attempts.map { attempt -> [String: Any] in
                     [
-                        "at": WebhookEvent.timestamp(attempt.at), "endpoint": attempt.endpointID,
+                        "at": EditorTime.text(attempt.at), "endpoint": attempt.endpointID,
                         "type": attempt.eventType, "id": attempt.messageID, "attempt": attempt.attempt,
                         "status": attempt.status.map(String.init) ?? "—", "ms": attempt.durationMilliseconds,
                         "error": attempt.error ?? "", "ok": attempt.succeeded,

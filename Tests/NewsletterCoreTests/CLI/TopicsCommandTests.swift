@@ -66,9 +66,11 @@ struct TopicsCommandTests {
         #expect(!FileManager.default.fileExists(atPath: site.appendingPathComponent("2026-W47").path))
         #expect(try await cli.run(["archive", "show"]).stdout.contains("2026-W47  hidden"))
         #expect(try await cli.run(["archive", "hide", "2026-W47", "--show"]).status == 0)
-        // Hiding and showing are in the audit log, by the command line; the refused hide is not.
+        // The approval, hiding and showing are in the audit log, by the command line; the refused
+        // hide is not.
         let audit = try await cli.run(["audit", "--week", "2026-W47"]).stdout
+        #expect(audit.contains("\tcli\tissue.approve\t2026-W47"), "\(audit)")
         #expect(audit.contains("\tcli\tarchive.show\t2026-W47") && audit.contains("\tcli\tarchive.hide\t2026-W47"), "\(audit)")
-        #expect(audit.split(separator: "\n").count == 2, "\(audit)")
+        #expect(audit.split(separator: "\n").count == 3, "\(audit)")
     }
 }

@@ -223,7 +223,7 @@ struct EditorAccountRoutesTests {
             }
             #expect(try await Self.page(client, "/editor/users", cookie: editor).0 == .forbidden)
             let after = try await Self.page(client, "/editor/issues/\(week)", cookie: viewer).1
-            #expect(after.contains("<td>2027-01-15T08:00:00Z</td><td>ed@example.org</td><td>issue.approve</td><td>draft ab12cd34ef56</td>"))
+            #expect(after.contains("<td>2027-01-15 08:00 UTC</td><td>ed@example.org</td><td>issue.approve</td><td>draft ab12cd34ef56</td>"))
             let audit = try await Self.page(client, "/editor/audit", cookie: viewer).1
             #expect(audit.contains("<td>ed@example.org</td>"))
             // The whole log: no week named after the title.

@@ -84,7 +84,7 @@ struct EditorKeysPageTests {
         let keys = try await page("/editor/keys")
         #expect(keys.contains("<td>cms</td><td>write</td>"))
         #expect(keys.contains("<td>old-crm</td><td>admin</td>"))
-        #expect(keys.contains("revoked \(WebhookEvent.timestamp(made.addingTimeInterval(60)))"))
+        #expect(keys.contains("revoked \(EditorTime.text(made.addingTimeInterval(60)))"))
         #expect(keys.contains("never"))
         // The key not revoked says so, and says nothing of revoking.
         let cmsRow = try #require(keys.components(separatedBy: "<tr>").first { $0.contains("<td>cms</td>") })

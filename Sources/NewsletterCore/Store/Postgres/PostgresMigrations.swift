@@ -88,7 +88,7 @@ extension PostgresStore {
     private static func applyMigrations(_ connection: PostgresSession, location: PostgresLocation) async throws
         -> [Int]
     {
-        try await connection.run("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))")
+        try await lockSchema(connection, location: location)
         let current = try await Self.schemaVersion(connection, location: location, creating: true)
         var applied: [Int] = []
         for migration in Self.migrations where migration.version > current {
@@ -99,6 +99,28 @@ extension PostgresStore {
             applied.append(migration.version)
         }
         return applied
+    }
+
+    /// How long a process waits for another's migration before it gives up.
+    static var schemaLockPatience: Duration { .seconds(1800) }
+
+    /// The schema's lock, asked for a statement at a time. A process starting while another
+    /// migrates waits for as long as that takes (a big table's new index can outlast one
+    /// statement's deadline); `pg_advisory_xact_lock` would have waited inside one statement
+    /// and failed at query_timeout as if the server had stopped answering.
+    private static func lockSchema(_ connection: PostgresSession, location: PostgresLocation) async throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        while try await connection.rows("SELECT pg_try_advisory_xact_lock(\(Self.schemaLockKey))").first?.decode(
+            Bool.self) != true
+        {
+            guard clock.now - started < schemaLockPatience else {
+                throw PostgresStoreError.other(
+                    "another process has been migrating the database \"\(location.database)\" for \(schemaLockPatience) (its schema lock is held): wait for it, or find it in pg_stat_activity"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     static func checkSchema(_ connection: PostgresSession, location: PostgresLocation) async throws {
