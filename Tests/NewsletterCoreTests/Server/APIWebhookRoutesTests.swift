@@ -160,10 +160,14 @@ struct APIWebhookRoutesTests {
         ]
         try await API.withAPI(store, configure: Self.allowingLoopback) { client, keys in
             for (method, uri, body) in operations {
+                // The router takes empty path segments away; the gate must not be fooled by them.
+                let doubled = [uri, uri.replacingOccurrences(of: "/v1/", with: "/v1//"), "/" + uri]
                 for scope in [APIScope.read, .write] {
-                    API.expectProblem(
-                        try await API.call(client, method, uri, key: keys[scope], body: body), .forbidden,
-                        mentioning: "needs admin")
+                    for uri in doubled {
+                        API.expectProblem(
+                            try await API.call(client, method, uri, key: keys[scope], body: body), .forbidden,
+                            mentioning: "needs admin")
+                    }
                 }
                 API.expectProblem(try await API.call(client, method, uri, key: nil, body: body), .unauthorized)
             }
