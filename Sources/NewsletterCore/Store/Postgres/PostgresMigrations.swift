@@ -108,7 +108,7 @@ extension PostgresStore {
     /// migrates waits for as long as that takes (a big table's new index can outlast one
     /// statement's deadline); `pg_advisory_xact_lock` would have waited inside one statement
     /// and failed at query_timeout as if the server had stopped answering.
-    private static func lockSchema(_ connection: PostgresSession, location: PostgresLocation) async throws {
+    static func lockSchema(_ connection: PostgresSession, location: PostgresLocation) async throws {
         let clock = ContinuousClock()
         let started = clock.now
         while try await connection.rows("SELECT pg_try_advisory_xact_lock(\(Self.schemaLockKey))").first?.decode(

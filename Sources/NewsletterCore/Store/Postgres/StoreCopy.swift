@@ -32,8 +32,9 @@ public enum StoreCopy {
         do {
             return try await target.transaction { connection in
                 do {
-                    // Two copies at once into one database: the second waits, then finds it full.
-                    try await connection.run("SELECT pg_advisory_xact_lock(\(PostgresStore.schemaLockKey))")
+                    // Two copies at once into one database (or a copy during a migration): the
+                    // second waits, however long the first takes, then finds it full.
+                    try await PostgresStore.lockSchema(connection, location: target.location)
                     for table in targetTables {
                         let rows =
                             try await connection.rows(
