@@ -193,7 +193,7 @@ struct APIRoutesTests {
     }
 
     @Test func readingNeedsReadChangingWriteAndWebhooksAdminByOperation() {
-        let scope = APIGate.scope(forOperation:)
+        let scope = APIParameterRules.served.scope(forOperation:)
         #expect(scope("listSubscribers") == .read)
         #expect(scope("getIssueReport") == .read)
         #expect(scope("createSubscriber") == .write)
@@ -204,7 +204,7 @@ struct APIRoutesTests {
         }
         #expect(scope("somethingNewNobodyClassified") == .admin)
         // Every operation of the document is classified.
-        #expect(APIGate.scopes.count == 20)
+        #expect(APIParameterRules.served.scopes.count == 20)
         #expect(APIScope.admin.allows(.write) && APIScope.write.allows(.read) && !APIScope.read.allows(.write))
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Logging
-import NewsletterAPI
 import OpenAPIRuntime
 
 /// The key a `/api/v1` request was let in with, for its handler (consent needs `admin`; the
@@ -31,7 +30,7 @@ struct APIGate: ServerMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
             let key = try await authenticate(request)
-            let needed = Self.scope(forOperation: operationID)
+            let needed = parameters.scope(forOperation: operationID)
             guard key.scope.allows(needed) else {
                 throw APIProblem(
                     .forbidden, "the key \"\(key.name)\" has scope \(key.scope.rawValue); \(operationID) needs \(needed.rawValue)")
@@ -75,30 +74,6 @@ struct APIGate: ServerMiddleware {
             try await keys.recordAPIKeyUse(id: key.id, at: now)
         }
         return key
-    }
-
-    /// What each operation of the served document needs: webhooks (and keys) need `admin`,
-    /// whatever the method; other reads `read`, other changes `write`. Decided by the operation
-    /// the router matched, never by the request's path: the router takes `/api/v1//webhooks`
-    /// for `/api/v1/webhooks`, which a path prefix does not.
-    static let scopes = operationScopes(document: APIDocument.json)
-
-    /// An operation the document does not name (none should reach here) needs `admin`.
-    static func scope(forOperation operationID: String) -> APIScope { scopes[operationID] ?? .admin }
-
-    static func operationScopes(document: [UInt8]) -> [String: APIScope] {
-        let root = (try? JSONSerialization.jsonObject(with: Data(document))) as? [String: Any] ?? [:]
-        let adminRoots = ["/webhooks", "/api-keys"]
-        var scopes: [String: APIScope] = [:]
-        for case let (path, item as [String: Any]) in root["paths"] as? [String: Any] ?? [:] {
-            let admin = adminRoots.contains { path == $0 || path.hasPrefix($0 + "/") }
-            for method in ["get", "head", "options", "put", "post", "delete", "patch"] {
-                guard let operation = item[method] as? [String: Any], let id = operation["operationId"] as? String
-                else { continue }
-                scopes[id] = admin ? .admin : ["get", "head", "options"].contains(method) ? .read : .write
-            }
-        }
-        return scopes
     }
 
     /// The body, refused past `maxBodyBytes` (413) before the generated server buffers it.

@@ -2,9 +2,9 @@ import Foundation
 import HTTPTypes
 import NewsletterAPI
 
-/// The path and query parameters of each operation as the document declares them, checked
-/// before the generated server reads them: it decodes each on its own and its errors do not
-/// say which parameter failed, nor does it enforce `minimum`, `maximum`, `maxLength` or
+/// What the document declares of each operation: the key scope it needs, and its path and
+/// query parameters, checked before the generated server reads them: it decodes each on its
+/// own and its errors do not say which parameter failed, nor does it enforce `minimum`, `maximum`, `maxLength` or
 /// `required`-ness of the values' bounds. Read from the served document, so the rules cannot
 /// drift from it either.
 struct APIParameterRules: Sendable {
@@ -21,10 +21,17 @@ struct APIParameterRules: Sendable {
     }
 
     let rules: [String: [Rule]]
+    /// The key scope each operation needs: webhooks (and keys) `admin`, whatever the method;
+    /// other reads `read`, other changes `write`. `APIGate` asks by the operation the router
+    /// matched, never by the request's path: the router takes `/api/v1//webhooks` for
+    /// `/api/v1/webhooks`, which a path prefix does not.
+    let scopes: [String: APIScope]
 
-    /// The rules of every operation in `document` (an OpenAPI 3.1 document as JSON).
+    /// The rules and scope of every operation in `document` (an OpenAPI 3.1 document as JSON).
     init(document: [UInt8]) {
         var rules: [String: [Rule]] = [:]
+        var scopes: [String: APIScope] = [:]
+        let adminRoots = ["/webhooks", "/api-keys"]
         let root = (try? JSONSerialization.jsonObject(with: Data(document))) as? [String: Any] ?? [:]
         let schemas = ((root["components"] as? [String: Any])?["schemas"] as? [String: Any]) ?? [:]
         func resolve(_ schema: [String: Any]) -> [String: Any] {
@@ -49,18 +56,24 @@ struct APIParameterRules: Sendable {
                 choices: schema["enum"] as? [String], minimum: (schema["minimum"] as? NSNumber)?.int64Value,
                 maximum: (schema["maximum"] as? NSNumber)?.int64Value, maxLength: schema["maxLength"] as? Int)
         }
-        for case let (_, item as [String: Any]) in root["paths"] as? [String: Any] ?? [:] {
+        for case let (path, item as [String: Any]) in root["paths"] as? [String: Any] ?? [:] {
             let shared = (item["parameters"] as? [[String: Any]] ?? []).compactMap(rule)
-            for method in ["get", "put", "post", "delete", "patch"] {
+            let admin = adminRoots.contains { path == $0 || path.hasPrefix($0 + "/") }
+            for method in ["get", "head", "options", "put", "post", "delete", "patch"] {
                 guard let operation = item[method] as? [String: Any], let id = operation["operationId"] as? String
                 else { continue }
                 rules[id] = shared + (operation["parameters"] as? [[String: Any]] ?? []).compactMap(rule)
+                scopes[id] = admin ? .admin : ["get", "head", "options"].contains(method) ? .read : .write
             }
         }
         self.rules = rules
+        self.scopes = scopes
     }
 
     static let served = APIParameterRules(document: APIDocument.json)
+
+    /// An operation the document does not name (none should reach here) needs `admin`.
+    func scope(forOperation operationID: String) -> APIScope { scopes[operationID] ?? .admin }
 
     /// The first parameter of `operationID` that breaks its rule, as a 400 naming it.
     func check(operationID: String, request: HTTPRequest, pathParameters: [String: Substring]) throws(APIProblem) {
