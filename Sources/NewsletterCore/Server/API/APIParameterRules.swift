@@ -4,9 +4,9 @@ import NewsletterAPI
 
 /// What the document declares of each operation: the key scope it needs, and its path and
 /// query parameters, checked before the generated server reads them: it decodes each on its
-/// own and its errors do not say which parameter failed, nor does it enforce `minimum`, `maximum`, `maxLength` or
-/// `required`-ness of the values' bounds. Read from the served document, so the rules cannot
-/// drift from it either.
+/// own and its errors do not say which parameter failed, nor does it enforce `minimum`,
+/// `maximum`, `maxLength` or `required`-ness of the values' bounds. Read from the served
+/// document, so the rules cannot drift from it either.
 struct APIParameterRules: Sendable {
     struct Rule: Sendable {
         enum Kind: Sendable { case integer, string, boolean }
